@@ -1,0 +1,7 @@
+//! Per-packet and per-connection analysis families that must agree with other tools:
+//! Wireshark-compatible events (`wireshark`, spec §7) and the Zeek-compatible tracker (`zeek`,
+//! spec §11). tcplens's own inference lives in `crate::tcp`.
+
+pub mod events;
+pub mod wireshark;
+pub mod zeek;

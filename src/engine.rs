@@ -1,0 +1,460 @@
+//! The engine: one type that takes captured frames in, in capture order, and answers questions
+//! about every TCP connection. It knows nothing of libpcap, threads or terminals; the file
+//! reader, live capture and tests all feed [`Engine::on_frame`] / [`Engine::on_segment`], and
+//! the reports and TUI read [`Engine::flows`] and the outboxes.
+
+use crate::analysis::events::{EventKind, EventSet, PacketEvents};
+use crate::analysis::wireshark::WireFlow;
+use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
+use crate::decode::{self, DecodeOptions, Endpoint, RawFrame, Segment, Skip};
+use crate::flow::{Dir, FlowId, FlowKey, FlowTable};
+use crate::tcp::{Connection, NativeConfig, NativeSummary};
+use crate::time::Ts;
+
+/// Engine settings (from the command line).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub native: NativeConfig,
+    pub verify_checksums: bool,
+    /// Zeek's likely server ports (orientation, §3 and §11.2).
+    pub server_ports: ServerPorts,
+    /// Collect per-packet events for `--report events`.
+    pub collect_events: bool,
+    /// Run the Zeek tracker (row splitting) for `--report zeek`.
+    pub zeek_rows: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            native: NativeConfig::default(),
+            verify_checksums: false,
+            server_ports: ServerPorts::zeek_default(),
+            collect_events: false,
+            zeek_rows: false,
+        }
+    }
+}
+
+/// Counters shown in every report: what was read, what was skipped and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub frames: u64,
+    pub tcp_segments: u64,
+    pub skipped: [u64; Skip::ALL.len()],
+    /// TCP payload cut by the snap length (segment still used for its headers).
+    pub truncated_payload: u64,
+    /// IPv4 total length 0 (segmentation offload): lengths taken from the capture.
+    pub ip_len_from_capture: u64,
+    pub malformed_options: u64,
+    pub bad_checksums: u64,
+    /// Kernel / interface / internal queue drops (live capture).
+    pub kernel_drops: u64,
+    pub interface_drops: u64,
+    pub queue_drops: u64,
+}
+
+impl Stats {
+    pub fn skipped(&self, s: Skip) -> u64 {
+        self.skipped.get(s.index()).copied().unwrap_or(0)
+    }
+}
+
+/// Orientation of a flow: which side is the originator (§3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Orientation {
+    pub orig: Dir,
+    /// No later packet can change `orig` any more.
+    pub settled: bool,
+    swapped_at_creation: bool,
+}
+
+impl Orientation {
+    /// Rules 1 and 2 of §3, from the flow's first packet.
+    fn at_creation(seg: &Segment, ports: &ServerPorts) -> Orientation {
+        let f = seg.flags;
+        let pure_syn = f.syn() && !f.ack();
+        let synack = f.syn() && f.ack();
+        let mut swap = false;
+        if !pure_syn && ports.contains(seg.src.port) {
+            swap = if ports.contains(seg.dst.port) {
+                !synack && seg.src.port < seg.dst.port
+            } else {
+                true
+            };
+        }
+        Orientation {
+            orig: if swap { Dir::B } else { Dir::A },
+            // Only a flow that starts with a SYN+ACK can still be swapped by rule 3.
+            settled: !(synack && !swap),
+            swapped_at_creation: swap,
+        }
+    }
+
+    /// Rule 3: while the flow holds only SYN+ACKs from A, the first plain pure ACK or data
+    /// segment (either direction) makes B the originator. Any other non-SYN+ACK settles.
+    fn update(&mut self, seg: &Segment) {
+        if self.settled {
+            return;
+        }
+        let f = seg.flags;
+        if f.syn() && f.ack() {
+            return;
+        }
+        if f.plain() && !self.swapped_at_creation {
+            self.orig = Dir::B;
+        }
+        self.settled = true;
+    }
+}
+
+/// Everything the engine knows about one TCP connection.
+#[derive(Debug)]
+pub struct Flow {
+    pub id: FlowId,
+    /// Sender of the flow's first packet.
+    pub a: Endpoint,
+    pub b: Endpoint,
+    pub orientation: Orientation,
+    pub first_ts: Ts,
+    pub last_ts: Ts,
+    /// Last packet sent by each side (indexed by [`Dir`]).
+    pub last_from: [Option<Ts>; 2],
+    pub pkts: [u64; 2],
+    pub payload_bytes: [u64; 2],
+    pub ip_bytes: [u64; 2],
+    /// How many packets carried each event kind.
+    pub event_counts: [u32; EventKind::COUNT],
+    /// Compat-W state.
+    pub wire: WireFlow,
+    /// Native state.
+    pub conn: Connection,
+    /// Compat-Z rules over the whole flow (JSON `conn_state`/`history`).
+    pub zeek: ZeekConn,
+    /// Events held back until the orientation is settled.
+    pending: Vec<PacketEvents>,
+}
+
+impl Flow {
+    fn new(id: FlowId, seg: &Segment, ports: &ServerPorts) -> Flow {
+        Flow {
+            id,
+            a: seg.src,
+            b: seg.dst,
+            orientation: Orientation::at_creation(seg, ports),
+            first_ts: seg.ts,
+            last_ts: seg.ts,
+            last_from: [None; 2],
+            pkts: [0; 2],
+            payload_bytes: [0; 2],
+            ip_bytes: [0; 2],
+            event_counts: [0; EventKind::COUNT],
+            wire: WireFlow::new(),
+            conn: Connection::new(),
+            zeek: ZeekConn::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub fn dir_of(&self, seg: &Segment) -> Dir {
+        if seg.src == self.a && seg.dst == self.b {
+            Dir::A
+        } else {
+            Dir::B
+        }
+    }
+
+    pub fn orig_dir(&self) -> Dir {
+        self.orientation.orig
+    }
+
+    pub fn endpoint(&self, d: Dir) -> Endpoint {
+        match d {
+            Dir::A => self.a,
+            Dir::B => self.b,
+        }
+    }
+
+    pub fn orig(&self) -> Endpoint {
+        self.endpoint(self.orig_dir())
+    }
+
+    pub fn resp(&self) -> Endpoint {
+        self.endpoint(self.orig_dir().other())
+    }
+
+    /// Is `d` the originator's side?
+    pub fn is_orig(&self, d: Dir) -> bool {
+        d == self.orig_dir()
+    }
+
+    /// Value of a per-side array for the originator and the responder.
+    pub fn by_role<T: Copy>(&self, v: [T; 2]) -> (T, T) {
+        let o = self.orig_dir().idx();
+        (v[o], v[1 - o])
+    }
+
+    pub fn count(&self, k: EventKind) -> u32 {
+        self.event_counts[k as usize]
+    }
+
+    pub fn summary(&self, now: Ts, cfg: &NativeConfig) -> NativeSummary {
+        self.conn.summary(self.orig_dir(), now, cfg)
+    }
+}
+
+/// The analysis engine.
+#[derive(Debug)]
+pub struct Engine {
+    pub cfg: Config,
+    flows: FlowTable<Flow>,
+    zeek: ZeekTracker,
+    stats: Stats,
+    /// Reference time: the last packet's timestamp, or the wall clock in live mode.
+    now: Ts,
+    events_out: Vec<PacketEvents>,
+}
+
+impl Engine {
+    pub fn new(cfg: Config) -> Engine {
+        let zeek = ZeekTracker::new(cfg.server_ports.clone(), cfg.verify_checksums);
+        Engine {
+            cfg,
+            flows: FlowTable::new(),
+            zeek,
+            stats: Stats::default(),
+            now: Ts::ZERO,
+            events_out: Vec::new(),
+        }
+    }
+
+    /// Decode and analyse one captured record. Every record counts as a frame.
+    pub fn on_frame(&mut self, raw: &RawFrame<'_>) {
+        self.stats.frames += 1;
+        let opts = DecodeOptions {
+            verify_checksums: self.cfg.verify_checksums,
+        };
+        match decode::decode(raw, opts) {
+            Ok(seg) => self.on_segment(&seg),
+            Err(skip) => {
+                if let Some(c) = self.stats.skipped.get_mut(skip.index()) {
+                    *c += 1;
+                }
+                if raw.ts > self.now {
+                    self.now = raw.ts;
+                }
+            }
+        }
+    }
+
+    /// Analyse one decoded segment.
+    pub fn on_segment(&mut self, seg: &Segment) {
+        self.stats.tcp_segments += 1;
+        if seg.truncated() {
+            self.stats.truncated_payload += 1;
+        }
+        if seg.ip_len_from_capture {
+            self.stats.ip_len_from_capture += 1;
+        }
+        if seg.options.malformed {
+            self.stats.malformed_options += 1;
+        }
+        if seg.checksum == decode::Checksum::Bad {
+            self.stats.bad_checksums += 1;
+        }
+        if seg.ts > self.now {
+            self.now = seg.ts;
+        }
+
+        if self.cfg.zeek_rows {
+            self.zeek.on_segment(seg);
+        }
+
+        let key = FlowKey::of(seg);
+        let ports = &self.cfg.server_ports;
+        let id = match self.flows.lookup(&key) {
+            Some(id) => {
+                let reuse = self
+                    .flows
+                    .get(id)
+                    .map(|f| f.wire.starts_new_connection(f.dir_of(seg), seg))
+                    .unwrap_or(false);
+                if reuse {
+                    if let Some(old) = self.flows.get_mut(id) {
+                        self.events_out.append(&mut old.pending);
+                    }
+                    self.flows.insert(key, |nid| Flow::new(nid, seg, ports))
+                } else {
+                    id
+                }
+            }
+            None => self.flows.insert(key, |nid| Flow::new(nid, seg, ports)),
+        };
+        let collect = self.cfg.collect_events;
+        let Some(flow) = self.flows.get_mut(id) else {
+            return;
+        };
+        let from = flow.dir_of(seg);
+        let i = from.idx();
+        flow.pkts[i] += 1;
+        flow.payload_bytes[i] += seg.payload_len as u64;
+        flow.ip_bytes[i] += seg.ip_len as u64;
+        flow.last_from[i] = Some(seg.ts);
+        flow.last_ts = seg.ts;
+
+        let mut ev = control_events(seg);
+        ev = ev.union(flow.wire.analyze(from, seg));
+        if flow.conn.on_segment(from, seg, ev) {
+            ev.insert(EventKind::HandshakeComplete);
+        }
+        flow.zeek.on_segment(from, seg, &self.cfg.server_ports);
+        flow.orientation.update(seg);
+
+        for k in ev.iter() {
+            flow.event_counts[k as usize] += 1;
+        }
+        if collect && !ev.is_empty() {
+            let pe = PacketEvents {
+                frame: seg.frame,
+                ts: seg.ts,
+                flow: id,
+                from,
+                events: ev,
+            };
+            if flow.orientation.settled {
+                self.events_out.append(&mut flow.pending);
+                self.events_out.push(pe);
+            } else {
+                flow.pending.push(pe);
+            }
+        } else if collect && flow.orientation.settled && !flow.pending.is_empty() {
+            self.events_out.append(&mut flow.pending);
+        }
+    }
+
+    /// Move the reference time forward (live mode: the wall clock) and fire Zeek timers.
+    pub fn advance(&mut self, now: Ts) {
+        if now > self.now {
+            self.now = now;
+        }
+        if self.cfg.zeek_rows {
+            self.zeek.advance(now);
+        }
+    }
+
+    /// End of input: release held events and log every remaining Zeek connection.
+    pub fn finish(&mut self) {
+        for f in self.flows.iter_mut() {
+            self.events_out.append(&mut f.pending);
+        }
+        if self.cfg.zeek_rows {
+            self.zeek.finish();
+        }
+    }
+
+    /// Events ready for output, in the order they became final; drains them.
+    pub fn take_events(&mut self) -> std::vec::Drain<'_, PacketEvents> {
+        self.events_out.drain(..)
+    }
+
+    /// Zeek rows logged so far; drains them.
+    pub fn take_zeek_rows(&mut self) -> Vec<ZeekRow> {
+        self.zeek.take_rows()
+    }
+
+    pub fn flows(&self) -> std::slice::Iter<'_, Flow> {
+        self.flows.iter()
+    }
+
+    pub fn flow(&self, id: FlowId) -> Option<&Flow> {
+        self.flows.get(id)
+    }
+
+    pub fn flow_count(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn stats_mut(&mut self) -> &mut Stats {
+        &mut self.stats
+    }
+
+    /// The reference time for states and verdicts.
+    pub fn now(&self) -> Ts {
+        self.now
+    }
+}
+
+/// `syn`, `syn_ack`, `fin`, `rst` (§7.3).
+fn control_events(seg: &Segment) -> EventSet {
+    let mut s = EventSet::EMPTY;
+    let f = seg.flags;
+    if f.syn() {
+        s.insert(if f.ack() {
+            EventKind::SynAck
+        } else {
+            EventKind::Syn
+        });
+    }
+    if f.fin() {
+        s.insert(EventKind::Fin);
+    }
+    if f.rst() {
+        s.insert(EventKind::Rst);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::Ladder;
+
+    fn run(segs: &[Segment]) -> Engine {
+        let mut e = Engine::new(Config {
+            collect_events: true,
+            ..Config::default()
+        });
+        for s in segs {
+            e.on_segment(s);
+        }
+        e.finish();
+        e
+    }
+
+    #[test]
+    fn synack_first_then_ack_makes_the_acker_the_originator() {
+        // Rule 3 of §3: a flow seen from its SYN+ACK (high ports, not likely servers).
+        let mut l = Ladder::new().ports(40000, 50000);
+        let segs = [l.s2c("SA", 0, 1, 0), l.c2s("A", 1, 1, 0)];
+        let e = run(&segs);
+        let f = e.flows().next().expect("one flow");
+        assert_eq!(f.orig().port, 40000);
+        assert!(f.orientation.settled);
+    }
+
+    #[test]
+    fn first_packet_from_likely_server_port_is_swapped() {
+        let mut l = Ladder::new().ports(40000, 80);
+        let segs = [l.s2c("A", 1, 1, 10), l.c2s("A", 1, 11, 0)];
+        let e = run(&segs);
+        let f = e.flows().next().expect("one flow");
+        assert_eq!(f.orig().port, 40000);
+        assert_eq!(f.resp().port, 80);
+    }
+
+    #[test]
+    fn control_events_are_counted() {
+        let mut l = Ladder::new();
+        let segs = [l.c2s("S", 0, 0, 0), l.s2c("RA", 0, 1, 0)];
+        let e = run(&segs);
+        let f = e.flows().next().expect("one flow");
+        assert_eq!(f.count(EventKind::Syn), 1);
+        assert_eq!(f.count(EventKind::Rst), 1);
+        assert_eq!(f.pkts, [1, 1]);
+    }
+}

@@ -1,0 +1,65 @@
+//! The flow key: the unordered pair of endpoints, address family included.
+
+use crate::decode::{Endpoint, Segment};
+
+/// Which way a packet travels relative to a flow's first-seen sender.
+/// `A` is the sender of the flow's first packet, `B` the other side. Orientation
+/// (originator/responder) is a separate, later decision recorded on the flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dir {
+    A = 0,
+    B = 1,
+}
+
+impl Dir {
+    #[inline]
+    pub fn other(self) -> Dir {
+        match self {
+            Dir::A => Dir::B,
+            Dir::B => Dir::A,
+        }
+    }
+    #[inline]
+    pub fn idx(self) -> usize {
+        self as usize
+    }
+}
+
+/// Symmetric key: the two endpoints in a canonical order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub lo: Endpoint,
+    pub hi: Endpoint,
+}
+
+impl FlowKey {
+    #[inline]
+    pub fn of(seg: &Segment) -> FlowKey {
+        if seg.src <= seg.dst {
+            FlowKey {
+                lo: seg.src,
+                hi: seg.dst,
+            }
+        } else {
+            FlowKey {
+                lo: seg.dst,
+                hi: seg.src,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::Ladder;
+
+    #[test]
+    fn both_directions_share_a_key() {
+        let mut l = Ladder::new();
+        let c2s = l.c2s("S", 0, 0, 0);
+        let s2c = l.s2c("SA", 0, 1, 0);
+        assert_eq!(FlowKey::of(&c2s), FlowKey::of(&s2c));
+        assert_ne!(c2s.src, s2c.src);
+    }
+}

@@ -1,0 +1,8 @@
+//! Flows: a symmetric key so both directions of a connection meet, and the table that maps keys
+//! to the engine's per-connection state.
+
+pub mod key;
+pub mod table;
+
+pub use key::{Dir, FlowKey};
+pub use table::{FlowId, FlowTable};

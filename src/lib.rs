@@ -1,0 +1,20 @@
+//! tcplens: packet capture and TCP state analysis.
+//!
+//! The path of a packet through the crate, one module per step:
+//! `capture` (pcap/pcapng files, live interfaces) → `decode` (etherparse → [`decode::Segment`])
+//! → `flow` (symmetric key, table) → `tcp` (per-endpoint RFC 9293 state machine and tcplens's own
+//! inference) and `analysis` (Wireshark-compatible events, Zeek-compatible tracker) → `engine`
+//! (ties the steps together, owns all state) → `report` / `tui` (read engine state only).
+
+pub mod analysis;
+pub mod capture;
+pub mod cli;
+pub mod decode;
+pub mod engine;
+pub mod flow;
+pub mod report;
+pub mod tcp;
+pub mod testkit;
+pub mod time;
+
+pub use engine::{Config, Engine};

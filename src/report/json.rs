@@ -1,0 +1,166 @@
+//! `--report json`: NDJSON, one object per TCP flow (contract `--report json`).
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::analysis::events::EventKind;
+use crate::engine::{Engine, Flow};
+use crate::tcp::{EndpointState, KeepaliveSummary, NativeConfig, NativeSummary};
+use crate::time::Ts;
+
+#[derive(Serialize)]
+struct KeepaliveJson {
+    probes: u32,
+    acks: u32,
+    unanswered: u32,
+    idle_s: Option<f64>,
+    interval_s: Option<f64>,
+    /// Inferred TCP_KEEPCNT, when the prober's RST showed it.
+    count: Option<u32>,
+    /// Lower bound for TCP_KEEPCNT when the count is not known exactly.
+    count_at_least: Option<u32>,
+    prober: Option<&'static str>,
+}
+
+impl From<&KeepaliveSummary> for KeepaliveJson {
+    fn from(k: &KeepaliveSummary) -> Self {
+        let (count, count_at_least) = match k.count {
+            Some((n, true)) => (Some(n), None),
+            Some((n, false)) => (None, Some(n)),
+            None => (None, None),
+        };
+        KeepaliveJson {
+            probes: k.probes,
+            acks: k.acks,
+            unanswered: k.unanswered,
+            idle_s: k.idle_s.map(round_ms),
+            interval_s: k.interval_s.map(round_ms),
+            count,
+            count_at_least,
+            prober: k.prober.map(role),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct StaleJson {
+    reason: &'static str,
+    since_ts: Ts,
+    silent: &'static str,
+    last_heard_ts: Option<Ts>,
+    give_up_ts: Option<Ts>,
+    rst_expected: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct FlowJson<'a> {
+    flow: u32,
+    orig: String,
+    resp: String,
+    first_ts: Ts,
+    last_ts: Ts,
+    handshake: &'static str,
+    close: &'static str,
+    close_detail: Option<&'static str>,
+    first_fin: Option<&'static str>,
+    orig_state: EndpointState,
+    resp_state: EndpointState,
+    states_assumed: bool,
+    keepalive: Option<KeepaliveJson>,
+    retransmissions: u64,
+    unacked_bytes_orig: u64,
+    unacked_bytes_resp: u64,
+    stale: Option<StaleJson>,
+    verdict: &'static str,
+    conn_state: &'static str,
+    history: &'a str,
+    orig_pkts: u64,
+    resp_pkts: u64,
+    orig_payload_bytes: u64,
+    resp_payload_bytes: u64,
+    rtt_s: Option<f64>,
+    rto_s: Option<f64>,
+    rst_ignored: u32,
+    zero_window_stalls: u32,
+    longest_stall_s: Option<f64>,
+    events: BTreeMap<&'static str, u32>,
+}
+
+fn role(r: crate::tcp::Role) -> &'static str {
+    match r {
+        crate::tcp::Role::Orig => "orig",
+        crate::tcp::Role::Resp => "resp",
+    }
+}
+
+/// Round to microseconds so the JSON does not show float noise.
+fn round_ms(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+fn record<'a>(f: &'a Flow, s: &NativeSummary) -> FlowJson<'a> {
+    let (orig_pkts, resp_pkts) = f.by_role(f.pkts);
+    let (ob, rb) = f.by_role(f.payload_bytes);
+    let events = EventKind::ALL
+        .iter()
+        .filter(|k| f.count(**k) > 0)
+        .map(|k| (k.as_str(), f.count(*k)))
+        .collect();
+    FlowJson {
+        flow: f.id,
+        orig: f.orig().to_string(),
+        resp: f.resp().to_string(),
+        first_ts: f.first_ts,
+        last_ts: f.last_ts,
+        handshake: s.handshake.as_str(),
+        close: s.close.as_str(),
+        close_detail: s.close_detail.map(|d| d.as_str()),
+        first_fin: s.first_fin.map(role),
+        orig_state: s.orig_state,
+        resp_state: s.resp_state,
+        states_assumed: s.states_assumed,
+        keepalive: s.keepalive.as_ref().map(KeepaliveJson::from),
+        retransmissions: s.retransmissions,
+        unacked_bytes_orig: s.unacked_bytes_orig,
+        unacked_bytes_resp: s.unacked_bytes_resp,
+        stale: s.stale.map(|st| StaleJson {
+            reason: st.reason.as_str(),
+            since_ts: st.since,
+            silent: role(st.silent),
+            last_heard_ts: st.last_heard,
+            give_up_ts: st.give_up.map(|g| g.at),
+            rst_expected: st.give_up.map(|g| g.rst_expected),
+        }),
+        verdict: s.verdict().as_str(),
+        conn_state: f.zeek.conn_state(),
+        history: f.zeek.history(),
+        orig_pkts,
+        resp_pkts,
+        orig_payload_bytes: ob,
+        resp_payload_bytes: rb,
+        rtt_s: s.rtt_s.map(round_ms),
+        rto_s: s.rto_s.map(round_ms),
+        rst_ignored: s.rst_ignored,
+        zero_window_stalls: s.zero_window_stalls,
+        longest_stall_s: s.longest_stall_s.map(round_ms),
+        events,
+    }
+}
+
+/// One flow's record as a JSON line.
+pub fn write_flow<W: Write>(out: &mut W, f: &Flow, now: Ts, cfg: &NativeConfig) -> io::Result<()> {
+    let s = f.summary(now, cfg);
+    serde_json::to_writer(&mut *out, &record(f, &s)).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// Every flow, in flow-id order.
+pub fn write_all<W: Write>(out: &mut W, engine: &Engine) -> io::Result<()> {
+    let now = engine.now();
+    for f in engine.flows() {
+        write_flow(out, f, now, &engine.cfg.native)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! `--report text`: a table of connections, details for stale ones, totals and warnings.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::capture::ReadOutcome;
+use crate::decode::Skip;
+use crate::engine::Engine;
+use crate::tcp::{NativeSummary, Verdict};
+use crate::time::Ts;
+
+fn fmt_secs(s: f64) -> String {
+    if s >= 100.0 {
+        format!("{s:.0}s")
+    } else if s >= 1.0 {
+        format!("{s:.1}s")
+    } else {
+        format!("{:.0}ms", s * 1000.0)
+    }
+}
+
+/// UTC `HH:MM:SS.mmm` of a timestamp.
+pub fn clock(ts: Ts) -> String {
+    let ms = ts.0.div_euclid(1_000_000);
+    let s = ms.div_euclid(1000);
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        s.rem_euclid(86_400) / 3600,
+        (s / 60).rem_euclid(60),
+        s.rem_euclid(60),
+        ms.rem_euclid(1000)
+    )
+}
+
+fn keepalive_cell(s: &NativeSummary) -> String {
+    match &s.keepalive {
+        None => "-".into(),
+        Some(k) if k.unanswered > 0 => format!("{}p/{}a {}unans", k.probes, k.acks, k.unanswered),
+        Some(k) => format!("{}p/{}a", k.probes, k.acks),
+    }
+}
+
+/// Explain a stale verdict in words.
+pub fn stale_sentence(s: &NativeSummary, now: Ts) -> Option<String> {
+    let st = s.stale?;
+    let who = match st.silent {
+        crate::tcp::Role::Orig => "originator",
+        crate::tcp::Role::Resp => "responder",
+    };
+    let mut out = match st.reason {
+        crate::tcp::StaleReason::PeerUnreachable => format!(
+            "peer unreachable: data unacknowledged and retransmitted since {}, nothing from the {who}",
+            clock(st.since)
+        ),
+        crate::tcp::StaleReason::KeepaliveUnanswered => {
+            let k = s.keepalive.unwrap_or_default();
+            let mut t = format!("{} keepalive probe(s) unanswered", k.unanswered);
+            if let Some(i) = k.interval_s {
+                t.push_str(&format!(", every {}", fmt_secs(i)));
+            }
+            if let Some(i) = k.idle_s {
+                t.push_str(&format!(" after {} idle", fmt_secs(i)));
+            }
+            t.push_str(&format!(" (first at {})", clock(st.since)));
+            t
+        }
+        crate::tcp::StaleReason::Idle => format!(
+            "idle: no packet in either direction for {}",
+            fmt_secs(now.since(st.since))
+        ),
+    };
+    if let Some(h) = st.last_heard {
+        out.push_str(&format!("; {who} last heard at {}", clock(h)));
+    }
+    if let Some(g) = st.give_up {
+        out.push_str(&format!(
+            "; the kernel gives up at about {}{}",
+            clock(g.at),
+            if g.rst_expected {
+                " and sends a RST"
+            } else {
+                ", silently (no RST)"
+            }
+        ));
+    }
+    Some(out)
+}
+
+pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::Result<()> {
+    let now = engine.now();
+    let cfg = &engine.cfg.native;
+    let mut by_verdict: BTreeMap<Verdict, u64> = BTreeMap::new();
+    let mut by_handshake: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut by_close: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut stale_lines = Vec::new();
+
+    writeln!(
+        out,
+        "{:>5}  {:<46} {:<12} {:<17} {:<12} {:<12} {:>7} {:>10} {:>4} {:<16} {}",
+        "flow",
+        "originator -> responder",
+        "handshake",
+        "close",
+        "orig state",
+        "resp state",
+        "pkts",
+        "bytes",
+        "retx",
+        "keepalive",
+        "verdict"
+    )?;
+    for f in engine.flows() {
+        let s = f.summary(now, cfg);
+        let v = s.verdict();
+        *by_verdict.entry(v).or_default() += 1;
+        *by_handshake.entry(s.handshake.as_str()).or_default() += 1;
+        *by_close.entry(s.close.as_str()).or_default() += 1;
+        let close = match s.close_detail {
+            Some(d) => format!("{}({})", s.close.as_str(), d.as_str()),
+            None => s.close.as_str().to_string(),
+        };
+        let ends = format!("{} -> {}", f.orig(), f.resp());
+        writeln!(
+            out,
+            "{:>5}  {:<46} {:<12} {:<17} {:<12} {:<12} {:>7} {:>10} {:>4} {:<16} {}",
+            f.id,
+            ends,
+            s.handshake.as_str(),
+            close,
+            s.orig_state.as_str(),
+            s.resp_state.as_str(),
+            f.pkts[0] + f.pkts[1],
+            f.payload_bytes[0] + f.payload_bytes[1],
+            s.retransmissions,
+            keepalive_cell(&s),
+            v.as_str()
+        )?;
+        if let Some(line) = stale_sentence(&s, now) {
+            stale_lines.push(format!("  flow {} {} -> {}: {line}", f.id, f.orig(), f.resp()));
+        }
+    }
+
+    if !stale_lines.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Stale connections (at {}):", clock(now))?;
+        for l in &stale_lines {
+            writeln!(out, "{l}")?;
+        }
+    }
+
+    let st = engine.stats();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Totals: {} frames, {} TCP segments, {} connections",
+        st.frames,
+        st.tcp_segments,
+        engine.flow_count()
+    )?;
+    let join = |m: &BTreeMap<&str, u64>| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(out, "  handshake: {}", join(&by_handshake))?;
+    writeln!(out, "  close:     {}", join(&by_close))?;
+    let verdicts: BTreeMap<&str, u64> = by_verdict.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    writeln!(out, "  verdict:   {}", join(&verdicts))?;
+
+    let mut warnings = Vec::new();
+    for s in Skip::ALL {
+        let n = st.skipped(s);
+        if n > 0 && s.is_warning() {
+            warnings.push(format!("{n} frame(s) skipped: {}", s.as_str()));
+        }
+    }
+    let other: u64 = st.skipped(Skip::NotIp) + st.skipped(Skip::NotTcp);
+    if other > 0 {
+        writeln!(out, "  {other} non-TCP frame(s) ignored")?;
+    }
+    if st.truncated_payload > 0 {
+        warnings.push(format!(
+            "{} segment(s) with payload cut by the snap length (headers still analysed)",
+            st.truncated_payload
+        ));
+    }
+    if st.ip_len_from_capture > 0 {
+        warnings.push(format!(
+            "{} IPv4 packet(s) with total length 0 (segmentation offload): captured length used",
+            st.ip_len_from_capture
+        ));
+    }
+    if st.malformed_options > 0 {
+        warnings.push(format!("{} segment(s) with malformed TCP options", st.malformed_options));
+    }
+    if st.bad_checksums > 0 {
+        warnings.push(format!("{} segment(s) with bad TCP checksums", st.bad_checksums));
+    }
+    for w in &read.warnings {
+        warnings.push(format!("input: {}", super::escape_field(w)));
+    }
+    if !warnings.is_empty() {
+        writeln!(out, "Warnings:")?;
+        for w in warnings {
+            writeln!(out, "  {w}")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! tcplens's own TCP inference (spec "Native"): each endpoint's RFC 9293 state, handshake and
+//! close classes, keepalive parameters, retransmission backoff, stale connections and the
+//! kernel's give-up time.
+
+pub mod connection;
+pub mod seq;
+pub mod state;
+
+pub use connection::{Connection, NativeConfig};
+pub use state::EndpointState;
+
+use serde::Serialize;
+
+use crate::time::Ts;
+
+/// Which role a side plays in a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Orig,
+    Resp,
+}
+
+/// How the connection was opened (spec §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandshakeClass {
+    Complete,
+    SynOnly,
+    SynAckOnly,
+    Rejected,
+    SimultaneousOpen,
+    Midstream,
+}
+
+impl HandshakeClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandshakeClass::Complete => "complete",
+            HandshakeClass::SynOnly => "syn_only",
+            HandshakeClass::SynAckOnly => "syn_ack_only",
+            HandshakeClass::Rejected => "rejected",
+            HandshakeClass::SimultaneousOpen => "simultaneous_open",
+            HandshakeClass::Midstream => "midstream",
+        }
+    }
+}
+
+/// How the connection ended, as far as the capture shows (spec §6.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseClass {
+    Graceful,
+    HalfClosed,
+    AbortiveOrig,
+    AbortiveResp,
+    Open,
+    Rejected,
+}
+
+impl CloseClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseClass::Graceful => "graceful",
+            CloseClass::HalfClosed => "half_closed",
+            CloseClass::AbortiveOrig => "abortive_orig",
+            CloseClass::AbortiveResp => "abortive_resp",
+            CloseClass::Open => "open",
+            CloseClass::Rejected => "rejected",
+        }
+    }
+}
+
+/// Sub-type of a close for the text report and TUI (§6.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CloseDetail {
+    FourWay,
+    ThreeWay,
+    Simultaneous,
+    RstAfterFin,
+    KeepaliveTimeout,
+    Refused,
+}
+
+impl CloseDetail {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseDetail::FourWay => "4-way",
+            CloseDetail::ThreeWay => "3-way",
+            CloseDetail::Simultaneous => "simultaneous",
+            CloseDetail::RstAfterFin => "rst-after-fin",
+            CloseDetail::KeepaliveTimeout => "keepalive-timeout",
+            CloseDetail::Refused => "refused",
+        }
+    }
+}
+
+/// Why a connection is stale (spec §12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaleReason {
+    PeerUnreachable,
+    KeepaliveUnanswered,
+    Idle,
+}
+
+impl StaleReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaleReason::PeerUnreachable => "peer_unreachable",
+            StaleReason::KeepaliveUnanswered => "keepalive_unanswered",
+            StaleReason::Idle => "idle",
+        }
+    }
+}
+
+/// The kernel's predicted give-up (§8.5, §9.3).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct GiveUp {
+    pub at: Ts,
+    /// Keepalive timeout sends a RST; retransmission timeout drops the socket silently.
+    pub rst_expected: bool,
+}
+
+/// A stale verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Stale {
+    pub reason: StaleReason,
+    pub since: Ts,
+    /// Which side went silent.
+    pub silent: Role,
+    /// Last packet heard from the silent side.
+    pub last_heard: Option<Ts>,
+    pub give_up: Option<GiveUp>,
+}
+
+/// Keepalive statistics inferred from the wire (§8.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct KeepaliveSummary {
+    pub probes: u32,
+    pub acks: u32,
+    pub unanswered: u32,
+    pub idle_s: Option<f64>,
+    pub interval_s: Option<f64>,
+    /// Inferred TCP_KEEPCNT: `Some((n, exact))`, exact when the prober's RST came one interval
+    /// after the n-th unanswered probe, else "at least n".
+    pub count: Option<(u32, bool)>,
+    /// The side sending the probes.
+    pub prober: Option<Role>,
+}
+
+/// Everything tcplens infers about a connection at a reference time, oriented orig/resp.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NativeSummary {
+    pub handshake: HandshakeClass,
+    pub close: CloseClass,
+    pub close_detail: Option<CloseDetail>,
+    /// Who sent the first FIN.
+    pub first_fin: Option<Role>,
+    pub orig_state: EndpointState,
+    pub resp_state: EndpointState,
+    /// The state was assumed (midstream pickup) rather than seen.
+    pub states_assumed: bool,
+    pub keepalive: Option<KeepaliveSummary>,
+    pub retransmissions: u64,
+    pub unacked_bytes_orig: u64,
+    pub unacked_bytes_resp: u64,
+    pub stale: Option<Stale>,
+    /// Handshake round-trip time, seconds.
+    pub rtt_s: Option<f64>,
+    /// Estimated retransmission timeout from an observed backoff, seconds.
+    pub rto_s: Option<f64>,
+    /// RSTs that would not have been accepted (RFC 5961), ignored by the state machine.
+    pub rst_ignored: u32,
+    /// Zero-window stalls and the longest one, seconds.
+    pub zero_window_stalls: u32,
+    pub longest_stall_s: Option<f64>,
+}
+
+/// One word for a connection's condition, shared by the reports and the TUI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The peer has gone silent (cable pull, crash, idle NAT timeout).
+    Stale,
+    /// The connection attempt was refused with a RST.
+    Rejected,
+    /// The connection attempt got no answer (SYN or SYN+ACK only).
+    Unanswered,
+    /// Ended by a RST.
+    Reset,
+    /// One side closed, the other still open.
+    HalfClosed,
+    /// Both sides closed with FINs.
+    Closed,
+    /// Open and talking.
+    Healthy,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 7] = [
+        Verdict::Stale,
+        Verdict::Rejected,
+        Verdict::Unanswered,
+        Verdict::Reset,
+        Verdict::HalfClosed,
+        Verdict::Closed,
+        Verdict::Healthy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Stale => "stale",
+            Verdict::Rejected => "rejected",
+            Verdict::Unanswered => "unanswered",
+            Verdict::Reset => "reset",
+            Verdict::HalfClosed => "half_closed",
+            Verdict::Closed => "closed",
+            Verdict::Healthy => "healthy",
+        }
+    }
+}
+
+impl NativeSummary {
+    pub fn verdict(&self) -> Verdict {
+        if self.stale.is_some() {
+            return Verdict::Stale;
+        }
+        match (self.handshake, self.close) {
+            (HandshakeClass::Rejected, _) | (_, CloseClass::Rejected) => Verdict::Rejected,
+            (_, CloseClass::AbortiveOrig | CloseClass::AbortiveResp) => Verdict::Reset,
+            (_, CloseClass::Graceful) => Verdict::Closed,
+            (_, CloseClass::HalfClosed) => Verdict::HalfClosed,
+            (HandshakeClass::SynOnly | HandshakeClass::SynAckOnly, _) => Verdict::Unanswered,
+            _ => Verdict::Healthy,
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! Building blocks for tests, fuzzing and benchmarks: a ladder builder that reads like the
+//! spec's packet ladders, wire-format encoders for segments, and a minimal pcap writer that can
+//! produce any link type, byte order and timestamp resolution (including broken files).
+//!
+//! Not used by the analysis itself.
+
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::decode::{Checksum, Endpoint, Segment, TcpFlags, TcpOptions};
+use crate::time::Ts;
+
+/// Parse tcpdump-style flag letters: `S`, `SA`, `FA`, `PA`, `R`, `RA`, `A`, `U`, `E`, `W`.
+pub fn flags(s: &str) -> TcpFlags {
+    let mut f = 0u8;
+    for c in s.chars() {
+        f |= match c {
+            'S' => TcpFlags::SYN,
+            'F' => TcpFlags::FIN,
+            'R' => TcpFlags::RST,
+            'P' => TcpFlags::PSH,
+            'A' => TcpFlags::ACK,
+            'U' => TcpFlags::URG,
+            'E' => TcpFlags::ECE,
+            'W' => TcpFlags::CWR,
+            _ => 0,
+        };
+    }
+    TcpFlags(f)
+}
+
+/// A two-party packet ladder: `C` (client) and `S` (server), relative seq/ack numbers.
+///
+/// ```
+/// use tcplens::testkit::Ladder;
+/// let mut l = Ladder::new();
+/// let syn = l.c2s("S", 0, 0, 0);
+/// let synack = l.s2c("SA", 0, 1, 0);
+/// assert_eq!(synack.ack, syn.seq.wrapping_add(1));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Ladder {
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub isn_c: u32,
+    pub isn_s: u32,
+    /// Time of the next segment, seconds since the ladder's epoch.
+    pub t: f64,
+    /// Added to `t` after each segment.
+    pub step: f64,
+    pub epoch: Ts,
+    pub frame: u64,
+    pub window: u16,
+    next_window: Option<u16>,
+    next_options: Option<TcpOptions>,
+}
+
+impl Default for Ladder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Ladder {
+    pub fn new() -> Ladder {
+        Ladder {
+            client: Endpoint {
+                addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+                port: 40000,
+            },
+            server: Endpoint {
+                addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+                port: 5000,
+            },
+            isn_c: 1_000,
+            isn_s: 500_000,
+            t: 0.0,
+            step: 0.001,
+            epoch: Ts(1_700_000_000_000_000_000),
+            frame: 0,
+            window: 64240,
+            next_window: None,
+            next_options: None,
+        }
+    }
+
+    pub fn ports(mut self, client: u16, server: u16) -> Ladder {
+        self.client.port = client;
+        self.server.port = server;
+        self
+    }
+
+    pub fn addrs(mut self, client: IpAddr, server: IpAddr) -> Ladder {
+        self.client.addr = client;
+        self.server.addr = server;
+        self
+    }
+
+    pub fn isns(mut self, c: u32, s: u32) -> Ladder {
+        self.isn_c = c;
+        self.isn_s = s;
+        self
+    }
+
+    /// Set the time (seconds since the ladder's epoch) of the next segment.
+    pub fn at(&mut self, t: f64) -> &mut Ladder {
+        self.t = t;
+        self
+    }
+
+    /// Window of the next segment only.
+    pub fn win(&mut self, w: u16) -> &mut Ladder {
+        self.next_window = Some(w);
+        self
+    }
+
+    /// Options of the next segment only.
+    pub fn opts(&mut self, o: TcpOptions) -> &mut Ladder {
+        self.next_options = Some(o);
+        self
+    }
+
+    /// Client → server segment with relative `seq`/`ack` and `len` payload bytes.
+    pub fn c2s(&mut self, fl: &str, seq: u32, ack: u32, len: u32) -> Segment {
+        let (src, dst, isn, peer) = (self.client, self.server, self.isn_c, self.isn_s);
+        self.seg(src, dst, fl, isn.wrapping_add(seq), peer.wrapping_add(ack), len)
+    }
+
+    /// Server → client segment with relative `seq`/`ack` and `len` payload bytes.
+    pub fn s2c(&mut self, fl: &str, seq: u32, ack: u32, len: u32) -> Segment {
+        let (src, dst, isn, peer) = (self.server, self.client, self.isn_s, self.isn_c);
+        self.seg(src, dst, fl, isn.wrapping_add(seq), peer.wrapping_add(ack), len)
+    }
+
+    /// A segment with absolute numbers.
+    pub fn seg(
+        &mut self,
+        src: Endpoint,
+        dst: Endpoint,
+        fl: &str,
+        seq: u32,
+        ack: u32,
+        len: u32,
+    ) -> Segment {
+        self.frame += 1;
+        let f = flags(fl);
+        let s = Segment {
+            frame: self.frame,
+            ts: self.epoch.add_secs(self.t),
+            src,
+            dst,
+            seq,
+            // Like real stacks: no ACK bit, ack field 0.
+            ack: if f.ack() { ack } else { 0 },
+            flags: f,
+            window: self.next_window.take().unwrap_or(self.window),
+            payload_len: len,
+            captured_payload_len: len,
+            ip_len: 20 + 20 + len,
+            options: self.next_options.take().unwrap_or_default(),
+            checksum: Checksum::NotChecked,
+            ip_len_from_capture: false,
+        };
+        self.t += self.step;
+        s
+    }
+}
+
+/// Encode TCP options (MSS, window scale, SACK-permitted, timestamps, TFO cookie) padded to 4.
+pub fn encode_options(o: &TcpOptions) -> Vec<u8> {
+    let mut v = Vec::new();
+    if let Some(m) = o.mss {
+        v.extend_from_slice(&[2, 4]);
+        v.extend_from_slice(&m.to_be_bytes());
+    }
+    if o.sack_permitted {
+        v.extend_from_slice(&[4, 2]);
+    }
+    if let Some((a, b)) = o.timestamps {
+        v.extend_from_slice(&[8, 10]);
+        v.extend_from_slice(&a.to_be_bytes());
+        v.extend_from_slice(&b.to_be_bytes());
+    }
+    if let Some(w) = o.window_scale {
+        v.extend_from_slice(&[1, 3, 3, w]);
+    }
+    if o.fast_open {
+        v.extend_from_slice(&[34, 10, 1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+    while v.len() % 4 != 0 {
+        v.push(1);
+    }
+    v
+}
+
+fn sum16(mut acc: u32, b: &[u8]) -> u32 {
+    let mut it = b.chunks_exact(2);
+    for c in &mut it {
+        acc += u16::from_be_bytes([c[0], c[1]]) as u32;
+    }
+    if let [x] = it.remainder() {
+        acc += (*x as u32) << 8;
+    }
+    acc
+}
+
+fn fold(mut acc: u32) -> u16 {
+    while acc >> 16 != 0 {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    !(acc as u16)
+}
+
+/// The IP packet (IPv4 or IPv6, by the segment's addresses) carrying `seg`, with a correct
+/// TCP checksum (`corrupt_checksum` flips it) and `seg.payload_len` zero bytes of payload.
+pub fn ip_packet(seg: &Segment, corrupt_checksum: bool) -> Vec<u8> {
+    let opts = encode_options(&seg.options);
+    let hl = 20 + opts.len();
+    let mut tcp = Vec::with_capacity(hl + seg.payload_len as usize);
+    tcp.extend_from_slice(&seg.src.port.to_be_bytes());
+    tcp.extend_from_slice(&seg.dst.port.to_be_bytes());
+    tcp.extend_from_slice(&seg.seq.to_be_bytes());
+    tcp.extend_from_slice(&seg.ack.to_be_bytes());
+    tcp.push(((hl / 4) as u8) << 4);
+    tcp.push(seg.flags.0);
+    tcp.extend_from_slice(&seg.window.to_be_bytes());
+    tcp.extend_from_slice(&[0, 0, 0, 0]);
+    tcp.extend_from_slice(&opts);
+    tcp.resize(hl + seg.payload_len as usize, 0);
+    let mut pseudo = 0u32;
+    let mut out = Vec::new();
+    match (seg.src.addr, seg.dst.addr) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            pseudo = sum16(pseudo, &s.octets());
+            pseudo = sum16(pseudo, &d.octets());
+            let total = (20 + tcp.len()) as u16;
+            let mut h = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0];
+            h[2..4].copy_from_slice(&total.to_be_bytes());
+            h.extend_from_slice(&s.octets());
+            h.extend_from_slice(&d.octets());
+            let c = fold(sum16(0, &h));
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+            out.extend_from_slice(&h);
+        }
+        (s, d) => {
+            let s6 = match s {
+                IpAddr::V6(a) => a,
+                IpAddr::V4(a) => a.to_ipv6_mapped(),
+            };
+            let d6 = match d {
+                IpAddr::V6(a) => a,
+                IpAddr::V4(a) => a.to_ipv6_mapped(),
+            };
+            pseudo = sum16(pseudo, &s6.octets());
+            pseudo = sum16(pseudo, &d6.octets());
+            out.extend_from_slice(&[0x60, 0, 0, 0]);
+            out.extend_from_slice(&(tcp.len() as u16).to_be_bytes());
+            out.extend_from_slice(&[6, 64]);
+            out.extend_from_slice(&s6.octets());
+            out.extend_from_slice(&d6.octets());
+        }
+    }
+    pseudo += 6 + tcp.len() as u32;
+    let mut c = fold(sum16(pseudo, &tcp));
+    if corrupt_checksum {
+        c ^= 0x5a5a;
+    }
+    tcp[16..18].copy_from_slice(&c.to_be_bytes());
+    out.extend_from_slice(&tcp);
+    out
+}
+
+/// Wrap an IP packet in Ethernet II, with optional VLAN tags (outer first, each `(tpid, vid)`).
+pub fn ethernet(ip: &[u8], vlans: &[(u16, u16)]) -> Vec<u8> {
+    let mut v = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1];
+    for (tpid, vid) in vlans {
+        v.extend_from_slice(&tpid.to_be_bytes());
+        v.extend_from_slice(&vid.to_be_bytes());
+    }
+    let et: u16 = if ip.first().map(|b| b >> 4) == Some(6) {
+        0x86dd
+    } else {
+        0x0800
+    };
+    v.extend_from_slice(&et.to_be_bytes());
+    v.extend_from_slice(ip);
+    v
+}
+
+/// Linux cooked capture v1 (16-byte header) around an IP packet.
+pub fn sll(ip: &[u8]) -> Vec<u8> {
+    let et: u16 = if ip.first().map(|b| b >> 4) == Some(6) { 0x86dd } else { 0x0800 };
+    let mut v = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0];
+    v.extend_from_slice(&et.to_be_bytes());
+    v.extend_from_slice(ip);
+    v
+}
+
+/// Linux cooked capture v2 (20-byte header) around an IP packet.
+pub fn sll2(ip: &[u8]) -> Vec<u8> {
+    let et: u16 = if ip.first().map(|b| b >> 4) == Some(6) { 0x86dd } else { 0x0800 };
+    let mut v = et.to_be_bytes().to_vec();
+    v.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0]);
+    v.extend_from_slice(ip);
+    v
+}
+
+/// Options of a classic pcap file.
+#[derive(Clone, Copy, Debug)]
+pub struct PcapFormat {
+    pub linktype: u32,
+    pub snaplen: u32,
+    pub nanos: bool,
+    pub big_endian: bool,
+}
+
+impl Default for PcapFormat {
+    fn default() -> Self {
+        PcapFormat {
+            linktype: 1,
+            snaplen: 262144,
+            nanos: false,
+            big_endian: false,
+        }
+    }
+}
+
+/// A minimal classic-pcap writer.
+pub struct PcapWriter<W: Write> {
+    out: W,
+    fmt: PcapFormat,
+}
+
+impl<W: Write> PcapWriter<W> {
+    pub fn new(mut out: W, fmt: PcapFormat) -> io::Result<PcapWriter<W>> {
+        let magic: u32 = if fmt.nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
+        let mut h = Vec::with_capacity(24);
+        let put32 = |h: &mut Vec<u8>, v: u32| {
+            h.extend_from_slice(&if fmt.big_endian { v.to_be_bytes() } else { v.to_le_bytes() })
+        };
+        put32(&mut h, magic);
+        let v = if fmt.big_endian { 2u16.to_be_bytes() } else { 2u16.to_le_bytes() };
+        h.extend_from_slice(&v);
+        let v = if fmt.big_endian { 4u16.to_be_bytes() } else { 4u16.to_le_bytes() };
+        h.extend_from_slice(&v);
+        put32(&mut h, 0);
+        put32(&mut h, 0);
+        put32(&mut h, fmt.snaplen);
+        put32(&mut h, fmt.linktype);
+        out.write_all(&h)?;
+        Ok(PcapWriter { out, fmt })
+    }
+
+    /// Write one record; the captured bytes are cut to the snap length, `orig_len` is the
+    /// length on the wire.
+    pub fn record(&mut self, ts: Ts, data: &[u8], orig_len: u32) -> io::Result<()> {
+        let cap = data.len().min(self.fmt.snaplen as usize);
+        let secs = ts.0.div_euclid(1_000_000_000) as u32;
+        let sub = ts.0.rem_euclid(1_000_000_000);
+        let frac = if self.fmt.nanos { sub } else { sub / 1000 } as u32;
+        for v in [secs, frac, cap as u32, orig_len] {
+            let b = if self.fmt.big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+            self.out.write_all(&b)?;
+        }
+        self.out.write_all(&data[..cap])
+    }
+
+    /// Write a segment as Ethernet/IP/TCP.
+    pub fn segment(&mut self, seg: &Segment) -> io::Result<()> {
+        let frame = ethernet(&ip_packet(seg, false), &[]);
+        self.record(seg.ts, &frame, frame.len() as u32)
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+/// Write segments to a pcap file (Ethernet) at `path`.
+pub fn write_pcap(path: &std::path::Path, segs: &[Segment]) -> io::Result<()> {
+    let f = std::fs::File::create(path)?;
+    let mut w = PcapWriter::new(io::BufWriter::new(f), PcapFormat::default())?;
+    for s in segs {
+        w.segment(s)?;
+    }
+    w.into_inner().flush()
+}
