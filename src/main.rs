@@ -8,6 +8,7 @@ use clap::Parser;
 use tcplens::analysis::zeek::ServerPorts;
 use tcplens::capture::FileSource;
 use tcplens::cli::{Cli, ReportKind};
+use tcplens::decode::Skip;
 use tcplens::engine::{Config, Engine};
 use tcplens::report;
 use tcplens::tcp::NativeConfig;
@@ -109,14 +110,24 @@ fn run(cli: &Cli) -> Result<u8, String> {
     }
     .and_then(|_| out.flush());
 
-    for w in &outcome.warnings {
-        eprintln!("tcplens: warning: {}", report::escape_field(w));
+    let mut warnings: Vec<String> = outcome
+        .warnings
+        .iter()
+        .map(|w| report::escape_field(w).into_owned())
+        .collect();
+    let unsupported = engine.stats().skipped(Skip::UnsupportedLinkType);
+    if unsupported > 0 {
+        let types: Vec<String> = source.linktypes().iter().map(|l| l.to_string()).collect();
+        warnings.push(format!(
+            "{unsupported} frame(s) of an unsupported link type skipped (link type {}); \
+             supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback",
+            types.join(", ")
+        ));
     }
-    let code = if outcome.warnings.is_empty() {
-        0
-    } else {
-        EXIT_WARNINGS
-    };
+    for w in &warnings {
+        eprintln!("tcplens: warning: {w}");
+    }
+    let code = if warnings.is_empty() { 0 } else { EXIT_WARNINGS };
     finish_write(res, code)
 }
 

@@ -1,0 +1,52 @@
+# tcplens — build, demo and test on a fresh Debian machine (as root, or with sudo).
+SHELL := /bin/bash
+CARGO ?= cargo
+DEMO_CAPTURE ?= fixtures/keepalive-cable-pull.pcap
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build demo test lint deps test-deps bench fuzz fixtures clean
+
+all: build
+
+# libpcap headers and pkg-config for the pcap crate; installed only when missing.
+deps:
+	@if ! [ -e /usr/include/pcap/pcap.h ] || ! command -v pkg-config >/dev/null; then \
+		echo "installing libpcap-dev and pkg-config"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libpcap-dev pkg-config >/dev/null; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 2; }
+
+# What the tests need beyond the build: tcpdump (reads -w files back), iproute2 and tmux
+# (live-capture and terminal tests).
+test-deps: deps
+	@missing=""; \
+	for p in tcpdump:tcpdump ip:iproute2 tmux:tmux; do \
+		command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(CARGO) build --release
+
+# Opens the TUI on the cable-pull capture, or prints the text report without a terminal.
+demo: build
+	@if [ -t 1 ]; then ./target/release/tcplens -r $(DEMO_CAPTURE); \
+	else ./target/release/tcplens -r $(DEMO_CAPTURE) --report text; fi
+
+test: test-deps
+	$(CARGO) test --release
+
+lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --release -- -D warnings
+
+# Re-record the kernel fixtures (root: creates network namespaces).
+fixtures:
+	$(SUDO) scripts/record-fixtures.sh
+
+clean:
+	$(CARGO) clean
