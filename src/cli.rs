@@ -1,6 +1,6 @@
-//! Command-line interface, in the dialect of tcpdump (`-r`, trailing BPF words).
+//! Command-line interface, in the dialect of tcpdump (`-r`, `-i`, `-D`, `-w`, trailing BPF words).
 
-use clap::{Parser, ValueEnum};
+use clap::{ArgGroup, Parser, ValueEnum};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ReportKind {
@@ -18,11 +18,20 @@ pub enum ReportKind {
 /// close, keepalives, missing ACKs and stale peers.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "tcplens", version, about, long_about = None)]
+#[command(group(ArgGroup::new("source").required(true).args(["read", "interface", "list_interfaces"])))]
 pub struct Cli {
     /// Read packets from a pcap or pcapng FILE ("-" for standard input). Repeat to analyse
     /// several files (e.g. rotated captures) as one capture, merged in timestamp order.
-    #[arg(short = 'r', value_name = "FILE", required = true)]
+    #[arg(short = 'r', value_name = "FILE")]
     pub read: Vec<String>,
+
+    /// Capture live on interface IFACE ("any" for all interfaces).
+    #[arg(short = 'i', value_name = "IFACE", conflicts_with = "read")]
+    pub interface: Option<String>,
+
+    /// List the interfaces that can be captured on, with their addresses, and exit.
+    #[arg(short = 'D', conflicts_with_all = ["read", "interface"])]
+    pub list_interfaces: bool,
 
     /// Write a headless report to standard output instead of opening the terminal UI.
     #[arg(long, value_enum, value_name = "KIND")]
@@ -40,8 +49,40 @@ pub struct Cli {
     #[arg(long)]
     pub zeek_bare: bool,
 
+    /// Live: snap length in bytes (default 262144, whole packets).
+    #[arg(short = 's', value_name = "SNAPLEN", requires = "interface")]
+    pub snaplen: Option<i32>,
+
+    /// Live: do not put the interface into promiscuous mode.
+    #[arg(short = 'p', requires = "interface")]
+    pub no_promisc: bool,
+
+    /// Live: kernel capture buffer size in KiB.
+    #[arg(short = 'B', value_name = "KIB", requires = "interface")]
+    pub buffer_kib: Option<i32>,
+
+    /// Live: stop after COUNT packets.
+    #[arg(short = 'c', value_name = "COUNT", requires = "interface")]
+    pub count: Option<u64>,
+
+    /// Live: stop after SECS seconds.
+    #[arg(long, value_name = "SECS", requires = "interface")]
+    pub duration: Option<f64>,
+
+    /// Live: also save every captured packet to FILE (pcap), readable by tcpdump.
+    #[arg(short = 'w', value_name = "FILE", requires = "interface")]
+    pub write: Option<String>,
+
+    /// Live: after opening the capture, drop root privileges and run as USER.
+    #[arg(short = 'Z', value_name = "USER", requires = "interface")]
+    pub user: Option<String>,
+
     /// BPF filter expression (tcpdump syntax), e.g. `tcp port 443`.
-    #[arg(value_name = "FILTER", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "FILTER",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub filter: Vec<String>,
 }
 

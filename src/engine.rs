@@ -12,7 +12,7 @@ use crate::tcp::{Connection, NativeConfig, NativeSummary};
 use crate::time::Ts;
 
 /// Engine settings (from the command line).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Config {
     pub native: NativeConfig,
     pub verify_checksums: bool,
@@ -22,18 +22,6 @@ pub struct Config {
     pub collect_events: bool,
     /// Run the Zeek tracker (row splitting) for `--report zeek`.
     pub zeek_rows: bool,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            native: NativeConfig::default(),
-            verify_checksums: false,
-            server_ports: ServerPorts::zeek_default(),
-            collect_events: false,
-            zeek_rows: false,
-        }
-    }
 }
 
 /// Counters shown in every report: what was read, what was skipped and why.
@@ -86,7 +74,7 @@ impl Orientation {
         Orientation {
             orig: if swap { Dir::B } else { Dir::A },
             // Only a flow that starts with a SYN+ACK can still be swapped by rule 3.
-            settled: !(synack && !swap),
+            settled: !synack || swap,
             swapped_at_creation: swap,
         }
     }
@@ -229,8 +217,9 @@ impl Engine {
         }
     }
 
-    /// Decode and analyse one captured record. Every record counts as a frame.
-    pub fn on_frame(&mut self, raw: &RawFrame<'_>) {
+    /// Decode and analyse one captured record. Every record counts as a frame. Returns the
+    /// flow the record belonged to, if it was a TCP segment.
+    pub fn on_frame(&mut self, raw: &RawFrame<'_>) -> Option<FlowId> {
         self.stats.frames += 1;
         let opts = DecodeOptions {
             verify_checksums: self.cfg.verify_checksums,
@@ -244,12 +233,13 @@ impl Engine {
                 if raw.ts > self.now {
                     self.now = raw.ts;
                 }
+                None
             }
         }
     }
 
-    /// Analyse one decoded segment.
-    pub fn on_segment(&mut self, seg: &Segment) {
+    /// Analyse one decoded segment; returns its flow.
+    pub fn on_segment(&mut self, seg: &Segment) -> Option<FlowId> {
         self.stats.tcp_segments += 1;
         if seg.truncated() {
             self.stats.truncated_payload += 1;
@@ -292,9 +282,7 @@ impl Engine {
             None => self.flows.insert(key, |nid| Flow::new(nid, seg, ports)),
         };
         let collect = self.cfg.collect_events;
-        let Some(flow) = self.flows.get_mut(id) else {
-            return;
-        };
+        let flow = self.flows.get_mut(id)?;
         let from = flow.dir_of(seg);
         let i = from.idx();
         flow.pkts[i] += 1;
@@ -331,6 +319,7 @@ impl Engine {
         } else if collect && flow.orientation.settled && !flow.pending.is_empty() {
             self.events_out.append(&mut flow.pending);
         }
+        Some(id)
     }
 
     /// Move the reference time forward (live mode: the wall clock) and fire Zeek timers.

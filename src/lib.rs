@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod driver;
 pub mod engine;
 pub mod flow;
 pub mod report;

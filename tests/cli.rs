@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use tcplens::testkit::{ethernet, ip_packet, write_pcap, Ladder, PcapFormat, PcapWriter};
+use tcplens::testkit::{Ladder, PcapFormat, PcapWriter, ethernet, ip_packet, write_pcap};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tcplens"))
@@ -55,7 +55,10 @@ fn missing_file_is_a_usage_error() {
     let o = run(&["-r", "/nonexistent/x.pcap", "--report", "json"]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
-    assert!(e.starts_with("tcplens: cannot open /nonexistent/x.pcap"), "{e}");
+    assert!(
+        e.starts_with("tcplens: cannot open /nonexistent/x.pcap"),
+        "{e}"
+    );
     assert_eq!(e.lines().count(), 1, "one line: {e}");
 }
 
@@ -103,13 +106,29 @@ fn an_unsupported_link_type_is_counted_and_told() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("lt147.pcap");
     let f = std::fs::File::create(&p).unwrap();
-    let mut w = PcapWriter::new(f, PcapFormat { linktype: 147, ..PcapFormat::default() }).unwrap();
-    w.record(tcplens::time::Ts(1_000_000_000), &[1, 2, 3, 4, 5, 6], 6).unwrap();
+    let mut w = PcapWriter::new(
+        f,
+        PcapFormat {
+            linktype: 147,
+            ..PcapFormat::default()
+        },
+    )
+    .unwrap();
+    w.record(tcplens::time::Ts(1_000_000_000), &[1, 2, 3, 4, 5, 6], 6)
+        .unwrap();
     drop(w);
     let o = run(&["-r", p.to_str().unwrap(), "--report", "text"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("unsupported link type"), "{}", stderr(&o));
-    assert!(stdout(&o).contains("1 frame(s) skipped: unsupported link type"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("unsupported link type"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("1 frame(s) skipped: unsupported link type"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -122,7 +141,9 @@ fn malformed_headers_and_non_tcp_are_counted_not_fatal() {
     let good = l.c2s("S", 0, 0, 0);
     let mut bad = ip_packet(&l.c2s("A", 1, 1, 0), false);
     bad[20 + 12] = 2 << 4; // TCP data offset 8 bytes
-    let arp = [0xffu8, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06, 0, 1];
+    let arp = [
+        0xffu8, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06, 0, 1,
+    ];
     let ts = tcplens::time::Ts(1_700_000_000_000_000_000);
     w.segment(&good).unwrap();
     let bad_eth = ethernet(&bad, &[]);
@@ -132,9 +153,15 @@ fn malformed_headers_and_non_tcp_are_counted_not_fatal() {
     let o = run(&["-r", p.to_str().unwrap(), "--report", "text"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("1 frame(s) skipped: malformed TCP header"), "{out}");
+    assert!(
+        out.contains("1 frame(s) skipped: malformed TCP header"),
+        "{out}"
+    );
     assert!(out.contains("1 non-TCP frame(s) ignored"), "{out}");
-    assert!(out.contains("3 frames, 1 TCP segments, 1 connections"), "{out}");
+    assert!(
+        out.contains("3 frames, 1 TCP segments, 1 connections"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -164,7 +191,14 @@ fn several_files_are_merged_in_time_order() {
     let segs = conversation(&mut l);
     let a = pcap_with(d.path(), "a.pcap", &segs[..5]);
     let b = pcap_with(d.path(), "b.pcap", &segs[5..]);
-    let o = run(&["-r", b.to_str().unwrap(), "-r", a.to_str().unwrap(), "--report", "events"]);
+    let o = run(&[
+        "-r",
+        b.to_str().unwrap(),
+        "-r",
+        a.to_str().unwrap(),
+        "--report",
+        "events",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let ev = json_lines(&stdout(&o));
     let frames: Vec<u64> = ev.iter().map(|e| e["frame"].as_u64().unwrap()).collect();
@@ -186,12 +220,28 @@ fn trailing_words_are_a_bpf_filter() {
     segs.extend(conversation(&mut l2));
     segs.sort_by_key(|s| s.ts);
     let p = pcap_with(d.path(), "two.pcap", &segs);
-    let o = run(&["-r", p.to_str().unwrap(), "--report", "json", "tcp", "port", "6000"]);
+    let o = run(&[
+        "-r",
+        p.to_str().unwrap(),
+        "--report",
+        "json",
+        "tcp",
+        "port",
+        "6000",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let flows = json_lines(&stdout(&o));
     assert_eq!(flows.len(), 1);
     assert_eq!(flows[0]["resp"], "10.0.0.2:6000");
-    let o = run(&["-r", p.to_str().unwrap(), "not", "a", "valid", "(", "filter"]);
+    let o = run(&[
+        "-r",
+        p.to_str().unwrap(),
+        "not",
+        "a",
+        "valid",
+        "(",
+        "filter",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("invalid filter"), "{}", stderr(&o));
 }
@@ -215,9 +265,19 @@ fn zeek_report_is_tsv_with_zeek_headers() {
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "#separator \\x09");
-    assert!(lines.iter().any(|l| l.starts_with("#fields\tts\tuid\tid.orig_h")));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("#fields\tts\tuid\tid.orig_h"))
+    );
     assert!(lines.last().unwrap().starts_with("#close\t"));
-    let fields = lines.iter().find(|l| l.starts_with("#fields")).unwrap().split('\t').count() - 1;
+    let fields = lines
+        .iter()
+        .find(|l| l.starts_with("#fields"))
+        .unwrap()
+        .split('\t')
+        .count()
+        - 1;
     let rows: Vec<&&str> = lines.iter().filter(|l| !l.starts_with('#')).collect();
     assert!(!rows.is_empty());
     for r in rows {

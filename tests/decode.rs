@@ -2,8 +2,8 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use tcplens::decode::{decode, linktype, Checksum, DecodeOptions, RawFrame, Skip, TcpOptions};
-use tcplens::testkit::{ethernet, ip_packet, sll, sll2, Ladder};
+use tcplens::decode::{Checksum, DecodeOptions, RawFrame, Skip, TcpOptions, decode, linktype};
+use tcplens::testkit::{Ladder, ethernet, ip_packet, sll, sll2};
 use tcplens::time::Ts;
 
 fn raw(lt: i32, data: &[u8]) -> RawFrame<'_> {
@@ -32,7 +32,10 @@ fn ethernet_ipv4_fields_survive_the_round_trip() {
     let got = dec(linktype::ETHERNET, &bytes).expect("decodes");
     assert_eq!(got.src, seg.src);
     assert_eq!(got.dst, seg.dst);
-    assert_eq!((got.seq, got.ack, got.flags, got.window), (seg.seq, seg.ack, seg.flags, seg.window));
+    assert_eq!(
+        (got.seq, got.ack, got.flags, got.window),
+        (seg.seq, seg.ack, seg.flags, seg.window)
+    );
     assert_eq!(got.payload_len, 100);
     assert_eq!(got.ip_len, 140);
     assert_eq!(got.frame, 7);
@@ -42,7 +45,11 @@ fn ethernet_ipv4_fields_survive_the_round_trip() {
 fn vlan_and_qinq_tags_are_walked() {
     let seg = data_segment();
     let ip = ip_packet(&seg, false);
-    for tags in [vec![(0x8100, 10)], vec![(0x88a8, 100), (0x8100, 10)], vec![(0x9100, 1), (0x8100, 2)]] {
+    for tags in [
+        vec![(0x8100, 10)],
+        vec![(0x88a8, 100), (0x8100, 10)],
+        vec![(0x9100, 1), (0x8100, 2)],
+    ] {
         let got = dec(linktype::ETHERNET, &ethernet(&ip, &tags)).expect("decodes");
         assert_eq!(got.payload_len, 100, "tags {tags:?}");
     }
@@ -52,8 +59,14 @@ fn vlan_and_qinq_tags_are_walked() {
 fn linux_cooked_v1_and_v2_and_raw_ip_and_loopback() {
     let seg = data_segment();
     let ip = ip_packet(&seg, false);
-    assert_eq!(dec(linktype::LINUX_SLL, &sll(&ip)).map(|s| s.seq), Ok(seg.seq));
-    assert_eq!(dec(linktype::LINUX_SLL2, &sll2(&ip)).map(|s| s.seq), Ok(seg.seq));
+    assert_eq!(
+        dec(linktype::LINUX_SLL, &sll(&ip)).map(|s| s.seq),
+        Ok(seg.seq)
+    );
+    assert_eq!(
+        dec(linktype::LINUX_SLL2, &sll2(&ip)).map(|s| s.seq),
+        Ok(seg.seq)
+    );
     assert_eq!(dec(linktype::RAW, &ip).map(|s| s.seq), Ok(seg.seq));
     assert_eq!(dec(linktype::RAW_DLT12, &ip).map(|s| s.seq), Ok(seg.seq));
     let mut null = 2u32.to_le_bytes().to_vec(); // AF_INET, host order
@@ -112,7 +125,10 @@ fn ethernet_padding_does_not_add_payload() {
 fn tcp_header_cut_short_is_skipped() {
     let seg = data_segment();
     let bytes = ethernet(&ip_packet(&seg, false), &[]);
-    assert_eq!(dec(linktype::ETHERNET, &bytes[..14 + 20 + 12]), Err(Skip::TruncatedTcp));
+    assert_eq!(
+        dec(linktype::ETHERNET, &bytes[..14 + 20 + 12]),
+        Err(Skip::TruncatedTcp)
+    );
 }
 
 #[test]
@@ -145,7 +161,9 @@ fn non_first_fragment_is_skipped() {
 
 #[test]
 fn non_tcp_and_non_ip_are_told_apart() {
-    let arp = [0xffu8, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06, 0, 1];
+    let arp = [
+        0xffu8, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06, 0, 1,
+    ];
     assert_eq!(dec(linktype::ETHERNET, &arp), Err(Skip::NotIp));
     let seg = data_segment();
     let mut ip = ip_packet(&seg, false);
@@ -154,7 +172,10 @@ fn non_tcp_and_non_ip_are_told_apart() {
     ip[23] = 0x88;
     assert_eq!(dec(linktype::RAW, &ip), Err(Skip::NotTcp));
     assert_eq!(dec(147, &ip), Err(Skip::UnsupportedLinkType));
-    assert_eq!(dec(linktype::ETHERNET, &[1, 2, 3]), Err(Skip::TruncatedLink));
+    assert_eq!(
+        dec(linktype::ETHERNET, &[1, 2, 3]),
+        Err(Skip::TruncatedLink)
+    );
 }
 
 #[test]
@@ -193,12 +214,17 @@ fn checksums_are_verified_only_on_request() {
     let seg = data_segment();
     let good = ip_packet(&seg, false);
     let bad = ip_packet(&seg, true);
-    let on = DecodeOptions { verify_checksums: true };
+    let on = DecodeOptions {
+        verify_checksums: true,
+    };
     let r = |d: &[u8]| decode(&raw(linktype::RAW, d), on).map(|s| s.checksum);
     assert_eq!(r(&good), Ok(Checksum::Good));
     assert_eq!(r(&bad), Ok(Checksum::Bad));
     assert_eq!(r(&good[..60]), Ok(Checksum::Unverifiable));
-    assert_eq!(dec(linktype::RAW, &bad).map(|s| s.checksum), Ok(Checksum::NotChecked));
+    assert_eq!(
+        dec(linktype::RAW, &bad).map(|s| s.checksum),
+        Ok(Checksum::NotChecked)
+    );
 }
 
 #[test]
@@ -206,7 +232,9 @@ fn ip_in_ip_and_vxlan_reach_the_inner_tcp() {
     let seg = data_segment();
     let inner = ip_packet(&seg, false);
     // IPv4 carrying IPv4 (protocol 4).
-    let mut outer = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 4, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2];
+    let mut outer = vec![
+        0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 4, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+    ];
     let total = (outer.len() + inner.len()) as u16;
     outer[2..4].copy_from_slice(&total.to_be_bytes());
     outer.extend_from_slice(&inner);
@@ -218,7 +246,9 @@ fn ip_in_ip_and_vxlan_reach_the_inner_tcp() {
     udp[4..6].copy_from_slice(&ulen.to_be_bytes());
     udp.extend_from_slice(&[0x08, 0, 0, 0, 0, 0, 1, 0]);
     udp.extend_from_slice(&eth);
-    let mut v = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2];
+    let mut v = vec![
+        0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+    ];
     let total = (v.len() + udp.len()) as u16;
     v[2..4].copy_from_slice(&total.to_be_bytes());
     v.extend_from_slice(&udp);
@@ -229,7 +259,7 @@ fn ip_in_ip_and_vxlan_reach_the_inner_tcp() {
 fn random_bytes_never_panic() {
     // A small deterministic xorshift so the test is repeatable.
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut buf = vec![0u8; 200];
+    let mut buf = [0u8; 200];
     for round in 0..20_000 {
         let len = (round % 199) + 1;
         for b in buf.iter_mut().take(len) {
@@ -238,7 +268,12 @@ fn random_bytes_never_panic() {
             x ^= x << 17;
             *b = x as u8;
         }
-        for lt in [linktype::ETHERNET, linktype::RAW, linktype::LINUX_SLL2, linktype::NULL] {
+        for lt in [
+            linktype::ETHERNET,
+            linktype::RAW,
+            linktype::LINUX_SLL2,
+            linktype::NULL,
+        ] {
             let _ = dec(lt, &buf[..len]);
         }
     }

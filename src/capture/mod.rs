@@ -2,6 +2,7 @@
 //! numbers counting every record.
 
 pub mod file;
+pub mod live;
 
 pub use file::{FileSource, ReadOutcome};
 

@@ -96,7 +96,7 @@ pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::
 
     writeln!(
         out,
-        "{:>5}  {:<46} {:<12} {:<17} {:<12} {:<12} {:>7} {:>10} {:>4} {:<16} {}",
+        "{:>5}  {:<46} {:<12} {:<17} {:<12} {:<12} {:>7} {:>10} {:>4} {:<16} verdict",
         "flow",
         "originator -> responder",
         "handshake",
@@ -107,7 +107,6 @@ pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::
         "bytes",
         "retx",
         "keepalive",
-        "verdict"
     )?;
     for f in engine.flows() {
         let s = f.summary(now, cfg);
@@ -136,7 +135,12 @@ pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::
             v.as_str()
         )?;
         if let Some(line) = stale_sentence(&s, now) {
-            stale_lines.push(format!("  flow {} {} -> {}: {line}", f.id, f.orig(), f.resp()));
+            stale_lines.push(format!(
+                "  flow {} {} -> {}: {line}",
+                f.id,
+                f.orig(),
+                f.resp()
+            ));
         }
     }
 
@@ -192,10 +196,16 @@ pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::
         ));
     }
     if st.malformed_options > 0 {
-        warnings.push(format!("{} segment(s) with malformed TCP options", st.malformed_options));
+        warnings.push(format!(
+            "{} segment(s) with malformed TCP options",
+            st.malformed_options
+        ));
     }
     if st.bad_checksums > 0 {
-        warnings.push(format!("{} segment(s) with bad TCP checksums", st.bad_checksums));
+        warnings.push(format!(
+            "{} segment(s) with bad TCP checksums",
+            st.bad_checksums
+        ));
     }
     for w in &read.warnings {
         warnings.push(format!("input: {}", super::escape_field(w)));

@@ -1,0 +1,304 @@
+//! Live capture from an interface through libpcap (`-i IFACE`, `-i any`), in tcpdump's spirit:
+//! immediate mode, snap length, promiscuous mode, buffer size, BPF filter, `-w` savefile.
+//!
+//! The capture runs on its own thread ([`spawn`]) and hands copies of the records to the
+//! analysis over a bounded channel; when the analysis falls behind, records are dropped and
+//! counted rather than queued without bound.
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::time::{Duration, Instant};
+
+use pcap::{Active, Capture, Device, Precision};
+
+use crate::capture::CaptureError;
+use crate::time::Ts;
+
+/// tcpdump's default snap length: whole packets.
+pub const DEFAULT_SNAPLEN: i32 = 262_144;
+
+/// Options of a live capture.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    pub iface: String,
+    pub snaplen: i32,
+    pub promisc: bool,
+    /// Kernel buffer size in KiB (tcpdump's -B), libpcap's default when None.
+    pub buffer_kib: Option<i32>,
+    pub immediate: bool,
+    pub filter: Option<String>,
+    /// Write every captured record here (pcap), flushed as it goes.
+    pub write: Option<String>,
+    /// Stop after this many records (-c).
+    pub count: Option<u64>,
+    /// Stop after this long (--duration).
+    pub duration: Option<Duration>,
+    /// Records queued between capture and analysis.
+    pub queue: usize,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            iface: String::new(),
+            snaplen: DEFAULT_SNAPLEN,
+            promisc: true,
+            buffer_kib: None,
+            immediate: true,
+            filter: None,
+            write: None,
+            count: None,
+            duration: None,
+            queue: 65_536,
+        }
+    }
+}
+
+/// One captured record, owned, on its way to the analysis thread.
+#[derive(Debug)]
+pub struct OwnedRecord {
+    pub frame: u64,
+    pub ts: Ts,
+    pub orig_len: u32,
+    pub data: Vec<u8>,
+}
+
+/// What the capture thread sends.
+#[derive(Debug)]
+pub enum LiveMsg {
+    Record(OwnedRecord),
+    /// The capture ended (count or duration reached, stopped, or failed with the message).
+    End(Option<String>),
+}
+
+/// Loss counters shared between the capture thread and the views.
+#[derive(Debug, Default)]
+pub struct LiveCounters {
+    pub captured: AtomicU64,
+    /// libpcap ps_drop: no room in the kernel buffer.
+    pub kernel_drops: AtomicU64,
+    /// libpcap ps_ifdrop: dropped by the interface or driver.
+    pub interface_drops: AtomicU64,
+    /// Dropped because the analysis queue was full.
+    pub queue_drops: AtomicU64,
+}
+
+/// A running capture thread.
+pub struct LiveCapture {
+    pub linktype: i32,
+    pub rx: Receiver<LiveMsg>,
+    pub counters: Arc<LiveCounters>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LiveCapture {
+    /// Wait for the capture thread to finish (after a stop or the end message).
+    pub fn join(&mut self) {
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Interfaces with their addresses, for `-D` and for the unknown-interface message.
+pub fn list_interfaces() -> Result<Vec<(String, String)>, CaptureError> {
+    let devs =
+        Device::list().map_err(|e| CaptureError::new(format!("cannot list interfaces: {e}")))?;
+    Ok(devs
+        .into_iter()
+        .map(|d| {
+            let addrs: Vec<String> = d.addresses.iter().map(|a| a.addr.to_string()).collect();
+            let mut info = d.desc.unwrap_or_default();
+            if !addrs.is_empty() {
+                if !info.is_empty() {
+                    info.push(' ');
+                }
+                info.push_str(&format!("[{}]", addrs.join(", ")));
+            }
+            (d.name, info)
+        })
+        .collect())
+}
+
+/// Translate libpcap's open errors into the messages a user needs.
+fn open_error(iface: &str, e: &pcap::Error) -> CaptureError {
+    let msg = match e {
+        pcap::Error::PcapError(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let lower = msg.to_lowercase();
+    if lower.contains("permission") || lower.contains("not permitted") {
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "tcplens".into());
+        return CaptureError::new(format!(
+            "no permission to capture on {iface}: live capture needs CAP_NET_RAW (and \
+             CAP_NET_ADMIN for promiscuous mode); run as root, or grant them once with \
+             `sudo setcap cap_net_raw,cap_net_admin=eip {exe}`"
+        ));
+    }
+    if lower.contains("no such device") || lower.contains("doesn't exist") {
+        let known = list_interfaces()
+            .map(|v| v.into_iter().map(|(n, _)| n).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        return CaptureError::new(format!(
+            "no interface named {iface}; interfaces: {known} (tcplens -D lists them with addresses)"
+        ));
+    }
+    CaptureError::new(format!("cannot capture on {iface}: {msg}"))
+}
+
+/// Open the interface (in the calling thread, so errors are reported before anything starts).
+pub fn open(opts: &LiveOptions) -> Result<Capture<Active>, CaptureError> {
+    let mut inactive = Capture::from_device(opts.iface.as_str())
+        .map_err(|e| open_error(&opts.iface, &e))?
+        .snaplen(opts.snaplen)
+        .promisc(opts.promisc)
+        .immediate_mode(opts.immediate)
+        .timeout(100)
+        .precision(Precision::Nano);
+    if let Some(kib) = opts.buffer_kib {
+        inactive = inactive.buffer_size(kib.saturating_mul(1024));
+    }
+    // Non-blocking, with our own poll(): libpcap's blocking read can sit in its own poll loop
+    // past the timeout, and the capture thread must notice stop, count and duration.
+    let mut cap = inactive
+        .open()
+        .map_err(|e| open_error(&opts.iface, &e))?
+        .setnonblock()
+        .map_err(|e| open_error(&opts.iface, &e))?;
+    if let Some(f) = &opts.filter {
+        cap.filter(f, true)
+            .map_err(|e| CaptureError::new(format!("invalid filter '{f}': {e}")))?;
+    }
+    Ok(cap)
+}
+
+/// Start the capture thread. `stop` ends it (signals set it); it also ends by itself at the
+/// count or duration limit, or when the interface fails.
+pub fn spawn(
+    mut cap: Capture<Active>,
+    opts: &LiveOptions,
+    stop: Arc<AtomicBool>,
+) -> Result<LiveCapture, CaptureError> {
+    let linktype = cap.get_datalink().0;
+    let mut savefile = match &opts.write {
+        Some(p) => Some(
+            cap.savefile(p)
+                .map_err(|e| CaptureError::new(format!("cannot write {p}: {e}")))?,
+        ),
+        None => None,
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel::<LiveMsg>(opts.queue.max(16));
+    let counters = Arc::new(LiveCounters::default());
+    let c = counters.clone();
+    let count = opts.count;
+    let deadline = opts.duration.map(|d| Instant::now() + d);
+    let handle = std::thread::Builder::new()
+        .name("capture".into())
+        .spawn(move || {
+            let end = capture_loop(&mut cap, savefile.as_mut(), &tx, &c, &stop, count, deadline);
+            if let Some(sf) = savefile.as_mut() {
+                let _ = sf.flush();
+            }
+            drop(savefile);
+            update_stats(&mut cap, &c);
+            // The end message must arrive even when the queue is full.
+            let _ = tx.send(LiveMsg::End(end));
+        })
+        .map_err(|e| CaptureError::new(format!("cannot start the capture thread: {e}")))?;
+    Ok(LiveCapture {
+        linktype,
+        rx,
+        counters,
+        handle: Some(handle),
+    })
+}
+
+fn update_stats(cap: &mut Capture<Active>, c: &LiveCounters) {
+    if let Ok(s) = cap.stats() {
+        c.kernel_drops.store(s.dropped as u64, Ordering::Relaxed);
+        c.interface_drops
+            .store(s.if_dropped as u64, Ordering::Relaxed);
+    }
+}
+
+fn capture_loop(
+    cap: &mut Capture<Active>,
+    mut savefile: Option<&mut pcap::Savefile>,
+    tx: &SyncSender<LiveMsg>,
+    c: &LiveCounters,
+    stop: &AtomicBool,
+    count: Option<u64>,
+    deadline: Option<Instant>,
+) -> Option<String> {
+    let mut frame = 0u64;
+    let mut last_stats = Instant::now();
+    let mut last_flush = Instant::now();
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        if count.is_some_and(|n| frame >= n) {
+            return None;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return None;
+        }
+        if last_stats.elapsed() >= Duration::from_millis(500) {
+            update_stats(cap, c);
+            last_stats = Instant::now();
+        }
+        match cap.next_packet() {
+            Ok(p) => {
+                frame += 1;
+                c.captured.fetch_add(1, Ordering::Relaxed);
+                if let Some(sf) = savefile.as_deref_mut() {
+                    sf.write(&p);
+                    // Flush often so the file is usable while the capture runs.
+                    if last_flush.elapsed() >= Duration::from_millis(200) {
+                        let _ = sf.flush();
+                        last_flush = Instant::now();
+                    }
+                }
+                let rec = OwnedRecord {
+                    frame,
+                    ts: Ts::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec),
+                    orig_len: p.header.len,
+                    data: p.data.to_vec(),
+                };
+                match tx.try_send(LiveMsg::Record(rec)) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(_)) => {
+                        c.queue_drops.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(TrySendError::Disconnected(_)) => return None,
+                }
+            }
+            Err(pcap::Error::TimeoutExpired) => {
+                // Nothing queued: flush the savefile and wait for the descriptor.
+                if let Some(sf) = savefile.as_deref_mut() {
+                    let _ = sf.flush();
+                }
+                wait_readable(cap.as_raw_fd(), 100);
+            }
+            Err(pcap::Error::NoMorePackets) => return None,
+            Err(e) => return Some(format!("capture stopped: {e}")),
+        }
+    }
+}
+
+/// Wait up to `ms` milliseconds for `fd` to become readable.
+fn wait_readable(fd: RawFd, ms: i32) {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call. Errors (EINTR) just end the wait.
+    unsafe {
+        libc::poll(&mut pfd, 1, ms);
+    }
+}

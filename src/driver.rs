@@ -1,0 +1,429 @@
+//! Drivers: connect a packet source (files, live interface) to the engine and the chosen
+//! view. The binary only parses flags and calls [`run`].
+
+use std::collections::hash_map::Entry;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rustc_hash::FxHashMap;
+
+use crate::analysis::zeek::ServerPorts;
+use crate::capture::live::{self, LiveMsg, LiveOptions};
+use crate::capture::{FileSource, ReadOutcome};
+use crate::cli::{Cli, ReportKind};
+use crate::decode::{RawFrame, Skip};
+use crate::engine::{Config, Engine};
+use crate::flow::FlowId;
+use crate::report;
+use crate::tcp::{CloseClass, NativeConfig, StaleReason};
+use crate::time::Ts;
+
+/// Exit statuses of the contract.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_WARNINGS: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+/// Run the command line; `Err` is a one-line message for exit status 2.
+pub fn run(cli: &Cli) -> Result<u8, String> {
+    if cli.list_interfaces {
+        return list_interfaces();
+    }
+    if !(cli.idle_timeout.is_finite() && cli.idle_timeout > 0.0) {
+        return Err(format!(
+            "--idle-timeout must be a positive number of seconds, not {}",
+            cli.idle_timeout
+        ));
+    }
+    if let Some(d) = cli.duration
+        && !(d.is_finite() && d > 0.0)
+    {
+        return Err(format!(
+            "--duration must be a positive number of seconds, not {d}"
+        ));
+    }
+    // Without --report: the terminal UI for a terminal (not built yet: the text report
+    // stands in for it), the text report otherwise.
+    let kind = cli.report.unwrap_or(ReportKind::Text);
+    let _interactive = cli.report.is_none() && io::stdout().is_terminal();
+    let cfg = Config {
+        native: NativeConfig {
+            idle_timeout: cli.idle_timeout,
+            ..NativeConfig::default()
+        },
+        verify_checksums: cli.verify_checksums,
+        server_ports: if cli.zeek_bare {
+            ServerPorts::bare()
+        } else {
+            ServerPorts::zeek_default()
+        },
+        collect_events: kind == ReportKind::Events,
+        zeek_rows: kind == ReportKind::Zeek,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    install_signal_handlers(&stop)?;
+    match &cli.interface {
+        Some(iface) => run_live(cli, iface, cfg, kind, stop),
+        None => run_offline(cli, cfg, kind, stop),
+    }
+}
+
+fn list_interfaces() -> Result<u8, String> {
+    let list = live::list_interfaces().map_err(|e| e.to_string())?;
+    let mut out = io::stdout().lock();
+    for (i, (name, info)) in list.iter().enumerate() {
+        let line = if info.is_empty() {
+            format!("{}.{}", i + 1, report::escape_field(name))
+        } else {
+            format!(
+                "{}.{} {}",
+                i + 1,
+                report::escape_field(name),
+                report::escape_field(info)
+            )
+        };
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// SIGINT, SIGTERM and SIGHUP end the capture cleanly (the report is still written); a second
+/// SIGINT or SIGTERM ends the process at once.
+fn install_signal_handlers(stop: &Arc<AtomicBool>) -> Result<(), String> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 1, stop.clone())
+            .and_then(|_| signal_hook::flag::register(sig, stop.clone()))
+            .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    }
+    signal_hook::flag::register(SIGHUP, stop.clone())
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    Ok(())
+}
+
+/// What a live JSON consumer has last been told about a flow.
+type Signature = (CloseClass, Option<StaleReason>);
+
+/// Writes the chosen report, streaming what can be streamed.
+struct ReportWriter<W: Write> {
+    kind: ReportKind,
+    out: W,
+    /// Live JSON: stream a flow's record when its close or stale verdict changes.
+    live_json: bool,
+    told: FxHashMap<FlowId, Signature>,
+}
+
+impl<W: Write> ReportWriter<W> {
+    fn new(kind: ReportKind, out: W, live: bool) -> Self {
+        ReportWriter {
+            kind,
+            out,
+            live_json: live && kind == ReportKind::Json,
+            told: FxHashMap::default(),
+        }
+    }
+
+    fn begin(&mut self) -> io::Result<()> {
+        if self.kind == ReportKind::Zeek {
+            report::zeek::write_header(&mut self.out, Ts::now())?;
+        }
+        Ok(())
+    }
+
+    /// After each record: stream events and Zeek rows; live JSON checks the touched flow.
+    fn after_record(&mut self, engine: &mut Engine, touched: Option<FlowId>) -> io::Result<()> {
+        match self.kind {
+            ReportKind::Events => report::events::drain(engine, &mut self.out),
+            ReportKind::Zeek => self.zeek_rows(engine),
+            ReportKind::Json if self.live_json => match touched {
+                Some(id) => self.json_if_changed(engine, id),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    fn zeek_rows(&mut self, engine: &mut Engine) -> io::Result<()> {
+        for r in engine.take_zeek_rows() {
+            report::zeek::write_row(&mut self.out, &r)?;
+        }
+        Ok(())
+    }
+
+    fn json_if_changed(&mut self, engine: &Engine, id: FlowId) -> io::Result<()> {
+        let Some(f) = engine.flow(id) else {
+            return Ok(());
+        };
+        let s = f.summary(engine.now(), &engine.cfg.native);
+        let sig = (s.close, s.stale.map(|st| st.reason));
+        let changed = match self.told.entry(id) {
+            Entry::Occupied(mut e) => {
+                let c = *e.get() != sig;
+                e.insert(sig);
+                c
+            }
+            Entry::Vacant(v) => {
+                v.insert(sig);
+                sig != (CloseClass::Open, None)
+            }
+        };
+        if changed {
+            report::json::write_flow(&mut self.out, f, engine.now(), &engine.cfg.native)?;
+        }
+        Ok(())
+    }
+
+    /// Live, once a second: the wall clock moved, so stale verdicts may have changed.
+    fn tick(&mut self, engine: &mut Engine) -> io::Result<()> {
+        match self.kind {
+            ReportKind::Zeek => self.zeek_rows(engine)?,
+            ReportKind::Json if self.live_json => {
+                let ids: Vec<FlowId> = engine.flows().map(|f| f.id).collect();
+                for id in ids {
+                    self.json_if_changed(engine, id)?;
+                }
+            }
+            _ => {}
+        }
+        self.out.flush()
+    }
+
+    fn finish(&mut self, engine: &mut Engine, read: &ReadOutcome) -> io::Result<()> {
+        engine.finish();
+        match self.kind {
+            ReportKind::Events => report::events::drain(engine, &mut self.out)?,
+            ReportKind::Zeek => {
+                self.zeek_rows(engine)?;
+                report::zeek::write_footer(&mut self.out, Ts::now())?;
+            }
+            // Offline: every flow once; live: every flow at exit (consumers keep the last).
+            ReportKind::Json => report::json::write_all(&mut self.out, engine)?,
+            ReportKind::Text => report::text::write(&mut self.out, engine, read)?,
+        }
+        self.out.flush()
+    }
+}
+
+/// A closed pipe (`tcplens ... | head`) is a normal way to stop reading.
+fn write_result(res: io::Result<()>) -> Result<bool, String> {
+    match res {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(format!("cannot write the report: {e}")),
+    }
+}
+
+fn run_offline(
+    cli: &Cli,
+    cfg: Config,
+    kind: ReportKind,
+    stop: Arc<AtomicBool>,
+) -> Result<u8, String> {
+    let filter = cli.filter_expr();
+    let mut source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
+    let mut engine = Engine::new(cfg);
+    let stdout = io::stdout();
+    let mut w = ReportWriter::new(
+        kind,
+        BufWriter::with_capacity(1 << 16, stdout.lock()),
+        false,
+    );
+    let open = std::cell::Cell::new(write_result(w.begin())?);
+    let mut write_err = None;
+    let outcome = source.run(
+        |raw| {
+            let touched = engine.on_frame(raw);
+            if open.get() && write_err.is_none() {
+                match write_result(w.after_record(&mut engine, touched)) {
+                    Ok(o) => open.set(o),
+                    Err(e) => write_err = Some(e),
+                }
+            }
+        },
+        || open.get() && !stop.load(Ordering::Relaxed),
+    );
+    let open = open.get();
+    if let Some(e) = write_err {
+        return Err(e);
+    }
+    if open {
+        write_result(w.finish(&mut engine, &outcome))?;
+    }
+    let mut warnings: Vec<String> = outcome
+        .warnings
+        .iter()
+        .map(|w| report::escape_field(w).into_owned())
+        .collect();
+    let unsupported = engine.stats().skipped(Skip::UnsupportedLinkType);
+    if unsupported > 0 {
+        let types: Vec<String> = source.linktypes().iter().map(|l| l.to_string()).collect();
+        warnings.push(format!(
+            "{unsupported} frame(s) of an unsupported link type skipped (link type {}); \
+             supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback",
+            types.join(", ")
+        ));
+    }
+    if stop.load(Ordering::Relaxed) {
+        warnings.push("interrupted: the report covers what was read before the signal".into());
+    }
+    for w in &warnings {
+        eprintln!("tcplens: warning: {w}");
+    }
+    Ok(if warnings.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_WARNINGS
+    })
+}
+
+fn run_live(
+    cli: &Cli,
+    iface: &str,
+    cfg: Config,
+    kind: ReportKind,
+    stop: Arc<AtomicBool>,
+) -> Result<u8, String> {
+    let opts = LiveOptions {
+        iface: iface.to_string(),
+        snaplen: cli.snaplen.unwrap_or(live::DEFAULT_SNAPLEN),
+        promisc: !cli.no_promisc,
+        buffer_kib: cli.buffer_kib,
+        immediate: true,
+        filter: cli.filter_expr(),
+        write: cli.write.clone(),
+        count: cli.count,
+        duration: cli.duration.map(Duration::from_secs_f64),
+        ..LiveOptions::default()
+    };
+    let cap = live::open(&opts).map_err(|e| e.to_string())?;
+    let mut capture = live::spawn(cap, &opts, stop.clone()).map_err(|e| e.to_string())?;
+    if let Some(user) = &cli.user
+        && let Err(e) = drop_privileges(user)
+    {
+        stop.store(true, Ordering::Relaxed);
+        capture.join();
+        return Err(e);
+    }
+
+    let mut engine = Engine::new(cfg);
+    let stdout = io::stdout();
+    let mut w = ReportWriter::new(kind, BufWriter::with_capacity(1 << 16, stdout.lock()), true);
+    let mut open = write_result(w.begin())?;
+    let mut end_msg = None;
+    let mut last_tick = Instant::now();
+    let linktype = capture.linktype;
+    loop {
+        let msg = match capture.rx.try_recv() {
+            Ok(m) => Ok(m),
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                // Queue drained: make what was written visible to pipelines, then wait.
+                if open {
+                    open = write_result(w.out.flush())?;
+                }
+                capture.rx.recv_timeout(Duration::from_millis(200))
+            }
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+            }
+        };
+        match msg {
+            Ok(LiveMsg::Record(r)) => {
+                let raw = RawFrame {
+                    frame: r.frame,
+                    ts: r.ts,
+                    linktype,
+                    data: &r.data,
+                    orig_len: r.orig_len,
+                };
+                let touched = engine.on_frame(&raw);
+                if open {
+                    open = write_result(w.after_record(&mut engine, touched))?;
+                }
+            }
+            Ok(LiveMsg::End(msg)) => {
+                end_msg = msg;
+                break;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            // Wall-clock timers: silence and stale verdicts advance without packets.
+            engine.advance(Ts::now());
+            if open {
+                open = write_result(w.tick(&mut engine))?;
+            }
+            last_tick = Instant::now();
+        }
+        if !open {
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+    capture.join();
+    engine.advance(Ts::now());
+    let c = &capture.counters;
+    let st = engine.stats_mut();
+    st.kernel_drops = c.kernel_drops.load(Ordering::Relaxed);
+    st.interface_drops = c.interface_drops.load(Ordering::Relaxed);
+    st.queue_drops = c.queue_drops.load(Ordering::Relaxed);
+    let mut outcome = ReadOutcome {
+        frames: c.captured.load(Ordering::Relaxed),
+        warnings: Vec::new(),
+    };
+    if let Some(m) = &end_msg {
+        outcome.warnings.push(m.clone());
+    }
+    if open {
+        write_result(w.finish(&mut engine, &outcome))?;
+    }
+    let st = engine.stats();
+    eprintln!(
+        "tcplens: {} packets captured, {} dropped by kernel, {} dropped by interface, {} dropped by tcplens (analysis queue full)",
+        outcome.frames, st.kernel_drops, st.interface_drops, st.queue_drops
+    );
+    if let Some(m) = end_msg {
+        eprintln!("tcplens: {}", report::escape_field(&m));
+        return Ok(EXIT_WARNINGS);
+    }
+    Ok(EXIT_OK)
+}
+
+/// Become `user` (its uid, gid and only its group), losing root and every capability.
+fn drop_privileges(user: &str) -> Result<(), String> {
+    let name = std::ffi::CString::new(user).map_err(|_| format!("invalid user name {user:?}"))?;
+    // SAFETY: getpwnam returns a pointer to static storage or null; it is read at once, before
+    // any other call that could overwrite it.
+    let (uid, gid) = unsafe {
+        let pw = libc::getpwnam(name.as_ptr());
+        if pw.is_null() {
+            return Err(format!("-Z: no user named {user}"));
+        }
+        ((*pw).pw_uid, (*pw).pw_gid)
+    };
+    // SAFETY: plain system calls with valid arguments; order matters (groups and gid first,
+    // while still root).
+    unsafe {
+        if libc::setgroups(1, &gid) != 0 {
+            return Err(format!(
+                "-Z {user}: setgroups failed: {}",
+                io::Error::last_os_error()
+            ));
+        }
+        if libc::setgid(gid) != 0 {
+            return Err(format!(
+                "-Z {user}: setgid failed: {}",
+                io::Error::last_os_error()
+            ));
+        }
+        if libc::setuid(uid) != 0 {
+            return Err(format!(
+                "-Z {user}: setuid failed: {}",
+                io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(())
+}
