@@ -72,20 +72,28 @@ struct Side {
     win: u32,
     next_seq_time: Ts,
     last_ack_time: Ts,
-    /// Duplicate-ACK counter; −1 after an `acked_unseen` while it was 0 (§7.2-11).
-    dupacks: i32,
-    /// Analysis events of this direction's previous segment.
-    last_flags: EventSet,
-    /// The side's ISN, recorded from its SYN or assumed (§1); for the port-reuse rule.
-    isn: Option<u32>,
+    /// The side's ISN, recorded from its SYN or assumed (§1), valid with [`ISN_SET`]; for
+    /// the port-reuse rule.
+    isn: u32,
+    /// Duplicate-ACK counter (saturating); −1 after an `acked_unseen` while it was 0 (§7.2-11).
+    dupacks: i16,
     /// Segments Wireshark would hold in its unacked list (see module docs).
     unacked: u16,
+    /// Largest payload seen (saturating), to estimate outstanding segments from bytes in flight.
+    max_payload: u16,
     scale: Scale,
-    /// Sent a SYN and no ACK-without-SYN since.
-    first_ack_pending: bool,
-    /// Largest payload seen, to estimate outstanding segments from bytes in flight.
-    max_payload: u32,
+    /// [`ISN_SET`], [`FIRST_ACK_PENDING`], and the two `last_flags` bits the rules read.
+    bits: u8,
 }
+
+/// `Side::isn` holds a value.
+const ISN_SET: u8 = 1;
+/// Sent a SYN and no ACK-without-SYN since (§7.1 `first_ack_pending`).
+const FIRST_ACK_PENDING: u8 = 2;
+/// The previous segment of this direction was a keepalive (§7.1 `last_flags`).
+const LAST_KEEPALIVE: u8 = 4;
+/// The previous segment of this direction was a zero-window probe (§7.1 `last_flags`).
+const LAST_ZWP: u8 = 8;
 
 impl Default for Side {
     fn default() -> Self {
@@ -96,14 +104,37 @@ impl Default for Side {
             win: u32::MAX,
             next_seq_time: Ts::ZERO,
             last_ack_time: Ts::ZERO,
+            isn: 0,
             dupacks: 0,
-            last_flags: EventSet::EMPTY,
-            isn: None,
             unacked: 0,
-            scale: Scale::Unknown,
-            first_ack_pending: false,
             max_payload: 0,
+            scale: Scale::Unknown,
+            bits: 0,
         }
+    }
+}
+
+impl Side {
+    #[inline]
+    fn has(&self, bit: u8) -> bool {
+        self.bits & bit != 0
+    }
+    #[inline]
+    fn set(&mut self, bit: u8, on: bool) {
+        if on {
+            self.bits |= bit;
+        } else {
+            self.bits &= !bit;
+        }
+    }
+    #[inline]
+    fn isn(&self) -> Option<u32> {
+        self.has(ISN_SET).then_some(self.isn)
+    }
+    #[inline]
+    fn set_isn(&mut self, v: u32) {
+        self.isn = v;
+        self.bits |= ISN_SET;
     }
 }
 
@@ -112,8 +143,9 @@ impl Default for Side {
 pub struct WireFlow {
     /// Indexed by [`Dir`].
     sides: [Side; 2],
-    /// Time of the most recent SYN without ACK.
-    last_syn: Option<Ts>,
+    /// Time of the most recent SYN without ACK; `Ts::ZERO` while none (Wireshark's own
+    /// "unset" marker, kept for agreement).
+    last_syn: Ts,
     /// Initial RTT in ns; 0 while unknown (Wireshark recomputes a zero iRTT).
     irtt_ns: i64,
 }
@@ -142,7 +174,7 @@ impl WireFlow {
 
     /// The ISN recorded or assumed for side `d` (§1).
     pub fn isn(&self, d: Dir) -> Option<u32> {
-        self.side(d).isn
+        self.side(d).isn()
     }
 
     fn side(&self, d: Dir) -> &Side {
@@ -171,34 +203,34 @@ impl WireFlow {
         // Conversation bookkeeping that Wireshark does before the analysis proper.
         if s && a {
             // A SYN+ACK with another seq re-bases its sender (packet-tcp.c, issue 16944).
-            if fwd.isn.is_some_and(|i| i != seg.seq) {
-                fwd.isn = Some(seg.seq);
+            if fwd.isn().is_some_and(|i| i != seg.seq) {
+                fwd.set_isn(seg.seq);
             }
-        } else if s && fwd.isn == Some(seg.seq) {
+        } else if s && fwd.isn() == Some(seg.seq) {
             // Step 0: a SYN repeating the recorded ISN is reported as a retransmission.
             fwd.next_seq = fwd.max_acked_expected;
         }
-        if fwd.isn.is_none() {
-            fwd.isn = Some(if s { seg.seq } else { seg.seq.wrapping_sub(1) });
+        if fwd.isn().is_none() {
+            fwd.set_isn(if s { seg.seq } else { seg.seq.wrapping_sub(1) });
         }
-        if rev.isn.is_none() && a {
-            rev.isn = Some(seg.ack.wrapping_sub(1));
+        if rev.isn().is_none() && a {
+            rev.set_isn(seg.ack.wrapping_sub(1));
         }
 
         let ev = analyze_sides(fwd, rev, seg, irtt_ns);
 
         // After the analysis: iRTT, first-ACK marker, window scale (dissect_tcp order).
         if s && !a {
-            self.last_syn = Some(seg.ts);
+            self.last_syn = seg.ts;
         }
-        if let Some(t) = self.last_syn.filter(|_| a && !s && self.irtt_ns == 0) {
-            self.irtt_ns = seg.ts.0.wrapping_sub(t.0);
+        if a && !s && self.irtt_ns == 0 && self.last_syn != Ts::ZERO {
+            self.irtt_ns = seg.ts.0.wrapping_sub(self.last_syn.0);
         }
         let (fwd, rev) = self.split(from);
         if s {
-            fwd.first_ack_pending = true;
+            fwd.set(FIRST_ACK_PENDING, true);
         } else if a {
-            fwd.first_ack_pending = false;
+            fwd.set(FIRST_ACK_PENDING, false);
         }
         if let Some(ws) = seg.options.window_scale {
             fwd.scale = Scale::Shift(ws.min(14));
@@ -218,7 +250,7 @@ impl WireFlow {
     /// the ISN recorded or assumed for that side starts a new connection on this key.
     pub fn starts_new_connection(&self, from: Dir, seg: &Segment) -> bool {
         let f = seg.flags;
-        f.syn() && !f.ack() && self.side(from).isn.is_some_and(|i| i != seg.seq)
+        f.syn() && !f.ack() && self.side(from).isn().is_some_and(|i| i != seg.seq)
     }
 }
 
@@ -261,7 +293,7 @@ fn analyze_sides(fwd: &mut Side, rev: &mut Side, seg: &Segment, irtt_ns: i64) ->
         }
         // 6. window_full
         let shift = match rev.scale {
-            Scale::Shift(n) if !rev.first_ack_pending => n as u32,
+            Scale::Shift(n) if !rev.has(FIRST_ACK_PENDING) => n as u32,
             _ => 0,
         };
         let right_edge = rev
@@ -276,12 +308,12 @@ fn analyze_sides(fwd: &mut Side, rev: &mut Side, seg: &Segment, irtt_ns: i64) ->
             ev.insert(K::WindowFull);
         }
         // 7. keepalive_ack
-        if repeats && win != 0 && win == fwd.win && rev.last_flags.contains(K::Keepalive) {
+        if repeats && win != 0 && win == fwd.win && rev.has(LAST_KEEPALIVE) {
             ev.insert(K::KeepaliveAck);
             break 'fwd;
         }
         // 8. zero_window_probe_ack
-        if repeats && win == 0 && win == fwd.win && rev.last_flags.contains(K::ZeroWindowProbe) {
+        if repeats && win == 0 && win == fwd.win && rev.has(LAST_ZWP) {
             ev.insert(K::ZeroWindowProbeAck);
             break 'fwd;
         }
@@ -379,13 +411,14 @@ fn analyze_sides(fwd: &mut Side, rev: &mut Side, seg: &Segment, irtt_ns: i64) ->
     fwd.win = win;
     fwd.last_ack = Known(ack);
     fwd.last_ack_time = now;
-    fwd.last_flags = ev;
-    fwd.max_payload = fwd.max_payload.max(len);
+    fwd.set(LAST_KEEPALIVE, ev.contains(K::Keepalive));
+    fwd.set(LAST_ZWP, zwp);
+    fwd.max_payload = fwd.max_payload.max(len.min(u16::MAX as u32) as u16);
     // Segments of the peer covered by this ack leave its unacked list.
     if rev.unacked > 0 {
         match rev.next_seq.get() {
             Some(n) if seq::lt(ack, n) => {
-                let per = rev.max_payload.max(1);
+                let per = u32::from(rev.max_payload.max(1));
                 let left = seq::dist(ack, n).div_ceil(per);
                 if left < rev.unacked as u32 {
                     rev.unacked = left as u16;
@@ -907,5 +940,12 @@ mod tests {
             ]
         );
         assert_eq!(e.flow_count(), 2);
+    }
+
+    #[test]
+    fn state_is_compact() {
+        // Fixed size, no heap: 48 bytes per direction, 112 per flow.
+        assert!(std::mem::size_of::<Side>() <= 48);
+        assert!(std::mem::size_of::<WireFlow>() <= 112);
     }
 }
