@@ -948,4 +948,21 @@ mod tests {
         assert!(std::mem::size_of::<Side>() <= 48);
         assert!(std::mem::size_of::<WireFlow>() <= 112);
     }
+
+    #[test]
+    fn fin_octet_not_counted_past_10000_unacked_segments() {
+        // Wireshark quirk (spec silent; pinned to Wireshark): once 10000 segments of a
+        // direction are unacknowledged (a one-sided capture), a FIN no longer advances
+        // next_seq, so its retransmission is not flagged. Below the limit it is.
+        for (n, expected) in [(10, "retransmission"), (10_000, "")] {
+            let mut l = Ladder::new();
+            let mut segs = handshake(&mut l);
+            for i in 0..n {
+                segs.push(l.c2s("A", 1 + i, 1, 1));
+            }
+            segs.push(l.c2s("FA", 1 + n, 1, 0));
+            segs.push(l.at(5.0).c2s("FA", 1 + n, 1, 0));
+            assert_eq!(run(&segs).last().map(String::as_str), Some(expected), "{n}");
+        }
+    }
 }
