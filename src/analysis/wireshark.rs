@@ -7,13 +7,16 @@
 //! The rules follow §7.2 step by step. Like Wireshark, the sequence-number fields use the
 //! value 0 as "not known yet" (§1, §7.2): a stored `next_seq`, `last_ack` or
 //! `max_acked_expected` of 0 makes every comparison with it false. [`Known`] wraps that rule
-//! so it is applied in one place.
+//! so it is applied in one place. Two places compare raw values on purpose, as Wireshark
+//! does: the duplicate-ACK reset of step 10 (a reset, not a detection) and the SYN time used
+//! for the iRTT, where a timestamp of exactly 0 means "no SYN yet".
 //!
 //! Per-flow state is a fixed-size struct (no heap). Wireshark's list of unacknowledged
 //! segments (§7.1 `unacked`) is not kept: only its length matters to the events (Wireshark
 //! stops adding SYN/FIN octets to `next_seq` once 10000 segments are outstanding), and that
 //! length is tracked as a counter, exactly when the peer never acknowledges (one-sided
 //! captures) or acknowledges everything, and as an estimate from bytes in flight otherwise.
+//! RTO reporting, the list's other use, is left to the Native analysis.
 
 use crate::analysis::events::{EventKind, EventSet};
 use crate::decode::Segment;
