@@ -366,6 +366,7 @@ fn run_live(
     engine.advance(Ts::now());
     let c = &capture.counters;
     let st = engine.stats_mut();
+    st.live = true;
     st.kernel_drops = c.kernel_drops.load(Ordering::Relaxed);
     st.interface_drops = c.interface_drops.load(Ordering::Relaxed);
     st.queue_drops = c.queue_drops.load(Ordering::Relaxed);

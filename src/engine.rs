@@ -36,6 +36,8 @@ pub struct Stats {
     pub ip_len_from_capture: u64,
     pub malformed_options: u64,
     pub bad_checksums: u64,
+    /// The packets came from a live interface (drop counters below are meaningful).
+    pub live: bool,
     /// Kernel / interface / internal queue drops (live capture).
     pub kernel_drops: u64,
     pub interface_drops: u64,

@@ -161,6 +161,13 @@ pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::
         st.tcp_segments,
         engine.flow_count()
     )?;
+    if st.live {
+        writeln!(
+            out,
+            "  capture: {} dropped by kernel, {} dropped by interface, {} dropped by tcplens (analysis queue full)",
+            st.kernel_drops, st.interface_drops, st.queue_drops
+        )?;
+    }
     let join = |m: &BTreeMap<&str, u64>| {
         m.iter()
             .map(|(k, v)| format!("{k} {v}"))

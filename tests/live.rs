@@ -1,0 +1,461 @@
+//! Live capture end to end, in network namespaces this test creates: two hosts on a bridge,
+//! static neighbour entries, and a "cable" (the server's bridge port) that can be pulled.
+//!
+//! These tests need root (network namespaces, raw sockets). Without root they print why they
+//! are skipped and return.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/peer.py");
+const BIN: &str = env!("CARGO_BIN_EXE_tcplens");
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+macro_rules! require_root {
+    () => {
+        if !is_root() {
+            eprintln!("skipped: live-capture tests need root to create network namespaces");
+            return;
+        }
+    };
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Two hosts (client .1, server .2) on a bridge in a third namespace.
+struct Lab {
+    client: String,
+    server: String,
+    bridge: String,
+    net: String,
+}
+
+fn ip(args: &[&str]) {
+    let o = Command::new("ip").args(args).output().expect("ip runs");
+    assert!(
+        o.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let n = (std::process::id() % 50) * 5 + NEXT.fetch_add(1, Ordering::Relaxed) % 5;
+        let tag = format!("tl{}x{}", std::process::id(), n);
+        let lab = Lab {
+            client: format!("{tag}c"),
+            server: format!("{tag}s"),
+            bridge: format!("{tag}b"),
+            net: format!("10.231.{}", n % 250),
+        };
+        for ns in [&lab.client, &lab.server, &lab.bridge] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+            ip(&["netns", "add", ns]);
+        }
+        let (c, s, b) = (&lab.client, &lab.server, &lab.bridge);
+        ip(&["-n", b, "link", "add", "br0", "type", "bridge"]);
+        ip(&["-n", b, "link", "set", "br0", "up"]);
+        for (host, port) in [(c, "pc"), (s, "ps")] {
+            ip(&["link", "add", port, "netns", b, "type", "veth", "peer", "name", "eth0", "netns", host]);
+            ip(&["-n", b, "link", "set", port, "master", "br0"]);
+            ip(&["-n", b, "link", "set", port, "up"]);
+            ip(&["-n", host, "link", "set", "lo", "up"]);
+            ip(&["-n", host, "link", "set", "eth0", "up"]);
+        }
+        ip(&["-n", c, "addr", "add", &format!("{}.1/24", lab.net), "dev", "eth0"]);
+        ip(&["-n", s, "addr", "add", &format!("{}.2/24", lab.net), "dev", "eth0"]);
+        // Pin the neighbours so that after the cable is pulled the client keeps sending
+        // (retransmissions, keepalive probes) instead of falling back to ARP.
+        let mac_c = lab.mac(c);
+        let mac_s = lab.mac(s);
+        ip(&["-n", c, "neigh", "replace", &format!("{}.2", lab.net), "lladdr", &mac_s, "dev", "eth0", "nud", "permanent"]);
+        ip(&["-n", s, "neigh", "replace", &format!("{}.1", lab.net), "lladdr", &mac_c, "dev", "eth0", "nud", "permanent"]);
+        // Shorter give-up for data retransmissions (≈ 12.6 s after the first send).
+        let o = lab.exec(c, &["sysctl", "-qw", "net.ipv4.tcp_retries2=5"]).output().expect("sysctl");
+        assert!(o.status.success());
+        lab
+    }
+
+    fn mac(&self, ns: &str) -> String {
+        let o = self.exec(ns, &["cat", "/sys/class/net/eth0/address"]).output().expect("mac");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    fn exec(&self, ns: &str, cmd: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns]).args(cmd);
+        c
+    }
+
+    fn server_addr(&self) -> String {
+        format!("{}.2", self.net)
+    }
+
+    /// Set the server's bridge port down: the client's packets still leave (and are captured)
+    /// but nothing reaches or comes back from the server.
+    fn pull_cable(&self) {
+        ip(&["-n", &self.bridge, "link", "set", "ps", "down"]);
+    }
+
+    fn start_server(&self, port: u16, mode: &str) -> Child {
+        let mut child = self
+            .exec(&self.server, &["python3", PEER, "server", &port.to_string(), mode])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("server starts");
+        let mut line = String::new();
+        let out = child.stdout.take().expect("stdout");
+        BufReader::new(out).read_line(&mut line).expect("server says ready");
+        assert_eq!(line.trim(), "ready");
+        child
+    }
+
+    fn client(&self, port: u16, mode: &str, secs: f64) -> Child {
+        self.exec(
+            &self.client,
+            &["python3", PEER, "client", &self.server_addr(), &port.to_string(), mode, &secs.to_string()],
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("client starts")
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for ns in [&self.client, &self.server, &self.bridge] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+/// A running tcplens whose stdout lines are collected with the time they arrived.
+struct Sensor {
+    child: Child,
+    lines: Arc<Mutex<Vec<(Instant, String)>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sensor {
+    fn start(mut cmd: Command) -> Sensor {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("tcplens starts");
+        let out = child.stdout.take().expect("stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let l2 = lines.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                l2.lock().unwrap().push((Instant::now(), line));
+            }
+        });
+        // Let libpcap open the interface before traffic starts.
+        std::thread::sleep(Duration::from_millis(800));
+        Sensor { child, lines, reader: Some(reader) }
+    }
+
+    fn interrupt(&self) {
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGINT);
+        }
+    }
+
+    /// Wait for exit; returns (status, stderr).
+    fn finish(mut self) -> (std::process::ExitStatus, String, Vec<(Instant, String)>) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "tcplens did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut err);
+        }
+        let lines = self.lines.lock().unwrap().clone();
+        (status, err, lines)
+    }
+
+    fn wait_for(&self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<(Instant, Value)> {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            for (t, l) in self.lines.lock().unwrap().iter() {
+                if let Ok(v) = serde_json::from_str::<Value>(l) {
+                    if pred(&v) {
+                        return Some((*t, v));
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+fn last_records(lines: &[(Instant, String)]) -> Vec<Value> {
+    let mut by_flow: Vec<(u64, Value)> = Vec::new();
+    for (_, l) in lines {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"));
+        let id = v["flow"].as_u64().expect("flow id");
+        by_flow.retain(|(i, _)| *i != id);
+        by_flow.push((id, v));
+    }
+    by_flow.into_iter().map(|(_, v)| v).collect()
+}
+
+fn wait_child(mut c: Child, secs: u64) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if c.try_wait().expect("wait").is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = c.kill();
+}
+
+#[test]
+fn live_graceful_connection_matches_offline_analysis_of_the_w_file() {
+    require_root!();
+    let lab = Lab::new();
+    let dir = tempfile::tempdir().unwrap();
+    let wfile = dir.path().join("live.pcap");
+    let sensor = Sensor::start(lab.exec(
+        &lab.client,
+        &[BIN, "-i", "eth0", "--report", "json", "-w", wfile.to_str().unwrap(), "--duration", "30", "tcp"],
+    ));
+    let server = lab.start_server(5001, "echo");
+    wait_child(lab.client(5001, "graceful", 0.0), 10);
+    wait_child(server, 10);
+    std::thread::sleep(Duration::from_millis(300));
+    sensor.interrupt();
+    let (status, err, lines) = sensor.finish();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("dropped by kernel"), "drop counters are reported: {err}");
+    let live = last_records(&lines);
+    assert_eq!(live.len(), 1, "{lines:?}");
+
+    let off = Command::new(BIN)
+        .args(["-r", wfile.to_str().unwrap(), "--report", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(off.status.code(), Some(0), "tcpdump-format file is complete");
+    let offline: Vec<Value> =
+        String::from_utf8_lossy(&off.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(offline.len(), 1);
+    let (a, b) = (&live[0], &offline[0]);
+    for k in ["orig", "resp", "handshake", "close", "orig_state", "resp_state", "conn_state", "history", "orig_pkts", "resp_pkts", "retransmissions"] {
+        assert_eq!(a[k], b[k], "field {k}: live {} offline {}", a[k], b[k]);
+    }
+    assert_eq!(a["handshake"], "complete");
+    assert_eq!(a["close"], "graceful");
+    assert_eq!(a["stale"], Value::Null);
+}
+
+#[test]
+fn live_keepalive_healthy_infers_the_idle_time() {
+    require_root!();
+    let lab = Lab::new();
+    let sensor = Sensor::start(lab.exec(&lab.client, &[BIN, "-i", "eth0", "--report", "json", "--duration", "30", "tcp"]));
+    let server = lab.start_server(5002, "echo");
+    // TCP_KEEPIDLE=2, TCP_KEEPINTVL=1, TCP_KEEPCNT=3, idle 7.5 s: three answered probes.
+    wait_child(lab.client(5002, "keepalive", 7.5), 20);
+    wait_child(server, 10);
+    sensor.interrupt();
+    let (status, err, lines) = sensor.finish();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let recs = last_records(&lines);
+    assert_eq!(recs.len(), 1);
+    let ka = &recs[0]["keepalive"];
+    assert!(ka["probes"].as_u64().unwrap() >= 3, "{ka}");
+    assert!(ka["acks"].as_u64().unwrap() >= 3, "{ka}");
+    assert_eq!(ka["unanswered"], 0);
+    let idle = ka["idle_s"].as_f64().expect("idle inferred");
+    assert!((idle - 2.0).abs() <= 0.2, "idle {idle} within 10% of TCP_KEEPIDLE=2");
+    // Answered probes repeat every KEEPIDLE; TCP_KEEPINTVL only shows when probes go
+    // unanswered (spec §8.3), so it is checked by the cable-pull test.
+    for (_, l) in &lines {
+        let v: Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["stale"], Value::Null, "never stale: {l}");
+    }
+}
+
+#[test]
+fn live_cable_pull_during_keepalive_is_stale_before_the_kernel_resets() {
+    require_root!();
+    let lab = Lab::new();
+    let sensor = Sensor::start(lab.exec(&lab.client, &[BIN, "-i", "eth0", "--report", "json", "--duration", "40", "tcp"]));
+    let server = lab.start_server(5003, "echo");
+    let client = lab.client(5003, "keepalive-wait", 0.0);
+    std::thread::sleep(Duration::from_millis(500));
+    lab.pull_cable();
+    let stale = sensor.wait_for(Duration::from_secs(15), |v| v["stale"]["reason"] == "keepalive_unanswered");
+    let (t_stale, rec) = stale.expect("a keepalive_unanswered record while the cable is out");
+    wait_child(client, 15);
+    drop(server);
+    std::thread::sleep(Duration::from_millis(300));
+    sensor.interrupt();
+    let (status, err, lines) = sensor.finish();
+    assert_eq!(status.code(), Some(0), "{err}");
+    // Detected after the second unanswered probe and before the kernel's RST.
+    let ka = &rec["keepalive"];
+    assert!(ka["unanswered"].as_u64().unwrap() >= 2, "{rec}");
+    assert_eq!(rec["close"], "open", "reported before the kernel's reset: {rec}");
+    let since = rec["stale"]["since_ts"].as_f64().unwrap();
+    let interval = ka["interval_s"].as_f64().expect("interval inferred from unanswered probes");
+    assert!((interval - 1.0).abs() <= 0.1, "interval {interval} within 10% of TCP_KEEPINTVL=1");
+    // Wall-clock delay from the second probe (first probe + interval) to the report.
+    let now_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let t_stale_epoch = now_epoch - t_stale.elapsed().as_secs_f64();
+    let delay = t_stale_epoch - (since + interval);
+    eprintln!("keepalive cable pull: stale reported {delay:.3} s after the second unanswered probe");
+    assert!(delay < 1.0, "detection delay {delay}");
+    let last = last_records(&lines);
+    assert_eq!(last[0]["close"], "abortive_orig", "the kernel's keepalive RST at the end: {}", last[0]);
+    assert_eq!(last[0]["stale"]["reason"], "keepalive_unanswered", "half-open abort stays stale");
+}
+
+#[test]
+fn live_cable_pull_during_bulk_transfer_is_peer_unreachable_within_three_retransmissions() {
+    require_root!();
+    let lab = Lab::new();
+    let dir = tempfile::tempdir().unwrap();
+    let wfile = dir.path().join("bulk.pcap");
+    let sensor = Sensor::start(lab.exec(
+        &lab.client,
+        &[BIN, "-i", "eth0", "-s", "128", "--report", "json", "-w", wfile.to_str().unwrap(), "--duration", "40", "tcp"],
+    ));
+    let server = lab.start_server(5004, "sink");
+    let client = lab.client(5004, "bulk", 8.0);
+    std::thread::sleep(Duration::from_millis(700));
+    lab.pull_cable();
+    let stale = sensor.wait_for(Duration::from_secs(15), |v| v["stale"]["reason"] == "peer_unreachable");
+    let (_, rec) = stale.expect("a peer_unreachable record after the cable pull");
+    let retx = rec["retransmissions"].as_u64().unwrap();
+    sensor.interrupt();
+    let (status, err, _) = sensor.finish();
+    assert_eq!(status.code(), Some(0), "{err}");
+    drop(client);
+    drop(server);
+    // Count the retransmissions after the pull at the moment of the verdict: the oldest
+    // unacknowledged segment's timeouts (TLP + 2 RTOs at most).
+    let ev = Command::new(BIN).args(["-r", wfile.to_str().unwrap(), "--report", "events"]).output().unwrap();
+    let events: Vec<Value> =
+        String::from_utf8_lossy(&ev.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let retx_ts: Vec<f64> = events
+        .iter()
+        .filter(|e| e["event"] == "retransmission")
+        .map(|e| e["ts"].as_f64().unwrap())
+        .collect();
+    assert!(retx_ts.len() >= 3, "backoff visible: {retx_ts:?}");
+    let gaps: Vec<f64> = retx_ts.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0.05).collect();
+    let doubling = gaps.windows(2).filter(|w| w[1] / w[0] > 1.5 && w[1] / w[0] < 2.7).count();
+    assert!(doubling >= 1, "RTO backoff doubles: gaps {gaps:?}");
+    eprintln!("bulk cable pull: peer_unreachable after {retx} retransmissions in total, gaps {gaps:?}");
+    assert_eq!(rec["close"], "open");
+}
+
+#[test]
+fn sigint_leaves_a_complete_w_file_and_report() {
+    require_root!();
+    let lab = Lab::new();
+    let dir = tempfile::tempdir().unwrap();
+    let wfile = dir.path().join("sig.pcap");
+    let sensor = Sensor::start(lab.exec(
+        &lab.client,
+        &[BIN, "-i", "eth0", "--report", "text", "-w", wfile.to_str().unwrap()],
+    ));
+    let server = lab.start_server(5005, "echo");
+    wait_child(lab.client(5005, "graceful", 0.0), 10);
+    wait_child(server, 10);
+    sensor.interrupt();
+    let (status, err, lines) = sensor.finish();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let text: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
+    assert!(text.iter().any(|l| l.starts_with("Totals:")), "report written: {text:?}");
+    assert!(text.iter().any(|l| l.contains("dropped by kernel")), "drop counters in the report");
+    let td = Command::new("tcpdump").args(["-nn", "-r", wfile.to_str().unwrap()]).output().expect("tcpdump");
+    assert!(td.status.success(), "{}", String::from_utf8_lossy(&td.stderr));
+    let n = String::from_utf8_lossy(&td.stdout).lines().count();
+    assert!(n >= 8, "handshake, data, close: {n} packets");
+}
+
+#[test]
+fn an_interface_that_goes_away_ends_the_capture_with_a_report() {
+    require_root!();
+    let lab = Lab::new();
+    let sensor = Sensor::start(lab.exec(&lab.client, &[BIN, "-i", "eth0", "--report", "text", "--duration", "20"]));
+    ip(&["-n", &lab.client, "link", "del", "eth0"]);
+    let (status, err, lines) = sensor.finish();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("capture stopped"), "{err}");
+    assert!(lines.iter().any(|(_, l)| l.starts_with("Totals:")), "report still written");
+}
+
+#[test]
+fn unknown_interface_lists_the_real_ones() {
+    require_root!();
+    let o = Command::new(BIN).args(["-i", "nosuchif0", "--report", "json"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.starts_with("tcplens: no interface named nosuchif0; interfaces: "), "{e}");
+    assert!(e.contains("lo"), "{e}");
+}
+
+#[test]
+fn missing_permission_names_the_capability() {
+    require_root!();
+    // Run as nobody: no CAP_NET_RAW.
+    let o = Command::new(BIN)
+        .args(["-i", "lo", "--report", "json", "--duration", "1"])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("CAP_NET_RAW") && e.contains("setcap"), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
+
+#[test]
+fn dash_z_drops_every_capability_after_opening() {
+    require_root!();
+    let mut child = Command::new(BIN)
+        .args(["-i", "lo", "-Z", "nobody", "--report", "json", "--duration", "3"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    assert_eq!(field("Uid:"), "65534 65534 65534 65534");
+    assert_eq!(field("CapEff:"), "0000000000000000");
+    assert_eq!(field("CapPrm:"), "0000000000000000");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}

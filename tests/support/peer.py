@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Small TCP peers for tcplens's live-capture tests, run inside network namespaces.
+
+server PORT MODE   MODE: echo (answer 'ping' with 'pong', then wait for EOF) | sink (read until EOF)
+client HOST PORT MODE [SECONDS]
+    graceful        send ping, read pong, close
+    keepalive S     TCP_KEEPIDLE=2, TCP_KEEPINTVL=1, TCP_KEEPCNT=3; ping/pong; idle S seconds; close
+    keepalive-wait  same settings; ping/pong; then block until the kernel reports the error
+    bulk S          send as fast as possible for S seconds (or until the kernel gives up)
+Each prints 'ready' / 'done ...' lines on stdout so the test can follow.
+"""
+import socket
+import sys
+import time
+
+
+def server(port, mode):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(8)
+    print("ready", flush=True)
+    c, _ = s.accept()
+    if mode == "echo":
+        c.recv(100)
+        c.sendall(b"pong")
+    try:
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    c.close()
+    print("done", flush=True)
+
+
+def keepalive(sock):
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 2)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+
+
+def client(host, port, mode, secs):
+    c = socket.create_connection((host, port), timeout=30)
+    if mode in ("keepalive", "keepalive-wait"):
+        keepalive(c)
+    if mode == "bulk":
+        c.settimeout(60)
+        chunk = b"x" * 65536
+        end = time.time() + secs
+        try:
+            while time.time() < end:
+                c.sendall(chunk)
+        except OSError as e:
+            print("error", e.errno, flush=True)
+        print("done", flush=True)
+        return
+    c.sendall(b"ping")
+    c.recv(100)
+    print("exchanged", time.time(), flush=True)
+    if mode == "keepalive":
+        time.sleep(secs)
+    elif mode == "keepalive-wait":
+        c.settimeout(None)
+        try:
+            c.recv(100)
+        except OSError as e:
+            print("error", e.errno, time.time(), flush=True)
+    c.close()
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    a = sys.argv[1:]
+    if a[0] == "server":
+        server(int(a[1]), a[2])
+    else:
+        client(a[1], int(a[2]), a[3], float(a[4]) if len(a) > 4 else 0.0)
