@@ -277,13 +277,13 @@ pub fn decode(raw: &RawFrame<'_>, opts: DecodeOptions) -> Result<Segment, Skip> 
             let be = u32::from_be_bytes([fam[0], fam[1], fam[2], fam[3]]);
             let is_bsd_family = |f: u32| matches!(f, 2 | 10 | 24 | 28 | 30);
             if is_bsd_family(le) || is_bsd_family(be) {
-                Ok(Net::Ip(rest(d, 4)))
+                Ok(Net::Ip(rest(d, 4), None))
             } else {
                 Err(Skip::NotIp)
             }
         }
-        linktype::RAW | linktype::RAW_DLT12 | linktype::RAW_DLT14 => Ok(Net::Ip(d)),
-        linktype::IPV4 | linktype::IPV6 => Ok(Net::Ip(d)),
+        linktype::RAW | linktype::RAW_DLT12 | linktype::RAW_DLT14 => Ok(Net::Ip(d, None)),
+        linktype::IPV4 | linktype::IPV6 => Ok(Net::Ip(d, None)),
         linktype::LINUX_SLL => {
             // 16-byte header, protocol type in the last two bytes.
             let h = d.get(0..16).ok_or(Skip::TruncatedLink)?;
@@ -296,12 +296,14 @@ pub fn decode(raw: &RawFrame<'_>, opts: DecodeOptions) -> Result<Segment, Skip> 
         }
         _ => Err(Skip::UnsupportedLinkType),
     }?;
-    let Net::Ip(ip) = net;
-    ip_layer(raw, ip, opts, 0)
+    let Net::Ip(ip, bound) = net;
+    ip_layer(raw, ip, bound, opts, 0)
 }
 
 enum Net<'a> {
-    Ip(&'a [u8]),
+    /// An IP packet, with an upper bound on its length when the encapsulation states one
+    /// (PPPoE): bytes past it are link padding, as Wireshark treats them.
+    Ip(&'a [u8], Option<usize>),
 }
 
 #[inline]
@@ -319,7 +321,7 @@ fn ethertype(mut et: u16, mut d: &[u8], depth: u8) -> Result<Net<'_>, Skip> {
     // Bounded: each step consumes bytes, and stacks deeper than this are hostile.
     for _ in 0..16 {
         match et {
-            ETH_IPV4 | ETH_IPV6 => return Ok(Net::Ip(d)),
+            ETH_IPV4 | ETH_IPV6 => return Ok(Net::Ip(d, None)),
             ETH_VLAN | ETH_QINQ | ETH_QINQ_OLD => {
                 let h = d.get(0..4).ok_or(Skip::TruncatedLink)?;
                 et = u16::from_be_bytes([h[2], h[3]]);
@@ -335,16 +337,17 @@ fn ethertype(mut et: u16, mut d: &[u8], depth: u8) -> Result<Net<'_>, Skip> {
                     }
                 }
                 return match d.first().map(|b| b >> 4) {
-                    Some(4) | Some(6) => Ok(Net::Ip(d)),
+                    Some(4) | Some(6) => Ok(Net::Ip(d, None)),
                     _ => Err(Skip::NotIp),
                 };
             }
             ETH_PPPOE_SESSION => {
                 let h = d.get(0..8).ok_or(Skip::TruncatedLink)?;
                 d = rest(d, 8);
+                // The PPPoE length covers the 2-byte PPP protocol field and the IP packet.
+                let bound = (u16::from_be_bytes([h[4], h[5]]) as usize).checked_sub(2);
                 match u16::from_be_bytes([h[6], h[7]]) {
-                    0x0021 => return Ok(Net::Ip(d)),
-                    0x0057 => return Ok(Net::Ip(d)),
+                    0x0021 | 0x0057 => return Ok(Net::Ip(d, bound)),
                     _ => return Err(Skip::NotIp),
                 }
             }
@@ -363,6 +366,7 @@ fn ethertype(mut et: u16, mut d: &[u8], depth: u8) -> Result<Net<'_>, Skip> {
 fn ip_layer(
     raw: &RawFrame<'_>,
     ip: &[u8],
+    bound: Option<usize>,
     opts: DecodeOptions,
     depth: u8,
 ) -> Result<Segment, Skip> {
@@ -384,7 +388,7 @@ fn ip_layer(
                 if depth >= MAX_DEPTH {
                     return Err(Skip::TunnelDepth);
                 }
-                return ip_layer(raw, payload.payload, opts, depth + 1);
+                return ip_layer(raw, payload.payload, None, opts, depth + 1);
             }
             IpNumber::GRE => return gre(raw, payload.payload, opts, depth),
             IpNumber::UDP => return udp_tunnel(raw, payload.payload, opts, depth),
@@ -400,6 +404,7 @@ fn ip_layer(
         LaxIpSlice::Ipv4(v4) => {
             let h = v4.header();
             let total = h.total_len() as usize;
+            let total = bound.map_or(total, |b| total.min(b));
             if total == 0 || total < offset {
                 // Segmentation offload on the capturing host writes total length 0.
                 let cap = ip.len();
@@ -410,6 +415,7 @@ fn ip_layer(
         }
         LaxIpSlice::Ipv6(v6) => {
             let plen = v6.header().payload_length() as usize;
+            let plen = bound.map_or(plen, |b| plen.min(b.saturating_sub(40)));
             if plen == 0 {
                 // Jumbogram or offload: fall back to the captured length.
                 let cap = ip.len();
@@ -522,7 +528,7 @@ fn gre<'a>(
     let et = u16::from_be_bytes([h[2], h[3]]);
     let inner = d.get(len..).ok_or(Skip::TruncatedLink)?;
     match ethertype(et, inner, depth + 1) {
-        Ok(Net::Ip(ip)) => ip_layer(raw, ip, opts, depth + 1),
+        Ok(Net::Ip(ip, bound)) => ip_layer(raw, ip, bound, opts, depth + 1),
         Err(Skip::NotIp) => Err(Skip::NotTcp),
         Err(e) => Err(e),
     }
@@ -559,7 +565,7 @@ fn udp_tunnel<'a>(
         _ => return Err(Skip::NotTcp),
     };
     match inner {
-        Ok(Net::Ip(ip)) => ip_layer(raw, ip, opts, depth + 1),
+        Ok(Net::Ip(ip, bound)) => ip_layer(raw, ip, bound, opts, depth + 1),
         Err(Skip::NotIp) => Err(Skip::NotTcp),
         Err(e) => Err(e),
     }

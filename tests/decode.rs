@@ -278,3 +278,24 @@ fn random_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn pppoe_length_bounds_the_ip_packet_like_wireshark() {
+    // A pure ACK whose IPv4 total length (46) counts 6 bytes of Ethernet padding that the
+    // PPPoE length (42 = PPP protocol + 40-byte IP packet) excludes. Wireshark bounds the IP
+    // packet by the PPPoE payload, so the segment carries no data.
+    let mut l = Ladder::new();
+    let mut ip = ip_packet(&l.c2s("A", 1, 1, 0), false);
+    ip[2..4].copy_from_slice(&46u16.to_be_bytes());
+    ip.extend_from_slice(&[0; 6]);
+    let mut f = vec![
+        0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x81, 0x00, 0, 5, 0x88, 0x64,
+    ];
+    f.extend_from_slice(&[0x11, 0x00, 0x12, 0x34]);
+    f.extend_from_slice(&42u16.to_be_bytes());
+    f.extend_from_slice(&[0x00, 0x21]);
+    f.extend_from_slice(&ip);
+    let got = dec(linktype::ETHERNET, &f).expect("decodes");
+    assert_eq!(got.payload_len, 0);
+    assert_eq!(got.ip_len, 40);
+}

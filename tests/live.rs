@@ -68,28 +68,77 @@ impl Lab {
         ip(&["-n", b, "link", "add", "br0", "type", "bridge"]);
         ip(&["-n", b, "link", "set", "br0", "up"]);
         for (host, port) in [(c, "pc"), (s, "ps")] {
-            ip(&["link", "add", port, "netns", b, "type", "veth", "peer", "name", "eth0", "netns", host]);
+            ip(&[
+                "link", "add", port, "netns", b, "type", "veth", "peer", "name", "eth0", "netns",
+                host,
+            ]);
             ip(&["-n", b, "link", "set", port, "master", "br0"]);
             ip(&["-n", b, "link", "set", port, "up"]);
             ip(&["-n", host, "link", "set", "lo", "up"]);
             ip(&["-n", host, "link", "set", "eth0", "up"]);
         }
-        ip(&["-n", c, "addr", "add", &format!("{}.1/24", lab.net), "dev", "eth0"]);
-        ip(&["-n", s, "addr", "add", &format!("{}.2/24", lab.net), "dev", "eth0"]);
+        ip(&[
+            "-n",
+            c,
+            "addr",
+            "add",
+            &format!("{}.1/24", lab.net),
+            "dev",
+            "eth0",
+        ]);
+        ip(&[
+            "-n",
+            s,
+            "addr",
+            "add",
+            &format!("{}.2/24", lab.net),
+            "dev",
+            "eth0",
+        ]);
         // Pin the neighbours so that after the cable is pulled the client keeps sending
         // (retransmissions, keepalive probes) instead of falling back to ARP.
         let mac_c = lab.mac(c);
         let mac_s = lab.mac(s);
-        ip(&["-n", c, "neigh", "replace", &format!("{}.2", lab.net), "lladdr", &mac_s, "dev", "eth0", "nud", "permanent"]);
-        ip(&["-n", s, "neigh", "replace", &format!("{}.1", lab.net), "lladdr", &mac_c, "dev", "eth0", "nud", "permanent"]);
+        ip(&[
+            "-n",
+            c,
+            "neigh",
+            "replace",
+            &format!("{}.2", lab.net),
+            "lladdr",
+            &mac_s,
+            "dev",
+            "eth0",
+            "nud",
+            "permanent",
+        ]);
+        ip(&[
+            "-n",
+            s,
+            "neigh",
+            "replace",
+            &format!("{}.1", lab.net),
+            "lladdr",
+            &mac_c,
+            "dev",
+            "eth0",
+            "nud",
+            "permanent",
+        ]);
         // Shorter give-up for data retransmissions (≈ 12.6 s after the first send).
-        let o = lab.exec(c, &["sysctl", "-qw", "net.ipv4.tcp_retries2=5"]).output().expect("sysctl");
+        let o = lab
+            .exec(c, &["sysctl", "-qw", "net.ipv4.tcp_retries2=5"])
+            .output()
+            .expect("sysctl");
         assert!(o.status.success());
         lab
     }
 
     fn mac(&self, ns: &str) -> String {
-        let o = self.exec(ns, &["cat", "/sys/class/net/eth0/address"]).output().expect("mac");
+        let o = self
+            .exec(ns, &["cat", "/sys/class/net/eth0/address"])
+            .output()
+            .expect("mac");
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     }
 
@@ -111,13 +160,18 @@ impl Lab {
 
     fn start_server(&self, port: u16, mode: &str) -> Child {
         let mut child = self
-            .exec(&self.server, &["python3", PEER, "server", &port.to_string(), mode])
+            .exec(
+                &self.server,
+                &["python3", PEER, "server", &port.to_string(), mode],
+            )
             .stdout(Stdio::piped())
             .spawn()
             .expect("server starts");
         let mut line = String::new();
         let out = child.stdout.take().expect("stdout");
-        BufReader::new(out).read_line(&mut line).expect("server says ready");
+        BufReader::new(out)
+            .read_line(&mut line)
+            .expect("server says ready");
         assert_eq!(line.trim(), "ready");
         child
     }
@@ -125,7 +179,15 @@ impl Lab {
     fn client(&self, port: u16, mode: &str, secs: f64) -> Child {
         self.exec(
             &self.client,
-            &["python3", PEER, "client", &self.server_addr(), &port.to_string(), mode, &secs.to_string()],
+            &[
+                "python3",
+                PEER,
+                "client",
+                &self.server_addr(),
+                &port.to_string(),
+                mode,
+                &secs.to_string(),
+            ],
         )
         .stdout(Stdio::piped())
         .spawn()
@@ -150,7 +212,11 @@ struct Sensor {
 
 impl Sensor {
     fn start(mut cmd: Command) -> Sensor {
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("tcplens starts");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tcplens starts");
         let out = child.stdout.take().expect("stdout");
         let lines = Arc::new(Mutex::new(Vec::new()));
         let l2 = lines.clone();
@@ -161,7 +227,11 @@ impl Sensor {
         });
         // Let libpcap open the interface before traffic starts.
         std::thread::sleep(Duration::from_millis(800));
-        Sensor { child, lines, reader: Some(reader) }
+        Sensor {
+            child,
+            lines,
+            reader: Some(reader),
+        }
     }
 
     fn interrupt(&self) {
@@ -193,7 +263,11 @@ impl Sensor {
         (status, err, lines)
     }
 
-    fn wait_for(&self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<(Instant, Value)> {
+    fn wait_for(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Option<(Instant, Value)> {
         let end = Instant::now() + timeout;
         while Instant::now() < end {
             for (t, l) in self.lines.lock().unwrap().iter() {
@@ -239,7 +313,18 @@ fn live_graceful_connection_matches_offline_analysis_of_the_w_file() {
     let wfile = dir.path().join("live.pcap");
     let sensor = Sensor::start(lab.exec(
         &lab.client,
-        &[BIN, "-i", "eth0", "--report", "json", "-w", wfile.to_str().unwrap(), "--duration", "30", "tcp"],
+        &[
+            BIN,
+            "-i",
+            "eth0",
+            "--report",
+            "json",
+            "-w",
+            wfile.to_str().unwrap(),
+            "--duration",
+            "30",
+            "tcp",
+        ],
     ));
     let server = lab.start_server(5001, "echo");
     wait_child(lab.client(5001, "graceful", 0.0), 10);
@@ -248,7 +333,10 @@ fn live_graceful_connection_matches_offline_analysis_of_the_w_file() {
     sensor.interrupt();
     let (status, err, lines) = sensor.finish();
     assert_eq!(status.code(), Some(0), "{err}");
-    assert!(err.contains("dropped by kernel"), "drop counters are reported: {err}");
+    assert!(
+        err.contains("dropped by kernel"),
+        "drop counters are reported: {err}"
+    );
     let live = last_records(&lines);
     assert_eq!(live.len(), 1, "{lines:?}");
 
@@ -256,12 +344,30 @@ fn live_graceful_connection_matches_offline_analysis_of_the_w_file() {
         .args(["-r", wfile.to_str().unwrap(), "--report", "json"])
         .output()
         .unwrap();
-    assert_eq!(off.status.code(), Some(0), "tcpdump-format file is complete");
-    let offline: Vec<Value> =
-        String::from_utf8_lossy(&off.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        off.status.code(),
+        Some(0),
+        "tcpdump-format file is complete"
+    );
+    let offline: Vec<Value> = String::from_utf8_lossy(&off.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(offline.len(), 1);
     let (a, b) = (&live[0], &offline[0]);
-    for k in ["orig", "resp", "handshake", "close", "orig_state", "resp_state", "conn_state", "history", "orig_pkts", "resp_pkts", "retransmissions"] {
+    for k in [
+        "orig",
+        "resp",
+        "handshake",
+        "close",
+        "orig_state",
+        "resp_state",
+        "conn_state",
+        "history",
+        "orig_pkts",
+        "resp_pkts",
+        "retransmissions",
+    ] {
         assert_eq!(a[k], b[k], "field {k}: live {} offline {}", a[k], b[k]);
     }
     assert_eq!(a["handshake"], "complete");
@@ -273,7 +379,19 @@ fn live_graceful_connection_matches_offline_analysis_of_the_w_file() {
 fn live_keepalive_healthy_infers_the_idle_time() {
     require_root!();
     let lab = Lab::new();
-    let sensor = Sensor::start(lab.exec(&lab.client, &[BIN, "-i", "eth0", "--report", "json", "--duration", "30", "tcp"]));
+    let sensor = Sensor::start(lab.exec(
+        &lab.client,
+        &[
+            BIN,
+            "-i",
+            "eth0",
+            "--report",
+            "json",
+            "--duration",
+            "30",
+            "tcp",
+        ],
+    ));
     let server = lab.start_server(5002, "echo");
     // TCP_KEEPIDLE=2, TCP_KEEPINTVL=1, TCP_KEEPCNT=3, idle 7.5 s: three answered probes.
     wait_child(lab.client(5002, "keepalive", 7.5), 20);
@@ -288,7 +406,10 @@ fn live_keepalive_healthy_infers_the_idle_time() {
     assert!(ka["acks"].as_u64().unwrap() >= 3, "{ka}");
     assert_eq!(ka["unanswered"], 0);
     let idle = ka["idle_s"].as_f64().expect("idle inferred");
-    assert!((idle - 2.0).abs() <= 0.2, "idle {idle} within 10% of TCP_KEEPIDLE=2");
+    assert!(
+        (idle - 2.0).abs() <= 0.2,
+        "idle {idle} within 10% of TCP_KEEPIDLE=2"
+    );
     // Answered probes repeat every KEEPIDLE; TCP_KEEPINTVL only shows when probes go
     // unanswered (spec §8.3), so it is checked by the cable-pull test.
     for (_, l) in &lines {
@@ -301,12 +422,26 @@ fn live_keepalive_healthy_infers_the_idle_time() {
 fn live_cable_pull_during_keepalive_is_stale_before_the_kernel_resets() {
     require_root!();
     let lab = Lab::new();
-    let sensor = Sensor::start(lab.exec(&lab.client, &[BIN, "-i", "eth0", "--report", "json", "--duration", "40", "tcp"]));
+    let sensor = Sensor::start(lab.exec(
+        &lab.client,
+        &[
+            BIN,
+            "-i",
+            "eth0",
+            "--report",
+            "json",
+            "--duration",
+            "40",
+            "tcp",
+        ],
+    ));
     let server = lab.start_server(5003, "echo");
     let client = lab.client(5003, "keepalive-wait", 0.0);
     std::thread::sleep(Duration::from_millis(500));
     lab.pull_cable();
-    let stale = sensor.wait_for(Duration::from_secs(15), |v| v["stale"]["reason"] == "keepalive_unanswered");
+    let stale = sensor.wait_for(Duration::from_secs(15), |v| {
+        v["stale"]["reason"] == "keepalive_unanswered"
+    });
     let (t_stale, rec) = stale.expect("a keepalive_unanswered record while the cable is out");
     wait_child(client, 15);
     drop(server);
@@ -317,19 +452,39 @@ fn live_cable_pull_during_keepalive_is_stale_before_the_kernel_resets() {
     // Detected after the second unanswered probe and before the kernel's RST.
     let ka = &rec["keepalive"];
     assert!(ka["unanswered"].as_u64().unwrap() >= 2, "{rec}");
-    assert_eq!(rec["close"], "open", "reported before the kernel's reset: {rec}");
+    assert_eq!(
+        rec["close"], "open",
+        "reported before the kernel's reset: {rec}"
+    );
     let since = rec["stale"]["since_ts"].as_f64().unwrap();
-    let interval = ka["interval_s"].as_f64().expect("interval inferred from unanswered probes");
-    assert!((interval - 1.0).abs() <= 0.1, "interval {interval} within 10% of TCP_KEEPINTVL=1");
+    let interval = ka["interval_s"]
+        .as_f64()
+        .expect("interval inferred from unanswered probes");
+    assert!(
+        (interval - 1.0).abs() <= 0.1,
+        "interval {interval} within 10% of TCP_KEEPINTVL=1"
+    );
     // Wall-clock delay from the second probe (first probe + interval) to the report.
-    let now_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let now_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
     let t_stale_epoch = now_epoch - t_stale.elapsed().as_secs_f64();
     let delay = t_stale_epoch - (since + interval);
-    eprintln!("keepalive cable pull: stale reported {delay:.3} s after the second unanswered probe");
+    eprintln!(
+        "keepalive cable pull: stale reported {delay:.3} s after the second unanswered probe"
+    );
     assert!(delay < 1.0, "detection delay {delay}");
     let last = last_records(&lines);
-    assert_eq!(last[0]["close"], "abortive_orig", "the kernel's keepalive RST at the end: {}", last[0]);
-    assert_eq!(last[0]["stale"]["reason"], "keepalive_unanswered", "half-open abort stays stale");
+    assert_eq!(
+        last[0]["close"], "abortive_orig",
+        "the kernel's keepalive RST at the end: {}",
+        last[0]
+    );
+    assert_eq!(
+        last[0]["stale"]["reason"], "keepalive_unanswered",
+        "half-open abort stays stale"
+    );
 }
 
 #[test]
@@ -340,13 +495,28 @@ fn live_cable_pull_during_bulk_transfer_is_peer_unreachable_within_three_retrans
     let wfile = dir.path().join("bulk.pcap");
     let sensor = Sensor::start(lab.exec(
         &lab.client,
-        &[BIN, "-i", "eth0", "-s", "128", "--report", "json", "-w", wfile.to_str().unwrap(), "--duration", "40", "tcp"],
+        &[
+            BIN,
+            "-i",
+            "eth0",
+            "-s",
+            "128",
+            "--report",
+            "json",
+            "-w",
+            wfile.to_str().unwrap(),
+            "--duration",
+            "40",
+            "tcp",
+        ],
     ));
     let server = lab.start_server(5004, "sink");
     let client = lab.client(5004, "bulk", 8.0);
     std::thread::sleep(Duration::from_millis(700));
     lab.pull_cable();
-    let stale = sensor.wait_for(Duration::from_secs(15), |v| v["stale"]["reason"] == "peer_unreachable");
+    let stale = sensor.wait_for(Duration::from_secs(15), |v| {
+        v["stale"]["reason"] == "peer_unreachable"
+    });
     let (_, rec) = stale.expect("a peer_unreachable record after the cable pull");
     let retx = rec["retransmissions"].as_u64().unwrap();
     sensor.interrupt();
@@ -356,19 +526,33 @@ fn live_cable_pull_during_bulk_transfer_is_peer_unreachable_within_three_retrans
     drop(server);
     // Count the retransmissions after the pull at the moment of the verdict: the oldest
     // unacknowledged segment's timeouts (TLP + 2 RTOs at most).
-    let ev = Command::new(BIN).args(["-r", wfile.to_str().unwrap(), "--report", "events"]).output().unwrap();
-    let events: Vec<Value> =
-        String::from_utf8_lossy(&ev.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let ev = Command::new(BIN)
+        .args(["-r", wfile.to_str().unwrap(), "--report", "events"])
+        .output()
+        .unwrap();
+    let events: Vec<Value> = String::from_utf8_lossy(&ev.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let retx_ts: Vec<f64> = events
         .iter()
         .filter(|e| e["event"] == "retransmission")
         .map(|e| e["ts"].as_f64().unwrap())
         .collect();
     assert!(retx_ts.len() >= 3, "backoff visible: {retx_ts:?}");
-    let gaps: Vec<f64> = retx_ts.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0.05).collect();
-    let doubling = gaps.windows(2).filter(|w| w[1] / w[0] > 1.5 && w[1] / w[0] < 2.7).count();
+    let gaps: Vec<f64> = retx_ts
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|g| *g > 0.05)
+        .collect();
+    let doubling = gaps
+        .windows(2)
+        .filter(|w| w[1] / w[0] > 1.5 && w[1] / w[0] < 2.7)
+        .count();
     assert!(doubling >= 1, "RTO backoff doubles: gaps {gaps:?}");
-    eprintln!("bulk cable pull: peer_unreachable after {retx} retransmissions in total, gaps {gaps:?}");
+    eprintln!(
+        "bulk cable pull: peer_unreachable after {retx} retransmissions in total, gaps {gaps:?}"
+    );
     assert_eq!(rec["close"], "open");
 }
 
@@ -380,7 +564,15 @@ fn sigint_leaves_a_complete_w_file_and_report() {
     let wfile = dir.path().join("sig.pcap");
     let sensor = Sensor::start(lab.exec(
         &lab.client,
-        &[BIN, "-i", "eth0", "--report", "text", "-w", wfile.to_str().unwrap()],
+        &[
+            BIN,
+            "-i",
+            "eth0",
+            "--report",
+            "text",
+            "-w",
+            wfile.to_str().unwrap(),
+        ],
     ));
     let server = lab.start_server(5005, "echo");
     wait_child(lab.client(5005, "graceful", 0.0), 10);
@@ -389,10 +581,23 @@ fn sigint_leaves_a_complete_w_file_and_report() {
     let (status, err, lines) = sensor.finish();
     assert_eq!(status.code(), Some(0), "{err}");
     let text: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
-    assert!(text.iter().any(|l| l.starts_with("Totals:")), "report written: {text:?}");
-    assert!(text.iter().any(|l| l.contains("dropped by kernel")), "drop counters in the report");
-    let td = Command::new("tcpdump").args(["-nn", "-r", wfile.to_str().unwrap()]).output().expect("tcpdump");
-    assert!(td.status.success(), "{}", String::from_utf8_lossy(&td.stderr));
+    assert!(
+        text.iter().any(|l| l.starts_with("Totals:")),
+        "report written: {text:?}"
+    );
+    assert!(
+        text.iter().any(|l| l.contains("dropped by kernel")),
+        "drop counters in the report"
+    );
+    let td = Command::new("tcpdump")
+        .args(["-nn", "-r", wfile.to_str().unwrap()])
+        .output()
+        .expect("tcpdump");
+    assert!(
+        td.status.success(),
+        "{}",
+        String::from_utf8_lossy(&td.stderr)
+    );
     let n = String::from_utf8_lossy(&td.stdout).lines().count();
     assert!(n >= 8, "handshake, data, close: {n} packets");
 }
@@ -401,21 +606,33 @@ fn sigint_leaves_a_complete_w_file_and_report() {
 fn an_interface_that_goes_away_ends_the_capture_with_a_report() {
     require_root!();
     let lab = Lab::new();
-    let sensor = Sensor::start(lab.exec(&lab.client, &[BIN, "-i", "eth0", "--report", "text", "--duration", "20"]));
+    let sensor = Sensor::start(lab.exec(
+        &lab.client,
+        &[BIN, "-i", "eth0", "--report", "text", "--duration", "20"],
+    ));
     ip(&["-n", &lab.client, "link", "del", "eth0"]);
     let (status, err, lines) = sensor.finish();
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.contains("capture stopped"), "{err}");
-    assert!(lines.iter().any(|(_, l)| l.starts_with("Totals:")), "report still written");
+    assert!(
+        lines.iter().any(|(_, l)| l.starts_with("Totals:")),
+        "report still written"
+    );
 }
 
 #[test]
 fn unknown_interface_lists_the_real_ones() {
     require_root!();
-    let o = Command::new(BIN).args(["-i", "nosuchif0", "--report", "json"]).output().unwrap();
+    let o = Command::new(BIN)
+        .args(["-i", "nosuchif0", "--report", "json"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.starts_with("tcplens: no interface named nosuchif0; interfaces: "), "{e}");
+    assert!(
+        e.starts_with("tcplens: no interface named nosuchif0; interfaces: "),
+        "{e}"
+    );
     assert!(e.contains("lo"), "{e}");
 }
 
@@ -439,7 +656,16 @@ fn missing_permission_names_the_capability() {
 fn dash_z_drops_every_capability_after_opening() {
     require_root!();
     let mut child = Command::new(BIN)
-        .args(["-i", "lo", "-Z", "nobody", "--report", "json", "--duration", "3"])
+        .args([
+            "-i",
+            "lo",
+            "-Z",
+            "nobody",
+            "--report",
+            "json",
+            "--duration",
+            "3",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -457,5 +683,10 @@ fn dash_z_drops_every_capability_after_opening() {
     assert_eq!(field("CapEff:"), "0000000000000000");
     assert_eq!(field("CapPrm:"), "0000000000000000");
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
