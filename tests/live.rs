@@ -271,10 +271,10 @@ impl Sensor {
         let end = Instant::now() + timeout;
         while Instant::now() < end {
             for (t, l) in self.lines.lock().unwrap().iter() {
-                if let Ok(v) = serde_json::from_str::<Value>(l) {
-                    if pred(&v) {
-                        return Some((*t, v));
-                    }
+                if let Ok(v) = serde_json::from_str::<Value>(l)
+                    && pred(&v)
+                {
+                    return Some((*t, v));
                 }
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -655,7 +655,7 @@ fn missing_permission_names_the_capability() {
 #[test]
 fn dash_z_drops_every_capability_after_opening() {
     require_root!();
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args([
             "-i",
             "lo",
