@@ -159,6 +159,34 @@ impl Episode {
     }
 }
 
+/// An optional timestamp in 8 bytes (`i64::MIN` = none), for the per-side core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct OptTs(i64);
+
+impl Default for OptTs {
+    fn default() -> Self {
+        OptTs::NONE
+    }
+}
+
+impl OptTs {
+    const NONE: OptTs = OptTs(i64::MIN);
+
+    fn some(t: Ts) -> OptTs {
+        OptTs(t.0.max(i64::MIN + 1))
+    }
+
+    fn get(self) -> Option<Ts> {
+        (self.0 != i64::MIN).then_some(Ts(self.0))
+    }
+
+    fn take(&mut self) -> Option<Ts> {
+        let v = self.get();
+        *self = OptTs::NONE;
+        v
+    }
+}
+
 /// What one endpoint has shown on the wire.
 #[derive(Clone, Debug, Default)]
 struct Side {
@@ -182,17 +210,17 @@ struct Side {
     fin_idx: Option<u32>,
     /// Raw window of this side's last non-RST segment.
     win: Option<u16>,
-    last_ts: Option<Ts>,
+    last_ts: OptTs,
     /// Packet index (1-based, within the connection) of this side's last packet; 0 = none.
     last_idx: u32,
     /// Time of the last SYN (without ACK) and of the last SYN+ACK sent.
-    syn_ts: Option<Ts>,
-    synack_ts: Option<Ts>,
-    tw_since: Option<Ts>,
+    syn_ts: OptTs,
+    synack_ts: OptTs,
+    tw_since: OptTs,
     /// Original transmission of the oldest unacknowledged data/FIN (see [`Episode::t0`]).
-    out_ts: Option<Ts>,
+    out_ts: OptTs,
     /// Zero-window stall in progress, advertised by this side.
-    zw_since: Option<Ts>,
+    zw_since: OptTs,
     stalls: u32,
     longest_stall_ns: i64,
     ka: Option<Box<Keepalive>>,
@@ -214,7 +242,7 @@ impl Side {
 
     /// Nothing at all from this side after `t` (or never anything).
     fn silent_since(&self, t: Ts) -> bool {
-        self.last_ts.is_none_or(|l| l <= t)
+        self.last_ts.get().is_none_or(|l| l <= t)
     }
 
     fn acks(ack: u32, isn: Option<u32>) -> bool {
@@ -249,7 +277,7 @@ fn set_state(s: &mut Side, d: Dir, to: EndpointState, seg: &Segment, log: &mut V
     }
     s.state = to;
     if to == EndpointState::TimeWait {
-        s.tw_since = Some(seg.ts);
+        s.tw_since = OptTs::some(seg.ts);
     }
     if log.len() >= TRANSITIONS_HEAD + TRANSITIONS_TAIL {
         log.remove(TRANSITIONS_HEAD);
@@ -292,8 +320,9 @@ pub struct Connection {
     hs_emitted: bool,
     /// Some state was assumed (midstream pickup).
     assumed: bool,
-    rtt: Option<f64>,
-    rto: Option<f64>,
+    /// Handshake RTT and the latest RTO estimate from a backoff, seconds.
+    rtt: Option<f32>,
+    rto: Option<f32>,
     transitions: Vec<Transition>,
 }
 
@@ -334,7 +363,7 @@ impl Connection {
                 } else {
                     ka.run = 1;
                     ka.run_start = Some(now);
-                    if let Some(pl) = p.last_ts {
+                    if let Some(pl) = p.last_ts.get() {
                         let idle = now.since(pl);
                         ka.idle_min = Some(ka.idle_min.map_or(idle, |m| m.min(idle)));
                     }
@@ -348,8 +377,8 @@ impl Connection {
 
             // Zero-window stalls advertised by the sender (§10).
             if f.plain() && seg.window == 0 {
-                if e.zw_since.is_none() {
-                    e.zw_since = Some(now);
+                if e.zw_since.get().is_none() {
+                    e.zw_since = OptTs::some(now);
                     e.stalls = e.stalls.saturating_add(1);
                 }
             } else if !f.rst()
@@ -391,7 +420,7 @@ impl Connection {
 
         // Bookkeeping common to every packet.
         let (e, p) = pair_mut(&mut self.sides, from);
-        e.last_ts = Some(now);
+        e.last_ts = OptTs::some(now);
         e.last_idx = idx;
         if !f.rst() {
             e.win = Some(seg.window);
@@ -404,7 +433,7 @@ impl Connection {
         if let Some(ep) = e.loss.as_ref()
             && let Some(r) = ep.rto
         {
-            self.rto = Some(r);
+            self.rto = Some(r as f32);
         }
 
         if self.hs_emitted {
@@ -486,7 +515,7 @@ impl Connection {
         log: &mut Vec<Transition>,
         assumed: &mut bool,
         synack_acked: &mut bool,
-        rtt: &mut Option<f64>,
+        rtt: &mut Option<f32>,
     ) {
         use EndpointState as S;
         let f = seg.flags;
@@ -512,7 +541,7 @@ impl Connection {
             e.base.get_or_insert(seg.seq.wrapping_add(1));
             if f.ack() {
                 e.sent_synack = true;
-                e.synack_ts = Some(now);
+                e.synack_ts = OptTs::some(now);
                 if e.state == S::Unknown {
                     set_state(e, from, S::SynReceived, seg, log);
                 }
@@ -521,7 +550,7 @@ impl Connection {
                 }
             } else {
                 e.sent_syn = true;
-                e.syn_ts = Some(now);
+                e.syn_ts = OptTs::some(now);
                 if e.state == S::Unknown {
                     set_state(e, from, S::SynSent, seg, log);
                 }
@@ -539,10 +568,10 @@ impl Connection {
                 e.ack_hi = Some(ack);
                 // The peer's oldest unacknowledged segment moved on.
                 if p.next_seq.is_some_and(|n| seq::ge(ack, n)) {
-                    p.out_ts = None;
+                    p.out_ts = OptTs::NONE;
                     p.loss = None;
                 } else {
-                    p.out_ts = Some(now);
+                    p.out_ts = OptTs::some(now);
                     if p.loss.as_ref().is_some_and(|ep| seq::gt(ack, ep.seq)) {
                         p.loss = None;
                     }
@@ -567,8 +596,8 @@ impl Connection {
             // §5 rule 3: a SYN+ACK acknowledged by a pure ACK, data or FIN.
             if !f.syn() && !*synack_acked && p.sent_synack && Side::acks(ack, p.isn) {
                 *synack_acked = true;
-                let start = e.syn_ts.or(p.synack_ts);
-                *rtt = start.map(|s| now.since(s));
+                let start = e.syn_ts.get().or(p.synack_ts.get());
+                *rtt = start.map(|s| now.since(s) as f32);
             }
         }
 
@@ -589,7 +618,7 @@ impl Connection {
                     _ => false,
                 };
                 if resend_oldest {
-                    let t0 = e.out_ts.unwrap_or(now);
+                    let t0 = e.out_ts.get().unwrap_or(now);
                     let fresh = e.loss.as_ref().is_none_or(|ep| ep.seq != seg.seq);
                     if fresh {
                         e.loss = Some(Box::new(Episode::new(seg.seq, t0)));
@@ -597,8 +626,8 @@ impl Connection {
                     if let Some(ep) = e.loss.as_mut() {
                         ep.add(now, wire.contains(EventKind::FastRetransmission));
                     }
-                } else if e.out_ts.is_none() && old_next.is_none_or(|n| seq::gt(end, n)) {
-                    e.out_ts = Some(now);
+                } else if e.out_ts.get().is_none() && old_next.is_none_or(|n| seq::gt(end, n)) {
+                    e.out_ts = OptTs::some(now);
                 }
             }
             e.next_seq = Some(old_next.map_or(end, |n| seq::max(n, end)));
@@ -706,7 +735,7 @@ impl Connection {
         };
 
         let (close, close_detail) = self.close_class(handshake, orig);
-        let state_at = |s: &Side| match (s.state, s.tw_since) {
+        let state_at = |s: &Side| match (s.state, s.tw_since.get()) {
             (EndpointState::TimeWait, Some(t)) if now.since(t) >= cfg.time_wait => {
                 EndpointState::Closed
             }
@@ -736,7 +765,7 @@ impl Connection {
         for s in [o, r] {
             stalls = stalls.saturating_add(s.stalls);
             longest = longest.max(s.longest_stall_ns);
-            if let Some(z) = s.zw_since {
+            if let Some(z) = s.zw_since.get() {
                 longest = longest.max(now.0.saturating_sub(z.0));
             }
         }
@@ -754,8 +783,8 @@ impl Connection {
             unacked_bytes_orig: o.unacked_bytes(r),
             unacked_bytes_resp: r.unacked_bytes(o),
             stale,
-            rtt_s: self.rtt,
-            rto_s: self.rto,
+            rtt_s: self.rtt.map(f64::from),
+            rto_s: self.rto.map(f64::from),
             rst_ignored: self.rst_ignored,
             zero_window_stalls: stalls,
             longest_stall_s: (stalls > 0).then_some(longest as f64 / 1e9),
@@ -827,7 +856,8 @@ impl Connection {
     /// floor on the variance term, or RFC 6298's initial 1 s.
     fn rto_guess(&self) -> f64 {
         self.rto
-            .or(self.rtt.map(|r| r + RTO_MIN))
+            .map(f64::from)
+            .or(self.rtt.map(|r| f64::from(r) + RTO_MIN))
             .unwrap_or(RTO_INITIAL)
             .max(RTO_MIN)
     }
@@ -877,7 +907,7 @@ impl Connection {
                     reason: StaleReason::PeerUnreachable,
                     since: ep.t0,
                     silent: role(d.other(), orig),
-                    last_heard: peer.last_ts,
+                    last_heard: peer.last_ts.get(),
                     give_up: Some(GiveUp {
                         at: retransmission_give_up(ep, rto, cfg.tcp_retries2),
                         rst_expected: false,
@@ -886,7 +916,7 @@ impl Connection {
             }
         }
         // 2. keepalive_unanswered.
-        let rtt10 = self.rtt.map_or(0.0, |r| 10.0 * r);
+        let rtt10 = self.rtt.map_or(0.0, |r| 10.0 * f64::from(r));
         for d in order {
             let (s, peer) = pair(&self.sides, d);
             let Some(ka) = s.ka.as_deref() else {
@@ -905,7 +935,7 @@ impl Connection {
                     reason: StaleReason::KeepaliveUnanswered,
                     since: start,
                     silent: role(d.other(), orig),
-                    last_heard: peer.last_ts,
+                    last_heard: peer.last_ts.get(),
                     give_up: Some(GiveUp {
                         at: start.add_secs(cnt as f64 * intvl),
                         rst_expected: true,
@@ -915,13 +945,14 @@ impl Connection {
         }
         // 3. idle.
         let (o, r) = pair(&self.sides, orig);
-        let last = o.last_ts.max(r.last_ts)?;
+        let (ol, rl) = (o.last_ts.get(), r.last_ts.get());
+        let last = ol.max(rl)?;
         if now.since(last) >= cfg.idle_timeout {
             // The side heard from least recently is the silent one (the responder on a tie).
-            let (silent, heard) = if o.last_ts < r.last_ts {
-                (Role::Orig, o.last_ts)
+            let (silent, heard) = if ol < rl {
+                (Role::Orig, ol)
             } else {
-                (Role::Resp, r.last_ts)
+                (Role::Resp, rl)
             };
             return Some(Stale {
                 reason: StaleReason::Idle,

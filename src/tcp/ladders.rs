@@ -684,3 +684,10 @@ fn transitions_keep_times_and_frames() {
     );
     assert_eq!(tr[1].ts, t.ts(0.1));
 }
+
+#[test]
+fn connection_state_stays_compact() {
+    // Fixed part only (keepalive and loss-episode boxes are allocated on first use); 360 B
+    // today, the target of a later issue is about 300 B.
+    assert!(std::mem::size_of::<Connection>() <= 368);
+}
