@@ -431,6 +431,7 @@ impl Connection {
             ka.run_start = None;
         }
         if let Some(ep) = e.loss.as_ref()
+            && ep.backoff
             && let Some(r) = ep.rto
         {
             self.rto = Some(r as f32);
@@ -533,6 +534,20 @@ impl Connection {
             } else if p.sent_synack && f.ack() && Side::acks(seg.ack, p.isn) {
                 // It acknowledges the peer's SYN+ACK: its SYN was simply not captured.
                 set_state(e, from, S::Established, seg, log);
+            }
+        }
+
+        // One-sided capture: a SYN-RECEIVED side that sends data, or acknowledges data from
+        // the peer, must have had its SYN+ACK acknowledged (not captured). The handshake class
+        // stays as observed (§5 needs the ACK itself); the states follow the evidence.
+        if !f.syn()
+            && e.state == S::SynReceived
+            && (seg.payload_len > 0 || (f.ack() && p.base.is_some_and(|b| seq::gt(seg.ack, b))))
+        {
+            set_state(e, from, S::Established, seg, log);
+            *assumed = true;
+            if p.state == S::Unknown {
+                set_state(p, pd, S::Established, seg, log);
             }
         }
 

@@ -691,3 +691,19 @@ fn connection_state_stays_compact() {
     // today, the target of a later issue is about 300 B.
     assert!(std::mem::size_of::<Connection>() <= 368);
 }
+
+#[test]
+fn one_sided_capture_after_a_syn_ack() {
+    // Only the server's direction was captured: its data and its acks of the client's data
+    // show the (unseen) ACK of its SYN+ACK. Spec silent; the handshake class stays as observed.
+    let mut t = T::new();
+    t.s("SA", 0, 1, 0, &[]);
+    t.s("PA", 1, 1, 21, &[]);
+    t.s("A", 22, 22, 0, &[]);
+    t.s("FA", 22, 40, 0, &[]);
+    let s = t.sum();
+    assert_eq!(s.handshake, HandshakeClass::SynAckOnly);
+    assert_eq!((s.orig_state, s.resp_state), (St::CloseWait, St::FinWait1));
+    assert!(s.states_assumed);
+    assert_eq!(s.close, CloseClass::HalfClosed);
+}
