@@ -207,24 +207,27 @@ struct Side {
     ack_hi: Option<u32>,
     /// Sequence number of this side's FIN, and its packet index.
     fin_seq: Option<u32>,
-    fin_idx: Option<u32>,
-    /// Raw window of this side's last non-RST segment.
-    win: Option<u16>,
+    /// (0 = no FIN; packet indices start at 1)
+    fin_idx: u32,
+    /// This side's last non-RST segment advertised a zero window.
+    win_zero: bool,
     last_ts: OptTs,
     /// Packet index (1-based, within the connection) of this side's last packet; 0 = none.
     last_idx: u32,
-    /// Time of the last SYN (without ACK) and of the last SYN+ACK sent.
-    syn_ts: OptTs,
-    synack_ts: OptTs,
-    tw_since: OptTs,
+    /// Time of the last SYN or SYN+ACK sent (for the handshake RTT).
+    open_ts: OptTs,
     /// Original transmission of the oldest unacknowledged data/FIN (see [`Episode::t0`]).
     out_ts: OptTs,
     /// Zero-window stall in progress, advertised by this side.
     zw_since: OptTs,
-    stalls: u32,
-    longest_stall_ns: i64,
-    ka: Option<Box<Keepalive>>,
-    loss: Option<Box<Episode>>,
+    /// Keepalive statistics and the current loss episode, allocated on first use.
+    more: Option<Box<More>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct More {
+    ka: Keepalive,
+    loss: Option<Episode>,
 }
 
 impl Side {
@@ -243,6 +246,30 @@ impl Side {
     /// Nothing at all from this side after `t` (or never anything).
     fn silent_since(&self, t: Ts) -> bool {
         self.last_ts.get().is_none_or(|l| l <= t)
+    }
+
+    fn ka(&self) -> Option<&Keepalive> {
+        self.more.as_deref().map(|m| &m.ka)
+    }
+
+    fn ka_mut(&mut self) -> &mut Keepalive {
+        &mut self.more.get_or_insert_with(Default::default).ka
+    }
+
+    fn loss(&self) -> Option<&Episode> {
+        self.more.as_deref().and_then(|m| m.loss.as_ref())
+    }
+
+    fn loss_mut(&mut self) -> Option<&mut Episode> {
+        self.more.as_deref_mut().and_then(|m| m.loss.as_mut())
+    }
+
+    fn set_loss(&mut self, ep: Option<Episode>) {
+        match (ep, self.more.as_deref_mut()) {
+            (None, None) => {}
+            (None, Some(m)) => m.loss = None,
+            (Some(ep), _) => self.more.get_or_insert_with(Default::default).loss = Some(ep),
+        }
     }
 
     fn acks(ack: u32, isn: Option<u32>) -> bool {
@@ -276,9 +303,6 @@ fn set_state(s: &mut Side, d: Dir, to: EndpointState, seg: &Segment, log: &mut V
         return;
     }
     s.state = to;
-    if to == EndpointState::TimeWait {
-        s.tw_since = OptTs::some(seg.ts);
-    }
     if log.len() >= TRANSITIONS_HEAD + TRANSITIONS_TAIL {
         log.remove(TRANSITIONS_HEAD);
     }
@@ -323,6 +347,9 @@ pub struct Connection {
     /// Handshake RTT and the latest RTO estimate from a backoff, seconds.
     rtt: Option<f32>,
     rto: Option<f32>,
+    /// Zero-window stalls (both sides) and the longest finished one, nanoseconds.
+    stalls: u32,
+    longest_stall_ns: i64,
     transitions: Vec<Transition>,
 }
 
@@ -351,8 +378,8 @@ impl Connection {
 
             // Keepalive probes (§8.1): Compat-W `keepalive`, except while the peer's window
             // is zero (then it is a zero-window probe).
-            if wire.contains(EventKind::Keepalive) && p.win != Some(0) {
-                let ka = e.ka.get_or_insert_with(Default::default);
+            if wire.contains(EventKind::Keepalive) && !p.win_zero {
+                let ka = e.ka_mut();
                 ka.probes = ka.probes.saturating_add(1);
                 if ka.run_start.is_some() {
                     ka.run = ka.run.saturating_add(1);
@@ -371,7 +398,7 @@ impl Connection {
                 ka.last_probe = Some(now);
             }
             if wire.contains(EventKind::KeepaliveAck) {
-                let ka = p.ka.get_or_insert_with(Default::default);
+                let ka = p.ka_mut();
                 ka.acks = ka.acks.saturating_add(1);
             }
 
@@ -379,13 +406,13 @@ impl Connection {
             if f.plain() && seg.window == 0 {
                 if e.zw_since.get().is_none() {
                     e.zw_since = OptTs::some(now);
-                    e.stalls = e.stalls.saturating_add(1);
+                    self.stalls = self.stalls.saturating_add(1);
                 }
             } else if !f.rst()
                 && seg.window != 0
                 && let Some(s) = e.zw_since.take()
             {
-                e.longest_stall_ns = e.longest_stall_ns.max(now.0.saturating_sub(s.0));
+                self.longest_stall_ns = self.longest_stall_ns.max(now.0.saturating_sub(s.0));
             }
 
             if f.rst() {
@@ -423,14 +450,14 @@ impl Connection {
         e.last_ts = OptTs::some(now);
         e.last_idx = idx;
         if !f.rst() {
-            e.win = Some(seg.window);
+            e.win_zero = seg.window == 0;
         }
         // Any packet from this side ends the peer's unanswered keepalive run.
-        if let Some(ka) = p.ka.as_mut() {
+        if let Some(ka) = p.more.as_deref_mut().map(|m| &mut m.ka) {
             ka.run = 0;
             ka.run_start = None;
         }
-        if let Some(ep) = e.loss.as_ref()
+        if let Some(ep) = e.loss()
             && ep.backoff
             && let Some(r) = ep.rto
         {
@@ -470,7 +497,7 @@ impl Connection {
         }
         // Did it end a run of unanswered keepalive probes or timeout retransmissions?
         let mut ka_timeout = false;
-        if let Some(ka) = e.ka.as_mut()
+        if let Some(ka) = e.more.as_deref_mut().map(|m| &mut m.ka)
             && ka.run > 0
             && ka.run_start.is_some()
         {
@@ -481,10 +508,7 @@ impl Connection {
             };
             ka.count = Some((ka.run, exact));
         }
-        let retx_timeout = e
-            .loss
-            .as_ref()
-            .is_some_and(|ep| ep.n > 0 && p.silent_since(ep.t0));
+        let retx_timeout = e.loss().is_some_and(|ep| ep.n > 0 && p.silent_since(ep.t0));
         let into_silence = ka_timeout || retx_timeout;
         if self.first_rst.is_none() {
             self.first_rst = Some(FirstRst {
@@ -556,7 +580,7 @@ impl Connection {
             e.base.get_or_insert(seg.seq.wrapping_add(1));
             if f.ack() {
                 e.sent_synack = true;
-                e.synack_ts = OptTs::some(now);
+                e.open_ts = OptTs::some(now);
                 if e.state == S::Unknown {
                     set_state(e, from, S::SynReceived, seg, log);
                 }
@@ -565,7 +589,7 @@ impl Connection {
                 }
             } else {
                 e.sent_syn = true;
-                e.syn_ts = OptTs::some(now);
+                e.open_ts = OptTs::some(now);
                 if e.state == S::Unknown {
                     set_state(e, from, S::SynSent, seg, log);
                 }
@@ -584,11 +608,11 @@ impl Connection {
                 // The peer's oldest unacknowledged segment moved on.
                 if p.next_seq.is_some_and(|n| seq::ge(ack, n)) {
                     p.out_ts = OptTs::NONE;
-                    p.loss = None;
+                    p.set_loss(None);
                 } else {
                     p.out_ts = OptTs::some(now);
-                    if p.loss.as_ref().is_some_and(|ep| seq::gt(ack, ep.seq)) {
-                        p.loss = None;
+                    if p.loss().is_some_and(|ep| seq::gt(ack, ep.seq)) {
+                        p.set_loss(None);
                     }
                 }
             }
@@ -611,7 +635,7 @@ impl Connection {
             // §5 rule 3: a SYN+ACK acknowledged by a pure ACK, data or FIN.
             if !f.syn() && !*synack_acked && p.sent_synack && Side::acks(ack, p.isn) {
                 *synack_acked = true;
-                let start = e.syn_ts.get().or(p.synack_ts.get());
+                let start = e.open_ts.get().or(p.open_ts.get());
                 *rtt = start.map(|s| now.since(s) as f32);
             }
         }
@@ -634,11 +658,11 @@ impl Connection {
                 };
                 if resend_oldest {
                     let t0 = e.out_ts.get().unwrap_or(now);
-                    let fresh = e.loss.as_ref().is_none_or(|ep| ep.seq != seg.seq);
+                    let fresh = e.loss().is_none_or(|ep| ep.seq != seg.seq);
                     if fresh {
-                        e.loss = Some(Box::new(Episode::new(seg.seq, t0)));
+                        e.set_loss(Some(Episode::new(seg.seq, t0)));
                     }
-                    if let Some(ep) = e.loss.as_mut() {
+                    if let Some(ep) = e.loss_mut() {
                         ep.add(now, wire.contains(EventKind::FastRetransmission));
                     }
                 } else if e.out_ts.get().is_none() && old_next.is_none_or(|n| seq::gt(end, n)) {
@@ -677,7 +701,7 @@ impl Connection {
             .wrapping_add(f.syn() as u32)
             .wrapping_add(seg.payload_len);
         e.fin_seq = Some(fin_seq);
-        e.fin_idx = Some(idx);
+        e.fin_idx = idx;
         // Does this FIN acknowledge the peer's FIN?
         let acks_peer_fin = p
             .fin_seq
@@ -727,6 +751,16 @@ impl Connection {
         }
     }
 
+    /// When side `d` entered its current state (from the transition log; the last
+    /// [`TRANSITIONS_TAIL`] transitions are always kept, and a side makes at most seven).
+    fn entered(&self, d: Dir) -> Option<Ts> {
+        self.transitions
+            .iter()
+            .rev()
+            .find(|t| t.side == d)
+            .map(|t| t.ts)
+    }
+
     /// State transitions so far (bounded), oldest first.
     pub fn transitions(&self) -> &[Transition] {
         &self.transitions
@@ -750,14 +784,14 @@ impl Connection {
         };
 
         let (close, close_detail) = self.close_class(handshake, orig);
-        let state_at = |s: &Side| match (s.state, s.tw_since.get()) {
+        let state_at = |s: &Side, d: Dir| match (s.state, self.entered(d)) {
             (EndpointState::TimeWait, Some(t)) if now.since(t) >= cfg.time_wait => {
                 EndpointState::Closed
             }
             (st, _) => st,
         };
-        let orig_state = state_at(o);
-        let resp_state = state_at(r);
+        let orig_state = state_at(o, orig);
+        let resp_state = state_at(r, orig.other());
 
         // Half-open: one side closed by its own RST, the other still synchronized.
         let half_open = self.first_rst.and_then(|rst| {
@@ -775,11 +809,9 @@ impl Connection {
         let keepalive = self.keepalive_summary(orig);
         let stale = self.stale(orig, handshake, close, now, cfg);
 
-        let mut stalls = 0u32;
-        let mut longest: i64 = 0;
+        let stalls = self.stalls;
+        let mut longest = self.longest_stall_ns;
         for s in [o, r] {
-            stalls = stalls.saturating_add(s.stalls);
-            longest = longest.max(s.longest_stall_ns);
             if let Some(z) = s.zw_since.get() {
                 longest = longest.max(now.0.saturating_sub(z.0));
             }
@@ -814,9 +846,7 @@ impl Connection {
         let [a, b] = &self.sides;
         let rst_idx = self.first_rst.map(|r| r.idx);
         let before_rst = |i: u32| rst_idx.is_none_or(|r| i < r);
-        if let (Some(fa), Some(fb)) = (a.fin_idx, b.fin_idx)
-            && before_rst(fa.max(fb))
-        {
+        if a.fin_idx > 0 && b.fin_idx > 0 && before_rst(a.fin_idx.max(b.fin_idx)) {
             return (CloseClass::Graceful, self.fin_shape);
         }
         if let Some(rst) = self.first_rst {
@@ -826,8 +856,7 @@ impl Connection {
             };
             let fin_before = [a.fin_idx, b.fin_idx]
                 .into_iter()
-                .flatten()
-                .any(|i| i < rst.idx);
+                .any(|i| i > 0 && i < rst.idx);
             let detail = if rst.keepalive_timeout {
                 Some(CloseDetail::KeepaliveTimeout)
             } else if fin_before {
@@ -837,7 +866,7 @@ impl Connection {
             };
             return (class, detail);
         }
-        if a.fin_idx.is_some() || b.fin_idx.is_some() {
+        if a.fin_idx > 0 || b.fin_idx > 0 {
             return (CloseClass::HalfClosed, None);
         }
         (CloseClass::Open, None)
@@ -845,13 +874,13 @@ impl Connection {
 
     fn keepalive_summary(&self, orig: Dir) -> Option<KeepaliveSummary> {
         let (o, r) = pair(&self.sides, orig);
-        let probes = |s: &Side| s.ka.as_ref().map_or(0, |k| k.probes);
+        let probes = |s: &Side| s.ka().map_or(0, |k| k.probes);
         let (side, d) = if probes(r) > probes(o) {
             (r, orig.other())
         } else {
             (o, orig)
         };
-        let ka = side.ka.as_ref().filter(|k| k.probes > 0)?;
+        let ka = side.ka().filter(|k| k.probes > 0)?;
         let unanswered = if ka.run_start.is_some() { ka.run } else { 0 };
         let count = ka
             .count
@@ -905,7 +934,7 @@ impl Connection {
         // 1. peer_unreachable.
         for d in order {
             let (s, peer) = pair(&self.sides, d);
-            let Some(ep) = s.loss.as_deref() else {
+            let Some(ep) = s.loss() else {
                 continue;
             };
             let outstanding = match (s.una(peer), s.next_seq) {
@@ -934,7 +963,7 @@ impl Connection {
         let rtt10 = self.rtt.map_or(0.0, |r| 10.0 * f64::from(r));
         for d in order {
             let (s, peer) = pair(&self.sides, d);
-            let Some(ka) = s.ka.as_deref() else {
+            let Some(ka) = s.ka() else {
                 continue;
             };
             let Some(start) = ka.run_start else {
@@ -1023,4 +1052,33 @@ fn retransmission_give_up(ep: &Episode, rto: f64, retries2: u32) -> Ts {
         k = k.saturating_add(1);
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::Ladder;
+
+    #[test]
+    fn transition_log_keeps_first_and_last() {
+        let mut l = Ladder::new();
+        let mut log = Vec::new();
+        let mut side = Side::default();
+        let cycle = [EndpointState::Established, EndpointState::Closed];
+        for i in 0..40u64 {
+            let seg = l.c2s("A", 1, 1, 0);
+            set_state(&mut side, Dir::A, cycle[(i % 2) as usize], &seg, &mut log);
+        }
+        assert_eq!(log.len(), TRANSITIONS_HEAD + TRANSITIONS_TAIL);
+        let frames: Vec<u64> = log.iter().map(|t| t.frame).collect();
+        let want: Vec<u64> = (1..=8).chain(33..=40).collect();
+        assert_eq!(frames, want);
+    }
+
+    #[test]
+    fn retries2_bound_matches_the_spec() {
+        assert!((retries2_bound(15) - 924.6).abs() < 1e-9);
+        assert!((retries2_bound(8) - 102.2).abs() < 1e-9);
+        assert!((retries2_bound(5) - 12.6).abs() < 1e-9);
+    }
 }
