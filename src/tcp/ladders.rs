@@ -707,3 +707,190 @@ fn one_sided_capture_after_a_syn_ack() {
     assert!(s.states_assumed);
     assert_eq!(s.close, CloseClass::HalfClosed);
 }
+
+// ---------------------------------------------------------------- more §5, §6, §9 shapes
+
+#[test]
+fn handshake_completed_by_data_or_fin() {
+    // Rule 3 accepts a pure ACK, data or a FIN as the acknowledgement.
+    let mut t = T::new();
+    t.c("S", 0, 0, 0, &[]);
+    t.s("SA", 0, 1, 0, &[]);
+    assert!(t.c("PA", 1, 1, 100, &[]));
+    assert_eq!(t.sum().handshake, HandshakeClass::Complete);
+
+    let mut t = T::new();
+    t.c("S", 0, 0, 0, &[]);
+    t.s("SA", 0, 1, 0, &[]);
+    assert!(t.c("FA", 1, 1, 0, &[]));
+    let s = t.sum();
+    assert_eq!(s.handshake, HandshakeClass::Complete);
+    assert_eq!((s.orig_state, s.resp_state), (St::FinWait1, St::CloseWait));
+}
+
+#[test]
+fn so_linger_zero_abort_by_orig() {
+    let mut t = T::new();
+    t.c("S", 0, 0, 0, &[]);
+    t.s("SA", 0, 1, 0, &[]);
+    t.c("A", 1, 1, 0, &[]);
+    t.c("PA", 1, 1, 10, &[]);
+    t.s("PA", 1, 11, 20, &[]);
+    t.c("RA", 11, 21, 0, &[]); // rst, seq = SND.NXT
+    let s = t.sum();
+    assert_eq!(s.close, CloseClass::AbortiveOrig);
+    assert_eq!(s.close_detail, None);
+    assert_eq!((s.orig_state, s.resp_state), (St::Closed, St::Closed));
+    assert_eq!(s.half_open, None);
+    assert_eq!(s.stale, None);
+}
+
+#[test]
+fn rst_in_syn_received_closes_the_listener_side() {
+    let mut t = T::new();
+    t.c("S", 0, 0, 0, &[]);
+    t.s("SA", 0, 1, 0, &[]);
+    t.c("R", 1, 0, 0, &[]); // client gave up (no ACK yet seen from it: accepted)
+    let s = t.sum();
+    assert_eq!(s.handshake, HandshakeClass::SynAckOnly);
+    assert_eq!(s.close, CloseClass::AbortiveOrig);
+    assert_eq!((s.orig_state, s.resp_state), (St::Closed, St::Closed));
+}
+
+#[test]
+fn rto_backoff_without_a_tail_loss_probe() {
+    // Gaps 0.2, 0.4, 0.8, 1.6: doubling from the first gap, so no TLP and RTO = 0.2.
+    let mut t = established_with_data();
+    t.at(1.0).c("PA", 5, 5, 100, &[]);
+    for at in [1.2, 1.6, 2.4, 4.0] {
+        t.at(at).c("PA", 5, 5, 100, &[K::Retransmission]);
+    }
+    let s = t.sum_at(5.0, &NativeConfig::default());
+    assert!(close(s.rto_s.unwrap(), 0.2));
+    let st = s.stale.unwrap();
+    assert_eq!(st.reason, StaleReason::PeerUnreachable);
+    // R = 15: 4 RTO retransmissions seen, then 0.2 x 2^4 = 3.2 s, doubling up to 120 s...
+    let g = st.give_up.unwrap().at.since(t.ts(1.0));
+    assert!(g >= 924.6 && g < 924.6 + 120.0, "{g}");
+}
+
+#[test]
+fn fast_retransmission_is_not_a_timeout() {
+    let mut t = established_with_data();
+    t.at(1.0).c("PA", 5, 5, 100, &[]);
+    t.at(1.01).c("PA", 5, 5, 100, &[K::FastRetransmission]);
+    t.at(1.3).c("PA", 5, 5, 100, &[K::Retransmission]);
+    let s = t.sum_at(2.0, &NativeConfig::default());
+    assert_eq!(s.retransmissions, 2);
+    // One timeout retransmission only, outstanding for less than max(3 s, 4 x RTO).
+    assert_eq!(s.stale, None);
+}
+
+#[test]
+fn application_abort_after_timeouts_is_a_half_open_abort() {
+    // The sender gives up on its own (e.g. TCP_USER_TIMEOUT + close) and sends a RST into the
+    // silence: the peer never hears it and keeps its ESTABLISHED socket.
+    let mut t = cable_pull();
+    t.at(9.0).c("RA", 105, 5, 0, &[]);
+    let s = t.sum_at(15.4, &NativeConfig::default());
+    assert_eq!(s.close, CloseClass::AbortiveOrig);
+    assert_eq!((s.orig_state, s.resp_state), (St::Closed, St::Established));
+    assert_eq!(s.half_open, Some(Role::Resp));
+    let st = s.stale.unwrap();
+    assert_eq!(st.reason, StaleReason::PeerUnreachable);
+    assert_eq!(st.since, t.ts(1.001));
+}
+
+#[test]
+fn keepalive_statistics_come_from_the_side_probing_more() {
+    // Windows-style probes carry one garbage byte at SND.UNA - 1; the responder probes here.
+    let mut t = established_with_data();
+    t.at(10.0).s("A", 4, 5, 1, &[K::Keepalive]);
+    t.at(10.0001).c("A", 5, 5, 0, &[K::KeepaliveAck]);
+    t.at(20.0).s("A", 4, 5, 1, &[K::Keepalive]);
+    t.at(20.0001).c("A", 5, 5, 0, &[K::KeepaliveAck]);
+    t.at(25.0).c("A", 4, 5, 0, &[K::Keepalive]);
+    let s = t.sum();
+    let k = s.keepalive.unwrap();
+    assert_eq!(k.prober, Some(Role::Resp));
+    assert_eq!((k.probes, k.acks, k.unanswered), (2, 2, 0));
+    assert!(close(k.idle_s.unwrap(), 9.9997));
+    // The garbage byte is not outstanding data and not a retransmission.
+    assert_eq!((s.unacked_bytes_orig, s.unacked_bytes_resp), (0, 0));
+    assert_eq!(s.stale, None);
+}
+
+#[test]
+fn windows_zero_window_probes_answered_are_not_stale() {
+    let mut t = established_with_data();
+    t.at(1.0).win(0).s("A", 5, 5, 0, &[K::ZeroWindow]); // S's receive window closes
+    // C probes with one new byte; S answers each with its zero window.
+    t.at(1.2).c("PA", 5, 5, 1, &[K::ZeroWindowProbe]);
+    t.at(1.2001)
+        .win(0)
+        .s("A", 5, 5, 0, &[K::ZeroWindow, K::ZeroWindowProbeAck]);
+    for at in [1.6, 2.4, 4.0, 7.2] {
+        t.at(at).c("PA", 5, 5, 1, &[K::ZeroWindowProbe]);
+        t.at(at + 0.0001)
+            .win(0)
+            .s("A", 5, 5, 0, &[K::ZeroWindow, K::ZeroWindowProbeAck]);
+    }
+    let s = t.sum_at(8.0, &NativeConfig::default());
+    assert_eq!(s.stale, None);
+    assert_eq!(s.zero_window_stalls, 1);
+    assert!(close(s.longest_stall_s.unwrap(), 7.0));
+    assert_eq!(s.unacked_bytes_orig, 1);
+}
+
+#[test]
+fn sequence_numbers_wrap() {
+    let mut t = T::new();
+    t.l = Ladder::new().isns(0xffff_fff0, 0xffff_ffff);
+    t.c("S", 0, 0, 0, &[]);
+    t.s("SA", 0, 1, 0, &[]);
+    assert!(t.c("A", 1, 1, 0, &[]));
+    t.c("PA", 1, 1, 100, &[]); // crosses 2^32
+    t.s("A", 1, 61, 0, &[]);
+    assert_eq!(t.sum().unacked_bytes_orig, 40);
+    t.c("FA", 101, 1, 0, &[]);
+    t.s("FA", 1, 102, 0, &[]);
+    t.c("A", 102, 2, 0, &[]);
+    let s = t.sum();
+    assert_eq!(s.close, CloseClass::Graceful);
+    assert_eq!(s.close_detail, Some(CloseDetail::ThreeWay));
+    assert_eq!((s.orig_state, s.resp_state), (St::TimeWait, St::Closed));
+    assert_eq!((s.unacked_bytes_orig, s.unacked_bytes_resp), (0, 0));
+}
+
+#[test]
+fn engine_emits_handshake_complete_from_the_native_analysis() {
+    use crate::engine::{Config, Engine};
+    let mut l = Ladder::new();
+    let segs = [
+        l.c2s("S", 0, 0, 0),
+        l.s2c("SA", 0, 1, 0),
+        l.c2s("A", 1, 1, 0), // handshake_complete
+        l.c2s("FA", 1, 1, 0),
+        l.s2c("FA", 1, 2, 0),
+        l.c2s("A", 2, 2, 0),
+    ];
+    let mut e = Engine::new(Config {
+        collect_events: true,
+        ..Config::default()
+    });
+    for s in &segs {
+        e.on_segment(s);
+    }
+    e.finish();
+    let hc: Vec<u64> = e
+        .take_events()
+        .filter(|p| p.events.contains(K::HandshakeComplete))
+        .map(|p| p.frame)
+        .collect();
+    assert_eq!(hc, [3]);
+    let f = e.flows().next().unwrap();
+    let s = f.summary(e.now(), &e.cfg.native);
+    assert_eq!(s.handshake, HandshakeClass::Complete);
+    assert_eq!(s.close, CloseClass::Graceful);
+    assert_eq!((s.orig_state, s.resp_state), (St::TimeWait, St::Closed));
+}
