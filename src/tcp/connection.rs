@@ -80,6 +80,8 @@ struct Keepalive {
     interval_min: Option<f64>,
     /// Set when this side's RST ended an unanswered run: (probes, exact).
     count: Option<(u32, bool)>,
+    /// When that RST was sent: the kernel gave up then.
+    rst_at: Option<Ts>,
 }
 
 /// Retransmissions of one side's oldest unacknowledged segment (§9.2).
@@ -102,6 +104,8 @@ struct Episode {
     rto: Option<f64>,
     /// Every gap from the first non-probe one doubles (or sits at the cap).
     backoff: bool,
+    /// The sender gave up with a RST at this time (application abort or user timeout).
+    rst_at: Option<Ts>,
 }
 
 impl Episode {
@@ -117,6 +121,7 @@ impl Episode {
             tlp: false,
             rto: None,
             backoff: false,
+            rst_at: None,
         }
     }
 
@@ -507,8 +512,12 @@ impl Connection {
                 _ => false,
             };
             ka.count = Some((ka.run, exact));
+            ka.rst_at = Some(seg.ts);
         }
         let retx_timeout = e.loss().is_some_and(|ep| ep.n > 0 && p.silent_since(ep.t0));
+        if retx_timeout && let Some(ep) = e.loss_mut() {
+            ep.rst_at = Some(seg.ts);
+        }
         let into_silence = ka_timeout || retx_timeout;
         if self.first_rst.is_none() {
             self.first_rst = Some(FirstRst {
@@ -952,9 +961,17 @@ impl Connection {
                     since: ep.t0,
                     silent: role(d.other(), orig),
                     last_heard: peer.last_ts.get(),
-                    give_up: Some(GiveUp {
-                        at: retransmission_give_up(ep, rto, cfg.tcp_retries2),
-                        rst_expected: false,
+                    // A sender that already gave up with a RST: that moment. Otherwise the
+                    // kernel's projection, which drops the socket silently.
+                    give_up: Some(match ep.rst_at {
+                        Some(at) => GiveUp {
+                            at,
+                            rst_expected: true,
+                        },
+                        None => GiveUp {
+                            at: retransmission_give_up(ep, rto, cfg.tcp_retries2),
+                            rst_expected: false,
+                        },
                     }),
                 });
             }
@@ -981,7 +998,9 @@ impl Connection {
                     silent: role(d.other(), orig),
                     last_heard: peer.last_ts.get(),
                     give_up: Some(GiveUp {
-                        at: start.add_secs(cnt as f64 * intvl),
+                        at: ka
+                            .rst_at
+                            .unwrap_or_else(|| start.add_secs(cnt as f64 * intvl)),
                         rst_expected: true,
                     }),
                 });

@@ -801,6 +801,10 @@ fn application_abort_after_timeouts_is_a_half_open_abort() {
     let st = s.stale.unwrap();
     assert_eq!(st.reason, StaleReason::PeerUnreachable);
     assert_eq!(st.since, t.ts(1.001));
+    // The sender already gave up, with a RST, at 9.0.
+    let g = st.give_up.unwrap();
+    assert_eq!(g.at, t.ts(9.0));
+    assert!(g.rst_expected);
 }
 
 #[test]
@@ -895,4 +899,19 @@ fn engine_emits_handshake_complete_from_the_native_analysis() {
     assert_eq!(s.handshake, HandshakeClass::Complete);
     assert_eq!(s.close, CloseClass::Graceful);
     assert_eq!((s.orig_state, s.resp_state), (St::TimeWait, St::Closed));
+}
+
+#[test]
+fn keepalive_rst_off_the_interval_gives_a_lower_bound() {
+    // TCP_USER_TIMEOUT style: the RST does not come one interval after the last probe.
+    let mut t = established_with_data();
+    t.at(2.0233).c("A", 4, 5, 0, &[K::Keepalive]);
+    t.at(3.0473).c("A", 4, 5, 0, &[K::Keepalive]);
+    t.at(3.5).c("RA", 5, 5, 0, &[]);
+    let s = t.sum();
+    assert_eq!(s.keepalive.unwrap().count, Some((2, false)));
+    assert_eq!(s.close_detail, Some(CloseDetail::KeepaliveTimeout));
+    let st = s.stale.unwrap();
+    assert_eq!(st.reason, StaleReason::KeepaliveUnanswered);
+    assert_eq!(st.give_up.unwrap().at, t.ts(3.5));
 }
