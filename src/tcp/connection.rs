@@ -618,7 +618,9 @@ impl Connection {
                 if p.next_seq.is_some_and(|n| seq::ge(ack, n)) {
                     p.out_ts = OptTs::NONE;
                     p.set_loss(None);
-                } else {
+                } else if p.out_ts.get().is_some() {
+                    // Partly acknowledged: the new oldest segment was sent at an unknown time
+                    // before this ACK; count from here (the peer was heard until now anyway).
                     p.out_ts = OptTs::some(now);
                     if p.loss().is_some_and(|ep| seq::gt(ack, ep.seq)) {
                         p.set_loss(None);

@@ -915,3 +915,21 @@ fn keepalive_rst_off_the_interval_gives_a_lower_bound() {
     assert_eq!(st.reason, StaleReason::KeepaliveUnanswered);
     assert_eq!(st.give_up.unwrap().at, t.ts(3.5));
 }
+
+#[test]
+fn partial_ack_then_silence_counts_from_the_last_ack() {
+    // Bulk transfer, cable pulled: the last ACK covers part of the flight.
+    let mut t = established_with_data();
+    t.at(1.0).c("PA", 5, 5, 1000, &[]);
+    t.at(1.0).c("PA", 1005, 5, 1000, &[]);
+    t.at(1.05).s("A", 5, 1005, 0, &[]); // <- last packet from S
+    for at in [1.3, 1.8, 2.8, 4.8] {
+        t.at(at).c("PA", 1005, 5, 1000, &[K::Retransmission]);
+    }
+    let s = t.sum_at(6.0, &NativeConfig::default());
+    assert_eq!(s.unacked_bytes_orig, 1000);
+    let st = s.stale.unwrap();
+    assert_eq!(st.reason, StaleReason::PeerUnreachable);
+    assert_eq!(st.since, t.ts(1.05));
+    assert_eq!(st.last_heard, Some(t.ts(1.05)));
+}
