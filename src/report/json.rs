@@ -73,6 +73,8 @@ struct FlowJson<'a> {
     unacked_bytes_orig: u64,
     unacked_bytes_resp: u64,
     stale: Option<StaleJson>,
+    /// The side still ESTABLISHED after the other reset a connection it never heard back on.
+    half_open: Option<&'static str>,
     verdict: &'static str,
     conn_state: &'static str,
     history: &'a str,
@@ -133,6 +135,7 @@ fn record<'a>(f: &'a Flow, s: &NativeSummary) -> FlowJson<'a> {
             give_up_ts: st.give_up.map(|g| g.at),
             rst_expected: st.give_up.map(|g| g.rst_expected),
         }),
+        half_open: s.half_open.map(role),
         verdict: s.verdict().as_str(),
         conn_state: f.zeek.conn_state(),
         history: f.zeek.history(),

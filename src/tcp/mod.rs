@@ -3,6 +3,8 @@
 //! kernel's give-up time.
 
 pub mod connection;
+#[cfg(test)]
+mod ladders;
 pub mod seq;
 pub mod state;
 
@@ -176,6 +178,9 @@ pub struct NativeSummary {
     /// Zero-window stalls and the longest one, seconds.
     pub zero_window_stalls: u32,
     pub longest_stall_s: Option<f64>,
+    /// Half-open (§4): the side still ESTABLISHED (or in a closing state) from its own point
+    /// of view while the other closed itself with a RST the first never received.
+    pub half_open: Option<Role>,
 }
 
 /// One word for a connection's condition, shared by the reports and the TUI.
