@@ -519,6 +519,8 @@ fn live_cable_pull_during_bulk_transfer_is_peer_unreachable_within_three_retrans
     });
     let (_, rec) = stale.expect("a peer_unreachable record after the cable pull");
     let retx = rec["retransmissions"].as_u64().unwrap();
+    // Keep capturing a while so the backoff (0.2, 0.4, 0.8, 1.6 s ...) is in the -w file.
+    std::thread::sleep(Duration::from_secs(4));
     sensor.interrupt();
     let (status, err, _) = sensor.finish();
     assert_eq!(status.code(), Some(0), "{err}");
