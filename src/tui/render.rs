@@ -147,7 +147,7 @@ const CONN_COLUMNS: [(SortKey, Constraint, bool); 13] = [
     (SortKey::Bytes, Constraint::Length(7), true),
     (SortKey::Retx, Constraint::Length(5), true),
     (SortKey::Keepalive, Constraint::Length(10), false),
-    (SortKey::Silence, Constraint::Length(7), true),
+    (SortKey::Silence, Constraint::Length(8), true),
     (SortKey::Verdict, Constraint::Length(11), false),
 ];
 
@@ -421,7 +421,7 @@ fn draw_overview(snap: &Snapshot, f: &mut Frame, area: Rect) {
                     .block(
                         Block::default()
                             .borders(Borders::ALL)
-                            .title(format!(" packets/s (peak {:.0}{b}) ", r.peak_pps())),
+                            .title(format!(" packets/s (peak {:.1}{b}) ", r.peak_pps())),
                     )
                     .data(tail(&r.pkts))
                     .style(Style::default().fg(Color::Green)),
@@ -812,11 +812,11 @@ fn draw_help(app: &App, f: &mut Frame, area: Rect) {
         .collect();
     text.push(Line::from(""));
     text.push(Line::styled(
-        " Filter words: stale reset rst healthy closed half_closed rejected unanswered,",
+        " Filter: stale reset rst healthy closed half_closed rejected unanswered",
         Style::default().fg(Color::DarkGray),
     ));
     text.push(Line::styled(
-        " states (established, time-wait…), classes, keepalive, retx, not, or, 10.0.0.0/8",
+        " established time-wait … complete midstream … keepalive retx not or",
         Style::default().fg(Color::DarkGray),
     ));
     f.render_widget(Clear, r);
