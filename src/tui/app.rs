@@ -165,10 +165,24 @@ pub struct DetailState {
     pub loading: bool,
 }
 
-/// Rows the detail view gives its summary block (the ladder takes the rest).
-pub(crate) fn detail_top_height(height: u16) -> u16 {
+/// Rows the detail view gives its summary block: what its text needs (wrapped at the
+/// terminal's width), at most half the screen; the ladder takes the rest.
+pub(crate) fn detail_top_height(height: u16, width: u16, d: Option<&FlowDetail>) -> u16 {
     let body = height.saturating_sub(2);
-    16.min(body / 2)
+    let Some(d) = d else {
+        return 16.min(body / 2);
+    };
+    let inner = width.saturating_sub(2).max(10) as usize;
+    // Word wrapping can take a line more than the character count suggests.
+    let wrapped = |s: &str| s.chars().count().div_ceil(inner).max(1) + usize::from(s.len() > inner);
+    let mut n = 3;
+    for a in d.analysis() {
+        n += wrapped(&a);
+    }
+    for role in [crate::tcp::Role::Orig, crate::tcp::Role::Resp] {
+        n += wrapped(&format!("orig timeline: {}", d.timeline_text(role)));
+    }
+    ((n + 2) as u16).min(body / 2)
 }
 
 /// The UI state.
@@ -255,15 +269,22 @@ impl App {
 
     /// Ladder rows that fit in the detail view.
     pub fn ladder_height(&self) -> usize {
-        self.height
-            .saturating_sub(3 + detail_top_height(self.height))
-            .max(1) as usize
+        self.height.saturating_sub(3 + self.detail_top()).max(1) as usize
+    }
+
+    /// Height of the detail view's summary block.
+    pub fn detail_top(&self) -> u16 {
+        detail_top_height(
+            self.height,
+            self.width,
+            self.detail.as_ref().map(|d| &d.flow),
+        )
     }
 
     /// Screen row of the first table row of the current view.
     fn first_row_y(&self) -> u16 {
         match self.view {
-            View::Detail => 2 + detail_top_height(self.height),
+            View::Detail => 2 + self.detail_top(),
             _ => 2,
         }
     }

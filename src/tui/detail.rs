@@ -74,6 +74,21 @@ impl FlowDetail {
         }
     }
 
+    /// One endpoint's state changes as `STATE HH:MM:SS.mmm (#frame) → ...`.
+    pub fn timeline_text(&self, role: Role) -> String {
+        let steps: Vec<String> = self
+            .timeline
+            .iter()
+            .filter(|t| t.side == role)
+            .map(|t| format!("{} {} (#{})", t.to.as_str(), clock(t.ts), t.frame))
+            .collect();
+        if steps.is_empty() {
+            "no transitions recorded".to_string()
+        } else {
+            steps.join(" → ")
+        }
+    }
+
     pub fn count(&self, k: EventKind) -> u32 {
         self.event_counts.get(k as usize).copied().unwrap_or(0)
     }

@@ -145,7 +145,7 @@ pub fn load(
     let mut source = match FileSource::open(paths, filter) {
         Ok(s) => s,
         Err(e) => {
-            page.error = Some(e.to_string());
+            page.error = Some(crate::report::escape_field(&e.to_string()).into_owned());
             return page;
         }
     };

@@ -12,7 +12,7 @@ use crate::report::escape_field;
 use crate::report::text::clock;
 use crate::tcp::{Role, Verdict};
 
-use super::app::{App, DetailState, SortKey, View, detail_top_height};
+use super::app::{App, DetailState, SortKey, View};
 use super::detail::{secs, short_duration};
 use super::ladder::LadderRow;
 use super::snapshot::{CLOSES, FlowRow, HANDSHAKES, Snapshot, StaleCell};
@@ -510,7 +510,7 @@ pub fn arrow(r: &LadderRow) -> String {
 }
 
 fn draw_detail(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
-    let top_h = detail_top_height(area.height.saturating_add(2));
+    let top_h = app.detail_top();
     let [top, ladder] =
         Layout::vertical([Constraint::Length(top_h), Constraint::Min(0)]).areas(area);
     let r = &d.flow.row;
@@ -561,22 +561,10 @@ fn draw_detail(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
         lines.push(Line::styled(a, st));
     }
     for role in [Role::Orig, Role::Resp] {
-        let steps: Vec<String> = d
-            .flow
-            .timeline
-            .iter()
-            .filter(|t| t.side == role)
-            .map(|t| format!("{} {} (#{})", t.to.as_str(), clock(t.ts), t.frame))
-            .collect();
         let who = if role == Role::Orig { "orig" } else { "resp" };
-        let text = if steps.is_empty() {
-            "no transitions recorded".to_string()
-        } else {
-            steps.join(" → ")
-        };
         lines.push(Line::from(vec![
             Span::styled(format!("{who} timeline: "), bold),
-            Span::raw(text),
+            Span::raw(d.flow.timeline_text(role)),
         ]));
     }
     let title = format!(
@@ -658,7 +646,6 @@ fn draw_detail(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
         };
         f.render_widget(Paragraph::new(msg), inner_below_header(ladder));
     }
-    let _ = app;
 }
 
 fn draw_status(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {

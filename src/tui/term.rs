@@ -1,7 +1,7 @@
 //! The terminal driver: crossterm setup and teardown, the event loop, and the work the app asks
 //! for (opening a flow's detail, loading ladder pages). The terminal is restored on normal exit,
 //! on error (the guard's `Drop`), on panic (a hook that restores before the message is printed)
-//! and on SIGTERM/SIGHUP (a flag the loop polls).
+//! and on SIGTERM (a flag the loop polls, with a watchdog).
 
 use std::io::{self, Stdout};
 use std::sync::Arc;
@@ -59,12 +59,15 @@ fn setup() -> io::Result<(Guard, Terminal<CrosstermBackend<Stdout>>)> {
 /// `--report`, stdout a terminal). `inputs` and `filter` are the `-r` files and BPF filter the
 /// engine was fed with: the detail view reads the files again for one connection's packets,
 /// and a background thread reads them for the overview's packet rates. Returns when the user
-/// quits or on SIGTERM/SIGHUP; the terminal is restored in every case.
+/// quits or on SIGTERM; the terminal is restored in every case.
 pub fn run_offline(engine: Engine, inputs: Vec<String>, filter: Option<String>) -> io::Result<()> {
+    // SIGTERM: the loop sees the flag within one poll; a watchdog restores the terminal and
+    // exits if it does not (crossterm can spin on a terminal that went away). SIGHUP keeps its
+    // default action: the terminal is gone, there is nothing to restore.
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        signal_hook::flag::register(sig, Arc::clone(&stop))?;
-    }
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
+    let done = Arc::new(AtomicBool::new(false));
+    spawn_watchdog(Arc::clone(&stop), Arc::clone(&done));
     let mut snap = Snapshot::from_engine(&engine).with_source(&inputs.join(" "));
     let rereadable = !inputs.iter().any(|p| p == "-");
     let rates_rx = if rereadable {
@@ -95,8 +98,23 @@ pub fn run_offline(engine: Engine, inputs: Vec<String>, filter: Option<String>) 
         rates_rx.as_ref(),
         &stop,
     );
+    done.store(true, Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
     res
+}
+
+/// After SIGTERM, give the event loop one second to return, then restore and exit (143).
+fn spawn_watchdog(stop: Arc<AtomicBool>, done: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        if !done.load(Ordering::Relaxed) {
+            restore_terminal();
+            std::process::exit(128 + 15);
+        }
+    });
 }
 
 fn spawn_rates(
