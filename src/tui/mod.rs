@@ -8,7 +8,9 @@
 //! * [`render`] — draws the current view from `&App` and `&Snapshot`; only visible rows.
 //! * [`ladder`] — per-packet rows of one connection, re-read from the capture files on demand
 //!   ([`ladder::FileLadder`]) or from a bounded ring in live mode ([`ladder::RingLadder`]).
-//! * [`run_offline`] — the terminal driver the binary calls for `-r FILE` on a terminal.
+//! * [`run_offline`] — the terminal driver the binary calls for `-r FILE` on a terminal; it is
+//!   [`drive`] over an [`OfflineSource`] and crossterm. [`drive`] takes any ratatui backend,
+//!   [`DataSource`] and [`EventSource`], so tests run the whole loop on scripted keys.
 
 pub mod app;
 pub mod detail;
@@ -24,4 +26,6 @@ pub use filter::Filter;
 pub use ladder::{LadderPage, LadderRow, LadderSource, LadderTarget};
 pub use render::render;
 pub use snapshot::{FlowRow, Rates, Snapshot};
-pub use term::{restore_terminal, run_offline};
+pub use term::{
+    CrosstermEvents, DataSource, EventSource, OfflineSource, drive, restore_terminal, run_offline,
+};
