@@ -463,3 +463,23 @@ fn strings_from_the_system_are_drawn_without_control_characters() {
     let t = draw(&mut app, &snap, 200, 30);
     assert!(screen(&t).contains("truncated\\x0arecord"));
 }
+
+#[test]
+fn narrow_terminals_drop_columns_but_keep_endpoints_and_verdict() {
+    let paths = vec![SSH.to_string()];
+    let e = read(&paths);
+    let snap = Snapshot::from_engine(&e);
+    let mut app = App::new();
+    let t = draw(&mut app, &snap, 80, 10);
+    let l = lines(&t);
+    for h in ["flow", "originator", "responder", "verdict"] {
+        assert!(l[1].contains(h), "{}", l[1]);
+    }
+    assert!(!l[1].contains("handshake"), "{}", l[1]);
+    let f = e.flows().next().unwrap();
+    assert!(l[2].contains(&f.orig().to_string()) && l[2].contains(&f.resp().to_string()));
+    assert!(
+        l[2].trim_end()
+            .ends_with(f.summary(e.now(), &e.cfg.native).verdict().as_str())
+    );
+}

@@ -110,13 +110,13 @@ fn draw_title(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
                 .add_modifier(Modifier::BOLD),
         ));
     }
-    if !snap.source.is_empty() {
-        spans.push(Span::raw(format!("  {}", snap.source)));
-    }
     spans.push(Span::styled(
         "  ? help",
         Style::default().fg(Color::DarkGray),
     ));
+    if !snap.source.is_empty() {
+        spans.push(Span::raw(format!("  {}", snap.source)));
+    }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -162,8 +162,54 @@ fn col_width(c: Constraint) -> u16 {
     }
 }
 
+/// Columns dropped first when the terminal is too narrow for all of them.
+const DROP_ORDER: [SortKey; 9] = [
+    SortKey::Handshake,
+    SortKey::Close,
+    SortKey::Keepalive,
+    SortKey::Bytes,
+    SortKey::Retx,
+    SortKey::Pkts,
+    SortKey::RespState,
+    SortKey::OrigState,
+    SortKey::Silence,
+];
+
+/// The connections view's columns that fit in `width` (flow, endpoints and verdict always).
+pub fn connection_columns(width: u16) -> Vec<(SortKey, Constraint, bool)> {
+    let mut cols = CONN_COLUMNS.to_vec();
+    let need =
+        |c: &[(SortKey, Constraint, bool)]| -> u16 { c.iter().map(|x| col_width(x.1) + 1).sum() };
+    for k in DROP_ORDER {
+        if need(&cols) <= width {
+            break;
+        }
+        cols.retain(|c| c.0 != k);
+    }
+    cols
+}
+
+fn conn_cell(k: SortKey, w: u16, r: &FlowRow, now: crate::time::Ts) -> Cell<'static> {
+    match k {
+        SortKey::Id => Cell::from(right(r.id.to_string(), w)),
+        SortKey::Orig => Cell::from(endpoint(&r.orig)),
+        SortKey::Resp => Cell::from(endpoint(&r.resp)),
+        SortKey::OrigState => Cell::from(r.orig_state.as_str()),
+        SortKey::RespState => Cell::from(r.resp_state.as_str()),
+        SortKey::Handshake => Cell::from(r.handshake.as_str()),
+        SortKey::Close => Cell::from(close_cell(r)),
+        SortKey::Pkts => Cell::from(right(human(r.pkts), w)),
+        SortKey::Bytes => Cell::from(right(human(r.bytes), w)),
+        SortKey::Retx => Cell::from(right(r.retransmissions.to_string(), w)),
+        SortKey::Keepalive => Cell::from(keepalive_cell(r)),
+        SortKey::Silence => Cell::from(right(short_duration(r.silence(now)), w)),
+        SortKey::Verdict => Cell::from(Span::styled(r.verdict.as_str(), verdict_style(r.verdict))),
+    }
+}
+
 fn draw_connections(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
-    let header = Row::new(CONN_COLUMNS.iter().map(|(k, c, r)| {
+    let cols = connection_columns(area.width);
+    let header = Row::new(cols.iter().map(|(k, c, r)| {
         let mut t = k.title().to_string();
         if *k == app.sort {
             t.push(if app.descending { '▼' } else { '▲' });
@@ -182,37 +228,17 @@ fn draw_connections(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
         .take(h)
         .filter_map(|(i, &ri)| snap.row(ri).map(|r| (i, r)))
         .map(|(i, r)| {
-            let w = |k: usize| {
-                col_width(
-                    CONN_COLUMNS
-                        .get(k)
-                        .map(|c| c.1)
-                        .unwrap_or(Constraint::Length(8)),
-                )
-            };
-            let cells = vec![
-                Cell::from(right(r.id.to_string(), w(0))),
-                Cell::from(endpoint(&r.orig)),
-                Cell::from(endpoint(&r.resp)),
-                Cell::from(r.orig_state.as_str()),
-                Cell::from(r.resp_state.as_str()),
-                Cell::from(r.handshake.as_str()),
-                Cell::from(close_cell(r)),
-                Cell::from(right(human(r.pkts), w(7))),
-                Cell::from(right(human(r.bytes), w(8))),
-                Cell::from(right(r.retransmissions.to_string(), w(9))),
-                Cell::from(keepalive_cell(r)),
-                Cell::from(right(short_duration(r.silence(snap.now)), w(11))),
-                Cell::from(Span::styled(r.verdict.as_str(), verdict_style(r.verdict))),
-            ];
-            let row = Row::new(cells);
+            let row = Row::new(
+                cols.iter()
+                    .map(|(k, c, _)| conn_cell(*k, col_width(*c), r, snap.now)),
+            );
             if i == pos.selected {
                 row.style(selected_style())
             } else {
                 row
             }
         });
-    let table = Table::new(rows, CONN_COLUMNS.iter().map(|c| c.1))
+    let table = Table::new(rows, cols.iter().map(|c| c.1))
         .header(header)
         .column_spacing(1);
     f.render_widget(table, area);
