@@ -21,12 +21,14 @@ use tcplens::testkit::{Ladder, PcapFormat, PcapWriter};
 use tcplens::tui::{App, Snapshot, SortKey, render};
 
 fn connection(i: u32) -> [Segment; 3] {
-    let c = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + (i >> 8)));
+    // Clients in a scrambled order, so sorting by address is real work.
+    let h = i.wrapping_mul(2_654_435_761);
+    let c = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | (h >> 8)));
     let s = IpAddr::V4(Ipv4Addr::new(192, 168, (i % 7) as u8, 1));
     let sport = [443, 80, 22, 8080, 5432][(i % 5) as usize];
     let mut l = Ladder::new()
         .addrs(c, s)
-        .ports(20000 + (i & 0xff) as u16, sport);
+        .ports(20000 + (h & 0xff) as u16, sport);
     l.at(i as f64 * 0.0001);
     [
         l.c2s("S", 0, 0, 0),

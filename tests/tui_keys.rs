@@ -295,3 +295,40 @@ fn ladder_scrolls_lazily_page_by_page() {
     let p = app.pos(View::Detail);
     assert_eq!((p.selected, p.offset), (0, 0));
 }
+
+#[test]
+fn sort_by_address_with_ipv4_only_and_mixed_families() {
+    use std::net::IpAddr;
+    let mut e = Engine::new(Config::default());
+    let addrs = ["10.0.0.9", "10.0.0.1", "2001:db8::1", "10.0.0.5", "::1"];
+    for (i, a) in addrs.iter().enumerate() {
+        let c: IpAddr = a.parse().unwrap();
+        let s: IpAddr = if c.is_ipv4() {
+            "10.9.9.9".parse().unwrap()
+        } else {
+            "2001:db8::99".parse().unwrap()
+        };
+        let mut l = Ladder::new().addrs(c, s).ports(40000 + i as u16, 80);
+        e.on_segment(&l.c2s("S", 0, 0, 0));
+    }
+    let snap = Snapshot::from_engine(&e);
+    let order = |app: &App| -> Vec<String> {
+        app.visible()
+            .iter()
+            .map(|&i| snap.row(i).unwrap().orig.addr.to_string())
+            .collect()
+    };
+    let mut app = App::new();
+    app.handle_key(ch('s'));
+    assert_eq!(app.sort, SortKey::Orig);
+    app.sync(&snap);
+    // IPv4 sorts as IPv4-mapped IPv6: after ::1, before 2001:db8::.
+    assert_eq!(
+        order(&app),
+        ["::1", "10.0.0.1", "10.0.0.5", "10.0.0.9", "2001:db8::1"]
+    );
+    app.set_filter("not 2001:db8::1 and not ::1"); // IPv4 only: the 64-bit path
+    app.handle_key(ch('S'));
+    app.sync(&snap);
+    assert_eq!(order(&app), ["10.0.0.9", "10.0.0.5", "10.0.0.1"]);
+}

@@ -3,8 +3,6 @@
 //! I/O and never touches the engine. [`App::sync`] recomputes the filtered and sorted row order
 //! when the snapshot, the filter or the sort changed (and only then).
 
-use std::cmp::Ordering;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use crate::flow::FlowId;
@@ -89,24 +87,35 @@ impl SortKey {
         }
     }
 
-    fn cmp(self, a: &FlowRow, b: &FlowRow, now: crate::time::Ts) -> Ordering {
+    /// A compact key with the column's order, so sorting a million rows compares small
+    /// integers instead of chasing rows (IPv4 addresses sort as IPv4-mapped IPv6).
+    fn key(self, r: &FlowRow) -> (u128, u64) {
+        fn ep(e: &crate::decode::Endpoint) -> (u128, u64) {
+            let a = match e.addr {
+                std::net::IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+                std::net::IpAddr::V6(v6) => u128::from(v6),
+            };
+            (a, e.port as u64)
+        }
+        let n = |v: u64| (v as u128, 0);
         match self {
-            SortKey::Id => a.id.cmp(&b.id),
-            SortKey::Orig => a.orig.cmp(&b.orig),
-            SortKey::Resp => a.resp.cmp(&b.resp),
-            SortKey::OrigState => a.orig_state.as_str().cmp(b.orig_state.as_str()),
-            SortKey::RespState => a.resp_state.as_str().cmp(b.resp_state.as_str()),
-            SortKey::Handshake => handshake_index(a.handshake).cmp(&handshake_index(b.handshake)),
-            SortKey::Close => close_index(a.close).cmp(&close_index(b.close)),
-            SortKey::Pkts => a.pkts.cmp(&b.pkts),
-            SortKey::Bytes => a.bytes.cmp(&b.bytes),
-            SortKey::Retx => a.retransmissions.cmp(&b.retransmissions),
-            SortKey::Keepalive => {
-                let k = |r: &FlowRow| r.keepalive.map(|k| (k.unanswered, k.probes));
-                k(a).cmp(&k(b))
-            }
-            SortKey::Silence => a.silence(now).total_cmp(&b.silence(now)),
-            SortKey::Verdict => verdict_index(a.verdict).cmp(&verdict_index(b.verdict)),
+            SortKey::Id => n(r.id as u64),
+            SortKey::Orig => ep(&r.orig),
+            SortKey::Resp => ep(&r.resp),
+            SortKey::OrigState => n(r.orig_state as u64),
+            SortKey::RespState => n(r.resp_state as u64),
+            SortKey::Handshake => n(handshake_index(r.handshake) as u64),
+            SortKey::Close => n(close_index(r.close) as u64),
+            SortKey::Pkts => n(r.pkts),
+            SortKey::Bytes => n(r.bytes),
+            SortKey::Retx => n(r.retransmissions),
+            SortKey::Keepalive => match r.keepalive {
+                None => n(0),
+                Some(k) => n(1 + (((k.unanswered as u64) << 32) | k.probes as u64)),
+            },
+            // Longer silence = earlier "silent since" time.
+            SortKey::Silence => n(!((r.silent_since().0 as u64) ^ (1 << 63))),
+            SortKey::Verdict => n(verdict_index(r.verdict) as u64),
         }
     }
 }
@@ -376,16 +385,7 @@ impl App {
         let rows = &snap.rows;
         let (sort, desc) = (self.sort, self.descending);
         if sort != SortKey::Id || desc {
-            self.visible.sort_unstable_by(|&a, &b| {
-                match (rows.get(a as usize), rows.get(b as usize)) {
-                    (Some(x), Some(y)) => {
-                        let o = sort.cmp(x, y, now);
-                        let o = if desc { o.reverse() } else { o };
-                        o.then(a.cmp(&b))
-                    }
-                    _ => a.cmp(&b),
-                }
-            });
+            sort_rows(&mut self.visible, rows, sort, desc);
         }
         self.stale_rows.sort_unstable_by(|&a, &b| {
             match (rows.get(a as usize), rows.get(b as usize)) {
@@ -691,6 +691,53 @@ impl App {
         d.pos.selected = want.min(end.saturating_sub(1)).max(start);
         fix_ladder(d, lh);
         Action::None
+    }
+}
+
+/// Sort row indexes by a column: on 64-bit keys (every column when all addresses are IPv4),
+/// else on 128+64-bit keys; ties keep flow order.
+fn sort_rows(idx: &mut [u32], rows: &[FlowRow], sort: SortKey, desc: bool) {
+    let flip = |k: u64| if desc { !k } else { k };
+    let narrow: Option<Vec<(u64, u32)>> = idx
+        .iter()
+        .map(|&i| {
+            let (a, b) = rows
+                .get(i as usize)
+                .map(|r| sort.key(r))
+                .unwrap_or_default();
+            let k = match sort {
+                // IPv4-mapped: the address is the low 32 bits.
+                SortKey::Orig | SortKey::Resp => {
+                    (a >> 32 == 0xffff).then_some(((a as u64 & 0xffff_ffff) << 16) | b)
+                }
+                _ => u64::try_from(a).ok(),
+            }?;
+            Some((flip(k), i))
+        })
+        .collect();
+    match narrow {
+        Some(mut keyed) => {
+            keyed.sort_unstable();
+            for (v, k) in idx.iter_mut().zip(&keyed) {
+                *v = k.1;
+            }
+        }
+        None => {
+            let mut keyed: Vec<(u128, u64, u32)> = idx
+                .iter()
+                .map(|&i| {
+                    let (a, b) = rows
+                        .get(i as usize)
+                        .map(|r| sort.key(r))
+                        .unwrap_or_default();
+                    if desc { (!a, !b, i) } else { (a, b, i) }
+                })
+                .collect();
+            keyed.sort_unstable();
+            for (v, k) in idx.iter_mut().zip(&keyed) {
+                *v = k.2;
+            }
+        }
     }
 }
 

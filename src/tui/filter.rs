@@ -110,14 +110,14 @@ fn word_atoms(w: &str) -> Vec<Atom> {
 }
 
 fn address_atom(w: &str) -> Option<Atom> {
+    if let Ok(a) = w.parse::<IpAddr>() {
+        return Some(Atom::Addr(a));
+    }
     if let Some(p) = w.strip_prefix(':') {
         return p.parse().ok().map(Atom::Port);
     }
     if let Ok(p) = w.parse::<u16>() {
         return Some(Atom::Port(p));
-    }
-    if let Ok(a) = w.parse::<IpAddr>() {
-        return Some(Atom::Addr(a));
     }
     if let Ok(sa) = w.parse::<std::net::SocketAddr>() {
         return Some(Atom::Endpoint(Endpoint {
@@ -307,6 +307,8 @@ mod tests {
         assert!(ok("192.168.0.0/16"));
         assert!(!ok("192.168.2.0/24"));
         assert!(ok("192.168.1.9:443"));
+        assert!(!ok("::1")); // an IPv6 address, not port 1
+        assert!(ok("not ::1"));
         assert!(ok("ESTABLISHED"));
         assert!(ok("closed")); // the state CLOSED, although the verdict is not "closed"
         assert!(ok("complete open"));

@@ -137,11 +137,16 @@ impl FlowRow {
     /// Seconds the quieter side has been silent at `now` (for a stale flow, since the silent
     /// side was last heard, or since the silence began).
     pub fn silence(&self, now: Ts) -> f64 {
-        let from = match &self.stale {
+        now.since(self.silent_since()).max(0.0)
+    }
+
+    /// When the silence began: a stale flow's silent side was last heard (or the stale
+    /// verdict's start), else the quieter side's last packet.
+    pub fn silent_since(&self) -> Ts {
+        match &self.stale {
             Some(st) => st.last_heard.unwrap_or(st.since),
             None => self.quiet_since,
-        };
-        now.since(from).max(0.0)
+        }
     }
 }
 
