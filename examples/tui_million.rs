@@ -6,6 +6,8 @@
 //! writing them to FILE (SYN, SYN+ACK, ACK per connection) and reading that back like
 //! `tcplens -r` does — then times: the snapshot, the first row ordering, drawing one frame
 //! (200x50), a key press (move + redraw), applying filters and re-sorting.
+//! `--ladder FILE` also writes one connection of 200,000 segments to FILE and times loading
+//! the first ladder page (100,000 rows) and drawing the detail view.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -37,6 +39,64 @@ fn connection(i: u32) -> [Segment; 3] {
     ]
 }
 
+/// One long connection: handshake, then data segments each acknowledged.
+fn ladder(path: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let t = Instant::now();
+    let mut l = Ladder::new();
+    l.step = 0.0001;
+    let mut segs = vec![
+        l.c2s("S", 0, 0, 0),
+        l.s2c("SA", 0, 1, 0),
+        l.c2s("A", 1, 1, 0),
+    ];
+    let mut seq = 1u32;
+    while segs.len() < 200_000 {
+        segs.push(l.c2s("PA", seq, 1, 1000));
+        seq = seq.wrapping_add(1000);
+        segs.push(l.s2c("A", 1, seq, 0));
+    }
+    tcplens::testkit::write_pcap(std::path::Path::new(path), &segs)?;
+    println!(
+        "write one connection of {} segments: {}",
+        segs.len(),
+        ms(t.elapsed())
+    );
+    let paths = vec![path.to_string()];
+    let mut e = Engine::new(Config::default());
+    FileSource::open(&paths, None)
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+        .run(|raw| e.on_frame(raw), || true);
+    e.finish();
+    let snap = Snapshot::from_engine(&e);
+    let d = tcplens::tui::FlowDetail::from_engine(&e, 0).ok_or("no flow")?;
+    let t = Instant::now();
+    let page = tcplens::tui::ladder::load(&paths, None, &e.cfg, &d.target(), 0, 100_000);
+    println!(
+        "load ladder page 1 ({} rows, more: {}): {}",
+        page.rows.len(),
+        page.more,
+        ms(t.elapsed())
+    );
+    let t = Instant::now();
+    let page2 = tcplens::tui::ladder::load(&paths, None, &e.cfg, &d.target(), 150_000, 100_000);
+    println!(
+        "load ladder rows 150000.. ({} rows): {}",
+        page2.rows.len(),
+        ms(t.elapsed())
+    );
+    let mut app = App::new();
+    app.set_size(200, 50);
+    app.open_detail(d, page);
+    let mut term = Terminal::new(TestBackend::new(200, 50))?;
+    let t = Instant::now();
+    for _ in 0..20 {
+        app.handle_key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE));
+        term.draw(|f| render(&app, &snap, f))?;
+    }
+    println!("detail view PgDn + redraw: {}", ms(t.elapsed() / 20));
+    Ok(())
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
@@ -50,6 +110,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match a.as_str() {
             "--pcap" => pcap = it.next().cloned(),
             "--flows" => n = it.next().and_then(|s| s.parse().ok()).unwrap_or(n),
+            "--ladder" => {
+                if let Some(p) = it.next() {
+                    return ladder(p);
+                }
+            }
             _ => {}
         }
     }
