@@ -332,3 +332,36 @@ fn sort_by_address_with_ipv4_only_and_mixed_families() {
     app.sync(&snap);
     assert_eq!(order(&app), ["10.0.0.9", "10.0.0.5", "10.0.0.1"]);
 }
+
+#[test]
+fn n_jumps_to_the_next_segment_with_an_event() {
+    use tcplens::analysis::events::{EventKind, EventSet};
+    let (e, _snap, mut app) = setup();
+    let mut r = rows(0, 10);
+    let mut syn = EventSet::EMPTY;
+    syn.insert(EventKind::Syn);
+    r[0].events = syn;
+    let mut ka = EventSet::EMPTY;
+    ka.insert(EventKind::Keepalive);
+    r[4].events = ka;
+    r[7].events = ka;
+    let page = LadderPage {
+        start: 0,
+        rows: r,
+        more: false,
+        error: None,
+    };
+    app.open_detail(FlowDetail::from_engine(&e, 0).unwrap(), page);
+    app.handle_key(ch('n'));
+    assert_eq!(
+        app.pos(View::Detail).selected,
+        4,
+        "the SYN is not an event worth a jump"
+    );
+    app.handle_key(ch('n'));
+    assert_eq!(app.pos(View::Detail).selected, 7);
+    app.handle_key(ch('n'));
+    assert_eq!(app.pos(View::Detail).selected, 7, "no further event");
+    app.handle_key(ch('N'));
+    assert_eq!(app.pos(View::Detail).selected, 4);
+}

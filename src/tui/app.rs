@@ -516,6 +516,8 @@ impl App {
             KeyCode::Char('u') if ctrl => return self.move_by(-(page / 2)),
             KeyCode::Home | KeyCode::Char('g') => return self.move_to_start(),
             KeyCode::End | KeyCode::Char('G') => return self.move_to_end(),
+            KeyCode::Char('n') if self.view == View::Detail => return self.next_event(true),
+            KeyCode::Char('N') if self.view == View::Detail => return self.next_event(false),
             _ => {}
         }
         Action::None
@@ -660,6 +662,35 @@ impl App {
                 self.ladder_move(end.saturating_sub(1) as isize - sel as isize)
             }
             _ => self.move_by(isize::MAX / 2),
+        }
+    }
+
+    /// Move to the next (or previous) segment of the loaded page that carries an event other
+    /// than the handshake's own (syn, syn_ack, handshake_complete).
+    fn next_event(&mut self, forward: bool) -> Action {
+        use crate::analysis::events::EventKind;
+        let Some(d) = self.detail.as_ref() else {
+            return Action::None;
+        };
+        let notable = |r: &super::ladder::LadderRow| {
+            r.events.iter().any(|k| {
+                !matches!(
+                    k,
+                    EventKind::Syn | EventKind::SynAck | EventKind::HandshakeComplete
+                )
+            })
+        };
+        let sel = d.pos.selected;
+        let found = if forward {
+            (sel + 1..d.page.end()).find(|&i| d.page.get(i).is_some_and(notable))
+        } else {
+            (d.page.start..sel)
+                .rev()
+                .find(|&i| d.page.get(i).is_some_and(notable))
+        };
+        match found {
+            Some(i) => self.ladder_move(i as isize - sel as isize),
+            None => Action::None,
         }
     }
 

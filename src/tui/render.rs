@@ -767,7 +767,10 @@ fn draw_status(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
                         ));
                     }
                 }
-                spans.push(Span::styled("   ↑↓ PgUp/PgDn g/G scroll  Esc back", dim));
+                spans.push(Span::styled(
+                    "   ↑↓ PgUp/PgDn g/G scroll  n/N next event  Esc back",
+                    dim,
+                ));
                 Line::from(spans)
             }
         }
@@ -784,7 +787,13 @@ pub fn help_lines(view: View) -> Vec<(&'static str, &'static str)> {
         ("mouse wheel", "scroll; click selects, click again opens"),
     ];
     match view {
-        View::Detail => v.push(("Esc q", "back to the list")),
+        View::Detail => {
+            v.push((
+                "n N",
+                "next / previous segment with an event (retx, keepalive…)",
+            ));
+            v.push(("Esc q", "back to the list"));
+        }
         _ => {
             v.push(("Enter", "open the connection's detail (ladder, timeline)"));
             v.push(("/", "filter: stale rst port 443 10.0.0.1 established …"));
