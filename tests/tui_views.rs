@@ -483,3 +483,19 @@ fn narrow_terminals_drop_columns_but_keep_endpoints_and_verdict() {
             .ends_with(f.summary(e.now(), &e.cfg.native).verdict().as_str())
     );
 }
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    let (snap, d) = stale_snapshot();
+    for (w, h) in [(1, 1), (2, 2), (10, 3), (20, 5), (40, 8), (300, 4)] {
+        for v in ['1', '2', '3', '?'] {
+            let mut app = App::new();
+            app.handle_key(key(crossterm::event::KeyCode::Char(v)));
+            draw(&mut app, &snap, w, h);
+        }
+        let mut app = App::new();
+        app.open_detail(d.clone(), LadderPage::default());
+        app.handle_key(key(crossterm::event::KeyCode::Char('?')));
+        draw(&mut app, &snap, w, h);
+    }
+}
