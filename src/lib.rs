@@ -17,5 +17,6 @@ pub mod report;
 pub mod tcp;
 pub mod testkit;
 pub mod time;
+pub mod tui;
 
 pub use engine::{Config, Engine};

@@ -1,0 +1,225 @@
+//! What the connection detail view shows about one flow besides its ladder: the full summary,
+//! both endpoints' state transitions and the event counts, copied from the engine when the
+//! view opens; and the keepalive / missing-ACK analysis put in words.
+
+use crate::analysis::events::EventKind;
+use crate::engine::Engine;
+use crate::flow::FlowId;
+use crate::report::text::{clock, stale_sentence};
+use crate::tcp::{EndpointState, NativeSummary, Role};
+use crate::time::Ts;
+
+use super::ladder::LadderTarget;
+use super::snapshot::FlowRow;
+
+/// One endpoint state change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimelineStep {
+    pub side: Role,
+    pub ts: Ts,
+    pub frame: u64,
+    pub to: EndpointState,
+}
+
+/// One flow, in full, at the snapshot's reference time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowDetail {
+    pub row: FlowRow,
+    pub summary: NativeSummary,
+    pub now: Ts,
+    /// Oldest first, bounded by the engine.
+    pub timeline: Vec<TimelineStep>,
+    /// Packets and payload bytes sent by (originator, responder).
+    pub pkts: (u64, u64),
+    pub bytes: (u64, u64),
+    pub event_counts: [u32; EventKind::COUNT],
+}
+
+impl FlowDetail {
+    pub fn from_engine(engine: &Engine, id: FlowId) -> Option<FlowDetail> {
+        let f = engine.flow(id)?;
+        let now = engine.now();
+        let summary = f.summary(now, &engine.cfg.native);
+        let timeline = f
+            .conn
+            .transitions()
+            .iter()
+            .map(|t| TimelineStep {
+                side: if f.is_orig(t.side) {
+                    Role::Orig
+                } else {
+                    Role::Resp
+                },
+                ts: t.ts,
+                frame: t.frame,
+                to: t.to,
+            })
+            .collect();
+        Some(FlowDetail {
+            row: FlowRow::from_flow(f, &summary),
+            summary,
+            now,
+            timeline,
+            pkts: f.by_role(f.pkts),
+            bytes: f.by_role(f.payload_bytes),
+            event_counts: f.event_counts,
+        })
+    }
+
+    pub fn target(&self) -> LadderTarget {
+        LadderTarget {
+            orig: self.row.orig,
+            resp: self.row.resp,
+            first_ts: self.row.first_ts,
+        }
+    }
+
+    /// One endpoint's state changes as `STATE HH:MM:SS.mmm (#frame) → ...`.
+    pub fn timeline_text(&self, role: Role) -> String {
+        let steps: Vec<String> = self
+            .timeline
+            .iter()
+            .filter(|t| t.side == role)
+            .map(|t| format!("{} {} (#{})", t.to.as_str(), clock(t.ts), t.frame))
+            .collect();
+        if steps.is_empty() {
+            "no transitions recorded".to_string()
+        } else {
+            steps.join(" → ")
+        }
+    }
+
+    pub fn count(&self, k: EventKind) -> u32 {
+        self.event_counts.get(k as usize).copied().unwrap_or(0)
+    }
+
+    /// The keepalive and missing-ACK analysis, one sentence per line.
+    pub fn analysis(&self) -> Vec<String> {
+        let s = &self.summary;
+        let mut out = Vec::new();
+        if let Some(line) = stale_sentence(s, self.now) {
+            out.push(format!("Stale: {line}"));
+        }
+        match &s.keepalive {
+            Some(k) => {
+                let mut t = format!(
+                    "Keepalive: {} probe(s){}, {} answered, {} unanswered",
+                    k.probes,
+                    match k.prober {
+                        Some(Role::Orig) => " from the originator",
+                        Some(Role::Resp) => " from the responder",
+                        None => "",
+                    },
+                    k.acks,
+                    k.unanswered
+                );
+                if let Some(i) = k.idle_s {
+                    t.push_str(&format!("; first after {} idle", secs(i)));
+                }
+                if let Some(i) = k.interval_s {
+                    t.push_str(&format!(", then every {}", secs(i)));
+                }
+                if let Some((n, exact)) = k.count {
+                    t.push_str(&format!(
+                        "; probe count (TCP_KEEPCNT) {}{n}",
+                        if exact { "" } else { "at least " }
+                    ));
+                }
+                out.push(t);
+            }
+            None => out.push("Keepalive: no probes seen".into()),
+        }
+        let mut t = format!("Missing ACKs: {} retransmission(s)", s.retransmissions);
+        if s.unacked_bytes_orig > 0 || s.unacked_bytes_resp > 0 {
+            t.push_str(&format!(
+                "; unacknowledged at {}: {} B from the originator, {} B from the responder",
+                clock(self.now),
+                s.unacked_bytes_orig,
+                s.unacked_bytes_resp
+            ));
+        } else {
+            t.push_str("; nothing left unacknowledged");
+        }
+        if let Some(r) = s.rto_s {
+            t.push_str(&format!("; backoff suggests an RTO of {}", secs(r)));
+        }
+        if let Some(r) = s.rtt_s {
+            t.push_str(&format!("; handshake RTT {}", secs(r)));
+        }
+        out.push(t);
+        if s.zero_window_stalls > 0 {
+            let mut z = format!("Zero window: {} stall(s)", s.zero_window_stalls);
+            if let Some(l) = s.longest_stall_s {
+                z.push_str(&format!(", longest {}", secs(l)));
+            }
+            out.push(z);
+        }
+        if s.rst_ignored > 0 {
+            out.push(format!(
+                "{} RST(s) ignored as not acceptable (RFC 5961)",
+                s.rst_ignored
+            ));
+        }
+        let lost = self.count(EventKind::LostSegment);
+        let unseen = self.count(EventKind::AckedUnseen);
+        if lost > 0 || unseen > 0 {
+            out.push(format!(
+                "Gaps: {lost} segment(s) lost before the capture point; \
+                 {unseen} ACK(s) for data the capture never saw (capture loss, not network loss)"
+            ));
+        }
+        out
+    }
+}
+
+/// A duration in the reports' style: `2.0 s`, `120 s`, `208 ms`.
+pub fn secs(s: f64) -> String {
+    if !s.is_finite() {
+        return "-".into();
+    }
+    let a = s.abs();
+    if a >= 100.0 {
+        format!("{s:.0} s")
+    } else if a >= 1.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{:.0} ms", s * 1000.0)
+    }
+}
+
+/// A compact duration for table cells: `350ms`, `12.0s`, `5m03s`, `2h10m`, `3d04h`.
+pub fn short_duration(s: f64) -> String {
+    if !s.is_finite() || s < 0.0 {
+        return "-".into();
+    }
+    if s < 1.0 {
+        return format!("{:.0}ms", s * 1000.0);
+    }
+    if s < 60.0 {
+        return format!("{s:.1}s");
+    }
+    let t = s as u64;
+    if t < 3600 {
+        format!("{}m{:02}s", t / 60, t % 60)
+    } else if t < 86_400 {
+        format!("{}h{:02}m", t / 3600, (t / 60) % 60)
+    } else {
+        format!("{}d{:02}h", t / 86_400, (t / 3600) % 24)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(secs(2.0233), "2.0 s");
+        assert_eq!(secs(0.208), "208 ms");
+        assert_eq!(secs(924.6), "925 s");
+        assert_eq!(short_duration(0.35), "350ms");
+        assert_eq!(short_duration(303.0), "5m03s");
+        assert_eq!(short_duration(7800.0), "2h10m");
+        assert_eq!(short_duration(f64::NAN), "-");
+    }
+}

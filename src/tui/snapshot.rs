@@ -1,0 +1,374 @@
+//! An immutable picture of the engine for drawing: one small row per flow with the summary
+//! fields the views need, totals, counters and rates. Built by [`Snapshot::from_engine`] (offline,
+//! or on the analysis thread in live mode and handed over), so drawing never touches the
+//! engine's mutable state. Nothing here derives a TCP fact: every value is copied from
+//! [`crate::engine::Flow`] and its [`NativeSummary`].
+
+use crate::analysis::events::EventKind;
+use crate::decode::{Endpoint, Skip};
+use crate::engine::{Engine, Flow, Stats};
+use crate::flow::FlowId;
+use crate::report::escape_field;
+use crate::tcp::{
+    CloseClass, CloseDetail, EndpointState, HandshakeClass, NativeConfig, NativeSummary, Role,
+    StaleReason, Verdict,
+};
+use crate::time::Ts;
+
+/// Handshake classes in display order (index = position in [`Snapshot::by_handshake`]).
+pub const HANDSHAKES: [HandshakeClass; 6] = [
+    HandshakeClass::Complete,
+    HandshakeClass::SynOnly,
+    HandshakeClass::SynAckOnly,
+    HandshakeClass::Rejected,
+    HandshakeClass::SimultaneousOpen,
+    HandshakeClass::Midstream,
+];
+
+/// Close classes in display order (index = position in [`Snapshot::by_close`]).
+pub const CLOSES: [CloseClass; 6] = [
+    CloseClass::Graceful,
+    CloseClass::HalfClosed,
+    CloseClass::AbortiveOrig,
+    CloseClass::AbortiveResp,
+    CloseClass::Open,
+    CloseClass::Rejected,
+];
+
+pub(crate) fn handshake_index(h: HandshakeClass) -> usize {
+    HANDSHAKES.iter().position(|x| *x == h).unwrap_or(0)
+}
+
+pub(crate) fn close_index(c: CloseClass) -> usize {
+    CLOSES.iter().position(|x| *x == c).unwrap_or(0)
+}
+
+pub(crate) fn verdict_index(v: Verdict) -> usize {
+    Verdict::ALL.iter().position(|x| *x == v).unwrap_or(0)
+}
+
+/// The stale verdict of a row, compacted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StaleCell {
+    pub reason: StaleReason,
+    pub since: Ts,
+    pub silent: Role,
+    pub last_heard: Option<Ts>,
+    /// Predicted kernel give-up and whether a RST is expected then.
+    pub give_up: Option<(Ts, bool)>,
+}
+
+/// Keepalive counters of a row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeepaliveCell {
+    pub probes: u32,
+    pub acks: u32,
+    pub unanswered: u32,
+}
+
+/// One connection, as the list views need it (about 150 bytes).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FlowRow {
+    pub id: FlowId,
+    pub orig: Endpoint,
+    pub resp: Endpoint,
+    pub orig_state: EndpointState,
+    pub resp_state: EndpointState,
+    pub handshake: HandshakeClass,
+    pub close: CloseClass,
+    pub close_detail: Option<CloseDetail>,
+    pub verdict: Verdict,
+    pub pkts: u64,
+    /// Payload bytes, both directions.
+    pub bytes: u64,
+    pub retransmissions: u64,
+    pub keepalive: Option<KeepaliveCell>,
+    /// At least one packet of the flow carried a RST.
+    pub rst_seen: bool,
+    pub first_ts: Ts,
+    pub last_ts: Ts,
+    /// Last time the quieter side was heard (its last packet; the flow's start if it never
+    /// spoke). `now - quiet_since` is the "silent" column.
+    pub quiet_since: Ts,
+    pub stale: Option<StaleCell>,
+}
+
+impl FlowRow {
+    /// Copy what the views need out of a flow and its summary at `now`.
+    pub fn from_flow(f: &Flow, s: &NativeSummary) -> FlowRow {
+        let (lo, lr) = f.by_role(f.last_from);
+        let quiet_since = match (lo, lr) {
+            (Some(a), Some(b)) => a.min(b),
+            _ => f.first_ts,
+        };
+        let stale = s.stale.map(|st| StaleCell {
+            reason: st.reason,
+            since: st.since,
+            silent: st.silent,
+            last_heard: st.last_heard,
+            give_up: st.give_up.map(|g| (g.at, g.rst_expected)),
+        });
+        FlowRow {
+            id: f.id,
+            orig: f.orig(),
+            resp: f.resp(),
+            orig_state: s.orig_state,
+            resp_state: s.resp_state,
+            handshake: s.handshake,
+            close: s.close,
+            close_detail: s.close_detail,
+            verdict: s.verdict(),
+            pkts: f.pkts[0].saturating_add(f.pkts[1]),
+            bytes: f.payload_bytes[0].saturating_add(f.payload_bytes[1]),
+            retransmissions: s.retransmissions,
+            keepalive: s.keepalive.map(|k| KeepaliveCell {
+                probes: k.probes,
+                acks: k.acks,
+                unanswered: k.unanswered,
+            }),
+            rst_seen: f.count(EventKind::Rst) > 0,
+            first_ts: f.first_ts,
+            last_ts: f.last_ts,
+            quiet_since,
+            stale,
+        }
+    }
+
+    /// Seconds the quieter side has been silent at `now` (for a stale flow, since the silent
+    /// side was last heard, or since the silence began).
+    pub fn silence(&self, now: Ts) -> f64 {
+        now.since(self.silent_since()).max(0.0)
+    }
+
+    /// When the silence began: a stale flow's silent side was last heard (or the stale
+    /// verdict's start), else the quieter side's last packet.
+    pub fn silent_since(&self) -> Ts {
+        match &self.stale {
+            Some(st) => st.last_heard.unwrap_or(st.since),
+            None => self.quiet_since,
+        }
+    }
+}
+
+/// Packets and bytes per time bucket, for the overview's sparklines. Bounded: when the capture
+/// spans more than `max_buckets` buckets, the bucket width doubles and neighbours merge.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rates {
+    pub start: Option<Ts>,
+    /// Bucket width, nanoseconds (starts at one second).
+    pub bucket_ns: i64,
+    pub pkts: Vec<u64>,
+    pub bytes: Vec<u64>,
+    pub max_buckets: usize,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Rates::new(512)
+    }
+}
+
+impl Rates {
+    pub fn new(max_buckets: usize) -> Rates {
+        Rates {
+            start: None,
+            bucket_ns: 1_000_000_000,
+            pkts: Vec::new(),
+            bytes: Vec::new(),
+            max_buckets: max_buckets.max(2),
+        }
+    }
+
+    /// Count one frame of `len` bytes on the wire at `ts`. Frames older than the first one
+    /// (out-of-order timestamps) count in the first bucket.
+    pub fn add(&mut self, ts: Ts, len: u32) {
+        let start = *self.start.get_or_insert(ts);
+        let mut i = (ts.0.saturating_sub(start.0).max(0) / self.bucket_ns) as usize;
+        while i >= self.max_buckets {
+            self.coarsen();
+            i = (ts.0.saturating_sub(start.0).max(0) / self.bucket_ns) as usize;
+        }
+        if self.pkts.len() <= i {
+            self.pkts.resize(i + 1, 0);
+            self.bytes.resize(i + 1, 0);
+        }
+        if let Some(p) = self.pkts.get_mut(i) {
+            *p += 1;
+        }
+        if let Some(b) = self.bytes.get_mut(i) {
+            *b += len as u64;
+        }
+    }
+
+    fn coarsen(&mut self) {
+        let merge = |v: &[u64]| -> Vec<u64> { v.chunks(2).map(|c| c.iter().sum()).collect() };
+        self.pkts = merge(&self.pkts);
+        self.bytes = merge(&self.bytes);
+        self.bucket_ns = self.bucket_ns.saturating_mul(2);
+    }
+
+    pub fn bucket_secs(&self) -> f64 {
+        self.bucket_ns as f64 / 1e9
+    }
+
+    /// Highest packets per second over one bucket.
+    pub fn peak_pps(&self) -> f64 {
+        self.pkts.iter().copied().max().unwrap_or(0) as f64 / self.bucket_secs()
+    }
+
+    pub fn peak_bps(&self) -> f64 {
+        self.bytes.iter().copied().max().unwrap_or(0) as f64 / self.bucket_secs()
+    }
+}
+
+/// Everything the views draw, frozen at one reference time.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// Increases every time a new snapshot replaces the old one (live mode).
+    pub generation: u64,
+    /// The reference time: end of capture offline, the wall clock live.
+    pub now: Ts,
+    pub rows: Vec<FlowRow>,
+    pub by_verdict: [u64; Verdict::ALL.len()],
+    pub by_handshake: [u64; HANDSHAKES.len()],
+    pub by_close: [u64; CLOSES.len()],
+    pub stats: Stats,
+    /// Decode and input warnings in words (already escaped).
+    pub warnings: Vec<String>,
+    pub rates: Option<Rates>,
+    /// What is being looked at: file names or interface (already escaped).
+    pub source: String,
+    pub live: bool,
+}
+
+impl Snapshot {
+    /// Copy every flow's summary at the engine's reference time.
+    pub fn from_engine(engine: &Engine) -> Snapshot {
+        let now = engine.now();
+        let cfg: &NativeConfig = &engine.cfg.native;
+        let mut rows = Vec::with_capacity(engine.flow_count());
+        let mut by_verdict = [0u64; Verdict::ALL.len()];
+        let mut by_handshake = [0u64; HANDSHAKES.len()];
+        let mut by_close = [0u64; CLOSES.len()];
+        for f in engine.flows() {
+            let s = f.summary(now, cfg);
+            let row = FlowRow::from_flow(f, &s);
+            if let Some(c) = by_verdict.get_mut(verdict_index(row.verdict)) {
+                *c += 1;
+            }
+            if let Some(c) = by_handshake.get_mut(handshake_index(row.handshake)) {
+                *c += 1;
+            }
+            if let Some(c) = by_close.get_mut(close_index(row.close)) {
+                *c += 1;
+            }
+            rows.push(row);
+        }
+        let stats = engine.stats().clone();
+        let warnings = stats_warnings(&stats);
+        Snapshot {
+            generation: 0,
+            now,
+            rows,
+            by_verdict,
+            by_handshake,
+            by_close,
+            stats,
+            warnings,
+            rates: None,
+            source: String::new(),
+            live: false,
+        }
+    }
+
+    pub fn with_source(mut self, source: &str) -> Snapshot {
+        self.source = escape_field(source).into_owned();
+        self
+    }
+
+    pub fn with_generation(mut self, g: u64) -> Snapshot {
+        self.generation = g;
+        self
+    }
+
+    /// Add input warnings (e.g. a truncated file), escaped.
+    pub fn add_warning(&mut self, w: &str) {
+        self.warnings.push(format!("input: {}", escape_field(w)));
+    }
+
+    pub fn row(&self, i: u32) -> Option<&FlowRow> {
+        self.rows.get(i as usize)
+    }
+
+    /// Position of a flow's row (rows are in flow-id order when built from an engine).
+    pub fn index_of(&self, id: FlowId) -> Option<u32> {
+        match self.rows.get(id as usize) {
+            Some(r) if r.id == id => Some(id),
+            _ => self.rows.iter().position(|r| r.id == id).map(|i| i as u32),
+        }
+    }
+
+    pub fn stale_count(&self) -> u64 {
+        self.by_verdict
+            .get(verdict_index(Verdict::Stale))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// The engine's decode counters as warning lines (the same wording as the text report).
+pub fn stats_warnings(st: &Stats) -> Vec<String> {
+    let mut w = Vec::new();
+    for s in Skip::ALL {
+        let n = st.skipped(s);
+        if n > 0 && s.is_warning() {
+            w.push(format!("{n} frame(s) skipped: {}", s.as_str()));
+        }
+    }
+    if st.truncated_payload > 0 {
+        w.push(format!(
+            "{} segment(s) with payload cut by the snap length (headers still analysed)",
+            st.truncated_payload
+        ));
+    }
+    if st.ip_len_from_capture > 0 {
+        w.push(format!(
+            "{} IPv4 packet(s) with total length 0 (segmentation offload): captured length used",
+            st.ip_len_from_capture
+        ));
+    }
+    if st.malformed_options > 0 {
+        w.push(format!(
+            "{} segment(s) with malformed TCP options",
+            st.malformed_options
+        ));
+    }
+    if st.bad_checksums > 0 {
+        w.push(format!(
+            "{} segment(s) with bad TCP checksums",
+            st.bad_checksums
+        ));
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_stay_bounded_by_doubling_the_bucket() {
+        let mut r = Rates::new(4);
+        let t0 = Ts(1_000_000_000_000);
+        for s in 0..10 {
+            r.add(t0.add_secs(s as f64), 100);
+        }
+        assert!(r.pkts.len() <= 4);
+        assert_eq!(r.pkts.iter().sum::<u64>(), 10);
+        assert_eq!(r.bytes.iter().sum::<u64>(), 1000);
+        assert_eq!(r.bucket_ns, 4_000_000_000);
+        // An earlier timestamp lands in the first bucket.
+        r.add(Ts(0), 1);
+        assert_eq!(r.pkts.first().copied(), Some(5));
+    }
+}
