@@ -43,10 +43,9 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
             "--duration must be a positive number of seconds, not {d}"
         ));
     }
-    // Without --report: the terminal UI for a terminal (not built yet: the text report
-    // stands in for it), the text report otherwise.
+    // Without --report: the terminal UI for a terminal, the text report otherwise.
     let kind = cli.report.unwrap_or(ReportKind::Text);
-    let _interactive = cli.report.is_none() && io::stdout().is_terminal();
+    let interactive = cli.report.is_none() && io::stdout().is_terminal();
     let cfg = Config {
         native: NativeConfig {
             idle_timeout: cli.idle_timeout,
@@ -62,9 +61,11 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         zeek_rows: kind == ReportKind::Zeek,
     };
     let stop = Arc::new(AtomicBool::new(false));
-    install_signal_handlers(&stop)?;
+    // A terminal that hangs up takes the TUI with it: keep SIGHUP's default action there.
+    install_signal_handlers(&stop, !interactive)?;
     match &cli.interface {
         Some(iface) => run_live(cli, iface, cfg, kind, stop),
+        None if interactive => run_tui_offline(cli, cfg, stop),
         None => run_offline(cli, cfg, kind, stop),
     }
 }
@@ -92,15 +93,17 @@ fn list_interfaces() -> Result<u8, String> {
 
 /// SIGINT, SIGTERM and SIGHUP end the capture cleanly (the report is still written); a second
 /// SIGINT or SIGTERM ends the process at once.
-fn install_signal_handlers(stop: &Arc<AtomicBool>) -> Result<(), String> {
+fn install_signal_handlers(stop: &Arc<AtomicBool>, hup: bool) -> Result<(), String> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     for sig in [SIGINT, SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(sig, 1, stop.clone())
             .and_then(|_| signal_hook::flag::register(sig, stop.clone()))
             .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     }
-    signal_hook::flag::register(SIGHUP, stop.clone())
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    if hup {
+        signal_hook::flag::register(SIGHUP, stop.clone())
+            .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    }
     Ok(())
 }
 
@@ -216,6 +219,59 @@ fn write_result(res: io::Result<()>) -> Result<bool, String> {
     }
 }
 
+/// Read the files, then open the terminal UI on the result.
+fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, String> {
+    let filter = cli.filter_expr();
+    let mut source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
+    let mut engine = Engine::new(cfg);
+    let outcome = source.run(
+        |raw| {
+            engine.on_frame(raw);
+        },
+        || !stop.load(Ordering::Relaxed),
+    );
+    engine.finish();
+    let warnings = offline_warnings(&engine, &source, &outcome, &stop);
+    crate::tui::run_offline(engine, cli.read.clone(), filter)
+        .map_err(|e| format!("terminal: {e}"))?;
+    // Printed after the terminal is restored, so they are not lost on the alternate screen.
+    for w in &warnings {
+        eprintln!("tcplens: warning: {w}");
+    }
+    Ok(if warnings.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_WARNINGS
+    })
+}
+
+/// Warnings a script should notice after reading files (exit status 1).
+fn offline_warnings(
+    engine: &Engine,
+    source: &FileSource,
+    outcome: &ReadOutcome,
+    stop: &AtomicBool,
+) -> Vec<String> {
+    let mut warnings: Vec<String> = outcome
+        .warnings
+        .iter()
+        .map(|w| report::escape_field(w).into_owned())
+        .collect();
+    let unsupported = engine.stats().skipped(Skip::UnsupportedLinkType);
+    if unsupported > 0 {
+        let types: Vec<String> = source.linktypes().iter().map(|l| l.to_string()).collect();
+        warnings.push(format!(
+            "{unsupported} frame(s) of an unsupported link type skipped (link type {}); \
+             supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback",
+            types.join(", ")
+        ));
+    }
+    if stop.load(Ordering::Relaxed) {
+        warnings.push("interrupted: the report covers what was read before the signal".into());
+    }
+    warnings
+}
+
 fn run_offline(
     cli: &Cli,
     cfg: Config,
@@ -252,23 +308,7 @@ fn run_offline(
     if open {
         write_result(w.finish(&mut engine, &outcome))?;
     }
-    let mut warnings: Vec<String> = outcome
-        .warnings
-        .iter()
-        .map(|w| report::escape_field(w).into_owned())
-        .collect();
-    let unsupported = engine.stats().skipped(Skip::UnsupportedLinkType);
-    if unsupported > 0 {
-        let types: Vec<String> = source.linktypes().iter().map(|l| l.to_string()).collect();
-        warnings.push(format!(
-            "{unsupported} frame(s) of an unsupported link type skipped (link type {}); \
-             supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback",
-            types.join(", ")
-        ));
-    }
-    if stop.load(Ordering::Relaxed) {
-        warnings.push("interrupted: the report covers what was read before the signal".into());
-    }
+    let warnings = offline_warnings(&engine, &source, &outcome, &stop);
     for w in &warnings {
         eprintln!("tcplens: warning: {w}");
     }
