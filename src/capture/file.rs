@@ -95,9 +95,9 @@ impl FileSource {
 
     /// Read every record in timestamp order and hand it to `sink`. `keep_going` is asked
     /// between records so a signal can stop a long read; what was read is kept.
-    pub fn run(
+    pub fn run<R>(
         &mut self,
-        mut sink: impl FnMut(&RawFrame<'_>),
+        mut sink: impl FnMut(&RawFrame<'_>) -> R,
         mut keep_going: impl FnMut() -> bool,
     ) -> ReadOutcome {
         let mut out = ReadOutcome::default();
@@ -115,7 +115,7 @@ impl FileSource {
                                 data: p.data,
                                 orig_len: p.header.len,
                             };
-                            sink(&raw);
+                            let _ = sink(&raw);
                         }
                         Err(pcap::Error::NoMorePackets) => break,
                         Err(e) => {
@@ -162,7 +162,7 @@ impl FileSource {
                 break;
             };
             out.frames += 1;
-            sink(&RawFrame {
+            let _ = sink(&RawFrame {
                 frame: out.frames,
                 ts,
                 linktype: input.linktype,
