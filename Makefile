@@ -38,7 +38,7 @@ demo: build
 	else ./target/release/tcplens -r $(DEMO_CAPTURE) --report text; fi
 
 test: test-deps
-	$(CARGO) test --release
+	$(CARGO) test --release --no-fail-fast
 
 lint: deps
 	$(CARGO) fmt --all -- --check
