@@ -49,6 +49,20 @@ pub struct Cli {
     #[arg(long)]
     pub zeek_bare: bool,
 
+    /// Most connections kept in memory at once; beyond it the least recently active are
+    /// evicted (still reported, flagged "evicted"). 0 for no limit.
+    #[arg(long, value_name = "N", default_value_t = crate::engine::DEFAULT_MAX_FLOWS)]
+    pub max_flows: usize,
+
+    /// Evict a connection after this many seconds without a packet (reported first).
+    #[arg(long, value_name = "SECS", default_value_t = crate::engine::DEFAULT_INACTIVE_TIMEOUT)]
+    pub flow_timeout: f64,
+
+    /// Evict a finished connection (closed, reset, refused, unanswered) after this many
+    /// seconds without a packet.
+    #[arg(long, value_name = "SECS", default_value_t = crate::engine::DEFAULT_CLOSED_TIMEOUT)]
+    pub closed_timeout: f64,
+
     /// Live: snap length in bytes (default 262144, whole packets).
     #[arg(short = 's', value_name = "SNAPLEN", requires = "interface")]
     pub snaplen: Option<i32>,

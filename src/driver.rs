@@ -36,6 +36,16 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
             cli.idle_timeout
         ));
     }
+    for (name, v) in [
+        ("--flow-timeout", cli.flow_timeout),
+        ("--closed-timeout", cli.closed_timeout),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(format!(
+                "{name} must be a positive number of seconds, not {v}"
+            ));
+        }
+    }
     if let Some(d) = cli.duration
         && !(d.is_finite() && d > 0.0)
     {
@@ -59,6 +69,11 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         },
         collect_events: kind == ReportKind::Events,
         zeek_rows: kind == ReportKind::Zeek,
+        max_flows: cli.max_flows,
+        // The offline TUI browses every flow: only the size limit evicts there.
+        evict_idle: !(interactive && cli.interface.is_none()),
+        closed_timeout: cli.closed_timeout,
+        inactive_timeout: cli.flow_timeout,
     };
     let stop = Arc::new(AtomicBool::new(false));
     // A terminal that hangs up takes the TUI with it: keep SIGHUP's default action there.
@@ -117,6 +132,7 @@ struct ReportWriter<W: Write> {
     /// Live JSON: stream a flow's record when its close or stale verdict changes.
     live_json: bool,
     told: FxHashMap<FlowId, Signature>,
+    text: report::text::TextReport,
 }
 
 impl<W: Write> ReportWriter<W> {
@@ -126,18 +142,39 @@ impl<W: Write> ReportWriter<W> {
             out,
             live_json: live && kind == ReportKind::Json,
             told: FxHashMap::default(),
+            text: report::text::TextReport::new(),
         }
     }
 
     fn begin(&mut self) -> io::Result<()> {
-        if self.kind == ReportKind::Zeek {
-            report::zeek::write_header(&mut self.out, Ts::now())?;
+        match self.kind {
+            ReportKind::Zeek => report::zeek::write_header(&mut self.out, Ts::now()),
+            ReportKind::Text => self.text.begin(&mut self.out),
+            _ => Ok(()),
+        }
+    }
+
+    /// Flows the engine evicted are reported now (JSON record, text row) and then dropped.
+    fn evicted(&mut self, engine: &mut Engine) -> io::Result<()> {
+        let now = engine.now();
+        let cfg = engine.cfg.native;
+        let gone: Vec<_> = engine.take_evicted().collect();
+        for f in &gone {
+            match self.kind {
+                ReportKind::Json => {
+                    self.told.remove(&f.id);
+                    report::json::write_flow(&mut self.out, f, now, &cfg)?;
+                }
+                ReportKind::Text => self.text.flow(&mut self.out, f, now, &cfg)?,
+                _ => {}
+            }
         }
         Ok(())
     }
 
     /// After each record: stream events and Zeek rows; live JSON checks the touched flow.
     fn after_record(&mut self, engine: &mut Engine, touched: Option<FlowId>) -> io::Result<()> {
+        self.evicted(engine)?;
         match self.kind {
             ReportKind::Events => report::events::drain(engine, &mut self.out),
             ReportKind::Zeek => self.zeek_rows(engine),
@@ -181,6 +218,7 @@ impl<W: Write> ReportWriter<W> {
 
     /// Live, once a second: the wall clock moved, so stale verdicts may have changed.
     fn tick(&mut self, engine: &mut Engine) -> io::Result<()> {
+        self.evicted(engine)?;
         match self.kind {
             ReportKind::Zeek => self.zeek_rows(engine)?,
             ReportKind::Json if self.live_json => {
@@ -196,6 +234,7 @@ impl<W: Write> ReportWriter<W> {
 
     fn finish(&mut self, engine: &mut Engine, read: &ReadOutcome) -> io::Result<()> {
         engine.finish();
+        self.evicted(engine)?;
         match self.kind {
             ReportKind::Events => report::events::drain(engine, &mut self.out)?,
             ReportKind::Zeek => {
@@ -204,7 +243,7 @@ impl<W: Write> ReportWriter<W> {
             }
             // Offline: every flow once; live: every flow at exit (consumers keep the last).
             ReportKind::Json => report::json::write_all(&mut self.out, engine)?,
-            ReportKind::Text => report::text::write(&mut self.out, engine, read)?,
+            ReportKind::Text => self.text.finish(&mut self.out, engine, read)?,
         }
         self.out.flush()
     }
@@ -227,6 +266,8 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     let outcome = source.run(
         |raw| {
             engine.on_frame(raw);
+            // Flows evicted by --max-flows leave the TUI; they are counted in the overview.
+            engine.take_evicted().for_each(drop);
         },
         || !stop.load(Ordering::Relaxed),
     );

@@ -7,12 +7,12 @@ use crate::analysis::events::{EventKind, EventSet, PacketEvents};
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
 use crate::decode::{self, DecodeOptions, Endpoint, RawFrame, Segment, Skip};
-use crate::flow::{Dir, FlowId, FlowKey, FlowTable};
-use crate::tcp::{Connection, NativeConfig, NativeSummary};
+use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, TableEntry};
+use crate::tcp::{Connection, NativeConfig, NativeSummary, Verdict};
 use crate::time::Ts;
 
 /// Engine settings (from the command line).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Config {
     pub native: NativeConfig,
     pub verify_checksums: bool,
@@ -22,6 +22,41 @@ pub struct Config {
     pub collect_events: bool,
     /// Run the Zeek tracker (row splitting) for `--report zeek`.
     pub zeek_rows: bool,
+    /// Most flows kept at once (0: no limit); beyond it the least recently active are evicted.
+    pub max_flows: usize,
+    /// Evict flows by inactivity (below). Off by default and for the offline TUI, which
+    /// browses every flow; the headless and live drivers turn it on.
+    pub evict_idle: bool,
+    /// Seconds of silence after which a finished flow (closed, reset, refused, unanswered)
+    /// is evicted.
+    pub closed_timeout: f64,
+    /// Seconds of silence after which any flow is evicted.
+    pub inactive_timeout: f64,
+}
+
+/// Default `--max-flows`.
+pub const DEFAULT_MAX_FLOWS: usize = 1_000_000;
+/// Default timeouts: past TIME-WAIT (60 s) for finished flows; three hours for open ones, past
+/// Linux's default keepalive idle time (2 h), so a connection kept alive by default settings
+/// stays one connection, and silent ones are reported stale (idle, 300 s) long before.
+pub const DEFAULT_CLOSED_TIMEOUT: f64 = 120.0;
+pub const DEFAULT_INACTIVE_TIMEOUT: f64 = 10_800.0;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            native: NativeConfig::default(),
+            verify_checksums: false,
+            server_ports: ServerPorts::default(),
+            collect_events: false,
+            zeek_rows: false,
+            max_flows: DEFAULT_MAX_FLOWS,
+            // Drivers of long runs turn this on; analyses that browse every flow keep it off.
+            evict_idle: false,
+            closed_timeout: DEFAULT_CLOSED_TIMEOUT,
+            inactive_timeout: DEFAULT_INACTIVE_TIMEOUT,
+        }
+    }
 }
 
 /// Counters shown in every report: what was read, what was skipped and why.
@@ -42,6 +77,10 @@ pub struct Stats {
     pub kernel_drops: u64,
     pub interface_drops: u64,
     pub queue_drops: u64,
+    /// Flows removed from the table before the end (limit or timeout); still reported.
+    pub evicted_flows: u64,
+    /// Of those, evicted because the table was full (`--max-flows`).
+    pub evicted_for_limit: u64,
 }
 
 impl Stats {
@@ -123,6 +162,14 @@ pub struct Flow {
     pub zeek: ZeekConn,
     /// Events held back until the orientation is settled.
     pending: Vec<PacketEvents>,
+    /// Removed from the table before the end of the input (limit or timeout).
+    pub evicted: bool,
+}
+
+impl TableEntry for Flow {
+    fn id(&self) -> FlowId {
+        self.id
+    }
 }
 
 impl Flow {
@@ -143,6 +190,7 @@ impl Flow {
             conn: Connection::new(),
             zeek: ZeekConn::new(),
             pending: Vec::new(),
+            evicted: false,
         }
     }
 
@@ -153,6 +201,10 @@ impl Flow {
         } else {
             Dir::B
         }
+    }
+
+    pub fn key(&self) -> FlowKey {
+        FlowKey::new(self.a, self.b)
     }
 
     pub fn orig_dir(&self) -> Dir {
@@ -204,7 +256,14 @@ pub struct Engine {
     /// Reference time: the last packet's timestamp, or the wall clock in live mode.
     now: Ts,
     events_out: Vec<PacketEvents>,
+    /// Flows removed from the table (limit or timeout), waiting for the reports.
+    evicted_out: Vec<Flow>,
+    /// When the next timeout sweep is due.
+    next_sweep: Option<Ts>,
 }
+
+/// How often the table is swept for timed-out flows (reference time).
+const SWEEP_EVERY: f64 = 10.0;
 
 impl Engine {
     pub fn new(cfg: Config) -> Engine {
@@ -216,6 +275,8 @@ impl Engine {
             stats: Stats::default(),
             now: Ts::ZERO,
             events_out: Vec::new(),
+            evicted_out: Vec::new(),
+            next_sweep: None,
         }
     }
 
@@ -232,11 +293,25 @@ impl Engine {
                 if let Some(c) = self.stats.skipped.get_mut(skip.index()) {
                     *c += 1;
                 }
-                if raw.ts > self.now {
-                    self.now = raw.ts;
-                }
+                self.clock(raw.ts);
                 None
             }
+        }
+    }
+
+    /// Move the reference time to a packet's timestamp (never backwards) and run the timeout
+    /// sweep when it is due.
+    fn clock(&mut self, ts: Ts) {
+        if ts > self.now {
+            self.now = ts;
+        }
+        match self.next_sweep {
+            None => self.next_sweep = Some(self.now.add_secs(SWEEP_EVERY)),
+            Some(t) if self.now >= t => {
+                self.sweep();
+                self.next_sweep = Some(self.now.add_secs(SWEEP_EVERY));
+            }
+            Some(_) => {}
         }
     }
 
@@ -255,36 +330,34 @@ impl Engine {
         if seg.checksum == decode::Checksum::Bad {
             self.stats.bad_checksums += 1;
         }
-        if seg.ts > self.now {
-            self.now = seg.ts;
-        }
+        self.clock(seg.ts);
 
         if self.cfg.zeek_rows {
             self.zeek.on_segment(seg);
         }
 
         let key = FlowKey::of(seg);
-        let ports = &self.cfg.server_ports;
-        let id = match self.flows.lookup(&key) {
-            Some(id) => {
+        let slot = match self.flows.lookup(&key) {
+            Some(slot) => {
                 let reuse = self
                     .flows
-                    .get(id)
+                    .at(slot)
                     .map(|f| f.wire.starts_new_connection(f.dir_of(seg), seg))
                     .unwrap_or(false);
                 if reuse {
-                    if let Some(old) = self.flows.get_mut(id) {
-                        self.events_out.append(&mut old.pending);
+                    if let Some(old) = self.flows.at_mut(slot) {
+                        release(old, &mut self.events_out);
                     }
-                    self.flows.insert(key, |nid| Flow::new(nid, seg, ports))
+                    self.new_flow(key, seg)
                 } else {
-                    id
+                    slot
                 }
             }
-            None => self.flows.insert(key, |nid| Flow::new(nid, seg, ports)),
+            None => self.new_flow(key, seg),
         };
         let collect = self.cfg.collect_events;
-        let flow = self.flows.get_mut(id)?;
+        let flow = self.flows.at_mut(slot)?;
+        let id = flow.id;
         let from = flow.dir_of(seg);
         let i = from.idx();
         flow.pkts[i] += 1;
@@ -302,33 +375,100 @@ impl Engine {
         flow.orientation.update(seg);
 
         for k in ev.iter() {
-            flow.event_counts[k as usize] += 1;
+            flow.event_counts[k as usize] = flow.event_counts[k as usize].saturating_add(1);
         }
         if collect && !ev.is_empty() {
-            let pe = PacketEvents {
+            flow.pending.push(PacketEvents {
                 frame: seg.frame,
                 ts: seg.ts,
                 flow: id,
                 from,
+                orig: flow.orientation.orig,
                 events: ev,
-            };
-            if flow.orientation.settled {
-                self.events_out.append(&mut flow.pending);
-                self.events_out.push(pe);
-            } else {
-                flow.pending.push(pe);
-            }
-        } else if collect && flow.orientation.settled && !flow.pending.is_empty() {
-            self.events_out.append(&mut flow.pending);
+            });
+        }
+        // Events wait until the originator is known for sure (§3 rule 3).
+        if flow.orientation.settled && !flow.pending.is_empty() {
+            release(flow, &mut self.events_out);
         }
         Some(id)
     }
 
-    /// Move the reference time forward (live mode: the wall clock) and fire Zeek timers.
-    pub fn advance(&mut self, now: Ts) {
-        if now > self.now {
-            self.now = now;
+    /// Create a flow for `key`, making room first when the table is full.
+    fn new_flow(&mut self, key: FlowKey, seg: &Segment) -> Slot {
+        if self.cfg.max_flows > 0 && self.flows.len() >= self.cfg.max_flows {
+            self.evict_oldest();
         }
+        let ports = &self.cfg.server_ports;
+        self.flows.insert(key, |id| Flow::new(id, seg, ports))
+    }
+
+    /// The table is full: evict the least recently active 1/64 of it (at least one flow), so
+    /// the cost is amortised over the insertions that follow.
+    fn evict_oldest(&mut self) {
+        let mut ages: Vec<(Ts, Slot)> = self
+            .flows
+            .iter_slots()
+            .map(|(s, f)| (f.last_ts, s))
+            .collect();
+        let n = (ages.len() / 64).max(1).min(ages.len());
+        if n == 0 {
+            return;
+        }
+        ages.select_nth_unstable(n - 1);
+        ages.truncate(n);
+        for (_, slot) in ages {
+            self.evict(slot);
+        }
+        self.stats.evicted_for_limit += n as u64;
+    }
+
+    fn evict(&mut self, slot: Slot) {
+        let key = match self.flows.at(slot) {
+            Some(f) => f.key(),
+            None => return,
+        };
+        if let Some(mut f) = self.flows.remove(slot, &key) {
+            release(&mut f, &mut self.events_out);
+            f.evicted = true;
+            self.stats.evicted_flows += 1;
+            self.evicted_out.push(f);
+        }
+    }
+
+    /// Remove flows that finished (closed, reset, refused, unanswered) and have been quiet
+    /// for `closed_timeout`, and any flow quiet for `inactive_timeout`.
+    fn sweep(&mut self) {
+        if !self.cfg.evict_idle {
+            return;
+        }
+        let now = self.now;
+        let cfg = &self.cfg;
+        let due: Vec<Slot> = self
+            .flows
+            .iter_slots()
+            .filter(|(_, f)| {
+                let quiet = now.since(f.last_ts);
+                if quiet >= cfg.inactive_timeout {
+                    return true;
+                }
+                quiet >= cfg.closed_timeout
+                    && matches!(
+                        f.summary(now, &cfg.native).verdict(),
+                        Verdict::Closed | Verdict::Reset | Verdict::Rejected | Verdict::Unanswered
+                    )
+            })
+            .map(|(s, _)| s)
+            .collect();
+        for slot in due {
+            self.evict(slot);
+        }
+    }
+
+    /// Move the reference time forward (live mode: the wall clock), fire Zeek timers and
+    /// sweep timed-out flows.
+    pub fn advance(&mut self, now: Ts) {
+        self.clock(now);
         if self.cfg.zeek_rows {
             self.zeek.advance(now);
         }
@@ -337,7 +477,7 @@ impl Engine {
     /// End of input: release held events and log every remaining Zeek connection.
     pub fn finish(&mut self) {
         for f in self.flows.iter_mut() {
-            self.events_out.append(&mut f.pending);
+            release(f, &mut self.events_out);
         }
         if self.cfg.zeek_rows {
             self.zeek.finish();
@@ -349,21 +489,39 @@ impl Engine {
         self.events_out.drain(..)
     }
 
+    /// Flows evicted since the last call (flagged `evicted`); drains them. Reports write them
+    /// at once so that memory stays bounded.
+    pub fn take_evicted(&mut self) -> std::vec::Drain<'_, Flow> {
+        self.evicted_out.drain(..)
+    }
+
     /// Zeek rows logged so far; drains them.
     pub fn take_zeek_rows(&mut self) -> Vec<ZeekRow> {
         self.zeek.take_rows()
     }
 
-    pub fn flows(&self) -> std::slice::Iter<'_, Flow> {
+    /// Flows in the table, in no particular order.
+    pub fn flows(&self) -> impl Iterator<Item = &Flow> {
         self.flows.iter()
+    }
+
+    /// Flows in the table, in id (creation) order.
+    pub fn flows_by_id(&self) -> Vec<&Flow> {
+        self.flows.by_id()
     }
 
     pub fn flow(&self, id: FlowId) -> Option<&Flow> {
         self.flows.get(id)
     }
 
+    /// Flows in the table now.
     pub fn flow_count(&self) -> usize {
         self.flows.len()
+    }
+
+    /// Flows ever created, evicted ones included.
+    pub fn flows_created(&self) -> u64 {
+        self.flows.created()
     }
 
     pub fn stats(&self) -> &Stats {
@@ -377,6 +535,15 @@ impl Engine {
     /// The reference time for states and verdicts.
     pub fn now(&self) -> Ts {
         self.now
+    }
+}
+
+/// Hand a flow's held events to the outbox, with the flow's (now final) orientation.
+fn release(flow: &mut Flow, out: &mut Vec<PacketEvents>) {
+    let orig = flow.orientation.orig;
+    for mut pe in flow.pending.drain(..) {
+        pe.orig = orig;
+        out.push(pe);
     }
 }
 

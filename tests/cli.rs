@@ -300,3 +300,87 @@ fn events_report_is_ndjson_with_contract_fields() {
         assert!(e["event"].is_string());
     }
 }
+
+#[test]
+fn flows_beyond_max_flows_are_evicted_and_still_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let mut segs = Vec::new();
+    for port in 0..5u16 {
+        let mut l = Ladder::new().ports(41000 + port, 5000);
+        l.at(port as f64);
+        segs.extend(conversation(&mut l));
+    }
+    segs.sort_by_key(|s| s.ts);
+    let p = pcap_with(d.path(), "five.pcap", &segs);
+    let o = run(&[
+        "-r",
+        p.to_str().unwrap(),
+        "--report",
+        "json",
+        "--max-flows",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let flows = json_lines(&stdout(&o));
+    assert_eq!(flows.len(), 5, "every flow is reported once");
+    let evicted = flows.iter().filter(|f| f["evicted"] == true).count();
+    assert_eq!(evicted, 3, "two stay in the table, three had to leave");
+    for f in &flows {
+        assert_eq!(f["handshake"], "complete", "{f}");
+        assert_eq!(f["close"], "graceful", "{f}");
+    }
+    let o = run(&[
+        "-r",
+        p.to_str().unwrap(),
+        "--report",
+        "text",
+        "--max-flows",
+        "2",
+    ]);
+    let out = stdout(&o);
+    assert!(out.contains("5 connections"), "{out}");
+    assert!(
+        out.contains("3 connection(s) evicted before the end (3 because the table was full"),
+        "{out}"
+    );
+}
+
+#[test]
+fn finished_flows_are_evicted_after_the_closed_timeout() {
+    let d = tempfile::tempdir().unwrap();
+    let mut l1 = Ladder::new().ports(42000, 5000);
+    let mut segs = conversation(&mut l1);
+    // A second, open connection much later: the sweep evicts the first (closed, quiet).
+    let mut l2 = Ladder::new().ports(42001, 5000);
+    l2.at(500.0);
+    segs.push(l2.c2s("S", 0, 0, 0));
+    l2.at(520.0);
+    segs.push(l2.s2c("SA", 0, 1, 0));
+    let p = pcap_with(d.path(), "late.pcap", &segs);
+    let o = run(&[
+        "-r",
+        p.to_str().unwrap(),
+        "--report",
+        "json",
+        "--closed-timeout",
+        "100",
+    ]);
+    let flows = json_lines(&stdout(&o));
+    assert_eq!(flows.len(), 2);
+    assert_eq!(flows[0]["evicted"], true, "{}", flows[0]);
+    assert_eq!(flows[0]["close"], "graceful");
+    assert_eq!(flows[1]["evicted"], false);
+    let o = run(&[
+        "-r",
+        p.to_str().unwrap(),
+        "--report",
+        "json",
+        "--closed-timeout",
+        "1000",
+    ]);
+    let flows = json_lines(&stdout(&o));
+    assert!(
+        flows.iter().all(|f| f["evicted"] == false),
+        "nothing is due yet"
+    );
+}

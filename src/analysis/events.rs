@@ -131,7 +131,16 @@ pub struct PacketEvents {
     pub flow: FlowId,
     /// The sender, relative to the flow's first-seen sender.
     pub from: Dir,
+    /// The flow's originator side, final when the events are released.
+    pub orig: Dir,
     pub events: EventSet,
+}
+
+impl PacketEvents {
+    /// Did the originator send this packet?
+    pub fn from_orig(&self) -> bool {
+        self.from == self.orig
+    }
 }
 
 #[cfg(test)]

@@ -33,19 +33,19 @@ pub struct FlowKey {
 }
 
 impl FlowKey {
+    /// The key of the connection between `a` and `b`, whichever way round.
+    #[inline]
+    pub fn new(a: Endpoint, b: Endpoint) -> FlowKey {
+        if a <= b {
+            FlowKey { lo: a, hi: b }
+        } else {
+            FlowKey { lo: b, hi: a }
+        }
+    }
+
     #[inline]
     pub fn of(seg: &Segment) -> FlowKey {
-        if seg.src <= seg.dst {
-            FlowKey {
-                lo: seg.src,
-                hi: seg.dst,
-            }
-        } else {
-            FlowKey {
-                lo: seg.dst,
-                hi: seg.src,
-            }
-        }
+        FlowKey::new(seg.src, seg.dst)
     }
 }
 

@@ -1,71 +1,134 @@
-//! The flow table: symmetric key → flow id, flows stored densely by id.
+//! The flow table: symmetric key → flow, with bounded size.
 //!
-//! Ids are assigned in order of creation and never reused, so reports can name a flow by id.
-//! A key maps to its *current* flow only: when a port-reuse SYN starts a new connection on the
-//! same key, the old flow is detached (still stored and reported) and the key points at the new.
+//! Flows live in a slab (`slots`) so that evicting one frees its slot for the next; the index
+//! maps a key to the slot of its *current* flow. Ids are assigned in order of creation and never
+//! reused, so reports can name a flow by id even after others were evicted. When a port-reuse
+//! SYN starts a new connection on the same key, the old flow is detached (still stored and
+//! reported) and the key points at the new one.
 
 use rustc_hash::FxHashMap;
 
 use crate::flow::FlowKey;
 
-/// A flow's id: its index in creation order (0-based).
+/// A flow's id: its number in creation order (0-based).
 pub type FlowId = u32;
+
+/// A position in the table's storage (not stable across evictions; use ids in reports).
+pub type Slot = u32;
+
+/// What the table needs to know about what it stores.
+pub trait TableEntry {
+    fn id(&self) -> FlowId;
+}
 
 #[derive(Debug)]
 pub struct FlowTable<V> {
-    index: FxHashMap<FlowKey, FlowId>,
-    flows: Vec<V>,
+    index: FxHashMap<FlowKey, Slot>,
+    slots: Vec<Option<V>>,
+    free: Vec<Slot>,
+    next_id: FlowId,
+    stored: usize,
+    /// A slot was reused, so slot order is no longer id order.
+    reused: bool,
 }
 
 impl<V> Default for FlowTable<V> {
     fn default() -> Self {
         FlowTable {
             index: FxHashMap::default(),
-            flows: Vec::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            next_id: 0,
+            stored: 0,
+            reused: false,
         }
     }
 }
 
-impl<V> FlowTable<V> {
+impl<V: TableEntry> FlowTable<V> {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The current flow for `key`.
+    /// The slot of the current flow for `key`.
     #[inline]
-    pub fn lookup(&self, key: &FlowKey) -> Option<FlowId> {
+    pub fn lookup(&self, key: &FlowKey) -> Option<Slot> {
         self.index.get(key).copied()
     }
 
-    /// Add a flow for `key`, replacing (detaching) any current one. Returns its id.
-    pub fn insert(&mut self, key: FlowKey, make: impl FnOnce(FlowId) -> V) -> FlowId {
-        let id = self.flows.len() as FlowId;
-        self.flows.push(make(id));
-        self.index.insert(key, id);
-        id
+    /// Add a flow for `key` (made by `make` from its new id), replacing (detaching) any current
+    /// one. Returns its slot.
+    pub fn insert(&mut self, key: FlowKey, make: impl FnOnce(FlowId) -> V) -> Slot {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        let v = Some(make(id));
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.reused = true;
+                if let Some(cell) = self.slots.get_mut(s as usize) {
+                    *cell = v;
+                }
+                s
+            }
+            None => {
+                self.slots.push(v);
+                (self.slots.len() - 1) as Slot
+            }
+        };
+        self.stored += 1;
+        self.index.insert(key, slot);
+        slot
     }
 
     /// Forget the key → flow mapping; the flow stays stored.
-    pub fn detach(&mut self, key: &FlowKey) -> Option<FlowId> {
+    pub fn detach(&mut self, key: &FlowKey) -> Option<Slot> {
         self.index.remove(key)
     }
 
+    /// Remove the flow in `slot` (its key too, if it is the current flow for `key`).
+    pub fn remove(&mut self, slot: Slot, key: &FlowKey) -> Option<V> {
+        let v = self.slots.get_mut(slot as usize)?.take()?;
+        if self.index.get(key) == Some(&slot) {
+            self.index.remove(key);
+        }
+        self.free.push(slot);
+        self.stored -= 1;
+        Some(v)
+    }
+
     #[inline]
+    pub fn at(&self, slot: Slot) -> Option<&V> {
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
+    #[inline]
+    pub fn at_mut(&mut self, slot: Slot) -> Option<&mut V> {
+        self.slots.get_mut(slot as usize)?.as_mut()
+    }
+
+    /// The flow with id `id`, if still stored.
     pub fn get(&self, id: FlowId) -> Option<&V> {
-        self.flows.get(id as usize)
+        // Before any eviction, slot == id.
+        if let Some(v) = self.at(id)
+            && v.id() == id
+        {
+            return Some(v);
+        }
+        self.iter().find(|v| v.id() == id)
     }
 
-    #[inline]
-    pub fn get_mut(&mut self, id: FlowId) -> Option<&mut V> {
-        self.flows.get_mut(id as usize)
-    }
-
+    /// Flows stored now.
     pub fn len(&self) -> usize {
-        self.flows.len()
+        self.stored
     }
 
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.stored == 0
+    }
+
+    /// Flows ever created.
+    pub fn created(&self) -> u64 {
+        self.next_id as u64
     }
 
     /// Flows currently reachable by key.
@@ -73,11 +136,65 @@ impl<V> FlowTable<V> {
         self.index.len()
     }
 
-    pub fn iter(&self) -> std::slice::Iter<'_, V> {
-        self.flows.iter()
+    /// Stored flows, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &V> {
+        self.slots.iter().filter_map(|s| s.as_ref())
     }
 
-    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, V> {
-        self.flows.iter_mut()
+    /// Stored flows with their slots.
+    pub fn iter_slots(&self) -> impl Iterator<Item = (Slot, &V)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|v| (i as Slot, v)))
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.slots.iter_mut().filter_map(|s| s.as_mut())
+    }
+
+    /// Stored flows in id order.
+    pub fn by_id(&self) -> Vec<&V> {
+        let mut v: Vec<&V> = self.iter().collect();
+        if self.reused {
+            v.sort_unstable_by_key(|f| f.id());
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::Ladder;
+
+    struct E(FlowId);
+    impl TableEntry for E {
+        fn id(&self) -> FlowId {
+            self.0
+        }
+    }
+
+    #[test]
+    fn slots_are_reused_but_ids_are_not() {
+        let mut l = Ladder::new();
+        let k1 = FlowKey::of(&l.c2s("S", 0, 0, 0));
+        let mut l2 = Ladder::new().ports(1, 2);
+        let k2 = FlowKey::of(&l2.c2s("S", 0, 0, 0));
+        let mut t: FlowTable<E> = FlowTable::new();
+        let s1 = t.insert(k1, E);
+        let s2 = t.insert(k2, E);
+        assert_eq!(t.remove(s1, &k1).map(|e| e.0), Some(0));
+        assert_eq!(t.lookup(&k1), None);
+        let s3 = t.insert(k1, E);
+        assert_eq!(s3, s1, "the freed slot is reused");
+        assert_eq!(t.at(s3).map(|e| e.0), Some(2), "with a new id");
+        assert_eq!(t.get(1).map(|e| e.0), Some(1));
+        assert_eq!(t.get(2).map(|e| e.0), Some(2));
+        assert!(t.get(0).is_none());
+        let ids: Vec<FlowId> = t.by_id().iter().map(|e| e.0).collect();
+        assert_eq!(ids, [1, 2]);
+        assert_eq!((t.len(), t.created()), (2, 3));
+        let _ = s2;
     }
 }

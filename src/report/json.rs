@@ -76,6 +76,8 @@ struct FlowJson<'a> {
     /// The side still ESTABLISHED after the other reset a connection it never heard back on.
     half_open: Option<&'static str>,
     verdict: &'static str,
+    /// Removed from the table before the end (limit or timeout); values are as of then.
+    evicted: bool,
     conn_state: &'static str,
     history: &'a str,
     orig_pkts: u64,
@@ -137,6 +139,7 @@ fn record<'a>(f: &'a Flow, s: &NativeSummary) -> FlowJson<'a> {
         }),
         half_open: s.half_open.map(role),
         verdict: s.verdict().as_str(),
+        evicted: f.evicted,
         conn_state: f.zeek.conn_state(),
         history: f.zeek.history(),
         orig_pkts,
@@ -162,7 +165,7 @@ pub fn write_flow<W: Write>(out: &mut W, f: &Flow, now: Ts, cfg: &NativeConfig) 
 /// Every flow, in flow-id order.
 pub fn write_all<W: Write>(out: &mut W, engine: &Engine) -> io::Result<()> {
     let now = engine.now();
-    for f in engine.flows() {
+    for f in engine.flows_by_id() {
         write_flow(out, f, now, &engine.cfg.native)?;
     }
     Ok(())

@@ -5,7 +5,8 @@ use std::io::{self, Write};
 
 use crate::capture::ReadOutcome;
 use crate::decode::Skip;
-use crate::engine::Engine;
+use crate::engine::{Engine, Flow};
+use crate::tcp::NativeConfig;
 use crate::tcp::{NativeSummary, Verdict};
 use crate::time::Ts;
 
@@ -86,34 +87,70 @@ pub fn stale_sentence(s: &NativeSummary, now: Ts) -> Option<String> {
     Some(out)
 }
 
-pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::Result<()> {
-    let now = engine.now();
-    let cfg = &engine.cfg.native;
-    let mut by_verdict: BTreeMap<Verdict, u64> = BTreeMap::new();
-    let mut by_handshake: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut by_close: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut stale_lines = Vec::new();
+/// Most stale connections explained in words; beyond it they are counted.
+const MAX_STALE_LINES: usize = 10_000;
 
-    writeln!(
-        out,
-        "{:>5}  {:<46} {:<12} {:<17} {:<12} {:<12} {:>7} {:>10} {:>4} {:<16} verdict",
-        "flow",
-        "originator -> responder",
-        "handshake",
-        "close",
-        "orig state",
-        "resp state",
-        "pkts",
-        "bytes",
-        "retx",
-        "keepalive",
-    )?;
-    for f in engine.flows() {
+/// The text report, written as it goes: the table header first, a row for each flow evicted
+/// during the read, the remaining flows at the end, then stale details, totals and warnings.
+/// Only aggregates are kept, so memory stays bounded however many flows pass.
+pub struct TextReport {
+    by_verdict: BTreeMap<Verdict, u64>,
+    by_handshake: BTreeMap<&'static str, u64>,
+    by_close: BTreeMap<&'static str, u64>,
+    stale_lines: Vec<String>,
+    stale_more: u64,
+    rows: u64,
+}
+
+impl Default for TextReport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TextReport {
+    pub fn new() -> TextReport {
+        TextReport {
+            by_verdict: BTreeMap::new(),
+            by_handshake: BTreeMap::new(),
+            by_close: BTreeMap::new(),
+            stale_lines: Vec::new(),
+            stale_more: 0,
+            rows: 0,
+        }
+    }
+
+    pub fn begin<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        writeln!(
+            out,
+            "{:>5}  {:<46} {:<12} {:<17} {:<12} {:<12} {:>7} {:>10} {:>4} {:<16} verdict",
+            "flow",
+            "originator -> responder",
+            "handshake",
+            "close",
+            "orig state",
+            "resp state",
+            "pkts",
+            "bytes",
+            "retx",
+            "keepalive",
+        )
+    }
+
+    /// One flow's row (evicted flows as they go, the rest at the end).
+    pub fn flow<W: Write>(
+        &mut self,
+        out: &mut W,
+        f: &Flow,
+        now: Ts,
+        cfg: &NativeConfig,
+    ) -> io::Result<()> {
         let s = f.summary(now, cfg);
         let v = s.verdict();
-        *by_verdict.entry(v).or_default() += 1;
-        *by_handshake.entry(s.handshake.as_str()).or_default() += 1;
-        *by_close.entry(s.close.as_str()).or_default() += 1;
+        self.rows += 1;
+        *self.by_verdict.entry(v).or_default() += 1;
+        *self.by_handshake.entry(s.handshake.as_str()).or_default() += 1;
+        *self.by_close.entry(s.close.as_str()).or_default() += 1;
         let close = match s.close_detail {
             Some(d) => format!("{}({})", s.close.as_str(), d.as_str()),
             None => s.close.as_str().to_string(),
@@ -121,7 +158,7 @@ pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::
         let ends = format!("{} -> {}", f.orig(), f.resp());
         writeln!(
             out,
-            "{:>5}  {:<46} {:<12} {:<17} {:<12} {:<12} {:>7} {:>10} {:>4} {:<16} {}",
+            "{:>5}  {:<46} {:<12} {:<17} {:<12} {:<12} {:>7} {:>10} {:>4} {:<16} {}{}",
             f.id,
             ends,
             s.handshake.as_str(),
@@ -132,35 +169,79 @@ pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::
             f.payload_bytes[0] + f.payload_bytes[1],
             s.retransmissions,
             keepalive_cell(&s),
-            v.as_str()
+            v.as_str(),
+            if f.evicted { " (evicted)" } else { "" }
         )?;
         if let Some(line) = stale_sentence(&s, now) {
-            stale_lines.push(format!(
-                "  flow {} {} -> {}: {line}",
-                f.id,
-                f.orig(),
-                f.resp()
-            ));
+            if self.stale_lines.len() < MAX_STALE_LINES {
+                self.stale_lines.push(format!(
+                    "  flow {} {} -> {}: {line}",
+                    f.id,
+                    f.orig(),
+                    f.resp()
+                ));
+            } else {
+                self.stale_more += 1;
+            }
         }
+        Ok(())
     }
 
-    if !stale_lines.is_empty() {
+    /// The remaining flows, stale details, totals and warnings.
+    pub fn finish<W: Write>(
+        &mut self,
+        out: &mut W,
+        engine: &Engine,
+        read: &ReadOutcome,
+    ) -> io::Result<()> {
+        let now = engine.now();
+        for f in engine.flows_by_id() {
+            self.flow(out, f, now, &engine.cfg.native)?;
+        }
+        write_tail(self, out, engine, read)
+    }
+}
+
+/// The whole report at once (no evictions to stream).
+pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::Result<()> {
+    let mut r = TextReport::new();
+    r.begin(out)?;
+    r.finish(out, engine, read)
+}
+
+fn write_tail<W: Write>(
+    r: &TextReport,
+    out: &mut W,
+    engine: &Engine,
+    read: &ReadOutcome,
+) -> io::Result<()> {
+    let now = engine.now();
+    if !r.stale_lines.is_empty() {
         writeln!(out)?;
         writeln!(out, "Stale connections (at {}):", clock(now))?;
-        for l in &stale_lines {
+        for l in &r.stale_lines {
             writeln!(out, "{l}")?;
         }
+        if r.stale_more > 0 {
+            writeln!(out, "  ... and {} more", r.stale_more)?;
+        }
     }
+    let (by_verdict, by_handshake, by_close) = (&r.by_verdict, &r.by_handshake, &r.by_close);
 
     let st = engine.stats();
     writeln!(out)?;
     writeln!(
         out,
         "Totals: {} frames, {} TCP segments, {} connections",
-        st.frames,
-        st.tcp_segments,
-        engine.flow_count()
+        st.frames, st.tcp_segments, r.rows
     )?;
+    if st.evicted_flows > 0 {
+        writeln!(
+            out,
+            "  {} connection(s) evicted before the end ({} because the table was full: see --max-flows)",
+            st.evicted_flows, st.evicted_for_limit
+        )?;
+    }
     if st.live {
         writeln!(
             out,
@@ -174,8 +255,8 @@ pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::
             .collect::<Vec<_>>()
             .join(", ")
     };
-    writeln!(out, "  handshake: {}", join(&by_handshake))?;
-    writeln!(out, "  close:     {}", join(&by_close))?;
+    writeln!(out, "  handshake: {}", join(by_handshake))?;
+    writeln!(out, "  close:     {}", join(by_close))?;
     let verdicts: BTreeMap<&str, u64> = by_verdict.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     writeln!(out, "  verdict:   {}", join(&verdicts))?;
 
