@@ -4,10 +4,24 @@
 //!
 //! Two users: [`ZeekConn`] applies Zeek's per-connection rules to a whole tcplens flow (the
 //! `conn_state`/`history` of `--report json`, no splitting, §11.11); [`ZeekTracker`] keeps Zeek's
-//! own table and produces the rows of `--report zeek` (§11.7).
+//! own table and produces the rows of `--report zeek` (§11.7). Both drive the same
+//! [`ZeekCore`], and both build their numbers with [`ZeekCore::row`].
+//!
+//! Sides are *physical*: side 0 is the sender of the connection's first packet, side 1 the
+//! other. Roles (orig/resp) are a separate index that flips (§3 rules 2 and 3, §11.3 special
+//! case); per-side state (sequence numbers, counters, reassembly) stays with its side.
+//!
+//! Where the spec is silent the behaviour follows Zeek's TCP analyzer (TCPSessionAdapter,
+//! TCP_Endpoint, TCP_Reassembler, ConnSize, conn/main.zeek).
 
-use crate::decode::{Endpoint, Segment};
-use crate::flow::Dir;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::decode::{Checksum, Endpoint, Segment, TcpFlags};
+use crate::flow::{Dir, FlowKey};
 use crate::time::Ts;
 
 /// Zeek's likely server ports (§11.2), overridable for `--zeek-bare`.
@@ -18,9 +32,9 @@ pub struct ServerPorts {
 
 impl ServerPorts {
     pub const ZEEK_DEFAULT: [u16; 49] = [
-        21, 22, 25, 53, 79, 80, 81, 88, 135, 139, 143, 389, 443, 445, 465, 502, 514, 563, 585,
-        587, 614, 631, 636, 989, 990, 992, 993, 995, 1080, 1434, 1883, 2811, 3128, 3268, 3306,
-        3389, 5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
+        21, 22, 25, 53, 79, 80, 81, 88, 135, 139, 143, 389, 443, 445, 465, 502, 514, 563, 585, 587,
+        614, 631, 636, 989, 990, 992, 993, 995, 1080, 1434, 1883, 2811, 3128, 3268, 3306, 3389,
+        5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
     ];
 
     pub fn zeek_default() -> ServerPorts {
@@ -44,6 +58,27 @@ impl ServerPorts {
     pub fn contains(&self, port: u16) -> bool {
         self.ports.contains(&port)
     }
+
+    /// Zeek's `WantConnection` role flip for a connection's first packet (§3 rule 2, §11.1).
+    pub fn flip_at_creation(&self, seg: &Segment) -> bool {
+        let f = seg.flags;
+        if f.syn() && !f.ack() {
+            return false;
+        }
+        if let IpAddr::V4(a) = seg.dst.addr
+            && a.is_broadcast()
+        {
+            return false;
+        }
+        if !self.contains(seg.src.port) {
+            return false;
+        }
+        if self.contains(seg.dst.port) {
+            !f.syn() && seg.src.port < seg.dst.port
+        } else {
+            true
+        }
+    }
 }
 
 impl Default for ServerPorts {
@@ -52,24 +87,1116 @@ impl Default for ServerPorts {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Constants (Zeek's defaults, §11.7)
+
+const NS: i64 = 1_000_000_000;
+/// `tcp_attempt_delay`.
+const ATTEMPT_DELAY: i64 = 5 * NS;
+/// `tcp_close_delay`.
+const CLOSE_DELAY: i64 = 5 * NS;
+/// `tcp_SYN_timeout`: first expire check after creation.
+const SYN_TIMEOUT: i64 = 5 * NS;
+/// `tcp_session_timer`: period of the expire checks.
+const SESSION_TIMER: i64 = 6 * NS;
+/// `tcp_connection_linger`.
+const LINGER: i64 = 5 * NS;
+/// Inactivity while both sides are still in the handshake (`udp_inactivity_timeout`).
+const HANDSHAKE_INACTIVITY: i64 = 60 * NS;
+/// `tcp_inactivity_timeout`.
+const TCP_INACTIVITY: i64 = 300 * NS;
+/// Interactive services (`port_inactivity_timeouts`).
+const LONG_INACTIVITY: i64 = 3600 * NS;
+const LONG_INACTIVITY_PORTS: [u16; 4] = [21, 22, 23, 513];
+/// Zeek ignores SYN/RST sequence jumps larger than this.
+const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
+/// Out-of-order blocks kept per side (beyond this the highest block is dropped, so its bytes
+/// count as missed once acknowledged).
+const MAX_BLOCKS: usize = 16;
+
+// ---------------------------------------------------------------------------------------------
+// Endpoint state
+
+/// Zeek's endpoint states (§11.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ZeekState {
+    #[default]
+    Inactive,
+    SynSent,
+    SynAckSent,
+    Partial,
+    Established,
+    /// Sent a FIN.
+    Closed,
+    /// Sent a RST.
+    Reset,
+}
+
+impl ZeekState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZeekState::Inactive => "INACTIVE",
+            ZeekState::SynSent => "SYN_SENT",
+            ZeekState::SynAckSent => "SYN_ACK_SENT",
+            ZeekState::Partial => "PARTIAL",
+            ZeekState::Established => "ESTABLISHED",
+            ZeekState::Closed => "CLOSED",
+            ZeekState::Reset => "RESET",
+        }
+    }
+
+    #[inline]
+    fn handshake(self) -> bool {
+        matches!(
+            self,
+            ZeekState::Inactive | ZeekState::SynSent | ZeekState::SynAckSent
+        )
+    }
+
+    /// INACTIVE or PARTIAL (`o_in`/`r_in` of §11.4).
+    #[inline]
+    fn inactive_or_partial(self) -> bool {
+        matches!(self, ZeekState::Inactive | ZeekState::Partial)
+    }
+}
+
+#[inline]
+fn seq_delta(a: u32, b: u32) -> i32 {
+    a.wrapping_sub(b) as i32
+}
+
+#[inline]
+fn is_pow10(n: u32) -> bool {
+    let mut p: u32 = 1;
+    loop {
+        if n == p {
+            return true;
+        }
+        match p.checked_mul(10) {
+            Some(q) if q <= n => p = q,
+            _ => return false,
+        }
+    }
+}
+
+// History masks (one set per role, §11.5).
+const H_SYN: u16 = 0x1;
+const H_FIN: u16 = 0x2;
+const H_RST: u16 = 0x4;
+const H_FIN_RST: u16 = 0x8;
+const H_DATA: u16 = 0x10;
+const H_ACK: u16 = 0x20;
+const H_MULTI: u16 = 0x40;
+
+/// Counted letters (§11.5), per side.
+#[derive(Clone, Copy, Debug)]
+enum Counted {
+    Rexmit = 0,
+    ZeroWin = 1,
+    Gap = 2,
+    Checksum = 3,
+}
+
+impl Counted {
+    fn letter(self) -> u8 {
+        match self {
+            Counted::Rexmit => b'T',
+            Counted::ZeroWin => b'W',
+            Counted::Gap => b'G',
+            Counted::Checksum => b'C',
+        }
+    }
+}
+
+/// Zeek's reassembler bookkeeping for one side, reduced to what gaps need: the contiguous
+/// delivered point, the highest trimmed (acknowledged) point, and out-of-order blocks above
+/// the delivered point (allocated only when data arrives out of order; at most
+/// [`MAX_BLOCKS`]).
+#[derive(Clone, Debug, Default)]
+struct Reassembly {
+    /// Relative sequence number up to which data was delivered (`last_reassem_seq`).
+    delivered: u64,
+    /// Relative sequence number up to which data was acknowledged and dropped (`trim_seq`).
+    trim: u64,
+    /// Undelivered blocks `[lo, hi)`, sorted, disjoint, all above `delivered`.
+    blocks: Vec<(u64, u64)>,
+}
+
+impl Reassembly {
+    fn new() -> Reassembly {
+        Reassembly {
+            delivered: 1,
+            trim: 1,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// Deliver blocks that now touch the delivered point.
+    fn absorb(&mut self) {
+        while let Some(&(lo, hi)) = self.blocks.first() {
+            if lo > self.delivered {
+                break;
+            }
+            if hi > self.delivered {
+                self.delivered = hi;
+            }
+            self.blocks.remove(0);
+        }
+    }
+
+    fn insert(&mut self, lo: u64, hi: u64) {
+        if hi <= lo {
+            return;
+        }
+        if lo <= self.delivered {
+            if hi > self.delivered {
+                self.delivered = hi;
+                self.absorb();
+            }
+            return;
+        }
+        // Merge with overlapping or adjacent blocks.
+        let mut lo = lo;
+        let mut hi = hi;
+        let mut i = 0;
+        while i < self.blocks.len() {
+            let (bl, bh) = self.blocks[i];
+            if bh < lo {
+                i += 1;
+                continue;
+            }
+            if bl > hi {
+                break;
+            }
+            lo = lo.min(bl);
+            hi = hi.max(bh);
+            self.blocks.remove(i);
+        }
+        self.blocks.insert(i, (lo, hi));
+        if self.blocks.len() > MAX_BLOCKS {
+            self.blocks.pop();
+        }
+    }
+}
+
+/// One side of a Zeek connection (Zeek's `TCP_Endpoint` plus its ConnSize counters).
+#[derive(Clone, Debug, Default)]
+struct ZEndpoint {
+    state: ZeekState,
+    prev_state: ZeekState,
+    did_close: bool,
+    did_eof: bool,
+    fin_seen: bool,
+    start_seq: i64,
+    last_seq: u32,
+    ack_seq: u32,
+    seq_wraps: u32,
+    ack_wraps: u32,
+    /// Relative sequence number just past the FIN.
+    fin_seq: u64,
+    hist_last_syn: u64,
+    hist_last_fin: u64,
+    hist_last_rst: u64,
+    counts: [u32; 4],
+    reasm: Reassembly,
+    pkts: u64,
+    ip_bytes: u64,
+}
+
+impl ZEndpoint {
+    fn new() -> ZEndpoint {
+        ZEndpoint {
+            reasm: Reassembly::new(),
+            ..ZEndpoint::default()
+        }
+    }
+
+    #[inline]
+    fn start_u32(&self) -> u32 {
+        self.start_seq as u32
+    }
+
+    #[inline]
+    fn full(seq: u32, wraps: u32) -> u64 {
+        ((wraps as u64) << 32) + seq as u64
+    }
+
+    #[inline]
+    fn to_relative(&self, seq: u32, wraps: u32) -> u64 {
+        Self::full(seq, wraps).wrapping_sub(self.start_seq as u64)
+    }
+
+    fn init_seqs(&mut self, start: u32, ack: u32, last: u32) {
+        self.start_seq = start as i64;
+        self.ack_seq = ack;
+        self.last_seq = last;
+    }
+
+    fn update_last_seq(&mut self, seq: u32) {
+        if seq < self.last_seq {
+            self.seq_wraps = self.seq_wraps.wrapping_add(1);
+        }
+        self.last_seq = seq;
+    }
+
+    fn update_ack_seq(&mut self, ack: u32) {
+        let d = seq_delta(ack, self.ack_seq);
+        if ack == 0 && d > TOO_LARGE_SEQ_DELTA {
+            return; // more likely a broken ack than a wrap onto 0
+        }
+        if d > 0 {
+            if ack < self.ack_seq {
+                self.ack_wraps = self.ack_wraps.wrapping_add(1);
+            }
+            self.ack_seq = ack;
+        }
+    }
+
+    /// Relative sequence number of `cur` given the last value seen and its wrap count; the
+    /// flag says it lies before the side's start.
+    fn relative(&self, cur: u32, last: u32, wraps: u32) -> (u64, bool) {
+        let mut wraps = wraps;
+        let d = seq_delta(cur, last);
+        if d < 0 {
+            if wraps != 0 && cur > last {
+                wraps -= 1;
+            }
+        } else if d > 0 && cur < last {
+            wraps = wraps.wrapping_add(1);
+        }
+        if wraps == 0 {
+            let d = seq_delta(cur, self.start_u32());
+            return (d as i64 as u64, d < 0);
+        }
+        (self.to_relative(cur, wraps), false)
+    }
+
+    fn no_data_acked(&self) -> bool {
+        let ack = Self::full(self.ack_seq, self.ack_wraps);
+        let start = self.start_seq as u64;
+        ack == start || ack == start.wrapping_add(1)
+    }
+}
+
+/// Timer and table requests a processed packet leaves for the tracker.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Requests {
+    attempt_at: Option<Ts>,
+    /// Leaving the handshake: inactivity timeout becomes 5 minutes.
+    tcp_inactivity: bool,
+    /// `connection_established` (the responder's SYN was seen).
+    established: bool,
+    cancel_analyzer_timers: bool,
+    delete_at: Option<Ts>,
+    expire_at: Option<Ts>,
+}
+
+/// Inline history string (bounded: letters beyond [`HISTORY_CAP`] are dropped).
+const HISTORY_CAP: usize = 30;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct History {
+    len: u8,
+    buf: [u8; HISTORY_CAP],
+}
+
+impl History {
+    fn push(&mut self, c: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len as usize) {
+            *slot = c;
+            self.len += 1;
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len as usize).unwrap_or(&[])
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    fn set(&mut self, s: &[u8]) {
+        self.len = 0;
+        for &c in s {
+            self.push(c);
+        }
+    }
+}
+
+/// Zeek's per-connection rules (TCP session adapter, endpoints, reassembly gaps, ConnSize),
+/// without timers.
+#[derive(Clone, Debug)]
+pub struct ZeekCore {
+    ep: [ZEndpoint; 2],
+    /// Physical side (0/1) that is currently the originator.
+    orig: u8,
+    history: History,
+    /// History letters seen, by role (0 = orig, 1 = resp).
+    seen: [u16; 2],
+    is_partial: bool,
+    /// First packet seen, by role bit (1 = orig, 2 = resp).
+    first_seen: u8,
+    is_active: bool,
+    close_deferred: bool,
+    deferred_gen: bool,
+    start: Ts,
+    last: Ts,
+    missed_bytes: u64,
+}
+
+impl ZeekCore {
+    /// A connection created by `first` (its sender becomes side 0).
+    pub fn new(first: &Segment, ports: &ServerPorts) -> ZeekCore {
+        let mut c = ZeekCore {
+            ep: [ZEndpoint::new(), ZEndpoint::new()],
+            orig: 0,
+            history: History::default(),
+            seen: [0; 2],
+            is_partial: false,
+            first_seen: 0,
+            is_active: true,
+            close_deferred: false,
+            deferred_gen: false,
+            start: first.ts,
+            last: first.ts,
+            missed_bytes: 0,
+        };
+        if ports.flip_at_creation(first) {
+            c.flip_roles();
+        }
+        c
+    }
+
+    #[inline]
+    fn orig_side(&self) -> usize {
+        self.orig as usize & 1
+    }
+
+    #[inline]
+    fn resp_side(&self) -> usize {
+        self.orig_side() ^ 1
+    }
+
+    /// Physical side (0 = first sender) that is the originator.
+    pub fn orig_index(&self) -> usize {
+        self.orig_side()
+    }
+
+    fn orig_state(&self) -> ZeekState {
+        self.ep[self.orig_side()].state
+    }
+
+    fn resp_state(&self) -> ZeekState {
+        self.ep[self.resp_side()].state
+    }
+
+    fn flip_roles(&mut self) {
+        self.orig ^= 1;
+        self.first_seen = ((self.first_seen & 1) << 1) | ((self.first_seen & 2) >> 1);
+        self.is_partial = false;
+        self.history.push(b'^');
+    }
+
+    fn add_letter(&mut self, side: usize, c: u8) {
+        let c = if side == self.orig_side() {
+            c
+        } else {
+            c.to_ascii_lowercase()
+        };
+        self.history.push(c);
+    }
+
+    /// Record `c` once per role; true if it had been seen already.
+    fn check_history(&mut self, side: usize, mask: u16, c: u8) -> bool {
+        let role = usize::from(side != self.orig_side());
+        if self.seen[role] & mask == 0 {
+            self.seen[role] |= mask;
+            self.add_letter(side, c);
+            false
+        } else {
+            true
+        }
+    }
+
+    fn counted(&mut self, side: usize, which: Counted) {
+        let n = {
+            let c = &mut self.ep[side].counts[which as usize];
+            *c = c.saturating_add(1);
+            *c
+        };
+        if is_pow10(n) {
+            self.add_letter(side, which.letter());
+        }
+    }
+
+    fn set_state(&mut self, side: usize, new: ZeekState, req: &mut Requests) {
+        let old = self.ep[side].state;
+        if new == old {
+            return;
+        }
+        if !new.handshake() && old.handshake() && self.ep[side ^ 1].state.handshake() {
+            req.tcp_inactivity = true;
+        }
+        self.ep[side].prev_state = old;
+        self.ep[side].state = new;
+    }
+
+    /// Process one packet sent by physical `side` (Zeek's `TCPAnalyzer::DeliverPacket`).
+    pub fn process(&mut self, side: usize, seg: &Segment, verify: bool, req: &mut Requests) {
+        let side = side & 1;
+        let peer = side ^ 1;
+        let f = seg.flags;
+        let t = seg.ts;
+        if verify && seg.checksum == Checksum::Bad {
+            self.counted(side, Counted::Checksum);
+            return;
+        }
+        let len = seg.payload_len;
+
+        // §3 rule 3 / §11.5: a flow that so far is one SYN+ACK from orig flips on the first
+        // plain ACK or data segment, in either direction.
+        if f.plain() && (f.ack() || len > 0) && self.history.as_bytes() == b"H" {
+            self.orig ^= 1;
+            self.seen.swap(0, 1);
+            self.first_seen = ((self.first_seen & 1) << 1) | ((self.first_seen & 2) >> 1);
+            self.is_partial = false;
+            self.history.set(b"^h");
+        }
+
+        let is_orig = side == self.orig_side();
+        self.set_partial_status(f, is_orig);
+
+        let seg_len = if f.rst() {
+            u32::from(f.syn()) + u32::from(f.fin())
+        } else {
+            seg.seg_len()
+        };
+        let base = seg.seq;
+        let ack = seg.ack;
+        let one_past = base.wrapping_add(seg_len);
+
+        self.init_endpoint(side, f, base, one_past);
+        let e = &self.ep[side];
+        let (rel_seq, underflow) = e.relative(base, e.last_seq, e.seq_wraps);
+
+        self.update_history(side, f, rel_seq, len);
+
+        // Zero window (W): not with or after own RST, not after the peer's FIN.
+        if seg.window == 0
+            && !f.rst()
+            && self.ep[peer].state != ZeekState::Closed
+            && self.ep[side].state != ZeekState::Reset
+        {
+            self.counted(side, Counted::ZeroWin);
+        }
+
+        if !(self.ep[0].did_close && self.ep[1].did_close) {
+            self.last = t;
+        }
+
+        if f.fin() {
+            self.ep[side].fin_seen = true;
+            self.ep[side].fin_seq = rel_seq.wrapping_add(seg_len as u64);
+        }
+
+        let mut rel_ack = 0u64;
+        if f.ack() {
+            if self.ep[peer].state == ZeekState::Inactive {
+                rel_ack = 1;
+                let a = ack.wrapping_sub(1);
+                self.ep[peer].init_seqs(a, a, a);
+            } else {
+                let p = &self.ep[peer];
+                let (r, uf) = p.relative(ack, p.ack_seq, p.ack_wraps);
+                if !uf {
+                    rel_ack = r;
+                    if !f.rst() {
+                        self.ep[peer].update_ack_seq(ack);
+                    }
+                }
+            }
+        }
+
+        let delta_last = self.update_last_seq(side, one_past, f, len);
+
+        let (do_close, gen_event) =
+            self.update_state_machine(side, base, len, delta_last, is_orig, f, t, req);
+
+        if f.ack() {
+            self.ack_received(peer, rel_ack, req);
+        }
+
+        self.first_seen |= if is_orig { 1 } else { 2 };
+
+        let rel_data_seq = if f.syn() {
+            rel_seq.wrapping_add(1)
+        } else {
+            rel_seq
+        };
+        if len > 0 && !f.rst() && !underflow {
+            self.data_sent(side, rel_data_seq, len, seg.captured_payload_len);
+        }
+        self.check_eof(side, req);
+        if do_close {
+            self.connection_closed(side, gen_event, req);
+        }
+
+        let e = &mut self.ep[side];
+        e.pkts += 1;
+        e.ip_bytes += zeek_ip_len(seg);
+    }
+
+    fn set_partial_status(&mut self, f: TcpFlags, is_orig: bool) {
+        if is_orig {
+            if self.first_seen & 1 == 0 {
+                self.is_partial = !f.syn() || f.ack();
+            }
+        } else if self.first_seen & 2 == 0 && !self.is_partial {
+            self.is_partial = !f.syn();
+        }
+    }
+
+    fn init_endpoint(&mut self, side: usize, f: TcpFlags, first: u32, last: u32) {
+        let e = &mut self.ep[side];
+        match e.state {
+            ZeekState::Inactive => {
+                if f.syn() {
+                    e.init_seqs(first, first, last);
+                } else {
+                    let s = first.wrapping_sub(1);
+                    // The first packet is never a retransmission.
+                    e.init_seqs(s, s, first);
+                }
+            }
+            ZeekState::SynSent | ZeekState::SynAckSent => {
+                if f.syn() && first != e.start_u32() {
+                    e.init_seqs(first, first, last);
+                }
+            }
+            ZeekState::Established | ZeekState::Partial => {
+                if f.syn() {
+                    e.init_seqs(first, first, last);
+                }
+            }
+            ZeekState::Reset => {
+                if f.syn() && e.prev_state == ZeekState::Inactive {
+                    e.init_seqs(first, first, last);
+                }
+            }
+            ZeekState::Closed => {}
+        }
+    }
+
+    fn update_history(&mut self, side: usize, f: TcpFlags, rel_seq: u64, len: u32) {
+        let bits = u32::from(f.syn()) + u32::from(f.fin()) + u32::from(f.rst());
+        if bits > 1 {
+            if f.fin() && f.rst() {
+                self.check_history(side, H_FIN_RST, b'I');
+            } else {
+                self.check_history(side, H_MULTI, b'Q');
+            }
+        } else if bits == 1 {
+            if f.syn() {
+                let code = if f.ack() { b'H' } else { b'S' };
+                if self.check_history(side, H_SYN, code) && rel_seq != self.ep[side].hist_last_syn {
+                    self.add_letter(side, code);
+                }
+                self.ep[side].hist_last_syn = rel_seq;
+            }
+            if f.fin() {
+                let end = rel_seq.wrapping_add(len as u64);
+                if self.check_history(side, H_FIN, b'F') && end != self.ep[side].hist_last_fin {
+                    self.add_letter(side, b'F');
+                }
+                self.ep[side].hist_last_fin = end;
+            }
+            if f.rst() {
+                if self.check_history(side, H_RST, b'R') && rel_seq != self.ep[side].hist_last_rst {
+                    self.add_letter(side, b'R');
+                }
+                self.ep[side].hist_last_rst = rel_seq;
+            }
+        } else if len > 0 {
+            self.check_history(side, H_DATA, b'D');
+        } else if f.ack() {
+            self.check_history(side, H_ACK, b'A');
+        }
+    }
+
+    fn update_last_seq(&mut self, side: usize, last: u32, f: TcpFlags, len: u32) -> i32 {
+        let e = &mut self.ep[side];
+        let delta = seq_delta(last, e.last_seq);
+        if (f.syn() || f.rst()) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta) {
+            // Untrusted jump.
+        } else if f.fin() && e.last_seq == e.start_u32().wrapping_add(1) {
+            e.update_last_seq(last);
+        } else if e.state == ZeekState::Reset {
+            // Nothing after a RST is trusted.
+        } else if delta > 0 {
+            e.update_last_seq(last);
+        } else if len > 0 {
+            self.counted(side, Counted::Rexmit);
+        }
+        delta
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_state_machine(
+        &mut self,
+        side: usize,
+        base: u32,
+        len: u32,
+        delta_last: i32,
+        is_orig: bool,
+        f: TcpFlags,
+        t: Ts,
+        req: &mut Requests,
+    ) -> (bool, bool) {
+        let peer = side ^ 1;
+        let mut do_close = false;
+        let mut gen_event = false;
+        match self.ep[side].state {
+            ZeekState::Inactive => {
+                if f.syn() {
+                    if is_orig {
+                        let s = if f.ack() {
+                            ZeekState::SynAckSent
+                        } else {
+                            ZeekState::SynSent
+                        };
+                        self.set_state(side, s, req);
+                        req.attempt_at = Some(Ts(t.0.saturating_add(ATTEMPT_DELAY)));
+                    } else {
+                        if !f.ack()
+                            && self.ep[peer].state == ZeekState::SynAckSent
+                            && base == self.ep[side].start_u32()
+                        {
+                            // SYN/SYN-ACK reversal (§11.3 special case).
+                            self.is_partial = false;
+                            self.flip_roles();
+                            self.set_state(peer, ZeekState::Established, req);
+                            self.first_seen |= 1;
+                        }
+                        if self.ep[peer].state == ZeekState::SynSent {
+                            self.set_state(peer, ZeekState::Established, req);
+                        }
+                        self.set_state(side, ZeekState::Established, req);
+                        if self.ep[peer].state != ZeekState::Partial {
+                            req.established = true;
+                        }
+                    }
+                }
+                if f.fin() {
+                    self.set_state(side, ZeekState::Closed, req);
+                    do_close = true;
+                    gen_event = true;
+                }
+                if f.rst() {
+                    self.set_state(side, ZeekState::Reset, req);
+                    let is_reject = if is_orig {
+                        self.ep[peer].state == ZeekState::Established
+                    } else {
+                        matches!(
+                            self.ep[peer].state,
+                            ZeekState::SynSent | ZeekState::SynAckSent
+                        )
+                    };
+                    do_close = true;
+                    gen_event = !is_reject;
+                }
+                if self.ep[side].state == ZeekState::Inactive {
+                    if !is_orig && len == 0 && self.orig_state() == ZeekState::SynSent {
+                        // Stacks that ACK a SYN before answering it.
+                    } else if f.ack() && self.ep[peer].state == ZeekState::Established {
+                        self.set_state(side, ZeekState::Established, req);
+                        self.is_partial = false;
+                        self.first_seen |= if is_orig { 1 } else { 2 };
+                    } else {
+                        self.set_state(side, ZeekState::Partial, req);
+                    }
+                }
+            }
+            ZeekState::SynSent | ZeekState::SynAckSent => {
+                if f.fin() {
+                    self.set_state(side, ZeekState::Closed, req);
+                    do_close = true;
+                    gen_event = true;
+                }
+                if f.rst() {
+                    self.set_state(side, ZeekState::Reset, req);
+                    self.is_active = false;
+                    do_close = true;
+                }
+            }
+            ZeekState::Established | ZeekState::Partial => {
+                if f.syn()
+                    && !f.ack()
+                    && self.ep[side].state == ZeekState::Partial
+                    && self.ep[peer].state == ZeekState::Inactive
+                {
+                    self.set_state(side, ZeekState::SynSent, req);
+                }
+                if f.fin() && !f.rst() {
+                    self.set_state(side, ZeekState::Closed, req);
+                    if self.ep[peer].state == ZeekState::Reset
+                        && self.ep[peer].prev_state == ZeekState::Closed
+                    {
+                        // FIN then RST from the peer was a normal close.
+                        self.set_state(peer, ZeekState::Closed, req);
+                    }
+                    do_close = true;
+                    gen_event = true;
+                }
+                if f.rst() {
+                    let p = &self.ep[peer];
+                    let reset_event =
+                        p.state != ZeekState::Reset || p.prev_state != ZeekState::Established;
+                    self.set_state(side, ZeekState::Reset, req);
+                    do_close = true;
+                    if reset_event {
+                        self.is_active = false;
+                    }
+                }
+            }
+            ZeekState::Closed => {
+                let _ = delta_last;
+                if f.rst() && self.ep[peer].state != ZeekState::Closed {
+                    self.set_state(side, ZeekState::Reset, req);
+                    if !self.ep[side].did_close {
+                        do_close = true;
+                    }
+                }
+            }
+            ZeekState::Reset => {}
+        }
+        (do_close, gen_event)
+    }
+
+    /// The peer acknowledged `seq` (relative) of `side`'s data.
+    fn ack_received(&mut self, side: usize, seq: u64, req: &mut Requests) {
+        let e = &self.ep[side];
+        let mut seq = seq;
+        if e.fin_seen && seq >= e.fin_seq {
+            seq = e.fin_seq.wrapping_sub(1);
+        }
+        if seq <= e.reasm.trim {
+            return;
+        }
+        if seq > self.ep[side].reasm.delivered {
+            self.undelivered(side, seq);
+        }
+        let r = &mut self.ep[side].reasm;
+        r.blocks.retain(|&(_, hi)| hi > seq);
+        r.absorb();
+        r.trim = seq;
+        self.check_eof(side, req);
+    }
+
+    /// Data up to `up_to` is acknowledged but was never seen: content gaps.
+    fn undelivered(&mut self, side: usize, up_to: u64) {
+        if up_to <= 2 && self.is_partial {
+            return;
+        }
+        loop {
+            let r = &self.ep[side].reasm;
+            let Some(&(lo, _)) = r.blocks.first() else {
+                break;
+            };
+            if lo >= up_to {
+                break;
+            }
+            let at = r.delivered;
+            self.gap(side, lo.saturating_sub(at));
+            let r = &mut self.ep[side].reasm;
+            r.delivered = r.delivered.max(lo);
+            r.absorb();
+        }
+        let at = self.ep[side].reasm.delivered;
+        if up_to > at {
+            self.gap(side, up_to - at);
+            self.ep[side].reasm.delivered = up_to;
+        }
+    }
+
+    fn gap(&mut self, side: usize, len: u64) {
+        if len == 0 {
+            return;
+        }
+        let clean = |e: &ZEndpoint| {
+            e.state == ZeekState::Established
+                || (e.state == ZeekState::Closed && e.prev_state == ZeekState::Established)
+        };
+        if clean(&self.ep[side]) && clean(&self.ep[side ^ 1]) {
+            self.counted(side, Counted::Gap);
+            self.missed_bytes = self.missed_bytes.saturating_add(len);
+        }
+    }
+
+    fn data_sent(&mut self, side: usize, seq: u64, len: u32, caplen: u32) {
+        if caplen < len {
+            return; // payload cut by the snap length never reaches the reassembler
+        }
+        let e = &mut self.ep[side];
+        let acked = e.to_relative(e.ack_seq, e.ack_wraps);
+        let mut lo = seq;
+        let hi = seq.wrapping_add(len as u64);
+        if lo < acked {
+            if hi <= acked {
+                return;
+            }
+            lo = acked;
+        }
+        let r = &mut e.reasm;
+        if hi <= r.trim {
+            return;
+        }
+        lo = lo.max(r.trim);
+        r.insert(lo, hi);
+    }
+
+    fn data_pending(&self, side: usize) -> bool {
+        let e = &self.ep[side];
+        let delivered = (e.start_seq as u64).wrapping_add(e.reasm.delivered);
+        let last = ZEndpoint::full(e.last_seq, e.seq_wraps);
+        if last < delivered {
+            return false;
+        }
+        if delivered != last.wrapping_sub(1) && delivered != last {
+            return true;
+        }
+        e.state != ZeekState::Reset && !self.ep[side ^ 1].reasm.blocks.is_empty()
+    }
+
+    fn check_eof(&mut self, side: usize, req: &mut Requests) {
+        let e = &self.ep[side];
+        if !e.did_eof
+            && (e.fin_seen || matches!(e.state, ZeekState::Closed | ZeekState::Reset))
+            && !self.data_pending(side)
+        {
+            self.ep[side].did_eof = true;
+            if self.close_deferred {
+                let gen_event = self.deferred_gen;
+                self.connection_closed(side, gen_event, req);
+                self.close_deferred = false;
+            }
+        }
+    }
+
+    fn connection_closed(&mut self, side: usize, gen_event: bool, req: &mut Requests) {
+        if self.data_pending(side) {
+            self.close_deferred = true;
+            if !self.deferred_gen {
+                self.deferred_gen = gen_event;
+            }
+            return;
+        }
+        self.close_deferred = false;
+        if self.ep[side].did_close {
+            return;
+        }
+        self.ep[side].did_close = true;
+        let peer = side ^ 1;
+        let complete = self.ep[side].state == ZeekState::Reset
+            || self.ep[peer].did_close
+            || self.ep[peer].state == ZeekState::Inactive;
+        if complete {
+            let mut gen_event = gen_event;
+            if self.ep[side].prev_state != ZeekState::Inactive
+                || self.ep[peer].state != ZeekState::Inactive
+            {
+                if self.deferred_gen {
+                    gen_event = true;
+                    self.deferred_gen = false;
+                }
+                if gen_event {
+                    self.is_active = false;
+                }
+            }
+            req.cancel_analyzer_timers = true;
+            req.delete_at = Some(Ts(self.last.0.saturating_add(CLOSE_DELAY)));
+        } else if self.ep[side].prev_state != ZeekState::Inactive {
+            req.expire_at = Some(Ts(self.last.0.saturating_add(SESSION_TIMER)));
+        }
+    }
+
+    fn size(&self, side: usize) -> u64 {
+        let e = &self.ep[side];
+        let p = &self.ep[side ^ 1];
+        if e.prev_state == ZeekState::SynSent
+            && e.state == ZeekState::Reset
+            && p.state == ZeekState::Inactive
+            && !e.no_data_acked()
+        {
+            return 0;
+        }
+        let last = ZEndpoint::full(e.last_seq, e.seq_wraps);
+        let ack = ZEndpoint::full(e.ack_seq, e.ack_wraps);
+        let mut size = last.max(ack).wrapping_sub(e.start_seq as u64);
+        size = size.saturating_sub(1);
+        if e.fin_seen && size != 0 {
+            size -= 1;
+        }
+        size
+    }
+
+    /// `conn_state` (§11.4).
+    pub fn conn_state(&self) -> &'static str {
+        use ZeekState::*;
+        let os = self.orig_state();
+        let rs = self.resp_state();
+        let o_in = os.inactive_or_partial();
+        let r_in = rs.inactive_or_partial();
+        if rs == Reset {
+            if matches!(os, SynSent | SynAckSent)
+                || (os == Reset
+                    && self.size(self.orig_side()) == 0
+                    && self.size(self.resp_side()) == 0)
+            {
+                "REJ"
+            } else if o_in {
+                "RSTRH"
+            } else {
+                "RSTR"
+            }
+        } else if os == Reset {
+            if r_in {
+                if rstos0_history(self.history.as_bytes()) {
+                    "RSTOS0"
+                } else {
+                    "OTH"
+                }
+            } else {
+                "RSTO"
+            }
+        } else if rs == Closed && os == Closed {
+            "SF"
+        } else if os == Closed {
+            if r_in { "SH" } else { "S2" }
+        } else if rs == Closed {
+            if o_in { "SHR" } else { "S3" }
+        } else if os == SynSent && rs == Inactive {
+            "S0"
+        } else if os == Established && rs == Established {
+            "S1"
+        } else {
+            "OTH"
+        }
+    }
+
+    pub fn history(&self) -> &str {
+        self.history.as_str()
+    }
+
+    pub fn orig_zeek_state(&self) -> ZeekState {
+        self.orig_state()
+    }
+
+    pub fn resp_zeek_state(&self) -> ZeekState {
+        self.resp_state()
+    }
+
+    /// Build the conn.log row; `sides` are the endpoints of physical sides 0 and 1.
+    pub fn row(&self, uid: String, sides: [Endpoint; 2]) -> ZeekRow {
+        let o = self.orig_side();
+        let r = o ^ 1;
+        let dur = self.last.0.saturating_sub(self.start.0);
+        let (duration, orig_bytes, resp_bytes) = if dur > 0 {
+            (Some(Ts(dur)), Some(self.size(o)), Some(self.size(r)))
+        } else {
+            (None, None, None)
+        };
+        ZeekRow {
+            ts: self.start,
+            uid,
+            orig: sides[o],
+            resp: sides[r],
+            duration,
+            orig_bytes,
+            resp_bytes,
+            conn_state: self.conn_state(),
+            missed_bytes: self.missed_bytes,
+            history: self.history.as_str().to_string(),
+            orig_pkts: self.ep[o].pkts,
+            orig_ip_bytes: self.ep[o].ip_bytes,
+            resp_pkts: self.ep[r].pkts,
+            resp_ip_bytes: self.ep[r].ip_bytes,
+        }
+    }
+}
+
+/// IP bytes as Zeek's ConnSize counts them: the header's total length, so an IPv4 packet
+/// whose total length is 0 (segmentation offload) counts 0, and an IPv6 one 40.
+fn zeek_ip_len(seg: &Segment) -> u64 {
+    if seg.ip_len_from_capture {
+        match seg.src.addr {
+            IpAddr::V4(_) => 0,
+            IpAddr::V6(_) => 40,
+        }
+    } else {
+        seg.ip_len as u64
+    }
+}
+
+/// `^?S[^HAFGIQ]*R.*` over the whole history (RSTOS0, §11.4).
+fn rstos0_history(h: &[u8]) -> bool {
+    let h = h.strip_prefix(b"^").unwrap_or(h);
+    let Some(rest) = h.strip_prefix(b"S") else {
+        return false;
+    };
+    for &c in rest {
+        if c == b'R' {
+            return true;
+        }
+        if matches!(c, b'H' | b'A' | b'F' | b'G' | b'I' | b'Q') {
+            return false;
+        }
+    }
+    false
+}
+
+// ---------------------------------------------------------------------------------------------
+// ZeekConn: whole-flow rules for the JSON report
+
 /// Zeek's per-connection rules applied to a stream of segments (no timers, no splitting).
 #[derive(Clone, Debug, Default)]
-pub struct ZeekConn {}
+pub struct ZeekConn {
+    core: Option<Box<ZeekCore>>,
+}
 
 impl ZeekConn {
     pub fn new() -> ZeekConn {
         ZeekConn::default()
     }
 
-    /// Process one segment sent by `from` (relative to the tcplens flow's first sender).
-    pub fn on_segment(&mut self, _from: Dir, _seg: &Segment, _ports: &ServerPorts) {}
+    /// Process one segment sent by `from` (relative to the tcplens flow's first sender, which
+    /// is this connection's side 0). Orientation follows Zeek's own rules.
+    pub fn on_segment(&mut self, from: Dir, seg: &Segment, ports: &ServerPorts) {
+        let core = self
+            .core
+            .get_or_insert_with(|| Box::new(ZeekCore::new(seg, ports)));
+        let mut req = Requests::default();
+        core.process(from.idx(), seg, true, &mut req);
+    }
 
     pub fn conn_state(&self) -> &'static str {
-        "OTH"
+        self.core.as_ref().map_or("OTH", |c| c.conn_state())
     }
 
     pub fn history(&self) -> &str {
-        ""
+        self.core.as_ref().map_or("", |c| c.history())
+    }
+
+    /// Zeek's originator, relative to the tcplens flow's first sender.
+    pub fn orig_dir(&self) -> Dir {
+        match self.core.as_ref().map_or(0, |c| c.orig_index()) {
+            0 => Dir::A,
+            _ => Dir::B,
+        }
+    }
+
+    pub fn core(&self) -> Option<&ZeekCore> {
+        self.core.as_deref()
     }
 }
 
@@ -93,28 +1220,381 @@ pub struct ZeekRow {
     pub resp_ip_bytes: u64,
 }
 
+// ---------------------------------------------------------------------------------------------
+// ZeekTracker: Zeek's connection table and timers
+
+/// `C` + 17 base-62 characters, deterministic from a counter (splitmix64 mixing).
+pub fn make_uid(n: u64) -> String {
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    let mut v = ((mix(n) as u128) << 64) | mix(n ^ 0x5851_f42d_4c95_7f2d) as u128;
+    let mut s = String::with_capacity(18);
+    s.push('C');
+    for _ in 0..17 {
+        let d = (v % 62) as usize;
+        v /= 62;
+        s.push(ALPHABET.get(d).copied().unwrap_or(b'0') as char);
+    }
+    s
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    Attempt,
+    Expire,
+    Inactivity,
+    Delete,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    at: i64,
+    order: u64,
+    slot: u32,
+    generation: u32,
+    epoch: u32,
+    kind: TimerKind,
+}
+
+#[derive(Debug)]
+struct Tracked {
+    core: ZeekCore,
+    sides: [Endpoint; 2],
+    key: FlowKey,
+    uid: u64,
+    /// Analyzer timers (attempt, expire, delete) carry this; cancelling bumps it.
+    analyzer_epoch: u32,
+    inactivity_epoch: u32,
+    inactivity: i64,
+}
+
 /// Zeek's own connection table with its timers (§11.7), fed every segment in capture order.
+/// Timers live in one min-heap (O(log n) per timer); cancelled or stale entries are skipped
+/// when they surface.
 #[derive(Debug, Default)]
 pub struct ZeekTracker {
+    ports: ServerPorts,
+    verify: bool,
+    table: FxHashMap<FlowKey, u32>,
+    slots: Vec<Option<Tracked>>,
+    gens: Vec<u32>,
+    free: Vec<u32>,
+    timers: BinaryHeap<Reverse<Timer>>,
+    order: u64,
+    next_uid: u64,
     rows: Vec<ZeekRow>,
 }
 
 impl ZeekTracker {
-    pub fn new(_ports: ServerPorts, _verify_checksums: bool) -> ZeekTracker {
-        ZeekTracker::default()
+    pub fn new(ports: ServerPorts, verify_checksums: bool) -> ZeekTracker {
+        ZeekTracker {
+            ports,
+            verify: verify_checksums,
+            ..ZeekTracker::default()
+        }
     }
 
     /// Fire due timers, then process the segment.
-    pub fn on_segment(&mut self, _seg: &Segment) {}
+    pub fn on_segment(&mut self, seg: &Segment) {
+        self.advance(seg.ts);
+        let key = FlowKey::of(seg);
+        let slot = match self.table.get(&key).copied() {
+            Some(s) => {
+                let reuse = self
+                    .slot(s)
+                    .map(|t| is_reuse(&t.core, seg, side_of(t, seg)))
+                    .unwrap_or(true);
+                if reuse {
+                    self.remove(s);
+                    self.create(key, seg)
+                } else {
+                    s
+                }
+            }
+            None => self.create(key, seg),
+        };
+        let verify = self.verify;
+        let mut req = Requests::default();
+        let Some(t) = self.slots.get_mut(slot as usize).and_then(|s| s.as_mut()) else {
+            return;
+        };
+        let side = side_of(t, seg);
+        t.core.process(side, seg, verify, &mut req);
+        self.apply(slot, seg.ts, req);
+    }
 
     /// Fire every timer due at or before `now` (live mode calls this on the wall clock).
-    pub fn advance(&mut self, _now: Ts) {}
+    pub fn advance(&mut self, now: Ts) {
+        while let Some(Reverse(top)) = self.timers.peek().copied() {
+            if top.at > now.0 {
+                break;
+            }
+            self.timers.pop();
+            self.fire(top, now);
+        }
+    }
 
     /// End of input: log every remaining connection.
-    pub fn finish(&mut self) {}
+    pub fn finish(&mut self) {
+        let mut live: Vec<(u64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|t| (t.uid, i as u32)))
+            .collect();
+        live.sort_unstable();
+        for (_, s) in live {
+            self.remove(s);
+        }
+        self.timers.clear();
+    }
 
     /// Rows logged so far, in removal order; drains them.
     pub fn take_rows(&mut self) -> Vec<ZeekRow> {
         std::mem::take(&mut self.rows)
     }
+
+    /// Connections currently in the table.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    fn slot(&self, s: u32) -> Option<&Tracked> {
+        self.slots.get(s as usize).and_then(|x| x.as_ref())
+    }
+
+    fn generation(&self, s: u32) -> u32 {
+        self.gens.get(s as usize).copied().unwrap_or(0)
+    }
+
+    fn push(&mut self, at: i64, slot: u32, epoch: u32, kind: TimerKind) {
+        self.order += 1;
+        let generation = self.generation(slot);
+        self.timers.push(Reverse(Timer {
+            at,
+            order: self.order,
+            slot,
+            generation,
+            epoch,
+            kind,
+        }));
+    }
+
+    fn create(&mut self, key: FlowKey, seg: &Segment) -> u32 {
+        let core = ZeekCore::new(seg, &self.ports);
+        let uid = self.next_uid;
+        self.next_uid += 1;
+        let t = Tracked {
+            core,
+            sides: [seg.src, seg.dst],
+            key,
+            uid,
+            analyzer_epoch: 0,
+            inactivity_epoch: 0,
+            inactivity: HANDSHAKE_INACTIVITY,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                if let Some(x) = self.slots.get_mut(s as usize) {
+                    *x = Some(t);
+                }
+                s
+            }
+            None => {
+                self.slots.push(Some(t));
+                self.gens.push(0);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.table.insert(key, slot);
+        let now = seg.ts.0;
+        self.push(now.saturating_add(SYN_TIMEOUT), slot, 0, TimerKind::Expire);
+        self.push(
+            now.saturating_add(HANDSHAKE_INACTIVITY),
+            slot,
+            0,
+            TimerKind::Inactivity,
+        );
+        slot
+    }
+
+    fn remove(&mut self, slot: u32) {
+        let Some(t) = self.slots.get_mut(slot as usize).and_then(|s| s.take()) else {
+            return;
+        };
+        if self.table.get(&t.key) == Some(&slot) {
+            self.table.remove(&t.key);
+        }
+        if let Some(g) = self.gens.get_mut(slot as usize) {
+            *g = g.wrapping_add(1);
+        }
+        self.free.push(slot);
+        self.rows.push(t.core.row(make_uid(t.uid), t.sides));
+    }
+
+    fn apply(&mut self, slot: u32, now: Ts, req: Requests) {
+        let Some(t) = self.slots.get_mut(slot as usize).and_then(|s| s.as_mut()) else {
+            return;
+        };
+        let mut new_inactivity = None;
+        if req.tcp_inactivity && t.inactivity != TCP_INACTIVITY {
+            new_inactivity = Some(TCP_INACTIVITY);
+        }
+        if req.established {
+            let resp_port = t.sides[t.core.resp_side()].port;
+            if LONG_INACTIVITY_PORTS.contains(&resp_port) {
+                new_inactivity = Some(LONG_INACTIVITY);
+            }
+        }
+        let last = t.core.last.0;
+        let mut pushes: [(i64, u32, TimerKind); 4] = [(0, 0, TimerKind::Delete); 4];
+        let mut n = 0;
+        if let Some(to) = new_inactivity
+            && to != t.inactivity
+        {
+            t.inactivity = to;
+            t.inactivity_epoch = t.inactivity_epoch.wrapping_add(1);
+            pushes[n] = (
+                last.saturating_add(to),
+                t.inactivity_epoch,
+                TimerKind::Inactivity,
+            );
+            n += 1;
+        }
+        if let Some(at) = req.attempt_at {
+            pushes[n] = (at.0, t.analyzer_epoch, TimerKind::Attempt);
+            n += 1;
+        }
+        if req.cancel_analyzer_timers {
+            t.analyzer_epoch = t.analyzer_epoch.wrapping_add(1);
+            // An attempt timer set by this very packet is cancelled too.
+            if n > 0 && pushes[n - 1].2 == TimerKind::Attempt {
+                n -= 1;
+            }
+        }
+        if let Some(at) = req.delete_at {
+            pushes[n] = (at.0, t.analyzer_epoch, TimerKind::Delete);
+            n += 1;
+        }
+        if let Some(at) = req.expire_at {
+            pushes[n] = (at.0, t.analyzer_epoch, TimerKind::Expire);
+            n += 1;
+        }
+        let _ = now;
+        for &(at, epoch, kind) in pushes.iter().take(n) {
+            self.push(at, slot, epoch, kind);
+        }
+    }
+
+    fn fire(&mut self, tm: Timer, now: Ts) {
+        if self.generation(tm.slot) != tm.generation {
+            return;
+        }
+        let Some(t) = self.slot(tm.slot) else {
+            return;
+        };
+        let c = &t.core;
+        // What the timer does: remove the connection, re-arm at a time, or nothing.
+        let (remove, rearm) = match tm.kind {
+            TimerKind::Attempt => {
+                let due = tm.epoch == t.analyzer_epoch
+                    && c.is_active
+                    && matches!(c.orig_state(), ZeekState::SynSent | ZeekState::SynAckSent)
+                    && c.resp_state() == ZeekState::Inactive;
+                (due, None)
+            }
+            TimerKind::Expire => {
+                if tm.epoch != t.analyzer_epoch || !c.is_active {
+                    (false, None)
+                } else if expire_check(c, now) {
+                    (true, None)
+                } else {
+                    (false, Some(now.0.saturating_add(SESSION_TIMER)))
+                }
+            }
+            TimerKind::Inactivity => {
+                if tm.epoch != t.inactivity_epoch {
+                    (false, None)
+                } else {
+                    let due = c.last.0.saturating_add(t.inactivity);
+                    if due <= now.0 {
+                        (true, None)
+                    } else {
+                        (false, Some(due))
+                    }
+                }
+            }
+            TimerKind::Delete => (tm.epoch == t.analyzer_epoch, None),
+        };
+        if remove {
+            self.remove(tm.slot);
+        } else if let Some(at) = rearm {
+            self.push(at, tm.slot, tm.epoch, tm.kind);
+        }
+    }
+}
+
+#[inline]
+fn side_of(t: &Tracked, seg: &Segment) -> usize {
+    usize::from(!(seg.src == t.sides[0] && seg.dst == t.sides[1]))
+}
+
+/// Zeek's expire check (`ExpireTimer`), run every 6 s: an idle connection with a closed side
+/// that is over (both closed, a RESET, or an INACTIVE side), or one where nothing happened.
+fn expire_check(c: &ZeekCore, now: Ts) -> bool {
+    if c.last.0.saturating_add(LINGER) >= now.0 {
+        return false;
+    }
+    let (o, r) = (&c.ep[c.orig_side()], &c.ep[c.resp_side()]);
+    if (o.did_close || r.did_close)
+        && ((o.did_close && r.did_close)
+            || o.state == ZeekState::Reset
+            || r.state == ZeekState::Reset
+            || o.state == ZeekState::Inactive
+            || r.state == ZeekState::Inactive)
+    {
+        return true;
+    }
+    r.state == ZeekState::Inactive && o.state == ZeekState::Inactive
+}
+
+/// Zeek's `IsReuse` (§11.7 reuse): a SYN that starts a new connection on a known key.
+fn is_reuse(c: &ZeekCore, seg: &Segment, _side: usize) -> bool {
+    let f = seg.flags;
+    if !f.syn() {
+        return false;
+    }
+    let o = c.orig_side();
+    let r = c.resp_side();
+    let conn_orig = if f.ack() {
+        if c.ep[o].state != ZeekState::Inactive {
+            return false;
+        }
+        r
+    } else {
+        o
+    };
+    let closed = c.ep[0].did_close || c.ep[1].did_close;
+    if !closed {
+        if seg.seq == c.ep[conn_orig].start_u32() {
+            return false;
+        }
+        if !f.ack()
+            && c.ep[conn_orig].state == ZeekState::SynAckSent
+            && c.ep[r].state == ZeekState::Inactive
+            && seg.seq == c.ep[r].start_u32()
+        {
+            return false;
+        }
+    }
+    true
 }
