@@ -244,6 +244,10 @@ impl Engine {
                 if raw.ts > self.now {
                     self.now = raw.ts;
                 }
+                // Zeek fires its timers on every packet it reads, TCP or not (§11.7).
+                if self.cfg.zeek_rows {
+                    self.zeek.advance(raw.ts);
+                }
             }
         }
     }
