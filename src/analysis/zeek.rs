@@ -294,9 +294,10 @@ struct ZEndpoint {
     ack_wraps: u32,
     /// Relative sequence number just past the FIN.
     fin_seq: u64,
-    hist_last_syn: u64,
-    hist_last_fin: u64,
-    hist_last_rst: u64,
+    /// Low 32 bits of the relative sequence numbers of the last SYN, FIN end and RST.
+    hist_last_syn: u32,
+    hist_last_fin: u32,
+    hist_last_rst: u32,
     counts: [u32; 4],
     reasm: Reassembly,
     pkts: u64,
@@ -699,23 +700,27 @@ impl ZeekCore {
         } else if bits == 1 {
             if f.syn() {
                 let code = if f.ack() { b'H' } else { b'S' };
-                if self.check_history(side, H_SYN, code) && rel_seq != self.ep[side].hist_last_syn {
+                if self.check_history(side, H_SYN, code)
+                    && rel_seq as u32 != self.ep[side].hist_last_syn
+                {
                     self.add_letter(side, code);
                 }
-                self.ep[side].hist_last_syn = rel_seq;
+                self.ep[side].hist_last_syn = rel_seq as u32;
             }
             if f.fin() {
-                let end = rel_seq.wrapping_add(len as u64);
+                let end = rel_seq.wrapping_add(len as u64) as u32;
                 if self.check_history(side, H_FIN, b'F') && end != self.ep[side].hist_last_fin {
                     self.add_letter(side, b'F');
                 }
                 self.ep[side].hist_last_fin = end;
             }
             if f.rst() {
-                if self.check_history(side, H_RST, b'R') && rel_seq != self.ep[side].hist_last_rst {
+                if self.check_history(side, H_RST, b'R')
+                    && rel_seq as u32 != self.ep[side].hist_last_rst
+                {
                     self.add_letter(side, b'R');
                 }
-                self.ep[side].hist_last_rst = rel_seq;
+                self.ep[side].hist_last_rst = rel_seq as u32;
             }
         } else if len > 0 {
             self.check_history(side, H_DATA, b'D');
