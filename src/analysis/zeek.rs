@@ -218,8 +218,9 @@ struct Reassembly {
     delivered: u64,
     /// Relative sequence number up to which data was acknowledged and dropped (`trim_seq`).
     trim: u64,
-    /// Undelivered blocks `[lo, hi)`, sorted, disjoint, all above `delivered`.
-    blocks: Vec<(u64, u64)>,
+    /// Undelivered blocks `[lo, hi)`, sorted, disjoint, all above `delivered`; allocated on
+    /// the first out-of-order segment.
+    blocks: Option<Box<Vec<(u64, u64)>>>,
 }
 
 impl Reassembly {
@@ -227,21 +228,39 @@ impl Reassembly {
         Reassembly {
             delivered: 1,
             trim: 1,
-            blocks: Vec::new(),
+            blocks: None,
+        }
+    }
+
+    fn first_block(&self) -> Option<(u64, u64)> {
+        self.blocks.as_ref().and_then(|b| b.first().copied())
+    }
+
+    fn has_blocks(&self) -> bool {
+        self.first_block().is_some()
+    }
+
+    /// Drop blocks that end at or below `seq` (acknowledged).
+    fn drop_below(&mut self, seq: u64) {
+        if let Some(b) = self.blocks.as_mut() {
+            b.retain(|&(_, hi)| hi > seq);
         }
     }
 
     /// Deliver blocks that now touch the delivered point.
     fn absorb(&mut self) {
-        while let Some(&(lo, hi)) = self.blocks.first() {
+        let Some(b) = self.blocks.as_mut() else {
+            return;
+        };
+        let mut n = 0;
+        for &(lo, hi) in b.iter() {
             if lo > self.delivered {
                 break;
             }
-            if hi > self.delivered {
-                self.delivered = hi;
-            }
-            self.blocks.remove(0);
+            self.delivered = self.delivered.max(hi);
+            n += 1;
         }
+        b.drain(..n);
     }
 
     fn insert(&mut self, lo: u64, hi: u64) {
@@ -255,27 +274,30 @@ impl Reassembly {
             }
             return;
         }
-        // Merge with overlapping or adjacent blocks.
-        let mut lo = lo;
-        let mut hi = hi;
-        let mut i = 0;
-        while i < self.blocks.len() {
-            let (bl, bh) = self.blocks[i];
+        // Merge with overlapping or adjacent blocks, keep the list sorted and bounded.
+        let b = self.blocks.get_or_insert_with(Box::default);
+        let (mut lo, mut hi) = (lo, hi);
+        // Blocks [first, end) overlap or touch the new one.
+        let mut first = b.len();
+        let mut end = b.len();
+        for (i, &(bl, bh)) in b.iter().enumerate() {
             if bh < lo {
-                i += 1;
                 continue;
             }
+            if first == b.len() {
+                first = i;
+            }
             if bl > hi {
+                end = i;
                 break;
             }
             lo = lo.min(bl);
             hi = hi.max(bh);
-            self.blocks.remove(i);
         }
-        self.blocks.insert(i, (lo, hi));
-        if self.blocks.len() > MAX_BLOCKS {
-            self.blocks.pop();
-        }
+        let first = first.min(end);
+        b.drain(first..end);
+        b.insert(first, (lo, hi));
+        b.truncate(MAX_BLOCKS);
     }
 }
 
@@ -393,12 +415,21 @@ pub struct Requests {
 }
 
 /// Inline history string (bounded: letters beyond [`HISTORY_CAP`] are dropped).
-const HISTORY_CAP: usize = 30;
+const HISTORY_CAP: usize = 46;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct History {
     len: u8,
     buf: [u8; HISTORY_CAP],
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            len: 0,
+            buf: [0; HISTORY_CAP],
+        }
+    }
 }
 
 impl History {
@@ -892,7 +923,7 @@ impl ZeekCore {
             self.undelivered(side, seq);
         }
         let r = &mut self.ep[side].reasm;
-        r.blocks.retain(|&(_, hi)| hi > seq);
+        r.drop_below(seq);
         r.absorb();
         r.trim = seq;
         self.check_eof(side, req);
@@ -905,7 +936,7 @@ impl ZeekCore {
         }
         loop {
             let r = &self.ep[side].reasm;
-            let Some(&(lo, _)) = r.blocks.first() else {
+            let Some((lo, _)) = r.first_block() else {
                 break;
             };
             if lo >= up_to {
@@ -970,7 +1001,7 @@ impl ZeekCore {
         if delivered != last.wrapping_sub(1) && delivered != last {
             return true;
         }
-        e.state != ZeekState::Reset && !self.ep[side ^ 1].reasm.blocks.is_empty()
+        e.state != ZeekState::Reset && self.ep[side ^ 1].reasm.has_blocks()
     }
 
     fn check_eof(&mut self, side: usize, req: &mut Requests) {
@@ -2179,6 +2210,39 @@ mod tests {
         t.advance(syn.ts.add_secs(5.0));
         assert_eq!(summary(&t.take_rows()), [("S0", "S".into())]);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn reassembly_merges_blocks_and_delivers_when_the_hole_fills() {
+        let mut r = Reassembly::new();
+        r.insert(21, 31);
+        r.insert(41, 51);
+        r.insert(31, 35); // touches the first block
+        r.insert(45, 60); // overlaps the second
+        assert_eq!(
+            r.blocks.as_deref().map(|b| b.as_slice()),
+            Some(&[(21, 35), (41, 60)][..])
+        );
+        r.insert(1, 21);
+        assert_eq!((r.delivered, r.first_block()), (35, Some((41, 60))));
+        r.insert(30, 41);
+        assert_eq!((r.delivered, r.has_blocks()), (60, false));
+    }
+
+    #[test]
+    fn two_holes_acked_at_once_are_both_missed() {
+        let mut l = Ladder::new();
+        let r = one(&[
+            l.c2s("S", 0, 0, 0),
+            l.s2c("SA", 0, 1, 0),
+            l.c2s("A", 1, 1, 0),
+            l.c2s("PA", 1, 1, 10),
+            l.c2s("PA", 21, 1, 10),
+            l.c2s("PA", 41, 1, 10),
+            l.s2c("A", 1, 51, 0),
+        ]);
+        assert_eq!(r.missed_bytes, 20);
+        assert_eq!(r.history, "ShADaG");
     }
 
     #[test]
