@@ -1486,8 +1486,17 @@ impl ZeekTracker {
             new_inactivity = Some(TCP_INACTIVITY);
         }
         if req.established {
-            let resp_port = t.sides[t.core.resp_side()].port;
-            if LONG_INACTIVITY_PORTS.contains(&resp_port) {
+            // conn/inactivity.zeek: the responder's port, or for a half-established
+            // connection the originator's if only that one is a likely server port.
+            let mut service = t.sides[t.core.resp_side()].port;
+            let orig_port = t.sides[t.core.orig_side()].port;
+            if t.core.orig_state() == ZeekState::Inactive
+                && !self.ports.contains(service)
+                && self.ports.contains(orig_port)
+            {
+                service = orig_port;
+            }
+            if LONG_INACTIVITY_PORTS.contains(&service) {
                 new_inactivity = Some(LONG_INACTIVITY);
             }
         }
