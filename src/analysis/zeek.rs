@@ -2124,15 +2124,34 @@ mod tests {
     }
 
     #[test]
-    fn handshake_only_states_time_out_after_one_minute() {
-        // A lone SYN+ACK answered by nothing, then the same SYN+ACK 70 s later: the attempt
-        // timer (5 s) logs it first.
+    fn lone_syn_ack_is_logged_by_the_attempt_timer() {
+        // A SYN+ACK answered by nothing, then the same SYN+ACK 70 s later: the attempt timer
+        // (5 s) logs the first one as OTH.
         let mut l = Ladder::new().ports(40000, 50000);
         let segs = [l.s2c("SA", 0, 1, 0), l.at(70.0).s2c("SA", 0, 1, 0)];
         assert_eq!(
             summary(&rows(&segs)),
             [("OTH", "H".into()), ("OTH", "H".into())]
         );
+    }
+
+    #[test]
+    fn connection_of_bad_checksums_only_goes_at_an_expire_check() {
+        // Nothing was processed (both sides INACTIVE): the expire checks (5 s after creation,
+        // then every 6 s) log it once it has been idle more than 5 s.
+        let mut l = Ladder::new();
+        let mut bad = l.c2s("PA", 1, 1, 10);
+        bad.checksum = Checksum::Bad;
+        let mut t = ZeekTracker::new(ServerPorts::zeek_default(), true);
+        t.on_segment(&bad);
+        // The check at 5 s finds it idle for exactly 5 s: not yet; the next is at 11 s.
+        t.advance(bad.ts.add_secs(5.0));
+        t.advance(bad.ts.add_secs(10.9));
+        assert!(t.take_rows().is_empty());
+        t.advance(bad.ts.add_secs(11.0));
+        let r = t.take_rows();
+        assert_eq!(summary(&r), [("OTH", "C".into())]);
+        assert_eq!(r[0].orig_pkts, 0);
     }
 
     #[test]
