@@ -2206,6 +2206,19 @@ mod tests {
     }
 
     #[test]
+    fn syn_ack_starts_a_new_row_only_while_the_originator_is_inactive() {
+        // Zeek's IsReuse also accepts a SYN+ACK with a new ISN when the originator has not
+        // sent anything yet (the spec names only pure SYNs; Zeek followed).
+        let mut l = Ladder::new().ports(40000, 80);
+        let mut segs = vec![l.s2c("PA", 1, 1, 10)];
+        let mut l2 = Ladder::new().ports(40000, 80).isns(7_000_000, 9_000_000);
+        segs.push(l2.s2c("SA", 0, 1, 0));
+        segs.push(l2.c2s("A", 1, 1, 0));
+        let r = rows(&segs);
+        assert_eq!(summary(&r), [("OTH", "^d".into()), ("S1", "^hA".into())]);
+    }
+
+    #[test]
     fn half_closed_then_idle_is_logged_at_the_next_6s_check() {
         // Orig FIN while resp is established: the expire checks (every 6 s) log the
         // connection once it has been idle 5 s with an INACTIVE or RESET side; here resp
