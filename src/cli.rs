@@ -41,11 +41,7 @@ pub struct Cli {
     pub zeek_bare: bool,
 
     /// BPF filter expression (tcpdump syntax), e.g. `tcp port 443`.
-    #[arg(
-        value_name = "FILTER",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "FILTER", trailing_var_arg = true, allow_hyphen_values = true)]
     pub filter: Vec<String>,
 }
 

@@ -370,12 +370,7 @@ fn ethertype(mut et: u16, mut d: &[u8], depth: u8) -> Result<Net<'_>, Skip> {
     Err(Skip::TunnelDepth)
 }
 
-fn ip_layer(
-    raw: &RawFrame<'_>,
-    ip: &[u8],
-    opts: DecodeOptions,
-    depth: u8,
-) -> Result<Segment, Skip> {
+fn ip_layer(raw: &RawFrame<'_>, ip: &[u8], opts: DecodeOptions, depth: u8) -> Result<Segment, Skip> {
     let (slice, _ext_err) = LaxIpSlice::from_slice(ip).map_err(|_| {
         if ip.is_empty() {
             Skip::NotIp
@@ -425,11 +420,7 @@ fn ip_layer(
                 let cap = ip.len();
                 (cap.saturating_sub(offset), cap as u32, true)
             } else {
-                (
-                    (plen + 40).saturating_sub(offset),
-                    (plen + 40) as u32,
-                    false,
-                )
+                ((plen + 40).saturating_sub(offset), (plen + 40) as u32, false)
             }
         }
     };
@@ -504,12 +495,7 @@ impl V6FragExt for etherparse::LaxIpv6Slice<'_> {
     }
 }
 
-fn gre<'a>(
-    raw: &RawFrame<'a>,
-    d: &'a [u8],
-    opts: DecodeOptions,
-    depth: u8,
-) -> Result<Segment, Skip> {
+fn gre<'a>(raw: &RawFrame<'a>, d: &'a [u8], opts: DecodeOptions, depth: u8) -> Result<Segment, Skip> {
     if depth >= MAX_DEPTH {
         return Err(Skip::TunnelDepth);
     }

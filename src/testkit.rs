@@ -123,27 +123,13 @@ impl Ladder {
     /// Client → server segment with relative `seq`/`ack` and `len` payload bytes.
     pub fn c2s(&mut self, fl: &str, seq: u32, ack: u32, len: u32) -> Segment {
         let (src, dst, isn, peer) = (self.client, self.server, self.isn_c, self.isn_s);
-        self.seg(
-            src,
-            dst,
-            fl,
-            isn.wrapping_add(seq),
-            peer.wrapping_add(ack),
-            len,
-        )
+        self.seg(src, dst, fl, isn.wrapping_add(seq), peer.wrapping_add(ack), len)
     }
 
     /// Server → client segment with relative `seq`/`ack` and `len` payload bytes.
     pub fn s2c(&mut self, fl: &str, seq: u32, ack: u32, len: u32) -> Segment {
         let (src, dst, isn, peer) = (self.server, self.client, self.isn_s, self.isn_c);
-        self.seg(
-            src,
-            dst,
-            fl,
-            isn.wrapping_add(seq),
-            peer.wrapping_add(ack),
-            len,
-        )
+        self.seg(src, dst, fl, isn.wrapping_add(seq), peer.wrapping_add(ack), len)
     }
 
     /// A segment with absolute numbers.
@@ -303,11 +289,7 @@ pub fn ethernet(ip: &[u8], vlans: &[(u16, u16)]) -> Vec<u8> {
 
 /// Linux cooked capture v1 (16-byte header) around an IP packet.
 pub fn sll(ip: &[u8]) -> Vec<u8> {
-    let et: u16 = if ip.first().map(|b| b >> 4) == Some(6) {
-        0x86dd
-    } else {
-        0x0800
-    };
+    let et: u16 = if ip.first().map(|b| b >> 4) == Some(6) { 0x86dd } else { 0x0800 };
     let mut v = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0];
     v.extend_from_slice(&et.to_be_bytes());
     v.extend_from_slice(ip);
@@ -316,11 +298,7 @@ pub fn sll(ip: &[u8]) -> Vec<u8> {
 
 /// Linux cooked capture v2 (20-byte header) around an IP packet.
 pub fn sll2(ip: &[u8]) -> Vec<u8> {
-    let et: u16 = if ip.first().map(|b| b >> 4) == Some(6) {
-        0x86dd
-    } else {
-        0x0800
-    };
+    let et: u16 = if ip.first().map(|b| b >> 4) == Some(6) { 0x86dd } else { 0x0800 };
     let mut v = et.to_be_bytes().to_vec();
     v.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0]);
     v.extend_from_slice(ip);
@@ -358,24 +336,12 @@ impl<W: Write> PcapWriter<W> {
         let magic: u32 = if fmt.nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
         let mut h = Vec::with_capacity(24);
         let put32 = |h: &mut Vec<u8>, v: u32| {
-            h.extend_from_slice(&if fmt.big_endian {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            })
+            h.extend_from_slice(&if fmt.big_endian { v.to_be_bytes() } else { v.to_le_bytes() })
         };
         put32(&mut h, magic);
-        let v = if fmt.big_endian {
-            2u16.to_be_bytes()
-        } else {
-            2u16.to_le_bytes()
-        };
+        let v = if fmt.big_endian { 2u16.to_be_bytes() } else { 2u16.to_le_bytes() };
         h.extend_from_slice(&v);
-        let v = if fmt.big_endian {
-            4u16.to_be_bytes()
-        } else {
-            4u16.to_le_bytes()
-        };
+        let v = if fmt.big_endian { 4u16.to_be_bytes() } else { 4u16.to_le_bytes() };
         h.extend_from_slice(&v);
         put32(&mut h, 0);
         put32(&mut h, 0);
@@ -393,11 +359,7 @@ impl<W: Write> PcapWriter<W> {
         let sub = ts.0.rem_euclid(1_000_000_000);
         let frac = if self.fmt.nanos { sub } else { sub / 1000 } as u32;
         for v in [secs, frac, cap as u32, orig_len] {
-            let b = if self.fmt.big_endian {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            };
+            let b = if self.fmt.big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
             self.out.write_all(&b)?;
         }
         self.out.write_all(&data[..cap])

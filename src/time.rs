@@ -51,13 +51,7 @@ impl fmt::Display for MicrosFmt {
         let micros = (self.0 as i128 + if self.0 >= 0 { 500 } else { -500 }) / 1000;
         let neg = micros < 0;
         let m = micros.unsigned_abs();
-        write!(
-            f,
-            "{}{}.{:06}",
-            if neg { "-" } else { "" },
-            m / 1_000_000,
-            m % 1_000_000
-        )
+        write!(f, "{}{}.{:06}", if neg { "-" } else { "" }, m / 1_000_000, m % 1_000_000)
     }
 }
 
@@ -75,10 +69,7 @@ mod tests {
 
     #[test]
     fn micros_rounding_and_sign() {
-        assert_eq!(
-            Ts(1_700_000_000_123_456_789).micros_string(),
-            "1700000000.123457"
-        );
+        assert_eq!(Ts(1_700_000_000_123_456_789).micros_string(), "1700000000.123457");
         assert_eq!(Ts(0).micros_string(), "0.000000");
         assert_eq!(MicrosFmt(-1_500_000).to_string(), "-0.001500");
         assert!((Ts::from_secs_f64(1.5).since(Ts(0)) - 1.5).abs() < 1e-12);

@@ -111,9 +111,7 @@ impl EventSet {
         EventSet(self.0 | o.0)
     }
     pub fn iter(self) -> impl Iterator<Item = EventKind> {
-        EventKind::ALL
-            .into_iter()
-            .filter(move |k| self.contains(*k))
+        EventKind::ALL.into_iter().filter(move |k| self.contains(*k))
     }
     /// Any of retransmission, fast_retransmission, spurious_retransmission.
     pub fn is_retransmission(self) -> bool {

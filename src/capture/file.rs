@@ -60,9 +60,7 @@ impl FileSource {
     /// Open every input and apply `filter` (BPF, tcpdump syntax) to each.
     pub fn open(paths: &[String], filter: Option<&str>) -> Result<FileSource, CaptureError> {
         if paths.iter().filter(|p| p.as_str() == "-").count() > 1 {
-            return Err(CaptureError::new(
-                "standard input (-r -) can be read only once",
-            ));
+            return Err(CaptureError::new("standard input (-r -) can be read only once"));
         }
         let mut inputs = Vec::with_capacity(paths.len());
         for p in paths {
@@ -74,11 +72,7 @@ impl FileSource {
             }
             let linktype = cap.get_datalink().0;
             inputs.push(Input {
-                name: if p == "-" {
-                    "standard input".into()
-                } else {
-                    p.clone()
-                },
+                name: if p == "-" { "standard input".into() } else { p.clone() },
                 cap,
                 linktype,
                 head: None,
@@ -119,8 +113,7 @@ impl FileSource {
                         }
                         Err(pcap::Error::NoMorePackets) => break,
                         Err(e) => {
-                            out.warnings
-                                .push(format!("{}: {}", input.name, pcap_msg(&e)));
+                            out.warnings.push(format!("{}: {}", input.name, pcap_msg(&e)));
                             break;
                         }
                     }
@@ -140,8 +133,7 @@ impl FileSource {
                         }
                         Err(pcap::Error::NoMorePackets) => input.done = true,
                         Err(e) => {
-                            out.warnings
-                                .push(format!("{}: {}", input.name, pcap_msg(&e)));
+                            out.warnings.push(format!("{}: {}", input.name, pcap_msg(&e)));
                             input.done = true;
                         }
                     }
@@ -155,12 +147,8 @@ impl FileSource {
                 .filter_map(|(i, inp)| inp.head.as_ref().map(|h| (h.0, i)))
                 .min();
             let Some((_, i)) = next else { break };
-            let Some(input) = self.inputs.get_mut(i) else {
-                break;
-            };
-            let Some((ts, len, data)) = input.head.take() else {
-                break;
-            };
+            let Some(input) = self.inputs.get_mut(i) else { break };
+            let Some((ts, len, data)) = input.head.take() else { break };
             out.frames += 1;
             sink(&RawFrame {
                 frame: out.frames,

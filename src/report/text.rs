@@ -136,12 +136,7 @@ pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::
             v.as_str()
         )?;
         if let Some(line) = stale_sentence(&s, now) {
-            stale_lines.push(format!(
-                "  flow {} {} -> {}: {line}",
-                f.id,
-                f.orig(),
-                f.resp()
-            ));
+            stale_lines.push(format!("  flow {} {} -> {}: {line}", f.id, f.orig(), f.resp()));
         }
     }
 
@@ -197,16 +192,10 @@ pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::
         ));
     }
     if st.malformed_options > 0 {
-        warnings.push(format!(
-            "{} segment(s) with malformed TCP options",
-            st.malformed_options
-        ));
+        warnings.push(format!("{} segment(s) with malformed TCP options", st.malformed_options));
     }
     if st.bad_checksums > 0 {
-        warnings.push(format!(
-            "{} segment(s) with bad TCP checksums",
-            st.bad_checksums
-        ));
+        warnings.push(format!("{} segment(s) with bad TCP checksums", st.bad_checksums));
     }
     for w in &read.warnings {
         warnings.push(format!("input: {}", super::escape_field(w)));

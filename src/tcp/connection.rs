@@ -4,7 +4,9 @@
 use crate::analysis::events::EventSet;
 use crate::decode::Segment;
 use crate::flow::Dir;
-use crate::tcp::{CloseClass, EndpointState, HandshakeClass, NativeSummary};
+use crate::tcp::{
+    CloseClass, EndpointState, HandshakeClass, NativeSummary,
+};
 use crate::time::Ts;
 
 /// Settings of the Native analysis.
