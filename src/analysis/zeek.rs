@@ -12,7 +12,12 @@
 //! case); per-side state (sequence numbers, counters, reassembly) stays with its side.
 //!
 //! Where the spec is silent the behaviour follows Zeek's TCP analyzer (TCPSessionAdapter,
-//! TCP_Endpoint, TCP_Reassembler, ConnSize, conn/main.zeek).
+//! TCP_Endpoint, TCP_Reassembler, ConnSize, conn/main.zeek, conn/inactivity.zeek).
+//!
+//! Bounds: the history keeps at most 46 letters (later ones are dropped); each side keeps at
+//! most 16 out-of-order blocks, allocated only when data arrives out of order. Timers live in
+//! one min-heap: a connection has at most a handful of entries (attempt, expire check every
+//! 6 s, inactivity, close), cancelled ones are skipped when they surface.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
