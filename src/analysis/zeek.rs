@@ -118,6 +118,14 @@ const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
 /// Out-of-order blocks kept per side (beyond this the highest block is dropped, so its bytes
 /// count as missed once acknowledged).
 const MAX_BLOCKS: usize = 16;
+/// `tcp_max_initial_window`: with nothing acknowledged yet, delivered data beyond this is
+/// dropped from the reassembler.
+const MAX_INITIAL_WINDOW: u64 = 16384;
+/// `tcp_max_above_hole_without_any_acks`: with nothing acknowledged, this much data above a
+/// hole makes Zeek give up reassembly for the side.
+const MAX_ABOVE_HOLE_WITHOUT_ACKS: u64 = 16384;
+/// `tcp_excessive_data_without_further_acks`.
+const EXCESSIVE_DATA_WITHOUT_ACKS: u64 = 10 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Endpoint state
@@ -224,10 +232,12 @@ struct Reassembly {
     /// Relative sequence number up to which data was acknowledged and dropped (`trim_seq`).
     trim: u64,
     /// Undelivered blocks `[lo, hi)`, sorted, disjoint, all above `delivered`; allocated on
-    /// the first out-of-order segment.
+    /// the first out-of-order segment (boxed: 8 bytes per side instead of 24, and most
+    /// flows never need it).
     #[allow(clippy::box_collection)]
-    // 8 bytes per side instead of 24: most flows never need it
     blocks: Option<Box<Vec<(u64, u64)>>>,
+    /// Reassembly given up (`skip_deliveries`): no more data, gaps or pending data.
+    skip: bool,
 }
 
 impl Reassembly {
@@ -236,6 +246,7 @@ impl Reassembly {
             delivered: 1,
             trim: 1,
             blocks: None,
+            skip: false,
         }
     }
 
@@ -245,6 +256,28 @@ impl Reassembly {
 
     fn has_blocks(&self) -> bool {
         self.first_block().is_some()
+    }
+
+    /// Bytes from the delivered point to the end of the highest undelivered block.
+    fn above_hole(&self) -> u64 {
+        self.blocks
+            .as_ref()
+            .and_then(|b| b.last())
+            .map_or(0, |&(_, hi)| hi.saturating_sub(self.delivered))
+    }
+
+    /// Bytes held: delivered but not yet acknowledged, plus undelivered blocks.
+    fn held(&self) -> u64 {
+        let undelivered: u64 = self
+            .blocks
+            .as_ref()
+            .map_or(0, |b| b.iter().map(|&(lo, hi)| hi - lo).sum());
+        self.delivered.saturating_sub(self.trim) + undelivered
+    }
+
+    fn give_up(&mut self) {
+        self.blocks = None;
+        self.skip = true;
     }
 
     /// Drop blocks that end at or below `seq` (acknowledged).
@@ -939,6 +972,11 @@ impl ZeekCore {
         if up_to <= 2 && self.is_partial {
             return;
         }
+        if self.ep[side].reasm.skip {
+            let r = &mut self.ep[side].reasm;
+            r.delivered = r.delivered.max(up_to);
+            return;
+        }
         loop {
             let r = &self.ep[side].reasm;
             let Some((lo, _)) = r.first_block() else {
@@ -978,7 +1016,10 @@ impl ZeekCore {
         if caplen < len {
             return; // payload cut by the snap length never reaches the reassembler
         }
-        let e = &mut self.ep[side];
+        if self.ep[side].reasm.skip {
+            return;
+        }
+        let e = &self.ep[side];
         let acked = e.to_relative(e.ack_seq, e.ack_wraps);
         let mut lo = seq;
         let hi = seq.wrapping_add(len as u64);
@@ -988,16 +1029,32 @@ impl ZeekCore {
             }
             lo = acked;
         }
-        let r = &mut e.reasm;
+        let r = &e.reasm;
         if hi <= r.trim {
             return;
         }
         lo = lo.max(r.trim);
+        let before = r.delivered;
+        let no_acks = e.no_data_acked();
+        let size = if no_acks { self.size(side) } else { 0 };
+        let r = &mut self.ep[side].reasm;
         r.insert(lo, hi);
+        if r.delivered > before && no_acks && size > MAX_INITIAL_WINDOW {
+            // Nothing acknowledged and much sent: Zeek stops holding delivered data.
+            r.trim = r.trim.max(r.delivered);
+        }
+        if (no_acks && r.above_hole() > MAX_ABOVE_HOLE_WITHOUT_ACKS)
+            || r.held() > EXCESSIVE_DATA_WITHOUT_ACKS
+        {
+            r.give_up();
+        }
     }
 
     fn data_pending(&self, side: usize) -> bool {
         let e = &self.ep[side];
+        if e.reasm.skip {
+            return false;
+        }
         let delivered = (e.start_seq as u64).wrapping_add(e.reasm.delivered);
         let last = ZEndpoint::full(e.last_seq, e.seq_wraps);
         if last < delivered {
@@ -2252,6 +2309,30 @@ mod tests {
         t.advance(syn.ts.add_secs(5.0));
         assert_eq!(summary(&t.take_rows()), [("S0", "S".into())]);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn fin_waits_for_data_below_it_unless_reassembly_gave_up() {
+        // A FIN above a hole is only a close once the hole is acknowledged (Zeek defers it);
+        // with 16 KB above the hole and nothing ever acknowledged (one-sided capture) Zeek
+        // gives up reassembly and the FIN closes at once, so a packet 6 s later is a new row.
+        let one_sided = |above: u32| {
+            let mut l = Ladder::new();
+            let segs = [
+                l.c2s("S", 0, 0, 0),
+                l.c2s("PA", 1, 0, 1000),
+                // 1001..2001 never captured.
+                l.c2s("PA", 2001, 0, above),
+                l.c2s("F", 2001 + above, 0, 0),
+                l.at(7.0).c2s("A", 2002 + above, 0, 0),
+            ];
+            summary(&rows(&segs))
+        };
+        assert_eq!(
+            one_sided(20_000),
+            [("SH", "SDF".into()), ("OTH", "A".into())]
+        );
+        assert_eq!(one_sided(1_000), [("SH", "SDFA".into())]);
     }
 
     #[test]
