@@ -16,6 +16,7 @@ use crate::time::Ts;
 pub mod linktype {
     pub const NULL: i32 = 0;
     pub const ETHERNET: i32 = 1;
+    pub const FDDI: i32 = 10;
     pub const RAW_DLT12: i32 = 12;
     pub const RAW_DLT14: i32 = 14;
     pub const LOOP: i32 = 108;
@@ -281,6 +282,15 @@ pub fn decode(raw: &RawFrame<'_>, opts: DecodeOptions) -> Result<Segment, Skip> 
             } else {
                 Err(Skip::NotIp)
             }
+        }
+        linktype::FDDI => {
+            // 13-byte FDDI header (frame control, destination, source), then 802.2 LLC/SNAP:
+            // DSAP 0xaa, SSAP 0xaa, control 0x03, 3-byte OUI, EtherType.
+            let h = d.get(0..21).ok_or(Skip::TruncatedLink)?;
+            if h[13] != 0xaa || h[14] != 0xaa || h[15] != 0x03 {
+                return Err(Skip::NotIp);
+            }
+            ethertype(u16::from_be_bytes([h[19], h[20]]), rest(d, 21), 0)
         }
         linktype::RAW | linktype::RAW_DLT12 | linktype::RAW_DLT14 => Ok(Net::Ip(d, None)),
         linktype::IPV4 | linktype::IPV6 => Ok(Net::Ip(d, None)),
@@ -663,4 +673,30 @@ fn add16(mut sum: u64, b: &[u8]) -> u64 {
         sum += (*last as u64) << 8;
     }
     sum
+}
+
+#[cfg(test)]
+mod fddi_tests {
+    use super::*;
+    use crate::testkit::{Ladder, ip_packet};
+
+    #[test]
+    fn fddi_llc_snap_frames_decode() {
+        let mut l = Ladder::new();
+        let seg = l.c2s("R", 5, 0, 0);
+        let mut frame = vec![0x50];
+        frame.extend_from_slice(&[0xaa, 0, 4, 0, 0x82, 0xa7, 0xaa, 0, 4, 0, 0x83, 0xa7]);
+        frame.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+        frame.extend_from_slice(&ip_packet(&seg, false));
+        let raw = RawFrame {
+            frame: 1,
+            ts: seg.ts,
+            linktype: linktype::FDDI,
+            data: &frame,
+            orig_len: frame.len() as u32,
+        };
+        let got = decode(&raw, DecodeOptions::default()).unwrap();
+        assert_eq!((got.src, got.dst, got.seq), (seg.src, seg.dst, seg.seq));
+        assert!(got.flags.rst());
+    }
 }

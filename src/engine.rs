@@ -294,6 +294,10 @@ impl Engine {
                     *c += 1;
                 }
                 self.clock(raw.ts);
+                // Zeek fires its timers on every packet it reads, TCP or not (§11.7).
+                if self.cfg.zeek_rows {
+                    self.zeek.advance(raw.ts);
+                }
                 None
             }
         }

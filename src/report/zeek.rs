@@ -132,6 +132,68 @@ pub fn write_row<W: Write>(out: &mut W, r: &ZeekRow) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    use crate::analysis::zeek::{ServerPorts, ZeekTracker};
+    use crate::testkit::Ladder;
+
+    fn report(segs: &[crate::decode::Segment]) -> String {
+        let mut t = ZeekTracker::new(ServerPorts::zeek_default(), false);
+        for s in segs {
+            t.on_segment(s);
+        }
+        t.finish();
+        let mut out = Vec::new();
+        write_header(&mut out, Ts(1_700_000_000 * 1_000_000_000)).unwrap();
+        for r in t.take_rows() {
+            write_row(&mut out, &r).unwrap();
+        }
+        write_footer(&mut out, Ts(1_700_000_001 * 1_000_000_000)).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn tsv_layout_matches_zeek() {
+        let mut l = Ladder::new();
+        let text = report(&[
+            l.c2s("S", 0, 0, 0),
+            l.s2c("SA", 0, 1, 0),
+            l.c2s("A", 1, 1, 0),
+            l.at(0.5).c2s("PA", 1, 1, 10),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 8 + 1 + 1);
+        assert_eq!(lines[0], "#separator \\x09");
+        assert_eq!(lines[1], "#set_separator\t,");
+        assert_eq!(lines[2], "#empty_field\t(empty)");
+        assert_eq!(lines[3], "#unset_field\t-");
+        assert_eq!(lines[4], "#path\tconn");
+        assert_eq!(lines[5], "#open\t2023-11-14-22-13-20");
+        assert_eq!(lines[6], format!("#fields\t{}", FIELDS.join("\t")));
+        assert!(lines[7].starts_with("#types\ttime\tstring\taddr\tport"));
+        assert_eq!(lines[9], "#close\t2023-11-14-22-13-21");
+        let row: Vec<&str> = lines[8].split('\t').collect();
+        assert_eq!(row.len(), FIELDS.len());
+        assert_eq!(lines[7].split('\t').count(), FIELDS.len() + 1);
+        assert_eq!(row[0], "1700000000.000000"); // ts, six decimals
+        assert!(row[1].starts_with('C') && row[1].len() == 18); // uid
+        assert_eq!(&row[2..7], ["10.0.0.1", "40000", "10.0.0.2", "5000", "tcp"]);
+        assert_eq!(row[7], "-"); // service
+        assert_eq!(row[8], "0.500000"); // duration, six decimals
+        assert_eq!(&row[9..12], ["10", "0", "S1"]);
+        assert_eq!(&row[12..15], ["-", "-", "0"]);
+        assert_eq!(row[15], "ShAD");
+        assert_eq!(&row[16..21], ["3", "130", "1", "40", "-"]);
+    }
+
+    #[test]
+    fn zero_duration_rows_print_unset_fields_and_ipv6_is_compressed() {
+        let v6 = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let mut l = Ladder::new().addrs(v6("2001:DB8:0:0::1"), v6("2001:db8::2"));
+        let text = report(&[l.c2s("S", 0, 0, 0)]);
+        let row: Vec<&str> = text.lines().nth(8).unwrap().split('\t').collect();
+        assert_eq!((row[2], row[4]), ("2001:db8::1", "2001:db8::2"));
+        assert_eq!(&row[8..12], ["-", "-", "-", "S0"]);
+    }
+
     #[test]
     fn dates_are_utc_civil() {
         assert_eq!(zeek_date(Ts(0)), "1970-01-01-00-00-00");
