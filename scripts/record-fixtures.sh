@@ -36,6 +36,11 @@
 #   once, with the ACK number of that moment, and then waits ~26 ms in the qdisc for tokens,
 #   so each FIN leaves before the peer's FIN can have arrived: the FINs cross on the wire.
 #   (There is no netem on this kernel; tbf is the delay.)
+# * simultaneous-open only: the same tbf; both hosts bind a fixed port and, at an agreed
+#   instant, first send a 1472-byte UDP datagram (to a UDP socket of the peer, so no ICMP;
+#   not in the capture, whose filter is "tcp") that empties the bucket, then connect() to
+#   each other: each SYN waits ~30 ms in its qdisc, so both SYNs are sent before either
+#   arrives and the SYNs cross.
 #
 # Only loopback and the addresses above, inside namespaces this script creates, are used.
 
@@ -58,9 +63,11 @@ MAC_C=02:00:0a:c9:00:01
 MAC_S=02:00:0a:c9:00:02
 PULL="ip -n $NS_B link set bsrv down"
 
+# Indexes fix the ports (client 40000 + 100*i, server 5000 + i): append new scenarios.
 SCENARIOS=(graceful-client graceful-client-v6 graceful-server simultaneous-close half-close
     half-close-pending abort-linger0 unread-data rst-after-fin closed-port syn-blackhole
-    keepalive-answered keepalive-timeout bulk-cable-pull zero-window many-short)
+    keepalive-answered keepalive-timeout bulk-cable-pull zero-window many-short
+    simultaneous-open)
 
 WORK=""
 CROSS_TRIES=0
@@ -161,6 +168,14 @@ for a in sys.argv[1:]:
 ' $S4 $S6
 }
 
+add_tbf() { # a slow qdisc on both hosts: see simultaneous-close / simultaneous-open above
+    local dev ns
+    for ns in $NS_C $NS_S; do
+        dev=vcli; [[ $ns == "$NS_S" ]] && dev=vsrv
+        tc -n "$ns" qdisc add dev "$dev" root tbf rate 20kbit burst 1514 limit 30000
+    done
+}
+
 cap_start() { # NAME SNAPLEN
     local name=$1 snap=$2
     CAP_NAME=$name
@@ -187,9 +202,9 @@ cap_stop() { # TAIL_SECONDS
     grep -E 'packets (captured|received by filter|dropped by kernel)' "$WORK/tcpdump.err" | sed 's/^/  tcpdump: /'
 }
 
-srv_start() { # SCENARIO ADDR PORT
+srv_start() { # SCENARIO ADDR PORT [EXTRA ARGS...]
     rm -f "$WORK/ready"
-    ip netns exec $NS_S "$PY" "$HELPER" server "$1" --addr "$2" --port "$3" --ready "$WORK/ready" &
+    ip netns exec $NS_S "$PY" "$HELPER" server "$1" --addr "$2" --port "$3" --ready "$WORK/ready" "${@:4}" &
     SRV_PID=$!
     local i
     for i in $(seq 100); do
@@ -210,9 +225,9 @@ srv_wait() { # TIMEOUT
     SRV_PID=""
 }
 
-cli_run() { # SCENARIO ADDR PORT CPORT TIMEOUT
+cli_run() { # SCENARIO ADDR PORT CPORT TIMEOUT [EXTRA ARGS...]
     TL_PULL="$PULL" timeout "$5" ip netns exec $NS_C env TL_PULL="$PULL" \
-        "$PY" "$HELPER" client "$1" --addr "$2" --port "$3" --cport "$4" ||
+        "$PY" "$HELPER" client "$1" --addr "$2" --port "$3" --cport "$4" "${@:6}" ||
         say "  (client exited with status $?)"
 }
 
@@ -239,14 +254,18 @@ record() { # NAME INDEX
             cli_run "$name" "$saddr" "$sport" "$cport" 30
             tail=1.0 ;;
         simultaneous-close)
-            local dev ns
-            for ns in $NS_C $NS_S; do
-                dev=vcli; [[ $ns == "$NS_S" ]] && dev=vsrv
-                tc -n "$ns" qdisc add dev "$dev" root tbf rate 20kbit burst 1514 limit 30000
-            done
+            add_tbf
             srv_start "$name" "$saddr" "$sport"
             cli_run "$name" "$saddr" "$sport" "$cport" 20
             srv_wait 5 ;;
+        simultaneous-open)
+            add_tbf
+            TL_AT=$(date +%s.%N | awk '{printf "%.6f", $1 + 1.5}')
+            export TL_AT
+            srv_start "$name" "$saddr" "$sport" --peer "$C4" --cport "$cport"
+            cli_run "$name" "$saddr" "$sport" "$cport" 20 --local "$C4"
+            srv_wait 5
+            unset TL_AT ;;
         half-close-pending)
             srv_start "$name" "$saddr" "$sport"
             cli_run "$name" "$saddr" "$sport" "$cport" 20 ;;
@@ -262,15 +281,21 @@ record() { # NAME INDEX
     cap_stop "$tail"
     teardown
     local n
-    if [[ $name == simultaneous-close ]] && ! "$PY" "$HELPER" fins-crossed "$OUT/$name.pcap"; then
+    local check=""
+    case $name in
+        simultaneous-close) check=fins-crossed ;;
+        simultaneous-open) check=syns-crossed ;;
+    esac
+    if [[ -n $check ]] && ! "$PY" "$HELPER" "$check" "$OUT/$name.pcap"; then
         CROSS_TRIES=$((CROSS_TRIES + 1))
         if ((CROSS_TRIES < 3)); then
-            say "   the FINs did not cross; recording again"
+            say "   $check failed; recording again"
             record "$name" "$idx"
             return
         fi
-        say "   WARNING: the FINs did not cross in 3 attempts; $name.pcap is NOT a simultaneous close"
+        say "   WARNING: $check failed 3 times; $name.pcap does NOT show what it should"
     fi
+    CROSS_TRIES=0
     n=$(tcpdump -nn -r "$OUT/$name.pcap" 2>/dev/null | wc -l)
     say "== $name: $n packets, $((SECONDS - t0)) s"
 }

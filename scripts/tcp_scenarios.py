@@ -9,6 +9,7 @@ bridge port.
     tcp_scenarios.py server SCENARIO --addr A --port P --ready FILE
     tcp_scenarios.py client SCENARIO --addr A --port P --cport CP
     tcp_scenarios.py fins-crossed FILE.pcap     (exit 0 when the two FINs crossed)
+    tcp_scenarios.py syns-crossed FILE.pcap     (exit 0 when both sides sent a bare SYN)
 
 "Pulling the cable": the client runs the command in the environment variable TL_PULL
 (record-fixtures.sh sets it to `ip -n <bridge ns> link set <server port> down`) at the
@@ -101,8 +102,44 @@ REPLY = b"HTTP/1.0 200 OK\r\nContent-Length: 64\r\n\r\n" + b"x" * 64
 
 # ---------------------------------------------------------------- servers
 
+def simultaneous_open(role, args, local, peer):
+    """Both hosts bind a fixed port and connect() to each other at the instant TL_AT.  Just
+    before it each sends a 1472-byte UDP datagram (peer's UDP port 9999, where a socket
+    listens: no ICMP) that empties its tbf bucket, so each SYN waits ~30 ms in the qdisc and
+    both SYNs are built before either arrives: the SYNs cross."""
+    fam = family(peer[0])
+    sink = socket.socket(fam, socket.SOCK_DGRAM)
+    sink.bind((local[0], 9999))
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(local)
+    if args.ready != "/dev/null":
+        with open(args.ready, "w") as f:
+            f.write("ready\n")
+    sleep_until(float(os.environ["TL_AT"]))
+    sink.sendto(b"u" * 1472, (peer[0], 9999))
+    s.connect(peer)
+    log(role, f"connected {local} <-> {peer}")
+    if role == "client":
+        s.sendall(b"hello from the client\n")
+        recv_line(s)
+        time.sleep(0.1)
+        s.close()
+        time.sleep(0.5)
+    else:
+        recv_line(s)
+        s.sendall(b"hello from the server\n")
+        recv_all(s)
+        time.sleep(0.2)
+        s.close()
+    sink.close()
+
+
 def server(args):
     sc = args.scenario
+    if sc == "simultaneous-open":
+        simultaneous_open("server", args, (args.addr, args.port), (args.peer, args.cport))
+        return
     ls = socket.socket(family(args.addr), socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if sc == "zero-window":
@@ -191,7 +228,9 @@ def serve_one(sc, c, peer, i):
 def client(args):
     sc = args.scenario
     r = "client"
-    if sc in ("graceful-client", "graceful-client-v6"):
+    if sc == "simultaneous-open":
+        simultaneous_open(r, args, (args.local, args.cport), (args.addr, args.port))
+    elif sc in ("graceful-client", "graceful-client-v6"):
         s = connect(args)
         s.sendall(REQUEST)
         s.recv(4096)
@@ -383,7 +422,19 @@ def fins_crossed(pcap):
     return not acks(a1, s2) and not acks(a2, s1)
 
 
+def syns_crossed(pcap):
+    """True when both sides sent a SYN without ACK (each connect() came before the peer's
+    SYN arrived; otherwise the late side's port would have answered with a RST)."""
+    out = subprocess.run(["tcpdump", "-nn", "-r", pcap, "tcp[tcpflags] & (tcp-syn|tcp-ack|tcp-rst) == tcp-syn"],
+                         capture_output=True, text=True, check=True).stdout
+    return len({line.split()[2] for line in out.splitlines()}) == 2
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "syns-crossed":
+        ok = syns_crossed(sys.argv[2])
+        print("  SYNs crossed" if ok else "  SYNs did NOT cross")
+        sys.exit(0 if ok else 1)
     if len(sys.argv) == 3 and sys.argv[1] == "fins-crossed":
         ok = fins_crossed(sys.argv[2])
         print("  FINs crossed" if ok else "  FINs did NOT cross")
@@ -395,6 +446,8 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--cport", type=int, default=0)
     p.add_argument("--ready", default="/dev/null")
+    p.add_argument("--peer", help="simultaneous-open server: the client's address")
+    p.add_argument("--local", help="simultaneous-open client: its own address")
     args = p.parse_args()
     if args.role == "server":
         server(args)

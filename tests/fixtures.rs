@@ -253,6 +253,7 @@ fixtures! {
     bulk_cable_pull => "bulk-cable-pull",
     zero_window => "zero-window",
     many_short => "many-short",
+    simultaneous_open => "simultaneous-open",
 }
 
 /// Every fixtures/*.expect.json has a pcap and a test above, and every test its files.
