@@ -74,10 +74,12 @@ CROSS_TRIES=0
 CAP_NAME=""
 CAP_PID=""
 SRV_PID=""
+CLI_PID=""
 
 say() { printf '%s\n' "$*"; }
 
 teardown() {
+    if [[ -n "$CLI_PID" ]]; then kill "$CLI_PID" 2>/dev/null || true; wait "$CLI_PID" 2>/dev/null || true; CLI_PID=""; fi
     if [[ -n "$SRV_PID" ]]; then kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=""; fi
     if [[ -n "$CAP_PID" ]]; then kill -INT "$CAP_PID" 2>/dev/null || true; wait "$CAP_PID" 2>/dev/null || true; CAP_PID=""; fi
     local ns
@@ -226,9 +228,14 @@ srv_wait() { # TIMEOUT
 }
 
 cli_run() { # SCENARIO ADDR PORT CPORT TIMEOUT [EXTRA ARGS...]
-    TL_PULL="$PULL" timeout "$5" ip netns exec $NS_C env TL_PULL="$PULL" \
-        "$PY" "$HELPER" client "$1" --addr "$2" --port "$3" --cport "$4" "${@:6}" ||
-        say "  (client exited with status $?)"
+    # In the background + wait, so that an INT/TERM trap runs at once.
+    timeout "$5" ip netns exec $NS_C env TL_PULL="$PULL" \
+        "$PY" "$HELPER" client "$1" --addr "$2" --port "$3" --cport "$4" "${@:6}" &
+    CLI_PID=$!
+    local rc=0
+    wait "$CLI_PID" || rc=$?
+    CLI_PID=""
+    ((rc == 0)) || say "  (client exited with status $rc)"
 }
 
 # scenario NAME: client port = 40000 + 100*index, server port = 5000 + index.
