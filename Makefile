@@ -1,7 +1,7 @@
 # tcplens — build, demo and test on a fresh Debian machine (as root, or with sudo).
 SHELL := /bin/bash
 CARGO ?= cargo
-DEMO_CAPTURE ?= fixtures/keepalive-cable-pull.pcap
+DEMO_CAPTURE ?= fixtures/keepalive-timeout.pcap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build demo test lint deps test-deps bench fuzz fixtures clean

@@ -123,7 +123,7 @@ impl TextReport {
     pub fn begin<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
         writeln!(
             out,
-            "{:>5}  {:<46} {:<12} {:<17} {:<12} {:<12} {:>7} {:>10} {:>4} {:<16} verdict",
+            "{:>5}  {:<46} {:<12} {:<33} {:<12} {:<12} {:>7} {:>10} {:>4} {:<16} verdict",
             "flow",
             "originator -> responder",
             "handshake",
@@ -158,7 +158,7 @@ impl TextReport {
         let ends = format!("{} -> {}", f.orig(), f.resp());
         writeln!(
             out,
-            "{:>5}  {:<46} {:<12} {:<17} {:<12} {:<12} {:>7} {:>10} {:>4} {:<16} {}{}",
+            "{:>5}  {:<46} {:<12} {:<33} {:<12} {:<12} {:>7} {:>10} {:>4} {:<16} {}{}",
             f.id,
             ends,
             s.handshake.as_str(),
