@@ -262,6 +262,9 @@ pub struct Engine {
     next_sweep: Option<Ts>,
 }
 
+/// Most packets' events held back per flow while its orientation is open.
+const MAX_PENDING_EVENTS: usize = 64;
+
 /// How often the table is swept for timed-out flows (reference time).
 const SWEEP_EVERY: f64 = 10.0;
 
@@ -391,7 +394,11 @@ impl Engine {
                 events: ev,
             });
         }
-        // Events wait until the originator is known for sure (§3 rule 3).
+        // Events wait until the originator is known for sure (§3 rule 3). A flow of nothing
+        // but SYN+ACKs could hold them forever: past a bound, the current orientation stands.
+        if flow.pending.len() >= MAX_PENDING_EVENTS {
+            flow.orientation.settled = true;
+        }
         if flow.orientation.settled && !flow.pending.is_empty() {
             release(flow, &mut self.events_out);
         }
@@ -607,6 +614,25 @@ mod tests {
         let f = e.flows().next().expect("one flow");
         assert_eq!(f.orig().port, 40000);
         assert_eq!(f.resp().port, 80);
+    }
+
+    #[test]
+    fn events_held_for_orientation_are_bounded() {
+        // Only SYN+ACK retransmissions (high ports): the orientation could still flip, but the
+        // held events are released once the bound is reached.
+        let mut l = Ladder::new().ports(40000, 50000);
+        let segs: Vec<Segment> = (0..100).map(|_| l.s2c("SA", 0, 1, 0)).collect();
+        let mut e = Engine::new(Config {
+            collect_events: true,
+            ..Config::default()
+        });
+        for s in &segs {
+            e.on_segment(s);
+        }
+        let out: Vec<PacketEvents> = e.take_events().collect();
+        // All released without finish(): the first 64 at the bound, the rest as they come.
+        assert_eq!(out.len(), 100);
+        assert!(out.windows(2).all(|w| w[0].frame < w[1].frame));
     }
 
     #[test]
