@@ -69,6 +69,8 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         },
         collect_events: kind == ReportKind::Events,
         zeek_rows: kind == ReportKind::Zeek,
+        // Only the JSON report shows per-flow conn_state/history; the others skip the cost.
+        zeek_per_flow: kind == ReportKind::Json || interactive,
         max_flows: cli.max_flows,
         // The offline TUI browses every flow: only the size limit evicts there.
         evict_idle: !(interactive && cli.interface.is_none()),

@@ -22,6 +22,8 @@ pub struct Config {
     pub collect_events: bool,
     /// Run the Zeek tracker (row splitting) for `--report zeek`.
     pub zeek_rows: bool,
+    /// Apply Zeek's rules to each whole flow (`conn_state`/`history` of `--report json`).
+    pub zeek_per_flow: bool,
     /// Most flows kept at once (0: no limit); beyond it the least recently active are evicted.
     pub max_flows: usize,
     /// Evict flows by inactivity (below). Off by default and for the offline TUI, which
@@ -50,6 +52,7 @@ impl Default for Config {
             server_ports: ServerPorts::default(),
             collect_events: false,
             zeek_rows: false,
+            zeek_per_flow: true,
             max_flows: DEFAULT_MAX_FLOWS,
             // Drivers of long runs turn this on; analyses that browse every flow keep it off.
             evict_idle: false,
@@ -378,7 +381,9 @@ impl Engine {
         if flow.conn.on_segment(from, seg, ev) {
             ev.insert(EventKind::HandshakeComplete);
         }
-        flow.zeek.on_segment(from, seg, &self.cfg.server_ports);
+        if self.cfg.zeek_per_flow {
+            flow.zeek.on_segment(from, seg, &self.cfg.server_ports);
+        }
         flow.orientation.update(seg);
 
         for k in ev.iter() {
