@@ -19,7 +19,8 @@ fn main() -> ExitCode {
     match driver::run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(msg) => {
-            eprintln!("tcplens: {msg}");
+            // File and interface names can hold anything, control characters included.
+            eprintln!("tcplens: {}", tcplens::report::escape_field(&msg));
             ExitCode::from(EXIT_USAGE)
         }
     }
