@@ -152,7 +152,7 @@ tcpdump) cmd_text="tcpdump -n -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 *) cmd_text="tcpdump -n --immediate-mode -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 esac
 {
-	echo "### Live capture with $TOOL — $(date -u '+%Y-%m-%d %H:%M UTC'), tcplens $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+	echo "### Live capture with $TOOL${BUF:+ -B $BUF} — $(date -u '+%Y-%m-%d %H:%M UTC'), tcplens $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo
 	echo "\`tcpreplay -K -i <veth> --pps=R $(basename "$CAP")\` in one network namespace; in the other,"
 	echo "\`${cmd_text}\` (ended by SIGINT 1.5 s after the replay). veth MTU 1600, offloads off."

@@ -115,7 +115,7 @@ SIZE=$(stat -c %s "$CAP")
 IDLE_SIZE=$(stat -c %s "$IDLE")
 
 # ---------------------------------------------------------------- timing
-declare -A WALL=() RSS=() RUNS=() CMD=() FAILED=()
+declare -A WALL=() RSS=() RUNS=() CPU=() CMD=() FAILED=()
 ORDER=()
 
 # One run: wall time (s, from date) and peak RSS (KB, from GNU time) appended to the lists.
@@ -124,7 +124,7 @@ run_once() { # name cmd...
 	shift
 	local t0 t1 st=0
 	t0=$(date +%s%N)
-	/usr/bin/time -f "%M" -o "$DIR/time.out" "$@" >/dev/null 2>"$DIR/stderr.out" || st=$?
+	/usr/bin/time -f "%M %U %S" -o "$DIR/time.out" "$@" >/dev/null 2>"$DIR/stderr.out" || st=$?
 	t1=$(date +%s%N)
 	if [[ $st != 0 ]]; then
 		FAILED[$name]="exit status $st: $(grep -v '^Command exited' "$DIR/stderr.out" | tail -1)"
@@ -132,7 +132,10 @@ run_once() { # name cmd...
 		return
 	fi
 	RUNS[$name]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", (b-a)/1e9}') "
-	RSS[$name]+="$(tail -1 "$DIR/time.out") "
+	local kb user sys
+	read -r kb user sys < <(tail -n 1 "$DIR/time.out")
+	RSS[$name]+="$kb "
+	CPU[$name]+="$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u + s}') "
 }
 
 add() { # name cmd...  (registers a command; the quoted command line is kept for the report)
@@ -206,20 +209,21 @@ REPORT=$DIR/report-$MODE.md
 	echo
 	echo "Capture: \`$(basename "$CAP")\` — $PKTS packets, $CONNS connections, $(awk -v s="$SIZE" 'BEGIN{printf "%.1f", s / 1e6}') MB"
 	echo "(\`gencap --packets $PKTS --connections $CONNS --seed $SEED\`). $REPS repetitions, medians;"
-	echo "page cache warm; load average $LOAD_BEFORE before, $LOAD_AFTER after."
+	echo "page cache warm; load average $LOAD_BEFORE before, $LOAD_AFTER after. Rates use the median"
+	echo "wall time; on a shared machine the CPU time (median of user+sys) is the steadier figure."
 	echo
-	echo "| program | wall (s) | runs (s) | Mpps | MB/s | peak RSS (MB) |"
-	echo "|---|---:|---|---:|---:|---:|"
+	echo "| program | wall (s) | runs (s) | CPU user+sys (s) | Mpps | MB/s | peak RSS (MB) |"
+	echo "|---|---:|---|---:|---:|---:|---:|"
 	for name in "${ORDER[@]}"; do
 		[[ $name == mem* || $name == base* ]] && continue
 		if [[ -z ${RUNS[$name]:-} ]]; then
-			echo "| $name | failed: ${FAILED[$name]:-not run} | | | | |"
+			echo "| $name | failed: ${FAILED[$name]:-not run} | | | | | |"
 			continue
 		fi
 		w=$(wall "$name")
 		WALL[$name]=$w
 		rss=$(echo "${RSS[$name]}" | maxof)
-		echo "| $name | $(num "$w" '%.3f') | ${RUNS[$name]% } | $(mpps "$w") | $(mbs "$w") | $(mb "$rss") |"
+		echo "| $name | $(num "$w" '%.3f') | ${RUNS[$name]% } | $(echo "${CPU[$name]}" | median) | $(mpps "$w") | $(mbs "$w") | $(mb "$rss") |"
 	done
 	echo
 	r() { # label a b: wall(a)/wall(b)
