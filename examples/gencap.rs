@@ -332,13 +332,19 @@ impl Script<'_> {
 }
 
 /// The script of a connection with exactly `k` packets, starting at `t0`.
-fn script(rng: &mut Rng, k: u32, t0: f64) -> Vec<Op> {
+fn script(rng: &mut Rng, k: u32, t0: f64, v6: bool) -> Vec<Op> {
     let rtt = if rng.chance(0.7) {
         rng.range(0.0005, 0.01)
     } else {
         rng.range(0.01, 0.12)
     };
-    let mss = if rng.chance(0.9) { 1448 } else { 1220 };
+    // Full-sized segments fill a 1500-byte MTU with the timestamps option (IPv6: 20 B less);
+    // some paths have a smaller MTU.
+    let mss = match (rng.chance(0.9), v6) {
+        (true, false) => 1448,
+        (true, true) => 1428,
+        (false, _) => 1220,
+    };
     let mut s = Script {
         rng,
         ops: Vec::with_capacity(k as usize),
@@ -458,8 +464,7 @@ fn endpoints(rng: &mut Rng, i: u64, v6: bool) -> (IpAddr, u16, IpAddr, u16) {
     }
 }
 
-fn new_ladder(rng: &mut Rng, i: u64) -> Ladder {
-    let v6 = rng.chance(0.1);
+fn new_ladder(rng: &mut Rng, i: u64, v6: bool) -> Ladder {
     let (c, cp, s, sp) = endpoints(rng, i, v6);
     let mut l = Ladder::new()
         .addrs(c, s)
@@ -526,8 +531,8 @@ impl Out {
     }
 }
 
-fn new_active(rng: &mut Rng, i: u64, ops: Vec<Op>) -> Active {
-    let ladder = new_ladder(rng, i);
+fn new_active(rng: &mut Rng, i: u64, ops: Vec<Op>, v6: bool) -> Active {
+    let ladder = new_ladder(rng, i, v6);
     let vlan = rng.chance(0.05).then(|| 100 + rng.below(20) as u16);
     let tsopt = rng
         .chance(0.7)
@@ -583,8 +588,9 @@ fn generate(a: &Args, out: &mut Out) -> io::Result<()> {
             };
             let k = k.min(u32::MAX as u64) as u32;
             planned += k as u64;
-            let ops = script(&mut rng, k, next_arrival);
-            let act = new_active(&mut rng, started, ops);
+            let v6 = rng.chance(0.1);
+            let ops = script(&mut rng, k, next_arrival, v6);
+            let act = new_active(&mut rng, started, ops, v6);
             started += 1;
             next_arrival += rng.exp(gap);
             let slot = match free.pop() {
@@ -643,7 +649,8 @@ fn generate_idle(a: &Args, out: &mut Out) -> io::Result<()> {
     let dt = open_span / m as f64;
     let mut conns: Vec<(Ladder, Option<u16>, [u16; 2])> = Vec::with_capacity(m as usize);
     for i in 0..m {
-        let mut act = new_active(&mut rng, i, Vec::new());
+        let v6 = rng.chance(0.1);
+        let mut act = new_active(&mut rng, i, Vec::new(), v6);
         act.tsopt = None;
         let t = i as f64 * dt;
         let rtt = dt / 4.0;
