@@ -115,7 +115,7 @@ SIZE=$(stat -c %s "$CAP")
 IDLE_SIZE=$(stat -c %s "$IDLE")
 
 # ---------------------------------------------------------------- timing
-declare -A WALL=() RSS=() RUNS=() CPU=() CMD=() FAILED=() NOTES=()
+declare -A WALL=() CPUMED=() RSS=() RUNS=() CPU=() CMD=() FAILED=() NOTES=()
 ORDER=()
 
 # One run: wall time (s, from date) and peak RSS (KB, from GNU time) appended to the lists.
@@ -227,21 +227,22 @@ REPORT=$DIR/report-$MODE.md
 		fi
 		w=$(wall "$name")
 		WALL[$name]=$w
+		CPUMED[$name]=$(echo "${CPU[$name]}" | median)
 		rss=$(echo "${RSS[$name]}" | maxof)
-		echo "| $name | $(num "$w" '%.3f') | ${RUNS[$name]% } | $(echo "${CPU[$name]}" | median) | $(mpps "$w") | $(mbs "$w") | $(mb "$rss") |"
+		echo "| $name | $(num "$w" '%.3f') | ${RUNS[$name]% } | ${CPUMED[$name]} | $(mpps "$w") | $(mbs "$w") | $(mb "$rss") |"
 	done
 	for name in "${!NOTES[@]}"; do
 		echo
 		echo "Note: \`$name\`: ${NOTES[$name]}"
 	done
 	echo
-	r() { # label a b: wall(a)/wall(b)
+	r() { # label a b: wall(a)/wall(b), cpu(a)/cpu(b)
 		if [[ -n ${WALL[$2]:-} && -n ${WALL[$3]:-} ]]; then
-			echo "| $1 | $(div "${WALL[$2]}" "${WALL[$3]}" '%.2f')× |"
+			echo "| $1 | $(div "${WALL[$2]}" "${WALL[$3]}" '%.2f×') | $(div "${CPUMED[$2]}" "${CPUMED[$3]}" '%.2f×') |"
 		fi
 	}
-	echo "| ratio (wall time) | value |"
-	echo "|---|---:|"
+	echo "| ratio | wall time | CPU time |"
+	echo "|---|---:|---:|"
 	r "tcplens zeek / floor" "tcplens zeek" floor
 	r "tcplens events / tcplens zeek" "tcplens events" "tcplens zeek"
 	r "tcplens json / tcplens zeek" "tcplens json" "tcplens zeek"
