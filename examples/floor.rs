@@ -56,20 +56,26 @@ fn raw_loop(path: &str) -> Result<(u64, u64, u64), String> {
     let mut f = File::open(path).map_err(|e| format!("cannot open {path}: {e}"))?;
     let mut buf = vec![0u8; 4 << 20];
     let (mut start, mut end) = (0usize, 0usize);
-    let mut fill = |buf: &mut Vec<u8>, start: &mut usize, end: &mut usize| -> Result<bool, String> {
-        buf.copy_within(*start..*end, 0);
-        *end -= *start;
-        *start = 0;
-        let n = f.read(&mut buf[*end..]).map_err(|e| format!("{path}: {e}"))?;
-        *end += n;
-        Ok(n > 0)
-    };
+    let mut fill =
+        |buf: &mut Vec<u8>, start: &mut usize, end: &mut usize| -> Result<bool, String> {
+            buf.copy_within(*start..*end, 0);
+            *end -= *start;
+            *start = 0;
+            let n = f
+                .read(&mut buf[*end..])
+                .map_err(|e| format!("{path}: {e}"))?;
+            *end += n;
+            Ok(n > 0)
+        };
     while end < 24 {
         if !fill(&mut buf, &mut start, &mut end)? {
             return Err(format!("{path}: not a pcap file (too short)"));
         }
     }
-    let magic = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    let magic = buf
+        .get(0..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .unwrap_or(0);
     let le = match magic {
         0xa1b2_c3d4 | 0xa1b2_3c4d => true,
         0xd4c3_b2a1 | 0x4d3c_b2a1 => false,
@@ -92,7 +98,9 @@ fn raw_loop(path: &str) -> Result<(u64, u64, u64), String> {
         if end - start < 16 {
             return Err(format!("{path}: record header cut short"));
         }
-        let h = &buf[start..start + 16];
+        let Some(h) = buf.get(start..start + 16) else {
+            return Err(format!("{path}: record header cut short"));
+        };
         let incl = rd(&h[8..12]) as usize;
         let orig = rd(&h[12..16]);
         if incl > buf.len() - 16 {
@@ -103,7 +111,9 @@ fn raw_loop(path: &str) -> Result<(u64, u64, u64), String> {
                 return Err(format!("{path}: record cut short"));
             }
         }
-        let data = &buf[start + 16..start + 16 + incl];
+        let Some(data) = buf.get(start + 16..start + 16 + incl) else {
+            return Err(format!("{path}: record cut short"));
+        };
         packets += 1;
         bytes += data.len() as u64;
         wire += u64::from(orig);
