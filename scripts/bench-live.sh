@@ -145,7 +145,7 @@ for rate in $RATES topspeed; do
 	((FAILS >= 2)) && break
 done
 
-REPORT=$DIR/report-live-$TOOL.md
+REPORT=$DIR/report-live-$TOOL${BUF:+-B$BUF}.md
 case $TOOL in
 tcplens) cmd_text="tcplens -i <veth peer> --report $KIND${BUF:+ -B $BUF}" ;;
 tcpdump) cmd_text="tcpdump -n -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
