@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Live capture rate (issue 6, item 5): replay a generated capture with tcpreplay onto one end of
+# a veth pair between two network namespaces created here, while `tcplens -i <other end>
+# --report zeek` captures with analysis on; raise the rate step by step and report the highest
+# rate at which every packet arrived with zero kernel drops and zero analysis-queue drops.
+# Root only (namespaces). Everything created is removed at exit.
+#
+#   scripts/bench-live.sh
+#
+# Environment:
+#   BENCH_LIVE_RATES="50000 100000 ..."  packets/s to try, ascending (then --topspeed)
+#   BENCH_LIVE_PACKETS=1000000 BENCH_LIVE_CONNECTIONS=50000  the replayed capture
+#   BENCH_LIVE_BUFFER_KIB=                tcplens -B (kernel buffer); libpcap's default if empty
+#   BENCH_LIVE_REPORT=zeek                tcplens --report kind
+#   BENCH_LIVE_TOOL=tcplens               or "tcpdump" / "tcpdump-immediate": the same steps with
+#                                         `tcpdump -w /dev/null` capturing, as a reference for
+#                                         what this machine and veth pair allow
+#   BENCH_DIR=target/bench  BENCH_OUT=BENCHMARKS.md ("-" to only print)  BENCH_NO_INSTALL=1
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+log() { echo "bench-live: $*" >&2; }
+die() {
+	echo "bench-live: error: $*" >&2
+	exit 1
+}
+
+[[ $(id -u) == 0 ]] || die "must run as root (creates network namespaces and a veth pair)"
+RATES=${BENCH_LIVE_RATES:-"50000 100000 200000 300000 400000 500000 600000 800000 1000000"}
+PKTS=${BENCH_LIVE_PACKETS:-1000000}
+CONNS=${BENCH_LIVE_CONNECTIONS:-50000}
+BUF=${BENCH_LIVE_BUFFER_KIB:-}
+KIND=${BENCH_LIVE_REPORT:-zeek}
+TOOL=${BENCH_LIVE_TOOL:-tcplens}
+case $TOOL in tcplens | tcpdump | tcpdump-immediate) ;; *) die "BENCH_LIVE_TOOL must be tcplens, tcpdump or tcpdump-immediate" ;; esac
+DIR=${BENCH_DIR:-$ROOT/target/bench}
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+mkdir -p "$DIR"
+
+for t in ip:iproute2 tcpreplay:tcpreplay; do
+	if ! command -v "${t%%:*}" >/dev/null; then
+		[[ ${BENCH_NO_INSTALL:-0} == 1 ]] && die "${t%%:*} is missing (package ${t#*:})"
+		log "installing ${t#*:} with apt-get"
+		apt-get update -qq >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${t#*:}" >/dev/null
+	fi
+done
+
+log "building tcplens and gencap (release)"
+cargo build --release --quiet --bin tcplens --example gencap || die "cargo build failed"
+TCPLENS=$ROOT/target/release/tcplens
+GENCAP=$ROOT/target/release/examples/gencap
+CAP=$DIR/live-${PKTS}p-${CONNS}c-s1.pcap
+if ! [[ -s $CAP && $CAP -nt $GENCAP ]]; then
+	log "generating $CAP"
+	"$GENCAP" --packets "$PKTS" --connections "$CONNS" --seed 1 --out "$CAP.tmp"
+	mv "$CAP.tmp" "$CAP"
+fi
+
+# Namespaces and veth pair, named after this shell's pid so that runs never collide.
+TX=tlbtx$$ RX=tlbrx$$
+VTX=vtx$$ VRX=vrx$$
+TCPLENS_PID=""
+cleanup() {
+	if [[ -n $TCPLENS_PID ]] && kill -0 "$TCPLENS_PID" 2>/dev/null; then
+		kill -INT "$TCPLENS_PID" 2>/dev/null || true
+		wait "$TCPLENS_PID" 2>/dev/null || true
+	fi
+	ip netns del "$TX" 2>/dev/null || true
+	ip netns del "$RX" 2>/dev/null || true
+}
+trap cleanup EXIT
+ip netns add "$TX"
+ip netns add "$RX"
+ip link add "$VTX" netns "$TX" type veth peer name "$VRX" netns "$RX"
+for ns in "$TX:$VTX:10.250.0.1/30" "$RX:$VRX:10.250.0.2/30"; do
+	IFS=: read -r n dev addr <<<"$ns"
+	# Frames up to 1448 B of payload + IPv6/TCP headers + a VLAN tag exceed the default MTU of
+	# 1500 (tcpreplay cannot send them); keep the MTU close to that, since libpcap sizes its
+	# ring slots by the MTU in immediate mode.
+	ip -n "$n" link set "$dev" mtu 1600 up
+	ip -n "$n" link set lo up
+	ip -n "$n" addr add "$addr" dev "$dev"
+	# Offloads off: frames travel as replayed.
+	ip netns exec "$n" ethtool -K "$dev" gro off gso off tso off >/dev/null 2>&1 || true
+done
+
+ROWS=()
+BEST=""
+BEST_PPS=0
+# One step: replay at RATE (packets/s, or "topspeed") while tcplens captures.
+step() {
+	local rate=$1
+	local opt=(--pps="$rate")
+	[[ $rate == topspeed ]] && opt=(--topspeed)
+	local cmd
+	case $TOOL in
+	tcplens) cmd=("$TCPLENS" -i "$VRX" --report "$KIND") ;;
+	tcpdump) cmd=(tcpdump -n -i "$VRX" -w /dev/null) ;;
+	tcpdump-immediate) cmd=(tcpdump -n --immediate-mode -i "$VRX" -w /dev/null) ;;
+	esac
+	[[ -n $BUF ]] && cmd+=(-B "$BUF")
+	ip netns exec "$RX" "${cmd[@]}" >"$DIR/live-out.txt" 2>"$DIR/live-err.txt" &
+	TCPLENS_PID=$!
+	sleep 1.5
+	kill -0 "$TCPLENS_PID" 2>/dev/null || die "tcplens did not start: $(cat "$DIR/live-err.txt")"
+	local rep
+	rep=$(ip netns exec "$TX" tcpreplay -K -i "$VTX" "${opt[@]}" "$CAP" 2>&1) ||
+		die "tcpreplay failed: $(echo "$rep" | tail -3)"
+	sleep 1.5 # let the analysis drain its queue
+	kill -INT "$TCPLENS_PID"
+	wait "$TCPLENS_PID" || true
+	TCPLENS_PID=""
+	local line sent rated captured kd ifd qd
+	if [[ $TOOL == tcplens ]]; then
+		line=$(grep -E 'packets captured' "$DIR/live-err.txt" | tail -1)
+	else
+		# tcpdump: "N packets captured", "N packets received by filter", "N packets dropped by kernel"
+		line="tcpdump: $(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$DIR/live-err.txt") packets captured, $(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$DIR/live-err.txt") dropped by kernel, $(sed -n 's/^\([0-9]*\) packets dropped by interface.*/\1/p' "$DIR/live-err.txt" | grep . || echo 0) dropped by interface, 0 dropped by tcplens"
+	fi
+	[[ $line =~ ^[^0-9]*[0-9]+\ packets\ captured ]] || die "no capture summary from $TOOL: $(cat "$DIR/live-err.txt")"
+	sent=$(echo "$rep" | sed -n 's/.*Actual: \([0-9]*\) packets.*/\1/p' | head -1)
+	rated=$(echo "$rep" | sed -n 's/.*Rated: [0-9.]* Bps, [0-9.]* Mbps, \([0-9.]*\) pps.*/\1/p' | head -1)
+	read -r captured kd ifd qd < <(echo "$line" | sed -E 's/.* ([0-9]+) packets captured, ([0-9]+) dropped by kernel, ([0-9]+) dropped by interface, ([0-9]+) dropped by tcplens.*/\1 \2 \3 \4/')
+	local ok=no
+	if [[ $kd == 0 && $qd == 0 && $ifd == 0 && $captured -ge ${sent:-0} ]]; then ok=yes; fi
+	log "rate $rate: sent $sent at ${rated} pps, captured $captured, kernel drops $kd, interface drops $ifd, queue drops $qd -> $ok"
+	ROWS+=("| $rate | ${sent:-?} | ${rated:-?} | $captured | $kd | $ifd | $qd | $ok |")
+	if [[ $ok == yes ]]; then
+		local r=${rated%.*}
+		if ((r > BEST_PPS)); then
+			BEST_PPS=$r
+			BEST=$rate
+		fi
+		return 0
+	fi
+	return 1
+}
+
+FAILS=0
+for rate in $RATES topspeed; do
+	if step "$rate"; then FAILS=0; else FAILS=$((FAILS + 1)); fi
+	# Two failed steps in a row: higher rates will not do better.
+	((FAILS >= 2)) && break
+done
+
+REPORT=$DIR/report-live-$TOOL${BUF:+-B$BUF}.md
+case $TOOL in
+tcplens) cmd_text="tcplens -i <veth peer> --report $KIND${BUF:+ -B $BUF}" ;;
+tcpdump) cmd_text="tcpdump -n -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
+*) cmd_text="tcpdump -n --immediate-mode -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
+esac
+{
+	echo "### Live capture with $TOOL${BUF:+ -B $BUF} — $(date -u '+%Y-%m-%d %H:%M UTC'), tcplens $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+	echo
+	echo "\`tcpreplay -K -i <veth> --pps=R $(basename "$CAP")\` in one network namespace; in the other,"
+	echo "\`${cmd_text}\` (ended by SIGINT 1.5 s after the replay). veth MTU 1600, offloads off."
+	echo "The capture: $PKTS packets, $CONNS connections (gencap, seed 1). A step passes when"
+	echo "every replayed packet was captured with zero kernel, interface and analysis-queue drops."
+	echo
+	echo "| target pps | sent | achieved pps (tcpreplay) | captured | kernel drops | interface drops | queue drops | zero drops |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---|"
+	printf '%s\n' "${ROWS[@]}"
+	echo
+	if [[ -n $BEST ]]; then
+		echo "**Highest replay rate with zero drops: $BEST_PPS packets/s** (step \`$BEST\`); target ≥ 500,000."
+	else
+		echo "**No rate passed with zero drops.**"
+	fi
+	echo
+	echo "Machine: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), Linux $(uname -r); $(tcpreplay --version 2>&1 | head -1)."
+	echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (tcpreplay and tcplens share the 2 cores)."
+} >"$REPORT"
+cat "$REPORT"
+
+if [[ $OUT != - ]]; then
+	begin="<!-- bench:live-$TOOL${BUF:+-B$BUF}:begin -->"
+	end="<!-- bench:live-$TOOL${BUF:+-B$BUF}:end -->"
+	[[ -f $OUT ]] || printf '# tcplens benchmarks\n' >"$OUT"
+	grep -qF "$begin" "$OUT" || printf '\n%s\n%s\n' "$begin" "$end" >>"$OUT"
+	awk -v b="$begin" -v e="$end" -v f="$REPORT" '
+		$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
+		$0 == e { skip = 0 }
+		!skip { print }' "$OUT" >"$OUT.tmp"
+	mv "$OUT.tmp" "$OUT"
+	log "report written to $OUT (live-$TOOL${BUF:+-B$BUF} section)"
+fi

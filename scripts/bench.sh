@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# tcplens benchmarks (issue 6): on the same generated capture and in the same run, time the
+# floor read loop, tcplens (--report zeek / events / json), tcpdump, tcptrace and tshark;
+# repeat, take medians, report packets/s, MB/s, peak RSS and the ratios; then the memory run
+# over 1,000,000 concurrent idle connections. Prints a Markdown report and writes it into
+# BENCHMARKS.md (between the markers of its mode, the rest of the file is kept).
+#
+#   scripts/bench.sh                 full run: 2.2 M packets / 100k connections, 1 M idle
+#   BENCH_QUICK=1 scripts/bench.sh   quick run: 200k packets / 10k connections, 100k idle
+#
+# Environment:
+#   BENCH_REPS=3            repetitions of each timed command (medians are reported)
+#   BENCH_DIR=target/bench  where captures are generated and cached (re-used when present)
+#   BENCH_OUT=BENCHMARKS.md report file ("-" to only print)
+#   BENCH_SEED=1            generator seed
+#   BENCH_TSHARK_FIELDS=1   0 skips tshark with TCP analysis fields (slow; run once)
+#   BENCH_NO_INSTALL=1      never apt-get install missing tools (their rows are skipped)
+#   BENCH_PACKETS / BENCH_CONNECTIONS / BENCH_IDLE_CONNECTIONS override the sizes
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+log() { echo "bench: $*" >&2; }
+die() {
+	echo "bench: error: $*" >&2
+	exit 1
+}
+
+QUICK=${BENCH_QUICK:-0}
+REPS=${BENCH_REPS:-3}
+DIR=${BENCH_DIR:-$ROOT/target/bench}
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+SEED=${BENCH_SEED:-1}
+FIELDS=${BENCH_TSHARK_FIELDS:-1}
+if [[ $QUICK == 1 ]]; then
+	MODE=quick
+	PKTS=${BENCH_PACKETS:-200000}
+	CONNS=${BENCH_CONNECTIONS:-10000}
+	IDLE_CONNS=${BENCH_IDLE_CONNECTIONS:-100000}
+else
+	MODE=full
+	PKTS=${BENCH_PACKETS:-2200000}
+	CONNS=${BENCH_CONNECTIONS:-100000}
+	IDLE_CONNS=${BENCH_IDLE_CONNECTIONS:-1000000}
+fi
+# Idle capture: handshake + one keepalive round (probe, ACK) per connection.
+IDLE_PKTS=$((IDLE_CONNS * 5))
+[[ $REPS =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive integer, not '$REPS'"
+
+mkdir -p "$DIR"
+
+# ---------------------------------------------------------------- tools
+SUDO=""
+if [[ $(id -u) != 0 ]] && command -v sudo >/dev/null; then SUDO=sudo; fi
+can_install() {
+	[[ ${BENCH_NO_INSTALL:-0} != 1 ]] && command -v apt-get >/dev/null &&
+		{ [[ $(id -u) == 0 ]] || [[ -n $SUDO ]]; }
+}
+APT_UPDATED=0
+apt_install() {
+	can_install || return 1
+	log "installing $* with apt-get"
+	# tshark asks whether non-root users may capture: answer no, without a prompt.
+	echo "wireshark-common wireshark-common/install-setuid boolean false" |
+		$SUDO debconf-set-selections 2>/dev/null || true
+	if [[ $APT_UPDATED == 0 ]]; then
+		$SUDO apt-get update -qq >/dev/null || return 1
+		APT_UPDATED=1
+	fi
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+need_tool() { # command package
+	command -v "$1" >/dev/null && return 0
+	apt_install "$2" || true
+	command -v "$1" >/dev/null || {
+		log "warning: $1 is not installed (package $2); its rows are skipped"
+		return 1
+	}
+}
+[[ -x /usr/bin/time ]] || apt_install time || die "GNU time (/usr/bin/time, package 'time') is required for peak RSS"
+HAVE_TCPTRACE=0 HAVE_TSHARK=0 HAVE_TCPDUMP=0
+need_tool tcptrace tcptrace && HAVE_TCPTRACE=1
+need_tool tshark tshark && HAVE_TSHARK=1
+need_tool tcpdump tcpdump && HAVE_TCPDUMP=1
+
+# ---------------------------------------------------------------- build
+log "building tcplens and the bench examples (release)"
+cargo build --release --quiet --bin tcplens --example gencap --example floor ||
+	die "cargo build failed"
+BIN=$ROOT/target/release
+TCPLENS=$BIN/tcplens
+GENCAP=$BIN/examples/gencap
+FLOOR=$BIN/examples/floor
+
+# ---------------------------------------------------------------- captures
+gen() { # file args...
+	local f=$1
+	shift
+	if [[ -s $f && $f -nt $GENCAP ]]; then
+		log "using cached $f"
+		return
+	fi
+	log "generating $f"
+	"$GENCAP" "$@" --seed "$SEED" --out "$f.tmp" || die "gencap failed for $f"
+	mv "$f.tmp" "$f"
+}
+CAP=$DIR/cap-${PKTS}p-${CONNS}c-s${SEED}.pcap
+IDLE=$DIR/idle-${IDLE_PKTS}p-${IDLE_CONNS}c-s${SEED}.pcap
+TINY=$DIR/tiny-s${SEED}.pcap
+gen "$CAP" --packets "$PKTS" --connections "$CONNS"
+gen "$IDLE" --idle --packets "$IDLE_PKTS" --connections "$IDLE_CONNS"
+gen "$TINY" --packets 3 --connections 1
+SIZE=$(stat -c %s "$CAP")
+IDLE_SIZE=$(stat -c %s "$IDLE")
+
+# ---------------------------------------------------------------- timing
+declare -A WALL=() CPUMED=() RSS=() RUNS=() CPU=() CMD=() FAILED=() NOTES=()
+ORDER=()
+
+# One run: wall time (s, from date) and peak RSS (KB, from GNU time) appended to the lists.
+run_once() { # name cmd...
+	local name=$1
+	shift
+	local t0 t1 st=0
+	t0=$(date +%s%N)
+	/usr/bin/time -f "%M %U %S" -o "$DIR/time.out" "$@" >/dev/null 2>"$DIR/stderr.out" || st=$?
+	t1=$(date +%s%N)
+	# tcplens exits 1 when it analysed the input but has warnings: a valid run, noted.
+	if [[ $st == 1 && $(basename "$1") == tcplens ]]; then
+		NOTES[$name]="exit status 1: $(grep -v '^Command exited' "$DIR/stderr.out" | head -1)"
+		st=0
+	fi
+	if [[ $st != 0 ]]; then
+		FAILED[$name]="exit status $st: $(grep -v '^Command exited' "$DIR/stderr.out" | tail -1)"
+		log "warning: $name failed (${FAILED[$name]})"
+		return
+	fi
+	RUNS[$name]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", (b-a)/1e9}') "
+	local kb user sys
+	read -r kb user sys < <(tail -n 1 "$DIR/time.out")
+	RSS[$name]+="$kb "
+	CPU[$name]+="$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u + s}') "
+}
+
+add() { # name cmd...  (registers a command; the quoted command line is kept for the report)
+	local name=$1
+	shift
+	ORDER+=("$name")
+	CMD[$name]=$(printf '%q ' "$@" | sed "s#$ROOT/##g; s# \$##; s#\\\\,#,#g")
+}
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{if(NR) print a[int((NR+1)/2)]}'; }
+maxof() { tr ' ' '\n' | grep -v '^$' | sort -g | tail -1; }
+
+declare -A ARGV=()
+register() { # name cmd...
+	add "$@"
+	local name=$1
+	shift
+	ARGV[$name]=$(printf '%q ' "$@")
+}
+
+register floor "$FLOOR" "$CAP"
+register "floor --raw (block reads, no libpcap)" "$FLOOR" --raw "$CAP"
+register "floor --decode (+ tcplens decode)" "$FLOOR" --decode "$CAP"
+[[ $HAVE_TCPDUMP == 1 ]] && register "tcpdump -w /dev/null" tcpdump -r "$CAP" -w /dev/null
+register "tcplens zeek" "$TCPLENS" -r "$CAP" --report zeek
+register "tcplens events" "$TCPLENS" -r "$CAP" --report events
+register "tcplens json" "$TCPLENS" -r "$CAP" --report json
+[[ $HAVE_TCPTRACE == 1 ]] && register tcptrace tcptrace -n "$CAP"
+[[ $HAVE_TSHARK == 1 ]] && register "tshark conv,tcp" tshark -q -z conv,tcp -r "$CAP"
+TS_FIELDS=(-e frame.number -e tcp.stream -e tcp.analysis.flags -e tcp.analysis.retransmission
+	-e tcp.analysis.fast_retransmission -e tcp.analysis.spurious_retransmission
+	-e tcp.analysis.out_of_order -e tcp.analysis.lost_segment -e tcp.analysis.ack_lost_segment
+	-e tcp.analysis.duplicate_ack -e tcp.analysis.keep_alive -e tcp.analysis.keep_alive_ack
+	-e tcp.analysis.zero_window -e tcp.analysis.window_full -e tcp.analysis.window_update)
+if [[ $HAVE_TSHARK == 1 && $FIELDS == 1 ]]; then
+	register "tshark analysis fields" tshark -r "$CAP" -T fields "${TS_FIELDS[@]}"
+fi
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+log "warming the page cache"
+cat "$CAP" "$IDLE" >/dev/null
+# Round-robin over the programs so that a change in machine load hits all of them alike.
+for ((r = 1; r <= REPS; r++)); do
+	for name in "${ORDER[@]}"; do
+		if [[ $name == "tshark analysis fields" && $r -gt 1 ]]; then continue; fi
+		log "run $r/$REPS: $name"
+		eval "run_once \"\$name\" ${ARGV[$name]}"
+	done
+done
+
+# Memory: 1 M concurrent idle connections; baseline = the same binary on a 3-packet capture.
+declare -A MEM=() MEMB=()
+for kind in zeek json; do
+	log "memory run: tcplens --report $kind on $IDLE_CONNS idle connections"
+	add "mem $kind" "$TCPLENS" -r "$IDLE" --report "$kind"
+	run_once "mem $kind" "$TCPLENS" -r "$IDLE" --report "$kind"
+	add "base $kind" "$TCPLENS" -r "$TINY" --report "$kind"
+	run_once "base $kind" "$TCPLENS" -r "$TINY" --report "$kind"
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------- report
+num() { awk -v x="$1" -v f="$2" 'BEGIN{printf f, x}'; }
+div() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN{if (b > 0) printf f, a / b; else print "n/a"}'; }
+wall() { [[ -n ${RUNS[$1]:-} ]] && echo "${RUNS[$1]}" | median; }
+mpps() { awk -v p="$PKTS" -v w="$1" 'BEGIN{printf "%.2f", p / w / 1e6}'; }
+mbs() { awk -v s="$SIZE" -v w="$1" 'BEGIN{printf "%.0f", s / w / 1e6}'; }
+mb() { awk -v k="$1" 'BEGIN{printf "%.0f", k / 1024}'; }
+
+REPORT=$DIR/report-$MODE.md
+{
+	echo "### ${MODE^} run — $(date -u '+%Y-%m-%d %H:%M UTC'), tcplens $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src modified)')"
+	echo
+	echo "Capture: \`$(basename "$CAP")\` — $PKTS packets, $CONNS connections, $(awk -v s="$SIZE" 'BEGIN{printf "%.1f", s / 1e6}') MB"
+	echo "(\`gencap --packets $PKTS --connections $CONNS --seed $SEED\`). $REPS repetitions, medians;"
+	echo "page cache warm; load average $LOAD_BEFORE before, $LOAD_AFTER after. Rates use the median"
+	echo "wall time; on a shared machine the CPU time (median of user+sys) is the steadier figure."
+	echo
+	echo "| program | wall (s) | runs (s) | CPU user+sys (s) | Mpps | MB/s | peak RSS (MB) |"
+	echo "|---|---:|---|---:|---:|---:|---:|"
+	for name in "${ORDER[@]}"; do
+		[[ $name == mem* || $name == base* ]] && continue
+		if [[ -z ${RUNS[$name]:-} ]]; then
+			echo "| $name | failed: ${FAILED[$name]:-not run} | | | | | |"
+			continue
+		fi
+		w=$(wall "$name")
+		WALL[$name]=$w
+		CPUMED[$name]=$(echo "${CPU[$name]}" | median)
+		rss=$(echo "${RSS[$name]}" | maxof)
+		echo "| $name | $(num "$w" '%.3f') | ${RUNS[$name]% } | ${CPUMED[$name]} | $(mpps "$w") | $(mbs "$w") | $(mb "$rss") |"
+	done
+	for name in "${!NOTES[@]}"; do
+		echo
+		echo "Note: \`$name\`: ${NOTES[$name]}"
+	done
+	echo
+	r() { # label a b: wall(a)/wall(b), cpu(a)/cpu(b)
+		if [[ -n ${WALL[$2]:-} && -n ${WALL[$3]:-} ]]; then
+			echo "| $1 | $(div "${WALL[$2]}" "${WALL[$3]}" '%.2f×') | $(div "${CPUMED[$2]}" "${CPUMED[$3]}" '%.2f×') |"
+		fi
+	}
+	echo "| ratio | wall time | CPU time |"
+	echo "|---|---:|---:|"
+	r "tcplens zeek / floor" "tcplens zeek" floor
+	r "tcplens events / tcplens zeek" "tcplens events" "tcplens zeek"
+	r "tcplens json / tcplens zeek" "tcplens json" "tcplens zeek"
+	r "tcptrace / tcplens zeek" tcptrace "tcplens zeek"
+	r "tshark conv,tcp / tcplens zeek" "tshark conv,tcp" "tcplens zeek"
+	r "tshark analysis fields / tcplens events" "tshark analysis fields" "tcplens events"
+	echo
+	echo "Memory: \`$(basename "$IDLE")\` — $IDLE_CONNS concurrent idle connections (handshake + one"
+	echo "keepalive round each, none closes), $IDLE_PKTS packets, $(awk -v s="$IDLE_SIZE" 'BEGIN{printf "%.1f", s / 1e6}') MB. Baseline: the same"
+	echo "command on a 3-packet capture. Bytes per connection = (peak RSS − baseline) / connections:"
+	echo "everything the process holds per flow (engine state, hash index, Vec growth slack, reports' buffers)."
+	echo
+	echo "| command | wall (s) | peak RSS (MB) | baseline RSS (MB) | bytes per connection |"
+	echo "|---|---:|---:|---:|---:|"
+	for kind in zeek json; do
+		if [[ -z ${RUNS["mem $kind"]:-} || -z ${RUNS["base $kind"]:-} ]]; then
+			echo "| tcplens --report $kind | failed: ${FAILED["mem $kind"]:-${FAILED["base $kind"]:-}} | | | |"
+			continue
+		fi
+		m=$(echo "${RSS["mem $kind"]}" | maxof)
+		b=$(echo "${RSS["base $kind"]}" | maxof)
+		MEM[$kind]=$m
+		MEMB[$kind]=$(awk -v m="$m" -v b="$b" -v n="$IDLE_CONNS" 'BEGIN{printf "%.0f", (m-b)*1024/n}')
+		echo "| tcplens --report $kind | $(num "$(wall "mem $kind")" '%.2f') | $(awk -v m="$m" 'BEGIN{printf "%.0f", m/1024}') | $(awk -v m="$b" 'BEGIN{printf "%.1f", m/1024}') | ${MEMB[$kind]} |"
+	done
+	echo
+	check() { # label ok-bool detail
+		if [[ $2 == 1 ]]; then echo "| $1 | pass | $3 |"; else echo "| $1 | **fail** | $3 |"; fi
+	}
+	ge() { awk -v a="$1" -v b="$2" 'BEGIN{print (a >= b) ? 1 : 0}'; }
+	echo "| acceptance (issue 6) | result | measured |"
+	echo "|---|---|---|"
+	if [[ -n ${WALL["tcplens zeek"]:-} ]]; then
+		z=${WALL["tcplens zeek"]}
+		zp=$(mpps "$z")
+		check "tcplens zeek ≥ 4 Mpps" "$(ge "$zp" 4)" "$zp Mpps"
+		if [[ -n ${WALL[floor]:-} ]]; then
+			x=$(div "$z" "${WALL[floor]}" '%.2f')
+			check "tcplens zeek ≤ 2.5× floor" "$(ge 2.5 "$x")" "${x}×"
+		fi
+		if [[ -n ${WALL["tshark conv,tcp"]:-} ]]; then
+			x=$(div "${WALL["tshark conv,tcp"]}" "$z" '%.1f')
+			check "tshark conv,tcp ≥ 30× tcplens zeek" "$(ge "$x" 30)" "${x}×"
+		fi
+		if [[ -n ${WALL["tcplens events"]:-} ]]; then
+			x=$(div "${WALL["tcplens events"]}" "$z" '%.2f')
+			check "tcplens events ≤ 1.5× zeek" "$(ge 1.5 "$x")" "${x}×"
+		fi
+	fi
+	if [[ -n ${MEM[zeek]:-} ]]; then
+		mb=$(awk -v m="${MEM[zeek]}" 'BEGIN{printf "%.0f", m/1024}')
+		check "$IDLE_CONNS idle connections: peak RSS ≤ 500 MB (zeek)" "$(ge 500 "$mb")" "$mb MB"
+		check "≤ 300 B per idle connection (zeek, whole process)" "$(ge 300 "${MEMB[zeek]}")" "${MEMB[zeek]} B"
+	fi
+	echo
+	echo "Machine: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(awk '/MemTotal/{printf "%.1f GB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r);"
+	echo "$(rustc --version 2>/dev/null || echo 'rustc ?'); $( [[ $HAVE_TSHARK == 1 ]] && tshark --version 2>/dev/null | head -1 | sed 's/ (Git.*//' ); $( [[ $HAVE_TCPTRACE == 1 ]] && tcptrace -v 2>&1 | head -1 | sed 's/.*-- version/tcptrace/; s/ --.*//' ); $( [[ $HAVE_TCPDUMP == 1 ]] && tcpdump --version 2>&1 | head -1 )."
+	echo
+	echo "Commands (stdout to /dev/null, each under \`/usr/bin/time -f %M\`):"
+	echo
+	echo '```'
+	for name in "${ORDER[@]}"; do
+		echo "${CMD[$name]}"
+	done
+	echo '```'
+} >"$REPORT"
+cat "$REPORT"
+
+# Keep the rest of BENCHMARKS.md; replace only this mode's section.
+if [[ $OUT != - ]]; then
+	begin="<!-- bench:$MODE:begin -->"
+	end="<!-- bench:$MODE:end -->"
+	[[ -f $OUT ]] || printf '# tcplens benchmarks\n\nGenerated by `make bench` (scripts/bench.sh).\n' >"$OUT"
+	if ! grep -qF "$begin" "$OUT"; then
+		printf '\n%s\n%s\n' "$begin" "$end" >>"$OUT"
+	fi
+	awk -v b="$begin" -v e="$end" -v f="$REPORT" '
+		$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
+		$0 == e { skip = 0 }
+		!skip { print }' "$OUT" >"$OUT.tmp"
+	mv "$OUT.tmp" "$OUT"
+	log "report written to $OUT ($MODE section)"
+fi
