@@ -71,6 +71,7 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         zeek_rows: kind == ReportKind::Zeek,
         // Only the JSON report shows per-flow conn_state/history; the others skip the cost.
         zeek_per_flow: kind == ReportKind::Json || interactive,
+        track_flows: kind != ReportKind::Zeek || interactive,
         max_flows: cli.max_flows,
         // The offline TUI browses every flow: only the size limit evicts there.
         evict_idle: !(interactive && cli.interface.is_none()),

@@ -24,6 +24,9 @@ pub struct Config {
     pub zeek_rows: bool,
     /// Apply Zeek's rules to each whole flow (`conn_state`/`history` of `--report json`).
     pub zeek_per_flow: bool,
+    /// Keep tcplens's own flow table (Compat-W events, Native analysis). `--report zeek` needs
+    /// only the Zeek tracker and turns this off: each report pays only for what it shows.
+    pub track_flows: bool,
     /// Most flows kept at once (0: no limit); beyond it the least recently active are evicted.
     pub max_flows: usize,
     /// Evict flows by inactivity (below). Off by default and for the offline TUI, which
@@ -53,6 +56,7 @@ impl Default for Config {
             collect_events: false,
             zeek_rows: false,
             zeek_per_flow: true,
+            track_flows: true,
             max_flows: DEFAULT_MAX_FLOWS,
             // Drivers of long runs turn this on; analyses that browse every flow keep it off.
             evict_idle: false,
@@ -344,6 +348,9 @@ impl Engine {
 
         if self.cfg.zeek_rows {
             self.zeek.on_segment(seg);
+        }
+        if !self.cfg.track_flows {
+            return None;
         }
 
         let key = FlowKey::of(seg);

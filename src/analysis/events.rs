@@ -110,10 +110,17 @@ impl EventSet {
     pub fn union(self, o: EventSet) -> EventSet {
         EventSet(self.0 | o.0)
     }
+    /// The kinds in the set, in emission order; walks only the set bits.
     pub fn iter(self) -> impl Iterator<Item = EventKind> {
-        EventKind::ALL
-            .into_iter()
-            .filter(move |k| self.contains(*k))
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            EventKind::ALL.get(i).copied()
+        })
     }
     /// Any of retransmission, fast_retransmission, spurious_retransmission.
     pub fn is_retransmission(self) -> bool {

@@ -8,7 +8,7 @@ use crate::engine::Engine;
 /// Write one packet's events.
 pub fn write_packet<W: Write>(out: &mut W, pe: &PacketEvents) -> io::Result<()> {
     let dir = if pe.from_orig() { "orig" } else { "resp" };
-    let ts = pe.ts.micros_string();
+    let ts = crate::time::MicrosFmt(pe.ts.0);
     for k in pe.events.iter() {
         writeln!(
             out,
@@ -25,8 +25,7 @@ pub fn write_packet<W: Write>(out: &mut W, pe: &PacketEvents) -> io::Result<()> 
 
 /// Write every event the engine has made final so far.
 pub fn drain<W: Write>(engine: &mut Engine, out: &mut W) -> io::Result<()> {
-    for pe in engine.take_events() {
-        write_packet(out, &pe)?;
-    }
-    Ok(())
+    engine
+        .take_events()
+        .try_for_each(|pe| write_packet(out, &pe))
 }
