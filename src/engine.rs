@@ -277,7 +277,8 @@ const SWEEP_EVERY: f64 = 10.0;
 
 impl Engine {
     pub fn new(cfg: Config) -> Engine {
-        let zeek = ZeekTracker::new(cfg.server_ports.clone(), cfg.verify_checksums);
+        let mut zeek = ZeekTracker::new(cfg.server_ports.clone(), cfg.verify_checksums);
+        zeek.set_limit(cfg.max_flows);
         Engine {
             cfg,
             flows: FlowTable::new(),

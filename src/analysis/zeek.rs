@@ -1386,6 +1386,11 @@ pub struct ZeekTracker {
     order: u64,
     next_uid: u64,
     rows: Vec<ZeekRow>,
+    /// Most connections kept at once (0: no limit); beyond it the least recently active are
+    /// logged early, so hostile traffic cannot grow the table without bound.
+    max_conns: usize,
+    /// Connections logged early because of `max_conns`.
+    pub evicted: u64,
 }
 
 impl ZeekTracker {
@@ -1484,7 +1489,44 @@ impl ZeekTracker {
         }));
     }
 
+    /// Bound the table (see `max_conns`).
+    pub fn set_limit(&mut self, max_conns: usize) {
+        self.max_conns = max_conns;
+    }
+
+    /// The table is full: log the least recently active 1/64 of it (at least one), so the
+    /// cost is amortised over the creations that follow; then drop timers left by removed
+    /// connections once they outnumber the live ones.
+    fn evict_oldest(&mut self) {
+        let mut ages: Vec<(i64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|t| (t.core.last.0, i as u32)))
+            .collect();
+        let n = (ages.len() / 64).max(1).min(ages.len());
+        if n == 0 {
+            return;
+        }
+        ages.select_nth_unstable(n - 1);
+        ages.truncate(n);
+        ages.sort_unstable();
+        for (_, slot) in ages {
+            self.remove(slot);
+            self.evicted += 1;
+        }
+        let live = self.slots.len() - self.free.len();
+        if self.timers.len() > 4 * live + 4096 {
+            let gens = &self.gens;
+            self.timers
+                .retain(|Reverse(t)| gens.get(t.slot as usize) == Some(&t.generation));
+        }
+    }
+
     fn create(&mut self, key: FlowKey, seg: &Segment) -> u32 {
+        if self.max_conns > 0 && self.table.len() >= self.max_conns {
+            self.evict_oldest();
+        }
         let core = ZeekCore::new(seg, &self.ports);
         let uid = self.next_uid;
         self.next_uid += 1;

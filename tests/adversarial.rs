@@ -1,0 +1,196 @@
+//! Hostile traffic keeps memory bounded: peak RSS of the real binary, measured with wait4, on
+//! captures built to exhaust a naive analyser. The bound under test is documented in README.md
+//! ("Memory bounds"): about 64 MB plus 2 KB per connection allowed by --max-flows.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use tcplens::decode::{Checksum, Endpoint, Segment, TcpFlags, TcpOptions};
+use tcplens::testkit::{Ladder, PcapFormat, PcapWriter};
+use tcplens::time::Ts;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn seg(i: u64, src: Endpoint, dst: Endpoint, flags: u8, seq: u32, ack: u32, len: u32) -> Segment {
+    Segment {
+        frame: i + 1,
+        ts: Ts(1_700_000_000_000_000_000 + i as i64 * 1_000),
+        src,
+        dst,
+        seq,
+        ack,
+        flags: TcpFlags(flags),
+        window: 1000,
+        payload_len: len,
+        captured_payload_len: len,
+        ip_len: 40 + len,
+        options: TcpOptions::default(),
+        checksum: Checksum::NotChecked,
+        ip_len_from_capture: false,
+    }
+}
+
+fn write(path: &Path, segs: impl Iterator<Item = Segment>) {
+    let f = std::fs::File::create(path).unwrap();
+    // Headers only: the snap length keeps the files small, lengths come from the IP header.
+    let fmt = PcapFormat {
+        snaplen: 80,
+        ..PcapFormat::default()
+    };
+    let mut w = PcapWriter::new(std::io::BufWriter::new(f), fmt).unwrap();
+    for s in segs {
+        w.segment(&s).unwrap();
+    }
+}
+
+fn ep(r: &mut Rng) -> Endpoint {
+    let x = r.next();
+    Endpoint {
+        addr: IpAddr::V4(Ipv4Addr::from((x >> 16) as u32)),
+        port: x as u16,
+    }
+}
+
+/// Peak RSS (KiB) of tcplens on `path` with `args`, and its exit status.
+fn peak_rss(path: &Path, args: &[&str]) -> (i64, i32) {
+    let child = Command::new(env!("CARGO_BIN_EXE_tcplens"))
+        .arg("-r")
+        .arg(path)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
+    assert_eq!(r, child.id() as i32);
+    (ru.ru_maxrss, libc::WEXITSTATUS(status))
+}
+
+const MAX_FLOWS: usize = 50_000;
+
+fn bound_kib() -> i64 {
+    64 * 1024 + (MAX_FLOWS as i64 * 2048) / 1024
+}
+
+fn check(name: &str, path: &Path) {
+    let flows = MAX_FLOWS.to_string();
+    for report in ["json", "zeek", "events", "text"] {
+        let (rss, code) = peak_rss(path, &["--report", report, "--max-flows", &flows]);
+        eprintln!(
+            "{name} --report {report}: peak RSS {} MiB (bound {} MiB)",
+            rss / 1024,
+            bound_kib() / 1024
+        );
+        assert_eq!(code, 0, "{name} {report}");
+        assert!(
+            rss <= bound_kib(),
+            "{name} --report {report}: {rss} KiB > {} KiB",
+            bound_kib()
+        );
+    }
+}
+
+#[test]
+fn syn_flood_from_random_sources() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("synflood.pcap");
+    let mut r = Rng(1);
+    let server = Endpoint {
+        addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+        port: 80,
+    };
+    write(
+        &p,
+        (0..400_000u64).map(|i| {
+            let src = ep(&mut r);
+            seg(i, src, server, TcpFlags::SYN, r.next() as u32, 0, 0)
+        }),
+    );
+    check("SYN flood", &p);
+}
+
+#[test]
+fn random_four_tuples_with_random_flags() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("random.pcap");
+    let mut r = Rng(2);
+    write(
+        &p,
+        (0..400_000u64).map(|i| {
+            let (a, b) = (ep(&mut r), ep(&mut r));
+            let x = r.next();
+            seg(
+                i,
+                a,
+                b,
+                x as u8,
+                (x >> 8) as u32,
+                (x >> 40) as u32,
+                (x >> 60) as u32 * 100,
+            )
+        }),
+    );
+    check("random tuples", &p);
+}
+
+#[test]
+fn a_million_rsts() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("rsts.pcap");
+    let mut r = Rng(3);
+    write(
+        &p,
+        (0..1_000_000u64).map(|i| {
+            let (a, b) = (ep(&mut r), ep(&mut r));
+            seg(
+                i,
+                a,
+                b,
+                TcpFlags::RST | TcpFlags::ACK,
+                r.next() as u32,
+                r.next() as u32,
+                0,
+            )
+        }),
+    );
+    check("a million RSTs", &p);
+}
+
+#[test]
+fn one_connection_with_two_million_segments() {
+    // The issue names ten million; two million keep the test's file at 200 MB and already
+    // show that nothing grows per segment (the bound does not depend on the count).
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("long.pcap");
+    let mut l = Ladder::new();
+    l.step = 0.00001;
+    let head = vec![
+        l.c2s("S", 0, 0, 0),
+        l.s2c("SA", 0, 1, 0),
+        l.c2s("A", 1, 1, 0),
+    ];
+    let mut seq = 1u32;
+    let body = (0..2_000_000u64).map(move |i| {
+        if i % 2 == 0 {
+            let s = l.c2s("PA", seq, 1, 1000);
+            seq = seq.wrapping_add(1000);
+            s
+        } else {
+            l.s2c("A", 1, seq, 0)
+        }
+    });
+    write(&p, head.into_iter().chain(body));
+    check("one long connection", &p);
+}
