@@ -60,7 +60,9 @@ fn ep(r: &mut Rng) -> Endpoint {
     }
 }
 
-/// Peak RSS (KiB) of tcplens on `path` with `args`, and its exit status.
+/// Peak RSS (KiB) of tcplens on `path` with `args`, and its exit status. The child is reaped
+/// with wait4 (not `Child::wait`) to get its own rusage.
+#[allow(clippy::zombie_processes)]
 fn peak_rss(path: &Path, args: &[&str]) -> (i64, i32) {
     let child = Command::new(env!("CARGO_BIN_EXE_tcplens"))
         .arg("-r")
