@@ -384,3 +384,46 @@ fn finished_flows_are_evicted_after_the_closed_timeout() {
         "nothing is due yet"
     );
 }
+
+#[test]
+fn a_signal_during_an_offline_read_still_writes_the_report() {
+    // Standard input lets the test hold the read open: half a capture, then the signal, then
+    // one more record (which wakes the blocked read); the report covers what was read.
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let d = tempfile::tempdir().unwrap();
+        let mut l = Ladder::new();
+        let p = pcap_with(d.path(), "c.pcap", &conversation(&mut l));
+        let bytes = std::fs::read(&p).unwrap();
+        // Header (24) + the first 5 records.
+        let mut cut = 24;
+        for _ in 0..5 {
+            let len = u32::from_le_bytes(bytes[cut + 8..cut + 12].try_into().unwrap()) as usize;
+            cut += 16 + len;
+        }
+        let mut child = bin()
+            .args(["-r", "-", "--report", "json"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&bytes[..cut]).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        // SAFETY: signalling our own child.
+        unsafe {
+            libc::kill(child.id() as i32, sig);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let _ = stdin.write_all(&bytes[cut..]);
+        drop(stdin);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "signal {sig}: {}", stderr(&o));
+        assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+        let flows = json_lines(&stdout(&o));
+        assert_eq!(flows.len(), 1, "signal {sig}");
+        let pk = flows[0]["orig_pkts"].as_u64().unwrap() + flows[0]["resp_pkts"].as_u64().unwrap();
+        assert!((5..10).contains(&pk), "stopped early: {pk} packets");
+    }
+}
