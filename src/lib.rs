@@ -6,6 +6,9 @@
 //! inference) and `analysis` (Wireshark-compatible events, Zeek-compatible tracker) → `engine`
 //! (ties the steps together, owns all state) → `report` / `tui` (read engine state only).
 
+// Data paths must not panic on hostile input (tests may).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod analysis;
 pub mod capture;
 pub mod cli;
