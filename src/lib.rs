@@ -7,7 +7,10 @@
 //! (ties the steps together, owns all state) → `report` / `tui` (read engine state only).
 
 // Data paths must not panic on hostile input (tests may).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod analysis;
 pub mod capture;

@@ -1434,8 +1434,19 @@ impl ZeekTracker {
             if top.at > now.0 {
                 break;
             }
-            self.timers.pop();
-            self.fire(top, now);
+            match self.fire(top, now) {
+                // Re-arming replaces the top entry in place: one sift instead of pop + push.
+                Some(at) => {
+                    self.order += 1;
+                    let order = self.order;
+                    if let Some(mut pm) = self.timers.peek_mut() {
+                        *pm = Reverse(Timer { at, order, ..top });
+                    }
+                }
+                None => {
+                    self.timers.pop();
+                }
+            }
         }
     }
 
@@ -1605,6 +1616,13 @@ impl ZeekTracker {
         let mut pushes: [(i64, u32, TimerKind); 4] = [(0, 0, TimerKind::Delete); 4];
         let mut n = 0;
         if let Some(to) = new_inactivity
+            && to > t.inactivity
+        {
+            // A longer timeout needs no new timer: the pending one fires earlier than the new
+            // deadline, finds the connection not yet due and re-arms itself at `last + to`.
+            // This keeps one inactivity timer per connection in the heap instead of two.
+            t.inactivity = to;
+        } else if let Some(to) = new_inactivity
             && to != t.inactivity
         {
             t.inactivity = to;
@@ -1640,13 +1658,12 @@ impl ZeekTracker {
         }
     }
 
-    fn fire(&mut self, tm: Timer, now: Ts) {
+    /// Run a due timer; returns the time to re-arm it at, if it must fire again.
+    fn fire(&mut self, tm: Timer, now: Ts) -> Option<i64> {
         if self.generation(tm.slot) != tm.generation {
-            return;
+            return None;
         }
-        let Some(t) = self.slot(tm.slot) else {
-            return;
-        };
+        let t = self.slot(tm.slot)?;
         let c = &t.core;
         // What the timer does: remove the connection, re-arm at a time, or nothing.
         let (remove, rearm) = match tm.kind {
@@ -1682,8 +1699,9 @@ impl ZeekTracker {
         };
         if remove {
             self.remove(tm.slot);
-        } else if let Some(at) = rearm {
-            self.push(at, tm.slot, tm.epoch, tm.kind);
+            None
+        } else {
+            rearm
         }
     }
 }
