@@ -398,17 +398,24 @@ impl Engine {
             flow.event_counts[k as usize] = flow.event_counts[k as usize].saturating_add(1);
         }
         if collect && !ev.is_empty() {
-            flow.pending.push(PacketEvents {
+            let pe = PacketEvents {
                 frame: seg.frame,
                 ts: seg.ts,
                 flow: id,
                 from,
                 orig: flow.orientation.orig,
                 events: ev,
-            });
+            };
+            // Events wait until the originator is known for sure (§3 rule 3); most flows
+            // are settled from their first packet and never hold any.
+            if flow.orientation.settled && flow.pending.is_empty() {
+                self.events_out.push(pe);
+            } else {
+                flow.pending.push(pe);
+            }
         }
-        // Events wait until the originator is known for sure (§3 rule 3). A flow of nothing
-        // but SYN+ACKs could hold them forever: past a bound, the current orientation stands.
+        // A flow of nothing but SYN+ACKs could hold them forever: past a bound, the current
+        // orientation stands.
         if flow.pending.len() >= MAX_PENDING_EVENTS {
             flow.orientation.settled = true;
         }
@@ -565,7 +572,8 @@ impl Engine {
 /// Hand a flow's held events to the outbox, with the flow's (now final) orientation.
 fn release(flow: &mut Flow, out: &mut Vec<PacketEvents>) {
     let orig = flow.orientation.orig;
-    for mut pe in flow.pending.drain(..) {
+    // Take the buffer so the flow does not keep its capacity once released.
+    for mut pe in std::mem::take(&mut flow.pending) {
         pe.orig = orig;
         out.push(pe);
     }
