@@ -190,10 +190,16 @@ impl<W: Write> ReportWriter<W> {
     }
 
     fn zeek_rows(&mut self, engine: &mut Engine) -> io::Result<()> {
-        for r in engine.take_zeek_rows() {
-            report::zeek::write_row(&mut self.out, &r)?;
+        // After the end of input the tracker hands its last rows over in batches.
+        loop {
+            let rows = engine.take_zeek_rows();
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for r in &rows {
+                report::zeek::write_row(&mut self.out, r)?;
+            }
         }
-        Ok(())
     }
 
     fn json_if_changed(&mut self, engine: &Engine, id: FlowId) -> io::Result<()> {

@@ -23,7 +23,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
 
 use crate::decode::{Checksum, Endpoint, Segment, TcpFlags};
 use crate::flow::{Dir, FlowKey};
@@ -1349,13 +1349,16 @@ enum TimerKind {
     Delete,
 }
 
+/// 24 bytes: a million connections keep about three each. `order` breaks ties between timers
+/// due at the same nanosecond (it wraps after 4 billion timers, harmlessly); epochs only need
+/// to differ from the few before them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Timer {
     at: i64,
-    order: u64,
+    order: u32,
     slot: u32,
     generation: u32,
-    epoch: u32,
+    epoch: u16,
     kind: TimerKind,
 }
 
@@ -1363,11 +1366,10 @@ struct Timer {
 struct Tracked {
     core: ZeekCore,
     sides: [Endpoint; 2],
-    key: FlowKey,
     uid: u64,
     /// Analyzer timers (attempt, expire, delete) carry this; cancelling bumps it.
-    analyzer_epoch: u32,
-    inactivity_epoch: u32,
+    analyzer_epoch: u16,
+    inactivity_epoch: u16,
     inactivity: i64,
 }
 
@@ -1378,12 +1380,14 @@ struct Tracked {
 pub struct ZeekTracker {
     ports: ServerPorts,
     verify: bool,
-    table: FxHashMap<FlowKey, u32>,
+    /// Key → slot. The key is not stored in the table (only the 4-byte slot): it is read
+    /// back from the slot's sides, which saves 44 bytes a connection.
+    table: HashTable<u32>,
     slots: Vec<Option<Tracked>>,
     gens: Vec<u32>,
     free: Vec<u32>,
     timers: BinaryHeap<Reverse<Timer>>,
-    order: u64,
+    order: u32,
     next_uid: u64,
     rows: Vec<ZeekRow>,
     /// Most connections kept at once (0: no limit); beyond it the least recently active are
@@ -1391,7 +1395,12 @@ pub struct ZeekTracker {
     max_conns: usize,
     /// Connections logged early because of `max_conns`.
     pub evicted: u64,
+    /// Slots still to log after `finish`, next one last.
+    finishing: Vec<u32>,
 }
+
+/// Rows produced per `take_rows` call after `finish`.
+const FINISH_BATCH: usize = 4096;
 
 impl ZeekTracker {
     pub fn new(ports: ServerPorts, verify_checksums: bool) -> ZeekTracker {
@@ -1406,7 +1415,7 @@ impl ZeekTracker {
     pub fn on_segment(&mut self, seg: &Segment) {
         self.advance(seg.ts);
         let key = FlowKey::of(seg);
-        let slot = match self.table.get(&key).copied() {
+        let slot = match self.lookup(&key) {
             Some(s) => {
                 let reuse = self.slot(s).map(|t| is_reuse(&t.core, seg)).unwrap_or(true);
                 if reuse {
@@ -1437,7 +1446,7 @@ impl ZeekTracker {
             match self.fire(top, now) {
                 // Re-arming replaces the top entry in place: one sift instead of pop + push.
                 Some(at) => {
-                    self.order += 1;
+                    self.order = self.order.wrapping_add(1);
                     let order = self.order;
                     if let Some(mut pm) = self.timers.peek_mut() {
                         *pm = Reverse(Timer { at, order, ..top });
@@ -1450,7 +1459,9 @@ impl ZeekTracker {
         }
     }
 
-    /// End of input: log every remaining connection.
+    /// End of input: log every remaining connection, in creation order. The rows come out
+    /// through [`ZeekTracker::take_rows`] a batch at a time, so a million connections at the
+    /// end do not become a million rows in memory at once: call it until it returns none.
     pub fn finish(&mut self) {
         let mut live: Vec<(u64, u32)> = self
             .slots
@@ -1458,15 +1469,21 @@ impl ZeekTracker {
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|t| (t.uid, i as u32)))
             .collect();
-        live.sort_unstable();
-        for (_, s) in live {
-            self.remove(s);
-        }
+        // Popped from the back: newest last.
+        live.sort_unstable_by(|a, b| b.cmp(a));
+        self.finishing = live.into_iter().map(|(_, s)| s).collect();
         self.timers.clear();
+        self.timers.shrink_to_fit();
     }
 
-    /// Rows logged so far, in removal order; drains them.
+    /// Rows logged so far, in removal order; drains them (after `finish`, in batches).
     pub fn take_rows(&mut self) -> Vec<ZeekRow> {
+        for _ in 0..FINISH_BATCH {
+            let Some(slot) = self.finishing.pop() else {
+                break;
+            };
+            self.remove(slot);
+        }
         std::mem::take(&mut self.rows)
     }
 
@@ -1479,6 +1496,13 @@ impl ZeekTracker {
         self.table.is_empty()
     }
 
+    fn lookup(&self, key: &FlowKey) -> Option<u32> {
+        let slots = &self.slots;
+        self.table
+            .find(hash_key(key), |&s| key_of(slots, s).as_ref() == Some(key))
+            .copied()
+    }
+
     fn slot(&self, s: u32) -> Option<&Tracked> {
         self.slots.get(s as usize).and_then(|x| x.as_ref())
     }
@@ -1487,8 +1511,8 @@ impl ZeekTracker {
         self.gens.get(s as usize).copied().unwrap_or(0)
     }
 
-    fn push(&mut self, at: i64, slot: u32, epoch: u32, kind: TimerKind) {
-        self.order += 1;
+    fn push(&mut self, at: i64, slot: u32, epoch: u16, kind: TimerKind) {
+        self.order = self.order.wrapping_add(1);
         let generation = self.generation(slot);
         self.timers.push(Reverse(Timer {
             at,
@@ -1544,7 +1568,6 @@ impl ZeekTracker {
         let t = Tracked {
             core,
             sides: [seg.src, seg.dst],
-            key,
             uid,
             analyzer_epoch: 0,
             inactivity_epoch: 0,
@@ -1563,7 +1586,9 @@ impl ZeekTracker {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.table.insert(key, slot);
+        let slots = &self.slots;
+        self.table
+            .insert_unique(hash_key(&key), slot, |&s| hash_slot(slots, s));
         let now = seg.ts.0;
         self.push(now.saturating_add(SYN_TIMEOUT), slot, 0, TimerKind::Expire);
         self.push(
@@ -1579,8 +1604,10 @@ impl ZeekTracker {
         let Some(t) = self.slots.get_mut(slot as usize).and_then(|s| s.take()) else {
             return;
         };
-        if self.table.get(&t.key) == Some(&slot) {
-            self.table.remove(&t.key);
+        // The key is the sides' (not stored twice: 40 bytes per connection).
+        let key = FlowKey::new(t.sides[0], t.sides[1]);
+        if let Ok(e) = self.table.find_entry(hash_key(&key), |&s| s == slot) {
+            e.remove();
         }
         if let Some(g) = self.gens.get_mut(slot as usize) {
             *g = g.wrapping_add(1);
@@ -1613,7 +1640,7 @@ impl ZeekTracker {
             }
         }
         let last = t.core.last.0;
-        let mut pushes: [(i64, u32, TimerKind); 4] = [(0, 0, TimerKind::Delete); 4];
+        let mut pushes: [(i64, u16, TimerKind); 4] = [(0, 0, TimerKind::Delete); 4];
         let mut n = 0;
         if let Some(to) = new_inactivity
             && to > t.inactivity
@@ -1704,6 +1731,24 @@ impl ZeekTracker {
             rearm
         }
     }
+}
+
+#[inline]
+fn hash_key(key: &FlowKey) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(key)
+}
+
+#[inline]
+fn key_of(slots: &[Option<Tracked>], s: u32) -> Option<FlowKey> {
+    let t = slots.get(s as usize)?.as_ref()?;
+    Some(FlowKey::new(t.sides[0], t.sides[1]))
+}
+
+/// Rehashing reads the key back from the slot (a slot in the table is always occupied).
+#[inline]
+fn hash_slot(slots: &[Option<Tracked>], s: u32) -> u64 {
+    key_of(slots, s).map_or(0, |k| hash_key(&k))
 }
 
 #[inline]
