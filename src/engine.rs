@@ -177,6 +177,9 @@ impl TableEntry for Flow {
     fn id(&self) -> FlowId {
         self.id
     }
+    fn key(&self) -> FlowKey {
+        FlowKey::new(self.a, self.b)
+    }
 }
 
 impl Flow {
