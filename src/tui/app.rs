@@ -134,6 +134,8 @@ pub enum Action {
     LoadLadder {
         start: usize,
     },
+    /// Replay: feed one packet (the app is paused first).
+    Step,
 }
 
 /// Selection and first visible row of a list.
@@ -503,6 +505,10 @@ impl App {
                 self.descending = !self.descending;
             }
             KeyCode::Char('p') | KeyCode::Char(' ') => self.paused = !self.paused,
+            KeyCode::Char('.') => {
+                self.paused = true;
+                return Action::Step;
+            }
             KeyCode::Enter => {
                 if let Some(row) = self.selected_index() {
                     return Action::OpenDetail { row };

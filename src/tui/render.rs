@@ -99,7 +99,12 @@ fn draw_title(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
         tab(View::Overview, " 3 Overview ".to_string()),
         Span::raw(format!("  at {}", clock(snap.now))),
     ];
-    if snap.live {
+    if !snap.feed.is_empty() {
+        spans.push(Span::styled(
+            format!("  {}", escape_field(&snap.feed)),
+            Style::default().fg(Color::Green),
+        ));
+    } else if snap.live {
         spans.push(Span::styled(" LIVE", Style::default().fg(Color::Green)));
     }
     if app.paused {
@@ -803,7 +808,11 @@ pub fn help_lines(view: View) -> Vec<(&'static str, &'static str)> {
     }
     v.extend([
         ("1 2 3  Tab", "connections / stale panel / overview"),
-        ("p  Space", "pause (live capture)"),
+        (
+            "p  Space",
+            "pause: live, the display (capture goes on); replay, the packets",
+        ),
+        (".", "replay: pause and feed the next packet (step)"),
         ("?", "this help"),
         ("q  Ctrl-c", "quit (q in a sub-view goes back)"),
     ]);

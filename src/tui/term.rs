@@ -70,6 +70,18 @@ pub trait DataSource {
     fn detail(&mut self, id: FlowId) -> Option<FlowDetail>;
     /// One window of a flow's ladder.
     fn ladder(&mut self, target: &LadderTarget, start: usize, limit: usize) -> LadderPage;
+    /// The user paused or resumed (live: the display only; replay: feeding stops too).
+    fn set_paused(&mut self, _paused: bool) {}
+    /// Feed one more packet while paused (replay; elsewhere nothing).
+    fn step(&mut self) {}
+    /// Take new snapshots while paused (replay: a step changes them).
+    fn snapshots_while_paused(&self) -> bool {
+        false
+    }
+    /// How long the loop waits for input before looking for a new snapshot.
+    fn poll_interval(&self) -> Duration {
+        Duration::from_millis(200)
+    }
 }
 
 /// Where terminal events come from: crossterm, or a script in tests.
@@ -182,6 +194,21 @@ pub fn run_offline(engine: Engine, inputs: Vec<String>, filter: Option<String>) 
     res
 }
 
+/// Open the terminal UI on a live or replay feed ([`super::feed`]). `stop` is the driver's
+/// signal flag (SIGINT, SIGTERM): the loop returns within one poll when it is set; a watchdog
+/// restores the terminal and exits if it does not. Returns when the user quits.
+pub fn run_feed<S: DataSource>(source: &mut S, stop: &Arc<AtomicBool>) -> io::Result<()> {
+    let done = Arc::new(AtomicBool::new(false));
+    spawn_watchdog(Arc::clone(stop), Arc::clone(&done));
+    let res = (|| {
+        let (_guard, mut terminal) = setup()?;
+        let mut app = App::new();
+        drive(&mut terminal, &mut app, source, &mut CrosstermEvents, stop)
+    })();
+    done.store(true, Ordering::Relaxed);
+    res
+}
+
 /// After SIGTERM, give the event loop one second to return, then restore and exit (143).
 fn spawn_watchdog(stop: Arc<AtomicBool>, done: Arc<AtomicBool>) {
     std::thread::spawn(move || {
@@ -242,7 +269,7 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }
-        if !app.paused
+        if (!app.paused || source.snapshots_while_paused())
             && let Some(s) = source.poll_snapshot()
         {
             let rates = snap.rates.take();
@@ -261,9 +288,10 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
             terminal.draw(|f| render(app, &snap, f)).map_err(err)?;
             dirty = false;
         }
-        let Some(ev) = events.next(Duration::from_millis(200))? else {
+        let Some(ev) = events.next(source.poll_interval())? else {
             continue;
         };
+        let was_paused = app.paused;
         let action = match ev {
             Event::Key(k) => app.handle_key(k),
             Event::Mouse(m) => app.handle_mouse(m),
@@ -275,9 +303,13 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
             _ => Action::None,
         };
         dirty = true;
+        if app.paused != was_paused {
+            source.set_paused(app.paused);
+        }
         match action {
             Action::None => {}
             Action::Quit => return Ok(()),
+            Action::Step => source.step(),
             Action::OpenDetail { row } => {
                 let Some(d) = snap.row(row).and_then(|r| source.detail(r.id)) else {
                     continue;
