@@ -280,14 +280,36 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     let filter = cli.filter_expr();
     let mut source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
     let mut engine = Engine::new(cfg);
+    // A large file takes a while: say how far the reading got (on a terminal, every 250 ms).
+    let progress = io::stderr().is_terminal();
+    let started = Instant::now();
+    let mut last_note = started;
+    let mut noted = false;
+    let mut n = 0u64;
     let outcome = source.run(
         |raw| {
             engine.on_frame(raw);
             // Flows evicted by --max-flows leave the TUI; they are counted in the overview.
             engine.take_evicted().for_each(drop);
+            n += 1;
+            if progress
+                && n.is_multiple_of(16_384)
+                && last_note.elapsed() >= Duration::from_millis(250)
+            {
+                last_note = Instant::now();
+                noted = true;
+                eprint!(
+                    "\rtcplens: reading: {n} packets, {} connections, {:.1} s (Ctrl-C stops)\x1b[K",
+                    engine.flows_created(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
         },
         || !stop.load(Ordering::Relaxed),
     );
+    if noted {
+        eprint!("\r\x1b[K");
+    }
     engine.finish();
     let warnings = offline_warnings(&engine, &source, &outcome, &stop);
     crate::tui::run_offline(engine, cli.read.clone(), filter)

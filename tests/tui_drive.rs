@@ -351,3 +351,39 @@ fn replay_feeds_in_order_pauses_and_steps_one_packet() {
     assert!(page.rows.windows(2).all(|w| w[0].ts < w[1].ts));
     src.stop();
 }
+
+/// Publish cost with a million flows (run with `--ignored --nocapture`): a fresh snapshot
+/// versus one built into a recycled row buffer, as the live feed does.
+#[test]
+#[ignore]
+fn snapshot_publish_cost_with_a_million_flows() {
+    use std::net::{IpAddr, Ipv4Addr};
+    let mut e = Engine::new(Config::default());
+    for i in 0..1_000_000u32 {
+        let c = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | i));
+        let mut l = Ladder::new()
+            .addrs(c, IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1)))
+            .ports(20000 + (i % 40000) as u16, 443);
+        l.at(i as f64 * 0.0001);
+        for s in [
+            l.c2s("S", 0, 0, 0),
+            l.s2c("SA", 0, 1, 0),
+            l.c2s("A", 1, 1, 0),
+        ] {
+            e.on_segment(&s);
+        }
+    }
+    let t = Instant::now();
+    let first = Snapshot::from_engine(&e);
+    let fresh = t.elapsed();
+    let mut buf = first.rows;
+    let mut reused = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let s = Snapshot::from_engine_reusing(&e, buf);
+        reused = reused.min(t.elapsed());
+        buf = s.rows;
+    }
+    assert_eq!(buf.len(), 1_000_000);
+    eprintln!("snapshot of 1M flows: fresh {fresh:?}, into a recycled buffer {reused:?}");
+}

@@ -27,7 +27,7 @@ use crate::time::Ts;
 
 use super::detail::FlowDetail;
 use super::ladder::{LadderPage, LadderSource, LadderTarget, RingLadder};
-use super::snapshot::{Rates, Snapshot};
+use super::snapshot::{FlowRow, Rates, Snapshot};
 use super::term::DataSource;
 
 /// Segments the live/replay ladder ring keeps, all flows together (about 100 bytes each).
@@ -66,6 +66,8 @@ pub struct Analysis {
     ctl: Arc<FeedControl>,
     snaps: SyncSender<Snapshot>,
     requests: Receiver<Request>,
+    /// Row buffers of snapshots the UI replaced, for reuse (at most one waiting).
+    spare: Receiver<Vec<FlowRow>>,
     generation: u64,
     last_publish: Option<Instant>,
     interval: Duration,
@@ -79,6 +81,8 @@ pub struct Analysis {
     counters: Option<Arc<LiveCounters>>,
     /// Packets fed so far.
     pub fed: u64,
+    /// Time the last snapshot took to build.
+    pub last_cost: Duration,
 }
 
 impl Analysis {
@@ -91,6 +95,7 @@ impl Analysis {
     ) -> (Analysis, FeedSource) {
         let (stx, srx) = mpsc::sync_channel(1);
         let (rtx, rrx) = mpsc::channel();
+        let (btx, brx) = mpsc::sync_channel(1);
         let opts = DecodeOptions {
             verify_checksums: engine.cfg.verify_checksums,
         };
@@ -106,6 +111,7 @@ impl Analysis {
             ctl: Arc::clone(&ctl),
             snaps: stx,
             requests: rrx,
+            spare: brx,
             generation: 0,
             last_publish: None,
             interval: PUBLISH_EVERY,
@@ -116,10 +122,12 @@ impl Analysis {
             warnings: Vec::new(),
             counters: None,
             fed: 0,
+            last_cost: Duration::ZERO,
         };
         let s = FeedSource {
             snaps: srx,
             requests: rtx,
+            spare: btx,
             ctl,
             replay: !live,
             first: true,
@@ -197,7 +205,8 @@ impl Analysis {
         self.generation += 1;
         let mut rates = self.rates.clone();
         rates.extend_to(self.engine.now());
-        let mut s = Snapshot::from_engine(&self.engine)
+        let buf = self.spare.try_recv().unwrap_or_default();
+        let mut s = Snapshot::from_engine_reusing(&self.engine, buf)
             .with_source(&self.source)
             .with_generation(self.generation);
         s.live = self.live;
@@ -212,6 +221,7 @@ impl Analysis {
         }
         let _ = self.snaps.try_send(s);
         let took = t0.elapsed();
+        self.last_cost = took;
         self.interval = PUBLISH_EVERY.max(took * 4);
         self.last_publish = Some(Instant::now());
     }
@@ -225,6 +235,7 @@ impl Analysis {
 pub struct FeedSource {
     snaps: Receiver<Snapshot>,
     requests: Sender<Request>,
+    spare: SyncSender<Vec<FlowRow>>,
     pub ctl: Arc<FeedControl>,
     replay: bool,
     first: bool,
@@ -282,6 +293,11 @@ impl DataSource for FeedSource {
                 error: Some("the analysis did not answer".into()),
                 ..LadderPage::default()
             })
+    }
+
+    fn recycle(&mut self, old: Snapshot) {
+        // Full (the analysis has spares): the rows are simply freed.
+        let _ = self.spare.try_send(old.rows);
     }
 
     fn set_paused(&mut self, paused: bool) {

@@ -810,7 +810,7 @@ pub fn help_lines(view: View) -> Vec<(&'static str, &'static str)> {
         ("1 2 3  Tab", "connections / stale panel / overview"),
         (
             "p  Space",
-            "pause: live, the display (capture goes on); replay, the packets",
+            "pause (live: the display; replay: the packets too)",
         ),
         (".", "replay: pause and feed the next packet (step)"),
         ("?", "this help"),

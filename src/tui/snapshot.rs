@@ -297,9 +297,17 @@ pub struct Snapshot {
 impl Snapshot {
     /// Copy every flow's summary at the engine's reference time.
     pub fn from_engine(engine: &Engine) -> Snapshot {
+        Snapshot::from_engine_reusing(engine, Vec::new())
+    }
+
+    /// [`Snapshot::from_engine`] into the row buffer of an older snapshot (live mode hands
+    /// replaced snapshots back, so a million rows are not allocated and faulted in anew at
+    /// every publish).
+    pub fn from_engine_reusing(engine: &Engine, mut rows: Vec<FlowRow>) -> Snapshot {
         let now = engine.now();
         let cfg: &NativeConfig = &engine.cfg.native;
-        let mut rows = Vec::with_capacity(engine.flow_count());
+        rows.clear();
+        rows.reserve(engine.flow_count());
         let mut by_verdict = [0u64; Verdict::ALL.len()];
         let mut by_handshake = [0u64; HANDSHAKES.len()];
         let mut by_close = [0u64; CLOSES.len()];

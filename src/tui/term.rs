@@ -78,6 +78,8 @@ pub trait DataSource {
     fn snapshots_while_paused(&self) -> bool {
         false
     }
+    /// A snapshot the loop replaced and no longer needs (live: its buffers are reused).
+    fn recycle(&mut self, _old: Snapshot) {}
     /// How long the loop waits for input before looking for a new snapshot.
     fn poll_interval(&self) -> Duration {
         Duration::from_millis(200)
@@ -273,7 +275,8 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
             && let Some(s) = source.poll_snapshot()
         {
             let rates = snap.rates.take();
-            snap = s;
+            let old = std::mem::replace(&mut snap, s);
+            source.recycle(old);
             if snap.rates.is_none() {
                 snap.rates = rates;
             }
