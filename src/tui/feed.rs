@@ -30,7 +30,7 @@ use super::ladder::{LadderPage, LadderSource, LadderTarget, RingLadder};
 use super::snapshot::{FlowRow, Rates, Snapshot};
 use super::term::DataSource;
 
-/// Segments the live/replay ladder ring keeps, all flows together (about 100 bytes each).
+/// Segments the live/replay ladder ring keeps, all flows together (128 bytes each: 32 MiB).
 pub const RING_SEGMENTS: usize = 262_144;
 /// One-second rate buckets kept in live mode (the sparkline shows the newest that fit).
 pub const RATE_SECONDS: usize = 600;
@@ -83,6 +83,9 @@ pub struct Analysis {
     pub fed: u64,
     /// Time the last snapshot took to build.
     pub last_cost: Duration,
+    /// What the last snapshot showed (packets fed, reference time, label): a paused replay
+    /// does not rebuild an unchanged picture.
+    shown: Option<(u64, Ts, usize)>,
 }
 
 impl Analysis {
@@ -123,6 +126,7 @@ impl Analysis {
             counters: None,
             fed: 0,
             last_cost: Duration::ZERO,
+            shown: None,
         };
         let s = FeedSource {
             snaps: srx,
@@ -194,6 +198,11 @@ impl Analysis {
         if !due || self.ctl.taken.load(Ordering::Relaxed) < self.generation {
             return;
         }
+        let what = (self.fed, self.engine.now(), self.label.len());
+        if !force && !self.live && self.shown == Some(what) {
+            return;
+        }
+        self.shown = Some(what);
         let t0 = Instant::now();
         if let Some(c) = &self.counters {
             let st = self.engine.stats_mut();
@@ -514,4 +523,16 @@ pub fn spawn_replay(
         })?;
     src.handle = Some(h);
     Ok(src)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ring_entry_size_backs_the_documented_bound() {
+        let entry =
+            std::mem::size_of::<(crate::decode::Segment, crate::analysis::events::EventSet)>();
+        eprintln!("ring entry: {entry} bytes");
+        // RING_SEGMENTS entries stay within ~40 MB.
+        assert!(entry * super::RING_SEGMENTS <= 40 << 20, "{entry}");
+    }
 }
