@@ -275,50 +275,31 @@ fn write_result(res: io::Result<()>) -> Result<bool, String> {
     }
 }
 
-/// Read the files, then open the terminal UI on the result.
+/// Open the terminal UI at once on the files being read: a thread reads them, the screen
+/// fills as it goes ("reading… packet N" in the title), and when the read is done the UI
+/// switches to the finished analysis (ladders read back from the files).
 fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, String> {
     let filter = cli.filter_expr();
-    let mut source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
-    let mut engine = Engine::new(cfg);
-    // A large file takes a while: say how far the reading got (on a terminal, every 250 ms).
-    let progress = io::stderr().is_terminal();
-    let started = Instant::now();
-    let mut last_note = started;
-    let mut noted = false;
-    let mut n = 0u64;
-    let outcome = source.run(
-        |raw| {
-            engine.on_frame(raw);
-            // Flows evicted by --max-flows leave the TUI; they are counted in the overview.
-            engine.take_evicted().for_each(drop);
-            n += 1;
-            if progress
-                && n.is_multiple_of(16_384)
-                && last_note.elapsed() >= Duration::from_millis(250)
-            {
-                last_note = Instant::now();
-                noted = true;
-                eprint!(
-                    "\rtcplens: reading: {n} packets, {} connections, {:.1} s (Ctrl-C stops)\x1b[K",
-                    engine.flows_created(),
-                    started.elapsed().as_secs_f64()
-                );
-            }
-        },
-        || !stop.load(Ordering::Relaxed),
-    );
-    if noted {
-        eprint!("\r\x1b[K");
-    }
-    engine.finish();
-    let warnings = offline_warnings(&engine, &source, &outcome, &stop);
-    crate::tui::run_offline(engine, cli.read.clone(), filter)
-        .map_err(|e| format!("terminal: {e}"))?;
+    let source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
+    let stop2 = Arc::clone(&stop);
+    let mut src = crate::tui::feed::spawn_loading(
+        Engine::new(cfg),
+        source,
+        cli.read.clone(),
+        filter,
+        move |engine, source, outcome| offline_warnings(engine, source, outcome, &stop2),
+    )
+    .map_err(|e| format!("cannot start reading: {e}"))?;
+    let res = crate::tui::run_feed(&mut src, &stop);
+    let loaded = src.loaded();
+    let warnings = std::mem::take(&mut src.warnings);
+    drop(src);
+    res.map_err(|e| format!("terminal: {e}"))?;
     // Printed after the terminal is restored, so they are not lost on the alternate screen.
     for w in &warnings {
         eprintln!("tcplens: warning: {w}");
     }
-    Ok(if warnings.is_empty() {
+    Ok(if warnings.is_empty() || !loaded {
         EXIT_OK
     } else {
         EXIT_WARNINGS

@@ -387,3 +387,36 @@ fn snapshot_publish_cost_with_a_million_flows() {
     assert_eq!(buf.len(), 1_000_000);
     eprintln!("snapshot of 1M flows: fresh {fresh:?}, into a recycled buffer {reused:?}");
 }
+
+/// Offline with the UI open at once: the files are read on a thread (title "reading…"), then
+/// the finished analysis takes over, with the rates measured while reading.
+#[test]
+fn offline_loading_opens_at_once_and_switches_to_the_finished_analysis() {
+    let paths = vec![SSH.to_string()];
+    let files = FileSource::open(&paths, None).unwrap();
+    let mut src = tcplens::tui::feed::spawn_loading(
+        Engine::new(Config::default()),
+        files,
+        paths.clone(),
+        None,
+        |_, _, _| vec!["a warning from the read".to_string()],
+    )
+    .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut events = Script {
+        events: keys("3"),
+        idle: 50,
+        stop: Arc::clone(&stop),
+    };
+    let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
+    let mut app = App::new();
+    drive(&mut term, &mut app, &mut src, &mut events, &stop).unwrap();
+    assert!(src.loaded());
+    assert_eq!(src.warnings, vec!["a warning from the read".to_string()]);
+    let s = screen_of(&term);
+    assert!(s.contains("1 Connections (23)"), "{s}");
+    assert!(!s.contains("reading…"), "{s}");
+    assert!(s.contains("1797 frames"), "{s}");
+    assert!(s.contains("packets/s (peak"), "{s}");
+    assert!(s.contains("a warning from the read"), "{s}");
+}

@@ -139,6 +139,37 @@ impl OfflineSource {
             rates,
         }
     }
+
+    /// Like [`OfflineSource::new`], with the packet rates already measured (by the thread that
+    /// read the files), so nothing reads them a second time for rates.
+    pub fn with_rates(
+        engine: Engine,
+        inputs: Vec<String>,
+        filter: Option<String>,
+        rates: Rates,
+    ) -> OfflineSource {
+        let mut snapshot = Snapshot::from_engine(&engine).with_source(&inputs.join(" "));
+        snapshot.rates = Some(rates);
+        let rereadable = !inputs.is_empty() && !inputs.iter().any(|p| p == "-");
+        let ladder = rereadable.then(|| FileLadder {
+            paths: inputs,
+            filter,
+            cfg: engine.cfg.clone(),
+        });
+        OfflineSource {
+            engine,
+            snapshot: Some(snapshot),
+            ladder,
+            rates: None,
+        }
+    }
+
+    /// Add an input warning to the snapshot not yet shown.
+    pub fn add_warning(&mut self, w: &str) {
+        if let Some(s) = self.snapshot.as_mut() {
+            s.add_warning(w);
+        }
+    }
 }
 
 impl DataSource for OfflineSource {
