@@ -98,7 +98,8 @@ pub struct Cli {
         value_name = "SPEED",
         num_args = 0..=1,
         default_missing_value = "1.0",
-        requires = "read"
+        requires = "read",
+        conflicts_with = "interface"
     )]
     pub replay: Option<f64>,
 

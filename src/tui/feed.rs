@@ -180,7 +180,8 @@ impl Analysis {
                     let mut page = self.ring.page(&t, start, limit);
                     if start == 0 && self.ring.is_full() && page.error.is_none() {
                         page.error = Some(format!(
-                            "live ladder: the last {} segments of all connections are kept",
+                            "older segments fell out of the live ring (the last {} of all \
+                             connections are kept)",
                             self.ring.capacity()
                         ));
                     }

@@ -107,6 +107,18 @@ fn draw_title(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
     } else if snap.live {
         spans.push(Span::styled(" LIVE", Style::default().fg(Color::Green)));
     }
+    let st = &snap.stats;
+    let drops = st
+        .kernel_drops
+        .saturating_add(st.interface_drops)
+        .saturating_add(st.queue_drops);
+    if drops > 0 {
+        // Loss is never silent: the overview has the breakdown.
+        spans.push(Span::styled(
+            format!(" {drops} DROPPED"),
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    }
     if app.paused {
         spans.push(Span::styled(
             " PAUSED",
