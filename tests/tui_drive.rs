@@ -420,3 +420,82 @@ fn offline_loading_opens_at_once_and_switches_to_the_finished_analysis() {
     assert!(s.contains("packets/s (peak"), "{s}");
     assert!(s.contains("a warning from the read"), "{s}");
 }
+
+/// Live: an open detail view follows the connection — a packet that arrives while it is open
+/// shows up in the ladder (from the ring) and in the counters, without a key.
+#[test]
+fn live_detail_follows_new_packets() {
+    let mut segs = quiet_connection();
+    let mut l = Ladder::new();
+    let late = l.at(0.5).s2c("PA", 1, 11, 20);
+    let (tx, rx) = std::sync::mpsc::sync_channel(16);
+    let record = |i: u64, s: &tcplens::decode::Segment| {
+        let data = ethernet(&ip_packet(s, false), &[]);
+        LiveMsg::Record(OwnedRecord {
+            frame: i,
+            ts: s.ts,
+            orig_len: data.len() as u32,
+            data,
+        })
+    };
+    for (i, s) in segs.iter().enumerate() {
+        tx.send(record(i as u64 + 1, s)).unwrap();
+    }
+    let now = segs[4].ts;
+    let cfg = Config {
+        collect_events: true,
+        ..Config::default()
+    };
+    let mut src = spawn_live(
+        Engine::new(cfg),
+        rx,
+        1,
+        Arc::new(LiveCounters::default()),
+        "veth-test",
+        move || now,
+    )
+    .unwrap();
+    segs.push(late);
+    struct Timed {
+        polls: usize,
+        tx: Option<std::sync::mpsc::SyncSender<LiveMsg>>,
+        late: Option<LiveMsg>,
+        stop: Arc<AtomicBool>,
+    }
+    impl EventSource for Timed {
+        fn next(&mut self, _t: Duration) -> io::Result<Option<Event>> {
+            self.polls += 1;
+            std::thread::sleep(Duration::from_millis(20));
+            match self.polls {
+                // After the first snapshots (with the flow), open it.
+                20 => return Ok(keys("\n").pop_front()),
+                30 => {
+                    if let (Some(tx), Some(m)) = (&self.tx, self.late.take()) {
+                        tx.send(m).unwrap();
+                    }
+                }
+                70 => self.stop.store(true, Ordering::Relaxed),
+                _ => {}
+            }
+            Ok(None)
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut ev = Timed {
+        polls: 0,
+        tx: Some(tx),
+        late: Some(record(6, &late)),
+        stop: Arc::clone(&stop),
+    };
+    let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
+    let mut app = App::new();
+    drive(&mut term, &mut app, &mut src, &mut ev, &stop).unwrap();
+    assert_eq!(app.view, View::Detail);
+    let d = app.detail.as_ref().unwrap();
+    assert_eq!(d.page.rows.len(), 6, "the late segment is in the ladder");
+    assert_eq!(d.flow.row.pkts, 6);
+    assert_eq!(d.page.rows[5].len, 20);
+    let s = screen_of(&term);
+    assert!(s.contains("segment"), "{s}");
+    src.stop();
+}

@@ -438,6 +438,20 @@ impl App {
         self.fix_all();
     }
 
+    /// Live: the open flow's detail and ladder page, re-read after a new snapshot; the
+    /// selection and scroll position stay where they were.
+    pub fn refresh_detail(&mut self, flow: FlowDetail, page: LadderPage) {
+        let lh = self.ladder_height();
+        if let Some(d) = self.detail.as_mut()
+            && d.flow.row.id == flow.row.id
+            && !d.loading
+        {
+            d.flow = flow;
+            d.page = page;
+            fix_ladder(d, lh);
+        }
+    }
+
     /// The driver loaded another ladder page.
     pub fn set_ladder_page(&mut self, page: LadderPage) {
         let lh = self.ladder_height();

@@ -305,6 +305,10 @@ impl DataSource for FeedSource {
             })
     }
 
+    fn refreshes_detail(&self) -> bool {
+        true
+    }
+
     fn recycle(&mut self, old: Snapshot) {
         // Full (the analysis has spares): the rows are simply freed.
         let _ = self.spare.try_send(old.rows);

@@ -21,7 +21,7 @@ use crate::capture::FileSource;
 use crate::engine::Engine;
 use crate::flow::FlowId;
 
-use super::app::{Action, App};
+use super::app::{Action, App, View};
 use super::detail::FlowDetail;
 use super::ladder::{FileLadder, LadderPage, LadderSource, LadderTarget};
 use super::render::render;
@@ -76,6 +76,11 @@ pub trait DataSource {
     fn step(&mut self) {}
     /// Take new snapshots while paused (replay: a step changes them).
     fn snapshots_while_paused(&self) -> bool {
+        false
+    }
+    /// The data behind an open detail view changes (live, replay): re-read it with each new
+    /// snapshot.
+    fn refreshes_detail(&self) -> bool {
         false
     }
     /// A snapshot the loop replaced and no longer needs (live: its buffers are reused).
@@ -276,6 +281,24 @@ fn spawn_rates(
     rx
 }
 
+/// Re-read the open flow's detail and current ladder page (live, replay).
+fn refresh_detail<S: DataSource>(app: &mut App, source: &mut S) {
+    let Some((id, target, start)) = app
+        .detail
+        .as_ref()
+        .filter(|d| !d.loading)
+        .map(|d| (d.flow.row.id, d.flow.target(), d.page.start))
+    else {
+        return;
+    };
+    if let Some(flow) = source.detail(id)
+        && flow.target() == target
+    {
+        let page = source.ladder(&target, start, app.ladder_page);
+        app.refresh_detail(flow, page);
+    }
+}
+
 fn err<E: std::error::Error>(e: E) -> io::Error {
     io::Error::other(e.to_string())
 }
@@ -312,6 +335,9 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
                 snap.rates = rates;
             }
             dirty = true;
+            if app.view == View::Detail && source.refreshes_detail() {
+                refresh_detail(app, source);
+            }
         }
         if let Some(r) = source.poll_rates() {
             snap.rates = Some(r);
