@@ -91,6 +91,18 @@ pub struct Cli {
     #[arg(short = 'Z', value_name = "USER", requires = "interface")]
     pub user: Option<String>,
 
+    /// Terminal UI: play the `-r` capture at its own pace times SPEED (default 1), so a cable
+    /// pull unfolds on screen as it did on the wire; `p` pauses, `.` steps one packet.
+    #[arg(
+        long,
+        value_name = "SPEED",
+        num_args = 0..=1,
+        default_missing_value = "1.0",
+        requires = "read",
+        conflicts_with = "interface"
+    )]
+    pub replay: Option<f64>,
+
     /// BPF filter expression (tcpdump syntax), e.g. `tcp port 443`.
     #[arg(
         value_name = "FILTER",

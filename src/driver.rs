@@ -56,6 +56,20 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
     // Without --report: the terminal UI for a terminal, the text report otherwise.
     let kind = cli.report.unwrap_or(ReportKind::Text);
     let interactive = cli.report.is_none() && io::stdout().is_terminal();
+    if let Some(speed) = cli.replay {
+        if !(speed.is_finite() && speed > 0.0) {
+            return Err(format!(
+                "--replay SPEED must be a positive number, not {speed}"
+            ));
+        }
+        if !interactive {
+            return Err(
+                "--replay plays the capture in the terminal UI: it needs a terminal on \
+                 standard output and no --report"
+                    .into(),
+            );
+        }
+    }
     let cfg = Config {
         native: NativeConfig {
             idle_timeout: cli.idle_timeout,
@@ -67,7 +81,9 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         } else {
             ServerPorts::zeek_default()
         },
-        collect_events: kind == ReportKind::Events,
+        // The live and replay TUI tag the ladder's segments with their events.
+        collect_events: kind == ReportKind::Events
+            || (interactive && (cli.interface.is_some() || cli.replay.is_some())),
         zeek_rows: kind == ReportKind::Zeek,
         // Only the JSON report shows per-flow conn_state/history; the others skip the cost.
         zeek_per_flow: kind == ReportKind::Json || interactive,
@@ -82,7 +98,8 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
     // A terminal that hangs up takes the TUI with it: keep SIGHUP's default action there.
     install_signal_handlers(&stop, !interactive)?;
     match &cli.interface {
-        Some(iface) => run_live(cli, iface, cfg, kind, stop),
+        Some(iface) => run_live(cli, iface, cfg, kind, interactive, stop),
+        None if interactive && cli.replay.is_some() => run_tui_replay(cli, cfg, stop),
         None if interactive => run_tui_offline(cli, cfg, stop),
         None => run_offline(cli, cfg, kind, stop),
     }
@@ -267,28 +284,31 @@ fn write_result(res: io::Result<()>) -> Result<bool, String> {
     }
 }
 
-/// Read the files, then open the terminal UI on the result.
+/// Open the terminal UI at once on the files being read: a thread reads them, the screen
+/// fills as it goes ("reading… packet N" in the title), and when the read is done the UI
+/// switches to the finished analysis (ladders read back from the files).
 fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, String> {
     let filter = cli.filter_expr();
-    let mut source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
-    let mut engine = Engine::new(cfg);
-    let outcome = source.run(
-        |raw| {
-            engine.on_frame(raw);
-            // Flows evicted by --max-flows leave the TUI; they are counted in the overview.
-            engine.take_evicted().for_each(drop);
-        },
-        || !stop.load(Ordering::Relaxed),
-    );
-    engine.finish();
-    let warnings = offline_warnings(&engine, &source, &outcome, &stop);
-    crate::tui::run_offline(engine, cli.read.clone(), filter)
-        .map_err(|e| format!("terminal: {e}"))?;
+    let source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
+    let stop2 = Arc::clone(&stop);
+    let mut src = crate::tui::feed::spawn_loading(
+        Engine::new(cfg),
+        source,
+        cli.read.clone(),
+        filter,
+        move |engine, source, outcome| offline_warnings(engine, source, outcome, &stop2),
+    )
+    .map_err(|e| format!("cannot start reading: {e}"))?;
+    let res = crate::tui::run_feed(&mut src, &stop);
+    let loaded = src.loaded();
+    let warnings = std::mem::take(&mut src.warnings);
+    drop(src);
+    res.map_err(|e| format!("terminal: {e}"))?;
     // Printed after the terminal is restored, so they are not lost on the alternate screen.
     for w in &warnings {
         eprintln!("tcplens: warning: {w}");
     }
-    Ok(if warnings.is_empty() {
+    Ok(if warnings.is_empty() || !loaded {
         EXIT_OK
     } else {
         EXIT_WARNINGS
@@ -369,11 +389,26 @@ fn run_offline(
     })
 }
 
+/// `--replay`: the terminal UI on a capture fed at its own pace (see `tui::feed`).
+fn run_tui_replay(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, String> {
+    let filter = cli.filter_expr();
+    let source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
+    let speed = cli.replay.unwrap_or(1.0);
+    let mut feed =
+        crate::tui::spawn_replay(Engine::new(cfg), source, &cli.read.join(" "), speed, false)
+            .map_err(|e| format!("cannot start the replay: {e}"))?;
+    let res = crate::tui::run_feed(&mut feed, &stop);
+    feed.stop();
+    res.map_err(|e| format!("terminal: {e}"))?;
+    Ok(EXIT_OK)
+}
+
 fn run_live(
     cli: &Cli,
     iface: &str,
     cfg: Config,
     kind: ReportKind,
+    interactive: bool,
     stop: Arc<AtomicBool>,
 ) -> Result<u8, String> {
     let opts = LiveOptions {
@@ -396,6 +431,9 @@ fn run_live(
         stop.store(true, Ordering::Relaxed);
         capture.join();
         return Err(e);
+    }
+    if interactive {
+        return run_tui_live(capture, iface, cfg, stop);
     }
 
     let mut engine = Engine::new(cfg);
@@ -480,6 +518,49 @@ fn run_live(
         return Ok(EXIT_WARNINGS);
     }
     Ok(EXIT_OK)
+}
+
+/// `-i IFACE` on a terminal: the capture thread feeds an analysis thread that publishes
+/// snapshots to the TUI (see `tui::feed`). On quit, Ctrl-C or SIGTERM the capture stops and
+/// flushes the `-w` file, both threads are joined and the counters are printed.
+fn run_tui_live(
+    mut capture: live::LiveCapture,
+    iface: &str,
+    cfg: Config,
+    stop: Arc<AtomicBool>,
+) -> Result<u8, String> {
+    let (_, dummy) = std::sync::mpsc::sync_channel(1);
+    let rx = std::mem::replace(&mut capture.rx, dummy);
+    let counters = capture.counters.clone();
+    let feed = crate::tui::spawn_live(
+        Engine::new(cfg),
+        rx,
+        capture.linktype,
+        counters,
+        iface,
+        Ts::now,
+    );
+    let res = match feed {
+        Ok(mut feed) => {
+            let r = crate::tui::run_feed(&mut feed, &stop);
+            stop.store(true, Ordering::Relaxed);
+            // Dropping the analysis side releases a capture thread blocked on a full queue.
+            feed.stop();
+            r.map_err(|e| format!("terminal: {e}"))
+        }
+        Err(e) => Err(format!("cannot start the analysis thread: {e}")),
+    };
+    stop.store(true, Ordering::Relaxed);
+    capture.join();
+    let c = &capture.counters;
+    eprintln!(
+        "tcplens: {} packets captured, {} dropped by kernel, {} dropped by interface, {} dropped by tcplens (analysis queue full)",
+        c.captured.load(Ordering::Relaxed),
+        c.kernel_drops.load(Ordering::Relaxed),
+        c.interface_drops.load(Ordering::Relaxed),
+        c.queue_drops.load(Ordering::Relaxed)
+    );
+    res.map(|()| EXIT_OK)
 }
 
 /// Become `user` (its uid, gid and only its group), losing root and every capability.

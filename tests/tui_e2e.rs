@@ -80,3 +80,56 @@ fn stale_keepalive_connection_from_panel_to_detail() {
     std::thread::sleep(Duration::from_millis(300));
     tmux(&["kill-session", "-t", &session]);
 }
+
+/// `--replay 4` on the same fixture: the connection starts healthy and turns stale on screen
+/// as the replay clock passes the second unanswered keepalive probe (3.06 s of capture time,
+/// about 0.77 s of wall time at ×4); no key is pressed after opening the stale panel.
+#[test]
+fn replay_shows_the_connection_turning_stale() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/keepalive-timeout.pcap"
+    );
+    let session = format!("tcplens-replay-{}", std::process::id());
+    let cmd = format!(
+        "{} -r {} --replay 4; sleep 2",
+        env!("CARGO_BIN_EXE_tcplens"),
+        path
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "200",
+        "-y",
+        "50",
+        &cmd,
+    ]);
+    let start = Instant::now();
+    let pane = wait_for(&session, "REPLAY ×4");
+    assert!(pane.contains("REPLAY ×4"), "{pane}");
+    keys(&session, &["2"]);
+    // Early in the replay nothing is stale yet (the capture's first 2 s are 0.5 s here).
+    let early = tmux(&["capture-pane", "-p", "-t", &session]);
+    let pane = wait_for(&session, "keepalive_unanswered");
+    let took = start.elapsed();
+    assert!(pane.contains("2 Stale (1)"), "{pane}");
+    assert!(pane.contains("10.201.0.1:41300"), "{pane}");
+    if took < Duration::from_millis(600) {
+        assert!(early.contains("2 Stale (0)"), "{early}");
+    }
+    // The capture lasts 5.1 s: at ×4 the stale verdict cannot show before ~0.77 s.
+    assert!(took >= Duration::from_millis(700), "stale after {took:?}");
+    let pane = wait_for(&session, "finished (11 packets)");
+    assert!(pane.contains("finished (11 packets)"), "{pane}");
+    eprintln!("stale on screen {took:?} after start");
+    keys(&session, &["q"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux(&["kill-session", "-t", &session]);
+}

@@ -365,3 +365,18 @@ fn n_jumps_to_the_next_segment_with_an_event() {
     app.handle_key(ch('N'));
     assert_eq!(app.pos(View::Detail).selected, 4);
 }
+
+#[test]
+fn dot_pauses_and_asks_for_one_step() {
+    let (_e, snap, mut app) = setup();
+    app.sync(&snap);
+    assert!(!app.paused);
+    assert_eq!(app.handle_key(ch('.')), Action::Step);
+    assert!(app.paused, "a step pauses the replay first");
+    assert_eq!(app.handle_key(ch('.')), Action::Step);
+    assert!(app.paused);
+    assert_eq!(app.handle_key(ch('p')), Action::None);
+    assert!(!app.paused);
+    let help = tcplens::tui::render::help_lines(View::Connections);
+    assert!(help.iter().any(|(k, d)| *k == "." && d.contains("step")));
+}

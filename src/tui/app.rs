@@ -134,6 +134,8 @@ pub enum Action {
     LoadLadder {
         start: usize,
     },
+    /// Replay: feed one packet (the app is paused first).
+    Step,
 }
 
 /// Selection and first visible row of a list.
@@ -436,6 +438,20 @@ impl App {
         self.fix_all();
     }
 
+    /// Live: the open flow's detail and ladder page, re-read after a new snapshot; the
+    /// selection and scroll position stay where they were.
+    pub fn refresh_detail(&mut self, flow: FlowDetail, page: LadderPage) {
+        let lh = self.ladder_height();
+        if let Some(d) = self.detail.as_mut()
+            && d.flow.row.id == flow.row.id
+            && !d.loading
+        {
+            d.flow = flow;
+            d.page = page;
+            fix_ladder(d, lh);
+        }
+    }
+
     /// The driver loaded another ladder page.
     pub fn set_ladder_page(&mut self, page: LadderPage) {
         let lh = self.ladder_height();
@@ -503,6 +519,10 @@ impl App {
                 self.descending = !self.descending;
             }
             KeyCode::Char('p') | KeyCode::Char(' ') => self.paused = !self.paused,
+            KeyCode::Char('.') => {
+                self.paused = true;
+                return Action::Step;
+            }
             KeyCode::Enter => {
                 if let Some(row) = self.selected_index() {
                     return Action::OpenDetail { row };

@@ -278,6 +278,25 @@ impl RingLadder {
         self.ring.len()
     }
 
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Older segments have started to fall out.
+    pub fn is_full(&self) -> bool {
+        self.ring.len() >= self.cap
+    }
+
+    /// Attach the events the engine released for `frame` (frames are pushed in increasing
+    /// order, so this is a binary search; a frame that fell out is ignored).
+    pub fn set_events(&mut self, frame: u64, events: EventSet) {
+        if let Ok(i) = self.ring.binary_search_by_key(&frame, |(s, _)| s.frame)
+            && let Some(e) = self.ring.get_mut(i)
+        {
+            e.1 = events;
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ring.is_empty()
     }

@@ -99,8 +99,25 @@ fn draw_title(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
         tab(View::Overview, " 3 Overview ".to_string()),
         Span::raw(format!("  at {}", clock(snap.now))),
     ];
-    if snap.live {
+    if !snap.feed.is_empty() {
+        spans.push(Span::styled(
+            format!("  {}", escape_field(&snap.feed)),
+            Style::default().fg(Color::Green),
+        ));
+    } else if snap.live {
         spans.push(Span::styled(" LIVE", Style::default().fg(Color::Green)));
+    }
+    let st = &snap.stats;
+    let drops = st
+        .kernel_drops
+        .saturating_add(st.interface_drops)
+        .saturating_add(st.queue_drops);
+    if drops > 0 {
+        // Loss is never silent: the overview has the breakdown.
+        spans.push(Span::styled(
+            format!(" {drops} DROPPED"),
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ));
     }
     if app.paused {
         spans.push(Span::styled(
@@ -803,7 +820,11 @@ pub fn help_lines(view: View) -> Vec<(&'static str, &'static str)> {
     }
     v.extend([
         ("1 2 3  Tab", "connections / stale panel / overview"),
-        ("p  Space", "pause (live capture)"),
+        (
+            "p  Space",
+            "pause (live: the display; replay: the packets too)",
+        ),
+        (".", "replay: pause and feed the next packet (step)"),
         ("?", "this help"),
         ("q  Ctrl-c", "quit (q in a sub-view goes back)"),
     ]);

@@ -160,6 +160,9 @@ pub struct Rates {
     pub pkts: Vec<u64>,
     pub bytes: Vec<u64>,
     pub max_buckets: usize,
+    /// Live: past `max_buckets`, the oldest buckets fall out (the window slides) instead of
+    /// the buckets doubling in width.
+    pub sliding: bool,
 }
 
 impl Default for Rates {
@@ -176,6 +179,49 @@ impl Rates {
             pkts: Vec::new(),
             bytes: Vec::new(),
             max_buckets: max_buckets.max(2),
+            sliding: false,
+        }
+    }
+
+    /// One-second buckets over the last `max_buckets` seconds (live mode).
+    pub fn sliding(max_buckets: usize) -> Rates {
+        Rates {
+            sliding: true,
+            ..Rates::new(max_buckets)
+        }
+    }
+
+    /// Add empty buckets up to `now`, so quiet seconds show as zero (live mode).
+    pub fn extend_to(&mut self, now: Ts) {
+        let Some(start) = self.start else {
+            return;
+        };
+        if now <= start {
+            return;
+        }
+        let mut i = (now.0.saturating_sub(start.0) / self.bucket_ns) as usize;
+        if i >= self.max_buckets {
+            if !self.sliding {
+                return;
+            }
+            self.slide(i);
+            i = self.max_buckets - 1;
+        }
+        if self.pkts.len() <= i {
+            self.pkts.resize(i + 1, 0);
+            self.bytes.resize(i + 1, 0);
+        }
+    }
+
+    /// Drop the oldest buckets so that bucket `i` (from the current start) fits.
+    fn slide(&mut self, i: usize) {
+        let drop_n = i + 1 - self.max_buckets;
+        let n = drop_n.min(self.pkts.len());
+        self.pkts.drain(..n);
+        self.bytes.drain(..n);
+        if let Some(s) = self.start.as_mut() {
+            s.0 =
+                s.0.saturating_add(self.bucket_ns.saturating_mul(drop_n as i64));
         }
     }
 
@@ -184,6 +230,10 @@ impl Rates {
     pub fn add(&mut self, ts: Ts, len: u32) {
         let start = *self.start.get_or_insert(ts);
         let mut i = (ts.0.saturating_sub(start.0).max(0) / self.bucket_ns) as usize;
+        if self.sliding && i >= self.max_buckets {
+            self.slide(i);
+            i = self.max_buckets - 1;
+        }
         while i >= self.max_buckets {
             self.coarsen();
             i = (ts.0.saturating_sub(start.0).max(0) / self.bucket_ns) as usize;
@@ -239,14 +289,25 @@ pub struct Snapshot {
     /// What is being looked at: file names or interface (already escaped).
     pub source: String,
     pub live: bool,
+    /// Live or replay status for the title (`LIVE eth0`, `REPLAY ×4 packet 12`); empty
+    /// offline.
+    pub feed: String,
 }
 
 impl Snapshot {
     /// Copy every flow's summary at the engine's reference time.
     pub fn from_engine(engine: &Engine) -> Snapshot {
+        Snapshot::from_engine_reusing(engine, Vec::new())
+    }
+
+    /// [`Snapshot::from_engine`] into the row buffer of an older snapshot (live mode hands
+    /// replaced snapshots back, so a million rows are not allocated and faulted in anew at
+    /// every publish).
+    pub fn from_engine_reusing(engine: &Engine, mut rows: Vec<FlowRow>) -> Snapshot {
         let now = engine.now();
         let cfg: &NativeConfig = &engine.cfg.native;
-        let mut rows = Vec::with_capacity(engine.flow_count());
+        rows.clear();
+        rows.reserve(engine.flow_count());
         let mut by_verdict = [0u64; Verdict::ALL.len()];
         let mut by_handshake = [0u64; HANDSHAKES.len()];
         let mut by_close = [0u64; CLOSES.len()];
@@ -278,6 +339,7 @@ impl Snapshot {
             rates: None,
             source: String::new(),
             live: false,
+            feed: String::new(),
         }
     }
 
@@ -370,5 +432,21 @@ mod tests {
         // An earlier timestamp lands in the first bucket.
         r.add(Ts(0), 1);
         assert_eq!(r.pkts.first().copied(), Some(5));
+    }
+
+    #[test]
+    fn sliding_rates_keep_the_last_seconds() {
+        let mut r = Rates::sliding(4);
+        let t0 = Ts(1_000_000_000_000);
+        for s in 0..10 {
+            r.add(t0.add_secs(s as f64), 100);
+        }
+        // Seconds 6..9 remain, one packet each, still one-second buckets.
+        assert_eq!(r.pkts, vec![1, 1, 1, 1]);
+        assert_eq!(r.bucket_ns, 1_000_000_000);
+        assert_eq!(r.start, Some(t0.add_secs(6.0)));
+        // Two quiet seconds later: zeros at the end.
+        r.extend_to(t0.add_secs(11.5));
+        assert_eq!(r.pkts, vec![1, 1, 0, 0]);
     }
 }

@@ -21,7 +21,7 @@ use crate::capture::FileSource;
 use crate::engine::Engine;
 use crate::flow::FlowId;
 
-use super::app::{Action, App};
+use super::app::{Action, App, View};
 use super::detail::FlowDetail;
 use super::ladder::{FileLadder, LadderPage, LadderSource, LadderTarget};
 use super::render::render;
@@ -70,6 +70,25 @@ pub trait DataSource {
     fn detail(&mut self, id: FlowId) -> Option<FlowDetail>;
     /// One window of a flow's ladder.
     fn ladder(&mut self, target: &LadderTarget, start: usize, limit: usize) -> LadderPage;
+    /// The user paused or resumed (live: the display only; replay: feeding stops too).
+    fn set_paused(&mut self, _paused: bool) {}
+    /// Feed one more packet while paused (replay; elsewhere nothing).
+    fn step(&mut self) {}
+    /// Take new snapshots while paused (replay: a step changes them).
+    fn snapshots_while_paused(&self) -> bool {
+        false
+    }
+    /// The data behind an open detail view changes (live, replay): re-read it with each new
+    /// snapshot.
+    fn refreshes_detail(&self) -> bool {
+        false
+    }
+    /// A snapshot the loop replaced and no longer needs (live: its buffers are reused).
+    fn recycle(&mut self, _old: Snapshot) {}
+    /// How long the loop waits for input before looking for a new snapshot.
+    fn poll_interval(&self) -> Duration {
+        Duration::from_millis(200)
+    }
 }
 
 /// Where terminal events come from: crossterm, or a script in tests.
@@ -123,6 +142,37 @@ impl OfflineSource {
             snapshot: Some(snapshot),
             ladder,
             rates,
+        }
+    }
+
+    /// Like [`OfflineSource::new`], with the packet rates already measured (by the thread that
+    /// read the files), so nothing reads them a second time for rates.
+    pub fn with_rates(
+        engine: Engine,
+        inputs: Vec<String>,
+        filter: Option<String>,
+        rates: Rates,
+    ) -> OfflineSource {
+        let mut snapshot = Snapshot::from_engine(&engine).with_source(&inputs.join(" "));
+        snapshot.rates = Some(rates);
+        let rereadable = !inputs.is_empty() && !inputs.iter().any(|p| p == "-");
+        let ladder = rereadable.then(|| FileLadder {
+            paths: inputs,
+            filter,
+            cfg: engine.cfg.clone(),
+        });
+        OfflineSource {
+            engine,
+            snapshot: Some(snapshot),
+            ladder,
+            rates: None,
+        }
+    }
+
+    /// Add an input warning to the snapshot not yet shown.
+    pub fn add_warning(&mut self, w: &str) {
+        if let Some(s) = self.snapshot.as_mut() {
+            s.add_warning(w);
         }
     }
 }
@@ -182,6 +232,21 @@ pub fn run_offline(engine: Engine, inputs: Vec<String>, filter: Option<String>) 
     res
 }
 
+/// Open the terminal UI on a live or replay feed ([`super::feed`]). `stop` is the driver's
+/// signal flag (SIGINT, SIGTERM): the loop returns within one poll when it is set; a watchdog
+/// restores the terminal and exits if it does not. Returns when the user quits.
+pub fn run_feed<S: DataSource>(source: &mut S, stop: &Arc<AtomicBool>) -> io::Result<()> {
+    let done = Arc::new(AtomicBool::new(false));
+    spawn_watchdog(Arc::clone(stop), Arc::clone(&done));
+    let res = (|| {
+        let (_guard, mut terminal) = setup()?;
+        let mut app = App::new();
+        drive(&mut terminal, &mut app, source, &mut CrosstermEvents, stop)
+    })();
+    done.store(true, Ordering::Relaxed);
+    res
+}
+
 /// After SIGTERM, give the event loop one second to return, then restore and exit (143).
 fn spawn_watchdog(stop: Arc<AtomicBool>, done: Arc<AtomicBool>) {
     std::thread::spawn(move || {
@@ -216,6 +281,24 @@ fn spawn_rates(
     rx
 }
 
+/// Re-read the open flow's detail and current ladder page (live, replay).
+fn refresh_detail<S: DataSource>(app: &mut App, source: &mut S) {
+    let Some((id, target, start)) = app
+        .detail
+        .as_ref()
+        .filter(|d| !d.loading)
+        .map(|d| (d.flow.row.id, d.flow.target(), d.page.start))
+    else {
+        return;
+    };
+    if let Some(flow) = source.detail(id)
+        && flow.target() == target
+    {
+        let page = source.ladder(&target, start, app.ladder_page);
+        app.refresh_detail(flow, page);
+    }
+}
+
 fn err<E: std::error::Error>(e: E) -> io::Error {
     io::Error::other(e.to_string())
 }
@@ -242,15 +325,19 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }
-        if !app.paused
+        if (!app.paused || source.snapshots_while_paused())
             && let Some(s) = source.poll_snapshot()
         {
             let rates = snap.rates.take();
-            snap = s;
+            let old = std::mem::replace(&mut snap, s);
+            source.recycle(old);
             if snap.rates.is_none() {
                 snap.rates = rates;
             }
             dirty = true;
+            if app.view == View::Detail && source.refreshes_detail() {
+                refresh_detail(app, source);
+            }
         }
         if let Some(r) = source.poll_rates() {
             snap.rates = Some(r);
@@ -261,9 +348,10 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
             terminal.draw(|f| render(app, &snap, f)).map_err(err)?;
             dirty = false;
         }
-        let Some(ev) = events.next(Duration::from_millis(200))? else {
+        let Some(ev) = events.next(source.poll_interval())? else {
             continue;
         };
+        let was_paused = app.paused;
         let action = match ev {
             Event::Key(k) => app.handle_key(k),
             Event::Mouse(m) => app.handle_mouse(m),
@@ -275,9 +363,13 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
             _ => Action::None,
         };
         dirty = true;
+        if app.paused != was_paused {
+            source.set_paused(app.paused);
+        }
         match action {
             Action::None => {}
             Action::Quit => return Ok(()),
+            Action::Step => source.step(),
             Action::OpenDetail { row } => {
                 let Some(d) = snap.row(row).and_then(|r| source.detail(r.id)) else {
                     continue;

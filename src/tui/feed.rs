@@ -1,0 +1,703 @@
+//! Live and replay data for the TUI: an analysis thread owns the [`Engine`], feeds it packets
+//! (from the capture thread's bounded channel, or from a capture file at its own pace times a
+//! speed), keeps a bounded ring of recent segments for ladders, and publishes [`Snapshot`]s
+//! with an increasing generation number at a fixed rate. The UI thread holds a [`FeedSource`]
+//! (a [`DataSource`]) that takes the newest snapshot from a channel and asks the analysis
+//! thread for details and ladder pages over another; nothing is shared under a lock.
+//!
+//! Bounds: one snapshot in flight (a new one is built only after the UI took the previous
+//! one); the ladder ring holds the last [`RING_SEGMENTS`] segments of all flows together
+//! (per-flow filtering on request); rates keep [`RATE_SECONDS`] one-second buckets (live) or
+//! 512 buckets that double in width (replay).
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::capture::live::{LiveCounters, LiveMsg};
+use crate::capture::{FileSource, ReadOutcome};
+use crate::decode::{self, DecodeOptions, RawFrame};
+use crate::engine::Engine;
+use crate::flow::FlowId;
+use crate::report::escape_field;
+use crate::time::Ts;
+
+use super::detail::FlowDetail;
+use super::ladder::{FileLadder, LadderPage, LadderSource, LadderTarget, RingLadder};
+use super::snapshot::{FlowRow, Rates, Snapshot};
+use super::term::{DataSource, OfflineSource};
+
+/// Segments the live/replay ladder ring keeps, all flows together (128 bytes each: 32 MiB).
+pub const RING_SEGMENTS: usize = 262_144;
+/// One-second rate buckets kept in live mode (the sparkline shows the newest that fit).
+pub const RATE_SECONDS: usize = 600;
+/// Default snapshot period (4 Hz); slower when building a snapshot takes longer than a
+/// quarter of it (a million flows), so snapshots never take more than ~25% of the thread.
+pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
+
+/// Shared between the UI and the analysis thread: plain atomics.
+#[derive(Debug, Default)]
+pub struct FeedControl {
+    /// Replay: no packets are fed while set (live: the display pauses, capture continues).
+    pub paused: AtomicBool,
+    /// Replay: packets to feed while paused (the step key adds one).
+    pub steps: AtomicU64,
+    /// The newest snapshot generation the UI has taken.
+    pub taken: AtomicU64,
+    /// Ends the analysis thread.
+    pub stop: AtomicBool,
+}
+
+/// What the UI asks the analysis thread (answered on the enclosed channel).
+pub enum Request {
+    Detail(FlowId, Sender<Option<FlowDetail>>),
+    Ladder(LadderTarget, usize, usize, Sender<LadderPage>),
+}
+
+/// The engine's side: feeding, ring, rates, requests, publishing.
+pub struct Analysis {
+    pub engine: Engine,
+    ring: RingLadder,
+    rates: Rates,
+    opts: DecodeOptions,
+    ctl: Arc<FeedControl>,
+    snaps: SyncSender<Snapshot>,
+    requests: Receiver<Request>,
+    /// Row buffers of snapshots the UI replaced, for reuse (at most one waiting).
+    spare: Receiver<Vec<FlowRow>>,
+    generation: u64,
+    last_publish: Option<Instant>,
+    interval: Duration,
+    source: String,
+    live: bool,
+    /// Shown in the title: `LIVE eth0`, `REPLAY ×4`, `… ended`.
+    pub label: String,
+    /// Append "packet N" (replay progress) to the label.
+    show_fed: bool,
+    warnings: Vec<String>,
+    counters: Option<Arc<LiveCounters>>,
+    /// Packets fed so far.
+    pub fed: u64,
+    /// Time the last snapshot took to build.
+    pub last_cost: Duration,
+    /// What the last snapshot showed (packets fed, reference time, label): a paused replay
+    /// does not rebuild an unchanged picture.
+    shown: Option<(u64, Ts, usize)>,
+}
+
+impl Analysis {
+    fn new(
+        engine: Engine,
+        ctl: Arc<FeedControl>,
+        source: &str,
+        live: bool,
+        ring: usize,
+    ) -> (Analysis, FeedSource) {
+        let (stx, srx) = mpsc::sync_channel(1);
+        let (rtx, rrx) = mpsc::channel();
+        let (btx, brx) = mpsc::sync_channel(1);
+        let opts = DecodeOptions {
+            verify_checksums: engine.cfg.verify_checksums,
+        };
+        let a = Analysis {
+            engine,
+            ring: RingLadder::new(ring),
+            rates: if live {
+                Rates::sliding(RATE_SECONDS)
+            } else {
+                Rates::default()
+            },
+            opts,
+            ctl: Arc::clone(&ctl),
+            snaps: stx,
+            requests: rrx,
+            spare: brx,
+            generation: 0,
+            last_publish: None,
+            interval: PUBLISH_EVERY,
+            source: source.to_string(),
+            live,
+            label: String::new(),
+            show_fed: false,
+            warnings: Vec::new(),
+            counters: None,
+            fed: 0,
+            last_cost: Duration::ZERO,
+            shown: None,
+        };
+        let s = FeedSource {
+            snaps: srx,
+            requests: rtx,
+            spare: btx,
+            ctl,
+            replay: !live,
+            first: true,
+            handle: None,
+        };
+        (a, s)
+    }
+
+    /// Analyse one record: decode once, remember it in the ring, feed the engine, attach the
+    /// events the engine released to their ring entries, drop evicted flows.
+    pub fn feed(&mut self, raw: &RawFrame<'_>) {
+        self.fed += 1;
+        self.rates.add(raw.ts, raw.orig_len);
+        match decode::decode(raw, self.opts) {
+            Ok(seg) => {
+                // What `Engine::on_frame` does for a decodable frame.
+                self.engine.stats_mut().frames += 1;
+                self.ring.push(seg, Default::default());
+                self.engine.on_segment(&seg);
+            }
+            Err(_) => {
+                // Counts the skip and moves the clock.
+                self.engine.on_frame(raw);
+            }
+        }
+        self.patch_events();
+        // Evicted flows leave the TUI (counted in the overview's totals as created flows).
+        self.engine.take_evicted().for_each(drop);
+    }
+
+    fn patch_events(&mut self) {
+        let ring = &mut self.ring;
+        for pe in self.engine.take_events() {
+            ring.set_events(pe.frame, pe.events);
+        }
+    }
+
+    /// Answer what the UI asked.
+    pub fn service(&mut self) {
+        while let Ok(r) = self.requests.try_recv() {
+            match r {
+                Request::Detail(id, tx) => {
+                    let _ = tx.send(FlowDetail::from_engine(&self.engine, id));
+                }
+                Request::Ladder(t, start, limit, tx) => {
+                    let mut page = self.ring.page(&t, start, limit);
+                    if start == 0 && self.ring.is_full() && page.error.is_none() {
+                        page.error = Some(format!(
+                            "older segments fell out of the live ring (the last {} of all \
+                             connections are kept)",
+                            self.ring.capacity()
+                        ));
+                    }
+                    let _ = tx.send(page);
+                }
+            }
+        }
+    }
+
+    /// Publish a snapshot if one is due (or `force`) and the UI took the previous one.
+    pub fn publish(&mut self, force: bool) {
+        let due = self
+            .last_publish
+            .is_none_or(|t| force || t.elapsed() >= self.interval);
+        if !due || self.ctl.taken.load(Ordering::Relaxed) < self.generation {
+            return;
+        }
+        let what = (self.fed, self.engine.now(), self.label.len());
+        if !force && !self.live && self.shown == Some(what) {
+            return;
+        }
+        self.shown = Some(what);
+        let t0 = Instant::now();
+        if let Some(c) = &self.counters {
+            let st = self.engine.stats_mut();
+            st.live = true;
+            st.kernel_drops = c.kernel_drops.load(Ordering::Relaxed);
+            st.interface_drops = c.interface_drops.load(Ordering::Relaxed);
+            st.queue_drops = c.queue_drops.load(Ordering::Relaxed);
+        }
+        self.generation += 1;
+        let mut rates = self.rates.clone();
+        rates.extend_to(self.engine.now());
+        let buf = self.spare.try_recv().unwrap_or_default();
+        let mut s = Snapshot::from_engine_reusing(&self.engine, buf)
+            .with_source(&self.source)
+            .with_generation(self.generation);
+        s.live = self.live;
+        s.rates = Some(rates);
+        s.feed = if self.show_fed {
+            format!("{} packet {}", self.label, self.fed)
+        } else {
+            self.label.clone()
+        };
+        for w in &self.warnings {
+            s.add_warning(w);
+        }
+        let _ = self.snaps.try_send(s);
+        let took = t0.elapsed();
+        self.last_cost = took;
+        self.interval = PUBLISH_EVERY.max(took * 4);
+        self.last_publish = Some(Instant::now());
+    }
+
+    fn stopped(&self) -> bool {
+        self.ctl.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// The UI's side of a live or replay feed.
+pub struct FeedSource {
+    snaps: Receiver<Snapshot>,
+    requests: Sender<Request>,
+    spare: SyncSender<Vec<FlowRow>>,
+    pub ctl: Arc<FeedControl>,
+    replay: bool,
+    first: bool,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl FeedSource {
+    /// Stop the analysis thread and wait for it.
+    pub fn stop(&mut self) {
+        self.ctl.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+
+    /// Send a request and wait (bounded) for its answer.
+    fn ask<T>(&self, make: impl FnOnce(Sender<T>) -> Request) -> Option<T> {
+        let (tx, rx) = mpsc::channel();
+        self.requests.send(make(tx)).ok()?;
+        rx.recv_timeout(Duration::from_secs(3)).ok()
+    }
+}
+
+impl Drop for FeedSource {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl DataSource for FeedSource {
+    fn poll_snapshot(&mut self) -> Option<Snapshot> {
+        let mut newest = if self.first {
+            self.first = false;
+            self.snaps.recv_timeout(Duration::from_secs(5)).ok()
+        } else {
+            None
+        };
+        while let Ok(s) = self.snaps.try_recv() {
+            newest = Some(s);
+        }
+        if let Some(s) = &newest {
+            self.ctl.taken.store(s.generation, Ordering::Relaxed);
+        }
+        newest
+    }
+
+    fn detail(&mut self, id: FlowId) -> Option<FlowDetail> {
+        self.ask(|tx| Request::Detail(id, tx)).flatten()
+    }
+
+    fn ladder(&mut self, target: &LadderTarget, start: usize, limit: usize) -> LadderPage {
+        self.ask(|tx| Request::Ladder(*target, start, limit, tx))
+            .unwrap_or_else(|| LadderPage {
+                start,
+                error: Some("the analysis did not answer".into()),
+                ..LadderPage::default()
+            })
+    }
+
+    fn refreshes_detail(&self) -> bool {
+        true
+    }
+
+    fn recycle(&mut self, old: Snapshot) {
+        // Full (the analysis has spares): the rows are simply freed.
+        let _ = self.spare.try_send(old.rows);
+    }
+
+    fn set_paused(&mut self, paused: bool) {
+        self.ctl.paused.store(paused, Ordering::Relaxed);
+    }
+
+    fn step(&mut self) {
+        if self.replay {
+            self.ctl.steps.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn snapshots_while_paused(&self) -> bool {
+        self.replay
+    }
+
+    fn poll_interval(&self) -> Duration {
+        Duration::from_millis(50)
+    }
+}
+
+/// Live: the analysis thread reads the capture channel. `clock` gives the reference time
+/// (the wall clock; tests pass their own). The engine is advanced at least once a second and
+/// before every snapshot, so stale verdicts move without packets. When the capture ends
+/// (count, duration, interface gone) the clock stops at that moment and the message is shown.
+pub fn spawn_live(
+    engine: Engine,
+    rx: Receiver<LiveMsg>,
+    linktype: i32,
+    counters: Arc<LiveCounters>,
+    iface: &str,
+    mut clock: impl FnMut() -> Ts + Send + 'static,
+) -> io::Result<FeedSource> {
+    let ctl = Arc::new(FeedControl::default());
+    let (mut a, mut src) = Analysis::new(engine, Arc::clone(&ctl), iface, true, RING_SEGMENTS);
+    a.counters = Some(counters);
+    a.label = format!("LIVE {}", escape_field(iface));
+    let h = std::thread::Builder::new()
+        .name("analysis".into())
+        .spawn(move || {
+            let mut ended = false;
+            let mut last_advance = Instant::now();
+            a.engine.advance(clock());
+            a.publish(true);
+            while !a.stopped() {
+                let msg = if ended {
+                    std::thread::sleep(Duration::from_millis(50));
+                    Err(RecvTimeoutError::Timeout)
+                } else {
+                    rx.recv_timeout(Duration::from_millis(50))
+                };
+                match msg {
+                    Ok(LiveMsg::Record(r)) => a.feed(&RawFrame {
+                        frame: r.frame,
+                        ts: r.ts,
+                        linktype,
+                        data: &r.data,
+                        orig_len: r.orig_len,
+                    }),
+                    Ok(LiveMsg::End(m)) => {
+                        ended = true;
+                        a.engine.advance(clock());
+                        a.label = format!("{} capture ended", a.label);
+                        if let Some(m) = m {
+                            a.warnings.push(m);
+                        }
+                        a.publish(true);
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => ended = true,
+                }
+                a.service();
+                let due = a.last_publish.is_none_or(|t| t.elapsed() >= a.interval);
+                if !ended && (due || last_advance.elapsed() >= Duration::from_secs(1)) {
+                    a.engine.advance(clock());
+                    a.engine.take_evicted().for_each(drop);
+                    last_advance = Instant::now();
+                }
+                a.publish(false);
+            }
+        })?;
+    src.handle = Some(h);
+    Ok(src)
+}
+
+/// The replay clock: capture time that advances with the wall clock times `speed`, frozen
+/// while paused; a step moves it to the stepped packet.
+struct ReplayClock {
+    speed: f64,
+    base_cap: Option<Ts>,
+    base_wall: Instant,
+    paused: bool,
+}
+
+impl ReplayClock {
+    fn now(&self) -> Option<Ts> {
+        let b = self.base_cap?;
+        if self.paused {
+            return Some(b);
+        }
+        Some(b.add_secs(self.base_wall.elapsed().as_secs_f64() * self.speed))
+    }
+
+    fn set_paused(&mut self, p: bool) {
+        if p == self.paused {
+            return;
+        }
+        if p {
+            self.base_cap = self.now();
+        }
+        self.base_wall = Instant::now();
+        self.paused = p;
+    }
+
+    /// Never earlier than `ts` from now on.
+    fn jump(&mut self, ts: Ts) {
+        if self.now().is_none_or(|n| n < ts) {
+            self.base_cap = Some(ts);
+            self.base_wall = Instant::now();
+        }
+    }
+}
+
+/// Replay: the analysis thread reads `files` and feeds each packet when the replay clock
+/// reaches its timestamp (first packet at once, then the capture's own gaps divided by
+/// `speed`). The engine's reference time is the replay clock mapped back to capture time.
+/// Paused (the `p` key), nothing is fed and the clock stands; each step feeds one packet.
+/// At the end of the file the clock stops at the last packet.
+pub fn spawn_replay(
+    engine: Engine,
+    mut files: FileSource,
+    name: &str,
+    speed: f64,
+    start_paused: bool,
+) -> io::Result<FeedSource> {
+    let ctl = Arc::new(FeedControl::default());
+    ctl.paused.store(start_paused, Ordering::Relaxed);
+    let (mut a, mut src) = Analysis::new(engine, Arc::clone(&ctl), name, false, RING_SEGMENTS);
+    let speed = if speed.is_finite() && speed > 0.0 {
+        speed
+    } else {
+        1.0
+    };
+    let label = format!("REPLAY ×{speed}");
+    a.label = label.clone();
+    a.show_fed = true;
+    let ctl2 = Arc::clone(&ctl);
+    let h = std::thread::Builder::new()
+        .name("replay".into())
+        .spawn(move || {
+            let mut clock = ReplayClock {
+                speed,
+                base_cap: None,
+                base_wall: Instant::now(),
+                paused: start_paused,
+            };
+            a.publish(true);
+            let outcome = files.run(
+                |raw| {
+                    if clock.base_cap.is_none() {
+                        clock.jump(raw.ts);
+                    }
+                    loop {
+                        if a.stopped() {
+                            return;
+                        }
+                        a.service();
+                        clock.set_paused(a.ctl.paused.load(Ordering::Relaxed));
+                        let now = clock.now().unwrap_or(raw.ts);
+                        if clock.paused {
+                            let st = a.ctl.steps.load(Ordering::Relaxed);
+                            if st > 0 {
+                                a.ctl.steps.fetch_sub(1, Ordering::Relaxed);
+                                clock.jump(raw.ts);
+                                break;
+                            }
+                        } else {
+                            // Not paused: stray steps are dropped.
+                            a.ctl.steps.store(0, Ordering::Relaxed);
+                            if raw.ts <= now {
+                                break;
+                            }
+                        }
+                        a.engine.advance(now);
+                        a.engine.take_evicted().for_each(drop);
+                        a.publish(false);
+                        let wait = if clock.paused {
+                            0.02
+                        } else {
+                            (raw.ts.since(now) / speed).clamp(0.0005, 0.02)
+                        };
+                        std::thread::sleep(Duration::from_secs_f64(wait));
+                    }
+                    let stepped = clock.paused;
+                    a.feed(raw);
+                    a.publish(stepped);
+                },
+                || !ctl2.stop.load(Ordering::Relaxed),
+            );
+            if a.stopped() {
+                return;
+            }
+            a.engine.finish();
+            a.patch_events();
+            a.show_fed = false;
+            a.label = format!("{label} finished ({} packets)", a.fed);
+            a.warnings.extend(outcome.warnings);
+            a.publish(true);
+            while !a.stopped() {
+                a.service();
+                a.publish(false);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })?;
+    src.handle = Some(h);
+    Ok(src)
+}
+
+/// What the loading thread hands over when the files are read: the engine, the packet rates
+/// measured while reading, and the driver's warnings about the read.
+pub struct Loaded {
+    pub engine: Engine,
+    pub rates: Rates,
+    pub warnings: Vec<String>,
+}
+
+/// Offline with the TUI open at once: a thread reads the files as fast as it can, publishing
+/// snapshots with a "reading" label as it goes (the [`FeedSource`]); at the end it hands the
+/// engine over and the source becomes an [`OfflineSource`] (whole-capture ladders read back
+/// from the files, as before). `warnings` computes the read's warnings on the thread.
+pub struct LoadingSource {
+    feed: FeedSource,
+    done: Receiver<Loaded>,
+    offline: Option<OfflineSource>,
+    inputs: Vec<String>,
+    filter: Option<String>,
+    file_ladder: Option<FileLadder>,
+    last_generation: u64,
+    /// Warnings of the read, once it finished.
+    pub warnings: Vec<String>,
+}
+
+impl LoadingSource {
+    /// Reading has finished and the offline source took over.
+    pub fn loaded(&self) -> bool {
+        self.offline.is_some()
+    }
+}
+
+/// Start reading `files` on a thread for [`LoadingSource`].
+pub fn spawn_loading(
+    engine: Engine,
+    mut files: FileSource,
+    inputs: Vec<String>,
+    filter: Option<String>,
+    warnings: impl FnOnce(&Engine, &FileSource, &ReadOutcome) -> Vec<String> + Send + 'static,
+) -> io::Result<LoadingSource> {
+    let ctl = Arc::new(FeedControl::default());
+    let name = inputs.join(" ");
+    // No ring: the finished capture's ladders are read back from the files.
+    let (mut a, feed) = Analysis::new(engine, Arc::clone(&ctl), &name, false, 1);
+    a.label = "reading…".into();
+    a.show_fed = true;
+    let (tx, rx) = mpsc::sync_channel(1);
+    let ctl2 = Arc::clone(&ctl);
+    let rereadable = !inputs.is_empty() && !inputs.iter().any(|p| p == "-");
+    let file_ladder = rereadable.then(|| FileLadder {
+        paths: inputs.clone(),
+        filter: filter.clone(),
+        cfg: a.engine.cfg.clone(),
+    });
+    std::thread::Builder::new()
+        .name("read".into())
+        .spawn(move || {
+            a.publish(true);
+            let outcome = files.run(
+                |raw| {
+                    a.fed += 1;
+                    a.rates.add(raw.ts, raw.orig_len);
+                    a.engine.on_frame(raw);
+                    a.engine.take_evicted().for_each(drop);
+                    if a.fed.is_multiple_of(1024) {
+                        a.service();
+                        a.publish(false);
+                    }
+                },
+                || !ctl2.stop.load(Ordering::Relaxed),
+            );
+            a.engine.finish();
+            let w = warnings(&a.engine, &files, &outcome);
+            let Analysis { engine, rates, .. } = a;
+            let _ = tx.send(Loaded {
+                engine,
+                rates,
+                warnings: w,
+            });
+        })?;
+    Ok(LoadingSource {
+        feed,
+        done: rx,
+        offline: None,
+        inputs,
+        filter,
+        file_ladder,
+        last_generation: 0,
+        warnings: Vec::new(),
+    })
+}
+
+impl DataSource for LoadingSource {
+    fn poll_snapshot(&mut self) -> Option<Snapshot> {
+        if self.offline.is_none()
+            && !self.feed.first
+            && let Ok(l) = self.done.try_recv()
+        {
+            self.feed.stop();
+            self.warnings = l.warnings;
+            let mut o = OfflineSource::with_rates(
+                l.engine,
+                std::mem::take(&mut self.inputs),
+                self.filter.take(),
+                l.rates,
+            );
+            for w in &self.warnings {
+                o.add_warning(w);
+            }
+            self.offline = Some(o);
+        }
+        let s = match self.offline.as_mut() {
+            Some(o) => o
+                .poll_snapshot()
+                .map(|s| s.with_generation(self.last_generation + 1)),
+            None => self.feed.poll_snapshot(),
+        };
+        if let Some(s) = &s {
+            self.last_generation = s.generation;
+        }
+        s
+    }
+
+    fn poll_rates(&mut self) -> Option<Rates> {
+        self.offline.as_mut()?.poll_rates()
+    }
+
+    fn detail(&mut self, id: FlowId) -> Option<FlowDetail> {
+        match self.offline.as_mut() {
+            Some(o) => o.detail(id),
+            None => self.feed.detail(id),
+        }
+    }
+
+    fn ladder(&mut self, target: &LadderTarget, start: usize, limit: usize) -> LadderPage {
+        match (self.offline.as_mut(), self.file_ladder.as_mut()) {
+            (Some(o), _) => o.ladder(target, start, limit),
+            (None, Some(l)) => l.page(target, start, limit),
+            (None, None) => LadderPage {
+                start,
+                error: Some("standard input cannot be read twice: no per-packet ladder".into()),
+                ..LadderPage::default()
+            },
+        }
+    }
+
+    fn recycle(&mut self, old: Snapshot) {
+        if self.offline.is_none() {
+            self.feed.recycle(old);
+        }
+    }
+
+    fn poll_interval(&self) -> Duration {
+        if self.offline.is_none() {
+            Duration::from_millis(50)
+        } else {
+            Duration::from_millis(200)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ring_entry_size_backs_the_documented_bound() {
+        let entry =
+            std::mem::size_of::<(crate::decode::Segment, crate::analysis::events::EventSet)>();
+        eprintln!("ring entry: {entry} bytes");
+        // RING_SEGMENTS entries stay within ~40 MB.
+        assert!(entry * super::RING_SEGMENTS <= 40 << 20, "{entry}");
+    }
+}
