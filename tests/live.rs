@@ -294,6 +294,12 @@ fn last_records(lines: &[(Instant, String)]) -> Vec<Value> {
     by_flow.into_iter().map(|(_, v)| v).collect()
 }
 
+/// End a peer that may still be running (a `Child` is not killed when dropped).
+fn stop(mut c: Child) {
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
 fn wait_child(mut c: Child, secs: u64) {
     let end = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < end {
@@ -302,7 +308,7 @@ fn wait_child(mut c: Child, secs: u64) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = c.kill();
+    stop(c);
 }
 
 #[test]
@@ -444,7 +450,7 @@ fn live_cable_pull_during_keepalive_is_stale_before_the_kernel_resets() {
     });
     let (t_stale, rec) = stale.expect("a keepalive_unanswered record while the cable is out");
     wait_child(client, 15);
-    drop(server);
+    stop(server);
     std::thread::sleep(Duration::from_millis(300));
     sensor.interrupt();
     let (status, err, lines) = sensor.finish();
@@ -524,8 +530,8 @@ fn live_cable_pull_during_bulk_transfer_is_peer_unreachable_within_three_retrans
     sensor.interrupt();
     let (status, err, _) = sensor.finish();
     assert_eq!(status.code(), Some(0), "{err}");
-    drop(client);
-    drop(server);
+    stop(client);
+    stop(server);
     // Count the retransmissions after the pull at the moment of the verdict: the oldest
     // unacknowledged segment's timeouts (TLP + 2 RTOs at most).
     let ev = Command::new(BIN)
