@@ -265,10 +265,30 @@ impl<W: Write> ReportWriter<W> {
             ReportKind::Events => report::events::drain(engine, &mut self.out)?,
             ReportKind::Zeek => {
                 self.zeek_rows(engine)?;
+                let st = engine.stats();
+                if st.live {
+                    // A comment line: zeek-cut and Zeek's readers skip it.
+                    writeln!(
+                        self.out,
+                        "#capture\tpackets={} kernel_drops={} interface_drops={} queue_drops={}",
+                        read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
+                    )?;
+                }
                 report::zeek::write_footer(&mut self.out, Ts::now())?;
             }
             // Offline: every flow once; live: every flow at exit (consumers keep the last).
-            ReportKind::Json => report::json::write_all(&mut self.out, engine)?,
+            ReportKind::Json => {
+                report::json::write_all(&mut self.out, engine)?;
+                let st = engine.stats();
+                if st.live {
+                    // The last line of a live run: the capture's own losses (no "flow" key).
+                    writeln!(
+                        self.out,
+                        "{{\"capture\":{{\"packets\":{},\"kernel_drops\":{},\"interface_drops\":{},\"queue_drops\":{}}}}}",
+                        read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
+                    )?;
+                }
+            }
             ReportKind::Text => self.text.finish(&mut self.out, engine, read)?,
         }
         self.out.flush()

@@ -287,6 +287,9 @@ fn last_records(lines: &[(Instant, String)]) -> Vec<Value> {
     let mut by_flow: Vec<(u64, Value)> = Vec::new();
     for (_, l) in lines {
         let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"));
+        if v.get("capture").is_some() {
+            continue; // the live run's closing line with its drop counters
+        }
         let id = v["flow"].as_u64().expect("flow id");
         by_flow.retain(|(i, _)| *i != id);
         by_flow.push((id, v));
