@@ -63,6 +63,11 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = crate::engine::DEFAULT_CLOSED_TIMEOUT)]
     pub closed_timeout: f64,
 
+    /// Offline: 1 = read, decode and analyse on one thread; 2 = read and decode on a second
+    /// core (default when there is one). The reports are identical either way.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub threads: Option<u8>,
+
     /// Live: snap length in bytes (default 262144, whole packets).
     #[arg(short = 's', value_name = "SNAPLEN", requires = "interface")]
     pub snaplen: Option<i32>,

@@ -316,7 +316,9 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
         source,
         cli.read.clone(),
         filter,
-        move |engine, source, outcome| offline_warnings(engine, source, outcome, &stop2),
+        move |engine, source, outcome| {
+            offline_warnings(engine, &source.linktypes(), outcome, &stop2)
+        },
     )
     .map_err(|e| format!("cannot start reading: {e}"))?;
     let res = crate::tui::run_feed(&mut src, &stop);
@@ -338,7 +340,7 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
 /// Warnings a script should notice after reading files (exit status 1).
 fn offline_warnings(
     engine: &Engine,
-    source: &FileSource,
+    linktypes: &[i32],
     outcome: &ReadOutcome,
     stop: &AtomicBool,
 ) -> Vec<String> {
@@ -349,7 +351,7 @@ fn offline_warnings(
         .collect();
     let unsupported = engine.stats().skipped(Skip::UnsupportedLinkType);
     if unsupported > 0 {
-        let types: Vec<String> = source.linktypes().iter().map(|l| l.to_string()).collect();
+        let types: Vec<String> = linktypes.iter().map(|l| l.to_string()).collect();
         warnings.push(format!(
             "{unsupported} frame(s) of an unsupported link type skipped (link type {}); \
              supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback",
@@ -370,6 +372,7 @@ fn run_offline(
 ) -> Result<u8, String> {
     let filter = cli.filter_expr();
     let mut source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
+    let linktypes = source.linktypes();
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
     let mut w = ReportWriter::new(
@@ -379,18 +382,30 @@ fn run_offline(
     );
     let open = std::cell::Cell::new(write_result(w.begin())?);
     let mut write_err = None;
-    let outcome = source.run(
-        |raw| {
-            let touched = engine.on_frame(raw);
-            if open.get() && write_err.is_none() {
-                match write_result(w.after_record(&mut engine, touched)) {
-                    Ok(o) => open.set(o),
-                    Err(e) => write_err = Some(e),
-                }
+    let mut analyse = |engine: &mut Engine, touched: Option<FlowId>| {
+        if open.get() && write_err.is_none() {
+            match write_result(w.after_record(engine, touched)) {
+                Ok(o) => open.set(o),
+                Err(e) => write_err = Some(e),
             }
-        },
-        || open.get() && !stop.load(Ordering::Relaxed),
-    );
+        }
+    };
+    let outcome = if threads(cli) > 1 {
+        // Reading and decoding on one core, analysis on the other; records keep their order,
+        // so the reports are the same as with one thread.
+        pipelined(source, &mut engine, &stop, |e, t| {
+            analyse(e, t);
+            open.get()
+        })
+    } else {
+        source.run(
+            |raw| {
+                let touched = engine.on_frame(raw);
+                analyse(&mut engine, touched);
+            },
+            || open.get() && !stop.load(Ordering::Relaxed),
+        )
+    };
     let open = open.get();
     if let Some(e) = write_err {
         return Err(e);
@@ -398,7 +413,7 @@ fn run_offline(
     if open {
         write_result(w.finish(&mut engine, &outcome))?;
     }
-    let warnings = offline_warnings(&engine, &source, &outcome, &stop);
+    let warnings = offline_warnings(&engine, &linktypes, &outcome, &stop);
     for w in &warnings {
         eprintln!("tcplens: warning: {w}");
     }
@@ -406,6 +421,83 @@ fn run_offline(
         EXIT_OK
     } else {
         EXIT_WARNINGS
+    })
+}
+
+/// Analysis threads to use offline: `--threads`, else two when the machine has them.
+fn threads(cli: &Cli) -> usize {
+    match cli.threads {
+        Some(n) => n as usize,
+        None => std::thread::available_parallelism()
+            .map(|n| n.get().min(2))
+            .unwrap_or(1),
+    }
+}
+
+/// Records decoded on the reader thread, in batches.
+type Batch = Vec<(Ts, Result<crate::decode::Segment, Skip>)>;
+const BATCH: usize = 1024;
+
+/// Read and decode on a reader thread, analyse here. `after` runs after each record and
+/// returns false to stop (the output was closed).
+fn pipelined(
+    mut source: FileSource,
+    engine: &mut Engine,
+    stop: &Arc<AtomicBool>,
+    mut after: impl FnMut(&mut Engine, Option<FlowId>) -> bool,
+) -> ReadOutcome {
+    use std::sync::mpsc::sync_channel;
+    let (tx, rx) = sync_channel::<Batch>(8);
+    // Empty batches come back for reuse, so the reader allocates only a handful.
+    let (back_tx, back_rx) = sync_channel::<Batch>(16);
+    let opts = engine.decode_options();
+    let halt = Arc::new(AtomicBool::new(false));
+    let (stop2, halt2) = (stop.clone(), halt.clone());
+    let reader = std::thread::Builder::new()
+        .name("reader".into())
+        .spawn(move || {
+            let mut batch: Batch = Vec::with_capacity(BATCH);
+            let outcome = source.run(
+                |raw| {
+                    batch.push((raw.ts, crate::decode::decode(raw, opts)));
+                    if batch.len() >= BATCH {
+                        let next = back_rx
+                            .try_recv()
+                            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                        let full = std::mem::replace(&mut batch, next);
+                        if tx.send(full).is_err() {
+                            halt2.store(true, Ordering::Relaxed);
+                        }
+                    }
+                },
+                || !stop2.load(Ordering::Relaxed) && !halt2.load(Ordering::Relaxed),
+            );
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            outcome
+        });
+    let Ok(reader) = reader else {
+        return ReadOutcome {
+            frames: 0,
+            warnings: vec!["cannot start the reader thread".into()],
+        };
+    };
+    'batches: for mut batch in rx.iter() {
+        for (ts, decoded) in batch.drain(..) {
+            let touched = engine.on_decoded(ts, decoded);
+            if !after(engine, touched) {
+                halt.store(true, Ordering::Relaxed);
+                break 'batches;
+            }
+        }
+        let _ = back_tx.try_send(batch);
+    }
+    // Unblock a reader waiting on a full queue, then collect what it read.
+    drop(rx);
+    reader.join().unwrap_or_else(|_| ReadOutcome {
+        frames: 0,
+        warnings: vec!["the reader thread failed".into()],
     })
 }
 

@@ -297,20 +297,31 @@ impl Engine {
     /// Decode and analyse one captured record. Every record counts as a frame. Returns the
     /// flow the record belonged to, if it was a TCP segment.
     pub fn on_frame(&mut self, raw: &RawFrame<'_>) -> Option<FlowId> {
-        self.stats.frames += 1;
-        let opts = DecodeOptions {
+        let decoded = decode::decode(raw, self.decode_options());
+        self.on_decoded(raw.ts, decoded)
+    }
+
+    /// How frames must be decoded for this engine (a reader thread decodes with these).
+    pub fn decode_options(&self) -> DecodeOptions {
+        DecodeOptions {
             verify_checksums: self.cfg.verify_checksums,
-        };
-        match decode::decode(raw, opts) {
+        }
+    }
+
+    /// Analyse one record decoded elsewhere (e.g. on a reader thread): exactly what
+    /// [`Engine::on_frame`] does after decoding.
+    pub fn on_decoded(&mut self, ts: Ts, decoded: Result<Segment, Skip>) -> Option<FlowId> {
+        self.stats.frames += 1;
+        match decoded {
             Ok(seg) => self.on_segment(&seg),
             Err(skip) => {
                 if let Some(c) = self.stats.skipped.get_mut(skip.index()) {
                     *c += 1;
                 }
-                self.clock(raw.ts);
+                self.clock(ts);
                 // Zeek fires its timers on every packet it reads, TCP or not (§11.7).
                 if self.cfg.zeek_rows {
-                    self.zeek.advance(raw.ts);
+                    self.zeek.advance(ts);
                 }
                 None
             }
