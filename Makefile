@@ -50,3 +50,9 @@ fixtures:
 
 clean:
 	$(CARGO) clean
+
+# Fuzz each target (decode, engine, capture_file) for FUZZ_SECONDS (default 120) with
+# cargo-fuzz; not part of `make test`. See scripts/fuzz.sh.
+FUZZ_SECONDS ?= 120
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
