@@ -40,13 +40,15 @@ fn read(paths: &[String], cfg: u8) {
     };
     let _ = src.linktypes();
     let mut engine = Engine::new(common::config(cfg));
+    let mut streams = common::Streams::default();
     let outcome = src.run(
         |raw| {
             engine.on_frame(raw);
-            common::drain_streams(&mut engine);
+            streams.drain(&mut engine);
         },
         || true,
     );
+    streams.check();
     for w in &outcome.warnings {
         let _ = tcplens::report::escape_field(w);
     }

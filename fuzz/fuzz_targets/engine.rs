@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let advance = mode & 2 != 0;
     let mut frames = 0u64;
     let mut ts = Ts(1_700_000_000_000_000_000);
+    let mut streams = common::Streams::default();
     if mode & 1 == 0 {
         while let (Some(sel), Some(dt), Some(len)) = (b.u8(), b.u16(), b.u16()) {
             let Some(bytes) = b.take(len as usize).or_else(|| Some(b.rest())) else {
@@ -40,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
                 orig_len: bytes.len() as u32,
             };
             engine.on_frame(&raw);
-            after(&mut engine, advance, ts);
+            after(&mut engine, &mut streams, advance, ts);
         }
     } else {
         let mut c = common::Compact::new(b.u8().unwrap_or(0));
@@ -52,15 +53,16 @@ fuzz_target!(|data: &[u8]| {
             frames += 1;
             ts = seg.ts;
             engine.on_segment(&seg);
-            after(&mut engine, advance, ts);
+            after(&mut engine, &mut streams, advance, ts);
         }
     }
+    streams.check();
     common::finish_and_report(&mut engine, frames);
 });
 
-fn after(engine: &mut Engine, advance: bool, ts: Ts) {
+fn after(engine: &mut Engine, streams: &mut common::Streams, advance: bool, ts: Ts) {
     if advance {
         engine.advance(ts.add_secs(0.5));
     }
-    common::drain_streams(engine);
+    streams.drain(engine);
 }
