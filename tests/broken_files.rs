@@ -582,6 +582,41 @@ fn timestamps_going_backwards_are_analysed_in_file_order() {
     }
 }
 
+#[test]
+fn timestamps_decreasing_throughout() {
+    // Every record 1 s earlier than the one before: still one connection, analysed in file
+    // order. first_ts/last_ts are the first and last records' times (file order), so here
+    // last_ts < first_ts; the text and zeek reports are written without a panic.
+    let d = tempfile::tempdir().unwrap();
+    let mut segs = conversation(&mut Ladder::new());
+    for (i, s) in segs.iter_mut().enumerate() {
+        s.ts = Ts(1_700_000_000_000_000_000 - i as i64 * 1_000_000_000);
+    }
+    let p = write(
+        d.path(),
+        "decreasing.pcap",
+        &pcap_bytes(PcapFormat::default(), &segs, eth),
+    );
+    let o = run(&p, "json");
+    check(&o, 0);
+    let flows = json_lines(&stdout(&o));
+    assert_eq!(flows.len(), 1);
+    let (first, last) = (
+        flows[0]["first_ts"].as_f64().unwrap(),
+        flows[0]["last_ts"].as_f64().unwrap(),
+    );
+    assert!(
+        (first - 1_700_000_000.0).abs() < 1e-6 && (last - 1_699_999_991.0).abs() < 1e-6,
+        "{}",
+        flows[0]
+    );
+    conversation_analysed(&p, &[1, 2, 8, 9]);
+    let t = run(&p, "text");
+    check(&t, 0);
+    assert!(stdout(&t).contains("10.0.0.1:40000 -> 10.0.0.2:5000"));
+    check(&run(&p, "zeek"), 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // pcapng
 
