@@ -4,8 +4,10 @@
 #
 #   FUZZ_SECONDS=120              time per target (seconds)
 #   FUZZ_TARGETS="decode engine capture_file"
-#   FUZZ_SANITIZER=address        address (default) or none (faster, no ASan; use it if the
-#                                 toolchain lacks the ASan runtime)
+#   FUZZ_SANITIZER=address        address (default) or none: no ASan, about 4x the executions
+#                                 on the engine target (tcplens is safe Rust, so ASan mostly
+#                                 guards libpcap's buffers in capture_file); also the fallback
+#                                 if a toolchain lacks the ASan runtime
 #   FUZZ_SEED_PCAPS="a.pcap ..."  extra captures for the seed corpus
 #
 # Targets (fuzz/fuzz_targets/):
@@ -17,7 +19,11 @@
 #
 # Toolchain: cargo-fuzz passes nightly-only flags (-Zsanitizer=address, -Cpasses=sancov-module,
 # -Zbuild-std is NOT needed). On a stable toolchain RUSTC_BOOTSTRAP=1 lets stable rustc accept
-# them; this script sets it. ASan works with the rust-std of x86_64-unknown-linux-gnu.
+# them; this script sets it (checked with stable rustc 1.95 and cargo-fuzz 0.13.2). ASan works
+# with the rust-std of x86_64-unknown-linux-gnu. Switching FUZZ_SANITIZER rebuilds everything.
+#
+# Measured on the 2-core development machine (one process): decode ~200k exec/s, engine ~270
+# exec/s with ASan (~1100 without), capture_file ~1700 exec/s.
 #
 # Seed corpus (fuzz/corpus/<target>, generated once by fuzz/seedgen): every capture under
 # 200 KB from fixtures/ and /work/shared/eval/zeek-corpus/*/trace.pcap (when present) and
@@ -61,6 +67,9 @@ max_len() {
 }
 
 mkdir -p fuzz/logs
+# The capture_file target writes its input to $TMPDIR/tcplens-fuzz-<pid>.cap; keep those here.
+export TMPDIR="$PWD/fuzz/target/fuzz-tmp"
+mkdir -p "$TMPDIR"
 status=0
 for t in $TARGETS; do
     log="fuzz/logs/$t-$(date -u +%Y%m%dT%H%M%S).log"
@@ -80,4 +89,5 @@ for t in $TARGETS; do
         grep -E 'ERROR|panicked|Test unit written' "$log" | head -5 | sed 's/^/    /'
     fi
 done
+rm -f "$TMPDIR"/tcplens-fuzz-*.cap
 exit $status
