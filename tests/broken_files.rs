@@ -523,13 +523,16 @@ fn record_length_larger_than_the_snap_length() {
     let p = write(d.path(), "over-max.pcap", &with_broken_last(&last, 262_144));
     let o = run(&p, "json");
     let e = check(&o, 1);
-    assert_eq!(
-        e.trim_end(),
-        format!(
-            "tcplens: warning: {}: invalid packet capture length 300000, bigger than snaplen of 262144",
+    // libpcap 1.10.3 ends the message with ", bigger than snaplen of 262144" (262144 being the
+    // link type's maximum, not the file's snap length); only the stable part is checked.
+    assert!(
+        e.starts_with(&format!(
+            "tcplens: warning: {}: invalid packet capture length 300000",
             p.display()
-        )
+        )),
+        "{e}"
     );
+    assert_eq!(e.lines().count(), 1, "{e}");
     nine_packets_analysed(&o);
 }
 
