@@ -56,3 +56,9 @@ clean:
 # and writes BENCHMARKS.md. `make bench BENCH_QUICK=1` for a small fast run; see scripts/bench.sh.
 bench: deps
 	scripts/bench.sh
+
+# Fuzz each target (decode, engine, capture_file) for FUZZ_SECONDS (default 120) with
+# cargo-fuzz; not part of `make test`. See scripts/fuzz.sh.
+FUZZ_SECONDS ?= 120
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh

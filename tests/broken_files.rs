@@ -1,0 +1,928 @@
+//! The broken-files matrix (issue 7, item 2): every damaged or unusual capture file gives a
+//! clear one-line message on stderr beginning `tcplens: ` and the contract's exit status
+//! (0 ok, 1 analysed with warnings, 2 usage or input error), never a panic; whatever could be
+//! read before the damage is analysed and reported.
+//!
+//! Classic pcap files are built with `tcplens::testkit::PcapWriter`; the pcapng cases use the
+//! small writer at the end of this file. The behaviour of the file layer is libpcap's (1.10):
+//! where a case documents what libpcap does, the comment says so.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tcplens::decode::{Segment, TcpFlags, linktype};
+use tcplens::testkit::{self, Ladder, PcapFormat, PcapWriter};
+use tcplens::time::Ts;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn run(file: &Path, report: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tcplens"))
+        .arg("-r")
+        .arg(file)
+        .args(["--report", report])
+        .output()
+        .expect("tcplens runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The exit status, and every stderr line begins `tcplens: ` with no panic anywhere.
+fn check(o: &Output, status: i32) -> String {
+    let e = stderr(o);
+    // Shown with `--nocapture`: the matrix's messages.
+    println!("exit {:?}: {}", o.status.code(), e.trim_end());
+    assert!(!e.contains("panicked"), "panic: {e}");
+    assert_eq!(o.status.code(), Some(status), "stderr: {e}");
+    for line in e.lines() {
+        assert!(line.starts_with("tcplens: "), "stderr line {line:?}");
+    }
+    e
+}
+
+fn json_lines(s: &str) -> Vec<serde_json::Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+fn pkts(flow: &serde_json::Value) -> u64 {
+    flow["orig_pkts"].as_u64().unwrap() + flow["resp_pkts"].as_u64().unwrap()
+}
+
+/// The ten-packet conversation was analysed as one connection: its control events (Compat-W,
+/// `--report events`) sit on the expected frames.
+fn conversation_analysed(file: &Path, frames: &[u64; 4]) {
+    let o = run(file, "events");
+    check(&o, 0);
+    let ev = json_lines(&stdout(&o));
+    let at = |name: &str| -> Vec<u64> {
+        ev.iter()
+            .filter(|e| e["event"] == name)
+            .map(|e| e["frame"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(at("syn"), [frames[0]], "{ev:?}");
+    assert_eq!(at("syn_ack"), [frames[1]], "{ev:?}");
+    assert_eq!(at("fin"), [frames[2], frames[3]], "{ev:?}");
+    assert!(ev.iter().all(|e| e["flow"] == ev[0]["flow"]), "one flow");
+}
+
+/// Handshake, a request and a response, FIN/FIN: ten packets.
+fn conversation(l: &mut Ladder) -> Vec<Segment> {
+    vec![
+        l.c2s("S", 0, 0, 0),
+        l.s2c("SA", 0, 1, 0),
+        l.c2s("A", 1, 1, 0),
+        l.c2s("PA", 1, 1, 20),
+        l.s2c("A", 1, 21, 0),
+        l.s2c("PA", 1, 21, 30),
+        l.c2s("A", 21, 31, 0),
+        l.c2s("FA", 21, 31, 0),
+        l.s2c("FA", 31, 22, 0),
+        l.c2s("A", 22, 32, 0),
+    ]
+}
+
+/// A classic pcap of `segs`, each IP packet wrapped by `wrap` for the link type of `fmt`.
+/// Wraps an IP packet in a link-layer header.
+type Wrap = fn(&[u8]) -> Vec<u8>;
+
+fn pcap_bytes(fmt: PcapFormat, segs: &[Segment], wrap: Wrap) -> Vec<u8> {
+    let mut w = PcapWriter::new(Vec::new(), fmt).unwrap();
+    for s in segs {
+        let frame = wrap(&testkit::ip_packet(s, false));
+        w.record(s.ts, &frame, frame.len() as u32).unwrap();
+    }
+    w.into_inner()
+}
+
+fn eth(ip: &[u8]) -> Vec<u8> {
+    testkit::ethernet(ip, &[])
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Little-endian 32-bit fields of a classic pcap record header.
+fn le32(v: u32) -> [u8; 4] {
+    v.to_le_bytes()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files that are not captures: exit 2, nothing on stdout.
+
+#[test]
+fn empty_file_is_an_input_error() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "empty.pcap", b"");
+    let o = run(&p, "json");
+    let e = check(&o, 2);
+    // libpcap: "truncated dump file; tried to read 4 file header bytes, only got 0".
+    assert!(
+        e.starts_with(&format!(
+            "tcplens: cannot read {} as a capture: ",
+            p.display()
+        )),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn random_bytes_are_an_input_error() {
+    let d = tempfile::tempdir().unwrap();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let bytes: Vec<u8> = (0..4096)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let p = write(d.path(), "random.bin", &bytes);
+    let o = run(&p, "text");
+    let e = check(&o, 2);
+    assert!(
+        e.starts_with(&format!(
+            "tcplens: cannot read {} as a capture: ",
+            p.display()
+        )),
+        "{e}"
+    );
+    // libpcap's words for a file whose magic number it does not know.
+    assert!(e.contains("unknown file format"), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
+
+#[test]
+fn a_directory_is_an_input_error() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run(d.path(), "json");
+    let e = check(&o, 2);
+    assert_eq!(
+        e.trim_end(),
+        format!(
+            "tcplens: cannot read {} as a capture: error reading dump file: Is a directory",
+            d.path().display()
+        )
+    );
+}
+
+#[test]
+fn a_file_name_with_control_characters_is_escaped_in_messages() {
+    // A file name is a name from the system: it must reach the terminal escaped, on one line.
+    // Today the exit-2 path (`driver::run` → `Err(msg)` → main.rs `eprintln!`) prints it raw
+    // (the warning path in `run_offline` already escapes). Fix: main.rs prints
+    // `report::escape_field(&msg)`.
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "bad\nname\x1b[2J.pcap", b"not a capture");
+    let o = run(&p, "json");
+    let e = check(&o, 2);
+    assert_eq!(e.lines().count(), 1, "{e:?}");
+    assert!(!e.trim_end().chars().any(|c| c.is_control()), "{e:?}");
+    assert!(e.contains("bad\\x0aname\\x1b[2J.pcap"), "{e:?}");
+}
+
+#[test]
+fn random_records_after_a_valid_header_warn_and_exit_1() {
+    // A valid pcap header followed by garbage: the first record header claims ~2.4 GB.
+    let d = tempfile::tempdir().unwrap();
+    let mut bytes = PcapWriter::new(Vec::new(), PcapFormat::default())
+        .unwrap()
+        .into_inner();
+    bytes.extend_from_slice(&[0x8f; 64]);
+    let p = write(d.path(), "garbage-records.pcap", &bytes);
+    let o = run(&p, "json");
+    let e = check(&o, 1);
+    assert!(e.starts_with("tcplens: warning: "), "{e}");
+    assert!(e.contains("invalid packet capture length"), "{e}");
+    assert!(stdout(&o).is_empty(), "no flows");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Valid but unusual files: exit 0.
+
+#[test]
+fn pcap_header_only_is_a_valid_empty_capture() {
+    let d = tempfile::tempdir().unwrap();
+    let bytes = pcap_bytes(PcapFormat::default(), &[], eth);
+    assert_eq!(bytes.len(), 24);
+    let p = write(d.path(), "header-only.pcap", &bytes);
+    let o = run(&p, "json");
+    let e = check(&o, 0);
+    assert!(e.is_empty(), "{e}");
+    assert!(stdout(&o).is_empty(), "no flows: {}", stdout(&o));
+    let o = run(&p, "text");
+    check(&o, 0);
+    let zeek = run(&p, "zeek");
+    check(&zeek, 0);
+    let z = stdout(&zeek);
+    assert!(z.starts_with("#separator \\x09"), "{z}");
+    assert!(
+        z.trim_end().lines().last().unwrap().starts_with("#close"),
+        "{z}"
+    );
+}
+
+#[test]
+fn big_endian_pcap_reads_like_little_endian() {
+    let d = tempfile::tempdir().unwrap();
+    let segs = conversation(&mut Ladder::new());
+    let le = write(
+        d.path(),
+        "le.pcap",
+        &pcap_bytes(PcapFormat::default(), &segs, eth),
+    );
+    let be_fmt = PcapFormat {
+        big_endian: true,
+        ..PcapFormat::default()
+    };
+    let be_bytes = pcap_bytes(be_fmt, &segs, eth);
+    assert_eq!(
+        &be_bytes[..4],
+        &[0xa1, 0xb2, 0xc3, 0xd4],
+        "big-endian magic"
+    );
+    let be = write(d.path(), "be.pcap", &be_bytes);
+    for kind in ["json", "events"] {
+        let a = run(&le, kind);
+        let b = run(&be, kind);
+        check(&a, 0);
+        check(&b, 0);
+        assert!(!stdout(&a).is_empty());
+        assert_eq!(
+            stdout(&a),
+            stdout(&b),
+            "{kind}: same report from either byte order"
+        );
+    }
+    let flows = json_lines(&stdout(&run(&be, "json")));
+    assert_eq!(flows.len(), 1);
+    assert_eq!(pkts(&flows[0]), 10);
+    conversation_analysed(&be, &[1, 2, 8, 9]);
+}
+
+#[test]
+fn nanosecond_pcap_keeps_sub_microsecond_time() {
+    // Nanosecond-resolution pcap (magic a1b23c4d), big-endian too. The SYN is at
+    // .123456789 s: read at microsecond precision libpcap would truncate it to .123456; read at
+    // nanosecond precision and printed with the contract's six decimals it rounds to .123457.
+    let d = tempfile::tempdir().unwrap();
+    let mut l = Ladder::new();
+    l.epoch = Ts(1_700_000_000_123_456_789);
+    l.step = 0.000_000_300; // 300 ns between packets: all within one microsecond or two
+    let segs = conversation(&mut l);
+    for big_endian in [false, true] {
+        let fmt = PcapFormat {
+            nanos: true,
+            big_endian,
+            ..PcapFormat::default()
+        };
+        let bytes = pcap_bytes(fmt, &segs, eth);
+        let p = write(d.path(), "nanos.pcap", &bytes);
+        let o = run(&p, "events");
+        check(&o, 0);
+        let ev = json_lines(&stdout(&o));
+        let syn = ev.iter().find(|e| e["event"] == "syn").expect("syn event");
+        assert_eq!(syn["frame"], 1);
+        // The raw text of the number, not an f64 round trip.
+        let line = stdout(&o).lines().next().unwrap().to_string();
+        assert!(line.contains("\"ts\":1700000000.123457,"), "{line}");
+        // Frame 4 is at .123456789 + 900 ns = .123457689 → .123458.
+        let f4: Vec<_> = stdout(&o)
+            .lines()
+            .filter(|l| l.starts_with("{\"frame\":4,"))
+            .map(str::to_string)
+            .collect();
+        assert!(
+            f4.iter().all(|l| l.contains("\"ts\":1700000000.123458,")),
+            "{f4:?}"
+        );
+        // JSON: first_ts and last_ts are 2.7 µs apart (f64 seconds, ~0.24 µs resolution).
+        let flows = json_lines(&stdout(&run(&p, "json")));
+        let span = flows[0]["last_ts"].as_f64().unwrap() - flows[0]["first_ts"].as_f64().unwrap();
+        assert!((span - 2.7e-6).abs() < 0.5e-6, "span {span}");
+    }
+}
+
+#[test]
+fn other_link_types_are_analysed() {
+    // Linux cooked v1 and v2, raw IP (DLT 101, LINKTYPE_IPV4 228, LINKTYPE_IPV6 229), BSD
+    // loopback (DLT_NULL, host order; DLT_LOOP, network order).
+    fn raw(ip: &[u8]) -> Vec<u8> {
+        ip.to_vec()
+    }
+    fn null(ip: &[u8]) -> Vec<u8> {
+        let mut v = 2u32.to_le_bytes().to_vec();
+        v.extend_from_slice(ip);
+        v
+    }
+    fn lo(ip: &[u8]) -> Vec<u8> {
+        let mut v = 2u32.to_be_bytes().to_vec();
+        v.extend_from_slice(ip);
+        v
+    }
+    let cases: [(&str, i32, Wrap, bool); 7] = [
+        ("sll", linktype::LINUX_SLL, testkit::sll, false),
+        ("sll2", linktype::LINUX_SLL2, testkit::sll2, false),
+        ("raw", linktype::RAW, raw, false),
+        ("ipv4", linktype::IPV4, raw, false),
+        ("ipv6", linktype::IPV6, raw, true),
+        ("null", linktype::NULL, null, false),
+        ("loop", linktype::LOOP, lo, false),
+    ];
+    let d = tempfile::tempdir().unwrap();
+    for (name, lt, wrap, v6) in cases {
+        let mut l = Ladder::new();
+        if v6 {
+            l = l.addrs("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap());
+        }
+        let segs = conversation(&mut l);
+        let fmt = PcapFormat {
+            linktype: lt as u32,
+            ..PcapFormat::default()
+        };
+        let p = write(
+            d.path(),
+            &format!("{name}.pcap"),
+            &pcap_bytes(fmt, &segs, wrap),
+        );
+        let o = run(&p, "json");
+        let e = check(&o, 0);
+        assert!(e.is_empty(), "{name}: {e}");
+        let flows = json_lines(&stdout(&o));
+        assert_eq!(flows.len(), 1, "{name}");
+        assert_eq!(pkts(&flows[0]), 10, "{name}");
+        conversation_analysed(&p, &[1, 2, 8, 9]);
+        let want = if v6 {
+            "[fd00::1]:40000"
+        } else {
+            "10.0.0.1:40000"
+        };
+        assert_eq!(flows[0]["orig"], want, "{name}");
+    }
+}
+
+#[test]
+fn an_unsupported_link_type_is_analysed_with_a_warning() {
+    // LINKTYPE_USER0 (147): every frame is counted and skipped, the warning names the type.
+    let d = tempfile::tempdir().unwrap();
+    let fmt = PcapFormat {
+        linktype: 147,
+        ..PcapFormat::default()
+    };
+    let segs = conversation(&mut Ladder::new());
+    let p = write(d.path(), "user0.pcap", &pcap_bytes(fmt, &segs, eth));
+    let o = run(&p, "json");
+    let e = check(&o, 1);
+    assert_eq!(
+        e.trim_end(),
+        "tcplens: warning: 10 frame(s) of an unsupported link type skipped (link type 147); \
+         supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback"
+    );
+    assert!(stdout(&o).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Damaged records: what was read before the damage is analysed, exit 1 with a warning.
+
+/// The conversation's pcap with its last record replaced by `last` (raw record bytes).
+fn with_broken_last(last: &[u8], snaplen: u32) -> Vec<u8> {
+    let segs = conversation(&mut Ladder::new());
+    let fmt = PcapFormat {
+        snaplen,
+        ..PcapFormat::default()
+    };
+    let mut bytes = pcap_bytes(fmt, &segs[..9], eth);
+    bytes.extend_from_slice(last);
+    bytes
+}
+
+fn nine_packets_analysed(o: &Output) {
+    let flows = json_lines(&stdout(o));
+    assert_eq!(flows.len(), 1, "{}", stdout(o));
+    assert_eq!(pkts(&flows[0]), 9, "the nine packets before the damage");
+}
+
+#[test]
+fn record_cut_at_the_end_keeps_the_packets_before_it() {
+    let d = tempfile::tempdir().unwrap();
+    let segs = conversation(&mut Ladder::new());
+    let full = pcap_bytes(PcapFormat::default(), &segs, eth);
+    // The last record (16-byte header + 54-byte frame) loses its last 20 bytes.
+    let p = write(d.path(), "cut-data.pcap", &full[..full.len() - 20]);
+    let o = run(&p, "json");
+    let e = check(&o, 1);
+    assert_eq!(
+        e.trim_end(),
+        format!(
+            "tcplens: warning: {}: truncated dump file; tried to read 54 captured bytes, only got 34",
+            p.display()
+        )
+    );
+    nine_packets_analysed(&o);
+
+    // Cut inside the record header: libpcap reports it the same way.
+    let cut = full.len() - 54 - 9;
+    let p = write(d.path(), "cut-header.pcap", &full[..cut]);
+    let o = run(&p, "json");
+    let e = check(&o, 1);
+    assert_eq!(
+        e.trim_end(),
+        format!(
+            "tcplens: warning: {}: truncated dump file; tried to read 16 header bytes, only got 7",
+            p.display()
+        )
+    );
+    nine_packets_analysed(&o);
+    // The text report carries the warning too.
+    let o = run(&p, "text");
+    check(&o, 1);
+    assert!(stdout(&o).contains("truncated dump file"), "{}", stdout(&o));
+}
+
+#[test]
+fn record_length_larger_than_the_file() {
+    // The last record claims 1000 captured bytes; 54 follow.
+    let d = tempfile::tempdir().unwrap();
+    let frame = eth(&testkit::ip_packet(
+        &Ladder::new().at(1.0).c2s("A", 22, 32, 0),
+        false,
+    ));
+    let mut last = Vec::new();
+    for v in [1_700_000_001u32, 0, 1000, 1000] {
+        last.extend_from_slice(&le32(v));
+    }
+    last.extend_from_slice(&frame);
+    let p = write(
+        d.path(),
+        "len-past-eof.pcap",
+        &with_broken_last(&last, 262_144),
+    );
+    let o = run(&p, "json");
+    let e = check(&o, 1);
+    assert_eq!(
+        e.trim_end(),
+        format!(
+            "tcplens: warning: {}: truncated dump file; tried to read 1000 captured bytes, only got 54",
+            p.display()
+        )
+    );
+    nine_packets_analysed(&o);
+}
+
+#[test]
+fn record_length_larger_than_the_snap_length() {
+    let d = tempfile::tempdir().unwrap();
+    let frame = eth(&testkit::ip_packet(
+        &Ladder::new().at(1.0).c2s("PA", 21, 31, 100),
+        false,
+    ));
+    assert_eq!(frame.len(), 154);
+
+    // (a) Above the file's snap length (96) but within what the link type allows: libpcap
+    // reads the record and hands over its first 96 bytes (a "snapshot-length" quirk of old
+    // writers), so the packet is analysed with its payload cut, no warning.
+    let mut last = Vec::new();
+    for v in [1_700_000_001u32, 0, 154, 154] {
+        last.extend_from_slice(&le32(v));
+    }
+    last.extend_from_slice(&frame);
+    let p = write(d.path(), "over-snaplen.pcap", &with_broken_last(&last, 96));
+    let o = run(&p, "json");
+    let e = check(&o, 0);
+    assert!(e.is_empty(), "{e}");
+    let flows = json_lines(&stdout(&o));
+    assert_eq!(pkts(&flows[0]), 10, "the long record is read too");
+    // The payload length comes from the IP header, not the capture.
+    assert_eq!(flows[0]["orig_payload_bytes"], 120);
+    let o = run(&p, "text");
+    check(&o, 0);
+
+    // (b) Above the largest record libpcap accepts for Ethernet (262144): an error at that
+    // record, the packets before it are kept.
+    let mut last = Vec::new();
+    for v in [1_700_000_001u32, 0, 300_000, 300_000] {
+        last.extend_from_slice(&le32(v));
+    }
+    last.extend_from_slice(&frame);
+    let p = write(d.path(), "over-max.pcap", &with_broken_last(&last, 262_144));
+    let o = run(&p, "json");
+    let e = check(&o, 1);
+    // libpcap 1.10.3 ends the message with ", bigger than snaplen of 262144" (262144 being the
+    // link type's maximum, not the file's snap length); only the stable part is checked.
+    assert!(
+        e.starts_with(&format!(
+            "tcplens: warning: {}: invalid packet capture length 300000",
+            p.display()
+        )),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    nine_packets_analysed(&o);
+}
+
+#[test]
+fn timestamps_going_backwards_are_analysed_in_file_order() {
+    // The server's replies carry times 10 s before the client's packets. tcplens analyses the
+    // records in file order (like tshark and Zeek: no re-sorting of one file); time-based
+    // figures use the timestamps as they are, and the reference time ("now") is the latest
+    // timestamp seen, so it never goes backwards.
+    let d = tempfile::tempdir().unwrap();
+    let mut segs = conversation(&mut Ladder::new());
+    for s in segs.iter_mut() {
+        if s.src.port == 5000 {
+            s.ts = s.ts.add_secs(-10.0);
+        }
+    }
+    let p = write(
+        d.path(),
+        "backwards.pcap",
+        &pcap_bytes(PcapFormat::default(), &segs, eth),
+    );
+    let o = run(&p, "json");
+    let e = check(&o, 0);
+    assert!(e.is_empty(), "{e}");
+    let flows = json_lines(&stdout(&o));
+    assert_eq!(flows.len(), 1);
+    let f = &flows[0];
+    assert_eq!(pkts(f), 10);
+    conversation_analysed(&p, &[1, 2, 8, 9]);
+    // first_ts is the first record's time, last_ts the last record's (file order).
+    let t0 = 1_700_000_000.0;
+    assert!((f["first_ts"].as_f64().unwrap() - t0).abs() < 1e-6, "{f}");
+    assert!(
+        (f["last_ts"].as_f64().unwrap() - (t0 + 0.009)).abs() < 1e-6,
+        "{f}"
+    );
+    if let Some(rtt) = f["rtt_s"].as_f64() {
+        assert!(rtt.is_finite(), "{f}");
+    }
+    // Events come out in frame order with each record's own time.
+    let o = run(&p, "events");
+    check(&o, 0);
+    let ev = json_lines(&stdout(&o));
+    let frames: Vec<u64> = ev.iter().map(|e| e["frame"].as_u64().unwrap()).collect();
+    assert!(frames.windows(2).all(|w| w[0] <= w[1]), "{frames:?}");
+    let synack = ev.iter().find(|e| e["event"] == "syn_ack").unwrap();
+    assert!(synack["ts"].as_f64().unwrap() < t0 - 9.0, "{synack}");
+    for kind in ["text", "zeek"] {
+        check(&run(&p, kind), 0);
+    }
+}
+
+#[test]
+fn timestamps_decreasing_throughout() {
+    // Every record 1 s earlier than the one before: still one connection, analysed in file
+    // order. first_ts/last_ts are the first and last records' times (file order), so here
+    // last_ts < first_ts; the text and zeek reports are written without a panic.
+    let d = tempfile::tempdir().unwrap();
+    let mut segs = conversation(&mut Ladder::new());
+    for (i, s) in segs.iter_mut().enumerate() {
+        s.ts = Ts(1_700_000_000_000_000_000 - i as i64 * 1_000_000_000);
+    }
+    let p = write(
+        d.path(),
+        "decreasing.pcap",
+        &pcap_bytes(PcapFormat::default(), &segs, eth),
+    );
+    let o = run(&p, "json");
+    check(&o, 0);
+    let flows = json_lines(&stdout(&o));
+    assert_eq!(flows.len(), 1);
+    let (first, last) = (
+        flows[0]["first_ts"].as_f64().unwrap(),
+        flows[0]["last_ts"].as_f64().unwrap(),
+    );
+    assert!(
+        (first - 1_700_000_000.0).abs() < 1e-6 && (last - 1_699_999_991.0).abs() < 1e-6,
+        "{}",
+        flows[0]
+    );
+    conversation_analysed(&p, &[1, 2, 8, 9]);
+    let t = run(&p, "text");
+    check(&t, 0);
+    assert!(stdout(&t).contains("10.0.0.1:40000 -> 10.0.0.2:5000"));
+    check(&run(&p, "zeek"), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// pcapng
+
+#[test]
+fn pcapng_unknown_block_types_are_skipped() {
+    // libpcap skips blocks whose type it does not know (here a local-use type 0x80000BAD
+    // and an unassigned standard type 0x0BAD between the packets), as the pcapng spec asks.
+    let d = tempfile::tempdir().unwrap();
+    let segs = conversation(&mut Ladder::new());
+    let mut ng = Pcapng::new();
+    ng.idb(linktype::ETHERNET as u16);
+    ng.block(0x8000_0BAD, &[0xee; 12]);
+    for (i, s) in segs.iter().enumerate() {
+        ng.epb(0, s.ts, &eth(&testkit::ip_packet(s, false)));
+        if i == 4 {
+            ng.block(0x0000_0BAD, &[1, 2, 3, 4, 5, 6, 7, 8]);
+        }
+    }
+    let p = write(d.path(), "unknown-blocks.pcapng", &ng.bytes);
+    let o = run(&p, "json");
+    let e = check(&o, 0);
+    assert!(e.is_empty(), "{e}");
+    let flows = json_lines(&stdout(&o));
+    assert_eq!(flows.len(), 1);
+    assert_eq!(pkts(&flows[0]), 10);
+    // Frame numbers count packets only (blocks are not records): the FINs are frames 8 and 9.
+    conversation_analysed(&p, &[1, 2, 8, 9]);
+}
+
+#[test]
+fn pcapng_interfaces_of_one_link_type_are_read() {
+    // Two Ethernet interfaces: libpcap reads packets of both.
+    let d = tempfile::tempdir().unwrap();
+    let segs = conversation(&mut Ladder::new());
+    let mut ng = Pcapng::new();
+    ng.idb(linktype::ETHERNET as u16);
+    ng.idb(linktype::ETHERNET as u16);
+    for (i, s) in segs.iter().enumerate() {
+        ng.epb((i % 2) as u32, s.ts, &eth(&testkit::ip_packet(s, false)));
+    }
+    let p = write(d.path(), "two-eth.pcapng", &ng.bytes);
+    let o = run(&p, "json");
+    check(&o, 0);
+    assert_eq!(pkts(&json_lines(&stdout(&o))[0]), 10);
+}
+
+#[test]
+fn pcapng_interfaces_of_different_link_types() {
+    // libpcap 1.10 gives a pcapng file one link type, the first interface's; it refuses an
+    // interface description block of another link type with an error when it reaches it (it
+    // does not skip that interface's packets). So the packets before the second IDB are
+    // analysed and the rest of the file is lost, with a warning and exit status 1.
+    let d = tempfile::tempdir().unwrap();
+    let segs = conversation(&mut Ladder::new());
+    let mut ng = Pcapng::new();
+    ng.idb(linktype::ETHERNET as u16);
+    for s in &segs[..4] {
+        ng.epb(0, s.ts, &eth(&testkit::ip_packet(s, false)));
+    }
+    ng.idb(linktype::LINUX_SLL as u16);
+    for s in &segs[4..] {
+        ng.epb(1, s.ts, &testkit::sll(&testkit::ip_packet(s, false)));
+    }
+    let p = write(d.path(), "mixed-linktypes.pcapng", &ng.bytes);
+    let o = run(&p, "json");
+    let e = check(&o, 1);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.starts_with(&format!("tcplens: warning: {}: ", p.display())),
+        "{e}"
+    );
+    assert!(
+        e.contains("different from the type of the first interface"),
+        "{e}"
+    );
+    let flows = json_lines(&stdout(&o));
+    assert_eq!(flows.len(), 1);
+    assert_eq!(
+        pkts(&flows[0]),
+        4,
+        "the packets before the second interface"
+    );
+
+    // Both interfaces declared up front (as dumpcap writes them): nothing can be read.
+    let mut ng = Pcapng::new();
+    ng.idb(linktype::ETHERNET as u16);
+    ng.idb(linktype::LINUX_SLL as u16);
+    for (i, s) in segs.iter().enumerate() {
+        let ip = testkit::ip_packet(s, false);
+        if i % 2 == 0 {
+            ng.epb(0, s.ts, &eth(&ip));
+        } else {
+            ng.epb(1, s.ts, &testkit::sll(&ip));
+        }
+    }
+    let p = write(d.path(), "mixed-upfront.pcapng", &ng.bytes);
+    let o = run(&p, "json");
+    let e = check(&o, 1);
+    assert!(
+        e.contains("different from the type of the first interface"),
+        "{e}"
+    );
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn pcapng_cut_in_a_block_keeps_the_packets_before_it() {
+    let d = tempfile::tempdir().unwrap();
+    let segs = conversation(&mut Ladder::new());
+    let mut ng = Pcapng::new();
+    ng.idb(linktype::ETHERNET as u16);
+    for s in &segs {
+        ng.epb(0, s.ts, &eth(&testkit::ip_packet(s, false)));
+    }
+    let cut = ng.bytes.len() - 10;
+    let p = write(d.path(), "cut.pcapng", &ng.bytes[..cut]);
+    let o = run(&p, "json");
+    let e = check(&o, 1);
+    assert!(
+        e.starts_with(&format!("tcplens: warning: {}: ", p.display())),
+        "{e}"
+    );
+    assert!(e.contains("truncated"), "{e}");
+    nine_packets_analysed(&o);
+}
+
+/// A minimal little-endian pcapng writer: section header, interface descriptions (microsecond
+/// resolution), enhanced packet blocks, and arbitrary blocks.
+struct Pcapng {
+    bytes: Vec<u8>,
+}
+
+impl Pcapng {
+    fn new() -> Pcapng {
+        let mut ng = Pcapng { bytes: Vec::new() };
+        let mut body = Vec::new();
+        body.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+        body.extend_from_slice(&1u16.to_le_bytes());
+        body.extend_from_slice(&0u16.to_le_bytes());
+        body.extend_from_slice(&(-1i64).to_le_bytes()); // section length unknown
+        ng.block(0x0A0D_0D0A, &body);
+        ng
+    }
+
+    fn block(&mut self, kind: u32, body: &[u8]) {
+        let pad = (4 - body.len() % 4) % 4;
+        let total = (12 + body.len() + pad) as u32;
+        self.bytes.extend_from_slice(&kind.to_le_bytes());
+        self.bytes.extend_from_slice(&total.to_le_bytes());
+        self.bytes.extend_from_slice(body);
+        self.bytes.extend_from_slice(&[0; 3][..pad]);
+        self.bytes.extend_from_slice(&total.to_le_bytes());
+    }
+
+    fn idb(&mut self, linktype: u16) {
+        let mut body = Vec::new();
+        body.extend_from_slice(&linktype.to_le_bytes());
+        body.extend_from_slice(&0u16.to_le_bytes());
+        body.extend_from_slice(&262_144u32.to_le_bytes());
+        self.block(1, &body);
+    }
+
+    fn epb(&mut self, iface: u32, ts: Ts, data: &[u8]) {
+        let micros = (ts.0 / 1000) as u64;
+        let mut body = Vec::new();
+        body.extend_from_slice(&iface.to_le_bytes());
+        body.extend_from_slice(&((micros >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(micros as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        self.block(6, &body);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Safe output on a hostile capture (issue 7, item 5).
+
+/// A deterministic "nasty" capture in the spirit of the fuzzers: valid conversations mixed
+/// with random flags, ports 0 and 65535, IPv4 and IPv6 (with scope-like and mapped addresses),
+/// sequence numbers at the wrap, zero windows, garbage options, truncated and oversized
+/// frames, backward time jumps and non-TCP noise.
+fn nasty_capture() -> Vec<u8> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut w = PcapWriter::new(Vec::new(), PcapFormat::default()).unwrap();
+    let addrs: [std::net::IpAddr; 6] = [
+        "10.0.0.1".parse().unwrap(),
+        "255.255.255.255".parse().unwrap(),
+        "0.0.0.0".parse().unwrap(),
+        "fe80::1".parse().unwrap(),
+        "::ffff:10.0.0.9".parse().unwrap(),
+        "2001:db8::dead:beef".parse().unwrap(),
+    ];
+    let mut ts = Ts(1_700_000_000_000_000_000);
+    for i in 0..3000u32 {
+        let r = rnd();
+        let v6 = r & 1 == 0;
+        let pick = |k: u64| {
+            let a = addrs[(k % 6) as usize];
+            match (v6, a) {
+                (true, std::net::IpAddr::V4(v4)) => std::net::IpAddr::V6(v4.to_ipv6_mapped()),
+                (false, std::net::IpAddr::V6(_)) => "192.0.2.1".parse().unwrap(),
+                _ => a,
+            }
+        };
+        let ports = [0u16, 80, 443, 65535, 40000, 5000];
+        let mut l = Ladder::new()
+            .addrs(pick(r >> 8), pick(r >> 16))
+            .ports(
+                ports[((r >> 24) % 6) as usize],
+                ports[((r >> 32) % 6) as usize],
+            )
+            .isns(u32::MAX - (r >> 40) as u32 % 4000, (r >> 20) as u32);
+        l.epoch = ts;
+        let flags = (rnd() & 0xff) as u8;
+        let seq = (rnd() % 6000) as u32;
+        let ack = (rnd() % 6000) as u32;
+        let len = (rnd() % 1500) as u32;
+        if rnd() % 5 == 0 {
+            l.win(0);
+        }
+        let mut seg = if r & 2 == 0 {
+            l.c2s("A", seq, ack, len)
+        } else {
+            l.s2c("A", seq, ack, len)
+        };
+        seg.flags = TcpFlags(flags);
+        let mut frame = eth(&testkit::ip_packet(&seg, rnd() % 7 == 0));
+        match rnd() % 12 {
+            0 => frame.truncate((rnd() % 60) as usize), // cut anywhere
+            1 => frame.truncate(54.min(frame.len())),   // headers only
+            2 if frame.len() > 54 => frame[46] = 0xf0,  // data offset 60 > header
+            3 => frame[12..14].copy_from_slice(&[0x08, 0x06]), // ARP
+            4 if frame.len() > 60 => {
+                // Garbage options: TCP data offset 15, option bytes random.
+                let tcp = if v6 { 54 } else { 34 };
+                frame[tcp + 12] = 0xf0;
+                for b in frame.iter_mut().skip(tcp + 20).take(40) {
+                    *b = rnd() as u8;
+                }
+            }
+            _ => {}
+        }
+        let step = (rnd() % 2000) as i64 * 1_000_000;
+        ts = if rnd() % 10 == 0 {
+            Ts(ts.0 - step * 5)
+        } else {
+            Ts(ts.0 + step)
+        };
+        w.record(ts, &frame, frame.len() as u32 + (i % 3) * 100)
+            .unwrap();
+    }
+    w.into_inner()
+}
+
+#[test]
+fn every_report_is_well_formed_on_a_hostile_capture() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "nasty.pcap", &nasty_capture());
+    // JSON: valid UTF-8, one valid object per line.
+    // Malformed and truncated packets are counted under "Warnings:" in the text report but
+    // do not change the exit status (0) nor print on stderr: only file-level problems and
+    // unsupported link types do (driver.rs `run_offline`). See the report to the integrator.
+    let o = run(&p, "json");
+    let e = check(&o, 0);
+    assert!(e.is_empty(), "{e}");
+    let s = String::from_utf8(o.stdout.clone()).expect("JSON report is UTF-8");
+    let flows = json_lines(&s);
+    assert!(flows.len() > 100, "{} flows", flows.len());
+    // Zeek: every row has exactly the #fields count; no control characters but tabs.
+    let o = run(&p, "zeek");
+    check(&o, 0);
+    let z = String::from_utf8(o.stdout.clone()).expect("zeek report is UTF-8");
+    let fields = z
+        .lines()
+        .find_map(|l| l.strip_prefix("#fields\t"))
+        .expect("#fields line")
+        .split('\t')
+        .count();
+    assert_eq!(fields, 21);
+    for line in z.lines().filter(|l| !l.starts_with('#')) {
+        assert_eq!(line.split('\t').count(), fields, "{line:?}");
+        assert!(
+            !line.chars().any(|c| c.is_control() && c != '\t'),
+            "{line:?}"
+        );
+    }
+    // Events: valid NDJSON.
+    let o = run(&p, "events");
+    check(&o, 0);
+    let ev = json_lines(&String::from_utf8(o.stdout.clone()).expect("events UTF-8"));
+    assert!(!ev.is_empty());
+    // Text: no control characters besides newlines.
+    let o = run(&p, "text");
+    check(&o, 0);
+    let t = String::from_utf8(o.stdout.clone()).expect("text report is UTF-8");
+    assert!(
+        !t.chars().any(|c| c.is_control() && c != '\n'),
+        "control character in text"
+    );
+}
