@@ -358,6 +358,19 @@ fn offline_warnings(
             types.join(", ")
         ));
     }
+    // Broken packets are counted in the text report; the other reports carry no such
+    // section, so scripts hear of them here (and through exit status 1).
+    let broken: Vec<String> = Skip::ALL
+        .iter()
+        .filter(|s| s.is_warning() && !matches!(s, Skip::Fragment | Skip::UnsupportedLinkType))
+        .filter_map(|s| {
+            let n = engine.stats().skipped(*s);
+            (n > 0).then(|| format!("{n} {}", s.as_str()))
+        })
+        .collect();
+    if !broken.is_empty() {
+        warnings.push(format!("frames skipped: {}", broken.join(", ")));
+    }
     if stop.load(Ordering::Relaxed) {
         warnings.push("interrupted: the report covers what was read before the signal".into());
     }

@@ -151,7 +151,13 @@ fn malformed_headers_and_non_tcp_are_counted_not_fatal() {
     w.record(ts, &arp, arp.len() as u32).unwrap();
     drop(w);
     let o = run(&["-r", p.to_str().unwrap(), "--report", "text"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Analysed, with a warning a script should notice.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: frames skipped: 1 malformed TCP header"),
+        "{}",
+        stderr(&o)
+    );
     let out = stdout(&o);
     assert!(
         out.contains("1 frame(s) skipped: malformed TCP header"),

@@ -39,8 +39,14 @@ fn open_one(path: &str) -> Result<Capture<Offline>, CaptureError> {
         // tcplens reads standard input while a capture is being read from it.
         unsafe { Capture::from_raw_fd_with_precision(fd, Precision::Nano) }
     } else {
-        if let Err(e) = std::fs::metadata(path) {
-            return Err(CaptureError::new(format!("cannot open {path}: {e}")));
+        match std::fs::metadata(path) {
+            Err(e) => return Err(CaptureError::new(format!("cannot open {path}: {e}"))),
+            Ok(m) if m.is_file() && m.len() == 0 => {
+                return Err(CaptureError::new(format!(
+                    "cannot read {path} as a capture: the file is empty"
+                )));
+            }
+            Ok(_) => {}
         }
         Capture::from_file_with_precision(path, Precision::Nano)
     };
