@@ -7,13 +7,11 @@
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/peer.py");
 const BIN: &str = env!("CARGO_BIN_EXE_tcplens");
 
 fn is_root() -> bool {
@@ -30,178 +28,9 @@ macro_rules! require_root {
     };
 }
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// Two hosts (client .1, server .2) on a bridge in a third namespace.
-struct Lab {
-    client: String,
-    server: String,
-    bridge: String,
-    net: String,
-}
-
-fn ip(args: &[&str]) {
-    let o = Command::new("ip").args(args).output().expect("ip runs");
-    assert!(
-        o.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-impl Lab {
-    fn new() -> Lab {
-        let n = (std::process::id() % 50) * 5 + NEXT.fetch_add(1, Ordering::Relaxed) % 5;
-        let tag = format!("tl{}x{}", std::process::id(), n);
-        let lab = Lab {
-            client: format!("{tag}c"),
-            server: format!("{tag}s"),
-            bridge: format!("{tag}b"),
-            net: format!("10.231.{}", n % 250),
-        };
-        for ns in [&lab.client, &lab.server, &lab.bridge] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-            ip(&["netns", "add", ns]);
-        }
-        let (c, s, b) = (&lab.client, &lab.server, &lab.bridge);
-        ip(&["-n", b, "link", "add", "br0", "type", "bridge"]);
-        ip(&["-n", b, "link", "set", "br0", "up"]);
-        for (host, port) in [(c, "pc"), (s, "ps")] {
-            ip(&[
-                "link", "add", port, "netns", b, "type", "veth", "peer", "name", "eth0", "netns",
-                host,
-            ]);
-            ip(&["-n", b, "link", "set", port, "master", "br0"]);
-            ip(&["-n", b, "link", "set", port, "up"]);
-            ip(&["-n", host, "link", "set", "lo", "up"]);
-            ip(&["-n", host, "link", "set", "eth0", "up"]);
-        }
-        ip(&[
-            "-n",
-            c,
-            "addr",
-            "add",
-            &format!("{}.1/24", lab.net),
-            "dev",
-            "eth0",
-        ]);
-        ip(&[
-            "-n",
-            s,
-            "addr",
-            "add",
-            &format!("{}.2/24", lab.net),
-            "dev",
-            "eth0",
-        ]);
-        // Pin the neighbours so that after the cable is pulled the client keeps sending
-        // (retransmissions, keepalive probes) instead of falling back to ARP.
-        let mac_c = lab.mac(c);
-        let mac_s = lab.mac(s);
-        ip(&[
-            "-n",
-            c,
-            "neigh",
-            "replace",
-            &format!("{}.2", lab.net),
-            "lladdr",
-            &mac_s,
-            "dev",
-            "eth0",
-            "nud",
-            "permanent",
-        ]);
-        ip(&[
-            "-n",
-            s,
-            "neigh",
-            "replace",
-            &format!("{}.1", lab.net),
-            "lladdr",
-            &mac_c,
-            "dev",
-            "eth0",
-            "nud",
-            "permanent",
-        ]);
-        // Shorter give-up for data retransmissions (≈ 12.6 s after the first send).
-        let o = lab
-            .exec(c, &["sysctl", "-qw", "net.ipv4.tcp_retries2=5"])
-            .output()
-            .expect("sysctl");
-        assert!(o.status.success());
-        lab
-    }
-
-    fn mac(&self, ns: &str) -> String {
-        let o = self
-            .exec(ns, &["cat", "/sys/class/net/eth0/address"])
-            .output()
-            .expect("mac");
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    }
-
-    fn exec(&self, ns: &str, cmd: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", ns]).args(cmd);
-        c
-    }
-
-    fn server_addr(&self) -> String {
-        format!("{}.2", self.net)
-    }
-
-    /// Set the server's bridge port down: the client's packets still leave (and are captured)
-    /// but nothing reaches or comes back from the server.
-    fn pull_cable(&self) {
-        ip(&["-n", &self.bridge, "link", "set", "ps", "down"]);
-    }
-
-    fn start_server(&self, port: u16, mode: &str) -> Child {
-        let mut child = self
-            .exec(
-                &self.server,
-                &["python3", PEER, "server", &port.to_string(), mode],
-            )
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("server starts");
-        let mut line = String::new();
-        let out = child.stdout.take().expect("stdout");
-        BufReader::new(out)
-            .read_line(&mut line)
-            .expect("server says ready");
-        assert_eq!(line.trim(), "ready");
-        child
-    }
-
-    fn client(&self, port: u16, mode: &str, secs: f64) -> Child {
-        self.exec(
-            &self.client,
-            &[
-                "python3",
-                PEER,
-                "client",
-                &self.server_addr(),
-                &port.to_string(),
-                mode,
-                &secs.to_string(),
-            ],
-        )
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("client starts")
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for ns in [&self.client, &self.server, &self.bridge] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-    }
-}
+#[path = "support/lab.rs"]
+mod lab;
+use lab::{Lab, ip};
 
 /// A running tcplens whose stdout lines are collected with the time they arrived.
 struct Sensor {
@@ -317,7 +146,7 @@ fn wait_child(mut c: Child, secs: u64) {
 #[test]
 fn live_graceful_connection_matches_offline_analysis_of_the_w_file() {
     require_root!();
-    let lab = Lab::new();
+    let lab = Lab::new("tl");
     let dir = tempfile::tempdir().unwrap();
     let wfile = dir.path().join("live.pcap");
     let sensor = Sensor::start(lab.exec(
@@ -387,7 +216,7 @@ fn live_graceful_connection_matches_offline_analysis_of_the_w_file() {
 #[test]
 fn live_keepalive_healthy_infers_the_idle_time() {
     require_root!();
-    let lab = Lab::new();
+    let lab = Lab::new("tl");
     let sensor = Sensor::start(lab.exec(
         &lab.client,
         &[
@@ -430,7 +259,7 @@ fn live_keepalive_healthy_infers_the_idle_time() {
 #[test]
 fn live_cable_pull_during_keepalive_is_stale_before_the_kernel_resets() {
     require_root!();
-    let lab = Lab::new();
+    let lab = Lab::new("tl");
     let sensor = Sensor::start(lab.exec(
         &lab.client,
         &[
@@ -499,7 +328,7 @@ fn live_cable_pull_during_keepalive_is_stale_before_the_kernel_resets() {
 #[test]
 fn live_cable_pull_during_bulk_transfer_is_peer_unreachable_within_three_retransmissions() {
     require_root!();
-    let lab = Lab::new();
+    let lab = Lab::new("tl");
     let dir = tempfile::tempdir().unwrap();
     let wfile = dir.path().join("bulk.pcap");
     let sensor = Sensor::start(lab.exec(
@@ -570,7 +399,7 @@ fn live_cable_pull_during_bulk_transfer_is_peer_unreachable_within_three_retrans
 #[test]
 fn sigint_leaves_a_complete_w_file_and_report() {
     require_root!();
-    let lab = Lab::new();
+    let lab = Lab::new("tl");
     let dir = tempfile::tempdir().unwrap();
     let wfile = dir.path().join("sig.pcap");
     let sensor = Sensor::start(lab.exec(
@@ -616,7 +445,7 @@ fn sigint_leaves_a_complete_w_file_and_report() {
 #[test]
 fn an_interface_that_goes_away_ends_the_capture_with_a_report() {
     require_root!();
-    let lab = Lab::new();
+    let lab = Lab::new("tl");
     let sensor = Sensor::start(lab.exec(
         &lab.client,
         &[BIN, "-i", "eth0", "--report", "text", "--duration", "20"],
