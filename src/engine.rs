@@ -94,6 +94,43 @@ impl Stats {
     pub fn skipped(&self, s: Skip) -> u64 {
         self.skipped.get(s.index()).copied().unwrap_or(0)
     }
+
+    /// The decode counters as warning lines, for the text report and the TUI.
+    pub fn warnings(&self) -> Vec<String> {
+        let st = self;
+        let mut w = Vec::new();
+        for s in Skip::ALL {
+            let n = st.skipped(s);
+            if n > 0 && s.is_warning() {
+                w.push(format!("{n} frame(s) skipped: {}", s.as_str()));
+            }
+        }
+        if st.truncated_payload > 0 {
+            w.push(format!(
+                "{} segment(s) with payload cut by the snap length (headers still analysed)",
+                st.truncated_payload
+            ));
+        }
+        if st.ip_len_from_capture > 0 {
+            w.push(format!(
+                "{} IPv4 packet(s) with total length 0 (segmentation offload): captured length used",
+                st.ip_len_from_capture
+            ));
+        }
+        if st.malformed_options > 0 {
+            w.push(format!(
+                "{} segment(s) with malformed TCP options",
+                st.malformed_options
+            ));
+        }
+        if st.bad_checksums > 0 {
+            w.push(format!(
+                "{} segment(s) with bad TCP checksums",
+                st.bad_checksums
+            ));
+        }
+        w
+    }
 }
 
 /// Orientation of a flow: which side is the originator (§3).

@@ -260,40 +260,10 @@ fn write_tail<W: Write>(
     let verdicts: BTreeMap<&str, u64> = by_verdict.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     writeln!(out, "  verdict:   {}", join(&verdicts))?;
 
-    let mut warnings = Vec::new();
-    for s in Skip::ALL {
-        let n = st.skipped(s);
-        if n > 0 && s.is_warning() {
-            warnings.push(format!("{n} frame(s) skipped: {}", s.as_str()));
-        }
-    }
+    let mut warnings = st.warnings();
     let other: u64 = st.skipped(Skip::NotIp) + st.skipped(Skip::NotTcp);
     if other > 0 {
         writeln!(out, "  {other} non-TCP frame(s) ignored")?;
-    }
-    if st.truncated_payload > 0 {
-        warnings.push(format!(
-            "{} segment(s) with payload cut by the snap length (headers still analysed)",
-            st.truncated_payload
-        ));
-    }
-    if st.ip_len_from_capture > 0 {
-        warnings.push(format!(
-            "{} IPv4 packet(s) with total length 0 (segmentation offload): captured length used",
-            st.ip_len_from_capture
-        ));
-    }
-    if st.malformed_options > 0 {
-        warnings.push(format!(
-            "{} segment(s) with malformed TCP options",
-            st.malformed_options
-        ));
-    }
-    if st.bad_checksums > 0 {
-        warnings.push(format!(
-            "{} segment(s) with bad TCP checksums",
-            st.bad_checksums
-        ));
     }
     for w in &read.warnings {
         warnings.push(format!("input: {}", super::escape_field(w)));

@@ -5,7 +5,7 @@
 //! [`crate::engine::Flow`] and its [`NativeSummary`].
 
 use crate::analysis::events::EventKind;
-use crate::decode::{Endpoint, Skip};
+use crate::decode::Endpoint;
 use crate::engine::{Engine, Flow, Stats};
 use crate::flow::FlowId;
 use crate::report::escape_field;
@@ -380,38 +380,7 @@ impl Snapshot {
 
 /// The engine's decode counters as warning lines (the same wording as the text report).
 pub fn stats_warnings(st: &Stats) -> Vec<String> {
-    let mut w = Vec::new();
-    for s in Skip::ALL {
-        let n = st.skipped(s);
-        if n > 0 && s.is_warning() {
-            w.push(format!("{n} frame(s) skipped: {}", s.as_str()));
-        }
-    }
-    if st.truncated_payload > 0 {
-        w.push(format!(
-            "{} segment(s) with payload cut by the snap length (headers still analysed)",
-            st.truncated_payload
-        ));
-    }
-    if st.ip_len_from_capture > 0 {
-        w.push(format!(
-            "{} IPv4 packet(s) with total length 0 (segmentation offload): captured length used",
-            st.ip_len_from_capture
-        ));
-    }
-    if st.malformed_options > 0 {
-        w.push(format!(
-            "{} segment(s) with malformed TCP options",
-            st.malformed_options
-        ));
-    }
-    if st.bad_checksums > 0 {
-        w.push(format!(
-            "{} segment(s) with bad TCP checksums",
-            st.bad_checksums
-        ));
-    }
-    w
+    st.warnings()
 }
 
 #[cfg(test)]
