@@ -7,7 +7,7 @@ use crate::analysis::events::{EventKind, EventSet, PacketEvents};
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
 use crate::decode::{self, DecodeOptions, Endpoint, RawFrame, Segment, Skip};
-use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, TableEntry};
+use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, TableEntry, oldest_batch};
 use crate::tcp::{Connection, NativeConfig, NativeSummary, Verdict};
 use crate::time::Ts;
 
@@ -488,18 +488,14 @@ impl Engine {
     /// The table is full: evict the least recently active 1/64 of it (at least one flow), so
     /// the cost is amortised over the insertions that follow.
     fn evict_oldest(&mut self) {
-        let mut ages: Vec<(Ts, Slot)> = self
+        let ages: Vec<(Ts, Slot)> = self
             .flows
             .iter_slots()
             .map(|(s, f)| (f.last_ts, s))
             .collect();
-        let n = (ages.len() / 64).max(1).min(ages.len());
-        if n == 0 {
-            return;
-        }
-        ages.select_nth_unstable(n - 1);
-        ages.truncate(n);
-        for (_, slot) in ages {
+        let batch = oldest_batch(ages);
+        let n = batch.len();
+        for (_, slot) in batch {
             self.evict(slot);
         }
         self.stats.evicted_for_limit += n as u64;

@@ -23,7 +23,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::IpAddr;
 
-use hashbrown::HashTable;
+use crate::flow::{SlotIndex, oldest_batch};
 
 use crate::decode::{Checksum, Endpoint, Segment, TcpFlags};
 use crate::flow::{Dir, FlowKey};
@@ -1382,7 +1382,7 @@ pub struct ZeekTracker {
     verify: bool,
     /// Key → slot. The key is not stored in the table (only the 4-byte slot): it is read
     /// back from the slot's sides, which saves 44 bytes a connection.
-    table: HashTable<u32>,
+    table: SlotIndex,
     slots: Vec<Option<Tracked>>,
     gens: Vec<u32>,
     free: Vec<u32>,
@@ -1498,9 +1498,7 @@ impl ZeekTracker {
 
     fn lookup(&self, key: &FlowKey) -> Option<u32> {
         let slots = &self.slots;
-        self.table
-            .find(hash_key(key), |&s| key_of(slots, s).as_ref() == Some(key))
-            .copied()
+        self.table.find(key, |s| key_of(slots, s))
     }
 
     fn slot(&self, s: u32) -> Option<&Tracked> {
@@ -1533,20 +1531,16 @@ impl ZeekTracker {
     /// cost is amortised over the creations that follow; then drop timers left by removed
     /// connections once they outnumber the live ones.
     fn evict_oldest(&mut self) {
-        let mut ages: Vec<(i64, u32)> = self
+        let ages: Vec<(i64, u32)> = self
             .slots
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|t| (t.core.last.0, i as u32)))
             .collect();
-        let n = (ages.len() / 64).max(1).min(ages.len());
-        if n == 0 {
-            return;
-        }
-        ages.select_nth_unstable(n - 1);
-        ages.truncate(n);
-        ages.sort_unstable();
-        for (_, slot) in ages {
+        // Logged oldest first (ties by slot), so the rows come out in a fixed order.
+        let mut batch = oldest_batch(ages);
+        batch.sort_unstable();
+        for (_, slot) in batch {
             self.remove(slot);
             self.evicted += 1;
         }
@@ -1587,8 +1581,7 @@ impl ZeekTracker {
             }
         };
         let slots = &self.slots;
-        self.table
-            .insert_unique(hash_key(&key), slot, |&s| hash_slot(slots, s));
+        self.table.insert(&key, slot, |s| key_of(slots, s));
         let now = seg.ts.0;
         self.push(now.saturating_add(SYN_TIMEOUT), slot, 0, TimerKind::Expire);
         self.push(
@@ -1606,9 +1599,7 @@ impl ZeekTracker {
         };
         // The key is the sides' (not stored twice: 40 bytes per connection).
         let key = FlowKey::new(t.sides[0], t.sides[1]);
-        if let Ok(e) = self.table.find_entry(hash_key(&key), |&s| s == slot) {
-            e.remove();
-        }
+        self.table.remove_slot(&key, slot);
         if let Some(g) = self.gens.get_mut(slot as usize) {
             *g = g.wrapping_add(1);
         }
@@ -1734,21 +1725,9 @@ impl ZeekTracker {
 }
 
 #[inline]
-fn hash_key(key: &FlowKey) -> u64 {
-    use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(key)
-}
-
-#[inline]
 fn key_of(slots: &[Option<Tracked>], s: u32) -> Option<FlowKey> {
     let t = slots.get(s as usize)?.as_ref()?;
     Some(FlowKey::new(t.sides[0], t.sides[1]))
-}
-
-/// Rehashing reads the key back from the slot (a slot in the table is always occupied).
-#[inline]
-fn hash_slot(slots: &[Option<Tracked>], s: u32) -> u64 {
-    key_of(slots, s).map_or(0, |k| hash_key(&k))
 }
 
 #[inline]

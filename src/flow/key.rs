@@ -43,6 +43,14 @@ impl FlowKey {
         }
     }
 
+    /// The hash both flow indexes use (Fx: fast, and keys are not attacker-chosen beyond
+    /// what any capture tool faces; the tables are bounded by --max-flows).
+    #[inline]
+    pub fn hash64(&self) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(self)
+    }
+
     #[inline]
     pub fn of(seg: &Segment) -> FlowKey {
         FlowKey::new(seg.src, seg.dst)

@@ -5,4 +5,4 @@ pub mod key;
 pub mod table;
 
 pub use key::{Dir, FlowKey};
-pub use table::{FlowId, FlowTable, Slot, TableEntry};
+pub use table::{FlowId, FlowTable, Slot, SlotIndex, TableEntry, oldest_batch};

@@ -16,6 +16,73 @@ pub type FlowId = u32;
 /// A position in the table's storage (not stable across evictions; use ids in reports).
 pub type Slot = u32;
 
+/// Key → slot, storing only the 4-byte slot: the key is read back from the entry in that slot
+/// (`key_of`), so an index entry costs about 5 bytes instead of the 49 of a map that stores
+/// its keys. Used by the flow table and the Zeek tracker.
+#[derive(Debug, Default)]
+pub struct SlotIndex {
+    table: HashTable<u32>,
+}
+
+impl SlotIndex {
+    pub fn new() -> SlotIndex {
+        SlotIndex::default()
+    }
+
+    /// The slot filed under `key`.
+    #[inline]
+    pub fn find(&self, key: &FlowKey, key_of: impl Fn(u32) -> Option<FlowKey>) -> Option<u32> {
+        self.table
+            .find(key.hash64(), |&s| key_of(s).as_ref() == Some(key))
+            .copied()
+    }
+
+    /// File `slot` under `key` (which must not be filed already). Every filed slot must be
+    /// readable through `key_of` (rehashing reads the keys back).
+    pub fn insert(&mut self, key: &FlowKey, slot: u32, key_of: impl Fn(u32) -> Option<FlowKey>) {
+        self.table
+            .insert_unique(key.hash64(), slot, |&s| key_of(s).map_or(0, |k| k.hash64()));
+    }
+
+    /// Unfile whatever slot is filed under `key`.
+    pub fn remove_key(
+        &mut self,
+        key: &FlowKey,
+        key_of: impl Fn(u32) -> Option<FlowKey>,
+    ) -> Option<u32> {
+        let entry = self
+            .table
+            .find_entry(key.hash64(), |&s| key_of(s).as_ref() == Some(key));
+        entry.ok().map(|e| e.remove().0)
+    }
+
+    /// Unfile `slot` if it is the one filed under `key` (works after the slot was emptied).
+    pub fn remove_slot(&mut self, key: &FlowKey, slot: u32) {
+        if let Ok(e) = self.table.find_entry(key.hash64(), |&s| s == slot) {
+            e.remove();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}
+
+/// The least recently active 1/64 of `(age, slot)` pairs (at least one), unordered: a full
+/// table evicts in batches so the O(n) selection is amortised over the insertions that follow.
+pub fn oldest_batch<T: Ord>(mut ages: Vec<(T, u32)>) -> Vec<(T, u32)> {
+    let n = (ages.len() / 64).max(1).min(ages.len());
+    if n > 0 {
+        ages.select_nth_unstable(n - 1);
+    }
+    ages.truncate(n);
+    ages
+}
+
 /// What the table needs to know about what it stores.
 pub trait TableEntry {
     fn id(&self) -> FlowId;
@@ -27,7 +94,7 @@ pub trait TableEntry {
 pub struct FlowTable<V> {
     /// Key → slot of the current flow. Only the 4-byte slot is stored: the key is read back
     /// from the flow, which saves 44 bytes a flow over a map that stores it.
-    index: HashTable<Slot>,
+    index: SlotIndex,
     slots: Vec<Option<V>>,
     free: Vec<Slot>,
     next_id: FlowId,
@@ -39,7 +106,7 @@ pub struct FlowTable<V> {
 impl<V> Default for FlowTable<V> {
     fn default() -> Self {
         FlowTable {
-            index: HashTable::new(),
+            index: SlotIndex::new(),
             slots: Vec::new(),
             free: Vec::new(),
             next_id: 0,
@@ -58,9 +125,7 @@ impl<V: TableEntry> FlowTable<V> {
     #[inline]
     pub fn lookup(&self, key: &FlowKey) -> Option<Slot> {
         let slots = &self.slots;
-        self.index
-            .find(hash_key(key), |&s| key_of(slots, s).as_ref() == Some(key))
-            .copied()
+        self.index.find(key, |s| key_of(slots, s))
     }
 
     /// Add a flow for `key` (made by `make` from its new id), replacing (detaching) any current
@@ -86,26 +151,20 @@ impl<V: TableEntry> FlowTable<V> {
         // Replace the current flow for this key, if any (it stays stored, detached).
         self.detach(&key);
         let slots = &self.slots;
-        self.index
-            .insert_unique(hash_key(&key), slot, |&s| hash_slot(slots, s));
+        self.index.insert(&key, slot, |s| key_of(slots, s));
         slot
     }
 
     /// Forget the key → flow mapping; the flow stays stored.
     pub fn detach(&mut self, key: &FlowKey) -> Option<Slot> {
         let slots = &self.slots;
-        let entry = self
-            .index
-            .find_entry(hash_key(key), |&s| key_of(slots, s).as_ref() == Some(key));
-        entry.ok().map(|e| e.remove().0)
+        self.index.remove_key(key, |s| key_of(slots, s))
     }
 
     /// Remove the flow in `slot` (its key too, if it is the current flow for `key`).
     pub fn remove(&mut self, slot: Slot, key: &FlowKey) -> Option<V> {
         let v = self.slots.get_mut(slot as usize)?.take()?;
-        if let Ok(e) = self.index.find_entry(hash_key(key), |&s| s == slot) {
-            e.remove();
-        }
+        self.index.remove_slot(key, slot);
         self.free.push(slot);
         self.stored -= 1;
         Some(v)
@@ -179,20 +238,8 @@ impl<V: TableEntry> FlowTable<V> {
 }
 
 #[inline]
-fn hash_key(key: &FlowKey) -> u64 {
-    use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(key)
-}
-
-#[inline]
 fn key_of<V: TableEntry>(slots: &[Option<V>], s: Slot) -> Option<FlowKey> {
     Some(slots.get(s as usize)?.as_ref()?.key())
-}
-
-/// Rehashing reads the key back from the flow (a slot in the index is always occupied).
-#[inline]
-fn hash_slot<V: TableEntry>(slots: &[Option<V>], s: Slot) -> u64 {
-    key_of(slots, s).map_or(0, |k| hash_key(&k))
 }
 
 #[cfg(test)]
