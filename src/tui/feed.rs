@@ -577,8 +577,7 @@ pub fn spawn_loading(
     a.show_fed = true;
     let (tx, rx) = mpsc::sync_channel(1);
     let ctl2 = Arc::clone(&ctl);
-    let rereadable = !inputs.is_empty() && !inputs.iter().any(|p| p == "-");
-    let file_ladder = rereadable.then(|| FileLadder {
+    let file_ladder = super::term::rereadable(&inputs).then(|| FileLadder {
         paths: inputs.clone(),
         filter: filter.clone(),
         cfg: a.engine.cfg.clone(),

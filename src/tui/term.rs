@@ -110,6 +110,11 @@ impl EventSource for CrosstermEvents {
     }
 }
 
+/// Files can be read again (for ladders and rates); standard input cannot.
+pub(crate) fn rereadable(inputs: &[String]) -> bool {
+    !inputs.is_empty() && !inputs.iter().any(|p| p == "-")
+}
+
 /// A finished offline analysis: the engine, the files it read (for ladders) and the packet
 /// rates a background thread reads from them.
 pub struct OfflineSource {
@@ -129,20 +134,8 @@ impl OfflineSource {
         filter: Option<String>,
         stop: Arc<AtomicBool>,
     ) -> OfflineSource {
-        let snapshot = Snapshot::from_engine(&engine).with_source(&inputs.join(" "));
-        let rereadable = !inputs.is_empty() && !inputs.iter().any(|p| p == "-");
-        let rates = rereadable.then(|| spawn_rates(inputs.clone(), filter.clone(), stop));
-        let ladder = rereadable.then(|| FileLadder {
-            paths: inputs,
-            filter,
-            cfg: engine.cfg.clone(),
-        });
-        OfflineSource {
-            engine,
-            snapshot: Some(snapshot),
-            ladder,
-            rates,
-        }
+        let rates = rereadable(&inputs).then(|| spawn_rates(inputs.clone(), filter.clone(), stop));
+        OfflineSource::build(engine, inputs, filter, None, rates)
     }
 
     /// Like [`OfflineSource::new`], with the packet rates already measured (by the thread that
@@ -153,10 +146,21 @@ impl OfflineSource {
         filter: Option<String>,
         rates: Rates,
     ) -> OfflineSource {
+        OfflineSource::build(engine, inputs, filter, Some(rates), None)
+    }
+
+    fn build(
+        engine: Engine,
+        inputs: Vec<String>,
+        filter: Option<String>,
+        measured: Option<Rates>,
+        rates: Option<mpsc::Receiver<Rates>>,
+    ) -> OfflineSource {
         let mut snapshot = Snapshot::from_engine(&engine).with_source(&inputs.join(" "));
-        snapshot.rates = Some(rates);
-        let rereadable = !inputs.is_empty() && !inputs.iter().any(|p| p == "-");
-        let ladder = rereadable.then(|| FileLadder {
+        if measured.is_some() {
+            snapshot.rates = measured;
+        }
+        let ladder = rereadable(&inputs).then(|| FileLadder {
             paths: inputs,
             filter,
             cfg: engine.cfg.clone(),
@@ -165,7 +169,7 @@ impl OfflineSource {
             engine,
             snapshot: Some(snapshot),
             ladder,
-            rates: None,
+            rates,
         }
     }
 
