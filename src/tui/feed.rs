@@ -99,9 +99,7 @@ impl Analysis {
         let (stx, srx) = mpsc::sync_channel(1);
         let (rtx, rrx) = mpsc::channel();
         let (btx, brx) = mpsc::sync_channel(1);
-        let opts = DecodeOptions {
-            verify_checksums: engine.cfg.verify_checksums,
-        };
+        let opts = engine.decode_options();
         let a = Analysis {
             engine,
             ring: RingLadder::new(ring),
@@ -145,18 +143,11 @@ impl Analysis {
     pub fn feed(&mut self, raw: &RawFrame<'_>) {
         self.fed += 1;
         self.rates.add(raw.ts, raw.orig_len);
-        match decode::decode(raw, self.opts) {
-            Ok(seg) => {
-                // What `Engine::on_frame` does for a decodable frame.
-                self.engine.stats_mut().frames += 1;
-                self.ring.push(seg, Default::default());
-                self.engine.on_segment(&seg);
-            }
-            Err(_) => {
-                // Counts the skip and moves the clock.
-                self.engine.on_frame(raw);
-            }
+        let decoded = decode::decode(raw, self.opts);
+        if let Ok(seg) = &decoded {
+            self.ring.push(*seg, Default::default());
         }
+        self.engine.on_decoded(raw.ts, decoded);
         self.patch_events();
         // Evicted flows leave the TUI (counted in the overview's totals as created flows).
         self.engine.take_evicted().for_each(drop);
