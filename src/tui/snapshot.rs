@@ -326,7 +326,7 @@ impl Snapshot {
             rows.push(row);
         }
         let stats = engine.stats().clone();
-        let warnings = stats_warnings(&stats);
+        let warnings = stats.warnings();
         Snapshot {
             generation: 0,
             now,
@@ -376,11 +376,6 @@ impl Snapshot {
             .copied()
             .unwrap_or(0)
     }
-}
-
-/// The engine's decode counters as warning lines (the same wording as the text report).
-pub fn stats_warnings(st: &Stats) -> Vec<String> {
-    st.warnings()
 }
 
 #[cfg(test)]
