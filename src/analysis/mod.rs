@@ -3,5 +3,6 @@
 //! spec §11). tcplens's own inference lives in `crate::tcp`.
 
 pub mod events;
+pub mod timers;
 pub mod wireshark;
 pub mod zeek;

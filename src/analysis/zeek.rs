@@ -16,13 +16,12 @@
 //!
 //! Bounds: the history keeps at most 46 letters (later ones are dropped); each side keeps at
 //! most 16 out-of-order blocks, allocated only when data arrives out of order. Timers live in
-//! one min-heap: a connection has at most a handful of entries (attempt, expire check every
+//! one priority queue ([`TimerQueue`]): a connection has at most a handful of entries (attempt, expire check every
 //! 6 s, inactivity, close), cancelled ones are skipped when they surface.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::net::IpAddr;
 
+use crate::analysis::timers::TimerQueue;
 use crate::flow::{SlotIndex, oldest_batch};
 
 use crate::decode::{Checksum, Endpoint, Segment, TcpFlags};
@@ -1374,8 +1373,8 @@ struct Tracked {
 }
 
 /// Zeek's own connection table with its timers (§11.7), fed every segment in capture order.
-/// Timers live in one min-heap (O(log n) per timer); cancelled or stale entries are skipped
-/// when they surface.
+/// Timers live in one [`TimerQueue`] (sorted runs, heap fallback); cancelled or stale entries
+/// are skipped when they surface.
 #[derive(Debug, Default)]
 pub struct ZeekTracker {
     ports: ServerPorts,
@@ -1386,7 +1385,7 @@ pub struct ZeekTracker {
     slots: Vec<Option<Tracked>>,
     gens: Vec<u32>,
     free: Vec<u32>,
-    timers: BinaryHeap<Reverse<Timer>>,
+    timers: TimerQueue<Timer>,
     order: u32,
     next_uid: u64,
     rows: Vec<ZeekRow>,
@@ -1439,22 +1438,15 @@ impl ZeekTracker {
 
     /// Fire every timer due at or before `now` (live mode calls this on the wall clock).
     pub fn advance(&mut self, now: Ts) {
-        while let Some(Reverse(top)) = self.timers.peek().copied() {
+        while let Some(top) = self.timers.peek() {
             if top.at > now.0 {
                 break;
             }
-            match self.fire(top, now) {
-                // Re-arming replaces the top entry in place: one sift instead of pop + push.
-                Some(at) => {
-                    self.order = self.order.wrapping_add(1);
-                    let order = self.order;
-                    if let Some(mut pm) = self.timers.peek_mut() {
-                        *pm = Reverse(Timer { at, order, ..top });
-                    }
-                }
-                None => {
-                    self.timers.pop();
-                }
+            self.timers.pop();
+            if let Some(at) = self.fire(top, now) {
+                self.order = self.order.wrapping_add(1);
+                let order = self.order;
+                self.timers.push(Timer { at, order, ..top });
             }
         }
     }
@@ -1473,7 +1465,6 @@ impl ZeekTracker {
         live.sort_unstable_by(|a, b| b.cmp(a));
         self.finishing = live.into_iter().map(|(_, s)| s).collect();
         self.timers.clear();
-        self.timers.shrink_to_fit();
     }
 
     /// Rows logged so far, in removal order; drains them (after `finish`, in batches).
@@ -1512,14 +1503,14 @@ impl ZeekTracker {
     fn push(&mut self, at: i64, slot: u32, epoch: u16, kind: TimerKind) {
         self.order = self.order.wrapping_add(1);
         let generation = self.generation(slot);
-        self.timers.push(Reverse(Timer {
+        self.timers.push(Timer {
             at,
             order: self.order,
             slot,
             generation,
             epoch,
             kind,
-        }));
+        });
     }
 
     /// Bound the table (see `max_conns`).
@@ -1548,7 +1539,7 @@ impl ZeekTracker {
         if self.timers.len() > 4 * live + 4096 {
             let gens = &self.gens;
             self.timers
-                .retain(|Reverse(t)| gens.get(t.slot as usize) == Some(&t.generation));
+                .retain(|t| gens.get(t.slot as usize) == Some(&t.generation));
         }
     }
 
