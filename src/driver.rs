@@ -176,6 +176,10 @@ impl<W: Write> ReportWriter<W> {
 
     /// Flows the engine evicted are reported now (JSON record, text row) and then dropped.
     fn evicted(&mut self, engine: &mut Engine) -> io::Result<()> {
+        // Called after every record: the common case (nothing evicted) must cost nothing.
+        if !engine.has_evicted() {
+            return Ok(());
+        }
         let now = engine.now();
         let cfg = engine.cfg.native;
         let gone: Vec<_> = engine.take_evicted().collect();

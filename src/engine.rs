@@ -573,6 +573,11 @@ impl Engine {
         self.evicted_out.drain(..)
     }
 
+    /// Whether flows were evicted since the last [`Engine::take_evicted`].
+    pub fn has_evicted(&self) -> bool {
+        !self.evicted_out.is_empty()
+    }
+
     /// Zeek rows logged so far; drains them.
     pub fn take_zeek_rows(&mut self) -> Vec<ZeekRow> {
         self.zeek.take_rows()

@@ -48,17 +48,22 @@ pub struct MicrosFmt(pub i64);
 
 impl fmt::Display for MicrosFmt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let micros = (self.0 as i128 + if self.0 >= 0 { 500 } else { -500 }) / 1000;
-        let neg = micros < 0;
-        let m = micros.unsigned_abs();
-        write!(
-            f,
-            "{}{}.{:06}",
-            if neg { "-" } else { "" },
-            m / 1_000_000,
-            m % 1_000_000
-        )
+        let (neg, secs, frac) = micros_parts(self.0);
+        write!(f, "{}{secs}.{frac:06}", if neg { "-" } else { "" })
     }
+}
+
+/// A nanosecond count rounded to the nearest microsecond (halves away from zero): sign,
+/// whole seconds and the microseconds within them. u64 arithmetic only (|i64::MIN| + 500
+/// still fits).
+#[inline]
+pub fn micros_parts(ns: i64) -> (bool, u64, u64) {
+    let micros = (ns.unsigned_abs() + 500) / 1000;
+    (
+        ns < 0 && micros != 0,
+        micros / 1_000_000,
+        micros % 1_000_000,
+    )
 }
 
 impl serde::Serialize for Ts {
@@ -72,6 +77,34 @@ impl serde::Serialize for Ts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn micros_parts_agree_with_exact_rounding_at_the_edges() {
+        // Reference: the exact i128 rounding (halves away from zero).
+        for ns in [
+            0,
+            1,
+            499,
+            500,
+            -499,
+            -500,
+            -501,
+            999_999_499,
+            999_999_500,
+            -1_000_000_000,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            let m = (ns as i128 + if ns >= 0 { 500 } else { -500 }) / 1000;
+            let want = (
+                m < 0,
+                (m.unsigned_abs() / 1_000_000) as u64,
+                (m.unsigned_abs() % 1_000_000) as u64,
+            );
+            assert_eq!(micros_parts(ns), want, "{ns}");
+        }
+    }
 
     #[test]
     fn micros_rounding_and_sign() {

@@ -20,6 +20,9 @@ const RUNS: usize = 8;
 pub struct TimerQueue<T: Ord + Copy> {
     runs: [VecDeque<T>; RUNS],
     heap: BinaryHeap<Reverse<T>>,
+    /// The minimum and where it is, kept current: `peek` runs on every packet, `pop` only
+    /// when a timer is due.
+    min: Option<(At, T)>,
 }
 
 impl<T: Ord + Copy> Default for TimerQueue<T> {
@@ -27,12 +30,13 @@ impl<T: Ord + Copy> Default for TimerQueue<T> {
         TimerQueue {
             runs: std::array::from_fn(|_| VecDeque::new()),
             heap: BinaryHeap::new(),
+            min: None,
         }
     }
 }
 
 /// Where the minimum lives.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum At {
     Run(usize),
     Heap,
@@ -58,17 +62,26 @@ impl<T: Ord + Copy> TimerQueue<T> {
                 }
             }
         }
-        match best.map(|(i, _)| i).or(empty) {
+        // A new minimum can only have gone to an empty run or to the heap, where it is the
+        // head: anything appended behind a run's head is not below that head.
+        let at = match best.map(|(i, _)| i).or(empty) {
             Some(i) => {
                 if let Some(r) = self.runs.get_mut(i) {
                     r.push_back(t);
                 }
+                At::Run(i)
             }
-            None => self.heap.push(Reverse(t)),
+            None => {
+                self.heap.push(Reverse(t));
+                At::Heap
+            }
+        };
+        if self.min.is_none_or(|(_, m)| t < m) {
+            self.min = Some((at, t));
         }
     }
 
-    fn min_at(&self) -> Option<(At, T)> {
+    fn scan_min(&self) -> Option<(At, T)> {
         let mut best: Option<(At, T)> = self.heap.peek().map(|Reverse(t)| (At::Heap, *t));
         for (i, r) in self.runs.iter().enumerate() {
             if let Some(&h) = r.front()
@@ -81,13 +94,14 @@ impl<T: Ord + Copy> TimerQueue<T> {
     }
 
     /// The earliest timer.
+    #[inline]
     pub fn peek(&self) -> Option<T> {
-        self.min_at().map(|(_, t)| t)
+        self.min.map(|(_, t)| t)
     }
 
     /// Remove and return the earliest timer.
     pub fn pop(&mut self) -> Option<T> {
-        let (at, t) = self.min_at()?;
+        let (at, t) = self.min?;
         match at {
             At::Run(i) => {
                 self.runs.get_mut(i).and_then(|r| r.pop_front());
@@ -96,6 +110,7 @@ impl<T: Ord + Copy> TimerQueue<T> {
                 self.heap.pop();
             }
         }
+        self.min = self.scan_min();
         Some(t)
     }
 
@@ -118,6 +133,7 @@ impl<T: Ord + Copy> TimerQueue<T> {
             r.retain(|t| keep(t));
         }
         self.heap.retain(|Reverse(t)| keep(t));
+        self.min = self.scan_min();
     }
 }
 

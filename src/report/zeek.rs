@@ -4,7 +4,9 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::analysis::zeek::ZeekRow;
-use crate::time::{MicrosFmt, Ts};
+#[cfg(doc)]
+use crate::time::MicrosFmt;
+use crate::time::Ts;
 
 pub const FIELDS: [&str; 21] = [
     "ts",
@@ -92,40 +94,85 @@ pub fn write_footer<W: Write>(out: &mut W, close: Ts) -> io::Result<()> {
     writeln!(out, "#close\t{}", zeek_date(close))
 }
 
-fn addr(a: IpAddr) -> String {
-    // std prints IPv6 in RFC 5952 compressed lower-case form, as Zeek does.
-    a.to_string()
-}
-
-fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
-}
-
+/// A row is written field by field straight into the (buffered) output: formatting through
+/// `fmt` with a `String` per address and number cost more than the whole TCP analysis of the
+/// connection's packets.
 pub fn write_row<W: Write>(out: &mut W, r: &ZeekRow) -> io::Result<()> {
-    writeln!(
-        out,
-        "{}\t{}\t{}\t{}\t{}\t{}\ttcp\t-\t{}\t{}\t{}\t{}\t-\t-\t{}\t{}\t{}\t{}\t{}\t{}\t-",
-        MicrosFmt(r.ts.0),
-        super::escape_field(&r.uid),
-        addr(r.orig.addr),
-        r.orig.port,
-        addr(r.resp.addr),
-        r.resp.port,
-        opt(r.duration.map(|d| MicrosFmt(d.0))),
-        opt(r.orig_bytes),
-        opt(r.resp_bytes),
-        r.conn_state,
-        r.missed_bytes,
-        if r.history.is_empty() {
-            "-".into()
-        } else {
-            super::escape_field(&r.history)
-        },
-        r.orig_pkts,
-        r.orig_ip_bytes,
-        r.resp_pkts,
-        r.resp_ip_bytes,
-    )
+    let mut n = itoa::Buffer::new();
+    write_micros(out, r.ts.0)?;
+    out.write_all(b"\t")?;
+    out.write_all(super::escape_field(&r.uid).as_bytes())?;
+    out.write_all(b"\t")?;
+    write_addr(out, r.orig.addr)?;
+    out.write_all(b"\t")?;
+    out.write_all(n.format(r.orig.port).as_bytes())?;
+    out.write_all(b"\t")?;
+    write_addr(out, r.resp.addr)?;
+    out.write_all(b"\t")?;
+    out.write_all(n.format(r.resp.port).as_bytes())?;
+    out.write_all(b"\ttcp\t-\t")?;
+    match r.duration {
+        Some(d) => write_micros(out, d.0)?,
+        None => out.write_all(b"-")?,
+    }
+    for v in [r.orig_bytes, r.resp_bytes] {
+        out.write_all(b"\t")?;
+        match v {
+            Some(v) => out.write_all(n.format(v).as_bytes())?,
+            None => out.write_all(b"-")?,
+        }
+    }
+    out.write_all(b"\t")?;
+    out.write_all(r.conn_state.as_bytes())?;
+    out.write_all(b"\t-\t-\t")?;
+    out.write_all(n.format(r.missed_bytes).as_bytes())?;
+    out.write_all(b"\t")?;
+    if r.history.is_empty() {
+        out.write_all(b"-")?;
+    } else {
+        out.write_all(super::escape_field(&r.history).as_bytes())?;
+    }
+    for v in [r.orig_pkts, r.orig_ip_bytes, r.resp_pkts, r.resp_ip_bytes] {
+        out.write_all(b"\t")?;
+        out.write_all(n.format(v).as_bytes())?;
+    }
+    out.write_all(b"\t-\n")
+}
+
+/// std's notation (IPv6 in RFC 5952 compressed lower-case form, as Zeek prints it); IPv4
+/// without going through `fmt`.
+fn write_addr<W: Write>(out: &mut W, a: IpAddr) -> io::Result<()> {
+    match a {
+        IpAddr::V4(v4) => {
+            let mut n = itoa::Buffer::new();
+            let [a, b, c, d] = v4.octets();
+            out.write_all(n.format(a).as_bytes())?;
+            out.write_all(b".")?;
+            out.write_all(n.format(b).as_bytes())?;
+            out.write_all(b".")?;
+            out.write_all(n.format(c).as_bytes())?;
+            out.write_all(b".")?;
+            out.write_all(n.format(d).as_bytes())
+        }
+        IpAddr::V6(_) => write!(out, "{a}"),
+    }
+}
+
+/// Seconds with six decimals, exactly as [`MicrosFmt`] prints them.
+fn write_micros<W: Write>(out: &mut W, ns: i64) -> io::Result<()> {
+    let (neg, secs, frac) = crate::time::micros_parts(ns);
+    if neg {
+        out.write_all(b"-")?;
+    }
+    let mut n = itoa::Buffer::new();
+    out.write_all(n.format(secs).as_bytes())?;
+    let mut digits = *b".000000";
+    let mut f = frac;
+    for d in digits.iter_mut().skip(1).rev() {
+        *d = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    out.write_all(&digits)
 }
 
 #[cfg(test)]
@@ -192,6 +239,78 @@ mod tests {
         let row: Vec<&str> = text.lines().nth(8).unwrap().split('\t').collect();
         assert_eq!((row[2], row[4]), ("2001:db8::1", "2001:db8::2"));
         assert_eq!(&row[8..12], ["-", "-", "-", "S0"]);
+    }
+
+    /// The direct writer prints exactly what `fmt` prints, field by field.
+    #[test]
+    fn row_writer_matches_display_formatting() {
+        use crate::decode::Endpoint;
+        use crate::time::MicrosFmt;
+        let ep = |a: &str, port| Endpoint {
+            addr: a.parse().unwrap(),
+            port,
+        };
+        let mut rows = Vec::new();
+        for (i, (o, r)) in [
+            (ep("0.0.0.0", 0), ep("255.255.255.255", 65535)),
+            (ep("10.20.3.4", 443), ep("192.168.100.9", 51234)),
+            (ep("2001:db8::1", 80), ep("fe80::1:2:3:4", 8080)),
+            (ep("::ffff:1.2.3.4", 1), ep("::", 2)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            rows.push(ZeekRow {
+                ts: Ts(1_700_000_000_123_456_789 + i as i64 * 777),
+                uid: format!("Cuid{i}"),
+                orig: o,
+                resp: r,
+                duration: (i % 2 == 0).then_some(Ts(i as i64 * 1_000_499_500)),
+                orig_bytes: (i % 2 == 0).then_some(u64::MAX - i as u64),
+                resp_bytes: (i % 2 == 0).then_some(i as u64),
+                conn_state: "SF",
+                missed_bytes: 1000 * i as u64,
+                history: if i == 1 {
+                    String::new()
+                } else {
+                    "ShADadFf".into()
+                },
+                orig_pkts: 3,
+                orig_ip_bytes: 10_000_000_000,
+                resp_pkts: 0,
+                resp_ip_bytes: 40,
+            });
+        }
+        for r in &rows {
+            let opt = |v: Option<u64>| v.map_or("-".to_string(), |x| x.to_string());
+            let want = format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\ttcp\t-\t{}\t{}\t{}\t{}\t-\t-\t{}\t{}\t{}\t{}\t{}\t{}\t-\n",
+                MicrosFmt(r.ts.0),
+                r.uid,
+                r.orig.addr,
+                r.orig.port,
+                r.resp.addr,
+                r.resp.port,
+                r.duration
+                    .map_or("-".to_string(), |d| MicrosFmt(d.0).to_string()),
+                opt(r.orig_bytes),
+                opt(r.resp_bytes),
+                r.conn_state,
+                r.missed_bytes,
+                if r.history.is_empty() {
+                    "-"
+                } else {
+                    &r.history
+                },
+                r.orig_pkts,
+                r.orig_ip_bytes,
+                r.resp_pkts,
+                r.resp_ip_bytes,
+            );
+            let mut got = Vec::new();
+            write_row(&mut got, r).unwrap();
+            assert_eq!(String::from_utf8(got).unwrap(), want);
+        }
     }
 
     #[test]
