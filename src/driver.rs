@@ -501,13 +501,24 @@ fn pipelined(
         };
     };
     'batches: for mut batch in rx.iter() {
-        for (ts, decoded) in batch.drain(..) {
+        for i in 0..batch.len() {
+            // Flow state is mostly out of cache: ask for it a few records ahead.
+            if let Some((_, Ok(seg))) = batch.get(i + 8) {
+                engine.prefetch(seg, 1);
+            }
+            if let Some((_, Ok(seg))) = batch.get(i + 4) {
+                engine.prefetch(seg, 2);
+            }
+            let Some(&(ts, decoded)) = batch.get(i) else {
+                break;
+            };
             let touched = engine.on_decoded(ts, decoded);
             if !after(engine, touched) {
                 halt.store(true, Ordering::Relaxed);
                 break 'batches;
             }
         }
+        batch.clear();
         let _ = back_tx.try_send(batch);
     }
     // Unblock a reader waiting on a full queue, then collect what it read.

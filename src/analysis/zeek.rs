@@ -22,7 +22,7 @@
 use std::net::IpAddr;
 
 use crate::analysis::timers::TimerQueue;
-use crate::flow::{SlotIndex, oldest_batch};
+use crate::flow::{SlotIndex, oldest_batch, prefetch};
 
 use crate::decode::{Checksum, Endpoint, Segment, TcpFlags};
 use crate::flow::{Dir, FlowKey};
@@ -1443,6 +1443,30 @@ impl ZeekTracker {
         self.apply(slot, req);
     }
 
+    /// Prefetch the index entry of `seg`'s connection (a few packets before it is processed).
+    #[inline]
+    pub fn prefetch_index(&self, seg: &Segment) {
+        self.table.prefetch(FlowKey::of(seg).hash64());
+    }
+
+    /// Prefetch the state of `seg`'s connection (after [`ZeekTracker::prefetch_index`]).
+    #[inline]
+    pub fn prefetch_state(&self, seg: &Segment) {
+        if let Some(s) = self.table.first_candidate(FlowKey::of(seg).hash64()) {
+            self.prefetch_slot(s);
+        }
+    }
+
+    #[inline]
+    fn prefetch_slot(&self, slot: u32) {
+        if let Some(t) = self.slots.get(slot as usize) {
+            let p = t as *const Option<Tracked> as *const u8;
+            for off in (0..std::mem::size_of::<Option<Tracked>>()).step_by(64) {
+                prefetch(p.wrapping_add(off));
+            }
+        }
+    }
+
     /// Fire every timer due at or before `now` (live mode calls this on the wall clock).
     pub fn advance(&mut self, now: Ts) {
         while let Some(top) = self.timers.peek() {
@@ -1450,6 +1474,12 @@ impl ZeekTracker {
                 break;
             }
             self.timers.pop();
+            // The next timer's connection is most likely cold too: start loading it now.
+            if let Some(next) = self.timers.peek()
+                && next.at <= now.0
+            {
+                self.prefetch_slot(next.slot);
+            }
             if let Some(at) = self.fire(top, now) {
                 self.order = self.order.wrapping_add(1);
                 let order = self.order;
@@ -1496,7 +1526,15 @@ impl ZeekTracker {
 
     fn lookup(&self, key: &FlowKey) -> Option<u32> {
         let slots = &self.slots;
-        self.table.find(key, |s| key_of(slots, s))
+        self.table.find_by(key, |s| {
+            slots
+                .get(s as usize)
+                .and_then(|t| t.as_ref())
+                .is_some_and(|t| {
+                    let [a, b] = &t.sides;
+                    (*a == key.lo && *b == key.hi) || (*a == key.hi && *b == key.lo)
+                })
+        })
     }
 
     fn slot(&self, s: u32) -> Option<&Tracked> {
@@ -1578,8 +1616,7 @@ impl ZeekTracker {
                 (self.slots.len() - 1) as u32
             }
         };
-        let slots = &self.slots;
-        self.table.insert(&key, slot, |s| key_of(slots, s));
+        self.table.insert(&key, slot);
         let now = seg.ts.0;
         self.push(now.saturating_add(SYN_TIMEOUT), slot, 0, TimerKind::Expire);
         self.push(
@@ -1720,12 +1757,6 @@ impl ZeekTracker {
             rearm
         }
     }
-}
-
-#[inline]
-fn key_of(slots: &[Option<Tracked>], s: u32) -> Option<FlowKey> {
-    let t = slots.get(s as usize)?.as_ref()?;
-    Some(FlowKey::new(t.sides[0], t.sides[1]))
 }
 
 #[inline]

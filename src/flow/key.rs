@@ -43,12 +43,28 @@ impl FlowKey {
         }
     }
 
-    /// The hash both flow indexes use (Fx: fast, and keys are not attacker-chosen beyond
-    /// what any capture tool faces; the tables are bounded by --max-flows).
+    /// The hash both flow indexes use: the address words and ports folded with a multiply,
+    /// then a 128-bit multiply mix so that the index's bucket and tag bits both
+    /// depend on every input bit. Written out rather than `#[derive(Hash)]`-driven: hashing
+    /// `IpAddr` through `Hasher` costs several times more per packet. Keys are not secret (as
+    /// in any capture tool), and the tables are bounded by --max-flows.
     #[inline]
     pub fn hash64(&self) -> u64 {
-        use std::hash::BuildHasher;
-        rustc_hash::FxBuildHasher.hash_one(self)
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        let mut h: u64 = 0;
+        for e in [&self.lo, &self.hi] {
+            let (a, b) = match e.addr {
+                std::net::IpAddr::V4(v4) => (u32::from(v4) as u64, 4),
+                std::net::IpAddr::V6(v6) => {
+                    let x = u128::from(v6);
+                    (x as u64, ((x >> 64) as u64) ^ 6)
+                }
+            };
+            h = (h.rotate_left(26) ^ a).wrapping_mul(K);
+            h = (h.rotate_left(26) ^ b ^ ((e.port as u64) << 32)).wrapping_mul(K);
+        }
+        let m = (h as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15_u128);
+        (m as u64) ^ ((m >> 64) as u64)
     }
 
     #[inline]

@@ -1,8 +1,10 @@
 //! Flows: a symmetric key so both directions of a connection meet, and the table that maps keys
 //! to the engine's per-connection state.
 
+pub mod index;
 pub mod key;
 pub mod table;
 
+pub use index::{SlotIndex, prefetch};
 pub use key::{Dir, FlowKey};
-pub use table::{FlowId, FlowTable, Slot, SlotIndex, TableEntry, oldest_batch};
+pub use table::{FlowId, FlowTable, Slot, TableEntry, oldest_batch};

@@ -6,71 +6,13 @@
 //! SYN starts a new connection on the same key, the old flow is detached (still stored and
 //! reported) and the key points at the new one.
 
-use hashbrown::HashTable;
-
-use crate::flow::FlowKey;
+use crate::flow::{FlowKey, SlotIndex};
 
 /// A flow's id: its number in creation order (0-based).
 pub type FlowId = u32;
 
 /// A position in the table's storage (not stable across evictions; use ids in reports).
 pub type Slot = u32;
-
-/// Key → slot, storing only the 4-byte slot: the key is read back from the entry in that slot
-/// (`key_of`), so an index entry costs about 5 bytes instead of the 49 of a map that stores
-/// its keys. Used by the flow table and the Zeek tracker.
-#[derive(Debug, Default)]
-pub struct SlotIndex {
-    table: HashTable<u32>,
-}
-
-impl SlotIndex {
-    pub fn new() -> SlotIndex {
-        SlotIndex::default()
-    }
-
-    /// The slot filed under `key`.
-    #[inline]
-    pub fn find(&self, key: &FlowKey, key_of: impl Fn(u32) -> Option<FlowKey>) -> Option<u32> {
-        self.table
-            .find(key.hash64(), |&s| key_of(s).as_ref() == Some(key))
-            .copied()
-    }
-
-    /// File `slot` under `key` (which must not be filed already). Every filed slot must be
-    /// readable through `key_of` (rehashing reads the keys back).
-    pub fn insert(&mut self, key: &FlowKey, slot: u32, key_of: impl Fn(u32) -> Option<FlowKey>) {
-        self.table
-            .insert_unique(key.hash64(), slot, |&s| key_of(s).map_or(0, |k| k.hash64()));
-    }
-
-    /// Unfile whatever slot is filed under `key`.
-    pub fn remove_key(
-        &mut self,
-        key: &FlowKey,
-        key_of: impl Fn(u32) -> Option<FlowKey>,
-    ) -> Option<u32> {
-        let entry = self
-            .table
-            .find_entry(key.hash64(), |&s| key_of(s).as_ref() == Some(key));
-        entry.ok().map(|e| e.remove().0)
-    }
-
-    /// Unfile `slot` if it is the one filed under `key` (works after the slot was emptied).
-    pub fn remove_slot(&mut self, key: &FlowKey, slot: u32) {
-        if let Ok(e) = self.table.find_entry(key.hash64(), |&s| s == slot) {
-            e.remove();
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.table.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
-    }
-}
 
 /// The least recently active 1/64 of `(age, slot)` pairs (at least one), unordered: a full
 /// table evicts in batches so the O(n) selection is amortised over the insertions that follow.
@@ -150,8 +92,7 @@ impl<V: TableEntry> FlowTable<V> {
         self.stored += 1;
         // Replace the current flow for this key, if any (it stays stored, detached).
         self.detach(&key);
-        let slots = &self.slots;
-        self.index.insert(&key, slot, |s| key_of(slots, s));
+        self.index.insert(&key, slot);
         slot
     }
 

@@ -1,0 +1,264 @@
+//! Key → slot index shared by the flow table and the Zeek tracker.
+//!
+//! Open addressing with linear probing over one array of 8-byte entries: the upper half holds
+//! 32 bits of the key's hash, the lower half the slot. The key itself is not stored (it is
+//! read back from the slot when the hash bits match), so an entry costs 8 bytes at a load of
+//! at most 3/4 — 11–21 bytes a connection — and lookups need no key comparison for the
+//! roughly 1 in 2^(32 − log2 capacity) entries that share a probe run. Deletion shifts the
+//! following entries back (no tombstones), so lookups stay short whatever the churn.
+//!
+//! Written here rather than taken from hashbrown because the analysis loop prefetches the
+//! index entry of a packet a few packets ahead ([`SlotIndex::prefetch`]) and then the state of
+//! the flow it points at ([`SlotIndex::first_candidate`]): with a hundred thousand connections
+//! the flow state is out of cache, and overlapping those misses is most of the per-packet time.
+
+use crate::flow::FlowKey;
+
+const EMPTY: u64 = u64::MAX;
+const MIN_CAPACITY: usize = 16;
+
+#[derive(Debug, Default)]
+pub struct SlotIndex {
+    entries: Vec<u64>,
+    len: usize,
+}
+
+#[inline]
+fn tag(hash: u64) -> u32 {
+    (hash >> 32) as u32
+}
+
+#[inline]
+fn entry(tag: u32, slot: u32) -> u64 {
+    ((tag as u64) << 32) | slot as u64
+}
+
+/// Ask the CPU to bring the cache line holding `p` in; no effect on results.
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+impl SlotIndex {
+    pub fn new() -> SlotIndex {
+        SlotIndex::default()
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.entries.len().wrapping_sub(1)
+    }
+
+    #[inline]
+    fn at(&self, i: usize) -> u64 {
+        self.entries.get(i).copied().unwrap_or(EMPTY)
+    }
+
+    /// Position of the entry for `hash` that `is_key` accepts.
+    #[inline]
+    fn position(&self, hash: u64, is_key: impl Fn(u32) -> bool) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let t = tag(hash);
+        let mask = self.mask();
+        let mut i = t as usize & mask;
+        loop {
+            let e = self.at(i);
+            if e == EMPTY {
+                return None;
+            }
+            if (e >> 32) as u32 == t && is_key(e as u32) {
+                return Some(i);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The slot filed under `key`; `key_of` reads a slot's key back.
+    #[inline]
+    pub fn find(&self, key: &FlowKey, key_of: impl Fn(u32) -> Option<FlowKey>) -> Option<u32> {
+        self.find_by(key, |s| key_of(s).as_ref() == Some(key))
+    }
+
+    /// The slot filed under `key` for which `is_key` holds (a cheaper test than reading the
+    /// key back, when the caller can compare in place).
+    #[inline]
+    pub fn find_by(&self, key: &FlowKey, is_key: impl Fn(u32) -> bool) -> Option<u32> {
+        self.position(key.hash64(), is_key)
+            .map(|i| self.at(i) as u32)
+    }
+
+    /// File `slot` under `key` (which must not be filed already).
+    pub fn insert(&mut self, key: &FlowKey, slot: u32) {
+        if (self.len + 1) * 4 > self.entries.len() * 3 {
+            self.grow();
+        }
+        self.place(entry(tag(key.hash64()), slot));
+        self.len += 1;
+    }
+
+    fn place(&mut self, e: u64) {
+        let mask = self.mask();
+        let mut i = (e >> 32) as usize & mask;
+        while let Some(cell) = self.entries.get_mut(i) {
+            if *cell == EMPTY {
+                *cell = e;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let cap = (self.entries.len() * 2).max(MIN_CAPACITY);
+        let old = std::mem::replace(&mut self.entries, vec![EMPTY; cap]);
+        for e in old.into_iter().filter(|&e| e != EMPTY) {
+            self.place(e);
+        }
+    }
+
+    /// Empty position `i`, shifting back the entries of its probe run that may move.
+    fn remove_at(&mut self, i: usize) {
+        let mask = self.mask();
+        let mut hole = i;
+        if let Some(c) = self.entries.get_mut(hole) {
+            *c = EMPTY;
+        }
+        let mut j = hole;
+        loop {
+            j = (j + 1) & mask;
+            let e = self.at(j);
+            if e == EMPTY {
+                break;
+            }
+            let home = (e >> 32) as usize & mask;
+            // The entry may fill the hole unless its home lies cyclically in (hole, j].
+            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
+                if let Some(c) = self.entries.get_mut(hole) {
+                    *c = e;
+                }
+                if let Some(c) = self.entries.get_mut(j) {
+                    *c = EMPTY;
+                }
+                hole = j;
+            }
+        }
+        self.len -= 1;
+    }
+
+    /// Unfile whatever slot is filed under `key`.
+    pub fn remove_key(
+        &mut self,
+        key: &FlowKey,
+        key_of: impl Fn(u32) -> Option<FlowKey>,
+    ) -> Option<u32> {
+        let i = self.position(key.hash64(), |s| key_of(s).as_ref() == Some(key))?;
+        let slot = self.at(i) as u32;
+        self.remove_at(i);
+        Some(slot)
+    }
+
+    /// Unfile `slot` if it is the one filed under `key` (works after the slot was emptied).
+    pub fn remove_slot(&mut self, key: &FlowKey, slot: u32) {
+        if let Some(i) = self.position(key.hash64(), |s| s == slot) {
+            self.remove_at(i);
+        }
+    }
+
+    /// Prefetch the index entry where a lookup of `hash` starts.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        if let Some(e) = self.entries.get(tag(hash) as usize & self.mask()) {
+            prefetch(e);
+        }
+    }
+
+    /// The first slot whose hash bits match (almost always the flow of `hash`, if any),
+    /// without checking its key: for prefetching the flow's state.
+    #[inline]
+    pub fn first_candidate(&self, hash: u64) -> Option<u32> {
+        self.position(hash, |_| true).map(|i| self.at(i) as u32)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes held (for the per-connection memory figures).
+    pub fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<u64>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Endpoint;
+    use std::collections::HashMap;
+
+    fn key(i: u32) -> FlowKey {
+        let a = Endpoint {
+            addr: std::net::Ipv4Addr::from(0x0a00_0000 + i / 7).into(),
+            port: (i % 7) as u16 + 1000,
+        };
+        let b = Endpoint {
+            addr: std::net::Ipv4Addr::new(10, 9, 9, 9).into(),
+            port: 80,
+        };
+        FlowKey::new(a, b)
+    }
+
+    /// Random inserts and removals against a HashMap model; every filed key stays findable
+    /// through the back-shifts, every removed one is gone.
+    #[test]
+    fn agrees_with_a_map_through_inserts_and_removals() {
+        let mut idx = SlotIndex::new();
+        let mut keys: Vec<Option<FlowKey>> = Vec::new(); // slot -> key
+        let mut model: HashMap<FlowKey, u32> = HashMap::new();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..60_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let k = key((x % 5000) as u32);
+            let key_of = |s: u32| keys.get(s as usize).copied().flatten();
+            match model.get(&k).copied() {
+                Some(slot) if !x.is_multiple_of(3) => {
+                    if x.is_multiple_of(2) {
+                        assert_eq!(idx.remove_key(&k, key_of), Some(slot));
+                    } else {
+                        idx.remove_slot(&k, slot);
+                    }
+                    model.remove(&k);
+                    keys[slot as usize] = None;
+                }
+                Some(slot) => assert_eq!(idx.find(&k, key_of), Some(slot)),
+                None => {
+                    assert_eq!(idx.find(&k, key_of), None);
+                    let slot = keys.len() as u32;
+                    keys.push(Some(k));
+                    idx.insert(&k, slot);
+                    model.insert(k, slot);
+                }
+            }
+            assert_eq!(idx.len(), model.len());
+        }
+        let key_of = |s: u32| keys.get(s as usize).copied().flatten();
+        for (k, &slot) in &model {
+            assert_eq!(idx.find(k, key_of), Some(slot));
+            assert_eq!(idx.first_candidate(k.hash64()), Some(slot));
+        }
+        assert!(idx.heap_bytes() >= idx.len() * 8 * 4 / 3);
+    }
+}
