@@ -6,6 +6,7 @@ use std::os::fd::AsRawFd;
 use pcap::{Capture, Offline, Precision};
 
 use crate::capture::CaptureError;
+use crate::capture::classic::{ClassicReader, Ended};
 use crate::decode::RawFrame;
 use crate::time::Ts;
 
@@ -30,6 +31,9 @@ pub struct ReadOutcome {
 /// One or more capture files read as one capture.
 pub struct FileSource {
     inputs: Vec<Input>,
+    /// One classic pcap file without a filter: read by [`ClassicReader`] until it meets
+    /// something only libpcap should handle.
+    fast: Option<ClassicReader>,
 }
 
 fn open_one(path: &str) -> Result<Capture<Offline>, CaptureError> {
@@ -91,7 +95,24 @@ impl FileSource {
                 done: false,
             });
         }
-        Ok(FileSource { inputs })
+        let fast = match (paths, filter) {
+            ([p], None) if p != "-" => ClassicReader::open(p)
+                .filter(|r| inputs.first().is_some_and(|i| i.linktype == r.linktype())),
+            _ => None,
+        };
+        Ok(FileSource { inputs, fast })
+    }
+
+    /// Read through libpcap only (no [`ClassicReader`] fast path): for tests and measurements
+    /// that compare the two.
+    pub fn libpcap_only(mut self) -> FileSource {
+        self.fast = None;
+        self
+    }
+
+    /// Whether the fast classic-pcap reader will read (the start of) this input.
+    pub fn fast_path(&self) -> bool {
+        self.fast.is_some()
     }
 
     /// Link types of the inputs (for messages).
@@ -107,6 +128,24 @@ impl FileSource {
         mut keep_going: impl FnMut() -> bool,
     ) -> ReadOutcome {
         let mut out = ReadOutcome::default();
+        if let Some(mut fast) = self.fast.take() {
+            match fast.run(&mut out.frames, &mut sink, &mut keep_going) {
+                Ended::Eof | Ended::Stopped => return out,
+                Ended::HandOver => {
+                    // libpcap continues from the first record the fast reader did not deliver
+                    // (re-reading the ones before it), so what follows is exactly its own.
+                    if let Some(input) = self.inputs.first_mut() {
+                        for _ in 0..out.frames {
+                            if let Err(e) = input.cap.next_packet() {
+                                out.warnings
+                                    .push(format!("{}: {}", input.name, pcap_msg(&e)));
+                                return out;
+                            }
+                        }
+                    }
+                }
+            }
+        }
         if self.inputs.len() == 1 {
             // Zero-copy path: the record is handed over straight from libpcap's buffer.
             if let Some(input) = self.inputs.first_mut() {

@@ -1,6 +1,7 @@
 //! Packet sources. Each yields [`crate::decode::RawFrame`]s in capture order with 1-based frame
 //! numbers counting every record.
 
+pub mod classic;
 pub mod file;
 pub mod live;
 
