@@ -235,8 +235,6 @@ struct Reassembly {
     /// flows never need it).
     #[allow(clippy::box_collection)]
     blocks: Option<Box<Vec<(u64, u64)>>>,
-    /// Reassembly given up (`skip_deliveries`): no more data, gaps or pending data.
-    skip: bool,
 }
 
 impl Reassembly {
@@ -245,7 +243,6 @@ impl Reassembly {
             delivered: 1,
             trim: 1,
             blocks: None,
-            skip: false,
         }
     }
 
@@ -274,9 +271,9 @@ impl Reassembly {
         self.delivered.saturating_sub(self.trim) + undelivered
     }
 
+    /// Drop the blocks: the side's `reasm_skip` is set with it.
     fn give_up(&mut self) {
         self.blocks = None;
-        self.skip = true;
     }
 
     /// Drop blocks that end at or below `seq` (acknowledged).
@@ -348,7 +345,7 @@ struct ZEndpoint {
     did_close: bool,
     did_eof: bool,
     fin_seen: bool,
-    start_seq: i64,
+    start_seq: u32,
     last_seq: u32,
     ack_seq: u32,
     seq_wraps: u32,
@@ -361,6 +358,9 @@ struct ZEndpoint {
     hist_last_rst: u32,
     counts: [u32; 4],
     reasm: Reassembly,
+    /// Reassembly given up (`skip_deliveries`): no more data, gaps or pending data. (Kept
+    /// here rather than in [`Reassembly`], where it would pad 7 bytes.)
+    reasm_skip: bool,
     pkts: u64,
     ip_bytes: u64,
 }
@@ -389,7 +389,7 @@ impl ZEndpoint {
     }
 
     fn init_seqs(&mut self, start: u32, ack: u32, last: u32) {
-        self.start_seq = start as i64;
+        self.start_seq = start;
         self.ack_seq = ack;
         self.last_seq = last;
     }
@@ -971,7 +971,7 @@ impl ZeekCore {
         if up_to <= 2 && self.is_partial {
             return;
         }
-        if self.ep[side].reasm.skip {
+        if self.ep[side].reasm_skip {
             let r = &mut self.ep[side].reasm;
             r.delivered = r.delivered.max(up_to);
             return;
@@ -1015,7 +1015,7 @@ impl ZeekCore {
         if caplen < len {
             return; // payload cut by the snap length never reaches the reassembler
         }
-        if self.ep[side].reasm.skip {
+        if self.ep[side].reasm_skip {
             return;
         }
         let e = &self.ep[side];
@@ -1046,12 +1046,13 @@ impl ZeekCore {
             || r.held() > EXCESSIVE_DATA_WITHOUT_ACKS
         {
             r.give_up();
+            self.ep[side].reasm_skip = true;
         }
     }
 
     fn data_pending(&self, side: usize) -> bool {
         let e = &self.ep[side];
-        if e.reasm.skip {
+        if e.reasm_skip {
             return false;
         }
         let delivered = (e.start_seq as u64).wrapping_add(e.reasm.delivered);
@@ -1376,7 +1377,15 @@ struct Tracked {
     /// Analyzer timers (attempt, expire, delete) carry this; cancelling bumps it.
     analyzer_epoch: u16,
     inactivity_epoch: u16,
-    inactivity: i64,
+    /// Inactivity timeout in seconds (60, 300 or 3600: 4 bytes instead of 8 a connection).
+    inactivity_s: u32,
+}
+
+impl Tracked {
+    #[inline]
+    fn inactivity(&self) -> i64 {
+        self.inactivity_s as i64 * NS
+    }
 }
 
 /// Zeek's own connection table with its timers (§11.7), fed every segment in capture order.
@@ -1601,7 +1610,7 @@ impl ZeekTracker {
             uid,
             analyzer_epoch: 0,
             inactivity_epoch: 0,
-            inactivity: HANDSHAKE_INACTIVITY,
+            inactivity_s: (HANDSHAKE_INACTIVITY / NS) as u32,
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -1647,7 +1656,7 @@ impl ZeekTracker {
             return;
         };
         let mut new_inactivity = None;
-        if req.tcp_inactivity && t.inactivity != TCP_INACTIVITY {
+        if req.tcp_inactivity && t.inactivity() != TCP_INACTIVITY {
             new_inactivity = Some(TCP_INACTIVITY);
         }
         if req.established {
@@ -1669,16 +1678,16 @@ impl ZeekTracker {
         let mut pushes: [(i64, u16, TimerKind); 4] = [(0, 0, TimerKind::Delete); 4];
         let mut n = 0;
         if let Some(to) = new_inactivity
-            && to > t.inactivity
+            && to > t.inactivity()
         {
             // A longer timeout needs no new timer: the pending one fires earlier than the new
             // deadline, finds the connection not yet due and re-arms itself at `last + to`.
             // This keeps one inactivity timer per connection in the heap instead of two.
-            t.inactivity = to;
+            t.inactivity_s = (to / NS) as u32;
         } else if let Some(to) = new_inactivity
-            && to != t.inactivity
+            && to != t.inactivity()
         {
-            t.inactivity = to;
+            t.inactivity_s = (to / NS) as u32;
             t.inactivity_epoch = t.inactivity_epoch.wrapping_add(1);
             pushes[n] = (
                 last.saturating_add(to),
@@ -1740,7 +1749,7 @@ impl ZeekTracker {
                 if tm.epoch != t.inactivity_epoch {
                     (false, None)
                 } else {
-                    let due = c.last.0.saturating_add(t.inactivity);
+                    let due = c.last.0.saturating_add(t.inactivity());
                     if due <= now.0 {
                         (true, None)
                     } else {
