@@ -375,7 +375,7 @@ impl ZEndpoint {
 
     #[inline]
     fn start_u32(&self) -> u32 {
-        self.start_seq as u32
+        self.start_seq
     }
 
     #[inline]
