@@ -1369,10 +1369,62 @@ struct Timer {
     kind: TimerKind,
 }
 
+/// A connection's two endpoints (physical sides 0 and 1): 16 bytes instead of 40 for IPv4,
+/// the common case; other pairs are boxed.
+#[derive(Debug)]
+enum Sides {
+    V4 { addr: [u32; 2], port: [u16; 2] },
+    Other(Box<[Endpoint; 2]>),
+}
+
+impl Sides {
+    fn new(a: Endpoint, b: Endpoint) -> Sides {
+        match (a.addr, b.addr) {
+            (IpAddr::V4(x), IpAddr::V4(y)) => Sides::V4 {
+                addr: [u32::from(x), u32::from(y)],
+                port: [a.port, b.port],
+            },
+            _ => Sides::Other(Box::new([a, b])),
+        }
+    }
+
+    fn pair(&self) -> [Endpoint; 2] {
+        match self {
+            Sides::V4 { addr, port } => {
+                let ep = |i: usize| Endpoint {
+                    addr: IpAddr::V4(addr[i].into()),
+                    port: port[i],
+                };
+                [ep(0), ep(1)]
+            }
+            Sides::Other(b) => **b,
+        }
+    }
+
+    fn port(&self, side: usize) -> u16 {
+        let [a, b] = self.pair();
+        if side == 0 { a.port } else { b.port }
+    }
+
+    /// Whether these are the endpoints of `key`, either way round.
+    #[inline]
+    fn is(&self, key: &FlowKey) -> bool {
+        let [a, b] = self.pair();
+        (a == key.lo && b == key.hi) || (a == key.hi && b == key.lo)
+    }
+
+    /// Whether `seg` travels from side 0 to side 1.
+    #[inline]
+    fn sent_by_first(&self, seg: &Segment) -> bool {
+        let [a, b] = self.pair();
+        seg.src == a && seg.dst == b
+    }
+}
+
 #[derive(Debug)]
 struct Tracked {
     core: ZeekCore,
-    sides: [Endpoint; 2],
+    sides: Sides,
     uid: u64,
     /// Analyzer timers (attempt, expire, delete) carry this; cancelling bumps it.
     analyzer_epoch: u16,
@@ -1539,10 +1591,7 @@ impl ZeekTracker {
             slots
                 .get(s as usize)
                 .and_then(|t| t.as_ref())
-                .is_some_and(|t| {
-                    let [a, b] = &t.sides;
-                    (*a == key.lo && *b == key.hi) || (*a == key.hi && *b == key.lo)
-                })
+                .is_some_and(|t| t.sides.is(key))
         })
     }
 
@@ -1606,7 +1655,7 @@ impl ZeekTracker {
         self.next_uid += 1;
         let t = Tracked {
             core,
-            sides: [seg.src, seg.dst],
+            sides: Sides::new(seg.src, seg.dst),
             uid,
             analyzer_epoch: 0,
             inactivity_epoch: 0,
@@ -1642,13 +1691,14 @@ impl ZeekTracker {
             return;
         };
         // The key is the sides' (not stored twice: 40 bytes per connection).
-        let key = FlowKey::new(t.sides[0], t.sides[1]);
+        let [a, b] = t.sides.pair();
+        let key = FlowKey::new(a, b);
         self.table.remove_slot(&key, slot);
         if let Some(g) = self.gens.get_mut(slot as usize) {
             *g = g.wrapping_add(1);
         }
         self.free.push(slot);
-        self.rows.push(t.core.row(make_uid(t.uid), t.sides));
+        self.rows.push(t.core.row(make_uid(t.uid), t.sides.pair()));
     }
 
     fn apply(&mut self, slot: u32, req: Requests) {
@@ -1662,8 +1712,8 @@ impl ZeekTracker {
         if req.established {
             // conn/inactivity.zeek: the responder's port, or for a half-established
             // connection the originator's if only that one is a likely server port.
-            let mut service = t.sides[t.core.resp_side()].port;
-            let orig_port = t.sides[t.core.orig_side()].port;
+            let mut service = t.sides.port(t.core.resp_side());
+            let orig_port = t.sides.port(t.core.orig_side());
             if t.core.orig_state() == ZeekState::Inactive
                 && !self.ports.contains(service)
                 && self.ports.contains(orig_port)
@@ -1770,7 +1820,7 @@ impl ZeekTracker {
 
 #[inline]
 fn side_of(t: &Tracked, seg: &Segment) -> usize {
-    usize::from(!(seg.src == t.sides[0] && seg.dst == t.sides[1]))
+    usize::from(!t.sides.sent_by_first(seg))
 }
 
 /// Zeek's expire check (`ExpireTimer`), run every 6 s: an idle connection with a closed side
@@ -2532,6 +2582,11 @@ mod tests {
         // Per-flow state (JSON) is boxed; keep the core within a few hundred bytes.
         assert!(std::mem::size_of::<ZeekConn>() <= 8);
         let n = std::mem::size_of::<ZeekCore>();
-        assert!(n <= 400, "{n}");
+        assert!(n <= 296, "{n}");
+        // What the tracker keeps per connection besides its index entry and timers (issue 6
+        // reports it; BENCHMARKS.md has the whole-process figure).
+        let t = std::mem::size_of::<Option<Tracked>>();
+        assert!(t <= 328, "{t}");
+        assert_eq!(std::mem::size_of::<Sides>(), 16);
     }
 }
