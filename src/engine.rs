@@ -356,6 +356,13 @@ impl Engine {
                 _ => self.zeek.prefetch_state(seg),
             }
         }
+        if self.cfg.track_flows {
+            let key = FlowKey::of(seg);
+            match stage {
+                1 => self.flows.prefetch_index(&key),
+                _ => self.flows.prefetch_entry(&key),
+            }
+        }
     }
 
     /// Analyse one record decoded elsewhere (e.g. on a reader thread): exactly what
