@@ -285,6 +285,12 @@ fn blast(s: &Sender, f: &Frames, a: &Args) -> (Counts, Duration, Option<String>)
             done += sent as u64;
             continue;
         }
+        if r == 0 {
+            // Nothing taken and no error (not expected): pause as for ENOBUFS and send again.
+            c.retries += 1;
+            std::thread::sleep(Duration::from_micros(20));
+            continue;
+        }
         let err = io::Error::last_os_error();
         match err.raw_os_error() {
             Some(libc::EINTR) => {}
@@ -313,6 +319,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let sender = match Sender::open(&a.iface) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("blast: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let t = Instant::now();
     let frames = match load(&a.file) {
         Ok(f) => f,
@@ -328,13 +341,6 @@ fn main() -> ExitCode {
         a.file,
         t.elapsed().as_secs_f64()
     );
-    let sender = match Sender::open(&a.iface) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("blast: {e}");
-            return ExitCode::from(1);
-        }
-    };
     // Precise sleeps for the pacing: the default 50 µs timer slack would lengthen each one.
     // SAFETY: prctl with an integer argument; failure only costs precision.
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };

@@ -147,7 +147,8 @@ step() {
 	fi
 	read -r captured kd ifd qd < <(echo "$line" | sed -E 's/.* ([0-9]+) packets captured, ([0-9]+) dropped by kernel, ([0-9]+) dropped by interface, ([0-9]+) dropped by tcplens.*/\1 \2 \3 \4/')
 	local ok=no
-	if [[ $kd == 0 && $qd == 0 && $ifd == 0 && $captured -ge ${sent:-0} ]]; then ok=yes; fi
+	# The whole capture must have been sent (a sender may skip frames it cannot send).
+	if [[ $kd == 0 && $qd == 0 && $ifd == 0 && ${sent:-0} -ge $PKTS && $captured -ge $sent ]]; then ok=yes; fi
 	log "rate $rate: $SENDER sent $sent at ${rated} pps (${retried:-?} retried), captured $captured, kernel drops $kd, interface drops $ifd, queue drops $qd -> $ok"
 	ROWS+=("| $rate | ${sent:-?} | ${rated:-?} | ${retried:-?} | $captured | $kd | $ifd | $qd | $ok |")
 	if [[ $ok == yes ]]; then
