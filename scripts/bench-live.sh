@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Live capture rate (issue 6, item 5): replay a generated capture with tcpreplay onto one end of
-# a veth pair between two network namespaces created here, while `tcplens -i <other end>
-# --report zeek` captures with analysis on; raise the rate step by step and report the highest
-# rate at which every packet arrived with zero kernel drops and zero analysis-queue drops.
+# Live capture rate (issue 6, item 5): replay a generated capture onto one end of a veth pair
+# between two network namespaces created here, while `tcplens -i <other end> --report zeek`
+# captures with analysis on; raise the rate step by step and report the highest rate at which
+# every packet arrived with zero kernel drops and zero analysis-queue drops.
+# The sender is examples/blast.rs (AF_PACKET, sendmmsg batches, qdisc bypass) or tcpreplay.
 # Root only (namespaces). Everything created is removed at exit.
 #
 #   scripts/bench-live.sh
 #
 # Environment:
-#   BENCH_LIVE_RATES="50000 100000 ..."  packets/s to try, ascending (then --topspeed)
+#   BENCH_LIVE_RATES="50000 100000 ..."  packets/s to try, ascending (then as fast as possible)
+#   BENCH_LIVE_SENDER=blast               or "tcpreplay" (tcpreplay -K --pps R / --topspeed)
 #   BENCH_LIVE_PACKETS=1000000 BENCH_LIVE_CONNECTIONS=50000  the replayed capture
 #   BENCH_LIVE_BUFFER_KIB=                tcplens -B (kernel buffer); libpcap's default if empty
 #   BENCH_LIVE_REPORT=zeek                tcplens --report kind
@@ -33,12 +35,17 @@ CONNS=${BENCH_LIVE_CONNECTIONS:-50000}
 BUF=${BENCH_LIVE_BUFFER_KIB:-}
 KIND=${BENCH_LIVE_REPORT:-zeek}
 TOOL=${BENCH_LIVE_TOOL:-tcplens}
+SENDER=${BENCH_LIVE_SENDER:-blast}
+case $SENDER in blast | tcpreplay) ;; *) die "BENCH_LIVE_SENDER must be blast or tcpreplay" ;; esac
 case $TOOL in tcplens | tcpdump | tcpdump-immediate) ;; *) die "BENCH_LIVE_TOOL must be tcplens, tcpdump or tcpdump-immediate" ;; esac
 DIR=${BENCH_DIR:-$ROOT/target/bench}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 mkdir -p "$DIR"
 
-for t in ip:iproute2 tcpreplay:tcpreplay; do
+NEEDED=(ip:iproute2)
+[[ $SENDER == tcpreplay ]] && NEEDED+=(tcpreplay:tcpreplay)
+[[ $TOOL == tcpdump* ]] && NEEDED+=(tcpdump:tcpdump)
+for t in "${NEEDED[@]}"; do
 	if ! command -v "${t%%:*}" >/dev/null; then
 		[[ ${BENCH_NO_INSTALL:-0} == 1 ]] && die "${t%%:*} is missing (package ${t#*:})"
 		log "installing ${t#*:} with apt-get"
@@ -47,10 +54,12 @@ for t in ip:iproute2 tcpreplay:tcpreplay; do
 	fi
 done
 
-log "building tcplens and gencap (release)"
-cargo build --release --quiet --bin tcplens --example gencap || die "cargo build failed"
-TCPLENS=$ROOT/target/release/tcplens
-GENCAP=$ROOT/target/release/examples/gencap
+log "building tcplens, gencap and blast (release)"
+cargo build --release --quiet --bin tcplens --example gencap --example blast || die "cargo build failed"
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+TCPLENS=$TARGET/release/tcplens
+GENCAP=$TARGET/release/examples/gencap
+BLAST=$TARGET/release/examples/blast
 CAP=$DIR/live-${PKTS}p-${CONNS}c-s1.pcap
 if ! [[ -s $CAP && $CAP -nt $GENCAP ]]; then
 	log "generating $CAP"
@@ -89,11 +98,18 @@ done
 ROWS=()
 BEST=""
 BEST_PPS=0
+SENDER_INFO=""
 # One step: replay at RATE (packets/s, or "topspeed") while tcplens captures.
 step() {
 	local rate=$1
-	local opt=(--pps="$rate")
-	[[ $rate == topspeed ]] && opt=(--topspeed)
+	local send
+	if [[ $SENDER == blast ]]; then
+		send=("$BLAST" --iface "$VTX" --pps "$rate" "$CAP")
+		[[ $rate == topspeed ]] && send=("$BLAST" --iface "$VTX" --pps 0 "$CAP")
+	else
+		send=(tcpreplay -K -i "$VTX" --pps="$rate" "$CAP")
+		[[ $rate == topspeed ]] && send=(tcpreplay -K -i "$VTX" --topspeed "$CAP")
+	fi
 	local cmd
 	case $TOOL in
 	tcplens) cmd=("$TCPLENS" -i "$VRX" --report "$KIND") ;;
@@ -106,13 +122,13 @@ step() {
 	sleep 1.5
 	kill -0 "$TCPLENS_PID" 2>/dev/null || die "tcplens did not start: $(cat "$DIR/live-err.txt")"
 	local rep
-	rep=$(ip netns exec "$TX" tcpreplay -K -i "$VTX" "${opt[@]}" "$CAP" 2>&1) ||
-		die "tcpreplay failed: $(echo "$rep" | tail -3)"
+	rep=$(ip netns exec "$TX" "${send[@]}" 2>&1) ||
+		die "$SENDER failed: $(echo "$rep" | tail -3)"
 	sleep 1.5 # let the analysis drain its queue
 	kill -INT "$TCPLENS_PID"
 	wait "$TCPLENS_PID" || true
 	TCPLENS_PID=""
-	local line sent rated captured kd ifd qd
+	local line sent rated retried captured kd ifd qd
 	if [[ $TOOL == tcplens ]]; then
 		line=$(grep -E 'packets captured' "$DIR/live-err.txt" | tail -1)
 	else
@@ -122,11 +138,19 @@ step() {
 	[[ $line =~ ^[^0-9]*[0-9]+\ packets\ captured ]] || die "no capture summary from $TOOL: $(cat "$DIR/live-err.txt")"
 	sent=$(echo "$rep" | sed -n 's/.*Actual: \([0-9]*\) packets.*/\1/p' | head -1)
 	rated=$(echo "$rep" | sed -n 's/.*Rated: [0-9.]* Bps, [0-9.]* Mbps, \([0-9.]*\) pps.*/\1/p' | head -1)
+	# Frames the kernel refused (ENOBUFS/EAGAIN) and the sender sent again.
+	if [[ $SENDER == blast ]]; then
+		retried=$(echo "$rep" | sed -n 's/^blast: sent .* retries \([0-9]*\),.*/\1/p' | head -1)
+		SENDER_INFO=$(echo "$rep" | sed -n 's/^blast: sent .*(target [^,]*, \(batch [0-9]*, qdisc bypass [a-z]*\).*/\1/p' | head -1)
+	else
+		retried=$(echo "$rep" | sed -n 's/.*Retried packets (E[A-Z]*): *\([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}')
+	fi
 	read -r captured kd ifd qd < <(echo "$line" | sed -E 's/.* ([0-9]+) packets captured, ([0-9]+) dropped by kernel, ([0-9]+) dropped by interface, ([0-9]+) dropped by tcplens.*/\1 \2 \3 \4/')
 	local ok=no
-	if [[ $kd == 0 && $qd == 0 && $ifd == 0 && $captured -ge ${sent:-0} ]]; then ok=yes; fi
-	log "rate $rate: sent $sent at ${rated} pps, captured $captured, kernel drops $kd, interface drops $ifd, queue drops $qd -> $ok"
-	ROWS+=("| $rate | ${sent:-?} | ${rated:-?} | $captured | $kd | $ifd | $qd | $ok |")
+	# The whole capture must have been sent (a sender may skip frames it cannot send).
+	if [[ $kd == 0 && $qd == 0 && $ifd == 0 && ${sent:-0} -ge $PKTS && $captured -ge $sent ]]; then ok=yes; fi
+	log "rate $rate: $SENDER sent $sent at ${rated} pps (${retried:-?} retried), captured $captured, kernel drops $kd, interface drops $ifd, queue drops $qd -> $ok"
+	ROWS+=("| $rate | ${sent:-?} | ${rated:-?} | ${retried:-?} | $captured | $kd | $ifd | $qd | $ok |")
 	if [[ $ok == yes ]]; then
 		local r=${rated%.*}
 		if ((r > BEST_PPS)); then
@@ -145,22 +169,34 @@ for rate in $RATES topspeed; do
 	((FAILS >= 2)) && break
 done
 
-REPORT=$DIR/report-live-$TOOL${BUF:+-B$BUF}.md
+# The section (and report file) name: the default sender adds nothing, so that the sections
+# of earlier runs keep their names.
+NAME=live-$TOOL${BUF:+-B$BUF}
+[[ $SENDER == blast ]] || NAME+=-$SENDER
+REPORT=$DIR/report-$NAME.md
 case $TOOL in
 tcplens) cmd_text="tcplens -i <veth peer> --report $KIND${BUF:+ -B $BUF}" ;;
 tcpdump) cmd_text="tcpdump -n -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 *) cmd_text="tcpdump -n --immediate-mode -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 esac
 {
-	echo "### Live capture with $TOOL${BUF:+ -B $BUF} — $(date -u '+%Y-%m-%d %H:%M UTC'), tcplens $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+	echo "### Live capture with $TOOL${BUF:+ -B $BUF}, sent by $SENDER — $(date -u '+%Y-%m-%d %H:%M UTC'), tcplens $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo
-	echo "\`tcpreplay -K -i <veth> --pps=R $(basename "$CAP")\` in one network namespace; in the other,"
+	if [[ $SENDER == blast ]]; then
+		echo "Sender: \`target/release/examples/blast --iface <veth> --pps R $(basename "$CAP")\`"
+		echo "(\`--pps 0\` for the topspeed step; AF_PACKET raw socket, sendmmsg${SENDER_INFO:+, $SENDER_INFO})"
+		echo "in one network namespace; in the other,"
+	else
+		echo "Sender: \`tcpreplay -K -i <veth> --pps=R $(basename "$CAP")\` (\`--topspeed\` for the last step)"
+		echo "in one network namespace; in the other,"
+	fi
 	echo "\`${cmd_text}\` (ended by SIGINT 1.5 s after the replay). veth MTU 1600, offloads off."
 	echo "The capture: $PKTS packets, $CONNS connections (gencap, seed 1). A step passes when"
 	echo "every replayed packet was captured with zero kernel, interface and analysis-queue drops."
+	echo "*retried*: frames the kernel refused to the sender (ENOBUFS/EAGAIN) and that it sent again."
 	echo
-	echo "| target pps | sent | achieved pps (tcpreplay) | captured | kernel drops | interface drops | queue drops | zero drops |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---|"
+	echo "| target pps | sent | achieved pps ($SENDER) | retried | captured | kernel drops | interface drops | queue drops | zero drops |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
 	printf '%s\n' "${ROWS[@]}"
 	echo
 	if [[ -n $BEST ]]; then
@@ -169,14 +205,16 @@ esac
 		echo "**No rate passed with zero drops.**"
 	fi
 	echo
-	echo "Machine: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), Linux $(uname -r); $(tcpreplay --version 2>&1 | head -1)."
-	echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (tcpreplay and tcplens share the 2 cores)."
+	sender_version=""
+	[[ $SENDER == tcpreplay ]] && sender_version="; $(tcpreplay --version 2>&1 | head -1)"
+	echo "Machine: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), Linux $(uname -r)$sender_version."
+	echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the sender and $TOOL share the $(nproc) cores)."
 } >"$REPORT"
 cat "$REPORT"
 
 if [[ $OUT != - ]]; then
-	begin="<!-- bench:live-$TOOL${BUF:+-B$BUF}:begin -->"
-	end="<!-- bench:live-$TOOL${BUF:+-B$BUF}:end -->"
+	begin="<!-- bench:$NAME:begin -->"
+	end="<!-- bench:$NAME:end -->"
 	[[ -f $OUT ]] || printf '# tcplens benchmarks\n' >"$OUT"
 	grep -qF "$begin" "$OUT" || printf '\n%s\n%s\n' "$begin" "$end" >>"$OUT"
 	awk -v b="$begin" -v e="$end" -v f="$REPORT" '
@@ -184,5 +222,5 @@ if [[ $OUT != - ]]; then
 		$0 == e { skip = 0 }
 		!skip { print }' "$OUT" >"$OUT.tmp"
 	mv "$OUT.tmp" "$OUT"
-	log "report written to $OUT (live-$TOOL${BUF:+-B$BUF} section)"
+	log "report written to $OUT ($NAME section)"
 fi
