@@ -556,7 +556,11 @@ fn run_live(
         snaplen: cli.snaplen.unwrap_or(live::DEFAULT_SNAPLEN),
         promisc: !cli.no_promisc,
         buffer_kib: cli.buffer_kib,
-        immediate: true,
+        // Immediate mode wakes the capture thread for every packet, and on a veth pair that
+        // work lands on the sender's CPU: headless reports take packets in blocks (at most
+        // 100 ms late, the capture timeout), which kept 654k packets/s drop-free against
+        // ~400k with immediate mode (BENCHMARKS.md, live). The terminal UI keeps it.
+        immediate: interactive,
         filter: cli.filter_expr(),
         write: cli.write.clone(),
         count: cli.count,
