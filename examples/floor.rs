@@ -5,6 +5,8 @@
 //! ```text
 //! cargo run --release --example floor -- FILE            libpcap read loop (the floor)
 //! cargo run --release --example floor -- --decode FILE   the same + tcplens::decode::decode
+//! cargo run --release --example floor -- --tcplens-read FILE   tcplens's reader (FileSource,
+//!                                                       fast classic-pcap path) + decode
 //! cargo run --release --example floor -- --raw FILE      classic pcap walked in 4 MiB blocks,
 //!                                                        without libpcap (what a custom
 //!                                                        reader could cost)
@@ -122,13 +124,37 @@ fn raw_loop(path: &str) -> Result<(u64, u64, u64), String> {
     Ok((packets, bytes, wire))
 }
 
+/// tcplens's own reading stage: `FileSource` (the fast classic-pcap reader where it applies)
+/// and `decode`, no analysis.
+fn tcplens_read(path: &str) -> Result<(u64, u64, u64), String> {
+    let mut src = tcplens::capture::FileSource::open(&[path.to_string()], None)
+        .map_err(|e| e.to_string())?;
+    let (mut packets, mut bytes, mut tcp) = (0u64, 0u64, 0u64);
+    let out = src.run(
+        |raw| {
+            packets += 1;
+            bytes += raw.data.len() as u64;
+            if decode::decode(raw, DecodeOptions::default()).is_ok() {
+                tcp += 1;
+            }
+        },
+        || true,
+    );
+    match out.warnings.first() {
+        Some(w) => Err(w.clone()),
+        None => Ok((packets, bytes, tcp)),
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mode, path) = match args.as_slice() {
         [p] if !p.starts_with("--") => ("", p.as_str()),
-        [m, p] if m == "--raw" || m == "--decode" => (m.as_str(), p.as_str()),
+        [m, p] if m == "--raw" || m == "--decode" || m == "--tcplens-read" => {
+            (m.as_str(), p.as_str())
+        }
         _ => {
-            eprintln!("usage: floor [--raw | --decode] FILE");
+            eprintln!("usage: floor [--raw | --decode | --tcplens-read] FILE");
             return ExitCode::from(2);
         }
     };
@@ -136,12 +162,13 @@ fn main() -> ExitCode {
     let res = match mode {
         "--raw" => raw_loop(path),
         "--decode" => libpcap_loop(path, true),
+        "--tcplens-read" => tcplens_read(path),
         _ => libpcap_loop(path, false),
     };
     match res {
         Ok((packets, bytes, extra)) => {
             let what = match mode {
-                "--decode" => "tcp segments",
+                "--decode" | "--tcplens-read" => "tcp segments",
                 "--raw" => "wire bytes",
                 _ => "-",
             };

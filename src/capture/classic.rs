@@ -20,6 +20,7 @@ const MAGIC_NANO: u32 = 0xa1b2_3c4d;
 /// libpcap's largest snapshot length for these link types (`MAXIMUM_SNAPLEN`).
 const MAX_SNAPLEN: u32 = 262_144;
 const BUF_SIZE: usize = 4 << 20;
+const READ_CHUNK: usize = 256 << 10;
 const FILE_HEADER: usize = 24;
 const RECORD_HEADER: usize = 16;
 
@@ -140,7 +141,8 @@ impl ClassicReader {
         self.end -= self.pos;
         self.pos = 0;
         while self.end < need {
-            let Some(spare) = self.buf.get_mut(self.end..) else {
+            let upto = (self.end + READ_CHUNK).min(self.buf.len());
+            let Some(spare) = self.buf.get_mut(self.end..upto) else {
                 return false;
             };
             match self.file.read(spare) {
