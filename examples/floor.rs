@@ -127,8 +127,8 @@ fn raw_loop(path: &str) -> Result<(u64, u64, u64), String> {
 /// tcplens's own reading stage: `FileSource` (the fast classic-pcap reader where it applies)
 /// and `decode`, no analysis.
 fn tcplens_read(path: &str) -> Result<(u64, u64, u64), String> {
-    let mut src = tcplens::capture::FileSource::open(&[path.to_string()], None)
-        .map_err(|e| e.to_string())?;
+    let mut src =
+        tcplens::capture::FileSource::open(&[path.to_string()], None).map_err(|e| e.to_string())?;
     let (mut packets, mut bytes, mut tcp) = (0u64, 0u64, 0u64);
     let out = src.run(
         |raw| {
