@@ -8,7 +8,8 @@ pub mod zeek;
 /// Make a string from the network or the system safe for a terminal or a TSV field: control
 /// characters, tabs and newlines become `\xNN` escapes, as Zeek does.
 pub fn escape_field(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(|c| c.is_control()) {
+    // Printable ASCII (uids, histories, addresses) is the rule: checked byte by byte.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(|c| c.is_control()) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);

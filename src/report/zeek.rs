@@ -94,85 +94,142 @@ pub fn write_footer<W: Write>(out: &mut W, close: Ts) -> io::Result<()> {
     writeln!(out, "#close\t{}", zeek_date(close))
 }
 
-/// A row is written field by field straight into the (buffered) output: formatting through
-/// `fmt` with a `String` per address and number cost more than the whole TCP analysis of the
-/// connection's packets.
+/// A row is formatted into a line buffer on the stack and written with one call: formatting
+/// through `fmt` with a `String` per address and number cost more than the whole TCP analysis
+/// of the connection's packets.
 pub fn write_row<W: Write>(out: &mut W, r: &ZeekRow) -> io::Result<()> {
+    let mut line = Line::new();
     let mut n = itoa::Buffer::new();
-    write_micros(out, r.ts.0)?;
-    out.write_all(b"\t")?;
-    out.write_all(super::escape_field(&r.uid).as_bytes())?;
-    out.write_all(b"\t")?;
-    write_addr(out, r.orig.addr)?;
-    out.write_all(b"\t")?;
-    out.write_all(n.format(r.orig.port).as_bytes())?;
-    out.write_all(b"\t")?;
-    write_addr(out, r.resp.addr)?;
-    out.write_all(b"\t")?;
-    out.write_all(n.format(r.resp.port).as_bytes())?;
-    out.write_all(b"\ttcp\t-\t")?;
+    write_micros(&mut line, r.ts.0)?;
+    line.put(b"\t");
+    line.put(super::escape_field(&r.uid).as_bytes());
+    line.put(b"\t");
+    write_addr(&mut line, r.orig.addr)?;
+    line.put(b"\t");
+    line.put(n.format(r.orig.port).as_bytes());
+    line.put(b"\t");
+    write_addr(&mut line, r.resp.addr)?;
+    line.put(b"\t");
+    line.put(n.format(r.resp.port).as_bytes());
+    line.put(b"\ttcp\t-\t");
     match r.duration {
-        Some(d) => write_micros(out, d.0)?,
-        None => out.write_all(b"-")?,
+        Some(d) => write_micros(&mut line, d.0)?,
+        None => line.put(b"-"),
     }
     for v in [r.orig_bytes, r.resp_bytes] {
-        out.write_all(b"\t")?;
+        line.put(b"\t");
         match v {
-            Some(v) => out.write_all(n.format(v).as_bytes())?,
-            None => out.write_all(b"-")?,
+            Some(v) => line.put(n.format(v).as_bytes()),
+            None => line.put(b"-"),
         }
     }
-    out.write_all(b"\t")?;
-    out.write_all(r.conn_state.as_bytes())?;
-    out.write_all(b"\t-\t-\t")?;
-    out.write_all(n.format(r.missed_bytes).as_bytes())?;
-    out.write_all(b"\t")?;
+    line.put(b"\t");
+    line.put(r.conn_state.as_bytes());
+    line.put(b"\t-\t-\t");
+    line.put(n.format(r.missed_bytes).as_bytes());
+    line.put(b"\t");
     if r.history.is_empty() {
-        out.write_all(b"-")?;
+        line.put(b"-");
     } else {
-        out.write_all(super::escape_field(&r.history).as_bytes())?;
+        line.put(super::escape_field(&r.history).as_bytes());
     }
     for v in [r.orig_pkts, r.orig_ip_bytes, r.resp_pkts, r.resp_ip_bytes] {
-        out.write_all(b"\t")?;
-        out.write_all(n.format(v).as_bytes())?;
+        line.put(b"\t");
+        line.put(n.format(v).as_bytes());
     }
-    out.write_all(b"\t-\n")
+    line.put(b"\t-\n");
+    out.write_all(line.as_bytes())
+}
+
+/// A row's bytes: on the stack up to 512 bytes (any ordinary row), spilling to the heap
+/// beyond (long escaped histories).
+struct Line {
+    buf: [u8; 512],
+    len: usize,
+    spill: Vec<u8>,
+}
+
+impl Line {
+    fn new() -> Line {
+        Line {
+            buf: [0; 512],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        if self.spill.is_empty()
+            && let Some(dst) = self.buf.get_mut(self.len..self.len + b.len())
+        {
+            dst.copy_from_slice(b);
+            self.len += b.len();
+            return;
+        }
+        if self.spill.is_empty() {
+            self.spill
+                .extend_from_slice(self.buf.get(..self.len).unwrap_or(&[]));
+        }
+        self.spill.extend_from_slice(b);
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        if self.spill.is_empty() {
+            self.buf.get(..self.len).unwrap_or(&[])
+        } else {
+            &self.spill
+        }
+    }
+}
+
+impl Write for Line {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.put(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// std's notation (IPv6 in RFC 5952 compressed lower-case form, as Zeek prints it); IPv4
 /// without going through `fmt`.
-fn write_addr<W: Write>(out: &mut W, a: IpAddr) -> io::Result<()> {
+fn write_addr(out: &mut Line, a: IpAddr) -> io::Result<()> {
     match a {
         IpAddr::V4(v4) => {
             let mut n = itoa::Buffer::new();
             let [a, b, c, d] = v4.octets();
-            out.write_all(n.format(a).as_bytes())?;
-            out.write_all(b".")?;
-            out.write_all(n.format(b).as_bytes())?;
-            out.write_all(b".")?;
-            out.write_all(n.format(c).as_bytes())?;
-            out.write_all(b".")?;
-            out.write_all(n.format(d).as_bytes())
+            out.put(n.format(a).as_bytes());
+            out.put(b".");
+            out.put(n.format(b).as_bytes());
+            out.put(b".");
+            out.put(n.format(c).as_bytes());
+            out.put(b".");
+            out.put(n.format(d).as_bytes());
+            Ok(())
         }
         IpAddr::V6(_) => write!(out, "{a}"),
     }
 }
 
 /// Seconds with six decimals, exactly as [`MicrosFmt`] prints them.
-fn write_micros<W: Write>(out: &mut W, ns: i64) -> io::Result<()> {
+fn write_micros(out: &mut Line, ns: i64) -> io::Result<()> {
     let (neg, secs, frac) = crate::time::micros_parts(ns);
     if neg {
-        out.write_all(b"-")?;
+        out.put(b"-");
     }
     let mut n = itoa::Buffer::new();
-    out.write_all(n.format(secs).as_bytes())?;
+    out.put(n.format(secs).as_bytes());
     let mut digits = *b".000000";
     let mut f = frac;
     for d in digits.iter_mut().skip(1).rev() {
         *d = b'0' + (f % 10) as u8;
         f /= 10;
     }
-    out.write_all(&digits)
+    out.put(&digits);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -270,10 +327,11 @@ mod tests {
                 resp_bytes: (i % 2 == 0).then_some(i as u64),
                 conn_state: "SF",
                 missed_bytes: 1000 * i as u64,
-                history: if i == 1 {
-                    String::new()
-                } else {
-                    "ShADadFf".into()
+                // Empty, ordinary, and long enough escaped to spill the line buffer.
+                history: match i {
+                    1 => String::new(),
+                    3 => "\x1b".repeat(150),
+                    _ => "ShADadFf".into(),
                 },
                 orig_pkts: 3,
                 orig_ip_bytes: 10_000_000_000,
@@ -298,9 +356,9 @@ mod tests {
                 r.conn_state,
                 r.missed_bytes,
                 if r.history.is_empty() {
-                    "-"
+                    "-".to_string()
                 } else {
-                    &r.history
+                    crate::report::escape_field(&r.history).into_owned()
                 },
                 r.orig_pkts,
                 r.orig_ip_bytes,
@@ -310,6 +368,9 @@ mod tests {
             let mut got = Vec::new();
             write_row(&mut got, r).unwrap();
             assert_eq!(String::from_utf8(got).unwrap(), want);
+            if r.history.len() == 150 {
+                assert!(want.len() > 512, "the long history spills the line buffer");
+            }
         }
     }
 
