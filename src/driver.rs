@@ -502,13 +502,6 @@ fn pipelined(
     };
     'batches: for mut batch in rx.iter() {
         for i in 0..batch.len() {
-            // Flow state is mostly out of cache: ask for it a few records ahead.
-            if let Some((_, Ok(seg))) = batch.get(i + 8) {
-                engine.prefetch(seg, 1);
-            }
-            if let Some((_, Ok(seg))) = batch.get(i + 4) {
-                engine.prefetch(seg, 2);
-            }
             let Some(&(ts, decoded)) = batch.get(i) else {
                 break;
             };

@@ -345,26 +345,6 @@ impl Engine {
         }
     }
 
-    /// Prefetch hints for a segment that will be analysed a few records from now: stage 1
-    /// (about 8 records ahead) loads the index entry, stage 2 (about 4 ahead) the connection
-    /// state it points at. Only speed depends on them.
-    #[inline]
-    pub fn prefetch(&self, seg: &Segment, stage: u8) {
-        if self.cfg.zeek_rows {
-            match stage {
-                1 => self.zeek.prefetch_index(seg),
-                _ => self.zeek.prefetch_state(seg),
-            }
-        }
-        if self.cfg.track_flows {
-            let key = FlowKey::of(seg);
-            match stage {
-                1 => self.flows.prefetch_index(&key),
-                _ => self.flows.prefetch_entry(&key),
-            }
-        }
-    }
-
     /// Analyse one record decoded elsewhere (e.g. on a reader thread): exactly what
     /// [`Engine::on_frame`] does after decoding.
     pub fn on_decoded(&mut self, ts: Ts, decoded: Result<Segment, Skip>) -> Option<FlowId> {

@@ -22,7 +22,7 @@
 use std::net::IpAddr;
 
 use crate::analysis::timers::TimerQueue;
-use crate::flow::{SlotIndex, oldest_batch, prefetch};
+use crate::flow::{SlotIndex, oldest_batch};
 
 use crate::decode::{Checksum, Endpoint, Segment, TcpFlags};
 use crate::flow::{Dir, FlowKey};
@@ -1567,30 +1567,6 @@ impl ZeekTracker {
         }
     }
 
-    /// Prefetch the index entry of `seg`'s connection (a few packets before it is processed).
-    #[inline]
-    pub fn prefetch_index(&self, seg: &Segment) {
-        self.table.prefetch(FlowKey::of(seg).hash64());
-    }
-
-    /// Prefetch the state of `seg`'s connection (after [`ZeekTracker::prefetch_index`]).
-    #[inline]
-    pub fn prefetch_state(&self, seg: &Segment) {
-        if let Some(s) = self.table.first_candidate(FlowKey::of(seg).hash64()) {
-            self.prefetch_slot(s);
-        }
-    }
-
-    #[inline]
-    fn prefetch_slot(&self, slot: u32) {
-        if let Some(t) = self.slots.get(slot as usize) {
-            let p = t as *const Option<Tracked> as *const u8;
-            for off in (0..std::mem::size_of::<Option<Tracked>>()).step_by(64) {
-                prefetch(p.wrapping_add(off));
-            }
-        }
-    }
-
     /// Fire every timer due at or before `now` (live mode calls this on the wall clock).
     pub fn advance(&mut self, now: Ts) {
         while let Some(top) = self.timers.peek() {
@@ -1598,13 +1574,6 @@ impl ZeekTracker {
                 break;
             }
             self.timers.pop();
-            // What the next due timer reads is likely cold too: start loading it now.
-            if let Some(next) = self.timers.peek()
-                && next.at <= now.0
-                && let Some(h) = self.hot.get(next.slot as usize)
-            {
-                prefetch(h);
-            }
             if let Some(at) = self.fire(top, now) {
                 self.order = self.order.wrapping_add(1);
                 let order = self.order;

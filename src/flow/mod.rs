@@ -5,6 +5,6 @@ pub mod index;
 pub mod key;
 pub mod table;
 
-pub use index::{SlotIndex, prefetch};
+pub use index::SlotIndex;
 pub use key::{Dir, FlowKey};
 pub use table::{FlowId, FlowTable, Slot, TableEntry, oldest_batch};

@@ -70,27 +70,6 @@ impl<V: TableEntry> FlowTable<V> {
         self.index.find(key, |s| key_of(slots, s))
     }
 
-    /// Prefetch the index entry for `key` (see [`SlotIndex::prefetch`]).
-    #[inline]
-    pub fn prefetch_index(&self, key: &FlowKey) {
-        self.index.prefetch(key.hash64());
-    }
-
-    /// Prefetch the flow `key` most likely maps to (after [`FlowTable::prefetch_index`]).
-    #[inline]
-    pub fn prefetch_entry(&self, key: &FlowKey) {
-        if let Some(v) = self
-            .index
-            .first_candidate(key.hash64())
-            .and_then(|s| self.slots.get(s as usize))
-        {
-            let p = v as *const Option<V> as *const u8;
-            for off in (0..std::mem::size_of::<Option<V>>()).step_by(64) {
-                crate::flow::prefetch(p.wrapping_add(off));
-            }
-        }
-    }
-
     /// Add a flow for `key` (made by `make` from its new id), replacing (detaching) any current
     /// one. Returns its slot.
     pub fn insert(&mut self, key: FlowKey, make: impl FnOnce(FlowId) -> V) -> Slot {
