@@ -217,6 +217,9 @@ impl TableEntry for Flow {
     fn key(&self) -> FlowKey {
         FlowKey::new(self.a, self.b)
     }
+    fn has_key(&self, key: &FlowKey) -> bool {
+        (self.a == key.lo && self.b == key.hi) || (self.a == key.hi && self.b == key.lo)
+    }
 }
 
 impl Flow {

@@ -30,6 +30,11 @@ pub trait TableEntry {
     fn id(&self) -> FlowId;
     /// The key the entry is filed under (read back instead of being stored in the index).
     fn key(&self) -> FlowKey;
+    /// Whether the entry is filed under `key` (override when it can be tested without
+    /// building the key).
+    fn has_key(&self, key: &FlowKey) -> bool {
+        self.key() == *key
+    }
 }
 
 #[derive(Debug)]
@@ -67,7 +72,12 @@ impl<V: TableEntry> FlowTable<V> {
     #[inline]
     pub fn lookup(&self, key: &FlowKey) -> Option<Slot> {
         let slots = &self.slots;
-        self.index.find(key, |s| key_of(slots, s))
+        self.index.find_by(key, |s| {
+            slots
+                .get(s as usize)
+                .and_then(|v| v.as_ref())
+                .is_some_and(|v| v.has_key(key))
+        })
     }
 
     /// Add a flow for `key` (made by `make` from its new id), replacing (detaching) any current

@@ -2,23 +2,30 @@
 
 use std::io::{self, Write};
 
+use super::{Line, write_micros};
 use crate::analysis::events::PacketEvents;
 use crate::engine::Engine;
 
 /// Write one packet's events.
+/// (Formatted into a line buffer with itoa: `fmt` cost as much as the analysis.)
 pub fn write_packet<W: Write>(out: &mut W, pe: &PacketEvents) -> io::Result<()> {
-    let dir = if pe.from_orig() { "orig" } else { "resp" };
-    let ts = crate::time::MicrosFmt(pe.ts.0);
+    let dir: &[u8] = if pe.from_orig() { b"orig" } else { b"resp" };
+    let mut n = itoa::Buffer::new();
+    // Everything up to the event name is the same for each of the packet's events.
+    let mut head = Line::new();
+    head.put(b"{\"frame\":");
+    head.put(n.format(pe.frame).as_bytes());
+    head.put(b",\"ts\":");
+    write_micros(&mut head, pe.ts.0)?;
+    head.put(b",\"flow\":");
+    head.put(n.format(pe.flow).as_bytes());
+    head.put(b",\"dir\":\"");
+    head.put(dir);
+    head.put(b"\",\"event\":\"");
     for k in pe.events.iter() {
-        writeln!(
-            out,
-            "{{\"frame\":{},\"ts\":{},\"flow\":{},\"dir\":\"{}\",\"event\":\"{}\"}}",
-            pe.frame,
-            ts,
-            pe.flow,
-            dir,
-            k.as_str()
-        )?;
+        out.write_all(head.as_bytes())?;
+        out.write_all(k.as_str().as_bytes())?;
+        out.write_all(b"\"}\n")?;
     }
     Ok(())
 }

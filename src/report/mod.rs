@@ -5,6 +5,8 @@ pub mod json;
 pub mod text;
 pub mod zeek;
 
+use std::io::{self, Write};
+
 /// Make a string from the network or the system safe for a terminal or a TSV field: control
 /// characters, tabs and newlines become `\xNN` escapes, as Zeek does.
 pub fn escape_field(s: &str) -> std::borrow::Cow<'_, str> {
@@ -24,6 +26,77 @@ pub fn escape_field(s: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// A report line's bytes: on the stack up to 512 bytes (any ordinary row), spilling to the heap
+/// beyond (long escaped histories).
+pub(crate) struct Line {
+    buf: [u8; 512],
+    len: usize,
+    spill: Vec<u8>,
+}
+
+impl Line {
+    pub(crate) fn new() -> Line {
+        Line {
+            buf: [0; 512],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn put(&mut self, b: &[u8]) {
+        if self.spill.is_empty()
+            && let Some(dst) = self.buf.get_mut(self.len..self.len + b.len())
+        {
+            dst.copy_from_slice(b);
+            self.len += b.len();
+            return;
+        }
+        if self.spill.is_empty() {
+            self.spill
+                .extend_from_slice(self.buf.get(..self.len).unwrap_or(&[]));
+        }
+        self.spill.extend_from_slice(b);
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        if self.spill.is_empty() {
+            self.buf.get(..self.len).unwrap_or(&[])
+        } else {
+            &self.spill
+        }
+    }
+}
+
+impl Write for Line {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.put(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Seconds with six decimals, exactly as [`crate::time::MicrosFmt`] prints them.
+pub(crate) fn write_micros(out: &mut Line, ns: i64) -> io::Result<()> {
+    let (neg, secs, frac) = crate::time::micros_parts(ns);
+    if neg {
+        out.put(b"-");
+    }
+    let mut n = itoa::Buffer::new();
+    out.put(n.format(secs).as_bytes());
+    let mut digits = *b".000000";
+    let mut f = frac;
+    for d in digits.iter_mut().skip(1).rev() {
+        *d = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    out.put(&digits);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
+use super::{Line, write_micros};
 use crate::analysis::zeek::ZeekRow;
 #[cfg(doc)]
 use crate::time::MicrosFmt;
@@ -141,59 +142,6 @@ pub fn write_row<W: Write>(out: &mut W, r: &ZeekRow) -> io::Result<()> {
     out.write_all(line.as_bytes())
 }
 
-/// A row's bytes: on the stack up to 512 bytes (any ordinary row), spilling to the heap
-/// beyond (long escaped histories).
-struct Line {
-    buf: [u8; 512],
-    len: usize,
-    spill: Vec<u8>,
-}
-
-impl Line {
-    fn new() -> Line {
-        Line {
-            buf: [0; 512],
-            len: 0,
-            spill: Vec::new(),
-        }
-    }
-
-    #[inline]
-    fn put(&mut self, b: &[u8]) {
-        if self.spill.is_empty()
-            && let Some(dst) = self.buf.get_mut(self.len..self.len + b.len())
-        {
-            dst.copy_from_slice(b);
-            self.len += b.len();
-            return;
-        }
-        if self.spill.is_empty() {
-            self.spill
-                .extend_from_slice(self.buf.get(..self.len).unwrap_or(&[]));
-        }
-        self.spill.extend_from_slice(b);
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        if self.spill.is_empty() {
-            self.buf.get(..self.len).unwrap_or(&[])
-        } else {
-            &self.spill
-        }
-    }
-}
-
-impl Write for Line {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.put(b);
-        Ok(b.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// std's notation (IPv6 in RFC 5952 compressed lower-case form, as Zeek prints it); IPv4
 /// without going through `fmt`.
 fn write_addr(out: &mut Line, a: IpAddr) -> io::Result<()> {
@@ -212,24 +160,6 @@ fn write_addr(out: &mut Line, a: IpAddr) -> io::Result<()> {
         }
         IpAddr::V6(_) => write!(out, "{a}"),
     }
-}
-
-/// Seconds with six decimals, exactly as [`MicrosFmt`] prints them.
-fn write_micros(out: &mut Line, ns: i64) -> io::Result<()> {
-    let (neg, secs, frac) = crate::time::micros_parts(ns);
-    if neg {
-        out.put(b"-");
-    }
-    let mut n = itoa::Buffer::new();
-    out.put(n.format(secs).as_bytes());
-    let mut digits = *b".000000";
-    let mut f = frac;
-    for d in digits.iter_mut().skip(1).rev() {
-        *d = b'0' + (f % 10) as u8;
-        f /= 10;
-    }
-    out.put(&digits);
-    Ok(())
 }
 
 #[cfg(test)]
