@@ -76,8 +76,8 @@ if total is None:
 
 # First matching rule wins: (group, regex on "file:function [object]").
 RULES = [
-    ("read: libpcap + stdio", r"libpcap\.so|/libio/|fread|pcap-\d[\d.]*/src|capture/file\.rs|FileSource::run"),
-    ("memcpy (mostly libpcap's fread)", r"memmove|memcpy"),
+    ("read: file reader (fast classic-pcap path, libpcap)", r"libpcap\.so|/libio/|fread|pcap-\d[\d.]*/src|capture/file\.rs|capture/classic\.rs|FileSource::run|ClassicReader"),
+    ("memcpy (buffer refills, batches)", r"memmove|memcpy"),
     ("allocation", r"malloc|free|realloc|_int_|alloc::alloc|RawVec|__rust_alloc|__rdl_"),
     ("decode (decode.rs, etherparse)", r"src/decode\.rs|etherparse|tcplens::decode::"),
     ("flow lookup (key, hash, endpoint compare)", r"src/flow/|hashbrown|rustc[-_]hash|net/ip_addr\.rs:tcplens::engine|array/equality\.rs:tcplens::engine|slice/cmp\.rs:tcplens::engine|/cmp\.rs:tcplens::engine"),
