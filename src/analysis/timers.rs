@@ -19,6 +19,10 @@ const RUNS: usize = 8;
 #[derive(Debug)]
 pub struct TimerQueue<T: Ord + Copy> {
     runs: [VecDeque<T>; RUNS],
+    /// Copies of each run's first and last timer, side by side: a push compares tails and a
+    /// minimum search compares heads without touching the runs' buffers.
+    heads: [Option<T>; RUNS],
+    tails: [Option<T>; RUNS],
     heap: BinaryHeap<Reverse<T>>,
     /// The minimum and where it is, kept current: `peek` runs on every packet, `pop` only
     /// when a timer is due.
@@ -29,6 +33,8 @@ impl<T: Ord + Copy> Default for TimerQueue<T> {
     fn default() -> Self {
         TimerQueue {
             runs: std::array::from_fn(|_| VecDeque::new()),
+            heads: [None; RUNS],
+            tails: [None; RUNS],
             heap: BinaryHeap::new(),
             min: None,
         }
@@ -47,9 +53,9 @@ impl<T: Ord + Copy> TimerQueue<T> {
         // Best fit: the run whose tail is the greatest one not after `t`.
         let mut best: Option<(usize, T)> = None;
         let mut empty = None;
-        for (i, r) in self.runs.iter().enumerate() {
-            match r.back() {
-                Some(&tail) if tail <= t => {
+        for (i, tail) in self.tails.iter().enumerate() {
+            match *tail {
+                Some(tail) if tail <= t => {
                     if best.is_none_or(|(_, b)| tail > b) {
                         best = Some((i, tail));
                     }
@@ -69,6 +75,14 @@ impl<T: Ord + Copy> TimerQueue<T> {
                 if let Some(r) = self.runs.get_mut(i) {
                     r.push_back(t);
                 }
+                if let Some(tail) = self.tails.get_mut(i) {
+                    *tail = Some(t);
+                }
+                if let Some(head) = self.heads.get_mut(i)
+                    && head.is_none()
+                {
+                    *head = Some(t);
+                }
                 At::Run(i)
             }
             None => {
@@ -83,8 +97,8 @@ impl<T: Ord + Copy> TimerQueue<T> {
 
     fn scan_min(&self) -> Option<(At, T)> {
         let mut best: Option<(At, T)> = self.heap.peek().map(|Reverse(t)| (At::Heap, *t));
-        for (i, r) in self.runs.iter().enumerate() {
-            if let Some(&h) = r.front()
+        for (i, head) in self.heads.iter().enumerate() {
+            if let Some(h) = *head
                 && best.is_none_or(|(_, b)| h < b)
             {
                 best = Some((At::Run(i), h));
@@ -104,7 +118,10 @@ impl<T: Ord + Copy> TimerQueue<T> {
         let (at, t) = self.min?;
         match at {
             At::Run(i) => {
-                self.runs.get_mut(i).and_then(|r| r.pop_front());
+                if let Some(r) = self.runs.get_mut(i) {
+                    r.pop_front();
+                    self.sync_ends(i);
+                }
             }
             At::Heap => {
                 self.heap.pop();
@@ -112,6 +129,20 @@ impl<T: Ord + Copy> TimerQueue<T> {
         }
         self.min = self.scan_min();
         Some(t)
+    }
+
+    /// Re-read run `i`'s head and tail copies.
+    fn sync_ends(&mut self, i: usize) {
+        let (h, t) = self
+            .runs
+            .get(i)
+            .map_or((None, None), |r| (r.front().copied(), r.back().copied()));
+        if let Some(x) = self.heads.get_mut(i) {
+            *x = h;
+        }
+        if let Some(x) = self.tails.get_mut(i) {
+            *x = t;
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -133,6 +164,9 @@ impl<T: Ord + Copy> TimerQueue<T> {
             r.retain(|t| keep(t));
         }
         self.heap.retain(|Reverse(t)| keep(t));
+        for i in 0..RUNS {
+            self.sync_ends(i);
+        }
         self.min = self.scan_min();
     }
 }
