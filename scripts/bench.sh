@@ -164,6 +164,7 @@ register() { # name cmd...
 register floor "$FLOOR" "$CAP"
 register "floor --raw (block reads, no libpcap)" "$FLOOR" --raw "$CAP"
 register "floor --decode (+ tcplens decode)" "$FLOOR" --decode "$CAP"
+register "floor --tcplens-read (tcplens reader + decode)" "$FLOOR" --tcplens-read "$CAP"
 [[ $HAVE_TCPDUMP == 1 ]] && register "tcpdump -w /dev/null" tcpdump -r "$CAP" -w /dev/null
 register "tcplens zeek" "$TCPLENS" -r "$CAP" --report zeek
 register "tcplens events" "$TCPLENS" -r "$CAP" --report events
