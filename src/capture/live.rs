@@ -179,6 +179,10 @@ pub fn open(opts: &LiveOptions) -> Result<Capture<Active>, CaptureError> {
     Ok(cap)
 }
 
+/// How long a stopped capture keeps reading: the capture timeout (100 ms, after which libpcap
+/// hands over a partly filled block) and some margin.
+const DRAIN: Duration = Duration::from_millis(150);
+
 /// Start the capture thread. `stop` ends it (signals set it); it also ends by itself at the
 /// count or duration limit, or when the interface fails.
 pub fn spawn(
@@ -240,15 +244,27 @@ fn capture_loop(
     let mut frame = 0u64;
     let mut last_stats = Instant::now();
     let mut last_flush = Instant::now();
+    // Once stopped (signal or --duration), packets the kernel saw before the stop may still sit
+    // in a ring block that libpcap hands over only at the block timeout (no immediate mode):
+    // keep reading for a little longer than that timeout, taking only packets stamped before
+    // the stop.
+    let mut draining: Option<(Instant, Ts)> = None;
     loop {
-        if stop.load(Ordering::Relaxed) {
-            return None;
-        }
         if count.is_some_and(|n| frame >= n) {
             return None;
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return None;
+        match draining {
+            None => {
+                if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+                    draining = Some((Instant::now() + DRAIN, Ts::now()));
+                    continue;
+                }
+            }
+            Some((until, _)) => {
+                if Instant::now() >= until {
+                    return None;
+                }
+            }
         }
         if last_stats.elapsed() >= Duration::from_millis(500) {
             update_stats(cap, c);
@@ -256,6 +272,10 @@ fn capture_loop(
         }
         match cap.next_packet() {
             Ok(p) => {
+                let ts = Ts::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec);
+                if draining.is_some_and(|(_, at)| ts > at) {
+                    continue;
+                }
                 frame += 1;
                 c.captured.fetch_add(1, Ordering::Relaxed);
                 if let Some(sf) = savefile.as_deref_mut() {
@@ -268,7 +288,7 @@ fn capture_loop(
                 }
                 let rec = OwnedRecord {
                     frame,
-                    ts: Ts::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec),
+                    ts,
                     orig_len: p.header.len,
                     data: p.data.to_vec(),
                 };
@@ -285,7 +305,13 @@ fn capture_loop(
                 if let Some(sf) = savefile.as_deref_mut() {
                     let _ = sf.flush();
                 }
-                wait_readable(cap.as_raw_fd(), 100);
+                let ms = match draining {
+                    Some((until, _)) => {
+                        until.saturating_duration_since(Instant::now()).as_millis() as i32 + 1
+                    }
+                    None => 100,
+                };
+                wait_readable(cap.as_raw_fd(), ms.min(100));
             }
             Err(pcap::Error::NoMorePackets) => return None,
             Err(e) => return Some(format!("capture stopped: {e}")),
