@@ -350,13 +350,8 @@ struct ZEndpoint {
     ack_seq: u32,
     seq_wraps: u32,
     ack_wraps: u32,
-    /// Relative sequence number just past the FIN.
-    fin_seq: u64,
     /// Low 32 bits of the relative sequence numbers of the last SYN, FIN end and RST.
     hist_last_syn: u32,
-    hist_last_fin: u32,
-    hist_last_rst: u32,
-    counts: [u32; 4],
     reasm: Reassembly,
     /// Reassembly given up (`skip_deliveries`): no more data, gaps or pending data. (Kept
     /// here rather than in [`Reassembly`], where it would pad 7 bytes.)
@@ -513,6 +508,22 @@ pub struct ZeekCore {
     deferred_gen: bool,
     start: Ts,
     last: Ts,
+    /// What most connections never need, allocated on first use.
+    rare: Option<Box<Rare>>,
+}
+
+/// A connection's rarely used bookkeeping: FIN and RST details, the counted letters' counters
+/// and missed bytes. Kept out of line (allocated on the first FIN, RST, retransmission, zero
+/// window, gap or bad checksum) so that an established idle connection costs 64 bytes less.
+#[derive(Clone, Debug, Default)]
+struct Rare {
+    /// Per side: counters of the counted letters (§11.5), by [`Counted`].
+    counts: [[u32; 4]; 2],
+    /// Per side: low 32 bits of the relative sequence numbers of the last FIN end and RST.
+    hist_last_fin: [u32; 2],
+    hist_last_rst: [u32; 2],
+    /// Per side: relative sequence number just past the FIN.
+    fin_seq: [u64; 2],
     missed_bytes: u64,
 }
 
@@ -531,7 +542,7 @@ impl ZeekCore {
             deferred_gen: false,
             start: first.ts,
             last: first.ts,
-            missed_bytes: 0,
+            rare: None,
         };
         if ports.flip_at_creation(first) {
             c.flip_roles();
@@ -560,6 +571,10 @@ impl ZeekCore {
 
     fn resp_state(&self) -> ZeekState {
         self.ep[self.resp_side()].state
+    }
+
+    fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
     }
 
     fn flip_roles(&mut self) {
@@ -592,7 +607,14 @@ impl ZeekCore {
 
     fn counted(&mut self, side: usize, which: Counted) {
         let n = {
-            let c = &mut self.ep[side].counts[which as usize];
+            let c = self
+                .rare_mut()
+                .counts
+                .get_mut(side & 1)
+                .and_then(|c| c.get_mut(which as usize));
+            let Some(c) = c else {
+                return;
+            };
             *c = c.saturating_add(1);
             *c
         };
@@ -668,7 +690,9 @@ impl ZeekCore {
 
         if f.fin() {
             self.ep[side].fin_seen = true;
-            self.ep[side].fin_seq = rel_seq.wrapping_add(seg_len as u64);
+            if let Some(f) = self.rare_mut().fin_seq.get_mut(side) {
+                *f = rel_seq.wrapping_add(seg_len as u64);
+            }
         }
 
         let mut rel_ack = 0u64;
@@ -778,18 +802,23 @@ impl ZeekCore {
             }
             if f.fin() {
                 let end = rel_seq.wrapping_add(len as u64) as u32;
-                if self.check_history(side, H_FIN, b'F') && end != self.ep[side].hist_last_fin {
+                let last = self.rare_mut().hist_last_fin.get(side).copied();
+                if self.check_history(side, H_FIN, b'F') && Some(end) != last {
                     self.add_letter(side, b'F');
                 }
-                self.ep[side].hist_last_fin = end;
+                if let Some(l) = self.rare_mut().hist_last_fin.get_mut(side) {
+                    *l = end;
+                }
             }
             if f.rst() {
                 if self.check_history(side, H_RST, b'R')
-                    && rel_seq as u32 != self.ep[side].hist_last_rst
+                    && Some(rel_seq as u32) != self.rare_mut().hist_last_rst.get(side).copied()
                 {
                     self.add_letter(side, b'R');
                 }
-                self.ep[side].hist_last_rst = rel_seq as u32;
+                if let Some(l) = self.rare_mut().hist_last_rst.get_mut(side) {
+                    *l = rel_seq as u32;
+                }
             }
         } else if len > 0 {
             self.check_history(side, H_DATA, b'D');
@@ -950,8 +979,13 @@ impl ZeekCore {
     fn ack_received(&mut self, side: usize, seq: u64, req: &mut Requests) {
         let e = &self.ep[side];
         let mut seq = seq;
-        if e.fin_seen && seq >= e.fin_seq {
-            seq = e.fin_seq.wrapping_sub(1);
+        let fin_seq = self
+            .rare
+            .as_ref()
+            .and_then(|r| r.fin_seq.get(side).copied())
+            .unwrap_or(0);
+        if e.fin_seen && seq >= fin_seq {
+            seq = fin_seq.wrapping_sub(1);
         }
         if seq <= e.reasm.trim {
             return;
@@ -1007,7 +1041,8 @@ impl ZeekCore {
         };
         if clean(&self.ep[side]) && clean(&self.ep[side ^ 1]) {
             self.counted(side, Counted::Gap);
-            self.missed_bytes = self.missed_bytes.saturating_add(len);
+            let r = self.rare_mut();
+            r.missed_bytes = r.missed_bytes.saturating_add(len);
         }
     }
 
@@ -1213,7 +1248,7 @@ impl ZeekCore {
             orig_bytes,
             resp_bytes,
             conn_state: self.conn_state(),
-            missed_bytes: self.missed_bytes,
+            missed_bytes: self.rare.as_ref().map_or(0, |r| r.missed_bytes),
             history: self.history.as_str().to_string(),
             orig_pkts: self.ep[o].pkts,
             orig_ip_bytes: self.ep[o].ip_bytes,
@@ -2611,16 +2646,40 @@ mod tests {
         assert!(a[1..].bytes().all(|c| c.is_ascii_alphanumeric()));
     }
 
+    /// An established idle connection (handshake, keepalive probe and its ACK) never
+    /// allocates the rare part; a FIN, a retransmission or a gap does.
+    #[test]
+    fn rare_bookkeeping_is_allocated_only_when_needed() {
+        let mut l = Ladder::new();
+        let ports = ServerPorts::zeek_default();
+        let segs = [
+            l.c2s("S", 0, 0, 0),
+            l.s2c("SA", 0, 1, 0),
+            l.c2s("A", 1, 1, 0),
+            l.at(10.0).c2s("A", 0, 1, 0), // keepalive probe: seq - 1, no data
+            l.s2c("A", 1, 1, 0),
+        ];
+        let mut c = ZeekCore::new(&segs[0], &ports);
+        let mut req = Requests::default();
+        for (i, s) in segs.iter().enumerate() {
+            c.process(usize::from(i == 1 || i == 4), s, true, &mut req);
+        }
+        assert!(c.rare.is_none(), "{:?}", c.history());
+        c.process(0, &l.c2s("FA", 1, 1, 0), true, &mut req);
+        assert!(c.rare.is_some());
+        assert_eq!(c.history(), "ShAaF");
+    }
+
     #[test]
     fn core_state_is_compact() {
         // Per-flow state (JSON) is boxed; keep the core within a few hundred bytes.
         assert!(std::mem::size_of::<ZeekConn>() <= 8);
         let n = std::mem::size_of::<ZeekCore>();
-        assert!(n <= 296, "{n}");
+        assert!(n <= 232, "{n}");
         // What the tracker keeps per connection besides its index entry and timers (issue 6
         // reports it; BENCHMARKS.md has the whole-process figure).
         let t = std::mem::size_of::<Option<Tracked>>();
-        assert!(t <= 328, "{t}");
+        assert!(t <= 264, "{t}");
         assert_eq!(std::mem::size_of::<Sides>(), 16);
     }
 }
