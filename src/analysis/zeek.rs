@@ -1462,12 +1462,10 @@ impl Sides {
     }
 }
 
-/// The part of a connection its timers read, kept apart from the connection itself: most
-/// timers fire long after the connection's last packet, when its state is out of cache, and
-/// most only re-arm. Reading 16 bytes from a dense array instead of the whole connection is
-/// what keeps a hundred thousand timer firings cheap. Refreshed after every change.
+/// What a timer reads of its connection. (Kept as a dense per-slot copy for a while; it saved
+/// cache misses but cost as much in upkeep on every packet, and 16 bytes a connection.)
 #[derive(Clone, Copy, Debug, Default)]
-struct Hot {
+struct TimerView {
     last: i64,
     analyzer_epoch: u16,
     inactivity_epoch: u16,
@@ -1476,28 +1474,28 @@ struct Hot {
 }
 
 /// `is_active`.
-const HOT_ACTIVE: u8 = 1;
+const VIEW_ACTIVE: u8 = 1;
 /// Originator in SYN_SENT/SYN_ACK_SENT and responder INACTIVE (the attempt timer's test).
-const HOT_ATTEMPT: u8 = 2;
+const VIEW_ATTEMPT: u8 = 2;
 /// The state part of Zeek's expire check (see [`expire_states`]).
-const HOT_EXPIRE: u8 = 4;
+const VIEW_EXPIRE: u8 = 4;
 
-impl Hot {
-    fn of(t: &Tracked) -> Hot {
+impl TimerView {
+    fn of(t: &Tracked) -> TimerView {
         let c = &t.core;
         let mut flags = 0;
         if c.is_active {
-            flags |= HOT_ACTIVE;
+            flags |= VIEW_ACTIVE;
         }
         if matches!(c.orig_state(), ZeekState::SynSent | ZeekState::SynAckSent)
             && c.resp_state() == ZeekState::Inactive
         {
-            flags |= HOT_ATTEMPT;
+            flags |= VIEW_ATTEMPT;
         }
         if expire_states(c) {
-            flags |= HOT_EXPIRE;
+            flags |= VIEW_EXPIRE;
         }
-        Hot {
+        TimerView {
             last: c.last.0,
             analyzer_epoch: t.analyzer_epoch,
             inactivity_epoch: t.inactivity_epoch,
@@ -1538,8 +1536,6 @@ pub struct ZeekTracker {
     table: SlotIndex,
     slots: Vec<Option<Tracked>>,
     gens: Vec<u32>,
-    /// Per slot, what the timers look at (see [`Hot`]).
-    hot: Vec<Hot>,
     free: Vec<u32>,
     timers: TimerQueue<Timer>,
     order: u32,
@@ -1590,16 +1586,6 @@ impl ZeekTracker {
         let side = side_of(t, seg);
         t.core.process(side, seg, verify, &mut req);
         self.apply(slot, req);
-        self.refresh_hot(slot);
-    }
-
-    fn refresh_hot(&mut self, slot: u32) {
-        if let (Some(Some(t)), Some(h)) = (
-            self.slots.get(slot as usize),
-            self.hot.get_mut(slot as usize),
-        ) {
-            *h = Hot::of(t);
-        }
     }
 
     /// Fire every timer due at or before `now` (live mode calls this on the wall clock).
@@ -1729,21 +1715,16 @@ impl ZeekTracker {
             inactivity_epoch: 0,
             inactivity_s: (HANDSHAKE_INACTIVITY / NS) as u16,
         };
-        let hot = Hot::of(&t);
         let slot = match self.free.pop() {
             Some(s) => {
                 if let Some(x) = self.slots.get_mut(s as usize) {
                     *x = Some(t);
-                }
-                if let Some(h) = self.hot.get_mut(s as usize) {
-                    *h = hot;
                 }
                 s
             }
             None => {
                 self.slots.push(Some(t));
                 self.gens.push(0);
-                self.hot.push(hot);
                 (self.slots.len() - 1) as u32
             }
         };
@@ -1843,24 +1824,23 @@ impl ZeekTracker {
         }
     }
 
-    /// Run a due timer; returns the time to re-arm it at, if it must fire again. Decides from
-    /// [`Hot`] alone; only a removal touches the connection.
+    /// Run a due timer; returns the time to re-arm it at, if it must fire again.
     fn fire(&mut self, tm: Timer, now: Ts) -> Option<i64> {
         if self.generation(tm.slot) != tm.generation {
             return None;
         }
-        let h = *self.hot.get(tm.slot as usize)?;
-        let active = h.flags & HOT_ACTIVE != 0;
+        let h = TimerView::of(self.slot(tm.slot)?);
+        let active = h.flags & VIEW_ACTIVE != 0;
         // What the timer does: remove the connection, re-arm at a time, or nothing.
         let (remove, rearm) = match tm.kind {
             TimerKind::Attempt => {
-                let due = tm.epoch == h.analyzer_epoch && active && h.flags & HOT_ATTEMPT != 0;
+                let due = tm.epoch == h.analyzer_epoch && active && h.flags & VIEW_ATTEMPT != 0;
                 (due, None)
             }
             TimerKind::Expire => {
                 if tm.epoch != h.analyzer_epoch || !active {
                     (false, None)
-                } else if h.last.saturating_add(LINGER) < now.0 && h.flags & HOT_EXPIRE != 0 {
+                } else if h.last.saturating_add(LINGER) < now.0 && h.flags & VIEW_EXPIRE != 0 {
                     (true, None)
                 } else {
                     (false, Some(now.0.saturating_add(SESSION_TIMER)))
