@@ -510,6 +510,19 @@ pub struct ZeekCore {
     last: Ts,
     /// What most connections never need, allocated on first use.
     rare: Option<Box<Rare>>,
+    /// The Zeek tracker's timer bookkeeping for this connection, kept here because it fits
+    /// in what would otherwise be padding (unused by the per-flow JSON rules).
+    timer: TimerState,
+}
+
+/// Timer bookkeeping of a tracked connection.
+#[derive(Clone, Copy, Debug, Default)]
+struct TimerState {
+    /// Analyzer timers (attempt, expire, delete) carry this; cancelling bumps it.
+    analyzer_epoch: u16,
+    inactivity_epoch: u16,
+    /// Inactivity timeout in seconds (60, 300 or 3600).
+    inactivity_s: u16,
 }
 
 /// A connection's rarely used bookkeeping: FIN and RST details, the counted letters' counters
@@ -543,6 +556,10 @@ impl ZeekCore {
             start: first.ts,
             last: first.ts,
             rare: None,
+            timer: TimerState {
+                inactivity_s: (HANDSHAKE_INACTIVITY / NS) as u16,
+                ..TimerState::default()
+            },
         };
         if ports.flip_at_creation(first) {
             c.flip_roles();
@@ -1497,9 +1514,9 @@ impl TimerView {
         }
         TimerView {
             last: c.last.0,
-            analyzer_epoch: t.analyzer_epoch,
-            inactivity_epoch: t.inactivity_epoch,
-            inactivity_s: t.inactivity_s,
+            analyzer_epoch: t.core.timer.analyzer_epoch,
+            inactivity_epoch: t.core.timer.inactivity_epoch,
+            inactivity_s: t.core.timer.inactivity_s,
             flags,
         }
     }
@@ -1507,20 +1524,16 @@ impl TimerView {
 
 #[derive(Debug)]
 struct Tracked {
+    /// Also holds the tracker's timer bookkeeping ([`TimerState`]).
     core: ZeekCore,
     sides: Sides,
     uid: u64,
-    /// Analyzer timers (attempt, expire, delete) carry this; cancelling bumps it.
-    analyzer_epoch: u16,
-    inactivity_epoch: u16,
-    /// Inactivity timeout in seconds (60, 300 or 3600: 2 bytes instead of 8 a connection).
-    inactivity_s: u16,
 }
 
 impl Tracked {
     #[inline]
     fn inactivity(&self) -> i64 {
-        self.inactivity_s as i64 * NS
+        self.core.timer.inactivity_s as i64 * NS
     }
 }
 
@@ -1711,9 +1724,6 @@ impl ZeekTracker {
             core,
             sides: Sides::new(seg.src, seg.dst),
             uid,
-            analyzer_epoch: 0,
-            inactivity_epoch: 0,
-            inactivity_s: (HANDSHAKE_INACTIVITY / NS) as u16,
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -1787,36 +1797,36 @@ impl ZeekTracker {
             // A longer timeout needs no new timer: the pending one fires earlier than the new
             // deadline, finds the connection not yet due and re-arms itself at `last + to`.
             // This keeps one inactivity timer per connection in the heap instead of two.
-            t.inactivity_s = (to / NS) as u16;
+            t.core.timer.inactivity_s = (to / NS) as u16;
         } else if let Some(to) = new_inactivity
             && to != t.inactivity()
         {
-            t.inactivity_s = (to / NS) as u16;
-            t.inactivity_epoch = t.inactivity_epoch.wrapping_add(1);
+            t.core.timer.inactivity_s = (to / NS) as u16;
+            t.core.timer.inactivity_epoch = t.core.timer.inactivity_epoch.wrapping_add(1);
             pushes[n] = (
                 last.saturating_add(to),
-                t.inactivity_epoch,
+                t.core.timer.inactivity_epoch,
                 TimerKind::Inactivity,
             );
             n += 1;
         }
         if let Some(at) = req.attempt_at {
-            pushes[n] = (at.0, t.analyzer_epoch, TimerKind::Attempt);
+            pushes[n] = (at.0, t.core.timer.analyzer_epoch, TimerKind::Attempt);
             n += 1;
         }
         if req.cancel_analyzer_timers {
-            t.analyzer_epoch = t.analyzer_epoch.wrapping_add(1);
+            t.core.timer.analyzer_epoch = t.core.timer.analyzer_epoch.wrapping_add(1);
             // An attempt timer set by this very packet is cancelled too.
             if n > 0 && pushes[n - 1].2 == TimerKind::Attempt {
                 n -= 1;
             }
         }
         if let Some(at) = req.delete_at {
-            pushes[n] = (at.0, t.analyzer_epoch, TimerKind::Delete);
+            pushes[n] = (at.0, t.core.timer.analyzer_epoch, TimerKind::Delete);
             n += 1;
         }
         if let Some(at) = req.expire_at {
-            pushes[n] = (at.0, t.analyzer_epoch, TimerKind::Expire);
+            pushes[n] = (at.0, t.core.timer.analyzer_epoch, TimerKind::Expire);
             n += 1;
         }
         for &(at, epoch, kind) in pushes.iter().take(n) {
