@@ -342,25 +342,51 @@ impl Reassembly {
 struct ZEndpoint {
     state: ZeekState,
     prev_state: ZeekState,
-    did_close: bool,
-    did_eof: bool,
-    fin_seen: bool,
+    /// `did_close`, `did_eof`, `fin_seen`, `reasm_skip` (`EP_*` bits).
+    flags: u8,
     start_seq: u32,
     last_seq: u32,
     ack_seq: u32,
     seq_wraps: u32,
     ack_wraps: u32,
-    /// Low 32 bits of the relative sequence numbers of the last SYN, FIN end and RST.
-    hist_last_syn: u32,
     reasm: Reassembly,
-    /// Reassembly given up (`skip_deliveries`): no more data, gaps or pending data. (Kept
-    /// here rather than in [`Reassembly`], where it would pad 7 bytes.)
-    reasm_skip: bool,
     pkts: u64,
     ip_bytes: u64,
 }
 
+/// `ZEndpoint::flags` bits.
+const EP_DID_CLOSE: u8 = 1;
+const EP_DID_EOF: u8 = 2;
+const EP_FIN_SEEN: u8 = 4;
+/// Reassembly given up (`skip_deliveries`): no more data, gaps or pending data.
+const EP_REASM_SKIP: u8 = 8;
+
 impl ZEndpoint {
+    #[inline]
+    fn set(&mut self, bit: u8) {
+        self.flags |= bit;
+    }
+
+    #[inline]
+    fn did_close(&self) -> bool {
+        self.flags & EP_DID_CLOSE != 0
+    }
+
+    #[inline]
+    fn did_eof(&self) -> bool {
+        self.flags & EP_DID_EOF != 0
+    }
+
+    #[inline]
+    fn fin_seen(&self) -> bool {
+        self.flags & EP_FIN_SEEN != 0
+    }
+
+    #[inline]
+    fn reasm_skip(&self) -> bool {
+        self.flags & EP_REASM_SKIP != 0
+    }
+
     fn new() -> ZEndpoint {
         ZEndpoint {
             reasm: Reassembly::new(),
@@ -532,7 +558,9 @@ struct TimerState {
 struct Rare {
     /// Per side: counters of the counted letters (§11.5), by [`Counted`].
     counts: [[u32; 4]; 2],
-    /// Per side: low 32 bits of the relative sequence numbers of the last FIN end and RST.
+    /// Per side: low 32 bits of the relative sequence numbers of the last SYN (stored only
+    /// when not 0, the first SYN's), FIN end and RST.
+    hist_last_syn: [u32; 2],
     hist_last_fin: [u32; 2],
     hist_last_rst: [u32; 2],
     /// Per side: relative sequence number just past the FIN.
@@ -701,12 +729,12 @@ impl ZeekCore {
             self.counted(side, Counted::ZeroWin);
         }
 
-        if !(self.ep[0].did_close && self.ep[1].did_close) {
+        if !(self.ep[0].did_close() && self.ep[1].did_close()) {
             self.last = t;
         }
 
         if f.fin() {
-            self.ep[side].fin_seen = true;
+            self.ep[side].set(EP_FIN_SEEN);
             if let Some(f) = self.rare_mut().fin_seq.get_mut(side) {
                 *f = rel_seq.wrapping_add(seg_len as u64);
             }
@@ -810,12 +838,19 @@ impl ZeekCore {
         } else if bits == 1 {
             if f.syn() {
                 let code = if f.ack() { b'H' } else { b'S' };
-                if self.check_history(side, H_SYN, code)
-                    && rel_seq as u32 != self.ep[side].hist_last_syn
-                {
+                let last = self
+                    .rare
+                    .as_ref()
+                    .and_then(|r| r.hist_last_syn.get(side).copied())
+                    .unwrap_or(0);
+                if self.check_history(side, H_SYN, code) && rel_seq as u32 != last {
                     self.add_letter(side, code);
                 }
-                self.ep[side].hist_last_syn = rel_seq as u32;
+                if rel_seq as u32 != last
+                    && let Some(l) = self.rare_mut().hist_last_syn.get_mut(side)
+                {
+                    *l = rel_seq as u32;
+                }
             }
             if f.fin() {
                 let end = rel_seq.wrapping_add(len as u64) as u32;
@@ -982,7 +1017,7 @@ impl ZeekCore {
             ZeekState::Closed => {
                 if f.rst() && self.ep[peer].state != ZeekState::Closed {
                     self.set_state(side, ZeekState::Reset, req);
-                    if !self.ep[side].did_close {
+                    if !self.ep[side].did_close() {
                         do_close = true;
                     }
                 }
@@ -1001,7 +1036,7 @@ impl ZeekCore {
             .as_ref()
             .and_then(|r| r.fin_seq.get(side).copied())
             .unwrap_or(0);
-        if e.fin_seen && seq >= fin_seq {
+        if e.fin_seen() && seq >= fin_seq {
             seq = fin_seq.wrapping_sub(1);
         }
         if seq <= e.reasm.trim {
@@ -1022,7 +1057,7 @@ impl ZeekCore {
         if up_to <= 2 && self.is_partial {
             return;
         }
-        if self.ep[side].reasm_skip {
+        if self.ep[side].reasm_skip() {
             let r = &mut self.ep[side].reasm;
             r.delivered = r.delivered.max(up_to);
             return;
@@ -1067,7 +1102,7 @@ impl ZeekCore {
         if caplen < len {
             return; // payload cut by the snap length never reaches the reassembler
         }
-        if self.ep[side].reasm_skip {
+        if self.ep[side].reasm_skip() {
             return;
         }
         let e = &self.ep[side];
@@ -1098,13 +1133,13 @@ impl ZeekCore {
             || r.held() > EXCESSIVE_DATA_WITHOUT_ACKS
         {
             r.give_up();
-            self.ep[side].reasm_skip = true;
+            self.ep[side].set(EP_REASM_SKIP);
         }
     }
 
     fn data_pending(&self, side: usize) -> bool {
         let e = &self.ep[side];
-        if e.reasm_skip {
+        if e.reasm_skip() {
             return false;
         }
         let delivered = (e.start_seq as u64).wrapping_add(e.reasm.delivered);
@@ -1120,11 +1155,11 @@ impl ZeekCore {
 
     fn check_eof(&mut self, side: usize, req: &mut Requests) {
         let e = &self.ep[side];
-        if !e.did_eof
-            && (e.fin_seen || matches!(e.state, ZeekState::Closed | ZeekState::Reset))
+        if !e.did_eof()
+            && (e.fin_seen() || matches!(e.state, ZeekState::Closed | ZeekState::Reset))
             && !self.data_pending(side)
         {
-            self.ep[side].did_eof = true;
+            self.ep[side].set(EP_DID_EOF);
             if self.close_deferred {
                 let gen_event = self.deferred_gen;
                 self.connection_closed(side, gen_event, req);
@@ -1142,13 +1177,13 @@ impl ZeekCore {
             return;
         }
         self.close_deferred = false;
-        if self.ep[side].did_close {
+        if self.ep[side].did_close() {
             return;
         }
-        self.ep[side].did_close = true;
+        self.ep[side].set(EP_DID_CLOSE);
         let peer = side ^ 1;
         let complete = self.ep[side].state == ZeekState::Reset
-            || self.ep[peer].did_close
+            || self.ep[peer].did_close()
             || self.ep[peer].state == ZeekState::Inactive;
         if complete {
             let mut gen_event = gen_event;
@@ -1184,7 +1219,7 @@ impl ZeekCore {
         let ack = ZEndpoint::full(e.ack_seq, e.ack_wraps);
         let mut size = last.max(ack).wrapping_sub(e.start_seq as u64);
         size = size.saturating_sub(1);
-        if e.fin_seen && size != 0 {
+        if e.fin_seen() && size != 0 {
             size -= 1;
         }
         size
@@ -1889,8 +1924,8 @@ fn side_of(t: &Tracked, seg: &Segment) -> usize {
 /// INACTIVE side), or nothing happened on either side.
 fn expire_states(c: &ZeekCore) -> bool {
     let (o, r) = (&c.ep[c.orig_side()], &c.ep[c.resp_side()]);
-    if (o.did_close || r.did_close)
-        && ((o.did_close && r.did_close)
+    if (o.did_close() || r.did_close())
+        && ((o.did_close() && r.did_close())
             || o.state == ZeekState::Reset
             || r.state == ZeekState::Reset
             || o.state == ZeekState::Inactive
@@ -1917,7 +1952,7 @@ fn is_reuse(c: &ZeekCore, seg: &Segment) -> bool {
     } else {
         o
     };
-    let closed = c.ep[0].did_close || c.ep[1].did_close;
+    let closed = c.ep[0].did_close() || c.ep[1].did_close();
     if !closed {
         if seg.seq == c.ep[conn_orig].start_u32() {
             return false;
