@@ -1562,7 +1562,6 @@ struct Tracked {
     /// Also holds the tracker's timer bookkeeping ([`TimerState`]).
     core: ZeekCore,
     sides: Sides,
-    uid: u64,
 }
 
 impl Tracked {
@@ -1651,15 +1650,16 @@ impl ZeekTracker {
         }
     }
 
-    /// End of input: log every remaining connection, in creation order. The rows come out
+    /// End of input: log every remaining connection, in order of first packet (ties by slot:
+    /// Zeek itself drains its table in hash order). The rows come out
     /// through [`ZeekTracker::take_rows`] a batch at a time, so a million connections at the
     /// end do not become a million rows in memory at once: call it until it returns none.
     pub fn finish(&mut self) {
-        let mut live: Vec<(u64, u32)> = self
+        let mut live: Vec<(i64, u32)> = self
             .slots
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|t| (t.uid, i as u32)))
+            .filter_map(|(i, s)| s.as_ref().map(|t| (t.core.start.0, i as u32)))
             .collect();
         // Popped from the back: newest last.
         live.sort_unstable_by(|a, b| b.cmp(a));
@@ -1753,12 +1753,9 @@ impl ZeekTracker {
             self.evict_oldest();
         }
         let core = ZeekCore::new(seg, &self.ports);
-        let uid = self.next_uid;
-        self.next_uid += 1;
         let t = Tracked {
             core,
             sides: Sides::new(seg.src, seg.dst),
-            uid,
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -1797,7 +1794,11 @@ impl ZeekTracker {
             *g = g.wrapping_add(1);
         }
         self.free.push(slot);
-        self.rows.push(t.core.row(make_uid(t.uid), t.sides.pair()));
+        // Uids are numbered in logging order: unique and deterministic, and no per-connection
+        // counter to keep (8 bytes a connection).
+        let uid = make_uid(self.next_uid);
+        self.next_uid += 1;
+        self.rows.push(t.core.row(uid, t.sides.pair()));
     }
 
     fn apply(&mut self, slot: u32, req: Requests) {
