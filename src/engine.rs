@@ -610,6 +610,11 @@ impl Engine {
         self.flows.created()
     }
 
+    /// Memory taken by the Zeek tracker's state (for measurements).
+    pub fn zeek_memory(&self) -> crate::analysis::zeek::TrackerMemory {
+        self.zeek.memory()
+    }
+
     pub fn stats(&self) -> &Stats {
         &self.stats
     }

@@ -145,6 +145,12 @@ impl<T: Ord + Copy> TimerQueue<T> {
         }
     }
 
+    /// Bytes held by the queue's buffers (capacity, not length).
+    pub fn heap_bytes(&self) -> usize {
+        let runs: usize = self.runs.iter().map(VecDeque::capacity).sum();
+        (runs + self.heap.capacity()) * std::mem::size_of::<T>()
+    }
+
     pub fn len(&self) -> usize {
         self.heap.len() + self.runs.iter().map(VecDeque::len).sum::<usize>()
     }

@@ -192,13 +192,13 @@ fn is_pow10(n: u32) -> bool {
 }
 
 // History masks (one set per role, §11.5).
-const H_SYN: u16 = 0x1;
-const H_FIN: u16 = 0x2;
-const H_RST: u16 = 0x4;
-const H_FIN_RST: u16 = 0x8;
-const H_DATA: u16 = 0x10;
-const H_ACK: u16 = 0x20;
-const H_MULTI: u16 = 0x40;
+const H_SYN: u8 = 0x1;
+const H_FIN: u8 = 0x2;
+const H_RST: u8 = 0x4;
+const H_FIN_RST: u8 = 0x8;
+const H_DATA: u8 = 0x10;
+const H_ACK: u8 = 0x20;
+const H_MULTI: u8 = 0x40;
 
 /// Counted letters (§11.5), per side.
 #[derive(Clone, Copy, Debug)]
@@ -516,22 +516,26 @@ impl History {
     }
 }
 
+/// `ZeekCore::bits`.
+const C_ORIG: u8 = 1;
+const C_FIRST_SEEN: u8 = 6;
+const C_PARTIAL: u8 = 8;
+const C_ACTIVE: u8 = 16;
+const C_CLOSE_DEFERRED: u8 = 32;
+const C_DEFERRED_GEN: u8 = 64;
+
 /// Zeek's per-connection rules (TCP session adapter, endpoints, reassembly gaps, ConnSize),
 /// without timers.
 #[derive(Clone, Debug)]
 pub struct ZeekCore {
     ep: [ZEndpoint; 2],
-    /// Physical side (0/1) that is currently the originator.
-    orig: u8,
+    /// `C_*` bits: the physical side (0/1) that is currently the originator, the first packet
+    /// seen by role (two bits: 1 = orig, 2 = resp), partial, active, close deferred, deferred
+    /// event. One byte, so that the connection fits in 208 bytes.
+    bits: u8,
     history: History,
     /// History letters seen, by role (0 = orig, 1 = resp).
-    seen: [u16; 2],
-    is_partial: bool,
-    /// First packet seen, by role bit (1 = orig, 2 = resp).
-    first_seen: u8,
-    is_active: bool,
-    close_deferred: bool,
-    deferred_gen: bool,
+    seen: [u8; 2],
     start: Ts,
     last: Ts,
     /// What most connections never need, allocated on first use.
@@ -573,14 +577,9 @@ impl ZeekCore {
     pub fn new(first: &Segment, ports: &ServerPorts) -> ZeekCore {
         let mut c = ZeekCore {
             ep: [ZEndpoint::new(), ZEndpoint::new()],
-            orig: 0,
+            bits: C_ACTIVE,
             history: History::default(),
             seen: [0; 2],
-            is_partial: false,
-            first_seen: 0,
-            is_active: true,
-            close_deferred: false,
-            deferred_gen: false,
             start: first.ts,
             last: first.ts,
             rare: None,
@@ -596,8 +595,33 @@ impl ZeekCore {
     }
 
     #[inline]
+    fn flag(&self, bit: u8) -> bool {
+        self.bits & bit != 0
+    }
+
+    #[inline]
+    fn set_flag(&mut self, bit: u8, on: bool) {
+        if on {
+            self.bits |= bit;
+        } else {
+            self.bits &= !bit;
+        }
+    }
+
+    /// First packet seen, by role bit (1 = orig, 2 = resp).
+    #[inline]
+    fn first_seen(&self) -> u8 {
+        (self.bits >> 1) & 3
+    }
+
+    #[inline]
+    fn set_first_seen(&mut self, v: u8) {
+        self.bits = (self.bits & !C_FIRST_SEEN) | ((v & 3) << 1);
+    }
+
+    #[inline]
     fn orig_side(&self) -> usize {
-        self.orig as usize & 1
+        (self.bits & C_ORIG) as usize
     }
 
     #[inline]
@@ -623,9 +647,9 @@ impl ZeekCore {
     }
 
     fn flip_roles(&mut self) {
-        self.orig ^= 1;
-        self.first_seen = ((self.first_seen & 1) << 1) | ((self.first_seen & 2) >> 1);
-        self.is_partial = false;
+        self.bits ^= C_ORIG;
+        self.set_first_seen(((self.first_seen() & 1) << 1) | ((self.first_seen() & 2) >> 1));
+        self.set_flag(C_PARTIAL, false);
         self.history.push(b'^');
     }
 
@@ -639,7 +663,7 @@ impl ZeekCore {
     }
 
     /// Record `c` once per role; true if it had been seen already.
-    fn check_history(&mut self, side: usize, mask: u16, c: u8) -> bool {
+    fn check_history(&mut self, side: usize, mask: u8, c: u8) -> bool {
         let role = usize::from(side != self.orig_side());
         if self.seen[role] & mask == 0 {
             self.seen[role] |= mask;
@@ -695,10 +719,10 @@ impl ZeekCore {
         // §3 rule 3 / §11.5: a flow that so far is one SYN+ACK from orig flips on the first
         // plain ACK or data segment, in either direction.
         if f.plain() && (f.ack() || len > 0) && self.history.as_bytes() == b"H" {
-            self.orig ^= 1;
+            self.bits ^= C_ORIG;
             self.seen.swap(0, 1);
-            self.first_seen = ((self.first_seen & 1) << 1) | ((self.first_seen & 2) >> 1);
-            self.is_partial = false;
+            self.set_first_seen(((self.first_seen() & 1) << 1) | ((self.first_seen() & 2) >> 1));
+            self.set_flag(C_PARTIAL, false);
             self.history.set(b"^h");
         }
 
@@ -766,7 +790,7 @@ impl ZeekCore {
             self.ack_received(peer, rel_ack, req);
         }
 
-        self.first_seen |= if is_orig { 1 } else { 2 };
+        self.set_first_seen(self.first_seen() | (if is_orig { 1 } else { 2 }));
 
         let rel_data_seq = if f.syn() {
             rel_seq.wrapping_add(1)
@@ -788,11 +812,11 @@ impl ZeekCore {
 
     fn set_partial_status(&mut self, f: TcpFlags, is_orig: bool) {
         if is_orig {
-            if self.first_seen & 1 == 0 {
-                self.is_partial = !f.syn() || f.ack();
+            if self.first_seen() & 1 == 0 {
+                self.set_flag(C_PARTIAL, !f.syn() || f.ack());
             }
-        } else if self.first_seen & 2 == 0 && !self.is_partial {
-            self.is_partial = !f.syn();
+        } else if self.first_seen() & 2 == 0 && !self.flag(C_PARTIAL) {
+            self.set_flag(C_PARTIAL, !f.syn());
         }
     }
 
@@ -928,10 +952,10 @@ impl ZeekCore {
                             && base == self.ep[side].start_u32()
                         {
                             // SYN/SYN-ACK reversal (§11.3 special case).
-                            self.is_partial = false;
+                            self.set_flag(C_PARTIAL, false);
                             self.flip_roles();
                             self.set_state(peer, ZeekState::Established, req);
-                            self.first_seen |= 1;
+                            self.set_first_seen(self.first_seen() | (1));
                         }
                         if self.ep[peer].state == ZeekState::SynSent {
                             self.set_state(peer, ZeekState::Established, req);
@@ -965,8 +989,8 @@ impl ZeekCore {
                         // Stacks that ACK a SYN before answering it.
                     } else if f.ack() && self.ep[peer].state == ZeekState::Established {
                         self.set_state(side, ZeekState::Established, req);
-                        self.is_partial = false;
-                        self.first_seen |= if is_orig { 1 } else { 2 };
+                        self.set_flag(C_PARTIAL, false);
+                        self.set_first_seen(self.first_seen() | (if is_orig { 1 } else { 2 }));
                     } else {
                         self.set_state(side, ZeekState::Partial, req);
                     }
@@ -980,7 +1004,7 @@ impl ZeekCore {
                 }
                 if f.rst() {
                     self.set_state(side, ZeekState::Reset, req);
-                    self.is_active = false;
+                    self.set_flag(C_ACTIVE, false);
                     do_close = true;
                 }
             }
@@ -1010,7 +1034,7 @@ impl ZeekCore {
                     self.set_state(side, ZeekState::Reset, req);
                     do_close = true;
                     if reset_event {
-                        self.is_active = false;
+                        self.set_flag(C_ACTIVE, false);
                     }
                 }
             }
@@ -1054,7 +1078,7 @@ impl ZeekCore {
 
     /// Data up to `up_to` is acknowledged but was never seen: content gaps.
     fn undelivered(&mut self, side: usize, up_to: u64) {
-        if up_to <= 2 && self.is_partial {
+        if up_to <= 2 && self.flag(C_PARTIAL) {
             return;
         }
         if self.ep[side].reasm_skip() {
@@ -1160,23 +1184,23 @@ impl ZeekCore {
             && !self.data_pending(side)
         {
             self.ep[side].set(EP_DID_EOF);
-            if self.close_deferred {
-                let gen_event = self.deferred_gen;
+            if self.flag(C_CLOSE_DEFERRED) {
+                let gen_event = self.flag(C_DEFERRED_GEN);
                 self.connection_closed(side, gen_event, req);
-                self.close_deferred = false;
+                self.set_flag(C_CLOSE_DEFERRED, false);
             }
         }
     }
 
     fn connection_closed(&mut self, side: usize, gen_event: bool, req: &mut Requests) {
         if self.data_pending(side) {
-            self.close_deferred = true;
-            if !self.deferred_gen {
-                self.deferred_gen = gen_event;
+            self.set_flag(C_CLOSE_DEFERRED, true);
+            if !self.flag(C_DEFERRED_GEN) {
+                self.set_flag(C_DEFERRED_GEN, gen_event);
             }
             return;
         }
-        self.close_deferred = false;
+        self.set_flag(C_CLOSE_DEFERRED, false);
         if self.ep[side].did_close() {
             return;
         }
@@ -1190,12 +1214,12 @@ impl ZeekCore {
             if self.ep[side].prev_state != ZeekState::Inactive
                 || self.ep[peer].state != ZeekState::Inactive
             {
-                if self.deferred_gen {
+                if self.flag(C_DEFERRED_GEN) {
                     gen_event = true;
-                    self.deferred_gen = false;
+                    self.set_flag(C_DEFERRED_GEN, false);
                 }
                 if gen_event {
-                    self.is_active = false;
+                    self.set_flag(C_ACTIVE, false);
                 }
             }
             req.cancel_analyzer_timers = true;
@@ -1385,6 +1409,37 @@ impl ZeekConn {
     }
 }
 
+/// Bytes of the Zeek tracker's state, by part (see [`ZeekTracker::memory`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrackerMemory {
+    pub connections: usize,
+    /// The connections themselves (`size_of` × slab capacity).
+    pub slab: usize,
+    /// The same for the slab's occupied slots only.
+    pub slab_live: usize,
+    /// Out-of-line parts: non-IPv4 endpoint pairs, rare bookkeeping, out-of-order blocks.
+    pub boxed: usize,
+    pub timers: usize,
+    /// Timers queued (length × size).
+    pub timers_live: usize,
+    pub index: usize,
+    /// Slot generations and the free-slot list.
+    pub generations: usize,
+}
+
+impl TrackerMemory {
+    /// Everything allocated, growth slack included.
+    pub fn total(&self) -> usize {
+        self.slab + self.boxed + self.timers + self.index + self.generations
+    }
+
+    /// What the connections occupy: their slots, out-of-line parts, queued timers, and the
+    /// index and generation arrays (whose size is the table's, not growth slack).
+    pub fn live_total(&self) -> usize {
+        self.slab_live + self.boxed + self.timers_live + self.index + self.generations
+    }
+}
+
 /// One conn.log row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ZeekRow {
@@ -1536,7 +1591,7 @@ impl TimerView {
     fn of(t: &Tracked) -> TimerView {
         let c = &t.core;
         let mut flags = 0;
-        if c.is_active {
+        if c.flag(C_ACTIVE) {
             flags |= VIEW_ACTIVE;
         }
         if matches!(c.orig_state(), ZeekState::SynSent | ZeekState::SynAckSent)
@@ -1676,6 +1731,37 @@ impl ZeekTracker {
             self.remove(slot);
         }
         std::mem::take(&mut self.rows)
+    }
+
+    /// What the tracker's state takes in memory, by part (capacities, so growth slack counts;
+    /// allocator overhead does not).
+    pub fn memory(&self) -> TrackerMemory {
+        let mut boxed = 0;
+        for t in self.slots.iter().flatten() {
+            if matches!(t.sides, Sides::Other(_)) {
+                boxed += std::mem::size_of::<[Endpoint; 2]>();
+            }
+            if t.core.rare.is_some() {
+                boxed += std::mem::size_of::<Rare>();
+            }
+            for e in &t.core.ep {
+                if let Some(b) = &e.reasm.blocks {
+                    boxed += std::mem::size_of::<Vec<(u64, u64)>>()
+                        + b.capacity() * std::mem::size_of::<(u64, u64)>();
+                }
+            }
+        }
+        TrackerMemory {
+            connections: self.len(),
+            slab: self.slots.capacity() * std::mem::size_of::<Option<Tracked>>(),
+            slab_live: self.len() * std::mem::size_of::<Option<Tracked>>(),
+            boxed,
+            timers: self.timers.heap_bytes(),
+            timers_live: self.timers.len() * std::mem::size_of::<Timer>(),
+            index: self.table.heap_bytes(),
+            generations: self.gens.capacity() * std::mem::size_of::<u32>()
+                + self.free.capacity() * std::mem::size_of::<u32>(),
+        }
     }
 
     /// Connections currently in the table.
@@ -2701,11 +2787,11 @@ mod tests {
         // Per-flow state (JSON) is boxed; keep the core within a few hundred bytes.
         assert!(std::mem::size_of::<ZeekConn>() <= 8);
         let n = std::mem::size_of::<ZeekCore>();
-        assert!(n <= 232, "{n}");
+        assert!(n <= 208, "{n}");
         // What the tracker keeps per connection besides its index entry and timers (issue 6
         // reports it; BENCHMARKS.md has the whole-process figure).
         let t = std::mem::size_of::<Option<Tracked>>();
-        assert!(t <= 264, "{t}");
+        assert!(t <= 224, "{t}");
         assert_eq!(std::mem::size_of::<Sides>(), 16);
     }
 }
