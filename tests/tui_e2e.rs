@@ -8,29 +8,13 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux").args(args).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+#[path = "support/tmux.rs"]
+mod tmux;
+use tmux::{keys, tmux};
 
 /// Wait until the pane shows `what` (up to 5 s); returns the pane.
 fn wait_for(session: &str, what: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let pane = tmux(&["capture-pane", "-p", "-t", session]);
-        if pane.contains(what) || start.elapsed() > Duration::from_secs(5) {
-            return pane;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn keys(session: &str, k: &[&str]) {
-    for key in k {
-        tmux(&["send-keys", "-t", session, key]);
-        // Separate keys so an Escape is not read as Alt+next key.
-        std::thread::sleep(Duration::from_millis(60));
-    }
+    tmux::wait_for(session, what, 5).0
 }
 
 #[test]

@@ -21,21 +21,9 @@ fn is_root() -> bool {
 mod lab;
 use lab::Lab;
 
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux").args(args).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait_for(session: &str, what: &str, secs: u64) -> (String, Duration) {
-    let start = Instant::now();
-    loop {
-        let pane = tmux(&["capture-pane", "-p", "-t", session]);
-        if pane.contains(what) || start.elapsed() > Duration::from_secs(secs) {
-            return (pane, start.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+#[path = "support/tmux.rs"]
+mod tmux;
+use tmux::{tmux, wait_for};
 
 fn wait_child(mut c: Child, secs: u64) {
     let end = Instant::now() + Duration::from_secs(secs);

@@ -1,0 +1,29 @@
+//! Driving the real binary in tmux for the terminal UI tests (`send-keys`, `capture-pane`).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Wait until the pane shows `what` (up to `secs`); returns the pane and the time waited.
+pub fn wait_for(session: &str, what: &str, secs: u64) -> (String, Duration) {
+    let start = Instant::now();
+    loop {
+        let pane = tmux(&["capture-pane", "-p", "-t", session]);
+        if pane.contains(what) || start.elapsed() > Duration::from_secs(secs) {
+            return (pane, start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Send keys one at a time, so that an Escape is not read as Alt+next key.
+pub fn keys(session: &str, k: &[&str]) {
+    for key in k {
+        tmux(&["send-keys", "-t", session, key]);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+}
