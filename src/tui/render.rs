@@ -235,26 +235,12 @@ fn draw_connections(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
         Cell::from(t)
     }))
     .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-    let pos = app.pos(View::Connections);
-    let h = area.height.saturating_sub(1) as usize;
-    let rows = app
-        .visible()
-        .iter()
-        .enumerate()
-        .skip(pos.offset)
-        .take(h)
-        .filter_map(|(i, &ri)| snap.row(ri).map(|r| (i, r)))
-        .map(|(i, r)| {
-            let row = Row::new(
-                cols.iter()
-                    .map(|(k, c, _)| conn_cell(*k, col_width(*c), r, snap.now)),
-            );
-            if i == pos.selected {
-                row.style(selected_style())
-            } else {
-                row
-            }
-        });
+    let rows = window_rows(app, View::Connections, app.visible(), snap, area, |r| {
+        Row::new(
+            cols.iter()
+                .map(|(k, c, _)| conn_cell(*k, col_width(*c), r, snap.now)),
+        )
+    });
     let table = Table::new(rows, cols.iter().map(|c| c.1))
         .header(header)
         .column_spacing(1);
@@ -273,6 +259,33 @@ fn draw_connections(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
             inner_below_header(area),
         );
     }
+}
+
+/// The rows of `list` (indexes into the snapshot) that fit under the header of a table in
+/// `area`, from the view's scroll offset, made by `make`, the selected one highlighted.
+fn window_rows<'a>(
+    app: &'a App,
+    view: View,
+    list: &'a [u32],
+    snap: &'a Snapshot,
+    area: Rect,
+    make: impl Fn(&'a FlowRow) -> Row<'a> + 'a,
+) -> impl Iterator<Item = Row<'a>> + 'a {
+    let pos = app.pos(view);
+    let h = area.height.saturating_sub(1) as usize;
+    list.iter()
+        .enumerate()
+        .skip(pos.offset)
+        .take(h)
+        .filter_map(|(i, &ri)| snap.row(ri).map(|r| (i, r)))
+        .map(move |(i, r)| {
+            let row = make(r);
+            if i == pos.selected {
+                row.style(selected_style())
+            } else {
+                row
+            }
+        })
 }
 
 fn inner_below_header(area: Rect) -> Rect {
@@ -321,41 +334,27 @@ fn draw_stale(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
         "kernel gives up",
     ])
     .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-    let pos = app.pos(View::Stale);
-    let h = area.height.saturating_sub(1) as usize;
-    let rows = app
-        .stale_rows()
-        .iter()
-        .enumerate()
-        .skip(pos.offset)
-        .take(h)
-        .filter_map(|(i, &ri)| snap.row(ri).map(|r| (i, r)))
-        .map(|(i, r)| {
-            let (side, reason, since, give) = match &r.stale {
-                Some(st) => (
-                    silent_side(st),
-                    st.reason.as_str(),
-                    clock(st.since),
-                    give_up_cell(st),
-                ),
-                None => ("-", "-", "-".into(), "-".into()),
-            };
-            let row = Row::new(vec![
-                Cell::from(right(short_duration(r.silence(snap.now)), 8)),
-                Cell::from(right(r.id.to_string(), 6)),
-                Cell::from(endpoint(&r.orig)),
-                Cell::from(endpoint(&r.resp)),
-                Cell::from(side),
-                Cell::from(Span::styled(reason, verdict_style(Verdict::Stale))),
-                Cell::from(since),
-                Cell::from(give),
-            ]);
-            if i == pos.selected {
-                row.style(selected_style())
-            } else {
-                row
-            }
-        });
+    let rows = window_rows(app, View::Stale, app.stale_rows(), snap, area, |r| {
+        let (side, reason, since, give) = match &r.stale {
+            Some(st) => (
+                silent_side(st),
+                st.reason.as_str(),
+                clock(st.since),
+                give_up_cell(st),
+            ),
+            None => ("-", "-", "-".into(), "-".into()),
+        };
+        Row::new(vec![
+            Cell::from(right(short_duration(r.silence(snap.now)), 8)),
+            Cell::from(right(r.id.to_string(), 6)),
+            Cell::from(endpoint(&r.orig)),
+            Cell::from(endpoint(&r.resp)),
+            Cell::from(side),
+            Cell::from(Span::styled(reason, verdict_style(Verdict::Stale))),
+            Cell::from(since),
+            Cell::from(give),
+        ])
+    });
     f.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         area,
