@@ -1569,49 +1569,6 @@ impl Sides {
     }
 }
 
-/// What a timer reads of its connection. (Kept as a dense per-slot copy for a while; it saved
-/// cache misses but cost as much in upkeep on every packet, and 16 bytes a connection.)
-#[derive(Clone, Copy, Debug, Default)]
-struct TimerView {
-    last: i64,
-    analyzer_epoch: u16,
-    inactivity_epoch: u16,
-    inactivity_s: u16,
-    flags: u8,
-}
-
-/// `is_active`.
-const VIEW_ACTIVE: u8 = 1;
-/// Originator in SYN_SENT/SYN_ACK_SENT and responder INACTIVE (the attempt timer's test).
-const VIEW_ATTEMPT: u8 = 2;
-/// The state part of Zeek's expire check (see [`expire_states`]).
-const VIEW_EXPIRE: u8 = 4;
-
-impl TimerView {
-    fn of(t: &Tracked) -> TimerView {
-        let c = &t.core;
-        let mut flags = 0;
-        if c.flag(C_ACTIVE) {
-            flags |= VIEW_ACTIVE;
-        }
-        if matches!(c.orig_state(), ZeekState::SynSent | ZeekState::SynAckSent)
-            && c.resp_state() == ZeekState::Inactive
-        {
-            flags |= VIEW_ATTEMPT;
-        }
-        if expire_states(c) {
-            flags |= VIEW_EXPIRE;
-        }
-        TimerView {
-            last: c.last.0,
-            analyzer_epoch: t.core.timer.analyzer_epoch,
-            inactivity_epoch: t.core.timer.inactivity_epoch,
-            inactivity_s: t.core.timer.inactivity_s,
-            flags,
-        }
-    }
-}
-
 #[derive(Debug)]
 struct Tracked {
     /// Also holds the tracker's timer bookkeeping ([`TimerState`]).
@@ -1961,28 +1918,32 @@ impl ZeekTracker {
         if self.generation(tm.slot) != tm.generation {
             return None;
         }
-        let h = TimerView::of(self.slot(tm.slot)?);
-        let active = h.flags & VIEW_ACTIVE != 0;
+        let t = self.slot(tm.slot)?;
+        let (c, epochs) = (&t.core, t.core.timer);
+        let active = c.flag(C_ACTIVE);
         // What the timer does: remove the connection, re-arm at a time, or nothing.
         let (remove, rearm) = match tm.kind {
             TimerKind::Attempt => {
-                let due = tm.epoch == h.analyzer_epoch && active && h.flags & VIEW_ATTEMPT != 0;
+                let due = tm.epoch == epochs.analyzer_epoch
+                    && active
+                    && matches!(c.orig_state(), ZeekState::SynSent | ZeekState::SynAckSent)
+                    && c.resp_state() == ZeekState::Inactive;
                 (due, None)
             }
             TimerKind::Expire => {
-                if tm.epoch != h.analyzer_epoch || !active {
+                if tm.epoch != epochs.analyzer_epoch || !active {
                     (false, None)
-                } else if h.last.saturating_add(LINGER) < now.0 && h.flags & VIEW_EXPIRE != 0 {
+                } else if c.last.0.saturating_add(LINGER) < now.0 && expire_states(c) {
                     (true, None)
                 } else {
                     (false, Some(now.0.saturating_add(SESSION_TIMER)))
                 }
             }
             TimerKind::Inactivity => {
-                if tm.epoch != h.inactivity_epoch {
+                if tm.epoch != epochs.inactivity_epoch {
                     (false, None)
                 } else {
-                    let due = h.last.saturating_add(h.inactivity_s as i64 * NS);
+                    let due = c.last.0.saturating_add(t.inactivity());
                     if due <= now.0 {
                         (true, None)
                     } else {
@@ -1990,7 +1951,7 @@ impl ZeekTracker {
                     }
                 }
             }
-            TimerKind::Delete => (tm.epoch == h.analyzer_epoch, None),
+            TimerKind::Delete => (tm.epoch == epochs.analyzer_epoch, None),
         };
         if remove {
             self.remove(tm.slot);

@@ -91,14 +91,8 @@ impl SlotIndex {
         }
     }
 
-    /// The slot filed under `key`; `key_of` reads a slot's key back.
-    #[inline]
-    pub fn find(&self, key: &FlowKey, key_of: impl Fn(u32) -> Option<FlowKey>) -> Option<u32> {
-        self.find_by(key, |s| key_of(s).as_ref() == Some(key))
-    }
-
-    /// The slot filed under `key` for which `is_key` holds (a cheaper test than reading the
-    /// key back, when the caller can compare in place).
+    /// The slot filed under `key`: the first with the key's hash bits for which `is_key`
+    /// holds (callers compare the slot's endpoints in place).
     #[inline]
     pub fn find_by(&self, key: &FlowKey, is_key: impl Fn(u32) -> bool) -> Option<u32> {
         self.position(key.hash64(), is_key)
@@ -238,9 +232,9 @@ mod tests {
                     model.remove(&k);
                     keys[slot as usize] = None;
                 }
-                Some(slot) => assert_eq!(idx.find(&k, key_of), Some(slot)),
+                Some(slot) => assert_eq!(idx.find_by(&k, |s| key_of(s) == Some(k)), Some(slot)),
                 None => {
-                    assert_eq!(idx.find(&k, key_of), None);
+                    assert_eq!(idx.find_by(&k, |s| key_of(s) == Some(k)), None);
                     let slot = keys.len() as u32;
                     keys.push(Some(k));
                     idx.insert(&k, slot);
@@ -251,7 +245,7 @@ mod tests {
         }
         let key_of = |s: u32| keys.get(s as usize).copied().flatten();
         for (k, &slot) in &model {
-            assert_eq!(idx.find(k, key_of), Some(slot));
+            assert_eq!(idx.find_by(k, |s| key_of(s) == Some(*k)), Some(slot));
         }
         assert!(idx.heap_bytes() >= idx.len() * 8 * 4 / 3);
     }
