@@ -501,17 +501,13 @@ fn pipelined(
         };
     };
     'batches: for mut batch in rx.iter() {
-        for i in 0..batch.len() {
-            let Some(&(ts, decoded)) = batch.get(i) else {
-                break;
-            };
+        for (ts, decoded) in batch.drain(..) {
             let touched = engine.on_decoded(ts, decoded);
             if !after(engine, touched) {
                 halt.store(true, Ordering::Relaxed);
                 break 'batches;
             }
         }
-        batch.clear();
         let _ = back_tx.try_send(batch);
     }
     // Unblock a reader waiting on a full queue, then collect what it read.
