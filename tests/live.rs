@@ -479,8 +479,15 @@ fn unknown_interface_lists_the_real_ones() {
 #[test]
 fn missing_permission_names_the_capability() {
     require_root!();
-    // Run as nobody: no CAP_NET_RAW.
-    let o = Command::new(BIN)
+    // Run as nobody: no CAP_NET_RAW. From a copy of the binary that nobody may execute: the
+    // build directory can sit under a 0700 directory (a clone in `mktemp -d`).
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("tcplens");
+    std::fs::copy(BIN, &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = Command::new(&bin)
         .args(["-i", "lo", "--report", "json", "--duration", "1"])
         .uid(65534)
         .gid(65534)
