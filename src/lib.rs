@@ -21,8 +21,10 @@ pub mod engine;
 pub mod flow;
 pub mod report;
 pub mod tcp;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod time;
 pub mod tui;
+pub mod vocab;
 
 pub use engine::{Config, Engine};

@@ -9,12 +9,12 @@
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 
-use crate::analysis::events::EventSet;
 use crate::capture::FileSource;
 use crate::decode::{self, DecodeOptions, Endpoint, Segment, TcpFlags};
 use crate::engine::{Config, Engine};
 use crate::flow::FlowKey;
 use crate::time::Ts;
+use crate::vocab::events::EventSet;
 
 /// Most rows one page of the ladder holds; scrolling past it loads the next page.
 pub const PAGE: usize = 100_000;

@@ -7,10 +7,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, Table, Wrap};
 
-use crate::analysis::events::EventKind;
 use crate::report::escape_field;
 use crate::report::text::clock;
 use crate::tcp::{Role, Verdict};
+use crate::vocab::events::EventKind;
 
 use super::app::{App, DetailState, SortKey, View};
 use super::detail::{secs, short_duration};

@@ -4,7 +4,6 @@
 //! engine's mutable state. Nothing here derives a TCP fact: every value is copied from
 //! [`crate::engine::Flow`] and its [`NativeSummary`].
 
-use crate::analysis::events::EventKind;
 use crate::decode::Endpoint;
 use crate::engine::{Engine, Flow, Stats};
 use crate::flow::FlowId;
@@ -14,6 +13,7 @@ use crate::tcp::{
     StaleReason, Verdict,
 };
 use crate::time::Ts;
+use crate::vocab::events::EventKind;
 
 /// Handshake classes in display order (index = position in [`Snapshot::by_handshake`]).
 pub const HANDSHAKES: [HandshakeClass; 6] = [
