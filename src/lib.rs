@@ -18,6 +18,7 @@ pub mod cli;
 pub mod decode;
 pub mod driver;
 pub mod engine;
+pub mod error;
 pub mod flow;
 pub mod report;
 pub mod tcp;
