@@ -16,6 +16,7 @@ pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod display;
 pub mod driver;
 pub mod engine;
 pub mod flow;
