@@ -24,6 +24,7 @@ pub mod report;
 pub mod tcp;
 pub mod testkit;
 pub mod time;
+pub mod timeseq;
 pub mod tui;
 
 pub use engine::{Config, Engine};
