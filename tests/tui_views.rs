@@ -329,10 +329,7 @@ fn cable_pull_capture_in_every_view() {
     if let Some(sentence) = stale_sentence(&d.summary, e.now()) {
         assert!(s.replace('\n', "").contains(&sentence[..40]), "{s}");
     }
-    assert!(
-        s.contains(" 2.023300 ") && s.contains(" 4.071300 "),
-        "{s}"
-    );
+    assert!(s.contains(" 2.023300 ") && s.contains(" 4.071300 "), "{s}");
     assert!(s.contains("─ RA ─"), "{s}");
     std::fs::remove_file(&path).ok();
 }

@@ -85,15 +85,15 @@ fn read_connection(
         zeek_rows: false,
         ..cfg.clone()
     });
-    let opts = DecodeOptions {
+    let mut decoder = decode::Decoder::new(DecodeOptions {
         verify_checksums: cfg.verify_checksums,
-    };
+    });
     let mut target_id: Option<usize> = None;
     let mut seen = 0usize;
     let done = Cell::new(false);
     let outcome = source.run(
         |raw| {
-            let Ok(seg) = decode::decode(raw, opts) else {
+            let Ok(decode::Decoded::Tcp(seg)) = decoder.decode(raw) else {
                 return;
             };
             if FlowKey::of(&seg) != key {

@@ -86,7 +86,11 @@ pub fn layout(
             .filter(|&i| shown[i])
             .map(|i| {
                 let w = natural.get(i).copied().unwrap_or(0);
-                (if is_ep(i) { w.min(PREFERRED_ENDPOINT) } else { w }) + 1
+                (if is_ep(i) {
+                    w.min(PREFERRED_ENDPOINT)
+                } else {
+                    w
+                }) + 1
             })
             .sum();
         if need <= total {
