@@ -107,6 +107,19 @@ pub fn endpoint_fit(e: &Endpoint, width: usize) -> String {
     fit_keep_tail(&full, width, full.rfind(':').unwrap_or(full.len()))
 }
 
+/// `flow N: orig → resp` in at most `width` characters: the endpoints share the room and
+/// keep their ports ([`endpoint_fit`]).
+pub fn flow_title(id: u32, orig: &Endpoint, resp: &Endpoint, width: usize) -> String {
+    let head = format!("flow {id}: ");
+    let room = width.saturating_sub(head.chars().count() + 3);
+    let each = room / 2;
+    format!(
+        "{head}{} → {}",
+        endpoint_fit(orig, each + room % 2),
+        endpoint_fit(resp, each)
+    )
+}
+
 /// Cut the middle of `s[..tail_from]` to fit `width`, keeping `s[tail_from..]` whole.
 fn fit_keep_tail(s: &str, width: usize, tail_from: usize) -> String {
     let n = s.chars().count();

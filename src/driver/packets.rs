@@ -256,8 +256,12 @@ pub fn save_pcap(
         target,
         |raw, _, _| {
             if out.is_none() {
-                match pcap::Capture::dead(pcap::Linktype(raw.linktype))
-                    .and_then(|c| c.savefile(path))
+                // Nanosecond timestamps: nothing of the input's resolution is lost.
+                match pcap::Capture::dead_with_precision(
+                    pcap::Linktype(raw.linktype),
+                    pcap::Precision::Nano,
+                )
+                .and_then(|c| c.savefile(path))
                 {
                     Ok(f) => out = Some(f),
                     Err(e) => {
@@ -268,11 +272,11 @@ pub fn save_pcap(
             }
             if let Some(f) = out.as_mut() {
                 let secs = raw.ts.0.div_euclid(1_000_000_000);
-                let usec = raw.ts.0.rem_euclid(1_000_000_000) / 1000;
+                let nsec = raw.ts.0.rem_euclid(1_000_000_000);
                 let header = pcap::PacketHeader {
                     ts: libc::timeval {
                         tv_sec: secs as libc::time_t,
-                        tv_usec: usec as libc::suseconds_t,
+                        tv_usec: nsec as libc::suseconds_t,
                     },
                     caplen: raw.data.len() as u32,
                     len: raw.orig_len,

@@ -135,6 +135,9 @@ impl EventSource for CrosstermEvents {
 /// (the driver's signal flag: the loop returns within one poll). The terminal is restored on
 /// return, on error and on panic.
 pub fn run<S: DataSource>(source: &mut S, stop: &AtomicBool, theme: Theme) -> io::Result<()> {
+    // The theme decides about colour. crossterm's own NO_COLOR handling would turn every
+    // colour change into a bare SGR reset, wiping bold and reverse with it.
+    crossterm::style::force_color_output(true);
     let (_guard, mut terminal) = setup()?;
     let mut app = App::new();
     app.theme = theme;

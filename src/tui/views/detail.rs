@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
-use crate::display::{clock, secs};
+use crate::display::{clock, flow_title, secs};
 use crate::report::escape_field;
 use crate::tcp::Role;
 use crate::tui::app::{App, DetailMode, DetailState};
@@ -94,10 +94,13 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
         ]));
     }
     let title = format!(
-        " flow {}: {} → {} ",
-        r.id,
-        escape_field(&r.orig.to_string()),
-        escape_field(&r.resp.to_string())
+        " {} ",
+        flow_title(
+            r.id,
+            &r.orig,
+            &r.resp,
+            area.width.saturating_sub(4) as usize
+        )
     );
     f.render_widget(
         Paragraph::new(lines)

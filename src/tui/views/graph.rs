@@ -19,8 +19,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::display::{bytes, secs};
-use crate::report::escape_field;
+use crate::display::{bytes, flow_title, secs};
 use crate::timeseq::{Point, Samples, Series};
 use crate::tui::app::{App, DetailState};
 use crate::tui::theme::Theme;
@@ -159,9 +158,11 @@ pub struct Axis {
 }
 
 impl Axis {
+    /// The pixel column of time `t` (the range's end falls in the last column).
     pub fn x(&self, t: i64) -> i64 {
         let span = (self.t1 - self.t0).max(1) as f64;
-        (((t - self.t0) as f64 / span) * self.px as f64).floor() as i64
+        let x = (((t - self.t0) as f64 / span) * self.px as f64).floor() as i64;
+        if t <= self.t1 { x.min(self.px - 1) } else { x }
     }
 
     /// Nanoseconds per character column (two pixels).
@@ -359,11 +360,13 @@ pub fn main_sender(s: &Series) -> bool {
 pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
     let theme = app.theme;
     let r = &d.flow.row;
-    let (orig, resp) = (
-        escape_field(&r.orig.to_string()).into_owned(),
-        escape_field(&r.resp.to_string()).into_owned(),
+    let title = flow_title(
+        r.id,
+        &r.orig,
+        &r.resp,
+        area.width.saturating_sub(2) as usize,
     );
-    let [head, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+    let [head, body] = Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(area);
     let s = match &d.series {
         Some(Ok(s)) => s,
         other => {
@@ -373,7 +376,7 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
             };
             f.render_widget(
                 Paragraph::new(vec![
-                    Line::styled(format!(" flow {}: {orig} → {resp}", r.id), theme.bold()),
+                    Line::styled(format!(" {title}"), theme.bold()),
                     Line::from(msg),
                 ]),
                 area,
@@ -400,19 +403,18 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
         .collect();
     f.render_widget(
         Paragraph::new(vec![
-            Line::from(vec![
-                Span::styled(format!(" flow {}: {orig} → {resp}", r.id), theme.bold()),
-                Span::raw(format!(
-                    "   t {}–{} of {}  ({} per column, {} segments)",
-                    secs(t0 as f64 / 1e9),
-                    secs(t1 as f64 / 1e9),
-                    secs(s.span as f64 / 1e9),
-                    secs(ax.ns_per_col() / 1e9),
-                    s.points.len()
-                )),
-            ]),
+            Line::styled(format!(" {title}"), theme.bold()),
+            Line::from(vec![Span::raw(format!(
+                " t {}–{} of {}  ({} per column, {} segments)  ",
+                secs(t0 as f64 / 1e9),
+                secs(t1 as f64 / 1e9),
+                secs(s.span as f64 / 1e9),
+                secs(ax.ns_per_col() / 1e9),
+                s.points.len()
+            ))]),
             Line::from(legend),
-        ]),
+        ])
+        .wrap(ratatui::widgets::Wrap { trim: false }),
         head,
     );
     let rows = Layout::vertical([
@@ -428,15 +430,15 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
         let Some(&rect) = rows.get(i) else { continue };
         let mut c = Canvas::new(w, inner_h(rect));
         let (lo, hi) = sequence_graph(s, from_orig, ax, &mut c);
-        let (a, b) = if from_orig {
-            (&orig, &resp)
+        let dir = if from_orig {
+            "originator → responder"
         } else {
-            (&resp, &orig)
+            "responder → originator"
         };
         panel(
             f,
             rect,
-            format!(" {a} → {b}: sequence {lo}–{hi} (relative) "),
+            format!(" {dir}: sequence {lo}–{hi} (relative) "),
             &c,
             theme,
         );
@@ -444,9 +446,9 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
     let main = main_sender(s);
     let k = usize::from(!main);
     let dir = if main {
-        "orig → resp"
+        "originator → responder"
     } else {
-        "resp → orig"
+        "responder → originator"
     };
     if let (Some(&rect), Some(rtt)) = (rows.get(2), s.rtt.get(k)) {
         let mut c = Canvas::new(w, inner_h(rect));

@@ -230,7 +230,19 @@ fn draw_status(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
             View::Overview => Line::from(vec![Span::styled(keymap::hints(app.place()), dim)]),
             View::Detail => {
                 let mut spans = Vec::new();
-                if let Some(d) = &app.detail {
+                if let Some(d) = app
+                    .detail
+                    .as_ref()
+                    .filter(|d| d.mode == super::app::DetailMode::Graphs)
+                {
+                    let (t0, t1) = App::graph_range(d);
+                    spans.push(Span::raw(format!(
+                        "graphs {}–{}{}",
+                        crate::display::secs(t0 as f64 / 1e9),
+                        crate::display::secs(t1 as f64 / 1e9),
+                        if d.zoom.is_some() { " (zoomed)" } else { "" }
+                    )));
+                } else if let Some(d) = &app.detail {
                     spans.push(Span::raw(format!(
                         "segment {} of {}{}",
                         d.pos.selected + 1,

@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 
-use crate::display::{CLOSES, HANDSHAKES, bytes, secs};
+use crate::display::{CLOSES, HANDSHAKES, bytes, human, secs};
 use crate::report::escape_field;
 use crate::tcp::Verdict;
 use crate::tui::app::App;
@@ -19,7 +19,7 @@ fn bar_line(label: &str, n: u64, total: u64, width: usize, style: Style) -> Line
         ((n as f64 / total as f64) * width as f64).ceil() as usize
     };
     Line::from(vec![
-        Span::raw(format!("  {label:<18}{:>10}  ", n)),
+        Span::raw(format!("  {label:<18}{:>7}  ", human(n))),
         Span::styled("█".repeat(bar.min(width)), style),
     ])
 }
@@ -39,7 +39,7 @@ pub fn draw(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
         Line::from(""),
         Line::styled("By verdict", bold),
     ];
-    let bw = (left.width as usize).saturating_sub(36).max(4);
+    let bw = (left.width as usize).saturating_sub(33).max(4);
     for (i, v) in Verdict::ALL.iter().enumerate() {
         let n = snap.totals.by_verdict.get(i).copied().unwrap_or(0);
         lines.push(bar_line(v.as_str(), n, total, bw, theme.verdict(*v)));
@@ -57,7 +57,9 @@ pub fn draw(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
         lines.push(bar_line(c.as_str(), n, total, bw, theme.accent()));
     }
     f.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Totals ")),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).title(" Totals ")),
         left,
     );
 
