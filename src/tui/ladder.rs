@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::analysis::events::EventSet;
 use crate::capture::FileSource;
-use crate::decode::{self, DecodeOptions, Endpoint, Segment, TcpFlags};
+use crate::decode::{self, Endpoint, Segment, TcpFlags};
 use crate::engine::{Config, Engine};
 use crate::flow::FlowKey;
 use crate::time::Ts;
@@ -155,9 +155,7 @@ pub fn load(
         zeek_rows: false,
         ..cfg.clone()
     });
-    let mut decoder = decode::Decoder::new(DecodeOptions {
-        verify_checksums: cfg.verify_checksums,
-    });
+    let mut decoder = engine.new_decoder();
     let mut rel = Relative::default();
     // Rows of the window, their events filled in at the end: a flow may hold its events back
     // until its orientation is settled.
@@ -248,6 +246,9 @@ fn probe_segment(t: &LadderTarget) -> Segment {
         options: Default::default(),
         checksum: Default::default(),
         ip_len_from_capture: false,
+        len_past_frame: false,
+        reassembled: false,
+        tunnel: crate::decode::TunnelId::NONE,
     }
 }
 
