@@ -125,7 +125,10 @@ impl Stats {
         }
         let r = &st.reassembly;
         if r.overlaps > 0 {
-            w.push(format!("{} overlapping IP fragment(s) (first bytes kept)", r.overlaps));
+            w.push(format!(
+                "{} overlapping IP fragment(s) (first bytes kept)",
+                r.overlaps
+            ));
         }
         if r.timed_out > 0 {
             w.push(format!(
@@ -178,7 +181,7 @@ pub fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

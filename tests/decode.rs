@@ -326,3 +326,36 @@ fn pppoe_length_bounds_the_ip_packet_like_wireshark() {
     assert_eq!(got.payload_len, 0);
     assert_eq!(got.ip_len, 40);
 }
+
+#[test]
+fn an_ip_length_past_a_whole_frame_lies_and_only_real_bytes_count() {
+    // Issue 14 row 13: IPv4 total length 65535 in a complete 54-byte frame (tcpdump:
+    // "truncated-ip - 65481 bytes missing!"): no phantom payload.
+    let mut l = Ladder::new();
+    let seg = l.c2s("A", 1, 1, 0);
+    let mut ip = ip_packet(&seg, false);
+    ip[2..4].copy_from_slice(&65535u16.to_be_bytes());
+    let frame = ethernet(&ip, &[]);
+    let got = dec(linktype::ETHERNET, &frame).expect("decodes");
+    assert!(got.len_past_frame);
+    assert_eq!((got.payload_len, got.ip_len), (0, 40));
+    assert!(!got.truncated());
+    // The same bytes cut by the snap length: the header is believed.
+    let cut = dec_cut(linktype::ETHERNET, &frame, 65535 + 14).expect("decodes");
+    assert!(!cut.len_past_frame);
+    assert_eq!(cut.payload_len, 65535 - 40);
+}
+
+#[test]
+fn an_ipv6_extension_header_past_the_frame_is_malformed_not_ignored() {
+    // Issue 14 row 15: a destination-options header claiming 2 KB in a whole frame.
+    let mut v6 = vec![0x60, 0, 0, 0, 0, 16, 60, 64];
+    v6.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    v6.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+    v6.extend_from_slice(&[6, 255, 1, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(dec(linktype::RAW, &v6), Err(Skip::MalformedIp));
+    assert_eq!(
+        dec_cut(linktype::RAW, &v6, v6.len() + 2048),
+        Err(Skip::TruncatedIp)
+    );
+}

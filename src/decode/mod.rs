@@ -393,7 +393,7 @@ impl Decoder {
             outer: (HopAddr::None, HopAddr::None),
             reassembled: false,
             chain: &mut self.chain,
-            interner: &mut self.interner,
+            interner: Some(&mut self.interner),
             reasm: Some(&mut self.reasm),
         };
         w.link(raw.linktype, raw.data).map(Decoded::Tcp)
@@ -404,7 +404,6 @@ impl Decoder {
 /// it is or the reason it was skipped.
 pub fn decode(raw: &RawFrame<'_>, opts: DecodeOptions) -> Result<Decoded, Skip> {
     let mut chain = Chain::default();
-    let mut interner = TunnelInterner::default();
     let mut w = Walk {
         frame: raw.frame,
         ts: raw.ts,
@@ -414,7 +413,7 @@ pub fn decode(raw: &RawFrame<'_>, opts: DecodeOptions) -> Result<Decoded, Skip> 
         outer: (HopAddr::None, HopAddr::None),
         reassembled: false,
         chain: &mut chain,
-        interner: &mut interner,
+        interner: None,
         reasm: None,
     };
     w.link(raw.linktype, raw.data).map(Decoded::Tcp)
@@ -437,7 +436,9 @@ pub(crate) struct Walk<'s> {
     /// The packet being decoded is a reassembled datagram.
     reassembled: bool,
     chain: &'s mut Chain,
-    interner: &'s mut TunnelInterner,
+    /// Where tunnel chains are interned (none when a frame is decoded on its own: its
+    /// segment's tunnel is then [`TunnelId::UNKNOWN`]).
+    interner: Option<&'s mut TunnelInterner>,
     reasm: Option<&'s mut Reassembler>,
 }
 
@@ -459,7 +460,10 @@ impl Walk<'_> {
         if self.chain.is_empty() {
             TunnelId::NONE
         } else {
-            self.interner.intern(self.chain)
+            match self.interner.as_deref_mut() {
+                Some(i) => i.intern(self.chain),
+                None => TunnelId::UNKNOWN,
+            }
         }
     }
 }

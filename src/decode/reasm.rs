@@ -233,10 +233,9 @@ impl Reassembler {
             gaps.push((cur, end));
         }
         for (s, e) in gaps {
-            if let (Some(dst), Some(src)) = (
-                p.buf.get_mut(s..e),
-                f.data.get(s - f.offset..e - f.offset),
-            ) {
+            if let (Some(dst), Some(src)) =
+                (p.buf.get_mut(s..e), f.data.get(s - f.offset..e - f.offset))
+            {
                 dst.copy_from_slice(src);
             }
         }
@@ -364,7 +363,10 @@ mod tests {
     #[test]
     fn out_of_order_fragments_complete_on_the_last_arrival() {
         let mut r = Reassembler::new(Arc::default());
-        assert!(matches!(r.add(frag(1.0, 8, false, b"world!!!")), Outcome::Held));
+        assert!(matches!(
+            r.add(frag(1.0, 8, false, b"world!!!")),
+            Outcome::Held
+        ));
         let Outcome::Complete(d) = r.add(frag(1.1, 0, true, b"hello, w")) else {
             panic!("not complete")
         };

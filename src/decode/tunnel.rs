@@ -5,9 +5,7 @@
 //! listed in docs/encapsulations.md.
 
 use super::ip::{IpPacket, not_ip_is_not_tcp};
-use super::link::{
-    ETH_IPV4, ETH_IPV6, ETH_MPLS_MC, ETH_MPLS_UC, ETH_PPP, ETH_TEB,
-};
+use super::link::{ETH_IPV4, ETH_IPV6, ETH_MPLS_MC, ETH_MPLS_UC, ETH_PPP, ETH_TEB};
 use super::tunnels::{Hop, HopAddr, TunnelKind};
 use super::{Segment, Skip, Walk, rest};
 
@@ -34,7 +32,12 @@ fn is_aruba(proto: u16) -> bool {
 
 impl Walk<'_> {
     /// Record an IP-carried tunnel; its outer addresses name link-layer hops inside it.
-    pub(super) fn ip_hop(&mut self, kind: TunnelKind, ip: &IpPacket<'_>, ports: Option<(u16, u16)>) {
+    pub(super) fn ip_hop(
+        &mut self,
+        kind: TunnelKind,
+        ip: &IpPacket<'_>,
+        ports: Option<(u16, u16)>,
+    ) {
         let src = HopAddr::Ip(ip.src, ports.map(|p| p.0));
         let dst = HopAddr::Ip(ip.dst, ports.map(|p| p.1));
         self.outer = (src, dst);

@@ -85,7 +85,9 @@ impl Walk<'_> {
                 break;
             };
             let n = u16::from_be_bytes([sub[12], sub[13]]) as usize;
-            let msdu = body.get(off + 14..off + 14 + n).ok_or(Skip::TruncatedLink)?;
+            let msdu = body
+                .get(off + 14..off + 14 + n)
+                .ok_or(Skip::TruncatedLink)?;
             let depth = self.depth;
             let hops = self.chain.len();
             match self.llc(msdu) {
