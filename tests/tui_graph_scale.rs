@@ -74,7 +74,7 @@ fn a_million_segment_connection_zooms_and_pans() {
     assert!(pane.contains("1 Connections (1)"), "{pane}");
     eprintln!("read the capture: {t:?}");
     keys(&session, &["Enter"]);
-    let (pane, _) = wait_until(&session, 60, |p| p.contains("segment 1 of"));
+    let (pane, _) = tmux::wait_for(&session, "segment 1 of", 60);
     assert!(pane.contains("segment 1 of"), "{pane}");
 
     let mut log = Vec::new();
