@@ -74,7 +74,7 @@ pub fn draw(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
         Constraint::Fill(3),
         Constraint::Fill(2),
         Constraint::Fill(2),
-        Constraint::Min(3),
+        Constraint::Fill(2),
     ])
     .areas(rightc);
     match &snap.rates {
