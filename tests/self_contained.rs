@@ -59,9 +59,10 @@ fn nothing_points_outside_the_repository() {
             continue;
         };
         for (n, line) in text.lines().enumerate() {
-            if outside.iter().any(|o| line.contains(o)) || line.contains(spec) {
-                bad.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
-            } else if foreign_section(line) {
+            if outside.iter().any(|o| line.contains(o))
+                || line.contains(spec)
+                || foreign_section(line)
+            {
                 bad.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
             }
         }
