@@ -19,6 +19,7 @@ pub mod decode;
 pub mod driver;
 pub mod engine;
 pub mod flow;
+pub mod host;
 pub mod report;
 pub mod tcp;
 pub mod testkit;
