@@ -3,6 +3,8 @@
 //! reader, live capture and tests all feed [`Engine::on_frame`] / [`Engine::on_segment`], and
 //! the reports and TUI read [`Engine::flows`] and the outboxes.
 
+pub mod attribution;
+
 use crate::analysis::events::{EventKind, EventSet, PacketEvents};
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};

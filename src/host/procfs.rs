@@ -159,6 +159,16 @@ impl ProcScanner {
     pub fn resolve(&mut self, live: &FxHashSet<u32>) {
         self.by_inode.retain(|ino, _| live.contains(ino));
         self.unresolved.retain(|ino| live.contains(ino));
+        // A holder that exited (or whose pid now names another program) holds nothing: one
+        // stat read per process that holds a live socket.
+        let holders: FxHashSet<u32> = self.by_inode.values().copied().collect();
+        for pid in holders {
+            let start = self.procs.get(&pid).map(|e| e.start);
+            if start.is_none() || self.start_of(pid) != start {
+                self.procs.remove(&pid);
+                self.by_inode.retain(|_, p| *p != pid);
+            }
+        }
         let wanted = live
             .iter()
             .any(|i| *i != 0 && !self.by_inode.contains_key(i) && !self.unresolved.contains(i));
@@ -359,5 +369,55 @@ mod tests {
         drop(l);
         s.resolve(&FxHashSet::default());
         assert!(s.owner(ino).is_none());
+    }
+
+    fn fake_proc(root: &Path, pid: u32, start: u64, fds: &[(u32, &str)]) {
+        let d = root.join(pid.to_string());
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(d.join("fd")).unwrap();
+        fs::write(
+            d.join("stat"),
+            format!("{pid} (srv) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {start} 0 0"),
+        )
+        .unwrap();
+        fs::write(d.join("comm"), "srv\n").unwrap();
+        fs::write(d.join("cmdline"), "srv\0-v\0").unwrap();
+        fs::write(d.join("status"), "Name:\tsrv\nUid:\t1000\t1000\t1000\t1000\n").unwrap();
+        fs::write(d.join("cgroup"), "0::/system.slice/srv.service\n").unwrap();
+        for (fd, target) in fds {
+            std::os::unix::fs::symlink(target, d.join("fd").join(fd.to_string())).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_recycled_pid_never_inherits_the_old_processes_sockets() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        fake_proc(root, 100, 5000, &[(3, "socket:[555]"), (4, "/dev/null")]);
+        // Entries that are not processes or cannot be read are passed over.
+        fs::create_dir_all(root.join("self")).unwrap();
+        fs::create_dir_all(root.join("200")).unwrap();
+        fs::write(root.join("200").join("stat"), "garbage").unwrap();
+        fs::create_dir_all(root.join("300")).unwrap();
+        fs::write(root.join("300").join("stat"), "300 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 7 0 0").unwrap();
+        fs::write(root.join("300").join("fd"), "not a directory").unwrap();
+        let mut s = ProcScanner::new(root);
+        let live: FxHashSet<u32> = [555, 999].into_iter().collect();
+        s.resolve(&live);
+        let o = s.owner(555).unwrap();
+        assert_eq!((o.pid, o.name.as_str(), o.uid), (100, "srv", 1000));
+        assert_eq!(o.cmdline, "srv -v");
+        assert_eq!(o.container.as_deref(), Some("srv.service"));
+        assert!(s.owner(999).is_none());
+        // pid 100 exits and the number is reused by another program holding another socket.
+        fake_proc(root, 100, 9000, &[(3, "socket:[556]")]);
+        let live: FxHashSet<u32> = [555, 556].into_iter().collect();
+        s.resolve(&live);
+        assert!(s.owner(555).is_none(), "the old socket's holder is gone");
+        assert_eq!(s.owner(556).map(|o| o.pid), Some(100));
+        // The process vanishes between two refreshes: nothing is attributed, nothing panics.
+        fs::remove_dir_all(root.join("100")).unwrap();
+        s.resolve(&live);
+        assert!(s.owner(556).is_none());
     }
 }
