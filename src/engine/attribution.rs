@@ -5,8 +5,8 @@
 //!
 //! A socket is pinned to a flow once and then followed by its inode, so a port reused by
 //! another process is never attributed to the earlier flow: a side already held by one
-//! process never changes owner, and a finished flow only takes a socket seen before its last
-//! packet (docs/host.md).
+//! process never changes owner, an end closed on the wire takes no socket first listed after
+//! its last packet, and a flow whose SYN was seen takes no socket older than it (docs/host.md).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use crate::engine::{Engine, Flow};
 use crate::flow::FlowId;
 use crate::host::sockdiag::{self, TCP_ESTABLISHED};
 use crate::host::{HostSnapshot, HostSocket, Owner, SockKey};
-use crate::tcp::{CloseClass, EndpointState, HandshakeClass, NativeSummary, Role};
+use crate::tcp::{EndpointState, HandshakeClass, NativeSummary, Role};
 use crate::time::Ts;
 
 /// Seconds a socket's first or last sighting may miss a flow's packets and still overlap it:
@@ -148,7 +148,7 @@ impl Attribution {
                     continue;
                 };
                 let current = self.pins.get(&f.id).and_then(|p| p[idx(role)].as_ref());
-                if let Some(side) = Self::pin(current, s, f, now, engine) {
+                if let Some(side) = Self::pin(current, s, f, role, now, engine) {
                     self.pins.entry(f.id).or_default()[idx(role)] = Some(side);
                 }
             }
@@ -161,6 +161,7 @@ impl Attribution {
         current: Option<&SideHost>,
         s: &Arc<HostSocket>,
         f: &Flow,
+        role: Role,
         now: Ts,
         engine: &Engine,
     ) -> Option<SideHost> {
@@ -196,12 +197,22 @@ impl Attribution {
                     return None;
                 }
                 let sum = f.summary(now, &engine.cfg.native);
-                // A finished connection takes only a socket seen before its last packet; a
-                // completed handshake never matches a socket still opening.
-                let finished = sum.close != CloseClass::Open;
-                if finished && s.first_seen.secs_f64() > f.last_ts.secs_f64() {
+                let (first, f_first, f_last) = (
+                    s.first_seen.secs_f64(),
+                    f.first_ts.secs_f64(),
+                    f.last_ts.secs_f64(),
+                );
+                // This end closed on the wire before the socket was first listed: the socket
+                // is a later connection on the same ports.
+                let wire = FlowHost::wire_state(&sum, role);
+                if first > f_last && matches!(wire, EndpointState::Closed | EndpointState::TimeWait) {
                     return None;
                 }
+                // A socket older than the SYN tcplens saw belongs to an earlier connection.
+                if first < f_first - SLACK_S && sum.handshake != HandshakeClass::Midstream {
+                    return None;
+                }
+                // A completed handshake never matches a socket still opening.
                 let opening = matches!(s.kernel.state, 2 | 3 | 12);
                 if opening && sum.handshake == HandshakeClass::Complete {
                     return None;
