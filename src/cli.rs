@@ -122,6 +122,12 @@ pub struct Cli {
     )]
     pub replay: Option<f64>,
 
+    /// Terminal UI colours: `auto` colours unless `NO_COLOR` is set to a non-empty value,
+    /// `always` colours regardless, `never` draws without colour. Meanings never rest on
+    /// colour alone.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorMode::Auto)]
+    pub color: ColorMode,
+
     /// BPF filter expression (tcpdump syntax), e.g. `tcp port 443`.
     #[arg(
         value_name = "FILTER",
@@ -138,5 +144,47 @@ impl Cli {
         } else {
             Some(self.filter.join(" "))
         }
+    }
+}
+
+/// `--color`: when to use colours.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorMode {
+    /// Colour unless `NO_COLOR` is set to a non-empty value.
+    #[default]
+    Auto,
+    /// Colour even with `NO_COLOR` set.
+    Always,
+    /// No colour.
+    Never,
+}
+
+impl ColorMode {
+    /// Whether to colour, given the value of `NO_COLOR` (see <https://no-color.org>).
+    pub fn enabled(self, no_color: Option<&str>) -> bool {
+        match self {
+            ColorMode::Always => true,
+            ColorMode::Never => false,
+            ColorMode::Auto => no_color.is_none_or(str::is_empty),
+        }
+    }
+
+    /// Whether to colour, reading `NO_COLOR` from the environment.
+    pub fn from_env(self) -> bool {
+        self.enabled(std::env::var("NO_COLOR").ok().as_deref())
+    }
+}
+
+#[cfg(test)]
+mod color_tests {
+    use super::ColorMode;
+
+    #[test]
+    fn no_color_rules() {
+        assert!(ColorMode::Auto.enabled(None));
+        assert!(ColorMode::Auto.enabled(Some("")));
+        assert!(!ColorMode::Auto.enabled(Some("1")));
+        assert!(ColorMode::Always.enabled(Some("1")));
+        assert!(!ColorMode::Never.enabled(None));
     }
 }

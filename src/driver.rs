@@ -1,7 +1,10 @@
 //! Drivers: connect a packet source (files, live interface) to the engine and the chosen
 //! view. The binary only parses flags and calls [`run`].
 
-mod attribution;
+pub mod attribution;
+pub mod feed;
+pub mod offline;
+pub mod packets;
 
 use std::collections::hash_map::Entry;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -105,6 +108,21 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         None if interactive => run_tui_offline(cli, cfg, stop),
         None => run_offline(cli, cfg, kind, stop),
     }
+}
+
+/// Copy a live capture's drop counters into the engine's statistics (the reports and the
+/// TUI read them there).
+fn record_drops(engine: &mut Engine, c: &live::LiveCounters) {
+    let st = engine.stats_mut();
+    st.live = true;
+    st.kernel_drops = c.kernel_drops.load(Ordering::Relaxed);
+    st.interface_drops = c.interface_drops.load(Ordering::Relaxed);
+    st.queue_drops = c.queue_drops.load(Ordering::Relaxed);
+}
+
+/// The terminal UI's colours from `--color` and `NO_COLOR`.
+fn theme(cli: &Cli) -> crate::tui::theme::Theme {
+    crate::tui::theme::Theme::new(cli.color.from_env())
 }
 
 fn list_interfaces() -> Result<u8, String> {
@@ -383,7 +401,7 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     let filter = cli.filter_expr();
     let source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
     let stop2 = Arc::clone(&stop);
-    let mut src = crate::tui::feed::spawn_loading(
+    let mut src = feed::spawn_loading(
         Engine::new(cfg),
         source,
         cli.read.clone(),
@@ -393,7 +411,7 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
         },
     )
     .map_err(|e| format!("cannot start reading: {e}"))?;
-    let res = crate::tui::run_feed(&mut src, &stop);
+    let res = offline::run_tui(&mut src, &stop, theme(cli));
     let loaded = src.loaded();
     let warnings = std::mem::take(&mut src.warnings);
     drop(src);
@@ -520,7 +538,7 @@ fn threads(cli: &Cli) -> usize {
 }
 
 /// Records decoded on the reader thread, in batches.
-type Batch = Vec<(Ts, Result<crate::decode::Segment, Skip>)>;
+type Batch = Vec<(Ts, Result<crate::decode::Decoded, Skip>)>;
 const BATCH: usize = 1024;
 
 /// Read and decode on a reader thread, analyse here. `after` runs after each record and
@@ -535,7 +553,7 @@ fn pipelined(
     let (tx, rx) = sync_channel::<Batch>(8);
     // Empty batches come back for reuse, so the reader allocates only a handful.
     let (back_tx, back_rx) = sync_channel::<Batch>(16);
-    let opts = engine.decode_options();
+    let mut decoder = crate::decode::Decoder::new(engine.decode_options());
     let halt = Arc::new(AtomicBool::new(false));
     let (stop2, halt2) = (stop.clone(), halt.clone());
     let reader = std::thread::Builder::new()
@@ -544,7 +562,7 @@ fn pipelined(
             let mut batch: Batch = Vec::with_capacity(BATCH);
             let outcome = source.run(
                 |raw| {
-                    batch.push((raw.ts, crate::decode::decode(raw, opts)));
+                    batch.push((raw.ts, decoder.decode(raw)));
                     if batch.len() >= BATCH {
                         let next = back_rx
                             .try_recv()
@@ -586,15 +604,14 @@ fn pipelined(
     })
 }
 
-/// `--replay`: the terminal UI on a capture fed at its own pace (see `tui::feed`).
+/// `--replay`: the terminal UI on a capture fed at its own pace (see [`feed`]).
 fn run_tui_replay(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, String> {
     let filter = cli.filter_expr();
     let source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
     let speed = cli.replay.unwrap_or(1.0);
-    let mut feed =
-        crate::tui::spawn_replay(Engine::new(cfg), source, &cli.read.join(" "), speed, false)
-            .map_err(|e| format!("cannot start the replay: {e}"))?;
-    let res = crate::tui::run_feed(&mut feed, &stop);
+    let mut feed = feed::spawn_replay(Engine::new(cfg), source, &cli.read.join(" "), speed, false)
+        .map_err(|e| format!("cannot start the replay: {e}"))?;
+    let res = offline::run_tui(&mut feed, &stop, theme(cli));
     feed.stop();
     res.map_err(|e| format!("terminal: {e}"))?;
     Ok(EXIT_OK)
@@ -640,7 +657,7 @@ fn run_live(
         return Err(e);
     }
     if interactive {
-        return run_tui_live(capture, iface, cfg, stop);
+        return run_tui_live(capture, iface, cfg, stop, theme(cli));
     }
 
     let mut engine = Engine::new(cfg);
@@ -706,11 +723,7 @@ fn run_live(
     capture.join();
     engine.advance(Ts::now());
     let c = &capture.counters;
-    let st = engine.stats_mut();
-    st.live = true;
-    st.kernel_drops = c.kernel_drops.load(Ordering::Relaxed);
-    st.interface_drops = c.interface_drops.load(Ordering::Relaxed);
-    st.queue_drops = c.queue_drops.load(Ordering::Relaxed);
+    record_drops(&mut engine, c);
     let mut outcome = ReadOutcome {
         frames: c.captured.load(Ordering::Relaxed),
         warnings: Vec::new(),
@@ -734,18 +747,19 @@ fn run_live(
 }
 
 /// `-i IFACE` on a terminal: the capture thread feeds an analysis thread that publishes
-/// snapshots to the TUI (see `tui::feed`). On quit, Ctrl-C or SIGTERM the capture stops and
+/// snapshots to the TUI (see [`feed`]). On quit, Ctrl-C or SIGTERM the capture stops and
 /// flushes the `-w` file, both threads are joined and the counters are printed.
 fn run_tui_live(
     mut capture: live::LiveCapture,
     iface: &str,
     cfg: Config,
     stop: Arc<AtomicBool>,
+    theme: crate::tui::theme::Theme,
 ) -> Result<u8, String> {
     let (_, dummy) = std::sync::mpsc::sync_channel(1);
     let rx = std::mem::replace(&mut capture.rx, dummy);
     let counters = capture.counters.clone();
-    let feed = crate::tui::spawn_live(
+    let feed = feed::spawn_live(
         Engine::new(cfg),
         rx,
         capture.linktype,
@@ -755,7 +769,7 @@ fn run_tui_live(
     );
     let res = match feed {
         Ok(mut feed) => {
-            let r = crate::tui::run_feed(&mut feed, &stop);
+            let r = offline::run_tui(&mut feed, &stop, theme);
             stop.store(true, Ordering::Relaxed);
             // Dropping the analysis side releases a capture thread blocked on a full queue.
             feed.stop();

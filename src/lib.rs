@@ -16,6 +16,7 @@ pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod display;
 pub mod driver;
 pub mod engine;
 pub mod flow;
@@ -24,6 +25,7 @@ pub mod report;
 pub mod tcp;
 pub mod testkit;
 pub mod time;
+pub mod timeseq;
 pub mod tui;
 
 pub use engine::{Config, Engine};
