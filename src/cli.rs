@@ -107,7 +107,12 @@ pub struct Cli {
 
     /// Live: seconds between two refreshes of the host's socket list (new connections also
     /// trigger one).
-    #[arg(long, value_name = "SECS", default_value_t = 1.0, requires = "interface")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 1.0,
+        requires = "interface"
+    )]
     pub attribution_interval: f64,
 
     /// Terminal UI: play the `-r` capture at its own pace times SPEED (default 1), so a cable

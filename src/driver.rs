@@ -277,7 +277,13 @@ impl<W: Write> ReportWriter<W> {
             }
         };
         if changed {
-            report::json::write_flow_host(&mut self.out, f, engine.now(), &engine.cfg.native, attr)?;
+            report::json::write_flow_host(
+                &mut self.out,
+                f,
+                engine.now(),
+                &engine.cfg.native,
+                attr,
+            )?;
         }
         Ok(())
     }

@@ -39,7 +39,15 @@ struct Run {
 
 fn tcplens(ns: &str, secs: f64, extra: &[&str]) -> Run {
     let mut child = Command::new(BIN)
-        .args(["-i", "eth0", "--netns", ns, "--report", "json", "--duration"])
+        .args([
+            "-i",
+            "eth0",
+            "--netns",
+            ns,
+            "--report",
+            "json",
+            "--duration",
+        ])
         .arg(secs.to_string())
         .args(extra)
         .stdout(Stdio::piped())
@@ -102,7 +110,15 @@ fn peer(lab: &Lab, ns: &str, args: &[&str], user: Option<&str>) -> Child {
         } else {
             "python3"
         };
-        cmd.extend(["setpriv", &reuid, "--regid=nogroup", "--clear-groups", py, "-c", &src]);
+        cmd.extend([
+            "setpriv",
+            &reuid,
+            "--regid=nogroup",
+            "--clear-groups",
+            py,
+            "-c",
+            &src,
+        ]);
     } else {
         cmd.extend(["python3", PEER]);
     }
@@ -133,9 +149,13 @@ fn stop(mut c: Child) {
 }
 
 /// The flow to or from `port` on the server.
-fn flow_to<'a>(recs: &'a [Value], port: u16) -> &'a Value {
+fn flow_to(recs: &[Value], port: u16) -> &Value {
     recs.iter()
-        .find(|v| v["resp"].as_str().is_some_and(|r| r.ends_with(&format!(":{port}"))))
+        .find(|v| {
+            v["resp"]
+                .as_str()
+                .is_some_and(|r| r.ends_with(&format!(":{port}")))
+        })
         .unwrap_or_else(|| panic!("a flow to port {port} in {recs:?}"))
 }
 
@@ -169,7 +189,13 @@ fn both_ends_are_attributed_in_their_own_namespaces_and_close_wait_is_the_kernel
         assert_eq!(p["pid"].as_u64(), Some(pid), "{f}");
         assert_eq!(p["name"], "python3");
         assert_eq!(p["user"], "root");
-        assert!(p["cmdline"].as_str().unwrap().contains("peer.py server 5301 hold"), "{p}");
+        assert!(
+            p["cmdline"]
+                .as_str()
+                .unwrap()
+                .contains("peer.py server 5301 hold"),
+            "{p}"
+        );
         // The server never closes: the kernel holds its socket in CLOSE-WAIT, as the wire shows.
         let k = &f["kernel"];
         assert_eq!(f["resp_state"], "CLOSE-WAIT", "{f}");
@@ -215,7 +241,8 @@ fn a_connection_silent_on_the_wire_is_kernel_only_and_flagged_without_keepalive(
     assert_eq!(rec["kernel"]["state"], "ESTABLISHED");
     assert_eq!(rec["kernel"]["keepalive_enabled"], false);
     assert!(
-        all.iter().all(|v| v.get("flow").is_none() || v["capture"].is_object()),
+        all.iter()
+            .all(|v| v.get("flow").is_none() || v["capture"].is_object()),
         "no packet was captured, so no flow: {all:?}"
     );
     stop(client);
@@ -248,8 +275,9 @@ fn during_a_keepalive_cable_pull_the_kernels_probe_count_and_tcplens_agree_at_ea
     // TCP_KEEPCNT=3: the kernel sends three probes, then resets the connection.
     for n in 1..=3u64 {
         assert!(
-            flow.iter().any(|v| v["keepalive"]["unanswered"].as_u64() == Some(n)
-                && v["kernel"]["probes"].as_u64() == Some(n)),
+            flow.iter()
+                .any(|v| v["keepalive"]["unanswered"].as_u64() == Some(n)
+                    && v["kernel"]["probes"].as_u64() == Some(n)),
             "no record where the kernel and tcplens both count probe {n}: {flow:#?}"
         );
     }
@@ -265,8 +293,11 @@ fn during_a_keepalive_cable_pull_the_kernels_probe_count_and_tcplens_agree_at_ea
         }
     }
     let last = flow.last().unwrap();
-    assert_eq!(last["kernel"]["state"], "CLOSED", "the kernel gave up: {last}");
-    assert_eq!(last["process"]["pid"].as_u64().is_some(), true);
+    assert_eq!(
+        last["kernel"]["state"], "CLOSED",
+        "the kernel gave up: {last}"
+    );
+    assert!(last["process"]["pid"].as_u64().is_some());
 }
 
 #[test]
@@ -282,7 +313,14 @@ fn a_port_reused_at_once_by_another_process_is_never_attributed_to_the_earlier_f
         let mut c = peer(
             &lab,
             &lab.client,
-            &["client", &lab.server_addr(), "5304", "reset", "0.3", "40123"],
+            &[
+                "client",
+                &lab.server_addr(),
+                "5304",
+                "reset",
+                "0.3",
+                "40123",
+            ],
             None,
         );
         pids.push(c.id() as u64);
@@ -299,13 +337,23 @@ fn a_port_reused_at_once_by_another_process_is_never_attributed_to_the_earlier_f
     let mut attributed = 0;
     for (v, pid) in recs.iter().zip(&pids) {
         if let Some(p) = v["process"]["pid"].as_u64() {
-            assert_eq!(p, *pid, "flow {} attributed to another process: {v}", v["flow"]);
+            assert_eq!(
+                p, *pid,
+                "flow {} attributed to another process: {v}",
+                v["flow"]
+            );
             attributed += 1;
         }
     }
-    assert!(attributed >= 3, "most short connections are caught: {recs:#?}");
+    assert!(
+        attributed >= 3,
+        "most short connections are caught: {recs:#?}"
+    );
     // Never a record anywhere in the stream naming another connection's process.
-    for v in all.iter().filter(|v| v["orig"].as_str().is_some_and(|o| o.ends_with(":40123"))) {
+    for v in all
+        .iter()
+        .filter(|v| v["orig"].as_str().is_some_and(|o| o.ends_with(":40123")))
+    {
         let i = recs.iter().position(|r| r["flow"] == v["flow"]).unwrap();
         if let Some(p) = v["process"]["pid"].as_u64() {
             assert_eq!(p, pids[i], "{v}");

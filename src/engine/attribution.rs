@@ -173,7 +173,9 @@ impl Attribution {
         };
         match current {
             // The same socket again: newer kernel counters.
-            Some(c) if c.sock.kernel.inode == s.kernel.inode && c.sock.first_seen == s.first_seen => {
+            Some(c)
+                if c.sock.kernel.inode == s.kernel.inode && c.sock.first_seen == s.first_seen =>
+            {
                 let mut side = mk(s.owner.clone().or(c.owner.clone()));
                 if side.owner.is_none() {
                     side.uid = c.uid;
@@ -205,7 +207,8 @@ impl Attribution {
                 // This end closed on the wire before the socket was first listed: the socket
                 // is a later connection on the same ports.
                 let wire = FlowHost::wire_state(&sum, role);
-                if first > f_last && matches!(wire, EndpointState::Closed | EndpointState::TimeWait) {
+                if first > f_last && matches!(wire, EndpointState::Closed | EndpointState::TimeWait)
+                {
                     return None;
                 }
                 // A socket older than the SYN tcplens saw belongs to an earlier connection.
@@ -280,7 +283,13 @@ mod tests {
     use crate::testkit::Ladder;
     use crate::{Config, Engine};
 
-    fn sock(local: SocketAddr, remote: SocketAddr, inode: u32, pid: u32, seen: (f64, f64)) -> Arc<HostSocket> {
+    fn sock(
+        local: SocketAddr,
+        remote: SocketAddr,
+        inode: u32,
+        pid: u32,
+        seen: (f64, f64),
+    ) -> Arc<HostSocket> {
         Arc::new(HostSocket {
             kernel: KernelSocket {
                 local,
@@ -345,7 +354,10 @@ mod tests {
         let end = f.last_ts.secs_f64();
         let mut a = Attribution::new();
         // Another process's socket on the same port pair, first listed just after the end.
-        a.update(snap(vec![sock(c, s, 77, 2, (end + 0.1, end + 0.1))], end + 0.1), &e);
+        a.update(
+            snap(vec![sock(c, s, 77, 2, (end + 0.1, end + 0.1))], end + 0.1),
+            &e,
+        );
         let h = a.lookup(f).unwrap();
         assert!(h.orig.is_none(), "a later socket must not be attributed");
         assert!(!h.remote);
@@ -358,9 +370,32 @@ mod tests {
         let (t0, end) = (f.first_ts.secs_f64(), f.last_ts.secs_f64());
         let mut a = Attribution::new();
         a.update(snap(vec![sock(c, s, 10, 1, (t0, end))], end), &e);
-        assert_eq!(a.lookup(f).unwrap().orig.unwrap().owner.as_ref().unwrap().pid, 1);
-        a.update(snap(vec![sock(c, s, 11, 2, (t0, end + 1.0))], end + 1.0), &e);
-        assert_eq!(a.lookup(f).unwrap().orig.unwrap().owner.as_ref().unwrap().pid, 1);
+        assert_eq!(
+            a.lookup(f)
+                .unwrap()
+                .orig
+                .unwrap()
+                .owner
+                .as_ref()
+                .unwrap()
+                .pid,
+            1
+        );
+        a.update(
+            snap(vec![sock(c, s, 11, 2, (t0, end + 1.0))], end + 1.0),
+            &e,
+        );
+        assert_eq!(
+            a.lookup(f)
+                .unwrap()
+                .orig
+                .unwrap()
+                .owner
+                .as_ref()
+                .unwrap()
+                .pid,
+            1
+        );
         assert_eq!(a.lookup(f).unwrap().resp.map(|r| r.sock.kernel.inode), None);
     }
 

@@ -158,7 +158,9 @@ pub fn local_addrs() -> FxHashSet<IpAddr> {
                 match (*a).sa_family as i32 {
                     libc::AF_INET => {
                         let sin = &*(a as *const libc::sockaddr_in);
-                        out.insert(IpAddr::from(u32::from_be(sin.sin_addr.s_addr).to_be_bytes()));
+                        out.insert(IpAddr::from(
+                            u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
+                        ));
                     }
                     libc::AF_INET6 => {
                         let sin6 = &*(a as *const libc::sockaddr_in6);
@@ -236,7 +238,9 @@ pub fn spawn(period: Duration, now: fn() -> Ts) -> HostWatch {
         }
         Err(e) => {
             if let Ok(mut n) = notice.lock() {
-                *n = Some(format!("process attribution off: cannot start its thread: {e}"));
+                *n = Some(format!(
+                    "process attribution off: cannot start its thread: {e}"
+                ));
             }
             None
         }
@@ -303,21 +307,14 @@ fn run(
             let _ = ready.try_send(());
         }
         // Wait out the period, or an early request no sooner than MIN_GAP after this refresh.
-        let next = t0 + period;
-        loop {
-            let left = next.saturating_duration_since(Instant::now());
-            if left.is_zero() || stop.load(Ordering::Relaxed) {
-                break;
-            }
-            match nudges.recv_timeout(left) {
-                Ok(()) => {
-                    let gap = t0 + MIN_GAP;
-                    std::thread::sleep(gap.saturating_duration_since(Instant::now()));
-                    break;
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => break,
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
-            }
+        let left = (t0 + period).saturating_duration_since(Instant::now());
+        if left.is_zero() || stop.load(Ordering::Relaxed) {
+            continue;
+        }
+        match nudges.recv_timeout(left) {
+            Ok(()) => std::thread::sleep((t0 + MIN_GAP).saturating_duration_since(Instant::now())),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
         }
     }
 }

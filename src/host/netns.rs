@@ -12,7 +12,9 @@ pub fn enter(name: &str) -> Result<(), String> {
     }
     let path = format!("/run/netns/{name}");
     let f = std::fs::File::open(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!("--netns: no network namespace named {name} ({path} does not exist)"),
+        std::io::ErrorKind::NotFound => {
+            format!("--netns: no network namespace named {name} ({path} does not exist)")
+        }
         _ => format!("--netns {name}: cannot open {path}: {e}"),
     })?;
     // SAFETY: setns on a file descriptor we own; it affects only the calling thread.

@@ -273,8 +273,13 @@ impl ProcScanner {
             return Some(o);
         }
         let base = self.root.join(pid.to_string());
-        let name = fs::read_to_string(base.join("comm")).ok()?.trim_end().to_string();
-        let cmd = fs::read(base.join("cmdline")).map(|b| cmdline(&b)).unwrap_or_default();
+        let name = fs::read_to_string(base.join("comm"))
+            .ok()?
+            .trim_end()
+            .to_string();
+        let cmd = fs::read(base.join("cmdline"))
+            .map(|b| cmdline(&b))
+            .unwrap_or_default();
         let status = fs::read_to_string(base.join("status")).ok()?;
         let uid = status
             .lines()
@@ -306,7 +311,10 @@ impl ProcScanner {
     }
 
     pub fn user(&mut self, uid: u32) -> Option<String> {
-        self.users.entry(uid).or_insert_with(|| user_name(uid)).clone()
+        self.users
+            .entry(uid)
+            .or_insert_with(|| user_name(uid))
+            .clone()
     }
 }
 
@@ -334,7 +342,8 @@ mod tests {
     fn cgroups_name_containers_and_units() {
         let docker = "0::/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n";
         assert_eq!(container_of(docker).as_deref(), Some("0123456789ab"));
-        let v1 = "12:pids:/docker/fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210\n";
+        let v1 =
+            "12:pids:/docker/fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210\n";
         assert_eq!(container_of(v1).as_deref(), Some("fedcba987654"));
         let cri = "0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-aaaaaaaaaaaabbbbbbbbbbbbccccccccccccddddddddddddeeeeeeeeeeeeffff.scope";
         assert_eq!(container_of(cri).as_deref(), Some("aaaaaaaaaaaa"));
@@ -382,7 +391,11 @@ mod tests {
         .unwrap();
         fs::write(d.join("comm"), "srv\n").unwrap();
         fs::write(d.join("cmdline"), "srv\0-v\0").unwrap();
-        fs::write(d.join("status"), "Name:\tsrv\nUid:\t1000\t1000\t1000\t1000\n").unwrap();
+        fs::write(
+            d.join("status"),
+            "Name:\tsrv\nUid:\t1000\t1000\t1000\t1000\n",
+        )
+        .unwrap();
         fs::write(d.join("cgroup"), "0::/system.slice/srv.service\n").unwrap();
         for (fd, target) in fds {
             std::os::unix::fs::symlink(target, d.join("fd").join(fd.to_string())).unwrap();
@@ -399,7 +412,11 @@ mod tests {
         fs::create_dir_all(root.join("200")).unwrap();
         fs::write(root.join("200").join("stat"), "garbage").unwrap();
         fs::create_dir_all(root.join("300")).unwrap();
-        fs::write(root.join("300").join("stat"), "300 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 7 0 0").unwrap();
+        fs::write(
+            root.join("300").join("stat"),
+            "300 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 7 0 0",
+        )
+        .unwrap();
         fs::write(root.join("300").join("fd"), "not a directory").unwrap();
         let mut s = ProcScanner::new(root);
         let live: FxHashSet<u32> = [555, 999].into_iter().collect();

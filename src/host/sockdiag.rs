@@ -6,7 +6,9 @@
 
 use std::net::SocketAddr;
 
-use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::{
+    NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
 use netlink_packet_sock_diag::inet::{
@@ -154,10 +156,7 @@ fn from_response(r: &InetResponse) -> KernelSocket {
 /// shows it as IPv4.
 fn unmap(a: std::net::IpAddr) -> std::net::IpAddr {
     match a {
-        std::net::IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(std::net::IpAddr::V4)
-            .unwrap_or(a),
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map(std::net::IpAddr::V4).unwrap_or(a),
         v4 => v4,
     }
 }
@@ -180,13 +179,14 @@ pub fn parse_dump(buf: &[u8]) -> Parsed {
             out.error = Some(format!("netlink message length {len} out of bounds"));
             break;
         }
-        let msg = match NetlinkMessage::<SockDiagMessage>::deserialize(rest.get(..len).unwrap_or(&[])) {
-            Ok(m) => m,
-            Err(e) => {
-                out.error = Some(format!("unreadable sock_diag message: {e}"));
-                break;
-            }
-        };
+        let msg =
+            match NetlinkMessage::<SockDiagMessage>::deserialize(rest.get(..len).unwrap_or(&[])) {
+                Ok(m) => m,
+                Err(e) => {
+                    out.error = Some(format!("unreadable sock_diag message: {e}"));
+                    break;
+                }
+            };
         match msg.payload {
             NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
                 out.sockets.push(from_response(&r));
@@ -298,11 +298,22 @@ mod tests {
         b[68..72].copy_from_slice(&1234u32.to_ne_bytes());
         let t = TcpInfo::parse(&b);
         assert_eq!(
-            (t.retransmits, t.probes, t.backoff, t.rto_us, t.unacked, t.lost, t.rtt_us),
+            (
+                t.retransmits,
+                t.probes,
+                t.backoff,
+                t.rto_us,
+                t.unacked,
+                t.lost,
+                t.rtt_us
+            ),
             (3, 2, 4, 1_600_000, 7, 5, 1234)
         );
         let short = TcpInfo::parse(&b[..30]);
-        assert_eq!((short.rto_us, short.unacked, short.lost, short.rtt_us), (1_600_000, 7, 0, 0));
+        assert_eq!(
+            (short.rto_us, short.unacked, short.lost, short.rtt_us),
+            (1_600_000, 7, 0, 0)
+        );
     }
 
     #[test]

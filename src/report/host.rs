@@ -90,7 +90,11 @@ pub fn keepalive_enabled(s: &HostSocket) -> Option<bool> {
     }
 }
 
-fn kernel_json(side: Option<Role>, s: &SideHost, wire: Option<crate::tcp::EndpointState>) -> KernelJson {
+fn kernel_json(
+    side: Option<Role>,
+    s: &SideHost,
+    wire: Option<crate::tcp::EndpointState>,
+) -> KernelJson {
     let k = &s.sock.kernel;
     let i = k.info.unwrap_or_default();
     let present = s.sock.present;
@@ -199,7 +203,10 @@ pub fn process_words(s: &SideHost) -> String {
             t
         }
         None => match &s.user {
-            Some(u) => format!("no process (socket of user {})", crate::report::escape_field(u)),
+            Some(u) => format!(
+                "no process (socket of user {})",
+                crate::report::escape_field(u)
+            ),
             None => format!("no process (socket of uid {})", s.uid),
         },
     }
@@ -215,17 +222,19 @@ pub fn kernel_words(s: &HostSocket) -> String {
     let mut t = crate::host::sockdiag::state_name(k.state).to_string();
     let secs = k.expires_ms as f64 / 1e3;
     match k.timer {
-        KernelTimer::Keepalive if i.probes > 0 => {
-            t.push_str(&format!(", keepalive probe {} sent, next in {secs:.1}s", i.probes))
-        }
+        KernelTimer::Keepalive if i.probes > 0 => t.push_str(&format!(
+            ", keepalive probe {} sent, next in {secs:.1}s",
+            i.probes
+        )),
         KernelTimer::Keepalive => t.push_str(&format!(", keepalive on, first probe in {secs:.1}s")),
         KernelTimer::Retransmit => t.push_str(&format!(
             ", retransmission {} (backoff {}), next in {secs:.1}s",
             i.retransmits, i.backoff
         )),
-        KernelTimer::ZeroWindowProbe => {
-            t.push_str(&format!(", zero-window probe {}, next in {secs:.1}s", i.probes))
-        }
+        KernelTimer::ZeroWindowProbe => t.push_str(&format!(
+            ", zero-window probe {}, next in {secs:.1}s",
+            i.probes
+        )),
         KernelTimer::TimeWait => t.push_str(", TIME-WAIT timer"),
         KernelTimer::None if k.state == crate::host::sockdiag::TCP_ESTABLISHED => {
             t.push_str(", no keepalive")
@@ -299,7 +308,10 @@ pub fn write_text<W: Write>(out: &mut W, engine: &Engine, attr: &Attribution) ->
         lines.extend(flow_lines(f, &h, &s));
     }
     writeln!(out)?;
-    writeln!(out, "Processes and kernel (this host's end of each connection):")?;
+    writeln!(
+        out,
+        "Processes and kernel (this host's end of each connection):"
+    )?;
     if lines.is_empty() {
         writeln!(out, "  no connection of this host was matched to a socket")?;
     }
@@ -307,16 +319,24 @@ pub fn write_text<W: Write>(out: &mut W, engine: &Engine, attr: &Attribution) ->
         writeln!(out, "{l}")?;
     }
     if remote > 0 {
-        writeln!(out, "  {remote} connection(s) of other hosts (remote: no process here)")?;
+        writeln!(
+            out,
+            "  {remote} connection(s) of other hosts (remote: no process here)"
+        )?;
     }
     let ko = attr.kernel_only();
     if !ko.is_empty() {
         writeln!(out)?;
-        writeln!(out, "Kernel-only sockets (ESTABLISHED, silent on the wire during the capture):")?;
+        writeln!(
+            out,
+            "Kernel-only sockets (ESTABLISHED, silent on the wire during the capture):"
+        )?;
         for s in ko {
             let side = as_side(s);
             let flag = match keepalive_enabled(s) {
-                Some(false) => "  [no keepalive: a dead peer goes unnoticed until the application writes]",
+                Some(false) => {
+                    "  [no keepalive: a dead peer goes unnoticed until the application writes]"
+                }
                 _ => "",
             };
             writeln!(
@@ -340,7 +360,11 @@ fn flow_lines(f: &Flow, h: &FlowHost<'_>, s: &NativeSummary) -> Vec<String> {
         let mut l = format!(
             "  flow {} {}: {}; kernel: {}",
             f.id,
-            if r == Role::Orig { "originator" } else { "responder" },
+            if r == Role::Orig {
+                "originator"
+            } else {
+                "responder"
+            },
             process_words(side),
             kernel_words(&side.sock)
         );
