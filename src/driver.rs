@@ -663,7 +663,7 @@ fn run_live(
         return Err(e);
     }
     if interactive {
-        return run_tui_live(capture, iface, cfg, stop, theme(cli));
+        return run_tui_live(capture, iface, cfg, stop, theme(cli), host.take());
     }
 
     let mut engine = Engine::new(cfg);
@@ -673,12 +673,16 @@ fn run_live(
     let mut open = write_result(w.begin())?;
     let mut end_msg = None;
     let mut last_tick = Instant::now();
+    let mut host_polls = 0u32;
     let linktype = capture.linktype;
     loop {
         let msg = match capture.rx.try_recv() {
             Ok(m) => Ok(m),
             Err(std::sync::mpsc::TryRecvError::Empty) => {
                 // Queue drained: make what was written visible to pipelines, then wait.
+                if open && w.host.is_some() {
+                    open = write_result(w.host_snapshot(&mut engine))?;
+                }
                 if open {
                     open = write_result(w.out.flush())?;
                 }
@@ -711,7 +715,8 @@ fn run_live(
         }
         // A new host snapshot is written about as soon as it is taken (kernel counters
         // change between packets, e.g. keepalive probes).
-        if open && w.host.is_some() {
+        host_polls = host_polls.wrapping_add(1);
+        if open && w.host.is_some() && host_polls.is_multiple_of(256) {
             open = write_result(w.host_snapshot(&mut engine))?;
         }
         if last_tick.elapsed() >= Duration::from_secs(1) {
@@ -761,6 +766,7 @@ fn run_tui_live(
     cfg: Config,
     stop: Arc<AtomicBool>,
     theme: crate::tui::theme::Theme,
+    host: Option<attribution::HostLink>,
 ) -> Result<u8, String> {
     let (_, dummy) = std::sync::mpsc::sync_channel(1);
     let rx = std::mem::replace(&mut capture.rx, dummy);
@@ -771,6 +777,7 @@ fn run_tui_live(
         capture.linktype,
         counters,
         iface,
+        host,
         Ts::now,
     );
     let res = match feed {

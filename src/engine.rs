@@ -608,6 +608,12 @@ impl Engine {
         self.flows.get(id)
     }
 
+    /// The current flow between two endpoints, either way round.
+    pub fn flow_between(&self, a: Endpoint, b: Endpoint) -> Option<&Flow> {
+        let slot = self.flows.lookup(&FlowKey::new(a, b))?;
+        self.flows.at(slot)
+    }
+
     /// Flows in the table now.
     pub fn flow_count(&self) -> usize {
         self.flows.len()

@@ -43,7 +43,8 @@ impl HostLink {
         }))
     }
 
-    /// After a packet: a new connection asks for an early refresh.
+    /// After a packet: a new connection asks for an early refresh (the host thread spaces
+    /// them out, so a burst of connections costs a few refreshes).
     pub fn after_packet(&mut self, engine: &Engine) {
         let n = engine.flows_created();
         if n != self.flows_created {

@@ -11,7 +11,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::decode::Endpoint;
 use crate::engine::{Engine, Flow};
@@ -95,16 +95,31 @@ impl<'a> FlowHost<'a> {
     }
 }
 
+/// The sides pinned to one flow, and its endpoints (to find the flow again).
+#[derive(Default)]
+struct Pins {
+    ends: Option<(Endpoint, Endpoint)>,
+    sides: [Option<SideHost>; 2],
+}
+
 /// The join state.
 #[derive(Default)]
 pub struct Attribution {
     snap: Option<Arc<HostSnapshot>>,
-    pins: FxHashMap<FlowId, [Option<SideHost>; 2]>,
-    flow_keys: FxHashSet<SockKey>,
+    pins: FxHashMap<FlowId, Pins>,
+    /// Present ESTABLISHED sockets without a flow, as of the last update.
+    kernel_only: Vec<SockKey>,
 }
 
 pub fn sockaddr(e: Endpoint) -> SocketAddr {
     SocketAddr::new(e.addr, e.port)
+}
+
+fn endpoint(a: SocketAddr) -> Endpoint {
+    Endpoint {
+        addr: a.ip(),
+        port: a.port(),
+    }
 }
 
 fn idx(r: Role) -> usize {
@@ -133,26 +148,41 @@ impl Attribution {
         self.snap.as_deref()
     }
 
-    /// Join a new host snapshot with the engine's flows.
+    /// Join a new host snapshot with the engine's flows: one table lookup per socket, so the
+    /// cost follows the host's sockets, not the capture's flows.
     pub fn update(&mut self, snap: Arc<HostSnapshot>, engine: &Engine) {
-        let live: FxHashSet<FlowId> = engine.flows().map(|f| f.id).collect();
-        self.pins.retain(|id, _| live.contains(id));
-        self.flow_keys.clear();
+        // Flows gone from the table have had their last record written.
+        self.pins.retain(|id, p| {
+            p.ends
+                .and_then(|(a, b)| engine.flow_between(a, b))
+                .is_some_and(|f| f.id == *id)
+        });
+        self.kernel_only.clear();
         let now = engine.now();
-        for f in engine.flows() {
-            let (o, r) = (sockaddr(f.orig()), sockaddr(f.resp()));
-            self.flow_keys.insert((o, r));
-            self.flow_keys.insert((r, o));
-            for (role, key) in [(Role::Orig, (o, r)), (Role::Resp, (r, o))] {
-                let Some(s) = snap.sockets.get(&key) else {
-                    continue;
-                };
-                let current = self.pins.get(&f.id).and_then(|p| p[idx(role)].as_ref());
-                if let Some(side) = Self::pin(current, s, f, role, now, engine) {
-                    self.pins.entry(f.id).or_default()[idx(role)] = Some(side);
+        for (key, s) in &snap.sockets {
+            let (l, r) = (endpoint(key.0), endpoint(key.1));
+            let Some(f) = engine.flow_between(l, r) else {
+                if s.present && s.kernel.state == TCP_ESTABLISHED {
+                    self.kernel_only.push(*key);
                 }
+                continue;
+            };
+            let role = if f.orig() == l {
+                Role::Orig
+            } else {
+                Role::Resp
+            };
+            let current = self
+                .pins
+                .get(&f.id)
+                .and_then(|p| p.sides[idx(role)].as_ref());
+            if let Some(side) = Self::pin(current, s, f, role, now, engine) {
+                let p = self.pins.entry(f.id).or_default();
+                p.ends = Some((l, r));
+                p.sides[idx(role)] = Some(side);
             }
         }
+        self.kernel_only.sort();
         self.snap = Some(snap);
     }
 
@@ -229,8 +259,8 @@ impl Attribution {
     pub fn lookup(&self, f: &Flow) -> Option<FlowHost<'_>> {
         let snap = self.snap.as_ref()?;
         let pins = self.pins.get(&f.id);
-        let orig = pins.and_then(|p| p[0].as_ref());
-        let resp = pins.and_then(|p| p[1].as_ref());
+        let orig = pins.and_then(|p| p.sides[0].as_ref());
+        let resp = pins.and_then(|p| p.sides[1].as_ref());
         let remote = orig.is_none()
             && resp.is_none()
             && !snap.is_local(f.orig().addr)
@@ -243,16 +273,10 @@ impl Attribution {
         let Some(snap) = &self.snap else {
             return Vec::new();
         };
-        let mut v: Vec<&Arc<HostSocket>> = snap
-            .sockets
+        self.kernel_only
             .iter()
-            .filter(|(k, s)| {
-                s.present && s.kernel.state == TCP_ESTABLISHED && !self.flow_keys.contains(*k)
-            })
-            .map(|(_, s)| s)
-            .collect();
-        v.sort_by_key(|s| (s.kernel.local, s.kernel.remote));
-        v
+            .filter_map(|k| snap.sockets.get(k))
+            .collect()
     }
 
     /// A short fingerprint of what the host says about `f`, for live reports that write a

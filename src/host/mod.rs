@@ -302,6 +302,7 @@ fn run(
             }
             Err(_) => {}
         }
+        let took = t0.elapsed();
         if first {
             first = false;
             let _ = ready.try_send(());
@@ -312,7 +313,12 @@ fn run(
             continue;
         }
         match nudges.recv_timeout(left) {
-            Ok(()) => std::thread::sleep((t0 + MIN_GAP).saturating_duration_since(Instant::now())),
+            // Early refreshes take at most a third of the time: a host with many sockets
+            // (a long refresh) is refreshed less often, however many connections appear.
+            Ok(()) => {
+                let gap = MIN_GAP.max(took * 3);
+                std::thread::sleep((t0 + gap).saturating_duration_since(Instant::now()))
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
         }

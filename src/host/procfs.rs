@@ -137,6 +137,26 @@ pub fn user_name(uid: u32) -> Option<String> {
     }
 }
 
+/// The uid of a user name from the password database (NSS).
+pub fn uid_of(name: &str) -> Option<u32> {
+    let cname = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: all-zero is a valid passwd value (null pointers, zero ids).
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: the buffers outlive the call; `result` is only read for null.
+    let rc = unsafe {
+        libc::getpwnam_r(
+            cname.as_ptr(),
+            &mut pw,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    (rc == 0 && !result.is_null()).then_some(pw.pw_uid)
+}
+
 impl ProcScanner {
     pub fn new(root: impl AsRef<Path>) -> ProcScanner {
         ProcScanner {
