@@ -95,10 +95,9 @@ impl<'a> FlowHost<'a> {
     }
 }
 
-/// The sides pinned to one flow, and its endpoints (to find the flow again).
+/// The sides pinned to one flow.
 #[derive(Default)]
 struct Pins {
-    ends: Option<(Endpoint, Endpoint)>,
     sides: [Option<SideHost>; 2],
 }
 
@@ -151,12 +150,13 @@ impl Attribution {
     /// Join a new host snapshot with the engine's flows: one table lookup per socket, so the
     /// cost follows the host's sockets, not the capture's flows.
     pub fn update(&mut self, snap: Arc<HostSnapshot>, engine: &Engine) {
-        // Flows gone from the table have had their last record written.
-        self.pins.retain(|id, p| {
-            p.ends
-                .and_then(|(a, b)| engine.flow_between(a, b))
-                .is_some_and(|f| f.id == *id)
-        });
+        // Flows gone from the table have had their last record written; their pins go once
+        // they outnumber the host's sockets (a pass over the flows, amortised). A flow replaced
+        // by a newer one on the same ports stays in the table until evicted, and keeps its pin.
+        if self.pins.len() > 2 * snap.sockets.len() + 4096 {
+            let live: rustc_hash::FxHashSet<FlowId> = engine.flows().map(|f| f.id).collect();
+            self.pins.retain(|id, _| live.contains(id));
+        }
         self.kernel_only.clear();
         let now = engine.now();
         for (key, s) in &snap.sockets {
@@ -177,9 +177,7 @@ impl Attribution {
                 .get(&f.id)
                 .and_then(|p| p.sides[idx(role)].as_ref());
             if let Some(side) = Self::pin(current, s, f, role, now, engine) {
-                let p = self.pins.entry(f.id).or_default();
-                p.ends = Some((l, r));
-                p.sides[idx(role)] = Some(side);
+                self.pins.entry(f.id).or_default().sides[idx(role)] = Some(side);
             }
         }
         self.kernel_only.sort();
