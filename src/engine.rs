@@ -8,7 +8,11 @@ pub mod attribution;
 use crate::analysis::events::{EventKind, EventSet, PacketEvents};
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
-use crate::decode::{self, DecodeOptions, Decoded, Decoder, Endpoint, RawFrame, Segment, Skip};
+use crate::decode::tunnels::Chain;
+use crate::decode::{
+    self, DecodeOptions, DecodeShared, Decoded, Decoder, Endpoint, RawFrame, ReasmStats, Segment,
+    Skip,
+};
 use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, TableEntry, oldest_batch};
 use crate::tcp::{Connection, NativeConfig, NativeSummary, Verdict};
 use crate::time::Ts;
@@ -90,6 +94,10 @@ pub struct Stats {
     pub evicted_flows: u64,
     /// Of those, evicted because the table was full (`--max-flows`).
     pub evicted_for_limit: u64,
+    /// Segments whose IP length ran past a frame captured whole (only the real bytes used).
+    pub len_past_frame: u64,
+    /// IP reassembly (docs/encapsulations.md).
+    pub reassembly: ReasmStats,
 }
 
 impl Stats {
@@ -104,8 +112,43 @@ impl Stats {
         for s in Skip::ALL {
             let n = st.skipped(s);
             if n > 0 && s.is_warning() {
-                w.push(format!("{n} frame(s) skipped: {}", s.as_str()));
+                match s.undecoded_encapsulation() {
+                    Some(name) => w.push(format!("{} frames in {name}, not decoded", group(n))),
+                    None => w.push(format!("{n} frame(s) skipped: {}", s.as_str())),
+                }
             }
+        }
+        if st.len_past_frame > 0 {
+            w.push(format!(
+                "{} segment(s) whose IP length runs past a frame captured whole (malformed; \
+                 only the real bytes used)",
+                st.len_past_frame
+            ));
+        }
+        let r = &st.reassembly;
+        if r.overlaps > 0 {
+            w.push(format!(
+                "{} overlapping IP fragment(s) (first bytes kept)",
+                r.overlaps
+            ));
+        }
+        if r.timed_out > 0 {
+            w.push(format!(
+                "{} IP datagram(s) dropped incomplete after the reassembly timeout",
+                r.timed_out
+            ));
+        }
+        if r.evicted > 0 {
+            w.push(format!(
+                "{} IP datagram(s) dropped incomplete to bound reassembly memory",
+                r.evicted
+            ));
+        }
+        if r.pending > 0 {
+            w.push(format!(
+                "{} IP datagram(s) never completed (fragments missing)",
+                r.pending
+            ));
         }
         if st.truncated_payload > 0 {
             w.push(format!(
@@ -133,6 +176,19 @@ impl Stats {
         }
         w
     }
+}
+
+/// A count with thousands separators (1,204).
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Orientation of a flow: which side is the originator (§3).
@@ -210,6 +266,9 @@ pub struct Flow {
     pending: Vec<PacketEvents>,
     /// Removed from the table before the end of the input (limit or timeout).
     pub evicted: bool,
+    /// The encapsulations of the flow's first packet, outermost first, endpoints as the
+    /// first packet travelled (source on side A).
+    pub tunnel: Option<Box<Chain>>,
 }
 
 impl TableEntry for Flow {
@@ -243,6 +302,7 @@ impl Flow {
             zeek: ZeekConn::new(),
             pending: Vec::new(),
             evicted: false,
+            tunnel: None,
         }
     }
 
@@ -312,8 +372,11 @@ pub struct Engine {
     evicted_out: Vec<Flow>,
     /// When the next timeout sweep is due.
     next_sweep: Option<Ts>,
-    /// Decoder for [`Engine::on_frame`] (drivers that decode on another thread hold their own).
+    /// Decoder for [`Engine::on_frame`] (drivers that decode on another thread hold their own,
+    /// from [`Engine::new_decoder`]).
     decoder: Decoder,
+    /// What every decoder of this engine shares with it: tunnel chains, reassembly counters.
+    shared: DecodeShared,
 }
 
 /// Most packets' events held back per flow while its orientation is open.
@@ -326,6 +389,7 @@ impl Engine {
     pub fn new(cfg: Config) -> Engine {
         let mut zeek = ZeekTracker::new(cfg.server_ports.clone(), cfg.verify_checksums);
         let cfg_verify = cfg.verify_checksums;
+        let shared = DecodeShared::default();
         zeek.set_limit(cfg.max_flows);
         Engine {
             cfg,
@@ -336,9 +400,13 @@ impl Engine {
             events_out: Vec::new(),
             evicted_out: Vec::new(),
             next_sweep: None,
-            decoder: Decoder::new(DecodeOptions {
-                verify_checksums: cfg_verify,
-            }),
+            decoder: Decoder::with_shared(
+                DecodeOptions {
+                    verify_checksums: cfg_verify,
+                },
+                &shared,
+            ),
+            shared,
         }
     }
 
@@ -356,6 +424,12 @@ impl Engine {
         }
     }
 
+    /// A decoder for another thread: its tunnels and reassembly counters reach this engine.
+    /// One decoder per packet path, fed in capture order.
+    pub fn new_decoder(&self) -> Decoder {
+        Decoder::with_shared(self.decode_options(), &self.shared)
+    }
+
     /// Analyse one record decoded elsewhere (e.g. on a reader thread): exactly what
     /// [`Engine::on_frame`] does after decoding.
     pub fn on_decoded(&mut self, ts: Ts, decoded: Result<Decoded, Skip>) -> Option<FlowId> {
@@ -365,6 +439,9 @@ impl Engine {
             Err(skip) => {
                 if let Some(c) = self.stats.skipped.get_mut(skip.index()) {
                     *c += 1;
+                }
+                if matches!(skip, Skip::Fragment | Skip::BadFragment) {
+                    self.stats.reassembly = self.shared.reassembly.snapshot();
                 }
                 self.clock(ts);
                 // Zeek fires its timers on every packet it reads, TCP or not (§11.7).
@@ -403,6 +480,12 @@ impl Engine {
         }
         if seg.options.malformed {
             self.stats.malformed_options += 1;
+        }
+        if seg.len_past_frame {
+            self.stats.len_past_frame += 1;
+        }
+        if seg.reassembled {
+            self.stats.reassembly = self.shared.reassembly.snapshot();
         }
         if seg.checksum == decode::Checksum::Bad {
             self.stats.bad_checksums += 1;
@@ -493,7 +576,12 @@ impl Engine {
             self.evict_oldest();
         }
         let ports = &self.cfg.server_ports;
-        self.flows.insert(key, |id| Flow::new(id, seg, ports))
+        let tunnel = self.shared.tunnels.get(seg.tunnel).map(Box::new);
+        self.flows.insert(key, |id| {
+            let mut f = Flow::new(id, seg, ports);
+            f.tunnel = tunnel;
+            f
+        })
     }
 
     /// The table is full: evict the least recently active 1/64 of it (at least one flow), so

@@ -19,6 +19,7 @@ pub mod decode;
 pub mod display;
 pub mod driver;
 pub mod engine;
+pub mod error;
 pub mod flow;
 pub mod host;
 pub mod report;

@@ -104,7 +104,7 @@ impl Analysis {
         let (stx, srx) = mpsc::sync_channel(1);
         let (rtx, rrx) = mpsc::channel();
         let (btx, brx) = mpsc::sync_channel(1);
-        let decoder = decode::Decoder::new(engine.decode_options());
+        let decoder = engine.new_decoder();
         let a = Analysis {
             engine,
             ring: RingLadder::new(ring),

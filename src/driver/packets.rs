@@ -319,6 +319,9 @@ fn probe_segment(t: &LadderTarget) -> Segment {
         options: Default::default(),
         checksum: Default::default(),
         ip_len_from_capture: false,
+        len_past_frame: false,
+        reassembled: false,
+        tunnel: crate::decode::TunnelId::NONE,
     }
 }
 

@@ -90,9 +90,43 @@ struct FlowJson<'a> {
     zero_window_stalls: u32,
     longest_stall_s: Option<f64>,
     events: BTreeMap<&'static str, u32>,
+    /// The encapsulations the connection was found in, outermost first (null when none).
+    tunnel: Option<Vec<TunnelJson>>,
     /// Live on the capturing host: `process`, `kernel`, `kernel_only` (absent offline).
     #[serde(flatten)]
     host: Option<super::host::HostJson>,
+}
+
+#[derive(Serialize)]
+struct TunnelJson {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    outer_orig: String,
+    outer_resp: String,
+}
+
+/// A flow's tunnel chain, each hop's endpoints on the originator's and responder's sides.
+fn tunnel(f: &Flow) -> Option<Vec<TunnelJson>> {
+    let chain = f.tunnel.as_ref()?;
+    let a_is_orig = f.orig_dir() == crate::flow::Dir::A;
+    Some(
+        chain
+            .hops()
+            .iter()
+            .map(|h| {
+                let (o, r) = if a_is_orig {
+                    (h.src, h.dst)
+                } else {
+                    (h.dst, h.src)
+                };
+                TunnelJson {
+                    kind: h.kind.as_str(),
+                    outer_orig: o.to_string(),
+                    outer_resp: r.to_string(),
+                }
+            })
+            .collect(),
+    )
 }
 
 fn role(r: crate::tcp::Role) -> &'static str {
@@ -159,6 +193,7 @@ fn record<'a>(
         zero_window_stalls: s.zero_window_stalls,
         longest_stall_s: s.longest_stall_s.map(round_ms),
         events,
+        tunnel: tunnel(f),
         host: attr.and_then(|a| super::host::flow_json(a.lookup(f), s)),
     }
 }
@@ -177,7 +212,8 @@ pub fn write_flow_host<W: Write>(
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<()> {
     let s = f.summary(now, cfg);
-    serde_json::to_writer(&mut *out, &record(f, &s, attr)).map_err(io::Error::other)?;
+    // `From` keeps the kind of an I/O error (a closed pipe stays `BrokenPipe`).
+    serde_json::to_writer(&mut *out, &record(f, &s, attr)).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 
