@@ -5,7 +5,6 @@
 
 pub mod attribution;
 
-use crate::analysis::events::{EventKind, EventSet, PacketEvents};
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
 use crate::decode::tunnels::Chain;
@@ -16,6 +15,7 @@ use crate::decode::{
 use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, TableEntry, oldest_batch};
 use crate::tcp::{Connection, NativeConfig, NativeSummary, Verdict};
 use crate::time::Ts;
+use crate::vocab::events::{EventKind, EventSet, PacketEvents};
 
 /// Engine settings (from the command line).
 #[derive(Clone, Debug)]
@@ -201,19 +201,13 @@ pub struct Orientation {
 }
 
 impl Orientation {
-    /// Rules 1 and 2 of §3, from the flow's first packet.
+    /// From the flow's first packet: its sender is the originator unless Zeek's likely-server
+    /// rule swaps the roles ([`ServerPorts::flip_at_creation`], the one rule every report
+    /// uses; docs/analysis.md, "Orientation").
     fn at_creation(seg: &Segment, ports: &ServerPorts) -> Orientation {
         let f = seg.flags;
-        let pure_syn = f.syn() && !f.ack();
         let synack = f.syn() && f.ack();
-        let mut swap = false;
-        if !pure_syn && ports.contains(seg.src.port) {
-            swap = if ports.contains(seg.dst.port) {
-                !synack && seg.src.port < seg.dst.port
-            } else {
-                true
-            };
-        }
+        let swap = ports.flip_at_creation(seg);
         Orientation {
             orig: if swap { Dir::B } else { Dir::A },
             // Only a flow that starts with a SYN+ACK can still be swapped by rule 3.
@@ -707,7 +701,8 @@ impl Engine {
         self.flows.len()
     }
 
-    /// Flows ever created, evicted ones included.
+    /// Flows ever created, evicted ones included (live attribution refreshes early on a new
+    /// one).
     pub fn flows_created(&self) -> u64 {
         self.flows.created()
     }
@@ -797,6 +792,57 @@ mod tests {
         let f = e.flows().next().expect("one flow");
         assert_eq!(f.orig().port, 40000);
         assert_eq!(f.resp().port, 80);
+    }
+
+    /// The one orientation rule (docs/analysis.md, "Orientation"), pinned on first packets:
+    /// (flags, source port, destination port, destination is the IPv4 broadcast address,
+    /// whether the receiver becomes the originator). The engine's flow, the JSON report's
+    /// per-flow Zeek rules and Zeek's own table must all agree with the table.
+    #[test]
+    fn one_orientation_rule_for_every_report() {
+        use std::net::{IpAddr, Ipv4Addr};
+        let cases: [(&str, u16, u16, bool, bool); 14] = [
+            ("S", 80, 40000, false, false),
+            ("SA", 80, 40000, false, true),
+            ("A", 80, 40000, false, true),
+            ("FA", 80, 40000, false, true),
+            ("R", 80, 40000, false, true),
+            ("A", 40000, 80, false, false),
+            ("A", 40000, 50000, false, false),
+            ("A", 443, 80, false, false),
+            ("A", 80, 443, false, true),
+            ("SA", 80, 443, false, false),
+            ("SA", 443, 80, false, false),
+            ("A", 80, 40000, true, false),
+            ("SA", 80, 40000, true, false),
+            ("S", 40000, 80, true, false),
+        ];
+        for (fl, sport, dport, broadcast, swapped) in cases {
+            let mut l = Ladder::new().ports(sport, dport);
+            if broadcast {
+                l = l.addrs(
+                    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+                    IpAddr::V4(Ipv4Addr::BROADCAST),
+                );
+            }
+            let seg = l.c2s(fl, 0, 0, 0);
+            let what = format!("{fl} {sport} -> {dport} broadcast={broadcast}");
+            let e = run(std::slice::from_ref(&seg));
+            let f = e.flows().next().expect("one flow");
+            let want = if swapped { Dir::B } else { Dir::A };
+            assert_eq!(f.orientation.orig, want, "engine: {what}");
+            assert_eq!(f.zeek.orig_dir(), want, "json zeek rules: {what}");
+            let mut z = ZeekTracker::new(ServerPorts::zeek_default(), false);
+            z.on_segment(&seg);
+            z.finish();
+            let rows = z.take_rows();
+            let orig = if swapped { seg.dst } else { seg.src };
+            assert_eq!(
+                rows.first().map(|r| r.orig),
+                Some(orig),
+                "zeek table: {what}"
+            );
+        }
     }
 
     #[test]

@@ -734,8 +734,7 @@ impl DataSource for LoadingSource {
 mod tests {
     #[test]
     fn ring_entry_size_backs_the_documented_bound() {
-        let entry =
-            std::mem::size_of::<(crate::decode::Segment, crate::analysis::events::EventSet)>();
+        let entry = std::mem::size_of::<(crate::decode::Segment, crate::vocab::events::EventSet)>();
         eprintln!("ring entry: {entry} bytes");
         // RING_SEGMENTS entries stay within ~40 MB.
         assert!(entry * super::RING_SEGMENTS <= 40 << 20, "{entry}");

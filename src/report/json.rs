@@ -5,10 +5,10 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::analysis::events::EventKind;
 use crate::engine::{Engine, Flow};
 use crate::tcp::{EndpointState, KeepaliveSummary, NativeConfig, NativeSummary};
 use crate::time::Ts;
+use crate::vocab::events::EventKind;
 
 #[derive(Serialize)]
 struct KeepaliveJson {
