@@ -263,6 +263,7 @@ fn live_feed_moves_stale_verdicts_on_the_clock_without_packets() {
         1,
         Arc::new(LiveCounters::default()),
         "veth-test",
+        None,
         move || Ts(c.load(Ordering::Relaxed)),
     )
     .unwrap();
@@ -456,6 +457,7 @@ fn live_detail_follows_new_packets() {
         1,
         Arc::new(LiveCounters::default()),
         "veth-test",
+        None,
         move || now,
     )
     .unwrap();
