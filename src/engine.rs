@@ -78,6 +78,9 @@ pub struct Stats {
     pub ip_len_from_capture: u64,
     pub malformed_options: u64,
     pub bad_checksums: u64,
+    /// Frames stamped earlier than the frame before them (a clock stepped back, a file
+    /// edited or merged out of order); time differences across them are not used.
+    pub time_backwards: u64,
     /// The packets came from a live interface (drop counters below are meaningful).
     pub live: bool,
     /// Kernel / interface / internal queue drops (live capture).
@@ -97,14 +100,42 @@ impl Stats {
 
     /// The decode counters as warning lines, for the text report and the TUI.
     pub fn warnings(&self) -> Vec<String> {
+        self.classified_warnings()
+            .into_iter()
+            .map(|(_, w)| w)
+            .collect()
+    }
+
+    /// The counters' warnings, each with whether part of the input was not analysed (frames
+    /// skipped, packets dropped: exit status 1) or analysed with a caveat (docs/bad-input.md).
+    pub fn classified_warnings(&self) -> Vec<(bool, String)> {
         let st = self;
-        let mut w = Vec::new();
+        let mut lost = Vec::new();
         for s in Skip::ALL {
             let n = st.skipped(s);
             if n > 0 && s.is_warning() {
-                w.push(format!("{n} frame(s) skipped: {}", s.as_str()));
+                lost.push(format!("{n} frame(s) skipped: {}", s.as_str()));
             }
         }
+        let drops = st.kernel_drops + st.interface_drops + st.queue_drops;
+        if st.live && drops > 0 {
+            lost.push(format!(
+                "{drops} packet(s) lost before analysis ({} by the kernel, {} by the interface, \
+                 {} by tcplens: analysis queue full)",
+                st.kernel_drops, st.interface_drops, st.queue_drops
+            ));
+        }
+        let mut w: Vec<(bool, String)> = lost.into_iter().map(|l| (true, l)).collect();
+        for c in st.caveats() {
+            w.push((false, c));
+        }
+        w
+    }
+
+    /// Warnings about frames that were analysed, with a caveat.
+    fn caveats(&self) -> Vec<String> {
+        let st = self;
+        let mut w = Vec::new();
         if st.truncated_payload > 0 {
             w.push(format!(
                 "{} segment(s) with payload cut by the snap length (headers still analysed)",
@@ -127,6 +158,12 @@ impl Stats {
             w.push(format!(
                 "{} segment(s) with bad TCP checksums",
                 st.bad_checksums
+            ));
+        }
+        if st.time_backwards > 0 {
+            w.push(format!(
+                "{} frame(s) stamped earlier than the frame before them (time went backwards)",
+                st.time_backwards
             ));
         }
         w
@@ -312,6 +349,8 @@ pub struct Engine {
     next_sweep: Option<Ts>,
     /// Decoder for [`Engine::on_frame`] (drivers that decode on another thread hold their own).
     decoder: Decoder,
+    /// The previous frame's timestamp (to count time going backwards).
+    last_frame_ts: Ts,
 }
 
 /// Most packets' events held back per flow while its orientation is open.
@@ -337,6 +376,7 @@ impl Engine {
             decoder: Decoder::new(DecodeOptions {
                 verify_checksums: cfg_verify,
             }),
+            last_frame_ts: Ts::ZERO,
         }
     }
 
@@ -358,6 +398,10 @@ impl Engine {
     /// [`Engine::on_frame`] does after decoding.
     pub fn on_decoded(&mut self, ts: Ts, decoded: Result<Decoded, Skip>) -> Option<FlowId> {
         self.stats.frames += 1;
+        if ts < self.last_frame_ts {
+            self.stats.time_backwards += 1;
+        }
+        self.last_frame_ts = ts;
         match decoded {
             Ok(Decoded::Tcp(seg)) => self.on_segment(&seg),
             Err(skip) => {

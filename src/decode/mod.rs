@@ -294,6 +294,16 @@ pub fn decode(raw: &RawFrame<'_>, opts: DecodeOptions) -> Result<Decoded, Skip> 
     ip::ip_layer(raw, ip, bound, opts, 0).map(Decoded::Tcp)
 }
 
+/// Whether tcplens decodes frames of this link type (for messages naming the skipped ones).
+/// Asked of the link layer itself with an empty frame: an unsupported type is refused before
+/// its header is looked at.
+pub fn supports_linktype(linktype: i32) -> bool {
+    !matches!(
+        link::link_layer(linktype, &[]),
+        Err(Skip::UnsupportedLinkType)
+    )
+}
+
 /// The bytes of `d` from `from` on (empty past the end).
 #[inline]
 pub(crate) fn rest(d: &[u8], from: usize) -> &[u8] {

@@ -3,6 +3,7 @@
 pub mod events;
 pub mod json;
 pub mod text;
+pub mod warnings;
 pub mod zeek;
 
 use std::io::{self, Write};
