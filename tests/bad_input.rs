@@ -455,3 +455,36 @@ fn an_ack_stamped_before_its_syn_gives_no_rtt_and_a_warning() {
     // A caveat, not a loss: every frame was analysed.
     assert_eq!(o.status.code(), Some(0));
 }
+
+#[test]
+fn an_over_long_filter_is_refused_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    let good = good_pcap(d.path(), "good.pcap");
+    let g = good.to_str().unwrap();
+    let terms: Vec<String> = (1..=3000).map(|n| format!("port {n}")).collect();
+    let filter = terms.join(" or ");
+    let started = Instant::now();
+    let o = run(&["-r", g, "--report", "json", &filter]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused at once"
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.contains("filter is too long") && e.contains("3000 terms"),
+        "{e}"
+    );
+    // The same with the filter as separate words, and for a live capture.
+    let mut args = vec!["-i", "lo"];
+    args.extend(filter.split(' '));
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("filter is too long"), "{}", stderr(&o));
+    // A filter within the limit still works.
+    let ok: Vec<String> = (4990..5010).map(|n| format!("port {n}")).collect();
+    let o = run(&["-r", g, "--report", "json", &ok.join(" or ")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
+}
