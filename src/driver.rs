@@ -492,7 +492,7 @@ fn pipelined(
     let (tx, rx) = sync_channel::<Batch>(8);
     // Empty batches come back for reuse, so the reader allocates only a handful.
     let (back_tx, back_rx) = sync_channel::<Batch>(16);
-    let mut decoder = crate::decode::Decoder::new(engine.decode_options());
+    let mut decoder = engine.new_decoder();
     let halt = Arc::new(AtomicBool::new(false));
     let (stop2, halt2) = (stop.clone(), halt.clone());
     let reader = std::thread::Builder::new()

@@ -23,9 +23,11 @@ pub mod error;
 pub mod flow;
 pub mod report;
 pub mod tcp;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod time;
 pub mod timeseq;
 pub mod tui;
+pub mod vocab;
 
 pub use engine::{Config, Engine};

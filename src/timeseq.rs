@@ -5,9 +5,9 @@
 //! bytes in flight against the receive window. The detail view's graphs draw a [`Series`];
 //! the driver builds it from the connection's segments and the events the engine gave them.
 
-use crate::analysis::events::{EventKind, EventSet};
 use crate::decode::{Segment, TcpFlags};
 use crate::time::Ts;
+use crate::vocab::events::{EventKind, EventSet};
 
 /// One segment of the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

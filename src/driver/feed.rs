@@ -102,7 +102,7 @@ impl Analysis {
         let (stx, srx) = mpsc::sync_channel(1);
         let (rtx, rrx) = mpsc::channel();
         let (btx, brx) = mpsc::sync_channel(1);
-        let decoder = decode::Decoder::new(engine.decode_options());
+        let decoder = engine.new_decoder();
         let a = Analysis {
             engine,
             ring: RingLadder::new(ring),
@@ -712,8 +712,7 @@ impl DataSource for LoadingSource {
 mod tests {
     #[test]
     fn ring_entry_size_backs_the_documented_bound() {
-        let entry =
-            std::mem::size_of::<(crate::decode::Segment, crate::analysis::events::EventSet)>();
+        let entry = std::mem::size_of::<(crate::decode::Segment, crate::vocab::events::EventSet)>();
         eprintln!("ring entry: {entry} bytes");
         // RING_SEGMENTS entries stay within ~40 MB.
         assert!(entry * super::RING_SEGMENTS <= 40 << 20, "{entry}");

@@ -103,13 +103,13 @@ mod tests {
 
     #[test]
     fn only_skipped_link_types_are_named() {
-        assert_eq!(unsupported(&[1, 9, 1, 9, 113]), vec![9]);
+        assert_eq!(unsupported(&[1, 147, 1, 147, 113]), vec![147]);
         let mut st = Stats::default();
         st.skipped[Skip::UnsupportedLinkType.index()] = 4;
         let w = collect(
             &st,
             &RunFacts {
-                unsupported_linktypes: unsupported(&[1, 9]),
+                unsupported_linktypes: unsupported(&[1, 147]),
                 ..RunFacts::default()
             },
         );
@@ -117,7 +117,7 @@ mod tests {
         assert!(w[0].lost);
         assert!(
             w[0].text
-                .starts_with("4 frame(s) of an unsupported link type skipped (link type 9);"),
+                .starts_with("4 frame(s) of an unsupported link type skipped (link type 147);"),
             "{}",
             w[0].text
         );
@@ -133,12 +133,12 @@ mod tests {
         let w = collect(&st, &RunFacts::default());
         assert_eq!(w.len(), 2);
         assert_eq!(exit_status(&w), EXIT_OK);
-        st.skipped[Skip::Fragment.index()] = 1;
+        st.skipped[Skip::TruncatedTcp.index()] = 1;
         let w = collect(&st, &RunFacts::default());
         assert_eq!(exit_status(&w), EXIT_WARNINGS);
         assert!(
             w.iter()
-                .any(|w| w.text == "1 frame(s) skipped: IP fragment without TCP header")
+                .any(|w| w.text == "1 frame(s) skipped: TCP header cut by snap length")
         );
     }
 }

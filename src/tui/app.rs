@@ -761,7 +761,7 @@ impl App {
     /// Move to the next (or previous) segment of the loaded page that carries an event other
     /// than the handshake's own (syn, syn_ack, handshake_complete).
     fn next_event(&mut self, forward: bool) -> Action {
-        use crate::analysis::events::EventKind;
+        use crate::vocab::events::EventKind;
         let Some(d) = self.detail.as_ref() else {
             return Action::None;
         };

@@ -2,12 +2,12 @@
 //! both endpoints' state transitions and the event counts, copied from the engine when the
 //! view opens; and the keepalive / missing-ACK analysis put in words.
 
-use crate::analysis::events::EventKind;
 use crate::display::{clock, secs, stale_sentence};
 use crate::engine::Engine;
 use crate::flow::FlowId;
 use crate::tcp::{EndpointState, NativeSummary, Role};
 use crate::time::Ts;
+use crate::vocab::events::EventKind;
 
 use super::ladder::LadderTarget;
 use super::snapshot::FlowRow;

@@ -4,7 +4,6 @@
 //! engine's mutable state. Nothing here derives a TCP fact: every value is copied from
 //! [`crate::engine::Flow`] and its [`NativeSummary`].
 
-use crate::analysis::events::EventKind;
 use crate::decode::Endpoint;
 use crate::display::Totals;
 use crate::engine::{Engine, Flow, Stats};
@@ -15,6 +14,7 @@ use crate::tcp::{
     StaleReason, Verdict,
 };
 use crate::time::Ts;
+use crate::vocab::events::EventKind;
 
 /// The stale verdict of a row, compacted.
 #[derive(Clone, Copy, Debug, PartialEq)]
