@@ -184,6 +184,14 @@ fn write_tail<W: Write>(
     if other > 0 {
         writeln!(out, "  {other} non-TCP frame(s) ignored")?;
     }
+    let r = &st.reassembly;
+    if r.fragments > 0 {
+        writeln!(
+            out,
+            "  {} IP fragment(s) reassembled into {} datagram(s)",
+            r.fragments, r.reassembled
+        )?;
+    }
     if !warnings.is_empty() {
         writeln!(out, "Warnings:")?;
         for w in warnings {
