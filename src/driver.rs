@@ -325,7 +325,13 @@ impl<W: Write> ReportWriter<W> {
         self.out.flush()
     }
 
-<<<<<<< HEAD
+    /// Just before `engine.finish()`: the last look at the host's sockets.
+    fn before_finish(&mut self, engine: &mut Engine) {
+        if let Some(h) = &mut self.host {
+            h.poll(engine);
+        }
+    }
+
     /// The end of the report; `engine.finish()` was called (the warnings count what it did).
     fn finish(
         &mut self,
@@ -333,13 +339,6 @@ impl<W: Write> ReportWriter<W> {
         read: &ReadOutcome,
         warnings: &[Warning],
     ) -> io::Result<()> {
-=======
-    fn finish(&mut self, engine: &mut Engine, read: &ReadOutcome) -> io::Result<()> {
-        if let Some(h) = &mut self.host {
-            h.poll(engine);
-        }
-        engine.finish();
->>>>>>> main
         self.evicted(engine)?;
         match self.kind {
             ReportKind::Events => match &self.host {
@@ -395,16 +394,12 @@ impl<W: Write> ReportWriter<W> {
                     )?;
                 }
             }
-<<<<<<< HEAD
-            ReportKind::Text => self.text.finish(&mut self.out, engine, warnings)?,
-=======
             ReportKind::Text => {
-                self.text.finish(&mut self.out, engine, read)?;
+                self.text.finish(&mut self.out, engine, warnings)?;
                 if let Some(h) = &self.host {
                     report::host::write_text(&mut self.out, engine, &h.attr)?;
                 }
             }
->>>>>>> main
         }
         self.out.flush()
     }
@@ -528,6 +523,7 @@ fn run_offline(
     if let Some(e) = write_err {
         return Err(e);
     }
+    w.before_finish(&mut engine);
     engine.finish();
     let warnings = offline_warnings(&engine, &linktypes, &outcome, &stop);
     if open {
@@ -773,6 +769,7 @@ fn run_live(
     if let Some(m) = &save_error {
         outcome.warnings.push(m.clone());
     }
+    w.before_finish(&mut engine);
     engine.finish();
     let facts = RunFacts {
         read: Some(&outcome),
