@@ -22,7 +22,8 @@ use crate::vocab::events::{EventKind, EventSet, PacketEvents};
 pub struct Config {
     pub native: NativeConfig,
     pub verify_checksums: bool,
-    /// Zeek's likely server ports (orientation, docs/analysis.md#orientation and docs/analysis.md#likely-server-ports).
+    /// Zeek's likely server ports (orientation, docs/analysis.md#orientation and
+    /// docs/analysis.md#likely-server-ports).
     pub server_ports: ServerPorts,
     /// Collect per-packet events for `--report events`.
     pub collect_events: bool,
@@ -482,7 +483,8 @@ impl Engine {
                     self.stats.reassembly = self.shared.reassembly.snapshot();
                 }
                 self.clock(ts);
-                // Zeek fires its timers on every packet it reads, TCP or not (docs/analysis.md#row-splitting).
+                // Zeek fires its timers on every packet it reads, TCP or not
+                // (docs/analysis.md#row-splitting).
                 if self.cfg.zeek_rows {
                     self.zeek.advance(ts);
                 }
@@ -589,8 +591,8 @@ impl Engine {
                 orig: flow.orientation.orig,
                 events: ev,
             };
-            // Events wait until the originator is known for sure (docs/analysis.md#orientation rule 3); most flows
-            // are settled from their first packet and never hold any.
+            // Events wait until the originator is known for sure (docs/analysis.md#orientation rule
+            // 3); most flows are settled from their first packet and never hold any.
             if flow.orientation.settled && flow.pending.is_empty() {
                 self.events_out.push(pe);
             } else {
@@ -819,7 +821,8 @@ mod tests {
 
     #[test]
     fn synack_first_then_ack_makes_the_acker_the_originator() {
-        // Rule 3 of docs/analysis.md#orientation: a flow seen from its SYN+ACK (high ports, not likely servers).
+        // Rule 3 of docs/analysis.md#orientation: a flow seen from its SYN+ACK (high ports, not
+        // likely servers).
         let mut l = Ladder::new().ports(40000, 50000);
         let segs = [l.s2c("SA", 0, 1, 0), l.c2s("A", 1, 1, 0)];
         let e = run(&segs);

@@ -1,6 +1,7 @@
-//! Native analysis tests written as the packet ladders of docs/analysis.md: one line per segment, with the
-//! Compat-W events that segment carries by docs/analysis.md (Compat-W itself is tested elsewhere; here
-//! its events are given, as the engine would pass them to `Connection::on_segment`).
+//! Native analysis tests written as the packet ladders of docs/analysis.md: one line per segment,
+//! with the Compat-W events that segment carries by docs/analysis.md (Compat-W itself is tested
+//! elsewhere; here its events are given, as the engine would pass them to
+//! `Connection::on_segment`).
 
 use crate::decode::Segment;
 use crate::flow::Dir;
@@ -105,7 +106,8 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-6
 }
 
-/// The handshake and opening exchange of docs/analysis.md#keepalive-example (and docs/analysis.md#stale-connections): C sends 4 bytes, S answers 4 bytes.
+/// The handshake and opening exchange of docs/analysis.md#keepalive-example (and
+/// docs/analysis.md#stale-connections): C sends 4 bytes, S answers 4 bytes.
 fn established_with_data() -> T {
     let mut t = T::new();
     t.at(0.0000).c("S", 0, 0, 0, &[]);
@@ -118,7 +120,7 @@ fn established_with_data() -> T {
     t
 }
 
-// ---------------------------------------------------------------- docs/analysis.md#handshake-classes handshakes
+// --------------------------------------------------- docs/analysis.md#handshake-classes handshakes
 
 #[test]
 fn handshake_complete() {
@@ -168,7 +170,8 @@ fn syn_only_with_retransmissions() {
     assert_eq!((s.orig_state, s.resp_state), (St::SynSent, St::Unknown));
     assert_eq!(s.retransmissions, 10);
     assert_eq!(s.unacked_bytes_orig, 0);
-    // Unanswered attempts are described by syn_only, never stale (docs/analysis.md#stale-connections).
+    // Unanswered attempts are described by syn_only, never stale
+    // (docs/analysis.md#stale-connections).
     assert_eq!(s.stale, None);
     assert!(t.conn.transitions().len() == 1);
 }
@@ -262,7 +265,7 @@ fn midstream_without_ack_assumes_only_the_sender() {
     assert!(s.states_assumed);
 }
 
-// ---------------------------------------------------------------- docs/analysis.md#close-ladders closes
+// ----------------------------------------------------------- docs/analysis.md#close-ladders closes
 
 #[test]
 fn four_way_close() {
@@ -404,11 +407,12 @@ fn in_window_rst_is_ignored_rfc5961() {
     assert_eq!((s.orig_state, s.resp_state), (St::Closed, St::Closed));
 }
 
-// ---------------------------------------------------------------- docs/analysis.md#keepalive keepalive
+// ------------------------------------------------------------ docs/analysis.md#keepalive keepalive
 
 #[test]
 fn keepalive_timeout_worked_example() {
-    // docs/analysis.md#keepalive-example: Linux, idle 2 s, interval 1 s, count 3, link pulled at 1.5 s.
+    // docs/analysis.md#keepalive-example: Linux, idle 2 s, interval 1 s, count 3, link pulled at
+    // 1.5 s.
     let mut t = established_with_data();
     t.at(2.0233).c("A", 4, 5, 0, &[K::Keepalive]); // keepalive
     t.at(3.0473).c("A", 4, 5, 0, &[K::Keepalive]); // keepalive
@@ -430,7 +434,8 @@ fn keepalive_timeout_worked_example() {
     assert_eq!(st.since, t.ts(2.0233));
     assert_eq!(st.silent, Role::Resp);
     assert_eq!(st.last_heard, Some(t.ts(0.0003)));
-    // docs/analysis.md#keepalive-give-up: deadline = first unanswered probe + KEEPCNT x KEEPINTVL = the RST.
+    // docs/analysis.md#keepalive-give-up: deadline = first unanswered probe + KEEPCNT x KEEPINTVL =
+    // the RST.
     let g = st.give_up.unwrap();
     assert!(g.rst_expected);
     assert!(close(g.at.since(t.ts(5.0953)), 0.0));
@@ -481,7 +486,7 @@ fn keepalive_answered() {
     assert_eq!(s.stale, None);
 }
 
-// ---------------------------------------------------------------- docs/analysis.md#retransmissions-and-missing-acks, docs/analysis.md#stale-connections loss and stale
+// ---- loss and stale: docs/analysis.md#retransmissions-and-missing-acks, #stale-connections
 
 /// docs/analysis.md#stale-connections: cable pull with data in flight (Linux, RTO 0.208 s).
 fn cable_pull() -> T {
@@ -622,7 +627,7 @@ fn time_wait_expires_after_60s() {
     assert_eq!((s.orig_state, s.resp_state), (St::Closed, St::Closed));
 }
 
-// ---------------------------------------------------------------- docs/analysis.md#zero-window zero window
+// -------------------------------------------------------- docs/analysis.md#zero-window zero window
 
 #[test]
 fn zero_window_stall() {
@@ -662,7 +667,7 @@ fn ongoing_stall_counts_up_to_the_reference_time() {
     assert!(close(s.longest_stall_s.unwrap(), 2.5));
 }
 
-// ---------------------------------------------------------------- docs/analysis.md#endpoint-states timeline
+// ------------------------------------------------------- docs/analysis.md#endpoint-states timeline
 
 #[test]
 fn transitions_keep_times_and_frames() {
@@ -694,8 +699,9 @@ fn connection_state_stays_compact() {
 
 #[test]
 fn one_sided_capture_after_a_syn_ack() {
-    // Only the server's direction was captured: its data and its acks of the client's data
-    // show the (unseen) ACK of its SYN+ACK. docs/analysis.md is silent; the handshake class stays as observed.
+    // Only the server's direction was captured: its data and its acks of the client's data show the
+    // (unseen) ACK of its SYN+ACK. docs/analysis.md is silent; the handshake class stays as
+    // observed.
     let mut t = T::new();
     t.s("SA", 0, 1, 0, &[]);
     t.s("PA", 1, 1, 21, &[]);
@@ -708,7 +714,7 @@ fn one_sided_capture_after_a_syn_ack() {
     assert_eq!(s.close, CloseClass::HalfClosed);
 }
 
-// ---------------------------------------------------------------- more docs/analysis.md#handshake-classes, docs/analysis.md#close-classes, docs/analysis.md#retransmissions-and-missing-acks shapes
+// ---- more shapes: docs/analysis.md handshake, close and retransmission sections
 
 #[test]
 fn handshake_completed_by_data_or_fin() {

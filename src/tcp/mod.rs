@@ -1,11 +1,14 @@
-//! tcplens's own TCP inference (the Native family of docs/analysis.md): each endpoint's RFC 9293 state, handshake and
-//! close classes, keepalive parameters, retransmission backoff, stale connections and the
-//! kernel's give-up time.
+//! tcplens's own TCP inference (the Native family of docs/analysis.md): each endpoint's RFC 9293
+//! state, handshake and close classes, keepalive parameters, retransmission backoff, stale
+//! connections and the kernel's give-up time.
 
 pub mod connection;
+mod keepalive;
 #[cfg(test)]
 mod ladders;
+mod loss;
 pub mod state;
+mod summary;
 
 pub use connection::{Connection, NativeConfig};
 pub use state::EndpointState;
@@ -109,7 +112,8 @@ impl StaleReason {
     }
 }
 
-/// The kernel's predicted give-up (docs/analysis.md#keepalive-give-up, docs/analysis.md#kernel-give-up).
+/// The kernel's predicted give-up (docs/analysis.md#keepalive-give-up,
+/// docs/analysis.md#kernel-give-up).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GiveUp {
     pub at: Ts,
@@ -170,8 +174,9 @@ pub struct NativeSummary {
     /// Zero-window stalls and the longest one, seconds.
     pub zero_window_stalls: u32,
     pub longest_stall_s: Option<f64>,
-    /// Half-open (docs/analysis.md#endpoint-states): the side still ESTABLISHED (or in a closing state) from its own point
-    /// of view while the other closed itself with a RST the first never received.
+    /// Half-open (docs/analysis.md#endpoint-states): the side still ESTABLISHED (or in a closing
+    /// state) from its own point of view while the other closed itself with a RST the first never
+    /// received.
     pub half_open: Option<Role>,
 }
 

@@ -177,8 +177,8 @@ impl ZeekCore {
         }
         let len = seg.payload_len;
 
-        // docs/analysis.md#orientation rule 3 / docs/analysis.md#history: a flow that so far is one SYN+ACK from orig flips on the first
-        // plain ACK or data segment, in either direction.
+        // docs/analysis.md#orientation rule 3 / docs/analysis.md#history: a flow that so far is one
+        // SYN+ACK from orig flips on the first plain ACK or data segment, in either direction.
         if f.plain() && (f.ack() || len > 0) && self.history.as_bytes() == b"H" {
             self.bits ^= C_ORIG;
             self.seen.swap(0, 1);

@@ -48,7 +48,7 @@ fn summary(r: &[ZeekRow]) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-// ---- docs/analysis.md#zeek-examples examples ------------------------------------------------------------------
+// ---- docs/analysis.md#zeek-examples examples ----------------------------------------------------
 
 #[test]
 fn handshake_data_both_ways_fin_fin_is_sf() {
@@ -71,7 +71,8 @@ fn handshake_data_both_ways_fin_fin_is_sf() {
     assert_eq!(r.orig_ip_bytes, 6 * 40 + 10);
     assert_eq!(r.missed_bytes, 0);
     assert_eq!(r.orig.port, 40000);
-    // The final ACK after both FINs does not extend the duration (docs/analysis.md#sizes-and-counts).
+    // The final ACK after both FINs does not extend the duration
+    // (docs/analysis.md#sizes-and-counts).
     assert_eq!(r.duration, Some(Ts(8_000_000)));
 }
 
@@ -114,7 +115,8 @@ fn responder_abort_with_unread_data_is_rstr() {
 
 #[test]
 fn keepalive_timeout_rst_from_orig_is_rsto() {
-    // docs/analysis.md#keepalive-example: idle 2 s, probes every 1 s (seq = next - 1, no payload), then RST.
+    // docs/analysis.md#keepalive-example: idle 2 s, probes every 1 s (seq = next - 1, no payload),
+    // then RST.
     let mut l = Ladder::new();
     let mut segs = vec![
         l.c2s("S", 0, 0, 0),
@@ -273,7 +275,8 @@ fn rstos0_pattern() {
 
 #[test]
 fn syn_ack_then_ack_flips_to_caret_h() {
-    // docs/analysis.md#orientation rule 3: neither port is a likely server; the ACK makes its sender the originator.
+    // docs/analysis.md#orientation rule 3: neither port is a likely server; the ACK makes its
+    // sender the originator.
     let mut l = Ladder::new().ports(40000, 50000);
     let segs = [
         l.s2c("SA", 0, 1, 0),
@@ -302,7 +305,8 @@ fn one_sided_syn_ack_then_ack_from_the_same_side_flips() {
 
 #[test]
 fn syn_after_syn_ack_with_matching_isn_swaps_roles() {
-    // docs/analysis.md#zeek-endpoint-states special case (SYN and SYN+ACK captured in the wrong order).
+    // docs/analysis.md#zeek-endpoint-states special case (SYN and SYN+ACK captured in the wrong
+    // order).
     let mut l = Ladder::new().ports(40000, 50000);
     let r = one(&[
         l.s2c("SA", 0, 1, 0),
@@ -411,7 +415,7 @@ fn ipv4_total_length_zero_counts_zero_ip_bytes() {
     assert_eq!(r.orig_bytes, Some(1460));
 }
 
-// ---- checksum option (docs/analysis.md#checksums) ------------------------------------------------------------
+// ---- checksum option (docs/analysis.md#checksums) -----------------------------------------------
 
 #[test]
 fn bad_checksum_packets_are_dropped_only_when_verifying() {
@@ -431,7 +435,7 @@ fn bad_checksum_packets_are_dropped_only_when_verifying() {
     assert_eq!(summary(&r), [("S1", "ShAD".to_string())]);
 }
 
-// ---- row splitting (docs/analysis.md#row-splitting) ---------------------------------------------------------------
+// ---- row splitting (docs/analysis.md#row-splitting) ---------------------------------------------
 
 #[test]
 fn syn_retransmitted_after_the_5s_attempt_starts_a_new_row() {
