@@ -25,11 +25,11 @@ use crate::flow::FlowId;
 use crate::report::escape_field;
 use crate::time::Ts;
 
-use crate::analysis::events::EventKind;
 use crate::timeseq::Series;
 use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
 use crate::tui::timeline::Timeline;
 use crate::tui::{DataSource, FlowDetail, FlowRow, Rates, Saved, Snapshot};
+use crate::vocab::events::EventKind;
 
 use super::offline::OfflineSource;
 use super::packets::{FileLadder, RingLadder};
