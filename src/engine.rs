@@ -3,6 +3,8 @@
 //! reader, live capture and tests all feed [`Engine::on_frame`] / [`Engine::on_segment`], and
 //! the reports and TUI read [`Engine::flows`] and the outboxes.
 
+pub mod attribution;
+
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
 use crate::decode::tunnels::{Chain, HopAddr, TunnelKind};
@@ -717,9 +719,21 @@ impl Engine {
         self.flows.get(id)
     }
 
+    /// The current flow between two endpoints, either way round.
+    pub fn flow_between(&self, a: Endpoint, b: Endpoint) -> Option<&Flow> {
+        let slot = self.flows.lookup(&FlowKey::new(a, b))?;
+        self.flows.at(slot)
+    }
+
     /// Flows in the table now.
     pub fn flow_count(&self) -> usize {
         self.flows.len()
+    }
+
+    /// Flows ever created, evicted ones included (live attribution refreshes early on a new
+    /// one).
+    pub fn flows_created(&self) -> u64 {
+        self.flows.created()
     }
 
     /// Memory taken by the Zeek tracker's state (for measurements).

@@ -21,6 +21,7 @@ pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod flow;
+pub mod host;
 pub mod report;
 pub mod tcp;
 #[cfg(any(test, feature = "testkit"))]

@@ -37,6 +37,9 @@ pub struct FlowDetail {
     /// The tunnels the flow was found in, outermost first: kind, outer endpoint on the
     /// originator's side, on the responder's side.
     pub tunnel: Vec<(TunnelKind, HopAddr, HopAddr)>,
+    /// Live with process attribution: the local ends' processes and what the kernel says of
+    /// their sockets (empty otherwise).
+    pub kernel_says: Vec<String>,
 }
 
 impl FlowDetail {
@@ -68,6 +71,7 @@ impl FlowDetail {
             bytes: f.by_role(f.payload_bytes),
             event_counts: f.event_counts,
             tunnel: f.tunnel_hops(),
+            kernel_says: Vec::new(),
         })
     }
 
@@ -181,6 +185,11 @@ impl FlowDetail {
                 "Gaps: {lost} segment(s) lost before the capture point; \
                  {unseen} ACK(s) for data the capture never saw (capture loss, not network loss)"
             ));
+        }
+        // Live with attribution: the host's own word on this connection.
+        if !self.kernel_says.is_empty() {
+            out.push("Kernel says (this host):".into());
+            out.extend(self.kernel_says.iter().map(|l| format!("  {l}")));
         }
         out
     }

@@ -62,6 +62,8 @@ pub struct FlowRow {
     pub stale: Option<StaleCell>,
     /// The kinds of tunnel the flow was found in ([`crate::decode::tunnels::TunnelKind::bit`]).
     pub tunnels: u16,
+    /// Live with process attribution: the local end's process and kernel state.
+    pub host: Option<super::host::HostTag>,
 }
 
 impl FlowRow {
@@ -103,6 +105,7 @@ impl FlowRow {
             quiet_since,
             stale,
             tunnels: f.tunnel_kinds(),
+            host: None,
         }
     }
 
@@ -287,6 +290,8 @@ pub struct Snapshot {
     /// Live or replay status for the title (`LIVE eth0`, `REPLAY ×4 packet 12`); empty
     /// offline.
     pub feed: String,
+    /// Live process attribution is on: rows carry [`FlowRow::host`].
+    pub attribution: bool,
 }
 
 impl Snapshot {
@@ -298,7 +303,17 @@ impl Snapshot {
     /// [`Snapshot::from_engine`] into the row buffer of an older snapshot (live mode hands
     /// replaced snapshots back, so a million rows are not allocated and faulted in anew at
     /// every publish).
-    pub fn from_engine_reusing(engine: &Engine, mut rows: Vec<FlowRow>) -> Snapshot {
+    pub fn from_engine_reusing(engine: &Engine, rows: Vec<FlowRow>) -> Snapshot {
+        Snapshot::from_engine_with(engine, rows, None)
+    }
+
+    /// [`Snapshot::from_engine_reusing`] with each row's process and kernel state when live
+    /// attribution is on.
+    pub fn from_engine_with(
+        engine: &Engine,
+        mut rows: Vec<FlowRow>,
+        attr: Option<&crate::engine::attribution::Attribution>,
+    ) -> Snapshot {
         let now = engine.now();
         let cfg: &NativeConfig = &engine.cfg.native;
         rows.clear();
@@ -307,7 +322,11 @@ impl Snapshot {
         for f in engine.flows() {
             let s = f.summary(now, cfg);
             totals.add_summary(&s);
-            rows.push(FlowRow::from_flow(f, &s));
+            let mut row = FlowRow::from_flow(f, &s);
+            if let Some(h) = attr.and_then(|a| a.lookup(f)) {
+                row.host = Some(super::host::HostTag::of(&h, &s));
+            }
+            rows.push(row);
         }
         let stats = engine.stats().clone();
         let warnings = stats.warnings();
@@ -322,6 +341,7 @@ impl Snapshot {
             source: String::new(),
             live: false,
             feed: String::new(),
+            attribution: attr.is_some_and(|a| a.active()),
         }
     }
 
