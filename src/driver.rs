@@ -313,7 +313,8 @@ fn write_result(res: io::Result<()>) -> Result<bool, String> {
 /// switches to the finished analysis (ladders read back from the files).
 fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, String> {
     let filter = cli.filter_expr();
-    let source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
+    let source = FileSource::open_stoppable(&cli.read, filter.as_deref(), Some(Arc::clone(&stop)))
+        .map_err(|e| e.to_string())?;
     let stop2 = Arc::clone(&stop);
     let mut src = crate::tui::feed::spawn_loading(
         Engine::new(cfg),
@@ -388,7 +389,9 @@ fn run_offline(
     stop: Arc<AtomicBool>,
 ) -> Result<u8, String> {
     let filter = cli.filter_expr();
-    let mut source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
+    let mut source =
+        FileSource::open_stoppable(&cli.read, filter.as_deref(), Some(Arc::clone(&stop)))
+            .map_err(|e| e.to_string())?;
     let linktypes = source.linktypes();
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
@@ -498,6 +501,7 @@ fn pipelined(
         return ReadOutcome {
             frames: 0,
             warnings: vec!["cannot start the reader thread".into()],
+            notes: Vec::new(),
         };
     };
     'batches: for mut batch in rx.iter() {
@@ -515,13 +519,15 @@ fn pipelined(
     reader.join().unwrap_or_else(|_| ReadOutcome {
         frames: 0,
         warnings: vec!["the reader thread failed".into()],
+        notes: Vec::new(),
     })
 }
 
 /// `--replay`: the terminal UI on a capture fed at its own pace (see `tui::feed`).
 fn run_tui_replay(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, String> {
     let filter = cli.filter_expr();
-    let source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
+    let source = FileSource::open_stoppable(&cli.read, filter.as_deref(), Some(Arc::clone(&stop)))
+        .map_err(|e| e.to_string())?;
     let speed = cli.replay.unwrap_or(1.0);
     let mut feed =
         crate::tui::spawn_replay(Engine::new(cfg), source, &cli.read.join(" "), speed, false)
@@ -633,7 +639,7 @@ fn run_live(
     st.queue_drops = c.queue_drops.load(Ordering::Relaxed);
     let mut outcome = ReadOutcome {
         frames: c.captured.load(Ordering::Relaxed),
-        warnings: Vec::new(),
+        ..ReadOutcome::default()
     };
     if let Some(m) = &end_msg {
         outcome.warnings.push(m.clone());

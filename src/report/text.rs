@@ -265,6 +265,9 @@ fn write_tail<W: Write>(
     if other > 0 {
         writeln!(out, "  {other} non-TCP frame(s) ignored")?;
     }
+    for n in &read.notes {
+        writeln!(out, "  {}", super::escape_field(n))?;
+    }
     for w in &read.warnings {
         warnings.push(format!("input: {}", super::escape_field(w)));
     }
