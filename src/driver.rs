@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 
 use crate::analysis::zeek::ServerPorts;
 use crate::capture::live::{self, LiveMsg, LiveOptions};
-use crate::capture::{FileSource, ReadOutcome};
+use crate::capture::{CaptureError, FileSource, ReadOutcome};
 use crate::cli::{Cli, ReportKind};
 use crate::decode::{RawFrame, Skip};
 use crate::engine::{Config, Engine};
@@ -313,8 +313,10 @@ fn write_result(res: io::Result<()>) -> Result<bool, String> {
 /// switches to the finished analysis (ladders read back from the files).
 fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, String> {
     let filter = cli.filter_expr();
-    let source = FileSource::open_stoppable(&cli.read, filter.as_deref(), Some(Arc::clone(&stop)))
-        .map_err(|e| e.to_string())?;
+    let source = match open_files(cli, filter.as_deref(), &stop)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let stop2 = Arc::clone(&stop);
     let mut src = crate::tui::feed::spawn_loading(
         Engine::new(cfg),
@@ -340,6 +342,23 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     } else {
         EXIT_WARNINGS
     })
+}
+
+/// Open the `-r` inputs. A signal while waiting for a FIFO's writer ends tcplens with its
+/// message and status 1 (`Ok(Err(1))`); other failures are input errors (status 2).
+fn open_files(
+    cli: &Cli,
+    filter: Option<&str>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Result<FileSource, u8>, String> {
+    match FileSource::open_stoppable(&cli.read, filter, Some(Arc::clone(stop))) {
+        Ok(s) => Ok(Ok(s)),
+        Err(e @ CaptureError::Interrupted { .. }) => {
+            eprintln!("tcplens: {}", report::escape_field(&e.to_string()));
+            Ok(Err(EXIT_WARNINGS))
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Warnings a script should notice after reading files (exit status 1).
@@ -389,9 +408,10 @@ fn run_offline(
     stop: Arc<AtomicBool>,
 ) -> Result<u8, String> {
     let filter = cli.filter_expr();
-    let mut source =
-        FileSource::open_stoppable(&cli.read, filter.as_deref(), Some(Arc::clone(&stop)))
-            .map_err(|e| e.to_string())?;
+    let mut source = match open_files(cli, filter.as_deref(), &stop)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let linktypes = source.linktypes();
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
@@ -526,8 +546,10 @@ fn pipelined(
 /// `--replay`: the terminal UI on a capture fed at its own pace (see `tui::feed`).
 fn run_tui_replay(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, String> {
     let filter = cli.filter_expr();
-    let source = FileSource::open_stoppable(&cli.read, filter.as_deref(), Some(Arc::clone(&stop)))
-        .map_err(|e| e.to_string())?;
+    let source = match open_files(cli, filter.as_deref(), &stop)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let speed = cli.replay.unwrap_or(1.0);
     let mut feed =
         crate::tui::spawn_replay(Engine::new(cfg), source, &cli.read.join(" "), speed, false)

@@ -23,7 +23,7 @@ pub enum CaptureError {
     #[error("cannot read {name} as a capture: {reason}")]
     BadHeader { name: String, reason: String },
     /// The compressed stream around the capture is broken before its first capture byte.
-    #[error("cannot read {name}: {format} stream is damaged: {source}")]
+    #[error("cannot read {name}: the {format} stream is damaged or cut short: {}", describe(.source))]
     Compressed {
         name: String,
         format: &'static str,
@@ -53,7 +53,8 @@ pub enum ReadError {
     #[error("{name}: {what}")]
     Format { name: String, what: String },
     #[error(
-        "{name}: the {format} stream is damaged or cut short after {records} record(s): {source}"
+        "{name}: the {format} stream is damaged or cut short after {records} record(s): {}",
+        describe(.source)
     )]
     Compressed {
         name: String,
@@ -70,4 +71,13 @@ pub enum ReadError {
     /// libpcap's own message, for inputs it reads.
     #[error("{name}: {what}")]
     Libpcap { name: String, what: String },
+}
+
+/// An I/O error from a decompressor in plain words.
+fn describe(e: &io::Error) -> String {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        "it ends in the middle of a compressed block".into()
+    } else {
+        e.to_string()
+    }
 }

@@ -548,6 +548,15 @@ impl Input {
     }
 
     fn bad(&self, what: String) -> String {
+        let what = match self.compression {
+            // Decompressors find damage late (gzip at its checksum): say where the bytes came from.
+            Some(c) => format!(
+                "{what} (inside the {} stream after {} record(s): it may be damaged)",
+                c.name(),
+                self.records
+            ),
+            None => what,
+        };
         ReadError::Format {
             name: self.name.clone(),
             what,
