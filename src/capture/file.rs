@@ -232,7 +232,17 @@ fn reader_for(
 }
 
 fn libpcap_reader(path: &Path, name: &str, unsigned_secs: bool) -> Result<Reader, CaptureError> {
-    let cap = Capture::from_file_with_precision(path, Precision::Nano).map_err(|e| {
+    use std::os::fd::IntoRawFd;
+    // Opened here and handed over as a descriptor: file names are bytes on Linux and need not
+    // be UTF-8, which libpcap's path-taking wrapper requires.
+    let file = std::fs::File::open(path).map_err(|source| CaptureError::Open {
+        name: name.to_string(),
+        source,
+    })?;
+    // SAFETY: the descriptor was just opened and is owned by nothing else; libpcap takes
+    // ownership (fdopen) and closes it with the capture.
+    let cap = unsafe { Capture::from_raw_fd_with_precision(file.into_raw_fd(), Precision::Nano) };
+    let cap = cap.map_err(|e| {
         let reason = pcap_msg(&e);
         if reason.contains("unknown file format") {
             CaptureError::UnknownFormat {

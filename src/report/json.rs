@@ -158,7 +158,8 @@ fn record<'a>(f: &'a Flow, s: &NativeSummary) -> FlowJson<'a> {
 /// One flow's record as a JSON line.
 pub fn write_flow<W: Write>(out: &mut W, f: &Flow, now: Ts, cfg: &NativeConfig) -> io::Result<()> {
     let s = f.summary(now, cfg);
-    serde_json::to_writer(&mut *out, &record(f, &s)).map_err(io::Error::other)?;
+    // `From` keeps the kind of an I/O error (a closed pipe stays `BrokenPipe`).
+    serde_json::to_writer(&mut *out, &record(f, &s)).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 
