@@ -228,3 +228,56 @@ fn a_compressed_file_that_is_no_capture_is_an_input_error() {
         assert_eq!(e.lines().count(), 1, "{e}");
     }
 }
+
+/// The dumpcap fixture (two interfaces of different link types) and its gzip, zstd and lz4
+/// copies made by the command-line tools (scripts/record-pcapng-fixture.sh): byte-identical
+/// reports from the files and through `-r -`.
+#[test]
+fn the_recorded_fixture_reads_the_same_in_every_form() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let plain = dir.join("two-interfaces.pcapng");
+    for report in ["text", "json", "events"] {
+        let want = run(&plain, report);
+        check(&want, 0);
+        for ext in ["gz", "zst", "lz4"] {
+            let c = dir.join(format!("two-interfaces.pcapng.{ext}"));
+            for (how, o) in [
+                ("file", run(&c, report)),
+                ("stdin", through_stdin(&c, report)),
+            ] {
+                check(&o, 0);
+                assert_eq!(stdout(&o), stdout(&want), "{ext} {report} via {how}");
+            }
+        }
+    }
+}
+
+/// tshark and tcplens count the same TCP connections in every capture-file fixture of this
+/// round (`make test-deps` installs tshark).
+#[test]
+fn tshark_counts_the_same_connections() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    for name in [
+        "two-interfaces.pcapng",
+        "two-interfaces.pcapng.gz",
+        "two-interfaces.pcapng.zst",
+        "two-interfaces.pcapng.lz4",
+    ] {
+        let f = dir.join(name);
+        let t = Command::new("tshark")
+            .arg("-r")
+            .arg(&f)
+            .args(["-q", "-z", "conv,tcp"])
+            .output()
+            .expect("tshark runs (make test-deps installs it)");
+        assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+        let conv = String::from_utf8_lossy(&t.stdout)
+            .lines()
+            .filter(|l| l.contains("<->"))
+            .count();
+        let o = run(&f, "json");
+        check(&o, 0);
+        assert_eq!(json_lines(&stdout(&o)).len(), conv, "{name}");
+        assert_eq!(conv, 5);
+    }
+}

@@ -604,7 +604,10 @@ impl Input {
                 out.warnings.push(format!("{}: {w}", self.name));
             }
             if let Some(n) = r.note() {
-                out.notes.push(format!("{}: {n}", self.name));
+                // Not named after the file: a capture reads the same plain or compressed.
+                if !out.notes.contains(&n) {
+                    out.notes.push(n);
+                }
             }
         }
     }
