@@ -5,10 +5,10 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::analysis::events::EventKind;
 use crate::engine::{Engine, Flow};
 use crate::tcp::{EndpointState, KeepaliveSummary, NativeConfig, NativeSummary};
 use crate::time::Ts;
+use crate::vocab::events::EventKind;
 
 #[derive(Serialize)]
 struct KeepaliveJson {
@@ -90,6 +90,43 @@ struct FlowJson<'a> {
     zero_window_stalls: u32,
     longest_stall_s: Option<f64>,
     events: BTreeMap<&'static str, u32>,
+    /// The encapsulations the connection was found in, outermost first (null when none).
+    tunnel: Option<Vec<TunnelJson>>,
+    /// Live on the capturing host: `process`, `kernel`, `kernel_only` (absent offline).
+    #[serde(flatten)]
+    host: Option<super::host::HostJson>,
+}
+
+#[derive(Serialize)]
+struct TunnelJson {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    outer_orig: String,
+    outer_resp: String,
+}
+
+/// A flow's tunnel chain, each hop's endpoints on the originator's and responder's sides.
+fn tunnel(f: &Flow) -> Option<Vec<TunnelJson>> {
+    let chain = f.tunnel.as_ref()?;
+    let a_is_orig = f.orig_dir() == crate::flow::Dir::A;
+    Some(
+        chain
+            .hops()
+            .iter()
+            .map(|h| {
+                let (o, r) = if a_is_orig {
+                    (h.src, h.dst)
+                } else {
+                    (h.dst, h.src)
+                };
+                TunnelJson {
+                    kind: h.kind.as_str(),
+                    outer_orig: o.to_string(),
+                    outer_resp: r.to_string(),
+                }
+            })
+            .collect(),
+    )
 }
 
 fn role(r: crate::tcp::Role) -> &'static str {
@@ -104,7 +141,11 @@ fn round_ms(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
-fn record<'a>(f: &'a Flow, s: &NativeSummary) -> FlowJson<'a> {
+fn record<'a>(
+    f: &'a Flow,
+    s: &NativeSummary,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> FlowJson<'a> {
     let (orig_pkts, resp_pkts) = f.by_role(f.pkts);
     let (ob, rb) = f.by_role(f.payload_bytes);
     let events = EventKind::ALL
@@ -152,14 +193,27 @@ fn record<'a>(f: &'a Flow, s: &NativeSummary) -> FlowJson<'a> {
         zero_window_stalls: s.zero_window_stalls,
         longest_stall_s: s.longest_stall_s.map(round_ms),
         events,
+        tunnel: tunnel(f),
+        host: attr.and_then(|a| super::host::flow_json(a.lookup(f), s)),
     }
 }
 
 /// One flow's record as a JSON line.
 pub fn write_flow<W: Write>(out: &mut W, f: &Flow, now: Ts, cfg: &NativeConfig) -> io::Result<()> {
+    write_flow_host(out, f, now, cfg, None)
+}
+
+/// One flow's record with what the capturing host says about it (live attribution).
+pub fn write_flow_host<W: Write>(
+    out: &mut W,
+    f: &Flow,
+    now: Ts,
+    cfg: &NativeConfig,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> io::Result<()> {
     let s = f.summary(now, cfg);
     // `From` keeps the kind of an I/O error (a closed pipe stays `BrokenPipe`).
-    serde_json::to_writer(&mut *out, &record(f, &s)).map_err(io::Error::from)?;
+    serde_json::to_writer(&mut *out, &record(f, &s, attr)).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 

@@ -178,6 +178,14 @@ fn write_tail<W: Write>(
     for n in &read.notes {
         writeln!(out, "  {}", super::escape_field(n))?;
     }
+    let r = &st.reassembly;
+    if r.fragments > 0 {
+        writeln!(
+            out,
+            "  {} IP fragment(s) reassembled into {} datagram(s)",
+            r.fragments, r.reassembled
+        )?;
+    }
     for w in &read.warnings {
         warnings.push(format!("input: {}", super::escape_field(w)));
     }
