@@ -22,7 +22,7 @@ use crate::vocab::events::{EventKind, EventSet, PacketEvents};
 pub struct Config {
     pub native: NativeConfig,
     pub verify_checksums: bool,
-    /// Zeek's likely server ports (orientation, §3 and §11.2).
+    /// Zeek's likely server ports (orientation, docs/analysis.md#orientation and docs/analysis.md#likely-server-ports).
     pub server_ports: ServerPorts,
     /// Collect per-packet events for `--report events`.
     pub collect_events: bool,
@@ -228,7 +228,7 @@ pub fn group(n: u64) -> String {
     out
 }
 
-/// Orientation of a flow: which side is the originator (§3).
+/// Orientation of a flow: which side is the originator (docs/analysis.md#orientation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Orientation {
     pub orig: Dir,
@@ -482,7 +482,7 @@ impl Engine {
                     self.stats.reassembly = self.shared.reassembly.snapshot();
                 }
                 self.clock(ts);
-                // Zeek fires its timers on every packet it reads, TCP or not (§11.7).
+                // Zeek fires its timers on every packet it reads, TCP or not (docs/analysis.md#row-splitting).
                 if self.cfg.zeek_rows {
                     self.zeek.advance(ts);
                 }
@@ -589,7 +589,7 @@ impl Engine {
                 orig: flow.orientation.orig,
                 events: ev,
             };
-            // Events wait until the originator is known for sure (§3 rule 3); most flows
+            // Events wait until the originator is known for sure (docs/analysis.md#orientation rule 3); most flows
             // are settled from their first packet and never hold any.
             if flow.orientation.settled && flow.pending.is_empty() {
                 self.events_out.push(pe);
@@ -780,7 +780,7 @@ fn release(flow: &mut Flow, out: &mut Vec<PacketEvents>) {
     }
 }
 
-/// `syn`, `syn_ack`, `fin`, `rst` (§7.3).
+/// `syn`, `syn_ack`, `fin`, `rst` (docs/analysis.md#control-events).
 fn control_events(seg: &Segment) -> EventSet {
     let mut s = EventSet::EMPTY;
     let f = seg.flags;
@@ -819,7 +819,7 @@ mod tests {
 
     #[test]
     fn synack_first_then_ack_makes_the_acker_the_originator() {
-        // Rule 3 of §3: a flow seen from its SYN+ACK (high ports, not likely servers).
+        // Rule 3 of docs/analysis.md#orientation: a flow seen from its SYN+ACK (high ports, not likely servers).
         let mut l = Ladder::new().ports(40000, 50000);
         let segs = [l.s2c("SA", 0, 1, 0), l.c2s("A", 1, 1, 0)];
         let e = run(&segs);
