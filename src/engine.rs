@@ -7,7 +7,7 @@ pub mod attribution;
 
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
-use crate::decode::tunnels::Chain;
+use crate::decode::tunnels::{Chain, HopAddr, TunnelKind};
 use crate::decode::{
     self, DecodeOptions, DecodeShared, Decoded, Decoder, Endpoint, RawFrame, ReasmStats, Segment,
     Skip,
@@ -383,6 +383,35 @@ impl Flow {
 
     pub fn count(&self, k: EventKind) -> u32 {
         self.event_counts[k as usize]
+    }
+
+    /// The flow's tunnel chain, outermost first, as (kind, outer endpoint on the originator's
+    /// side, on the responder's side); empty when the flow was not tunnelled.
+    pub fn tunnel_hops(&self) -> Vec<(TunnelKind, HopAddr, HopAddr)> {
+        let a_is_orig = self.orig_dir() == Dir::A;
+        self.tunnel
+            .as_ref()
+            .map(|c| {
+                c.hops()
+                    .iter()
+                    .map(|h| {
+                        if a_is_orig {
+                            (h.kind, h.src, h.dst)
+                        } else {
+                            (h.kind, h.dst, h.src)
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The kinds of the flow's tunnels as a set of [`TunnelKind::bit`]s.
+    pub fn tunnel_kinds(&self) -> u16 {
+        self.tunnel
+            .as_ref()
+            .map(|c| c.hops().iter().fold(0, |m, h| m | h.kind.bit()))
+            .unwrap_or(0)
     }
 
     pub fn summary(&self, now: Ts, cfg: &NativeConfig) -> NativeSummary {
