@@ -7,55 +7,19 @@
 //! small writer at the end of this file. The behaviour of the file layer is libpcap's (1.10):
 //! where a case documents what libpcap does, the comment says so.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use tcplens::decode::{Segment, TcpFlags, linktype};
 use tcplens::testkit::{self, Ladder, PcapFormat, PcapWriter};
 use tcplens::time::Ts;
 
 // ---------------------------------------------------------------------------------------------
-// Helpers
+// Helpers (the shared ones in tests/support/files.rs)
 
-fn run(file: &Path, report: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tcplens"))
-        .arg("-r")
-        .arg(file)
-        .args(["--report", report])
-        .output()
-        .expect("tcplens runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// The exit status, and every stderr line begins `tcplens: ` with no panic anywhere.
-fn check(o: &Output, status: i32) -> String {
-    let e = stderr(o);
-    // Shown with `--nocapture`: the matrix's messages.
-    println!("exit {:?}: {}", o.status.code(), e.trim_end());
-    assert!(!e.contains("panicked"), "panic: {e}");
-    assert_eq!(o.status.code(), Some(status), "stderr: {e}");
-    for line in e.lines() {
-        assert!(line.starts_with("tcplens: "), "stderr line {line:?}");
-    }
-    e
-}
-
-fn json_lines(s: &str) -> Vec<serde_json::Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
-}
-
-fn pkts(flow: &serde_json::Value) -> u64 {
-    flow["orig_pkts"].as_u64().unwrap() + flow["resp_pkts"].as_u64().unwrap()
-}
+#[path = "support/files.rs"]
+mod files;
+use files::{check, conversation, eth, json_lines, pkts, run, stdout, write};
 
 /// The ten-packet conversation was analysed as one connection: its control events (Compat-W,
 /// `--report events`) sit on the expected frames.
@@ -75,22 +39,6 @@ fn conversation_analysed(file: &Path, frames: &[u64; 4]) {
     assert!(ev.iter().all(|e| e["flow"] == ev[0]["flow"]), "one flow");
 }
 
-/// Handshake, a request and a response, FIN/FIN: ten packets.
-fn conversation(l: &mut Ladder) -> Vec<Segment> {
-    vec![
-        l.c2s("S", 0, 0, 0),
-        l.s2c("SA", 0, 1, 0),
-        l.c2s("A", 1, 1, 0),
-        l.c2s("PA", 1, 1, 20),
-        l.s2c("A", 1, 21, 0),
-        l.s2c("PA", 1, 21, 30),
-        l.c2s("A", 21, 31, 0),
-        l.c2s("FA", 21, 31, 0),
-        l.s2c("FA", 31, 22, 0),
-        l.c2s("A", 22, 32, 0),
-    ]
-}
-
 /// A classic pcap of `segs`, each IP packet wrapped by `wrap` for the link type of `fmt`.
 /// Wraps an IP packet in a link-layer header.
 type Wrap = fn(&[u8]) -> Vec<u8>;
@@ -102,16 +50,6 @@ fn pcap_bytes(fmt: PcapFormat, segs: &[Segment], wrap: Wrap) -> Vec<u8> {
         w.record(s.ts, &frame, frame.len() as u32).unwrap();
     }
     w.into_inner()
-}
-
-fn eth(ip: &[u8]) -> Vec<u8> {
-    testkit::ethernet(ip, &[])
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
 }
 
 /// Little-endian 32-bit fields of a classic pcap record header.

@@ -6,48 +6,22 @@ use std::process::{Command, Output, Stdio};
 
 use tcplens::testkit::{Ladder, PcapFormat, PcapWriter, ethernet, ip_packet, write_pcap};
 
+#[path = "support/files.rs"]
+mod files;
+use files::{conversation, json_lines, stderr, stdout};
+
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tcplens"))
+    Command::new(files::BIN)
 }
 
 fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// A short complete connection: handshake, one request/response, FIN/FIN.
-fn conversation(l: &mut Ladder) -> Vec<tcplens::decode::Segment> {
-    vec![
-        l.c2s("S", 0, 0, 0),
-        l.s2c("SA", 0, 1, 0),
-        l.c2s("A", 1, 1, 0),
-        l.c2s("PA", 1, 1, 20),
-        l.s2c("A", 1, 21, 0),
-        l.s2c("PA", 1, 21, 30),
-        l.c2s("A", 21, 31, 0),
-        l.c2s("FA", 21, 31, 0),
-        l.s2c("FA", 31, 22, 0),
-        l.c2s("A", 22, 32, 0),
-    ]
+    files::tcplens(args)
 }
 
 fn pcap_with(dir: &Path, name: &str, segs: &[tcplens::decode::Segment]) -> PathBuf {
     let p = dir.join(name);
     write_pcap(&p, segs).expect("write pcap");
     p
-}
-
-fn json_lines(s: &str) -> Vec<serde_json::Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
 }
 
 #[test]

@@ -12,13 +12,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tcplens");
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 macro_rules! require_root {
     () => {
         if !is_root() {
@@ -30,7 +23,7 @@ macro_rules! require_root {
 
 #[path = "support/lab.rs"]
 mod lab;
-use lab::{Lab, ip};
+use lab::{BIN, Lab, ip, is_root, stop, wait_child};
 
 /// A running tcplens whose stdout lines are collected with the time they arrived.
 struct Sensor {
@@ -124,23 +117,6 @@ fn last_records(lines: &[(Instant, String)]) -> Vec<Value> {
         by_flow.push((id, v));
     }
     by_flow.into_iter().map(|(_, v)| v).collect()
-}
-
-/// End a peer that may still be running (a `Child` is not killed when dropped).
-fn stop(mut c: Child) {
-    let _ = c.kill();
-    let _ = c.wait();
-}
-
-fn wait_child(mut c: Child, secs: u64) {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if c.try_wait().expect("wait").is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    stop(c);
 }
 
 #[test]

@@ -7,34 +7,16 @@
 
 #![allow(dead_code)]
 
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tcplens");
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
 
 #[path = "support/lab.rs"]
 mod lab;
-use lab::Lab;
+use lab::{BIN, Lab, is_root, wait_child};
 
 #[path = "support/tmux.rs"]
 mod tmux;
 use tmux::{tmux, wait_for};
-
-fn wait_child(mut c: Child, secs: u64) {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if c.try_wait().expect("wait").is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = c.kill();
-}
 
 #[test]
 fn live_tui_shows_a_cable_pull_as_stale_and_quits_cleanly() {

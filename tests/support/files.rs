@@ -1,5 +1,6 @@
-//! Helpers for the capture-file tests (tests/pcapng.rs, tests/compressed.rs,
-//! tests/input_faults.rs): run tcplens, check its one-line messages, build conversations.
+//! Helpers for the tests that run the binary on files (tests/cli.rs, tests/broken_files.rs,
+//! tests/pcapng.rs, tests/compressed.rs, tests/input_faults.rs): run tcplens, check its
+//! one-line messages, build conversations and captures.
 
 #![allow(dead_code)]
 
@@ -22,6 +23,10 @@ pub fn run(file: &Path, report: &str) -> Output {
         .args(["--report", report])
         .output()
         .expect("tcplens runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -1,12 +1,40 @@
 //! A two-host lab in network namespaces for live-capture tests: client (.1) and server (.2)
 //! on a bridge in a third namespace, static neighbour entries, and a "cable" (the server's
-//! bridge port) that can be pulled. Shared by tests/live.rs and tests/tui_live.rs.
+//! bridge port) that can be pulled. Shared by tests/live.rs, tests/tui_live.rs and tests/host.rs, with the
+//! helpers every live test needs (root check, the binary, ending processes).
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_tcplens");
+
+/// Network namespaces and raw sockets need root; the tests say "skipped" otherwise.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// End a process that may still be running (a `Child` is not killed when dropped).
+pub fn stop(mut c: Child) {
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
+/// Wait up to `secs` for `c` to exit, then end it.
+pub fn wait_child(mut c: Child, secs: u64) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if c.try_wait().expect("wait").is_some() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    stop(c);
+}
 
 pub const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/peer.py");
 
