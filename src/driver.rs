@@ -15,6 +15,7 @@ use crate::capture::{FileSource, ReadOutcome};
 use crate::cli::{Cli, ReportKind};
 use crate::decode::{RawFrame, Skip};
 use crate::engine::{Config, Engine};
+use crate::export::Exports;
 use crate::flow::FlowId;
 use crate::report;
 use crate::tcp::{CloseClass, NativeConfig, StaleReason};
@@ -46,6 +47,12 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
             ));
         }
     }
+    if !(cli.parquet_rotate.is_finite() && cli.parquet_rotate >= 1.0) {
+        return Err(format!(
+            "--parquet-rotate must be at least 1 second, not {}",
+            cli.parquet_rotate
+        ));
+    }
     if let Some(d) = cli.duration
         && !(d.is_finite() && d > 0.0)
     {
@@ -56,6 +63,11 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
     // Without --report: the terminal UI for a terminal, the text report otherwise.
     let kind = cli.report.unwrap_or(ReportKind::Text);
     let interactive = cli.report.is_none() && io::stdout().is_terminal();
+    if interactive && (cli.metrics.is_some() || cli.parquet.is_some()) {
+        return Err("--metrics and --parquet run with a headless report: add --report KIND".into());
+    }
+    // --parquet writes the json report's records and the events; --metrics counts flows.
+    let parquet = cli.parquet.is_some();
     if let Some(speed) = cli.replay {
         if !(speed.is_finite() && speed > 0.0) {
             return Err(format!(
@@ -83,11 +95,12 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         },
         // The live and replay TUI tag the ladder's segments with their events.
         collect_events: kind == ReportKind::Events
+            || parquet
             || (interactive && (cli.interface.is_some() || cli.replay.is_some())),
         zeek_rows: kind == ReportKind::Zeek,
         // Only the JSON report shows per-flow conn_state/history; the others skip the cost.
-        zeek_per_flow: kind == ReportKind::Json || interactive,
-        track_flows: kind != ReportKind::Zeek || interactive,
+        zeek_per_flow: kind == ReportKind::Json || interactive || parquet,
+        track_flows: kind != ReportKind::Zeek || interactive || parquet || cli.metrics.is_some(),
         max_flows: cli.max_flows,
         // The offline TUI browses every flow: only the size limit evicts there.
         evict_idle: !(interactive && cli.interface.is_none()),
@@ -153,6 +166,8 @@ struct ReportWriter<W: Write> {
     live_json: bool,
     told: FxHashMap<FlowId, Signature>,
     text: report::text::TextReport,
+    /// `--metrics`, `--parquet`.
+    exports: Exports,
 }
 
 impl<W: Write> ReportWriter<W> {
@@ -163,7 +178,32 @@ impl<W: Write> ReportWriter<W> {
             live_json: live && kind == ReportKind::Json,
             told: FxHashMap::default(),
             text: report::text::TextReport::new(),
+            exports: Exports::default(),
         }
+    }
+
+    fn with_exports(mut self, exports: Exports) -> Self {
+        self.exports = exports;
+        self
+    }
+
+    /// Packet events: to the events report and to `--parquet`.
+    fn events(&mut self, engine: &mut Engine) -> io::Result<()> {
+        let write = self.kind == ReportKind::Events;
+        if !self.exports.wants_events() {
+            return if write {
+                report::events::drain(engine, &mut self.out)
+            } else {
+                Ok(())
+            };
+        }
+        for pe in engine.take_events() {
+            if write {
+                report::events::write_packet(&mut self.out, &pe)?;
+            }
+            self.exports.event(&pe)?;
+        }
+        Ok(())
     }
 
     fn begin(&mut self) -> io::Result<()> {
@@ -184,6 +224,9 @@ impl<W: Write> ReportWriter<W> {
         let cfg = engine.cfg.native;
         let gone: Vec<_> = engine.take_evicted().collect();
         for f in &gone {
+            if !self.exports.is_empty() {
+                self.exports.evicted(f, engine)?;
+            }
             match self.kind {
                 ReportKind::Json => {
                     self.told.remove(&f.id);
@@ -199,6 +242,10 @@ impl<W: Write> ReportWriter<W> {
     /// After each record: stream events and Zeek rows; live JSON checks the touched flow.
     fn after_record(&mut self, engine: &mut Engine, touched: Option<FlowId>) -> io::Result<()> {
         self.evicted(engine)?;
+        if !self.exports.is_empty() {
+            self.exports.after_record(engine);
+            self.events(engine)?;
+        }
         match self.kind {
             ReportKind::Events => report::events::drain(engine, &mut self.out),
             ReportKind::Zeek => self.zeek_rows(engine),
@@ -249,6 +296,9 @@ impl<W: Write> ReportWriter<W> {
     /// Live, once a second: the wall clock moved, so stale verdicts may have changed.
     fn tick(&mut self, engine: &mut Engine) -> io::Result<()> {
         self.evicted(engine)?;
+        if !self.exports.is_empty() {
+            self.exports.tick(engine)?;
+        }
         match self.kind {
             ReportKind::Zeek => self.zeek_rows(engine)?,
             ReportKind::Json if self.live_json => {
@@ -265,6 +315,10 @@ impl<W: Write> ReportWriter<W> {
     fn finish(&mut self, engine: &mut Engine, read: &ReadOutcome) -> io::Result<()> {
         engine.finish();
         self.evicted(engine)?;
+        if !self.exports.is_empty() {
+            self.events(engine)?;
+            self.exports.finish(engine)?;
+        }
         match self.kind {
             ReportKind::Events => report::events::drain(engine, &mut self.out)?,
             ReportKind::Zeek => {
@@ -392,11 +446,13 @@ fn run_offline(
     let linktypes = source.linktypes();
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
+    let exports = Exports::open(cli.metrics.as_deref(), cli.parquet.as_deref(), None)?;
     let mut w = ReportWriter::new(
         kind,
         BufWriter::with_capacity(1 << 16, stdout.lock()),
         false,
-    );
+    )
+    .with_exports(exports);
     let open = std::cell::Cell::new(write_result(w.begin())?);
     let mut write_err = None;
     let mut analyse = |engine: &mut Engine, touched: Option<FlowId>| {
@@ -556,6 +612,11 @@ fn run_live(
         duration: cli.duration.map(Duration::from_secs_f64),
         ..LiveOptions::default()
     };
+    let mut exports = Exports::open(
+        cli.metrics.as_deref(),
+        cli.parquet.as_deref(),
+        Some(cli.parquet_rotate),
+    )?;
     let cap = live::open(&opts).map_err(|e| e.to_string())?;
     let mut capture = live::spawn(cap, &opts, stop.clone()).map_err(|e| e.to_string())?;
     if let Some(user) = &cli.user
@@ -571,7 +632,9 @@ fn run_live(
 
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
-    let mut w = ReportWriter::new(kind, BufWriter::with_capacity(1 << 16, stdout.lock()), true);
+    exports.set_live(iface, capture.counters.clone());
+    let mut w = ReportWriter::new(kind, BufWriter::with_capacity(1 << 16, stdout.lock()), true)
+        .with_exports(exports);
     let mut open = write_result(w.begin())?;
     let mut end_msg = None;
     let mut last_tick = Instant::now();

@@ -162,6 +162,12 @@ pub fn write_flow<W: Write>(out: &mut W, f: &Flow, now: Ts, cfg: &NativeConfig) 
     out.write_all(b"\n")
 }
 
+/// One flow's record as a JSON value (the Parquet output converts these to columns).
+pub fn to_value(f: &Flow, now: Ts, cfg: &NativeConfig) -> io::Result<serde_json::Value> {
+    let s = f.summary(now, cfg);
+    serde_json::to_value(record(f, &s)).map_err(io::Error::other)
+}
+
 /// Every flow, in flow-id order.
 pub fn write_all<W: Write>(out: &mut W, engine: &Engine) -> io::Result<()> {
     let now = engine.now();

@@ -1,7 +1,9 @@
 //! Headless reports. They read engine state only; no TCP fact is derived here.
 
+pub mod columns;
 pub mod events;
 pub mod json;
+pub mod parquet;
 pub mod text;
 pub mod zeek;
 
