@@ -320,7 +320,7 @@ mod tests {
         let mut l = Ladder::new();
         let mut engine = Engine::new(Config::default());
         for seg in [l.c2s("S", 0, 0, 0), l.s2c("RA", 0, 1, 0)] {
-            engine.on_decoded(seg.ts, Ok(seg));
+            engine.on_decoded(seg.ts, Ok(crate::decode::Decoded::Tcp(seg)));
         }
         engine
     }
