@@ -479,3 +479,64 @@ impl ParquetOut {
         self.close()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::events::{EventKind, EventSet};
+    use crate::flow::Dir;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn rows(path: &Path) -> usize {
+        let f = File::open(path).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+            .unwrap()
+            .build()
+            .unwrap();
+        reader.map(|b| b.unwrap().num_rows()).sum()
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn live_files_rotate_into_closed_files_named_after_their_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Ts::from_secs_f64(1_800_000_000.25);
+        let mut out = ParquetOut::create(dir.path(), Some(60.0), t0).unwrap();
+        let mut events = EventSet::EMPTY;
+        events.insert(EventKind::Keepalive);
+        events.insert(EventKind::Retransmission);
+        let pe = PacketEvents {
+            frame: 7,
+            ts: t0,
+            flow: 3,
+            from: Dir::A,
+            orig: Dir::A,
+            events,
+        };
+        out.event(&pe).unwrap();
+        out.rotate_if_due(t0.add_secs(59.0)).unwrap();
+        assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+        out.rotate_if_due(t0.add_secs(61.0)).unwrap();
+        assert_eq!(
+            names(dir.path()),
+            [
+                "connections-1800000000.parquet",
+                "events-1800000000.parquet"
+            ]
+        );
+        assert_eq!(rows(&dir.path().join("events-1800000000.parquet")), 2);
+        assert_eq!(rows(&dir.path().join("connections-1800000000.parquet")), 0);
+        out.event(&pe).unwrap();
+        out.finish().unwrap();
+        assert_eq!(names(dir.path()).len(), 4, "{:?}", names(dir.path()));
+        assert_eq!(rows(&dir.path().join("events-1800000061.parquet")), 2);
+    }
+}
