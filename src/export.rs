@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::analysis::events::PacketEvents;
 use crate::capture::live::LiveCounters;
 use crate::engine::{Engine, Flow};
+use crate::error::Error;
 use crate::metrics::http::{Endpoint, Slot};
 use crate::metrics::{Drops, Snapshot, Tally};
 use crate::report::parquet::ParquetOut;
 use crate::time::Ts;
+use crate::vocab::events::PacketEvents;
 
 /// How often a new metrics snapshot is published.
 const PUBLISH_EVERY: Duration = Duration::from_secs(1);
@@ -47,7 +48,7 @@ impl Exports {
         metrics: Option<&str>,
         parquet: Option<&Path>,
         live_rotate: Option<f64>,
-    ) -> Result<Exports, String> {
+    ) -> Result<Exports, Error> {
         let mut ex = Exports::default();
         if let Some(addr) = metrics {
             let endpoint = Endpoint::bind(addr)?;
@@ -56,7 +57,7 @@ impl Exports {
             std::thread::Builder::new()
                 .name("metrics".into())
                 .spawn(move || endpoint.serve(s2))
-                .map_err(|e| format!("cannot start the metrics thread: {e}"))?;
+                .map_err(|e| Error::input(format!("cannot start the metrics thread: {e}")))?;
             ex.metrics = Some(Metrics {
                 slot,
                 evicted: Tally::default(),
@@ -66,7 +67,7 @@ impl Exports {
         }
         if let Some(dir) = parquet {
             let out = ParquetOut::create(dir, live_rotate, Ts::now())
-                .map_err(|e| format!("--parquet: {e}"))?;
+                .map_err(|e| Error::input(format!("--parquet: {e}")))?;
             ex.parquet = Some(out);
         }
         Ok(ex)

@@ -16,15 +16,20 @@ pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod display;
 pub mod driver;
 pub mod engine;
+pub mod error;
 pub mod export;
 pub mod flow;
 pub mod metrics;
 pub mod report;
 pub mod tcp;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod time;
+pub mod timeseq;
 pub mod tui;
+pub mod vocab;
 
 pub use engine::{Config, Engine};

@@ -174,6 +174,9 @@ impl Ladder {
             options: self.next_options.take().unwrap_or_default(),
             checksum: Checksum::NotChecked,
             ip_len_from_capture: false,
+            len_past_frame: false,
+            reassembled: false,
+            tunnel: crate::decode::TunnelId::NONE,
         };
         self.t += self.step;
         s

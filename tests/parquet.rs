@@ -23,12 +23,20 @@ fn python() -> PathBuf {
     p
 }
 
+/// fixtures/*.pcap and the captures in its subdirectories (fixtures/encap, ...).
 fn fixtures() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
-        .collect();
+    let mut v = Vec::new();
+    let mut dirs = vec![root().join("fixtures")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|e| e == "pcap" || e == "pcapng") {
+                v.push(p);
+            }
+        }
+    }
     v.sort();
     assert!(v.len() >= 10, "fixtures not found");
     v
@@ -81,7 +89,11 @@ fn every_fixture_parquet_equals_the_json_and_events_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let mut runs = Vec::new();
     for pcap in fixtures() {
-        let name = pcap.file_stem().unwrap().to_string_lossy().into_owned();
+        let name = pcap
+            .strip_prefix(root().join("fixtures"))
+            .unwrap()
+            .to_string_lossy()
+            .replace('/', "_");
         let dir = tmp.path().join(&name);
         let json = report(&pcap, "json", Some(&dir));
         // Writing Parquet does not change the report.

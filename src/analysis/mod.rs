@@ -2,7 +2,5 @@
 //! Wireshark-compatible events (`wireshark`, spec §7) and the Zeek-compatible tracker (`zeek`,
 //! spec §11). tcplens's own inference lives in `crate::tcp`.
 
-pub mod events;
-pub mod timers;
 pub mod wireshark;
 pub mod zeek;

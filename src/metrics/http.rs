@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::Snapshot;
+use crate::error::Error;
 
 /// Where the driver publishes and the server reads.
 #[derive(Clone, Default)]
@@ -44,12 +45,14 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn bind(addr: &str) -> Result<Endpoint, String> {
+    pub fn bind(addr: &str) -> Result<Endpoint, Error> {
         let sa: SocketAddr = addr.parse().map_err(|_| {
-            format!("--metrics {addr}: expected ADDR:PORT, e.g. 127.0.0.1:9911 or [::1]:9911")
+            Error::usage(format!(
+                "--metrics {addr}: expected ADDR:PORT, e.g. 127.0.0.1:9911 or [::1]:9911"
+            ))
         })?;
         let server = tiny_http::Server::http(sa)
-            .map_err(|e| format!("--metrics {addr}: cannot listen: {e}"))?;
+            .map_err(|e| Error::input(format!("--metrics {addr}: cannot listen: {e}")))?;
         Ok(Endpoint { server })
     }
 

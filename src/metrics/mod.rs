@@ -14,10 +14,10 @@ pub mod http;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::analysis::events::EventKind;
 use crate::engine::{Engine, Flow};
 use crate::tcp::{CloseClass, CloseDetail, HandshakeClass, NativeConfig, StaleReason, Verdict};
 use crate::time::Ts;
+use crate::vocab::events::EventKind;
 
 /// Known label values, so a series exists (at 0) before its first connection.
 const STATES: [CloseClass; 6] = [

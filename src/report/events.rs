@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use super::{Line, write_micros};
-use crate::analysis::events::PacketEvents;
 use crate::engine::Engine;
+use crate::vocab::events::PacketEvents;
 
 /// Write one packet's events.
 /// (Formatted into a line buffer with itoa: `fmt` cost as much as the analysis.)

@@ -5,10 +5,10 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::analysis::events::EventKind;
 use crate::engine::{Engine, Flow};
 use crate::tcp::{EndpointState, KeepaliveSummary, NativeConfig, NativeSummary};
 use crate::time::Ts;
+use crate::vocab::events::EventKind;
 
 #[derive(Serialize)]
 struct KeepaliveJson {
@@ -90,6 +90,40 @@ struct FlowJson<'a> {
     zero_window_stalls: u32,
     longest_stall_s: Option<f64>,
     events: BTreeMap<&'static str, u32>,
+    /// The encapsulations the connection was found in, outermost first (null when none).
+    tunnel: Option<Vec<TunnelJson>>,
+}
+
+#[derive(Serialize)]
+struct TunnelJson {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    outer_orig: String,
+    outer_resp: String,
+}
+
+/// A flow's tunnel chain, each hop's endpoints on the originator's and responder's sides.
+fn tunnel(f: &Flow) -> Option<Vec<TunnelJson>> {
+    let chain = f.tunnel.as_ref()?;
+    let a_is_orig = f.orig_dir() == crate::flow::Dir::A;
+    Some(
+        chain
+            .hops()
+            .iter()
+            .map(|h| {
+                let (o, r) = if a_is_orig {
+                    (h.src, h.dst)
+                } else {
+                    (h.dst, h.src)
+                };
+                TunnelJson {
+                    kind: h.kind.as_str(),
+                    outer_orig: o.to_string(),
+                    outer_resp: r.to_string(),
+                }
+            })
+            .collect(),
+    )
 }
 
 fn role(r: crate::tcp::Role) -> &'static str {
@@ -152,13 +186,15 @@ fn record<'a>(f: &'a Flow, s: &NativeSummary) -> FlowJson<'a> {
         zero_window_stalls: s.zero_window_stalls,
         longest_stall_s: s.longest_stall_s.map(round_ms),
         events,
+        tunnel: tunnel(f),
     }
 }
 
 /// One flow's record as a JSON line.
 pub fn write_flow<W: Write>(out: &mut W, f: &Flow, now: Ts, cfg: &NativeConfig) -> io::Result<()> {
     let s = f.summary(now, cfg);
-    serde_json::to_writer(&mut *out, &record(f, &s)).map_err(io::Error::other)?;
+    // `From` keeps the kind of an I/O error (a closed pipe stays `BrokenPipe`).
+    serde_json::to_writer(&mut *out, &record(f, &s)).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 

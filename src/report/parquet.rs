@@ -22,10 +22,10 @@ use parquet::file::properties::WriterProperties;
 use serde_json::Value;
 
 use super::columns::Ty;
-use crate::analysis::events::PacketEvents;
 use crate::engine::Flow;
 use crate::tcp::NativeConfig;
 use crate::time::Ts;
+use crate::vocab::events::PacketEvents;
 
 /// Rows converted and handed to the Parquet writer at a time.
 const CONN_BATCH: usize = 4096;
@@ -483,8 +483,8 @@ impl ParquetOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::events::{EventKind, EventSet};
     use crate::flow::Dir;
+    use crate::vocab::events::{EventKind, EventSet};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     fn rows(path: &Path) -> usize {

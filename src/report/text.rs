@@ -1,91 +1,14 @@
 //! `--report text`: a table of connections, details for stale ones, totals and warnings.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::capture::ReadOutcome;
 use crate::decode::Skip;
+use crate::display::{CLOSES, HANDSHAKES, Totals, clock, keepalive_cell, stale_sentence};
 use crate::engine::{Engine, Flow};
 use crate::tcp::NativeConfig;
-use crate::tcp::{NativeSummary, Verdict};
+use crate::tcp::Verdict;
 use crate::time::Ts;
-
-fn fmt_secs(s: f64) -> String {
-    if s >= 100.0 {
-        format!("{s:.0}s")
-    } else if s >= 1.0 {
-        format!("{s:.1}s")
-    } else {
-        format!("{:.0}ms", s * 1000.0)
-    }
-}
-
-/// UTC `HH:MM:SS.mmm` of a timestamp.
-pub fn clock(ts: Ts) -> String {
-    let ms = ts.0.div_euclid(1_000_000);
-    let s = ms.div_euclid(1000);
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        s.rem_euclid(86_400) / 3600,
-        (s / 60).rem_euclid(60),
-        s.rem_euclid(60),
-        ms.rem_euclid(1000)
-    )
-}
-
-fn keepalive_cell(s: &NativeSummary) -> String {
-    match &s.keepalive {
-        None => "-".into(),
-        Some(k) if k.unanswered > 0 => format!("{}p/{}a {}unans", k.probes, k.acks, k.unanswered),
-        Some(k) => format!("{}p/{}a", k.probes, k.acks),
-    }
-}
-
-/// Explain a stale verdict in words.
-pub fn stale_sentence(s: &NativeSummary, now: Ts) -> Option<String> {
-    let st = s.stale?;
-    let who = match st.silent {
-        crate::tcp::Role::Orig => "originator",
-        crate::tcp::Role::Resp => "responder",
-    };
-    let mut out = match st.reason {
-        crate::tcp::StaleReason::PeerUnreachable => format!(
-            "peer unreachable: data unacknowledged and retransmitted since {}, nothing from the {who}",
-            clock(st.since)
-        ),
-        crate::tcp::StaleReason::KeepaliveUnanswered => {
-            let k = s.keepalive.unwrap_or_default();
-            let mut t = format!("{} keepalive probe(s) unanswered", k.unanswered);
-            if let Some(i) = k.interval_s {
-                t.push_str(&format!(", every {}", fmt_secs(i)));
-            }
-            if let Some(i) = k.idle_s {
-                t.push_str(&format!(" after {} idle", fmt_secs(i)));
-            }
-            t.push_str(&format!(" (first at {})", clock(st.since)));
-            t
-        }
-        crate::tcp::StaleReason::Idle => format!(
-            "idle: no packet in either direction for {}",
-            fmt_secs(now.since(st.since))
-        ),
-    };
-    if let Some(h) = st.last_heard {
-        out.push_str(&format!("; {who} last heard at {}", clock(h)));
-    }
-    if let Some(g) = st.give_up {
-        out.push_str(&format!(
-            "; the kernel gives up at about {}{}",
-            clock(g.at),
-            if g.rst_expected {
-                " and sends a RST"
-            } else {
-                ", silently (no RST)"
-            }
-        ));
-    }
-    Some(out)
-}
 
 /// Most stale connections explained in words; beyond it they are counted.
 const MAX_STALE_LINES: usize = 10_000;
@@ -94,12 +17,9 @@ const MAX_STALE_LINES: usize = 10_000;
 /// during the read, the remaining flows at the end, then stale details, totals and warnings.
 /// Only aggregates are kept, so memory stays bounded however many flows pass.
 pub struct TextReport {
-    by_verdict: BTreeMap<Verdict, u64>,
-    by_handshake: BTreeMap<&'static str, u64>,
-    by_close: BTreeMap<&'static str, u64>,
+    totals: Totals,
     stale_lines: Vec<String>,
     stale_more: u64,
-    rows: u64,
 }
 
 impl Default for TextReport {
@@ -111,12 +31,9 @@ impl Default for TextReport {
 impl TextReport {
     pub fn new() -> TextReport {
         TextReport {
-            by_verdict: BTreeMap::new(),
-            by_handshake: BTreeMap::new(),
-            by_close: BTreeMap::new(),
+            totals: Totals::default(),
             stale_lines: Vec::new(),
             stale_more: 0,
-            rows: 0,
         }
     }
 
@@ -147,10 +64,7 @@ impl TextReport {
     ) -> io::Result<()> {
         let s = f.summary(now, cfg);
         let v = s.verdict();
-        self.rows += 1;
-        *self.by_verdict.entry(v).or_default() += 1;
-        *self.by_handshake.entry(s.handshake.as_str()).or_default() += 1;
-        *self.by_close.entry(s.close.as_str()).or_default() += 1;
+        self.totals.add(v, s.handshake, s.close);
         let close = match s.close_detail {
             Some(d) => format!("{}({})", s.close.as_str(), d.as_str()),
             None => s.close.as_str().to_string(),
@@ -168,7 +82,7 @@ impl TextReport {
             f.pkts[0] + f.pkts[1],
             f.payload_bytes[0] + f.payload_bytes[1],
             s.retransmissions,
-            keepalive_cell(&s),
+            keepalive_cell(s.keepalive.map(|k| (k.probes, k.acks, k.unanswered))),
             v.as_str(),
             if f.evicted { " (evicted)" } else { "" }
         )?;
@@ -226,14 +140,14 @@ fn write_tail<W: Write>(
             writeln!(out, "  ... and {} more", r.stale_more)?;
         }
     }
-    let (by_verdict, by_handshake, by_close) = (&r.by_verdict, &r.by_handshake, &r.by_close);
+    let t = &r.totals;
 
     let st = engine.stats();
     writeln!(out)?;
     writeln!(
         out,
         "Totals: {} frames, {} TCP segments, {} connections",
-        st.frames, st.tcp_segments, r.rows
+        st.frames, st.tcp_segments, t.connections
     )?;
     if st.evicted_flows > 0 {
         writeln!(
@@ -249,16 +163,12 @@ fn write_tail<W: Write>(
             st.kernel_drops, st.interface_drops, st.queue_drops
         )?;
     }
-    let join = |m: &BTreeMap<&str, u64>| {
-        m.iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    writeln!(out, "  handshake: {}", join(by_handshake))?;
-    writeln!(out, "  close:     {}", join(by_close))?;
-    let verdicts: BTreeMap<&str, u64> = by_verdict.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    writeln!(out, "  verdict:   {}", join(&verdicts))?;
+    let handshakes = Totals::listed(&HANDSHAKES, &t.by_handshake, |h| h.as_str());
+    writeln!(out, "  handshake: {handshakes}")?;
+    let closes = Totals::listed(&CLOSES, &t.by_close, |c| c.as_str());
+    writeln!(out, "  close:     {closes}")?;
+    let verdicts = Totals::listed(&Verdict::ALL, &t.by_verdict, |v| v.as_str());
+    writeln!(out, "  verdict:   {verdicts}")?;
 
     let mut warnings = st.warnings();
     let other: u64 = st.skipped(Skip::NotIp) + st.skipped(Skip::NotTcp);

@@ -75,16 +75,6 @@ impl EventKind {
             EventKind::Retransmission => "retransmission",
         }
     }
-
-    /// Short tag for the TUI ladder.
-    pub fn is_retransmission_family(self) -> bool {
-        matches!(
-            self,
-            EventKind::Retransmission
-                | EventKind::FastRetransmission
-                | EventKind::SpuriousRetransmission
-        )
-    }
 }
 
 /// The set of events of one packet, a bit per kind; iterates in emission order.
