@@ -93,6 +93,8 @@ uninstall:
 # Re-record the kernel fixtures (root: creates network namespaces).
 fixtures:
 	$(SUDO) scripts/record-fixtures.sh
+	$(SUDO) scripts/record-fragments.sh
+	/usr/bin/python3 scripts/gen-encap-fixtures.py
 
 clean:
 	$(CARGO) clean

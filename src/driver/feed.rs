@@ -27,7 +27,9 @@ use crate::time::Ts;
 
 use crate::timeseq::Series;
 use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
+use crate::tui::timeline::Timeline;
 use crate::tui::{DataSource, FlowDetail, FlowRow, Rates, Saved, Snapshot};
+use crate::vocab::events::EventKind;
 
 use super::offline::OfflineSource;
 use super::packets::{FileLadder, RingLadder};
@@ -65,6 +67,7 @@ pub struct Analysis {
     pub engine: Engine,
     ring: RingLadder,
     rates: Rates,
+    retx: RetxCount,
     decoder: decode::Decoder,
     ctl: Arc<FeedControl>,
     snaps: SyncSender<Snapshot>,
@@ -106,6 +109,7 @@ impl Analysis {
         let a = Analysis {
             engine,
             ring: RingLadder::new(ring),
+            retx: RetxCount::default(),
             rates: if live {
                 Rates::sliding(RATE_SECONDS)
             } else {
@@ -150,7 +154,11 @@ impl Analysis {
         if let Ok(decode::Decoded::Tcp(seg)) = &decoded {
             self.ring.push(*seg, Default::default());
         }
-        self.engine.on_decoded(raw.ts, decoded);
+        let touched = self.engine.on_decoded(raw.ts, decoded);
+        let n = self.retx.count(&self.engine, touched);
+        if n > 0 {
+            self.rates.add_retx(raw.ts, n);
+        }
         self.patch_events();
         // Evicted flows leave the TUI (counted in the overview's totals as created flows).
         self.engine.take_evicted().for_each(drop);
@@ -208,6 +216,7 @@ impl Analysis {
         self.generation += 1;
         let mut rates = self.rates.clone();
         rates.extend_to(self.engine.now());
+        rates.timeline = Some(Timeline::build(&self.engine, &rates));
         let buf = self.spare.try_recv().unwrap_or_default();
         let mut s = Snapshot::from_engine_reusing(&self.engine, buf)
             .with_source(&self.source)
@@ -231,6 +240,40 @@ impl Analysis {
 
     fn stopped(&self) -> bool {
         self.ctl.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// Retransmissions as the engine flags them, frame by frame: each flow's retransmission
+/// counters are compared with what they were at its previous frame (flow ids are table
+/// slots, so the memory is bounded by the flow table).
+#[derive(Debug, Default)]
+pub struct RetxCount {
+    seen: Vec<u32>,
+}
+
+impl RetxCount {
+    /// New retransmissions of the flow the last frame touched.
+    pub fn count(&mut self, engine: &Engine, touched: Option<FlowId>) -> u64 {
+        let Some(f) = touched.and_then(|id| engine.flow(id)) else {
+            return 0;
+        };
+        let now = f.count(EventKind::Retransmission)
+            + f.count(EventKind::FastRetransmission)
+            + f.count(EventKind::SpuriousRetransmission);
+        let i = f.id as usize;
+        if self.seen.len() <= i {
+            self.seen.resize(i + 1, 0);
+        }
+        let Some(was) = self.seen.get_mut(i) else {
+            return 0;
+        };
+        // A new flow in a reused slot starts from zero.
+        if f.pkts[0].saturating_add(f.pkts[1]) <= 1 {
+            *was = 0;
+        }
+        let d = now.saturating_sub(*was);
+        *was = now;
+        u64::from(d)
     }
 }
 
@@ -588,7 +631,11 @@ pub fn spawn_loading(
                 |raw| {
                     a.fed += 1;
                     a.rates.add(raw.ts, raw.orig_len);
-                    a.engine.on_frame(raw);
+                    let touched = a.engine.on_frame(raw);
+                    let n = a.retx.count(&a.engine, touched);
+                    if n > 0 {
+                        a.rates.add_retx(raw.ts, n);
+                    }
                     a.engine.take_evicted().for_each(drop);
                     if a.fed.is_multiple_of(1024) {
                         a.service();

@@ -23,6 +23,7 @@ pub mod snapshot;
 pub mod sort;
 pub mod term;
 pub mod theme;
+pub mod timeline;
 pub mod views;
 
 pub use app::{Action, App, View};

@@ -128,6 +128,10 @@ pub struct Rates {
     pub bucket_ns: i64,
     pub pkts: Vec<u64>,
     pub bytes: Vec<u64>,
+    /// Retransmissions per bucket (counted by the driver as the engine flags them).
+    pub retx: Vec<u64>,
+    /// Connections over the same buckets, when the driver counted them.
+    pub timeline: Option<super::timeline::Timeline>,
     pub max_buckets: usize,
     /// Live: past `max_buckets`, the oldest buckets fall out (the window slides) instead of
     /// the buckets doubling in width.
@@ -147,6 +151,8 @@ impl Rates {
             bucket_ns: 1_000_000_000,
             pkts: Vec::new(),
             bytes: Vec::new(),
+            retx: Vec::new(),
+            timeline: None,
             max_buckets: max_buckets.max(2),
             sliding: false,
         }
@@ -176,9 +182,14 @@ impl Rates {
             self.slide(i);
             i = self.max_buckets - 1;
         }
+        self.grow(i);
+    }
+
+    fn grow(&mut self, i: usize) {
         if self.pkts.len() <= i {
             self.pkts.resize(i + 1, 0);
             self.bytes.resize(i + 1, 0);
+            self.retx.resize(i + 1, 0);
         }
     }
 
@@ -188,6 +199,7 @@ impl Rates {
         let n = drop_n.min(self.pkts.len());
         self.pkts.drain(..n);
         self.bytes.drain(..n);
+        self.retx.drain(..n.min(self.retx.len()));
         if let Some(s) = self.start.as_mut() {
             s.0 =
                 s.0.saturating_add(self.bucket_ns.saturating_mul(drop_n as i64));
@@ -197,6 +209,25 @@ impl Rates {
     /// Count one frame of `len` bytes on the wire at `ts`. Frames older than the first one
     /// (out-of-order timestamps) count in the first bucket.
     pub fn add(&mut self, ts: Ts, len: u32) {
+        let i = self.bucket(ts);
+        if let Some(p) = self.pkts.get_mut(i) {
+            *p += 1;
+        }
+        if let Some(b) = self.bytes.get_mut(i) {
+            *b += len as u64;
+        }
+    }
+
+    /// Count `n` retransmissions at `ts` (after [`Rates::add`] of the same frame).
+    pub fn add_retx(&mut self, ts: Ts, n: u64) {
+        let i = self.bucket(ts);
+        if let Some(r) = self.retx.get_mut(i) {
+            *r += n;
+        }
+    }
+
+    /// The bucket of `ts`, made to exist (the width doubles or the window slides first).
+    fn bucket(&mut self, ts: Ts) -> usize {
         let start = *self.start.get_or_insert(ts);
         let mut i = (ts.0.saturating_sub(start.0).max(0) / self.bucket_ns) as usize;
         if self.sliding && i >= self.max_buckets {
@@ -207,22 +238,15 @@ impl Rates {
             self.coarsen();
             i = (ts.0.saturating_sub(start.0).max(0) / self.bucket_ns) as usize;
         }
-        if self.pkts.len() <= i {
-            self.pkts.resize(i + 1, 0);
-            self.bytes.resize(i + 1, 0);
-        }
-        if let Some(p) = self.pkts.get_mut(i) {
-            *p += 1;
-        }
-        if let Some(b) = self.bytes.get_mut(i) {
-            *b += len as u64;
-        }
+        self.grow(i);
+        i
     }
 
     fn coarsen(&mut self) {
         let merge = |v: &[u64]| -> Vec<u64> { v.chunks(2).map(|c| c.iter().sum()).collect() };
         self.pkts = merge(&self.pkts);
         self.bytes = merge(&self.bytes);
+        self.retx = merge(&self.retx);
         self.bucket_ns = self.bucket_ns.saturating_mul(2);
     }
 
