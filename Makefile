@@ -26,7 +26,7 @@ PYENV := target/pyenv
 SYSTEM_PYTHON := $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 test-deps: deps
 	@missing=""; \
-	for p in tcpdump:tcpdump ip:iproute2 tmux:tmux python3:python3 sysctl:procps \
+	for p in tcpdump:tcpdump ip:iproute2 tmux:tmux python3:python3 sysctl:procps setpriv:util-linux \
 		prometheus:prometheus man:man-db nroff:groff-base; do \
 		command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; \
 	done; \

@@ -1,6 +1,7 @@
 //! Drivers: connect a packet source (files, live interface) to the engine and the chosen
 //! view. The binary only parses flags and calls [`run`].
 
+pub mod attribution;
 pub mod feed;
 pub mod offline;
 pub mod packets;
@@ -27,6 +28,7 @@ use crate::time::Ts;
 
 use crate::error::{self, Error};
 pub use crate::error::{EXIT_OK, EXIT_USAGE, EXIT_WARNINGS};
+use crate::report::warnings::{RunFacts, Warning, exit_status};
 
 /// Run the command line: the exit status, or the error that ends it with status 2.
 pub fn run(cli: &Cli) -> Result<u8, Error> {
@@ -174,8 +176,9 @@ fn install_signal_handlers(stop: &Arc<AtomicBool>, hup: bool) -> Result<(), Erro
     Ok(())
 }
 
-/// What a live JSON consumer has last been told about a flow.
-type Signature = (CloseClass, Option<StaleReason>);
+/// What a live JSON consumer has last been told about a flow: its verdict and what the host
+/// says of it (kernel state and counters, process).
+type Signature = (CloseClass, Option<StaleReason>, u64);
 
 /// Writes the chosen report, streaming what can be streamed.
 struct ReportWriter<W: Write> {
@@ -185,6 +188,8 @@ struct ReportWriter<W: Write> {
     live_json: bool,
     told: FxHashMap<FlowId, Signature>,
     text: report::text::TextReport,
+    /// Live process attribution (None offline or with --no-attribution).
+    host: Option<attribution::HostLink>,
     /// `--metrics`, `--parquet`.
     exports: Exports,
 }
@@ -197,6 +202,7 @@ impl<W: Write> ReportWriter<W> {
             live_json: live && kind == ReportKind::Json,
             told: FxHashMap::default(),
             text: report::text::TextReport::new(),
+            host: None,
             exports: Exports::default(),
         }
     }
@@ -216,11 +222,17 @@ impl<W: Write> ReportWriter<W> {
                 Ok(())
             };
         }
-        for pe in engine.take_events() {
+        let events: Vec<_> = engine.take_events().collect();
+        for pe in &events {
             if write {
-                report::events::write_packet(&mut self.out, &pe)?;
+                // Live with attribution, the events report names the flow's process.
+                let extra = self.host.as_ref().and_then(|h| {
+                    let f = engine.flow(pe.flow)?;
+                    report::host::event_process(h.attr.lookup(f))
+                });
+                report::events::write_packet_with(&mut self.out, pe, &extra.unwrap_or_default())?;
             }
-            self.exports.event(&pe)?;
+            self.exports.event(pe)?;
         }
         Ok(())
     }
@@ -244,12 +256,14 @@ impl<W: Write> ReportWriter<W> {
         let gone: Vec<_> = engine.take_evicted().collect();
         for f in &gone {
             if !self.exports.is_empty() {
-                self.exports.evicted(f, engine)?;
+                let attr = self.host.as_ref().map(|h| &h.attr);
+                self.exports.evicted(f, engine, attr)?;
             }
             match self.kind {
                 ReportKind::Json => {
                     self.told.remove(&f.id);
-                    report::json::write_flow(&mut self.out, f, now, &cfg)?;
+                    let attr = self.host.as_ref().map(|h| &h.attr);
+                    report::json::write_flow_host(&mut self.out, f, now, &cfg, attr)?;
                 }
                 ReportKind::Text => self.text.flow(&mut self.out, f, now, &cfg)?,
                 _ => {}
@@ -261,12 +275,18 @@ impl<W: Write> ReportWriter<W> {
     /// After each record: stream events and Zeek rows; live JSON checks the touched flow.
     fn after_record(&mut self, engine: &mut Engine, touched: Option<FlowId>) -> io::Result<()> {
         self.evicted(engine)?;
+        if let Some(h) = &mut self.host {
+            h.after_packet(engine);
+        }
         if !self.exports.is_empty() {
             self.exports.after_record(engine);
             self.events(engine)?;
         }
         match self.kind {
-            ReportKind::Events => report::events::drain(engine, &mut self.out),
+            ReportKind::Events => match &self.host {
+                Some(h) => report::events::drain_host(engine, &mut self.out, &h.attr),
+                None => report::events::drain(engine, &mut self.out),
+            },
             ReportKind::Zeek => self.zeek_rows(engine),
             ReportKind::Json if self.live_json => match touched {
                 Some(id) => self.json_if_changed(engine, id),
@@ -294,7 +314,12 @@ impl<W: Write> ReportWriter<W> {
             return Ok(());
         };
         let s = f.summary(engine.now(), &engine.cfg.native);
-        let sig = (s.close, s.stale.map(|st| st.reason));
+        let attr = self.host.as_ref().map(|h| &h.attr);
+        let sig = (
+            s.close,
+            s.stale.map(|st| st.reason),
+            attr.map_or(0, |a| a.signature(f)),
+        );
         let changed = match self.told.entry(id) {
             Entry::Occupied(mut e) => {
                 let c = *e.get() != sig;
@@ -303,11 +328,39 @@ impl<W: Write> ReportWriter<W> {
             }
             Entry::Vacant(v) => {
                 v.insert(sig);
-                sig != (CloseClass::Open, None)
+                (sig.0, sig.1) != (CloseClass::Open, None)
             }
         };
         if changed {
-            report::json::write_flow(&mut self.out, f, engine.now(), &engine.cfg.native)?;
+            report::json::write_flow_host(
+                &mut self.out,
+                f,
+                engine.now(),
+                &engine.cfg.native,
+                attr,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Live: merge a new host snapshot, if there is one; live JSON then writes the flows
+    /// whose kernel view changed and the sockets newly seen only in the kernel.
+    fn host_snapshot(&mut self, engine: &mut Engine) -> io::Result<()> {
+        let Some(h) = &mut self.host else {
+            return Ok(());
+        };
+        if let Some(n) = h.take_notice() {
+            eprintln!("tcplens: {}", report::escape_field(&n));
+        }
+        if !h.poll(engine) || !self.live_json {
+            return Ok(());
+        }
+        for s in h.new_kernel_only() {
+            report::host::write_kernel_only(&mut self.out, &s)?;
+        }
+        let ids: Vec<FlowId> = engine.flows().map(|f| f.id).collect();
+        for id in ids {
+            self.json_if_changed(engine, id)?;
         }
         Ok(())
     }
@@ -331,48 +384,86 @@ impl<W: Write> ReportWriter<W> {
         self.out.flush()
     }
 
-    fn finish(&mut self, engine: &mut Engine, read: &ReadOutcome) -> io::Result<()> {
-        engine.finish();
+    /// Just before `engine.finish()`: the last look at the host's sockets.
+    fn before_finish(&mut self, engine: &mut Engine) {
+        if let Some(h) = &mut self.host {
+            h.poll(engine);
+        }
+    }
+
+    /// The end of the report; `engine.finish()` was called (the warnings count what it did).
+    fn finish(
+        &mut self,
+        engine: &mut Engine,
+        read: &ReadOutcome,
+        warnings: &[Warning],
+    ) -> io::Result<()> {
         self.evicted(engine)?;
         if !self.exports.is_empty() {
             self.events(engine)?;
-            self.exports.finish(engine)?;
+            let attr = self.host.as_ref().map(|h| &h.attr);
+            self.exports.finish(engine, attr)?;
         }
         match self.kind {
-            ReportKind::Events => report::events::drain(engine, &mut self.out)?,
+            ReportKind::Events => match &self.host {
+                Some(h) => report::events::drain_host(engine, &mut self.out, &h.attr)?,
+                None => report::events::drain(engine, &mut self.out)?,
+            },
             ReportKind::Zeek => {
                 self.zeek_rows(engine)?;
                 let st = engine.stats();
                 if st.live {
-                    // A comment line: zeek-cut and Zeek's readers skip it.
+                    // Comment lines: zeek-cut and Zeek's readers skip them.
                     writeln!(
                         self.out,
                         "#capture\tpackets={} kernel_drops={} interface_drops={} queue_drops={}",
                         read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
                     )?;
-                    for w in &read.warnings {
-                        writeln!(self.out, "#warning\t{}", report::escape_field(w))?;
+                    for w in warnings {
+                        writeln!(self.out, "#warning\t{}", w.text)?;
                     }
                 }
                 report::zeek::write_footer(&mut self.out, Ts::now())?;
             }
             // Offline: every flow once; live: every flow at exit (consumers keep the last).
             ReportKind::Json => {
-                report::json::write_all(&mut self.out, engine)?;
+                match &self.host {
+                    Some(h) => {
+                        let now = engine.now();
+                        for f in engine.flows_by_id() {
+                            report::json::write_flow_host(
+                                &mut self.out,
+                                f,
+                                now,
+                                &engine.cfg.native,
+                                Some(&h.attr),
+                            )?;
+                        }
+                        for s in h.attr.kernel_only() {
+                            report::host::write_kernel_only(&mut self.out, s)?;
+                        }
+                    }
+                    None => report::json::write_all(&mut self.out, engine)?,
+                }
                 let st = engine.stats();
                 if st.live {
-                    // The last line of a live run: the capture's own losses (no "flow" key).
-                    // `warnings`: what went wrong with the capture (a failed -w file, ...).
-                    let warnings =
-                        serde_json::to_string(&read.warnings).map_err(io::Error::from)?;
+                    // The last line of a live run: the capture's own losses (no "flow" key),
+                    // and the run's warnings (a failed -w file, drops, ...).
+                    let texts: Vec<&str> = warnings.iter().map(|w| w.text.as_str()).collect();
+                    let texts = serde_json::to_string(&texts).map_err(io::Error::from)?;
                     writeln!(
                         self.out,
-                        "{{\"capture\":{{\"packets\":{},\"kernel_drops\":{},\"interface_drops\":{},\"queue_drops\":{},\"warnings\":{warnings}}}}}",
+                        "{{\"capture\":{{\"packets\":{},\"kernel_drops\":{},\"interface_drops\":{},\"queue_drops\":{},\"warnings\":{texts}}}}}",
                         read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
                     )?;
                 }
             }
-            ReportKind::Text => self.text.finish(&mut self.out, engine, read)?,
+            ReportKind::Text => {
+                self.text.finish(&mut self.out, engine, warnings)?;
+                if let Some(h) = &self.host {
+                    report::host::write_text(&mut self.out, engine, &h.attr)?;
+                }
+            }
         }
         self.out.flush()
     }
@@ -400,6 +491,8 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     let filter = cli.filter_expr();
     let source = FileSource::open(&cli.read, filter.as_deref())?;
     let stop2 = Arc::clone(&stop);
+    let status = Arc::new(std::sync::atomic::AtomicU8::new(EXIT_OK));
+    let status2 = Arc::clone(&status);
     let mut src = feed::spawn_loading(
         Engine::new(cfg),
         source,
@@ -410,7 +503,9 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
             .collect(),
         filter,
         move |engine, source, outcome| {
-            offline_warnings(engine, &source.linktypes(), outcome, &stop2)
+            let w = offline_warnings(engine, &source.linktypes(), outcome, &stop2);
+            status2.store(exit_status(&w), Ordering::Relaxed);
+            w.into_iter().map(|w| w.text).collect()
         },
     )
     .map_err(|e| Error::input(format!("cannot start reading: {e}")))?;
@@ -423,51 +518,27 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     for w in &warnings {
         error::warn(w);
     }
-    Ok(if warnings.is_empty() || !loaded {
-        EXIT_OK
+    Ok(if loaded {
+        status.load(Ordering::Relaxed)
     } else {
-        EXIT_WARNINGS
+        EXIT_OK
     })
 }
 
-/// Warnings a script should notice after reading files (exit status 1).
+/// The warnings of a read of files (docs/bad-input.md): printed in the text report, on
+/// standard error for every report kind, and deciding exit status 1.
 fn offline_warnings(
     engine: &Engine,
     linktypes: &[i32],
     outcome: &ReadOutcome,
     stop: &AtomicBool,
-) -> Vec<String> {
-    let mut warnings: Vec<String> = outcome
-        .warnings
-        .iter()
-        .map(|w| report::escape_field(w).into_owned())
-        .collect();
-    let unsupported = engine.stats().skipped(Skip::UnsupportedLinkType);
-    if unsupported > 0 {
-        let types: Vec<String> = linktypes.iter().map(|l| l.to_string()).collect();
-        warnings.push(format!(
-            "{unsupported} frame(s) of an unsupported link type skipped (link type {}); \
-             supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback",
-            types.join(", ")
-        ));
-    }
-    // Broken packets are counted in the text report; the other reports carry no such
-    // section, so scripts hear of them here (and through exit status 1).
-    let broken: Vec<String> = Skip::ALL
-        .iter()
-        .filter(|s| s.is_warning() && !matches!(s, Skip::Fragment | Skip::UnsupportedLinkType))
-        .filter_map(|s| {
-            let n = engine.stats().skipped(*s);
-            (n > 0).then(|| format!("{n} {}", s.as_str()))
-        })
-        .collect();
-    if !broken.is_empty() {
-        warnings.push(format!("frames skipped: {}", broken.join(", ")));
-    }
-    if stop.load(Ordering::Relaxed) {
-        warnings.push("interrupted: the report covers what was read before the signal".into());
-    }
-    warnings
+) -> Vec<Warning> {
+    let facts = RunFacts {
+        read: Some(outcome),
+        unsupported_linktypes: report::warnings::unsupported(linktypes),
+        interrupted: stop.load(Ordering::Relaxed),
+    };
+    report::warnings::collect(engine.stats(), &facts)
 }
 
 fn run_offline(
@@ -518,18 +589,16 @@ fn run_offline(
     if let Some(e) = write_err {
         return Err(e);
     }
-    if open {
-        report_written(w.finish(&mut engine, &outcome))?;
-    }
+    w.before_finish(&mut engine);
+    engine.finish();
     let warnings = offline_warnings(&engine, &linktypes, &outcome, &stop);
-    for w in &warnings {
-        error::warn(w);
+    if open {
+        report_written(w.finish(&mut engine, &outcome, &warnings))?;
     }
-    Ok(if warnings.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_WARNINGS
-    })
+    for w in &warnings {
+        error::warn(&w.text);
+    }
+    Ok(exit_status(&warnings))
 }
 
 /// The `-r` inputs as one line of text (titles); names need not be UTF-8.
@@ -645,6 +714,12 @@ fn run_live(
     interactive: bool,
     stop: Arc<AtomicBool>,
 ) -> Result<u8, Error> {
+    // Everything from here on (capture, sock_diag, the threads started below) runs inside
+    // the namespace, as under `ip netns exec NAME`.
+    if let Some(ns) = &cli.netns {
+        crate::host::netns::enter(ns).map_err(Error::input)?;
+    }
+    let mut host = attribution::HostLink::start(cli).map_err(Error::usage)?;
     let opts = LiveOptions {
         iface: iface.to_string(),
         snaplen: cli.snaplen.unwrap_or(live::DEFAULT_SNAPLEN),
@@ -676,7 +751,7 @@ fn run_live(
         return Err(e);
     }
     if interactive {
-        return run_tui_live(capture, iface, cfg, stop, theme(cli));
+        return run_tui_live(capture, iface, cfg, stop, theme(cli), host.take());
     }
 
     let mut engine = Engine::new(cfg);
@@ -684,16 +759,21 @@ fn run_live(
     exports.set_live(iface, capture.counters.clone());
     let mut w = ReportWriter::new(kind, BufWriter::with_capacity(1 << 16, stdout.lock()), true)
         .with_exports(exports);
+    w.host = host.take();
     let mut open = report_written(w.begin())?;
     let mut end_msg = None;
     let mut save_told = false;
     let mut last_tick = Instant::now();
+    let mut host_polls = 0u32;
     let linktype = capture.linktype;
     loop {
         let msg = match capture.rx.try_recv() {
             Ok(m) => Ok(m),
             Err(std::sync::mpsc::TryRecvError::Empty) => {
                 // Queue drained: make what was written visible to pipelines, then wait.
+                if open && w.host.is_some() {
+                    open = report_written(w.host_snapshot(&mut engine))?;
+                }
                 if open {
                     open = report_written(w.out.flush())?;
                 }
@@ -723,6 +803,12 @@ fn run_live(
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        // A new host snapshot is written about as soon as it is taken (kernel counters
+        // change between packets, e.g. keepalive probes).
+        host_polls = host_polls.wrapping_add(1);
+        if open && w.host.is_some() && host_polls.is_multiple_of(256) {
+            open = report_written(w.host_snapshot(&mut engine))?;
         }
         if last_tick.elapsed() >= Duration::from_secs(1) {
             // Wall-clock timers: silence and stale verdicts advance without packets.
@@ -756,27 +842,31 @@ fn run_live(
     if let Some(m) = &save_error {
         outcome.warnings.push(m.clone());
     }
+    w.before_finish(&mut engine);
+    engine.finish();
+    let facts = RunFacts {
+        read: Some(&outcome),
+        unsupported_linktypes: report::warnings::unsupported(&[linktype]),
+        interrupted: false,
+    };
+    let warnings = report::warnings::collect(engine.stats(), &facts);
     if open {
-        report_written(w.finish(&mut engine, &outcome))?;
+        report_written(w.finish(&mut engine, &outcome, &warnings))?;
     }
     let st = engine.stats();
     error::say(&format!(
         "{} packets captured, {} dropped by kernel, {} dropped by interface, {} dropped by tcplens (analysis queue full)",
         outcome.frames, st.kernel_drops, st.interface_drops, st.queue_drops
     ));
-    if let Some(m) = &end_msg {
-        error::say(&report::escape_field(m));
+    let told = save_error
+        .filter(|_| save_told)
+        .map(|m| report::escape_field(&m).into_owned());
+    for w in &warnings {
+        if told.as_deref() != Some(w.text.as_str()) {
+            error::warn(&w.text);
+        }
     }
-    if let Some(m) = &save_error
-        && !save_told
-    {
-        error::say(&report::escape_field(m));
-    }
-    Ok(if outcome.warnings.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_WARNINGS
-    })
+    Ok(exit_status(&warnings))
 }
 
 /// `-i IFACE` on a terminal: the capture thread feeds an analysis thread that publishes
@@ -788,6 +878,7 @@ fn run_tui_live(
     cfg: Config,
     stop: Arc<AtomicBool>,
     theme: crate::tui::theme::Theme,
+    host: Option<attribution::HostLink>,
 ) -> Result<u8, Error> {
     let (_, dummy) = std::sync::mpsc::sync_channel(1);
     let rx = std::mem::replace(&mut capture.rx, dummy);
@@ -798,6 +889,7 @@ fn run_tui_live(
         capture.linktype,
         counters,
         iface,
+        host,
         Ts::now,
     );
     let res = match feed {

@@ -3,6 +3,8 @@
 //! reader, live capture and tests all feed [`Engine::on_frame`] / [`Engine::on_segment`], and
 //! the reports and TUI read [`Engine::flows`] and the outboxes.
 
+pub mod attribution;
+
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
 use crate::decode::tunnels::Chain;
@@ -82,6 +84,9 @@ pub struct Stats {
     pub ip_len_from_capture: u64,
     pub malformed_options: u64,
     pub bad_checksums: u64,
+    /// Frames stamped earlier than the frame before them (a clock stepped back, a file
+    /// edited or merged out of order); time differences across them are not used.
+    pub time_backwards: u64,
     /// The packets came from a live interface (drop counters below are meaningful).
     pub live: bool,
     /// Kernel / interface / internal queue drops (live capture).
@@ -105,17 +110,64 @@ impl Stats {
 
     /// The decode counters as warning lines, for the text report and the TUI.
     pub fn warnings(&self) -> Vec<String> {
+        self.classified_warnings()
+            .into_iter()
+            .map(|(_, w)| w)
+            .collect()
+    }
+
+    /// The counters' warnings, each with whether part of the input was not analysed (frames
+    /// skipped, packets dropped: exit status 1) or analysed with a caveat (docs/bad-input.md).
+    pub fn classified_warnings(&self) -> Vec<(bool, String)> {
         let st = self;
-        let mut w = Vec::new();
+        let mut lost = Vec::new();
         for s in Skip::ALL {
             let n = st.skipped(s);
             if n > 0 && s.is_warning() {
                 match s.undecoded_encapsulation() {
-                    Some(name) => w.push(format!("{} frames in {name}, not decoded", group(n))),
-                    None => w.push(format!("{n} frame(s) skipped: {}", s.as_str())),
+                    Some(name) => lost.push(format!("{} frames in {name}, not decoded", group(n))),
+                    None => lost.push(format!("{n} frame(s) skipped: {}", s.as_str())),
                 }
             }
         }
+        let r = &st.reassembly;
+        if r.timed_out > 0 {
+            lost.push(format!(
+                "{} IP datagram(s) dropped incomplete after the reassembly timeout",
+                r.timed_out
+            ));
+        }
+        if r.evicted > 0 {
+            lost.push(format!(
+                "{} IP datagram(s) dropped incomplete to bound reassembly memory",
+                r.evicted
+            ));
+        }
+        if r.pending > 0 {
+            lost.push(format!(
+                "{} IP datagram(s) never completed (fragments missing)",
+                r.pending
+            ));
+        }
+        let drops = st.kernel_drops + st.interface_drops + st.queue_drops;
+        if st.live && drops > 0 {
+            lost.push(format!(
+                "{drops} packet(s) lost before analysis ({} by the kernel, {} by the interface, \
+                 {} by tcplens: analysis queue full)",
+                st.kernel_drops, st.interface_drops, st.queue_drops
+            ));
+        }
+        let mut w: Vec<(bool, String)> = lost.into_iter().map(|l| (true, l)).collect();
+        for c in st.caveats() {
+            w.push((false, c));
+        }
+        w
+    }
+
+    /// Warnings about frames that were analysed, with a caveat.
+    fn caveats(&self) -> Vec<String> {
+        let st = self;
+        let mut w = Vec::new();
         if st.len_past_frame > 0 {
             w.push(format!(
                 "{} segment(s) whose IP length runs past a frame captured whole (malformed; \
@@ -123,29 +175,10 @@ impl Stats {
                 st.len_past_frame
             ));
         }
-        let r = &st.reassembly;
-        if r.overlaps > 0 {
+        if st.reassembly.overlaps > 0 {
             w.push(format!(
                 "{} overlapping IP fragment(s) (first bytes kept)",
-                r.overlaps
-            ));
-        }
-        if r.timed_out > 0 {
-            w.push(format!(
-                "{} IP datagram(s) dropped incomplete after the reassembly timeout",
-                r.timed_out
-            ));
-        }
-        if r.evicted > 0 {
-            w.push(format!(
-                "{} IP datagram(s) dropped incomplete to bound reassembly memory",
-                r.evicted
-            ));
-        }
-        if r.pending > 0 {
-            w.push(format!(
-                "{} IP datagram(s) never completed (fragments missing)",
-                r.pending
+                st.reassembly.overlaps
             ));
         }
         if st.truncated_payload > 0 {
@@ -170,6 +203,12 @@ impl Stats {
             w.push(format!(
                 "{} segment(s) with bad TCP checksums",
                 st.bad_checksums
+            ));
+        }
+        if st.time_backwards > 0 {
+            w.push(format!(
+                "{} frame(s) stamped earlier than the frame before them (time went backwards)",
+                st.time_backwards
             ));
         }
         w
@@ -369,6 +408,8 @@ pub struct Engine {
     decoder: Decoder,
     /// What every decoder of this engine shares with it: tunnel chains, reassembly counters.
     shared: DecodeShared,
+    /// The previous frame's timestamp (to count time going backwards).
+    last_frame_ts: Ts,
 }
 
 /// Most packets' events held back per flow while its orientation is open.
@@ -399,6 +440,7 @@ impl Engine {
                 &shared,
             ),
             shared,
+            last_frame_ts: Ts::ZERO,
         }
     }
 
@@ -426,6 +468,10 @@ impl Engine {
     /// [`Engine::on_frame`] does after decoding.
     pub fn on_decoded(&mut self, ts: Ts, decoded: Result<Decoded, Skip>) -> Option<FlowId> {
         self.stats.frames += 1;
+        if ts < self.last_frame_ts {
+            self.stats.time_backwards += 1;
+        }
+        self.last_frame_ts = ts;
         match decoded {
             Ok(Decoded::Tcp(seg)) => self.on_segment(&seg),
             Err(skip) => {
@@ -688,9 +734,21 @@ impl Engine {
         self.flows.get(id)
     }
 
+    /// The current flow between two endpoints, either way round.
+    pub fn flow_between(&self, a: Endpoint, b: Endpoint) -> Option<&Flow> {
+        let slot = self.flows.lookup(&FlowKey::new(a, b))?;
+        self.flows.at(slot)
+    }
+
     /// Flows in the table now.
     pub fn flow_count(&self) -> usize {
         self.flows.len()
+    }
+
+    /// Flows ever created, evicted ones included (live attribution refreshes early on a new
+    /// one).
+    pub fn flows_created(&self) -> u64 {
+        self.flows.created()
     }
 
     /// Memory taken by the Zeek tracker's state (for measurements).

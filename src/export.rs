@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::capture::live::LiveCounters;
+use crate::engine::attribution::Attribution;
 use crate::engine::{Engine, Flow};
 use crate::error::Error;
 use crate::metrics::http::{Endpoint, Slot};
@@ -89,12 +90,17 @@ impl Exports {
     }
 
     /// A flow leaves the engine: its final record and its share of the counters.
-    pub fn evicted(&mut self, f: &Flow, engine: &Engine) -> io::Result<()> {
+    pub fn evicted(
+        &mut self,
+        f: &Flow,
+        engine: &Engine,
+        attr: Option<&Attribution>,
+    ) -> io::Result<()> {
         if let Some(m) = &mut self.metrics {
             m.evicted.add(f, engine.now(), &engine.cfg.native);
         }
         if let Some(p) = &mut self.parquet {
-            p.flow(f, engine.now(), &engine.cfg.native)?;
+            p.flow(f, engine.now(), &engine.cfg.native, attr)?;
         }
         Ok(())
     }
@@ -159,12 +165,12 @@ impl Exports {
 
     /// End of input (after the engine's `finish`, before its flows are written): the last
     /// metrics, and every remaining flow into the last Parquet files.
-    pub fn finish(&mut self, engine: &Engine) -> io::Result<()> {
+    pub fn finish(&mut self, engine: &Engine, attr: Option<&Attribution>) -> io::Result<()> {
         self.publish(engine, true);
         if let Some(p) = &mut self.parquet {
             let now = engine.now();
             for f in engine.flows_by_id() {
-                p.flow(f, now, &engine.cfg.native)?;
+                p.flow(f, now, &engine.cfg.native, attr)?;
             }
             p.finish()?;
         }

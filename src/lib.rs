@@ -22,6 +22,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod flow;
+pub mod host;
 pub mod metrics;
 pub mod report;
 pub mod tcp;

@@ -364,7 +364,9 @@ fn analyze_sides(fwd: &mut Side, rev: &mut Side, seg: &Segment, irtt_ns: i64) ->
         let ooo_thres = if irtt_ns == 0 {
             OOO_DEFAULT_NS
         } else {
-            irtt_ns as u64
+            // A negative iRTT (ACK stamped before the SYN) never admits out-of-order, as in
+            // Wireshark's signed comparison.
+            irtt_ns.max(0) as u64
         };
         if len > 0
             && rev

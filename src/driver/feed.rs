@@ -89,6 +89,8 @@ pub struct Analysis {
     pub fed: u64,
     /// Time the last snapshot took to build.
     pub last_cost: Duration,
+    /// Live process attribution (None with --no-attribution, offline and in replays).
+    pub host: Option<super::attribution::HostLink>,
     /// What the last snapshot showed (packets fed, reference time, label): a paused replay
     /// does not rebuild an unchanged picture.
     shown: Option<(u64, Ts, usize)>,
@@ -132,6 +134,7 @@ impl Analysis {
             fed: 0,
             last_cost: Duration::ZERO,
             shown: None,
+            host: None,
         };
         let s = FeedSource {
             snaps: srx,
@@ -159,6 +162,9 @@ impl Analysis {
         if n > 0 {
             self.rates.add_retx(raw.ts, n);
         }
+        if let Some(h) = &mut self.host {
+            h.after_packet(&self.engine);
+        }
         self.patch_events();
         // Evicted flows leave the TUI (counted in the overview's totals as created flows).
         self.engine.take_evicted().for_each(drop);
@@ -176,7 +182,14 @@ impl Analysis {
         while let Ok(r) = self.requests.try_recv() {
             match r {
                 Request::Detail(id, tx) => {
-                    let _ = tx.send(FlowDetail::from_engine(&self.engine, id));
+                    let mut d = FlowDetail::from_engine(&self.engine, id);
+                    if let (Some(d), Some(h), Some(f)) =
+                        (d.as_mut(), &self.host, self.engine.flow(id))
+                        && let Some(fh) = h.attr.lookup(f)
+                    {
+                        d.kernel_says = crate::tui::host::kernel_says(&fh, &d.summary);
+                    }
+                    let _ = tx.send(d);
                 }
                 Request::Series(t, tx) => {
                     let _ = tx.send(self.ring.series(&t));
@@ -218,7 +231,14 @@ impl Analysis {
         rates.extend_to(self.engine.now());
         rates.timeline = Some(Timeline::build(&self.engine, &rates));
         let buf = self.spare.try_recv().unwrap_or_default();
-        let mut s = Snapshot::from_engine_reusing(&self.engine, buf)
+        if let Some(h) = &mut self.host {
+            h.poll(&self.engine);
+            if let Some(n) = h.take_notice() {
+                self.warnings.push(n);
+            }
+        }
+        let attr = self.host.as_ref().map(|h| &h.attr);
+        let mut s = Snapshot::from_engine_with(&self.engine, buf, attr)
             .with_source(&self.source)
             .with_generation(self.generation);
         s.live = self.live;
@@ -384,11 +404,13 @@ pub fn spawn_live(
     linktype: i32,
     counters: Arc<LiveCounters>,
     iface: &str,
+    host: Option<super::attribution::HostLink>,
     mut clock: impl FnMut() -> Ts + Send + 'static,
 ) -> io::Result<FeedSource> {
     let ctl = Arc::new(FeedControl::default());
     let (mut a, mut src) = Analysis::new(engine, Arc::clone(&ctl), iface, true, RING_SEGMENTS);
     a.counters = Some(counters);
+    a.host = host;
     a.label = format!("LIVE {}", escape_field(iface));
     let h = std::thread::Builder::new()
         .name("analysis".into())

@@ -92,6 +92,9 @@ struct FlowJson<'a> {
     events: BTreeMap<&'static str, u32>,
     /// The encapsulations the connection was found in, outermost first (null when none).
     tunnel: Option<Vec<TunnelJson>>,
+    /// Live on the capturing host: `process`, `kernel`, `kernel_only` (absent offline).
+    #[serde(flatten)]
+    host: Option<super::host::HostJson>,
 }
 
 #[derive(Serialize)]
@@ -138,7 +141,11 @@ fn round_ms(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
-fn record<'a>(f: &'a Flow, s: &NativeSummary) -> FlowJson<'a> {
+fn record<'a>(
+    f: &'a Flow,
+    s: &NativeSummary,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> FlowJson<'a> {
     let (orig_pkts, resp_pkts) = f.by_role(f.pkts);
     let (ob, rb) = f.by_role(f.payload_bytes);
     let events = EventKind::ALL
@@ -187,21 +194,38 @@ fn record<'a>(f: &'a Flow, s: &NativeSummary) -> FlowJson<'a> {
         longest_stall_s: s.longest_stall_s.map(round_ms),
         events,
         tunnel: tunnel(f),
+        host: attr.and_then(|a| super::host::flow_json(a.lookup(f), s)),
     }
 }
 
 /// One flow's record as a JSON line.
 pub fn write_flow<W: Write>(out: &mut W, f: &Flow, now: Ts, cfg: &NativeConfig) -> io::Result<()> {
+    write_flow_host(out, f, now, cfg, None)
+}
+
+/// One flow's record with what the capturing host says about it (live attribution).
+pub fn write_flow_host<W: Write>(
+    out: &mut W,
+    f: &Flow,
+    now: Ts,
+    cfg: &NativeConfig,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> io::Result<()> {
     let s = f.summary(now, cfg);
     // `From` keeps the kind of an I/O error (a closed pipe stays `BrokenPipe`).
-    serde_json::to_writer(&mut *out, &record(f, &s)).map_err(io::Error::from)?;
+    serde_json::to_writer(&mut *out, &record(f, &s, attr)).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 
 /// One flow's record as a JSON value (the Parquet output converts these to columns).
-pub fn to_value(f: &Flow, now: Ts, cfg: &NativeConfig) -> io::Result<serde_json::Value> {
+pub fn to_value(
+    f: &Flow,
+    now: Ts,
+    cfg: &NativeConfig,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> io::Result<serde_json::Value> {
     let s = f.summary(now, cfg);
-    serde_json::to_value(record(f, &s)).map_err(io::Error::other)
+    serde_json::to_value(record(f, &s, attr)).map_err(io::Error::other)
 }
 
 /// Every flow, in flow-id order.

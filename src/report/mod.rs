@@ -2,9 +2,11 @@
 
 pub mod columns;
 pub mod events;
+pub mod host;
 pub mod json;
 pub mod parquet;
 pub mod text;
+pub mod warnings;
 pub mod zeek;
 
 use std::io::{self, Write};

@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use super::columns::Ty;
 use crate::engine::Flow;
+use crate::engine::attribution::Attribution;
 use crate::tcp::NativeConfig;
 use crate::time::Ts;
 use crate::vocab::events::PacketEvents;
@@ -433,11 +434,17 @@ impl ParquetOut {
     }
 
     /// One connection's json record.
-    pub fn flow(&mut self, f: &Flow, now: Ts, cfg: &NativeConfig) -> io::Result<()> {
+    pub fn flow(
+        &mut self,
+        f: &Flow,
+        now: Ts,
+        cfg: &NativeConfig,
+        attr: Option<&Attribution>,
+    ) -> io::Result<()> {
         let Some(c) = &mut self.conns else {
             return Ok(());
         };
-        c.rows.push(super::json::to_value(f, now, cfg)?);
+        c.rows.push(super::json::to_value(f, now, cfg, attr)?);
         if c.rows.len() >= CONN_BATCH {
             c.flush()?;
         }

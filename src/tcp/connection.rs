@@ -647,7 +647,9 @@ impl Connection {
             if !f.syn() && !*synack_acked && p.sent_synack && Side::acks(ack, p.isn) {
                 *synack_acked = true;
                 let start = e.open_ts.get().or(p.open_ts.get());
-                *rtt = start.map(|s| now.since(s) as f32);
+                // An ACK stamped before the SYN it answers (time went backwards, counted by
+                // the engine) gives no sample rather than a negative RTT.
+                *rtt = start.filter(|s| now >= *s).map(|s| now.since(s) as f32);
             }
         }
 

@@ -33,6 +33,9 @@ pub struct FlowDetail {
     pub pkts: (u64, u64),
     pub bytes: (u64, u64),
     pub event_counts: [u32; EventKind::COUNT],
+    /// Live with process attribution: the local ends' processes and what the kernel says of
+    /// their sockets (empty otherwise).
+    pub kernel_says: Vec<String>,
 }
 
 impl FlowDetail {
@@ -63,6 +66,7 @@ impl FlowDetail {
             pkts: f.by_role(f.pkts),
             bytes: f.by_role(f.payload_bytes),
             event_counts: f.event_counts,
+            kernel_says: Vec::new(),
         })
     }
 
@@ -163,6 +167,11 @@ impl FlowDetail {
                 "Gaps: {lost} segment(s) lost before the capture point; \
                  {unseen} ACK(s) for data the capture never saw (capture loss, not network loss)"
             ));
+        }
+        // Live with attribution: the host's own word on this connection.
+        if !self.kernel_says.is_empty() {
+            out.push("Kernel says (this host):".into());
+            out.extend(self.kernel_says.iter().map(|l| format!("  {l}")));
         }
         out
     }

@@ -17,6 +17,7 @@
 pub mod app;
 pub mod detail;
 pub mod filter;
+pub mod host;
 pub mod keymap;
 pub mod ladder;
 pub mod snapshot;

@@ -60,6 +60,8 @@ pub struct FlowRow {
     /// spoke). `now - quiet_since` is the "silent" column.
     pub quiet_since: Ts,
     pub stale: Option<StaleCell>,
+    /// Live with process attribution: the local end's process and kernel state.
+    pub host: Option<super::host::HostTag>,
 }
 
 impl FlowRow {
@@ -100,6 +102,7 @@ impl FlowRow {
             last_ts: f.last_ts,
             quiet_since,
             stale,
+            host: None,
         }
     }
 
@@ -284,6 +287,8 @@ pub struct Snapshot {
     /// Live or replay status for the title (`LIVE eth0`, `REPLAY ×4 packet 12`); empty
     /// offline.
     pub feed: String,
+    /// Live process attribution is on: rows carry [`FlowRow::host`].
+    pub attribution: bool,
 }
 
 impl Snapshot {
@@ -295,7 +300,17 @@ impl Snapshot {
     /// [`Snapshot::from_engine`] into the row buffer of an older snapshot (live mode hands
     /// replaced snapshots back, so a million rows are not allocated and faulted in anew at
     /// every publish).
-    pub fn from_engine_reusing(engine: &Engine, mut rows: Vec<FlowRow>) -> Snapshot {
+    pub fn from_engine_reusing(engine: &Engine, rows: Vec<FlowRow>) -> Snapshot {
+        Snapshot::from_engine_with(engine, rows, None)
+    }
+
+    /// [`Snapshot::from_engine_reusing`] with each row's process and kernel state when live
+    /// attribution is on.
+    pub fn from_engine_with(
+        engine: &Engine,
+        mut rows: Vec<FlowRow>,
+        attr: Option<&crate::engine::attribution::Attribution>,
+    ) -> Snapshot {
         let now = engine.now();
         let cfg: &NativeConfig = &engine.cfg.native;
         rows.clear();
@@ -304,7 +319,11 @@ impl Snapshot {
         for f in engine.flows() {
             let s = f.summary(now, cfg);
             totals.add_summary(&s);
-            rows.push(FlowRow::from_flow(f, &s));
+            let mut row = FlowRow::from_flow(f, &s);
+            if let Some(h) = attr.and_then(|a| a.lookup(f)) {
+                row.host = Some(super::host::HostTag::of(&h, &s));
+            }
+            rows.push(row);
         }
         let stats = engine.stats().clone();
         let warnings = stats.warnings();
@@ -319,6 +338,7 @@ impl Snapshot {
             source: String::new(),
             live: false,
             feed: String::new(),
+            attribution: attr.is_some_and(|a| a.active()),
         }
     }
 
