@@ -27,7 +27,7 @@ SYSTEM_PYTHON := $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || ech
 test-deps: deps
 	@missing=""; \
 	for p in tcpdump:tcpdump ip:iproute2 tmux:tmux python3:python3 sysctl:procps setpriv:util-linux \
-		prometheus:prometheus man:man-db nroff:groff-base; do \
+		tshark:tshark prometheus:prometheus man:man-db nroff:groff-base; do \
 		command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; \
 	done; \
 	$(SYSTEM_PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
