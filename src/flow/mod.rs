@@ -3,8 +3,10 @@
 
 pub mod index;
 pub mod key;
+pub mod slab;
 pub mod table;
 
 pub use index::SlotIndex;
 pub use key::{Dir, FlowKey};
+pub use slab::Slab;
 pub use table::{FlowId, FlowTable, Slot, TableEntry, oldest_batch};

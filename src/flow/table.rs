@@ -1,12 +1,12 @@
 //! The flow table: symmetric key → flow, with bounded size.
 //!
-//! Flows live in a slab (`slots`) so that evicting one frees its slot for the next; the index
+//! Flows live in a [`Slab`] so that evicting one frees its slot for the next; the index
 //! maps a key to the slot of its *current* flow. Ids are assigned in order of creation and never
 //! reused, so reports can name a flow by id even after others were evicted. When a port-reuse
 //! SYN starts a new connection on the same key, the old flow is detached (still stored and
 //! reported) and the key points at the new one.
 
-use crate::flow::{FlowKey, SlotIndex};
+use crate::flow::{FlowKey, Slab, SlotIndex};
 
 /// A flow's id: its number in creation order (0-based).
 pub type FlowId = u32;
@@ -42,10 +42,8 @@ pub struct FlowTable<V> {
     /// Key → slot of the current flow. Only the 4-byte slot is stored: the key is read back
     /// from the flow, which saves 44 bytes a flow over a map that stores it.
     index: SlotIndex,
-    slots: Vec<Option<V>>,
-    free: Vec<Slot>,
+    slab: Slab<V>,
     next_id: FlowId,
-    stored: usize,
     /// A slot was reused, so slot order is no longer id order.
     reused: bool,
 }
@@ -54,10 +52,8 @@ impl<V> Default for FlowTable<V> {
     fn default() -> Self {
         FlowTable {
             index: SlotIndex::new(),
-            slots: Vec::new(),
-            free: Vec::new(),
+            slab: Slab::default(),
             next_id: 0,
-            stored: 0,
             reused: false,
         }
     }
@@ -71,13 +67,9 @@ impl<V: TableEntry> FlowTable<V> {
     /// The slot of the current flow for `key`.
     #[inline]
     pub fn lookup(&self, key: &FlowKey) -> Option<Slot> {
-        let slots = &self.slots;
-        self.index.find_by(key, |s| {
-            slots
-                .get(s as usize)
-                .and_then(|v| v.as_ref())
-                .is_some_and(|v| v.has_key(key))
-        })
+        let slab = &self.slab;
+        self.index
+            .find_by(key, |s| slab.get(s).is_some_and(|v| v.has_key(key)))
     }
 
     /// Add a flow for `key` (made by `make` from its new id), replacing (detaching) any current
@@ -85,21 +77,10 @@ impl<V: TableEntry> FlowTable<V> {
     pub fn insert(&mut self, key: FlowKey, make: impl FnOnce(FlowId) -> V) -> Slot {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        let v = Some(make(id));
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.reused = true;
-                if let Some(cell) = self.slots.get_mut(s as usize) {
-                    *cell = v;
-                }
-                s
-            }
-            None => {
-                self.slots.push(v);
-                (self.slots.len() - 1) as Slot
-            }
-        };
-        self.stored += 1;
+        let (slot, fresh) = self.slab.insert(make(id));
+        if !fresh {
+            self.reused = true;
+        }
         // Replace the current flow for this key, if any (it stays stored, detached).
         self.detach(&key);
         self.index.insert(&key, slot);
@@ -108,27 +89,25 @@ impl<V: TableEntry> FlowTable<V> {
 
     /// Forget the key → flow mapping; the flow stays stored.
     pub fn detach(&mut self, key: &FlowKey) -> Option<Slot> {
-        let slots = &self.slots;
-        self.index.remove_key(key, |s| key_of(slots, s))
+        let slab = &self.slab;
+        self.index.remove_key(key, |s| slab.get(s).map(|v| v.key()))
     }
 
     /// Remove the flow in `slot` (its key too, if it is the current flow for `key`).
     pub fn remove(&mut self, slot: Slot, key: &FlowKey) -> Option<V> {
-        let v = self.slots.get_mut(slot as usize)?.take()?;
+        let v = self.slab.remove(slot)?;
         self.index.remove_slot(key, slot);
-        self.free.push(slot);
-        self.stored -= 1;
         Some(v)
     }
 
     #[inline]
     pub fn at(&self, slot: Slot) -> Option<&V> {
-        self.slots.get(slot as usize)?.as_ref()
+        self.slab.get(slot)
     }
 
     #[inline]
     pub fn at_mut(&mut self, slot: Slot) -> Option<&mut V> {
-        self.slots.get_mut(slot as usize)?.as_mut()
+        self.slab.get_mut(slot)
     }
 
     /// The flow with id `id`, if still stored.
@@ -144,11 +123,11 @@ impl<V: TableEntry> FlowTable<V> {
 
     /// Flows stored now.
     pub fn len(&self) -> usize {
-        self.stored
+        self.slab.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.stored == 0
+        self.slab.is_empty()
     }
 
     /// Flows ever created.
@@ -163,19 +142,16 @@ impl<V: TableEntry> FlowTable<V> {
 
     /// Stored flows, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &V> {
-        self.slots.iter().filter_map(|s| s.as_ref())
+        self.slab.values()
     }
 
     /// Stored flows with their slots.
     pub fn iter_slots(&self) -> impl Iterator<Item = (Slot, &V)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|v| (i as Slot, v)))
+        self.slab.iter()
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        self.slots.iter_mut().filter_map(|s| s.as_mut())
+        self.slab.values_mut()
     }
 
     /// Stored flows in id order.
@@ -186,11 +162,6 @@ impl<V: TableEntry> FlowTable<V> {
         }
         v
     }
-}
-
-#[inline]
-fn key_of<V: TableEntry>(slots: &[Option<V>], s: Slot) -> Option<FlowKey> {
-    Some(slots.get(s as usize)?.as_ref()?.key())
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ impl ZeekTracker {
     }
 
     pub(super) fn apply(&mut self, slot: u32, req: Requests) {
-        let Some(t) = self.slots.get_mut(slot as usize).and_then(|s| s.as_mut()) else {
+        let Some(t) = self.slab.get_mut(slot) else {
             return;
         };
         let mut new_inactivity = None;

@@ -11,7 +11,7 @@ use super::timer_queue::TimerQueue;
 use super::timers::{HANDSHAKE_INACTIVITY, NS, SYN_TIMEOUT, Timer, TimerKind};
 use super::uid::make_uid;
 use crate::decode::{Endpoint, Segment};
-use crate::flow::{FlowKey, SlotIndex, oldest_batch};
+use crate::flow::{FlowKey, Slab, SlotIndex, oldest_batch};
 use crate::time::Ts;
 
 /// Bytes of the Zeek tracker's state, by part (see [`ZeekTracker::memory`]).
@@ -121,9 +121,13 @@ pub struct ZeekTracker {
     /// Key → slot. The key is not stored in the table (only the 4-byte slot): it is read
     /// back from the slot's sides, which saves 44 bytes a connection.
     pub(super) table: SlotIndex,
-    pub(super) slots: Vec<Option<Tracked>>,
+    /// The connections, in the flow table's slot storage.
+    pub(super) slab: Slab<Tracked>,
+    /// Per slot, bumped when its connection is removed: a timer of an earlier connection in
+    /// the same slot is recognised and skipped. (Kept beside the slab rather than as an id in
+    /// each connection, as the flow table does, because a `u32` there would cost 8 bytes of
+    /// the packed connection instead of 4 here.)
     pub(super) gens: Vec<u32>,
-    pub(super) free: Vec<u32>,
     pub(super) timers: TimerQueue<Timer>,
     pub(super) order: u32,
     pub(super) next_uid: u64,
@@ -167,7 +171,7 @@ impl ZeekTracker {
         };
         let verify = self.verify;
         let mut req = Requests::default();
-        let Some(t) = self.slots.get_mut(slot as usize).and_then(|s| s.as_mut()) else {
+        let Some(t) = self.slab.get_mut(slot) else {
             return;
         };
         let side = side_of(t, seg);
@@ -195,12 +199,8 @@ impl ZeekTracker {
     /// through [`ZeekTracker::take_rows`] a batch at a time, so a million connections at the
     /// end do not become a million rows in memory at once: call it until it returns none.
     pub fn finish(&mut self) {
-        let mut live: Vec<(i64, u32)> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|t| (t.core.start.0, i as u32)))
-            .collect();
+        let mut live: Vec<(i64, u32)> =
+            self.slab.iter().map(|(i, t)| (t.core.start.0, i)).collect();
         // Popped from the back: newest last.
         live.sort_unstable_by(|a, b| b.cmp(a));
         self.finishing = live.into_iter().map(|(_, s)| s).collect();
@@ -222,7 +222,7 @@ impl ZeekTracker {
     /// allocator overhead does not).
     pub fn memory(&self) -> TrackerMemory {
         let mut boxed = 0;
-        for t in self.slots.iter().flatten() {
+        for t in self.slab.values() {
             if matches!(t.sides, Sides::Other(_)) {
                 boxed += std::mem::size_of::<[Endpoint; 2]>();
             }
@@ -236,16 +236,16 @@ impl ZeekTracker {
                 }
             }
         }
+        let (slab, free) = self.slab.heap_bytes();
         TrackerMemory {
             connections: self.len(),
-            slab: self.slots.capacity() * std::mem::size_of::<Option<Tracked>>(),
+            slab,
             slab_live: self.len() * std::mem::size_of::<Option<Tracked>>(),
             boxed,
             timers: self.timers.heap_bytes(),
             timers_live: self.timers.len() * std::mem::size_of::<Timer>(),
             index: self.table.heap_bytes(),
-            generations: self.gens.capacity() * std::mem::size_of::<u32>()
-                + self.free.capacity() * std::mem::size_of::<u32>(),
+            generations: self.gens.capacity() * std::mem::size_of::<u32>() + free,
         }
     }
 
@@ -259,17 +259,13 @@ impl ZeekTracker {
     }
 
     pub(super) fn lookup(&self, key: &FlowKey) -> Option<u32> {
-        let slots = &self.slots;
-        self.table.find_by(key, |s| {
-            slots
-                .get(s as usize)
-                .and_then(|t| t.as_ref())
-                .is_some_and(|t| t.sides.is(key))
-        })
+        let slab = &self.slab;
+        self.table
+            .find_by(key, |s| slab.get(s).is_some_and(|t| t.sides.is(key)))
     }
 
     pub(super) fn slot(&self, s: u32) -> Option<&Tracked> {
-        self.slots.get(s as usize).and_then(|x| x.as_ref())
+        self.slab.get(s)
     }
 
     pub(super) fn generation(&self, s: u32) -> u32 {
@@ -285,12 +281,7 @@ impl ZeekTracker {
     /// cost is amortised over the creations that follow; then drop timers left by removed
     /// connections once they outnumber the live ones.
     pub(super) fn evict_oldest(&mut self) {
-        let ages: Vec<(i64, u32)> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|t| (t.core.last.0, i as u32)))
-            .collect();
+        let ages: Vec<(i64, u32)> = self.slab.iter().map(|(i, t)| (t.core.last.0, i)).collect();
         // Logged oldest first (ties by slot), so the rows come out in a fixed order.
         let mut batch = oldest_batch(ages);
         batch.sort_unstable();
@@ -298,7 +289,7 @@ impl ZeekTracker {
             self.remove(slot);
             self.evicted += 1;
         }
-        let live = self.slots.len() - self.free.len();
+        let live = self.slab.len();
         if self.timers.len() > 4 * live + 4096 {
             let gens = &self.gens;
             self.timers
@@ -315,19 +306,10 @@ impl ZeekTracker {
             core,
             sides: Sides::new(seg.src, seg.dst),
         };
-        let slot = match self.free.pop() {
-            Some(s) => {
-                if let Some(x) = self.slots.get_mut(s as usize) {
-                    *x = Some(t);
-                }
-                s
-            }
-            None => {
-                self.slots.push(Some(t));
-                self.gens.push(0);
-                (self.slots.len() - 1) as u32
-            }
-        };
+        let (slot, fresh) = self.slab.insert(t);
+        if fresh {
+            self.gens.push(0);
+        }
         self.table.insert(&key, slot);
         let now = seg.ts.0;
         self.push(now.saturating_add(SYN_TIMEOUT), slot, 0, TimerKind::Expire);
@@ -341,7 +323,7 @@ impl ZeekTracker {
     }
 
     pub(super) fn remove(&mut self, slot: u32) {
-        let Some(t) = self.slots.get_mut(slot as usize).and_then(|s| s.take()) else {
+        let Some(t) = self.slab.remove(slot) else {
             return;
         };
         // The key is the sides' (not stored twice: 40 bytes per connection).
@@ -351,7 +333,6 @@ impl ZeekTracker {
         if let Some(g) = self.gens.get_mut(slot as usize) {
             *g = g.wrapping_add(1);
         }
-        self.free.push(slot);
         // Uids are numbered in logging order: unique and deterministic, and no per-connection
         // counter to keep (8 bytes a connection).
         let uid = make_uid(self.next_uid);
