@@ -15,7 +15,7 @@ use tcplens::time::Ts;
 
 /// Link types the fuzzers pick from with one selector byte; the last entry stands for "any
 /// other value" (an unsupported link type).
-pub const LINKTYPES: [i32; 11] = [
+pub const LINKTYPES: [i32; 23] = [
     linktype::ETHERNET,
     linktype::NULL,
     linktype::LOOP,
@@ -26,6 +26,19 @@ pub const LINKTYPES: [i32; 11] = [
     linktype::IPV4,
     linktype::IPV6,
     linktype::LINUX_SLL2,
+    // The link types of the encapsulation round (docs/encapsulations.md).
+    linktype::PPP,
+    linktype::FDDI,
+    linktype::PPP_SERIAL,
+    linktype::PPP_ETHER,
+    linktype::C_HDLC,
+    linktype::IEEE802_11,
+    linktype::PRISM,
+    linktype::RADIOTAP,
+    linktype::AVS,
+    linktype::PPI,
+    linktype::PPP_WITH_DIR,
+    linktype::NFLOG,
     147, // DLT_USER0: not decoded
 ];
 
