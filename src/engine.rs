@@ -7,7 +7,7 @@ pub mod attribution;
 
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
-use crate::decode::tunnels::Chain;
+use crate::decode::tunnels::{Chain, HopAddr, TunnelKind};
 use crate::decode::{
     self, DecodeOptions, DecodeShared, Decoded, Decoder, Endpoint, RawFrame, ReasmStats, Segment,
     Skip,
@@ -22,7 +22,7 @@ use crate::vocab::events::{EventKind, EventSet, PacketEvents};
 pub struct Config {
     pub native: NativeConfig,
     pub verify_checksums: bool,
-    /// Zeek's likely server ports (orientation, §3 and §11.2).
+    /// Zeek's likely server ports (orientation, docs/analysis.md#orientation and docs/analysis.md#likely-server-ports).
     pub server_ports: ServerPorts,
     /// Collect per-packet events for `--report events`.
     pub collect_events: bool,
@@ -228,7 +228,7 @@ pub fn group(n: u64) -> String {
     out
 }
 
-/// Orientation of a flow: which side is the originator (§3).
+/// Orientation of a flow: which side is the originator (docs/analysis.md#orientation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Orientation {
     pub orig: Dir,
@@ -384,6 +384,35 @@ impl Flow {
         self.event_counts[k as usize]
     }
 
+    /// The flow's tunnel chain, outermost first, as (kind, outer endpoint on the originator's
+    /// side, on the responder's side); empty when the flow was not tunnelled.
+    pub fn tunnel_hops(&self) -> Vec<(TunnelKind, HopAddr, HopAddr)> {
+        let a_is_orig = self.orig_dir() == Dir::A;
+        self.tunnel
+            .as_ref()
+            .map(|c| {
+                c.hops()
+                    .iter()
+                    .map(|h| {
+                        if a_is_orig {
+                            (h.kind, h.src, h.dst)
+                        } else {
+                            (h.kind, h.dst, h.src)
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The kinds of the flow's tunnels as a set of [`TunnelKind::bit`]s.
+    pub fn tunnel_kinds(&self) -> u16 {
+        self.tunnel
+            .as_ref()
+            .map(|c| c.hops().iter().fold(0, |m, h| m | h.kind.bit()))
+            .unwrap_or(0)
+    }
+
     pub fn summary(&self, now: Ts, cfg: &NativeConfig) -> NativeSummary {
         self.conn.summary(self.orig_dir(), now, cfg)
     }
@@ -482,7 +511,7 @@ impl Engine {
                     self.stats.reassembly = self.shared.reassembly.snapshot();
                 }
                 self.clock(ts);
-                // Zeek fires its timers on every packet it reads, TCP or not (§11.7).
+                // Zeek fires its timers on every packet it reads, TCP or not (docs/analysis.md#row-splitting).
                 if self.cfg.zeek_rows {
                     self.zeek.advance(ts);
                 }
@@ -589,7 +618,7 @@ impl Engine {
                 orig: flow.orientation.orig,
                 events: ev,
             };
-            // Events wait until the originator is known for sure (§3 rule 3); most flows
+            // Events wait until the originator is known for sure (docs/analysis.md#orientation rule 3); most flows
             // are settled from their first packet and never hold any.
             if flow.orientation.settled && flow.pending.is_empty() {
                 self.events_out.push(pe);
@@ -780,7 +809,7 @@ fn release(flow: &mut Flow, out: &mut Vec<PacketEvents>) {
     }
 }
 
-/// `syn`, `syn_ack`, `fin`, `rst` (§7.3).
+/// `syn`, `syn_ack`, `fin`, `rst` (docs/analysis.md#control-events).
 fn control_events(seg: &Segment) -> EventSet {
     let mut s = EventSet::EMPTY;
     let f = seg.flags;
@@ -819,7 +848,7 @@ mod tests {
 
     #[test]
     fn synack_first_then_ack_makes_the_acker_the_originator() {
-        // Rule 3 of §3: a flow seen from its SYN+ACK (high ports, not likely servers).
+        // Rule 3 of docs/analysis.md#orientation: a flow seen from its SYN+ACK (high ports, not likely servers).
         let mut l = Ladder::new().ports(40000, 50000);
         let segs = [l.s2c("SA", 0, 1, 0), l.c2s("A", 1, 1, 0)];
         let e = run(&segs);

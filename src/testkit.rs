@@ -1,5 +1,5 @@
 //! Building blocks for tests, fuzzing and benchmarks: a ladder builder that reads like the
-//! spec's packet ladders, wire-format encoders for segments, and a minimal pcap writer that can
+//! packet ladders of docs/analysis.md, wire-format encoders for segments, and a minimal pcap writer that can
 //! produce any link type, byte order and timestamp resolution (including broken files).
 //!
 //! Not used by the analysis itself.

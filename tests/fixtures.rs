@@ -2,7 +2,7 @@
 //! the expectations written next to them (fixtures/*.expect.json).
 //!
 //! Each expectation file describes what the scenario is meant to show, flow by flow, in the
-//! vocabulary of `--report json` (contract.md) and the rules of tcp-analysis.md; it is derived
+//! vocabulary of `--report json` (docs/formats.md) and the rules of docs/analysis.md; it is derived
 //! from the scenario's intent and from reading the capture with tcpdump, never from tcplens
 //! output.  Format:
 //!
