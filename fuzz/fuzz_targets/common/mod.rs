@@ -1,6 +1,8 @@
 //! Shared by the fuzz targets: the input formats and the "run every report and check it" step.
 #![allow(dead_code)]
 
+pub mod pcapng;
+
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
