@@ -148,6 +148,7 @@ pub fn finish_and_report(engine: &mut Engine, frames: u64) {
     let read = ReadOutcome {
         frames,
         warnings: vec!["fuzz: a warning with \t\n\x1b control characters".into()],
+        notes: Vec::new(),
     };
     report::text::write(&mut out, engine, &read).expect("text to a Vec");
     let text = std::str::from_utf8(&out).expect("text report is UTF-8");
