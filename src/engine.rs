@@ -440,9 +440,7 @@ impl Engine {
 
         let mut ev = control_events(seg);
         ev = ev.union(flow.wire.analyze(from, seg));
-        if flow.conn.on_segment(from, seg, ev) {
-            ev.insert(EventKind::HandshakeComplete);
-        }
+        ev = ev.union(flow.conn.on_segment(from, seg, ev));
         if self.cfg.zeek_per_flow {
             flow.zeek.on_segment(from, seg, &self.cfg.server_ports);
         }

@@ -74,7 +74,10 @@ impl T {
             set.insert(*k);
         }
         self.last = seg.ts;
-        let done = self.conn.on_segment(dir, seg, set);
+        let done = self
+            .conn
+            .on_segment(dir, seg, set)
+            .contains(crate::analysis::events::EventKind::HandshakeComplete);
         if done {
             self.completes.push(seg.frame);
         }

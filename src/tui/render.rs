@@ -25,6 +25,7 @@ pub fn verdict_style(v: Verdict) -> Style {
         Verdict::Rejected => s.fg(Color::Magenta),
         Verdict::Unanswered => s.fg(Color::Yellow),
         Verdict::Reset => s.fg(Color::LightRed),
+        Verdict::StuckClose => s.fg(Color::Magenta),
         Verdict::HalfClosed => s.fg(Color::Cyan),
         Verdict::Closed => s.fg(Color::DarkGray),
         Verdict::Healthy => s.fg(Color::Green),
