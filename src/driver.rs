@@ -452,7 +452,7 @@ fn threads(cli: &Cli) -> usize {
 }
 
 /// Records decoded on the reader thread, in batches.
-type Batch = Vec<(Ts, Result<crate::decode::Segment, Skip>)>;
+type Batch = Vec<(Ts, Result<crate::decode::Decoded, Skip>)>;
 const BATCH: usize = 1024;
 
 /// Read and decode on a reader thread, analyse here. `after` runs after each record and
@@ -467,7 +467,7 @@ fn pipelined(
     let (tx, rx) = sync_channel::<Batch>(8);
     // Empty batches come back for reuse, so the reader allocates only a handful.
     let (back_tx, back_rx) = sync_channel::<Batch>(16);
-    let opts = engine.decode_options();
+    let mut decoder = crate::decode::Decoder::new(engine.decode_options());
     let halt = Arc::new(AtomicBool::new(false));
     let (stop2, halt2) = (stop.clone(), halt.clone());
     let reader = std::thread::Builder::new()
@@ -476,7 +476,7 @@ fn pipelined(
             let mut batch: Batch = Vec::with_capacity(BATCH);
             let outcome = source.run(
                 |raw| {
-                    batch.push((raw.ts, crate::decode::decode(raw, opts)));
+                    batch.push((raw.ts, decoder.decode(raw)));
                     if batch.len() >= BATCH {
                         let next = back_rx
                             .try_recv()

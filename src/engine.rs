@@ -6,7 +6,7 @@
 use crate::analysis::events::{EventKind, EventSet, PacketEvents};
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
-use crate::decode::{self, DecodeOptions, Endpoint, RawFrame, Segment, Skip};
+use crate::decode::{self, DecodeOptions, Decoded, Decoder, Endpoint, RawFrame, Segment, Skip};
 use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, TableEntry, oldest_batch};
 use crate::tcp::{Connection, NativeConfig, NativeSummary, Verdict};
 use crate::time::Ts;
@@ -310,6 +310,8 @@ pub struct Engine {
     evicted_out: Vec<Flow>,
     /// When the next timeout sweep is due.
     next_sweep: Option<Ts>,
+    /// Decoder for [`Engine::on_frame`] (drivers that decode on another thread hold their own).
+    decoder: Decoder,
 }
 
 /// Most packets' events held back per flow while its orientation is open.
@@ -321,6 +323,7 @@ const SWEEP_EVERY: f64 = 10.0;
 impl Engine {
     pub fn new(cfg: Config) -> Engine {
         let mut zeek = ZeekTracker::new(cfg.server_ports.clone(), cfg.verify_checksums);
+        let cfg_verify = cfg.verify_checksums;
         zeek.set_limit(cfg.max_flows);
         Engine {
             cfg,
@@ -331,13 +334,16 @@ impl Engine {
             events_out: Vec::new(),
             evicted_out: Vec::new(),
             next_sweep: None,
+            decoder: Decoder::new(DecodeOptions {
+                verify_checksums: cfg_verify,
+            }),
         }
     }
 
     /// Decode and analyse one captured record. Every record counts as a frame. Returns the
     /// flow the record belonged to, if it was a TCP segment.
     pub fn on_frame(&mut self, raw: &RawFrame<'_>) -> Option<FlowId> {
-        let decoded = decode::decode(raw, self.decode_options());
+        let decoded = self.decoder.decode(raw);
         self.on_decoded(raw.ts, decoded)
     }
 
@@ -350,10 +356,10 @@ impl Engine {
 
     /// Analyse one record decoded elsewhere (e.g. on a reader thread): exactly what
     /// [`Engine::on_frame`] does after decoding.
-    pub fn on_decoded(&mut self, ts: Ts, decoded: Result<Segment, Skip>) -> Option<FlowId> {
+    pub fn on_decoded(&mut self, ts: Ts, decoded: Result<Decoded, Skip>) -> Option<FlowId> {
         self.stats.frames += 1;
         match decoded {
-            Ok(seg) => self.on_segment(&seg),
+            Ok(Decoded::Tcp(seg)) => self.on_segment(&seg),
             Err(skip) => {
                 if let Some(c) = self.stats.skipped.get_mut(skip.index()) {
                     *c += 1;

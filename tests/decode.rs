@@ -2,7 +2,9 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use tcplens::decode::{Checksum, DecodeOptions, RawFrame, Skip, TcpOptions, decode, linktype};
+use tcplens::decode::{
+    Checksum, DecodeOptions, Decoded, RawFrame, Skip, TcpOptions, decode, linktype,
+};
 use tcplens::testkit::{Ladder, ethernet, ip_packet, sll, sll2};
 use tcplens::time::Ts;
 
@@ -17,7 +19,9 @@ fn raw(lt: i32, data: &[u8]) -> RawFrame<'_> {
 }
 
 fn dec(lt: i32, data: &[u8]) -> Result<tcplens::decode::Segment, Skip> {
-    decode(&raw(lt, data), DecodeOptions::default())
+    decode(&raw(lt, data), DecodeOptions::default()).map(|d| match d {
+        Decoded::Tcp(s) => s,
+    })
 }
 
 fn data_segment() -> tcplens::decode::Segment {
@@ -217,7 +221,11 @@ fn checksums_are_verified_only_on_request() {
     let on = DecodeOptions {
         verify_checksums: true,
     };
-    let r = |d: &[u8]| decode(&raw(linktype::RAW, d), on).map(|s| s.checksum);
+    let r = |d: &[u8]| {
+        decode(&raw(linktype::RAW, d), on).map(|d| match d {
+            Decoded::Tcp(s) => s.checksum,
+        })
+    };
     assert_eq!(r(&good), Ok(Checksum::Good));
     assert_eq!(r(&bad), Ok(Checksum::Bad));
     assert_eq!(r(&good[..60]), Ok(Checksum::Unverifiable));

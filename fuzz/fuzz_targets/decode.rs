@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = DecodeOptions {
         verify_checksums: opt & 1 != 0,
     };
-    if let Ok(seg) = decode::decode(&raw, opts) {
+    if let Ok(decode::Decoded::Tcp(seg)) = decode::decode(&raw, opts) {
         // What the decoder promises about a segment.
         assert!(seg.captured_payload_len <= seg.payload_len || seg.ip_len_from_capture);
         assert!((seg.captured_payload_len as usize) <= frame.len());

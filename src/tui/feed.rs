@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::capture::live::{LiveCounters, LiveMsg};
 use crate::capture::{FileSource, ReadOutcome};
-use crate::decode::{self, DecodeOptions, RawFrame};
+use crate::decode::{self, RawFrame};
 use crate::engine::Engine;
 use crate::flow::FlowId;
 use crate::report::escape_field;
@@ -62,7 +62,7 @@ pub struct Analysis {
     pub engine: Engine,
     ring: RingLadder,
     rates: Rates,
-    opts: DecodeOptions,
+    decoder: decode::Decoder,
     ctl: Arc<FeedControl>,
     snaps: SyncSender<Snapshot>,
     requests: Receiver<Request>,
@@ -99,7 +99,7 @@ impl Analysis {
         let (stx, srx) = mpsc::sync_channel(1);
         let (rtx, rrx) = mpsc::channel();
         let (btx, brx) = mpsc::sync_channel(1);
-        let opts = engine.decode_options();
+        let decoder = decode::Decoder::new(engine.decode_options());
         let a = Analysis {
             engine,
             ring: RingLadder::new(ring),
@@ -108,7 +108,7 @@ impl Analysis {
             } else {
                 Rates::default()
             },
-            opts,
+            decoder,
             ctl: Arc::clone(&ctl),
             snaps: stx,
             requests: rrx,
@@ -143,8 +143,8 @@ impl Analysis {
     pub fn feed(&mut self, raw: &RawFrame<'_>) {
         self.fed += 1;
         self.rates.add(raw.ts, raw.orig_len);
-        let decoded = decode::decode(raw, self.opts);
-        if let Ok(seg) = &decoded {
+        let decoded = self.decoder.decode(raw);
+        if let Ok(decode::Decoded::Tcp(seg)) = &decoded {
             self.ring.push(*seg, Default::default());
         }
         self.engine.on_decoded(raw.ts, decoded);

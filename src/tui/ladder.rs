@@ -155,9 +155,9 @@ pub fn load(
         zeek_rows: false,
         ..cfg.clone()
     });
-    let opts = DecodeOptions {
+    let mut decoder = decode::Decoder::new(DecodeOptions {
         verify_checksums: cfg.verify_checksums,
-    };
+    });
     let mut rel = Relative::default();
     // Rows of the window, their events filled in at the end: a flow may hold its events back
     // until its orientation is settled.
@@ -170,7 +170,7 @@ pub fn load(
     let done = Cell::new(false);
     let outcome = source.run(
         |raw| {
-            let Ok(seg) = decode::decode(raw, opts) else {
+            let Ok(decode::Decoded::Tcp(seg)) = decoder.decode(raw) else {
                 return;
             };
             if FlowKey::of(&seg) != key {
