@@ -187,7 +187,7 @@ impl<W: Write> ReportWriter<W> {
             match self.kind {
                 ReportKind::Json => {
                     self.told.remove(&f.id);
-                    report::json::write_flow(&mut self.out, f, now, &cfg)?;
+                    report::json::write_flow(&mut self.out, f, engine)?;
                 }
                 ReportKind::Text => self.text.flow(&mut self.out, f, now, &cfg)?,
                 _ => {}
@@ -241,7 +241,7 @@ impl<W: Write> ReportWriter<W> {
             }
         };
         if changed {
-            report::json::write_flow(&mut self.out, f, engine.now(), &engine.cfg.native)?;
+            report::json::write_flow(&mut self.out, f, engine)?;
         }
         Ok(())
     }

@@ -8,7 +8,10 @@ use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
 use crate::decode::{self, DecodeOptions, Decoded, Decoder, Endpoint, RawFrame, Segment, Skip};
 use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, TableEntry, oldest_batch};
-use crate::tcp::{Connection, NativeConfig, NativeSummary, Verdict};
+use crate::analysis::reach::NeighbourTable;
+use crate::decode::icmp::{IcmpError, IcmpKind};
+use crate::tcp::life::{Evidence, EvidenceKind};
+use crate::tcp::{Connection, NativeConfig, NativeSummary, Role, Verdict};
 use crate::time::Ts;
 
 /// Engine settings (from the command line).
@@ -310,6 +313,8 @@ pub struct Engine {
     evicted_out: Vec<Flow>,
     /// When the next timeout sweep is due.
     next_sweep: Option<Ts>,
+    /// Unanswered ARP / neighbour solicitations, once any was seen (docs/cable-pull.md).
+    neighbours: Option<Box<NeighbourTable>>,
     /// Decoder for [`Engine::on_frame`] (drivers that decode on another thread hold their own).
     decoder: Decoder,
 }
@@ -334,6 +339,7 @@ impl Engine {
             events_out: Vec::new(),
             evicted_out: Vec::new(),
             next_sweep: None,
+            neighbours: None,
             decoder: Decoder::new(DecodeOptions {
                 verify_checksums: cfg_verify,
             }),
@@ -360,6 +366,29 @@ impl Engine {
         self.stats.frames += 1;
         match decoded {
             Ok(Decoded::Tcp(seg)) => self.on_segment(&seg),
+            Ok(other) => {
+                // Counted as before (not IP / not TCP), then used as reachability evidence.
+                if let Some(skip) = other.skip_reason()
+                    && let Some(c) = self.stats.skipped.get_mut(skip.index())
+                {
+                    *c += 1;
+                }
+                self.clock(ts);
+                if self.cfg.zeek_rows {
+                    self.zeek.advance(ts);
+                }
+                if self.cfg.track_flows {
+                    match other {
+                        Decoded::Neighbour(n) => self
+                            .neighbours
+                            .get_or_insert_with(Box::default)
+                            .on_message(&n),
+                        Decoded::IcmpError(e) => self.on_icmp_error(&e),
+                        Decoded::Tcp(_) => {}
+                    }
+                }
+                None
+            }
             Err(skip) => {
                 if let Some(c) = self.stats.skipped.get_mut(skip.index()) {
                     *c += 1;
@@ -481,6 +510,66 @@ impl Engine {
             release(flow, &mut self.events_out);
         }
         Some(id)
+    }
+
+    /// An ICMP error quoting a segment of a known connection: evidence on that connection and
+    /// an event (docs/cable-pull.md "Evidence"). The quoted sequence number must be one the
+    /// sender used.
+    fn on_icmp_error(&mut self, e: &IcmpError) {
+        let key = FlowKey::new(e.src, e.dst);
+        let Some(slot) = self.flows.lookup(&key) else {
+            return;
+        };
+        let collect = self.cfg.collect_events;
+        let Some(flow) = self.flows.at_mut(slot) else {
+            return;
+        };
+        let from = if flow.a == e.src { Dir::A } else { Dir::B };
+        if !flow.conn.sent_seq(from, e.seq) {
+            return;
+        }
+        let (evidence, kind) = match e.kind {
+            IcmpKind::Unreachable => (EvidenceKind::IcmpUnreachable, EventKind::IcmpUnreachable),
+            IcmpKind::Prohibited => (EvidenceKind::IcmpProhibited, EventKind::IcmpProhibited),
+            IcmpKind::TooBig => (EvidenceKind::IcmpTooBig, EventKind::IcmpTooBig),
+            IcmpKind::TimeExceeded => (EvidenceKind::IcmpTimeExceeded, EventKind::IcmpTimeExceeded),
+        };
+        flow.conn.on_icmp(evidence, e.ts);
+        flow.event_counts[kind as usize] = flow.event_counts[kind as usize].saturating_add(1);
+        if collect {
+            let mut events = EventSet::EMPTY;
+            events.insert(kind);
+            let pe = PacketEvents {
+                frame: e.frame,
+                ts: e.ts,
+                flow: flow.id,
+                // The error travels back toward the quoted segment's sender.
+                from: from.other(),
+                orig: flow.orientation.orig,
+                events,
+            };
+            if flow.orientation.settled && flow.pending.is_empty() {
+                self.events_out.push(pe);
+            } else {
+                flow.pending.push(pe);
+            }
+        }
+    }
+
+    /// Reachability evidence for a flow's report: ICMP errors quoting it, and, when it is
+    /// stale, unanswered ARP / neighbour solicitations for its silent peer's address.
+    pub fn evidence(&self, f: &Flow, s: &NativeSummary) -> Vec<Evidence> {
+        let mut v: Vec<Evidence> = f.conn.life().map(|l| l.evidence.clone()).unwrap_or_default();
+        if let (Some(st), Some(t)) = (s.stale, self.neighbours.as_deref()) {
+            let silent = match st.silent {
+                Role::Orig => f.orig(),
+                Role::Resp => f.resp(),
+            };
+            if let Some(e) = t.evidence(silent.addr, st.since) {
+                v.insert(0, e);
+            }
+        }
+        v
     }
 
     /// Create a flow for `key`, making room first when the table is full.

@@ -3,6 +3,8 @@
 //! spec §11). tcplens's own inference lives in `crate::tcp`.
 
 pub mod events;
+pub mod middlebox;
+pub mod reach;
 pub mod timers;
 pub mod wireshark;
 pub mod zeek;

@@ -17,6 +17,8 @@ use std::net::IpAddr;
 
 use crate::time::Ts;
 
+pub mod arp;
+pub mod icmp;
 mod ip;
 mod link;
 mod tcp;
@@ -255,6 +257,10 @@ pub struct DecodeOptions {
 pub enum Decoded {
     /// A TCP segment.
     Tcp(Segment),
+    /// An ARP or neighbour-discovery message ([`arp`]).
+    Neighbour(arp::Neighbour),
+    /// An ICMP error quoting a TCP header ([`icmp`]).
+    IcmpError(icmp::IcmpError),
 }
 
 impl Decoded {
@@ -263,6 +269,7 @@ impl Decoded {
     pub fn segment(&self) -> Option<&Segment> {
         match self {
             Decoded::Tcp(s) => Some(s),
+            _ => None,
         }
     }
 }
@@ -290,8 +297,33 @@ impl Decoder {
 
 /// Decode one frame on its own. Returns what it is or the reason it was skipped.
 pub fn decode(raw: &RawFrame<'_>, opts: DecodeOptions) -> Result<Decoded, Skip> {
-    let (ip, bound) = link::link_layer(raw.linktype, raw.data)?;
-    ip::ip_layer(raw, ip, bound, opts, 0).map(Decoded::Tcp)
+    let (ip, bound) = match link::link_layer(raw.linktype, raw.data) {
+        Ok(x) => x,
+        Err(Skip::NotIp) => return arp::arp(raw).map(Decoded::Neighbour).ok_or(Skip::NotIp),
+        Err(e) => return Err(e),
+    };
+    match ip::ip_layer(raw, ip, bound, opts, 0) {
+        Ok(seg) => Ok(Decoded::Tcp(seg)),
+        // Off the TCP path: ICMP errors and neighbour discovery (outermost IP only).
+        Err(Skip::NotTcp) => match icmp::icmp(raw, ip) {
+            Some(icmp::Control::Error(e)) => Ok(Decoded::IcmpError(e)),
+            Some(icmp::Control::Neighbour(n)) => Ok(Decoded::Neighbour(n)),
+            None => Err(Skip::NotTcp),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+impl Decoded {
+    /// The reason a frame that is not a TCP segment is counted under (ARP is not IP; ICMP and
+    /// neighbour discovery are IP but not TCP), so the decode counters stay what they were.
+    pub fn skip_reason(&self) -> Option<Skip> {
+        match self {
+            Decoded::Tcp(_) => None,
+            Decoded::Neighbour(n) if n.proto == arp::NeighbourProto::Arp => Some(Skip::NotIp),
+            Decoded::Neighbour(_) | Decoded::IcmpError(_) => Some(Skip::NotTcp),
+        }
+    }
 }
 
 /// The bytes of `d` from `from` on (empty past the end).

@@ -7,7 +7,10 @@ use serde::Serialize;
 
 use crate::analysis::events::EventKind;
 use crate::engine::{Engine, Flow};
-use crate::tcp::{EndpointState, KeepaliveSummary, NativeConfig, NativeSummary};
+use crate::analysis::middlebox::Middleboxes;
+use crate::tcp::advice::advise;
+use crate::tcp::life::{Evidence, IdleKilled, RstCounts, StaleEpisode};
+use crate::tcp::{EndpointState, KeepaliveSummary, NativeSummary};
 use crate::time::Ts;
 
 #[derive(Serialize)]
@@ -52,6 +55,37 @@ struct StaleJson {
     last_heard_ts: Option<Ts>,
     give_up_ts: Option<Ts>,
     rst_expected: Option<bool>,
+    evidence: Vec<EvidenceJson>,
+}
+
+#[derive(Serialize)]
+struct EvidenceJson {
+    kind: &'static str,
+    first_ts: Ts,
+    last_ts: Ts,
+    count: u32,
+}
+
+#[derive(Serialize)]
+struct EpisodeJson {
+    start_ts: Ts,
+    end_ts: Option<Ts>,
+    reason: &'static str,
+    outcome: &'static str,
+    recovery_s: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct IdleKilledJson {
+    idle_s: f64,
+    by: &'static str,
+}
+
+#[derive(Serialize)]
+struct StuckCloseJson {
+    side: &'static str,
+    state: EndpointState,
+    since_ts: Ts,
 }
 
 #[derive(Serialize)]
@@ -90,6 +124,12 @@ struct FlowJson<'a> {
     zero_window_stalls: u32,
     longest_stall_s: Option<f64>,
     events: BTreeMap<&'static str, u32>,
+    stale_episodes: Vec<EpisodeJson>,
+    idle_killed: Option<IdleKilledJson>,
+    stuck_close: Option<StuckCloseJson>,
+    syn_give_up_ts: Option<Ts>,
+    rst: RstCounts,
+    advice: Vec<String>,
 }
 
 fn role(r: crate::tcp::Role) -> &'static str {
@@ -104,7 +144,34 @@ fn round_ms(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
-fn record<'a>(f: &'a Flow, s: &NativeSummary) -> FlowJson<'a> {
+/// What a flow's record shows beyond its own summary: evidence joined from the engine, its
+/// stale episodes, the middlebox inference and the advice.
+pub struct Extras {
+    pub evidence: Vec<Evidence>,
+    pub episodes: Vec<StaleEpisode>,
+    pub idle_killed: Option<IdleKilled>,
+    pub advice: Vec<String>,
+}
+
+impl Extras {
+    pub fn of(f: &Flow, s: &NativeSummary, engine: &Engine, mb: Option<&Middleboxes>) -> Extras {
+        let now = engine.now();
+        let episodes = f.conn.episodes(s, now);
+        let idle_killed = s
+            .idle_killed
+            .filter(|_| mb.is_none_or(|m| m.kill_confirmed(f.id)));
+        let limit = mb.and_then(|m| m.limit_for(f));
+        let shown = NativeSummary { idle_killed, ..*s };
+        Extras {
+            evidence: engine.evidence(f, s),
+            advice: advise(&shown, &episodes, limit.as_ref(), &engine.cfg.native),
+            episodes,
+            idle_killed,
+        }
+    }
+}
+
+fn record<'a>(f: &'a Flow, s: &NativeSummary, x: &Extras) -> FlowJson<'a> {
     let (orig_pkts, resp_pkts) = f.by_role(f.pkts);
     let (ob, rb) = f.by_role(f.payload_bytes);
     let events = EventKind::ALL
@@ -136,6 +203,16 @@ fn record<'a>(f: &'a Flow, s: &NativeSummary) -> FlowJson<'a> {
             last_heard_ts: st.last_heard,
             give_up_ts: st.give_up.map(|g| g.at),
             rst_expected: st.give_up.map(|g| g.rst_expected),
+            evidence: x
+                .evidence
+                .iter()
+                .map(|e| EvidenceJson {
+                    kind: e.kind.as_str(),
+                    first_ts: e.first,
+                    last_ts: e.last,
+                    count: e.count,
+                })
+                .collect(),
         }),
         half_open: s.half_open.map(role),
         verdict: s.verdict().as_str(),
@@ -152,21 +229,54 @@ fn record<'a>(f: &'a Flow, s: &NativeSummary) -> FlowJson<'a> {
         zero_window_stalls: s.zero_window_stalls,
         longest_stall_s: s.longest_stall_s.map(round_ms),
         events,
+        stale_episodes: x
+            .episodes
+            .iter()
+            .map(|e| EpisodeJson {
+                start_ts: e.start,
+                end_ts: e.end,
+                reason: e.reason.as_str(),
+                outcome: e.outcome.as_str(),
+                recovery_s: e.recovery_s.map(round_ms),
+            })
+            .collect(),
+        idle_killed: x.idle_killed.map(|k| IdleKilledJson {
+            idle_s: round_ms(k.idle_s),
+            by: k.by.as_str(),
+        }),
+        stuck_close: s.stuck_close.map(|c| StuckCloseJson {
+            side: role(c.side),
+            state: c.state,
+            since_ts: c.since,
+        }),
+        syn_give_up_ts: s.syn_give_up,
+        rst: s.rst,
+        advice: x.advice.clone(),
     }
 }
 
-/// One flow's record as a JSON line.
-pub fn write_flow<W: Write>(out: &mut W, f: &Flow, now: Ts, cfg: &NativeConfig) -> io::Result<()> {
-    let s = f.summary(now, cfg);
-    serde_json::to_writer(&mut *out, &record(f, &s)).map_err(io::Error::other)?;
+/// One flow's record as a JSON line (live: without the cross-flow middlebox inference).
+pub fn write_flow<W: Write>(out: &mut W, f: &Flow, engine: &Engine) -> io::Result<()> {
+    write_flow_with(out, f, engine, None)
+}
+
+fn write_flow_with<W: Write>(
+    out: &mut W,
+    f: &Flow,
+    engine: &Engine,
+    mb: Option<&Middleboxes>,
+) -> io::Result<()> {
+    let s = f.summary(engine.now(), &engine.cfg.native);
+    let x = Extras::of(f, &s, engine, mb);
+    serde_json::to_writer(&mut *out, &record(f, &s, &x)).map_err(io::Error::other)?;
     out.write_all(b"\n")
 }
 
 /// Every flow, in flow-id order.
 pub fn write_all<W: Write>(out: &mut W, engine: &Engine) -> io::Result<()> {
-    let now = engine.now();
+    let mb = Middleboxes::infer(engine);
     for f in engine.flows_by_id() {
-        write_flow(out, f, now, &engine.cfg.native)?;
+        write_flow_with(out, f, engine, Some(&mb))?;
     }
     Ok(())
 }

@@ -559,6 +559,16 @@ impl Connection {
         out
     }
 
+    /// Could `seq` be a sequence number side `d` sent (an ICMP error's quote)?
+    pub fn sent_seq(&self, d: Dir, seq: u32) -> bool {
+        let (s, _) = pair(&self.sides, d);
+        let Some(next) = s.next_seq else {
+            return false;
+        };
+        let low = s.isn.or(s.base).unwrap_or(next);
+        seq::ge(seq, low) && seq::le(seq, next)
+    }
+
     fn life_mut(&mut self) -> &mut Life {
         self.life.get_or_insert_with(Default::default)
     }

@@ -5,6 +5,7 @@
 pub mod connection;
 #[cfg(test)]
 mod ladders;
+pub mod advice;
 pub mod life;
 pub mod seq;
 pub mod state;
