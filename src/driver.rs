@@ -39,6 +39,7 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
     for (name, v) in [
         ("--flow-timeout", cli.flow_timeout),
         ("--closed-timeout", cli.closed_timeout),
+        ("--stuck-close-timeout", cli.stuck_close_timeout),
     ] {
         if !(v.is_finite() && v > 0.0) {
             return Err(format!(
@@ -73,6 +74,7 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
     let cfg = Config {
         native: NativeConfig {
             idle_timeout: cli.idle_timeout,
+            stuck_close_timeout: cli.stuck_close_timeout,
             ..NativeConfig::default()
         },
         verify_checksums: cli.verify_checksums,
@@ -180,8 +182,6 @@ impl<W: Write> ReportWriter<W> {
         if !engine.has_evicted() {
             return Ok(());
         }
-        let now = engine.now();
-        let cfg = engine.cfg.native;
         let gone: Vec<_> = engine.take_evicted().collect();
         for f in &gone {
             match self.kind {
@@ -189,7 +189,7 @@ impl<W: Write> ReportWriter<W> {
                     self.told.remove(&f.id);
                     report::json::write_flow(&mut self.out, f, engine)?;
                 }
-                ReportKind::Text => self.text.flow(&mut self.out, f, now, &cfg)?,
+                ReportKind::Text => self.text.flow(&mut self.out, f, engine)?,
                 _ => {}
             }
         }

@@ -4,12 +4,12 @@
 //! the reports and TUI read [`Engine::flows`] and the outboxes.
 
 use crate::analysis::events::{EventKind, EventSet, PacketEvents};
+use crate::analysis::reach::NeighbourTable;
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
+use crate::decode::icmp::{IcmpError, IcmpKind};
 use crate::decode::{self, DecodeOptions, Decoded, Decoder, Endpoint, RawFrame, Segment, Skip};
 use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, TableEntry, oldest_batch};
-use crate::analysis::reach::NeighbourTable;
-use crate::decode::icmp::{IcmpError, IcmpKind};
 use crate::tcp::life::{Evidence, EvidenceKind};
 use crate::tcp::{Connection, NativeConfig, NativeSummary, Role, Verdict};
 use crate::time::Ts;
@@ -295,7 +295,13 @@ impl Flow {
     }
 
     pub fn summary(&self, now: Ts, cfg: &NativeConfig) -> NativeSummary {
-        self.conn.summary(self.orig_dir(), now, cfg)
+        let mut s = self.conn.summary(self.orig_dir(), now, cfg);
+        // Exact RSTs are all the RSTs the connection did not call in or out of window: counted
+        // here from the events, so an ordinary RST allocates nothing (docs/cable-pull.md).
+        s.rst.exact = self
+            .count(EventKind::Rst)
+            .saturating_sub(s.rst.in_window + s.rst.out_of_window);
+        s
     }
 }
 
@@ -559,7 +565,11 @@ impl Engine {
     /// Reachability evidence for a flow's report: ICMP errors quoting it, and, when it is
     /// stale, unanswered ARP / neighbour solicitations for its silent peer's address.
     pub fn evidence(&self, f: &Flow, s: &NativeSummary) -> Vec<Evidence> {
-        let mut v: Vec<Evidence> = f.conn.life().map(|l| l.evidence.clone()).unwrap_or_default();
+        let mut v: Vec<Evidence> = f
+            .conn
+            .life()
+            .map(|l| l.evidence.clone())
+            .unwrap_or_default();
         if let (Some(st), Some(t)) = (s.stale, self.neighbours.as_deref()) {
             let silent = match st.silent {
                 Role::Orig => f.orig(),

@@ -388,7 +388,7 @@ fn stale_snapshot() -> (Snapshot, FlowDetail) {
         last_heard: Some(epoch.add_secs(0.0002)),
         give_up: None,
     });
-    snap.by_verdict = [2, 0, 0, 0, 0, 0, 1];
+    snap.by_verdict = [2, 0, 0, 0, 0, 0, 0, 1];
     (snap, d)
 }
 

@@ -103,7 +103,11 @@ fn quoted_tcp(q: &[u8], v6: bool) -> Option<(Endpoint, Endpoint, u32)> {
         }
         let s: [u8; 16] = h[8..24].try_into().ok()?;
         let d: [u8; 16] = h[24..40].try_into().ok()?;
-        (Ipv6Addr::from(s).into(), Ipv6Addr::from(d).into(), rest(q, 40))
+        (
+            Ipv6Addr::from(s).into(),
+            Ipv6Addr::from(d).into(),
+            rest(q, 40),
+        )
     } else {
         let b0 = *q.first()?;
         let ihl = usize::from(b0 & 0x0f) * 4;

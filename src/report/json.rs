@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::analysis::events::EventKind;
-use crate::engine::{Engine, Flow};
 use crate::analysis::middlebox::Middleboxes;
+use crate::engine::{Engine, Flow};
 use crate::tcp::advice::advise;
 use crate::tcp::life::{Evidence, IdleKilled, RstCounts, StaleEpisode};
 use crate::tcp::{EndpointState, KeepaliveSummary, NativeSummary};
@@ -126,6 +126,8 @@ struct FlowJson<'a> {
     events: BTreeMap<&'static str, u32>,
     stale_episodes: Vec<EpisodeJson>,
     idle_killed: Option<IdleKilledJson>,
+    /// Longest idle gap the connection survived (docs/cable-pull.md "Middleboxes").
+    idle_survived_s: Option<f64>,
     stuck_close: Option<StuckCloseJson>,
     syn_give_up_ts: Option<Ts>,
     rst: RstCounts,
@@ -244,6 +246,7 @@ fn record<'a>(f: &'a Flow, s: &NativeSummary, x: &Extras) -> FlowJson<'a> {
             idle_s: round_ms(k.idle_s),
             by: k.by.as_str(),
         }),
+        idle_survived_s: s.survived_idle_s.map(round_ms),
         stuck_close: s.stuck_close.map(|c| StuckCloseJson {
             side: role(c.side),
             state: c.state,

@@ -3,10 +3,12 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use crate::analysis::middlebox::Middleboxes;
 use crate::capture::ReadOutcome;
 use crate::decode::Skip;
 use crate::engine::{Engine, Flow};
-use crate::tcp::NativeConfig;
+use crate::report::json::Extras;
+use crate::tcp::life::{Evidence, EvidenceKind, Outcome};
 use crate::tcp::{NativeSummary, Verdict};
 use crate::time::Ts;
 
@@ -94,6 +96,9 @@ const MAX_STALE_LINES: usize = 10_000;
 /// during the read, the remaining flows at the end, then stale details, totals and warnings.
 /// Only aggregates are kept, so memory stays bounded however many flows pass.
 pub struct TextReport {
+    /// Episodes that ended, stuck closes, idle kills, RST call-outs, advice (docs/cable-pull.md).
+    life_lines: Vec<String>,
+    advice_lines: Vec<String>,
     by_verdict: BTreeMap<Verdict, u64>,
     by_handshake: BTreeMap<&'static str, u64>,
     by_close: BTreeMap<&'static str, u64>,
@@ -111,6 +116,8 @@ impl Default for TextReport {
 impl TextReport {
     pub fn new() -> TextReport {
         TextReport {
+            life_lines: Vec::new(),
+            advice_lines: Vec::new(),
             by_verdict: BTreeMap::new(),
             by_handshake: BTreeMap::new(),
             by_close: BTreeMap::new(),
@@ -138,14 +145,20 @@ impl TextReport {
     }
 
     /// One flow's row (evicted flows as they go, the rest at the end).
-    pub fn flow<W: Write>(
+    pub fn flow<W: Write>(&mut self, out: &mut W, f: &Flow, engine: &Engine) -> io::Result<()> {
+        self.flow_with(out, f, engine, None)
+    }
+
+    fn flow_with<W: Write>(
         &mut self,
         out: &mut W,
         f: &Flow,
-        now: Ts,
-        cfg: &NativeConfig,
+        engine: &Engine,
+        mb: Option<&Middleboxes>,
     ) -> io::Result<()> {
-        let s = f.summary(now, cfg);
+        let now = engine.now();
+        let s = f.summary(now, &engine.cfg.native);
+        let x = Extras::of(f, &s, engine, mb);
         let v = s.verdict();
         self.rows += 1;
         *self.by_verdict.entry(v).or_default() += 1;
@@ -172,7 +185,8 @@ impl TextReport {
             v.as_str(),
             if f.evicted { " (evicted)" } else { "" }
         )?;
-        if let Some(line) = stale_sentence(&s, now) {
+        if let Some(mut line) = stale_sentence(&s, now) {
+            line.push_str(&evidence_sentence(f, &s, &x.evidence));
             if self.stale_lines.len() < MAX_STALE_LINES {
                 self.stale_lines.push(format!(
                     "  flow {} {} -> {}: {line}",
@@ -182,6 +196,18 @@ impl TextReport {
                 ));
             } else {
                 self.stale_more += 1;
+            }
+        }
+        if self.life_lines.len() < MAX_STALE_LINES {
+            let head = format!("  flow {} {} -> {}:", f.id, f.orig(), f.resp());
+            for l in life_sentences(&s, &x) {
+                self.life_lines.push(format!("{head} {l}"));
+            }
+            if !x.advice.is_empty() {
+                self.advice_lines.push(head);
+                for a in &x.advice {
+                    self.advice_lines.push(format!("    - {a}"));
+                }
             }
         }
         Ok(())
@@ -194,15 +220,106 @@ impl TextReport {
         engine: &Engine,
         read: &ReadOutcome,
     ) -> io::Result<()> {
-        let now = engine.now();
+        let mb = Middleboxes::infer(engine);
         for f in engine.flows_by_id() {
-            self.flow(out, f, now, &engine.cfg.native)?;
+            self.flow_with(out, f, engine, Some(&mb))?;
         }
+        write_middleboxes(out, &mb)?;
         write_tail(self, out, engine, read)
     }
 }
 
 /// The whole report at once (no evictions to stream).
+/// `; ARP for 10.0.0.2 unanswered since 13:30:02.900 (4 requests)`: the stale verdict's
+/// evidence (docs/cable-pull.md "Evidence").
+fn evidence_sentence(f: &Flow, s: &NativeSummary, ev: &[Evidence]) -> String {
+    let peer = match s.stale.map(|st| st.silent) {
+        Some(crate::tcp::Role::Orig) => f.orig().addr,
+        _ => f.resp().addr,
+    };
+    let mut out = String::new();
+    for e in ev {
+        let what = match e.kind {
+            EvidenceKind::ArpUnanswered => format!("ARP for {peer} unanswered"),
+            EvidenceKind::NdUnanswered => format!("neighbour solicitations for {peer} unanswered"),
+            k => k.describe().to_string(),
+        };
+        let unit = match e.kind {
+            EvidenceKind::ArpUnanswered => "request",
+            EvidenceKind::NdUnanswered => "solicitation",
+            _ => "message",
+        };
+        out.push_str(&format!(
+            "; {what} since {} ({} {unit}{})",
+            clock(e.first),
+            e.count,
+            if e.count == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
+
+/// One line each for ended stale episodes, an idle kill, a stuck close and RST call-outs.
+fn life_sentences(s: &NativeSummary, x: &Extras) -> Vec<String> {
+    let mut v = Vec::new();
+    for e in &x.episodes {
+        if e.outcome == Outcome::StillStale {
+            continue;
+        }
+        let mut l = format!(
+            "stale ({}) from {} ended {}: {}",
+            e.reason.as_str(),
+            clock(e.start),
+            e.end.map_or("-".to_string(), clock),
+            e.outcome.as_str()
+        );
+        if let Some(r) = e.recovery_s {
+            l.push_str(&format!(", recovered after {}", fmt_secs(r)));
+        }
+        v.push(l);
+    }
+    if let Some(k) = x.idle_killed {
+        v.push(format!(
+            "idle_killed after {} idle (by {}) at {}",
+            fmt_secs(k.idle_s),
+            k.by.as_str(),
+            clock(k.at)
+        ));
+    }
+    if let Some(c) = s.stuck_close {
+        v.push(format!(
+            "stuck_close: the {} has been in {} since {}",
+            match c.side {
+                crate::tcp::Role::Orig => "originator",
+                crate::tcp::Role::Resp => "responder",
+            },
+            c.state.as_str(),
+            clock(c.since)
+        ));
+    }
+    let r = s.rst;
+    if r.in_window + r.out_of_window > 0 {
+        v.push(format!(
+            "RSTs (RFC 5961): {} exact, {} in window (likely injected), {} out of window; {} challenge ACK(s)",
+            r.exact, r.in_window, r.out_of_window, r.challenge_acks
+        ));
+    }
+    v
+}
+
+/// The `Middleboxes` section: inferred idle limits per pair of networks.
+fn write_middleboxes<W: Write>(out: &mut W, mb: &Middleboxes) -> io::Result<()> {
+    if mb.limits.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "Middleboxes:")?;
+    for l in &mb.limits {
+        writeln!(out, "  {}", l.describe())?;
+    }
+    Ok(())
+}
+
 pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::Result<()> {
     let mut r = TextReport::new();
     r.begin(out)?;
@@ -224,6 +341,20 @@ fn write_tail<W: Write>(
         }
         if r.stale_more > 0 {
             writeln!(out, "  ... and {} more", r.stale_more)?;
+        }
+    }
+    if !r.life_lines.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Episodes, idle kills, stuck closes and RSTs:")?;
+        for l in &r.life_lines {
+            writeln!(out, "{l}")?;
+        }
+    }
+    if !r.advice_lines.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Advice:")?;
+        for l in &r.advice_lines {
+            writeln!(out, "{l}")?;
         }
     }
     let (by_verdict, by_handshake, by_close) = (&r.by_verdict, &r.by_handshake, &r.by_close);

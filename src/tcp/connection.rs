@@ -228,8 +228,8 @@ struct Side {
     win_zero: bool,
     /// Window scale from this side's SYN (`NO_SCALE`: none seen).
     wscale: u8,
-    /// Last advertised receive window, scaled when both SYNs agreed on scaling.
-    wnd: u32,
+    /// Last advertised receive window field (raw; see [`scaled_window`]).
+    wnd_raw: u16,
     last_ts: OptTs,
     /// Packet index (1-based, within the connection) of this side's last packet; 0 = none.
     last_idx: u32,
@@ -522,7 +522,7 @@ impl Connection {
             ka.run_start = None;
         }
         if !f.rst() && !f.syn() {
-            e.wnd = scaled_window(e, p, seg.window);
+            e.wnd_raw = seg.window;
         }
         if let Some(ep) = e.loss()
             && ep.backoff
@@ -532,7 +532,7 @@ impl Connection {
         }
 
         if let Some(start) = ka_resumed {
-            self.life_mut().episodes.push(StaleEpisode {
+            self.life_mut().push_episode(StaleEpisode {
                 start,
                 end: Some(now),
                 reason: StaleReason::KeepaliveUnanswered,
@@ -604,7 +604,7 @@ impl Connection {
     fn loss_resumed(&mut self, t0: Ts, timeouts: u32, now: Ts) {
         let rto = self.rto_guess();
         if timeouts >= 2 || now.since(t0) > (4.0 * rto).max(3.0) {
-            self.life_mut().episodes.push(StaleEpisode {
+            self.life_mut().push_episode(StaleEpisode {
                 start: t0,
                 end: Some(now),
                 reason: StaleReason::PeerUnreachable,
@@ -623,7 +623,9 @@ impl Connection {
         let rcv_nxt = p.ack_hi;
         // A RST from the side the other one was waiting for ends that stale episode.
         let waited = stale_wait(p, e);
-        self.life_mut().on_rst(class, from.other(), seg.ts, rcv_nxt);
+        if class != RstClass::Exact {
+            self.life_mut().on_rst(class, from.other(), seg.ts, rcv_nxt);
+        }
         match class {
             RstClass::InWindow => out.insert(EventKind::RstInWindow),
             RstClass::OutOfWindow => out.insert(EventKind::RstOutOfWindow),
@@ -634,7 +636,7 @@ impl Connection {
             return out;
         }
         if let Some((start, reason)) = waited {
-            self.life_mut().episodes.push(StaleEpisode {
+            self.life_mut().push_episode(StaleEpisode {
                 start,
                 end: Some(seg.ts),
                 reason,
@@ -1344,9 +1346,8 @@ fn rst_class(e: &Side, p: &Side, seg: &Segment, acceptable: bool) -> RstClass {
     let Some(rcv_nxt) = p.ack_hi else {
         return RstClass::OutOfWindow;
     };
-    let _ = e;
     let off = seg.seq.wrapping_sub(rcv_nxt);
-    if seq::ge(seg.seq, rcv_nxt) && off < p.wnd.max(1) {
+    if seq::ge(seg.seq, rcv_nxt) && off < scaled_window(p, e, p.wnd_raw).max(1) {
         RstClass::InWindow
     } else {
         RstClass::OutOfWindow

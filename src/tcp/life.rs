@@ -202,7 +202,18 @@ pub struct Life {
     challenge: Option<Challenge>,
 }
 
+/// Most stale episodes kept per connection (the oldest are dropped first).
+const EPISODES_MAX: usize = 64;
+
 impl Life {
+    /// Record an ended stale episode.
+    pub fn push_episode(&mut self, e: StaleEpisode) {
+        if self.episodes.len() >= EPISODES_MAX {
+            self.episodes.remove(0);
+        }
+        self.episodes.push(e);
+    }
+
     /// A quiet connection spoke again after `idle_s`: remember the gap until the first segment
     /// after it is answered.
     pub fn open_gap(&mut self, idle_s: f64, from: Dir, at: Ts, seq: u32) {
@@ -294,11 +305,12 @@ impl Life {
         }
     }
 
-    /// Count a received RST; an in-window one waits for the receiver's challenge ACK.
+    /// Count a received RST that is not exact (exact ones are counted by the engine from the
+    /// events); an in-window one waits for the receiver's challenge ACK.
     pub fn on_rst(&mut self, class: RstClass, receiver: Dir, at: Ts, rcv_nxt: Option<u32>) {
         let c = &mut self.rst;
         match class {
-            RstClass::Exact => c.exact = c.exact.saturating_add(1),
+            RstClass::Exact => {}
             RstClass::InWindow => {
                 c.in_window = c.in_window.saturating_add(1);
                 if let Some(ack) = rcv_nxt {
@@ -429,7 +441,9 @@ pub fn syn_give_up(times: &[Ts], synack: bool, now: Ts, rules: &SynRules) -> Opt
     let r_min = (1..=64).find(|r| consistent(*r)).unwrap_or(64);
     let last = times[n];
     let next = last.add_secs(gap_after(n as u32).min(RTO_MAX));
-    let overdue = now.since(next) > 0.25 * gap_after(n as u32).max(1.0);
+    // Kernel timers fire a few per cent late (jiffies); past 10 % of the gap, the
+    // retransmission that did not come is not coming.
+    let overdue = now.since(next) > (0.1 * gap_after(n as u32)).max(0.1);
     let default = if synack {
         rules.synack_retries
     } else {

@@ -2,10 +2,10 @@
 //! close classes, keepalive parameters, retransmission backoff, stale connections and the
 //! kernel's give-up time.
 
+pub mod advice;
 pub mod connection;
 #[cfg(test)]
 mod ladders;
-pub mod advice;
 pub mod life;
 pub mod seq;
 pub mod state;
