@@ -70,7 +70,7 @@ fn ladder(path: &str) -> Result<(), Box<dyn std::error::Error>> {
     let snap = Snapshot::from_engine(&e);
     let d = tcplens::tui::FlowDetail::from_engine(&e, 0).ok_or("no flow")?;
     let t = Instant::now();
-    let page = tcplens::tui::ladder::load(&paths, None, &e.cfg, &d.target(), 0, 100_000);
+    let page = tcplens::driver::packets::load(&paths, None, &e.cfg, &d.target(), 0, 100_000);
     println!(
         "load ladder page 1 ({} rows, more: {}): {}",
         page.rows.len(),
@@ -78,7 +78,7 @@ fn ladder(path: &str) -> Result<(), Box<dyn std::error::Error>> {
         ms(t.elapsed())
     );
     let t = Instant::now();
-    let page2 = tcplens::tui::ladder::load(&paths, None, &e.cfg, &d.target(), 150_000, 100_000);
+    let page2 = tcplens::driver::packets::load(&paths, None, &e.cfg, &d.target(), 150_000, 100_000);
     println!(
         "load ladder rows 150000.. ({} rows): {}",
         page2.rows.len(),

@@ -1,5 +1,4 @@
-//! Open the terminal UI on capture files, as `tcplens -r FILE` will once main.rs calls
-//! `tui::run_offline`: `cargo run --example tui_offline -- FILE [FILE ...]`.
+//! Open the terminal UI on capture files, as `tcplens -r FILE` does: `cargo run --example tui_offline -- FILE [FILE ...]`.
 
 use tcplens::capture::FileSource;
 use tcplens::engine::{Config, Engine};
@@ -14,5 +13,10 @@ fn main() -> std::io::Result<()> {
     for w in &outcome.warnings {
         eprintln!("tcplens: warning: {}", tcplens::report::escape_field(w));
     }
-    tcplens::tui::run_offline(engine, inputs, None)
+    tcplens::driver::offline::run_offline(
+        engine,
+        inputs,
+        None,
+        tcplens::tui::theme::Theme::default(),
+    )
 }

@@ -55,7 +55,8 @@ fn main() {
     app.view = View::Overview;
     show(&mut app, "overview");
     if let Some(d) = FlowDetail::from_engine(&e, flow) {
-        let page = ladder::load(&paths, None, &e.cfg, &d.target(), 0, ladder::PAGE);
+        let page =
+            tcplens::driver::packets::load(&paths, None, &e.cfg, &d.target(), 0, ladder::PAGE);
         app.view = View::Connections;
         app.open_detail(d, page);
         show(&mut app, "detail");

@@ -1,6 +1,12 @@
 //! Command-line interface, in the dialect of tcpdump (`-r`, `-i`, `-D`, `-w`, trailing BPF words).
 
-use clap::{ArgGroup, Parser, ValueEnum};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{ArgGroup, ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
+
+use crate::error::Error;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ReportKind {
@@ -23,7 +29,7 @@ pub struct Cli {
     /// Read packets from a pcap or pcapng FILE ("-" for standard input). Repeat to analyse
     /// several files (e.g. rotated captures) as one capture, merged in timestamp order.
     #[arg(short = 'r', value_name = "FILE")]
-    pub read: Vec<String>,
+    pub read: Vec<PathBuf>,
 
     /// Capture live on interface IFACE ("any" for all interfaces).
     #[arg(short = 'i', value_name = "IFACE", conflicts_with = "read")]
@@ -74,31 +80,31 @@ pub struct Cli {
     pub threads: Option<u8>,
 
     /// Live: snap length in bytes (default 262144, whole packets).
-    #[arg(short = 's', value_name = "SNAPLEN", requires = "interface")]
+    #[arg(short = 's', value_name = "SNAPLEN")]
     pub snaplen: Option<i32>,
 
     /// Live: do not put the interface into promiscuous mode.
-    #[arg(short = 'p', requires = "interface")]
+    #[arg(short = 'p')]
     pub no_promisc: bool,
 
     /// Live: kernel capture buffer size in KiB.
-    #[arg(short = 'B', value_name = "KIB", requires = "interface")]
+    #[arg(short = 'B', value_name = "KIB")]
     pub buffer_kib: Option<i32>,
 
     /// Live: stop after COUNT packets.
-    #[arg(short = 'c', value_name = "COUNT", requires = "interface")]
+    #[arg(short = 'c', value_name = "COUNT")]
     pub count: Option<u64>,
 
     /// Live: stop after SECS seconds.
-    #[arg(long, value_name = "SECS", requires = "interface")]
+    #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
 
     /// Live: also save every captured packet to FILE (pcap), readable by tcpdump.
-    #[arg(short = 'w', value_name = "FILE", requires = "interface")]
-    pub write: Option<String>,
+    #[arg(short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
 
     /// Live: after opening the capture, drop root privileges and run as USER.
-    #[arg(short = 'Z', value_name = "USER", requires = "interface")]
+    #[arg(short = 'Z', value_name = "USER")]
     pub user: Option<String>,
 
     /// Terminal UI: play the `-r` capture at its own pace times SPEED (default 1), so a cable
@@ -107,18 +113,20 @@ pub struct Cli {
         long,
         value_name = "SPEED",
         num_args = 0..=1,
-        default_missing_value = "1.0",
-        requires = "read",
-        conflicts_with = "interface"
+        default_missing_value = "1.0"
     )]
     pub replay: Option<f64>,
 
+    /// Terminal UI colours: `auto` colours unless `NO_COLOR` is set to a non-empty value,
+    /// `always` colours regardless, `never` draws without colour. Meanings never rest on
+    /// colour alone.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorMode::Auto)]
+    pub color: ColorMode,
+
     /// BPF filter expression (tcpdump syntax), e.g. `tcp port 443`.
-    #[arg(
-        value_name = "FILTER",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    /// Options may come before or after it; words that look like options (`--repor`) are
+    /// refused as unknown options rather than taken into the filter.
+    #[arg(value_name = "FILTER", allow_negative_numbers = true)]
     pub filter: Vec<String>,
 }
 
@@ -129,5 +137,189 @@ impl Cli {
         } else {
             Some(self.filter.join(" "))
         }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Invocation {
+    /// Analyse (or list interfaces).
+    Run(Box<Cli>),
+    /// `--help` or `-V`: print this text on standard output and exit.
+    Print(String),
+}
+
+/// Options that only make sense with a live capture (`-i`).
+const LIVE_ONLY: &[&str] = &[
+    "snaplen",
+    "no_promisc",
+    "buffer_kib",
+    "count",
+    "duration",
+    "write",
+    "user",
+];
+/// Options that only make sense when reading files (`-r`).
+const FILES_ONLY: &[&str] = &["threads", "replay"];
+
+/// Parse and check the command line. Every problem is an [`Error::Usage`] naming the option,
+/// in one line (clap's multi-line message and usage dump are folded).
+pub fn parse<I, T>(args: I) -> Result<Invocation, Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut cmd = Cli::command();
+    let m = match cmd.try_get_matches_from_mut(args) {
+        Ok(m) => m,
+        Err(e) => return clap_outcome(e),
+    };
+    let cli = Cli::from_arg_matches(&m).map_err(|e| Error::usage(one_line(&e)))?;
+    check(&cmd, &m, &cli)?;
+    Ok(Invocation::Run(Box::new(cli)))
+}
+
+/// `--help` and `-V` become text to print; anything else a one-line usage error.
+fn clap_outcome(e: clap::Error) -> Result<Invocation, Error> {
+    use clap::error::ErrorKind as K;
+    match e.kind() {
+        K::DisplayHelp | K::DisplayVersion => Ok(Invocation::Print(e.render().to_string())),
+        K::MissingRequiredArgument if missing_source(&e) => Err(Error::usage(
+            "nothing to analyse: give -r FILE (a capture file), -i IFACE (live capture) or -D \
+             (list interfaces)",
+        )),
+        _ => Err(Error::usage(one_line(&e))),
+    }
+}
+
+/// Whether the missing argument is the `-r` / `-i` / `-D` group.
+fn missing_source(e: &clap::Error) -> bool {
+    use clap::error::{ContextKind, ContextValue};
+    match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::Strings(v)) => v.iter().any(|s| s.contains("-r <FILE>")),
+        Some(ContextValue::String(s)) => s.contains("-r <FILE>"),
+        _ => false,
+    }
+}
+
+/// clap's message without its `error:` prefix, usage dump and "For more information" line,
+/// its remaining lines joined into one.
+pub fn one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut out = String::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with("Usage:") || l.starts_with("For more information") {
+            continue;
+        }
+        let l = l.strip_prefix("error: ").unwrap_or(l);
+        if let Some(inner) = l.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+            // `[possible values: a, b]`
+            out.push_str(&format!(" ({inner})"));
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if out.ends_with(':') { " " } else { "; " });
+        }
+        out.push_str(l);
+    }
+    out
+}
+
+/// How the user spelt the option with this id (`-w`, `--threads`).
+fn spelling(cmd: &clap::Command, id: &str) -> String {
+    cmd.get_arguments()
+        .find(|a| a.get_id() == id)
+        .and_then(|a| {
+            a.get_long()
+                .map(|l| format!("--{l}"))
+                .or(a.get_short().map(|s| format!("-{s}")))
+        })
+        .unwrap_or_else(|| id.to_string())
+}
+
+/// Options that do not apply to the chosen mode are refused, never silently ignored.
+fn check(cmd: &clap::Command, m: &ArgMatches, cli: &Cli) -> Result<(), Error> {
+    let given = |id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
+    let ids: Vec<String> = m
+        .ids()
+        .map(|i| i.as_str().to_string())
+        .filter(|i| given(i) && cmd.get_arguments().any(|a| a.get_id() == i.as_str()))
+        .collect();
+    if cli.list_interfaces {
+        if !cli.filter.is_empty() {
+            return Err(Error::usage(format!(
+                "-D lists interfaces and takes no filter (got '{}')",
+                cli.filter.join(" ")
+            )));
+        }
+        if let Some(other) = ids
+            .iter()
+            .find(|i| *i != "list_interfaces" && *i != "filter")
+        {
+            return Err(Error::usage(format!(
+                "-D lists interfaces and takes no other option (got {})",
+                spelling(cmd, other)
+            )));
+        }
+        return Ok(());
+    }
+    let live = cli.interface.is_some();
+    for id in &ids {
+        if !live && LIVE_ONLY.contains(&id.as_str()) {
+            return Err(Error::usage(format!(
+                "{} applies to live capture (-i) only, not to reading files",
+                spelling(cmd, id)
+            )));
+        }
+        if live && FILES_ONLY.contains(&id.as_str()) {
+            return Err(Error::usage(format!(
+                "{} applies to reading files (-r) only, not to live capture",
+                spelling(cmd, id)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `--color`: when to use colours.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorMode {
+    /// Colour unless `NO_COLOR` is set to a non-empty value.
+    #[default]
+    Auto,
+    /// Colour even with `NO_COLOR` set.
+    Always,
+    /// No colour.
+    Never,
+}
+
+impl ColorMode {
+    /// Whether to colour, given the value of `NO_COLOR` (see <https://no-color.org>).
+    pub fn enabled(self, no_color: Option<&str>) -> bool {
+        match self {
+            ColorMode::Always => true,
+            ColorMode::Never => false,
+            ColorMode::Auto => no_color.is_none_or(str::is_empty),
+        }
+    }
+
+    /// Whether to colour, reading `NO_COLOR` from the environment.
+    pub fn from_env(self) -> bool {
+        self.enabled(std::env::var("NO_COLOR").ok().as_deref())
+    }
+}
+
+#[cfg(test)]
+mod color_tests {
+    use super::ColorMode;
+
+    #[test]
+    fn no_color_rules() {
+        assert!(ColorMode::Auto.enabled(None));
+        assert!(ColorMode::Auto.enabled(Some("")));
+        assert!(!ColorMode::Auto.enabled(Some("1")));
+        assert!(ColorMode::Always.enabled(Some("1")));
+        assert!(!ColorMode::Never.enabled(None));
     }
 }

@@ -1,6 +1,10 @@
 //! Drivers: connect a packet source (files, live interface) to the engine and the chosen
 //! view. The binary only parses flags and calls [`run`].
 
+pub mod feed;
+pub mod offline;
+pub mod packets;
+
 use std::collections::hash_map::Entry;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::sync::Arc;
@@ -20,21 +24,19 @@ use crate::report;
 use crate::tcp::{CloseClass, NativeConfig, StaleReason};
 use crate::time::Ts;
 
-/// Exit statuses of the contract.
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_WARNINGS: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
+use crate::error::{self, Error};
+pub use crate::error::{EXIT_OK, EXIT_USAGE, EXIT_WARNINGS};
 
-/// Run the command line; `Err` is a one-line message for exit status 2.
-pub fn run(cli: &Cli) -> Result<u8, String> {
+/// Run the command line: the exit status, or the error that ends it with status 2.
+pub fn run(cli: &Cli) -> Result<u8, Error> {
     if cli.list_interfaces {
         return list_interfaces();
     }
     if !(cli.idle_timeout.is_finite() && cli.idle_timeout > 0.0) {
-        return Err(format!(
+        return Err(Error::usage(format!(
             "--idle-timeout must be a positive number of seconds, not {}",
             cli.idle_timeout
-        ));
+        )));
     }
     for (name, v) in [
         ("--flow-timeout", cli.flow_timeout),
@@ -42,33 +44,32 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         ("--stuck-close-timeout", cli.stuck_close_timeout),
     ] {
         if !(v.is_finite() && v > 0.0) {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "{name} must be a positive number of seconds, not {v}"
-            ));
+            )));
         }
     }
     if let Some(d) = cli.duration
         && !(d.is_finite() && d > 0.0)
     {
-        return Err(format!(
+        return Err(Error::usage(format!(
             "--duration must be a positive number of seconds, not {d}"
-        ));
+        )));
     }
     // Without --report: the terminal UI for a terminal, the text report otherwise.
     let kind = cli.report.unwrap_or(ReportKind::Text);
     let interactive = cli.report.is_none() && io::stdout().is_terminal();
     if let Some(speed) = cli.replay {
         if !(speed.is_finite() && speed > 0.0) {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "--replay SPEED must be a positive number, not {speed}"
-            ));
+            )));
         }
         if !interactive {
-            return Err(
+            return Err(Error::usage(
                 "--replay plays the capture in the terminal UI: it needs a terminal on \
-                 standard output and no --report"
-                    .into(),
-            );
+                 standard output and no --report",
+            ));
         }
     }
     let cfg = Config {
@@ -107,8 +108,23 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
     }
 }
 
-fn list_interfaces() -> Result<u8, String> {
-    let list = live::list_interfaces().map_err(|e| e.to_string())?;
+/// Copy a live capture's drop counters into the engine's statistics (the reports and the
+/// TUI read them there).
+fn record_drops(engine: &mut Engine, c: &live::LiveCounters) {
+    let st = engine.stats_mut();
+    st.live = true;
+    st.kernel_drops = c.kernel_drops.load(Ordering::Relaxed);
+    st.interface_drops = c.interface_drops.load(Ordering::Relaxed);
+    st.queue_drops = c.queue_drops.load(Ordering::Relaxed);
+}
+
+/// The terminal UI's colours from `--color` and `NO_COLOR`.
+fn theme(cli: &Cli) -> crate::tui::theme::Theme {
+    crate::tui::theme::Theme::new(cli.color.from_env())
+}
+
+fn list_interfaces() -> Result<u8, Error> {
+    let list = live::list_interfaces()?;
     let mut out = io::stdout().lock();
     for (i, (name, info)) in list.iter().enumerate() {
         let line = if info.is_empty() {
@@ -121,25 +137,26 @@ fn list_interfaces() -> Result<u8, String> {
                 report::escape_field(info)
             )
         };
-        if writeln!(out, "{line}").is_err() {
-            break;
+        if !write_result(writeln!(out, "{line}"), "the interface list")? {
+            return Ok(EXIT_OK);
         }
     }
+    write_result(out.flush(), "the interface list")?;
     Ok(EXIT_OK)
 }
 
 /// SIGINT, SIGTERM and SIGHUP end the capture cleanly (the report is still written); a second
 /// SIGINT or SIGTERM ends the process at once.
-fn install_signal_handlers(stop: &Arc<AtomicBool>, hup: bool) -> Result<(), String> {
+fn install_signal_handlers(stop: &Arc<AtomicBool>, hup: bool) -> Result<(), Error> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     for sig in [SIGINT, SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(sig, 1, stop.clone())
             .and_then(|_| signal_hook::flag::register(sig, stop.clone()))
-            .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+            .map_err(|e| Error::input(format!("cannot install signal handlers: {e}")))?;
     }
     if hup {
         signal_hook::flag::register(SIGHUP, stop.clone())
-            .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+            .map_err(|e| Error::input(format!("cannot install signal handlers: {e}")))?;
     }
     Ok(())
 }
@@ -277,6 +294,9 @@ impl<W: Write> ReportWriter<W> {
                         "#capture\tpackets={} kernel_drops={} interface_drops={} queue_drops={}",
                         read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
                     )?;
+                    for w in &read.warnings {
+                        writeln!(self.out, "#warning\t{}", report::escape_field(w))?;
+                    }
                 }
                 report::zeek::write_footer(&mut self.out, Ts::now())?;
             }
@@ -286,9 +306,12 @@ impl<W: Write> ReportWriter<W> {
                 let st = engine.stats();
                 if st.live {
                     // The last line of a live run: the capture's own losses (no "flow" key).
+                    // `warnings`: what went wrong with the capture (a failed -w file, ...).
+                    let warnings =
+                        serde_json::to_string(&read.warnings).map_err(io::Error::from)?;
                     writeln!(
                         self.out,
-                        "{{\"capture\":{{\"packets\":{},\"kernel_drops\":{},\"interface_drops\":{},\"queue_drops\":{}}}}}",
+                        "{{\"capture\":{{\"packets\":{},\"kernel_drops\":{},\"interface_drops\":{},\"queue_drops\":{},\"warnings\":{warnings}}}}}",
                         read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
                     )?;
                 }
@@ -299,40 +322,50 @@ impl<W: Write> ReportWriter<W> {
     }
 }
 
-/// A closed pipe (`tcplens ... | head`) is a normal way to stop reading.
-fn write_result(res: io::Result<()>) -> Result<bool, String> {
+/// Whether standard output is still open: a closed pipe (`tcplens ... | head`) is a normal way
+/// to stop reading (`Ok(false)`), any other failure is an error naming `what` was written.
+fn write_result(res: io::Result<()>, what: &'static str) -> Result<bool, Error> {
     match res {
         Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(format!("cannot write the report: {e}")),
+        Err(e) if error::is_closed_pipe(&e) => Ok(false),
+        Err(source) => Err(Error::Output { what, source }),
     }
+}
+
+/// [`write_result`] for the report.
+fn report_written(res: io::Result<()>) -> Result<bool, Error> {
+    write_result(res, "the report")
 }
 
 /// Open the terminal UI at once on the files being read: a thread reads them, the screen
 /// fills as it goes ("reading… packet N" in the title), and when the read is done the UI
 /// switches to the finished analysis (ladders read back from the files).
-fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, String> {
+fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
+    let source = FileSource::open(&cli.read, filter.as_deref())?;
     let stop2 = Arc::clone(&stop);
-    let mut src = crate::tui::feed::spawn_loading(
+    let mut src = feed::spawn_loading(
         Engine::new(cfg),
         source,
-        cli.read.clone(),
+        // The terminal UI keeps its inputs as text (titles, ladder re-reads).
+        cli.read
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
         filter,
         move |engine, source, outcome| {
             offline_warnings(engine, &source.linktypes(), outcome, &stop2)
         },
     )
-    .map_err(|e| format!("cannot start reading: {e}"))?;
-    let res = crate::tui::run_feed(&mut src, &stop);
+    .map_err(|e| Error::input(format!("cannot start reading: {e}")))?;
+    let res = offline::run_tui(&mut src, &stop, theme(cli));
     let loaded = src.loaded();
     let warnings = std::mem::take(&mut src.warnings);
     drop(src);
-    res.map_err(|e| format!("terminal: {e}"))?;
+    res.map_err(Error::Terminal)?;
     // Printed after the terminal is restored, so they are not lost on the alternate screen.
     for w in &warnings {
-        eprintln!("tcplens: warning: {w}");
+        error::warn(w);
     }
     Ok(if warnings.is_empty() || !loaded {
         EXIT_OK
@@ -386,9 +419,9 @@ fn run_offline(
     cfg: Config,
     kind: ReportKind,
     stop: Arc<AtomicBool>,
-) -> Result<u8, String> {
+) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let mut source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
+    let mut source = FileSource::open(&cli.read, filter.as_deref())?;
     let linktypes = source.linktypes();
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
@@ -397,11 +430,11 @@ fn run_offline(
         BufWriter::with_capacity(1 << 16, stdout.lock()),
         false,
     );
-    let open = std::cell::Cell::new(write_result(w.begin())?);
+    let open = std::cell::Cell::new(report_written(w.begin())?);
     let mut write_err = None;
     let mut analyse = |engine: &mut Engine, touched: Option<FlowId>| {
         if open.get() && write_err.is_none() {
-            match write_result(w.after_record(engine, touched)) {
+            match report_written(w.after_record(engine, touched)) {
                 Ok(o) => open.set(o),
                 Err(e) => write_err = Some(e),
             }
@@ -428,17 +461,26 @@ fn run_offline(
         return Err(e);
     }
     if open {
-        write_result(w.finish(&mut engine, &outcome))?;
+        report_written(w.finish(&mut engine, &outcome))?;
     }
     let warnings = offline_warnings(&engine, &linktypes, &outcome, &stop);
     for w in &warnings {
-        eprintln!("tcplens: warning: {w}");
+        error::warn(w);
     }
     Ok(if warnings.is_empty() {
         EXIT_OK
     } else {
         EXIT_WARNINGS
     })
+}
+
+/// The `-r` inputs as one line of text (titles); names need not be UTF-8.
+fn input_names(paths: &[std::path::PathBuf]) -> String {
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    names.join(" ")
 }
 
 /// Analysis threads to use offline: `--threads`, else two when the machine has them.
@@ -518,17 +560,22 @@ fn pipelined(
     })
 }
 
-/// `--replay`: the terminal UI on a capture fed at its own pace (see `tui::feed`).
-fn run_tui_replay(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, String> {
+/// `--replay`: the terminal UI on a capture fed at its own pace (see [`feed`]).
+fn run_tui_replay(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let source = FileSource::open(&cli.read, filter.as_deref()).map_err(|e| e.to_string())?;
+    let source = FileSource::open(&cli.read, filter.as_deref())?;
     let speed = cli.replay.unwrap_or(1.0);
-    let mut feed =
-        crate::tui::spawn_replay(Engine::new(cfg), source, &cli.read.join(" "), speed, false)
-            .map_err(|e| format!("cannot start the replay: {e}"))?;
-    let res = crate::tui::run_feed(&mut feed, &stop);
+    let mut feed = feed::spawn_replay(
+        Engine::new(cfg),
+        source,
+        &input_names(&cli.read),
+        speed,
+        false,
+    )
+    .map_err(|e| Error::input(format!("cannot start the replay: {e}")))?;
+    let res = offline::run_tui(&mut feed, &stop, theme(cli));
     feed.stop();
-    res.map_err(|e| format!("terminal: {e}"))?;
+    res.map_err(Error::Terminal)?;
     Ok(EXIT_OK)
 }
 
@@ -539,7 +586,7 @@ fn run_live(
     kind: ReportKind,
     interactive: bool,
     stop: Arc<AtomicBool>,
-) -> Result<u8, String> {
+) -> Result<u8, Error> {
     let opts = LiveOptions {
         iface: iface.to_string(),
         snaplen: cli.snaplen.unwrap_or(live::DEFAULT_SNAPLEN),
@@ -556,8 +603,8 @@ fn run_live(
         duration: cli.duration.map(Duration::from_secs_f64),
         ..LiveOptions::default()
     };
-    let cap = live::open(&opts).map_err(|e| e.to_string())?;
-    let mut capture = live::spawn(cap, &opts, stop.clone()).map_err(|e| e.to_string())?;
+    let cap = live::open(&opts)?;
+    let mut capture = live::spawn(cap, &opts, stop.clone())?;
     if let Some(user) = &cli.user
         && let Err(e) = drop_privileges(user)
     {
@@ -566,14 +613,15 @@ fn run_live(
         return Err(e);
     }
     if interactive {
-        return run_tui_live(capture, iface, cfg, stop);
+        return run_tui_live(capture, iface, cfg, stop, theme(cli));
     }
 
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
     let mut w = ReportWriter::new(kind, BufWriter::with_capacity(1 << 16, stdout.lock()), true);
-    let mut open = write_result(w.begin())?;
+    let mut open = report_written(w.begin())?;
     let mut end_msg = None;
+    let mut save_told = false;
     let mut last_tick = Instant::now();
     let linktype = capture.linktype;
     loop {
@@ -582,7 +630,7 @@ fn run_live(
             Err(std::sync::mpsc::TryRecvError::Empty) => {
                 // Queue drained: make what was written visible to pipelines, then wait.
                 if open {
-                    open = write_result(w.out.flush())?;
+                    open = report_written(w.out.flush())?;
                 }
                 capture.rx.recv_timeout(Duration::from_millis(200))
             }
@@ -601,7 +649,7 @@ fn run_live(
                 };
                 let touched = engine.on_frame(&raw);
                 if open {
-                    open = write_result(w.after_record(&mut engine, touched))?;
+                    open = report_written(w.after_record(&mut engine, touched))?;
                 }
             }
             Ok(LiveMsg::End(msg)) => {
@@ -615,22 +663,23 @@ fn run_live(
             // Wall-clock timers: silence and stale verdicts advance without packets.
             engine.advance(Ts::now());
             if open {
-                open = write_result(w.tick(&mut engine))?;
+                open = report_written(w.tick(&mut engine))?;
             }
             last_tick = Instant::now();
         }
         if !open {
             stop.store(true, Ordering::Relaxed);
         }
+        if !save_told && let Some(m) = capture.counters.save_error() {
+            // At once, not at the end: whoever relies on the -w file must hear of it now.
+            save_told = true;
+            error::say(&report::escape_field(&m));
+        }
     }
     capture.join();
     engine.advance(Ts::now());
     let c = &capture.counters;
-    let st = engine.stats_mut();
-    st.live = true;
-    st.kernel_drops = c.kernel_drops.load(Ordering::Relaxed);
-    st.interface_drops = c.interface_drops.load(Ordering::Relaxed);
-    st.queue_drops = c.queue_drops.load(Ordering::Relaxed);
+    record_drops(&mut engine, c);
     let mut outcome = ReadOutcome {
         frames: c.captured.load(Ordering::Relaxed),
         warnings: Vec::new(),
@@ -638,34 +687,47 @@ fn run_live(
     if let Some(m) = &end_msg {
         outcome.warnings.push(m.clone());
     }
+    let save_error = capture.counters.save_error();
+    if let Some(m) = &save_error {
+        outcome.warnings.push(m.clone());
+    }
     if open {
-        write_result(w.finish(&mut engine, &outcome))?;
+        report_written(w.finish(&mut engine, &outcome))?;
     }
     let st = engine.stats();
-    eprintln!(
-        "tcplens: {} packets captured, {} dropped by kernel, {} dropped by interface, {} dropped by tcplens (analysis queue full)",
+    error::say(&format!(
+        "{} packets captured, {} dropped by kernel, {} dropped by interface, {} dropped by tcplens (analysis queue full)",
         outcome.frames, st.kernel_drops, st.interface_drops, st.queue_drops
-    );
-    if let Some(m) = end_msg {
-        eprintln!("tcplens: {}", report::escape_field(&m));
-        return Ok(EXIT_WARNINGS);
+    ));
+    if let Some(m) = &end_msg {
+        error::say(&report::escape_field(m));
     }
-    Ok(EXIT_OK)
+    if let Some(m) = &save_error
+        && !save_told
+    {
+        error::say(&report::escape_field(m));
+    }
+    Ok(if outcome.warnings.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_WARNINGS
+    })
 }
 
 /// `-i IFACE` on a terminal: the capture thread feeds an analysis thread that publishes
-/// snapshots to the TUI (see `tui::feed`). On quit, Ctrl-C or SIGTERM the capture stops and
+/// snapshots to the TUI (see [`feed`]). On quit, Ctrl-C or SIGTERM the capture stops and
 /// flushes the `-w` file, both threads are joined and the counters are printed.
 fn run_tui_live(
     mut capture: live::LiveCapture,
     iface: &str,
     cfg: Config,
     stop: Arc<AtomicBool>,
-) -> Result<u8, String> {
+    theme: crate::tui::theme::Theme,
+) -> Result<u8, Error> {
     let (_, dummy) = std::sync::mpsc::sync_channel(1);
     let rx = std::mem::replace(&mut capture.rx, dummy);
     let counters = capture.counters.clone();
-    let feed = crate::tui::spawn_live(
+    let feed = feed::spawn_live(
         Engine::new(cfg),
         rx,
         capture.linktype,
@@ -675,36 +737,47 @@ fn run_tui_live(
     );
     let res = match feed {
         Ok(mut feed) => {
-            let r = crate::tui::run_feed(&mut feed, &stop);
+            let r = offline::run_tui(&mut feed, &stop, theme);
             stop.store(true, Ordering::Relaxed);
             // Dropping the analysis side releases a capture thread blocked on a full queue.
             feed.stop();
-            r.map_err(|e| format!("terminal: {e}"))
+            r.map_err(Error::Terminal)
         }
-        Err(e) => Err(format!("cannot start the analysis thread: {e}")),
+        Err(e) => Err(Error::input(format!(
+            "cannot start the analysis thread: {e}"
+        ))),
     };
     stop.store(true, Ordering::Relaxed);
     capture.join();
     let c = &capture.counters;
-    eprintln!(
-        "tcplens: {} packets captured, {} dropped by kernel, {} dropped by interface, {} dropped by tcplens (analysis queue full)",
+    error::say(&format!(
+        "{} packets captured, {} dropped by kernel, {} dropped by interface, {} dropped by tcplens (analysis queue full)",
         c.captured.load(Ordering::Relaxed),
         c.kernel_drops.load(Ordering::Relaxed),
         c.interface_drops.load(Ordering::Relaxed),
         c.queue_drops.load(Ordering::Relaxed)
-    );
-    res.map(|()| EXIT_OK)
+    ));
+    // After the terminal is restored, so the message is not lost on the alternate screen.
+    let saved = match c.save_error() {
+        Some(m) => {
+            error::say(&report::escape_field(&m));
+            EXIT_WARNINGS
+        }
+        None => EXIT_OK,
+    };
+    res.map(|()| saved)
 }
 
 /// Become `user` (its uid, gid and only its group), losing root and every capability.
-fn drop_privileges(user: &str) -> Result<(), String> {
-    let name = std::ffi::CString::new(user).map_err(|_| format!("invalid user name {user:?}"))?;
+fn drop_privileges(user: &str) -> Result<(), Error> {
+    let name = std::ffi::CString::new(user)
+        .map_err(|_| Error::usage(format!("-Z: invalid user name {user:?}")))?;
     // SAFETY: getpwnam returns a pointer to static storage or null; it is read at once, before
     // any other call that could overwrite it.
     let (uid, gid) = unsafe {
         let pw = libc::getpwnam(name.as_ptr());
         if pw.is_null() {
-            return Err(format!("-Z: no user named {user}"));
+            return Err(Error::usage(format!("-Z: no user named {user}")));
         }
         ((*pw).pw_uid, (*pw).pw_gid)
     };
@@ -712,22 +785,22 @@ fn drop_privileges(user: &str) -> Result<(), String> {
     // while still root).
     unsafe {
         if libc::setgroups(1, &gid) != 0 {
-            return Err(format!(
+            return Err(Error::input(format!(
                 "-Z {user}: setgroups failed: {}",
                 io::Error::last_os_error()
-            ));
+            )));
         }
         if libc::setgid(gid) != 0 {
-            return Err(format!(
+            return Err(Error::input(format!(
                 "-Z {user}: setgid failed: {}",
                 io::Error::last_os_error()
-            ));
+            )));
         }
         if libc::setuid(uid) != 0 {
-            return Err(format!(
+            return Err(Error::input(format!(
                 "-Z {user}: setuid failed: {}",
                 io::Error::last_os_error()
-            ));
+            )));
         }
     }
     Ok(())

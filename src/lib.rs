@@ -16,13 +16,17 @@ pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod display;
 pub mod driver;
 pub mod engine;
+pub mod error;
 pub mod flow;
 pub mod report;
+pub mod story;
 pub mod tcp;
 pub mod testkit;
 pub mod time;
+pub mod timeseq;
 pub mod tui;
 
 pub use engine::{Config, Engine};

@@ -12,8 +12,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use tcplens::capture::FileSource;
+use tcplens::driver::offline::OfflineSource;
 use tcplens::engine::{Config, Engine};
-use tcplens::tui::{App, EventSource, OfflineSource, View, drive};
+use tcplens::tui::{App, EventSource, View, drive};
 
 const SSH: &str = "/work/shared/eval/zeek-corpus/scripts.base.protocols.ssh.basic/trace.pcap";
 
@@ -85,7 +86,7 @@ fn enter_opens_the_detail_with_the_ladder_read_back() {
         "{s}"
     );
     assert!(s.contains("segment 1 of 67"), "{s}");
-    assert!(s.contains("      94    0.000000 "), "{s}");
+    assert!(s.contains("   94 0.000000 ─"), "{s}");
 }
 
 #[test]
@@ -109,10 +110,11 @@ use std::sync::atomic::AtomicI64;
 use std::time::Instant;
 
 use tcplens::capture::live::{LiveCounters, LiveMsg, OwnedRecord};
+use tcplens::driver::feed::spawn_replay;
+use tcplens::driver::feed::{FeedSource, spawn_live};
 use tcplens::testkit::{Ladder, ethernet, ip_packet, write_pcap};
 use tcplens::time::Ts;
-use tcplens::tui::{DataSource, FlowDetail, LadderPage, LadderTarget, Snapshot, spawn_replay};
-use tcplens::tui::{FeedSource, spawn_live};
+use tcplens::tui::{DataSource, FlowDetail, LadderPage, LadderTarget, Snapshot};
 
 /// A short connection: handshake and one request answered, then silence.
 fn quiet_connection() -> Vec<tcplens::decode::Segment> {
@@ -394,7 +396,7 @@ fn snapshot_publish_cost_with_a_million_flows() {
 fn offline_loading_opens_at_once_and_switches_to_the_finished_analysis() {
     let paths = vec![SSH.to_string()];
     let files = FileSource::open(&paths, None).unwrap();
-    let mut src = tcplens::tui::feed::spawn_loading(
+    let mut src = tcplens::driver::feed::spawn_loading(
         Engine::new(Config::default()),
         files,
         paths.clone(),

@@ -117,3 +117,104 @@ fn replay_shows_the_connection_turning_stale() {
     std::thread::sleep(Duration::from_millis(300));
     tmux(&["kill-session", "-t", &session]);
 }
+
+/// `NO_COLOR=1`: the screen (captured with its escape sequences) has no colour at all; with
+/// `--color always` it has. Then `w` saves the selected connection as a pcap file: the path is
+/// shown, a second `w` asks before overwriting, tcpdump reads the file back and the JSON
+/// report of the file shows the same connection as the fixture's.
+#[test]
+fn no_color_and_saving_a_connection() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/bulk-cable-pull.pcap");
+    let bin = env!("CARGO_BIN_EXE_tcplens");
+    let dir = std::env::temp_dir().join(format!("tcplens-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let colour = |pane: &str| {
+        // SGR parameters 30-37/90-97 (foreground), 40-47/100-107 (background), 38/48 (any).
+        pane.split("\x1b[").skip(1).any(|s| {
+            let params = s.split('m').next().unwrap_or("");
+            params.split(';').any(|p| {
+                matches!(
+                    p.parse::<u32>(),
+                    Ok(30..=38 | 40..=48 | 90..=97 | 100..=107)
+                )
+            })
+        })
+    };
+    for (env, flag, want_colour) in [
+        ("NO_COLOR=1", "", false),
+        ("NO_COLOR=1", "--color always", true),
+    ] {
+        let session = format!("tcplens-color-{}-{want_colour}", std::process::id());
+        let cmd = format!("env {env} {bin} {flag} -r {fixture}; sleep 3");
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "160",
+            "-y",
+            "40",
+            "-c",
+            dir.to_str().unwrap(),
+            &cmd,
+        ]);
+        let pane = wait_for(&session, "1 Connections (1)");
+        assert!(pane.contains("stale"), "{pane}");
+        let escaped = tmux(&["capture-pane", "-e", "-p", "-t", &session]);
+        assert_eq!(colour(&escaped), want_colour, "{escaped:?}");
+        if !want_colour {
+            keys(&session, &["w"]);
+            let pane = wait_for(&session, "saved ");
+            assert!(
+                pane.contains("saved 256 packets to tcplens-flow-0.pcap"),
+                "{pane}"
+            );
+            keys(&session, &["w"]);
+            let pane = wait_for(&session, "overwrite? (y/n)");
+            assert!(
+                pane.contains("tcplens-flow-0.pcap exists: overwrite? (y/n)"),
+                "{pane}"
+            );
+            keys(&session, &["n"]);
+            let pane = wait_for(&session, "not saved");
+            assert!(
+                pane.contains("not saved: tcplens-flow-0.pcap exists"),
+                "{pane}"
+            );
+        }
+        keys(&session, &["q"]);
+        std::thread::sleep(Duration::from_millis(300));
+        tmux(&["kill-session", "-t", &session]);
+    }
+    let saved = dir.join("tcplens-flow-0.pcap");
+    let saved = saved.to_str().unwrap();
+    if let Ok(out) = Command::new("tcpdump").args(["-nn", "-r", saved]).output() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(text.lines().count(), 256, "{text}");
+        assert!(
+            text.lines()
+                .all(|l| l.contains("10.201.0.1.41400") && l.contains("10.201.0.2.5014"))
+        );
+    }
+    let json = |p: &str| {
+        let out = Command::new(bin)
+            .args(["-r", p, "--report", "json"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (a, b) = (json(fixture), json(saved));
+    assert_eq!(a.lines().count(), 1, "{a}");
+    assert_eq!(a, b);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -377,6 +377,6 @@ fn dot_pauses_and_asks_for_one_step() {
     assert!(app.paused);
     assert_eq!(app.handle_key(ch('p')), Action::None);
     assert!(!app.paused);
-    let help = tcplens::tui::render::help_lines(View::Connections);
+    let help = tcplens::tui::keymap::help_rows(tcplens::tui::keymap::Place::Connections);
     assert!(help.iter().any(|(k, d)| *k == "." && d.contains("step")));
 }

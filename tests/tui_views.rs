@@ -12,8 +12,8 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 
 use tcplens::capture::FileSource;
+use tcplens::display::{clock, stale_sentence};
 use tcplens::engine::{Config, Engine};
-use tcplens::report::text::{clock, stale_sentence};
 use tcplens::tcp::{
     CloseClass, EndpointState, GiveUp, HandshakeClass, KeepaliveSummary, Role, Stale, StaleReason,
     Verdict,
@@ -21,8 +21,8 @@ use tcplens::tcp::{
 use tcplens::testkit::{Ladder, write_pcap};
 use tcplens::time::Ts;
 use tcplens::tui::detail::FlowDetail;
-use tcplens::tui::ladder::{self, LadderPage};
-use tcplens::tui::render::help_lines;
+use tcplens::tui::keymap::{Place, help_rows};
+use tcplens::tui::ladder::LadderPage;
 use tcplens::tui::snapshot::StaleCell;
 use tcplens::tui::{App, Snapshot, View, render};
 
@@ -209,7 +209,7 @@ fn detail_view_draws_the_ladder_read_back_from_the_file() {
     let snap = Snapshot::from_engine(&e);
     let d = FlowDetail::from_engine(&e, 2).unwrap();
     let f = e.flow(2).unwrap();
-    let page = ladder::load(&paths, None, &e.cfg, &d.target(), 0, 1000);
+    let page = tcplens::driver::packets::load(&paths, None, &e.cfg, &d.target(), 0, 1000);
     // Every packet of the flow comes back, in order, none of another flow.
     assert_eq!(page.rows.len() as u64, f.pkts[0] + f.pkts[1]);
     assert!(!page.more);
@@ -258,7 +258,7 @@ fn detail_view_draws_the_ladder_read_back_from_the_file() {
     let l = lines(&t);
     let y = l
         .iter()
-        .position(|x| x.starts_with(&format!("{:>8} ", sel.frame)))
+        .position(|x| x.starts_with(&format!("{:>5} ", sel.frame)))
         .unwrap();
     assert!(reversed(&t, y as u16));
 }
@@ -319,7 +319,7 @@ fn cable_pull_capture_in_every_view() {
     // Detail of the keepalive flow: the ladder shows the three probes one second apart, and
     // the analysis says in words whatever the engine concluded.
     let d = FlowDetail::from_engine(&e, 0).unwrap();
-    let page = ladder::load(&paths, None, &e.cfg, &d.target(), 0, 100);
+    let page = tcplens::driver::packets::load(&paths, None, &e.cfg, &d.target(), 0, 100);
     assert_eq!(page.rows.len(), 11);
     assert_eq!(page.rows[7].rel_seq, 4);
     assert!(page.rows[10].flags.rst());
@@ -329,10 +329,7 @@ fn cable_pull_capture_in_every_view() {
     if let Some(sentence) = stale_sentence(&d.summary, e.now()) {
         assert!(s.replace('\n', "").contains(&sentence[..40]), "{s}");
     }
-    assert!(
-        s.contains("  2.023300 ") && s.contains("  4.071300 "),
-        "{s}"
-    );
+    assert!(s.contains(" 2.023300 ") && s.contains(" 4.071300 "), "{s}");
     assert!(s.contains("─ RA ─"), "{s}");
     std::fs::remove_file(&path).ok();
 }
@@ -388,7 +385,7 @@ fn stale_snapshot() -> (Snapshot, FlowDetail) {
         last_heard: Some(epoch.add_secs(0.0002)),
         give_up: None,
     });
-    snap.by_verdict = [2, 0, 0, 0, 0, 0, 0, 1];
+    snap.totals.by_verdict = [2, 0, 0, 0, 0, 0, 0, 1];
     (snap, d)
 }
 
@@ -440,7 +437,7 @@ fn help_overlay_lists_every_key() {
     let t = draw(&mut app, &snap, 120, 30);
     let s = screen(&t);
     assert!(s.contains("Keys (? or Esc closes)"));
-    for (k, d) in help_lines(View::Connections) {
+    for (k, d) in help_rows(Place::Connections) {
         assert!(s.contains(k), "{k}");
         assert!(s.contains(d), "{d}");
     }

@@ -49,7 +49,7 @@ pub enum Ended {
 
 impl ClassicReader {
     /// `Some` if `path` is a classic pcap this reader handles exactly as libpcap would.
-    pub fn open(path: &str) -> Option<ClassicReader> {
+    pub fn open(path: &std::path::Path) -> Option<ClassicReader> {
         let mut file = File::open(path).ok()?;
         if !file.metadata().ok()?.is_file() {
             return None;

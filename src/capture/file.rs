@@ -1,7 +1,8 @@
 //! pcap / pcapng files through libpcap: one file, several files merged in timestamp order
 //! (rotated tcpdump files), or standard input (`-r -`), with an optional BPF filter.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, IntoRawFd};
+use std::path::Path;
 
 use pcap::{Capture, Offline, Precision};
 
@@ -36,25 +37,44 @@ pub struct FileSource {
     fast: Option<ClassicReader>,
 }
 
-fn open_one(path: &str) -> Result<Capture<Offline>, CaptureError> {
-    let res = if path == "-" {
+/// How messages name an input: its path (escaped by the printer), or "standard input".
+fn display_name(path: &Path) -> String {
+    if is_stdin(path) {
+        "standard input".into()
+    } else {
+        path.to_string_lossy().into_owned()
+    }
+}
+
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+fn open_one(path: &Path) -> Result<Capture<Offline>, CaptureError> {
+    let name = display_name(path);
+    let res = if is_stdin(path) {
         let fd = std::io::stdin().as_raw_fd();
         // SAFETY: libpcap takes ownership of standard input's descriptor; nothing else in
         // tcplens reads standard input while a capture is being read from it.
         unsafe { Capture::from_raw_fd_with_precision(fd, Precision::Nano) }
     } else {
         match std::fs::metadata(path) {
-            Err(e) => return Err(CaptureError::new(format!("cannot open {path}: {e}"))),
+            Err(e) => return Err(CaptureError::new(format!("cannot open {name}: {e}"))),
             Ok(m) if m.is_file() && m.len() == 0 => {
                 return Err(CaptureError::new(format!(
-                    "cannot read {path} as a capture: the file is empty"
+                    "cannot read {name} as a capture: the file is empty"
                 )));
             }
             Ok(_) => {}
         }
-        Capture::from_file_with_precision(path, Precision::Nano)
+        // Opened here and handed to libpcap as a descriptor: file names are bytes on Linux and
+        // need not be UTF-8, which libpcap's path-taking wrapper requires.
+        let file = std::fs::File::open(path)
+            .map_err(|e| CaptureError::new(format!("cannot open {name}: {e}")))?;
+        // SAFETY: the descriptor was just opened and is owned by nothing else; libpcap takes
+        // ownership (fdopen) and closes it with the capture.
+        unsafe { Capture::from_raw_fd_with_precision(file.into_raw_fd(), Precision::Nano) }
     };
-    let name = if path == "-" { "standard input" } else { path };
     res.map_err(|e| CaptureError::new(format!("cannot read {name} as a capture: {}", pcap_msg(&e))))
 }
 
@@ -68,14 +88,18 @@ fn pcap_msg(e: &pcap::Error) -> String {
 
 impl FileSource {
     /// Open every input and apply `filter` (BPF, tcpdump syntax) to each.
-    pub fn open(paths: &[String], filter: Option<&str>) -> Result<FileSource, CaptureError> {
-        if paths.iter().filter(|p| p.as_str() == "-").count() > 1 {
+    pub fn open<P: AsRef<Path>>(
+        paths: &[P],
+        filter: Option<&str>,
+    ) -> Result<FileSource, CaptureError> {
+        if paths.iter().filter(|p| is_stdin(p.as_ref())).count() > 1 {
             return Err(CaptureError::new(
                 "standard input (-r -) can be read only once",
             ));
         }
         let mut inputs = Vec::with_capacity(paths.len());
         for p in paths {
+            let p = p.as_ref();
             let mut cap = open_one(p)?;
             if let Some(f) = filter {
                 cap.filter(f, true).map_err(|e| {
@@ -84,11 +108,7 @@ impl FileSource {
             }
             let linktype = cap.get_datalink().0;
             inputs.push(Input {
-                name: if p == "-" {
-                    "standard input".into()
-                } else {
-                    p.clone()
-                },
+                name: display_name(p),
                 cap,
                 linktype,
                 head: None,
@@ -96,7 +116,7 @@ impl FileSource {
             });
         }
         let fast = match (paths, filter) {
-            ([p], None) if p != "-" => ClassicReader::open(p)
+            ([p], None) if !is_stdin(p.as_ref()) => ClassicReader::open(p.as_ref())
                 .filter(|r| inputs.first().is_some_and(|i| i.linktype == r.linktype())),
             _ => None,
         };

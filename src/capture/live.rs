@@ -5,10 +5,11 @@
 //! analysis over a bounded channel; when the analysis falls behind, records are dropped and
 //! counted rather than queued without bound.
 
-use std::os::fd::{AsRawFd, RawFd};
-use std::sync::Arc;
+use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pcap::{Active, Capture, Device, Precision};
@@ -34,7 +35,7 @@ pub struct LiveOptions {
     pub immediate: bool,
     pub filter: Option<String>,
     /// Write every captured record here (pcap), flushed as it goes.
-    pub write: Option<String>,
+    pub write: Option<PathBuf>,
     /// Stop after this many records (-c).
     pub count: Option<u64>,
     /// Stop after this long (--duration).
@@ -87,6 +88,20 @@ pub struct LiveCounters {
     pub interface_drops: AtomicU64,
     /// Dropped because the analysis queue was full.
     pub queue_drops: AtomicU64,
+    /// Set once writing the `-w` file failed (the message is in `save_error`); from then on
+    /// nothing more is written to it, and the capture and analysis go on.
+    pub save_failed: AtomicBool,
+    pub save_error: Mutex<Option<String>>,
+}
+
+impl LiveCounters {
+    /// The `-w` failure, once there is one.
+    pub fn save_error(&self) -> Option<String> {
+        if !self.save_failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.save_error.lock().ok().and_then(|m| m.clone())
+    }
 }
 
 /// A running capture thread.
@@ -192,12 +207,14 @@ pub fn spawn(
 ) -> Result<LiveCapture, CaptureError> {
     let linktype = cap.get_datalink().0;
     let mut savefile = match &opts.write {
-        Some(p) => Some(
-            cap.savefile(p)
-                .map_err(|e| CaptureError::new(format!("cannot write {p}: {e}")))?,
-        ),
+        Some(p) => Some(open_savefile(&cap, p)?),
         None => None,
     };
+    let save_name = opts
+        .write
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let (tx, rx) = std::sync::mpsc::sync_channel::<LiveMsg>(opts.queue.max(16));
     let counters = Arc::new(LiveCounters::default());
     let c = counters.clone();
@@ -206,9 +223,14 @@ pub fn spawn(
     let handle = std::thread::Builder::new()
         .name("capture".into())
         .spawn(move || {
-            let end = capture_loop(&mut cap, savefile.as_mut(), &tx, &c, &stop, count, deadline);
-            if let Some(sf) = savefile.as_mut() {
-                let _ = sf.flush();
+            let mut save = savefile.as_mut().map(|sf| Save {
+                file: sf,
+                name: &save_name,
+                written: 0,
+            });
+            let end = capture_loop(&mut cap, save.as_mut(), &tx, &c, &stop, count, deadline);
+            if let Some(s) = save.as_mut() {
+                s.flush(&c);
             }
             drop(savefile);
             update_stats(&mut cap, &c);
@@ -224,6 +246,66 @@ pub fn spawn(
     })
 }
 
+/// Create the `-w` file (any file name: bytes, not necessarily UTF-8) for libpcap to write.
+fn open_savefile(
+    cap: &Capture<Active>,
+    path: &std::path::Path,
+) -> Result<pcap::Savefile, CaptureError> {
+    let name = path.to_string_lossy();
+    let file = std::fs::File::create(path)
+        .map_err(|e| CaptureError::new(format!("cannot write {name}: {e}")))?;
+    // SAFETY: the descriptor was just created and is owned by nothing else; libpcap takes it
+    // over (fdopen) and closes it with the savefile.
+    unsafe { cap.savefile_raw_fd(file.into_raw_fd()) }
+        .map_err(|e| CaptureError::new(format!("cannot write {name}: {e}")))
+}
+
+/// The `-w` file being written by the capture thread.
+struct Save<'a> {
+    file: &'a mut pcap::Savefile,
+    name: &'a str,
+    /// Records handed to libpcap (the count in the failure message).
+    written: u64,
+}
+
+impl Save<'_> {
+    fn write(&mut self, p: &pcap::Packet<'_>, c: &LiveCounters) {
+        if !c.save_failed.load(Ordering::Relaxed) {
+            self.file.write(p);
+            self.written += 1;
+        }
+    }
+
+    /// Flush libpcap's buffer; the first failure is recorded and ends the writing (libpcap's
+    /// `pcap_dump` reports nothing itself: a full disk shows at the flush).
+    fn flush(&mut self, c: &LiveCounters) {
+        if c.save_failed.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Err(e) = self.file.flush() {
+            let msg = format!(
+                "cannot write the capture to {}: {}; the file is incomplete (about {} \
+                 packet(s) handed over) and nothing more is saved",
+                self.name,
+                io_error(&e),
+                self.written
+            );
+            if let Ok(mut m) = c.save_error.lock() {
+                *m = Some(msg);
+            }
+            c.save_failed.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The OS error behind a libpcap failure, in the words `std::io` uses.
+fn io_error(e: &pcap::Error) -> String {
+    match e {
+        pcap::Error::ErrnoError(n) => std::io::Error::from_raw_os_error(n.0).to_string(),
+        other => other.to_string(),
+    }
+}
+
 fn update_stats(cap: &mut Capture<Active>, c: &LiveCounters) {
     if let Ok(s) = cap.stats() {
         c.kernel_drops.store(s.dropped as u64, Ordering::Relaxed);
@@ -234,7 +316,7 @@ fn update_stats(cap: &mut Capture<Active>, c: &LiveCounters) {
 
 fn capture_loop(
     cap: &mut Capture<Active>,
-    mut savefile: Option<&mut pcap::Savefile>,
+    mut savefile: Option<&mut Save<'_>>,
     tx: &SyncSender<LiveMsg>,
     c: &LiveCounters,
     stop: &AtomicBool,
@@ -279,10 +361,10 @@ fn capture_loop(
                 frame += 1;
                 c.captured.fetch_add(1, Ordering::Relaxed);
                 if let Some(sf) = savefile.as_deref_mut() {
-                    sf.write(&p);
+                    sf.write(&p, c);
                     // Flush often so the file is usable while the capture runs.
                     if last_flush.elapsed() >= Duration::from_millis(200) {
-                        let _ = sf.flush();
+                        sf.flush(c);
                         last_flush = Instant::now();
                     }
                 }
@@ -303,7 +385,7 @@ fn capture_loop(
             Err(pcap::Error::TimeoutExpired) => {
                 // Nothing queued: flush the savefile and wait for the descriptor.
                 if let Some(sf) = savefile.as_deref_mut() {
-                    let _ = sf.flush();
+                    sf.flush(c);
                 }
                 let ms = match draining {
                     Some((until, _)) => {

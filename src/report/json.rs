@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::analysis::events::EventKind;
 use crate::analysis::middlebox::Middleboxes;
 use crate::engine::{Engine, Flow};
-use crate::tcp::advice::advise;
-use crate::tcp::life::{Evidence, IdleKilled, RstCounts, StaleEpisode};
+use crate::story::Story;
+use crate::tcp::life::RstCounts;
 use crate::tcp::{EndpointState, KeepaliveSummary, NativeSummary};
 use crate::time::Ts;
 
@@ -146,34 +146,7 @@ fn round_ms(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
-/// What a flow's record shows beyond its own summary: evidence joined from the engine, its
-/// stale episodes, the middlebox inference and the advice.
-pub struct Extras {
-    pub evidence: Vec<Evidence>,
-    pub episodes: Vec<StaleEpisode>,
-    pub idle_killed: Option<IdleKilled>,
-    pub advice: Vec<String>,
-}
-
-impl Extras {
-    pub fn of(f: &Flow, s: &NativeSummary, engine: &Engine, mb: Option<&Middleboxes>) -> Extras {
-        let now = engine.now();
-        let episodes = f.conn.episodes(s, now);
-        let idle_killed = s
-            .idle_killed
-            .filter(|_| mb.is_none_or(|m| m.kill_confirmed(f.id)));
-        let limit = mb.and_then(|m| m.limit_for(f));
-        let shown = NativeSummary { idle_killed, ..*s };
-        Extras {
-            evidence: engine.evidence(f, s),
-            advice: advise(&shown, &episodes, limit.as_ref(), &engine.cfg.native),
-            episodes,
-            idle_killed,
-        }
-    }
-}
-
-fn record<'a>(f: &'a Flow, s: &NativeSummary, x: &Extras) -> FlowJson<'a> {
+fn record<'a>(f: &'a Flow, s: &NativeSummary, x: &Story) -> FlowJson<'a> {
     let (orig_pkts, resp_pkts) = f.by_role(f.pkts);
     let (ob, rb) = f.by_role(f.payload_bytes);
     let events = EventKind::ALL
@@ -270,8 +243,9 @@ fn write_flow_with<W: Write>(
     mb: Option<&Middleboxes>,
 ) -> io::Result<()> {
     let s = f.summary(engine.now(), &engine.cfg.native);
-    let x = Extras::of(f, &s, engine, mb);
-    serde_json::to_writer(&mut *out, &record(f, &s, &x)).map_err(io::Error::other)?;
+    let x = Story::of(f, &s, engine, mb);
+    // `From` keeps the kind of an I/O error (a closed pipe stays `BrokenPipe`).
+    serde_json::to_writer(&mut *out, &record(f, &s, &x)).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 

@@ -5,13 +5,17 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
-use crate::flow::FlowId;
 use crate::tcp::Verdict;
 
 use super::detail::FlowDetail;
 use super::filter::Filter;
+use super::keymap::{self, Command, Place};
 use super::ladder::{LadderPage, PAGE};
-use super::snapshot::{FlowRow, Snapshot, close_index, handshake_index, verdict_index};
+use super::snapshot::{FlowRow, Snapshot};
+use super::sort::{SortKey, sort_rows};
+use super::term::Saved;
+use super::theme::Theme;
+use crate::timeseq::Series;
 
 /// The screens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,100 +28,6 @@ pub enum View {
     Overview,
     /// One connection: summary, analysis in words, state timeline, ladder.
     Detail,
-}
-
-/// Sortable columns of the connections view.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortKey {
-    Id,
-    Orig,
-    Resp,
-    OrigState,
-    RespState,
-    Handshake,
-    Close,
-    Pkts,
-    Bytes,
-    Retx,
-    Keepalive,
-    Silence,
-    Verdict,
-}
-
-impl SortKey {
-    pub const ALL: [SortKey; 13] = [
-        SortKey::Id,
-        SortKey::Orig,
-        SortKey::Resp,
-        SortKey::OrigState,
-        SortKey::RespState,
-        SortKey::Handshake,
-        SortKey::Close,
-        SortKey::Pkts,
-        SortKey::Bytes,
-        SortKey::Retx,
-        SortKey::Keepalive,
-        SortKey::Silence,
-        SortKey::Verdict,
-    ];
-
-    pub fn next(self) -> SortKey {
-        let i = SortKey::ALL.iter().position(|k| *k == self).unwrap_or(0);
-        SortKey::ALL
-            .get((i + 1) % SortKey::ALL.len())
-            .copied()
-            .unwrap_or(SortKey::Id)
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            SortKey::Id => "flow",
-            SortKey::Orig => "originator",
-            SortKey::Resp => "responder",
-            SortKey::OrigState => "orig state",
-            SortKey::RespState => "resp state",
-            SortKey::Handshake => "handshake",
-            SortKey::Close => "close",
-            SortKey::Pkts => "pkts",
-            SortKey::Bytes => "bytes",
-            SortKey::Retx => "retx",
-            SortKey::Keepalive => "keepalive",
-            SortKey::Silence => "silent",
-            SortKey::Verdict => "verdict",
-        }
-    }
-
-    /// A compact key with the column's order, so sorting a million rows compares small
-    /// integers instead of chasing rows (IPv4 addresses sort as IPv4-mapped IPv6).
-    fn key(self, r: &FlowRow) -> (u128, u64) {
-        fn ep(e: &crate::decode::Endpoint) -> (u128, u64) {
-            let a = match e.addr {
-                std::net::IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
-                std::net::IpAddr::V6(v6) => u128::from(v6),
-            };
-            (a, e.port as u64)
-        }
-        let n = |v: u64| (v as u128, 0);
-        match self {
-            SortKey::Id => n(r.id as u64),
-            SortKey::Orig => ep(&r.orig),
-            SortKey::Resp => ep(&r.resp),
-            SortKey::OrigState => n(r.orig_state as u64),
-            SortKey::RespState => n(r.resp_state as u64),
-            SortKey::Handshake => n(handshake_index(r.handshake) as u64),
-            SortKey::Close => n(close_index(r.close) as u64),
-            SortKey::Pkts => n(r.pkts),
-            SortKey::Bytes => n(r.bytes),
-            SortKey::Retx => n(r.retransmissions),
-            SortKey::Keepalive => match r.keepalive {
-                None => n(0),
-                Some(k) => n(1 + (((k.unanswered as u64) << 32) | k.probes as u64)),
-            },
-            // Longer silence = earlier "silent since" time.
-            SortKey::Silence => n(!((r.silent_since().0 as u64) ^ (1 << 63))),
-            SortKey::Verdict => n(verdict_index(r.verdict) as u64),
-        }
-    }
 }
 
 /// Work the driver does for the app (I/O, engine access).
@@ -136,6 +46,22 @@ pub enum Action {
     },
     /// Replay: feed one packet (the app is paused first).
     Step,
+    /// Load the open connection's time-sequence series, then call [`App::set_series`].
+    LoadSeries,
+    /// Write a connection's packets to a pcap file (`row`: a snapshot row; `None`: the open
+    /// detail's connection), then call [`App::saved`].
+    Save {
+        row: Option<u32>,
+        overwrite: bool,
+    },
+}
+
+/// What the detail view shows below the summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DetailMode {
+    #[default]
+    Ladder,
+    Graphs,
 }
 
 /// Selection and first visible row of a list.
@@ -174,6 +100,11 @@ pub struct DetailState {
     pub pos: ListPos,
     /// A page load was asked for and has not arrived.
     pub loading: bool,
+    pub mode: DetailMode,
+    /// The connection's time-sequence series, once loaded (or why it could not be).
+    pub series: Option<Result<std::sync::Arc<Series>, String>>,
+    /// The graphs' visible time range (ns since the first segment); `None`: all of it.
+    pub zoom: Option<(i64, i64)>,
 }
 
 /// Rows the detail view gives its summary block: what its text needs (wrapped at the
@@ -224,6 +155,12 @@ pub struct App {
     pub detail: Option<DetailState>,
     /// Rows per ladder page asked from the driver.
     pub ladder_page: usize,
+    /// Colours on or off.
+    pub theme: Theme,
+    /// A line for the status bar (a file saved, an error), until the next key.
+    pub message: Option<String>,
+    /// A save waits for "overwrite?": the row (`None`: the open detail) and the path.
+    pub confirm: Option<(Option<u32>, String)>,
     width: u16,
     height: u16,
 }
@@ -257,6 +194,9 @@ impl App {
             cache: None,
             detail: None,
             ladder_page: PAGE,
+            theme: Theme::default(),
+            message: None,
+            confirm: None,
             width: 80,
             height: 24,
         }
@@ -433,6 +373,9 @@ impl App {
             },
             page,
             loading: false,
+            mode: DetailMode::Ladder,
+            series: None,
+            zoom: None,
         });
         self.view = View::Detail;
         self.fix_all();
@@ -462,6 +405,19 @@ impl App {
         }
     }
 
+    /// Where keys arrive now (the key table's places).
+    pub fn place(&self) -> Place {
+        match self.view {
+            View::Connections => Place::Connections,
+            View::Stale => Place::Stale,
+            View::Overview => Place::Overview,
+            View::Detail => match self.detail.as_ref().map(|d| d.mode) {
+                Some(DetailMode::Graphs) => Place::Graphs,
+                _ => Place::Ladder,
+            },
+        }
+    }
+
     pub fn handle_key(&mut self, k: KeyEvent) -> Action {
         if k.kind == KeyEventKind::Release {
             return Action::None;
@@ -474,6 +430,17 @@ impl App {
             self.edit_filter(k, ctrl);
             return Action::None;
         }
+        if let Some((row, path)) = self.confirm.take() {
+            if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                return Action::Save {
+                    row,
+                    overwrite: true,
+                };
+            }
+            self.message = Some(format!("not saved: {path} exists"));
+            return Action::None;
+        }
+        self.message = None;
         if self.help {
             if matches!(
                 k.code,
@@ -483,68 +450,179 @@ impl App {
             }
             return Action::None;
         }
+        match keymap::lookup(k.code, ctrl, self.place()) {
+            Some(c) => self.command(c),
+            None => Action::None,
+        }
+    }
+
+    /// Carry out one command of the key table.
+    pub fn command(&mut self, c: Command) -> Action {
         let page = match self.view {
             View::Detail => self.ladder_height(),
             _ => self.list_height(),
         } as isize;
-        match k.code {
-            KeyCode::Char('?') => self.help = true,
-            KeyCode::Char('q') => return self.back_or_quit(true),
-            KeyCode::Esc => return self.back_or_quit(false),
-            KeyCode::Char('1') => self.switch(View::Connections),
-            KeyCode::Char('2') => self.switch(View::Stale),
-            KeyCode::Char('3') => self.switch(View::Overview),
-            KeyCode::Tab => self.switch(match self.view {
+        match c {
+            Command::Help => self.help = true,
+            Command::Quit => return self.back_or_quit(true),
+            Command::Back => return self.back_or_quit(false),
+            Command::Connections => self.switch(View::Connections),
+            Command::Stale => self.switch(View::Stale),
+            Command::Overview => self.switch(View::Overview),
+            Command::NextView => self.switch(match self.view {
                 View::Connections => View::Stale,
                 View::Stale => View::Overview,
                 _ => View::Connections,
             }),
-            KeyCode::BackTab => self.switch(match self.view {
+            Command::PrevView => self.switch(match self.view {
                 View::Connections => View::Overview,
                 View::Overview => View::Stale,
                 _ => View::Connections,
             }),
-            KeyCode::Char('/') if self.view != View::Detail => {
-                if self.view == View::Overview {
-                    self.view = View::Connections;
-                }
+            Command::Filter => {
                 self.editing = true;
                 self.saved_filter_text = self.filter_text.clone();
             }
-            KeyCode::Char('s') if self.view == View::Connections => {
+            Command::Sort => {
                 self.sort = self.sort.next();
                 self.descending = false;
             }
-            KeyCode::Char('S') if self.view == View::Connections => {
-                self.descending = !self.descending;
-            }
-            KeyCode::Char('p') | KeyCode::Char(' ') => self.paused = !self.paused,
-            KeyCode::Char('.') => {
+            Command::Reverse => self.descending = !self.descending,
+            Command::Pause => self.paused = !self.paused,
+            Command::Step => {
                 self.paused = true;
                 return Action::Step;
             }
-            KeyCode::Enter => {
+            Command::Open => {
                 if let Some(row) = self.selected_index() {
                     return Action::OpenDetail { row };
                 }
             }
-            KeyCode::Down | KeyCode::Char('j') => return self.move_by(1),
-            KeyCode::Up | KeyCode::Char('k') => return self.move_by(-1),
-            KeyCode::PageDown => return self.move_by(page),
-            KeyCode::PageUp => return self.move_by(-page),
-            KeyCode::Char('d') if ctrl => return self.move_by(page / 2),
-            KeyCode::Char('u') if ctrl => return self.move_by(-(page / 2)),
-            KeyCode::Home | KeyCode::Char('g') => return self.move_to_start(),
-            KeyCode::End | KeyCode::Char('G') => return self.move_to_end(),
-            KeyCode::Char('n') if self.view == View::Detail => return self.next_event(true),
-            KeyCode::Char('N') if self.view == View::Detail => return self.next_event(false),
-            _ => {}
+            Command::Down => return self.move_by(1),
+            Command::Up => return self.move_by(-1),
+            Command::PageDown => return self.move_by(page),
+            Command::PageUp => return self.move_by(-page),
+            Command::HalfDown => return self.move_by(page / 2),
+            Command::HalfUp => return self.move_by(-(page / 2)),
+            Command::Top => return self.move_to_start(),
+            Command::Bottom => return self.move_to_end(),
+            Command::NextEvent => return self.next_event(true),
+            Command::PrevEvent => return self.next_event(false),
+            Command::Graphs => return self.toggle_graphs(),
+            Command::ZoomIn => self.zoom(0.5),
+            Command::ZoomOut => self.zoom(2.0),
+            Command::PanLeft => self.pan(-0.25),
+            Command::PanRight => self.pan(0.25),
+            Command::ZoomReset => {
+                if let Some(d) = self.detail.as_mut() {
+                    d.zoom = None;
+                }
+            }
+            Command::Save => {
+                let row = match self.view {
+                    View::Detail => None,
+                    _ => match self.selected_index() {
+                        Some(r) => Some(r),
+                        None => return Action::None,
+                    },
+                };
+                return Action::Save {
+                    row,
+                    overwrite: false,
+                };
+            }
+            Command::Mouse => {}
         }
         Action::None
     }
 
+    /// The driver saved (or did not save) a connection's packets.
+    pub fn saved(&mut self, row: Option<u32>, res: Result<Saved, String>) {
+        self.message = Some(match res {
+            Ok(Saved::Written { path, packets }) => format!("saved {packets} packets to {path}"),
+            Ok(Saved::Exists { path }) => {
+                let m = format!("{path} exists: overwrite? (y/n)");
+                self.confirm = Some((row, path));
+                m
+            }
+            Err(e) => format!("not saved: {e}"),
+        });
+    }
+
+    fn toggle_graphs(&mut self) -> Action {
+        let Some(d) = self.detail.as_mut() else {
+            return Action::None;
+        };
+        d.mode = match d.mode {
+            DetailMode::Ladder => DetailMode::Graphs,
+            DetailMode::Graphs => DetailMode::Ladder,
+        };
+        if d.mode == DetailMode::Graphs && d.series.is_none() {
+            return Action::LoadSeries;
+        }
+        Action::None
+    }
+
+    /// The driver loaded the open connection's series.
+    pub fn set_series(&mut self, s: Result<Series, String>) {
+        if let Some(d) = self.detail.as_mut() {
+            d.series = Some(s.map(std::sync::Arc::new));
+        }
+    }
+
+    /// The visible time range of the graphs (ns since the first segment).
+    pub fn graph_range(d: &DetailState) -> (i64, i64) {
+        let span = match &d.series {
+            Some(Ok(s)) => s.span.max(1),
+            _ => 1,
+        };
+        d.zoom.unwrap_or((0, span))
+    }
+
+    /// Scale the visible time range by `f` around its middle.
+    fn zoom(&mut self, f: f64) {
+        let Some(d) = self.detail.as_mut() else {
+            return;
+        };
+        let (t0, t1) = App::graph_range(d);
+        let span = match &d.series {
+            Some(Ok(s)) => s.span.max(1),
+            _ => return,
+        };
+        let mid = (t0 as f64 + t1 as f64) / 2.0;
+        // At least a microsecond, at most the whole connection.
+        let half = (((t1 - t0) as f64 * f) / 2.0).clamp(500.0, span as f64 / 2.0);
+        let (a, b) = ((mid - half) as i64, (mid + half) as i64);
+        d.zoom = Some(clamp_range(a, b, span));
+        if d.zoom == Some((0, span)) {
+            d.zoom = None;
+        }
+    }
+
+    /// Move the visible time range by `f` of its width.
+    fn pan(&mut self, f: f64) {
+        let Some(d) = self.detail.as_mut() else {
+            return;
+        };
+        let (t0, t1) = App::graph_range(d);
+        let span = match &d.series {
+            Some(Ok(s)) => s.span.max(1),
+            _ => return,
+        };
+        let dt = ((t1 - t0) as f64 * f) as i64;
+        d.zoom = Some(clamp_range(t0 + dt, t1 + dt, span));
+    }
+
     pub fn handle_mouse(&mut self, m: MouseEvent) -> Action {
         if self.help || self.editing {
+            return Action::None;
+        }
+        if self.place() == Place::Graphs {
+            match m.kind {
+                MouseEventKind::ScrollUp => self.zoom(0.5),
+                MouseEventKind::ScrollDown => self.zoom(2.0),
+                _ => {}
+            }
             return Action::None;
         }
         match m.kind {
@@ -584,11 +662,6 @@ impl App {
             View::Stale => self.stale_rows.get(self.stale.selected).copied(),
             _ => None,
         }
-    }
-
-    /// Like [`App::handle_key`]'s Enter, resolved against the snapshot (flow id of the row).
-    pub fn selected_flow(&self, snap: &Snapshot) -> Option<FlowId> {
-        self.selected_row(snap).map(|r| r.id)
     }
 
     fn switch(&mut self, v: View) {
@@ -745,51 +818,11 @@ impl App {
     }
 }
 
-/// Sort row indexes by a column: on 64-bit keys (every column when all addresses are IPv4),
-/// else on 128+64-bit keys; ties keep flow order.
-fn sort_rows(idx: &mut [u32], rows: &[FlowRow], sort: SortKey, desc: bool) {
-    let flip = |k: u64| if desc { !k } else { k };
-    let narrow: Option<Vec<(u64, u32)>> = idx
-        .iter()
-        .map(|&i| {
-            let (a, b) = rows
-                .get(i as usize)
-                .map(|r| sort.key(r))
-                .unwrap_or_default();
-            let k = match sort {
-                // IPv4-mapped: the address is the low 32 bits.
-                SortKey::Orig | SortKey::Resp => {
-                    (a >> 32 == 0xffff).then_some(((a as u64 & 0xffff_ffff) << 16) | b)
-                }
-                _ => u64::try_from(a).ok(),
-            }?;
-            Some((flip(k), i))
-        })
-        .collect();
-    match narrow {
-        Some(mut keyed) => {
-            keyed.sort_unstable();
-            for (v, k) in idx.iter_mut().zip(&keyed) {
-                *v = k.1;
-            }
-        }
-        None => {
-            let mut keyed: Vec<(u128, u64, u32)> = idx
-                .iter()
-                .map(|&i| {
-                    let (a, b) = rows
-                        .get(i as usize)
-                        .map(|r| sort.key(r))
-                        .unwrap_or_default();
-                    if desc { (!a, !b, i) } else { (a, b, i) }
-                })
-                .collect();
-            keyed.sort_unstable();
-            for (v, k) in idx.iter_mut().zip(&keyed) {
-                *v = k.2;
-            }
-        }
-    }
+/// Keep `[a, b]` inside `[0, span]`, shifting rather than shrinking it.
+fn clamp_range(a: i64, b: i64, span: i64) -> (i64, i64) {
+    let w = (b - a).clamp(1, span.max(1));
+    let a = a.clamp(0, (span - w).max(0));
+    (a, a + w)
 }
 
 /// Keep the ladder's selection inside the loaded page and on screen.

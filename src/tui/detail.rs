@@ -3,9 +3,9 @@
 //! view opens; and the keepalive / missing-ACK analysis put in words.
 
 use crate::analysis::events::EventKind;
+use crate::display::{clock, secs, stale_sentence};
 use crate::engine::Engine;
 use crate::flow::FlowId;
-use crate::report::text::{clock, stale_sentence};
 use crate::tcp::{EndpointState, NativeSummary, Role};
 use crate::time::Ts;
 
@@ -67,11 +67,7 @@ impl FlowDetail {
     }
 
     pub fn target(&self) -> LadderTarget {
-        LadderTarget {
-            orig: self.row.orig,
-            resp: self.row.resp,
-            first_ts: self.row.first_ts,
-        }
+        LadderTarget::of(&self.row)
     }
 
     /// One endpoint's state changes as `STATE HH:MM:SS.mmm (#frame) → ...`.
@@ -169,57 +165,5 @@ impl FlowDetail {
             ));
         }
         out
-    }
-}
-
-/// A duration in the reports' style: `2.0 s`, `120 s`, `208 ms`.
-pub fn secs(s: f64) -> String {
-    if !s.is_finite() {
-        return "-".into();
-    }
-    let a = s.abs();
-    if a >= 100.0 {
-        format!("{s:.0} s")
-    } else if a >= 1.0 {
-        format!("{s:.1} s")
-    } else {
-        format!("{:.0} ms", s * 1000.0)
-    }
-}
-
-/// A compact duration for table cells: `350ms`, `12.0s`, `5m03s`, `2h10m`, `3d04h`.
-pub fn short_duration(s: f64) -> String {
-    if !s.is_finite() || s < 0.0 {
-        return "-".into();
-    }
-    if s < 1.0 {
-        return format!("{:.0}ms", s * 1000.0);
-    }
-    if s < 60.0 {
-        return format!("{s:.1}s");
-    }
-    let t = s as u64;
-    if t < 3600 {
-        format!("{}m{:02}s", t / 60, t % 60)
-    } else if t < 86_400 {
-        format!("{}h{:02}m", t / 3600, (t / 60) % 60)
-    } else {
-        format!("{}d{:02}h", t / 86_400, (t / 3600) % 24)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(secs(2.0233), "2.0 s");
-        assert_eq!(secs(0.208), "208 ms");
-        assert_eq!(secs(924.6), "925 s");
-        assert_eq!(short_duration(0.35), "350ms");
-        assert_eq!(short_duration(303.0), "5m03s");
-        assert_eq!(short_duration(7800.0), "2h10m");
-        assert_eq!(short_duration(f64::NAN), "-");
     }
 }

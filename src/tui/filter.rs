@@ -17,7 +17,8 @@ use std::net::IpAddr;
 use crate::decode::Endpoint;
 use crate::tcp::{EndpointState, Verdict};
 
-use super::snapshot::{CLOSES, FlowRow, HANDSHAKES};
+use super::snapshot::FlowRow;
+use crate::display::{CLOSES, HANDSHAKES};
 
 #[derive(Clone, Debug, PartialEq)]
 enum Atom {

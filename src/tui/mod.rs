@@ -1,36 +1,35 @@
-//! The terminal UI (ratatui + crossterm). It reads engine state through immutable
-//! [`Snapshot`]s and never derives a TCP fact of its own.
+//! The terminal UI (ratatui + crossterm). It turns [`Snapshot`]s into frames and keys into
+//! requests; it owns no thread, no engine and no packet source (those live in
+//! [`crate::driver`]) and derives no TCP fact of its own.
 //!
 //! * [`App`] — pure UI state (view, selection, scroll, sort, filter, pause, help) changed by
-//!   [`App::handle_key`] / [`App::handle_mouse`]; it asks the driver for I/O with [`Action`]s.
+//!   [`App::handle_key`] / [`App::handle_mouse`] through the one key table ([`keymap`]); it
+//!   asks the driver for I/O with [`Action`]s.
 //! * [`Snapshot`] — one small [`FlowRow`] per flow plus totals and counters, built by
-//!   [`Snapshot::from_engine`] (a live driver can build it on another thread and hand it over).
-//! * [`render`] — draws the current view from `&App` and `&Snapshot`; only visible rows.
-//! * [`ladder`] — per-packet rows of one connection, re-read from the capture files on demand
-//!   ([`ladder::FileLadder`]) or from a bounded ring in live mode ([`ladder::RingLadder`]).
-//! * [`feed`] — live capture and `--replay`: an analysis thread owns the engine and publishes
-//!   snapshots (4 Hz, with a generation number) to a [`FeedSource`]; [`run_feed`] shows them.
-//! * [`run_offline`] — the terminal driver the binary calls for `-r FILE` on a terminal; it is
-//!   [`drive`] over an [`OfflineSource`] and crossterm. [`drive`] takes any ratatui backend,
-//!   [`DataSource`] and [`EventSource`], so tests run the whole loop on scripted keys.
+//!   [`Snapshot::from_engine`] on the driver's side and handed over.
+//! * [`views`] — draws the current view from `&App` and `&Snapshot`, one file per view; only
+//!   visible rows.
+//! * [`ladder`] — the per-packet rows of one connection that the detail view draws.
+//! * [`term`] — terminal setup and the event loop [`drive`], over any ratatui backend,
+//!   [`DataSource`] (implemented by the driver) and [`EventSource`], so tests run the whole
+//!   loop on scripted keys.
 
 pub mod app;
 pub mod detail;
-pub mod feed;
 pub mod filter;
+pub mod keymap;
 pub mod ladder;
-pub mod render;
 pub mod snapshot;
+pub mod sort;
 pub mod term;
+pub mod theme;
+pub mod views;
 
-pub use app::{Action, App, SortKey, View};
+pub use app::{Action, App, View};
 pub use detail::FlowDetail;
-pub use feed::{FeedSource, spawn_live, spawn_replay};
 pub use filter::Filter;
 pub use ladder::{LadderPage, LadderRow, LadderSource, LadderTarget};
-pub use render::render;
 pub use snapshot::{FlowRow, Rates, Snapshot};
-pub use term::{
-    CrosstermEvents, DataSource, EventSource, OfflineSource, drive, restore_terminal, run_feed,
-    run_offline,
-};
+pub use sort::SortKey;
+pub use term::{CrosstermEvents, DataSource, EventSource, Saved, drive, restore_terminal, run};
+pub use views::render;

@@ -6,6 +6,7 @@
 
 use crate::analysis::events::EventKind;
 use crate::decode::Endpoint;
+use crate::display::Totals;
 use crate::engine::{Engine, Flow, Stats};
 use crate::flow::FlowId;
 use crate::report::escape_field;
@@ -14,38 +15,6 @@ use crate::tcp::{
     StaleReason, Verdict,
 };
 use crate::time::Ts;
-
-/// Handshake classes in display order (index = position in [`Snapshot::by_handshake`]).
-pub const HANDSHAKES: [HandshakeClass; 6] = [
-    HandshakeClass::Complete,
-    HandshakeClass::SynOnly,
-    HandshakeClass::SynAckOnly,
-    HandshakeClass::Rejected,
-    HandshakeClass::SimultaneousOpen,
-    HandshakeClass::Midstream,
-];
-
-/// Close classes in display order (index = position in [`Snapshot::by_close`]).
-pub const CLOSES: [CloseClass; 6] = [
-    CloseClass::Graceful,
-    CloseClass::HalfClosed,
-    CloseClass::AbortiveOrig,
-    CloseClass::AbortiveResp,
-    CloseClass::Open,
-    CloseClass::Rejected,
-];
-
-pub(crate) fn handshake_index(h: HandshakeClass) -> usize {
-    HANDSHAKES.iter().position(|x| *x == h).unwrap_or(0)
-}
-
-pub(crate) fn close_index(c: CloseClass) -> usize {
-    CLOSES.iter().position(|x| *x == c).unwrap_or(0)
-}
-
-pub(crate) fn verdict_index(v: Verdict) -> usize {
-    Verdict::ALL.iter().position(|x| *x == v).unwrap_or(0)
-}
 
 /// The stale verdict of a row, compacted.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -279,9 +248,8 @@ pub struct Snapshot {
     /// The reference time: end of capture offline, the wall clock live.
     pub now: Ts,
     pub rows: Vec<FlowRow>,
-    pub by_verdict: [u64; Verdict::ALL.len()],
-    pub by_handshake: [u64; HANDSHAKES.len()],
-    pub by_close: [u64; CLOSES.len()],
+    /// Connections by verdict, handshake and close.
+    pub totals: Totals,
     pub stats: Stats,
     /// Decode and input warnings in words (already escaped).
     pub warnings: Vec<String>,
@@ -308,22 +276,11 @@ impl Snapshot {
         let cfg: &NativeConfig = &engine.cfg.native;
         rows.clear();
         rows.reserve(engine.flow_count());
-        let mut by_verdict = [0u64; Verdict::ALL.len()];
-        let mut by_handshake = [0u64; HANDSHAKES.len()];
-        let mut by_close = [0u64; CLOSES.len()];
+        let mut totals = Totals::default();
         for f in engine.flows() {
             let s = f.summary(now, cfg);
-            let row = FlowRow::from_flow(f, &s);
-            if let Some(c) = by_verdict.get_mut(verdict_index(row.verdict)) {
-                *c += 1;
-            }
-            if let Some(c) = by_handshake.get_mut(handshake_index(row.handshake)) {
-                *c += 1;
-            }
-            if let Some(c) = by_close.get_mut(close_index(row.close)) {
-                *c += 1;
-            }
-            rows.push(row);
+            totals.add_summary(&s);
+            rows.push(FlowRow::from_flow(f, &s));
         }
         let stats = engine.stats().clone();
         let warnings = stats.warnings();
@@ -331,9 +288,7 @@ impl Snapshot {
             generation: 0,
             now,
             rows,
-            by_verdict,
-            by_handshake,
-            by_close,
+            totals,
             stats,
             warnings,
             rates: None,
@@ -362,19 +317,8 @@ impl Snapshot {
         self.rows.get(i as usize)
     }
 
-    /// Position of a flow's row (rows are in flow-id order when built from an engine).
-    pub fn index_of(&self, id: FlowId) -> Option<u32> {
-        match self.rows.get(id as usize) {
-            Some(r) if r.id == id => Some(id),
-            _ => self.rows.iter().position(|r| r.id == id).map(|i| i as u32),
-        }
-    }
-
     pub fn stale_count(&self) -> u64 {
-        self.by_verdict
-            .get(verdict_index(Verdict::Stale))
-            .copied()
-            .unwrap_or(0)
+        self.totals.verdict(Verdict::Stale)
     }
 }
 

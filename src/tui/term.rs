@@ -1,12 +1,11 @@
-//! The terminal driver: crossterm setup and teardown, the event loop, and the work the app asks
-//! for (opening a flow's detail, loading ladder pages). The terminal is restored on normal exit,
-//! on error (the guard's `Drop`), on panic (a hook that restores before the message is printed)
-//! and on SIGTERM (a flag the loop polls, with a watchdog).
+//! The terminal: crossterm setup and teardown, and the event loop that turns snapshots into
+//! frames and keys into the work the app asks of its [`DataSource`] (a flow's detail, ladder
+//! pages). Data sources, threads and signals belong to the driver ([`crate::driver`]). The
+//! terminal is restored on normal exit, on error (the guard's `Drop`) and on panic (a hook
+//! that restores before the message is printed).
 
 use std::io::{self, Stdout};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
@@ -17,15 +16,15 @@ use crossterm::terminal::{
 use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
 
-use crate::capture::FileSource;
-use crate::engine::Engine;
 use crate::flow::FlowId;
+use crate::timeseq::Series;
 
 use super::app::{Action, App, View};
 use super::detail::FlowDetail;
-use super::ladder::{FileLadder, LadderPage, LadderSource, LadderTarget};
-use super::render::render;
+use super::ladder::{LadderPage, LadderTarget};
 use super::snapshot::{Rates, Snapshot};
+use super::theme::Theme;
+use super::views::render;
 
 /// Put the terminal back: leave the alternate screen, stop mouse capture, cooked mode.
 pub fn restore_terminal() {
@@ -70,6 +69,19 @@ pub trait DataSource {
     fn detail(&mut self, id: FlowId) -> Option<FlowDetail>;
     /// One window of a flow's ladder.
     fn ladder(&mut self, target: &LadderTarget, start: usize, limit: usize) -> LadderPage;
+    /// The time-sequence series of a connection for the graphs.
+    fn series(&mut self, _target: &LadderTarget) -> Result<Series, String> {
+        Err("no graphs for this source".into())
+    }
+    /// Write a connection's packets to a pcap file at `path`.
+    fn save(
+        &mut self,
+        _target: &LadderTarget,
+        _path: &str,
+        _overwrite: bool,
+    ) -> Result<Saved, String> {
+        Err("live capture: the packets are not kept (capture with -w FILE to keep them)".into())
+    }
     /// The user paused or resumed (live: the display only; replay: feeding stops too).
     fn set_paused(&mut self, _paused: bool) {}
     /// Feed one more packet while paused (replay; elsewhere nothing).
@@ -91,6 +103,15 @@ pub trait DataSource {
     }
 }
 
+/// What saving a connection's packets did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Saved {
+    /// `packets` frames written to `path`.
+    Written { path: String, packets: u64 },
+    /// The file exists and overwriting was not asked for.
+    Exists { path: String },
+}
+
 /// Where terminal events come from: crossterm, or a script in tests.
 pub trait EventSource {
     /// The next event, or `None` when `timeout` passed without one.
@@ -110,179 +131,17 @@ impl EventSource for CrosstermEvents {
     }
 }
 
-/// Files can be read again (for ladders and rates); standard input cannot.
-pub(crate) fn rereadable(inputs: &[String]) -> bool {
-    !inputs.is_empty() && !inputs.iter().any(|p| p == "-")
-}
-
-/// A finished offline analysis: the engine, the files it read (for ladders) and the packet
-/// rates a background thread reads from them.
-pub struct OfflineSource {
-    engine: Engine,
-    snapshot: Option<Snapshot>,
-    ladder: Option<FileLadder>,
-    rates: Option<mpsc::Receiver<Rates>>,
-}
-
-impl OfflineSource {
-    /// `inputs`/`filter`: the `-r` files and BPF filter the engine was fed with. Standard
-    /// input (`-`) cannot be read twice, so it has no ladder and no rates. `stop` ends the
-    /// rates thread early.
-    pub fn new(
-        engine: Engine,
-        inputs: Vec<String>,
-        filter: Option<String>,
-        stop: Arc<AtomicBool>,
-    ) -> OfflineSource {
-        let rates = rereadable(&inputs).then(|| spawn_rates(inputs.clone(), filter.clone(), stop));
-        OfflineSource::build(engine, inputs, filter, None, rates)
-    }
-
-    /// Like [`OfflineSource::new`], with the packet rates already measured (by the thread that
-    /// read the files), so nothing reads them a second time for rates.
-    pub fn with_rates(
-        engine: Engine,
-        inputs: Vec<String>,
-        filter: Option<String>,
-        rates: Rates,
-    ) -> OfflineSource {
-        OfflineSource::build(engine, inputs, filter, Some(rates), None)
-    }
-
-    fn build(
-        engine: Engine,
-        inputs: Vec<String>,
-        filter: Option<String>,
-        measured: Option<Rates>,
-        rates: Option<mpsc::Receiver<Rates>>,
-    ) -> OfflineSource {
-        let mut snapshot = Snapshot::from_engine(&engine).with_source(&inputs.join(" "));
-        if measured.is_some() {
-            snapshot.rates = measured;
-        }
-        let ladder = rereadable(&inputs).then(|| FileLadder {
-            paths: inputs,
-            filter,
-            cfg: engine.cfg.clone(),
-        });
-        OfflineSource {
-            engine,
-            snapshot: Some(snapshot),
-            ladder,
-            rates,
-        }
-    }
-
-    /// Add an input warning to the snapshot not yet shown.
-    pub fn add_warning(&mut self, w: &str) {
-        if let Some(s) = self.snapshot.as_mut() {
-            s.add_warning(w);
-        }
-    }
-}
-
-impl DataSource for OfflineSource {
-    fn poll_snapshot(&mut self) -> Option<Snapshot> {
-        // One snapshot: the capture is finished.
-        self.snapshot.take()
-    }
-
-    fn poll_rates(&mut self) -> Option<Rates> {
-        self.rates.as_ref()?.try_recv().ok()
-    }
-
-    fn detail(&mut self, id: FlowId) -> Option<FlowDetail> {
-        FlowDetail::from_engine(&self.engine, id)
-    }
-
-    fn ladder(&mut self, target: &LadderTarget, start: usize, limit: usize) -> LadderPage {
-        match self.ladder.as_mut() {
-            Some(l) => l.page(target, start, limit),
-            None => LadderPage {
-                error: Some("standard input cannot be read twice: no per-packet ladder".into()),
-                ..LadderPage::default()
-            },
-        }
-    }
-}
-
-/// Open the terminal UI on an engine that has read a whole capture (`-r FILE ...` without
-/// `--report`, stdout a terminal). `inputs` and `filter` are the `-r` files and BPF filter the
-/// engine was fed with: the detail view reads the files again for one connection's packets,
-/// and a background thread reads them for the overview's packet rates. Returns when the user
-/// quits or on SIGTERM; the terminal is restored in every case.
-pub fn run_offline(engine: Engine, inputs: Vec<String>, filter: Option<String>) -> io::Result<()> {
-    // SIGTERM: the loop sees the flag within one poll; a watchdog restores the terminal and
-    // exits if it does not (crossterm can spin on a terminal that went away). SIGHUP keeps its
-    // default action: the terminal is gone, there is nothing to restore.
-    let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
-    let done = Arc::new(AtomicBool::new(false));
-    spawn_watchdog(Arc::clone(&stop), Arc::clone(&done));
-    let mut source = OfflineSource::new(engine, inputs, filter, Arc::clone(&stop));
-    let res = (|| {
-        let (_guard, mut terminal) = setup()?;
-        let mut app = App::new();
-        drive(
-            &mut terminal,
-            &mut app,
-            &mut source,
-            &mut CrosstermEvents,
-            &stop,
-        )
-    })();
-    done.store(true, Ordering::Relaxed);
-    stop.store(true, Ordering::Relaxed);
-    res
-}
-
-/// Open the terminal UI on a live or replay feed ([`super::feed`]). `stop` is the driver's
-/// signal flag (SIGINT, SIGTERM): the loop returns within one poll when it is set; a watchdog
-/// restores the terminal and exits if it does not. Returns when the user quits.
-pub fn run_feed<S: DataSource>(source: &mut S, stop: &Arc<AtomicBool>) -> io::Result<()> {
-    let done = Arc::new(AtomicBool::new(false));
-    spawn_watchdog(Arc::clone(stop), Arc::clone(&done));
-    let res = (|| {
-        let (_guard, mut terminal) = setup()?;
-        let mut app = App::new();
-        drive(&mut terminal, &mut app, source, &mut CrosstermEvents, stop)
-    })();
-    done.store(true, Ordering::Relaxed);
-    res
-}
-
-/// After SIGTERM, give the event loop one second to return, then restore and exit (143).
-fn spawn_watchdog(stop: Arc<AtomicBool>, done: Arc<AtomicBool>) {
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        std::thread::sleep(Duration::from_secs(1));
-        if !done.load(Ordering::Relaxed) {
-            restore_terminal();
-            std::process::exit(128 + 15);
-        }
-    });
-}
-
-fn spawn_rates(
-    paths: Vec<String>,
-    filter: Option<String>,
-    stop: Arc<AtomicBool>,
-) -> mpsc::Receiver<Rates> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let Ok(mut src) = FileSource::open(&paths, filter.as_deref()) else {
-            return;
-        };
-        let mut r = Rates::default();
-        src.run(
-            |raw| r.add(raw.ts, raw.orig_len),
-            || !stop.load(Ordering::Relaxed),
-        );
-        let _ = tx.send(r);
-    });
-    rx
+/// Open the terminal UI on a data source and run it until the user quits or `stop` is set
+/// (the driver's signal flag: the loop returns within one poll). The terminal is restored on
+/// return, on error and on panic.
+pub fn run<S: DataSource>(source: &mut S, stop: &AtomicBool, theme: Theme) -> io::Result<()> {
+    // The theme decides about colour. crossterm's own NO_COLOR handling would turn every
+    // colour change into a bare SGR reset, wiping bold and reverse with it.
+    crossterm::style::force_color_output(true);
+    let (_guard, mut terminal) = setup()?;
+    let mut app = App::new();
+    app.theme = theme;
+    drive(&mut terminal, &mut app, source, &mut CrosstermEvents, stop)
 }
 
 /// Re-read the open flow's detail and current ladder page (live, replay).
@@ -388,6 +247,29 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
                 terminal.draw(|f| render(app, &snap, f)).map_err(err)?;
                 let page = source.ladder(&target, 0, app.ladder_page);
                 app.set_ladder_page(page);
+            }
+            Action::LoadSeries => {
+                let Some(target) = app.detail.as_ref().map(|d| d.flow.target()) else {
+                    continue;
+                };
+                terminal.draw(|f| render(app, &snap, f)).map_err(err)?;
+                let s = source.series(&target);
+                app.set_series(s);
+            }
+            Action::Save { row, overwrite } => {
+                let target = match row {
+                    Some(i) => snap.row(i).map(|r| (r.id, LadderTarget::of(r))),
+                    None => app
+                        .detail
+                        .as_ref()
+                        .map(|d| (d.flow.row.id, d.flow.target())),
+                };
+                let Some((id, target)) = target else {
+                    continue;
+                };
+                let path = format!("tcplens-flow-{id}.pcap");
+                let res = source.save(&target, &path, overwrite);
+                app.saved(row, res);
             }
             Action::LoadLadder { start } => {
                 let Some(target) = app.detail.as_ref().map(|d| d.flow.target()) else {

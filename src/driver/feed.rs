@@ -25,10 +25,12 @@ use crate::flow::FlowId;
 use crate::report::escape_field;
 use crate::time::Ts;
 
-use super::detail::FlowDetail;
-use super::ladder::{FileLadder, LadderPage, LadderSource, LadderTarget, RingLadder};
-use super::snapshot::{FlowRow, Rates, Snapshot};
-use super::term::{DataSource, OfflineSource};
+use crate::timeseq::Series;
+use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
+use crate::tui::{DataSource, FlowDetail, FlowRow, Rates, Saved, Snapshot};
+
+use super::offline::OfflineSource;
+use super::packets::{FileLadder, RingLadder};
 
 /// Segments the live/replay ladder ring keeps, all flows together (128 bytes each: 32 MiB).
 pub const RING_SEGMENTS: usize = 262_144;
@@ -54,6 +56,7 @@ pub struct FeedControl {
 /// What the UI asks the analysis thread (answered on the enclosed channel).
 pub enum Request {
     Detail(FlowId, Sender<Option<FlowDetail>>),
+    Series(LadderTarget, Sender<Series>),
     Ladder(LadderTarget, usize, usize, Sender<LadderPage>),
 }
 
@@ -167,6 +170,9 @@ impl Analysis {
                 Request::Detail(id, tx) => {
                     let _ = tx.send(FlowDetail::from_engine(&self.engine, id));
                 }
+                Request::Series(t, tx) => {
+                    let _ = tx.send(self.ring.series(&t));
+                }
                 Request::Ladder(t, start, limit, tx) => {
                     let mut page = self.ring.page(&t, start, limit);
                     if start == 0 && self.ring.is_full() && page.error.is_none() {
@@ -197,11 +203,7 @@ impl Analysis {
         self.shown = Some(what);
         let t0 = Instant::now();
         if let Some(c) = &self.counters {
-            let st = self.engine.stats_mut();
-            st.live = true;
-            st.kernel_drops = c.kernel_drops.load(Ordering::Relaxed);
-            st.interface_drops = c.interface_drops.load(Ordering::Relaxed);
-            st.queue_drops = c.queue_drops.load(Ordering::Relaxed);
+            super::record_drops(&mut self.engine, c);
         }
         self.generation += 1;
         let mut rates = self.rates.clone();
@@ -294,6 +296,11 @@ impl DataSource for FeedSource {
                 error: Some("the analysis did not answer".into()),
                 ..LadderPage::default()
             })
+    }
+
+    fn series(&mut self, target: &LadderTarget) -> Result<Series, String> {
+        self.ask(|tx| Request::Series(*target, tx))
+            .ok_or_else(|| "the analysis did not answer".to_string())
     }
 
     fn refreshes_detail(&self) -> bool {
@@ -568,7 +575,7 @@ pub fn spawn_loading(
     a.show_fed = true;
     let (tx, rx) = mpsc::sync_channel(1);
     let ctl2 = Arc::clone(&ctl);
-    let file_ladder = super::term::rereadable(&inputs).then(|| FileLadder {
+    let file_ladder = super::offline::rereadable(&inputs).then(|| FileLadder {
         paths: inputs.clone(),
         filter: filter.clone(),
         cfg: a.engine.cfg.clone(),
@@ -662,6 +669,27 @@ impl DataSource for LoadingSource {
                 error: Some("standard input cannot be read twice: no per-packet ladder".into()),
                 ..LadderPage::default()
             },
+        }
+    }
+
+    fn series(&mut self, target: &LadderTarget) -> Result<Series, String> {
+        match (self.offline.as_mut(), self.file_ladder.as_ref()) {
+            (Some(o), _) => o.series(target),
+            (None, Some(l)) => l.series(target),
+            (None, None) => Err(super::offline::STDIN_ONCE.into()),
+        }
+    }
+
+    fn save(
+        &mut self,
+        target: &LadderTarget,
+        path: &str,
+        overwrite: bool,
+    ) -> Result<Saved, String> {
+        match (self.offline.as_mut(), self.file_ladder.as_ref()) {
+            (Some(o), _) => o.save(target, path, overwrite),
+            (None, Some(l)) => l.save(target, path, overwrite),
+            (None, None) => Err(super::offline::STDIN_ONCE.into()),
         }
     }
 

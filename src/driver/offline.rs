@@ -1,0 +1,209 @@
+//! The terminal UI's data for a finished capture: [`OfflineSource`] serves the engine that
+//! read the files, the ladders read back from them ([`super::packets`]) and the packet rates a
+//! background thread measures; [`run`] opens the UI on it with the signal handling and the
+//! watchdog every TUI driver uses.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::capture::FileSource;
+use crate::engine::Engine;
+use crate::flow::FlowId;
+use crate::timeseq::Series;
+use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
+use crate::tui::theme::Theme;
+use crate::tui::{DataSource, FlowDetail, Rates, Saved, Snapshot, restore_terminal};
+
+use super::packets::FileLadder;
+
+/// Why a capture read from standard input has no ladder, graphs or saved packets.
+pub(crate) const STDIN_ONCE: &str = "standard input cannot be read twice: no per-packet view";
+
+/// Files can be read again (for ladders and rates); standard input cannot.
+pub(crate) fn rereadable(inputs: &[String]) -> bool {
+    !inputs.is_empty() && !inputs.iter().any(|p| p == "-")
+}
+
+/// A finished offline analysis: the engine, the files it read (for ladders) and the packet
+/// rates a background thread reads from them.
+pub struct OfflineSource {
+    engine: Engine,
+    snapshot: Option<Snapshot>,
+    ladder: Option<FileLadder>,
+    rates: Option<mpsc::Receiver<Rates>>,
+}
+
+impl OfflineSource {
+    /// `inputs`/`filter`: the `-r` files and BPF filter the engine was fed with. Standard
+    /// input (`-`) cannot be read twice, so it has no ladder and no rates. `stop` ends the
+    /// rates thread early.
+    pub fn new(
+        engine: Engine,
+        inputs: Vec<String>,
+        filter: Option<String>,
+        stop: Arc<AtomicBool>,
+    ) -> OfflineSource {
+        let rates = rereadable(&inputs).then(|| spawn_rates(inputs.clone(), filter.clone(), stop));
+        OfflineSource::build(engine, inputs, filter, None, rates)
+    }
+
+    /// Like [`OfflineSource::new`], with the packet rates already measured (by the thread that
+    /// read the files), so nothing reads them a second time for rates.
+    pub fn with_rates(
+        engine: Engine,
+        inputs: Vec<String>,
+        filter: Option<String>,
+        rates: Rates,
+    ) -> OfflineSource {
+        OfflineSource::build(engine, inputs, filter, Some(rates), None)
+    }
+
+    fn build(
+        engine: Engine,
+        inputs: Vec<String>,
+        filter: Option<String>,
+        measured: Option<Rates>,
+        rates: Option<mpsc::Receiver<Rates>>,
+    ) -> OfflineSource {
+        let mut snapshot = Snapshot::from_engine(&engine).with_source(&inputs.join(" "));
+        if measured.is_some() {
+            snapshot.rates = measured;
+        }
+        let ladder = rereadable(&inputs).then(|| FileLadder {
+            paths: inputs,
+            filter,
+            cfg: engine.cfg.clone(),
+        });
+        OfflineSource {
+            engine,
+            snapshot: Some(snapshot),
+            ladder,
+            rates,
+        }
+    }
+
+    /// Add an input warning to the snapshot not yet shown.
+    pub fn add_warning(&mut self, w: &str) {
+        if let Some(s) = self.snapshot.as_mut() {
+            s.add_warning(w);
+        }
+    }
+}
+
+impl DataSource for OfflineSource {
+    fn poll_snapshot(&mut self) -> Option<Snapshot> {
+        // One snapshot: the capture is finished.
+        self.snapshot.take()
+    }
+
+    fn poll_rates(&mut self) -> Option<Rates> {
+        self.rates.as_ref()?.try_recv().ok()
+    }
+
+    fn detail(&mut self, id: FlowId) -> Option<FlowDetail> {
+        FlowDetail::from_engine(&self.engine, id)
+    }
+
+    fn series(&mut self, target: &LadderTarget) -> Result<Series, String> {
+        match self.ladder.as_ref() {
+            Some(l) => l.series(target),
+            None => Err(STDIN_ONCE.into()),
+        }
+    }
+
+    fn save(
+        &mut self,
+        target: &LadderTarget,
+        path: &str,
+        overwrite: bool,
+    ) -> Result<Saved, String> {
+        match self.ladder.as_ref() {
+            Some(l) => l.save(target, path, overwrite),
+            None => Err(STDIN_ONCE.into()),
+        }
+    }
+
+    fn ladder(&mut self, target: &LadderTarget, start: usize, limit: usize) -> LadderPage {
+        match self.ladder.as_mut() {
+            Some(l) => l.page(target, start, limit),
+            None => LadderPage {
+                error: Some("standard input cannot be read twice: no per-packet ladder".into()),
+                ..LadderPage::default()
+            },
+        }
+    }
+}
+
+/// Open the terminal UI on an engine that has read a whole capture (`-r FILE ...` without
+/// `--report`, stdout a terminal). `inputs` and `filter` are the `-r` files and BPF filter the
+/// engine was fed with: the detail view reads the files again for one connection's packets,
+/// and a background thread reads them for the overview's packet rates. Returns when the user
+/// quits or on SIGTERM; the terminal is restored in every case.
+pub fn run_offline(
+    engine: Engine,
+    inputs: Vec<String>,
+    filter: Option<String>,
+    theme: Theme,
+) -> io::Result<()> {
+    // SIGTERM: the loop sees the flag within one poll; a watchdog restores the terminal and
+    // exits if it does not (crossterm can spin on a terminal that went away). SIGHUP keeps its
+    // default action: the terminal is gone, there is nothing to restore.
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
+    let mut source = OfflineSource::new(engine, inputs, filter, Arc::clone(&stop));
+    let res = run_tui(&mut source, &stop, theme);
+    stop.store(true, Ordering::Relaxed);
+    res
+}
+
+/// Open the terminal UI on a data source (live, replay, loading). `stop` is the driver's
+/// signal flag (SIGINT, SIGTERM): the loop returns within one poll when it is set; a watchdog
+/// restores the terminal and exits if it does not. Returns when the user quits.
+pub fn run_tui<S: DataSource>(
+    source: &mut S,
+    stop: &Arc<AtomicBool>,
+    theme: Theme,
+) -> io::Result<()> {
+    let done = Arc::new(AtomicBool::new(false));
+    spawn_watchdog(Arc::clone(stop), Arc::clone(&done));
+    let res = crate::tui::run(source, stop, theme);
+    done.store(true, Ordering::Relaxed);
+    res
+}
+
+/// After SIGTERM, give the event loop one second to return, then restore and exit (143).
+fn spawn_watchdog(stop: Arc<AtomicBool>, done: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        if !done.load(Ordering::Relaxed) {
+            restore_terminal();
+            std::process::exit(128 + 15);
+        }
+    });
+}
+
+fn spawn_rates(
+    paths: Vec<String>,
+    filter: Option<String>,
+    stop: Arc<AtomicBool>,
+) -> mpsc::Receiver<Rates> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok(mut src) = FileSource::open(&paths, filter.as_deref()) else {
+            return;
+        };
+        let mut r = Rates::default();
+        src.run(
+            |raw| r.add(raw.ts, raw.orig_len),
+            || !stop.load(Ordering::Relaxed),
+        );
+        let _ = tx.send(r);
+    });
+    rx
+}
