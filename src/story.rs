@@ -10,6 +10,7 @@ use crate::tcp::advice::advise;
 use crate::tcp::life::{Evidence, IdleKilled, StaleEpisode};
 
 /// What a flow's views show beyond its own summary.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Story {
     pub evidence: Vec<Evidence>,
     pub episodes: Vec<StaleEpisode>,
