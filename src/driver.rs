@@ -161,8 +161,9 @@ fn install_signal_handlers(stop: &Arc<AtomicBool>, hup: bool) -> Result<(), Erro
     Ok(())
 }
 
-/// What a live JSON consumer has last been told about a flow.
-type Signature = (CloseClass, Option<StaleReason>);
+/// What a live JSON consumer has last been told about a flow: its close, its stale reason and,
+/// while stale, which kinds of reachability evidence back it (docs/cable-pull.md).
+type Signature = (CloseClass, Option<StaleReason>, usize);
 
 /// Writes the chosen report, streaming what can be streamed.
 struct ReportWriter<W: Write> {
@@ -245,7 +246,11 @@ impl<W: Write> ReportWriter<W> {
             return Ok(());
         };
         let s = f.summary(engine.now(), &engine.cfg.native);
-        let sig = (s.close, s.stale.map(|st| st.reason));
+        let evidence = match s.stale {
+            Some(_) => engine.evidence(f, &s).len(),
+            None => 0,
+        };
+        let sig = (s.close, s.stale.map(|st| st.reason), evidence);
         let changed = match self.told.entry(id) {
             Entry::Occupied(mut e) => {
                 let c = *e.get() != sig;
@@ -254,7 +259,7 @@ impl<W: Write> ReportWriter<W> {
             }
             Entry::Vacant(v) => {
                 v.insert(sig);
-                sig != (CloseClass::Open, None)
+                sig != (CloseClass::Open, None, 0)
             }
         };
         if changed {
