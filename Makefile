@@ -21,7 +21,7 @@ deps:
 # (live-capture and terminal tests).
 test-deps: deps
 	@missing=""; \
-	for p in tcpdump:tcpdump ip:iproute2 tmux:tmux python3:python3 sysctl:procps; do \
+	for p in tcpdump:tcpdump ip:iproute2 tmux:tmux python3:python3 sysctl:procps setpriv:util-linux; do \
 		command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -47,6 +47,8 @@ lint: deps
 # Re-record the kernel fixtures (root: creates network namespaces).
 fixtures:
 	$(SUDO) scripts/record-fixtures.sh
+	$(SUDO) scripts/record-fragments.sh
+	/usr/bin/python3 scripts/gen-encap-fixtures.py
 
 clean:
 	$(CARGO) clean

@@ -27,6 +27,7 @@ fn libpcap_loop(path: &str, decode_too: bool) -> Result<(u64, u64, u64), String>
         .map_err(|e| format!("cannot open {path}: {e}"))?;
     let linktype = cap.get_datalink().0;
     let (mut packets, mut bytes, mut tcp) = (0u64, 0u64, 0u64);
+    let mut decoder = decode::Decoder::new(DecodeOptions::default());
     loop {
         match cap.next_packet() {
             Ok(p) => {
@@ -40,7 +41,7 @@ fn libpcap_loop(path: &str, decode_too: bool) -> Result<(u64, u64, u64), String>
                         data: p.data,
                         orig_len: p.header.len,
                     };
-                    if decode::decode(&raw, DecodeOptions::default()).is_ok() {
+                    if decoder.decode(&raw).is_ok() {
                         tcp += 1;
                     }
                 }
@@ -130,11 +131,12 @@ fn tcplens_read(path: &str) -> Result<(u64, u64, u64), String> {
     let mut src =
         tcplens::capture::FileSource::open(&[path.to_string()], None).map_err(|e| e.to_string())?;
     let (mut packets, mut bytes, mut tcp) = (0u64, 0u64, 0u64);
+    let mut decoder = decode::Decoder::new(DecodeOptions::default());
     let out = src.run(
         |raw| {
             packets += 1;
             bytes += raw.data.len() as u64;
-            if decode::decode(raw, DecodeOptions::default()).is_ok() {
+            if decoder.decode(raw).is_ok() {
                 tcp += 1;
             }
         },

@@ -8,6 +8,9 @@
 //! (200x50), a key press (move + redraw), applying filters and re-sorting.
 //! `--ladder FILE` also writes one connection of 200,000 segments to FILE and times loading
 //! the first ladder page (100,000 rows) and drawing the detail view.
+//! `--graph FILE [SEGMENTS]` writes one bulk connection of SEGMENTS (default 1,000,000)
+//! segments to FILE and times reading its series back and each graph step (open, zoom in
+//! three times, pan, zoom out, whole connection: key + redraw at 200x50).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -97,6 +100,74 @@ fn ladder(path: &str) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// CPU time of this thread (independent of other load on the machine).
+fn cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// The graphs of one connection of `n` segments: read back, then each step timed (wall
+/// clock and this thread's CPU time).
+fn graph(path: &str, n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let t = Instant::now();
+    let segs = tcplens::testkit::bulk_connection(n);
+    tcplens::testkit::write_pcap(std::path::Path::new(path), &segs)?;
+    println!(
+        "write one connection of {} segments: {}",
+        segs.len(),
+        ms(t.elapsed())
+    );
+    drop(segs);
+    let paths = vec![path.to_string()];
+    let mut e = Engine::new(Config::default());
+    FileSource::open(&paths, None)
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+        .run(|raw| e.on_frame(raw), || true);
+    e.finish();
+    let snap = Snapshot::from_engine(&e);
+    let d = tcplens::tui::FlowDetail::from_engine(&e, 0).ok_or("no flow")?;
+    let t = Instant::now();
+    let series = tcplens::driver::packets::series(&paths, None, &e.cfg, &d.target());
+    println!("read the connection's series back: {}", ms(t.elapsed()));
+    let mut app = App::new();
+    app.set_size(200, 50);
+    app.open_detail(d, Default::default());
+    app.handle_key(KeyEvent::new(KeyCode::Char('v'), KeyModifiers::NONE));
+    app.set_series(series);
+    let mut term = Terminal::new(TestBackend::new(200, 50))?;
+    let (t, c) = (Instant::now(), cpu());
+    term.draw(|f| render(&app, &snap, f))?;
+    println!(
+        "graph step open (draw): {} (cpu {})",
+        ms(t.elapsed()),
+        ms(cpu() - c)
+    );
+    for (k, what) in [
+        ('+', "zoom in"),
+        ('+', "zoom in"),
+        ('+', "zoom in"),
+        ('l', "pan right"),
+        ('h', "pan left"),
+        ('-', "zoom out"),
+        ('0', "whole connection"),
+    ] {
+        let (t, c) = (Instant::now(), cpu());
+        app.handle_key(KeyEvent::new(KeyCode::Char(k), KeyModifiers::NONE));
+        term.draw(|f| render(&app, &snap, f))?;
+        println!(
+            "graph step {k} ({what}): {} (cpu {})",
+            ms(t.elapsed()),
+            ms(cpu() - c)
+        );
+    }
+    Ok(())
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
@@ -110,6 +181,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match a.as_str() {
             "--pcap" => pcap = it.next().cloned(),
             "--flows" => n = it.next().and_then(|s| s.parse().ok()).unwrap_or(n),
+            "--graph" => {
+                if let Some(p) = it.next() {
+                    let n = it.next().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+                    return graph(p, n);
+                }
+            }
             "--ladder" => {
                 if let Some(p) = it.next() {
                     return ladder(p);

@@ -86,13 +86,14 @@ need_tool tcpdump tcpdump && HAVE_TCPDUMP=1
 
 # ---------------------------------------------------------------- build
 log "building tcplens and the bench examples (release)"
-cargo build --release --quiet --bin tcplens --example gencap --example floor --example memory ||
+cargo build --release --quiet --bin tcplens --example gencap --example floor --example memory --example tui_million ||
 	die "cargo build failed"
 BIN=$ROOT/target/release
 TCPLENS=$BIN/tcplens
 GENCAP=$BIN/examples/gencap
 FLOOR=$BIN/examples/floor
 MEMORY=$BIN/examples/memory
+TUI_MILLION=$BIN/examples/tui_million
 
 # ---------------------------------------------------------------- captures
 gen() { # file args...
@@ -217,6 +218,16 @@ mpps() { awk -v p="$PKTS" -v w="$1" 'BEGIN{printf "%.2f", p / w / 1e6}'; }
 mbs() { awk -v s="$SIZE" -v w="$1" 'BEGIN{printf "%.0f", s / w / 1e6}'; }
 mb() { awk -v k="$1" 'BEGIN{printf "%.0f", k / 1024}'; }
 
+# ---------------------------------------------------------------- TUI graphs
+# One connection of GRAPH_SEGS segments: reading its series back, then each graph step
+# (key + redraw at 200x50), wall clock and the drawing thread's CPU time. A measurement
+# (the goal is under 100 ms per step), not a pass/fail test.
+if [[ $QUICK == 1 ]]; then GRAPH_SEGS=${BENCH_GRAPH_SEGMENTS:-200000}; else GRAPH_SEGS=${BENCH_GRAPH_SEGMENTS:-1000000}; fi
+log "TUI graphs: one connection of $GRAPH_SEGS segments"
+"$TUI_MILLION" --graph "$DIR/bulk-$GRAPH_SEGS.pcap" "$GRAPH_SEGS" >"$DIR/graph.out" 2>"$DIR/stderr.out" ||
+	log "examples/tui_million --graph failed: $(tail -1 "$DIR/stderr.out")"
+rm -f "$DIR/bulk-$GRAPH_SEGS.pcap"
+
 REPORT=$DIR/report-$MODE.md
 {
 	echo "### ${MODE^} run — $(date -u '+%Y-%m-%d %H:%M UTC'), tcplens $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src modified)')"
@@ -317,6 +328,16 @@ REPORT=$DIR/report-$MODE.md
 	fi
 	if [[ -n ${STATE_LIVE:-} ]]; then
 		check "≤ 300 B of engine state per idle connection (zeek, in use)" "$(ge 300 "$STATE_LIVE")" "$STATE_LIVE B (allocated $STATE_ALLOC B; whole process ${MEMB[zeek]:-?} B)"
+	fi
+	if [[ -s $DIR/graph.out ]]; then
+		echo
+		echo "TUI graphs on one connection of $GRAPH_SEGS segments (\`examples/tui_million --graph\`;"
+		echo "key + redraw at 200x50; the goal is under 100 ms a step):"
+		echo
+		echo "| step | wall | cpu |"
+		echo "|---|---:|---:|"
+		sed -n 's/^graph step \(.*\): \(.*\) (cpu \(.*\))$/| \1 | \2 | \3 |/p' "$DIR/graph.out"
+		sed -n 's/^read the connection.s series back: \(.*\)$/| read the series back (once, on opening the graphs) | \1 | |/p' "$DIR/graph.out"
 	fi
 	echo
 	echo "Machine: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(awk '/MemTotal/{printf "%.1f GB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r);"

@@ -107,6 +107,25 @@ pub struct Cli {
     #[arg(short = 'Z', value_name = "USER")]
     pub user: Option<String>,
 
+    /// Live: capture and attribute sockets inside network namespace NAME (as `ip netns exec
+    /// NAME`; needs root or CAP_SYS_ADMIN).
+    #[arg(long, value_name = "NAME", requires = "interface")]
+    pub netns: Option<String>,
+
+    /// Live: do not ask the kernel which process holds each connection (sock_diag, /proc).
+    #[arg(long, requires = "interface")]
+    pub no_attribution: bool,
+
+    /// Live: seconds between two refreshes of the host's socket list (new connections also
+    /// trigger one).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 1.0,
+        requires = "interface"
+    )]
+    pub attribution_interval: f64,
+
     /// Terminal UI: play the `-r` capture at its own pace times SPEED (default 1), so a cable
     /// pull unfolds on screen as it did on the wire; `p` pauses, `.` steps one packet.
     #[arg(

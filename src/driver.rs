@@ -1,6 +1,7 @@
 //! Drivers: connect a packet source (files, live interface) to the engine and the chosen
 //! view. The binary only parses flags and calls [`run`].
 
+pub mod attribution;
 pub mod feed;
 pub mod offline;
 pub mod packets;
@@ -161,9 +162,10 @@ fn install_signal_handlers(stop: &Arc<AtomicBool>, hup: bool) -> Result<(), Erro
     Ok(())
 }
 
-/// What a live JSON consumer has last been told about a flow: its close, its stale reason and,
-/// while stale, which kinds of reachability evidence back it (docs/cable-pull.md).
-type Signature = (CloseClass, Option<StaleReason>, usize);
+/// What a live JSON consumer has last been told about a flow: its verdict, what the host says
+/// of it (kernel state and counters, process) and, while stale, how many kinds of reachability
+/// evidence back it (docs/cable-pull.md).
+type Signature = (CloseClass, Option<StaleReason>, u64, usize);
 
 /// Writes the chosen report, streaming what can be streamed.
 struct ReportWriter<W: Write> {
@@ -173,6 +175,8 @@ struct ReportWriter<W: Write> {
     live_json: bool,
     told: FxHashMap<FlowId, Signature>,
     text: report::text::TextReport,
+    /// Live process attribution (None offline or with --no-attribution).
+    host: Option<attribution::HostLink>,
 }
 
 impl<W: Write> ReportWriter<W> {
@@ -183,6 +187,7 @@ impl<W: Write> ReportWriter<W> {
             live_json: live && kind == ReportKind::Json,
             told: FxHashMap::default(),
             text: report::text::TextReport::new(),
+            host: None,
         }
     }
 
@@ -205,7 +210,8 @@ impl<W: Write> ReportWriter<W> {
             match self.kind {
                 ReportKind::Json => {
                     self.told.remove(&f.id);
-                    report::json::write_flow(&mut self.out, f, engine)?;
+                    let attr = self.host.as_ref().map(|h| &h.attr);
+                    report::json::write_flow_host(&mut self.out, f, engine, attr)?;
                 }
                 ReportKind::Text => self.text.flow(&mut self.out, f, engine)?,
                 _ => {}
@@ -217,8 +223,14 @@ impl<W: Write> ReportWriter<W> {
     /// After each record: stream events and Zeek rows; live JSON checks the touched flow.
     fn after_record(&mut self, engine: &mut Engine, touched: Option<FlowId>) -> io::Result<()> {
         self.evicted(engine)?;
+        if let Some(h) = &mut self.host {
+            h.after_packet(engine);
+        }
         match self.kind {
-            ReportKind::Events => report::events::drain(engine, &mut self.out),
+            ReportKind::Events => match &self.host {
+                Some(h) => report::events::drain_host(engine, &mut self.out, &h.attr),
+                None => report::events::drain(engine, &mut self.out),
+            },
             ReportKind::Zeek => self.zeek_rows(engine),
             ReportKind::Json if self.live_json => match touched {
                 Some(id) => self.json_if_changed(engine, id),
@@ -246,11 +258,17 @@ impl<W: Write> ReportWriter<W> {
             return Ok(());
         };
         let s = f.summary(engine.now(), &engine.cfg.native);
+        let attr = self.host.as_ref().map(|h| &h.attr);
         let evidence = match s.stale {
             Some(_) => engine.evidence(f, &s).len(),
             None => 0,
         };
-        let sig = (s.close, s.stale.map(|st| st.reason), evidence);
+        let sig = (
+            s.close,
+            s.stale.map(|st| st.reason),
+            attr.map_or(0, |a| a.signature(f)),
+            evidence,
+        );
         let changed = match self.told.entry(id) {
             Entry::Occupied(mut e) => {
                 let c = *e.get() != sig;
@@ -259,11 +277,33 @@ impl<W: Write> ReportWriter<W> {
             }
             Entry::Vacant(v) => {
                 v.insert(sig);
-                sig != (CloseClass::Open, None, 0)
+                (sig.0, sig.1, sig.3) != (CloseClass::Open, None, 0)
             }
         };
         if changed {
-            report::json::write_flow(&mut self.out, f, engine)?;
+            report::json::write_flow_host(&mut self.out, f, engine, attr)?;
+        }
+        Ok(())
+    }
+
+    /// Live: merge a new host snapshot, if there is one; live JSON then writes the flows
+    /// whose kernel view changed and the sockets newly seen only in the kernel.
+    fn host_snapshot(&mut self, engine: &mut Engine) -> io::Result<()> {
+        let Some(h) = &mut self.host else {
+            return Ok(());
+        };
+        if let Some(n) = h.take_notice() {
+            eprintln!("tcplens: {}", report::escape_field(&n));
+        }
+        if !h.poll(engine) || !self.live_json {
+            return Ok(());
+        }
+        for s in h.new_kernel_only() {
+            report::host::write_kernel_only(&mut self.out, &s)?;
+        }
+        let ids: Vec<FlowId> = engine.flows().map(|f| f.id).collect();
+        for id in ids {
+            self.json_if_changed(engine, id)?;
         }
         Ok(())
     }
@@ -285,10 +325,16 @@ impl<W: Write> ReportWriter<W> {
     }
 
     fn finish(&mut self, engine: &mut Engine, read: &ReadOutcome) -> io::Result<()> {
+        if let Some(h) = &mut self.host {
+            h.poll(engine);
+        }
         engine.finish();
         self.evicted(engine)?;
         match self.kind {
-            ReportKind::Events => report::events::drain(engine, &mut self.out)?,
+            ReportKind::Events => match &self.host {
+                Some(h) => report::events::drain_host(engine, &mut self.out, &h.attr)?,
+                None => report::events::drain(engine, &mut self.out)?,
+            },
             ReportKind::Zeek => {
                 self.zeek_rows(engine)?;
                 let st = engine.stats();
@@ -307,7 +353,17 @@ impl<W: Write> ReportWriter<W> {
             }
             // Offline: every flow once; live: every flow at exit (consumers keep the last).
             ReportKind::Json => {
-                report::json::write_all(&mut self.out, engine)?;
+                match &self.host {
+                    Some(h) => {
+                        for f in engine.flows_by_id() {
+                            report::json::write_flow_host(&mut self.out, f, engine, Some(&h.attr))?;
+                        }
+                        for s in h.attr.kernel_only() {
+                            report::host::write_kernel_only(&mut self.out, s)?;
+                        }
+                    }
+                    None => report::json::write_all(&mut self.out, engine)?,
+                }
                 let st = engine.stats();
                 if st.live {
                     // The last line of a live run: the capture's own losses (no "flow" key).
@@ -321,7 +377,12 @@ impl<W: Write> ReportWriter<W> {
                     )?;
                 }
             }
-            ReportKind::Text => self.text.finish(&mut self.out, engine, read)?,
+            ReportKind::Text => {
+                self.text.finish(&mut self.out, engine, read)?;
+                if let Some(h) = &self.host {
+                    report::host::write_text(&mut self.out, engine, &h.attr)?;
+                }
+            }
         }
         self.out.flush()
     }
@@ -514,7 +575,7 @@ fn pipelined(
     let (tx, rx) = sync_channel::<Batch>(8);
     // Empty batches come back for reuse, so the reader allocates only a handful.
     let (back_tx, back_rx) = sync_channel::<Batch>(16);
-    let mut decoder = crate::decode::Decoder::new(engine.decode_options());
+    let mut decoder = engine.new_decoder();
     let halt = Arc::new(AtomicBool::new(false));
     let (stop2, halt2) = (stop.clone(), halt.clone());
     let reader = std::thread::Builder::new()
@@ -592,6 +653,12 @@ fn run_live(
     interactive: bool,
     stop: Arc<AtomicBool>,
 ) -> Result<u8, Error> {
+    // Everything from here on (capture, sock_diag, the threads started below) runs inside
+    // the namespace, as under `ip netns exec NAME`.
+    if let Some(ns) = &cli.netns {
+        crate::host::netns::enter(ns).map_err(Error::input)?;
+    }
+    let mut host = attribution::HostLink::start(cli).map_err(Error::usage)?;
     let opts = LiveOptions {
         iface: iface.to_string(),
         snaplen: cli.snaplen.unwrap_or(live::DEFAULT_SNAPLEN),
@@ -618,22 +685,27 @@ fn run_live(
         return Err(e);
     }
     if interactive {
-        return run_tui_live(capture, iface, cfg, stop, theme(cli));
+        return run_tui_live(capture, iface, cfg, stop, theme(cli), host.take());
     }
 
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
     let mut w = ReportWriter::new(kind, BufWriter::with_capacity(1 << 16, stdout.lock()), true);
+    w.host = host.take();
     let mut open = report_written(w.begin())?;
     let mut end_msg = None;
     let mut save_told = false;
     let mut last_tick = Instant::now();
+    let mut host_polls = 0u32;
     let linktype = capture.linktype;
     loop {
         let msg = match capture.rx.try_recv() {
             Ok(m) => Ok(m),
             Err(std::sync::mpsc::TryRecvError::Empty) => {
                 // Queue drained: make what was written visible to pipelines, then wait.
+                if open && w.host.is_some() {
+                    open = report_written(w.host_snapshot(&mut engine))?;
+                }
                 if open {
                     open = report_written(w.out.flush())?;
                 }
@@ -663,6 +735,12 @@ fn run_live(
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        // A new host snapshot is written about as soon as it is taken (kernel counters
+        // change between packets, e.g. keepalive probes).
+        host_polls = host_polls.wrapping_add(1);
+        if open && w.host.is_some() && host_polls.is_multiple_of(256) {
+            open = report_written(w.host_snapshot(&mut engine))?;
         }
         if last_tick.elapsed() >= Duration::from_secs(1) {
             // Wall-clock timers: silence and stale verdicts advance without packets.
@@ -728,6 +806,7 @@ fn run_tui_live(
     cfg: Config,
     stop: Arc<AtomicBool>,
     theme: crate::tui::theme::Theme,
+    host: Option<attribution::HostLink>,
 ) -> Result<u8, Error> {
     let (_, dummy) = std::sync::mpsc::sync_channel(1);
     let rx = std::mem::replace(&mut capture.rx, dummy);
@@ -738,6 +817,7 @@ fn run_tui_live(
         capture.linktype,
         counters,
         iface,
+        host,
         Ts::now,
     );
     let res = match feed {

@@ -3,16 +3,22 @@
 //! reader, live capture and tests all feed [`Engine::on_frame`] / [`Engine::on_segment`], and
 //! the reports and TUI read [`Engine::flows`] and the outboxes.
 
-use crate::analysis::events::{EventKind, EventSet, PacketEvents};
+pub mod attribution;
+
 use crate::analysis::reach::NeighbourTable;
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
 use crate::decode::icmp::{IcmpError, IcmpKind};
-use crate::decode::{self, DecodeOptions, Decoded, Decoder, Endpoint, RawFrame, Segment, Skip};
+use crate::decode::tunnels::Chain;
+use crate::decode::{
+    self, DecodeOptions, DecodeShared, Decoded, Decoder, Endpoint, RawFrame, ReasmStats, Segment,
+    Skip,
+};
 use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, TableEntry, oldest_batch};
 use crate::tcp::life::{Evidence, EvidenceKind};
 use crate::tcp::{Connection, NativeConfig, NativeSummary, Role, Verdict};
 use crate::time::Ts;
+use crate::vocab::events::{EventKind, EventSet, PacketEvents};
 
 /// Engine settings (from the command line).
 #[derive(Clone, Debug)]
@@ -91,6 +97,10 @@ pub struct Stats {
     pub evicted_flows: u64,
     /// Of those, evicted because the table was full (`--max-flows`).
     pub evicted_for_limit: u64,
+    /// Segments whose IP length ran past a frame captured whole (only the real bytes used).
+    pub len_past_frame: u64,
+    /// IP reassembly (docs/encapsulations.md).
+    pub reassembly: ReasmStats,
 }
 
 impl Stats {
@@ -105,8 +115,43 @@ impl Stats {
         for s in Skip::ALL {
             let n = st.skipped(s);
             if n > 0 && s.is_warning() {
-                w.push(format!("{n} frame(s) skipped: {}", s.as_str()));
+                match s.undecoded_encapsulation() {
+                    Some(name) => w.push(format!("{} frames in {name}, not decoded", group(n))),
+                    None => w.push(format!("{n} frame(s) skipped: {}", s.as_str())),
+                }
             }
+        }
+        if st.len_past_frame > 0 {
+            w.push(format!(
+                "{} segment(s) whose IP length runs past a frame captured whole (malformed; \
+                 only the real bytes used)",
+                st.len_past_frame
+            ));
+        }
+        let r = &st.reassembly;
+        if r.overlaps > 0 {
+            w.push(format!(
+                "{} overlapping IP fragment(s) (first bytes kept)",
+                r.overlaps
+            ));
+        }
+        if r.timed_out > 0 {
+            w.push(format!(
+                "{} IP datagram(s) dropped incomplete after the reassembly timeout",
+                r.timed_out
+            ));
+        }
+        if r.evicted > 0 {
+            w.push(format!(
+                "{} IP datagram(s) dropped incomplete to bound reassembly memory",
+                r.evicted
+            ));
+        }
+        if r.pending > 0 {
+            w.push(format!(
+                "{} IP datagram(s) never completed (fragments missing)",
+                r.pending
+            ));
         }
         if st.truncated_payload > 0 {
             w.push(format!(
@@ -136,6 +181,19 @@ impl Stats {
     }
 }
 
+/// A count with thousands separators (1,204).
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Orientation of a flow: which side is the originator (§3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Orientation {
@@ -146,19 +204,13 @@ pub struct Orientation {
 }
 
 impl Orientation {
-    /// Rules 1 and 2 of §3, from the flow's first packet.
+    /// From the flow's first packet: its sender is the originator unless Zeek's likely-server
+    /// rule swaps the roles ([`ServerPorts::flip_at_creation`], the one rule every report
+    /// uses; docs/analysis.md, "Orientation").
     fn at_creation(seg: &Segment, ports: &ServerPorts) -> Orientation {
         let f = seg.flags;
-        let pure_syn = f.syn() && !f.ack();
         let synack = f.syn() && f.ack();
-        let mut swap = false;
-        if !pure_syn && ports.contains(seg.src.port) {
-            swap = if ports.contains(seg.dst.port) {
-                !synack && seg.src.port < seg.dst.port
-            } else {
-                true
-            };
-        }
+        let swap = ports.flip_at_creation(seg);
         Orientation {
             orig: if swap { Dir::B } else { Dir::A },
             // Only a flow that starts with a SYN+ACK can still be swapped by rule 3.
@@ -211,6 +263,9 @@ pub struct Flow {
     pending: Vec<PacketEvents>,
     /// Removed from the table before the end of the input (limit or timeout).
     pub evicted: bool,
+    /// The encapsulations of the flow's first packet, outermost first, endpoints as the
+    /// first packet travelled (source on side A).
+    pub tunnel: Option<Box<Chain>>,
 }
 
 impl TableEntry for Flow {
@@ -244,6 +299,7 @@ impl Flow {
             zeek: ZeekConn::new(),
             pending: Vec::new(),
             evicted: false,
+            tunnel: None,
         }
     }
 
@@ -321,8 +377,11 @@ pub struct Engine {
     next_sweep: Option<Ts>,
     /// Unanswered ARP / neighbour solicitations, once any was seen (docs/cable-pull.md).
     neighbours: Option<Box<NeighbourTable>>,
-    /// Decoder for [`Engine::on_frame`] (drivers that decode on another thread hold their own).
+    /// Decoder for [`Engine::on_frame`] (drivers that decode on another thread hold their own,
+    /// from [`Engine::new_decoder`]).
     decoder: Decoder,
+    /// What every decoder of this engine shares with it: tunnel chains, reassembly counters.
+    shared: DecodeShared,
 }
 
 /// Most packets' events held back per flow while its orientation is open.
@@ -335,6 +394,7 @@ impl Engine {
     pub fn new(cfg: Config) -> Engine {
         let mut zeek = ZeekTracker::new(cfg.server_ports.clone(), cfg.verify_checksums);
         let cfg_verify = cfg.verify_checksums;
+        let shared = DecodeShared::default();
         zeek.set_limit(cfg.max_flows);
         Engine {
             cfg,
@@ -346,9 +406,13 @@ impl Engine {
             evicted_out: Vec::new(),
             next_sweep: None,
             neighbours: None,
-            decoder: Decoder::new(DecodeOptions {
-                verify_checksums: cfg_verify,
-            }),
+            decoder: Decoder::with_shared(
+                DecodeOptions {
+                    verify_checksums: cfg_verify,
+                },
+                &shared,
+            ),
+            shared,
         }
     }
 
@@ -364,6 +428,12 @@ impl Engine {
         DecodeOptions {
             verify_checksums: self.cfg.verify_checksums,
         }
+    }
+
+    /// A decoder for another thread: its tunnels and reassembly counters reach this engine.
+    /// One decoder per packet path, fed in capture order.
+    pub fn new_decoder(&self) -> Decoder {
+        Decoder::with_shared(self.decode_options(), &self.shared)
     }
 
     /// Analyse one record decoded elsewhere (e.g. on a reader thread): exactly what
@@ -398,6 +468,9 @@ impl Engine {
             Err(skip) => {
                 if let Some(c) = self.stats.skipped.get_mut(skip.index()) {
                     *c += 1;
+                }
+                if matches!(skip, Skip::Fragment | Skip::BadFragment) {
+                    self.stats.reassembly = self.shared.reassembly.snapshot();
                 }
                 self.clock(ts);
                 // Zeek fires its timers on every packet it reads, TCP or not (§11.7).
@@ -436,6 +509,12 @@ impl Engine {
         }
         if seg.options.malformed {
             self.stats.malformed_options += 1;
+        }
+        if seg.len_past_frame {
+            self.stats.len_past_frame += 1;
+        }
+        if seg.reassembled {
+            self.stats.reassembly = self.shared.reassembly.snapshot();
         }
         if seg.checksum == decode::Checksum::Bad {
             self.stats.bad_checksums += 1;
@@ -588,7 +667,12 @@ impl Engine {
             self.evict_oldest();
         }
         let ports = &self.cfg.server_ports;
-        self.flows.insert(key, |id| Flow::new(id, seg, ports))
+        let tunnel = self.shared.tunnels.get(seg.tunnel).map(Box::new);
+        self.flows.insert(key, |id| {
+            let mut f = Flow::new(id, seg, ports);
+            f.tunnel = tunnel;
+            f
+        })
     }
 
     /// The table is full: evict the least recently active 1/64 of it (at least one flow), so
@@ -703,12 +787,19 @@ impl Engine {
         self.flows.get(id)
     }
 
+    /// The current flow between two endpoints, either way round.
+    pub fn flow_between(&self, a: Endpoint, b: Endpoint) -> Option<&Flow> {
+        let slot = self.flows.lookup(&FlowKey::new(a, b))?;
+        self.flows.at(slot)
+    }
+
     /// Flows in the table now.
     pub fn flow_count(&self) -> usize {
         self.flows.len()
     }
 
-    /// Flows ever created, evicted ones included.
+    /// Flows ever created, evicted ones included (live attribution refreshes early on a new
+    /// one).
     pub fn flows_created(&self) -> u64 {
         self.flows.created()
     }
@@ -798,6 +889,57 @@ mod tests {
         let f = e.flows().next().expect("one flow");
         assert_eq!(f.orig().port, 40000);
         assert_eq!(f.resp().port, 80);
+    }
+
+    /// The one orientation rule (docs/analysis.md, "Orientation"), pinned on first packets:
+    /// (flags, source port, destination port, destination is the IPv4 broadcast address,
+    /// whether the receiver becomes the originator). The engine's flow, the JSON report's
+    /// per-flow Zeek rules and Zeek's own table must all agree with the table.
+    #[test]
+    fn one_orientation_rule_for_every_report() {
+        use std::net::{IpAddr, Ipv4Addr};
+        let cases: [(&str, u16, u16, bool, bool); 14] = [
+            ("S", 80, 40000, false, false),
+            ("SA", 80, 40000, false, true),
+            ("A", 80, 40000, false, true),
+            ("FA", 80, 40000, false, true),
+            ("R", 80, 40000, false, true),
+            ("A", 40000, 80, false, false),
+            ("A", 40000, 50000, false, false),
+            ("A", 443, 80, false, false),
+            ("A", 80, 443, false, true),
+            ("SA", 80, 443, false, false),
+            ("SA", 443, 80, false, false),
+            ("A", 80, 40000, true, false),
+            ("SA", 80, 40000, true, false),
+            ("S", 40000, 80, true, false),
+        ];
+        for (fl, sport, dport, broadcast, swapped) in cases {
+            let mut l = Ladder::new().ports(sport, dport);
+            if broadcast {
+                l = l.addrs(
+                    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+                    IpAddr::V4(Ipv4Addr::BROADCAST),
+                );
+            }
+            let seg = l.c2s(fl, 0, 0, 0);
+            let what = format!("{fl} {sport} -> {dport} broadcast={broadcast}");
+            let e = run(std::slice::from_ref(&seg));
+            let f = e.flows().next().expect("one flow");
+            let want = if swapped { Dir::B } else { Dir::A };
+            assert_eq!(f.orientation.orig, want, "engine: {what}");
+            assert_eq!(f.zeek.orig_dir(), want, "json zeek rules: {what}");
+            let mut z = ZeekTracker::new(ServerPorts::zeek_default(), false);
+            z.on_segment(&seg);
+            z.finish();
+            let rows = z.take_rows();
+            let orig = if swapped { seg.dst } else { seg.src };
+            assert_eq!(
+                rows.first().map(|r| r.orig),
+                Some(orig),
+                "zeek table: {what}"
+            );
+        }
     }
 
     #[test]

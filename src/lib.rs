@@ -21,12 +21,15 @@ pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod flow;
+pub mod host;
 pub mod report;
 pub mod story;
 pub mod tcp;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod time;
 pub mod timeseq;
 pub mod tui;
+pub mod vocab;
 
 pub use engine::{Config, Engine};

@@ -174,6 +174,9 @@ impl Ladder {
             options: self.next_options.take().unwrap_or_default(),
             checksum: Checksum::NotChecked,
             ip_len_from_capture: false,
+            len_past_frame: false,
+            reassembled: false,
+            tunnel: crate::decode::TunnelId::NONE,
         };
         self.t += self.step;
         s
@@ -422,4 +425,50 @@ pub fn write_pcap(path: &std::path::Path, segs: &[Segment]) -> io::Result<()> {
         w.segment(s)?;
     }
     w.into_inner().flush()
+}
+
+/// One long bulk transfer of about `segments` segments (for the TUI's scale tests and
+/// benchmarks): a handshake, then 1000-byte data segments from the client every 10 µs, an
+/// ACK from the server for every second one, and every 5000th segment lost once and
+/// retransmitted 200 ms later (the ACK line stalls, then jumps).
+pub fn bulk_connection(segments: usize) -> Vec<Segment> {
+    let mut l = Ladder::new();
+    l.step = 0.000_01;
+    let mut v = Vec::with_capacity(segments + 8);
+    v.push(l.c2s("S", 0, 0, 0));
+    v.push(l.s2c("SA", 0, 1, 0));
+    v.push(l.c2s("A", 1, 1, 0));
+    let mut seq = 1u32;
+    let mut acked = 1u32;
+    let mut n = 0u64;
+    let mut lost: Option<u32> = None;
+    while v.len() < segments {
+        n += 1;
+        if n.is_multiple_of(5000) && lost.is_none() {
+            // Lost: never captured; the receiver acknowledges only up to it.
+            lost = Some(seq);
+            seq = seq.wrapping_add(1000);
+            continue;
+        }
+        v.push(l.c2s("PA", seq, 1, 1000));
+        seq = seq.wrapping_add(1000);
+        if n.is_multiple_of(2) {
+            let upto = lost.unwrap_or(seq);
+            if upto != acked {
+                acked = upto;
+            }
+            v.push(l.s2c("A", 1, acked, 0));
+        }
+        if let Some(at) = lost
+            && n % 5000 == 40
+        {
+            let t = l.t;
+            l.at(t + 0.2);
+            v.push(l.c2s("PA", at, 1, 1000));
+            acked = seq;
+            v.push(l.s2c("A", 1, acked, 0));
+            lost = None;
+        }
+    }
+    v
 }

@@ -5,9 +5,9 @@
 //! bytes in flight against the receive window. The detail view's graphs draw a [`Series`];
 //! the driver builds it from the connection's segments and the events the engine gave them.
 
-use crate::analysis::events::{EventKind, EventSet};
 use crate::decode::{Segment, TcpFlags};
 use crate::time::Ts;
+use crate::vocab::events::{EventKind, EventSet};
 
 /// One segment of the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,14 +53,53 @@ impl Point {
 /// A sample over time for one sender: `(t ns, value)`.
 pub type Samples = Vec<(i64, f64)>;
 
-/// Everything the graphs draw about one connection. Index 0 of the per-direction vectors is
+/// Marks on the graphs: what a segment was, by glyph.
+pub mod mark {
+    pub const NONE: u8 = 0;
+    pub const RST: u8 = b'X';
+    pub const FIN: u8 = b'F';
+    pub const RETRANSMISSION: u8 = b'R';
+    pub const KEEPALIVE: u8 = b'K';
+    pub const ZERO_WINDOW: u8 = b'Z';
+    pub const WINDOW_UPDATE: u8 = b'W';
+}
+
+/// One sender's segments that use sequence space or carry a mark, in time order (columns
+/// of equal length: a million segments are scanned in a few milliseconds).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SentLane {
+    pub t: Vec<i64>,
+    /// Sequence range `[lo, hi)` (relative, unwrapped).
+    pub lo: Vec<u64>,
+    pub hi: Vec<u64>,
+    /// [`mark`] glyph or [`mark::NONE`].
+    pub mark: Vec<u8>,
+}
+
+/// The ACKs a sender received from its peer, in time order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AckLane {
+    pub t: Vec<i64>,
+    pub ack: Vec<u64>,
+    /// Right edge of the advertised window: `ack + window`.
+    pub edge: Vec<u64>,
+    /// [`mark::ZERO_WINDOW`], [`mark::WINDOW_UPDATE`] or [`mark::NONE`].
+    pub mark: Vec<u8>,
+    /// First SACK blocks: `(t, left, right)`.
+    pub sack: Vec<(i64, u64, u64)>,
+}
+
+/// Everything the graphs draw about one connection. Index 0 of the per-sender arrays is
 /// the originator as sender, 1 the responder.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Series {
     pub start: Ts,
     /// Nanoseconds from the first to the last segment.
     pub span: i64,
-    pub points: Vec<Point>,
+    /// Segments in the connection.
+    pub segments: usize,
+    pub sent: [SentLane; 2],
+    pub acks: [AckLane; 2],
     /// Round-trip time samples (seconds) of each sender's data.
     pub rtt: [Samples; 2],
     /// Bytes in flight (sent, not yet acknowledged) of each sender.
@@ -69,6 +108,8 @@ pub struct Series {
     pub rwnd: [Samples; 2],
     /// Window scaling was in effect (both SYNs seen with the option).
     pub scaled: bool,
+    /// The sender that used more sequence space (0 originator, 1 responder).
+    pub main_sender: usize,
 }
 
 /// Per-direction state while building.
@@ -108,6 +149,7 @@ impl Side {
 #[derive(Default)]
 pub struct Builder {
     s: Series,
+    points: Vec<Point>,
     side: [Side; 2],
     started: bool,
 }
@@ -190,7 +232,7 @@ impl Builder {
         {
             v.push((t, my_flight as f64));
         }
-        self.s.points.push(Point {
+        self.points.push(Point {
             t,
             frame: seg.frame,
             from_orig,
@@ -206,15 +248,67 @@ impl Builder {
 
     /// Attach the events the engine released late (by frame number).
     pub fn set_events(&mut self, events: &std::collections::HashMap<u64, EventSet>) {
-        for p in &mut self.s.points {
+        for p in &mut self.points {
             if let Some(e) = events.get(&p.frame) {
                 p.events = *e;
             }
         }
     }
 
+    /// The series, its segments sorted into lanes.
     pub fn finish(self) -> Series {
-        self.s
+        let mut s = self.s;
+        s.segments = self.points.len();
+        let mut top = [0u64; 2];
+        for p in &self.points {
+            let me = usize::from(!p.from_orig);
+            let hi = p.seq + u64::from(p.len);
+            if let Some(t) = top.get_mut(me) {
+                *t = (*t).max(hi);
+            }
+            let m = if p.flags.rst() {
+                mark::RST
+            } else if p.flags.fin() {
+                mark::FIN
+            } else if p.is_retransmission() {
+                mark::RETRANSMISSION
+            } else if p.is_keepalive() {
+                mark::KEEPALIVE
+            } else {
+                mark::NONE
+            };
+            if (p.len > 0 || m != mark::NONE)
+                && let Some(l) = s.sent.get_mut(me)
+            {
+                l.t.push(p.t);
+                l.lo.push(p.seq);
+                l.hi.push(hi);
+                l.mark.push(m);
+            }
+            // My ACK goes to the peer's lane: it acknowledges the peer's data.
+            if let (Some(a), Some(l)) = (p.ack, s.acks.get_mut(1 - me)) {
+                l.t.push(p.t);
+                l.ack.push(a);
+                l.edge.push(a.saturating_add(p.win));
+                l.mark.push(if p.is_zero_window() {
+                    mark::ZERO_WINDOW
+                } else if p.is_window_update() {
+                    mark::WINDOW_UPDATE
+                } else {
+                    mark::NONE
+                });
+                if let Some((lft, r)) = p.sack {
+                    l.sack.push((p.t, lft, r));
+                }
+            }
+        }
+        s.main_sender = usize::from(top[1] > top[0]);
+        s
+    }
+
+    /// The segments pushed so far (tests).
+    pub fn points(&self) -> &[Point] {
+        &self.points
     }
 }
 
@@ -240,10 +334,15 @@ mod tests {
         for (s, o) in segs {
             b.push(&s, o, EventSet::EMPTY);
         }
+        assert_eq!(b.points().len(), 8);
+        assert_eq!(b.points()[3].seq, 1);
+        assert_eq!(b.points()[5].ack, Some(101));
         let s = b.finish();
-        assert_eq!(s.points.len(), 8);
-        assert_eq!(s.points[3].seq, 1);
-        assert_eq!(s.points[5].ack, Some(101));
+        assert_eq!(s.segments, 8);
+        // The originator's SYN and three data segments; the responder's ACKs.
+        assert_eq!(s.sent[0].lo, vec![0, 1, 1, 101]);
+        assert_eq!(s.acks[0].ack, vec![1, 101, 151]);
+        assert_eq!(s.main_sender, 0);
         // SYN sampled by the SYN+ACK; the retransmitted 100 bytes not; the 50 bytes are.
         assert_eq!(s.rtt[0].len(), 2, "{:?}", s.rtt[0]);
         assert_eq!(s.in_flight[0].last().map(|x| x.1), Some(0.0));

@@ -36,6 +36,9 @@ fn seg(i: u64, src: Endpoint, dst: Endpoint, flags: u8, seq: u32, ack: u32, len:
         options: TcpOptions::default(),
         checksum: Checksum::NotChecked,
         ip_len_from_capture: false,
+        len_past_frame: false,
+        reassembled: false,
+        tunnel: tcplens::decode::TunnelId::NONE,
     }
 }
 

@@ -26,6 +26,16 @@ fn dec(lt: i32, data: &[u8]) -> Result<tcplens::decode::Segment, Skip> {
     })
 }
 
+/// A frame cut by the snap length: `orig` bytes were on the wire.
+fn dec_cut(lt: i32, data: &[u8], orig: usize) -> Result<tcplens::decode::Segment, Skip> {
+    let mut r = raw(lt, data);
+    r.orig_len = orig as u32;
+    decode(&r, DecodeOptions::default()).and_then(|d| match d {
+        Decoded::Tcp(s) => Ok(s),
+        other => Err(other.skip_reason().unwrap_or(Skip::NotTcp)),
+    })
+}
+
 fn data_segment() -> tcplens::decode::Segment {
     let mut l = Ladder::new();
     l.c2s("PA", 1, 1, 100)
@@ -111,7 +121,7 @@ fn snaplen_cut_payload_keeps_ip_lengths() {
     let seg = data_segment();
     let bytes = ethernet(&ip_packet(&seg, false), &[]);
     let cut = &bytes[..14 + 20 + 20 + 10];
-    let got = dec(linktype::ETHERNET, cut).expect("headers are complete");
+    let got = dec_cut(linktype::ETHERNET, cut, bytes.len()).expect("headers are complete");
     assert_eq!(got.payload_len, 100);
     assert_eq!(got.captured_payload_len, 10);
     assert!(got.truncated());
@@ -132,8 +142,13 @@ fn tcp_header_cut_short_is_skipped() {
     let seg = data_segment();
     let bytes = ethernet(&ip_packet(&seg, false), &[]);
     assert_eq!(
-        dec(linktype::ETHERNET, &bytes[..14 + 20 + 12]),
+        dec_cut(linktype::ETHERNET, &bytes[..14 + 20 + 12], bytes.len()),
         Err(Skip::TruncatedTcp)
+    );
+    // The same bytes captured whole: the IP length lies, the TCP header is malformed.
+    assert_eq!(
+        dec(linktype::ETHERNET, &bytes[..14 + 20 + 12]),
+        Err(Skip::MalformedTcp)
     );
 }
 
@@ -231,7 +246,13 @@ fn checksums_are_verified_only_on_request() {
     };
     assert_eq!(r(&good), Ok(Checksum::Good));
     assert_eq!(r(&bad), Ok(Checksum::Bad));
-    assert_eq!(r(&good[..60]), Ok(Checksum::Unverifiable));
+    let mut cut = raw(linktype::RAW, &good[..60]);
+    cut.orig_len = good.len() as u32;
+    let r_cut = decode(&cut, on).map(|d| match d {
+        Decoded::Tcp(s) => s.checksum,
+        _ => Checksum::NotChecked,
+    });
+    assert_eq!(r_cut, Ok(Checksum::Unverifiable));
     assert_eq!(
         dec(linktype::RAW, &bad).map(|s| s.checksum),
         Ok(Checksum::NotChecked)
@@ -309,4 +330,37 @@ fn pppoe_length_bounds_the_ip_packet_like_wireshark() {
     let got = dec(linktype::ETHERNET, &f).expect("decodes");
     assert_eq!(got.payload_len, 0);
     assert_eq!(got.ip_len, 40);
+}
+
+#[test]
+fn an_ip_length_past_a_whole_frame_lies_and_only_real_bytes_count() {
+    // Issue 14 row 13: IPv4 total length 65535 in a complete 54-byte frame (tcpdump:
+    // "truncated-ip - 65481 bytes missing!"): no phantom payload.
+    let mut l = Ladder::new();
+    let seg = l.c2s("A", 1, 1, 0);
+    let mut ip = ip_packet(&seg, false);
+    ip[2..4].copy_from_slice(&65535u16.to_be_bytes());
+    let frame = ethernet(&ip, &[]);
+    let got = dec(linktype::ETHERNET, &frame).expect("decodes");
+    assert!(got.len_past_frame);
+    assert_eq!((got.payload_len, got.ip_len), (0, 40));
+    assert!(!got.truncated());
+    // The same bytes cut by the snap length: the header is believed.
+    let cut = dec_cut(linktype::ETHERNET, &frame, 65535 + 14).expect("decodes");
+    assert!(!cut.len_past_frame);
+    assert_eq!(cut.payload_len, 65535 - 40);
+}
+
+#[test]
+fn an_ipv6_extension_header_past_the_frame_is_malformed_not_ignored() {
+    // Issue 14 row 15: a destination-options header claiming 2 KB in a whole frame.
+    let mut v6 = vec![0x60, 0, 0, 0, 0, 16, 60, 64];
+    v6.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    v6.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+    v6.extend_from_slice(&[6, 255, 1, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(dec(linktype::RAW, &v6), Err(Skip::MalformedIp));
+    assert_eq!(
+        dec_cut(linktype::RAW, &v6, v6.len() + 2048),
+        Err(Skip::TruncatedIp)
+    );
 }

@@ -116,8 +116,8 @@ fn last_records(lines: &[(Instant, String)]) -> Vec<Value> {
     let mut by_flow: Vec<(u64, Value)> = Vec::new();
     for (_, l) in lines {
         let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"));
-        if v.get("capture").is_some() {
-            continue; // the live run's closing line with its drop counters
+        if v.get("capture").is_some() || v["kernel_only"] == true {
+            continue; // the closing line with drop counters; sockets silent on the wire
         }
         let id = v["flow"].as_u64().expect("flow id");
         by_flow.retain(|(i, _)| *i != id);

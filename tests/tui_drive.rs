@@ -261,6 +261,7 @@ fn live_feed_moves_stale_verdicts_on_the_clock_without_packets() {
         1,
         Arc::new(LiveCounters::default()),
         "veth-test",
+        None,
         move || Ts(c.load(Ordering::Relaxed)),
     )
     .unwrap();
@@ -454,6 +455,7 @@ fn live_detail_follows_new_packets() {
         1,
         Arc::new(LiveCounters::default()),
         "veth-test",
+        None,
         move || now,
     )
     .unwrap();

@@ -186,6 +186,13 @@ fn no_color_and_saving_a_connection() {
                 pane.contains("not saved: tcplens-flow-0.pcap exists"),
                 "{pane}"
             );
+            // The overview over time: the five retransmissions into the pulled cable, the
+            // connection stale at the end.
+            keys(&session, &["3"]);
+            let pane = wait_for(&session, "retransmissions/s");
+            assert!(pane.contains("total 5)"), "{pane}");
+            assert!(pane.contains("• stale 1"), "{pane}");
+            assert!(pane.contains("new connections/s (peak 1.0)"), "{pane}");
         }
         keys(&session, &["q"]);
         std::thread::sleep(Duration::from_millis(300));

@@ -335,7 +335,7 @@ fn sort_by_address_with_ipv4_only_and_mixed_families() {
 
 #[test]
 fn n_jumps_to_the_next_segment_with_an_event() {
-    use tcplens::analysis::events::{EventKind, EventSet};
+    use tcplens::vocab::events::{EventKind, EventSet};
     let (e, _snap, mut app) = setup();
     let mut r = rows(0, 10);
     let mut syn = EventSet::EMPTY;

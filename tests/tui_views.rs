@@ -218,7 +218,7 @@ fn detail_view_draws_the_ladder_read_back_from_the_file() {
     let from_orig = page.rows.iter().filter(|r| r.from_orig).count() as u64;
     assert_eq!(from_orig, f.by_role(f.pkts).0);
     // Events are the engine's: the same count per kind as the flow's counters.
-    for k in tcplens::analysis::events::EventKind::ALL {
+    for k in tcplens::vocab::events::EventKind::ALL {
         let n = page.rows.iter().filter(|r| r.events.contains(k)).count() as u32;
         assert_eq!(n, f.count(k), "{}", k.as_str());
     }

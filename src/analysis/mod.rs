@@ -2,9 +2,7 @@
 //! Wireshark-compatible events (`wireshark`, spec §7) and the Zeek-compatible tracker (`zeek`,
 //! spec §11). tcplens's own inference lives in `crate::tcp`.
 
-pub mod events;
 pub mod middlebox;
 pub mod reach;
-pub mod timers;
 pub mod wireshark;
 pub mod zeek;

@@ -18,11 +18,11 @@
 //! captures) or acknowledges everything, and as an estimate from bytes in flight otherwise.
 //! RTO reporting, the list's other use, is left to the Native analysis.
 
-use crate::analysis::events::{EventKind, EventSet};
 use crate::decode::Segment;
 use crate::flow::Dir;
-use crate::tcp::seq;
 use crate::time::Ts;
+use crate::vocab::events::{EventKind, EventSet};
+use crate::vocab::seq;
 
 /// Wireshark stores at most this many unacknowledged segments per direction; beyond it a SYN
 /// or FIN no longer adds its octet to `next_seq` (packet-tcp.c `TCP_MAX_UNACKED_SEGMENTS`).

@@ -7,7 +7,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::{RawFrame, link::linktype, rest};
 use crate::time::Ts;
 
-const ETH_ARP: u16 = 0x0806;
+pub(super) const ETH_ARP: u16 = 0x0806;
+pub(super) const ETH_IPV4: u16 = 0x0800;
+pub(super) const ETH_IPV6: u16 = 0x86dd;
 const ETH_VLAN: u16 = 0x8100;
 const ETH_QINQ: u16 = 0x88a8;
 
@@ -30,13 +32,23 @@ pub struct Neighbour {
     pub target: IpAddr,
 }
 
-/// An ARP packet in an Ethernet (or Linux cooked) frame, through VLAN tags.
-pub(super) fn arp(raw: &RawFrame<'_>) -> Option<Neighbour> {
+/// The outermost network layer of a frame and its EtherType (Ethernet and Linux cooked frames
+/// through VLAN tags; raw IP and BSD loopback by the IP version), for the frames the TCP path
+/// left aside.
+pub(super) fn network_layer<'a>(raw: &RawFrame<'a>) -> Option<(u16, &'a [u8])> {
     let d = raw.data;
+    let by_version = |p: &'a [u8]| match p.first()? >> 4 {
+        4 => Some((ETH_IPV4, p)),
+        6 => Some((ETH_IPV6, p)),
+        _ => None,
+    };
     let (mut et, mut p) = match raw.linktype {
         linktype::ETHERNET => (u16::from_be_bytes([*d.get(12)?, *d.get(13)?]), rest(d, 14)),
         linktype::LINUX_SLL => (u16::from_be_bytes([*d.get(14)?, *d.get(15)?]), rest(d, 16)),
         linktype::LINUX_SLL2 => (u16::from_be_bytes([*d.first()?, *d.get(1)?]), rest(d, 20)),
+        linktype::RAW | linktype::RAW_DLT12 | linktype::RAW_DLT14 => return by_version(d),
+        linktype::IPV4 | linktype::IPV6 => return by_version(d),
+        linktype::NULL | linktype::LOOP => return by_version(rest(d, 4)),
         _ => return None,
     };
     for _ in 0..4 {
@@ -46,9 +58,11 @@ pub(super) fn arp(raw: &RawFrame<'_>) -> Option<Neighbour> {
         et = u16::from_be_bytes([*p.get(2)?, *p.get(3)?]);
         p = rest(p, 4);
     }
-    if et != ETH_ARP {
-        return None;
-    }
+    Some((et, p))
+}
+
+/// An ARP packet `p` (the payload of an ARP EtherType).
+pub(super) fn arp(raw: &RawFrame<'_>, p: &[u8]) -> Option<Neighbour> {
     // htype 1 (Ethernet), ptype 0x0800, hlen 6, plen 4.
     let h = p.get(0..28)?;
     if h[0..2] != [0, 1] || h[2..4] != [8, 0] || h[4] != 6 || h[5] != 4 {

@@ -14,6 +14,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::time::Ts;
 
@@ -21,8 +22,16 @@ pub mod arp;
 pub mod icmp;
 mod ip;
 mod link;
+mod reasm;
 mod tcp;
 mod tunnel;
+pub mod tunnels;
+mod wifi;
+
+use reasm::Reassembler;
+pub use reasm::{ReasmCounters, ReasmStats};
+use tunnels::{Chain, Hop, HopAddr, TunnelInterner, TunnelKind};
+pub use tunnels::{TunnelId, TunnelTable};
 
 pub use link::linktype;
 pub use tcp::parse_options;
@@ -158,6 +167,13 @@ pub struct Segment {
     pub checksum: Checksum,
     /// IPv4 total length was 0 (segmentation offload): lengths came from the captured bytes.
     pub ip_len_from_capture: bool,
+    /// The IP length ran past a frame captured whole (the header lies, tcpdump's
+    /// "truncated-ip"): lengths came from the real bytes.
+    pub len_past_frame: bool,
+    /// The encapsulations the segment arrived in ([`TunnelId::NONE`] when none).
+    pub tunnel: TunnelId,
+    /// The segment came in a reassembled IP datagram (this frame completed it).
+    pub reassembled: bool,
 }
 
 impl Segment {
@@ -184,22 +200,41 @@ pub enum Skip {
     TruncatedLink,
     /// Not IPv4/IPv6 (ARP, LLDP, ...).
     NotIp,
-    /// An IP header that could not be parsed.
+    /// An IP header that could not be parsed (or an IPv6 extension header running past a
+    /// frame captured whole).
     MalformedIp,
     /// IP but not TCP (UDP, ICMP, ...).
     NotTcp,
-    /// A non-first IP fragment, or a first fragment too short to hold the TCP header.
+    /// An IP fragment held for reassembly (its datagram is analysed on the frame that
+    /// completes it).
     Fragment,
     /// The TCP header is not fully captured.
     TruncatedTcp,
-    /// The TCP header length field is below 20 or beyond the segment.
+    /// The TCP header length field is below 20 or beyond a frame captured whole.
     MalformedTcp,
     /// Too many nested encapsulations.
     TunnelDepth,
+    /// IP headers (IPv6 extension headers) cut by the snap length.
+    TruncatedIp,
+    /// An IP fragment that cannot belong to a valid datagram, or cut by the snap length.
+    BadFragment,
+    /// Encapsulations tcplens recognises but does not decode (docs/encapsulations.md).
+    InGtpC,
+    InL2tp,
+    InEsp,
+    InCapwap,
+    /// 802.11 data frames with the Protected bit: encrypted.
+    WifiProtected,
+    /// GRE carrying a protocol not decoded (keepalives, WCCP, NHRP, ...).
+    GreOther,
+    /// ERSPAN of a version or frame type not decoded.
+    ErspanOther,
+    /// MPLS whose payload is not IP (pseudowires without a control word).
+    MplsOther,
 }
 
 impl Skip {
-    pub const ALL: [Skip; 9] = [
+    pub const ALL: [Skip; 19] = [
         Skip::UnsupportedLinkType,
         Skip::TruncatedLink,
         Skip::NotIp,
@@ -209,11 +244,37 @@ impl Skip {
         Skip::TruncatedTcp,
         Skip::MalformedTcp,
         Skip::TunnelDepth,
+        Skip::TruncatedIp,
+        Skip::BadFragment,
+        Skip::InGtpC,
+        Skip::InL2tp,
+        Skip::InEsp,
+        Skip::InCapwap,
+        Skip::WifiProtected,
+        Skip::GreOther,
+        Skip::ErspanOther,
+        Skip::MplsOther,
     ];
 
     /// Is this worth a warning (as opposed to ordinary non-TCP traffic)?
     pub fn is_warning(self) -> bool {
-        !matches!(self, Skip::NotIp | Skip::NotTcp)
+        !matches!(self, Skip::NotIp | Skip::NotTcp | Skip::Fragment)
+    }
+
+    /// For frames in an encapsulation tcplens does not decode: its name ("frames in GTP-C,
+    /// not decoded").
+    pub fn undecoded_encapsulation(self) -> Option<&'static str> {
+        Some(match self {
+            Skip::InGtpC => "GTP-C",
+            Skip::InL2tp => "L2TP",
+            Skip::InEsp => "IPsec ESP (encrypted)",
+            Skip::InCapwap => "CAPWAP",
+            Skip::WifiProtected => "protected 802.11 (encrypted)",
+            Skip::GreOther => "GRE of another protocol",
+            Skip::ErspanOther => "ERSPAN of another version or frame type",
+            Skip::MplsOther => "MPLS without IP (pseudowire)",
+            _ => return None,
+        })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -223,10 +284,20 @@ impl Skip {
             Skip::NotIp => "not IP",
             Skip::MalformedIp => "malformed IP header",
             Skip::NotTcp => "not TCP",
-            Skip::Fragment => "IP fragment without TCP header",
+            Skip::Fragment => "IP fragment held for reassembly",
             Skip::TruncatedTcp => "TCP header cut by snap length",
             Skip::MalformedTcp => "malformed TCP header",
             Skip::TunnelDepth => "too many nested encapsulations",
+            Skip::TruncatedIp => "IP header cut by snap length",
+            Skip::BadFragment => "IP fragment cut by snap length or past 65,535 bytes",
+            Skip::InGtpC => "in GTP-C, not decoded",
+            Skip::InL2tp => "in L2TP, not decoded",
+            Skip::InEsp => "in IPsec ESP (encrypted), not decoded",
+            Skip::InCapwap => "in CAPWAP, not decoded",
+            Skip::WifiProtected => "in protected 802.11 (encrypted), not decoded",
+            Skip::GreOther => "in GRE of another protocol, not decoded",
+            Skip::ErspanOther => "in ERSPAN of another version or frame type, not decoded",
+            Skip::MplsOther => "in MPLS without IP (pseudowire), not decoded",
         }
     }
 
@@ -274,15 +345,43 @@ impl Decoded {
     }
 }
 
-/// The decoder a packet path owns: decoding options, and the state that spans frames.
+/// What the decoders share with the engine: the tunnel chains seen and the reassembler's
+/// counters, read by the reports while a reader thread decodes.
 #[derive(Clone, Debug, Default)]
+pub struct DecodeShared {
+    pub tunnels: TunnelTable,
+    pub reassembly: Arc<ReasmCounters>,
+}
+
+/// The decoder a packet path owns: decoding options, and the state that spans frames (IP
+/// reassembly, tunnel identities). Frames must be fed in capture order.
+#[derive(Debug)]
 pub struct Decoder {
     opts: DecodeOptions,
+    reasm: Reassembler,
+    interner: TunnelInterner,
+    chain: Chain,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new(DecodeOptions::default())
+    }
 }
 
 impl Decoder {
     pub fn new(opts: DecodeOptions) -> Decoder {
-        Decoder { opts }
+        Decoder::with_shared(opts, &DecodeShared::default())
+    }
+
+    /// A decoder whose tunnels and reassembly counters land in `shared`.
+    pub fn with_shared(opts: DecodeOptions, shared: &DecodeShared) -> Decoder {
+        Decoder {
+            opts,
+            reasm: Reassembler::new(shared.reassembly.clone()),
+            interner: TunnelInterner::new(shared.tunnels.clone()),
+            chain: Chain::default(),
+        }
     }
 
     pub fn options(&self) -> DecodeOptions {
@@ -291,26 +390,61 @@ impl Decoder {
 
     /// Decode one frame, in capture order.
     pub fn decode(&mut self, raw: &RawFrame<'_>) -> Result<Decoded, Skip> {
-        decode(raw, self.opts)
+        self.chain.clear();
+        let mut w = Walk {
+            frame: raw.frame,
+            ts: raw.ts,
+            opts: self.opts,
+            complete: raw.data.len() as u64 >= raw.orig_len as u64,
+            depth: 0,
+            outer: (HopAddr::None, HopAddr::None),
+            reassembled: false,
+            chain: &mut self.chain,
+            interner: Some(&mut self.interner),
+            reasm: Some(&mut self.reasm),
+        };
+        reachability(raw, w.link(raw.linktype, raw.data).map(Decoded::Tcp))
     }
 }
 
-/// Decode one frame on its own. Returns what it is or the reason it was skipped.
+/// Decode one frame on its own (no reassembly: fragments are [`Skip::Fragment`]). Returns what
+/// it is or the reason it was skipped.
 pub fn decode(raw: &RawFrame<'_>, opts: DecodeOptions) -> Result<Decoded, Skip> {
-    let (ip, bound) = match link::link_layer(raw.linktype, raw.data) {
-        Ok(x) => x,
-        Err(Skip::NotIp) => return arp::arp(raw).map(Decoded::Neighbour).ok_or(Skip::NotIp),
-        Err(e) => return Err(e),
+    let mut chain = Chain::default();
+    let mut w = Walk {
+        frame: raw.frame,
+        ts: raw.ts,
+        opts,
+        complete: raw.data.len() as u64 >= raw.orig_len as u64,
+        depth: 0,
+        outer: (HopAddr::None, HopAddr::None),
+        reassembled: false,
+        chain: &mut chain,
+        interner: None,
+        reasm: None,
     };
-    match ip::ip_layer(raw, ip, bound, opts, 0) {
-        Ok(seg) => Ok(Decoded::Tcp(seg)),
-        // Off the TCP path: ICMP errors and neighbour discovery (outermost IP only).
-        Err(Skip::NotTcp) => match icmp::icmp(raw, ip) {
-            Some(icmp::Control::Error(e)) => Ok(Decoded::IcmpError(e)),
-            Some(icmp::Control::Neighbour(n)) => Ok(Decoded::Neighbour(n)),
-            None => Err(Skip::NotTcp),
-        },
-        Err(e) => Err(e),
+    reachability(raw, w.link(raw.linktype, raw.data).map(Decoded::Tcp))
+}
+
+/// Off the TCP path, frames that tell about reachability (docs/cable-pull.md "Evidence"):
+/// ARP, neighbour discovery and ICMP errors quoting a TCP header, outermost layer only. Only
+/// frames that are not TCP segments pay for this second look.
+fn reachability(raw: &RawFrame<'_>, r: Result<Decoded, Skip>) -> Result<Decoded, Skip> {
+    match r {
+        Err(skip @ (Skip::NotIp | Skip::NotTcp)) => {
+            let (ethertype, p) = arp::network_layer(raw).ok_or(skip)?;
+            let d = match ethertype {
+                arp::ETH_ARP => arp::arp(raw, p).map(Decoded::Neighbour),
+                arp::ETH_IPV4 | arp::ETH_IPV6 => match icmp::icmp(raw, p) {
+                    Some(icmp::Control::Error(e)) => Some(Decoded::IcmpError(e)),
+                    Some(icmp::Control::Neighbour(n)) => Some(Decoded::Neighbour(n)),
+                    None => None,
+                },
+                _ => None,
+            };
+            d.ok_or(skip)
+        }
+        other => other,
     }
 }
 
@@ -326,6 +460,55 @@ impl Decoded {
     }
 }
 
+/// One frame on its way down the layers: what every layer's decoder needs, and the chain of
+/// encapsulations found so far.
+pub(crate) struct Walk<'s> {
+    frame: u64,
+    ts: Ts,
+    opts: DecodeOptions,
+    /// The frame was captured whole (captured length == length on the wire), so a length
+    /// field that runs past it lies.
+    complete: bool,
+    /// Encapsulations entered so far.
+    depth: u8,
+    /// Source and destination of the innermost addressed header (Ethernet MACs, or the IP
+    /// addresses of an IP-carried tunnel): they name link-layer tunnels inside it.
+    outer: (HopAddr, HopAddr),
+    /// The packet being decoded is a reassembled datagram.
+    reassembled: bool,
+    chain: &'s mut Chain,
+    /// Where tunnel chains are interned (none when a frame is decoded on its own: its
+    /// segment's tunnel is then [`TunnelId::UNKNOWN`]).
+    interner: Option<&'s mut TunnelInterner>,
+    reasm: Option<&'s mut Reassembler>,
+}
+
+impl Walk<'_> {
+    /// Record an encapsulation the packet is in.
+    #[inline]
+    pub(crate) fn hop(&mut self, hop: Hop) {
+        self.chain.push(hop);
+    }
+
+    /// A link-layer encapsulation, named by the MACs of the Ethernet header around it.
+    pub(crate) fn l2_hop(&mut self, kind: TunnelKind) {
+        let (src, dst) = self.outer;
+        self.chain.push(Hop { kind, src, dst });
+    }
+
+    #[inline]
+    fn tunnel_id(&mut self) -> TunnelId {
+        if self.chain.is_empty() {
+            TunnelId::NONE
+        } else {
+            match self.interner.as_deref_mut() {
+                Some(i) => i.intern(self.chain),
+                None => TunnelId::UNKNOWN,
+            }
+        }
+    }
+}
+
 /// The bytes of `d` from `from` on (empty past the end).
 #[inline]
 pub(crate) fn rest(d: &[u8], from: usize) -> &[u8] {
@@ -333,7 +516,7 @@ pub(crate) fn rest(d: &[u8], from: usize) -> &[u8] {
 }
 
 /// Most encapsulations nested in one frame.
-pub(crate) const MAX_DEPTH: u8 = 4;
+pub(crate) const MAX_DEPTH: u8 = 8;
 
 #[cfg(test)]
 mod fddi_tests {

@@ -27,7 +27,9 @@ use crate::time::Ts;
 
 use crate::timeseq::Series;
 use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
+use crate::tui::timeline::Timeline;
 use crate::tui::{DataSource, FlowDetail, FlowRow, Rates, Saved, Snapshot};
+use crate::vocab::events::EventKind;
 
 use super::offline::OfflineSource;
 use super::packets::{FileLadder, RingLadder};
@@ -65,6 +67,7 @@ pub struct Analysis {
     pub engine: Engine,
     ring: RingLadder,
     rates: Rates,
+    retx: RetxCount,
     decoder: decode::Decoder,
     ctl: Arc<FeedControl>,
     snaps: SyncSender<Snapshot>,
@@ -86,6 +89,8 @@ pub struct Analysis {
     pub fed: u64,
     /// Time the last snapshot took to build.
     pub last_cost: Duration,
+    /// Live process attribution (None with --no-attribution, offline and in replays).
+    pub host: Option<super::attribution::HostLink>,
     /// What the last snapshot showed (packets fed, reference time, label): a paused replay
     /// does not rebuild an unchanged picture.
     shown: Option<(u64, Ts, usize)>,
@@ -102,10 +107,11 @@ impl Analysis {
         let (stx, srx) = mpsc::sync_channel(1);
         let (rtx, rrx) = mpsc::channel();
         let (btx, brx) = mpsc::sync_channel(1);
-        let decoder = decode::Decoder::new(engine.decode_options());
+        let decoder = engine.new_decoder();
         let a = Analysis {
             engine,
             ring: RingLadder::new(ring),
+            retx: RetxCount::default(),
             rates: if live {
                 Rates::sliding(RATE_SECONDS)
             } else {
@@ -128,6 +134,7 @@ impl Analysis {
             fed: 0,
             last_cost: Duration::ZERO,
             shown: None,
+            host: None,
         };
         let s = FeedSource {
             snaps: srx,
@@ -150,7 +157,14 @@ impl Analysis {
         if let Ok(decode::Decoded::Tcp(seg)) = &decoded {
             self.ring.push(*seg, Default::default());
         }
-        self.engine.on_decoded(raw.ts, decoded);
+        let touched = self.engine.on_decoded(raw.ts, decoded);
+        let n = self.retx.count(&self.engine, touched);
+        if n > 0 {
+            self.rates.add_retx(raw.ts, n);
+        }
+        if let Some(h) = &mut self.host {
+            h.after_packet(&self.engine);
+        }
         self.patch_events();
         // Evicted flows leave the TUI (counted in the overview's totals as created flows).
         self.engine.take_evicted().for_each(drop);
@@ -168,7 +182,14 @@ impl Analysis {
         while let Ok(r) = self.requests.try_recv() {
             match r {
                 Request::Detail(id, tx) => {
-                    let _ = tx.send(FlowDetail::from_engine(&self.engine, id));
+                    let mut d = FlowDetail::from_engine(&self.engine, id);
+                    if let (Some(d), Some(h), Some(f)) =
+                        (d.as_mut(), &self.host, self.engine.flow(id))
+                        && let Some(fh) = h.attr.lookup(f)
+                    {
+                        d.kernel_says = crate::tui::host::kernel_says(&fh, &d.summary);
+                    }
+                    let _ = tx.send(d);
                 }
                 Request::Series(t, tx) => {
                     let _ = tx.send(self.ring.series(&t));
@@ -208,8 +229,16 @@ impl Analysis {
         self.generation += 1;
         let mut rates = self.rates.clone();
         rates.extend_to(self.engine.now());
+        rates.timeline = Some(Timeline::build(&self.engine, &rates));
         let buf = self.spare.try_recv().unwrap_or_default();
-        let mut s = Snapshot::from_engine_reusing(&self.engine, buf)
+        if let Some(h) = &mut self.host {
+            h.poll(&self.engine);
+            if let Some(n) = h.take_notice() {
+                self.warnings.push(n);
+            }
+        }
+        let attr = self.host.as_ref().map(|h| &h.attr);
+        let mut s = Snapshot::from_engine_with(&self.engine, buf, attr)
             .with_source(&self.source)
             .with_generation(self.generation);
         s.live = self.live;
@@ -231,6 +260,40 @@ impl Analysis {
 
     fn stopped(&self) -> bool {
         self.ctl.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// Retransmissions as the engine flags them, frame by frame: each flow's retransmission
+/// counters are compared with what they were at its previous frame (flow ids are table
+/// slots, so the memory is bounded by the flow table).
+#[derive(Debug, Default)]
+pub struct RetxCount {
+    seen: Vec<u32>,
+}
+
+impl RetxCount {
+    /// New retransmissions of the flow the last frame touched.
+    pub fn count(&mut self, engine: &Engine, touched: Option<FlowId>) -> u64 {
+        let Some(f) = touched.and_then(|id| engine.flow(id)) else {
+            return 0;
+        };
+        let now = f.count(EventKind::Retransmission)
+            + f.count(EventKind::FastRetransmission)
+            + f.count(EventKind::SpuriousRetransmission);
+        let i = f.id as usize;
+        if self.seen.len() <= i {
+            self.seen.resize(i + 1, 0);
+        }
+        let Some(was) = self.seen.get_mut(i) else {
+            return 0;
+        };
+        // A new flow in a reused slot starts from zero.
+        if f.pkts[0].saturating_add(f.pkts[1]) <= 1 {
+            *was = 0;
+        }
+        let d = now.saturating_sub(*was);
+        *was = now;
+        u64::from(d)
     }
 }
 
@@ -341,11 +404,13 @@ pub fn spawn_live(
     linktype: i32,
     counters: Arc<LiveCounters>,
     iface: &str,
+    host: Option<super::attribution::HostLink>,
     mut clock: impl FnMut() -> Ts + Send + 'static,
 ) -> io::Result<FeedSource> {
     let ctl = Arc::new(FeedControl::default());
     let (mut a, mut src) = Analysis::new(engine, Arc::clone(&ctl), iface, true, RING_SEGMENTS);
     a.counters = Some(counters);
+    a.host = host;
     a.label = format!("LIVE {}", escape_field(iface));
     let h = std::thread::Builder::new()
         .name("analysis".into())
@@ -588,7 +653,11 @@ pub fn spawn_loading(
                 |raw| {
                     a.fed += 1;
                     a.rates.add(raw.ts, raw.orig_len);
-                    a.engine.on_frame(raw);
+                    let touched = a.engine.on_frame(raw);
+                    let n = a.retx.count(&a.engine, touched);
+                    if n > 0 {
+                        a.rates.add_retx(raw.ts, n);
+                    }
                     a.engine.take_evicted().for_each(drop);
                     if a.fed.is_multiple_of(1024) {
                         a.service();
@@ -712,8 +781,7 @@ impl DataSource for LoadingSource {
 mod tests {
     #[test]
     fn ring_entry_size_backs_the_documented_bound() {
-        let entry =
-            std::mem::size_of::<(crate::decode::Segment, crate::analysis::events::EventSet)>();
+        let entry = std::mem::size_of::<(crate::decode::Segment, crate::vocab::events::EventSet)>();
         eprintln!("ring entry: {entry} bytes");
         // RING_SEGMENTS entries stay within ~40 MB.
         assert!(entry * super::RING_SEGMENTS <= 40 << 20, "{entry}");

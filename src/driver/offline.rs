@@ -15,6 +15,7 @@ use crate::flow::FlowId;
 use crate::timeseq::Series;
 use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
 use crate::tui::theme::Theme;
+use crate::tui::timeline::Timeline;
 use crate::tui::{DataSource, FlowDetail, Rates, Saved, Snapshot, restore_terminal};
 
 use super::packets::FileLadder;
@@ -69,8 +70,9 @@ impl OfflineSource {
         rates: Option<mpsc::Receiver<Rates>>,
     ) -> OfflineSource {
         let mut snapshot = Snapshot::from_engine(&engine).with_source(&inputs.join(" "));
-        if measured.is_some() {
-            snapshot.rates = measured;
+        if let Some(mut r) = measured {
+            r.timeline = Some(Timeline::build(&engine, &r));
+            snapshot.rates = Some(r);
         }
         let ladder = rereadable(&inputs).then(|| FileLadder {
             paths: inputs,
@@ -100,7 +102,9 @@ impl DataSource for OfflineSource {
     }
 
     fn poll_rates(&mut self) -> Option<Rates> {
-        self.rates.as_ref()?.try_recv().ok()
+        let mut r = self.rates.as_ref()?.try_recv().ok()?;
+        r.timeline = Some(Timeline::build(&self.engine, &r));
+        Some(r)
     }
 
     fn detail(&mut self, id: FlowId) -> Option<FlowDetail> {

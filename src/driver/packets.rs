@@ -10,7 +10,6 @@
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 
-use crate::analysis::events::EventSet;
 use crate::capture::FileSource;
 use crate::decode::{self, DecodeOptions, RawFrame, Segment, TcpFlags};
 use crate::engine::{Config, Engine};
@@ -18,6 +17,7 @@ use crate::flow::FlowKey;
 use crate::timeseq::{Builder, Series};
 use crate::tui::Saved;
 use crate::tui::ladder::{LadderPage, LadderRow, LadderSource, LadderTarget, Relative};
+use crate::vocab::events::EventSet;
 
 /// Re-read capture files for each page (offline mode).
 pub struct FileLadder {
@@ -319,6 +319,9 @@ fn probe_segment(t: &LadderTarget) -> Segment {
         options: Default::default(),
         checksum: Default::default(),
         ip_len_from_capture: false,
+        len_past_frame: false,
+        reassembled: false,
+        tunnel: crate::decode::TunnelId::NONE,
     }
 }
 

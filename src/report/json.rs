@@ -5,13 +5,13 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::analysis::events::EventKind;
 use crate::analysis::middlebox::Middleboxes;
 use crate::engine::{Engine, Flow};
 use crate::story::Story;
 use crate::tcp::life::RstCounts;
 use crate::tcp::{EndpointState, KeepaliveSummary, NativeSummary};
 use crate::time::Ts;
+use crate::vocab::events::EventKind;
 
 #[derive(Serialize)]
 struct KeepaliveJson {
@@ -132,6 +132,43 @@ struct FlowJson<'a> {
     syn_give_up_ts: Option<Ts>,
     rst: RstCounts,
     advice: Vec<String>,
+    /// The encapsulations the connection was found in, outermost first (null when none).
+    tunnel: Option<Vec<TunnelJson>>,
+    /// Live on the capturing host: `process`, `kernel`, `kernel_only` (absent offline).
+    #[serde(flatten)]
+    host: Option<super::host::HostJson>,
+}
+
+#[derive(Serialize)]
+struct TunnelJson {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    outer_orig: String,
+    outer_resp: String,
+}
+
+/// A flow's tunnel chain, each hop's endpoints on the originator's and responder's sides.
+fn tunnel(f: &Flow) -> Option<Vec<TunnelJson>> {
+    let chain = f.tunnel.as_ref()?;
+    let a_is_orig = f.orig_dir() == crate::flow::Dir::A;
+    Some(
+        chain
+            .hops()
+            .iter()
+            .map(|h| {
+                let (o, r) = if a_is_orig {
+                    (h.src, h.dst)
+                } else {
+                    (h.dst, h.src)
+                };
+                TunnelJson {
+                    kind: h.kind.as_str(),
+                    outer_orig: o.to_string(),
+                    outer_resp: r.to_string(),
+                }
+            })
+            .collect(),
+    )
 }
 
 fn role(r: crate::tcp::Role) -> &'static str {
@@ -146,7 +183,12 @@ fn round_ms(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
-fn record<'a>(f: &'a Flow, s: &NativeSummary, x: &Story) -> FlowJson<'a> {
+fn record<'a>(
+    f: &'a Flow,
+    s: &NativeSummary,
+    x: &Story,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> FlowJson<'a> {
     let (orig_pkts, resp_pkts) = f.by_role(f.pkts);
     let (ob, rb) = f.by_role(f.payload_bytes);
     let events = EventKind::ALL
@@ -228,12 +270,24 @@ fn record<'a>(f: &'a Flow, s: &NativeSummary, x: &Story) -> FlowJson<'a> {
         syn_give_up_ts: s.syn_give_up,
         rst: s.rst,
         advice: x.advice.clone(),
+        tunnel: tunnel(f),
+        host: attr.and_then(|a| super::host::flow_json(a.lookup(f), s)),
     }
 }
 
 /// One flow's record as a JSON line (live: without the cross-flow middlebox inference).
 pub fn write_flow<W: Write>(out: &mut W, f: &Flow, engine: &Engine) -> io::Result<()> {
-    write_flow_with(out, f, engine, None)
+    write_flow_host(out, f, engine, None)
+}
+
+/// One flow's record with what the capturing host says about it (live attribution).
+pub fn write_flow_host<W: Write>(
+    out: &mut W,
+    f: &Flow,
+    engine: &Engine,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> io::Result<()> {
+    write_flow_with(out, f, engine, None, attr)
 }
 
 fn write_flow_with<W: Write>(
@@ -241,11 +295,12 @@ fn write_flow_with<W: Write>(
     f: &Flow,
     engine: &Engine,
     mb: Option<&Middleboxes>,
+    attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<()> {
     let s = f.summary(engine.now(), &engine.cfg.native);
     let x = Story::of(f, &s, engine, mb);
     // `From` keeps the kind of an I/O error (a closed pipe stays `BrokenPipe`).
-    serde_json::to_writer(&mut *out, &record(f, &s, &x)).map_err(io::Error::from)?;
+    serde_json::to_writer(&mut *out, &record(f, &s, &x, attr)).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 
@@ -253,7 +308,7 @@ fn write_flow_with<W: Write>(
 pub fn write_all<W: Write>(out: &mut W, engine: &Engine) -> io::Result<()> {
     let mb = Middleboxes::infer(engine);
     for f in engine.flows_by_id() {
-        write_flow_with(out, f, engine, Some(&mb))?;
+        write_flow_with(out, f, engine, Some(&mb), None)?;
     }
     Ok(())
 }

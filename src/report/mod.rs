@@ -1,6 +1,7 @@
 //! Headless reports. They read engine state only; no TCP fact is derived here.
 
 pub mod events;
+pub mod host;
 pub mod json;
 pub mod text;
 pub mod zeek;

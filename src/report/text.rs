@@ -234,6 +234,14 @@ fn write_tail<W: Write>(
     if other > 0 {
         writeln!(out, "  {other} non-TCP frame(s) ignored")?;
     }
+    let r = &st.reassembly;
+    if r.fragments > 0 {
+        writeln!(
+            out,
+            "  {} IP fragment(s) reassembled into {} datagram(s)",
+            r.fragments, r.reassembled
+        )?;
+    }
     for w in &read.warnings {
         warnings.push(format!("input: {}", super::escape_field(w)));
     }

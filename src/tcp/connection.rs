@@ -12,18 +12,18 @@
 //! transition list keeps at most [`TRANSITIONS_HEAD`] + [`TRANSITIONS_TAIL`] entries and only
 //! grows on a state change (an endpoint has at most seven on any path through §4's table).
 
-use crate::analysis::events::{EventKind, EventSet};
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::life::{
     self, IDLE_GAP_MIN, Life, Outcome, RstClass, StaleEpisode, StuckClose, SynRules,
 };
-use crate::tcp::seq;
 use crate::tcp::{
     CloseClass, CloseDetail, EndpointState, GiveUp, HandshakeClass, KeepaliveSummary,
     NativeSummary, Role, Stale, StaleReason,
 };
 use crate::time::Ts;
+use crate::vocab::events::{EventKind, EventSet};
+use crate::vocab::seq;
 
 /// Settings of the Native analysis.
 #[derive(Clone, Copy, Debug)]

@@ -2,7 +2,6 @@
 //! Compat-W events that segment carries per the spec (Compat-W itself is tested elsewhere; here
 //! its events are given, as the engine would pass them to `Connection::on_segment`).
 
-use crate::analysis::events::{EventKind as K, EventSet};
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::connection::{Connection, NativeConfig};
@@ -11,6 +10,7 @@ use crate::tcp::{
 };
 use crate::testkit::Ladder;
 use crate::time::Ts;
+use crate::vocab::events::{EventKind as K, EventSet};
 
 /// A ladder feeding one [`Connection`]. `C` is the originator whichever side speaks first.
 struct T {
@@ -77,7 +77,7 @@ impl T {
         let done = self
             .conn
             .on_segment(dir, seg, set)
-            .contains(crate::analysis::events::EventKind::HandshakeComplete);
+            .contains(crate::vocab::events::EventKind::HandshakeComplete);
         if done {
             self.completes.push(seg.frame);
         }

@@ -7,27 +7,22 @@ pub mod connection;
 #[cfg(test)]
 mod ladders;
 pub mod life;
-pub mod seq;
 pub mod state;
 
 pub use connection::{Connection, NativeConfig};
 pub use state::EndpointState;
 
-use serde::Serialize;
-
 use crate::time::Ts;
 
 /// Which role a side plays in a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Orig,
     Resp,
 }
 
 /// How the connection was opened (spec §5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HandshakeClass {
     Complete,
     SynOnly,
@@ -51,8 +46,7 @@ impl HandshakeClass {
 }
 
 /// How the connection ended, as far as the capture shows (spec §6.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseClass {
     Graceful,
     HalfClosed,
@@ -76,8 +70,7 @@ impl CloseClass {
 }
 
 /// Sub-type of a close for the text report and TUI (§6.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseDetail {
     FourWay,
     ThreeWay,
@@ -101,8 +94,7 @@ impl CloseDetail {
 }
 
 /// Why a connection is stale (spec §12).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StaleReason {
     PeerUnreachable,
     KeepaliveUnanswered,
@@ -120,7 +112,7 @@ impl StaleReason {
 }
 
 /// The kernel's predicted give-up (§8.5, §9.3).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GiveUp {
     pub at: Ts,
     /// Keepalive timeout sends a RST; retransmission timeout drops the socket silently.
@@ -128,7 +120,7 @@ pub struct GiveUp {
 }
 
 /// A stale verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stale {
     pub reason: StaleReason,
     pub since: Ts,
@@ -140,7 +132,7 @@ pub struct Stale {
 }
 
 /// Keepalive statistics inferred from the wire (§8.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct KeepaliveSummary {
     pub probes: u32,
     pub acks: u32,
@@ -196,8 +188,7 @@ pub struct NativeSummary {
 }
 
 /// One word for a connection's condition, shared by the reports and the TUI.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Verdict {
     /// The peer has gone silent (cable pull, crash, idle NAT timeout).
     Stale,

@@ -144,6 +144,8 @@ pub struct App {
     pub filter_error: Option<String>,
     pub sort: SortKey,
     pub descending: bool,
+    /// Stale panel: rows grouped by process (live attribution), longest silence first within.
+    pub stale_by_process: bool,
     /// Live mode: stop taking new snapshots.
     pub paused: bool,
     conn: ListPos,
@@ -151,7 +153,7 @@ pub struct App {
     visible: Vec<u32>,
     stale_rows: Vec<u32>,
     total_rows: usize,
-    cache: Option<(u64, u64, SortKey, bool, usize)>,
+    cache: Option<(u64, u64, SortKey, bool, usize, bool)>,
     pub detail: Option<DetailState>,
     /// Rows per ladder page asked from the driver.
     pub ladder_page: usize,
@@ -185,6 +187,7 @@ impl App {
             filter_error: None,
             sort: SortKey::Id,
             descending: false,
+            stale_by_process: false,
             paused: false,
             conn: ListPos::default(),
             stale: ListPos::default(),
@@ -305,6 +308,7 @@ impl App {
             self.sort,
             self.descending,
             snap.rows.len(),
+            self.stale_by_process,
         );
         if self.cache == Some(key) {
             return;
@@ -329,9 +333,22 @@ impl App {
         if sort != SortKey::Id || desc {
             sort_rows(&mut self.visible, rows, sort, desc);
         }
+        let by_process = self.stale_by_process;
+        let group = |r: &FlowRow| {
+            if by_process {
+                r.host.map_or((u128::MAX, u32::MAX), |h| {
+                    (h.sort_key(), h.pid.unwrap_or(u32::MAX))
+                })
+            } else {
+                (0, 0)
+            }
+        };
         self.stale_rows.sort_unstable_by(|&a, &b| {
             match (rows.get(a as usize), rows.get(b as usize)) {
-                (Some(x), Some(y)) => y.silence(now).total_cmp(&x.silence(now)).then(a.cmp(&b)),
+                (Some(x), Some(y)) => group(x)
+                    .cmp(&group(y))
+                    .then(y.silence(now).total_cmp(&x.silence(now)))
+                    .then(a.cmp(&b)),
                 _ => a.cmp(&b),
             }
         });
@@ -488,6 +505,7 @@ impl App {
                 self.descending = false;
             }
             Command::Reverse => self.descending = !self.descending,
+            Command::GroupByProcess => self.stale_by_process = !self.stale_by_process,
             Command::Pause => self.paused = !self.paused,
             Command::Step => {
                 self.paused = true;
@@ -761,7 +779,7 @@ impl App {
     /// Move to the next (or previous) segment of the loaded page that carries an event other
     /// than the handshake's own (syn, syn_ack, handshake_complete).
     fn next_event(&mut self, forward: bool) -> Action {
-        use crate::analysis::events::EventKind;
+        use crate::vocab::events::EventKind;
         let Some(d) = self.detail.as_ref() else {
             return Action::None;
         };

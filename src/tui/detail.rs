@@ -2,13 +2,13 @@
 //! both endpoints' state transitions and the event counts, copied from the engine when the
 //! view opens; and the keepalive / missing-ACK analysis put in words.
 
-use crate::analysis::events::EventKind;
 use crate::display::{clock, evidence_sentence, life_sentences, secs, stale_sentence};
 use crate::engine::Engine;
 use crate::flow::FlowId;
 use crate::story::Story;
 use crate::tcp::{EndpointState, NativeSummary, Role};
 use crate::time::Ts;
+use crate::vocab::events::EventKind;
 
 use super::ladder::LadderTarget;
 use super::snapshot::FlowRow;
@@ -36,6 +36,9 @@ pub struct FlowDetail {
     pub event_counts: [u32; EventKind::COUNT],
     /// Evidence, stale episodes, idle kill and advice (docs/cable-pull.md).
     pub story: Story,
+    /// Live with process attribution: the local ends' processes and what the kernel says of
+    /// their sockets (empty otherwise).
+    pub kernel_says: Vec<String>,
 }
 
 impl FlowDetail {
@@ -67,6 +70,7 @@ impl FlowDetail {
             bytes: f.by_role(f.payload_bytes),
             event_counts: f.event_counts,
             story: Story::of(f, &summary, engine, None),
+            kernel_says: Vec::new(),
         })
     }
 
@@ -180,6 +184,11 @@ impl FlowDetail {
                 "Gaps: {lost} segment(s) lost before the capture point; \
                  {unseen} ACK(s) for data the capture never saw (capture loss, not network loss)"
             ));
+        }
+        // Live with attribution: the host's own word on this connection.
+        if !self.kernel_says.is_empty() {
+            out.push("Kernel says (this host):".into());
+            out.extend(self.kernel_says.iter().map(|l| format!("  {l}")));
         }
         out
     }

@@ -10,6 +10,8 @@
 //! complete  midstream  graceful  abortive_orig  open ...   handshake / close classes
 //! keepalive  retx                          keepalive probes / retransmissions seen
 //! stale or reset      not healthy      port 22 !established
+//! proc nginx  pid 812  user www-data       live: the local end's process (name prefix), pid, user
+//! disagree                                 live: the kernel's state differs from the wire's
 //! ```
 
 use std::net::IpAddr;
@@ -33,6 +35,12 @@ enum Atom {
     Rst,
     Keepalive,
     Retx,
+    /// The local end's process name starts with this (lower case).
+    Proc(String),
+    Pid(u32),
+    Uid(u32),
+    /// The kernel's state of the local end differs from the wire's.
+    Disagree,
 }
 
 /// A word: it matches when any of its readings matches (e.g. `closed` is both the verdict and
@@ -99,6 +107,7 @@ fn word_atoms(w: &str) -> Vec<Atom> {
         "keepalive" | "ka" => v.push(Atom::Keepalive),
         "retx" | "retransmission" | "retransmissions" => v.push(Atom::Retx),
         "estab" => v.push(Atom::State(EndpointState::Established)),
+        "disagree" | "disagrees" => v.push(Atom::Disagree),
         _ => {}
     }
     if !v.is_empty() {
@@ -173,6 +182,12 @@ impl Atom {
             Atom::Rst => r.rst_seen,
             Atom::Keepalive => r.keepalive.is_some_and(|k| k.probes > 0),
             Atom::Retx => r.retransmissions > 0,
+            Atom::Proc(p) => r
+                .host
+                .is_some_and(|h| h.pid.is_some() && h.name().to_ascii_lowercase().starts_with(p)),
+            Atom::Pid(p) => r.host.is_some_and(|h| h.pid == Some(*p)),
+            Atom::Uid(u) => r.host.is_some_and(|h| h.uid == Some(*u)),
+            Atom::Disagree => r.host.is_some_and(|h| !h.agrees),
         }
     }
 }
@@ -211,6 +226,26 @@ impl Filter {
                         p.parse()
                             .map_err(|_| format!("'{p}' is not a port number"))?,
                     )]
+                }
+                "proc" | "process" => {
+                    let p = words.next().ok_or("'proc' needs a process name")?;
+                    vec![Atom::Proc(p.to_ascii_lowercase())]
+                }
+                "pid" => {
+                    let p = words.next().ok_or("'pid' needs a number")?;
+                    vec![Atom::Pid(
+                        p.parse()
+                            .map_err(|_| format!("'{p}' is not a process id"))?,
+                    )]
+                }
+                "user" | "uid" => {
+                    let u = words.next().ok_or("'user' needs a user name or uid")?;
+                    let uid = match u.parse::<u32>() {
+                        Ok(n) => n,
+                        Err(_) => crate::host::procfs::uid_of(u)
+                            .ok_or_else(|| format!("no user named '{u}'"))?,
+                    };
+                    vec![Atom::Uid(uid)]
                 }
                 "host" | "addr" | "net" => {
                     let a = words.next().ok_or("'host' needs an address")?;
@@ -290,6 +325,7 @@ mod tests {
             last_ts: Ts(0),
             quiet_since: Ts(0),
             stale: None,
+            host: None,
         }
     }
 
@@ -319,6 +355,73 @@ mod tests {
         assert!(!ok("healthy or port 80"));
         assert!(!ok("rst"));
         assert!(ok("time-wait or stale"));
+    }
+
+    #[test]
+    fn process_pid_and_user_words_match_the_local_end() {
+        use crate::engine::attribution::{FlowHost, SideHost};
+        use crate::host::{HostSocket, KernelSocket, KernelTimer, Owner};
+        use std::sync::Arc;
+        let mut r = row(443, Verdict::Stale);
+        let ok = |r: &FlowRow, s: &str| Filter::parse(s).unwrap().matches(r);
+        assert!(!ok(&r, "proc nginx"), "no host information offline");
+        let sock = Arc::new(HostSocket {
+            kernel: KernelSocket {
+                local: "10.0.0.1:40000".parse().unwrap(),
+                remote: "192.168.1.9:443".parse().unwrap(),
+                state: 8,
+                timer: KernelTimer::None,
+                expires_ms: 0,
+                uid: 33,
+                inode: 7,
+                info: None,
+            },
+            owner: None,
+            user: None,
+            first_seen: Ts(0),
+            last_seen: Ts(0),
+            present: true,
+        });
+        let side = SideHost {
+            sock: sock.clone(),
+            owner: Some(Arc::new(Owner {
+                pid: 812,
+                name: "nginx".into(),
+                cmdline: "nginx: worker".into(),
+                uid: 33,
+                user: Some("www-data".into()),
+                container: None,
+            })),
+            uid: 33,
+            user: None,
+        };
+        let h = FlowHost {
+            orig: Some(&side),
+            resp: None,
+            remote: false,
+        };
+        let mut l = crate::testkit::Ladder::new();
+        let mut e = crate::Engine::new(crate::Config::default());
+        for seg in [
+            l.c2s("S", 0, 0, 0),
+            l.s2c("SA", 0, 1, 0),
+            l.c2s("A", 1, 1, 0),
+        ] {
+            e.on_segment(&seg);
+        }
+        let f = e.flows().next().unwrap();
+        let s = f.summary(e.now(), &e.cfg.native);
+        assert_eq!(s.orig_state, EndpointState::Established);
+        r.host = Some(super::super::host::HostTag::of(&h, &s));
+        assert!(ok(&r, "proc nginx"));
+        assert!(ok(&r, "proc NGI"));
+        assert!(!ok(&r, "proc curl"));
+        assert!(ok(&r, "pid 812"));
+        assert!(!ok(&r, "pid 813"));
+        assert!(ok(&r, "user 33"));
+        assert!(ok(&r, "disagree"), "wire ESTABLISHED, kernel CLOSE-WAIT");
+        assert!(Filter::parse("pid x").is_err());
+        assert!(Filter::parse("user no-such-user-here").is_err());
     }
 
     #[test]

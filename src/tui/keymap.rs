@@ -43,6 +43,8 @@ pub enum Command {
     Save,
     /// Only described (the mouse is handled by [`super::App::handle_mouse`]).
     Mouse,
+    /// Stale panel: group the rows by process (live attribution), or not.
+    GroupByProcess,
 }
 
 /// Where a key works.
@@ -54,6 +56,8 @@ pub enum Scope {
     Lists,
     /// The connections list only.
     Connections,
+    /// The stale panel only.
+    Stale,
     /// The lists and the detail view.
     Rows,
     /// The detail view (ladder and graphs).
@@ -80,6 +84,7 @@ impl Scope {
             Scope::All => true,
             Scope::Lists => matches!(p, Place::Connections | Place::Stale),
             Scope::Connections => p == Place::Connections,
+            Scope::Stale => p == Place::Stale,
             Scope::Rows => p != Place::Overview,
             Scope::Detail => matches!(p, Place::Ladder | Place::Graphs),
             Scope::Ladder => p == Place::Ladder,
@@ -92,6 +97,7 @@ impl Scope {
             Scope::All => "everywhere",
             Scope::Lists => "lists",
             Scope::Connections => "connections",
+            Scope::Stale => "stale panel",
             Scope::Rows => "lists, ladder",
             Scope::Detail => "detail",
             Scope::Ladder => "ladder",
@@ -158,6 +164,7 @@ pub const KEYMAP: &[Binding] = &[
     b(&[k('/')], "/", Scope::Lists, Command::Filter, "filter: stale rst port 443 10.0.0.1 established …", Some("/ filter")),
     b(&[k('s')], "s", Scope::Connections, Command::Sort, "sort by the next column", Some("s sort")),
     b(&[k('S')], "S", Scope::Connections, Command::Reverse, "reverse the sort order", None),
+    b(&[k('P')], "P", Scope::Stale, Command::GroupByProcess, "live: group the stale connections by process", Some("P by process")),
     b(&[k('n')], "n", Scope::Ladder, Command::NextEvent, "next segment with an event (retx, keepalive…)", Some("n/N next event")),
     b(&[k('N')], "N", Scope::Ladder, Command::PrevEvent, "previous segment with an event", None),
     b(&[k('v')], "v", Scope::Detail, Command::Graphs, "switch between the ladder and the graphs", Some("v graphs/ladder")),

@@ -3,9 +3,9 @@
 //! keeps no packets; the driver supplies pages ([`crate::driver::packets`]: read back from the
 //! capture files offline, from a bounded ring live).
 
-use crate::analysis::events::EventSet;
 use crate::decode::{Endpoint, Segment, TcpFlags};
 use crate::time::Ts;
+use crate::vocab::events::EventSet;
 
 /// Most rows one page of the ladder holds; scrolling past it loads the next page.
 pub const PAGE: usize = 100_000;

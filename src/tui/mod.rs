@@ -17,12 +17,14 @@
 pub mod app;
 pub mod detail;
 pub mod filter;
+pub mod host;
 pub mod keymap;
 pub mod ladder;
 pub mod snapshot;
 pub mod sort;
 pub mod term;
 pub mod theme;
+pub mod timeline;
 pub mod views;
 
 pub use app::{Action, App, View};

@@ -4,7 +4,6 @@
 //! engine's mutable state. Nothing here derives a TCP fact: every value is copied from
 //! [`crate::engine::Flow`] and its [`NativeSummary`].
 
-use crate::analysis::events::EventKind;
 use crate::decode::Endpoint;
 use crate::display::Totals;
 use crate::engine::{Engine, Flow, Stats};
@@ -16,6 +15,7 @@ use crate::tcp::{
     StaleReason, Verdict,
 };
 use crate::time::Ts;
+use crate::vocab::events::EventKind;
 
 /// The stale verdict of a row, compacted.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -65,6 +65,8 @@ pub struct FlowRow {
     /// spoke). `now - quiet_since` is the "silent" column.
     pub quiet_since: Ts,
     pub stale: Option<StaleCell>,
+    /// Live with process attribution: the local end's process and kernel state.
+    pub host: Option<super::host::HostTag>,
 }
 
 impl FlowRow {
@@ -111,6 +113,7 @@ impl FlowRow {
             last_ts: f.last_ts,
             quiet_since,
             stale,
+            host: None,
         }
     }
 
@@ -139,6 +142,10 @@ pub struct Rates {
     pub bucket_ns: i64,
     pub pkts: Vec<u64>,
     pub bytes: Vec<u64>,
+    /// Retransmissions per bucket (counted by the driver as the engine flags them).
+    pub retx: Vec<u64>,
+    /// Connections over the same buckets, when the driver counted them.
+    pub timeline: Option<super::timeline::Timeline>,
     pub max_buckets: usize,
     /// Live: past `max_buckets`, the oldest buckets fall out (the window slides) instead of
     /// the buckets doubling in width.
@@ -158,6 +165,8 @@ impl Rates {
             bucket_ns: 1_000_000_000,
             pkts: Vec::new(),
             bytes: Vec::new(),
+            retx: Vec::new(),
+            timeline: None,
             max_buckets: max_buckets.max(2),
             sliding: false,
         }
@@ -187,9 +196,14 @@ impl Rates {
             self.slide(i);
             i = self.max_buckets - 1;
         }
+        self.grow(i);
+    }
+
+    fn grow(&mut self, i: usize) {
         if self.pkts.len() <= i {
             self.pkts.resize(i + 1, 0);
             self.bytes.resize(i + 1, 0);
+            self.retx.resize(i + 1, 0);
         }
     }
 
@@ -199,6 +213,7 @@ impl Rates {
         let n = drop_n.min(self.pkts.len());
         self.pkts.drain(..n);
         self.bytes.drain(..n);
+        self.retx.drain(..n.min(self.retx.len()));
         if let Some(s) = self.start.as_mut() {
             s.0 =
                 s.0.saturating_add(self.bucket_ns.saturating_mul(drop_n as i64));
@@ -208,6 +223,25 @@ impl Rates {
     /// Count one frame of `len` bytes on the wire at `ts`. Frames older than the first one
     /// (out-of-order timestamps) count in the first bucket.
     pub fn add(&mut self, ts: Ts, len: u32) {
+        let i = self.bucket(ts);
+        if let Some(p) = self.pkts.get_mut(i) {
+            *p += 1;
+        }
+        if let Some(b) = self.bytes.get_mut(i) {
+            *b += len as u64;
+        }
+    }
+
+    /// Count `n` retransmissions at `ts` (after [`Rates::add`] of the same frame).
+    pub fn add_retx(&mut self, ts: Ts, n: u64) {
+        let i = self.bucket(ts);
+        if let Some(r) = self.retx.get_mut(i) {
+            *r += n;
+        }
+    }
+
+    /// The bucket of `ts`, made to exist (the width doubles or the window slides first).
+    fn bucket(&mut self, ts: Ts) -> usize {
         let start = *self.start.get_or_insert(ts);
         let mut i = (ts.0.saturating_sub(start.0).max(0) / self.bucket_ns) as usize;
         if self.sliding && i >= self.max_buckets {
@@ -218,22 +252,15 @@ impl Rates {
             self.coarsen();
             i = (ts.0.saturating_sub(start.0).max(0) / self.bucket_ns) as usize;
         }
-        if self.pkts.len() <= i {
-            self.pkts.resize(i + 1, 0);
-            self.bytes.resize(i + 1, 0);
-        }
-        if let Some(p) = self.pkts.get_mut(i) {
-            *p += 1;
-        }
-        if let Some(b) = self.bytes.get_mut(i) {
-            *b += len as u64;
-        }
+        self.grow(i);
+        i
     }
 
     fn coarsen(&mut self) {
         let merge = |v: &[u64]| -> Vec<u64> { v.chunks(2).map(|c| c.iter().sum()).collect() };
         self.pkts = merge(&self.pkts);
         self.bytes = merge(&self.bytes);
+        self.retx = merge(&self.retx);
         self.bucket_ns = self.bucket_ns.saturating_mul(2);
     }
 
@@ -271,6 +298,8 @@ pub struct Snapshot {
     /// Live or replay status for the title (`LIVE eth0`, `REPLAY ×4 packet 12`); empty
     /// offline.
     pub feed: String,
+    /// Live process attribution is on: rows carry [`FlowRow::host`].
+    pub attribution: bool,
 }
 
 impl Snapshot {
@@ -282,7 +311,17 @@ impl Snapshot {
     /// [`Snapshot::from_engine`] into the row buffer of an older snapshot (live mode hands
     /// replaced snapshots back, so a million rows are not allocated and faulted in anew at
     /// every publish).
-    pub fn from_engine_reusing(engine: &Engine, mut rows: Vec<FlowRow>) -> Snapshot {
+    pub fn from_engine_reusing(engine: &Engine, rows: Vec<FlowRow>) -> Snapshot {
+        Snapshot::from_engine_with(engine, rows, None)
+    }
+
+    /// [`Snapshot::from_engine_reusing`] with each row's process and kernel state when live
+    /// attribution is on.
+    pub fn from_engine_with(
+        engine: &Engine,
+        mut rows: Vec<FlowRow>,
+        attr: Option<&crate::engine::attribution::Attribution>,
+    ) -> Snapshot {
         let now = engine.now();
         let cfg: &NativeConfig = &engine.cfg.native;
         rows.clear();
@@ -291,7 +330,11 @@ impl Snapshot {
         for f in engine.flows() {
             let s = f.summary(now, cfg);
             totals.add_summary(&s);
-            rows.push(FlowRow::from_flow(f, &s, engine));
+            let mut row = FlowRow::from_flow(f, &s, engine);
+            if let Some(h) = attr.and_then(|a| a.lookup(f)) {
+                row.host = Some(super::host::HostTag::of(&h, &s));
+            }
+            rows.push(row);
         }
         let stats = engine.stats().clone();
         let warnings = stats.warnings();
@@ -306,6 +349,7 @@ impl Snapshot {
             source: String::new(),
             live: false,
             feed: String::new(),
+            attribution: attr.is_some_and(|a| a.active()),
         }
     }
 

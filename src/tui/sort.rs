@@ -21,10 +21,12 @@ pub enum SortKey {
     Keepalive,
     Silence,
     Verdict,
+    /// Live with attribution: the local end's process name.
+    Process,
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 13] = [
+    pub const ALL: [SortKey; 14] = [
         SortKey::Id,
         SortKey::Orig,
         SortKey::Resp,
@@ -38,6 +40,7 @@ impl SortKey {
         SortKey::Keepalive,
         SortKey::Silence,
         SortKey::Verdict,
+        SortKey::Process,
     ];
 
     pub fn next(self) -> SortKey {
@@ -63,6 +66,7 @@ impl SortKey {
             SortKey::Keepalive => "keepalive",
             SortKey::Silence => "silent",
             SortKey::Verdict => "verdict",
+            SortKey::Process => "process",
         }
     }
 
@@ -95,6 +99,7 @@ impl SortKey {
             // Longer silence = earlier "silent since" time.
             SortKey::Silence => n(!((r.silent_since().0 as u64) ^ (1 << 63))),
             SortKey::Verdict => n(verdict_index(r.verdict) as u64),
+            SortKey::Process => (r.host.map_or(u128::MAX, |h| h.sort_key()), 0),
         }
     }
 }

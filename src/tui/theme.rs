@@ -6,8 +6,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::analysis::events::EventKind;
 use crate::tcp::Verdict;
+use crate::vocab::events::EventKind;
 
 /// The styles of every view, with or without colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,14 +2,20 @@
 """Small TCP peers for tcplens's live-capture tests, run inside network namespaces.
 
 server PORT MODE   MODE: echo (answer 'ping' with 'pong', then wait for EOF) | sink (read until EOF)
-client HOST PORT MODE [SECONDS]
+                   | hold (echo, then never close: CLOSE-WAIT after the client's FIN)
+                   | many (echo on every connection accepted, until killed)
+client HOST PORT MODE [SECONDS [LOCAL_PORT]]
     graceful        send ping, read pong, close
     keepalive S     TCP_KEEPIDLE=2, TCP_KEEPINTVL=1, TCP_KEEPCNT=3; ping/pong; idle S seconds; close
     keepalive-wait  same settings; ping/pong; then block until the kernel reports the error
     bulk S          send as fast as possible for S seconds (or until the kernel gives up)
+    idle S          connect and send nothing for S seconds, then close (no keepalive)
+    reset S         ping/pong, wait S seconds, close with a RST (SO_LINGER 0: no TIME-WAIT,
+                    so LOCAL_PORT can be reused at once)
 Each prints 'ready' / 'done ...' lines on stdout so the test can follow.
 """
 import socket
+import struct
 import sys
 import time
 
@@ -20,8 +26,14 @@ def server(port, mode):
     s.bind(("0.0.0.0", port))
     s.listen(8)
     print("ready", flush=True)
+    if mode == "many":
+        while True:
+            c, _ = s.accept()
+            c.recv(100)
+            c.sendall(b"pong")
+            c.close()
     c, _ = s.accept()
-    if mode == "echo":
+    if mode in ("echo", "hold"):
         c.recv(100)
         c.sendall(b"pong")
     try:
@@ -29,6 +41,9 @@ def server(port, mode):
             pass
     except OSError:
         pass
+    if mode == "hold":
+        print("eof", flush=True)
+        time.sleep(3600)
     c.close()
     print("done", flush=True)
 
@@ -40,8 +55,21 @@ def keepalive(sock):
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
 
 
-def client(host, port, mode, secs):
-    c = socket.create_connection((host, port), timeout=30)
+def client(host, port, mode, secs, lport=0):
+    if lport:
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        c.bind(("0.0.0.0", lport))
+        c.settimeout(30)
+        c.connect((host, port))
+    else:
+        c = socket.create_connection((host, port), timeout=30)
+    if mode == "idle":
+        print("connected", flush=True)
+        time.sleep(secs)
+        c.close()
+        print("done", flush=True)
+        return
     if mode in ("keepalive", "keepalive-wait"):
         keepalive(c)
     if mode == "bulk":
@@ -60,6 +88,9 @@ def client(host, port, mode, secs):
     print("exchanged", time.time(), flush=True)
     if mode == "keepalive":
         time.sleep(secs)
+    elif mode == "reset":
+        time.sleep(secs)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     elif mode == "keepalive-wait":
         c.settimeout(None)
         try:
@@ -75,4 +106,5 @@ if __name__ == "__main__":
     if a[0] == "server":
         server(int(a[1]), a[2])
     else:
-        client(a[1], int(a[2]), a[3], float(a[4]) if len(a) > 4 else 0.0)
+        client(a[1], int(a[2]), a[3], float(a[4]) if len(a) > 4 else 0.0,
+               int(a[5]) if len(a) > 5 else 0)

@@ -38,6 +38,20 @@ pub const COLUMNS: [(SortKey, Column); 13] = [
     (SortKey::Verdict, Column::new("verdict", false, None)),
 ];
 
+/// The columns for a snapshot: live with process attribution, a process column before the
+/// verdict.
+pub fn columns(attribution: bool) -> Vec<(SortKey, Column)> {
+    let mut v = COLUMNS.to_vec();
+    if attribution {
+        let at = v.len().saturating_sub(1);
+        v.insert(
+            at,
+            (SortKey::Process, Column::new("process", false, Some(9))),
+        );
+    }
+    v
+}
+
 /// One cell of a connection row.
 pub fn cell(k: SortKey, r: &FlowRow, now: Ts, theme: Theme) -> Text {
     match k {
@@ -56,18 +70,19 @@ pub fn cell(k: SortKey, r: &FlowRow, now: Ts, theme: Theme) -> Text {
         )),
         SortKey::Silence => Text::plain(short_duration(r.silence(now))),
         SortKey::Verdict => Text::Plain(r.verdict.as_str().into(), theme.verdict(r.verdict)),
+        SortKey::Process => Text::plain(r.host.map_or_else(|| "-".to_string(), |h| h.cell())),
     }
 }
 
 pub fn draw(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
+    let all = columns(snap.attribution);
     let (rows, selected) = visible_window(app, View::Connections, app.visible(), snap, area, |r| {
-        COLUMNS
-            .iter()
+        all.iter()
             .map(|(k, _)| cell(*k, r, snap.now, app.theme))
             .collect()
     });
-    let cols: Vec<Column> = COLUMNS.iter().map(|c| c.1).collect();
-    let mark = COLUMNS
+    let cols: Vec<Column> = all.iter().map(|c| c.1).collect();
+    let mark = all
         .iter()
         .position(|(k, _)| *k == app.sort)
         .map(|i| (i, if app.descending { '▼' } else { '▲' }));

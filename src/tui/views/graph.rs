@@ -20,7 +20,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::display::{bytes, flow_title, secs};
-use crate::timeseq::{Point, Samples, Series};
+use crate::timeseq::{Samples, Series, mark};
 use crate::tui::app::{App, DetailState};
 use crate::tui::theme::Theme;
 
@@ -155,13 +155,27 @@ pub struct Axis {
     pub t0: i64,
     pub t1: i64,
     pub px: i64,
+    /// Pixels per nanosecond.
+    k: f64,
 }
 
 impl Axis {
+    pub fn new(t0: i64, t1: i64, px: i64) -> Axis {
+        Axis {
+            t0,
+            t1,
+            px,
+            k: px as f64 / (t1 - t0).max(1) as f64,
+        }
+    }
+
     /// The pixel column of time `t` (the range's end falls in the last column).
+    #[inline]
     pub fn x(&self, t: i64) -> i64 {
-        let span = (self.t1 - self.t0).max(1) as f64;
-        let x = (((t - self.t0) as f64 / span) * self.px as f64).floor() as i64;
+        // Truncation, not floor(): on the baseline x86-64 target floor is a libm call, and
+        // this runs for every segment in view. Times before t0 are clamped to -1.
+        let d = (t - self.t0) as f64 * self.k;
+        let x = if d < 0.0 { -1 } else { d as i64 };
         if t <= self.t1 { x.min(self.px - 1) } else { x }
     }
 
@@ -175,30 +189,78 @@ fn scale(v: f64, lo: f64, hi: f64, ph: i64) -> i64 {
     if hi <= lo {
         return 0;
     }
-    (((v - lo) / (hi - lo)) * (ph - 1) as f64).round() as i64
+    let y = ((v - lo) / (hi - lo)) * (ph - 1) as f64 + 0.5;
+    if y < 0.0 { y as i64 - 1 } else { y as i64 }
 }
 
-/// The points whose time lies in `[t0, t1]` (points are in time order).
-fn visible(points: &[Point], t0: i64, t1: i64) -> &[Point] {
-    let a = points.partition_point(|p| p.t < t0);
-    let b = points.partition_point(|p| p.t <= t1);
-    points.get(a..b.max(a)).unwrap_or(&[])
+/// Indexes of the items whose time lies in `[t0, t1]` (times are sorted).
+fn span_of(t: &[i64], t0: i64, t1: i64) -> std::ops::Range<usize> {
+    let a = t.partition_point(|&x| x < t0);
+    let b = t.partition_point(|&x| x <= t1);
+    a..b.max(a)
 }
 
-/// The time-sequence graph of one sender's data (`from_orig`) into a canvas; returns the
-/// sequence range drawn.
-pub fn sequence_graph(s: &Series, from_orig: bool, ax: Axis, c: &mut Canvas) -> (u64, u64) {
-    let pts = visible(&s.points, ax.t0, ax.t1);
-    let mut lo = u64::MAX;
-    let mut hi = 0u64;
-    for p in pts {
-        if p.from_orig == from_orig {
-            lo = lo.min(p.seq);
-            hi = hi.max(p.seq + u64::from(p.len));
-        } else if let Some(a) = p.ack {
-            lo = lo.min(a);
-            hi = hi.max(a.saturating_add(p.win));
+/// Per pixel column: the lowest and highest value seen (downsampling keeps the extremes, so
+/// a spike is never lost).
+struct Columns {
+    lo: Vec<u64>,
+    hi: Vec<u64>,
+}
+
+impl Columns {
+    fn new(px: i64) -> Columns {
+        let n = px.max(0) as usize;
+        Columns {
+            lo: vec![u64::MAX; n],
+            hi: vec![0; n],
         }
+    }
+
+    fn add(&mut self, x: i64, lo: u64, hi: u64) {
+        let i = x.max(0) as usize;
+        if let (Some(l), Some(h)) = (self.lo.get_mut(i), self.hi.get_mut(i)) {
+            *l = (*l).min(lo);
+            *h = (*h).max(hi);
+        }
+    }
+
+    fn get(&self, x: usize) -> Option<(u64, u64)> {
+        match (self.lo.get(x), self.hi.get(x)) {
+            (Some(&l), Some(&h)) if l <= h => Some((l, h)),
+            _ => None,
+        }
+    }
+}
+
+/// The time-sequence graph of one sender's data (`sender` 0: the originator) into a canvas;
+/// returns the sequence range drawn.
+pub fn sequence_graph(s: &Series, sender: usize, ax: Axis, c: &mut Canvas) -> (u64, u64) {
+    let (Some(sent), Some(acks)) = (s.sent.get(sender), s.acks.get(sender)) else {
+        return (0, 0);
+    };
+    let rs = span_of(&sent.t, ax.t0, ax.t1);
+    let ra = span_of(&acks.t, ax.t0, ax.t1);
+    // The ACK in force when the range starts (the line enters from the left).
+    let before = ra.start.checked_sub(1);
+    let mut lo = sent
+        .lo
+        .get(rs.clone())
+        .unwrap_or(&[])
+        .iter()
+        .copied()
+        .min()
+        .unwrap_or(u64::MAX);
+    let mut hi = sent
+        .hi
+        .get(rs.clone())
+        .unwrap_or(&[])
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0);
+    for i in before.into_iter().chain(ra.clone()) {
+        lo = lo.min(acks.ack.get(i).copied().unwrap_or(u64::MAX));
+        hi = hi.max(acks.edge.get(i).copied().unwrap_or(0));
     }
     if lo > hi {
         return (0, 0);
@@ -208,71 +270,102 @@ pub fn sequence_graph(s: &Series, from_orig: bool, ax: Axis, c: &mut Canvas) -> 
     }
     let ph = c.h as i64 * 4;
     let y = |v: u64| scale(v as f64, lo as f64, hi as f64, ph);
-    // ACK line and window edge: a step from each ACK to the next.
-    let mut prev: Option<(i64, u64, u64)> = None;
-    for p in pts.iter().filter(|p| p.from_orig != from_orig) {
-        let Some(a) = p.ack else { continue };
-        let x = ax.x(p.t);
-        if let Some((px, pa, pe)) = prev {
-            for xx in px..x {
-                c.dot(xx, y(pa));
-                c.under(xx, y(pe), '·');
-            }
-        }
-        c.dot(x, y(a));
-        c.under(x, y(a.saturating_add(p.win)), '·');
-        if let Some((l, r)) = p.sack {
-            for yy in y(l)..=y(r) {
-                c.under(x, yy, '¦');
-            }
-        }
-        if p.is_zero_window() {
-            c.mark(x, y(a), 'Z');
-        } else if p.is_window_update() {
-            c.mark(x, y(a.saturating_add(p.win)), 'W');
-        }
-        prev = Some((x, a, a.saturating_add(p.win)));
-    }
-    if let Some((px, pa, pe)) = prev {
-        for xx in px..ax.px {
-            c.dot(xx, y(pa));
-            c.under(xx, y(pe), '·');
+    // ACK line and window edge, per column: the ACKs' extremes and the last edge.
+    let mut ack_cols = Columns::new(ax.px);
+    let mut edge_last: Vec<Option<u64>> = vec![None; ax.px.max(0) as usize];
+    let ts = acks.t.get(ra.clone()).unwrap_or(&[]);
+    let aa = acks.ack.get(ra.clone()).unwrap_or(&[]);
+    let ee = acks.edge.get(ra.clone()).unwrap_or(&[]);
+    for ((&t, &a), &e) in ts.iter().zip(aa).zip(ee) {
+        let x = ax.x(t);
+        ack_cols.add(x, a, a);
+        if let Some(slot) = edge_last.get_mut(x.max(0) as usize) {
+            *slot = Some(e);
         }
     }
-    // Segments, then their marks.
-    for p in pts.iter().filter(|p| p.from_orig == from_orig) {
-        let x = ax.x(p.t);
-        let (a, b) = (y(p.seq), y(p.seq + u64::from(p.len)));
-        if p.len > 0 {
-            c.vline(x, a, b);
+    let mut level = before.and_then(|i| Some((*acks.ack.get(i)?, *acks.edge.get(i)?)));
+    for x in 0..ax.px.max(0) as usize {
+        let xi = x as i64;
+        if let Some((l, h)) = ack_cols.get(x) {
+            let from = level.map_or(l, |(a, _)| a.min(l));
+            c.vline(xi, y(from), y(h));
+            level = Some((h, level.map_or(h, |(_, e)| e)));
+        } else if let Some((a, _)) = level {
+            c.dot(xi, y(a));
         }
-        let m = if p.flags.rst() {
-            Some('X')
-        } else if p.flags.fin() {
-            Some('F')
-        } else if p.is_retransmission() {
-            Some('R')
-        } else if p.is_keepalive() {
-            Some('K')
-        } else {
-            None
+        if let Some(Some(e)) = edge_last.get(x) {
+            level = level.map(|(a, _)| (a, *e));
+        }
+        if let Some((_, e)) = level {
+            c.under(xi, y(e), '·');
+        }
+    }
+    for &(t, l, r) in acks.sack.iter().filter(|x| x.0 >= ax.t0 && x.0 <= ax.t1) {
+        let x = ax.x(t);
+        for yy in y(l)..=y(r) {
+            c.under(x, yy, '¦');
+        }
+    }
+    let first = ra.start;
+    let marked = acks.mark.get(ra).unwrap_or(&[]).iter().enumerate();
+    for (j, &m) in marked.filter(|(_, m)| **m != mark::NONE) {
+        let i = first + j;
+        let (Some(&t), Some(&a), Some(&e)) = (acks.t.get(i), acks.ack.get(i), acks.edge.get(i))
+        else {
+            continue;
         };
-        if let Some(m) = m {
-            c.mark(x, a.max(b), m);
+        let at = if m == mark::ZERO_WINDOW { a } else { e };
+        c.mark(ax.x(t), y(at), m as char);
+    }
+    // Segments: per column the lowest and highest sequence number, one tick.
+    let mut seg_cols = Columns::new(ax.px);
+    let ts = sent.t.get(rs.clone()).unwrap_or(&[]);
+    let ll = sent.lo.get(rs.clone()).unwrap_or(&[]);
+    let hh = sent.hi.get(rs.clone()).unwrap_or(&[]);
+    for ((&t, &l), &h) in ts.iter().zip(ll).zip(hh) {
+        if h > l {
+            seg_cols.add(ax.x(t), l, h);
+        }
+    }
+    for x in 0..ax.px.max(0) as usize {
+        if let Some((l, h)) = seg_cols.get(x) {
+            c.vline(x as i64, y(l), y(h));
+        }
+    }
+    let first = rs.start;
+    let marked = sent.mark.get(rs).unwrap_or(&[]).iter().enumerate();
+    for (j, &m) in marked.filter(|(_, m)| **m != mark::NONE) {
+        let i = first + j;
+        if let (Some(&t), Some(&h)) = (sent.t.get(i), sent.hi.get(i)) {
+            c.mark(
+                ax.x(t),
+                y(h.saturating_sub(1)
+                    .max(sent.lo.get(i).copied().unwrap_or(h))),
+                m as char,
+            );
         }
     }
     (lo, hi)
 }
 
-/// Samples as dots; returns the highest value drawn.
+/// Samples as a dot band per column (lowest to highest); returns the highest value drawn.
 fn sample_graph(v: &Samples, ax: Axis, c: &mut Canvas, top: Option<f64>) -> f64 {
     let a = v.partition_point(|p| p.0 < ax.t0);
     let b = v.partition_point(|p| p.0 <= ax.t1);
     let vis = v.get(a..b.max(a)).unwrap_or(&[]);
     let hi = top.unwrap_or_else(|| vis.iter().map(|p| p.1).fold(0.0, f64::max));
     let ph = c.h as i64 * 4;
+    let hi_s = hi.max(f64::MIN_POSITIVE);
+    let mut cols = Columns::new(ax.px);
+    let ky = (ph - 1) as f64 / hi_s;
     for &(t, val) in vis {
-        c.dot(ax.x(t), scale(val, 0.0, hi.max(f64::MIN_POSITIVE), ph));
+        let yv = (val * ky + 0.5).max(0.0) as u64;
+        cols.add(ax.x(t), yv, yv);
+    }
+    for x in 0..ax.px.max(0) as usize {
+        if let Some((l, h)) = cols.get(x) {
+            c.vline(x as i64, l as i64, h as i64);
+        }
     }
     hi
 }
@@ -280,49 +373,49 @@ fn sample_graph(v: &Samples, ax: Axis, c: &mut Canvas, top: Option<f64>) -> f64 
 /// A line under the data (the receive window) with `·`.
 fn step_line(v: &Samples, ax: Axis, c: &mut Canvas, hi: f64) {
     let ph = c.h as i64 * 4;
-    let a = v.partition_point(|p| p.0 < ax.t0).saturating_sub(1);
-    let mut prev: Option<(i64, f64)> = None;
-    for &(t, val) in v.get(a..).unwrap_or(&[]) {
-        let x = ax.x(t);
-        if let Some((px, pv)) = prev {
-            for xx in px.max(0)..x.min(ax.px) {
-                c.under(xx, scale(pv, 0.0, hi, ph), '·');
-            }
+    let a = v.partition_point(|p| p.0 < ax.t0);
+    let b = v.partition_point(|p| p.0 <= ax.t1);
+    let mut last: Vec<Option<f64>> = vec![None; ax.px.max(0) as usize];
+    for &(t, val) in v.get(a..b.max(a)).unwrap_or(&[]) {
+        if let Some(slot) = last.get_mut(ax.x(t).max(0) as usize) {
+            *slot = Some(val);
         }
-        if t > ax.t1 {
-            break;
-        }
-        prev = Some((x, val));
     }
-    if let Some((px, pv)) = prev {
-        for xx in px.max(0)..ax.px {
-            c.under(xx, scale(pv, 0.0, hi, ph), '·');
+    let mut level = a.checked_sub(1).and_then(|i| v.get(i)).map(|p| p.1);
+    for (x, l) in last.iter().enumerate() {
+        if let Some(val) = l {
+            level = Some(*val);
+        }
+        if let Some(val) = level {
+            c.under(x as i64, scale(val, 0.0, hi, ph), '·');
         }
     }
 }
 
 /// Bytes acknowledged per column for one sender, as bars; returns the peak rate (bytes/s).
-fn throughput_graph(s: &Series, from_orig: bool, ax: Axis, c: &mut Canvas) -> f64 {
+fn throughput_graph(s: &Series, sender: usize, ax: Axis, c: &mut Canvas) -> f64 {
+    let Some(acks) = s.acks.get(sender) else {
+        return 0.0;
+    };
+    let r = span_of(&acks.t, ax.t0, ax.t1);
     let cols = c.w;
     let mut per = vec![0u64; cols];
-    let mut last: Option<u64> = None;
-    for p in &s.points {
-        if p.from_orig == from_orig {
+    let mut last = r
+        .start
+        .checked_sub(1)
+        .and_then(|i| acks.ack.get(i))
+        .copied();
+    for i in r {
+        let (Some(&t), Some(&a)) = (acks.t.get(i), acks.ack.get(i)) else {
             continue;
-        }
-        let Some(a) = p.ack else { continue };
+        };
         let prev = *last.get_or_insert(a);
         if a > prev {
             last = Some(a);
-            if p.t >= ax.t0 && p.t <= ax.t1 {
-                let col = (ax.x(p.t) / 2) as usize;
-                if let Some(v) = per.get_mut(col.min(cols.saturating_sub(1))) {
-                    *v += a - prev;
-                }
+            let col = (ax.x(t) / 2).max(0) as usize;
+            if let Some(v) = per.get_mut(col.min(cols.saturating_sub(1))) {
+                *v += a - prev;
             }
-        }
-        if p.t > ax.t1 {
-            break;
         }
     }
     let peak = per.iter().copied().max().unwrap_or(0);
@@ -343,18 +436,6 @@ fn panel(f: &mut Frame, area: Rect, title: String, c: &Canvas, theme: Theme) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     c.draw(f.buffer_mut(), inner, theme);
-}
-
-/// Which sender the single-direction panels show: the one that sent more sequence space.
-pub fn main_sender(s: &Series) -> bool {
-    let mut top = [0u64; 2];
-    for p in &s.points {
-        let i = usize::from(!p.from_orig);
-        if let Some(t) = top.get_mut(i) {
-            *t = (*t).max(p.seq + u64::from(p.len));
-        }
-    }
-    top[0] >= top[1]
 }
 
 pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
@@ -386,11 +467,7 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
     };
     let (t0, t1) = App::graph_range(d);
     let w = body.width.saturating_sub(2).max(1) as usize;
-    let ax = Axis {
-        t0,
-        t1,
-        px: w as i64 * 2,
-    };
+    let ax = Axis::new(t0, t1, w as i64 * 2);
     let legend: Vec<Span> = MARKS
         .iter()
         .flat_map(|(c, n)| {
@@ -410,7 +487,7 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
                 secs(t1 as f64 / 1e9),
                 secs(s.span as f64 / 1e9),
                 secs(ax.ns_per_col() / 1e9),
-                s.points.len()
+                s.segments
             ))]),
             Line::from(legend),
         ])
@@ -426,11 +503,13 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
     ])
     .split(body);
     let inner_h = |r: Rect| r.height.saturating_sub(2).max(1) as usize;
-    for (i, from_orig) in [true, false].into_iter().enumerate() {
-        let Some(&rect) = rows.get(i) else { continue };
+    for sender in [0, 1] {
+        let Some(&rect) = rows.get(sender) else {
+            continue;
+        };
         let mut c = Canvas::new(w, inner_h(rect));
-        let (lo, hi) = sequence_graph(s, from_orig, ax, &mut c);
-        let dir = if from_orig {
+        let (lo, hi) = sequence_graph(s, sender, ax, &mut c);
+        let dir = if sender == 0 {
             "originator → responder"
         } else {
             "responder → originator"
@@ -443,9 +522,8 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
             theme,
         );
     }
-    let main = main_sender(s);
-    let k = usize::from(!main);
-    let dir = if main {
+    let k = s.main_sender;
+    let dir = if k == 0 {
         "originator → responder"
     } else {
         "responder → originator"
@@ -493,7 +571,7 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
     }
     if let Some(&rect) = rows.get(4) {
         let mut c = Canvas::new(w, inner_h(rect));
-        let peak = throughput_graph(s, main, ax, &mut c);
+        let peak = throughput_graph(s, k, ax, &mut c);
         panel(
             f,
             rect,

@@ -67,7 +67,7 @@ pub fn draw(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
             ),
             None => ("-", "-", "-".into(), "-".into(), "-", "-".into()),
         };
-        vec![
+        let mut cells = vec![
             Text::plain(short_duration(r.silence(snap.now))),
             Text::plain(r.id.to_string()),
             Text::Endpoint(r.orig),
@@ -78,9 +78,25 @@ pub fn draw(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
             Text::plain(evidence),
             Text::plain(outcome),
             Text::plain(give),
-        ]
+        ];
+        if snap.attribution {
+            cells.insert(
+                2,
+                Text::plain(r.host.map_or_else(|| "-".to_string(), |h| h.cell())),
+            );
+        }
+        cells
     });
-    table::draw(f, area, theme, &COLUMNS, Some((0, '▼')), rows, selected);
+    let mut cols = COLUMNS.to_vec();
+    if snap.attribution {
+        let title = if app.stale_by_process {
+            "process▲"
+        } else {
+            "process"
+        };
+        cols.insert(2, Column::new(title, false, Some(3)));
+    }
+    table::draw(f, area, theme, &cols, Some((0, '▼')), rows, selected);
     if app.stale_rows().is_empty() {
         let msg = if snap.stale_count() > 0 {
             format!(

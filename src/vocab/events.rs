@@ -96,16 +96,6 @@ impl EventKind {
             EventKind::ChallengeAck => "challenge_ack",
         }
     }
-
-    /// Short tag for the TUI ladder.
-    pub fn is_retransmission_family(self) -> bool {
-        matches!(
-            self,
-            EventKind::Retransmission
-                | EventKind::FastRetransmission
-                | EventKind::SpuriousRetransmission
-        )
-    }
 }
 
 /// The set of events of one packet, a bit per kind; iterates in emission order.

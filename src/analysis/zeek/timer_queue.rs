@@ -155,10 +155,6 @@ impl<T: Ord + Copy> TimerQueue<T> {
         self.heap.len() + self.runs.iter().map(VecDeque::len).sum::<usize>()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Drop every timer and give the memory back.
     pub fn clear(&mut self) {
         *self = TimerQueue::default();
@@ -219,7 +215,7 @@ mod tests {
         while let Some(Reverse(t)) = h.pop() {
             assert_eq!(q.pop(), Some(t));
         }
-        assert!(q.is_empty());
+        assert_eq!(q.len(), 0);
         assert_eq!(q.pop(), None);
     }
 
@@ -237,6 +233,6 @@ mod tests {
         assert_eq!(out, vec![1, 3, 5, 7, 9]);
         q.push(4);
         q.clear();
-        assert!(q.is_empty());
+        assert_eq!(q.len(), 0);
     }
 }

@@ -1,0 +1,521 @@
+//! One Zeek connection (Zeek's TCP session adapter with its ConnSize counters): the per-packet
+//! path, `conn_state`, and the conn.log row (docs/analysis.md, "Zeek conn.log").
+
+use std::net::IpAddr;
+
+use super::endpoint::{
+    EP_DID_CLOSE, EP_DID_EOF, EP_FIN_SEEN, TOO_LARGE_SEQ_DELTA, ZEndpoint, ZeekState, seq_delta,
+};
+use super::history::{Counted, History, rstos0_history};
+use super::ports::ServerPorts;
+use super::state_machine::{Closing, Sent};
+use super::timers::{CLOSE_DELAY, HANDSHAKE_INACTIVITY, NS, SESSION_TIMER, TimerState};
+use crate::decode::{Checksum, Endpoint, Segment, TcpFlags};
+use crate::time::Ts;
+
+/// Timer and table requests a processed packet leaves for the tracker.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Requests {
+    pub(super) attempt_at: Option<Ts>,
+    /// Leaving the handshake: inactivity timeout becomes 5 minutes.
+    pub(super) tcp_inactivity: bool,
+    /// `connection_established` (the responder's SYN was seen).
+    pub(super) established: bool,
+    pub(super) cancel_analyzer_timers: bool,
+    pub(super) delete_at: Option<Ts>,
+    pub(super) expire_at: Option<Ts>,
+}
+
+/// `ZeekCore::bits`.
+pub(super) const C_ORIG: u8 = 1;
+pub(super) const C_FIRST_SEEN: u8 = 6;
+pub(super) const C_PARTIAL: u8 = 8;
+pub(super) const C_ACTIVE: u8 = 16;
+pub(super) const C_CLOSE_DEFERRED: u8 = 32;
+pub(super) const C_DEFERRED_GEN: u8 = 64;
+
+/// Zeek's per-connection rules (TCP session adapter, endpoints, reassembly gaps, ConnSize),
+/// without timers.
+#[derive(Clone, Debug)]
+pub struct ZeekCore {
+    pub(super) ep: [ZEndpoint; 2],
+    /// `C_*` bits: the physical side (0/1) that is currently the originator, the first packet
+    /// seen by role (two bits: 1 = orig, 2 = resp), partial, active, close deferred, deferred
+    /// event. One byte, so that the connection fits in 208 bytes.
+    pub(super) bits: u8,
+    pub(super) history: History,
+    /// History letters seen, by role (0 = orig, 1 = resp).
+    pub(super) seen: [u8; 2],
+    pub(super) start: Ts,
+    pub(super) last: Ts,
+    /// What most connections never need, allocated on first use.
+    pub(super) rare: Option<Box<Rare>>,
+    /// The Zeek tracker's timer bookkeeping for this connection, kept here because it fits
+    /// in what would otherwise be padding (unused by the per-flow JSON rules).
+    pub(super) timer: TimerState,
+}
+
+/// A connection's rarely used bookkeeping: FIN and RST details, the counted letters' counters
+/// and missed bytes. Kept out of line (allocated on the first FIN, RST, retransmission, zero
+/// window, gap or bad checksum) so that an established idle connection costs 64 bytes less.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Rare {
+    /// Per side: counters of the counted letters (§11.5), by [`Counted`].
+    pub(super) counts: [[u32; 4]; 2],
+    /// Per side: low 32 bits of the relative sequence numbers of the last SYN (stored only
+    /// when not 0, the first SYN's), FIN end and RST.
+    pub(super) hist_last_syn: [u32; 2],
+    pub(super) hist_last_fin: [u32; 2],
+    pub(super) hist_last_rst: [u32; 2],
+    /// Per side: relative sequence number just past the FIN.
+    pub(super) fin_seq: [u64; 2],
+    pub(super) missed_bytes: u64,
+}
+
+impl ZeekCore {
+    /// A connection created by `first` (its sender becomes side 0).
+    pub fn new(first: &Segment, ports: &ServerPorts) -> ZeekCore {
+        let mut c = ZeekCore {
+            ep: [ZEndpoint::new(), ZEndpoint::new()],
+            bits: C_ACTIVE,
+            history: History::default(),
+            seen: [0; 2],
+            start: first.ts,
+            last: first.ts,
+            rare: None,
+            timer: TimerState {
+                inactivity_s: (HANDSHAKE_INACTIVITY / NS) as u16,
+                ..TimerState::default()
+            },
+        };
+        if ports.flip_at_creation(first) {
+            c.flip_roles();
+        }
+        c
+    }
+
+    #[inline]
+    pub(super) fn flag(&self, bit: u8) -> bool {
+        self.bits & bit != 0
+    }
+
+    #[inline]
+    pub(super) fn set_flag(&mut self, bit: u8, on: bool) {
+        if on {
+            self.bits |= bit;
+        } else {
+            self.bits &= !bit;
+        }
+    }
+
+    /// First packet seen, by role bit (1 = orig, 2 = resp).
+    #[inline]
+    pub(super) fn first_seen(&self) -> u8 {
+        (self.bits >> 1) & 3
+    }
+
+    #[inline]
+    pub(super) fn set_first_seen(&mut self, v: u8) {
+        self.bits = (self.bits & !C_FIRST_SEEN) | ((v & 3) << 1);
+    }
+
+    #[inline]
+    pub(super) fn orig_side(&self) -> usize {
+        (self.bits & C_ORIG) as usize
+    }
+
+    #[inline]
+    pub(super) fn resp_side(&self) -> usize {
+        self.orig_side() ^ 1
+    }
+
+    /// Physical side (0 = first sender) that is the originator.
+    pub fn orig_index(&self) -> usize {
+        self.orig_side()
+    }
+
+    pub(super) fn orig_state(&self) -> ZeekState {
+        self.ep[self.orig_side()].state
+    }
+
+    pub(super) fn resp_state(&self) -> ZeekState {
+        self.ep[self.resp_side()].state
+    }
+
+    pub(super) fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    pub(super) fn flip_roles(&mut self) {
+        self.bits ^= C_ORIG;
+        self.set_first_seen(((self.first_seen() & 1) << 1) | ((self.first_seen() & 2) >> 1));
+        self.set_flag(C_PARTIAL, false);
+        self.history.push(b'^');
+    }
+
+    pub(super) fn set_state(&mut self, side: usize, new: ZeekState, req: &mut Requests) {
+        let old = self.ep[side].state;
+        if new == old {
+            return;
+        }
+        if !new.handshake() && old.handshake() && self.ep[side ^ 1].state.handshake() {
+            req.tcp_inactivity = true;
+        }
+        self.ep[side].prev_state = old;
+        self.ep[side].state = new;
+    }
+
+    /// Process one packet sent by physical `side` (Zeek's `TCPAnalyzer::DeliverPacket`).
+    pub fn process(&mut self, side: usize, seg: &Segment, verify: bool, req: &mut Requests) {
+        let side = side & 1;
+        let peer = side ^ 1;
+        let f = seg.flags;
+        let t = seg.ts;
+        if verify && seg.checksum == Checksum::Bad {
+            self.counted(side, Counted::Checksum);
+            return;
+        }
+        let len = seg.payload_len;
+
+        // §3 rule 3 / §11.5: a flow that so far is one SYN+ACK from orig flips on the first
+        // plain ACK or data segment, in either direction.
+        if f.plain() && (f.ack() || len > 0) && self.history.as_bytes() == b"H" {
+            self.bits ^= C_ORIG;
+            self.seen.swap(0, 1);
+            self.set_first_seen(((self.first_seen() & 1) << 1) | ((self.first_seen() & 2) >> 1));
+            self.set_flag(C_PARTIAL, false);
+            self.history.set(b"^h");
+        }
+
+        let is_orig = side == self.orig_side();
+        self.set_partial_status(f, is_orig);
+
+        let seg_len = if f.rst() {
+            u32::from(f.syn()) + u32::from(f.fin())
+        } else {
+            seg.seg_len()
+        };
+        let base = seg.seq;
+        let ack = seg.ack;
+        let one_past = base.wrapping_add(seg_len);
+
+        self.init_endpoint(side, f, base, one_past);
+        let e = &self.ep[side];
+        let (rel_seq, underflow) = e.relative(base, e.last_seq, e.seq_wraps);
+
+        self.update_history(side, f, rel_seq, len);
+
+        // Zero window (W): not with or after own RST, not after the peer's FIN.
+        if seg.window == 0
+            && !f.rst()
+            && self.ep[peer].state != ZeekState::Closed
+            && self.ep[side].state != ZeekState::Reset
+        {
+            self.counted(side, Counted::ZeroWin);
+        }
+
+        if !(self.ep[0].did_close() && self.ep[1].did_close()) {
+            self.last = t;
+        }
+
+        if f.fin() {
+            self.ep[side].set(EP_FIN_SEEN);
+            if let Some(f) = self.rare_mut().fin_seq.get_mut(side) {
+                *f = rel_seq.wrapping_add(seg_len as u64);
+            }
+        }
+
+        let mut rel_ack = 0u64;
+        if f.ack() {
+            if self.ep[peer].state == ZeekState::Inactive {
+                rel_ack = 1;
+                let a = ack.wrapping_sub(1);
+                self.ep[peer].init_seqs(a, a, a);
+            } else {
+                let p = &self.ep[peer];
+                let (r, uf) = p.relative(ack, p.ack_seq, p.ack_wraps);
+                if !uf {
+                    rel_ack = r;
+                    if !f.rst() {
+                        self.ep[peer].update_ack_seq(ack);
+                    }
+                }
+            }
+        }
+
+        self.update_last_seq(side, one_past, f, len);
+
+        let sent = Sent {
+            side,
+            seq: base,
+            len,
+            is_orig,
+            flags: f,
+            ts: t,
+        };
+        let closing = self.update_state_machine(sent, req);
+
+        if f.ack() {
+            self.ack_received(peer, rel_ack, req);
+        }
+
+        self.set_first_seen(self.first_seen() | (if is_orig { 1 } else { 2 }));
+
+        let rel_data_seq = if f.syn() {
+            rel_seq.wrapping_add(1)
+        } else {
+            rel_seq
+        };
+        if len > 0 && !f.rst() && !underflow {
+            self.data_sent(side, rel_data_seq, len, seg.captured_payload_len);
+        }
+        self.check_eof(side, req);
+        if closing != Closing::No {
+            self.connection_closed(side, closing == Closing::WithEvent, req);
+        }
+
+        let e = &mut self.ep[side];
+        e.pkts += 1;
+        e.ip_bytes += zeek_ip_len(seg);
+    }
+
+    pub(super) fn set_partial_status(&mut self, f: TcpFlags, is_orig: bool) {
+        if is_orig {
+            if self.first_seen() & 1 == 0 {
+                self.set_flag(C_PARTIAL, !f.syn() || f.ack());
+            }
+        } else if self.first_seen() & 2 == 0 && !self.flag(C_PARTIAL) {
+            self.set_flag(C_PARTIAL, !f.syn());
+        }
+    }
+
+    pub(super) fn init_endpoint(&mut self, side: usize, f: TcpFlags, first: u32, last: u32) {
+        let e = &mut self.ep[side];
+        match e.state {
+            ZeekState::Inactive => {
+                if f.syn() {
+                    e.init_seqs(first, first, last);
+                } else {
+                    let s = first.wrapping_sub(1);
+                    // The first packet is never a retransmission.
+                    e.init_seqs(s, s, first);
+                }
+            }
+            ZeekState::SynSent | ZeekState::SynAckSent => {
+                if f.syn() && first != e.start_u32() {
+                    e.init_seqs(first, first, last);
+                }
+            }
+            ZeekState::Established | ZeekState::Partial => {
+                if f.syn() {
+                    e.init_seqs(first, first, last);
+                }
+            }
+            ZeekState::Reset => {
+                if f.syn() && e.prev_state == ZeekState::Inactive {
+                    e.init_seqs(first, first, last);
+                }
+            }
+            ZeekState::Closed => {}
+        }
+    }
+
+    /// Advance the side's highest sequence end; payload that does not go beyond it is a
+    /// retransmission (T).
+    pub(super) fn update_last_seq(&mut self, side: usize, last: u32, f: TcpFlags, len: u32) {
+        let e = &mut self.ep[side];
+        let delta = seq_delta(last, e.last_seq);
+        if (f.syn() || f.rst()) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta) {
+            // Untrusted jump.
+        } else if f.fin() && e.last_seq == e.start_u32().wrapping_add(1) {
+            e.update_last_seq(last);
+        } else if e.state == ZeekState::Reset {
+            // Nothing after a RST is trusted.
+        } else if delta > 0 {
+            e.update_last_seq(last);
+        } else if len > 0 {
+            self.counted(side, Counted::Rexmit);
+        }
+    }
+
+    pub(super) fn check_eof(&mut self, side: usize, req: &mut Requests) {
+        let e = &self.ep[side];
+        if !e.did_eof()
+            && (e.fin_seen() || matches!(e.state, ZeekState::Closed | ZeekState::Reset))
+            && !self.data_pending(side)
+        {
+            self.ep[side].set(EP_DID_EOF);
+            if self.flag(C_CLOSE_DEFERRED) {
+                let gen_event = self.flag(C_DEFERRED_GEN);
+                self.connection_closed(side, gen_event, req);
+                self.set_flag(C_CLOSE_DEFERRED, false);
+            }
+        }
+    }
+
+    pub(super) fn connection_closed(&mut self, side: usize, gen_event: bool, req: &mut Requests) {
+        if self.data_pending(side) {
+            self.set_flag(C_CLOSE_DEFERRED, true);
+            if !self.flag(C_DEFERRED_GEN) {
+                self.set_flag(C_DEFERRED_GEN, gen_event);
+            }
+            return;
+        }
+        self.set_flag(C_CLOSE_DEFERRED, false);
+        if self.ep[side].did_close() {
+            return;
+        }
+        self.ep[side].set(EP_DID_CLOSE);
+        let peer = side ^ 1;
+        let complete = self.ep[side].state == ZeekState::Reset
+            || self.ep[peer].did_close()
+            || self.ep[peer].state == ZeekState::Inactive;
+        if complete {
+            let mut gen_event = gen_event;
+            if self.ep[side].prev_state != ZeekState::Inactive
+                || self.ep[peer].state != ZeekState::Inactive
+            {
+                if self.flag(C_DEFERRED_GEN) {
+                    gen_event = true;
+                    self.set_flag(C_DEFERRED_GEN, false);
+                }
+                if gen_event {
+                    self.set_flag(C_ACTIVE, false);
+                }
+            }
+            req.cancel_analyzer_timers = true;
+            req.delete_at = Some(Ts(self.last.0.saturating_add(CLOSE_DELAY)));
+        } else if self.ep[side].prev_state != ZeekState::Inactive {
+            req.expire_at = Some(Ts(self.last.0.saturating_add(SESSION_TIMER)));
+        }
+    }
+
+    pub(super) fn size(&self, side: usize) -> u64 {
+        let e = &self.ep[side];
+        let p = &self.ep[side ^ 1];
+        if e.prev_state == ZeekState::SynSent
+            && e.state == ZeekState::Reset
+            && p.state == ZeekState::Inactive
+            && !e.no_data_acked()
+        {
+            return 0;
+        }
+        let last = ZEndpoint::full(e.last_seq, e.seq_wraps);
+        let ack = ZEndpoint::full(e.ack_seq, e.ack_wraps);
+        let mut size = last.max(ack).wrapping_sub(e.start_seq as u64);
+        size = size.saturating_sub(1);
+        if e.fin_seen() && size != 0 {
+            size -= 1;
+        }
+        size
+    }
+
+    /// `conn_state` (§11.4).
+    pub fn conn_state(&self) -> &'static str {
+        use ZeekState::*;
+        let os = self.orig_state();
+        let rs = self.resp_state();
+        let o_in = os.inactive_or_partial();
+        let r_in = rs.inactive_or_partial();
+        if rs == Reset {
+            if matches!(os, SynSent | SynAckSent)
+                || (os == Reset
+                    && self.size(self.orig_side()) == 0
+                    && self.size(self.resp_side()) == 0)
+            {
+                "REJ"
+            } else if o_in {
+                "RSTRH"
+            } else {
+                "RSTR"
+            }
+        } else if os == Reset {
+            if r_in {
+                if rstos0_history(self.history.as_bytes()) {
+                    "RSTOS0"
+                } else {
+                    "OTH"
+                }
+            } else {
+                "RSTO"
+            }
+        } else if rs == Closed && os == Closed {
+            "SF"
+        } else if os == Closed {
+            if r_in { "SH" } else { "S2" }
+        } else if rs == Closed {
+            if o_in { "SHR" } else { "S3" }
+        } else if os == SynSent && rs == Inactive {
+            "S0"
+        } else if os == Established && rs == Established {
+            "S1"
+        } else {
+            "OTH"
+        }
+    }
+
+    pub fn history(&self) -> &str {
+        self.history.as_str()
+    }
+
+    /// Build the conn.log row; `sides` are the endpoints of physical sides 0 and 1.
+    pub fn row(&self, uid: String, sides: [Endpoint; 2]) -> ZeekRow {
+        let o = self.orig_side();
+        let r = o ^ 1;
+        let dur = self.last.0.saturating_sub(self.start.0);
+        let (duration, orig_bytes, resp_bytes) = if dur > 0 {
+            (Some(Ts(dur)), Some(self.size(o)), Some(self.size(r)))
+        } else {
+            (None, None, None)
+        };
+        ZeekRow {
+            ts: self.start,
+            uid,
+            orig: sides[o],
+            resp: sides[r],
+            duration,
+            orig_bytes,
+            resp_bytes,
+            conn_state: self.conn_state(),
+            missed_bytes: self.rare.as_ref().map_or(0, |r| r.missed_bytes),
+            history: self.history.as_str().to_string(),
+            orig_pkts: self.ep[o].pkts,
+            orig_ip_bytes: self.ep[o].ip_bytes,
+            resp_pkts: self.ep[r].pkts,
+            resp_ip_bytes: self.ep[r].ip_bytes,
+        }
+    }
+}
+
+/// IP bytes as Zeek's ConnSize counts them: the header's total length, so an IPv4 packet
+/// whose total length is 0 (segmentation offload) counts 0, and an IPv6 one 40.
+pub(super) fn zeek_ip_len(seg: &Segment) -> u64 {
+    if seg.ip_len_from_capture {
+        match seg.src.addr {
+            IpAddr::V4(_) => 0,
+            IpAddr::V6(_) => 40,
+        }
+    } else {
+        seg.ip_len as u64
+    }
+}
+
+/// One conn.log row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZeekRow {
+    pub ts: Ts,
+    pub uid: String,
+    pub orig: Endpoint,
+    pub resp: Endpoint,
+    /// `None` prints `-` (zero duration).
+    pub duration: Option<Ts>,
+    pub orig_bytes: Option<u64>,
+    pub resp_bytes: Option<u64>,
+    pub conn_state: &'static str,
+    pub missed_bytes: u64,
+    pub history: String,
+    pub orig_pkts: u64,
+    pub orig_ip_bytes: u64,
+    pub resp_pkts: u64,
+    pub resp_ip_bytes: u64,
+}

@@ -1,0 +1,167 @@
+//! One side of a Zeek connection (Zeek's `TCP_Endpoint`): its state, sequence-number
+//! bookkeeping and counters.
+
+use super::reassembly::Reassembly;
+
+/// Zeek ignores SYN/RST sequence jumps larger than this.
+pub(super) const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
+
+/// Zeek's endpoint states (§11.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ZeekState {
+    #[default]
+    Inactive,
+    SynSent,
+    SynAckSent,
+    Partial,
+    Established,
+    /// Sent a FIN.
+    Closed,
+    /// Sent a RST.
+    Reset,
+}
+
+impl ZeekState {
+    #[inline]
+    pub(super) fn handshake(self) -> bool {
+        matches!(
+            self,
+            ZeekState::Inactive | ZeekState::SynSent | ZeekState::SynAckSent
+        )
+    }
+
+    /// INACTIVE or PARTIAL (`o_in`/`r_in` of §11.4).
+    #[inline]
+    pub(super) fn inactive_or_partial(self) -> bool {
+        matches!(self, ZeekState::Inactive | ZeekState::Partial)
+    }
+}
+
+#[inline]
+pub(super) fn seq_delta(a: u32, b: u32) -> i32 {
+    a.wrapping_sub(b) as i32
+}
+
+/// One side of a Zeek connection (Zeek's `TCP_Endpoint` plus its ConnSize counters).
+#[derive(Clone, Debug, Default)]
+pub(super) struct ZEndpoint {
+    pub(super) state: ZeekState,
+    pub(super) prev_state: ZeekState,
+    /// `did_close`, `did_eof`, `fin_seen`, `reasm_skip` (`EP_*` bits).
+    pub(super) flags: u8,
+    pub(super) start_seq: u32,
+    pub(super) last_seq: u32,
+    pub(super) ack_seq: u32,
+    pub(super) seq_wraps: u32,
+    pub(super) ack_wraps: u32,
+    pub(super) reasm: Reassembly,
+    pub(super) pkts: u64,
+    pub(super) ip_bytes: u64,
+}
+
+/// `ZEndpoint::flags` bits.
+pub(super) const EP_DID_CLOSE: u8 = 1;
+pub(super) const EP_DID_EOF: u8 = 2;
+pub(super) const EP_FIN_SEEN: u8 = 4;
+/// Reassembly given up (`skip_deliveries`): no more data, gaps or pending data.
+pub(super) const EP_REASM_SKIP: u8 = 8;
+
+impl ZEndpoint {
+    #[inline]
+    pub(super) fn set(&mut self, bit: u8) {
+        self.flags |= bit;
+    }
+
+    #[inline]
+    pub(super) fn did_close(&self) -> bool {
+        self.flags & EP_DID_CLOSE != 0
+    }
+
+    #[inline]
+    pub(super) fn did_eof(&self) -> bool {
+        self.flags & EP_DID_EOF != 0
+    }
+
+    #[inline]
+    pub(super) fn fin_seen(&self) -> bool {
+        self.flags & EP_FIN_SEEN != 0
+    }
+
+    #[inline]
+    pub(super) fn reasm_skip(&self) -> bool {
+        self.flags & EP_REASM_SKIP != 0
+    }
+
+    pub(super) fn new() -> ZEndpoint {
+        ZEndpoint {
+            reasm: Reassembly::new(),
+            ..ZEndpoint::default()
+        }
+    }
+
+    #[inline]
+    pub(super) fn start_u32(&self) -> u32 {
+        self.start_seq
+    }
+
+    #[inline]
+    pub(super) fn full(seq: u32, wraps: u32) -> u64 {
+        ((wraps as u64) << 32) + seq as u64
+    }
+
+    #[inline]
+    pub(super) fn to_relative(&self, seq: u32, wraps: u32) -> u64 {
+        Self::full(seq, wraps).wrapping_sub(self.start_seq as u64)
+    }
+
+    pub(super) fn init_seqs(&mut self, start: u32, ack: u32, last: u32) {
+        self.start_seq = start;
+        self.ack_seq = ack;
+        self.last_seq = last;
+    }
+
+    pub(super) fn update_last_seq(&mut self, seq: u32) {
+        if seq < self.last_seq {
+            self.seq_wraps = self.seq_wraps.wrapping_add(1);
+        }
+        self.last_seq = seq;
+    }
+
+    pub(super) fn update_ack_seq(&mut self, ack: u32) {
+        let d = seq_delta(ack, self.ack_seq);
+        if ack == 0 && d > TOO_LARGE_SEQ_DELTA {
+            return; // more likely a broken ack than a wrap onto 0
+        }
+        if d > 0 {
+            if ack < self.ack_seq {
+                self.ack_wraps = self.ack_wraps.wrapping_add(1);
+            }
+            self.ack_seq = ack;
+        }
+    }
+
+    /// Relative sequence number of `cur` given the last value seen and its wrap count; the
+    /// flag says it lies before the side's start.
+    pub(super) fn relative(&self, cur: u32, last: u32, wraps: u32) -> (u64, bool) {
+        let mut wraps = wraps;
+        let d = seq_delta(cur, last);
+        if d < 0 {
+            if wraps != 0 && cur > last {
+                wraps -= 1;
+            }
+        } else if d > 0 && cur < last {
+            wraps = wraps.wrapping_add(1);
+        }
+        if wraps == 0 {
+            let d = seq_delta(cur, self.start_u32());
+            return (d as i64 as u64, d < 0);
+        }
+        (self.to_relative(cur, wraps), false)
+    }
+
+    pub(super) fn no_data_acked(&self) -> bool {
+        let ack = Self::full(self.ack_seq, self.ack_wraps);
+        let start = self.start_seq as u64;
+        ack == start || ack == start.wrapping_add(1)
+    }
+}

@@ -1,0 +1,200 @@
+//! The `history` letters (docs/analysis.md, "Zeek conn.log"): which letters are recorded once
+//! per role, which are counted (recorded at 1, 10, 100, ... occurrences), and the RSTOS0 pattern.
+
+use super::connection::ZeekCore;
+use crate::decode::TcpFlags;
+
+#[inline]
+pub(super) fn is_pow10(n: u32) -> bool {
+    let mut p: u32 = 1;
+    loop {
+        if n == p {
+            return true;
+        }
+        match p.checked_mul(10) {
+            Some(q) if q <= n => p = q,
+            _ => return false,
+        }
+    }
+}
+
+// History masks (one set per role, §11.5).
+pub(super) const H_SYN: u8 = 0x1;
+pub(super) const H_FIN: u8 = 0x2;
+pub(super) const H_RST: u8 = 0x4;
+pub(super) const H_FIN_RST: u8 = 0x8;
+pub(super) const H_DATA: u8 = 0x10;
+pub(super) const H_ACK: u8 = 0x20;
+pub(super) const H_MULTI: u8 = 0x40;
+
+/// Counted letters (§11.5), per side.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Counted {
+    Rexmit = 0,
+    ZeroWin = 1,
+    Gap = 2,
+    Checksum = 3,
+}
+
+impl Counted {
+    pub(super) fn letter(self) -> u8 {
+        match self {
+            Counted::Rexmit => b'T',
+            Counted::ZeroWin => b'W',
+            Counted::Gap => b'G',
+            Counted::Checksum => b'C',
+        }
+    }
+}
+
+/// Inline history string (bounded: letters beyond [`HISTORY_CAP`] are dropped).
+pub(super) const HISTORY_CAP: usize = 46;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct History {
+    len: u8,
+    buf: [u8; HISTORY_CAP],
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            len: 0,
+            buf: [0; HISTORY_CAP],
+        }
+    }
+}
+
+impl History {
+    pub(super) fn push(&mut self, c: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len as usize) {
+            *slot = c;
+            self.len += 1;
+        }
+    }
+
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len as usize).unwrap_or(&[])
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    pub(super) fn set(&mut self, s: &[u8]) {
+        self.len = 0;
+        for &c in s {
+            self.push(c);
+        }
+    }
+}
+
+/// `^?S[^HAFGIQ]*R.*` over the whole history (RSTOS0, §11.4).
+pub(super) fn rstos0_history(h: &[u8]) -> bool {
+    let h = h.strip_prefix(b"^").unwrap_or(h);
+    let Some(rest) = h.strip_prefix(b"S") else {
+        return false;
+    };
+    for &c in rest {
+        if c == b'R' {
+            return true;
+        }
+        if matches!(c, b'H' | b'A' | b'F' | b'G' | b'I' | b'Q') {
+            return false;
+        }
+    }
+    false
+}
+
+impl ZeekCore {
+    pub(super) fn add_letter(&mut self, side: usize, c: u8) {
+        let c = if side == self.orig_side() {
+            c
+        } else {
+            c.to_ascii_lowercase()
+        };
+        self.history.push(c);
+    }
+
+    /// Record `c` once per role; true if it had been seen already.
+    pub(super) fn check_history(&mut self, side: usize, mask: u8, c: u8) -> bool {
+        let role = usize::from(side != self.orig_side());
+        if self.seen[role] & mask == 0 {
+            self.seen[role] |= mask;
+            self.add_letter(side, c);
+            false
+        } else {
+            true
+        }
+    }
+
+    pub(super) fn counted(&mut self, side: usize, which: Counted) {
+        let n = {
+            let c = self
+                .rare_mut()
+                .counts
+                .get_mut(side & 1)
+                .and_then(|c| c.get_mut(which as usize));
+            let Some(c) = c else {
+                return;
+            };
+            *c = c.saturating_add(1);
+            *c
+        };
+        if is_pow10(n) {
+            self.add_letter(side, which.letter());
+        }
+    }
+
+    pub(super) fn update_history(&mut self, side: usize, f: TcpFlags, rel_seq: u64, len: u32) {
+        let bits = u32::from(f.syn()) + u32::from(f.fin()) + u32::from(f.rst());
+        if bits > 1 {
+            if f.fin() && f.rst() {
+                self.check_history(side, H_FIN_RST, b'I');
+            } else {
+                self.check_history(side, H_MULTI, b'Q');
+            }
+        } else if bits == 1 {
+            if f.syn() {
+                let code = if f.ack() { b'H' } else { b'S' };
+                let last = self
+                    .rare
+                    .as_ref()
+                    .and_then(|r| r.hist_last_syn.get(side).copied())
+                    .unwrap_or(0);
+                if self.check_history(side, H_SYN, code) && rel_seq as u32 != last {
+                    self.add_letter(side, code);
+                }
+                if rel_seq as u32 != last
+                    && let Some(l) = self.rare_mut().hist_last_syn.get_mut(side)
+                {
+                    *l = rel_seq as u32;
+                }
+            }
+            if f.fin() {
+                let end = rel_seq.wrapping_add(len as u64) as u32;
+                let last = self.rare_mut().hist_last_fin.get(side).copied();
+                if self.check_history(side, H_FIN, b'F') && Some(end) != last {
+                    self.add_letter(side, b'F');
+                }
+                if let Some(l) = self.rare_mut().hist_last_fin.get_mut(side) {
+                    *l = end;
+                }
+            }
+            if f.rst() {
+                if self.check_history(side, H_RST, b'R')
+                    && Some(rel_seq as u32) != self.rare_mut().hist_last_rst.get(side).copied()
+                {
+                    self.add_letter(side, b'R');
+                }
+                if let Some(l) = self.rare_mut().hist_last_rst.get_mut(side) {
+                    *l = rel_seq as u32;
+                }
+            }
+        } else if len > 0 {
+            self.check_history(side, H_DATA, b'D');
+        } else if f.ack() {
+            self.check_history(side, H_ACK, b'A');
+        }
+    }
+}

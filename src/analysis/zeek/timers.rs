@@ -1,0 +1,205 @@
+//! The Zeek tracker's timers (Zeek's defaults; conn/main.zeek, conn/inactivity.zeek): attempt,
+//! expire check, inactivity and delete, and what each does when it fires.
+
+use super::connection::{C_ACTIVE, Requests, ZeekCore};
+use super::endpoint::ZeekState;
+use super::tracker::ZeekTracker;
+use crate::time::Ts;
+
+pub(super) const NS: i64 = 1_000_000_000;
+/// `tcp_attempt_delay`.
+pub(super) const ATTEMPT_DELAY: i64 = 5 * NS;
+/// `tcp_close_delay`.
+pub(super) const CLOSE_DELAY: i64 = 5 * NS;
+/// `tcp_SYN_timeout`: first expire check after creation.
+pub(super) const SYN_TIMEOUT: i64 = 5 * NS;
+/// `tcp_session_timer`: period of the expire checks.
+pub(super) const SESSION_TIMER: i64 = 6 * NS;
+/// `tcp_connection_linger`.
+pub(super) const LINGER: i64 = 5 * NS;
+/// Inactivity while both sides are still in the handshake (`udp_inactivity_timeout`).
+pub(super) const HANDSHAKE_INACTIVITY: i64 = 60 * NS;
+/// `tcp_inactivity_timeout`.
+pub(super) const TCP_INACTIVITY: i64 = 300 * NS;
+/// Interactive services (`port_inactivity_timeouts`).
+pub(super) const LONG_INACTIVITY: i64 = 3600 * NS;
+pub(super) const LONG_INACTIVITY_PORTS: [u16; 4] = [21, 22, 23, 513];
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum TimerKind {
+    Attempt,
+    Expire,
+    Inactivity,
+    Delete,
+}
+
+/// 24 bytes: a million connections keep about three each. `order` breaks ties between timers
+/// due at the same nanosecond (it wraps after 4 billion timers, harmlessly); epochs only need
+/// to differ from the few before them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Timer {
+    pub(super) at: i64,
+    pub(super) order: u32,
+    pub(super) slot: u32,
+    pub(super) generation: u32,
+    pub(super) epoch: u16,
+    pub(super) kind: TimerKind,
+}
+
+/// Timer bookkeeping of a tracked connection.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct TimerState {
+    /// Analyzer timers (attempt, expire, delete) carry this; cancelling bumps it.
+    pub(super) analyzer_epoch: u16,
+    pub(super) inactivity_epoch: u16,
+    /// Inactivity timeout in seconds (60, 300 or 3600).
+    pub(super) inactivity_s: u16,
+}
+
+impl ZeekTracker {
+    pub(super) fn push(&mut self, at: i64, slot: u32, epoch: u16, kind: TimerKind) {
+        self.order = self.order.wrapping_add(1);
+        let generation = self.generation(slot);
+        self.timers.push(Timer {
+            at,
+            order: self.order,
+            slot,
+            generation,
+            epoch,
+            kind,
+        });
+    }
+
+    pub(super) fn apply(&mut self, slot: u32, req: Requests) {
+        let Some(t) = self.slots.get_mut(slot as usize).and_then(|s| s.as_mut()) else {
+            return;
+        };
+        let mut new_inactivity = None;
+        if req.tcp_inactivity && t.inactivity() != TCP_INACTIVITY {
+            new_inactivity = Some(TCP_INACTIVITY);
+        }
+        if req.established {
+            // conn/inactivity.zeek: the responder's port, or for a half-established
+            // connection the originator's if only that one is a likely server port.
+            let mut service = t.sides.port(t.core.resp_side());
+            let orig_port = t.sides.port(t.core.orig_side());
+            if t.core.orig_state() == ZeekState::Inactive
+                && !self.ports.contains(service)
+                && self.ports.contains(orig_port)
+            {
+                service = orig_port;
+            }
+            if LONG_INACTIVITY_PORTS.contains(&service) {
+                new_inactivity = Some(LONG_INACTIVITY);
+            }
+        }
+        let last = t.core.last.0;
+        let mut pushes: [(i64, u16, TimerKind); 4] = [(0, 0, TimerKind::Delete); 4];
+        let mut n = 0;
+        if let Some(to) = new_inactivity
+            && to > t.inactivity()
+        {
+            // A longer timeout needs no new timer: the pending one fires earlier than the new
+            // deadline, finds the connection not yet due and re-arms itself at `last + to`.
+            // This keeps one inactivity timer per connection in the heap instead of two.
+            t.core.timer.inactivity_s = (to / NS) as u16;
+        } else if let Some(to) = new_inactivity
+            && to != t.inactivity()
+        {
+            t.core.timer.inactivity_s = (to / NS) as u16;
+            t.core.timer.inactivity_epoch = t.core.timer.inactivity_epoch.wrapping_add(1);
+            pushes[n] = (
+                last.saturating_add(to),
+                t.core.timer.inactivity_epoch,
+                TimerKind::Inactivity,
+            );
+            n += 1;
+        }
+        if let Some(at) = req.attempt_at {
+            pushes[n] = (at.0, t.core.timer.analyzer_epoch, TimerKind::Attempt);
+            n += 1;
+        }
+        if req.cancel_analyzer_timers {
+            t.core.timer.analyzer_epoch = t.core.timer.analyzer_epoch.wrapping_add(1);
+            // An attempt timer set by this very packet is cancelled too.
+            if n > 0 && pushes[n - 1].2 == TimerKind::Attempt {
+                n -= 1;
+            }
+        }
+        if let Some(at) = req.delete_at {
+            pushes[n] = (at.0, t.core.timer.analyzer_epoch, TimerKind::Delete);
+            n += 1;
+        }
+        if let Some(at) = req.expire_at {
+            pushes[n] = (at.0, t.core.timer.analyzer_epoch, TimerKind::Expire);
+            n += 1;
+        }
+        for &(at, epoch, kind) in pushes.iter().take(n) {
+            self.push(at, slot, epoch, kind);
+        }
+    }
+
+    /// Run a due timer; returns the time to re-arm it at, if it must fire again.
+    pub(super) fn fire(&mut self, tm: Timer, now: Ts) -> Option<i64> {
+        if self.generation(tm.slot) != tm.generation {
+            return None;
+        }
+        let t = self.slot(tm.slot)?;
+        let (c, epochs) = (&t.core, t.core.timer);
+        let active = c.flag(C_ACTIVE);
+        // What the timer does: remove the connection, re-arm at a time, or nothing.
+        let (remove, rearm) = match tm.kind {
+            TimerKind::Attempt => {
+                let due = tm.epoch == epochs.analyzer_epoch
+                    && active
+                    && matches!(c.orig_state(), ZeekState::SynSent | ZeekState::SynAckSent)
+                    && c.resp_state() == ZeekState::Inactive;
+                (due, None)
+            }
+            TimerKind::Expire => {
+                if tm.epoch != epochs.analyzer_epoch || !active {
+                    (false, None)
+                } else if c.last.0.saturating_add(LINGER) < now.0 && expire_states(c) {
+                    (true, None)
+                } else {
+                    (false, Some(now.0.saturating_add(SESSION_TIMER)))
+                }
+            }
+            TimerKind::Inactivity => {
+                if tm.epoch != epochs.inactivity_epoch {
+                    (false, None)
+                } else {
+                    let due = c.last.0.saturating_add(t.inactivity());
+                    if due <= now.0 {
+                        (true, None)
+                    } else {
+                        (false, Some(due))
+                    }
+                }
+            }
+            TimerKind::Delete => (tm.epoch == epochs.analyzer_epoch, None),
+        };
+        if remove {
+            self.remove(tm.slot);
+            None
+        } else {
+            rearm
+        }
+    }
+}
+
+/// Zeek's expire check (`ExpireTimer`), run every 6 s, is: idle for more than `LINGER`, and
+/// this state test — a closed side and the connection over (both closed, a RESET or an
+/// INACTIVE side), or nothing happened on either side.
+pub(super) fn expire_states(c: &ZeekCore) -> bool {
+    let (o, r) = (&c.ep[c.orig_side()], &c.ep[c.resp_side()]);
+    if (o.did_close() || r.did_close())
+        && ((o.did_close() && r.did_close())
+            || o.state == ZeekState::Reset
+            || r.state == ZeekState::Reset
+            || o.state == ZeekState::Inactive
+            || r.state == ZeekState::Inactive)
+    {
+        return true;
+    }
+    r.state == ZeekState::Inactive && o.state == ZeekState::Inactive
+}

@@ -1,0 +1,398 @@
+//! Zeek's own connection table (conn/main.zeek), fed every segment in capture order: creation,
+//! reuse, eviction and the rows of `--report zeek`.
+
+use std::net::IpAddr;
+
+use super::connection::Rare;
+use super::connection::{Requests, ZeekCore, ZeekRow};
+use super::endpoint::ZeekState;
+use super::ports::ServerPorts;
+use super::timer_queue::TimerQueue;
+use super::timers::{HANDSHAKE_INACTIVITY, NS, SYN_TIMEOUT, Timer, TimerKind};
+use super::uid::make_uid;
+use crate::decode::{Endpoint, Segment};
+use crate::flow::{FlowKey, SlotIndex, oldest_batch};
+use crate::time::Ts;
+
+/// Bytes of the Zeek tracker's state, by part (see [`ZeekTracker::memory`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrackerMemory {
+    pub connections: usize,
+    /// The connections themselves (`size_of` × slab capacity).
+    pub slab: usize,
+    /// The same for the slab's occupied slots only.
+    pub slab_live: usize,
+    /// Out-of-line parts: non-IPv4 endpoint pairs, rare bookkeeping, out-of-order blocks.
+    pub boxed: usize,
+    pub timers: usize,
+    /// Timers queued (length × size).
+    pub timers_live: usize,
+    pub index: usize,
+    /// Slot generations and the free-slot list.
+    pub generations: usize,
+}
+
+impl TrackerMemory {
+    /// Everything allocated, growth slack included.
+    pub fn total(&self) -> usize {
+        self.slab + self.boxed + self.timers + self.index + self.generations
+    }
+
+    /// What the connections occupy: their slots, out-of-line parts, queued timers, and the
+    /// index and generation arrays (whose size is the table's, not growth slack).
+    pub fn live_total(&self) -> usize {
+        self.slab_live + self.boxed + self.timers_live + self.index + self.generations
+    }
+}
+
+/// A connection's two endpoints (physical sides 0 and 1): 16 bytes instead of 40 for IPv4,
+/// the common case; other pairs are boxed.
+#[derive(Debug)]
+pub(super) enum Sides {
+    V4 { addr: [u32; 2], port: [u16; 2] },
+    Other(Box<[Endpoint; 2]>),
+}
+
+impl Sides {
+    pub(super) fn new(a: Endpoint, b: Endpoint) -> Sides {
+        match (a.addr, b.addr) {
+            (IpAddr::V4(x), IpAddr::V4(y)) => Sides::V4 {
+                addr: [u32::from(x), u32::from(y)],
+                port: [a.port, b.port],
+            },
+            _ => Sides::Other(Box::new([a, b])),
+        }
+    }
+
+    pub(super) fn pair(&self) -> [Endpoint; 2] {
+        match self {
+            Sides::V4 { addr, port } => {
+                let ep = |i: usize| Endpoint {
+                    addr: IpAddr::V4(addr[i].into()),
+                    port: port[i],
+                };
+                [ep(0), ep(1)]
+            }
+            Sides::Other(b) => **b,
+        }
+    }
+
+    pub(super) fn port(&self, side: usize) -> u16 {
+        let [a, b] = self.pair();
+        if side == 0 { a.port } else { b.port }
+    }
+
+    /// Whether these are the endpoints of `key`, either way round.
+    #[inline]
+    pub(super) fn is(&self, key: &FlowKey) -> bool {
+        let [a, b] = self.pair();
+        (a == key.lo && b == key.hi) || (a == key.hi && b == key.lo)
+    }
+
+    /// Whether `seg` travels from side 0 to side 1.
+    #[inline]
+    pub(super) fn sent_by_first(&self, seg: &Segment) -> bool {
+        let [a, b] = self.pair();
+        seg.src == a && seg.dst == b
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Tracked {
+    /// Also holds the tracker's timer bookkeeping ([`TimerState`]).
+    pub(super) core: ZeekCore,
+    pub(super) sides: Sides,
+}
+
+impl Tracked {
+    #[inline]
+    pub(super) fn inactivity(&self) -> i64 {
+        self.core.timer.inactivity_s as i64 * NS
+    }
+}
+
+/// Zeek's own connection table with its timers (§11.7), fed every segment in capture order.
+/// Timers live in one [`TimerQueue`] (sorted runs, heap fallback); cancelled or stale entries
+/// are skipped when they surface.
+#[derive(Debug, Default)]
+pub struct ZeekTracker {
+    pub(super) ports: ServerPorts,
+    pub(super) verify: bool,
+    /// Key → slot. The key is not stored in the table (only the 4-byte slot): it is read
+    /// back from the slot's sides, which saves 44 bytes a connection.
+    pub(super) table: SlotIndex,
+    pub(super) slots: Vec<Option<Tracked>>,
+    pub(super) gens: Vec<u32>,
+    pub(super) free: Vec<u32>,
+    pub(super) timers: TimerQueue<Timer>,
+    pub(super) order: u32,
+    pub(super) next_uid: u64,
+    pub(super) rows: Vec<ZeekRow>,
+    /// Most connections kept at once (0: no limit); beyond it the least recently active are
+    /// logged early, so hostile traffic cannot grow the table without bound.
+    pub(super) max_conns: usize,
+    /// Connections logged early because of `max_conns`.
+    pub evicted: u64,
+    /// Slots still to log after `finish`, next one last.
+    pub(super) finishing: Vec<u32>,
+}
+
+/// Rows produced per `take_rows` call after `finish`.
+pub(super) const FINISH_BATCH: usize = 4096;
+
+impl ZeekTracker {
+    pub fn new(ports: ServerPorts, verify_checksums: bool) -> ZeekTracker {
+        ZeekTracker {
+            ports,
+            verify: verify_checksums,
+            ..ZeekTracker::default()
+        }
+    }
+
+    /// Fire due timers, then process the segment.
+    pub fn on_segment(&mut self, seg: &Segment) {
+        self.advance(seg.ts);
+        let key = FlowKey::of(seg);
+        let slot = match self.lookup(&key) {
+            Some(s) => {
+                let reuse = self.slot(s).map(|t| is_reuse(&t.core, seg)).unwrap_or(true);
+                if reuse {
+                    self.remove(s);
+                    self.create(key, seg)
+                } else {
+                    s
+                }
+            }
+            None => self.create(key, seg),
+        };
+        let verify = self.verify;
+        let mut req = Requests::default();
+        let Some(t) = self.slots.get_mut(slot as usize).and_then(|s| s.as_mut()) else {
+            return;
+        };
+        let side = side_of(t, seg);
+        t.core.process(side, seg, verify, &mut req);
+        self.apply(slot, req);
+    }
+
+    /// Fire every timer due at or before `now` (live mode calls this on the wall clock).
+    pub fn advance(&mut self, now: Ts) {
+        while let Some(top) = self.timers.peek() {
+            if top.at > now.0 {
+                break;
+            }
+            self.timers.pop();
+            if let Some(at) = self.fire(top, now) {
+                self.order = self.order.wrapping_add(1);
+                let order = self.order;
+                self.timers.push(Timer { at, order, ..top });
+            }
+        }
+    }
+
+    /// End of input: log every remaining connection, in order of first packet (ties by slot:
+    /// Zeek itself drains its table in hash order). The rows come out
+    /// through [`ZeekTracker::take_rows`] a batch at a time, so a million connections at the
+    /// end do not become a million rows in memory at once: call it until it returns none.
+    pub fn finish(&mut self) {
+        let mut live: Vec<(i64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|t| (t.core.start.0, i as u32)))
+            .collect();
+        // Popped from the back: newest last.
+        live.sort_unstable_by(|a, b| b.cmp(a));
+        self.finishing = live.into_iter().map(|(_, s)| s).collect();
+        self.timers.clear();
+    }
+
+    /// Rows logged so far, in removal order; drains them (after `finish`, in batches).
+    pub fn take_rows(&mut self) -> Vec<ZeekRow> {
+        for _ in 0..FINISH_BATCH {
+            let Some(slot) = self.finishing.pop() else {
+                break;
+            };
+            self.remove(slot);
+        }
+        std::mem::take(&mut self.rows)
+    }
+
+    /// What the tracker's state takes in memory, by part (capacities, so growth slack counts;
+    /// allocator overhead does not).
+    pub fn memory(&self) -> TrackerMemory {
+        let mut boxed = 0;
+        for t in self.slots.iter().flatten() {
+            if matches!(t.sides, Sides::Other(_)) {
+                boxed += std::mem::size_of::<[Endpoint; 2]>();
+            }
+            if t.core.rare.is_some() {
+                boxed += std::mem::size_of::<Rare>();
+            }
+            for e in &t.core.ep {
+                if let Some(b) = &e.reasm.blocks {
+                    boxed += std::mem::size_of::<Vec<(u64, u64)>>()
+                        + b.capacity() * std::mem::size_of::<(u64, u64)>();
+                }
+            }
+        }
+        TrackerMemory {
+            connections: self.len(),
+            slab: self.slots.capacity() * std::mem::size_of::<Option<Tracked>>(),
+            slab_live: self.len() * std::mem::size_of::<Option<Tracked>>(),
+            boxed,
+            timers: self.timers.heap_bytes(),
+            timers_live: self.timers.len() * std::mem::size_of::<Timer>(),
+            index: self.table.heap_bytes(),
+            generations: self.gens.capacity() * std::mem::size_of::<u32>()
+                + self.free.capacity() * std::mem::size_of::<u32>(),
+        }
+    }
+
+    /// Connections currently in the table.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    pub(super) fn lookup(&self, key: &FlowKey) -> Option<u32> {
+        let slots = &self.slots;
+        self.table.find_by(key, |s| {
+            slots
+                .get(s as usize)
+                .and_then(|t| t.as_ref())
+                .is_some_and(|t| t.sides.is(key))
+        })
+    }
+
+    pub(super) fn slot(&self, s: u32) -> Option<&Tracked> {
+        self.slots.get(s as usize).and_then(|x| x.as_ref())
+    }
+
+    pub(super) fn generation(&self, s: u32) -> u32 {
+        self.gens.get(s as usize).copied().unwrap_or(0)
+    }
+
+    /// Bound the table (see `max_conns`).
+    pub fn set_limit(&mut self, max_conns: usize) {
+        self.max_conns = max_conns;
+    }
+
+    /// The table is full: log the least recently active 1/64 of it (at least one), so the
+    /// cost is amortised over the creations that follow; then drop timers left by removed
+    /// connections once they outnumber the live ones.
+    pub(super) fn evict_oldest(&mut self) {
+        let ages: Vec<(i64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|t| (t.core.last.0, i as u32)))
+            .collect();
+        // Logged oldest first (ties by slot), so the rows come out in a fixed order.
+        let mut batch = oldest_batch(ages);
+        batch.sort_unstable();
+        for (_, slot) in batch {
+            self.remove(slot);
+            self.evicted += 1;
+        }
+        let live = self.slots.len() - self.free.len();
+        if self.timers.len() > 4 * live + 4096 {
+            let gens = &self.gens;
+            self.timers
+                .retain(|t| gens.get(t.slot as usize) == Some(&t.generation));
+        }
+    }
+
+    pub(super) fn create(&mut self, key: FlowKey, seg: &Segment) -> u32 {
+        if self.max_conns > 0 && self.table.len() >= self.max_conns {
+            self.evict_oldest();
+        }
+        let core = ZeekCore::new(seg, &self.ports);
+        let t = Tracked {
+            core,
+            sides: Sides::new(seg.src, seg.dst),
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                if let Some(x) = self.slots.get_mut(s as usize) {
+                    *x = Some(t);
+                }
+                s
+            }
+            None => {
+                self.slots.push(Some(t));
+                self.gens.push(0);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.table.insert(&key, slot);
+        let now = seg.ts.0;
+        self.push(now.saturating_add(SYN_TIMEOUT), slot, 0, TimerKind::Expire);
+        self.push(
+            now.saturating_add(HANDSHAKE_INACTIVITY),
+            slot,
+            0,
+            TimerKind::Inactivity,
+        );
+        slot
+    }
+
+    pub(super) fn remove(&mut self, slot: u32) {
+        let Some(t) = self.slots.get_mut(slot as usize).and_then(|s| s.take()) else {
+            return;
+        };
+        // The key is the sides' (not stored twice: 40 bytes per connection).
+        let [a, b] = t.sides.pair();
+        let key = FlowKey::new(a, b);
+        self.table.remove_slot(&key, slot);
+        if let Some(g) = self.gens.get_mut(slot as usize) {
+            *g = g.wrapping_add(1);
+        }
+        self.free.push(slot);
+        // Uids are numbered in logging order: unique and deterministic, and no per-connection
+        // counter to keep (8 bytes a connection).
+        let uid = make_uid(self.next_uid);
+        self.next_uid += 1;
+        self.rows.push(t.core.row(uid, t.sides.pair()));
+    }
+}
+
+#[inline]
+pub(super) fn side_of(t: &Tracked, seg: &Segment) -> usize {
+    usize::from(!t.sides.sent_by_first(seg))
+}
+
+/// Zeek's `IsReuse` (§11.7 reuse): a SYN that starts a new connection on a known key.
+pub(super) fn is_reuse(c: &ZeekCore, seg: &Segment) -> bool {
+    let f = seg.flags;
+    if !f.syn() {
+        return false;
+    }
+    let o = c.orig_side();
+    let r = c.resp_side();
+    let conn_orig = if f.ack() {
+        if c.ep[o].state != ZeekState::Inactive {
+            return false;
+        }
+        r
+    } else {
+        o
+    };
+    let closed = c.ep[0].did_close() || c.ep[1].did_close();
+    if !closed {
+        if seg.seq == c.ep[conn_orig].start_u32() {
+            return false;
+        }
+        if !f.ack()
+            && c.ep[conn_orig].state == ZeekState::SynAckSent
+            && c.ep[r].state == ZeekState::Inactive
+            && seg.seq == c.ep[r].start_u32()
+        {
+            return false;
+        }
+    }
+    true
+}
