@@ -16,10 +16,11 @@ use rustc_hash::FxHashMap;
 
 use crate::analysis::zeek::ServerPorts;
 use crate::capture::live::{self, LiveMsg, LiveOptions};
-use crate::capture::{FileSource, ReadOutcome};
+use crate::capture::{CaptureError, FileSource, ReadOutcome};
 use crate::cli::{Cli, ReportKind};
 use crate::decode::{RawFrame, Skip};
 use crate::engine::{Config, Engine};
+use crate::export::Exports;
 use crate::flow::FlowId;
 use crate::report;
 use crate::tcp::{CloseClass, NativeConfig, StaleReason};
@@ -27,6 +28,7 @@ use crate::time::Ts;
 
 use crate::error::{self, Error};
 pub use crate::error::{EXIT_OK, EXIT_USAGE, EXIT_WARNINGS};
+use crate::report::warnings::{RunFacts, Warning, exit_status};
 
 /// Run the command line: the exit status, or the error that ends it with status 2.
 pub fn run(cli: &Cli) -> Result<u8, Error> {
@@ -50,6 +52,12 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
             )));
         }
     }
+    if !(cli.parquet_rotate.is_finite() && cli.parquet_rotate >= 1.0) {
+        return Err(Error::usage(format!(
+            "--parquet-rotate must be at least 1 second, not {}",
+            cli.parquet_rotate
+        )));
+    }
     if let Some(d) = cli.duration
         && !(d.is_finite() && d > 0.0)
     {
@@ -60,6 +68,13 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
     // Without --report: the terminal UI for a terminal, the text report otherwise.
     let kind = cli.report.unwrap_or(ReportKind::Text);
     let interactive = cli.report.is_none() && io::stdout().is_terminal();
+    if interactive && (cli.metrics.is_some() || cli.parquet.is_some()) {
+        return Err(Error::usage(
+            "--metrics and --parquet run with a headless report: add --report KIND",
+        ));
+    }
+    // --parquet writes the json report's records and the events; --metrics counts flows.
+    let parquet = cli.parquet.is_some();
     if let Some(speed) = cli.replay {
         if !(speed.is_finite() && speed > 0.0) {
             return Err(Error::usage(format!(
@@ -87,11 +102,12 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         },
         // The live and replay TUI tag the ladder's segments with their events.
         collect_events: kind == ReportKind::Events
+            || parquet
             || (interactive && (cli.interface.is_some() || cli.replay.is_some())),
         zeek_rows: kind == ReportKind::Zeek,
         // Only the JSON report shows per-flow conn_state/history; the others skip the cost.
-        zeek_per_flow: kind == ReportKind::Json || interactive,
-        track_flows: kind != ReportKind::Zeek || interactive,
+        zeek_per_flow: kind == ReportKind::Json || interactive || parquet,
+        track_flows: kind != ReportKind::Zeek || interactive || parquet || cli.metrics.is_some(),
         max_flows: cli.max_flows,
         // The offline TUI browses every flow: only the size limit evicts there.
         evict_idle: !(interactive && cli.interface.is_none()),
@@ -177,6 +193,8 @@ struct ReportWriter<W: Write> {
     text: report::text::TextReport,
     /// Live process attribution (None offline or with --no-attribution).
     host: Option<attribution::HostLink>,
+    /// `--metrics`, `--parquet`.
+    exports: Exports,
 }
 
 impl<W: Write> ReportWriter<W> {
@@ -188,7 +206,38 @@ impl<W: Write> ReportWriter<W> {
             told: FxHashMap::default(),
             text: report::text::TextReport::new(),
             host: None,
+            exports: Exports::default(),
         }
+    }
+
+    fn with_exports(mut self, exports: Exports) -> Self {
+        self.exports = exports;
+        self
+    }
+
+    /// Packet events: to the events report and to `--parquet`.
+    fn events(&mut self, engine: &mut Engine) -> io::Result<()> {
+        let write = self.kind == ReportKind::Events;
+        if !self.exports.wants_events() {
+            return if write {
+                report::events::drain(engine, &mut self.out)
+            } else {
+                Ok(())
+            };
+        }
+        let events: Vec<_> = engine.take_events().collect();
+        for pe in &events {
+            if write {
+                // Live with attribution, the events report names the flow's process.
+                let extra = self.host.as_ref().and_then(|h| {
+                    let f = engine.flow(pe.flow)?;
+                    report::host::event_process(h.attr.lookup(f))
+                });
+                report::events::write_packet_with(&mut self.out, pe, &extra.unwrap_or_default())?;
+            }
+            self.exports.event(pe)?;
+        }
+        Ok(())
     }
 
     fn begin(&mut self) -> io::Result<()> {
@@ -207,6 +256,10 @@ impl<W: Write> ReportWriter<W> {
         }
         let gone: Vec<_> = engine.take_evicted().collect();
         for f in &gone {
+            if !self.exports.is_empty() {
+                let attr = self.host.as_ref().map(|h| &h.attr);
+                self.exports.evicted(f, engine, attr)?;
+            }
             match self.kind {
                 ReportKind::Json => {
                     self.told.remove(&f.id);
@@ -225,6 +278,10 @@ impl<W: Write> ReportWriter<W> {
         self.evicted(engine)?;
         if let Some(h) = &mut self.host {
             h.after_packet(engine);
+        }
+        if !self.exports.is_empty() {
+            self.exports.after_record(engine);
+            self.events(engine)?;
         }
         match self.kind {
             ReportKind::Events => match &self.host {
@@ -311,6 +368,9 @@ impl<W: Write> ReportWriter<W> {
     /// Live, once a second: the wall clock moved, so stale verdicts may have changed.
     fn tick(&mut self, engine: &mut Engine) -> io::Result<()> {
         self.evicted(engine)?;
+        if !self.exports.is_empty() {
+            self.exports.tick(engine)?;
+        }
         match self.kind {
             ReportKind::Zeek => self.zeek_rows(engine)?,
             ReportKind::Json if self.live_json => {
@@ -324,12 +384,26 @@ impl<W: Write> ReportWriter<W> {
         self.out.flush()
     }
 
-    fn finish(&mut self, engine: &mut Engine, read: &ReadOutcome) -> io::Result<()> {
+    /// Just before `engine.finish()`: the last look at the host's sockets.
+    fn before_finish(&mut self, engine: &mut Engine) {
         if let Some(h) = &mut self.host {
             h.poll(engine);
         }
-        engine.finish();
+    }
+
+    /// The end of the report; `engine.finish()` was called (the warnings count what it did).
+    fn finish(
+        &mut self,
+        engine: &mut Engine,
+        read: &ReadOutcome,
+        warnings: &[Warning],
+    ) -> io::Result<()> {
         self.evicted(engine)?;
+        if !self.exports.is_empty() {
+            self.events(engine)?;
+            let attr = self.host.as_ref().map(|h| &h.attr);
+            self.exports.finish(engine, attr)?;
+        }
         match self.kind {
             ReportKind::Events => match &self.host {
                 Some(h) => report::events::drain_host(engine, &mut self.out, &h.attr)?,
@@ -339,14 +413,14 @@ impl<W: Write> ReportWriter<W> {
                 self.zeek_rows(engine)?;
                 let st = engine.stats();
                 if st.live {
-                    // A comment line: zeek-cut and Zeek's readers skip it.
+                    // Comment lines: zeek-cut and Zeek's readers skip them.
                     writeln!(
                         self.out,
                         "#capture\tpackets={} kernel_drops={} interface_drops={} queue_drops={}",
                         read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
                     )?;
-                    for w in &read.warnings {
-                        writeln!(self.out, "#warning\t{}", report::escape_field(w))?;
+                    for w in warnings {
+                        writeln!(self.out, "#warning\t{}", w.text)?;
                     }
                 }
                 report::zeek::write_footer(&mut self.out, Ts::now())?;
@@ -366,19 +440,20 @@ impl<W: Write> ReportWriter<W> {
                 }
                 let st = engine.stats();
                 if st.live {
-                    // The last line of a live run: the capture's own losses (no "flow" key).
-                    // `warnings`: what went wrong with the capture (a failed -w file, ...).
-                    let warnings =
-                        serde_json::to_string(&read.warnings).map_err(io::Error::from)?;
+                    // The last line of a live run: the capture's own losses (no "flow" key),
+                    // and the run's warnings (a failed -w file, drops, ...).
+                    let texts: Vec<&str> = warnings.iter().map(|w| w.text.as_str()).collect();
+                    let texts = serde_json::to_string(&texts).map_err(io::Error::from)?;
                     writeln!(
                         self.out,
-                        "{{\"capture\":{{\"packets\":{},\"kernel_drops\":{},\"interface_drops\":{},\"queue_drops\":{},\"warnings\":{warnings}}}}}",
+                        "{{\"capture\":{{\"packets\":{},\"kernel_drops\":{},\"interface_drops\":{},\"queue_drops\":{},\"warnings\":{texts}}}}}",
                         read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
                     )?;
                 }
             }
             ReportKind::Text => {
-                self.text.finish(&mut self.out, engine, read)?;
+                self.text
+                    .finish(&mut self.out, engine, warnings, &read.notes)?;
                 if let Some(h) = &self.host {
                     report::host::write_text(&mut self.out, engine, &h.attr)?;
                 }
@@ -408,8 +483,13 @@ fn report_written(res: io::Result<()>) -> Result<bool, Error> {
 /// switches to the finished analysis (ladders read back from the files).
 fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let source = FileSource::open(&cli.read, filter.as_deref())?;
+    let source = match open_files(cli, filter.as_deref(), &stop)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let stop2 = Arc::clone(&stop);
+    let status = Arc::new(std::sync::atomic::AtomicU8::new(EXIT_OK));
+    let status2 = Arc::clone(&status);
     let mut src = feed::spawn_loading(
         Engine::new(cfg),
         source,
@@ -420,7 +500,9 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
             .collect(),
         filter,
         move |engine, source, outcome| {
-            offline_warnings(engine, &source.linktypes(), outcome, &stop2)
+            let w = offline_warnings(engine, &source.linktypes(), outcome, &stop2);
+            status2.store(exit_status(&w), Ordering::Relaxed);
+            w.into_iter().map(|w| w.text).collect()
         },
     )
     .map_err(|e| Error::input(format!("cannot start reading: {e}")))?;
@@ -433,51 +515,44 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     for w in &warnings {
         error::warn(w);
     }
-    Ok(if warnings.is_empty() || !loaded {
-        EXIT_OK
+    Ok(if loaded {
+        status.load(Ordering::Relaxed)
     } else {
-        EXIT_WARNINGS
+        EXIT_OK
     })
 }
 
-/// Warnings a script should notice after reading files (exit status 1).
+/// Open the `-r` inputs. A signal while waiting for a FIFO's writer ends tcplens with its
+/// message and status 1 (`Ok(Err(1))`); other failures are input errors (status 2).
+fn open_files(
+    cli: &Cli,
+    filter: Option<&str>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Result<FileSource, u8>, Error> {
+    match FileSource::open_stoppable(&cli.read, filter, Some(Arc::clone(stop))) {
+        Ok(s) => Ok(Ok(s)),
+        Err(e @ CaptureError::Interrupted { .. }) => {
+            crate::error::say(&report::escape_field(&e.to_string()));
+            Ok(Err(EXIT_WARNINGS))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The warnings of a read of files (docs/bad-input.md): printed in the text report, on
+/// standard error for every report kind, and deciding exit status 1.
 fn offline_warnings(
     engine: &Engine,
     linktypes: &[i32],
     outcome: &ReadOutcome,
     stop: &AtomicBool,
-) -> Vec<String> {
-    let mut warnings: Vec<String> = outcome
-        .warnings
-        .iter()
-        .map(|w| report::escape_field(w).into_owned())
-        .collect();
-    let unsupported = engine.stats().skipped(Skip::UnsupportedLinkType);
-    if unsupported > 0 {
-        let types: Vec<String> = linktypes.iter().map(|l| l.to_string()).collect();
-        warnings.push(format!(
-            "{unsupported} frame(s) of an unsupported link type skipped (link type {}); \
-             supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback",
-            types.join(", ")
-        ));
-    }
-    // Broken packets are counted in the text report; the other reports carry no such
-    // section, so scripts hear of them here (and through exit status 1).
-    let broken: Vec<String> = Skip::ALL
-        .iter()
-        .filter(|s| s.is_warning() && !matches!(s, Skip::Fragment | Skip::UnsupportedLinkType))
-        .filter_map(|s| {
-            let n = engine.stats().skipped(*s);
-            (n > 0).then(|| format!("{n} {}", s.as_str()))
-        })
-        .collect();
-    if !broken.is_empty() {
-        warnings.push(format!("frames skipped: {}", broken.join(", ")));
-    }
-    if stop.load(Ordering::Relaxed) {
-        warnings.push("interrupted: the report covers what was read before the signal".into());
-    }
-    warnings
+) -> Vec<Warning> {
+    let facts = RunFacts {
+        read: Some(outcome),
+        unsupported_linktypes: report::warnings::unsupported(linktypes),
+        interrupted: stop.load(Ordering::Relaxed),
+    };
+    report::warnings::collect(engine.stats(), &facts)
 }
 
 fn run_offline(
@@ -487,15 +562,20 @@ fn run_offline(
     stop: Arc<AtomicBool>,
 ) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let mut source = FileSource::open(&cli.read, filter.as_deref())?;
+    let mut source = match open_files(cli, filter.as_deref(), &stop)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let linktypes = source.linktypes();
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
+    let exports = Exports::open(cli.metrics.as_deref(), cli.parquet.as_deref(), None)?;
     let mut w = ReportWriter::new(
         kind,
         BufWriter::with_capacity(1 << 16, stdout.lock()),
         false,
-    );
+    )
+    .with_exports(exports);
     let open = std::cell::Cell::new(report_written(w.begin())?);
     let mut write_err = None;
     let mut analyse = |engine: &mut Engine, touched: Option<FlowId>| {
@@ -526,18 +606,16 @@ fn run_offline(
     if let Some(e) = write_err {
         return Err(e);
     }
-    if open {
-        report_written(w.finish(&mut engine, &outcome))?;
-    }
+    w.before_finish(&mut engine);
+    engine.finish();
     let warnings = offline_warnings(&engine, &linktypes, &outcome, &stop);
-    for w in &warnings {
-        error::warn(w);
+    if open {
+        report_written(w.finish(&mut engine, &outcome, &warnings))?;
     }
-    Ok(if warnings.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_WARNINGS
-    })
+    for w in &warnings {
+        error::warn(&w.text);
+    }
+    Ok(exit_status(&warnings))
 }
 
 /// The `-r` inputs as one line of text (titles); names need not be UTF-8.
@@ -606,6 +684,7 @@ fn pipelined(
         return ReadOutcome {
             frames: 0,
             warnings: vec!["cannot start the reader thread".into()],
+            notes: Vec::new(),
         };
     };
     'batches: for mut batch in rx.iter() {
@@ -623,13 +702,17 @@ fn pipelined(
     reader.join().unwrap_or_else(|_| ReadOutcome {
         frames: 0,
         warnings: vec!["the reader thread failed".into()],
+        notes: Vec::new(),
     })
 }
 
 /// `--replay`: the terminal UI on a capture fed at its own pace (see [`feed`]).
 fn run_tui_replay(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let source = FileSource::open(&cli.read, filter.as_deref())?;
+    let source = match open_files(cli, filter.as_deref(), &stop)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let speed = cli.replay.unwrap_or(1.0);
     let mut feed = feed::spawn_replay(
         Engine::new(cfg),
@@ -675,6 +758,11 @@ fn run_live(
         duration: cli.duration.map(Duration::from_secs_f64),
         ..LiveOptions::default()
     };
+    let mut exports = Exports::open(
+        cli.metrics.as_deref(),
+        cli.parquet.as_deref(),
+        Some(cli.parquet_rotate),
+    )?;
     let cap = live::open(&opts)?;
     let mut capture = live::spawn(cap, &opts, stop.clone())?;
     if let Some(user) = &cli.user
@@ -690,7 +778,9 @@ fn run_live(
 
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
-    let mut w = ReportWriter::new(kind, BufWriter::with_capacity(1 << 16, stdout.lock()), true);
+    exports.set_live(iface, capture.counters.clone());
+    let mut w = ReportWriter::new(kind, BufWriter::with_capacity(1 << 16, stdout.lock()), true)
+        .with_exports(exports);
     w.host = host.take();
     let mut open = report_written(w.begin())?;
     let mut end_msg = None;
@@ -765,7 +855,7 @@ fn run_live(
     record_drops(&mut engine, c);
     let mut outcome = ReadOutcome {
         frames: c.captured.load(Ordering::Relaxed),
-        warnings: Vec::new(),
+        ..ReadOutcome::default()
     };
     if let Some(m) = &end_msg {
         outcome.warnings.push(m.clone());
@@ -774,27 +864,31 @@ fn run_live(
     if let Some(m) = &save_error {
         outcome.warnings.push(m.clone());
     }
+    w.before_finish(&mut engine);
+    engine.finish();
+    let facts = RunFacts {
+        read: Some(&outcome),
+        unsupported_linktypes: report::warnings::unsupported(&[linktype]),
+        interrupted: false,
+    };
+    let warnings = report::warnings::collect(engine.stats(), &facts);
     if open {
-        report_written(w.finish(&mut engine, &outcome))?;
+        report_written(w.finish(&mut engine, &outcome, &warnings))?;
     }
     let st = engine.stats();
     error::say(&format!(
         "{} packets captured, {} dropped by kernel, {} dropped by interface, {} dropped by tcplens (analysis queue full)",
         outcome.frames, st.kernel_drops, st.interface_drops, st.queue_drops
     ));
-    if let Some(m) = &end_msg {
-        error::say(&report::escape_field(m));
+    let told = save_error
+        .filter(|_| save_told)
+        .map(|m| report::escape_field(&m).into_owned());
+    for w in &warnings {
+        if told.as_deref() != Some(w.text.as_str()) {
+            error::warn(&w.text);
+        }
     }
-    if let Some(m) = &save_error
-        && !save_told
-    {
-        error::say(&report::escape_field(m));
-    }
-    Ok(if outcome.warnings.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_WARNINGS
-    })
+    Ok(exit_status(&warnings))
 }
 
 /// `-i IFACE` on a terminal: the capture thread feeds an analysis thread that publishes

@@ -9,7 +9,7 @@ use crate::analysis::middlebox::Middleboxes;
 use crate::engine::{Engine, Flow};
 use crate::story::Story;
 use crate::tcp::life::RstCounts;
-use crate::tcp::{EndpointState, KeepaliveSummary, NativeSummary};
+use crate::tcp::{EndpointState, KeepaliveSummary, NativeConfig, NativeSummary};
 use crate::time::Ts;
 use crate::vocab::events::EventKind;
 
@@ -149,23 +149,14 @@ struct TunnelJson {
 
 /// A flow's tunnel chain, each hop's endpoints on the originator's and responder's sides.
 fn tunnel(f: &Flow) -> Option<Vec<TunnelJson>> {
-    let chain = f.tunnel.as_ref()?;
-    let a_is_orig = f.orig_dir() == crate::flow::Dir::A;
+    f.tunnel.as_ref()?;
     Some(
-        chain
-            .hops()
-            .iter()
-            .map(|h| {
-                let (o, r) = if a_is_orig {
-                    (h.src, h.dst)
-                } else {
-                    (h.dst, h.src)
-                };
-                TunnelJson {
-                    kind: h.kind.as_str(),
-                    outer_orig: o.to_string(),
-                    outer_resp: r.to_string(),
-                }
+        f.tunnel_hops()
+            .into_iter()
+            .map(|(kind, o, r)| TunnelJson {
+                kind: kind.as_str(),
+                outer_orig: o.to_string(),
+                outer_resp: r.to_string(),
             })
             .collect(),
     )
@@ -302,6 +293,23 @@ fn write_flow_with<W: Write>(
     // `From` keeps the kind of an I/O error (a closed pipe stays `BrokenPipe`).
     serde_json::to_writer(&mut *out, &record(f, &s, &x, attr)).map_err(io::Error::from)?;
     out.write_all(b"\n")
+}
+
+/// One flow's record as a JSON value (the Parquet output converts these to columns).
+pub fn to_value(
+    f: &Flow,
+    now: Ts,
+    cfg: &NativeConfig,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> io::Result<serde_json::Value> {
+    let s = f.summary(now, cfg);
+    // Without the engine: the flow's own episodes and idle kill; no joined evidence or advice.
+    let x = Story {
+        episodes: f.conn.episodes(&s, now),
+        idle_killed: s.idle_killed,
+        ..Story::default()
+    };
+    serde_json::to_value(record(f, &s, &x, attr)).map_err(io::Error::other)
 }
 
 /// Every flow, in flow-id order.
