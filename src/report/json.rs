@@ -9,7 +9,7 @@ use crate::analysis::middlebox::Middleboxes;
 use crate::engine::{Engine, Flow};
 use crate::story::Story;
 use crate::tcp::life::RstCounts;
-use crate::tcp::{EndpointState, KeepaliveSummary, NativeConfig, NativeSummary};
+use crate::tcp::{EndpointState, KeepaliveSummary, NativeSummary};
 use crate::time::Ts;
 use crate::vocab::events::EventKind;
 
@@ -298,25 +298,20 @@ fn write_flow_with<W: Write>(
 /// One flow's record as a JSON value (the Parquet output converts these to columns).
 pub fn to_value(
     f: &Flow,
-    now: Ts,
-    cfg: &NativeConfig,
+    engine: &Engine,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<serde_json::Value> {
-    let s = f.summary(now, cfg);
-    // Without the engine: the flow's own episodes and idle kill; no joined evidence or advice.
-    let x = Story {
-        episodes: f.conn.episodes(&s, now),
-        idle_killed: s.idle_killed,
-        ..Story::default()
-    };
+    let s = f.summary(engine.now(), &engine.cfg.native);
+    let x = Story::of(f, &s, engine, None);
     serde_json::to_value(record(f, &s, &x, attr)).map_err(io::Error::other)
 }
 
-/// Every flow, in flow-id order.
+/// Every flow, in flow-id order. Each record stands on its own (the cross-connection
+/// middlebox inference is the text report's `Middleboxes` section), so json, live json and
+/// Parquet records of a flow agree.
 pub fn write_all<W: Write>(out: &mut W, engine: &Engine) -> io::Result<()> {
-    let mb = Middleboxes::infer(engine);
     for f in engine.flows_by_id() {
-        write_flow_with(out, f, engine, Some(&mb), None)?;
+        write_flow_with(out, f, engine, None, None)?;
     }
     Ok(())
 }
