@@ -73,8 +73,10 @@ fn records(src: FileSource) -> Records {
 
 fn same_records(p: &str) {
     let paths = [p.to_string()];
-    let (Ok(fast), Ok(pcap)) = (FileSource::open(&paths, None), FileSource::open(&paths, None))
-    else {
+    let (Ok(fast), Ok(pcap)) = (
+        FileSource::open(&paths, None),
+        FileSource::open(&paths, None),
+    ) else {
         return;
     };
     assert_eq!(records(fast), records(pcap.libpcap_only()));

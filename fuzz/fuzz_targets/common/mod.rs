@@ -15,7 +15,7 @@ use tcplens::time::Ts;
 
 /// Link types the fuzzers pick from with one selector byte; the last entry stands for "any
 /// other value" (an unsupported link type).
-pub const LINKTYPES: [i32; 11] = [
+pub const LINKTYPES: [i32; 24] = [
     linktype::ETHERNET,
     linktype::NULL,
     linktype::LOOP,
@@ -26,7 +26,20 @@ pub const LINKTYPES: [i32; 11] = [
     linktype::IPV4,
     linktype::IPV6,
     linktype::LINUX_SLL2,
-    147, // DLT_USER0: not decoded
+    linktype::FDDI,
+    linktype::PPP,
+    linktype::PPP_SERIAL,
+    linktype::PPP_ETHER,
+    linktype::C_HDLC,
+    linktype::IEEE802_11,
+    linktype::PRISM,
+    linktype::RADIOTAP,
+    linktype::AVS,
+    linktype::PPI,
+    linktype::PPP_WITH_DIR,
+    linktype::NFLOG,
+    linktype::ETHERNET, // twice as often: most tunnels ride on Ethernet
+    147,                // DLT_USER0: not decoded
 ];
 
 pub fn linktype_of(sel: u8) -> i32 {
