@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use crate::analysis::zeek::ServerPorts;
 use crate::capture::live::{self, LiveMsg, LiveOptions};
-use crate::capture::{FileSource, ReadOutcome};
+use crate::capture::{CaptureError, FileSource, ReadOutcome};
 use crate::cli::{Cli, ReportKind};
 use crate::decode::{RawFrame, Skip};
 use crate::engine::{Config, Engine};
@@ -395,7 +395,8 @@ impl<W: Write> ReportWriter<W> {
                 }
             }
             ReportKind::Text => {
-                self.text.finish(&mut self.out, engine, warnings)?;
+                self.text
+                    .finish(&mut self.out, engine, warnings, &read.notes)?;
                 if let Some(h) = &self.host {
                     report::host::write_text(&mut self.out, engine, &h.attr)?;
                 }
@@ -425,7 +426,10 @@ fn report_written(res: io::Result<()>) -> Result<bool, Error> {
 /// switches to the finished analysis (ladders read back from the files).
 fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let source = FileSource::open(&cli.read, filter.as_deref())?;
+    let source = match open_files(cli, filter.as_deref(), &stop)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let stop2 = Arc::clone(&stop);
     let status = Arc::new(std::sync::atomic::AtomicU8::new(EXIT_OK));
     let status2 = Arc::clone(&status);
@@ -461,6 +465,23 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     })
 }
 
+/// Open the `-r` inputs. A signal while waiting for a FIFO's writer ends tcplens with its
+/// message and status 1 (`Ok(Err(1))`); other failures are input errors (status 2).
+fn open_files(
+    cli: &Cli,
+    filter: Option<&str>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Result<FileSource, u8>, Error> {
+    match FileSource::open_stoppable(&cli.read, filter, Some(Arc::clone(stop))) {
+        Ok(s) => Ok(Ok(s)),
+        Err(e @ CaptureError::Interrupted { .. }) => {
+            crate::error::say(&report::escape_field(&e.to_string()));
+            Ok(Err(EXIT_WARNINGS))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The warnings of a read of files (docs/bad-input.md): printed in the text report, on
 /// standard error for every report kind, and deciding exit status 1.
 fn offline_warnings(
@@ -484,7 +505,10 @@ fn run_offline(
     stop: Arc<AtomicBool>,
 ) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let mut source = FileSource::open(&cli.read, filter.as_deref())?;
+    let mut source = match open_files(cli, filter.as_deref(), &stop)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let linktypes = source.linktypes();
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
@@ -601,6 +625,7 @@ fn pipelined(
         return ReadOutcome {
             frames: 0,
             warnings: vec!["cannot start the reader thread".into()],
+            notes: Vec::new(),
         };
     };
     'batches: for mut batch in rx.iter() {
@@ -618,13 +643,17 @@ fn pipelined(
     reader.join().unwrap_or_else(|_| ReadOutcome {
         frames: 0,
         warnings: vec!["the reader thread failed".into()],
+        notes: Vec::new(),
     })
 }
 
 /// `--replay`: the terminal UI on a capture fed at its own pace (see [`feed`]).
 fn run_tui_replay(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let source = FileSource::open(&cli.read, filter.as_deref())?;
+    let source = match open_files(cli, filter.as_deref(), &stop)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let speed = cli.replay.unwrap_or(1.0);
     let mut feed = feed::spawn_replay(
         Engine::new(cfg),
@@ -760,7 +789,7 @@ fn run_live(
     record_drops(&mut engine, c);
     let mut outcome = ReadOutcome {
         frames: c.captured.load(Ordering::Relaxed),
-        warnings: Vec::new(),
+        ..ReadOutcome::default()
     };
     if let Some(m) = &end_msg {
         outcome.warnings.push(m.clone());

@@ -104,17 +104,19 @@ impl TextReport {
 
     /// The remaining flows, stale details, totals and the run's warnings (the same lines
     /// standard error gets: [`super::warnings`]).
+    /// `notes`: what the input readers skipped by design ([`ReadOutcome::notes`]).
     pub fn finish<W: Write>(
         &mut self,
         out: &mut W,
         engine: &Engine,
         warnings: &[Warning],
+        notes: &[String],
     ) -> io::Result<()> {
         let now = engine.now();
         for f in engine.flows_by_id() {
             self.flow(out, f, now, &engine.cfg.native)?;
         }
-        write_tail(self, out, engine, warnings)
+        write_tail(self, out, engine, warnings, notes)
     }
 }
 
@@ -130,6 +132,7 @@ pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::
         out,
         engine,
         &super::warnings::collect(engine.stats(), &facts),
+        &read.notes,
     )
 }
 
@@ -138,6 +141,7 @@ fn write_tail<W: Write>(
     out: &mut W,
     engine: &Engine,
     warnings: &[Warning],
+    notes: &[String],
 ) -> io::Result<()> {
     let now = engine.now();
     if !r.stale_lines.is_empty() {
@@ -183,6 +187,9 @@ fn write_tail<W: Write>(
     let other: u64 = st.skipped(Skip::NotIp) + st.skipped(Skip::NotTcp);
     if other > 0 {
         writeln!(out, "  {other} non-TCP frame(s) ignored")?;
+    }
+    for n in notes {
+        writeln!(out, "  {}", super::escape_field(n))?;
     }
     let r = &st.reassembly;
     if r.fragments > 0 {
