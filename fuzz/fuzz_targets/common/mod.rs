@@ -1,6 +1,8 @@
 //! Shared by the fuzz targets: the input formats and the "run every report and check it" step.
 #![allow(dead_code)]
 
+pub mod pcapng;
+
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -15,7 +17,7 @@ use tcplens::time::Ts;
 
 /// Link types the fuzzers pick from with one selector byte; the last entry stands for "any
 /// other value" (an unsupported link type).
-pub const LINKTYPES: [i32; 24] = [
+pub const LINKTYPES: [i32; 23] = [
     linktype::ETHERNET,
     linktype::NULL,
     linktype::LOOP,
@@ -26,8 +28,9 @@ pub const LINKTYPES: [i32; 24] = [
     linktype::IPV4,
     linktype::IPV6,
     linktype::LINUX_SLL2,
-    linktype::FDDI,
+    // The link types of the encapsulation round (docs/encapsulations.md).
     linktype::PPP,
+    linktype::FDDI,
     linktype::PPP_SERIAL,
     linktype::PPP_ETHER,
     linktype::C_HDLC,
@@ -38,8 +41,7 @@ pub const LINKTYPES: [i32; 24] = [
     linktype::PPI,
     linktype::PPP_WITH_DIR,
     linktype::NFLOG,
-    linktype::ETHERNET, // twice as often: most tunnels ride on Ethernet
-    147,                // DLT_USER0: not decoded
+    147, // DLT_USER0: not decoded
 ];
 
 pub fn linktype_of(sel: u8) -> i32 {
@@ -146,6 +148,7 @@ pub fn finish_and_report(engine: &mut Engine, frames: u64) {
     let read = ReadOutcome {
         frames,
         warnings: vec!["fuzz: a warning with \t\n\x1b control characters".into()],
+        notes: Vec::new(),
     };
     report::text::write(&mut out, engine, &read).expect("text to a Vec");
     let text = std::str::from_utf8(&out).expect("text report is UTF-8");
