@@ -22,9 +22,8 @@ use parquet::file::properties::WriterProperties;
 use serde_json::Value;
 
 use super::columns::Ty;
-use crate::engine::Flow;
 use crate::engine::attribution::Attribution;
-use crate::tcp::NativeConfig;
+use crate::engine::{Engine, Flow};
 use crate::time::Ts;
 use crate::vocab::events::PacketEvents;
 
@@ -432,14 +431,13 @@ impl ParquetOut {
     pub fn flow(
         &mut self,
         f: &Flow,
-        now: Ts,
-        cfg: &NativeConfig,
+        engine: &Engine,
         attr: Option<&Attribution>,
     ) -> io::Result<()> {
         let Some(c) = &mut self.conns else {
             return Ok(());
         };
-        c.rows.push(super::json::to_value(f, now, cfg, attr)?);
+        c.rows.push(super::json::to_value(f, engine, attr)?);
         if c.rows.len() >= CONN_BATCH {
             c.flush()?;
         }
