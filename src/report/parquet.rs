@@ -277,16 +277,11 @@ impl Connections {
         if self.rows.is_empty() {
             return Ok(());
         }
-        let columns = fields
+        let rows: Vec<&Value> = self.rows.iter().collect();
+        let columns = super::columns::split(&rows, fields)
             .iter()
-            .map(|(name, t)| {
-                let vals: Vec<&Value> = self
-                    .rows
-                    .iter()
-                    .map(|r| r.get(name).unwrap_or(&Value::Null))
-                    .collect();
-                t.column(&vals)
-            })
+            .zip(fields.iter())
+            .map(|(vals, (_, t))| t.column(vals))
             .collect::<Result<Vec<ArrayRef>, _>>()
             .map_err(parquet_err)?;
         let batch = RecordBatch::try_new(schema.clone(), columns).map_err(parquet_err)?;
