@@ -52,6 +52,8 @@ pub struct HostSnapshot {
     /// What the refresh cost.
     pub scan: ScanStats,
     pub refresh_ms: f64,
+    /// Of which the sock_diag dump (netlink and parsing).
+    pub dump_ms: f64,
 }
 
 impl HostSnapshot {
@@ -88,6 +90,7 @@ impl Refresher {
     pub fn refresh(&mut self, now: Ts) -> Result<HostSnapshot, String> {
         let t0 = Instant::now();
         let listed = self.dumper.dump()?;
+        let dump_ms = t0.elapsed().as_secs_f64() * 1e3;
         let n = listed.len();
         let live: FxHashSet<u32> = listed.iter().map(|k| k.inode).filter(|i| *i != 0).collect();
         self.procs.resolve(&live);
@@ -100,14 +103,13 @@ impl Refresher {
                 .table
                 .get(&key)
                 .is_some_and(|old| old.present && old.kernel.inode == k.inode);
-            let (first_seen, mut owner) = match self.table.get(&key) {
-                Some(old) if same => (old.first_seen, old.owner.clone()),
-                _ => (now, None),
+            let (first_seen, mut owner, user) = match self.table.get(&key) {
+                Some(old) if same => (old.first_seen, old.owner.clone(), old.user.clone()),
+                _ => (now, None, self.procs.user(k.uid)),
             };
             if owner.is_none() && k.inode != 0 {
                 owner = self.procs.owner(k.inode);
             }
-            let user = self.procs.user(k.uid);
             self.table.insert(
                 key,
                 Arc::new(HostSocket {
@@ -138,6 +140,7 @@ impl Refresher {
             listed: n,
             scan: self.procs.last,
             refresh_ms: t0.elapsed().as_secs_f64() * 1e3,
+            dump_ms,
         })
     }
 }
