@@ -64,6 +64,8 @@ echo "$RES" >&2
 
 COLD=$(echo "$RES" | sed -n 's/^round 0: .*, \([0-9.]*\) ms$/\1/p')
 WARM=$(echo "$RES" | sed -n '2,$s/^round [0-9]*: .*, \([0-9.]*\) ms$/\1/p' | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "?")}')
+COLD_CPU=$(echo "$RES" | sed -n 's/^round 0: .*, cpu \([0-9.]*\) ms, .*/\1/p')
+WARM_CPU=$(echo "$RES" | sed -n '2,$s/^round [0-9]*: .*, cpu \([0-9.]*\) ms, .*/\1/p' | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "?")}')
 SECTION=$(
 	echo "### Attribution refresh with $SOCKETS sockets — $(date -u '+%Y-%m-%d %H:%M UTC'), tcplens $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo
@@ -78,8 +80,9 @@ SECTION=$(
 	echo "$RES"
 	echo '```'
 	echo
-	echo "**Cold refresh ${COLD} ms, warm refresh ${WARM} ms (median, wall clock)** against the 1000 ms refresh period;"
-	echo "*cpu* is the refresh thread's own CPU time (user + system), the cost without the machine's other load.
+	echo "**Cold refresh ${COLD} ms, warm refresh ${WARM} ms (median, wall clock; thread CPU ${COLD_CPU} ms cold, ${WARM_CPU} ms warm)**"
+	echo "against the 1000 ms refresh period. *cpu* is the refreshing thread's own CPU time (user + system),"
+	echo "the cost without the rest of the machine's load; *dump* is the sock_diag part of the wall time."
 	echo
 	echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), Linux $(uname -r)."
 )

@@ -301,7 +301,8 @@ impl<W: Write> ReportWriter<W> {
         for s in h.new_kernel_only() {
             report::host::write_kernel_only(&mut self.out, &s)?;
         }
-        let ids: Vec<FlowId> = engine.flows().map(|f| f.id).collect();
+        let mut ids: Vec<FlowId> = h.attr.pinned().collect();
+        ids.sort_unstable();
         for id in ids {
             self.json_if_changed(engine, id)?;
         }

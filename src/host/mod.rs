@@ -310,16 +310,17 @@ fn run(
             first = false;
             let _ = ready.try_send(());
         }
-        // Wait out the period, or an early request no sooner than MIN_GAP after this refresh.
-        let left = (t0 + period).saturating_duration_since(Instant::now());
+        // Wait out the period (stretched so that refreshing takes at most a fifth of the
+        // thread's time on a host with very many sockets), or an early request: those come no
+        // sooner than MIN_GAP, and take at most a tenth of the time, however many connections
+        // appear (forwarded traffic brings many, with no socket here to find).
+        let left = (t0 + period.max(took * 5)).saturating_duration_since(Instant::now());
         if left.is_zero() || stop.load(Ordering::Relaxed) {
             continue;
         }
         match nudges.recv_timeout(left) {
-            // Early refreshes take at most a third of the time: a host with many sockets
-            // (a long refresh) is refreshed less often, however many connections appear.
             Ok(()) => {
-                let gap = MIN_GAP.max(took * 3);
+                let gap = MIN_GAP.max(took * 10);
                 std::thread::sleep((t0 + gap).saturating_duration_since(Instant::now()))
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
