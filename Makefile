@@ -21,7 +21,7 @@ deps:
 # (live-capture and terminal tests).
 test-deps: deps
 	@missing=""; \
-	for p in tcpdump:tcpdump ip:iproute2 tmux:tmux python3:python3 sysctl:procps setpriv:util-linux; do \
+	for p in tcpdump:tcpdump ip:iproute2 tmux:tmux python3:python3 sysctl:procps setpriv:util-linux tshark:tshark; do \
 		command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -1,4 +1,5 @@
-//! Print every TUI view of a capture as plain text (for the README and for eyeballing):
+//! Print every TUI view of a capture as plain text (for the README and for eyeballing),
+//! the connection's graphs included:
 //! `cargo run --example tui_screens -- FILE [WIDTH HEIGHT [FLOW]]`.
 
 use ratatui::Terminal;
@@ -26,15 +27,18 @@ fn main() {
         eprintln!("cannot open {path}");
         std::process::exit(2);
     };
+    let mut retx = tcplens::driver::feed::RetxCount::default();
     src.run(
         |raw| {
             rates.add(raw.ts, raw.orig_len);
-            e.on_frame(raw)
+            let touched = e.on_frame(raw);
+            rates.add_retx(raw.ts, retx.count(&e, touched));
         },
         || true,
     );
     e.finish();
     let mut snap = Snapshot::from_engine(&e).with_source(&path);
+    rates.timeline = Some(tcplens::tui::timeline::Timeline::build(&e, &rates));
     snap.rates = Some(rates);
     let mut app = App::new();
     app.set_size(w, h);
@@ -58,8 +62,21 @@ fn main() {
         let page =
             tcplens::driver::packets::load(&paths, None, &e.cfg, &d.target(), 0, ladder::PAGE);
         app.view = View::Connections;
+        let target = d.target();
         app.open_detail(d, page);
         show(&mut app, "detail");
+        app.handle_key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char('v'),
+            crossterm::event::KeyModifiers::NONE,
+        ));
+        app.set_series(tcplens::driver::packets::series(
+            &paths, None, &e.cfg, &target,
+        ));
+        show(&mut app, "graphs");
+        app.help = true;
+        show(&mut app, "graphs help");
+        app.help = false;
+        app.view = View::Connections;
     }
     app.view = View::Connections;
     app.help = true;

@@ -86,7 +86,7 @@ need_tool tcpdump tcpdump && HAVE_TCPDUMP=1
 
 # ---------------------------------------------------------------- build
 log "building tcplens and the bench examples (release)"
-cargo build --release --quiet --bin tcplens --example gencap --example floor --example memory --example tui_million ||
+cargo build --release --quiet --bin tcplens --example gencap --example floor --example memory --example tui_million --example topcapng ||
 	die "cargo build failed"
 BIN=$ROOT/target/release
 TCPLENS=$BIN/tcplens
@@ -113,6 +113,22 @@ TINY=$DIR/tiny-s${SEED}.pcap
 gen "$CAP" --packets "$PKTS" --connections "$CONNS"
 gen "$IDLE" --idle --packets "$IDLE_PKTS" --connections "$IDLE_CONNS"
 gen "$TINY" --packets 3 --connections 1
+# The same capture as pcapng and compressed (issue 12): reading rates against the plain file.
+NG=$CAP.pcapng
+if [[ ! -s $NG || $NG -ot $CAP ]]; then
+	log "converting $CAP to pcapng"
+	"$BIN/examples/topcapng" "$CAP" "$NG.tmp" && mv "$NG.tmp" "$NG"
+fi
+declare -A PACKED=()
+for z in "gzip:gz:gzip -6 -c" "zstd:zst:zstd -3 -q -c" "lz4:lz4:lz4 -1 -q -c"; do
+	IFS=: read -r zname zext zcmd <<<"$z"
+	need_tool "$zname" "$zname" || continue
+	if [[ ! -s $CAP.$zext || $CAP.$zext -ot $CAP ]]; then
+		log "compressing $CAP with $zname"
+		$zcmd "$CAP" >"$CAP.$zext.tmp" && mv "$CAP.$zext.tmp" "$CAP.$zext"
+	fi
+	PACKED[$zname]=$CAP.$zext
+done
 SIZE=$(stat -c %s "$CAP")
 IDLE_SIZE=$(stat -c %s "$IDLE")
 
@@ -168,9 +184,16 @@ register "floor --raw (block reads, no libpcap)" "$FLOOR" --raw "$CAP"
 register "floor --decode (+ tcplens decode)" "$FLOOR" --decode "$CAP"
 register "floor --tcplens-read (tcplens reader + decode)" "$FLOOR" --tcplens-read "$CAP"
 [[ $HAVE_TCPDUMP == 1 ]] && register "tcpdump -w /dev/null" tcpdump -r "$CAP" -w /dev/null
+[[ -s $NG ]] && register "floor --tcplens-read, pcapng" "$FLOOR" --tcplens-read "$NG"
+for zname in gzip zstd lz4; do
+	[[ -n ${PACKED[$zname]:-} ]] &&
+		register "floor --tcplens-read, $zname" "$FLOOR" --tcplens-read "${PACKED[$zname]}"
+done
 register "tcplens zeek" "$TCPLENS" -r "$CAP" --report zeek
 register "tcplens events" "$TCPLENS" -r "$CAP" --report events
 register "tcplens json" "$TCPLENS" -r "$CAP" --report json
+[[ -s $NG ]] && register "tcplens zeek, pcapng" "$TCPLENS" -r "$NG" --report zeek
+[[ -n ${PACKED[zstd]:-} ]] && register "tcplens zeek, zstd" "$TCPLENS" -r "${PACKED[zstd]}" --report zeek
 [[ $HAVE_TCPTRACE == 1 ]] && register tcptrace tcptrace -n "$CAP"
 [[ $HAVE_TSHARK == 1 ]] && register "tshark conv,tcp" tshark -q -z conv,tcp -r "$CAP"
 TS_FIELDS=(-e frame.number -e tcp.stream -e tcp.analysis.flags -e tcp.analysis.retransmission

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use crate::analysis::zeek::ServerPorts;
 use crate::capture::live::{self, LiveMsg, LiveOptions};
-use crate::capture::{FileSource, ReadOutcome};
+use crate::capture::{CaptureError, FileSource, ReadOutcome};
 use crate::cli::{Cli, ReportKind};
 use crate::decode::{RawFrame, Skip};
 use crate::engine::{Config, Engine};
@@ -27,6 +27,7 @@ use crate::time::Ts;
 
 use crate::error::{self, Error};
 pub use crate::error::{EXIT_OK, EXIT_USAGE, EXIT_WARNINGS};
+use crate::report::warnings::{RunFacts, Warning, exit_status};
 
 /// Run the command line: the exit status, or the error that ends it with status 2.
 pub fn run(cli: &Cli) -> Result<u8, Error> {
@@ -325,11 +326,20 @@ impl<W: Write> ReportWriter<W> {
         self.out.flush()
     }
 
-    fn finish(&mut self, engine: &mut Engine, read: &ReadOutcome) -> io::Result<()> {
+    /// Just before `engine.finish()`: the last look at the host's sockets.
+    fn before_finish(&mut self, engine: &mut Engine) {
         if let Some(h) = &mut self.host {
             h.poll(engine);
         }
-        engine.finish();
+    }
+
+    /// The end of the report; `engine.finish()` was called (the warnings count what it did).
+    fn finish(
+        &mut self,
+        engine: &mut Engine,
+        read: &ReadOutcome,
+        warnings: &[Warning],
+    ) -> io::Result<()> {
         self.evicted(engine)?;
         match self.kind {
             ReportKind::Events => match &self.host {
@@ -340,14 +350,14 @@ impl<W: Write> ReportWriter<W> {
                 self.zeek_rows(engine)?;
                 let st = engine.stats();
                 if st.live {
-                    // A comment line: zeek-cut and Zeek's readers skip it.
+                    // Comment lines: zeek-cut and Zeek's readers skip them.
                     writeln!(
                         self.out,
                         "#capture\tpackets={} kernel_drops={} interface_drops={} queue_drops={}",
                         read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
                     )?;
-                    for w in &read.warnings {
-                        writeln!(self.out, "#warning\t{}", report::escape_field(w))?;
+                    for w in warnings {
+                        writeln!(self.out, "#warning\t{}", w.text)?;
                     }
                 }
                 report::zeek::write_footer(&mut self.out, Ts::now())?;
@@ -374,19 +384,20 @@ impl<W: Write> ReportWriter<W> {
                 }
                 let st = engine.stats();
                 if st.live {
-                    // The last line of a live run: the capture's own losses (no "flow" key).
-                    // `warnings`: what went wrong with the capture (a failed -w file, ...).
-                    let warnings =
-                        serde_json::to_string(&read.warnings).map_err(io::Error::from)?;
+                    // The last line of a live run: the capture's own losses (no "flow" key),
+                    // and the run's warnings (a failed -w file, drops, ...).
+                    let texts: Vec<&str> = warnings.iter().map(|w| w.text.as_str()).collect();
+                    let texts = serde_json::to_string(&texts).map_err(io::Error::from)?;
                     writeln!(
                         self.out,
-                        "{{\"capture\":{{\"packets\":{},\"kernel_drops\":{},\"interface_drops\":{},\"queue_drops\":{},\"warnings\":{warnings}}}}}",
+                        "{{\"capture\":{{\"packets\":{},\"kernel_drops\":{},\"interface_drops\":{},\"queue_drops\":{},\"warnings\":{texts}}}}}",
                         read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
                     )?;
                 }
             }
             ReportKind::Text => {
-                self.text.finish(&mut self.out, engine, read)?;
+                self.text
+                    .finish(&mut self.out, engine, warnings, &read.notes)?;
                 if let Some(h) = &self.host {
                     report::host::write_text(&mut self.out, engine, &h.attr)?;
                 }
@@ -416,8 +427,13 @@ fn report_written(res: io::Result<()>) -> Result<bool, Error> {
 /// switches to the finished analysis (ladders read back from the files).
 fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let source = FileSource::open(&cli.read, filter.as_deref())?;
+    let source = match open_files(cli, filter.as_deref(), &stop)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let stop2 = Arc::clone(&stop);
+    let status = Arc::new(std::sync::atomic::AtomicU8::new(EXIT_OK));
+    let status2 = Arc::clone(&status);
     let mut src = feed::spawn_loading(
         Engine::new(cfg),
         source,
@@ -428,7 +444,9 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
             .collect(),
         filter,
         move |engine, source, outcome| {
-            offline_warnings(engine, &source.linktypes(), outcome, &stop2)
+            let w = offline_warnings(engine, &source.linktypes(), outcome, &stop2);
+            status2.store(exit_status(&w), Ordering::Relaxed);
+            w.into_iter().map(|w| w.text).collect()
         },
     )
     .map_err(|e| Error::input(format!("cannot start reading: {e}")))?;
@@ -441,51 +459,44 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     for w in &warnings {
         error::warn(w);
     }
-    Ok(if warnings.is_empty() || !loaded {
-        EXIT_OK
+    Ok(if loaded {
+        status.load(Ordering::Relaxed)
     } else {
-        EXIT_WARNINGS
+        EXIT_OK
     })
 }
 
-/// Warnings a script should notice after reading files (exit status 1).
+/// Open the `-r` inputs. A signal while waiting for a FIFO's writer ends tcplens with its
+/// message and status 1 (`Ok(Err(1))`); other failures are input errors (status 2).
+fn open_files(
+    cli: &Cli,
+    filter: Option<&str>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Result<FileSource, u8>, Error> {
+    match FileSource::open_stoppable(&cli.read, filter, Some(Arc::clone(stop))) {
+        Ok(s) => Ok(Ok(s)),
+        Err(e @ CaptureError::Interrupted { .. }) => {
+            crate::error::say(&report::escape_field(&e.to_string()));
+            Ok(Err(EXIT_WARNINGS))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The warnings of a read of files (docs/bad-input.md): printed in the text report, on
+/// standard error for every report kind, and deciding exit status 1.
 fn offline_warnings(
     engine: &Engine,
     linktypes: &[i32],
     outcome: &ReadOutcome,
     stop: &AtomicBool,
-) -> Vec<String> {
-    let mut warnings: Vec<String> = outcome
-        .warnings
-        .iter()
-        .map(|w| report::escape_field(w).into_owned())
-        .collect();
-    let unsupported = engine.stats().skipped(Skip::UnsupportedLinkType);
-    if unsupported > 0 {
-        let types: Vec<String> = linktypes.iter().map(|l| l.to_string()).collect();
-        warnings.push(format!(
-            "{unsupported} frame(s) of an unsupported link type skipped (link type {}); \
-             supported: Ethernet, Linux cooked v1/v2, raw IP, BSD loopback",
-            types.join(", ")
-        ));
-    }
-    // Broken packets are counted in the text report; the other reports carry no such
-    // section, so scripts hear of them here (and through exit status 1).
-    let broken: Vec<String> = Skip::ALL
-        .iter()
-        .filter(|s| s.is_warning() && !matches!(s, Skip::Fragment | Skip::UnsupportedLinkType))
-        .filter_map(|s| {
-            let n = engine.stats().skipped(*s);
-            (n > 0).then(|| format!("{n} {}", s.as_str()))
-        })
-        .collect();
-    if !broken.is_empty() {
-        warnings.push(format!("frames skipped: {}", broken.join(", ")));
-    }
-    if stop.load(Ordering::Relaxed) {
-        warnings.push("interrupted: the report covers what was read before the signal".into());
-    }
-    warnings
+) -> Vec<Warning> {
+    let facts = RunFacts {
+        read: Some(outcome),
+        unsupported_linktypes: report::warnings::unsupported(linktypes),
+        interrupted: stop.load(Ordering::Relaxed),
+    };
+    report::warnings::collect(engine.stats(), &facts)
 }
 
 fn run_offline(
@@ -495,7 +506,10 @@ fn run_offline(
     stop: Arc<AtomicBool>,
 ) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let mut source = FileSource::open(&cli.read, filter.as_deref())?;
+    let mut source = match open_files(cli, filter.as_deref(), &stop)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let linktypes = source.linktypes();
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
@@ -534,18 +548,16 @@ fn run_offline(
     if let Some(e) = write_err {
         return Err(e);
     }
-    if open {
-        report_written(w.finish(&mut engine, &outcome))?;
-    }
+    w.before_finish(&mut engine);
+    engine.finish();
     let warnings = offline_warnings(&engine, &linktypes, &outcome, &stop);
-    for w in &warnings {
-        error::warn(w);
+    if open {
+        report_written(w.finish(&mut engine, &outcome, &warnings))?;
     }
-    Ok(if warnings.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_WARNINGS
-    })
+    for w in &warnings {
+        error::warn(&w.text);
+    }
+    Ok(exit_status(&warnings))
 }
 
 /// The `-r` inputs as one line of text (titles); names need not be UTF-8.
@@ -614,6 +626,7 @@ fn pipelined(
         return ReadOutcome {
             frames: 0,
             warnings: vec!["cannot start the reader thread".into()],
+            notes: Vec::new(),
         };
     };
     'batches: for mut batch in rx.iter() {
@@ -631,13 +644,17 @@ fn pipelined(
     reader.join().unwrap_or_else(|_| ReadOutcome {
         frames: 0,
         warnings: vec!["the reader thread failed".into()],
+        notes: Vec::new(),
     })
 }
 
 /// `--replay`: the terminal UI on a capture fed at its own pace (see [`feed`]).
 fn run_tui_replay(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let source = FileSource::open(&cli.read, filter.as_deref())?;
+    let source = match open_files(cli, filter.as_deref(), &stop)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
     let speed = cli.replay.unwrap_or(1.0);
     let mut feed = feed::spawn_replay(
         Engine::new(cfg),
@@ -773,7 +790,7 @@ fn run_live(
     record_drops(&mut engine, c);
     let mut outcome = ReadOutcome {
         frames: c.captured.load(Ordering::Relaxed),
-        warnings: Vec::new(),
+        ..ReadOutcome::default()
     };
     if let Some(m) = &end_msg {
         outcome.warnings.push(m.clone());
@@ -782,27 +799,31 @@ fn run_live(
     if let Some(m) = &save_error {
         outcome.warnings.push(m.clone());
     }
+    w.before_finish(&mut engine);
+    engine.finish();
+    let facts = RunFacts {
+        read: Some(&outcome),
+        unsupported_linktypes: report::warnings::unsupported(&[linktype]),
+        interrupted: false,
+    };
+    let warnings = report::warnings::collect(engine.stats(), &facts);
     if open {
-        report_written(w.finish(&mut engine, &outcome))?;
+        report_written(w.finish(&mut engine, &outcome, &warnings))?;
     }
     let st = engine.stats();
     error::say(&format!(
         "{} packets captured, {} dropped by kernel, {} dropped by interface, {} dropped by tcplens (analysis queue full)",
         outcome.frames, st.kernel_drops, st.interface_drops, st.queue_drops
     ));
-    if let Some(m) = &end_msg {
-        error::say(&report::escape_field(m));
+    let told = save_error
+        .filter(|_| save_told)
+        .map(|m| report::escape_field(&m).into_owned());
+    for w in &warnings {
+        if told.as_deref() != Some(w.text.as_str()) {
+            error::warn(&w.text);
+        }
     }
-    if let Some(m) = &save_error
-        && !save_told
-    {
-        error::say(&report::escape_field(m));
-    }
-    Ok(if outcome.warnings.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_WARNINGS
-    })
+    Ok(exit_status(&warnings))
 }
 
 /// `-i IFACE` on a terminal: the capture thread feeds an analysis thread that publishes

@@ -7,7 +7,7 @@ pub mod attribution;
 
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
-use crate::decode::tunnels::Chain;
+use crate::decode::tunnels::{Chain, HopAddr, TunnelKind};
 use crate::decode::{
     self, DecodeOptions, DecodeShared, Decoded, Decoder, Endpoint, RawFrame, ReasmStats, Segment,
     Skip,
@@ -22,7 +22,7 @@ use crate::vocab::events::{EventKind, EventSet, PacketEvents};
 pub struct Config {
     pub native: NativeConfig,
     pub verify_checksums: bool,
-    /// Zeek's likely server ports (orientation, §3 and §11.2).
+    /// Zeek's likely server ports (orientation, docs/analysis.md#orientation and docs/analysis.md#likely-server-ports).
     pub server_ports: ServerPorts,
     /// Collect per-packet events for `--report events`.
     pub collect_events: bool,
@@ -84,6 +84,9 @@ pub struct Stats {
     pub ip_len_from_capture: u64,
     pub malformed_options: u64,
     pub bad_checksums: u64,
+    /// Frames stamped earlier than the frame before them (a clock stepped back, a file
+    /// edited or merged out of order); time differences across them are not used.
+    pub time_backwards: u64,
     /// The packets came from a live interface (drop counters below are meaningful).
     pub live: bool,
     /// Kernel / interface / internal queue drops (live capture).
@@ -107,17 +110,64 @@ impl Stats {
 
     /// The decode counters as warning lines, for the text report and the TUI.
     pub fn warnings(&self) -> Vec<String> {
+        self.classified_warnings()
+            .into_iter()
+            .map(|(_, w)| w)
+            .collect()
+    }
+
+    /// The counters' warnings, each with whether part of the input was not analysed (frames
+    /// skipped, packets dropped: exit status 1) or analysed with a caveat (docs/bad-input.md).
+    pub fn classified_warnings(&self) -> Vec<(bool, String)> {
         let st = self;
-        let mut w = Vec::new();
+        let mut lost = Vec::new();
         for s in Skip::ALL {
             let n = st.skipped(s);
             if n > 0 && s.is_warning() {
                 match s.undecoded_encapsulation() {
-                    Some(name) => w.push(format!("{} frames in {name}, not decoded", group(n))),
-                    None => w.push(format!("{n} frame(s) skipped: {}", s.as_str())),
+                    Some(name) => lost.push(format!("{} frames in {name}, not decoded", group(n))),
+                    None => lost.push(format!("{n} frame(s) skipped: {}", s.as_str())),
                 }
             }
         }
+        let r = &st.reassembly;
+        if r.timed_out > 0 {
+            lost.push(format!(
+                "{} IP datagram(s) dropped incomplete after the reassembly timeout",
+                r.timed_out
+            ));
+        }
+        if r.evicted > 0 {
+            lost.push(format!(
+                "{} IP datagram(s) dropped incomplete to bound reassembly memory",
+                r.evicted
+            ));
+        }
+        if r.pending > 0 {
+            lost.push(format!(
+                "{} IP datagram(s) never completed (fragments missing)",
+                r.pending
+            ));
+        }
+        let drops = st.kernel_drops + st.interface_drops + st.queue_drops;
+        if st.live && drops > 0 {
+            lost.push(format!(
+                "{drops} packet(s) lost before analysis ({} by the kernel, {} by the interface, \
+                 {} by tcplens: analysis queue full)",
+                st.kernel_drops, st.interface_drops, st.queue_drops
+            ));
+        }
+        let mut w: Vec<(bool, String)> = lost.into_iter().map(|l| (true, l)).collect();
+        for c in st.caveats() {
+            w.push((false, c));
+        }
+        w
+    }
+
+    /// Warnings about frames that were analysed, with a caveat.
+    fn caveats(&self) -> Vec<String> {
+        let st = self;
+        let mut w = Vec::new();
         if st.len_past_frame > 0 {
             w.push(format!(
                 "{} segment(s) whose IP length runs past a frame captured whole (malformed; \
@@ -125,29 +175,10 @@ impl Stats {
                 st.len_past_frame
             ));
         }
-        let r = &st.reassembly;
-        if r.overlaps > 0 {
+        if st.reassembly.overlaps > 0 {
             w.push(format!(
                 "{} overlapping IP fragment(s) (first bytes kept)",
-                r.overlaps
-            ));
-        }
-        if r.timed_out > 0 {
-            w.push(format!(
-                "{} IP datagram(s) dropped incomplete after the reassembly timeout",
-                r.timed_out
-            ));
-        }
-        if r.evicted > 0 {
-            w.push(format!(
-                "{} IP datagram(s) dropped incomplete to bound reassembly memory",
-                r.evicted
-            ));
-        }
-        if r.pending > 0 {
-            w.push(format!(
-                "{} IP datagram(s) never completed (fragments missing)",
-                r.pending
+                st.reassembly.overlaps
             ));
         }
         if st.truncated_payload > 0 {
@@ -174,6 +205,12 @@ impl Stats {
                 st.bad_checksums
             ));
         }
+        if st.time_backwards > 0 {
+            w.push(format!(
+                "{} frame(s) stamped earlier than the frame before them (time went backwards)",
+                st.time_backwards
+            ));
+        }
         w
     }
 }
@@ -191,7 +228,7 @@ pub fn group(n: u64) -> String {
     out
 }
 
-/// Orientation of a flow: which side is the originator (§3).
+/// Orientation of a flow: which side is the originator (docs/analysis.md#orientation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Orientation {
     pub orig: Dir,
@@ -347,6 +384,35 @@ impl Flow {
         self.event_counts[k as usize]
     }
 
+    /// The flow's tunnel chain, outermost first, as (kind, outer endpoint on the originator's
+    /// side, on the responder's side); empty when the flow was not tunnelled.
+    pub fn tunnel_hops(&self) -> Vec<(TunnelKind, HopAddr, HopAddr)> {
+        let a_is_orig = self.orig_dir() == Dir::A;
+        self.tunnel
+            .as_ref()
+            .map(|c| {
+                c.hops()
+                    .iter()
+                    .map(|h| {
+                        if a_is_orig {
+                            (h.kind, h.src, h.dst)
+                        } else {
+                            (h.kind, h.dst, h.src)
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The kinds of the flow's tunnels as a set of [`TunnelKind::bit`]s.
+    pub fn tunnel_kinds(&self) -> u16 {
+        self.tunnel
+            .as_ref()
+            .map(|c| c.hops().iter().fold(0, |m, h| m | h.kind.bit()))
+            .unwrap_or(0)
+    }
+
     pub fn summary(&self, now: Ts, cfg: &NativeConfig) -> NativeSummary {
         self.conn.summary(self.orig_dir(), now, cfg)
     }
@@ -371,6 +437,8 @@ pub struct Engine {
     decoder: Decoder,
     /// What every decoder of this engine shares with it: tunnel chains, reassembly counters.
     shared: DecodeShared,
+    /// The previous frame's timestamp (to count time going backwards).
+    last_frame_ts: Ts,
 }
 
 /// Most packets' events held back per flow while its orientation is open.
@@ -401,6 +469,7 @@ impl Engine {
                 &shared,
             ),
             shared,
+            last_frame_ts: Ts::ZERO,
         }
     }
 
@@ -428,6 +497,10 @@ impl Engine {
     /// [`Engine::on_frame`] does after decoding.
     pub fn on_decoded(&mut self, ts: Ts, decoded: Result<Decoded, Skip>) -> Option<FlowId> {
         self.stats.frames += 1;
+        if ts < self.last_frame_ts {
+            self.stats.time_backwards += 1;
+        }
+        self.last_frame_ts = ts;
         match decoded {
             Ok(Decoded::Tcp(seg)) => self.on_segment(&seg),
             Err(skip) => {
@@ -438,7 +511,7 @@ impl Engine {
                     self.stats.reassembly = self.shared.reassembly.snapshot();
                 }
                 self.clock(ts);
-                // Zeek fires its timers on every packet it reads, TCP or not (§11.7).
+                // Zeek fires its timers on every packet it reads, TCP or not (docs/analysis.md#row-splitting).
                 if self.cfg.zeek_rows {
                     self.zeek.advance(ts);
                 }
@@ -545,7 +618,7 @@ impl Engine {
                 orig: flow.orientation.orig,
                 events: ev,
             };
-            // Events wait until the originator is known for sure (§3 rule 3); most flows
+            // Events wait until the originator is known for sure (docs/analysis.md#orientation rule 3); most flows
             // are settled from their first packet and never hold any.
             if flow.orientation.settled && flow.pending.is_empty() {
                 self.events_out.push(pe);
@@ -736,7 +809,7 @@ fn release(flow: &mut Flow, out: &mut Vec<PacketEvents>) {
     }
 }
 
-/// `syn`, `syn_ack`, `fin`, `rst` (§7.3).
+/// `syn`, `syn_ack`, `fin`, `rst` (docs/analysis.md#control-events).
 fn control_events(seg: &Segment) -> EventSet {
     let mut s = EventSet::EMPTY;
     let f = seg.flags;
@@ -775,7 +848,7 @@ mod tests {
 
     #[test]
     fn synack_first_then_ack_makes_the_acker_the_originator() {
-        // Rule 3 of §3: a flow seen from its SYN+ACK (high ports, not likely servers).
+        // Rule 3 of docs/analysis.md#orientation: a flow seen from its SYN+ACK (high ports, not likely servers).
         let mut l = Ladder::new().ports(40000, 50000);
         let segs = [l.s2c("SA", 0, 1, 0), l.c2s("A", 1, 1, 0)];
         let e = run(&segs);

@@ -1,5 +1,5 @@
 //! Building blocks for tests, fuzzing and benchmarks: a ladder builder that reads like the
-//! spec's packet ladders, wire-format encoders for segments, and a minimal pcap writer that can
+//! packet ladders of docs/analysis.md, wire-format encoders for segments, and a minimal pcap writer that can
 //! produce any link type, byte order and timestamp resolution (including broken files).
 //!
 //! Not used by the analysis itself.
@@ -425,6 +425,191 @@ pub fn write_pcap(path: &std::path::Path, segs: &[Segment]) -> io::Result<()> {
         w.segment(s)?;
     }
     w.into_inner().flush()
+}
+
+/// A minimal pcapng writer: sections in either byte order, interfaces with any link type,
+/// snap length, `if_tsresol` and `if_tsoffset`, and enhanced, simple and obsolete packet
+/// blocks, plus arbitrary blocks (for skipped and broken ones).
+pub struct PcapngWriter {
+    pub bytes: Vec<u8>,
+    big: bool,
+    /// Units per second of each interface of the current section.
+    units: Vec<u64>,
+}
+
+/// One interface of a [`PcapngWriter`] section.
+#[derive(Clone, Copy, Debug)]
+pub struct NgInterface {
+    pub linktype: u16,
+    pub snaplen: u32,
+    /// `if_tsresol` byte (6 = microseconds, the default when `None`; 0x80|n = 2^-n).
+    pub tsresol: Option<u8>,
+    pub tsoffset: Option<i64>,
+}
+
+impl NgInterface {
+    pub fn new(linktype: u16) -> NgInterface {
+        NgInterface {
+            linktype,
+            snaplen: 262_144,
+            tsresol: None,
+            tsoffset: None,
+        }
+    }
+}
+
+impl Default for PcapngWriter {
+    fn default() -> Self {
+        PcapngWriter::new(false)
+    }
+}
+
+impl PcapngWriter {
+    /// A file that starts with a section in the given byte order.
+    pub fn new(big_endian: bool) -> PcapngWriter {
+        let mut w = PcapngWriter {
+            bytes: Vec::new(),
+            big: big_endian,
+            units: Vec::new(),
+        };
+        w.section(big_endian);
+        w
+    }
+
+    fn u16b(&self, v: u16) -> [u8; 2] {
+        if self.big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    }
+
+    fn u32b(&self, v: u32) -> [u8; 4] {
+        if self.big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    }
+
+    /// Start a new section (its interfaces start again from 0).
+    pub fn section(&mut self, big_endian: bool) {
+        self.big = big_endian;
+        self.units.clear();
+        let mut body = Vec::new();
+        body.extend_from_slice(&self.u32b(0x1A2B_3C4D));
+        body.extend_from_slice(&self.u16b(1));
+        body.extend_from_slice(&self.u16b(0));
+        body.extend_from_slice(&[0xff; 8]); // section length unknown
+        self.block(0x0A0D_0D0A, &body);
+    }
+
+    /// Any block: the body is padded to 4 bytes and framed by the two lengths.
+    pub fn block(&mut self, kind: u32, body: &[u8]) {
+        let pad = (4 - body.len() % 4) % 4;
+        let total = (12 + body.len() + pad) as u32;
+        let (k, t) = (self.u32b(kind), self.u32b(total));
+        self.bytes.extend_from_slice(&k);
+        self.bytes.extend_from_slice(&t);
+        self.bytes.extend_from_slice(body);
+        self.bytes.extend_from_slice(&[0; 3][..pad]);
+        self.bytes.extend_from_slice(&t);
+    }
+
+    fn option(&self, body: &mut Vec<u8>, code: u16, value: &[u8]) {
+        body.extend_from_slice(&self.u16b(code));
+        body.extend_from_slice(&self.u16b(value.len() as u16));
+        body.extend_from_slice(value);
+        body.extend_from_slice(&[0; 3][..(4 - value.len() % 4) % 4]);
+    }
+
+    /// An interface description block.
+    pub fn interface(&mut self, i: NgInterface) {
+        let mut body = Vec::new();
+        body.extend_from_slice(&self.u16b(i.linktype));
+        body.extend_from_slice(&self.u16b(0));
+        body.extend_from_slice(&self.u32b(i.snaplen));
+        if let Some(r) = i.tsresol {
+            self.option(&mut body, 9, &[r]);
+        }
+        if let Some(o) = i.tsoffset {
+            let v = if self.big {
+                o.to_be_bytes()
+            } else {
+                o.to_le_bytes()
+            };
+            self.option(&mut body, 14, &v);
+        }
+        if i.tsresol.is_some() || i.tsoffset.is_some() {
+            self.option(&mut body, 0, &[]);
+        }
+        let r = i.tsresol.unwrap_or(6);
+        let units = if r & 0x80 != 0 {
+            1u64.checked_shl(u32::from(r & 0x7f)).unwrap_or(1)
+        } else {
+            10u64.checked_pow(u32::from(r)).unwrap_or(1)
+        };
+        self.units.push(units);
+        self.block(1, &body);
+    }
+
+    /// Units of `ts` on interface `iface` (offsets are the caller's business).
+    pub fn units_of(&self, iface: u32, ts: Ts) -> u64 {
+        let units = self.units.get(iface as usize).copied().unwrap_or(1_000_000);
+        let ns = ts.0.max(0) as u128;
+        (ns * u128::from(units) / 1_000_000_000) as u64
+    }
+
+    /// An enhanced packet block with a raw timestamp count.
+    pub fn epb_raw(&mut self, iface: u32, raw_ts: u64, data: &[u8], orig_len: u32) {
+        let mut body = Vec::new();
+        for v in [
+            iface,
+            (raw_ts >> 32) as u32,
+            raw_ts as u32,
+            data.len() as u32,
+            orig_len,
+        ] {
+            body.extend_from_slice(&self.u32b(v));
+        }
+        body.extend_from_slice(data);
+        body.extend_from_slice(&[0; 3][..(4 - data.len() % 4) % 4]);
+        self.block(6, &body);
+    }
+
+    /// An enhanced packet block at time `ts` in the interface's resolution.
+    pub fn epb(&mut self, iface: u32, ts: Ts, data: &[u8]) {
+        let raw = self.units_of(iface, ts);
+        self.epb_raw(iface, raw, data, data.len() as u32);
+    }
+
+    /// The obsolete packet block (type 2).
+    pub fn obsolete_packet(&mut self, iface: u16, ts: Ts, data: &[u8]) {
+        let raw = self.units_of(u32::from(iface), ts);
+        let mut body = Vec::new();
+        body.extend_from_slice(&self.u16b(iface));
+        body.extend_from_slice(&self.u16b(0));
+        for v in [
+            (raw >> 32) as u32,
+            raw as u32,
+            data.len() as u32,
+            data.len() as u32,
+        ] {
+            body.extend_from_slice(&self.u32b(v));
+        }
+        body.extend_from_slice(data);
+        body.extend_from_slice(&[0; 3][..(4 - data.len() % 4) % 4]);
+        self.block(2, &body);
+    }
+
+    /// A simple packet block (interface 0, no timestamp).
+    pub fn simple_packet(&mut self, data: &[u8]) {
+        let mut body = Vec::new();
+        body.extend_from_slice(&self.u32b(data.len() as u32));
+        body.extend_from_slice(data);
+        body.extend_from_slice(&[0; 3][..(4 - data.len() % 4) % 4]);
+        self.block(3, &body);
+    }
 }
 
 /// One long bulk transfer of about `segments` segments (for the TUI's scale tests and

@@ -325,3 +325,166 @@ fn live_save_to_a_full_disk_is_reported_at_once() {
     assert!(out.contains("127.0.0.1"), "report: {out}");
     let _ = std::io::stdout().flush();
 }
+
+/// Standard error's `tcplens: warning: ` lines, without the prefix.
+fn warning_lines(o: &Output) -> Vec<String> {
+    stderr(o)
+        .lines()
+        .filter_map(|l| l.strip_prefix("tcplens: warning: "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The text report's Warnings section.
+fn text_warnings(o: &Output) -> Vec<String> {
+    let out = String::from_utf8_lossy(&o.stdout);
+    out.lines()
+        .skip_while(|l| *l != "Warnings:")
+        .skip(1)
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+/// Every report kind prints the same warnings on standard error and exits alike; the text
+/// report's Warnings section holds exactly those lines.
+fn assert_warnings_alike(path: &Path, expect_status: i32, needle: &str) {
+    let p = path.to_str().unwrap();
+    let text = run(&["-r", p, "--report", "text"]);
+    let lines = warning_lines(&text);
+    assert!(
+        lines.iter().any(|l| l.contains(needle)),
+        "{needle}: {lines:?}"
+    );
+    assert_eq!(text_warnings(&text), lines, "text section == stderr");
+    for kind in ["json", "zeek", "events"] {
+        let o = run(&["-r", p, "--report", kind]);
+        assert_eq!(
+            o.status.code(),
+            Some(expect_status),
+            "{kind}: {}",
+            stderr(&o)
+        );
+        assert_eq!(warning_lines(&o), lines, "{kind}");
+    }
+    assert_eq!(text.status.code(), Some(expect_status), "{}", stderr(&text));
+}
+
+#[test]
+fn every_report_kind_treats_warnings_alike() {
+    use tcplens::testkit::{PcapFormat, PcapWriter, ethernet, ip_packet};
+    let d = tempfile::tempdir().unwrap();
+    let mut l = Ladder::new();
+    let segs = [
+        l.c2s("S", 0, 0, 0),
+        l.s2c("SA", 0, 1, 0),
+        l.c2s("A", 1, 1, 0),
+        l.c2s("PA", 1, 1, 100),
+    ];
+    // A non-first IPv4 fragment: not analysed, so exit status 1 in every kind.
+    let frag = d.path().join("frag.pcap");
+    let mut w =
+        PcapWriter::new(std::fs::File::create(&frag).unwrap(), PcapFormat::default()).unwrap();
+    for s in &segs[..3] {
+        w.segment(s).unwrap();
+    }
+    let mut f = ethernet(&ip_packet(&segs[3], false), &[]);
+    f[14 + 6] = 0x00;
+    f[14 + 7] = 0x10; // fragment offset 16 × 8 bytes
+    w.record(segs[3].ts, &f, f.len() as u32).unwrap();
+    drop(w);
+    // (Held for reassembly, never completed.)
+    assert_warnings_alike(&frag, 1, "never completed");
+    // Payload cut by the snap length: analysed from its headers, a caveat (status 0).
+    let cut = d.path().join("cut.pcap");
+    let fmt = PcapFormat {
+        snaplen: 80,
+        ..PcapFormat::default()
+    };
+    let mut w = PcapWriter::new(std::fs::File::create(&cut).unwrap(), fmt).unwrap();
+    for s in &segs {
+        w.segment(s).unwrap();
+    }
+    drop(w);
+    assert_warnings_alike(&cut, 0, "snap length");
+}
+
+#[test]
+fn only_the_skipped_link_types_are_named() {
+    let d = tempfile::tempdir().unwrap();
+    let good = good_pcap(d.path(), "good.pcap");
+    // The same capture with link type 147 (private use), which tcplens does not decode.
+    let mut bytes = std::fs::read(&good).unwrap();
+    bytes[20..24].copy_from_slice(&147u32.to_le_bytes());
+    let ppp = d.path().join("lt147.pcap");
+    std::fs::write(&ppp, bytes).unwrap();
+    let o = run(&[
+        "-r",
+        good.to_str().unwrap(),
+        "-r",
+        ppp.to_str().unwrap(),
+        "--report",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let w = warning_lines(&o);
+    let line = w
+        .iter()
+        .find(|l| l.contains("unsupported link type"))
+        .unwrap_or_else(|| panic!("{w:?}"));
+    assert!(line.contains("(link type 147)"), "{line}");
+}
+
+#[test]
+fn an_ack_stamped_before_its_syn_gives_no_rtt_and_a_warning() {
+    let d = tempfile::tempdir().unwrap();
+    let mut l = Ladder::new();
+    let syn = l.c2s("S", 0, 0, 0);
+    let synack = l.s2c("SA", 0, 1, 0);
+    let mut ack = l.c2s("A", 1, 1, 0);
+    let data = l.c2s("PA", 1, 1, 5);
+    // The ACK's clock reads 1 s after the epoch: long before the SYN.
+    ack.ts = tcplens::time::Ts(1_000_000_000);
+    let p = d.path().join("rtt.pcap");
+    write_pcap(&p, &[syn, synack, ack, data]).unwrap();
+    let o = run(&["-r", p.to_str().unwrap(), "--report", "json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    assert!(v["rtt_s"].is_null(), "{v}");
+    let w = warning_lines(&o);
+    assert!(w.iter().any(|l| l.contains("time went backwards")), "{w:?}");
+    // A caveat, not a loss: every frame was analysed.
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn an_over_long_filter_is_refused_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    let good = good_pcap(d.path(), "good.pcap");
+    let g = good.to_str().unwrap();
+    let terms: Vec<String> = (1..=3000).map(|n| format!("port {n}")).collect();
+    let filter = terms.join(" or ");
+    let started = Instant::now();
+    let o = run(&["-r", g, "--report", "json", &filter]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused at once"
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.contains("filter is too long") && e.contains("3000 terms"),
+        "{e}"
+    );
+    // The same with the filter as separate words, and for a live capture.
+    let mut args = vec!["-i", "lo"];
+    args.extend(filter.split(' '));
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("filter is too long"), "{}", stderr(&o));
+    // A filter within the limit still works.
+    let ok: Vec<String> = (4990..5010).map(|n| format!("port {n}")).collect();
+    let o = run(&["-r", g, "--report", "json", &ok.join(" or ")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
+}

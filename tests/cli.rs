@@ -125,7 +125,7 @@ fn an_unsupported_link_type_is_counted_and_told() {
         stderr(&o)
     );
     assert!(
-        stdout(&o).contains("1 frame(s) skipped: unsupported link type"),
+        stdout(&o).contains("1 frame(s) of an unsupported link type skipped (link type 147)"),
         "{}",
         stdout(&o)
     );
@@ -154,7 +154,7 @@ fn malformed_headers_and_non_tcp_are_counted_not_fatal() {
     // Analysed, with a warning a script should notice.
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("warning: frames skipped: 1 malformed TCP header"),
+        stderr(&o).contains("warning: 1 frame(s) skipped: malformed TCP header"),
         "{}",
         stderr(&o)
     );

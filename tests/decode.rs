@@ -1,4 +1,4 @@
-//! Decoder edge cases, on bytes built with the testkit encoders (spec §2).
+//! Decoder edge cases, on bytes built with the testkit encoders (docs/analysis.md#decoding).
 
 use std::net::{IpAddr, Ipv6Addr};
 

@@ -2,7 +2,7 @@
 //! the expectations written next to them (fixtures/*.expect.json).
 //!
 //! Each expectation file describes what the scenario is meant to show, flow by flow, in the
-//! vocabulary of `--report json` (contract.md) and the rules of tcp-analysis.md; it is derived
+//! vocabulary of `--report json` (docs/formats.md) and the rules of docs/analysis.md; it is derived
 //! from the scenario's intent and from reading the capture with tcpdump, never from tcplens
 //! output.  Format:
 //!
@@ -130,9 +130,10 @@ fn compare(expected: &Value, actual: Option<&Value>, first_ts: Option<f64>) -> O
 
 fn check_fixture(name: &str) {
     let dir = fixtures_dir();
-    let pcap = dir.join(format!("{name}.pcap"));
     let spec_path = dir.join(format!("{name}.expect.json"));
     let spec: Value = serde_json::from_str(&std::fs::read_to_string(&spec_path).unwrap()).unwrap();
+    // The capture is named by the expectation (`X.pcap`, or `X.pcapng`).
+    let pcap = dir.join(spec["fixture"].as_str().unwrap_or(&format!("{name}.pcap")));
     let (status, flows, stderr) = run_json(&pcap);
     let mut errs: Vec<String> = Vec::new();
 
@@ -254,6 +255,7 @@ fixtures! {
     zero_window => "zero-window",
     many_short => "many-short",
     simultaneous_open => "simultaneous-open",
+    two_interfaces => "two-interfaces",
 }
 
 /// Every fixtures/*.expect.json has a pcap and a test above, and every test its files.
@@ -276,8 +278,8 @@ fn every_fixture_is_tested() {
     );
     for n in ALL {
         assert!(
-            dir.join(format!("{n}.pcap")).is_file(),
-            "fixtures/{n}.pcap is missing"
+            dir.join(format!("{n}.pcap")).is_file() || dir.join(format!("{n}.pcapng")).is_file(),
+            "fixtures/{n}.pcap(ng) is missing"
         );
     }
 }

@@ -249,7 +249,7 @@ fn live_keepalive_healthy_infers_the_idle_time() {
         "idle {idle} within 10% of TCP_KEEPIDLE=2"
     );
     // Answered probes repeat every KEEPIDLE; TCP_KEEPINTVL only shows when probes go
-    // unanswered (spec §8.3), so it is checked by the cable-pull test.
+    // unanswered (docs/analysis.md#keepalive-fields), so it is checked by the cable-pull test.
     for (_, l) in &lines {
         let v: Value = serde_json::from_str(l).unwrap();
         assert_eq!(v["stale"], Value::Null, "never stale: {l}");

@@ -5,7 +5,7 @@ use tcplens::engine::{Config, Engine};
 use tcplens::testkit::Ladder;
 
 /// A flow seen only through SYN+ACKs from one side (a SYN+ACK reflection, or a capture that
-/// missed the SYN and the client's replies) never settles its orientation (§3 rule 3 waits for
+/// missed the SYN and the client's replies) never settles its orientation (docs/analysis.md#orientation rule 3 waits for
 /// a plain segment), and `Engine::on_segment` holds back every event of an unsettled flow in
 /// `Flow::pending` until it settles or the input ends. Nothing bounds that list: one flow of N
 /// SYN+ACKs holds N `PacketEvents` (32 bytes each) — 10 million SYN+ACKs, 320 MB — and

@@ -1,5 +1,5 @@
 //! Edge cases end to end: synthetic captures written with the testkit, read by the real binary,
-//! classified as the spec says. Real-kernel captures are in tests/fixtures.rs.
+//! classified as docs/analysis.md says. Real-kernel captures are in tests/fixtures.rs.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::Path;

@@ -380,3 +380,19 @@ fn dot_pauses_and_asks_for_one_step() {
     let help = tcplens::tui::keymap::help_rows(tcplens::tui::keymap::Place::Connections);
     assert!(help.iter().any(|(k, d)| *k == "." && d.contains("step")));
 }
+
+/// The README's key table is the one the UI uses (regenerate it from
+/// `tcplens::tui::keymap::markdown_table()` when the keys change).
+#[test]
+fn readme_key_table_is_the_keymap() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let begin = "<!-- keys:begin -->\n";
+    let a = readme.find(begin).expect("keys:begin marker") + begin.len();
+    let b = readme.find("<!-- keys:end -->").expect("keys:end marker");
+    let want = tcplens::tui::keymap::markdown_table();
+    assert!(
+        readme[a..b] == want,
+        "README key table differs; it should be:\n{want}"
+    );
+}

@@ -1,6 +1,6 @@
 //! Per-packet and per-connection analysis families that must agree with other tools:
-//! Wireshark-compatible events (`wireshark`, spec §7) and the Zeek-compatible tracker (`zeek`,
-//! spec §11). tcplens's own inference lives in `crate::tcp`.
+//! Wireshark-compatible events (`wireshark`, docs/analysis.md#wireshark-events) and the Zeek-compatible tracker (`zeek`,
+//! docs/analysis.md#zeek-connlog). tcplens's own inference lives in `crate::tcp`.
 
 pub mod wireshark;
 pub mod zeek;

@@ -1,18 +1,18 @@
-//! Compat-W: per-packet TCP sequence analysis that agrees with Wireshark 4.0 (spec §7).
+//! Compat-W: per-packet TCP sequence analysis that agrees with Wireshark 4.0 (docs/analysis.md#wireshark-events).
 //!
 //! Each flow owns a [`WireFlow`]; the engine calls [`WireFlow::analyze`] once per segment, in
 //! capture order, and gets the Wireshark-compatible events of that segment (control events
 //! `syn`, `syn_ack`, `fin`, `rst` and `handshake_complete` are added by the engine, not here).
 //!
-//! The rules follow §7.2 step by step. Like Wireshark, the sequence-number fields use the
-//! value 0 as "not known yet" (§1, §7.2): a stored `next_seq`, `last_ack` or
+//! The rules follow docs/analysis.md#evaluation-order step by step. Like Wireshark, the sequence-number fields use the
+//! value 0 as "not known yet" (docs/analysis.md#conventions, docs/analysis.md#evaluation-order): a stored `next_seq`, `last_ack` or
 //! `max_acked_expected` of 0 makes every comparison with it false. [`Known`] wraps that rule
 //! so it is applied in one place. Two places compare raw values on purpose, as Wireshark
 //! does: the duplicate-ACK reset of step 10 (a reset, not a detection) and the SYN time used
 //! for the iRTT, where a timestamp of exactly 0 means "no SYN yet".
 //!
 //! Per-flow state is a fixed-size struct (no heap). Wireshark's list of unacknowledged
-//! segments (§7.1 `unacked`) is not kept: only its length matters to the events (Wireshark
+//! segments (docs/analysis.md#per-direction-state `unacked`) is not kept: only its length matters to the events (Wireshark
 //! stops adding SYN/FIN octets to `next_seq` once 10000 segments are outstanding), and that
 //! length is tracked as a counter, exactly when the peer never acknowledges (one-sided
 //! captures) or acknowledges everything, and as an estimate from bytes in flight otherwise.
@@ -34,7 +34,7 @@ const FAST_RETX_WINDOW_NS: u64 = 20_000_000;
 /// Out-of-order threshold while the iRTT is unknown.
 const OOO_DEFAULT_NS: u64 = 3_000_000;
 
-/// Window scale of one direction (§7.1).
+/// Window scale of one direction (docs/analysis.md#per-direction-state).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Scale {
     /// The direction's SYN / SYN+ACK was not captured.
@@ -62,7 +62,7 @@ impl Known {
     }
 }
 
-/// Per-direction Compat-W state (§7.1), 48 bytes.
+/// Per-direction Compat-W state (docs/analysis.md#per-direction-state), 48 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Side {
     /// Highest `seq + seg_len` sent (0 = unknown).
@@ -75,10 +75,10 @@ struct Side {
     win: u32,
     next_seq_time: Ts,
     last_ack_time: Ts,
-    /// The side's ISN, recorded from its SYN or assumed (§1), valid with [`ISN_SET`]; for
+    /// The side's ISN, recorded from its SYN or assumed (docs/analysis.md#conventions), valid with [`ISN_SET`]; for
     /// the port-reuse rule.
     isn: u32,
-    /// Duplicate-ACK counter (saturating); −1 after an `acked_unseen` while it was 0 (§7.2-11).
+    /// Duplicate-ACK counter (saturating); −1 after an `acked_unseen` while it was 0 (docs/analysis.md#evaluation-order step 11).
     dupacks: i16,
     /// Segments Wireshark would hold in its unacked list (see module docs).
     unacked: u16,
@@ -91,11 +91,11 @@ struct Side {
 
 /// `Side::isn` holds a value.
 const ISN_SET: u8 = 1;
-/// Sent a SYN and no ACK-without-SYN since (§7.1 `first_ack_pending`).
+/// Sent a SYN and no ACK-without-SYN since (docs/analysis.md#per-direction-state `first_ack_pending`).
 const FIRST_ACK_PENDING: u8 = 2;
-/// The previous segment of this direction was a keepalive (§7.1 `last_flags`).
+/// The previous segment of this direction was a keepalive (docs/analysis.md#per-direction-state `last_flags`).
 const LAST_KEEPALIVE: u8 = 4;
-/// The previous segment of this direction was a zero-window probe (§7.1 `last_flags`).
+/// The previous segment of this direction was a zero-window probe (docs/analysis.md#per-direction-state `last_flags`).
 const LAST_ZWP: u8 = 8;
 
 impl Default for Side {
@@ -165,17 +165,17 @@ impl WireFlow {
         WireFlow::default()
     }
 
-    /// Initial RTT in seconds, once known (§7.1).
+    /// Initial RTT in seconds, once known (docs/analysis.md#per-direction-state).
     pub fn irtt(&self) -> Option<f64> {
         (self.irtt_ns != 0).then(|| self.irtt_ns as f64 / 1e9)
     }
 
-    /// Window scale of the direction sent by `d` (§7.1).
+    /// Window scale of the direction sent by `d` (docs/analysis.md#per-direction-state).
     pub fn scale(&self, d: Dir) -> Scale {
         self.side(d).scale
     }
 
-    /// The ISN recorded or assumed for side `d` (§1).
+    /// The ISN recorded or assumed for side `d` (docs/analysis.md#conventions).
     pub fn isn(&self, d: Dir) -> Option<u32> {
         self.side(d).isn()
     }
@@ -196,7 +196,7 @@ impl WireFlow {
         }
     }
 
-    /// Analyse one segment sent by `from`; returns its Compat-W events (§7.2).
+    /// Analyse one segment sent by `from`; returns its Compat-W events (docs/analysis.md#evaluation-order).
     pub fn analyze(&mut self, from: Dir, seg: &Segment) -> EventSet {
         let f = seg.flags;
         let (s, a) = (f.syn(), f.ack());
@@ -249,7 +249,7 @@ impl WireFlow {
         ev
     }
 
-    /// Wireshark's port-reuse rule (§3): a SYN without ACK whose sequence number differs from
+    /// Wireshark's port-reuse rule (docs/analysis.md#orientation): a SYN without ACK whose sequence number differs from
     /// the ISN recorded or assumed for that side starts a new connection on this key.
     pub fn starts_new_connection(&self, from: Dir, seg: &Segment) -> bool {
         let f = seg.flags;
@@ -257,7 +257,7 @@ impl WireFlow {
     }
 }
 
-/// Steps 1–13 of §7.2 for a segment sent in direction `fwd`.
+/// Steps 1–13 of docs/analysis.md#evaluation-order for a segment sent in direction `fwd`.
 fn analyze_sides(fwd: &mut Side, rev: &mut Side, seg: &Segment, irtt_ns: i64) -> EventSet {
     use EventKind as K;
     let f = seg.flags;
@@ -364,7 +364,9 @@ fn analyze_sides(fwd: &mut Side, rev: &mut Side, seg: &Segment, irtt_ns: i64) ->
         let ooo_thres = if irtt_ns == 0 {
             OOO_DEFAULT_NS
         } else {
-            irtt_ns as u64
+            // A negative iRTT (ACK stamped before the SYN) never admits out-of-order, as in
+            // Wireshark's signed comparison.
+            irtt_ns.max(0) as u64
         };
         if len > 0
             && rev
@@ -541,7 +543,7 @@ mod tests {
 
     #[test]
     fn zero_window_linux_probe_and_window_update() {
-        // §10's ladder: the Linux zero-window probe is keepalive-shaped.
+        // the ladder of docs/analysis.md#zero-window: the Linux zero-window probe is keepalive-shaped.
         let mut l = Ladder::new();
         let mut segs = handshake(&mut l);
         segs.extend([
@@ -773,7 +775,7 @@ mod tests {
 
     #[test]
     fn dup_ack_after_acked_unseen_counts_from_minus_one_to_one() {
-        // §7.2-9: a counter at -1 (set by acked_unseen) becomes 1 on the next dup ACK, so
+        // docs/analysis.md#evaluation-order step 9: a counter at -1 (set by acked_unseen) becomes 1 on the next dup ACK, so
         // two dup ACKs are enough for a fast retransmission.
         let mut l = Ladder::new();
         let mut segs = handshake(&mut l);
@@ -835,7 +837,7 @@ mod tests {
 
     #[test]
     fn simultaneous_open() {
-        // §5: each SYN+ACK reuses its sender's ISN (retransmission); the ACKs that follow
+        // docs/analysis.md#handshake-classes: each SYN+ACK reuses its sender's ISN (retransmission); the ACKs that follow
         // repeat the SYN+ACKs' seq/ack/window (dup_ack).
         let mut l = Ladder::new();
         let segs = [
@@ -891,7 +893,7 @@ mod tests {
 
     #[test]
     fn assumed_isn_midstream_splits_on_any_syn_with_another_seq() {
-        // §1: a side seen first midstream gets ISN = first seq - 1, or the peer's ack - 1.
+        // docs/analysis.md#conventions: a side seen first midstream gets ISN = first seq - 1, or the peer's ack - 1.
         let mut l = Ladder::new();
         let mut wf = WireFlow::new();
         wf.analyze(Dir::A, &l.s2c("PA", 1, 1, 10));
@@ -954,7 +956,7 @@ mod tests {
 
     #[test]
     fn fin_octet_not_counted_past_10000_unacked_segments() {
-        // Wireshark quirk (spec silent; pinned to Wireshark): once 10000 segments of a
+        // Wireshark quirk (docs/analysis.md is silent; pinned to Wireshark): once 10000 segments of a
         // direction are unacknowledged (a one-sided capture), a FIN no longer advances
         // next_seq, so its retransmission is not flagged. Below the limit it is.
         for (n, expected) in [(10, "retransmission"), (10_000, "")] {

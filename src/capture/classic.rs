@@ -1,224 +1,164 @@
-//! A fast path for the common input: one classic pcap file (either byte order, microsecond or
-//! nanosecond timestamps) of a link type libpcap passes through untouched.
+//! Classic pcap (either byte order, microsecond or nanosecond timestamps), read from any byte
+//! stream: a file, a pipe or a decompressor.
 //!
 //! libpcap reads every record with two `fread` calls and copies it into its own buffer; that
-//! was half of tcplens's reading time. This reader fills a large buffer with `read` and hands
-//! records out of it in place. It only ever delivers records libpcap would deliver
-//! identically (same timestamps with libpcap's own conversion, same lengths and bytes): the
-//! moment a file does anything unusual — a record longer than the snapshot length, a cut
-//! record or header — it stops and says how many records it delivered, and the caller lets
-//! libpcap take over from that record, so every message and edge case stays libpcap's.
+//! was half of tcplens's reading time. This reader fills a large buffer and hands records out
+//! of it in place. It delivers what libpcap delivers (a record longer than the snapshot length
+//! is cut to it; the same messages for a cut or impossible record) with one deliberate
+//! difference: record seconds are unsigned 32-bit values, so times run to the year 2106 and
+//! are never negative (libpcap reads them signed). See docs/capture.md.
 
-use std::fs::File;
-use std::io::Read;
-
-use crate::decode::{RawFrame, linktype};
+use crate::capture::buf::{Buf, Order, dlt_of_linktype};
+use crate::capture::record::{Next, Rec};
 use crate::time::Ts;
 
-const MAGIC_MICRO: u32 = 0xa1b2_c3d4;
-const MAGIC_NANO: u32 = 0xa1b2_3c4d;
-/// libpcap's largest snapshot length for these link types (`MAXIMUM_SNAPLEN`).
+/// libpcap's largest snapshot length for most link types (`MAXIMUM_SNAPLEN`).
 const MAX_SNAPLEN: u32 = 262_144;
-const BUF_SIZE: usize = 4 << 20;
-const READ_CHUNK: usize = 256 << 10;
 const FILE_HEADER: usize = 24;
 const RECORD_HEADER: usize = 16;
 
-pub struct ClassicReader {
-    file: File,
-    swapped: bool,
+/// What the file header says, kept while a file waits closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Params {
+    order: Order,
     nano: bool,
     snaplen: u32,
     linktype: i32,
-    buf: Vec<u8>,
-    /// Unread bytes are `buf[pos..end]`.
-    pos: usize,
-    end: usize,
-    eof: bool,
 }
 
-/// How a fast read ended.
-pub enum Ended {
-    /// Clean end of file after the last record.
-    Eof,
-    /// `keep_going` said stop.
-    Stopped,
-    /// Something libpcap must handle (from the next record on).
-    HandOver,
+impl Params {
+    pub fn linktype(&self) -> i32 {
+        self.linktype
+    }
+}
+
+pub struct ClassicReader {
+    buf: Buf,
+    order: Order,
+    nano: bool,
+    snaplen: u32,
+    linktype: i32,
 }
 
 impl ClassicReader {
-    /// `Some` if `path` is a classic pcap this reader handles exactly as libpcap would.
-    pub fn open(path: &std::path::Path) -> Option<ClassicReader> {
-        let mut file = File::open(path).ok()?;
-        if !file.metadata().ok()?.is_file() {
-            return None;
+    /// Read the file header. `Err` is the reason the header is unusable.
+    pub fn new(mut buf: Buf) -> Result<ClassicReader, String> {
+        if !buf.fill(FILE_HEADER) {
+            return Err(match buf.take_error() {
+                Some(e) => e.to_string(),
+                None => format!(
+                    "truncated dump file; tried to read {FILE_HEADER} file header bytes, only got {}",
+                    buf.avail().len()
+                ),
+            });
         }
-        let mut hdr = [0u8; FILE_HEADER];
-        file.read_exact(&mut hdr).ok()?;
-        let magic_le = u32::from_le_bytes(hdr.get(0..4)?.try_into().ok()?);
-        let (swapped_le, nano) = match magic_le {
-            MAGIC_MICRO => (false, false),
-            MAGIC_NANO => (false, true),
-            m if m.swap_bytes() == MAGIC_MICRO => (true, false),
-            m if m.swap_bytes() == MAGIC_NANO => (true, true),
-            _ => return None,
+        let hdr = buf.avail();
+        let (order, nano) = match hdr {
+            [0xd4, 0xc3, 0xb2, 0xa1, ..] => (Order { big: false }, false),
+            [0x4d, 0x3c, 0xb2, 0xa1, ..] => (Order { big: false }, true),
+            [0xa1, 0xb2, 0xc3, 0xd4, ..] => (Order { big: true }, false),
+            [0xa1, 0xb2, 0x3c, 0x4d, ..] => (Order { big: true }, true),
+            _ => return Err("unknown file format".into()),
         };
-        // Fields are in the writer's byte order: little-endian unless the magic read swapped.
-        let field = |at: usize| -> Option<u32> {
-            let b: [u8; 4] = hdr.get(at..at + 4)?.try_into().ok()?;
-            Some(if swapped_le {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            })
-        };
-        let half = |at: usize| -> Option<u16> {
-            let b: [u8; 2] = hdr.get(at..at + 2)?.try_into().ok()?;
-            Some(if swapped_le {
-                u16::from_be_bytes(b)
-            } else {
-                u16::from_le_bytes(b)
-            })
-        };
-        let (major, minor) = (half(4)?, half(6)?);
-        let snaplen = field(16)?;
-        let lt = field(20)?;
-        // Version 2.4 only; no FCS bits or other flags in the link type field; the link types
-        // libpcap hands over as they are (same DLT number, no pseudo-header rewriting).
-        if major != 2 || minor != 4 {
-            return None;
+        let (major, minor) = (order.u16(hdr, 4), order.u16(hdr, 6));
+        if major != 2 {
+            return Err(format!("unsupported pcap savefile version {major}.{minor}"));
         }
-        let linktype = match lt as i32 {
-            l @ (linktype::ETHERNET | linktype::LINUX_SLL | linktype::LINUX_SLL2) => l,
-            _ => return None,
-        };
+        let snaplen = order.u32(hdr, 16);
+        let linktype = dlt_of_linktype(order.u32(hdr, 20));
         let snaplen = if snaplen == 0 || snaplen > MAX_SNAPLEN {
             MAX_SNAPLEN
         } else {
             snaplen
         };
-        Some(ClassicReader {
-            file,
-            swapped: swapped_le,
-            nano,
-            snaplen,
-            linktype,
-            buf: vec![0; BUF_SIZE],
-            pos: 0,
-            end: 0,
-            eof: false,
-        })
+        buf.consume(FILE_HEADER);
+        Ok(ClassicReader::resume(
+            buf,
+            Params {
+                order,
+                nano,
+                snaplen,
+                linktype,
+            },
+        ))
+    }
+
+    /// Continue a file whose header was read before (`buf` starts at a record).
+    pub fn resume(buf: Buf, p: Params) -> ClassicReader {
+        ClassicReader {
+            buf,
+            order: p.order,
+            nano: p.nano,
+            snaplen: p.snaplen,
+            linktype: p.linktype,
+        }
+    }
+
+    pub fn params(&self) -> Params {
+        Params {
+            order: self.order,
+            nano: self.nano,
+            snaplen: self.snaplen,
+            linktype: self.linktype,
+        }
     }
 
     pub fn linktype(&self) -> i32 {
         self.linktype
     }
 
+    /// Stream offset of the next record.
+    pub fn offset(&self) -> u64 {
+        self.buf.offset()
+    }
+
+    /// The next record.
     #[inline]
-    fn u32_at(&self, at: usize) -> u32 {
-        let b: [u8; 4] = self
-            .buf
-            .get(at..at + 4)
-            .and_then(|s| s.try_into().ok())
-            .unwrap_or([0; 4]);
-        if self.swapped {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        }
-    }
-
-    /// Make at least `need` unread bytes available if the file has them.
-    fn fill(&mut self, need: usize) -> bool {
-        if self.end - self.pos >= need {
-            return true;
-        }
-        if self.eof {
-            return false;
-        }
-        self.buf.copy_within(self.pos..self.end, 0);
-        self.end -= self.pos;
-        self.pos = 0;
-        while self.end < need {
-            let upto = (self.end + READ_CHUNK).min(self.buf.len());
-            let Some(spare) = self.buf.get_mut(self.end..upto) else {
-                return false;
-            };
-            match self.file.read(spare) {
-                Ok(0) => {
-                    self.eof = true;
-                    return false;
-                }
-                Ok(n) => self.end += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    // libpcap will meet the same error and word it.
-                    self.eof = true;
-                    return false;
-                }
+    pub fn next_record(&mut self) -> Next<'_> {
+        if !self.buf.fill(RECORD_HEADER) {
+            if let Some(e) = self.buf.take_error() {
+                return Next::Io(e);
             }
-        }
-        true
-    }
-
-    /// Hand every record to `sink` until the end, a stop, or something for libpcap. `frames`
-    /// counts delivered records (1-based frame numbers continue from it).
-    pub fn run<R>(
-        &mut self,
-        frames: &mut u64,
-        sink: &mut impl FnMut(&RawFrame<'_>) -> R,
-        keep_going: &mut impl FnMut() -> bool,
-    ) -> Ended {
-        loop {
-            if !keep_going() {
-                return Ended::Stopped;
-            }
-            if !self.fill(RECORD_HEADER) {
-                // Nothing left is a clean end; a partial header is libpcap's to report.
-                return if self.end == self.pos {
-                    Ended::Eof
-                } else {
-                    Ended::HandOver
-                };
-            }
-            let h = self.pos;
-            // libpcap (1.10) reads the seconds and fraction as signed 32-bit values, but its
-            // byte swap of a foreign-order file yields them unsigned.
-            let (sec, mut frac) = if self.swapped {
-                (self.u32_at(h) as i64, self.u32_at(h + 4) as i64)
+            let left = self.buf.avail().len();
+            return if left == 0 {
+                Next::End
             } else {
-                (
-                    self.u32_at(h) as i32 as i64,
-                    self.u32_at(h + 4) as i32 as i64,
-                )
+                Next::Bad(format!(
+                    "truncated dump file; tried to read {RECORD_HEADER} header bytes, only got {left}"
+                ))
             };
-            let caplen = self.u32_at(h + 8);
-            let orig_len = self.u32_at(h + 12);
-            if caplen > self.snaplen {
-                return Ended::HandOver;
-            }
-            let need = RECORD_HEADER + caplen as usize;
-            if !self.fill(need) {
-                return Ended::HandOver;
-            }
-            let start = self.pos + RECORD_HEADER;
-            let Some(data) = self.buf.get(start..start + caplen as usize) else {
-                return Ended::HandOver;
-            };
-            if !self.nano {
-                frac = frac.wrapping_mul(1000);
-            }
-            *frames += 1;
-            let raw = RawFrame {
-                frame: *frames,
-                ts: Ts::from_parts(sec, frac),
-                linktype: self.linktype,
-                data,
-                orig_len,
-            };
-            let _ = sink(&raw);
-            self.pos += need;
         }
+        let (o, h) = (self.order, self.buf.avail());
+        // Unsigned seconds and fraction (docs/capture.md: times up to 2106, never negative).
+        let sec = o.u32(h, 0) as i64;
+        let frac = o.u32(h, 4) as i64;
+        let caplen = o.u32(h, 8);
+        let orig_len = o.u32(h, 12);
+        if caplen > MAX_SNAPLEN {
+            return Next::Bad(format!(
+                "invalid packet capture length {caplen}, bigger than maximum of {MAX_SNAPLEN}"
+            ));
+        }
+        let need = RECORD_HEADER + caplen as usize;
+        if !self.buf.fill(need) {
+            if let Some(e) = self.buf.take_error() {
+                return Next::Io(e);
+            }
+            return Next::Bad(format!(
+                "truncated dump file; tried to read {caplen} captured bytes, only got {}",
+                self.buf.avail().len().saturating_sub(RECORD_HEADER)
+            ));
+        }
+        // libpcap reads the whole record and keeps the snapshot length's worth of it.
+        let keep = caplen.min(self.snaplen) as usize;
+        let ts = Ts::from_parts(sec, if self.nano { frac } else { frac * 1000 });
+        let start = self.buf.cursor() + RECORD_HEADER;
+        self.buf.consume(need);
+        Next::Record(Rec {
+            ts,
+            linktype: self.linktype,
+            data: self.buf.raw(start, keep),
+            orig_len,
+        })
     }
 }

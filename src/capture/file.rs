@@ -1,81 +1,201 @@
-//! pcap / pcapng files through libpcap: one file, several files merged in timestamp order
-//! (rotated tcpdump files), or standard input (`-r -`), with an optional BPF filter.
+//! Capture files: one file, several files merged in timestamp order (rotated captures), or
+//! standard input (`-r -`), each plain or compressed (gzip, zstd, lz4), with an optional BPF
+//! filter.
+//!
+//! tcplens reads classic pcap and pcapng itself ([`ClassicReader`], [`PcapngReader`]) from any
+//! byte stream; libpcap compiles and runs the filter, and reads the (uncompressed) files whose
+//! format the own readers do not know. The same file given twice (same device and inode) is
+//! read once, with a warning. With many inputs, plain classic files wait closed (their read
+//! position kept) while others are read, so the number of inputs does not bound memory or
+//! descriptors. See docs/capture.md.
 
-use std::os::fd::{AsRawFd, IntoRawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use pcap::{Capture, Offline, Precision};
+use pcap::{Capture, Linktype, Offline, Precision};
+use rustc_hash::FxHashMap;
 
-use crate::capture::CaptureError;
-use crate::capture::classic::{ClassicReader, Ended};
+use crate::capture::buf::Buf;
+use crate::capture::classic::{ClassicReader, Params};
+use crate::capture::error::{CaptureError, ReadError};
+use crate::capture::pcapng::PcapngReader;
+use crate::capture::record::{Next, Rec};
+use crate::capture::stream::{self, Compression, Format, Stop};
 use crate::decode::RawFrame;
 use crate::time::Ts;
 
-struct Input {
-    name: String,
-    cap: Capture<Offline>,
-    linktype: i32,
-    /// Next record of this input, copied out while merging several inputs.
-    head: Option<(Ts, u32, Vec<u8>)>,
-    done: bool,
-}
+/// Inputs kept open at once while merging; the others wait closed (plain classic files).
+const MAX_OPEN: usize = 64;
+/// Read buffer of a single input.
+const BUF_SIZE: usize = 4 << 20;
+/// Read buffers of all inputs together, when there are many.
+const BUF_BUDGET: usize = 32 << 20;
+const MIN_BUF: usize = 64 << 10;
 
 /// How reading ended.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReadOutcome {
     pub frames: u64,
     /// Problems that stopped one input early (e.g. a record cut short at the end of the file);
-    /// everything before them was analysed.
+    /// everything before them was analysed. Also inputs given twice and records left out.
     pub warnings: Vec<String>,
+    /// What was skipped by design (pcapng statistics and name blocks): no warning.
+    pub notes: Vec<String>,
+}
+
+/// A compiled filter that can travel with the reader thread.
+struct Filter(pcap::BpfProgram);
+
+// SAFETY: the program is plain data owned by this value; libpcap's offline filter only
+// reads it, and one thread at a time uses a `FileSource`.
+unsafe impl Send for Filter {}
+
+#[repr(C)]
+struct PktHdr {
+    ts: libc::timeval,
+    caplen: u32,
+    len: u32,
+}
+
+unsafe extern "C" {
+    fn pcap_offline_filter(prog: *const libc::c_void, h: *const PktHdr, pkt: *const u8) -> i32;
+}
+
+impl Filter {
+    /// Whether the record passes (with its real wire length, for `greater`/`less`).
+    fn matches(&self, data: &[u8], orig_len: u32) -> bool {
+        let h = PktHdr {
+            ts: libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            },
+            caplen: data.len() as u32,
+            len: orig_len.max(data.len() as u32),
+        };
+        let prog: *const pcap::BpfProgram = &self.0;
+        // SAFETY: `BpfProgram` is a transparent wrapper of libpcap's `bpf_program`; the header
+        // and the packet bytes outlive the call, and caplen is the packet's length.
+        unsafe { pcap_offline_filter(prog.cast(), &h, data.as_ptr()) != 0 }
+    }
+}
+
+/// The BPF filter, compiled once per link type it meets.
+struct Filters {
+    expr: String,
+    by_linktype: FxHashMap<i32, Option<Filter>>,
+    /// Frames of a link type the filter cannot be compiled for (left out, with a warning).
+    refused: FxHashMap<i32, (u64, String)>,
+}
+
+fn compile(expr: &str, linktype: i32) -> Result<Filter, String> {
+    let dead = Capture::dead(Linktype(linktype)).map_err(|e| pcap_msg(&e))?;
+    dead.compile(expr, true)
+        .map(Filter)
+        .map_err(|e| pcap_msg(&e))
+}
+
+impl Filters {
+    fn pass(&mut self, r: &Rec<'_>) -> bool {
+        let f = self.by_linktype.entry(r.linktype).or_insert_with(|| {
+            match compile(&self.expr, r.linktype) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    self.refused.insert(r.linktype, (0, e));
+                    None
+                }
+            }
+        });
+        match f {
+            Some(f) => f.matches(r.data, r.orig_len),
+            None => {
+                if let Some(c) = self.refused.get_mut(&r.linktype) {
+                    c.0 += 1;
+                }
+                false
+            }
+        }
+    }
+}
+
+enum Reader {
+    Classic(ClassicReader),
+    Pcapng(Box<PcapngReader>),
+    /// libpcap reads this one (a format the own readers do not know, or `libpcap_only`).
+    Libpcap {
+        cap: Capture<Offline>,
+        linktype: i32,
+        /// Classic-style 32-bit seconds (read unsigned, as the own reader does).
+        unsigned_secs: bool,
+    },
+}
+
+impl Reader {
+    #[inline]
+    fn next(&mut self) -> Next<'_> {
+        match self {
+            Reader::Classic(r) => r.next_record(),
+            Reader::Pcapng(r) => r.next_record(),
+            Reader::Libpcap {
+                cap,
+                linktype,
+                unsigned_secs,
+            } => match cap.next_packet() {
+                Ok(p) => {
+                    let sec = if *unsigned_secs {
+                        p.header.ts.tv_sec as u32 as i64
+                    } else {
+                        p.header.ts.tv_sec
+                    };
+                    Next::Record(Rec {
+                        ts: Ts::from_parts(sec, p.header.ts.tv_usec),
+                        linktype: *linktype,
+                        data: p.data,
+                        orig_len: p.header.len,
+                    })
+                }
+                Err(pcap::Error::NoMorePackets) => Next::End,
+                Err(e) => Next::Bad(pcap_msg(&e)),
+            },
+        }
+    }
+
+    fn linktypes(&self) -> Vec<i32> {
+        match self {
+            Reader::Classic(r) => vec![r.linktype()],
+            Reader::Pcapng(r) => r.linktypes.clone(),
+            Reader::Libpcap { linktype, .. } => vec![*linktype],
+        }
+    }
+}
+
+/// Where an input stands.
+enum State {
+    Open(Reader),
+    /// A plain classic file closed while others are read: reopened at `offset`.
+    Parked {
+        offset: u64,
+        params: Params,
+    },
+    Done,
+}
+
+struct Input {
+    path: PathBuf,
+    name: String,
+    compression: Option<Compression>,
+    state: State,
+    /// Next record of this input, copied out while merging several inputs.
+    head: Option<(Ts, i32, u32, Vec<u8>)>,
+    /// Records read from this input (for messages).
+    records: u64,
+    buf_size: usize,
 }
 
 /// One or more capture files read as one capture.
 pub struct FileSource {
     inputs: Vec<Input>,
-    /// One classic pcap file without a filter: read by [`ClassicReader`] until it meets
-    /// something only libpcap should handle.
-    fast: Option<ClassicReader>,
-}
-
-/// How messages name an input: its path (escaped by the printer), or "standard input".
-fn display_name(path: &Path) -> String {
-    if is_stdin(path) {
-        "standard input".into()
-    } else {
-        path.to_string_lossy().into_owned()
-    }
-}
-
-fn is_stdin(path: &Path) -> bool {
-    path.as_os_str() == "-"
-}
-
-fn open_one(path: &Path) -> Result<Capture<Offline>, CaptureError> {
-    let name = display_name(path);
-    let res = if is_stdin(path) {
-        let fd = std::io::stdin().as_raw_fd();
-        // SAFETY: libpcap takes ownership of standard input's descriptor; nothing else in
-        // tcplens reads standard input while a capture is being read from it.
-        unsafe { Capture::from_raw_fd_with_precision(fd, Precision::Nano) }
-    } else {
-        match std::fs::metadata(path) {
-            Err(e) => return Err(CaptureError::new(format!("cannot open {name}: {e}"))),
-            Ok(m) if m.is_file() && m.len() == 0 => {
-                return Err(CaptureError::new(format!(
-                    "cannot read {name} as a capture: the file is empty"
-                )));
-            }
-            Ok(_) => {}
-        }
-        // Opened here and handed to libpcap as a descriptor: file names are bytes on Linux and
-        // need not be UTF-8, which libpcap's path-taking wrapper requires.
-        let file = std::fs::File::open(path)
-            .map_err(|e| CaptureError::new(format!("cannot open {name}: {e}")))?;
-        // SAFETY: the descriptor was just opened and is owned by nothing else; libpcap takes
-        // ownership (fdopen) and closes it with the capture.
-        unsafe { Capture::from_raw_fd_with_precision(file.into_raw_fd(), Precision::Nano) }
-    };
-    res.map_err(|e| CaptureError::new(format!("cannot read {name} as a capture: {}", pcap_msg(&e))))
+    filter: Option<Filters>,
+    /// Warnings found while opening (a file given twice).
+    open_warnings: Vec<String>,
 }
 
 /// libpcap's own words, without the crate's wrapper text.
@@ -86,58 +206,190 @@ fn pcap_msg(e: &pcap::Error) -> String {
     }
 }
 
+/// Build the reader for an opened input.
+fn reader_for(
+    path: &Path,
+    name: &str,
+    opened: stream::Opened,
+    buf_size: usize,
+) -> Result<Reader, CaptureError> {
+    let bad = |reason: String| CaptureError::BadHeader {
+        name: name.to_string(),
+        reason,
+    };
+    match opened.format {
+        Format::Classic => ClassicReader::new(Buf::new(opened.reader, buf_size))
+            .map(Reader::Classic)
+            .map_err(bad),
+        Format::Pcapng => PcapngReader::new(Buf::new(opened.reader, buf_size))
+            .map(|r| Reader::Pcapng(Box::new(r)))
+            .map_err(bad),
+        Format::Unknown if opened.plain_file => libpcap_reader(path, name, true),
+        Format::Unknown => Err(CaptureError::UnknownFormat {
+            name: name.to_string(),
+        }),
+    }
+}
+
+fn libpcap_reader(path: &Path, name: &str, unsigned_secs: bool) -> Result<Reader, CaptureError> {
+    use std::os::fd::IntoRawFd;
+    // Opened here and handed over as a descriptor: file names are bytes on Linux and need not
+    // be UTF-8, which libpcap's path-taking wrapper requires.
+    let file = std::fs::File::open(path).map_err(|source| CaptureError::Open {
+        name: name.to_string(),
+        source,
+    })?;
+    // SAFETY: the descriptor was just opened and is owned by nothing else; libpcap takes
+    // ownership (fdopen) and closes it with the capture.
+    let cap = unsafe { Capture::from_raw_fd_with_precision(file.into_raw_fd(), Precision::Nano) };
+    let cap = cap.map_err(|e| {
+        let reason = pcap_msg(&e);
+        if reason.contains("unknown file format") {
+            CaptureError::UnknownFormat {
+                name: name.to_string(),
+            }
+        } else {
+            CaptureError::BadHeader {
+                name: name.to_string(),
+                reason,
+            }
+        }
+    })?;
+    let linktype = cap.get_datalink().0;
+    Ok(Reader::Libpcap {
+        cap,
+        linktype,
+        unsigned_secs,
+    })
+}
+
 impl FileSource {
     /// Open every input and apply `filter` (BPF, tcpdump syntax) to each.
     pub fn open<P: AsRef<Path>>(
         paths: &[P],
         filter: Option<&str>,
     ) -> Result<FileSource, CaptureError> {
-        if paths.iter().filter(|p| is_stdin(p.as_ref())).count() > 1 {
-            return Err(CaptureError::new(
-                "standard input (-r -) can be read only once",
-            ));
-        }
-        let mut inputs = Vec::with_capacity(paths.len());
-        for p in paths {
-            let p = p.as_ref();
-            let mut cap = open_one(p)?;
-            if let Some(f) = filter {
-                cap.filter(f, true).map_err(|e| {
-                    CaptureError::new(format!("invalid filter '{f}': {}", pcap_msg(&e)))
-                })?;
-            }
-            let linktype = cap.get_datalink().0;
-            inputs.push(Input {
-                name: display_name(p),
-                cap,
-                linktype,
-                head: None,
-                done: false,
-            });
-        }
-        let fast = match (paths, filter) {
-            ([p], None) if !is_stdin(p.as_ref()) => ClassicReader::open(p.as_ref())
-                .filter(|r| inputs.first().is_some_and(|i| i.linktype == r.linktype())),
-            _ => None,
-        };
-        Ok(FileSource { inputs, fast })
+        FileSource::open_stoppable(paths, filter, None)
     }
 
-    /// Read through libpcap only (no [`ClassicReader`] fast path): for tests and measurements
-    /// that compare the two.
+    /// As [`FileSource::open`]; a set `stop` flag ends waiting for a FIFO or a pipe (opening
+    /// and reading) at once.
+    pub fn open_stoppable<P: AsRef<Path>>(
+        paths: &[P],
+        filter: Option<&str>,
+        stop: Stop,
+    ) -> Result<FileSource, CaptureError> {
+        if paths
+            .iter()
+            .filter(|p| p.as_ref() == Path::new("-"))
+            .count()
+            > 1
+        {
+            return Err(CaptureError::StdinTwice);
+        }
+        let buf_size = (BUF_BUDGET / paths.len().max(1)).clamp(MIN_BUF, BUF_SIZE);
+        let many = paths.len() > MAX_OPEN;
+        let mut inputs: Vec<Input> = Vec::with_capacity(paths.len());
+        let mut seen: FxHashMap<(u64, u64), String> = FxHashMap::default();
+        let mut open_warnings = Vec::new();
+        for p in paths {
+            let path = p.as_ref();
+            let name = stream::display_name(path);
+            let opened = stream::open(path, &stop)?;
+            if let Some(id) = opened.identity {
+                if let Some(first) = seen.get(&id) {
+                    open_warnings.push(format!(
+                        "{name} is the same file as {first} (given twice): read once"
+                    ));
+                    continue;
+                }
+                seen.insert(id, name.clone());
+            }
+            let compression = opened.compression;
+            let plain_classic = opened.plain_file && opened.format == Format::Classic;
+            let mut reader = reader_for(path, &name, opened, buf_size)?;
+            // Many inputs: a plain classic file waits closed until the merge needs it.
+            let state = match &mut reader {
+                Reader::Classic(r) if many && plain_classic => State::Parked {
+                    offset: r.offset(),
+                    params: r.params(),
+                },
+                _ => State::Open(reader),
+            };
+            inputs.push(Input {
+                path: path.to_path_buf(),
+                name,
+                compression,
+                state,
+                head: None,
+                records: 0,
+                buf_size,
+            });
+        }
+        let filter = match filter {
+            None => None,
+            Some(f) => {
+                // The syntax is checked at once (for the first input's link type, Ethernet
+                // when it is not known yet); other link types compile when first met.
+                let first = inputs
+                    .first()
+                    .and_then(|i| i.linktypes().first().copied())
+                    .unwrap_or(crate::decode::linktype::ETHERNET);
+                let compiled = compile(f, first).map_err(|reason| CaptureError::Filter {
+                    filter: f.to_string(),
+                    reason,
+                })?;
+                let mut by_linktype = FxHashMap::default();
+                by_linktype.insert(first, Some(compiled));
+                Some(Filters {
+                    expr: f.to_string(),
+                    by_linktype,
+                    refused: FxHashMap::default(),
+                })
+            }
+        };
+        Ok(FileSource {
+            inputs,
+            filter,
+            open_warnings,
+        })
+    }
+
+    /// Read every plain input through libpcap alone (no own reader): for tests and
+    /// measurements that compare the two. Compressed inputs and standard input keep the own
+    /// readers (libpcap cannot read them).
     pub fn libpcap_only(mut self) -> FileSource {
-        self.fast = None;
+        for input in &mut self.inputs {
+            if input.compression.is_some() || input.path == Path::new("-") {
+                continue;
+            }
+            let pcapng = matches!(input.state, State::Open(Reader::Pcapng(_)));
+            if let Ok(r) = libpcap_reader(&input.path, &input.name, !pcapng) {
+                input.state = State::Open(r);
+            }
+        }
         self
     }
 
-    /// Whether the fast classic-pcap reader will read (the start of) this input.
+    /// Whether tcplens's own reader reads the first input (not libpcap).
     pub fn fast_path(&self) -> bool {
-        self.fast.is_some()
+        self.inputs.first().is_some_and(|i| {
+            matches!(
+                i.state,
+                State::Open(Reader::Classic(_) | Reader::Pcapng(_)) | State::Parked { .. }
+            )
+        })
     }
 
-    /// Link types of the inputs (for messages).
+    /// Link types of the inputs known so far (pcapng interfaces appear as they are read).
     pub fn linktypes(&self) -> Vec<i32> {
-        self.inputs.iter().map(|i| i.linktype).collect()
+        let mut v: Vec<i32> = Vec::new();
+        for lt in self.inputs.iter().flat_map(|i| i.linktypes()) {
+            if !v.contains(&lt) {
+                v.push(lt);
+            }
+        }
+        v
     }
 
     /// Read every record in timestamp order and hand it to `sink`. `keep_going` is asked
@@ -147,99 +399,266 @@ impl FileSource {
         mut sink: impl FnMut(&RawFrame<'_>) -> R,
         mut keep_going: impl FnMut() -> bool,
     ) -> ReadOutcome {
-        let mut out = ReadOutcome::default();
-        if let Some(mut fast) = self.fast.take() {
-            match fast.run(&mut out.frames, &mut sink, &mut keep_going) {
-                Ended::Eof | Ended::Stopped => return out,
-                Ended::HandOver => {
-                    // libpcap continues from the first record the fast reader did not deliver
-                    // (re-reading the ones before it), so what follows is exactly its own.
-                    if let Some(input) = self.inputs.first_mut() {
-                        for _ in 0..out.frames {
-                            if let Err(e) = input.cap.next_packet() {
-                                out.warnings
-                                    .push(format!("{}: {}", input.name, pcap_msg(&e)));
-                                return out;
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let mut out = ReadOutcome {
+            warnings: std::mem::take(&mut self.open_warnings),
+            ..ReadOutcome::default()
+        };
         if self.inputs.len() == 1 {
-            // Zero-copy path: the record is handed over straight from libpcap's buffer.
             if let Some(input) = self.inputs.first_mut() {
-                while keep_going() {
-                    match input.cap.next_packet() {
-                        Ok(p) => {
-                            out.frames += 1;
-                            let raw = RawFrame {
-                                frame: out.frames,
-                                ts: ts_of(p.header),
-                                linktype: input.linktype,
-                                data: p.data,
-                                orig_len: p.header.len,
-                            };
-                            let _ = sink(&raw);
-                        }
-                        Err(pcap::Error::NoMorePackets) => break,
-                        Err(e) => {
-                            out.warnings
-                                .push(format!("{}: {}", input.name, pcap_msg(&e)));
-                            break;
-                        }
-                    }
-                }
+                single(
+                    input,
+                    &mut self.filter,
+                    &mut out,
+                    &mut sink,
+                    &mut keep_going,
+                );
             }
-            return out;
+        } else {
+            self.merge(&mut out, &mut sink, &mut keep_going);
         }
-        loop {
-            if !keep_going() {
-                break;
-            }
-            for input in self.inputs.iter_mut() {
-                if input.head.is_none() && !input.done {
-                    match input.cap.next_packet() {
-                        Ok(p) => {
-                            input.head = Some((ts_of(p.header), p.header.len, p.data.to_vec()));
-                        }
-                        Err(pcap::Error::NoMorePackets) => input.done = true,
-                        Err(e) => {
-                            out.warnings
-                                .push(format!("{}: {}", input.name, pcap_msg(&e)));
-                            input.done = true;
-                        }
-                    }
+        for input in &mut self.inputs {
+            input.finish(&mut out);
+        }
+        if let Some(f) = &self.filter {
+            for (lt, (n, why)) in &f.refused {
+                if *n > 0 {
+                    out.warnings.push(format!(
+                        "{n} frame(s) of link type {lt} left out: the filter does not apply to it ({why})"
+                    ));
                 }
             }
-            // Earliest head wins; ties keep the order the files were given in.
-            let next = self
-                .inputs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, inp)| inp.head.as_ref().map(|h| (h.0, i)))
-                .min();
-            let Some((_, i)) = next else { break };
-            let Some(input) = self.inputs.get_mut(i) else {
+        }
+        out
+    }
+
+    fn merge<R>(
+        &mut self,
+        out: &mut ReadOutcome,
+        sink: &mut impl FnMut(&RawFrame<'_>) -> R,
+        keep_going: &mut impl FnMut() -> bool,
+    ) {
+        use std::cmp::Reverse;
+        use std::collections::{BinaryHeap, VecDeque};
+        // Inputs with a record waiting, earliest first; ties keep the order the files were
+        // given in.
+        let mut heap: BinaryHeap<Reverse<(Ts, usize)>> = BinaryHeap::new();
+        // Reopened plain classic files, oldest first: the first to close again.
+        let mut reopened: VecDeque<usize> = VecDeque::new();
+        for i in 0..self.inputs.len() {
+            if let Some(ts) = self.advance(i, &mut reopened, out) {
+                heap.push(Reverse((ts, i)));
+            }
+        }
+        while keep_going() {
+            let Some(Reverse((_, i))) = heap.pop() else {
                 break;
             };
-            let Some((ts, len, data)) = input.head.take() else {
-                break;
+            let Some((ts, linktype, orig_len, data)) =
+                self.inputs.get_mut(i).and_then(|inp| inp.head.take())
+            else {
+                continue;
             };
             out.frames += 1;
             let _ = sink(&RawFrame {
                 frame: out.frames,
                 ts,
-                linktype: input.linktype,
+                linktype,
                 data: &data,
-                orig_len: len,
+                orig_len,
             });
+            if let Some(ts) = self.advance(i, &mut reopened, out) {
+                heap.push(Reverse((ts, i)));
+            }
         }
-        out
+    }
+
+    /// Read input `i`'s next record into its head (reopening it if it waits closed, and
+    /// closing the longest-reopened file when too many are open); its time, if any.
+    fn advance(
+        &mut self,
+        i: usize,
+        reopened: &mut std::collections::VecDeque<usize>,
+        out: &mut ReadOutcome,
+    ) -> Option<Ts> {
+        let parked = matches!(self.inputs.get(i)?.state, State::Parked { .. });
+        if parked {
+            reopened.push_back(i);
+            while reopened.len() > MAX_OPEN {
+                let Some(j) = reopened.pop_front() else { break };
+                if let Some(input) = self.inputs.get_mut(j)
+                    && let State::Open(Reader::Classic(r)) = &input.state
+                {
+                    input.state = State::Parked {
+                        offset: r.offset(),
+                        params: r.params(),
+                    };
+                }
+            }
+        }
+        let input = self.inputs.get_mut(i)?;
+        input.fill_head(&mut self.filter, out);
+        input.head.as_ref().map(|h| h.0)
     }
 }
 
-/// Record time with nanosecond precision (the capture was opened with `Precision::Nano`).
-fn ts_of(h: &pcap::PacketHeader) -> Ts {
-    Ts::from_parts(h.ts.tv_sec, h.ts.tv_usec)
+/// One input: records go straight from the reader's buffer to the sink.
+fn single<R>(
+    input: &mut Input,
+    filter: &mut Option<Filters>,
+    out: &mut ReadOutcome,
+    sink: &mut impl FnMut(&RawFrame<'_>) -> R,
+    keep_going: &mut impl FnMut() -> bool,
+) {
+    let State::Open(reader) = &mut input.state else {
+        return;
+    };
+    while keep_going() {
+        match reader.next() {
+            Next::Record(r) => {
+                input.records += 1;
+                if let Some(f) = filter.as_mut()
+                    && !f.pass(&r)
+                {
+                    continue;
+                }
+                out.frames += 1;
+                let _ = sink(&RawFrame {
+                    frame: out.frames,
+                    ts: r.ts,
+                    linktype: r.linktype,
+                    data: r.data,
+                    orig_len: r.orig_len,
+                });
+            }
+            Next::End => break,
+            Next::Bad(what) => {
+                out.warnings.push(input.bad(what));
+                break;
+            }
+            Next::Io(e) => {
+                if let Some(w) = input.io_error(e) {
+                    out.warnings.push(w);
+                }
+                break;
+            }
+        }
+    }
+    if let State::Open(reader) = std::mem::replace(&mut input.state, State::Done) {
+        input.finish_reader(&reader, out);
+    }
+}
+
+impl Input {
+    fn linktypes(&self) -> Vec<i32> {
+        match &self.state {
+            State::Open(r) => r.linktypes(),
+            State::Parked { params, .. } => vec![params.linktype()],
+            State::Done => Vec::new(),
+        }
+    }
+
+    fn bad(&self, what: String) -> String {
+        let what = match self.compression {
+            // Decompressors find damage late (gzip at its checksum): say where the bytes came from.
+            Some(c) => format!(
+                "{what} (inside the {} stream after {} record(s): it may be damaged)",
+                c.name(),
+                self.records
+            ),
+            None => what,
+        };
+        ReadError::Format {
+            name: self.name.clone(),
+            what,
+        }
+        .to_string()
+    }
+
+    /// The warning for a failed read (none for a stop: the driver says "interrupted").
+    fn io_error(&self, source: std::io::Error) -> Option<String> {
+        if stream::is_stop(&source) {
+            return None;
+        }
+        Some(
+            match self.compression {
+                Some(c) => ReadError::Compressed {
+                    name: self.name.clone(),
+                    format: c.name(),
+                    records: self.records,
+                    source,
+                },
+                None => ReadError::Io {
+                    name: self.name.clone(),
+                    records: self.records,
+                    source,
+                },
+            }
+            .to_string(),
+        )
+    }
+
+    /// Reading this input is over: what its reader counted goes to the outcome.
+    fn finish_reader(&self, reader: &Reader, out: &mut ReadOutcome) {
+        if let Reader::Pcapng(r) = reader {
+            for w in r.warnings() {
+                out.warnings.push(format!("{}: {w}", self.name));
+            }
+            if let Some(n) = r.note() {
+                // Not named after the file: a capture reads the same plain or compressed.
+                if !out.notes.contains(&n) {
+                    out.notes.push(n);
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, out: &mut ReadOutcome) {
+        if let State::Open(reader) = std::mem::replace(&mut self.state, State::Done) {
+            self.finish_reader(&reader, out);
+        }
+    }
+
+    /// Read the next record into `head` (reopening a parked file first).
+    fn fill_head(&mut self, filter: &mut Option<Filters>, out: &mut ReadOutcome) {
+        if let State::Parked { offset, params } = self.state {
+            match stream::reopen_at(&self.path, offset) {
+                Ok(r) => {
+                    let buf = Buf::at(r, self.buf_size, offset);
+                    self.state = State::Open(Reader::Classic(ClassicReader::resume(buf, params)));
+                }
+                Err(e) => {
+                    out.warnings
+                        .push(format!("{}: cannot reopen: {e}", self.name));
+                    self.state = State::Done;
+                    return;
+                }
+            }
+        }
+        let State::Open(reader) = &mut self.state else {
+            return;
+        };
+        loop {
+            match reader.next() {
+                Next::Record(r) => {
+                    self.records += 1;
+                    if let Some(f) = filter.as_mut()
+                        && !f.pass(&r)
+                    {
+                        continue;
+                    }
+                    self.head = Some((r.ts, r.linktype, r.orig_len, r.data.to_vec()));
+                    return;
+                }
+                Next::End => {}
+                Next::Bad(what) => out.warnings.push(self.bad(what)),
+                Next::Io(e) => {
+                    if let Some(w) = self.io_error(e) {
+                        out.warnings.push(w);
+                    }
+                }
+            }
+            break;
+        }
+        self.finish(out);
+    }
 }

@@ -468,6 +468,23 @@ impl Walk<'_> {
     }
 }
 
+/// Whether tcplens decodes frames of this link type (for messages naming the skipped ones).
+/// Asked of the link layer itself with an empty frame: an unsupported type is refused before
+/// its header is looked at.
+pub fn supports_linktype(linktype: i32) -> bool {
+    let raw = RawFrame {
+        frame: 0,
+        ts: crate::time::Ts::ZERO,
+        linktype,
+        data: &[],
+        orig_len: 0,
+    };
+    !matches!(
+        decode(&raw, DecodeOptions::default()),
+        Err(Skip::UnsupportedLinkType)
+    )
+}
+
 /// The bytes of `d` from `from` on (empty past the end).
 #[inline]
 pub(crate) fn rest(d: &[u8], from: usize) -> &[u8] {

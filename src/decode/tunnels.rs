@@ -51,6 +51,12 @@ impl TunnelKind {
         TunnelKind::ETag,
     ];
 
+    /// This kind's bit in a set of kinds (`u16`).
+    #[inline]
+    pub fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+
     /// The name in reports and in the TUI filter (`tunnel gtp` matches `gtp-u`).
     pub fn as_str(self) -> &'static str {
         match self {

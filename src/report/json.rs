@@ -107,23 +107,14 @@ struct TunnelJson {
 
 /// A flow's tunnel chain, each hop's endpoints on the originator's and responder's sides.
 fn tunnel(f: &Flow) -> Option<Vec<TunnelJson>> {
-    let chain = f.tunnel.as_ref()?;
-    let a_is_orig = f.orig_dir() == crate::flow::Dir::A;
+    f.tunnel.as_ref()?;
     Some(
-        chain
-            .hops()
-            .iter()
-            .map(|h| {
-                let (o, r) = if a_is_orig {
-                    (h.src, h.dst)
-                } else {
-                    (h.dst, h.src)
-                };
-                TunnelJson {
-                    kind: h.kind.as_str(),
-                    outer_orig: o.to_string(),
-                    outer_resp: r.to_string(),
-                }
+        f.tunnel_hops()
+            .into_iter()
+            .map(|(kind, o, r)| TunnelJson {
+                kind: kind.as_str(),
+                outer_orig: o.to_string(),
+                outer_resp: r.to_string(),
             })
             .collect(),
     )

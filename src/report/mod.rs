@@ -4,6 +4,7 @@ pub mod events;
 pub mod host;
 pub mod json;
 pub mod text;
+pub mod warnings;
 pub mod zeek;
 
 use std::io::{self, Write};

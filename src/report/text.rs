@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use super::warnings::Warning;
 use crate::capture::ReadOutcome;
 use crate::decode::Skip;
 use crate::display::{CLOSES, HANDSHAKES, Totals, clock, keepalive_cell, stale_sentence};
@@ -101,18 +102,21 @@ impl TextReport {
         Ok(())
     }
 
-    /// The remaining flows, stale details, totals and warnings.
+    /// The remaining flows, stale details, totals and the run's warnings (the same lines
+    /// standard error gets: [`super::warnings`]).
+    /// `notes`: what the input readers skipped by design ([`ReadOutcome::notes`]).
     pub fn finish<W: Write>(
         &mut self,
         out: &mut W,
         engine: &Engine,
-        read: &ReadOutcome,
+        warnings: &[Warning],
+        notes: &[String],
     ) -> io::Result<()> {
         let now = engine.now();
         for f in engine.flows_by_id() {
             self.flow(out, f, now, &engine.cfg.native)?;
         }
-        write_tail(self, out, engine, read)
+        write_tail(self, out, engine, warnings, notes)
     }
 }
 
@@ -120,14 +124,24 @@ impl TextReport {
 pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::Result<()> {
     let mut r = TextReport::new();
     r.begin(out)?;
-    r.finish(out, engine, read)
+    let facts = super::warnings::RunFacts {
+        read: Some(read),
+        ..Default::default()
+    };
+    r.finish(
+        out,
+        engine,
+        &super::warnings::collect(engine.stats(), &facts),
+        &read.notes,
+    )
 }
 
 fn write_tail<W: Write>(
     r: &TextReport,
     out: &mut W,
     engine: &Engine,
-    read: &ReadOutcome,
+    warnings: &[Warning],
+    notes: &[String],
 ) -> io::Result<()> {
     let now = engine.now();
     if !r.stale_lines.is_empty() {
@@ -170,10 +184,12 @@ fn write_tail<W: Write>(
     let verdicts = Totals::listed(&Verdict::ALL, &t.by_verdict, |v| v.as_str());
     writeln!(out, "  verdict:   {verdicts}")?;
 
-    let mut warnings = st.warnings();
     let other: u64 = st.skipped(Skip::NotIp) + st.skipped(Skip::NotTcp);
     if other > 0 {
         writeln!(out, "  {other} non-TCP frame(s) ignored")?;
+    }
+    for n in notes {
+        writeln!(out, "  {}", super::escape_field(n))?;
     }
     let r = &st.reassembly;
     if r.fragments > 0 {
@@ -183,13 +199,10 @@ fn write_tail<W: Write>(
             r.fragments, r.reassembled
         )?;
     }
-    for w in &read.warnings {
-        warnings.push(format!("input: {}", super::escape_field(w)));
-    }
     if !warnings.is_empty() {
         writeln!(out, "Warnings:")?;
         for w in warnings {
-            writeln!(out, "  {w}")?;
+            writeln!(out, "  {}", w.text)?;
         }
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! `--report zeek`: Zeek conn.log TSV (spec §11.9), readable by zeek-cut.
+//! `--report zeek`: Zeek conn.log TSV (docs/formats.md#report-zeek), readable by zeek-cut.
 
 use std::io::{self, Write};
 use std::net::IpAddr;

@@ -2,15 +2,15 @@
 //! handshake and close classification, keepalive, retransmission episodes, stale inference.
 //!
 //! Everything here is driven by [`Connection::on_segment`], once per segment in capture order,
-//! with the Compat-W events of that segment (the spec defines keepalive probes and
-//! retransmissions in terms of them, §8.1 and §9.1). Time-dependent conclusions (TIME-WAIT
+//! with the Compat-W events of that segment (docs/analysis.md defines keepalive probes and
+//! retransmissions in terms of them, docs/analysis.md#keepalive-probes and docs/analysis.md#retransmission-counters). Time-dependent conclusions (TIME-WAIT
 //! expiry, stale verdicts, give-up estimates) are drawn in [`Connection::summary`] at a
 //! reference time.
 //!
 //! Memory: the per-side core is fixed-size; keepalive statistics and the current loss episode
 //! live in boxes allocated the first time a side probes or retransmits its oldest segment; the
 //! transition list keeps at most [`TRANSITIONS_HEAD`] + [`TRANSITIONS_TAIL`] entries and only
-//! grows on a state change (an endpoint has at most seven on any path through §4's table).
+//! grows on a state change (an endpoint has at most seven on any path through the table of docs/analysis.md#endpoint-states).
 
 use crate::decode::Segment;
 use crate::flow::Dir;
@@ -57,7 +57,7 @@ pub const TRANSITIONS_HEAD: usize = 8;
 /// ...and the last this many.
 pub const TRANSITIONS_TAIL: usize = 8;
 
-/// Linux keepalive defaults (§8.2): TCP_KEEPCNT and TCP_KEEPINTVL.
+/// Linux keepalive defaults (docs/analysis.md#linux-keepalive-timers): TCP_KEEPCNT and TCP_KEEPINTVL.
 const KEEPCNT_DEFAULT: u32 = 9;
 const KEEPINTVL_DEFAULT: f64 = 75.0;
 /// Linux TCP_RTO_MIN and TCP_RTO_MAX.
@@ -66,7 +66,7 @@ const RTO_MAX: f64 = 120.0;
 /// RFC 6298 initial RTO, used when nothing better is known.
 const RTO_INITIAL: f64 = 1.0;
 
-/// Keepalive probing by one side (§8.3).
+/// Keepalive probing by one side (docs/analysis.md#keepalive-fields).
 #[derive(Clone, Debug, Default)]
 struct Keepalive {
     probes: u32,
@@ -84,7 +84,7 @@ struct Keepalive {
     rst_at: Option<Ts>,
 }
 
-/// Retransmissions of one side's oldest unacknowledged segment (§9.2).
+/// Retransmissions of one side's oldest unacknowledged segment (docs/analysis.md#loss-episodes-and-backoff).
 #[derive(Clone, Debug)]
 struct Episode {
     /// Sequence number of the oldest unacknowledged segment.
@@ -344,7 +344,7 @@ pub struct Connection {
     first_fin: Option<Dir>,
     /// Shape of a close where both sides sent a FIN (4-way, 3-way, simultaneous).
     fin_shape: Option<CloseDetail>,
-    /// A SYN+ACK was acknowledged (§5 rule 3), and `handshake_complete` was emitted.
+    /// A SYN+ACK was acknowledged (docs/analysis.md#handshake-classes rule 3), and `handshake_complete` was emitted.
     synack_acked: bool,
     hs_emitted: bool,
     /// Some state was assumed (midstream pickup).
@@ -364,7 +364,7 @@ impl Connection {
     }
 
     /// Process one segment sent by `from`, with the Compat-W events already computed for it.
-    /// Returns true when this segment completes the handshake (`handshake_complete`, §5).
+    /// Returns true when this segment completes the handshake (`handshake_complete`, docs/analysis.md#handshake-classes).
     pub fn on_segment(&mut self, from: Dir, seg: &Segment, wire: EventSet) -> bool {
         self.pkts = self.pkts.saturating_add(1);
         let idx = self.pkts;
@@ -381,7 +381,7 @@ impl Connection {
                 .fin_seq
                 .is_some_and(|pf| e.ack_hi.is_some_and(|h| seq::ge(h, pf.wrapping_add(1))));
 
-            // Keepalive probes (§8.1): Compat-W `keepalive`, except while the peer's window
+            // Keepalive probes (docs/analysis.md#keepalive-probes): Compat-W `keepalive`, except while the peer's window
             // is zero (then it is a zero-window probe).
             if wire.contains(EventKind::Keepalive) && !p.win_zero {
                 let ka = e.ka_mut();
@@ -407,7 +407,7 @@ impl Connection {
                 ka.acks = ka.acks.saturating_add(1);
             }
 
-            // Zero-window stalls advertised by the sender (§10).
+            // Zero-window stalls advertised by the sender (docs/analysis.md#zero-window).
             if f.plain() && seg.window == 0 {
                 if e.zw_since.get().is_none() {
                     e.zw_since = OptTs::some(now);
@@ -477,14 +477,14 @@ impl Connection {
             // Simultaneous open: the packet after which both endpoints are ESTABLISHED.
             a.state.is_synchronized() && b.state.is_synchronized()
         } else {
-            // §5 rule 3: set on the packet that first acknowledged a SYN+ACK.
+            // docs/analysis.md#handshake-classes rule 3: set on the packet that first acknowledged a SYN+ACK.
             self.synack_acked
         };
         self.hs_emitted = complete;
         complete
     }
 
-    /// A RST from `from` (§6.3): accepted or ignored.
+    /// A RST from `from` (docs/analysis.md#rst-acceptance): accepted or ignored.
     fn on_rst(&mut self, from: Dir, seg: &Segment, idx: u32) {
         let log = &mut self.transitions;
         let (e, p) = pair_mut(&mut self.sides, from);
@@ -572,7 +572,7 @@ impl Connection {
 
         // One-sided capture: a SYN-RECEIVED side that sends data, or acknowledges data from
         // the peer, must have had its SYN+ACK acknowledged (not captured). The handshake class
-        // stays as observed (§5 needs the ACK itself); the states follow the evidence.
+        // stays as observed (docs/analysis.md#handshake-classes needs the ACK itself); the states follow the evidence.
         if !f.syn()
             && e.state == S::SynReceived
             && (seg.payload_len > 0 || (f.ack() && p.base.is_some_and(|b| seq::gt(seg.ack, b))))
@@ -643,11 +643,13 @@ impl Connection {
                     _ => {}
                 }
             }
-            // §5 rule 3: a SYN+ACK acknowledged by a pure ACK, data or FIN.
+            // docs/analysis.md#handshake-classes rule 3: a SYN+ACK acknowledged by a pure ACK, data or FIN.
             if !f.syn() && !*synack_acked && p.sent_synack && Side::acks(ack, p.isn) {
                 *synack_acked = true;
                 let start = e.open_ts.get().or(p.open_ts.get());
-                *rtt = start.map(|s| now.since(s) as f32);
+                // An ACK stamped before the SYN it answers (time went backwards, counted by
+                // the engine) gives no sample rather than a negative RTT.
+                *rtt = start.filter(|s| now >= *s).map(|s| now.since(s) as f32);
             }
         }
 
@@ -688,7 +690,7 @@ impl Connection {
         }
     }
 
-    /// A FIN from `from` (after its ACK was applied, §4).
+    /// A FIN from `from` (after its ACK was applied, docs/analysis.md#endpoint-states).
     #[allow(clippy::too_many_arguments)]
     fn on_fin(
         e: &mut Side,
@@ -1031,7 +1033,7 @@ impl Connection {
     }
 }
 
-/// §6.3 as observed: accepted when the RST's seq is the receiver's highest ack so far or the
+/// docs/analysis.md#rst-acceptance as observed: accepted when the RST's seq is the receiver's highest ack so far or the
 /// sender's own next seq (either minus one once the sender sent a FIN); with no ack seen yet,
 /// accepted. A receiver in SYN-SENT accepts only a RST that acknowledges its SYN.
 fn rst_acceptable(e: &Side, p: &Side, seg: &Segment) -> bool {
@@ -1047,7 +1049,7 @@ fn rst_acceptable(e: &Side, p: &Side, seg: &Segment) -> bool {
     ok(rcv_nxt) || e.next_seq.is_some_and(ok)
 }
 
-/// `M(R)` of §9.3: how long Linux keeps retransmitting established data.
+/// `M(R)` of docs/analysis.md#kernel-give-up: how long Linux keeps retransmitting established data.
 fn retries2_bound(r: u32) -> f64 {
     if r <= 9 {
         ((1u64 << (r + 1)) - 1) as f64 * RTO_MIN
@@ -1056,7 +1058,7 @@ fn retries2_bound(r: u32) -> f64 {
     }
 }
 
-/// §9.3: project the RTO expiries (doubling from the estimated RTO, capped at 120 s) after the
+/// docs/analysis.md#kernel-give-up: project the RTO expiries (doubling from the estimated RTO, capped at 120 s) after the
 /// last observed retransmission; the first whose distance from the original transmission
 /// reaches `M(tcp_retries2)` is when the kernel drops the socket (silently).
 fn retransmission_give_up(ep: &Episode, rto: f64, retries2: u32) -> Ts {

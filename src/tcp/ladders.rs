@@ -1,5 +1,5 @@
-//! Native analysis tests written as the spec's packet ladders: one line per segment, with the
-//! Compat-W events that segment carries per the spec (Compat-W itself is tested elsewhere; here
+//! Native analysis tests written as the packet ladders of docs/analysis.md: one line per segment, with the
+//! Compat-W events that segment carries by docs/analysis.md (Compat-W itself is tested elsewhere; here
 //! its events are given, as the engine would pass them to `Connection::on_segment`).
 
 use crate::decode::Segment;
@@ -105,7 +105,7 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-6
 }
 
-/// The handshake and opening exchange of §8.4 (and §12): C sends 4 bytes, S answers 4 bytes.
+/// The handshake and opening exchange of docs/analysis.md#keepalive-example (and docs/analysis.md#stale-connections): C sends 4 bytes, S answers 4 bytes.
 fn established_with_data() -> T {
     let mut t = T::new();
     t.at(0.0000).c("S", 0, 0, 0, &[]);
@@ -118,7 +118,7 @@ fn established_with_data() -> T {
     t
 }
 
-// ---------------------------------------------------------------- §5 handshakes
+// ---------------------------------------------------------------- docs/analysis.md#handshake-classes handshakes
 
 #[test]
 fn handshake_complete() {
@@ -142,7 +142,7 @@ fn handshake_complete() {
 
 #[test]
 fn handshake_complete_without_the_syn() {
-    // The original SYN may be missing from the capture (§5 rule 3).
+    // The original SYN may be missing from the capture (docs/analysis.md#handshake-classes rule 3).
     let mut t = T::new();
     t.at(0.0).s("SA", 0, 1, 0, &[]);
     assert!(t.c("A", 1, 1, 0, &[]));
@@ -168,7 +168,7 @@ fn syn_only_with_retransmissions() {
     assert_eq!((s.orig_state, s.resp_state), (St::SynSent, St::Unknown));
     assert_eq!(s.retransmissions, 10);
     assert_eq!(s.unacked_bytes_orig, 0);
-    // Unanswered attempts are described by syn_only, never stale (§12).
+    // Unanswered attempts are described by syn_only, never stale (docs/analysis.md#stale-connections).
     assert_eq!(s.stale, None);
     assert!(t.conn.transitions().len() == 1);
 }
@@ -191,7 +191,7 @@ fn rejected() {
 fn rst_in_syn_sent_must_acknowledge_the_syn() {
     let mut t = T::new();
     t.c("S", 0, 0, 0, &[]);
-    t.s("RA", 0, 7, 0, &[]); // acks something else: ignored (§6.3)
+    t.s("RA", 0, 7, 0, &[]); // acks something else: ignored (docs/analysis.md#rst-acceptance)
     let s = t.sum();
     assert_eq!(s.rst_ignored, 1);
     assert_eq!(s.handshake, HandshakeClass::SynOnly);
@@ -262,7 +262,7 @@ fn midstream_without_ack_assumes_only_the_sender() {
     assert!(s.states_assumed);
 }
 
-// ---------------------------------------------------------------- §6.2 closes
+// ---------------------------------------------------------------- docs/analysis.md#close-ladders closes
 
 #[test]
 fn four_way_close() {
@@ -301,7 +301,7 @@ fn three_way_close() {
     assert_eq!(s.close_detail, Some(CloseDetail::ThreeWay));
     assert_eq!(s.first_fin, Some(Role::Orig));
     assert_eq!((s.orig_state, s.resp_state), (St::TimeWait, St::Closed));
-    // FIN-WAIT-1 -> TIME-WAIT directly on a FIN that also ACKs (§4).
+    // FIN-WAIT-1 -> TIME-WAIT directly on a FIN that also ACKs (docs/analysis.md#endpoint-states).
     let c_path: Vec<St> = t
         .conn
         .transitions()
@@ -404,11 +404,11 @@ fn in_window_rst_is_ignored_rfc5961() {
     assert_eq!((s.orig_state, s.resp_state), (St::Closed, St::Closed));
 }
 
-// ---------------------------------------------------------------- §8 keepalive
+// ---------------------------------------------------------------- docs/analysis.md#keepalive keepalive
 
 #[test]
 fn keepalive_timeout_worked_example() {
-    // §8.4: Linux, idle 2 s, interval 1 s, count 3, link pulled at 1.5 s.
+    // docs/analysis.md#keepalive-example: Linux, idle 2 s, interval 1 s, count 3, link pulled at 1.5 s.
     let mut t = established_with_data();
     t.at(2.0233).c("A", 4, 5, 0, &[K::Keepalive]); // keepalive
     t.at(3.0473).c("A", 4, 5, 0, &[K::Keepalive]); // keepalive
@@ -430,7 +430,7 @@ fn keepalive_timeout_worked_example() {
     assert_eq!(st.since, t.ts(2.0233));
     assert_eq!(st.silent, Role::Resp);
     assert_eq!(st.last_heard, Some(t.ts(0.0003)));
-    // §8.5: deadline = first unanswered probe + KEEPCNT x KEEPINTVL = the RST.
+    // docs/analysis.md#keepalive-give-up: deadline = first unanswered probe + KEEPCNT x KEEPINTVL = the RST.
     let g = st.give_up.unwrap();
     assert!(g.rst_expected);
     assert!(close(g.at.since(t.ts(5.0953)), 0.0));
@@ -481,9 +481,9 @@ fn keepalive_answered() {
     assert_eq!(s.stale, None);
 }
 
-// ---------------------------------------------------------------- §9, §12 loss and stale
+// ---------------------------------------------------------------- docs/analysis.md#retransmissions-and-missing-acks, docs/analysis.md#stale-connections loss and stale
 
-/// §12: cable pull with data in flight (Linux, RTO 0.208 s).
+/// docs/analysis.md#stale-connections: cable pull with data in flight (Linux, RTO 0.208 s).
 fn cable_pull() -> T {
     let mut t = established_with_data();
     t.at(1.001).c("PA", 5, 5, 100, &[]);
@@ -622,7 +622,7 @@ fn time_wait_expires_after_60s() {
     assert_eq!((s.orig_state, s.resp_state), (St::Closed, St::Closed));
 }
 
-// ---------------------------------------------------------------- §10 zero window
+// ---------------------------------------------------------------- docs/analysis.md#zero-window zero window
 
 #[test]
 fn zero_window_stall() {
@@ -662,7 +662,7 @@ fn ongoing_stall_counts_up_to_the_reference_time() {
     assert!(close(s.longest_stall_s.unwrap(), 2.5));
 }
 
-// ---------------------------------------------------------------- §4 timeline
+// ---------------------------------------------------------------- docs/analysis.md#endpoint-states timeline
 
 #[test]
 fn transitions_keep_times_and_frames() {
@@ -695,7 +695,7 @@ fn connection_state_stays_compact() {
 #[test]
 fn one_sided_capture_after_a_syn_ack() {
     // Only the server's direction was captured: its data and its acks of the client's data
-    // show the (unseen) ACK of its SYN+ACK. Spec silent; the handshake class stays as observed.
+    // show the (unseen) ACK of its SYN+ACK. docs/analysis.md is silent; the handshake class stays as observed.
     let mut t = T::new();
     t.s("SA", 0, 1, 0, &[]);
     t.s("PA", 1, 1, 21, &[]);
@@ -708,7 +708,7 @@ fn one_sided_capture_after_a_syn_ack() {
     assert_eq!(s.close, CloseClass::HalfClosed);
 }
 
-// ---------------------------------------------------------------- more §5, §6, §9 shapes
+// ---------------------------------------------------------------- more docs/analysis.md#handshake-classes, docs/analysis.md#close-classes, docs/analysis.md#retransmissions-and-missing-acks shapes
 
 #[test]
 fn handshake_completed_by_data_or_fin() {

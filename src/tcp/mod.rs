@@ -1,4 +1,4 @@
-//! tcplens's own TCP inference (spec "Native"): each endpoint's RFC 9293 state, handshake and
+//! tcplens's own TCP inference (the Native family of docs/analysis.md): each endpoint's RFC 9293 state, handshake and
 //! close classes, keepalive parameters, retransmission backoff, stale connections and the
 //! kernel's give-up time.
 
@@ -19,7 +19,7 @@ pub enum Role {
     Resp,
 }
 
-/// How the connection was opened (spec §5).
+/// How the connection was opened (docs/analysis.md#handshake-classes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HandshakeClass {
     Complete,
@@ -43,7 +43,7 @@ impl HandshakeClass {
     }
 }
 
-/// How the connection ended, as far as the capture shows (spec §6.1).
+/// How the connection ended, as far as the capture shows (docs/analysis.md#close-classes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseClass {
     Graceful,
@@ -67,7 +67,7 @@ impl CloseClass {
     }
 }
 
-/// Sub-type of a close for the text report and TUI (§6.1).
+/// Sub-type of a close for the text report and TUI (docs/analysis.md#close-classes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseDetail {
     FourWay,
@@ -91,7 +91,7 @@ impl CloseDetail {
     }
 }
 
-/// Why a connection is stale (spec §12).
+/// Why a connection is stale (docs/analysis.md#stale-connections).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StaleReason {
     PeerUnreachable,
@@ -109,7 +109,7 @@ impl StaleReason {
     }
 }
 
-/// The kernel's predicted give-up (§8.5, §9.3).
+/// The kernel's predicted give-up (docs/analysis.md#keepalive-give-up, docs/analysis.md#kernel-give-up).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GiveUp {
     pub at: Ts,
@@ -129,7 +129,7 @@ pub struct Stale {
     pub give_up: Option<GiveUp>,
 }
 
-/// Keepalive statistics inferred from the wire (§8.3).
+/// Keepalive statistics inferred from the wire (docs/analysis.md#keepalive-fields).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct KeepaliveSummary {
     pub probes: u32,
@@ -170,7 +170,7 @@ pub struct NativeSummary {
     /// Zero-window stalls and the longest one, seconds.
     pub zero_window_stalls: u32,
     pub longest_stall_s: Option<f64>,
-    /// Half-open (§4): the side still ESTABLISHED (or in a closing state) from its own point
+    /// Half-open (docs/analysis.md#endpoint-states): the side still ESTABLISHED (or in a closing state) from its own point
     /// of view while the other closed itself with a RST the first never received.
     pub half_open: Option<Role>,
 }

@@ -1,4 +1,4 @@
-//! RFC 9293 endpoint states as inferred from the wire (spec §4).
+//! RFC 9293 endpoint states as inferred from the wire (docs/analysis.md#endpoint-states).
 
 use std::fmt;
 

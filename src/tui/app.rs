@@ -118,6 +118,9 @@ pub(crate) fn detail_top_height(height: u16, width: u16, d: Option<&FlowDetail>)
     // Word wrapping can take a line more than the character count suggests.
     let wrapped = |s: &str| s.chars().count().div_ceil(inner).max(1) + usize::from(s.len() > inner);
     let mut n = 3;
+    if let Some(t) = d.tunnel_text() {
+        n += wrapped(&format!("tunnel     {t}"));
+    }
     for a in d.analysis() {
         n += wrapped(&a);
     }

@@ -2,6 +2,7 @@
 //! both endpoints' state transitions and the event counts, copied from the engine when the
 //! view opens; and the keepalive / missing-ACK analysis put in words.
 
+use crate::decode::tunnels::{HopAddr, TunnelKind};
 use crate::display::{clock, secs, stale_sentence};
 use crate::engine::Engine;
 use crate::flow::FlowId;
@@ -33,6 +34,9 @@ pub struct FlowDetail {
     pub pkts: (u64, u64),
     pub bytes: (u64, u64),
     pub event_counts: [u32; EventKind::COUNT],
+    /// The tunnels the flow was found in, outermost first: kind, outer endpoint on the
+    /// originator's side, on the responder's side.
+    pub tunnel: Vec<(TunnelKind, HopAddr, HopAddr)>,
     /// Live with process attribution: the local ends' processes and what the kernel says of
     /// their sockets (empty otherwise).
     pub kernel_says: Vec<String>,
@@ -66,8 +70,22 @@ impl FlowDetail {
             pkts: f.by_role(f.pkts),
             bytes: f.by_role(f.payload_bytes),
             event_counts: f.event_counts,
+            tunnel: f.tunnel_hops(),
             kernel_says: Vec::new(),
         })
+    }
+
+    /// The tunnel chain in words: `gtp-u 192.0.2.1:2152 → 192.0.2.2:2152 › mpls ...`.
+    pub fn tunnel_text(&self) -> Option<String> {
+        if self.tunnel.is_empty() {
+            return None;
+        }
+        let hops: Vec<String> = self
+            .tunnel
+            .iter()
+            .map(|(k, o, r)| format!("{} {o} → {r}", k.as_str()))
+            .collect();
+        Some(hops.join(" › "))
     }
 
     pub fn target(&self) -> LadderTarget {

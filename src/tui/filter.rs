@@ -10,6 +10,7 @@
 //! complete  midstream  graceful  abortive_orig  open ...   handshake / close classes
 //! keepalive  retx                          keepalive probes / retransmissions seen
 //! stale or reset      not healthy      port 22 !established
+//! tunnel   tunnel gtp   tunnel vxlan   !tunnel  found in a tunnel (of a kind, by name prefix)
 //! proc nginx  pid 812  user www-data       live: the local end's process (name prefix), pid, user
 //! disagree                                 live: the kernel's state differs from the wire's
 //! ```
@@ -17,6 +18,7 @@
 use std::net::IpAddr;
 
 use crate::decode::Endpoint;
+use crate::decode::tunnels::TunnelKind;
 use crate::tcp::{EndpointState, Verdict};
 
 use super::snapshot::FlowRow;
@@ -35,6 +37,8 @@ enum Atom {
     Rst,
     Keepalive,
     Retx,
+    /// Found in a tunnel of one of these kinds (a set of `TunnelKind::bit`s).
+    Tunnel(u16),
     /// The local end's process name starts with this (lower case).
     Proc(String),
     Pid(u32),
@@ -119,6 +123,15 @@ fn word_atoms(w: &str) -> Vec<Atom> {
     v
 }
 
+/// The tunnel kinds whose name starts with `w` (`gtp` → `gtp-u`), as a set of bits.
+fn tunnel_kinds(w: &str) -> u16 {
+    let n = norm(w);
+    TunnelKind::ALL
+        .iter()
+        .filter(|k| norm(k.as_str()).starts_with(&n))
+        .fold(0, |m, k| m | k.bit())
+}
+
 fn address_atom(w: &str) -> Option<Atom> {
     if let Ok(a) = w.parse::<IpAddr>() {
         return Some(Atom::Addr(a));
@@ -182,6 +195,7 @@ impl Atom {
             Atom::Rst => r.rst_seen,
             Atom::Keepalive => r.keepalive.is_some_and(|k| k.probes > 0),
             Atom::Retx => r.retransmissions > 0,
+            Atom::Tunnel(kinds) => r.tunnels & kinds != 0,
             Atom::Proc(p) => r
                 .host
                 .is_some_and(|h| h.pid.is_some() && h.name().to_ascii_lowercase().starts_with(p)),
@@ -226,6 +240,16 @@ impl Filter {
                         p.parse()
                             .map_err(|_| format!("'{p}' is not a port number"))?,
                     )]
+                }
+                "tunnel" | "tunnelled" | "tunneled" => {
+                    // `tunnel` alone: any tunnel; `tunnel gtp`: a kind whose name starts so.
+                    let kinds = words.peek().map(|k| tunnel_kinds(k)).unwrap_or(0);
+                    if kinds != 0 {
+                        words.next();
+                        vec![Atom::Tunnel(kinds)]
+                    } else {
+                        vec![Atom::Tunnel(u16::MAX)]
+                    }
                 }
                 "proc" | "process" => {
                     let p = words.next().ok_or("'proc' needs a process name")?;
@@ -325,6 +349,7 @@ mod tests {
             last_ts: Ts(0),
             quiet_since: Ts(0),
             stale: None,
+            tunnels: 0,
             host: None,
         }
     }
@@ -355,6 +380,22 @@ mod tests {
         assert!(!ok("healthy or port 80"));
         assert!(!ok("rst"));
         assert!(ok("time-wait or stale"));
+    }
+
+    #[test]
+    fn tunnel_words_match_the_kinds_a_flow_was_found_in() {
+        let mut r = row(80, Verdict::Closed);
+        let ok = |r: &FlowRow, s: &str| Filter::parse(s).unwrap().matches(r);
+        assert!(!ok(&r, "tunnel"));
+        assert!(ok(&r, "!tunnel"));
+        r.tunnels = TunnelKind::GtpU.bit() | TunnelKind::Vxlan.bit();
+        assert!(ok(&r, "tunnel"));
+        assert!(ok(&r, "tunnel gtp"));
+        assert!(ok(&r, "tunnel vxlan port 80"));
+        assert!(!ok(&r, "tunnel teredo"));
+        assert!(!ok(&r, "tunnel gre"));
+        // A word after `tunnel` that names no kind is a word of its own.
+        assert!(ok(&r, "tunnel closed"));
     }
 
     #[test]

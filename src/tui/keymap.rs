@@ -58,10 +58,12 @@ pub enum Scope {
     Connections,
     /// The stale panel only.
     Stale,
-    /// The lists and the detail view.
+    /// The lists and the detail view's ladder.
     Rows,
     /// The detail view (ladder and graphs).
     Detail,
+    /// Where a connection is selected or open (lists, ladder, graphs).
+    Save,
     /// The detail view's ladder.
     Ladder,
     /// The detail view's graphs.
@@ -85,8 +87,9 @@ impl Scope {
             Scope::Lists => matches!(p, Place::Connections | Place::Stale),
             Scope::Connections => p == Place::Connections,
             Scope::Stale => p == Place::Stale,
-            Scope::Rows => p != Place::Overview,
+            Scope::Rows => matches!(p, Place::Connections | Place::Stale | Place::Ladder),
             Scope::Detail => matches!(p, Place::Ladder | Place::Graphs),
+            Scope::Save => p != Place::Overview,
             Scope::Ladder => p == Place::Ladder,
             Scope::Graphs => p == Place::Graphs,
         }
@@ -100,6 +103,7 @@ impl Scope {
             Scope::Stale => "stale panel",
             Scope::Rows => "lists, ladder",
             Scope::Detail => "detail",
+            Scope::Save => "lists, detail",
             Scope::Ladder => "ladder",
             Scope::Graphs => "graphs",
         }
@@ -173,7 +177,7 @@ pub const KEYMAP: &[Binding] = &[
     b(&[(KeyCode::Left, false), k('h')], "← h", Scope::Graphs, Command::PanLeft, "pan to earlier times", Some("←→ pan")),
     b(&[(KeyCode::Right, false), k('l')], "→ l", Scope::Graphs, Command::PanRight, "pan to later times", None),
     b(&[k('0')], "0", Scope::Graphs, Command::ZoomReset, "the whole connection", Some("0 all")),
-    b(&[k('w')], "w", Scope::Rows, Command::Save, "write the connection's packets to a pcap file", Some("w save pcap")),
+    b(&[k('w')], "w", Scope::Save, Command::Save, "write the connection's packets to a pcap file", Some("w save pcap")),
     b(&[k('1')], "1", Scope::All, Command::Connections, "connections", None),
     b(&[k('2')], "2", Scope::All, Command::Stale, "stale panel", None),
     b(&[k('3')], "3", Scope::All, Command::Overview, "overview over time", None),
@@ -247,6 +251,35 @@ mod tests {
                 for key in b.keys {
                     assert!(!seen.contains(key), "{key:?} twice at {p:?}");
                     seen.push(*key);
+                }
+            }
+        }
+    }
+
+    /// Every key of the table does what the table says wherever the table says it works:
+    /// handle_key, the help and the hints are driven by the same rows.
+    #[test]
+    fn every_binding_reaches_its_command() {
+        let places = [
+            Place::Connections,
+            Place::Stale,
+            Place::Overview,
+            Place::Ladder,
+            Place::Graphs,
+        ];
+        for b in KEYMAP {
+            for &p in places.iter().filter(|p| b.scope.covers(**p)) {
+                for &(code, ctrl) in b.keys {
+                    assert_eq!(
+                        lookup(code, ctrl, p),
+                        Some(b.command),
+                        "{} at {p:?}",
+                        b.label
+                    );
+                }
+                assert!(help_rows(p).contains(&(b.label, b.help)));
+                if let Some(h) = b.hint {
+                    assert!(hints(p).contains(h));
                 }
             }
         }

@@ -60,6 +60,8 @@ pub struct FlowRow {
     /// spoke). `now - quiet_since` is the "silent" column.
     pub quiet_since: Ts,
     pub stale: Option<StaleCell>,
+    /// The kinds of tunnel the flow was found in ([`crate::decode::tunnels::TunnelKind::bit`]).
+    pub tunnels: u16,
     /// Live with process attribution: the local end's process and kernel state.
     pub host: Option<super::host::HostTag>,
 }
@@ -102,6 +104,7 @@ impl FlowRow {
             last_ts: f.last_ts,
             quiet_since,
             stale,
+            tunnels: f.tunnel_kinds(),
             host: None,
         }
     }

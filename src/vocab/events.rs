@@ -1,4 +1,4 @@
-//! The event vocabulary of the contract, in the order events of one packet are emitted (§7.3).
+//! The event vocabulary of the contract, in the order events of one packet are emitted (docs/analysis.md#control-events).
 
 use crate::flow::{Dir, FlowId};
 use crate::time::Ts;

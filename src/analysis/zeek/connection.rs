@@ -60,7 +60,7 @@ pub struct ZeekCore {
 /// window, gap or bad checksum) so that an established idle connection costs 64 bytes less.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Rare {
-    /// Per side: counters of the counted letters (§11.5), by [`Counted`].
+    /// Per side: counters of the counted letters (docs/analysis.md#history), by [`Counted`].
     pub(super) counts: [[u32; 4]; 2],
     /// Per side: low 32 bits of the relative sequence numbers of the last SYN (stored only
     /// when not 0, the first SYN's), FIN end and RST.
@@ -177,7 +177,7 @@ impl ZeekCore {
         }
         let len = seg.payload_len;
 
-        // §3 rule 3 / §11.5: a flow that so far is one SYN+ACK from orig flips on the first
+        // docs/analysis.md#orientation rule 3 / docs/analysis.md#history: a flow that so far is one SYN+ACK from orig flips on the first
         // plain ACK or data segment, in either direction.
         if f.plain() && (f.ack() || len > 0) && self.history.as_bytes() == b"H" {
             self.bits ^= C_ORIG;
@@ -410,7 +410,7 @@ impl ZeekCore {
         size
     }
 
-    /// `conn_state` (§11.4).
+    /// `conn_state` (docs/analysis.md#conn_state).
     pub fn conn_state(&self) -> &'static str {
         use ZeekState::*;
         let os = self.orig_state();

@@ -6,7 +6,7 @@ use super::reassembly::Reassembly;
 /// Zeek ignores SYN/RST sequence jumps larger than this.
 pub(super) const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
 
-/// Zeek's endpoint states (§11.3).
+/// Zeek's endpoint states (docs/analysis.md#zeek-endpoint-states).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ZeekState {
     #[default]
@@ -30,7 +30,7 @@ impl ZeekState {
         )
     }
 
-    /// INACTIVE or PARTIAL (`o_in`/`r_in` of §11.4).
+    /// INACTIVE or PARTIAL (`o_in`/`r_in` of docs/analysis.md#conn_state).
     #[inline]
     pub(super) fn inactive_or_partial(self) -> bool {
         matches!(self, ZeekState::Inactive | ZeekState::Partial)

@@ -18,7 +18,7 @@ pub(super) fn is_pow10(n: u32) -> bool {
     }
 }
 
-// History masks (one set per role, §11.5).
+// History masks (one set per role, docs/analysis.md#history).
 pub(super) const H_SYN: u8 = 0x1;
 pub(super) const H_FIN: u8 = 0x2;
 pub(super) const H_RST: u8 = 0x4;
@@ -27,7 +27,7 @@ pub(super) const H_DATA: u8 = 0x10;
 pub(super) const H_ACK: u8 = 0x20;
 pub(super) const H_MULTI: u8 = 0x40;
 
-/// Counted letters (§11.5), per side.
+/// Counted letters (docs/analysis.md#history), per side.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Counted {
     Rexmit = 0,
@@ -89,7 +89,7 @@ impl History {
     }
 }
 
-/// `^?S[^HAFGIQ]*R.*` over the whole history (RSTOS0, §11.4).
+/// `^?S[^HAFGIQ]*R.*` over the whole history (RSTOS0, docs/analysis.md#conn_state).
 pub(super) fn rstos0_history(h: &[u8]) -> bool {
     let h = h.strip_prefix(b"^").unwrap_or(h);
     let Some(rest) = h.strip_prefix(b"S") else {

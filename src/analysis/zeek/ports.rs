@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use crate::decode::Segment;
 
-/// Zeek's likely server ports (§11.2), overridable for `--zeek-bare`.
+/// Zeek's likely server ports (docs/analysis.md#likely-server-ports), overridable for `--zeek-bare`.
 #[derive(Clone, Debug)]
 pub struct ServerPorts {
     ports: Vec<u16>,
@@ -40,7 +40,7 @@ impl ServerPorts {
         self.ports.contains(&port)
     }
 
-    /// Zeek's `WantConnection` role flip for a connection's first packet (§3 rule 2, §11.1).
+    /// Zeek's `WantConnection` role flip for a connection's first packet (docs/analysis.md#orientation rule 2, docs/analysis.md#zeek-connection-creation).
     pub fn flip_at_creation(&self, seg: &Segment) -> bool {
         let f = seg.flags;
         if f.syn() && !f.ack() {

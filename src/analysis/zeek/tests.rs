@@ -27,7 +27,7 @@ fn rows(segs: &[Segment]) -> Vec<ZeekRow> {
 }
 
 /// The only row of a single-row ladder; also checks that the whole-flow rules
-/// ([`ZeekConn`]) agree with it (§11.11).
+/// ([`ZeekConn`]) agree with it (docs/analysis.md#zeek-fields-in-json).
 fn one(segs: &[Segment]) -> ZeekRow {
     let r = rows(segs);
     assert_eq!(r.len(), 1, "{r:?}");
@@ -48,7 +48,7 @@ fn summary(r: &[ZeekRow]) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-// ---- §11.10 examples ------------------------------------------------------------------
+// ---- docs/analysis.md#zeek-examples examples ------------------------------------------------------------------
 
 #[test]
 fn handshake_data_both_ways_fin_fin_is_sf() {
@@ -71,7 +71,7 @@ fn handshake_data_both_ways_fin_fin_is_sf() {
     assert_eq!(r.orig_ip_bytes, 6 * 40 + 10);
     assert_eq!(r.missed_bytes, 0);
     assert_eq!(r.orig.port, 40000);
-    // The final ACK after both FINs does not extend the duration (§11.6).
+    // The final ACK after both FINs does not extend the duration (docs/analysis.md#sizes-and-counts).
     assert_eq!(r.duration, Some(Ts(8_000_000)));
 }
 
@@ -114,7 +114,7 @@ fn responder_abort_with_unread_data_is_rstr() {
 
 #[test]
 fn keepalive_timeout_rst_from_orig_is_rsto() {
-    // §8.4: idle 2 s, probes every 1 s (seq = next - 1, no payload), then RST.
+    // docs/analysis.md#keepalive-example: idle 2 s, probes every 1 s (seq = next - 1, no payload), then RST.
     let mut l = Ladder::new();
     let mut segs = vec![
         l.c2s("S", 0, 0, 0),
@@ -214,7 +214,7 @@ fn nine_retransmissions_give_one_t_and_keepalives_count() {
     for _ in 0..8 {
         segs.push(l.c2s("PA", 1, 1, 10));
     }
-    // A one-byte keepalive below the highest end also counts (§11.5): the 9th.
+    // A one-byte keepalive below the highest end also counts (docs/analysis.md#history): the 9th.
     segs.push(l.c2s("A", 10, 1, 1));
     let r = one(&segs);
     assert_eq!(r.history, "ShADaT");
@@ -273,7 +273,7 @@ fn rstos0_pattern() {
 
 #[test]
 fn syn_ack_then_ack_flips_to_caret_h() {
-    // §3 rule 3: neither port is a likely server; the ACK makes its sender the originator.
+    // docs/analysis.md#orientation rule 3: neither port is a likely server; the ACK makes its sender the originator.
     let mut l = Ladder::new().ports(40000, 50000);
     let segs = [
         l.s2c("SA", 0, 1, 0),
@@ -302,7 +302,7 @@ fn one_sided_syn_ack_then_ack_from_the_same_side_flips() {
 
 #[test]
 fn syn_after_syn_ack_with_matching_isn_swaps_roles() {
-    // §11.3 special case (SYN and SYN+ACK captured in the wrong order).
+    // docs/analysis.md#zeek-endpoint-states special case (SYN and SYN+ACK captured in the wrong order).
     let mut l = Ladder::new().ports(40000, 50000);
     let r = one(&[
         l.s2c("SA", 0, 1, 0),
@@ -411,7 +411,7 @@ fn ipv4_total_length_zero_counts_zero_ip_bytes() {
     assert_eq!(r.orig_bytes, Some(1460));
 }
 
-// ---- checksum option (§11.8) ------------------------------------------------------------
+// ---- checksum option (docs/analysis.md#checksums) ------------------------------------------------------------
 
 #[test]
 fn bad_checksum_packets_are_dropped_only_when_verifying() {
@@ -431,7 +431,7 @@ fn bad_checksum_packets_are_dropped_only_when_verifying() {
     assert_eq!(summary(&r), [("S1", "ShAD".to_string())]);
 }
 
-// ---- row splitting (§11.7) ---------------------------------------------------------------
+// ---- row splitting (docs/analysis.md#row-splitting) ---------------------------------------------------------------
 
 #[test]
 fn syn_retransmitted_after_the_5s_attempt_starts_a_new_row() {
@@ -575,7 +575,7 @@ fn syn_with_a_new_isn_on_an_open_connection_is_reuse() {
 #[test]
 fn syn_ack_starts_a_new_row_only_while_the_originator_is_inactive() {
     // Zeek's IsReuse also accepts a SYN+ACK with a new ISN when the originator has not
-    // sent anything yet (the spec names only pure SYNs; Zeek followed).
+    // sent anything yet (docs/analysis.md names only pure SYNs; Zeek followed).
     let mut l = Ladder::new().ports(40000, 80);
     let mut segs = vec![l.s2c("PA", 1, 1, 10)];
     let mut l2 = Ladder::new().ports(40000, 80).isns(7_000_000, 9_000_000);

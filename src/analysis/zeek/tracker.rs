@@ -111,7 +111,7 @@ impl Tracked {
     }
 }
 
-/// Zeek's own connection table with its timers (§11.7), fed every segment in capture order.
+/// Zeek's own connection table with its timers (docs/analysis.md#row-splitting), fed every segment in capture order.
 /// Timers live in one [`TimerQueue`] (sorted runs, heap fallback); cancelled or stale entries
 /// are skipped when they surface.
 #[derive(Debug, Default)]
@@ -365,7 +365,7 @@ pub(super) fn side_of(t: &Tracked, seg: &Segment) -> usize {
     usize::from(!t.sides.sent_by_first(seg))
 }
 
-/// Zeek's `IsReuse` (§11.7 reuse): a SYN that starts a new connection on a known key.
+/// Zeek's `IsReuse` (docs/analysis.md#row-splitting reuse): a SYN that starts a new connection on a known key.
 pub(super) fn is_reuse(c: &ZeekCore, seg: &Segment) -> bool {
     let f = seg.flags;
     if !f.syn() {

@@ -78,6 +78,12 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
             )),
         ]),
     ];
+    if let Some(t) = d.flow.tunnel_text() {
+        lines.push(Line::from(vec![
+            Span::styled("tunnel     ", bold),
+            Span::raw(escape_field(&t).into_owned()),
+        ]));
+    }
     for a in d.flow.analysis() {
         let st = if a.starts_with("Stale") {
             theme.verdict(crate::tcp::Verdict::Stale)

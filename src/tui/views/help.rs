@@ -11,6 +11,11 @@ use crate::tui::keymap;
 
 const KEY_W: usize = 12;
 
+const FILTER_HELP: [&str; 2] = [
+    " Filter: stale reset rst healthy closed half_closed rejected unanswered",
+    " established time-wait … complete midstream … keepalive retx not or",
+];
+
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let theme = app.theme;
     let rows = keymap::help_rows(app.place());
@@ -24,7 +29,12 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         .unwrap_or(0)
         + KEY_W
         + 2;
-    let w = ((widest * columns + 2) as u16).min(area.width);
+    let foot = FILTER_HELP
+        .iter()
+        .map(|l| l.chars().count() + 1)
+        .max()
+        .unwrap_or(0);
+    let w = ((widest * columns).max(foot) as u16 + 2).min(area.width);
     let h = ((per + 5) as u16).min(area.height);
     let r = Rect {
         x: area.x + (area.width - w) / 2,
@@ -56,14 +66,8 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(
         Paragraph::new(vec![
             Line::from(""),
-            Line::styled(
-                " Filter: stale reset rst healthy closed half_closed rejected unanswered",
-                theme.dim(),
-            ),
-            Line::styled(
-                " established time-wait … complete midstream … keepalive retx not or",
-                theme.dim(),
-            ),
+            Line::styled(FILTER_HELP[0], theme.dim()),
+            Line::styled(FILTER_HELP[1], theme.dim()),
         ]),
         foot,
     );

@@ -147,10 +147,17 @@ fn over_time(app: &App, r: &Rates, f: &mut Frame, areas: [Rect; 5]) {
             a,
         );
     };
+    let w = pps.width.saturating_sub(2) as usize;
     spark(
         f,
         pps,
-        format!(" packets/s (peak {:.1}){axis} ", r.peak_pps()),
+        first_fit(
+            &[
+                format!(" packets/s (peak {:.1}){axis} ", r.peak_pps()),
+                format!(" packets/s (peak {:.1}) ", r.peak_pps()),
+            ],
+            w,
+        ),
         tail(&r.pkts),
         theme.good(),
     );
@@ -206,12 +213,22 @@ fn over_time(app: &App, r: &Rates, f: &mut Frame, areas: [Rect; 5]) {
                 .data(p)
         })
         .collect();
+    let counts: Vec<String> = STATES
+        .iter()
+        .zip(&t.open)
+        .map(|((_, glyph), v)| format!("{glyph}{}", v.last().copied().unwrap_or(0)))
+        .collect();
+    let title = first_fit(
+        &[
+            format!(" open connections (max {top}; now {}) ", now.join("  ")),
+            format!(" open now: {} ", now.join("  ")),
+            format!(" open {} ", counts.join(" ")),
+        ],
+        w,
+    );
     f.render_widget(
         Chart::new(datasets)
-            .block(Block::default().borders(Borders::ALL).title(format!(
-                " open connections (max {top}; now {}) ",
-                now.join("  ")
-            )))
+            .block(Block::default().borders(Borders::ALL).title(title))
             .x_axis(Axis::default().bounds([0.0, width.saturating_sub(1).max(1) as f64]))
             .y_axis(Axis::default().bounds([0.0, top as f64])),
         open,
@@ -235,4 +252,15 @@ fn over_time(app: &App, r: &Rates, f: &mut Frame, areas: [Rect; 5]) {
         per(&r.retx),
         theme.alarm(),
     );
+}
+
+/// The first title that fits `width` (the last one regardless): a title is shortened by
+/// leaving out words, never cut.
+fn first_fit(candidates: &[String], width: usize) -> String {
+    candidates
+        .iter()
+        .find(|c| c.chars().count() <= width)
+        .or(candidates.last())
+        .cloned()
+        .unwrap_or_default()
 }
