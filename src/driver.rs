@@ -683,7 +683,7 @@ fn run_live(
     if let Some(ns) = &cli.netns {
         crate::host::netns::enter(ns).map_err(Error::input)?;
     }
-    let mut host = attribution::HostLink::start(cli).map_err(Error::usage)?;
+    attribution::HostLink::check(cli).map_err(Error::usage)?;
     let opts = LiveOptions {
         iface: iface.to_string(),
         snaplen: cli.snaplen.unwrap_or(live::DEFAULT_SNAPLEN),
@@ -709,6 +709,7 @@ fn run_live(
         capture.join();
         return Err(e);
     }
+    let mut host = attribution::HostLink::start(cli);
     if interactive {
         return run_tui_live(capture, iface, cfg, stop, theme(cli), host.take());
     }

@@ -221,9 +221,9 @@ impl Drop for HostWatch {
     }
 }
 
-/// Start the refresh thread in the calling thread's network namespace, every `period`. The
-/// first refresh is done before this returns (up to 2 s), so sockets that exist before the
-/// capture starts are known from its first packet.
+/// Start the refresh thread in the calling thread's network namespace, every `period`; the
+/// first refresh starts at once (the driver starts it once the capture is open, so a slow
+/// first scan never delays the capture).
 pub fn spawn(period: Duration, now: fn() -> Ts) -> HostWatch {
     let latest = Arc::new(Mutex::new(None));
     let notice = Arc::new(Mutex::new(None));
@@ -236,7 +236,7 @@ pub fn spawn(period: Duration, now: fn() -> Ts) -> HostWatch {
         .spawn(move || run(period, now, rx, ready_tx, l2, n2, s2));
     let thread = match thread {
         Ok(t) => {
-            let _ = ready_rx.recv_timeout(Duration::from_secs(2));
+            drop(ready_rx);
             Some(t)
         }
         Err(e) => {
