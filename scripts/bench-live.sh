@@ -22,6 +22,8 @@
 #   BENCH_LIVE_TOOL=tcplens               or "tcpdump" / "tcpdump-immediate": the same steps with
 #                                         `tcpdump -w /dev/null` capturing, as a reference for
 #                                         what this machine and veth pair allow
+#   BENCH_LIVE_METRICS=1                  tcplens also serves --metrics 127.0.0.1:9911 in its
+#                                         namespace, scraped once a second during each step
 #   BENCH_DIR=target/bench  BENCH_OUT=BENCHMARKS.md ("-" to only print)  BENCH_NO_INSTALL=1
 set -euo pipefail
 
@@ -44,6 +46,8 @@ SENDER=${BENCH_LIVE_SENDER:-blast}
 ATTR=${BENCH_LIVE_ATTRIBUTION:-on}
 HOST_SOCKETS=${BENCH_LIVE_HOST_SOCKETS:-0}
 case $ATTR in on | off) ;; *) die "BENCH_LIVE_ATTRIBUTION must be on or off" ;; esac
+METRICS=${BENCH_LIVE_METRICS:-0}
+[[ $METRICS == 1 && ${BENCH_LIVE_TOOL:-tcplens} != tcplens ]] && die "BENCH_LIVE_METRICS needs BENCH_LIVE_TOOL=tcplens"
 case $SENDER in blast | tcpreplay) ;; *) die "BENCH_LIVE_SENDER must be blast or tcpreplay" ;; esac
 case $TOOL in tcplens | tcpdump | tcpdump-immediate) ;; *) die "BENCH_LIVE_TOOL must be tcplens, tcpdump or tcpdump-immediate" ;; esac
 DIR=${BENCH_DIR:-$ROOT/target/bench}
@@ -141,6 +145,7 @@ step() {
 	tcplens)
 		cmd=("$TCPLENS" -i "$VRX" --report "$KIND")
 		[[ $ATTR == off ]] && cmd+=(--no-attribution)
+		[[ $METRICS == 1 ]] && cmd+=(--metrics 127.0.0.1:9911)
 		;;
 	tcpdump) cmd=(tcpdump -n -i "$VRX" -w /dev/null) ;;
 	tcpdump-immediate) cmd=(tcpdump -n --immediate-mode -i "$VRX" -w /dev/null) ;;
@@ -150,9 +155,28 @@ step() {
 	TCPLENS_PID=$!
 	sleep 1.5
 	kill -0 "$TCPLENS_PID" 2>/dev/null || die "tcplens did not start: $(cat "$DIR/live-err.txt")"
+	local scraper=""
+	if [[ $METRICS == 1 ]]; then
+		# A Prometheus-like scraper: GET /metrics once a second while the replay runs.
+		ip netns exec "$RX" python3 -c '
+import time, urllib.request
+n = 0
+while True:
+    body = urllib.request.urlopen("http://127.0.0.1:9911/metrics", timeout=5).read()
+    n += 1
+    open("'"$DIR"'/live-scrapes.txt", "w").write("%d %d\n" % (n, len(body)))
+    time.sleep(1)
+' 2>"$DIR/live-scraper-err.txt" &
+		scraper=$!
+	fi
 	local rep
 	rep=$(ip netns exec "$TX" "${send[@]}" 2>&1) ||
 		die "$SENDER failed: $(echo "$rep" | tail -3)"
+	if [[ -n $scraper ]]; then
+		kill "$scraper" 2>/dev/null || true
+		wait "$scraper" 2>/dev/null || true
+		log "metrics: $(cut -d' ' -f1 "$DIR/live-scrapes.txt" 2>/dev/null || echo 0) scrapes during the replay"
+	fi
 	sleep 1.5 # let the analysis drain its queue
 	kill -INT "$TCPLENS_PID"
 	wait "$TCPLENS_PID" || true
@@ -203,10 +227,11 @@ done
 NAME=live-$TOOL${BUF:+-B$BUF}
 [[ $TOOL == tcplens && $ATTR == off ]] && NAME+=-noattr
 [[ $TOOL == tcplens && $HOST_SOCKETS -gt 0 ]] && NAME+=-host$HOST_SOCKETS
+[[ $METRICS == 1 ]] && NAME+=-metrics
 [[ $SENDER == blast ]] || NAME+=-$SENDER
 REPORT=$DIR/report-$NAME.md
 case $TOOL in
-tcplens) cmd_text="tcplens -i <veth peer> --report $KIND${BUF:+ -B $BUF}$([[ $ATTR == off ]] && echo ' --no-attribution')" ;;
+tcplens) cmd_text="tcplens -i <veth peer> --report $KIND${BUF:+ -B $BUF}$([[ $ATTR == off ]] && echo ' --no-attribution')${METRICS/#1/ --metrics 127.0.0.1:9911 (scraped every second)}" ;;
 tcpdump) cmd_text="tcpdump -n -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 *) cmd_text="tcpdump -n --immediate-mode -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 esac

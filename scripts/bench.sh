@@ -194,6 +194,9 @@ register "tcplens events" "$TCPLENS" -r "$CAP" --report events
 register "tcplens json" "$TCPLENS" -r "$CAP" --report json
 [[ -s $NG ]] && register "tcplens zeek, pcapng" "$TCPLENS" -r "$NG" --report zeek
 [[ -n ${PACKED[zstd]:-} ]] && register "tcplens zeek, zstd" "$TCPLENS" -r "${PACKED[zstd]}" --report zeek
+# --parquet beside the json report (the cost of the Parquet files: docs/parquet.md).
+PARQUET_DIR=$DIR/parquet
+register "tcplens json --parquet" "$TCPLENS" -r "$CAP" --report json --parquet "$PARQUET_DIR"
 [[ $HAVE_TCPTRACE == 1 ]] && register tcptrace tcptrace -n "$CAP"
 [[ $HAVE_TSHARK == 1 ]] && register "tshark conv,tcp" tshark -q -z conv,tcp -r "$CAP"
 TS_FIELDS=(-e frame.number -e tcp.stream -e tcp.analysis.flags -e tcp.analysis.retransmission
@@ -289,9 +292,16 @@ REPORT=$DIR/report-$MODE.md
 	r "tcplens zeek / floor" "tcplens zeek" floor
 	r "tcplens events / tcplens zeek" "tcplens events" "tcplens zeek"
 	r "tcplens json / tcplens zeek" "tcplens json" "tcplens zeek"
+	r "tcplens json --parquet / tcplens json" "tcplens json --parquet" "tcplens json"
 	r "tcptrace / tcplens zeek" tcptrace "tcplens zeek"
 	r "tshark conv,tcp / tcplens zeek" "tshark conv,tcp" "tcplens zeek"
 	r "tshark analysis fields / tcplens events" "tshark analysis fields" "tcplens events"
+	if [[ -f $PARQUET_DIR/connections.parquet ]]; then
+		json_bytes=$("$TCPLENS" -r "$CAP" --report json 2>/dev/null | wc -c)
+		echo
+		echo "Parquet files of \`--parquet\`: connections.parquet $(mb $(($(stat -c %s "$PARQUET_DIR/connections.parquet") / 1024))) MB"
+		echo "(the json report: $(mb $((json_bytes / 1024))) MB), events.parquet $(mb $(($(stat -c %s "$PARQUET_DIR/events.parquet") / 1024))) MB."
+	fi
 	echo
 	echo "Memory: \`$(basename "$IDLE")\` — $IDLE_CONNS concurrent idle connections (handshake + one"
 	echo "keepalive round each, none closes), $IDLE_PKTS packets, $(awk -v s="$IDLE_SIZE" 'BEGIN{printf "%.1f", s / 1e6}') MB. Baseline: the same"

@@ -15,7 +15,8 @@
 #   engine        a sequence of frames (or compact synthetic segments) → Engine with every
 #                 report's collection on → finish, summaries, JSON/text/zeek/events writers,
 #                 checking JSON is valid UTF-8 and every Zeek row has the header's field count
-#   capture_file  the input as a capture file through libpcap (FileSource) → Engine → reports
+#   capture_file  the input as a capture file (FileSource: own pcap/pcapng readers, gzip/zstd/lz4,
+#                 merging) → Engine → reports; checked against libpcap wherever it reads the file
 #
 # Toolchain: cargo-fuzz passes nightly-only flags (-Zsanitizer=address, -Cpasses=sancov-module,
 # -Zbuild-std is NOT needed). On a stable toolchain RUSTC_BOOTSTRAP=1 lets stable rustc accept
@@ -51,7 +52,7 @@ fi
 if [ ! -d fuzz/corpus/capture_file ] || [ -z "$(ls -A fuzz/corpus/capture_file 2>/dev/null)" ]; then
     echo "generating the seed corpus"
     shopt -s nullglob
-    pcaps=(fixtures/*.pcap fixtures/*.pcapng /work/shared/eval/zeek-corpus/*/trace.pcap)
+    pcaps=(fixtures/*.pcap fixtures/*.pcapng fixtures/*.pcapng.* /work/shared/eval/zeek-corpus/*/trace.pcap)
     # shellcheck disable=SC2206
     pcaps+=(${FUZZ_SEED_PCAPS:-})
     cargo run --quiet --release --manifest-path fuzz/Cargo.toml -p tcplens-seedgen -- \

@@ -131,6 +131,21 @@ pub struct Cli {
     )]
     pub replay: Option<f64>,
 
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics while running, e.g.
+    /// 127.0.0.1:9911 (docs/metrics.md).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<String>,
+
+    /// Also write the connections and packet events as Parquet files into DIR:
+    /// connections.parquet and events.parquet (docs/parquet.md).
+    #[arg(long, value_name = "DIR")]
+    pub parquet: Option<std::path::PathBuf>,
+
+    /// Live: close the Parquet files and start new ones every SECS seconds, named
+    /// connections-<start>.parquet and events-<start>.parquet.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    pub parquet_rotate: f64,
+
     /// Terminal UI colours: `auto` colours unless `NO_COLOR` is set to a non-empty value,
     /// `always` colours regardless, `never` draws without colour. Meanings never rest on
     /// colour alone.

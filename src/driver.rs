@@ -20,6 +20,7 @@ use crate::capture::{CaptureError, FileSource, ReadOutcome};
 use crate::cli::{Cli, ReportKind};
 use crate::decode::{RawFrame, Skip};
 use crate::engine::{Config, Engine};
+use crate::export::Exports;
 use crate::flow::FlowId;
 use crate::report;
 use crate::tcp::{CloseClass, NativeConfig, StaleReason};
@@ -50,6 +51,12 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
             )));
         }
     }
+    if !(cli.parquet_rotate.is_finite() && cli.parquet_rotate >= 1.0) {
+        return Err(Error::usage(format!(
+            "--parquet-rotate must be at least 1 second, not {}",
+            cli.parquet_rotate
+        )));
+    }
     if let Some(d) = cli.duration
         && !(d.is_finite() && d > 0.0)
     {
@@ -60,6 +67,13 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
     // Without --report: the terminal UI for a terminal, the text report otherwise.
     let kind = cli.report.unwrap_or(ReportKind::Text);
     let interactive = cli.report.is_none() && io::stdout().is_terminal();
+    if interactive && (cli.metrics.is_some() || cli.parquet.is_some()) {
+        return Err(Error::usage(
+            "--metrics and --parquet run with a headless report: add --report KIND",
+        ));
+    }
+    // --parquet writes the json report's records and the events; --metrics counts flows.
+    let parquet = cli.parquet.is_some();
     if let Some(speed) = cli.replay {
         if !(speed.is_finite() && speed > 0.0) {
             return Err(Error::usage(format!(
@@ -86,11 +100,12 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         },
         // The live and replay TUI tag the ladder's segments with their events.
         collect_events: kind == ReportKind::Events
+            || parquet
             || (interactive && (cli.interface.is_some() || cli.replay.is_some())),
         zeek_rows: kind == ReportKind::Zeek,
         // Only the JSON report shows per-flow conn_state/history; the others skip the cost.
-        zeek_per_flow: kind == ReportKind::Json || interactive,
-        track_flows: kind != ReportKind::Zeek || interactive,
+        zeek_per_flow: kind == ReportKind::Json || interactive || parquet,
+        track_flows: kind != ReportKind::Zeek || interactive || parquet || cli.metrics.is_some(),
         max_flows: cli.max_flows,
         // The offline TUI browses every flow: only the size limit evicts there.
         evict_idle: !(interactive && cli.interface.is_none()),
@@ -175,6 +190,8 @@ struct ReportWriter<W: Write> {
     text: report::text::TextReport,
     /// Live process attribution (None offline or with --no-attribution).
     host: Option<attribution::HostLink>,
+    /// `--metrics`, `--parquet`.
+    exports: Exports,
 }
 
 impl<W: Write> ReportWriter<W> {
@@ -186,7 +203,38 @@ impl<W: Write> ReportWriter<W> {
             told: FxHashMap::default(),
             text: report::text::TextReport::new(),
             host: None,
+            exports: Exports::default(),
         }
+    }
+
+    fn with_exports(mut self, exports: Exports) -> Self {
+        self.exports = exports;
+        self
+    }
+
+    /// Packet events: to the events report and to `--parquet`.
+    fn events(&mut self, engine: &mut Engine) -> io::Result<()> {
+        let write = self.kind == ReportKind::Events;
+        if !self.exports.wants_events() {
+            return if write {
+                report::events::drain(engine, &mut self.out)
+            } else {
+                Ok(())
+            };
+        }
+        let events: Vec<_> = engine.take_events().collect();
+        for pe in &events {
+            if write {
+                // Live with attribution, the events report names the flow's process.
+                let extra = self.host.as_ref().and_then(|h| {
+                    let f = engine.flow(pe.flow)?;
+                    report::host::event_process(h.attr.lookup(f))
+                });
+                report::events::write_packet_with(&mut self.out, pe, &extra.unwrap_or_default())?;
+            }
+            self.exports.event(pe)?;
+        }
+        Ok(())
     }
 
     fn begin(&mut self) -> io::Result<()> {
@@ -207,6 +255,10 @@ impl<W: Write> ReportWriter<W> {
         let cfg = engine.cfg.native;
         let gone: Vec<_> = engine.take_evicted().collect();
         for f in &gone {
+            if !self.exports.is_empty() {
+                let attr = self.host.as_ref().map(|h| &h.attr);
+                self.exports.evicted(f, engine, attr)?;
+            }
             match self.kind {
                 ReportKind::Json => {
                     self.told.remove(&f.id);
@@ -225,6 +277,10 @@ impl<W: Write> ReportWriter<W> {
         self.evicted(engine)?;
         if let Some(h) = &mut self.host {
             h.after_packet(engine);
+        }
+        if !self.exports.is_empty() {
+            self.exports.after_record(engine);
+            self.events(engine)?;
         }
         match self.kind {
             ReportKind::Events => match &self.host {
@@ -313,6 +369,9 @@ impl<W: Write> ReportWriter<W> {
     /// Live, once a second: the wall clock moved, so stale verdicts may have changed.
     fn tick(&mut self, engine: &mut Engine) -> io::Result<()> {
         self.evicted(engine)?;
+        if !self.exports.is_empty() {
+            self.exports.tick(engine)?;
+        }
         match self.kind {
             ReportKind::Zeek => self.zeek_rows(engine)?,
             ReportKind::Json if self.live_json => {
@@ -341,6 +400,11 @@ impl<W: Write> ReportWriter<W> {
         warnings: &[Warning],
     ) -> io::Result<()> {
         self.evicted(engine)?;
+        if !self.exports.is_empty() {
+            self.events(engine)?;
+            let attr = self.host.as_ref().map(|h| &h.attr);
+            self.exports.finish(engine, attr)?;
+        }
         match self.kind {
             ReportKind::Events => match &self.host {
                 Some(h) => report::events::drain_host(engine, &mut self.out, &h.attr)?,
@@ -513,11 +577,13 @@ fn run_offline(
     let linktypes = source.linktypes();
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
+    let exports = Exports::open(cli.metrics.as_deref(), cli.parquet.as_deref(), None)?;
     let mut w = ReportWriter::new(
         kind,
         BufWriter::with_capacity(1 << 16, stdout.lock()),
         false,
-    );
+    )
+    .with_exports(exports);
     let open = std::cell::Cell::new(report_written(w.begin())?);
     let mut write_err = None;
     let mut analyse = |engine: &mut Engine, touched: Option<FlowId>| {
@@ -700,6 +766,11 @@ fn run_live(
         duration: cli.duration.map(Duration::from_secs_f64),
         ..LiveOptions::default()
     };
+    let mut exports = Exports::open(
+        cli.metrics.as_deref(),
+        cli.parquet.as_deref(),
+        Some(cli.parquet_rotate),
+    )?;
     let cap = live::open(&opts)?;
     let mut capture = live::spawn(cap, &opts, stop.clone())?;
     if let Some(user) = &cli.user
@@ -716,7 +787,9 @@ fn run_live(
 
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
-    let mut w = ReportWriter::new(kind, BufWriter::with_capacity(1 << 16, stdout.lock()), true);
+    exports.set_live(iface, capture.counters.clone());
+    let mut w = ReportWriter::new(kind, BufWriter::with_capacity(1 << 16, stdout.lock()), true)
+        .with_exports(exports);
     w.host = host.take();
     let mut open = report_written(w.begin())?;
     let mut end_msg = None;

@@ -20,8 +20,10 @@ pub mod display;
 pub mod driver;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod flow;
 pub mod host;
+pub mod metrics;
 pub mod report;
 pub mod tcp;
 #[cfg(any(test, feature = "testkit"))]

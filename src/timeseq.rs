@@ -306,8 +306,9 @@ impl Builder {
         s
     }
 
-    /// The segments pushed so far (tests).
-    pub fn points(&self) -> &[Point] {
+    /// The segments pushed so far.
+    #[cfg(test)]
+    fn points(&self) -> &[Point] {
         &self.points
     }
 }

@@ -170,3 +170,60 @@ fn the_same_file_twice_is_read_once_with_a_warning() {
     assert_eq!(stdout(&once), stdout(&twice));
     assert_eq!(pkts(&json_lines(&stdout(&twice))[0]), 10);
 }
+
+/// More inputs than stay open at once (64), of every kind (plain, gzip, zstd, pcapng) and
+/// interleaved in time, so inputs are closed and opened again part-way: the report is the one
+/// of a single file holding every record.
+#[test]
+fn many_interleaved_inputs_of_every_kind_merge_like_one_file() {
+    use tcplens::testkit::{self, NgInterface, PcapngWriter};
+    let d = tempfile::tempdir().unwrap();
+    let mut all = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    for i in 0..120u16 {
+        let mut l = Ladder::new().ports(30_000 + i, 443);
+        // Starts 0.7 ms apart, packets every 10 ms (the ladder's step): all interleave.
+        l.at(1.0 + f64::from(i) * 0.0007);
+        let segs = conversation(&mut l);
+        all.extend(segs.clone());
+        let p = match i % 4 {
+            0 => write(d.path(), &format!("{i}.pcap"), &pcap_bytes(&segs)),
+            1 => {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                e.write_all(&pcap_bytes(&segs)).unwrap();
+                write(d.path(), &format!("{i}.gz"), &e.finish().unwrap())
+            }
+            2 => write(
+                d.path(),
+                &format!("{i}.zst"),
+                &zstd::encode_all(&pcap_bytes(&segs)[..], 1).unwrap(),
+            ),
+            _ => {
+                let mut ng = PcapngWriter::new(i % 8 == 3);
+                ng.interface(NgInterface::new(1));
+                ng.block(4, &[0, 0, 0, 0]);
+                for s in &segs {
+                    ng.epb(0, s.ts, &eth(&testkit::ip_packet(s, false)));
+                }
+                write(d.path(), &format!("{i}.pcapng"), &ng.bytes)
+            }
+        };
+        args.push("-r".into());
+        args.push(p.to_str().unwrap().to_string());
+    }
+    all.sort_by_key(|s| s.ts);
+    let whole = write(d.path(), "whole.pcap", &pcap_bytes(&all));
+    let want = run(&whole, "json");
+    check(&want, 0);
+    args.extend(["--report", "json"].map(String::from));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let got = tcplens(&argv);
+    check(&got, 0);
+    let sorted = |o: &std::process::Output| {
+        let mut v: Vec<String> = stdout(o).lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(json_lines(&stdout(&got)).len(), 120);
+    assert_eq!(sorted(&got), sorted(&want));
+}

@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap;
 use crate::capture::buf::Buf;
 use crate::capture::classic::{ClassicReader, Params};
 use crate::capture::error::{CaptureError, ReadError};
-use crate::capture::pcapng::PcapngReader;
+use crate::capture::pcapng::{PcapngReader, Skipped};
 use crate::capture::record::{Next, Rec};
 use crate::capture::stream::{self, Compression, Format, Stop};
 use crate::decode::RawFrame;
@@ -158,6 +158,30 @@ impl Reader {
         }
     }
 
+    /// The state that closes this reader and goes on where it stands later (`None`: libpcap's
+    /// readers cannot be resumed).
+    fn park(&self, plain: bool) -> Option<State> {
+        let (offset, params, counters) = match self {
+            Reader::Classic(r) => (r.offset(), plain.then(|| r.params()), None),
+            Reader::Pcapng(r) => (r.offset(), None, Some(r.counters())),
+            Reader::Libpcap { .. } => return None,
+        };
+        Some(State::Parked {
+            offset,
+            params,
+            counters,
+            linktypes: self.linktypes(),
+        })
+    }
+
+    fn offset(&self) -> u64 {
+        match self {
+            Reader::Classic(r) => r.offset(),
+            Reader::Pcapng(r) => r.offset(),
+            Reader::Libpcap { .. } => 0,
+        }
+    }
+
     fn linktypes(&self) -> Vec<i32> {
         match self {
             Reader::Classic(r) => vec![r.linktype()],
@@ -170,10 +194,14 @@ impl Reader {
 /// Where an input stands.
 enum State {
     Open(Reader),
-    /// A plain classic file closed while others are read: reopened at `offset`.
+    /// A file closed while others are read, to go on at `offset`: a plain classic file is
+    /// reopened there (`params` from its header); any other is read again from its start up
+    /// to there (its reader's counts kept in `counters`).
     Parked {
         offset: u64,
-        params: Params,
+        params: Option<Params>,
+        counters: Option<(Skipped, u64, u64)>,
+        linktypes: Vec<i32>,
     },
     Done,
 }
@@ -182,6 +210,10 @@ struct Input {
     path: PathBuf,
     name: String,
     compression: Option<Compression>,
+    /// An uncompressed regular file.
+    plain: bool,
+    /// Not standard input: can be closed and opened again.
+    parkable: bool,
     state: State,
     /// Next record of this input, copied out while merging several inputs.
     head: Option<(Ts, i32, u32, Vec<u8>)>,
@@ -306,20 +338,21 @@ impl FileSource {
                 seen.insert(id, name.clone());
             }
             let compression = opened.compression;
-            let plain_classic = opened.plain_file && opened.format == Format::Classic;
-            let mut reader = reader_for(path, &name, opened, buf_size)?;
-            // Many inputs: a plain classic file waits closed until the merge needs it.
-            let state = match &mut reader {
-                Reader::Classic(r) if many && plain_classic => State::Parked {
-                    offset: r.offset(),
-                    params: r.params(),
-                },
-                _ => State::Open(reader),
+            let plain = opened.plain_file;
+            let reader = reader_for(path, &name, opened, buf_size)?;
+            // Many inputs: a file waits closed until the merge needs it (standard input
+            // cannot be opened again).
+            let parkable = path != Path::new("-");
+            let state = match reader.park(plain).filter(|_| many && parkable) {
+                Some(parked) => parked,
+                None => State::Open(reader),
             };
             inputs.push(Input {
                 path: path.to_path_buf(),
                 name,
                 compression,
+                plain,
+                parkable,
                 state,
                 head: None,
                 records: 0,
@@ -486,12 +519,11 @@ impl FileSource {
             while reopened.len() > MAX_OPEN {
                 let Some(j) = reopened.pop_front() else { break };
                 if let Some(input) = self.inputs.get_mut(j)
-                    && let State::Open(Reader::Classic(r)) = &input.state
+                    && input.parkable
+                    && let State::Open(r) = &input.state
+                    && let Some(parked) = r.park(input.plain)
                 {
-                    input.state = State::Parked {
-                        offset: r.offset(),
-                        params: r.params(),
-                    };
+                    input.state = parked;
                 }
             }
         }
@@ -552,7 +584,7 @@ impl Input {
     fn linktypes(&self) -> Vec<i32> {
         match &self.state {
             State::Open(r) => r.linktypes(),
-            State::Parked { params, .. } => vec![params.linktype()],
+            State::Parked { linktypes, .. } => linktypes.clone(),
             State::Done => Vec::new(),
         }
     }
@@ -618,18 +650,48 @@ impl Input {
         }
     }
 
+    /// The reader of a parked input, at `offset`.
+    fn resume(
+        &self,
+        offset: u64,
+        params: Option<Params>,
+        counters: Option<(Skipped, u64, u64)>,
+    ) -> Result<Reader, String> {
+        if let Some(params) = params {
+            let r = stream::reopen_at(&self.path, offset).map_err(|e| e.to_string())?;
+            let buf = Buf::at(r, self.buf_size, offset);
+            return Ok(Reader::Classic(ClassicReader::resume(buf, params)));
+        }
+        // Compressed or pcapng: read the start again (decompression state, interfaces).
+        let opened = stream::open(&self.path, &None).map_err(|e| e.to_string())?;
+        let mut reader =
+            reader_for(&self.path, &self.name, opened, self.buf_size).map_err(|e| e.to_string())?;
+        while reader.offset() < offset {
+            if !matches!(reader.next(), Next::Record(_)) {
+                return Err("the file changed while it was being read".into());
+            }
+        }
+        if let (Reader::Pcapng(r), Some(c)) = (&mut reader, counters) {
+            r.set_counters(c);
+        }
+        Ok(reader)
+    }
+
     /// Read the next record into `head` (reopening a parked file first).
     fn fill_head(&mut self, filter: &mut Option<Filters>, out: &mut ReadOutcome) {
-        if let State::Parked { offset, params } = self.state {
-            match stream::reopen_at(&self.path, offset) {
-                Ok(r) => {
-                    let buf = Buf::at(r, self.buf_size, offset);
-                    self.state = State::Open(Reader::Classic(ClassicReader::resume(buf, params)));
-                }
+        if matches!(self.state, State::Parked { .. })
+            && let State::Parked {
+                offset,
+                params,
+                counters,
+                ..
+            } = std::mem::replace(&mut self.state, State::Done)
+        {
+            match self.resume(offset, params, counters) {
+                Ok(r) => self.state = State::Open(r),
                 Err(e) => {
                     out.warnings
-                        .push(format!("{}: cannot reopen: {e}", self.name));
-                    self.state = State::Done;
+                        .push(format!("{}: cannot open it again: {e}", self.name));
                     return;
                 }
             }

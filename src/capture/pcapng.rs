@@ -150,6 +150,21 @@ impl PcapngReader {
         }
     }
 
+    /// Stream offset of the next block.
+    pub fn offset(&self) -> u64 {
+        self.buf.offset()
+    }
+
+    /// What the reader counted so far (kept while its file waits closed: re-reading the
+    /// start to resume must not count twice).
+    pub fn counters(&self) -> (Skipped, u64, u64) {
+        (self.skipped, self.undeclared, self.ifaces_over_cap)
+    }
+
+    pub fn set_counters(&mut self, c: (Skipped, u64, u64)) {
+        (self.skipped, self.undeclared, self.ifaces_over_cap) = c;
+    }
+
     /// Link type of the first interface (for messages and filters), if any was seen yet.
     pub fn first_linktype(&self) -> Option<i32> {
         self.linktypes.first().copied()

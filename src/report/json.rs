@@ -208,6 +208,17 @@ pub fn write_flow_host<W: Write>(
     out.write_all(b"\n")
 }
 
+/// One flow's record as a JSON value (the Parquet output converts these to columns).
+pub fn to_value(
+    f: &Flow,
+    now: Ts,
+    cfg: &NativeConfig,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> io::Result<serde_json::Value> {
+    let s = f.summary(now, cfg);
+    serde_json::to_value(record(f, &s, attr)).map_err(io::Error::other)
+}
+
 /// Every flow, in flow-id order.
 pub fn write_all<W: Write>(out: &mut W, engine: &Engine) -> io::Result<()> {
     let now = engine.now();

@@ -1,8 +1,10 @@
 //! Headless reports. They read engine state only; no TCP fact is derived here.
 
+pub mod columns;
 pub mod events;
 pub mod host;
 pub mod json;
+pub mod parquet;
 pub mod text;
 pub mod warnings;
 pub mod zeek;

@@ -17,6 +17,7 @@
 pub mod app;
 pub mod detail;
 pub mod filter;
+mod graph_nav;
 pub mod host;
 pub mod keymap;
 pub mod ladder;

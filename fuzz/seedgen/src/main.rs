@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use tcplens::capture::FileSource;
 use tcplens::decode::{Segment, TcpOptions, linktype};
-use tcplens::testkit::{self, Ladder, PcapFormat, PcapWriter};
+use tcplens::testkit::{NgInterface, PcapngWriter, self, Ladder, PcapFormat, PcapWriter};
 
 #[path = "../../fuzz_targets/common/mod.rs"]
 #[allow(dead_code, unused_imports)]
@@ -77,6 +77,12 @@ fn main() {
             from_capture(&mut out, &p);
         }
         out.put("engine", compact(lad, i as u8));
+        // pcapng: mixed interfaces, resolutions, both byte orders, every block kind.
+        for (j, ng) in pcapng_variants(lad).into_iter().enumerate() {
+            let p = tmp.join(format!("ladder-{i}-ng{j}.pcapng"));
+            std::fs::write(&p, ng).expect("write ladder pcapng");
+            from_capture(&mut out, &p);
+        }
     }
     for a in args {
         let p = Path::new(&a);
@@ -132,6 +138,47 @@ fn from_capture(out: &mut Out, p: &Path) {
 }
 
 type Wrap = fn(&[u8]) -> Vec<u8>;
+
+/// pcapng variants of a ladder: Ethernet and cooked interfaces alternating (nanosecond and
+/// 2^-20 s resolutions, an offset), a second big-endian section, simple and obsolete packet
+/// blocks, statistics, name and custom blocks.
+fn pcapng_variants(lad: &[Segment]) -> Vec<Vec<u8>> {
+    let mut v = Vec::new();
+    for big in [false, true] {
+        let mut ng = PcapngWriter::new(big);
+        ng.interface(NgInterface {
+            tsresol: Some(9),
+            ..NgInterface::new(linktype::ETHERNET as u16)
+        });
+        ng.interface(NgInterface {
+            tsresol: Some(0x80 | 20),
+            tsoffset: Some(1),
+            ..NgInterface::new(linktype::LINUX_SLL as u16)
+        });
+        ng.block(4, &[0, 0, 0, 0]);
+        let half = lad.len() / 2;
+        for (k, s) in lad.iter().enumerate() {
+            let ip = testkit::ip_packet(s, false);
+            if k == half {
+                ng.block(5, &[0; 12]);
+                ng.block(0x0BAD, &[1, 2, 3, 4, 5, 6, 7, 8]);
+                ng.section(!big);
+                ng.interface(NgInterface::new(linktype::ETHERNET as u16));
+                ng.interface(NgInterface::new(linktype::RAW as u16));
+            }
+            let eth = testkit::ethernet(&ip, &[]);
+            match (k >= half, k % 3) {
+                (false, 0) => ng.epb(0, s.ts, &eth),
+                (false, _) => ng.epb(1, s.ts, &testkit::sll(&ip)),
+                (true, 0) => ng.simple_packet(&eth),
+                (true, 1) => ng.obsolete_packet(1, s.ts, &ip),
+                (true, _) => ng.epb(0, s.ts, &eth),
+            }
+        }
+        v.push(ng.bytes);
+    }
+    v
+}
 
 /// Classic-pcap variants: link type, byte order, resolution.
 fn variants() -> Vec<(PcapFormat, Wrap)> {

@@ -1,0 +1,367 @@
+//! Prometheus metrics (`--metrics ADDR:PORT`): a [`Snapshot`] of the engine's connections
+//! and counters, rendered in the Prometheus text exposition format (version 0.0.4) and served
+//! by [`http`] from whatever snapshot the driver last published. The capture never waits for
+//! a scrape: the driver builds a snapshot about once a second and swaps it in (docs/metrics.md).
+//!
+//! Gauges (`tcplens_connections`, `tcplens_connections_by_verdict`,
+//! `tcplens_stale_connections`) count the connections held right now. Counters (`_total`)
+//! add the connections still held to a [`Tally`] of those already evicted, and never go down
+//! between two snapshots of one run (a connection whose handshake class changes stays counted
+//! in the class it had).
+
+pub mod http;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::engine::{Engine, Flow};
+use crate::tcp::{CloseClass, CloseDetail, HandshakeClass, NativeConfig, StaleReason, Verdict};
+use crate::time::Ts;
+use crate::vocab::events::EventKind;
+
+/// Known label values, so a series exists (at 0) before its first connection.
+const STATES: [CloseClass; 6] = [
+    CloseClass::Open,
+    CloseClass::HalfClosed,
+    CloseClass::Graceful,
+    CloseClass::AbortiveOrig,
+    CloseClass::AbortiveResp,
+    CloseClass::Rejected,
+];
+const VERDICTS: [Verdict; 7] = [
+    Verdict::Healthy,
+    Verdict::Stale,
+    Verdict::Rejected,
+    Verdict::Unanswered,
+    Verdict::Reset,
+    Verdict::HalfClosed,
+    Verdict::Closed,
+];
+const STALE_REASONS: [StaleReason; 3] = [
+    StaleReason::PeerUnreachable,
+    StaleReason::KeepaliveUnanswered,
+    StaleReason::Idle,
+];
+const HANDSHAKES: [HandshakeClass; 6] = [
+    HandshakeClass::Complete,
+    HandshakeClass::SynOnly,
+    HandshakeClass::SynAckOnly,
+    HandshakeClass::Rejected,
+    HandshakeClass::SimultaneousOpen,
+    HandshakeClass::Midstream,
+];
+/// RST classes: accepted by the receiver's state machine, or ignored as not acceptable
+/// (RFC 5961 section 3.2).
+const RST_CLASSES: [&str; 2] = ["accepted", "ignored"];
+
+/// Per-connection counts that only grow, summed over connections.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tally {
+    pub keepalive_timeouts: u64,
+    pub retransmissions: u64,
+    pub rsts: BTreeMap<&'static str, u64>,
+    pub handshakes: BTreeMap<&'static str, u64>,
+    /// IP bytes of the TCP segments analysed.
+    pub bytes: u64,
+}
+
+impl Tally {
+    /// Add one connection as it stands at `now`.
+    pub fn add(&mut self, f: &Flow, now: Ts, cfg: &NativeConfig) {
+        let s = f.summary(now, cfg);
+        self.add_summary(f, &s);
+    }
+
+    fn add_summary(&mut self, f: &Flow, s: &crate::tcp::NativeSummary) {
+        if s.close_detail == Some(CloseDetail::KeepaliveTimeout) {
+            self.keepalive_timeouts += 1;
+        }
+        self.retransmissions += s.retransmissions;
+        let rsts = u64::from(f.count(EventKind::Rst));
+        let ignored = u64::from(s.rst_ignored).min(rsts);
+        *self.rsts.entry("accepted").or_default() += rsts - ignored;
+        *self.rsts.entry("ignored").or_default() += ignored;
+        *self.handshakes.entry(s.handshake.as_str()).or_default() += 1;
+        self.bytes += f.ip_bytes[0] + f.ip_bytes[1];
+    }
+
+    fn max_with(&mut self, prev: &Tally) {
+        self.keepalive_timeouts = self.keepalive_timeouts.max(prev.keepalive_timeouts);
+        self.retransmissions = self.retransmissions.max(prev.retransmissions);
+        self.bytes = self.bytes.max(prev.bytes);
+        for (mine, old) in [
+            (&mut self.rsts, &prev.rsts),
+            (&mut self.handshakes, &prev.handshakes),
+        ] {
+            for (k, v) in old {
+                let e = mine.entry(k).or_default();
+                *e = (*e).max(*v);
+            }
+        }
+    }
+}
+
+/// The capture's own losses (live only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Drops {
+    pub kernel: u64,
+    pub interface: u64,
+    pub queue: u64,
+}
+
+/// Everything `/metrics` shows, as of one moment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    /// The live interface (the `interface` label), `None` for files.
+    pub interface: Option<String>,
+    pub connections: BTreeMap<&'static str, u64>,
+    pub by_verdict: BTreeMap<&'static str, u64>,
+    pub stale: BTreeMap<&'static str, u64>,
+    pub totals: Tally,
+    pub packets: u64,
+    pub drops: Option<Drops>,
+}
+
+impl Snapshot {
+    /// Count the engine's connections: `evicted` holds the connections already gone, `prev`
+    /// the last snapshot published (counters never go below it).
+    pub fn collect(
+        engine: &Engine,
+        evicted: &Tally,
+        interface: Option<&str>,
+        drops: Option<Drops>,
+        prev: Option<&Snapshot>,
+    ) -> Snapshot {
+        let mut s = Snapshot {
+            interface: interface.map(str::to_string),
+            connections: STATES.iter().map(|c| (c.as_str(), 0)).collect(),
+            by_verdict: VERDICTS.iter().map(|v| (v.as_str(), 0)).collect(),
+            stale: STALE_REASONS.iter().map(|r| (r.as_str(), 0)).collect(),
+            totals: evicted.clone(),
+            packets: engine.stats().frames,
+            drops,
+        };
+        for h in HANDSHAKES {
+            s.totals.handshakes.entry(h.as_str()).or_default();
+        }
+        for c in RST_CLASSES {
+            s.totals.rsts.entry(c).or_default();
+        }
+        let now = engine.now();
+        let cfg = &engine.cfg.native;
+        for f in engine.flows() {
+            let sum = f.summary(now, cfg);
+            *s.connections.entry(sum.close.as_str()).or_default() += 1;
+            *s.by_verdict.entry(sum.verdict().as_str()).or_default() += 1;
+            if let Some(st) = sum.stale {
+                *s.stale.entry(st.reason.as_str()).or_default() += 1;
+            }
+            s.totals.add_summary(f, &sum);
+        }
+        if let Some(p) = prev {
+            s.totals.max_with(&p.totals);
+            s.packets = s.packets.max(p.packets);
+        }
+        s
+    }
+
+    /// The Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut r = Render {
+            out: String::with_capacity(4096),
+            iface: self.interface.as_deref().map(escape_label),
+        };
+        r.family(
+            "tcplens_connections",
+            "gauge",
+            "Connections held now, by close state (the json report's close field).",
+            "state",
+            &self.connections,
+        );
+        r.family(
+            "tcplens_connections_by_verdict",
+            "gauge",
+            "Connections held now, by verdict.",
+            "verdict",
+            &self.by_verdict,
+        );
+        r.family(
+            "tcplens_stale_connections",
+            "gauge",
+            "Connections held now whose peer has gone silent, by reason.",
+            "reason",
+            &self.stale,
+        );
+        let t = &self.totals;
+        r.single(
+            "tcplens_keepalive_timeouts_total",
+            "Connections ended by a keepalive timeout (probes unanswered, then a RST).",
+            t.keepalive_timeouts,
+        );
+        r.single(
+            "tcplens_retransmissions_total",
+            "Retransmitted segments.",
+            t.retransmissions,
+        );
+        r.family(
+            "tcplens_rsts_total",
+            "counter",
+            "Segments with RST, by whether the receiver would accept them (RFC 5961).",
+            "class",
+            &t.rsts,
+        );
+        r.family(
+            "tcplens_handshakes_total",
+            "counter",
+            "Connections seen, by how they were opened.",
+            "class",
+            &t.handshakes,
+        );
+        r.single(
+            "tcplens_packets_total",
+            "Packets read or captured.",
+            self.packets,
+        );
+        r.single(
+            "tcplens_bytes_total",
+            "IP bytes of the TCP segments analysed.",
+            t.bytes,
+        );
+        if let Some(d) = self.drops {
+            let drops: BTreeMap<&'static str, u64> = [
+                ("interface", d.interface),
+                ("kernel", d.kernel),
+                ("queue", d.queue),
+            ]
+            .into_iter()
+            .collect();
+            r.family(
+                "tcplens_drops_total",
+                "counter",
+                "Packets lost by the capture: kernel buffer, interface, tcplens's analysis queue.",
+                "kind",
+                &drops,
+            );
+        }
+        r.out
+    }
+}
+
+struct Render {
+    out: String,
+    iface: Option<String>,
+}
+
+impl Render {
+    fn head(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.out, "# HELP {name} {help}");
+        let _ = writeln!(self.out, "# TYPE {name} {kind}");
+    }
+
+    fn labels(&mut self, label: Option<(&str, &str)>) {
+        let mut parts = Vec::new();
+        if let Some((k, v)) = label {
+            parts.push(format!("{k}=\"{}\"", escape_label(v)));
+        }
+        if let Some(i) = &self.iface {
+            parts.push(format!("interface=\"{i}\""));
+        }
+        if !parts.is_empty() {
+            let _ = write!(self.out, "{{{}}}", parts.join(","));
+        }
+    }
+
+    fn single(&mut self, name: &str, help: &str, v: u64) {
+        self.head(name, "counter", help);
+        self.out.push_str(name);
+        self.labels(None);
+        let _ = writeln!(self.out, " {v}");
+    }
+
+    fn family(
+        &mut self,
+        name: &str,
+        kind: &str,
+        help: &str,
+        label: &str,
+        values: &BTreeMap<&'static str, u64>,
+    ) {
+        self.head(name, kind, help);
+        for (k, v) in values {
+            self.out.push_str(name);
+            self.labels(Some((label, k)));
+            let _ = writeln!(self.out, " {v}");
+        }
+    }
+}
+
+/// A label value in the exposition format: backslash, double quote and newline escaped.
+fn escape_label(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Config;
+    use crate::testkit::Ladder;
+
+    /// A connection attempt refused with a RST (RFC 9293 section 3.10.7.3).
+    fn refused() -> Engine {
+        let mut l = Ladder::new();
+        let mut engine = Engine::new(Config::default());
+        for seg in [l.c2s("S", 0, 0, 0), l.s2c("RA", 0, 1, 0)] {
+            engine.on_decoded(seg.ts, Ok(crate::decode::Decoded::Tcp(seg)));
+        }
+        engine
+    }
+
+    #[test]
+    fn render_counts_a_refused_connection_and_escapes_the_interface() {
+        let engine = refused();
+        let drops = Drops {
+            kernel: 3,
+            ..Drops::default()
+        };
+        let snap = Snapshot::collect(
+            &engine,
+            &Tally::default(),
+            Some("we\"ird"),
+            Some(drops),
+            None,
+        );
+        let text = snap.render();
+        for line in [
+            "tcplens_connections_by_verdict{verdict=\"rejected\",interface=\"we\\\"ird\"} 1",
+            "tcplens_handshakes_total{class=\"rejected\",interface=\"we\\\"ird\"} 1",
+            "tcplens_rsts_total{class=\"accepted\",interface=\"we\\\"ird\"} 1",
+            "tcplens_drops_total{kind=\"kernel\",interface=\"we\\\"ird\"} 3",
+            "tcplens_packets_total{interface=\"we\\\"ird\"} 2",
+            "# TYPE tcplens_stale_connections gauge",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn counters_never_go_down_when_connections_leave() {
+        let first = Snapshot::collect(&refused(), &Tally::default(), None, None, None);
+        let empty = Engine::new(Config::default());
+        let second = Snapshot::collect(&empty, &Tally::default(), None, None, Some(&first));
+        assert_eq!(second.totals.handshakes.get("rejected"), Some(&1));
+        assert_eq!(second.by_verdict.get("rejected"), Some(&0));
+        assert!(!second.render().contains("tcplens_drops_total"));
+    }
+}
