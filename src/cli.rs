@@ -187,7 +187,13 @@ const LIVE_ONLY: &[&str] = &[
     "duration",
     "write",
     "user",
+    "netns",
+    "no_attribution",
+    "attribution_interval",
 ];
+/// Largest `-B` (KiB): the ring is mapped into tcplens and filled, so it is memory tcplens
+/// holds; 2 GiB (the most an `int` of bytes holds) took over 10 s to set up and never started.
+pub const MAX_BUFFER_KIB: i32 = 1 << 20;
 /// Options that only make sense when reading files (`-r`).
 const FILES_ONLY: &[&str] = &["threads", "replay"];
 
@@ -333,6 +339,20 @@ fn check(cmd: &clap::Command, m: &ArgMatches, cli: &Cli) -> Result<(), Error> {
     }
     if let Some(expr) = cli.filter_expr() {
         check_filter(&expr)?;
+    }
+    if let Some(kib) = cli.buffer_kib
+        && !(1..=MAX_BUFFER_KIB).contains(&kib)
+    {
+        return Err(Error::usage(format!(
+            "-B must be between 1 and {MAX_BUFFER_KIB} KiB (1 GiB), not {kib}"
+        )));
+    }
+    if let Some(d) = cli.duration
+        && !(d.is_finite() && d > 0.0 && std::time::Duration::try_from_secs_f64(d).is_ok())
+    {
+        return Err(Error::usage(format!(
+            "--duration must be a positive number of seconds, not {d}"
+        )));
     }
     let live = cli.interface.is_some();
     for id in &ids {

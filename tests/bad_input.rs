@@ -102,6 +102,17 @@ fn options_of_another_mode_are_refused_by_name() {
     assert_usage_error(&["-D", "--report", "json"], "--report");
     assert_usage_error(&["-i", "lo", "--threads", "1"], "--threads");
     assert_usage_error(&["-i", "lo", "--replay"], "--replay");
+    assert_usage_error(&["-r", g, "--netns", "x"], "--netns");
+}
+
+#[test]
+fn absurd_live_numbers_are_refused_not_a_panic_or_a_hang() {
+    // --duration 1e20 overflowed std's Duration (a panic, exit 101).
+    assert_usage_error(&["-i", "lo", "--duration", "1e20"], "--duration");
+    assert_usage_error(&["-i", "lo", "--duration", "inf"], "--duration");
+    // -B 2147483647 asked for a 2 GiB ring that never finished setting up.
+    assert_usage_error(&["-i", "lo", "-B", "2147483647"], "-B");
+    assert_usage_error(&["-i", "lo", "-B", "0"], "-B");
 }
 
 #[test]

@@ -8,6 +8,9 @@
 //! undeclared interfaces, records past the snapshot length); times are compared for classic
 //! pcap where libpcap's signed reading agrees with tcplens's unsigned one.
 //!
+//! Inputs starting with 0xff are recipes for `common::pcapng::build`: well-framed pcapng files
+//! whose every field comes from the fuzzer.
+//!
 //! When the input's last byte is odd, a second copy (another inode: the same file given twice
 //! is read once) is also read with the first, which takes the timestamp-merging path; when it
 //! is even and the first byte's low bits say so, the input is also read gzip-compressed.
@@ -37,6 +40,16 @@ fn path(n: u8) -> &'static str {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // A first byte 0xff: the rest is a recipe for the structure-aware pcapng generator
+    // (`common::pcapng`) rather than the file itself.
+    let built;
+    let data = match data.split_first() {
+        Some((0xff, recipe)) => {
+            built = common::pcapng::build(recipe);
+            &built[..]
+        }
+        _ => data,
+    };
     let p = path(0);
     if std::fs::write(p, data).is_err() {
         return;

@@ -11,26 +11,8 @@ pub mod zeek;
 
 use std::io::{self, Write};
 
-/// Make a string from the network or the system safe for a terminal or a TSV field: control
-/// characters, tabs and newlines become `\xNN` escapes, as Zeek does.
-pub fn escape_field(s: &str) -> std::borrow::Cow<'_, str> {
-    // Printable ASCII (uids, histories, addresses) is the rule: checked byte by byte.
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(|c| c.is_control()) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if c.is_control() {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("\\x{b:02x}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
+/// Control characters made safe for a terminal or a TSV field (lives in [`crate::display`]).
+pub use crate::display::escape_field;
 
 /// A report line's bytes: on the stack up to 512 bytes (any ordinary row), spilling to the heap
 /// beyond (long escaped histories).

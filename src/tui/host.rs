@@ -65,7 +65,7 @@ impl HostTag {
     /// The connections list's cell: `name/pid`, `remote`, or `-`.
     pub fn cell(&self) -> String {
         match self.pid {
-            Some(pid) => format!("{}/{pid}", crate::report::escape_field(self.name())),
+            Some(pid) => format!("{}/{pid}", crate::display::escape_field(self.name())),
             None if self.remote => "remote".into(),
             None => "-".into(),
         }

@@ -6,9 +6,9 @@
 
 use crate::decode::Endpoint;
 use crate::display::Totals;
+use crate::display::escape_field;
 use crate::engine::{Engine, Flow, Stats};
 use crate::flow::FlowId;
-use crate::report::escape_field;
 use crate::tcp::{
     CloseClass, CloseDetail, EndpointState, HandshakeClass, NativeConfig, NativeSummary, Role,
     StaleReason, Verdict,

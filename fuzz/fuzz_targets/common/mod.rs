@@ -1,6 +1,8 @@
 //! Shared by the fuzz targets: the input formats and the "run every report and check it" step.
 #![allow(dead_code)]
 
+pub mod pcapng;
+
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -15,7 +17,7 @@ use tcplens::time::Ts;
 
 /// Link types the fuzzers pick from with one selector byte; the last entry stands for "any
 /// other value" (an unsupported link type).
-pub const LINKTYPES: [i32; 11] = [
+pub const LINKTYPES: [i32; 23] = [
     linktype::ETHERNET,
     linktype::NULL,
     linktype::LOOP,
@@ -26,6 +28,19 @@ pub const LINKTYPES: [i32; 11] = [
     linktype::IPV4,
     linktype::IPV6,
     linktype::LINUX_SLL2,
+    // The link types of the encapsulation round (docs/encapsulations.md).
+    linktype::PPP,
+    linktype::FDDI,
+    linktype::PPP_SERIAL,
+    linktype::PPP_ETHER,
+    linktype::C_HDLC,
+    linktype::IEEE802_11,
+    linktype::PRISM,
+    linktype::RADIOTAP,
+    linktype::AVS,
+    linktype::PPI,
+    linktype::PPP_WITH_DIR,
+    linktype::NFLOG,
     147, // DLT_USER0: not decoded
 ];
 
@@ -133,6 +148,7 @@ pub fn finish_and_report(engine: &mut Engine, frames: u64) {
     let read = ReadOutcome {
         frames,
         warnings: vec!["fuzz: a warning with \t\n\x1b control characters".into()],
+        notes: Vec::new(),
     };
     report::text::write(&mut out, engine, &read).expect("text to a Vec");
     let text = std::str::from_utf8(&out).expect("text report is UTF-8");

@@ -6,8 +6,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
+use crate::display::escape_field;
 use crate::display::{clock, flow_title, secs};
-use crate::report::escape_field;
 use crate::tcp::Role;
 use crate::tui::app::{App, DetailMode, DetailState};
 use crate::tui::ladder::LadderRow;

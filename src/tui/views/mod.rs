@@ -15,7 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::display::clock;
-use crate::report::escape_field;
+use crate::display::escape_field;
 
 use super::app::{App, View};
 use super::keymap;

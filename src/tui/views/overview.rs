@@ -10,8 +10,8 @@ use ratatui::widgets::{
     Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Sparkline, Wrap,
 };
 
+use crate::display::escape_field;
 use crate::display::{CLOSES, HANDSHAKES, bytes, clock, human, secs};
-use crate::report::escape_field;
 use crate::tcp::Verdict;
 use crate::tui::app::App;
 use crate::tui::snapshot::{Rates, Snapshot};
