@@ -93,6 +93,7 @@ uninstall:
 # Re-record the kernel fixtures (root: creates network namespaces).
 fixtures:
 	$(SUDO) scripts/record-fixtures.sh
+	$(SUDO) scripts/record-cable-fixtures.sh
 	$(SUDO) scripts/record-fragments.sh
 	/usr/bin/python3 scripts/gen-encap-fixtures.py
 

@@ -3,7 +3,7 @@
 # at a time (one core). `make fuzz` runs this; it is not part of `make test`.
 #
 #   FUZZ_SECONDS=120              time per target (seconds)
-#   FUZZ_TARGETS="decode engine capture_file"
+#   FUZZ_TARGETS="decode engine capture_file encap sock_diag"
 #   FUZZ_SANITIZER=address        address (default) or none: no ASan, about 4x the executions
 #                                 on the engine target (tcplens is safe Rust, so ASan mostly
 #                                 guards libpcap's buffers in capture_file); also the fallback
@@ -17,6 +17,15 @@
 #                 checking JSON is valid UTF-8 and every Zeek row has the header's field count
 #   capture_file  the input as a capture file (FileSource: own pcap/pcapng readers, gzip/zstd/lz4,
 #                 merging) → Engine → reports; checked against libpcap wherever it reads the file
+#                 inputs starting with 0xff are recipes for a structure-aware pcapng generator
+#                 (fuzz_targets/common/pcapng.rs: both byte orders, sections, interfaces with
+#                 if_tsresol/if_tsoffset/if_fcslen, EPB/SPB/OPB whose lengths agree or lie,
+#                 statistics/name/secrets/custom/unknown blocks, bad trailers, cut blocks)
+#   encap         structure-aware stacked encapsulations (IP-in-IP, GRE, VXLAN, Geneve, GTP-U,
+#                 Teredo, MPLS, VLAN/QinQ, PPPoE, up to 5 deep, over Ethernet/raw/SLL/SLL2)
+#                 around compact TCP segments, with a damaged byte, snap-length cuts and
+#                 reordered/duplicated/overlapping IPv4 fragments through the reassembly
+#   sock_diag     netlink sock_diag replies (live process attribution)
 #
 # Toolchain: cargo-fuzz passes nightly-only flags (-Zsanitizer=address, -Cpasses=sancov-module,
 # -Zbuild-std is NOT needed). On a stable toolchain RUSTC_BOOTSTRAP=1 lets stable rustc accept
@@ -40,7 +49,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-120}
-TARGETS=${FUZZ_TARGETS:-decode engine capture_file}
+TARGETS=${FUZZ_TARGETS:-decode engine capture_file encap sock_diag}
 SANITIZER=${FUZZ_SANITIZER:-address}
 export RUSTC_BOOTSTRAP=1
 

@@ -5,6 +5,8 @@
 #
 # OUTDIR defaults to fixtures/ next to this script; with SCENARIO names only those are
 # recorded (names: see SCENARIOS below).  Needs root, iproute2, tcpdump, ethtool, python3.
+# The cable-pull fixtures (ARP/ND/ICMP evidence, middleboxes, stuck closes, SYN give-up,
+# RST injection) have their own script: scripts/record-cable-fixtures.sh.
 #
 # The lab, rebuilt from scratch for every scenario (so no TIME-WAIT socket, qdisc or sysctl
 # leaks from one scenario into the next):

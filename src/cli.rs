@@ -47,6 +47,11 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = 300.0)]
     pub idle_timeout: f64,
 
+    /// A side held this long (seconds) in CLOSE-WAIT, FIN-WAIT-2, LAST-ACK or FIN-WAIT-1 is a
+    /// stuck close.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub stuck_close_timeout: f64,
+
     /// Verify TCP checksums and drop bad packets from the Zeek tracker, as Zeek does without -C.
     #[arg(long)]
     pub verify_checksums: bool,

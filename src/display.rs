@@ -9,6 +9,7 @@
 //! endpoint that does not fit loses the middle of its address, never its port.
 
 use crate::decode::Endpoint;
+use crate::tcp::life::{Evidence, EvidenceKind, IdleKilled, Outcome, StaleEpisode};
 use crate::tcp::{CloseClass, HandshakeClass, NativeSummary, Role, StaleReason, Verdict};
 use crate::time::Ts;
 
@@ -308,6 +309,79 @@ impl Totals {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// `; ARP for 10.0.0.2 unanswered since 13:30:02.900 (4 requests)`: a stale verdict's evidence
+/// about its silent `peer` (docs/cable-pull.md "Evidence").
+pub fn evidence_sentence(peer: std::net::IpAddr, ev: &[Evidence]) -> String {
+    let mut out = String::new();
+    for e in ev {
+        let (what, unit) = match e.kind {
+            EvidenceKind::ArpUnanswered => (format!("ARP for {peer} unanswered"), "request"),
+            EvidenceKind::NdUnanswered => (
+                format!("neighbour solicitations for {peer} unanswered"),
+                "solicitation",
+            ),
+            k => (k.describe().to_string(), "message"),
+        };
+        out.push_str(&format!(
+            "; {what} since {} ({} {unit}{})",
+            clock(e.first),
+            e.count,
+            if e.count == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
+
+/// One line each for a connection's ended stale episodes, an idle kill, a stuck close and RST
+/// call-outs (docs/cable-pull.md).
+pub fn life_sentences(
+    s: &NativeSummary,
+    episodes: &[StaleEpisode],
+    killed: Option<IdleKilled>,
+) -> Vec<String> {
+    let mut v = Vec::new();
+    for e in episodes {
+        if e.outcome == Outcome::StillStale {
+            continue;
+        }
+        let mut l = format!(
+            "stale ({}) from {} ended {}: {}",
+            e.reason.as_str(),
+            clock(e.start),
+            e.end.map_or("-".to_string(), clock),
+            e.outcome.as_str()
+        );
+        if let Some(r) = e.recovery_s {
+            l.push_str(&format!(", recovered after {}", secs(r)));
+        }
+        v.push(l);
+    }
+    if let Some(k) = killed {
+        v.push(format!(
+            "idle_killed after {} idle (by {}) at {}",
+            secs(k.idle_s),
+            k.by.as_str(),
+            clock(k.at)
+        ));
+    }
+    if let Some(c) = s.stuck_close {
+        v.push(format!(
+            "stuck_close: the {} has been in {} since {}",
+            role_name(c.side),
+            c.state.as_str(),
+            clock(c.since)
+        ));
+    }
+    let r = s.rst;
+    if r.in_window + r.out_of_window > 0 {
+        v.push(format!(
+            "RSTs (RFC 5961): {} exact, {} in window (likely injected), {} out of window; {} challenge ACK(s)",
+            r.exact, r.in_window, r.out_of_window, r.challenge_acks
+        ));
+    }
+    v
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
     for (name, v) in [
         ("--flow-timeout", cli.flow_timeout),
         ("--closed-timeout", cli.closed_timeout),
+        ("--stuck-close-timeout", cli.stuck_close_timeout),
     ] {
         if !(v.is_finite() && v > 0.0) {
             return Err(Error::usage(format!(
@@ -90,6 +91,7 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
     let cfg = Config {
         native: NativeConfig {
             idle_timeout: cli.idle_timeout,
+            stuck_close_timeout: cli.stuck_close_timeout,
             ..NativeConfig::default()
         },
         verify_checksums: cli.verify_checksums,
@@ -176,9 +178,10 @@ fn install_signal_handlers(stop: &Arc<AtomicBool>, hup: bool) -> Result<(), Erro
     Ok(())
 }
 
-/// What a live JSON consumer has last been told about a flow: its verdict and what the host
-/// says of it (kernel state and counters, process).
-type Signature = (CloseClass, Option<StaleReason>, u64);
+/// What a live JSON consumer has last been told about a flow: its verdict, what the host says
+/// of it (kernel state and counters, process) and, while stale, how many kinds of reachability
+/// evidence back it (docs/cable-pull.md).
+type Signature = (CloseClass, Option<StaleReason>, u64, usize);
 
 /// Writes the chosen report, streaming what can be streamed.
 struct ReportWriter<W: Write> {
@@ -251,8 +254,6 @@ impl<W: Write> ReportWriter<W> {
         if !engine.has_evicted() {
             return Ok(());
         }
-        let now = engine.now();
-        let cfg = engine.cfg.native;
         let gone: Vec<_> = engine.take_evicted().collect();
         for f in &gone {
             if !self.exports.is_empty() {
@@ -263,9 +264,9 @@ impl<W: Write> ReportWriter<W> {
                 ReportKind::Json => {
                     self.told.remove(&f.id);
                     let attr = self.host.as_ref().map(|h| &h.attr);
-                    report::json::write_flow_host(&mut self.out, f, now, &cfg, attr)?;
+                    report::json::write_flow_host(&mut self.out, f, engine, attr)?;
                 }
-                ReportKind::Text => self.text.flow(&mut self.out, f, now, &cfg)?,
+                ReportKind::Text => self.text.flow(&mut self.out, f, engine)?,
                 _ => {}
             }
         }
@@ -315,10 +316,15 @@ impl<W: Write> ReportWriter<W> {
         };
         let s = f.summary(engine.now(), &engine.cfg.native);
         let attr = self.host.as_ref().map(|h| &h.attr);
+        let evidence = match s.stale {
+            Some(_) => engine.evidence(f, &s).len(),
+            None => 0,
+        };
         let sig = (
             s.close,
             s.stale.map(|st| st.reason),
             attr.map_or(0, |a| a.signature(f)),
+            evidence,
         );
         let changed = match self.told.entry(id) {
             Entry::Occupied(mut e) => {
@@ -328,17 +334,11 @@ impl<W: Write> ReportWriter<W> {
             }
             Entry::Vacant(v) => {
                 v.insert(sig);
-                (sig.0, sig.1) != (CloseClass::Open, None)
+                (sig.0, sig.1, sig.3) != (CloseClass::Open, None, 0)
             }
         };
         if changed {
-            report::json::write_flow_host(
-                &mut self.out,
-                f,
-                engine.now(),
-                &engine.cfg.native,
-                attr,
-            )?;
+            report::json::write_flow_host(&mut self.out, f, engine, attr)?;
         }
         Ok(())
     }
@@ -430,15 +430,8 @@ impl<W: Write> ReportWriter<W> {
             ReportKind::Json => {
                 match &self.host {
                     Some(h) => {
-                        let now = engine.now();
                         for f in engine.flows_by_id() {
-                            report::json::write_flow_host(
-                                &mut self.out,
-                                f,
-                                now,
-                                &engine.cfg.native,
-                                Some(&h.attr),
-                            )?;
+                            report::json::write_flow_host(&mut self.out, f, engine, Some(&h.attr))?;
                         }
                         for s in h.attr.kernel_only() {
                             report::host::write_kernel_only(&mut self.out, s)?;

@@ -5,15 +5,18 @@
 
 pub mod attribution;
 
+use crate::analysis::reach::NeighbourTable;
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
+use crate::decode::icmp::{IcmpError, IcmpKind};
 use crate::decode::tunnels::{Chain, HopAddr, TunnelKind};
 use crate::decode::{
     self, DecodeOptions, DecodeShared, Decoded, Decoder, Endpoint, RawFrame, ReasmStats, Segment,
     Skip,
 };
 use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, TableEntry, oldest_batch};
-use crate::tcp::{Connection, NativeConfig, NativeSummary, Verdict};
+use crate::tcp::life::{Evidence, EvidenceKind};
+use crate::tcp::{Connection, NativeConfig, NativeSummary, Role, Verdict};
 use crate::time::Ts;
 use crate::vocab::events::{EventKind, EventSet, PacketEvents};
 
@@ -414,7 +417,13 @@ impl Flow {
     }
 
     pub fn summary(&self, now: Ts, cfg: &NativeConfig) -> NativeSummary {
-        self.conn.summary(self.orig_dir(), now, cfg)
+        let mut s = self.conn.summary(self.orig_dir(), now, cfg);
+        // Exact RSTs are all the RSTs the connection did not call in or out of window: counted
+        // here from the events, so an ordinary RST allocates nothing (docs/cable-pull.md).
+        s.rst.exact = self
+            .count(EventKind::Rst)
+            .saturating_sub(s.rst.in_window + s.rst.out_of_window);
+        s
     }
 }
 
@@ -432,6 +441,8 @@ pub struct Engine {
     evicted_out: Vec<Flow>,
     /// When the next timeout sweep is due.
     next_sweep: Option<Ts>,
+    /// Unanswered ARP / neighbour solicitations, once any was seen (docs/cable-pull.md).
+    neighbours: Option<Box<NeighbourTable>>,
     /// Decoder for [`Engine::on_frame`] (drivers that decode on another thread hold their own,
     /// from [`Engine::new_decoder`]).
     decoder: Decoder,
@@ -462,6 +473,7 @@ impl Engine {
             events_out: Vec::new(),
             evicted_out: Vec::new(),
             next_sweep: None,
+            neighbours: None,
             decoder: Decoder::with_shared(
                 DecodeOptions {
                     verify_checksums: cfg_verify,
@@ -503,6 +515,29 @@ impl Engine {
         self.last_frame_ts = ts;
         match decoded {
             Ok(Decoded::Tcp(seg)) => self.on_segment(&seg),
+            Ok(other) => {
+                // Counted as before (not IP / not TCP), then used as reachability evidence.
+                if let Some(skip) = other.skip_reason()
+                    && let Some(c) = self.stats.skipped.get_mut(skip.index())
+                {
+                    *c += 1;
+                }
+                self.clock(ts);
+                if self.cfg.zeek_rows {
+                    self.zeek.advance(ts);
+                }
+                if self.cfg.track_flows {
+                    match other {
+                        Decoded::Neighbour(n) => self
+                            .neighbours
+                            .get_or_insert_with(Box::default)
+                            .on_message(&n),
+                        Decoded::IcmpError(e) => self.on_icmp_error(&e),
+                        Decoded::Tcp(_) => {}
+                    }
+                }
+                None
+            }
             Err(skip) => {
                 if let Some(c) = self.stats.skipped.get_mut(skip.index()) {
                     *c += 1;
@@ -598,9 +633,7 @@ impl Engine {
 
         let mut ev = control_events(seg);
         ev = ev.union(flow.wire.analyze(from, seg));
-        if flow.conn.on_segment(from, seg, ev) {
-            ev.insert(EventKind::HandshakeComplete);
-        }
+        ev = ev.union(flow.conn.on_segment(from, seg, ev));
         if self.cfg.zeek_per_flow {
             flow.zeek.on_segment(from, seg, &self.cfg.server_ports);
         }
@@ -635,6 +668,70 @@ impl Engine {
             release(flow, &mut self.events_out);
         }
         Some(id)
+    }
+
+    /// An ICMP error quoting a segment of a known connection: evidence on that connection and
+    /// an event (docs/cable-pull.md "Evidence"). The quoted sequence number must be one the
+    /// sender used.
+    fn on_icmp_error(&mut self, e: &IcmpError) {
+        let key = FlowKey::new(e.src, e.dst);
+        let Some(slot) = self.flows.lookup(&key) else {
+            return;
+        };
+        let collect = self.cfg.collect_events;
+        let Some(flow) = self.flows.at_mut(slot) else {
+            return;
+        };
+        let from = if flow.a == e.src { Dir::A } else { Dir::B };
+        if !flow.conn.sent_seq(from, e.seq) {
+            return;
+        }
+        let (evidence, kind) = match e.kind {
+            IcmpKind::Unreachable => (EvidenceKind::IcmpUnreachable, EventKind::IcmpUnreachable),
+            IcmpKind::Prohibited => (EvidenceKind::IcmpProhibited, EventKind::IcmpProhibited),
+            IcmpKind::TooBig => (EvidenceKind::IcmpTooBig, EventKind::IcmpTooBig),
+            IcmpKind::TimeExceeded => (EvidenceKind::IcmpTimeExceeded, EventKind::IcmpTimeExceeded),
+        };
+        flow.conn.on_icmp(evidence, e.ts);
+        flow.event_counts[kind as usize] = flow.event_counts[kind as usize].saturating_add(1);
+        if collect {
+            let mut events = EventSet::EMPTY;
+            events.insert(kind);
+            let pe = PacketEvents {
+                frame: e.frame,
+                ts: e.ts,
+                flow: flow.id,
+                // The error travels back toward the quoted segment's sender.
+                from: from.other(),
+                orig: flow.orientation.orig,
+                events,
+            };
+            if flow.orientation.settled && flow.pending.is_empty() {
+                self.events_out.push(pe);
+            } else {
+                flow.pending.push(pe);
+            }
+        }
+    }
+
+    /// Reachability evidence for a flow's report: ICMP errors quoting it, and, when it is
+    /// stale, unanswered ARP / neighbour solicitations for its silent peer's address.
+    pub fn evidence(&self, f: &Flow, s: &NativeSummary) -> Vec<Evidence> {
+        let mut v: Vec<Evidence> = f
+            .conn
+            .life()
+            .map(|l| l.evidence.clone())
+            .unwrap_or_default();
+        if let (Some(st), Some(t)) = (s.stale, self.neighbours.as_deref()) {
+            let silent = match st.silent {
+                Role::Orig => f.orig(),
+                Role::Resp => f.resp(),
+            };
+            if let Some(e) = t.evidence(silent.addr, st.since) {
+                v.insert(0, e);
+            }
+        }
+        v
     }
 
     /// Create a flow for `key`, making room first when the table is full.

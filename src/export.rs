@@ -100,7 +100,7 @@ impl Exports {
             m.evicted.add(f, engine.now(), &engine.cfg.native);
         }
         if let Some(p) = &mut self.parquet {
-            p.flow(f, engine.now(), &engine.cfg.native, attr)?;
+            p.flow(f, engine, attr)?;
         }
         Ok(())
     }
@@ -168,9 +168,8 @@ impl Exports {
     pub fn finish(&mut self, engine: &Engine, attr: Option<&Attribution>) -> io::Result<()> {
         self.publish(engine, true);
         if let Some(p) = &mut self.parquet {
-            let now = engine.now();
             for f in engine.flows_by_id() {
-                p.flow(f, now, &engine.cfg.native, attr)?;
+                p.flow(f, engine, attr)?;
             }
             p.finish()?;
         }

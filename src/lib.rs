@@ -25,6 +25,7 @@ pub mod flow;
 pub mod host;
 pub mod metrics;
 pub mod report;
+pub mod story;
 pub mod tcp;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -19,8 +19,10 @@ fn raw(lt: i32, data: &[u8]) -> RawFrame<'_> {
 }
 
 fn dec(lt: i32, data: &[u8]) -> Result<tcplens::decode::Segment, Skip> {
-    decode(&raw(lt, data), DecodeOptions::default()).map(|d| match d {
-        Decoded::Tcp(s) => s,
+    // Frames that are not TCP segments (ARP, ICMP errors) count as the skip they are.
+    decode(&raw(lt, data), DecodeOptions::default()).and_then(|d| match d {
+        Decoded::Tcp(s) => Ok(s),
+        other => Err(other.skip_reason().unwrap_or(Skip::NotTcp)),
     })
 }
 
@@ -28,8 +30,9 @@ fn dec(lt: i32, data: &[u8]) -> Result<tcplens::decode::Segment, Skip> {
 fn dec_cut(lt: i32, data: &[u8], orig: usize) -> Result<tcplens::decode::Segment, Skip> {
     let mut r = raw(lt, data);
     r.orig_len = orig as u32;
-    decode(&r, DecodeOptions::default()).map(|d| match d {
-        Decoded::Tcp(s) => s,
+    decode(&r, DecodeOptions::default()).and_then(|d| match d {
+        Decoded::Tcp(s) => Ok(s),
+        other => Err(other.skip_reason().unwrap_or(Skip::NotTcp)),
     })
 }
 
@@ -238,6 +241,7 @@ fn checksums_are_verified_only_on_request() {
     let r = |d: &[u8]| {
         decode(&raw(linktype::RAW, d), on).map(|d| match d {
             Decoded::Tcp(s) => s.checksum,
+            _ => Checksum::NotChecked,
         })
     };
     assert_eq!(r(&good), Ok(Checksum::Good));
@@ -246,6 +250,7 @@ fn checksums_are_verified_only_on_request() {
     cut.orig_len = good.len() as u32;
     let r_cut = decode(&cut, on).map(|d| match d {
         Decoded::Tcp(s) => s.checksum,
+        _ => Checksum::NotChecked,
     });
     assert_eq!(r_cut, Ok(Checksum::Unverifiable));
     assert_eq!(

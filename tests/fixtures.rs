@@ -18,9 +18,11 @@
 //!                            "stale": null } } ] }
 //! ```
 //! Keys of `expect` are dotted paths into the flow's JSON object.  `rel_first_ts` compares a
-//! timestamp relative to the flow's own `first_ts`, so expectations do not hard-code epochs.  A flow is found by its
-//! `orig`/`resp` endpoints; `nth` (default 0) picks among several flows with the same
-//! endpoints (port reuse), in flow-id order.  Other top-level keys are notes for people.
+//! timestamp relative to the flow's own `first_ts`, so expectations do not hard-code epochs.  A
+//! path segment that is a number indexes a list (`stale_episodes.0.outcome`).  A flow is found
+//! by its `orig`/`resp` endpoints; `nth` (default 0) picks among several flows with the same
+//! endpoints (port reuse), in flow-id order.  A top-level `args` list adds command-line
+//! arguments.  Other top-level keys are notes for people.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,11 +34,12 @@ fn fixtures_dir() -> PathBuf {
 }
 
 /// `tcplens -r fixtures/NAME.pcap --report json`: exit status and one JSON object per line.
-fn run_json(pcap: &Path) -> (Option<i32>, Vec<Map<String, Value>>, String) {
+fn run_json(pcap: &Path, args: &[String]) -> (Option<i32>, Vec<Map<String, Value>>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tcplens"))
         .arg("-r")
         .arg(pcap)
         .args(["--report", "json"])
+        .args(args)
         .output()
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
@@ -80,7 +83,10 @@ fn lookup<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     let mut parts = path.split('.');
     let mut cur = obj.get(parts.next()?)?;
     for p in parts {
-        cur = cur.as_object()?.get(p)?;
+        cur = match cur {
+            Value::Array(a) => a.get(p.parse::<usize>().ok()?)?,
+            _ => cur.as_object()?.get(p)?,
+        };
     }
     Some(cur)
 }
@@ -134,7 +140,18 @@ fn check_fixture(name: &str) {
     let spec: Value = serde_json::from_str(&std::fs::read_to_string(&spec_path).unwrap()).unwrap();
     // The capture is named by the expectation (`X.pcap`, or `X.pcapng`).
     let pcap = dir.join(spec["fixture"].as_str().unwrap_or(&format!("{name}.pcap")));
-    let (status, flows, stderr) = run_json(&pcap);
+    // Extra command-line arguments (e.g. a shorter --stuck-close-timeout).
+    let args: Vec<String> = spec
+        .get("args")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let (status, flows, stderr) = run_json(&pcap, &args);
     let mut errs: Vec<String> = Vec::new();
 
     let want_status = spec.get("exit_status").and_then(Value::as_i64);
@@ -256,6 +273,16 @@ fixtures! {
     many_short => "many-short",
     simultaneous_open => "simultaneous-open",
     two_interfaces => "two-interfaces",
+    cable_pull_arp => "cable-pull-arp",
+    cable_pull_nd => "cable-pull-nd",
+    cable_resume => "cable-resume",
+    cable_peer_reset => "cable-peer-reset",
+    middlebox_idle_drop => "middlebox-idle-drop",
+    middlebox_idle_rst => "middlebox-idle-rst",
+    middlebox_idle_icmp => "middlebox-idle-icmp",
+    close_wait_stuck => "close-wait-stuck",
+    syn_give_up => "syn-give-up",
+    rst_injection => "rst-injection",
 }
 
 /// Every fixtures/*.expect.json has a pcap and a test above, and every test its files.

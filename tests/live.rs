@@ -397,6 +397,63 @@ fn live_cable_pull_during_bulk_transfer_is_peer_unreachable_within_three_retrans
 }
 
 #[test]
+fn live_cable_pull_with_arp_evidence_is_reported_as_it_happens() {
+    // docs/cable-pull.md "Evidence": the client resolves the server by ARP; after the pull its
+    // retransmissions give way to ARP requests nobody answers, and the live JSON stream says so
+    // while the capture runs.
+    require_root!();
+    let lab = Lab::new("cbl");
+    lab.dynamic_neighbours();
+    let sensor = Sensor::start(lab.exec(
+        &lab.client,
+        &[
+            BIN,
+            "-i",
+            "eth0",
+            "--report",
+            "json",
+            "--duration",
+            "40",
+            "tcp or arp",
+        ],
+    ));
+    let server = lab.start_server(5005, "sink");
+    let client = lab.client(5005, "bulk", 20.0);
+    std::thread::sleep(Duration::from_millis(700));
+    let pulled = Instant::now();
+    lab.pull_cable();
+    let with_arp = sensor.wait_for(Duration::from_secs(20), |v| {
+        v["stale"]["reason"] == "peer_unreachable"
+            && v["stale"]["evidence"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|x| x["kind"] == "arp_unanswered"))
+    });
+    let (at, rec) = with_arp.expect("a stale record with ARP evidence while the cable is out");
+    sensor.interrupt();
+    let (status, err, _) = sensor.finish();
+    assert_eq!(status.code(), Some(0), "{err}");
+    stop(client);
+    stop(server);
+    let ev = rec["stale"]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "arp_unanswered")
+        .unwrap()
+        .clone();
+    assert!(ev["count"].as_u64().unwrap() >= 1, "{ev}");
+    assert!(
+        ev["first_ts"].as_f64().unwrap() >= rec["stale"]["since_ts"].as_f64().unwrap() - 5.0,
+        "{rec}"
+    );
+    assert_eq!(rec["stale_episodes"][0]["outcome"], "still_stale", "{rec}");
+    let delay = at.duration_since(pulled).as_secs_f64();
+    eprintln!("live cable pull: ARP evidence reported {delay:.1} s after the pull: {ev}");
+    // Within the kernel's own give-up (tcp_retries2=5: about 12.6 s after the pull).
+    assert!(delay < 13.0, "{delay}");
+}
+
+#[test]
 fn sigint_leaves_a_complete_w_file_and_report() {
     require_root!();
     let lab = Lab::new("tl");

@@ -15,6 +15,7 @@ use ratatui::style::Modifier;
 use tcplens::capture::FileSource;
 use tcplens::display::{clock, stale_sentence};
 use tcplens::engine::{Config, Engine};
+use tcplens::tcp::life::{EvidenceKind, Outcome};
 use tcplens::tcp::{
     CloseClass, EndpointState, GiveUp, HandshakeClass, KeepaliveSummary, Role, Stale, StaleReason,
     Verdict,
@@ -369,13 +370,15 @@ fn stale_snapshot() -> (Snapshot, FlowDetail) {
         count: Some((3, true)),
         prober: Some(Role::Orig),
     });
-    let mut row = tcplens::tui::FlowRow::from_flow(e.flow(0).unwrap(), &d.summary);
+    let mut row = tcplens::tui::FlowRow::from_flow(e.flow(0).unwrap(), &d.summary, &e);
     row.stale = Some(StaleCell {
         reason: st.reason,
         since: st.since,
         silent: st.silent,
         last_heard: st.last_heard,
         give_up: Some((epoch.add_secs(5.0953), true)),
+        evidence: None,
+        outcome: Outcome::GaveUpRst,
     });
     d.row = row;
     snap.rows[0] = row;
@@ -387,8 +390,10 @@ fn stale_snapshot() -> (Snapshot, FlowDetail) {
         silent: Role::Resp,
         last_heard: Some(epoch.add_secs(0.0002)),
         give_up: None,
+        evidence: Some((EvidenceKind::ArpUnanswered, 4)),
+        outcome: Outcome::StillStale,
     });
-    snap.totals.by_verdict = [2, 0, 0, 0, 0, 0, 1];
+    snap.totals.by_verdict = [2, 0, 0, 0, 0, 0, 0, 1];
     (snap, d)
 }
 
@@ -410,6 +415,13 @@ fn stale_panel_orders_by_silence_with_reason_and_give_up() {
     assert!(l[3].contains("keepalive_unanswered"), "{}", l[3]);
     assert!(l[3].contains(&format!("{} RST", clock(Ts(1_700_000_005_095_300_000)))));
     assert!(l[3].contains("responder"));
+    // Evidence and the episode's outcome (docs/cable-pull.md).
+    assert!(
+        l[2].contains("ARP unanswered x4") && l[2].contains("still_stale"),
+        "{}",
+        l[2]
+    );
+    assert!(l[3].contains("gave_up_rst"), "{}", l[3]);
     assert!(reversed(&t, 2));
 }
 
@@ -427,6 +439,11 @@ fn detail_view_explains_the_keepalive_cable_pull_in_words() {
     assert!(s.contains("Keepalive: 3 probe(s) from the originator, 0 answered, 3 unanswered"));
     assert!(s.contains("probe count (TCP_KEEPCNT) 3"));
     assert!(s.contains("STALE"));
+    // What to change, from the keepalive the capture showed.
+    assert!(
+        s.contains("Advice: Keepalive finds this dead peer after idle"),
+        "{s}"
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ use tcplens::capture::FileSource;
 use tcplens::decode::Endpoint;
 use tcplens::display::human;
 use tcplens::engine::{Config, Engine};
+use tcplens::tcp::life::{EvidenceKind, Outcome};
 use tcplens::tcp::{Role, StaleReason, Verdict};
 use tcplens::tui::snapshot::StaleCell;
 use tcplens::tui::views::connections::COLUMNS;
@@ -56,8 +57,10 @@ fn setup() -> (Snapshot, FlowDetail, Endpoint, Endpoint) {
         silent: Role::Resp,
         last_heard: Some(r.first_ts),
         give_up: Some((r.last_ts, true)),
+        evidence: Some((EvidenceKind::IcmpTimeExceeded, 4_000_000_000)),
+        outcome: Outcome::StillStale,
     });
-    snap.totals.by_verdict = [1, 0, 0, 0, 0, 0, 0];
+    snap.totals.by_verdict = [1, 0, 0, 0, 0, 0, 0, 0];
     d.row = *r;
     (snap, d, orig, resp)
 }

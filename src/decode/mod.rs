@@ -18,6 +18,8 @@ use std::sync::Arc;
 
 use crate::time::Ts;
 
+pub mod arp;
+pub mod icmp;
 mod ip;
 mod link;
 mod reasm;
@@ -326,6 +328,10 @@ pub struct DecodeOptions {
 pub enum Decoded {
     /// A TCP segment.
     Tcp(Segment),
+    /// An ARP or neighbour-discovery message ([`arp`]).
+    Neighbour(arp::Neighbour),
+    /// An ICMP error quoting a TCP header ([`icmp`]).
+    IcmpError(icmp::IcmpError),
 }
 
 impl Decoded {
@@ -334,6 +340,7 @@ impl Decoded {
     pub fn segment(&self) -> Option<&Segment> {
         match self {
             Decoded::Tcp(s) => Some(s),
+            _ => None,
         }
     }
 }
@@ -396,7 +403,7 @@ impl Decoder {
             interner: Some(&mut self.interner),
             reasm: Some(&mut self.reasm),
         };
-        w.link(raw.linktype, raw.data).map(Decoded::Tcp)
+        reachability(raw, w.link(raw.linktype, raw.data).map(Decoded::Tcp))
     }
 }
 
@@ -416,7 +423,41 @@ pub fn decode(raw: &RawFrame<'_>, opts: DecodeOptions) -> Result<Decoded, Skip> 
         interner: None,
         reasm: None,
     };
-    w.link(raw.linktype, raw.data).map(Decoded::Tcp)
+    reachability(raw, w.link(raw.linktype, raw.data).map(Decoded::Tcp))
+}
+
+/// Off the TCP path, frames that tell about reachability (docs/cable-pull.md "Evidence"):
+/// ARP, neighbour discovery and ICMP errors quoting a TCP header, outermost layer only. Only
+/// frames that are not TCP segments pay for this second look.
+fn reachability(raw: &RawFrame<'_>, r: Result<Decoded, Skip>) -> Result<Decoded, Skip> {
+    match r {
+        Err(skip @ (Skip::NotIp | Skip::NotTcp)) => {
+            let (ethertype, p) = arp::network_layer(raw).ok_or(skip)?;
+            let d = match ethertype {
+                arp::ETH_ARP => arp::arp(raw, p).map(Decoded::Neighbour),
+                arp::ETH_IPV4 | arp::ETH_IPV6 => match icmp::icmp(raw, p) {
+                    Some(icmp::Control::Error(e)) => Some(Decoded::IcmpError(e)),
+                    Some(icmp::Control::Neighbour(n)) => Some(Decoded::Neighbour(n)),
+                    None => None,
+                },
+                _ => None,
+            };
+            d.ok_or(skip)
+        }
+        other => other,
+    }
+}
+
+impl Decoded {
+    /// The reason a frame that is not a TCP segment is counted under (ARP is not IP; ICMP and
+    /// neighbour discovery are IP but not TCP), so the decode counters stay what they were.
+    pub fn skip_reason(&self) -> Option<Skip> {
+        match self {
+            Decoded::Tcp(_) => None,
+            Decoded::Neighbour(n) if n.proto == arp::NeighbourProto::Arp => Some(Skip::NotIp),
+            Decoded::Neighbour(_) | Decoded::IcmpError(_) => Some(Skip::NotTcp),
+        }
+    }
 }
 
 /// One frame on its way down the layers: what every layer's decoder needs, and the chain of
@@ -514,7 +555,9 @@ mod fddi_tests {
             data: &frame,
             orig_len: frame.len() as u32,
         };
-        let Decoded::Tcp(got) = decode(&raw, DecodeOptions::default()).unwrap();
+        let Ok(Decoded::Tcp(got)) = decode(&raw, DecodeOptions::default()) else {
+            panic!("not a TCP segment");
+        };
         assert_eq!((got.src, got.dst, got.seq), (seg.src, seg.dst, seg.seq));
         assert!(got.flags.rst());
     }

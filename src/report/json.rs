@@ -5,8 +5,11 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::analysis::middlebox::Middleboxes;
 use crate::engine::{Engine, Flow};
-use crate::tcp::{EndpointState, KeepaliveSummary, NativeConfig, NativeSummary};
+use crate::story::Story;
+use crate::tcp::life::RstCounts;
+use crate::tcp::{EndpointState, KeepaliveSummary, NativeSummary};
 use crate::time::Ts;
 use crate::vocab::events::EventKind;
 
@@ -52,6 +55,37 @@ struct StaleJson {
     last_heard_ts: Option<Ts>,
     give_up_ts: Option<Ts>,
     rst_expected: Option<bool>,
+    evidence: Vec<EvidenceJson>,
+}
+
+#[derive(Serialize)]
+struct EvidenceJson {
+    kind: &'static str,
+    first_ts: Ts,
+    last_ts: Ts,
+    count: u32,
+}
+
+#[derive(Serialize)]
+struct EpisodeJson {
+    start_ts: Ts,
+    end_ts: Option<Ts>,
+    reason: &'static str,
+    outcome: &'static str,
+    recovery_s: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct IdleKilledJson {
+    idle_s: f64,
+    by: &'static str,
+}
+
+#[derive(Serialize)]
+struct StuckCloseJson {
+    side: &'static str,
+    state: EndpointState,
+    since_ts: Ts,
 }
 
 #[derive(Serialize)]
@@ -90,6 +124,14 @@ struct FlowJson<'a> {
     zero_window_stalls: u32,
     longest_stall_s: Option<f64>,
     events: BTreeMap<&'static str, u32>,
+    stale_episodes: Vec<EpisodeJson>,
+    idle_killed: Option<IdleKilledJson>,
+    /// Longest idle gap the connection survived (docs/cable-pull.md "Middleboxes").
+    idle_survived_s: Option<f64>,
+    stuck_close: Option<StuckCloseJson>,
+    syn_give_up_ts: Option<Ts>,
+    rst: RstCounts,
+    advice: Vec<String>,
     /// The encapsulations the connection was found in, outermost first (null when none).
     tunnel: Option<Vec<TunnelJson>>,
     /// Live on the capturing host: `process`, `kernel`, `kernel_only` (absent offline).
@@ -135,6 +177,7 @@ fn round_ms(v: f64) -> f64 {
 fn record<'a>(
     f: &'a Flow,
     s: &NativeSummary,
+    x: &Story,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> FlowJson<'a> {
     let (orig_pkts, resp_pkts) = f.by_role(f.pkts);
@@ -168,6 +211,16 @@ fn record<'a>(
             last_heard_ts: st.last_heard,
             give_up_ts: st.give_up.map(|g| g.at),
             rst_expected: st.give_up.map(|g| g.rst_expected),
+            evidence: x
+                .evidence
+                .iter()
+                .map(|e| EvidenceJson {
+                    kind: e.kind.as_str(),
+                    first_ts: e.first,
+                    last_ts: e.last,
+                    count: e.count,
+                })
+                .collect(),
         }),
         half_open: s.half_open.map(role),
         verdict: s.verdict().as_str(),
@@ -184,46 +237,81 @@ fn record<'a>(
         zero_window_stalls: s.zero_window_stalls,
         longest_stall_s: s.longest_stall_s.map(round_ms),
         events,
+        stale_episodes: x
+            .episodes
+            .iter()
+            .map(|e| EpisodeJson {
+                start_ts: e.start,
+                end_ts: e.end,
+                reason: e.reason.as_str(),
+                outcome: e.outcome.as_str(),
+                recovery_s: e.recovery_s.map(round_ms),
+            })
+            .collect(),
+        idle_killed: x.idle_killed.map(|k| IdleKilledJson {
+            idle_s: round_ms(k.idle_s),
+            by: k.by.as_str(),
+        }),
+        idle_survived_s: s.survived_idle_s.map(round_ms),
+        stuck_close: s.stuck_close.map(|c| StuckCloseJson {
+            side: role(c.side),
+            state: c.state,
+            since_ts: c.since,
+        }),
+        syn_give_up_ts: s.syn_give_up,
+        rst: s.rst,
+        advice: x.advice.clone(),
         tunnel: tunnel(f),
         host: attr.and_then(|a| super::host::flow_json(a.lookup(f), s)),
     }
 }
 
-/// One flow's record as a JSON line.
-pub fn write_flow<W: Write>(out: &mut W, f: &Flow, now: Ts, cfg: &NativeConfig) -> io::Result<()> {
-    write_flow_host(out, f, now, cfg, None)
+/// One flow's record as a JSON line (live: without the cross-flow middlebox inference).
+pub fn write_flow<W: Write>(out: &mut W, f: &Flow, engine: &Engine) -> io::Result<()> {
+    write_flow_host(out, f, engine, None)
 }
 
 /// One flow's record with what the capturing host says about it (live attribution).
 pub fn write_flow_host<W: Write>(
     out: &mut W,
     f: &Flow,
-    now: Ts,
-    cfg: &NativeConfig,
+    engine: &Engine,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<()> {
-    let s = f.summary(now, cfg);
+    write_flow_with(out, f, engine, None, attr)
+}
+
+fn write_flow_with<W: Write>(
+    out: &mut W,
+    f: &Flow,
+    engine: &Engine,
+    mb: Option<&Middleboxes>,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> io::Result<()> {
+    let s = f.summary(engine.now(), &engine.cfg.native);
+    let x = Story::of(f, &s, engine, mb);
     // `From` keeps the kind of an I/O error (a closed pipe stays `BrokenPipe`).
-    serde_json::to_writer(&mut *out, &record(f, &s, attr)).map_err(io::Error::from)?;
+    serde_json::to_writer(&mut *out, &record(f, &s, &x, attr)).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 
 /// One flow's record as a JSON value (the Parquet output converts these to columns).
 pub fn to_value(
     f: &Flow,
-    now: Ts,
-    cfg: &NativeConfig,
+    engine: &Engine,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<serde_json::Value> {
-    let s = f.summary(now, cfg);
-    serde_json::to_value(record(f, &s, attr)).map_err(io::Error::other)
+    let s = f.summary(engine.now(), &engine.cfg.native);
+    let x = Story::of(f, &s, engine, None);
+    serde_json::to_value(record(f, &s, &x, attr)).map_err(io::Error::other)
 }
 
-/// Every flow, in flow-id order.
+/// Every flow, in flow-id order. Each record stands on its own (the cross-connection
+/// middlebox inference is the text report's `Middleboxes` section), so json, live json and
+/// Parquet records of a flow agree.
 pub fn write_all<W: Write>(out: &mut W, engine: &Engine) -> io::Result<()> {
-    let now = engine.now();
     for f in engine.flows_by_id() {
-        write_flow(out, f, now, &engine.cfg.native)?;
+        write_flow_with(out, f, engine, None, None)?;
     }
     Ok(())
 }

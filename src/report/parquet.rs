@@ -22,9 +22,8 @@ use parquet::file::properties::WriterProperties;
 use serde_json::Value;
 
 use super::columns::Ty;
-use crate::engine::Flow;
 use crate::engine::attribution::Attribution;
-use crate::tcp::NativeConfig;
+use crate::engine::{Engine, Flow};
 use crate::time::Ts;
 use crate::vocab::events::PacketEvents;
 
@@ -278,16 +277,11 @@ impl Connections {
         if self.rows.is_empty() {
             return Ok(());
         }
-        let columns = fields
+        let rows: Vec<&Value> = self.rows.iter().collect();
+        let columns = super::columns::split(&rows, fields)
             .iter()
-            .map(|(name, t)| {
-                let vals: Vec<&Value> = self
-                    .rows
-                    .iter()
-                    .map(|r| r.get(name).unwrap_or(&Value::Null))
-                    .collect();
-                t.column(&vals)
-            })
+            .zip(fields.iter())
+            .map(|(vals, (_, t))| t.column(vals))
             .collect::<Result<Vec<ArrayRef>, _>>()
             .map_err(parquet_err)?;
         let batch = RecordBatch::try_new(schema.clone(), columns).map_err(parquet_err)?;
@@ -437,14 +431,13 @@ impl ParquetOut {
     pub fn flow(
         &mut self,
         f: &Flow,
-        now: Ts,
-        cfg: &NativeConfig,
+        engine: &Engine,
         attr: Option<&Attribution>,
     ) -> io::Result<()> {
         let Some(c) = &mut self.conns else {
             return Ok(());
         };
-        c.rows.push(super::json::to_value(f, now, cfg, attr)?);
+        c.rows.push(super::json::to_value(f, engine, attr)?);
         if c.rows.len() >= CONN_BATCH {
             c.flush()?;
         }

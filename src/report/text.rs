@@ -3,13 +3,16 @@
 use std::io::{self, Write};
 
 use super::warnings::Warning;
+use crate::analysis::middlebox::Middleboxes;
 use crate::capture::ReadOutcome;
 use crate::decode::Skip;
-use crate::display::{CLOSES, HANDSHAKES, Totals, clock, keepalive_cell, stale_sentence};
+use crate::display::{
+    CLOSES, HANDSHAKES, Totals, clock, evidence_sentence, keepalive_cell, life_sentences,
+    stale_sentence,
+};
 use crate::engine::{Engine, Flow};
-use crate::tcp::NativeConfig;
+use crate::story::Story;
 use crate::tcp::Verdict;
-use crate::time::Ts;
 
 /// Most stale connections explained in words; beyond it they are counted.
 const MAX_STALE_LINES: usize = 10_000;
@@ -18,6 +21,9 @@ const MAX_STALE_LINES: usize = 10_000;
 /// during the read, the remaining flows at the end, then stale details, totals and warnings.
 /// Only aggregates are kept, so memory stays bounded however many flows pass.
 pub struct TextReport {
+    /// Episodes that ended, stuck closes, idle kills, RST call-outs, advice (docs/cable-pull.md).
+    life_lines: Vec<String>,
+    advice_lines: Vec<String>,
     totals: Totals,
     stale_lines: Vec<String>,
     stale_more: u64,
@@ -32,6 +38,8 @@ impl Default for TextReport {
 impl TextReport {
     pub fn new() -> TextReport {
         TextReport {
+            life_lines: Vec::new(),
+            advice_lines: Vec::new(),
             totals: Totals::default(),
             stale_lines: Vec::new(),
             stale_more: 0,
@@ -56,14 +64,20 @@ impl TextReport {
     }
 
     /// One flow's row (evicted flows as they go, the rest at the end).
-    pub fn flow<W: Write>(
+    pub fn flow<W: Write>(&mut self, out: &mut W, f: &Flow, engine: &Engine) -> io::Result<()> {
+        self.flow_with(out, f, engine, None)
+    }
+
+    fn flow_with<W: Write>(
         &mut self,
         out: &mut W,
         f: &Flow,
-        now: Ts,
-        cfg: &NativeConfig,
+        engine: &Engine,
+        mb: Option<&Middleboxes>,
     ) -> io::Result<()> {
-        let s = f.summary(now, cfg);
+        let now = engine.now();
+        let s = f.summary(now, &engine.cfg.native);
+        let x = Story::of(f, &s, engine, mb);
         let v = s.verdict();
         self.totals.add(v, s.handshake, s.close);
         let close = match s.close_detail {
@@ -87,7 +101,12 @@ impl TextReport {
             v.as_str(),
             if f.evicted { " (evicted)" } else { "" }
         )?;
-        if let Some(line) = stale_sentence(&s, now) {
+        if let Some(mut line) = stale_sentence(&s, now) {
+            let peer = match s.stale.map(|st| st.silent) {
+                Some(crate::tcp::Role::Orig) => f.orig().addr,
+                _ => f.resp().addr,
+            };
+            line.push_str(&evidence_sentence(peer, &x.evidence));
             if self.stale_lines.len() < MAX_STALE_LINES {
                 self.stale_lines.push(format!(
                     "  flow {} {} -> {}: {line}",
@@ -97,6 +116,18 @@ impl TextReport {
                 ));
             } else {
                 self.stale_more += 1;
+            }
+        }
+        if self.life_lines.len() < MAX_STALE_LINES {
+            let head = format!("  flow {} {} -> {}:", f.id, f.orig(), f.resp());
+            for l in life_sentences(&s, &x.episodes, x.idle_killed) {
+                self.life_lines.push(format!("{head} {l}"));
+            }
+            if !x.advice.is_empty() {
+                self.advice_lines.push(head);
+                for a in &x.advice {
+                    self.advice_lines.push(format!("    - {a}"));
+                }
             }
         }
         Ok(())
@@ -112,12 +143,26 @@ impl TextReport {
         warnings: &[Warning],
         notes: &[String],
     ) -> io::Result<()> {
-        let now = engine.now();
+        let mb = Middleboxes::infer(engine);
         for f in engine.flows_by_id() {
-            self.flow(out, f, now, &engine.cfg.native)?;
+            self.flow_with(out, f, engine, Some(&mb))?;
         }
+        write_middleboxes(out, &mb)?;
         write_tail(self, out, engine, warnings, notes)
     }
+}
+
+/// The `Middleboxes` section: inferred idle limits per pair of networks.
+fn write_middleboxes<W: Write>(out: &mut W, mb: &Middleboxes) -> io::Result<()> {
+    if mb.limits.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "Middleboxes:")?;
+    for l in &mb.limits {
+        writeln!(out, "  {}", l.describe())?;
+    }
+    Ok(())
 }
 
 /// The whole report at once (no evictions to stream).
@@ -152,6 +197,20 @@ fn write_tail<W: Write>(
         }
         if r.stale_more > 0 {
             writeln!(out, "  ... and {} more", r.stale_more)?;
+        }
+    }
+    if !r.life_lines.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Episodes, idle kills, stuck closes and RSTs:")?;
+        for l in &r.life_lines {
+            writeln!(out, "{l}")?;
+        }
+    }
+    if !r.advice_lines.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Advice:")?;
+        for l in &r.advice_lines {
+            writeln!(out, "{l}")?;
         }
     }
     let t = &r.totals;

@@ -14,6 +14,9 @@
 
 use crate::decode::Segment;
 use crate::flow::Dir;
+use crate::tcp::life::{
+    self, IDLE_GAP_MIN, Life, Outcome, RstClass, StaleEpisode, StuckClose, SynRules,
+};
 use crate::tcp::{
     CloseClass, CloseDetail, EndpointState, GiveUp, HandshakeClass, KeepaliveSummary,
     NativeSummary, Role, Stale, StaleReason,
@@ -31,6 +34,11 @@ pub struct NativeConfig {
     pub time_wait: f64,
     /// tcp_retries2 assumed for give-up estimates (Linux default 15).
     pub tcp_retries2: u32,
+    /// A side held this long in CLOSE-WAIT, FIN-WAIT-2, LAST-ACK or FIN-WAIT-1 is a stuck
+    /// close (`--stuck-close-timeout`, default 60 s).
+    pub stuck_close_timeout: f64,
+    /// SYN / SYN+ACK retry defaults for the handshake give-up.
+    pub syn: SynRules,
 }
 
 impl Default for NativeConfig {
@@ -39,6 +47,8 @@ impl Default for NativeConfig {
             idle_timeout: 300.0,
             time_wait: 60.0,
             tcp_retries2: 15,
+            stuck_close_timeout: 60.0,
+            syn: SynRules::default(),
         }
     }
 }
@@ -216,6 +226,10 @@ struct Side {
     fin_idx: u32,
     /// This side's last non-RST segment advertised a zero window.
     win_zero: bool,
+    /// Window scale from this side's SYN (`NO_SCALE`: none seen).
+    wscale: u8,
+    /// Last advertised receive window field (raw; see [`scaled_window`]).
+    wnd_raw: u16,
     last_ts: OptTs,
     /// Packet index (1-based, within the connection) of this side's last packet; 0 = none.
     last_idx: u32,
@@ -333,9 +347,14 @@ struct FirstRst {
 
 /// Native state of one connection. Sides are indexed by [`Dir`] (A = first sender); the
 /// summary maps them to originator/responder.
+/// No window-scale option seen in this side's SYN.
+const NO_SCALE: u8 = 0xFF;
+
 #[derive(Clone, Debug, Default)]
 pub struct Connection {
     sides: [Side; 2],
+    /// Episodes, RST classes, idle gaps, SYN schedule, evidence: allocated on first use.
+    life: Option<Box<Life>>,
     /// Packets seen (the packet index of the last one).
     pkts: u32,
     retransmissions: u32,
@@ -364,15 +383,41 @@ impl Connection {
     }
 
     /// Process one segment sent by `from`, with the Compat-W events already computed for it.
-    /// Returns true when this segment completes the handshake (`handshake_complete`, docs/analysis.md#handshake-classes).
-    pub fn on_segment(&mut self, from: Dir, seg: &Segment, wire: EventSet) -> bool {
+    /// Analyse one segment; returns the events the Native analysis adds to it:
+    /// `handshake_complete` (docs/analysis.md#handshake-classes), RST classes and challenge ACKs
+    /// (docs/cable-pull.md).
+    pub fn on_segment(&mut self, from: Dir, seg: &Segment, wire: EventSet) -> EventSet {
         self.pkts = self.pkts.saturating_add(1);
         let idx = self.pkts;
         let now = seg.ts;
         let f = seg.flags;
+        let mut out = EventSet::EMPTY;
+        // Idle gaps (docs/cable-pull.md "Middleboxes"): a quiet connection speaking again.
+        let last_any = self.sides[0].last_ts.0.max(self.sides[1].last_ts.0);
+        if last_any != i64::MIN && now.0.saturating_sub(last_any) >= (IDLE_GAP_MIN * 1e9) as i64 {
+            if self.quiet() {
+                let idle = now.since(Ts(last_any));
+                self.life_mut().open_gap(idle, from, now, seg.seq);
+            }
+        } else if let Some(l) = self.life.as_deref_mut() {
+            if l.gap_open() {
+                l.after_gap(from, f.rst(), seg.seq);
+            }
+            if l.has_challenge()
+                && l.challenge_ack(
+                    from,
+                    now,
+                    f.ack() && !f.syn() && !f.fin() && !f.rst() && seg.payload_len == 0,
+                    seg.ack,
+                )
+            {
+                out.insert(EventKind::ChallengeAck);
+            }
+        }
         if wire.is_retransmission() {
             self.retransmissions = self.retransmissions.saturating_add(1);
         }
+        let mut ended = None;
         {
             let log = &mut self.transitions;
             let (e, p) = pair_mut(&mut self.sides, from);
@@ -421,7 +466,7 @@ impl Connection {
             }
 
             if f.rst() {
-                self.on_rst(from, seg, idx);
+                out = out.union(self.on_rst(from, seg, idx));
             } else {
                 Self::on_plain(
                     e,
@@ -433,7 +478,10 @@ impl Connection {
                     &mut self.assumed,
                     &mut self.synack_acked,
                     &mut self.rtt,
+                    &mut self.life,
+                    &mut ended,
                 );
+
                 if f.fin() {
                     Self::on_fin(
                         e,
@@ -450,6 +498,10 @@ impl Connection {
             }
         }
 
+        if let Some((t0, timeouts)) = ended {
+            self.loss_resumed(t0, timeouts, now);
+        }
+
         // Bookkeeping common to every packet.
         let (e, p) = pair_mut(&mut self.sides, from);
         e.last_ts = OptTs::some(now);
@@ -458,9 +510,19 @@ impl Connection {
             e.win_zero = seg.window == 0;
         }
         // Any packet from this side ends the peer's unanswered keepalive run.
+        let mut ka_resumed = None;
         if let Some(ka) = p.more.as_deref_mut().map(|m| &mut m.ka) {
+            if ka.run >= 2
+                && !f.rst()
+                && let Some(start) = ka.run_start
+            {
+                ka_resumed = Some(start);
+            }
             ka.run = 0;
             ka.run_start = None;
+        }
+        if !f.rst() && !f.syn() {
+            e.wnd_raw = seg.window;
         }
         if let Some(ep) = e.loss()
             && ep.backoff
@@ -469,8 +531,18 @@ impl Connection {
             self.rto = Some(r as f32);
         }
 
+        if let Some(start) = ka_resumed {
+            self.life_mut().push_episode(StaleEpisode {
+                start,
+                end: Some(now),
+                reason: StaleReason::KeepaliveUnanswered,
+                outcome: Outcome::Resumed,
+                recovery_s: Some(now.since(start)),
+            });
+        }
+
         if self.hs_emitted {
-            return false;
+            return out;
         }
         let [a, b] = &self.sides;
         let complete = if a.sent_syn && b.sent_syn {
@@ -481,17 +553,100 @@ impl Connection {
             self.synack_acked
         };
         self.hs_emitted = complete;
-        complete
+        if complete {
+            out.insert(EventKind::HandshakeComplete);
+        }
+        out
     }
 
-    /// A RST from `from` (docs/analysis.md#rst-acceptance): accepted or ignored.
-    fn on_rst(&mut self, from: Dir, seg: &Segment, idx: u32) {
+    /// Could `seq` be a sequence number side `d` sent (an ICMP error's quote)?
+    pub fn sent_seq(&self, d: Dir, seq: u32) -> bool {
+        let (s, _) = pair(&self.sides, d);
+        let Some(next) = s.next_seq else {
+            return false;
+        };
+        let low = s.isn.or(s.base).unwrap_or(next);
+        seq::ge(seq, low) && seq::le(seq, next)
+    }
+
+    fn life_mut(&mut self) -> &mut Life {
+        self.life.get_or_insert_with(Default::default)
+    }
+
+    /// The out-of-line record, when the connection needed one.
+    pub fn life(&self) -> Option<&Life> {
+        self.life.as_deref()
+    }
+
+    /// Attach reachability evidence found by the engine (an ICMP error quoting this
+    /// connection).
+    pub fn on_icmp(&mut self, kind: life::EvidenceKind, ts: Ts) {
+        self.life_mut().on_icmp(kind, ts);
+    }
+
+    /// Both sides synchronized, nothing outstanding either way, no keepalive run: a silence
+    /// now is an idle gap.
+    fn quiet(&self) -> bool {
+        let [a, b] = &self.sides;
+        let settled = |s: &Side, p: &Side| {
+            s.state == EndpointState::Established
+                && match (s.next_seq, p.ack_hi) {
+                    (Some(n), Some(h)) => seq::ge(h, n),
+                    _ => false,
+                }
+                && s.ka().is_none_or(|k| k.run == 0)
+        };
+        settled(a, b) && settled(b, a)
+    }
+
+    /// A retransmission episode ended with the peer's ACK: it was a stale episode when the
+    /// stale rule (§12) would have called it one.
+    fn loss_resumed(&mut self, t0: Ts, timeouts: u32, now: Ts) {
+        let rto = self.rto_guess();
+        if timeouts >= 2 || now.since(t0) > (4.0 * rto).max(3.0) {
+            self.life_mut().push_episode(StaleEpisode {
+                start: t0,
+                end: Some(now),
+                reason: StaleReason::PeerUnreachable,
+                outcome: Outcome::Resumed,
+                recovery_s: Some(now.since(t0)),
+            });
+        }
+    }
+
+    /// A RST from `from` (docs/analysis.md#rst-acceptance): accepted or ignored; classified
+    /// (RFC 5961, docs/cable-pull.md).
+    fn on_rst(&mut self, from: Dir, seg: &Segment, idx: u32) -> EventSet {
+        let mut out = EventSet::EMPTY;
+        let (e, p) = pair(&self.sides, from);
+        let acceptable = rst_acceptable(e, p, seg);
+        let class = rst_class(e, p, seg, acceptable);
+        let rcv_nxt = p.ack_hi;
+        // A RST from the side the other one was waiting for ends that stale episode.
+        let waited = stale_wait(p, e);
+        if class != RstClass::Exact {
+            self.life_mut().on_rst(class, from.other(), seg.ts, rcv_nxt);
+        }
+        match class {
+            RstClass::InWindow => out.insert(EventKind::RstInWindow),
+            RstClass::OutOfWindow => out.insert(EventKind::RstOutOfWindow),
+            RstClass::Exact => {}
+        }
+        if !acceptable {
+            self.rst_ignored = self.rst_ignored.saturating_add(1);
+            return out;
+        }
+        if let Some((start, reason)) = waited {
+            self.life_mut().push_episode(StaleEpisode {
+                start,
+                end: Some(seg.ts),
+                reason,
+                outcome: Outcome::PeerReset,
+                recovery_s: None,
+            });
+        }
         let log = &mut self.transitions;
         let (e, p) = pair_mut(&mut self.sides, from);
-        if !rst_acceptable(e, p, seg) {
-            self.rst_ignored = self.rst_ignored.saturating_add(1);
-            return;
-        }
         if e.state == EndpointState::Unknown && p.state == EndpointState::Unknown {
             // Midstream pickup on a RST: assume ESTABLISHED, then apply the RST.
             set_state(e, from, EndpointState::Established, seg, log);
@@ -536,6 +691,7 @@ impl Connection {
         if p_open && !into_silence {
             set_state(p, from.other(), EndpointState::Closed, seg, log);
         }
+        out
     }
 
     /// Everything but RST and FIN: midstream pickup, SYN, ACK, sequence tracking.
@@ -550,6 +706,8 @@ impl Connection {
         assumed: &mut bool,
         synack_acked: &mut bool,
         rtt: &mut Option<f32>,
+        life: &mut Option<Box<Life>>,
+        ended: &mut Option<(Ts, u32)>,
     ) {
         use EndpointState as S;
         let f = seg.flags;
@@ -585,6 +743,15 @@ impl Connection {
         }
 
         if f.syn() {
+            if (f.ack() && e.sent_synack) || (!f.ack() && e.sent_syn) {
+                life.get_or_insert_with(Default::default).syn_sent_again(
+                    from,
+                    f.ack(),
+                    e.open_ts.get(),
+                    now,
+                );
+            }
+            e.wscale = seg.options.window_scale.unwrap_or(NO_SCALE);
             e.isn.get_or_insert(seg.seq);
             e.base.get_or_insert(seg.seq.wrapping_add(1));
             if f.ack() {
@@ -615,7 +782,15 @@ impl Connection {
             if e.ack_hi.is_none_or(|h| seq::gt(ack, h)) {
                 e.ack_hi = Some(ack);
                 // The peer's oldest unacknowledged segment moved on.
+                // A retransmission episode that ends here, with the peer silent since its
+                // start: a stale episode may have resumed (checked by the caller).
+                let peer_waited = |p: &Side| {
+                    p.loss()
+                        .filter(|ep| ep.n > 0 && e.silent_since(ep.t0))
+                        .map(|ep| (ep.t0, ep.timeouts()))
+                };
                 if p.next_seq.is_some_and(|n| seq::ge(ack, n)) {
+                    *ended = peer_waited(p);
                     p.out_ts = OptTs::NONE;
                     p.set_loss(None);
                 } else if p.out_ts.get().is_some() {
@@ -623,6 +798,7 @@ impl Connection {
                     // before this ACK; count from here (the peer was heard until now anyway).
                     p.out_ts = OptTs::some(now);
                     if p.loss().is_some_and(|ep| seq::gt(ack, ep.seq)) {
+                        *ended = peer_waited(p);
                         p.set_loss(None);
                     }
                 }
@@ -849,7 +1025,107 @@ impl Connection {
             zero_window_stalls: stalls,
             longest_stall_s: (stalls > 0).then_some(longest as f64 / 1e9),
             half_open,
+            syn_give_up: self.syn_give_up(orig, handshake, now, cfg),
+            stuck_close: self.stuck_close(orig, now, cfg),
+            idle_killed: self.life().and_then(|l| l.killed),
+            survived_idle_s: self.life().and_then(|l| l.survived_idle),
+            rst: self.life().map(|l| l.rst).unwrap_or_default(),
         }
+    }
+
+    /// Stale episodes, oldest first: the ended ones, then the current one from the summary's
+    /// stale verdict (docs/cable-pull.md "Outcomes").
+    pub fn episodes(&self, s: &NativeSummary, now: Ts) -> Vec<StaleEpisode> {
+        let mut v: Vec<StaleEpisode> = self.life().map(|l| l.episodes.clone()).unwrap_or_default();
+        if let Some(st) = s.stale {
+            let gave_up_rst =
+                matches!(s.close, CloseClass::AbortiveOrig | CloseClass::AbortiveResp);
+            let (outcome, end) = match st.give_up {
+                Some(g) if gave_up_rst && g.rst_expected => (Outcome::GaveUpRst, Some(g.at)),
+                Some(g) if !g.rst_expected && now > g.at => (Outcome::GaveUpSilent, Some(g.at)),
+                _ => (Outcome::StillStale, None),
+            };
+            v.push(StaleEpisode {
+                start: st.since,
+                end,
+                reason: st.reason,
+                outcome,
+                recovery_s: None,
+            });
+        }
+        v
+    }
+
+    /// docs/cable-pull.md "Handshake give-up": for an unanswered SYN or SYN+ACK.
+    fn syn_give_up(
+        &self,
+        orig: Dir,
+        hs: HandshakeClass,
+        now: Ts,
+        cfg: &NativeConfig,
+    ) -> Option<Ts> {
+        let synack = match hs {
+            HandshakeClass::SynOnly => false,
+            HandshakeClass::SynAckOnly => true,
+            _ => return None,
+        };
+        let sender = [orig, orig.other()].into_iter().find(|d| {
+            let (s, _) = pair(&self.sides, *d);
+            if synack { s.sent_synack } else { s.sent_syn }
+        })?;
+        let tries = self
+            .life()
+            .map(|l| &l.syn)
+            .filter(|t| t.side == Some(sender) && t.synack == synack && !t.times.is_empty());
+        match tries {
+            Some(t) => life::syn_give_up(&t.times, synack, now, &cfg.syn),
+            None => {
+                let (s, _) = pair(&self.sides, sender);
+                life::syn_give_up(&[s.open_ts.get()?], synack, now, &cfg.syn)
+            }
+        }
+    }
+
+    /// docs/cable-pull.md "Stuck closes": a side in CLOSE-WAIT (the application never closed),
+    /// LAST-ACK or FIN-WAIT-1 (its FIN unacknowledged) or FIN-WAIT-2 (the peer never sent its
+    /// FIN) for at least `stuck_close_timeout`; CLOSE-WAIT first, as the cause of the others.
+    fn stuck_close(&self, orig: Dir, now: Ts, cfg: &NativeConfig) -> Option<StuckClose> {
+        use EndpointState as S;
+        let mut best: Option<(u8, StuckClose)> = None;
+        for d in [orig, orig.other()] {
+            let (s, _) = pair(&self.sides, d);
+            let rank = match s.state {
+                S::CloseWait => 0,
+                S::LastAck => 1,
+                S::FinWait1 => 2,
+                S::Closing => 3,
+                S::FinWait2 => 4,
+                _ => continue,
+            };
+            let Some(entered) = self.entered(d) else {
+                continue;
+            };
+            // A side still sending after the peer's FIN is busy, not stuck.
+            let since = if s.state == S::CloseWait {
+                s.last_ts.get().map_or(entered, |l| l.max(entered))
+            } else {
+                entered
+            };
+            if now.since(since) < cfg.stuck_close_timeout {
+                continue;
+            }
+            if best.is_none_or(|(r, _)| rank < r) {
+                best = Some((
+                    rank,
+                    StuckClose {
+                        side: role(d, orig),
+                        state: s.state,
+                        since,
+                    },
+                ));
+            }
+        }
+        best.map(|(_, sc)| sc)
     }
 
     fn close_class(&self, hs: HandshakeClass, orig: Dir) -> (CloseClass, Option<CloseDetail>) {
@@ -1047,6 +1323,55 @@ fn rst_acceptable(e: &Side, p: &Side, seg: &Segment) -> bool {
     let s = seg.seq;
     let ok = |x: u32| s == x || (fin && s == x.wrapping_sub(1));
     ok(rcv_nxt) || e.next_seq.is_some_and(ok)
+}
+
+/// The receive window `s` advertised with raw field `raw`: scaled by its SYN's shift when both
+/// SYNs carried the option (RFC 7323 §2.2), unscaled when either SYN lacked it, and the largest
+/// possible window when the handshake was not seen (so no RST is called out of window wrongly).
+fn scaled_window(s: &Side, p: &Side, raw: u16) -> u32 {
+    let seen = |x: &Side| x.sent_syn || x.sent_synack;
+    if !(seen(s) && seen(p)) {
+        return (raw as u32) << 14;
+    }
+    if s.wscale == NO_SCALE || p.wscale == NO_SCALE {
+        return raw as u32;
+    }
+    (raw as u32) << s.wscale.min(14)
+}
+
+/// RFC 5961 §3.2 class of a RST from `e` received by `p`: exact when it would be accepted
+/// ([`rst_acceptable`]), in window when its sequence number falls in the receiver's window
+/// `[RCV.NXT, RCV.NXT + RCV.WND)`, out of window otherwise.
+fn rst_class(e: &Side, p: &Side, seg: &Segment, acceptable: bool) -> RstClass {
+    if acceptable {
+        return RstClass::Exact;
+    }
+    let Some(rcv_nxt) = p.ack_hi else {
+        return RstClass::OutOfWindow;
+    };
+    let off = seg.seq.wrapping_sub(rcv_nxt);
+    if seq::ge(seg.seq, rcv_nxt) && off < scaled_window(p, e, p.wnd_raw).max(1) {
+        RstClass::InWindow
+    } else {
+        RstClass::OutOfWindow
+    }
+}
+
+/// Was `waiter` in a stale episode waiting for `silent` (stale rules 1 and 2)? Its start and
+/// reason.
+fn stale_wait(waiter: &Side, silent: &Side) -> Option<(Ts, StaleReason)> {
+    if let Some(ep) = waiter.loss()
+        && ep.n > 0
+        && silent.silent_since(ep.t0)
+        && (ep.timeouts() >= 2 || ep.last.since(ep.t0) > 3.0)
+    {
+        return Some((ep.t0, StaleReason::PeerUnreachable));
+    }
+    let ka = waiter.ka()?;
+    (ka.run >= 2)
+        .then_some(ka.run_start)
+        .flatten()
+        .map(|s| (s, StaleReason::KeepaliveUnanswered))
 }
 
 /// `M(R)` of docs/analysis.md#kernel-give-up: how long Linux keeps retransmitting established data.

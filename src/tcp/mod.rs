@@ -2,9 +2,11 @@
 //! close classes, keepalive parameters, retransmission backoff, stale connections and the
 //! kernel's give-up time.
 
+pub mod advice;
 pub mod connection;
 #[cfg(test)]
 mod ladders;
+pub mod life;
 pub mod state;
 
 pub use connection::{Connection, NativeConfig};
@@ -173,6 +175,16 @@ pub struct NativeSummary {
     /// Half-open (docs/analysis.md#endpoint-states): the side still ESTABLISHED (or in a closing state) from its own point
     /// of view while the other closed itself with a RST the first never received.
     pub half_open: Option<Role>,
+    /// SYN-only / SYN+ACK-only: when the kernel stops retrying (docs/cable-pull.md).
+    pub syn_give_up: Option<Ts>,
+    /// A side held too long in a closing state.
+    pub stuck_close: Option<life::StuckClose>,
+    /// Killed by a middlebox's idle timeout.
+    pub idle_killed: Option<life::IdleKilled>,
+    /// Longest idle gap the connection survived, seconds.
+    pub survived_idle_s: Option<f64>,
+    /// RFC 5961 classes of the RSTs received.
+    pub rst: life::RstCounts,
 }
 
 /// One word for a connection's condition, shared by the reports and the TUI.
@@ -186,6 +198,8 @@ pub enum Verdict {
     Unanswered,
     /// Ended by a RST.
     Reset,
+    /// A side held in CLOSE-WAIT, FIN-WAIT-2, LAST-ACK or FIN-WAIT-1 too long.
+    StuckClose,
     /// One side closed, the other still open.
     HalfClosed,
     /// Both sides closed with FINs.
@@ -195,11 +209,12 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 7] = [
+    pub const ALL: [Verdict; 8] = [
         Verdict::Stale,
         Verdict::Rejected,
         Verdict::Unanswered,
         Verdict::Reset,
+        Verdict::StuckClose,
         Verdict::HalfClosed,
         Verdict::Closed,
         Verdict::Healthy,
@@ -211,6 +226,7 @@ impl Verdict {
             Verdict::Rejected => "rejected",
             Verdict::Unanswered => "unanswered",
             Verdict::Reset => "reset",
+            Verdict::StuckClose => "stuck_close",
             Verdict::HalfClosed => "half_closed",
             Verdict::Closed => "closed",
             Verdict::Healthy => "healthy",
@@ -227,6 +243,7 @@ impl NativeSummary {
             (HandshakeClass::Rejected, _) | (_, CloseClass::Rejected) => Verdict::Rejected,
             (_, CloseClass::AbortiveOrig | CloseClass::AbortiveResp) => Verdict::Reset,
             (_, CloseClass::Graceful) => Verdict::Closed,
+            _ if self.stuck_close.is_some() => Verdict::StuckClose,
             (_, CloseClass::HalfClosed) => Verdict::HalfClosed,
             (HandshakeClass::SynOnly | HandshakeClass::SynAckOnly, _) => Verdict::Unanswered,
             _ => Verdict::Healthy,

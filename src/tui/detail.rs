@@ -3,9 +3,10 @@
 //! view opens; and the keepalive / missing-ACK analysis put in words.
 
 use crate::decode::tunnels::{HopAddr, TunnelKind};
-use crate::display::{clock, secs, stale_sentence};
+use crate::display::{clock, evidence_sentence, life_sentences, secs, stale_sentence};
 use crate::engine::Engine;
 use crate::flow::FlowId;
+use crate::story::Story;
 use crate::tcp::{EndpointState, NativeSummary, Role};
 use crate::time::Ts;
 use crate::vocab::events::EventKind;
@@ -34,6 +35,8 @@ pub struct FlowDetail {
     pub pkts: (u64, u64),
     pub bytes: (u64, u64),
     pub event_counts: [u32; EventKind::COUNT],
+    /// Evidence, stale episodes, idle kill and advice (docs/cable-pull.md).
+    pub story: Story,
     /// The tunnels the flow was found in, outermost first: kind, outer endpoint on the
     /// originator's side, on the responder's side.
     pub tunnel: Vec<(TunnelKind, HopAddr, HopAddr)>,
@@ -63,13 +66,14 @@ impl FlowDetail {
             })
             .collect();
         Some(FlowDetail {
-            row: FlowRow::from_flow(f, &summary),
+            row: FlowRow::from_flow(f, &summary, engine),
             summary,
             now,
             timeline,
             pkts: f.by_role(f.pkts),
             bytes: f.by_role(f.payload_bytes),
             event_counts: f.event_counts,
+            story: Story::of(f, &summary, engine, None),
             tunnel: f.tunnel_hops(),
             kernel_says: Vec::new(),
         })
@@ -116,7 +120,20 @@ impl FlowDetail {
         let s = &self.summary;
         let mut out = Vec::new();
         if let Some(line) = stale_sentence(s, self.now) {
-            out.push(format!("Stale: {line}"));
+            let peer = match s.stale.map(|st| st.silent) {
+                Some(Role::Orig) => self.row.orig.addr,
+                _ => self.row.resp.addr,
+            };
+            out.push(format!(
+                "Stale: {line}{}",
+                evidence_sentence(peer, &self.story.evidence)
+            ));
+        }
+        for l in life_sentences(s, &self.story.episodes, self.story.idle_killed) {
+            out.push(format!("Life: {l}"));
+        }
+        for a in &self.story.advice {
+            out.push(format!("Advice: {a}"));
         }
         match &s.keepalive {
             Some(k) => {

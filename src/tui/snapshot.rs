@@ -9,6 +9,7 @@ use crate::display::Totals;
 use crate::display::escape_field;
 use crate::engine::{Engine, Flow, Stats};
 use crate::flow::FlowId;
+use crate::tcp::life::{EvidenceKind, Outcome};
 use crate::tcp::{
     CloseClass, CloseDetail, EndpointState, HandshakeClass, NativeConfig, NativeSummary, Role,
     StaleReason, Verdict,
@@ -25,6 +26,10 @@ pub struct StaleCell {
     pub last_heard: Option<Ts>,
     /// Predicted kernel give-up and whether a RST is expected then.
     pub give_up: Option<(Ts, bool)>,
+    /// The first piece of reachability evidence and its count (docs/cable-pull.md).
+    pub evidence: Option<(EvidenceKind, u32)>,
+    /// How the current stale episode stands (still stale, or how the kernel gave up).
+    pub outcome: Outcome,
 }
 
 /// Keepalive counters of a row.
@@ -68,7 +73,7 @@ pub struct FlowRow {
 
 impl FlowRow {
     /// Copy what the views need out of a flow and its summary at `now`.
-    pub fn from_flow(f: &Flow, s: &NativeSummary) -> FlowRow {
+    pub fn from_flow(f: &Flow, s: &NativeSummary, engine: &Engine) -> FlowRow {
         let (lo, lr) = f.by_role(f.last_from);
         let quiet_since = match (lo, lr) {
             (Some(a), Some(b)) => a.min(b),
@@ -80,6 +85,12 @@ impl FlowRow {
             silent: st.silent,
             last_heard: st.last_heard,
             give_up: st.give_up.map(|g| (g.at, g.rst_expected)),
+            evidence: engine.evidence(f, s).first().map(|e| (e.kind, e.count)),
+            outcome: f
+                .conn
+                .episodes(s, engine.now())
+                .last()
+                .map_or(Outcome::StillStale, |e| e.outcome),
         });
         FlowRow {
             id: f.id,
@@ -322,7 +333,7 @@ impl Snapshot {
         for f in engine.flows() {
             let s = f.summary(now, cfg);
             totals.add_summary(&s);
-            let mut row = FlowRow::from_flow(f, &s);
+            let mut row = FlowRow::from_flow(f, &s, engine);
             if let Some(h) = attr.and_then(|a| a.lookup(f)) {
                 row.host = Some(super::host::HostTag::of(&h, &s));
             }

@@ -80,6 +80,7 @@ impl Theme {
             Verdict::Rejected => self.fg(Color::Magenta),
             Verdict::Unanswered => self.fg(Color::Yellow),
             Verdict::Reset => self.fg(Color::Red),
+            Verdict::StuckClose => self.fg(Color::LightMagenta),
             Verdict::HalfClosed => self.fg(Color::Cyan),
             Verdict::Closed => self.dim(),
             Verdict::Healthy => self.fg(Color::Green),

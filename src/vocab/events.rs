@@ -25,10 +25,17 @@ pub enum EventKind {
     FastRetransmission,
     OutOfOrder,
     Retransmission,
+    IcmpUnreachable,
+    IcmpProhibited,
+    IcmpTooBig,
+    IcmpTimeExceeded,
+    RstInWindow,
+    RstOutOfWindow,
+    ChallengeAck,
 }
 
 impl EventKind {
-    pub const COUNT: usize = 19;
+    pub const COUNT: usize = 26;
     pub const ALL: [EventKind; Self::COUNT] = [
         EventKind::Syn,
         EventKind::SynAck,
@@ -49,6 +56,13 @@ impl EventKind {
         EventKind::FastRetransmission,
         EventKind::OutOfOrder,
         EventKind::Retransmission,
+        EventKind::IcmpUnreachable,
+        EventKind::IcmpProhibited,
+        EventKind::IcmpTooBig,
+        EventKind::IcmpTimeExceeded,
+        EventKind::RstInWindow,
+        EventKind::RstOutOfWindow,
+        EventKind::ChallengeAck,
     ];
 
     /// The contract's name.
@@ -73,6 +87,13 @@ impl EventKind {
             EventKind::FastRetransmission => "fast_retransmission",
             EventKind::OutOfOrder => "out_of_order",
             EventKind::Retransmission => "retransmission",
+            EventKind::IcmpUnreachable => "icmp_unreachable",
+            EventKind::IcmpProhibited => "icmp_prohibited",
+            EventKind::IcmpTooBig => "icmp_too_big",
+            EventKind::IcmpTimeExceeded => "icmp_time_exceeded",
+            EventKind::RstInWindow => "rst_in_window",
+            EventKind::RstOutOfWindow => "rst_out_of_window",
+            EventKind::ChallengeAck => "challenge_ack",
         }
     }
 }

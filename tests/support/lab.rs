@@ -115,6 +115,37 @@ impl Lab {
         lab
     }
 
+    /// The client resolves the server dynamically, with short neighbour timers (reachable
+    /// 0.5-1.5 s, first probe after 1 s, 3 unicast then 3 broadcast probes 1 s apart): after a
+    /// cable pull its ARP requests go unanswered (docs/cable-pull.md "Evidence").
+    pub fn dynamic_neighbours(&self) {
+        ip(&[
+            "-n",
+            &self.client,
+            "neigh",
+            "del",
+            &self.server_addr(),
+            "dev",
+            "eth0",
+        ]);
+        let o = self
+            .exec(
+                &self.client,
+                &[
+                    "sysctl",
+                    "-qw",
+                    "net.ipv4.neigh.eth0.base_reachable_time_ms=1000",
+                    "net.ipv4.neigh.eth0.delay_first_probe_time=1",
+                    "net.ipv4.neigh.eth0.retrans_time_ms=1000",
+                    "net.ipv4.neigh.eth0.ucast_solicit=3",
+                    "net.ipv4.neigh.eth0.mcast_solicit=3",
+                ],
+            )
+            .output()
+            .expect("sysctl");
+        assert!(o.status.success());
+    }
+
     pub fn mac(&self, ns: &str) -> String {
         let o = self
             .exec(ns, &["cat", "/sys/class/net/eth0/address"])

@@ -21,7 +21,7 @@ problems = []
 
 def plain(v):
     """pyarrow's Python value in the json report's shape (maps come back as pair lists)."""
-    if isinstance(v, list) and all(isinstance(p, tuple) and len(p) == 2 for p in v):
+    if isinstance(v, list) and v and all(isinstance(p, tuple) and len(p) == 2 for p in v):
         return {k: plain(x) for k, x in v}
     if isinstance(v, list):
         return [plain(x) for x in v]

@@ -1,5 +1,5 @@
-//! The stale panel: stale connections, longest silence first, with why and when the kernel
-//! gives up.
+//! The stale panel: stale connections, longest silence first, with why, the reachability
+//! evidence, how the episode stands and when the kernel gives up (docs/cable-pull.md).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,13 +7,14 @@ use ratatui::widgets::Paragraph;
 
 use crate::display::{clock, role_name, short_duration};
 use crate::tcp::Verdict;
+use crate::tcp::life::EvidenceKind;
 use crate::tui::app::{App, View};
 use crate::tui::snapshot::{Snapshot, StaleCell};
 
 use super::table::{self, Column, Text};
 use super::{inner_below_header, visible_window};
 
-pub const COLUMNS: [Column; 8] = [
+pub const COLUMNS: [Column; 10] = [
     Column::new("silent", true, None),
     Column::new("flow", true, None),
     Column::new("originator", false, None),
@@ -21,8 +22,28 @@ pub const COLUMNS: [Column; 8] = [
     Column::new("silent side", false, Some(2)),
     Column::new("reason", false, None),
     Column::new("since", false, Some(1)),
+    Column::new("evidence", false, Some(3)),
+    Column::new("outcome", false, Some(4)),
     Column::new("kernel gives up", false, Some(0)),
 ];
+
+/// `ARP x9`, `ND x6`, `ICMP prohibited x5`: the first piece of evidence.
+fn evidence_cell(st: &StaleCell) -> String {
+    match st.evidence {
+        Some((k, n)) => {
+            let what = match k {
+                EvidenceKind::ArpUnanswered => "ARP unanswered",
+                EvidenceKind::NdUnanswered => "ND unanswered",
+                EvidenceKind::IcmpUnreachable => "ICMP unreachable",
+                EvidenceKind::IcmpProhibited => "ICMP prohibited",
+                EvidenceKind::IcmpTooBig => "ICMP too big",
+                EvidenceKind::IcmpTimeExceeded => "ICMP time exceeded",
+            };
+            format!("{what} x{n}")
+        }
+        None => "-".into(),
+    }
+}
 
 fn give_up_cell(st: &StaleCell) -> String {
     match st.give_up {
@@ -35,14 +56,16 @@ fn give_up_cell(st: &StaleCell) -> String {
 pub fn draw(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
     let theme = app.theme;
     let (rows, selected) = visible_window(app, View::Stale, app.stale_rows(), snap, area, |r| {
-        let (side, reason, since, give) = match &r.stale {
+        let (side, reason, since, evidence, outcome, give) = match &r.stale {
             Some(st) => (
                 role_name(st.silent),
                 st.reason.as_str(),
                 clock(st.since),
+                evidence_cell(st),
+                st.outcome.as_str(),
                 give_up_cell(st),
             ),
-            None => ("-", "-", "-".into(), "-".into()),
+            None => ("-", "-", "-".into(), "-".into(), "-", "-".into()),
         };
         let mut cells = vec![
             Text::plain(short_duration(r.silence(snap.now))),
@@ -52,6 +75,8 @@ pub fn draw(app: &App, snap: &Snapshot, f: &mut Frame, area: Rect) {
             Text::plain(side),
             Text::Plain(reason.into(), theme.verdict(Verdict::Stale)),
             Text::plain(since),
+            Text::plain(evidence),
+            Text::plain(outcome),
             Text::plain(give),
         ];
         if snap.attribution {

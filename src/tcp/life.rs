@@ -1,0 +1,535 @@
+//! The life of a connection around its silences (docs/cable-pull.md): stale episodes and how
+//! they ended, idle gaps that a middlebox may have killed, RST acceptance classes (RFC 5961)
+//! with challenge ACKs, the SYN / SYN+ACK retransmission schedule and the kernel's give-up,
+//! and reachability evidence (ARP, neighbour discovery, ICMP) attached by the engine.
+//!
+//! Memory: all of it lives in one [`Life`] box that a connection allocates the first time it
+//! needs it (a RST, a retransmitted SYN, an idle gap, a stale episode that ends, an ICMP error):
+//! an ordinary connection never does.
+
+use serde::Serialize;
+
+use crate::flow::Dir;
+use crate::tcp::{EndpointState, Role, StaleReason};
+use crate::time::Ts;
+
+/// Shortest silence of a quiet connection (nothing outstanding) that counts as an idle gap.
+pub const IDLE_GAP_MIN: f64 = 1.0;
+/// A challenge ACK must follow the in-window RST within this many seconds.
+const CHALLENGE_WINDOW: f64 = 1.0;
+/// Most SYN / SYN+ACK transmissions remembered per connection.
+const SYN_TRIES_MAX: usize = 32;
+
+/// How a stale episode ended (docs/cable-pull.md "Outcomes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The silent side answered again and the backlog was acknowledged.
+    Resumed,
+    /// The silent side answered with a RST: it restarted or lost the connection.
+    PeerReset,
+    /// The waiting side's keepalive (or user) timeout sent a RST.
+    GaveUpRst,
+    /// The waiting side's retransmissions stopped without a RST: retries exhausted.
+    GaveUpSilent,
+    /// A RST that does not come from the silent side's TCP stack.
+    MiddleboxReset,
+    /// Still silent at the reference time.
+    StillStale,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Resumed => "resumed",
+            Outcome::PeerReset => "peer_reset",
+            Outcome::GaveUpRst => "gave_up_rst",
+            Outcome::GaveUpSilent => "gave_up_silent",
+            Outcome::MiddleboxReset => "middlebox_reset",
+            Outcome::StillStale => "still_stale",
+        }
+    }
+}
+
+/// One stale episode: from the start of the silence to its end (or open).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StaleEpisode {
+    pub start: Ts,
+    pub end: Option<Ts>,
+    pub reason: StaleReason,
+    pub outcome: Outcome,
+    /// Seconds from the start of the silence to the answer that ended it (`resumed` only).
+    pub recovery_s: Option<f64>,
+}
+
+/// What answered the first segment after an idle gap that a middlebox forgot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KilledBy {
+    Rst,
+    Icmp,
+    Silence,
+}
+
+impl KilledBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KilledBy::Rst => "rst",
+            KilledBy::Icmp => "icmp",
+            KilledBy::Silence => "silence",
+        }
+    }
+}
+
+/// A connection killed by an idle timeout somewhere on the path (docs/cable-pull.md).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IdleKilled {
+    pub idle_s: f64,
+    pub by: KilledBy,
+    /// The first segment after the gap.
+    pub at: Ts,
+    /// The side that sent it.
+    pub sender: Dir,
+}
+
+/// RFC 5961 §3 classes of the RSTs a connection received.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RstCounts {
+    pub exact: u32,
+    pub in_window: u32,
+    pub out_of_window: u32,
+    pub challenge_acks: u32,
+}
+
+/// The class of one RST against its receiver's window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RstClass {
+    Exact,
+    InWindow,
+    OutOfWindow,
+}
+
+/// Reachability evidence (contract `stale.evidence`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    ArpUnanswered,
+    NdUnanswered,
+    IcmpUnreachable,
+    IcmpProhibited,
+    IcmpTooBig,
+    IcmpTimeExceeded,
+}
+
+impl EvidenceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceKind::ArpUnanswered => "arp_unanswered",
+            EvidenceKind::NdUnanswered => "nd_unanswered",
+            EvidenceKind::IcmpUnreachable => "icmp_unreachable",
+            EvidenceKind::IcmpProhibited => "icmp_prohibited",
+            EvidenceKind::IcmpTooBig => "icmp_too_big",
+            EvidenceKind::IcmpTimeExceeded => "icmp_time_exceeded",
+        }
+    }
+
+    /// Words for the text report and the TUI.
+    pub fn describe(self) -> &'static str {
+        match self {
+            EvidenceKind::ArpUnanswered => "ARP unanswered",
+            EvidenceKind::NdUnanswered => "neighbour solicitations unanswered",
+            EvidenceKind::IcmpUnreachable => "ICMP unreachable",
+            EvidenceKind::IcmpProhibited => "ICMP administratively prohibited",
+            EvidenceKind::IcmpTooBig => "ICMP packet too big",
+            EvidenceKind::IcmpTimeExceeded => "ICMP time exceeded",
+        }
+    }
+}
+
+/// One kind of evidence: when first and last seen, how often.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evidence {
+    pub kind: EvidenceKind,
+    pub first: Ts,
+    pub last: Ts,
+    pub count: u32,
+}
+
+/// A side held in a closing state (docs/cable-pull.md "Stuck closes").
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StuckClose {
+    pub side: Role,
+    pub state: EndpointState,
+    pub since: Ts,
+}
+
+/// An idle gap whose first segment is not answered yet.
+#[derive(Clone, Copy, Debug)]
+struct Gap {
+    idle_s: f64,
+    from: Dir,
+    at: Ts,
+    seq: u32,
+    resent: u32,
+}
+
+/// An in-window RST waiting for its challenge ACK.
+#[derive(Clone, Copy, Debug)]
+struct Challenge {
+    receiver: Dir,
+    at: Ts,
+    ack: u32,
+}
+
+/// Transmissions of one side's SYN (or SYN+ACK), first one included.
+#[derive(Clone, Debug, Default)]
+pub struct SynTries {
+    pub side: Option<Dir>,
+    pub synack: bool,
+    pub times: Vec<Ts>,
+}
+
+/// The out-of-line record (see the module doc).
+#[derive(Clone, Debug, Default)]
+pub struct Life {
+    pub episodes: Vec<StaleEpisode>,
+    pub rst: RstCounts,
+    pub survived_idle: Option<f64>,
+    pub killed: Option<IdleKilled>,
+    pub syn: SynTries,
+    pub evidence: Vec<Evidence>,
+    gap: Option<Gap>,
+    challenge: Option<Challenge>,
+}
+
+/// Most stale episodes kept per connection (the oldest are dropped first).
+const EPISODES_MAX: usize = 64;
+
+impl Life {
+    /// Record an ended stale episode.
+    pub fn push_episode(&mut self, e: StaleEpisode) {
+        if self.episodes.len() >= EPISODES_MAX {
+            self.episodes.remove(0);
+        }
+        self.episodes.push(e);
+    }
+
+    /// A quiet connection spoke again after `idle_s`: remember the gap until the first segment
+    /// after it is answered.
+    pub fn open_gap(&mut self, idle_s: f64, from: Dir, at: Ts, seq: u32) {
+        self.gap = Some(Gap {
+            idle_s,
+            from,
+            at,
+            seq,
+            resent: 0,
+        });
+    }
+
+    pub fn gap_open(&self) -> bool {
+        self.gap.is_some()
+    }
+
+    /// A later segment while a gap is open: an answer from the other side closes it (RST:
+    /// killed; anything else: survived); the same first segment sent again twice without
+    /// an answer marks it killed by silence (undone if an answer still comes).
+    pub fn after_gap(&mut self, from: Dir, rst: bool, seq: u32) {
+        let Some(g) = self.gap.as_mut() else {
+            return;
+        };
+        if from == g.from {
+            if seq == g.seq && !rst {
+                g.resent = g.resent.saturating_add(1);
+                if g.resent >= 2 && self.killed.is_none() {
+                    self.killed = Some(IdleKilled {
+                        idle_s: g.idle_s,
+                        by: KilledBy::Silence,
+                        at: g.at,
+                        sender: g.from,
+                    });
+                }
+            }
+            return;
+        }
+        let g = *g;
+        self.gap = None;
+        if rst {
+            self.killed = Some(IdleKilled {
+                idle_s: g.idle_s,
+                by: KilledBy::Rst,
+                at: g.at,
+                sender: g.from,
+            });
+        } else {
+            if self
+                .killed
+                .is_some_and(|k| k.by == KilledBy::Silence && k.at == g.at)
+            {
+                self.killed = None;
+            }
+            self.survived_idle = Some(self.survived_idle.map_or(g.idle_s, |s| s.max(g.idle_s)));
+        }
+    }
+
+    /// An ICMP error quoting this connection: evidence, and a kill when it answers the first
+    /// segment after an idle gap.
+    pub fn on_icmp(&mut self, kind: EvidenceKind, ts: Ts) {
+        self.add_evidence(kind, ts, ts, 1);
+        if matches!(
+            kind,
+            EvidenceKind::IcmpProhibited | EvidenceKind::IcmpUnreachable
+        ) && let Some(g) = self.gap.take()
+        {
+            self.killed = Some(IdleKilled {
+                idle_s: g.idle_s,
+                by: KilledBy::Icmp,
+                at: g.at,
+                sender: g.from,
+            });
+        }
+    }
+
+    pub fn add_evidence(&mut self, kind: EvidenceKind, first: Ts, last: Ts, count: u32) {
+        match self.evidence.iter_mut().find(|e| e.kind == kind) {
+            Some(e) => {
+                e.first = e.first.min(first);
+                e.last = e.last.max(last);
+                e.count = e.count.saturating_add(count);
+            }
+            None => self.evidence.push(Evidence {
+                kind,
+                first,
+                last,
+                count,
+            }),
+        }
+    }
+
+    /// Count a received RST that is not exact (exact ones are counted by the engine from the
+    /// events); an in-window one waits for the receiver's challenge ACK.
+    pub fn on_rst(&mut self, class: RstClass, receiver: Dir, at: Ts, rcv_nxt: Option<u32>) {
+        let c = &mut self.rst;
+        match class {
+            RstClass::Exact => {}
+            RstClass::InWindow => {
+                c.in_window = c.in_window.saturating_add(1);
+                if let Some(ack) = rcv_nxt {
+                    self.challenge = Some(Challenge { receiver, at, ack });
+                }
+            }
+            RstClass::OutOfWindow => c.out_of_window = c.out_of_window.saturating_add(1),
+        }
+    }
+
+    /// Is this segment the challenge ACK (RFC 5961 §3.2) of a pending in-window RST?
+    pub fn challenge_ack(&mut self, from: Dir, ts: Ts, pure_ack: bool, ack: u32) -> bool {
+        let Some(c) = self.challenge else {
+            return false;
+        };
+        if ts.since(c.at) > CHALLENGE_WINDOW {
+            self.challenge = None;
+            return false;
+        }
+        if from != c.receiver {
+            return false;
+        }
+        self.challenge = None;
+        if pure_ack && ack == c.ack {
+            self.rst.challenge_acks = self.rst.challenge_acks.saturating_add(1);
+            return true;
+        }
+        false
+    }
+
+    pub fn has_challenge(&self) -> bool {
+        self.challenge.is_some()
+    }
+
+    /// One more transmission of `side`'s SYN (or SYN+ACK); `prev` is the one before.
+    pub fn syn_sent_again(&mut self, side: Dir, synack: bool, prev: Option<Ts>, now: Ts) {
+        let s = &mut self.syn;
+        if s.side.is_some_and(|d| d != side || s.synack != synack) {
+            return;
+        }
+        if s.times.is_empty() {
+            s.side = Some(side);
+            s.synack = synack;
+            if let Some(p) = prev {
+                s.times.push(p);
+            }
+        }
+        if s.times.len() < SYN_TRIES_MAX {
+            s.times.push(now);
+        }
+    }
+}
+
+/// Linux's SYN / SYN+ACK retry rules (docs/cable-pull.md "Handshake give-up").
+#[derive(Clone, Copy, Debug)]
+pub struct SynRules {
+    /// net.ipv4.tcp_syn_retries default.
+    pub syn_retries: u32,
+    /// net.ipv4.tcp_synack_retries default.
+    pub synack_retries: u32,
+    /// net.ipv4.tcp_syn_linear_timeouts default (Linux >= 6.5).
+    pub linear_timeouts: u32,
+}
+
+impl Default for SynRules {
+    fn default() -> Self {
+        SynRules {
+            syn_retries: 6,
+            synack_retries: 5,
+            linear_timeouts: 4,
+        }
+    }
+}
+
+/// TCP_TIMEOUT_INIT: the kernel's time budget for SYNs is modelled from 1 s.
+const TIMEOUT_INIT: f64 = 1.0;
+const RTO_MAX: f64 = 120.0;
+
+/// `tcp_model_timeout(R, 1 s)`: the time budget of a SYN-SENT socket with R retries.
+fn syn_budget(r: u32) -> f64 {
+    // ilog2(TCP_RTO_MAX / rto_base) = 6
+    if r <= 6 {
+        ((2u64 << r) - 1) as f64 * TIMEOUT_INIT
+    } else {
+        127.0 * TIMEOUT_INIT + (r - 6) as f64 * RTO_MAX
+    }
+}
+
+/// When the kernel gives up the handshake, from the observed transmissions (`times[0]` the
+/// first SYN or SYN+ACK), at the reference time `now`.
+///
+/// A SYN-SENT socket (Linux >= 6.5) keeps its first RTO for `tcp_syn_linear_timeouts`
+/// retransmissions, then doubles it; at each timer expiry it gives up when it has already
+/// retransmitted `tcp_syn_retries + tcp_syn_linear_timeouts` times, or when the time since
+/// the first SYN reached the budget `(2^(R+1) - 1) s`. A SYN+ACK (request socket) doubles
+/// from the start and gives up after `tcp_synack_retries` retransmissions. The retry count R
+/// is not on the wire: tcplens takes the smallest R that explains every observed
+/// retransmission when the capture shows the next one is overdue (the kernel already gave
+/// up), and otherwise no less than the Linux default.
+pub fn syn_give_up(times: &[Ts], synack: bool, now: Ts, rules: &SynRules) -> Option<Ts> {
+    let t0 = *times.first()?;
+    let n = times.len() - 1; // retransmissions seen
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1].since(w[0])).collect();
+    let base = gaps.first().copied().unwrap_or(TIMEOUT_INIT).max(0.05);
+    // Linear gaps: the leading gaps within 25 % of the first.
+    let equal = gaps
+        .iter()
+        .take_while(|g| (**g / base - 1.0).abs() <= 0.25)
+        .count();
+    let linear = if synack {
+        0
+    } else if equal < gaps.len() {
+        // A longer gap came after them: the last equal gap follows retransmission L.
+        (equal as u32).saturating_sub(1)
+    } else {
+        rules.linear_timeouts.max((equal as u32).saturating_sub(1))
+    };
+    let gap_after = |k: u32| base * 2f64.powi(k.saturating_sub(linear).min(30) as i32);
+    let expired = |r: u32, count: u32, at: Ts| {
+        if synack {
+            count >= r
+        } else {
+            count >= r + linear || at.since(t0) >= syn_budget(r)
+        }
+    };
+    // Smallest R under which no observed expiry would have given up.
+    let consistent = |r: u32| (1..=n).all(|j| !expired(r, j as u32 - 1, times[j]));
+    let r_min = (1..=64).find(|r| consistent(*r)).unwrap_or(64);
+    let last = times[n];
+    let next = last.add_secs(gap_after(n as u32).min(RTO_MAX));
+    // Kernel timers fire a few per cent late (jiffies); past 10 % of the gap, the
+    // retransmission that did not come is not coming.
+    let overdue = now.since(next) > (0.1 * gap_after(n as u32)).max(0.1);
+    let default = if synack {
+        rules.synack_retries
+    } else {
+        rules.syn_retries
+    };
+    let r = if overdue { r_min } else { r_min.max(default) };
+    let mut at = next;
+    let mut count = n as u32;
+    for _ in 0..128 {
+        if expired(r, count, at) {
+            return Some(at);
+        }
+        count += 1;
+        at = at.add_secs(gap_after(count).min(RTO_MAX));
+    }
+    Some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(v: &[f64]) -> Vec<Ts> {
+        v.iter().map(|s| Ts::from_secs_f64(1000.0 + s)).collect()
+    }
+
+    #[test]
+    fn syn_budget_matches_the_kernel_model() {
+        assert_eq!(syn_budget(2), 7.0);
+        assert_eq!(syn_budget(3), 15.0);
+        assert_eq!(syn_budget(6), 127.0);
+    }
+
+    #[test]
+    fn seven_syn_retransmissions_give_up_one_doubled_gap_later() {
+        // syn-blackhole: tcp_syn_retries=3 + 4 linear; the kernel said ETIMEDOUT at ~19.45 s.
+        let t = ts(&[0.0, 1.012, 2.036, 3.060, 4.084, 5.108, 7.124, 11.256]);
+        let now = Ts::from_secs_f64(1000.0 + 25.0);
+        let at = syn_give_up(&t, false, now, &SynRules::default()).unwrap();
+        let rel = at.since(t[0]);
+        assert!((rel - 19.4).abs() < 0.3, "{rel}");
+    }
+
+    #[test]
+    fn the_time_budget_ends_a_linear_schedule_early() {
+        // tcp_syn_retries=2: five 1-s retransmissions, then the 7 s budget is spent at the
+        // next expiry (2 s later), long before 2 + 4 retransmissions.
+        let t = ts(&[0.0, 1.02, 2.04, 3.06, 4.08, 5.10]);
+        let now = Ts::from_secs_f64(1000.0 + 9.0);
+        let at = syn_give_up(&t, false, now, &SynRules::default()).unwrap();
+        assert!((at.since(t[0]) - 7.14).abs() < 0.1);
+        // While the attempt may still be running, the default tcp_syn_retries is assumed.
+        let early = syn_give_up(&t, false, t[5], &SynRules::default()).unwrap();
+        assert!(early.since(t[0]) > 100.0);
+    }
+
+    #[test]
+    fn synack_retransmissions_double_from_the_start() {
+        let t = ts(&[0.0, 1.0, 3.0, 7.0]);
+        let now = Ts::from_secs_f64(1000.0 + 30.0);
+        let at = syn_give_up(&t, true, now, &SynRules::default()).unwrap();
+        // Three retransmissions seen and the fourth overdue: R = 3, give-up at 7 + 8.
+        assert!((at.since(t[0]) - 15.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn gap_answered_survives_and_rst_kills() {
+        let mut l = Life::default();
+        let t = Ts::from_secs_f64(10.0);
+        l.open_gap(5.0, Dir::A, t, 100);
+        l.after_gap(Dir::B, false, 7);
+        assert_eq!(l.survived_idle, Some(5.0));
+        l.open_gap(9.0, Dir::A, t, 200);
+        l.after_gap(Dir::B, true, 7);
+        assert_eq!(l.killed.map(|k| k.by), Some(KilledBy::Rst));
+    }
+
+    #[test]
+    fn challenge_ack_must_come_from_the_receiver_with_rcv_nxt() {
+        let mut l = Life::default();
+        let t = Ts::from_secs_f64(10.0);
+        l.on_rst(RstClass::InWindow, Dir::B, t, Some(500));
+        assert!(!l.challenge_ack(Dir::B, t.add_secs(0.001), true, 400));
+        l.on_rst(RstClass::InWindow, Dir::B, t, Some(500));
+        assert!(l.challenge_ack(Dir::B, t.add_secs(0.001), true, 500));
+        assert_eq!(l.rst.challenge_acks, 1);
+        assert_eq!(l.rst.in_window, 2);
+    }
+}
