@@ -4,6 +4,8 @@
 //!
 //! Not used by the analysis itself.
 
+pub mod stack;
+
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -1,4 +1,5 @@
-//! The packet decoder: one frame of any supported (or unsupported) link type.
+//! The packet decoder: one frame of any supported (or unsupported) link type, decoded on its
+//! own and twice through a stateful decoder.
 //! Input: selector byte (link type, see `common::LINKTYPES`), option byte (bit 0 verify
 //! checksums; the rest shortens or lengthens the on-wire length), then the frame bytes.
 #![no_main]
@@ -26,6 +27,14 @@ fuzz_target!(|data: &[u8]| {
     let opts = DecodeOptions {
         verify_checksums: opt & 1 != 0,
     };
+    // The stateful decoder (reassembly, tunnel table) on the frame twice: a fragment then
+    // meets its own duplicate (an overlap).
+    let mut decoder = decode::Decoder::new(opts);
+    for _ in 0..2 {
+        if let Ok(decode::Decoded::Tcp(seg)) = decoder.decode(&raw) {
+            assert!(seg.captured_payload_len <= seg.payload_len || seg.ip_len_from_capture);
+        }
+    }
     if let Ok(decode::Decoded::Tcp(seg)) = decode::decode(&raw, opts) {
         // What the decoder promises about a segment.
         assert!(seg.captured_payload_len <= seg.payload_len || seg.ip_len_from_capture);
