@@ -58,7 +58,7 @@ demo: build
 	else ./target/release/tcplens -r $(DEMO_CAPTURE) --report text; fi
 
 test: test-deps
-	$(CARGO) test --release --no-fail-fast
+	$(CARGO) test --profile ci --no-fail-fast
 
 lint: deps
 	$(CARGO) fmt --all -- --check

@@ -14,6 +14,11 @@
 #   BENCH_LIVE_PACKETS=1000000 BENCH_LIVE_CONNECTIONS=50000  the replayed capture
 #   BENCH_LIVE_BUFFER_KIB=                tcplens -B (kernel buffer); libpcap's default if empty
 #   BENCH_LIVE_REPORT=zeek                tcplens --report kind
+#   BENCH_LIVE_ATTRIBUTION=on             tcplens's process attribution (sock_diag, /proc; on by
+#                                         default live); "off" passes --no-attribution
+#   BENCH_LIVE_HOST_SOCKETS=0             established loopback sockets held in the capturing
+#                                         namespace meanwhile (scripts/many_sockets.py), so the
+#                                         attribution refreshes have a host's worth of work
 #   BENCH_LIVE_TOOL=tcplens               or "tcpdump" / "tcpdump-immediate": the same steps with
 #                                         `tcpdump -w /dev/null` capturing, as a reference for
 #                                         what this machine and veth pair allow
@@ -38,6 +43,9 @@ BUF=${BENCH_LIVE_BUFFER_KIB:-}
 KIND=${BENCH_LIVE_REPORT:-zeek}
 TOOL=${BENCH_LIVE_TOOL:-tcplens}
 SENDER=${BENCH_LIVE_SENDER:-blast}
+ATTR=${BENCH_LIVE_ATTRIBUTION:-on}
+HOST_SOCKETS=${BENCH_LIVE_HOST_SOCKETS:-0}
+case $ATTR in on | off) ;; *) die "BENCH_LIVE_ATTRIBUTION must be on or off" ;; esac
 METRICS=${BENCH_LIVE_METRICS:-0}
 [[ $METRICS == 1 && ${BENCH_LIVE_TOOL:-tcplens} != tcplens ]] && die "BENCH_LIVE_METRICS needs BENCH_LIVE_TOOL=tcplens"
 case $SENDER in blast | tcpreplay) ;; *) die "BENCH_LIVE_SENDER must be blast or tcpreplay" ;; esac
@@ -75,10 +83,15 @@ fi
 TX=tlbtx$$ RX=tlbrx$$
 VTX=vtx$$ VRX=vrx$$
 TCPLENS_PID=""
+HOLDER_PID=""
 cleanup() {
 	if [[ -n $TCPLENS_PID ]] && kill -0 "$TCPLENS_PID" 2>/dev/null; then
 		kill -INT "$TCPLENS_PID" 2>/dev/null || true
 		wait "$TCPLENS_PID" 2>/dev/null || true
+	fi
+	if [[ -n $HOLDER_PID ]]; then
+		kill "$HOLDER_PID" 2>/dev/null || true
+		wait "$HOLDER_PID" 2>/dev/null || true
 	fi
 	ip netns del "$TX" 2>/dev/null || true
 	ip netns del "$RX" 2>/dev/null || true
@@ -99,6 +112,19 @@ for ns in "$TX:$VTX:10.250.0.1/30" "$RX:$VRX:10.250.0.2/30"; do
 	ip netns exec "$n" ethtool -K "$dev" gro off gso off tso off >/dev/null 2>&1 || true
 done
 
+if [[ $HOST_SOCKETS -gt 0 ]]; then
+
+	ip netns exec "$RX" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
+	log "holding $HOST_SOCKETS loopback sockets in the capturing namespace"
+	ip netns exec "$RX" python3 scripts/many_sockets.py $(((HOST_SOCKETS + 1) / 2)) >"$DIR/holder.txt" &
+	HOLDER_PID=$!
+	for _ in $(seq 1 600); do
+		grep -q ready "$DIR/holder.txt" 2>/dev/null && break
+		sleep 0.5
+	done
+	grep -q ready "$DIR/holder.txt" || die "the socket holder did not get ready"
+fi
+
 ROWS=()
 BEST=""
 BEST_PPS=0
@@ -118,6 +144,7 @@ step() {
 	case $TOOL in
 	tcplens)
 		cmd=("$TCPLENS" -i "$VRX" --report "$KIND")
+		[[ $ATTR == off ]] && cmd+=(--no-attribution)
 		[[ $METRICS == 1 ]] && cmd+=(--metrics 127.0.0.1:9911)
 		;;
 	tcpdump) cmd=(tcpdump -n -i "$VRX" -w /dev/null) ;;
@@ -198,11 +225,13 @@ done
 # The section (and report file) name: the default sender adds nothing, so that the sections
 # of earlier runs keep their names.
 NAME=live-$TOOL${BUF:+-B$BUF}
+[[ $TOOL == tcplens && $ATTR == off ]] && NAME+=-noattr
+[[ $TOOL == tcplens && $HOST_SOCKETS -gt 0 ]] && NAME+=-host$HOST_SOCKETS
 [[ $METRICS == 1 ]] && NAME+=-metrics
 [[ $SENDER == blast ]] || NAME+=-$SENDER
 REPORT=$DIR/report-$NAME.md
 case $TOOL in
-tcplens) cmd_text="tcplens -i <veth peer> --report $KIND${BUF:+ -B $BUF}${METRICS/#1/ --metrics 127.0.0.1:9911 (scraped every second)}" ;;
+tcplens) cmd_text="tcplens -i <veth peer> --report $KIND${BUF:+ -B $BUF}$([[ $ATTR == off ]] && echo ' --no-attribution')${METRICS/#1/ --metrics 127.0.0.1:9911 (scraped every second)}" ;;
 tcpdump) cmd_text="tcpdump -n -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 *) cmd_text="tcpdump -n --immediate-mode -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 esac
@@ -220,6 +249,9 @@ esac
 	echo "\`${cmd_text}\` (ended by SIGINT 1.5 s after the replay). veth MTU 1600, offloads off."
 	echo "The capture: $PKTS packets, $CONNS connections (gencap, seed 1). A step passes when"
 	echo "every replayed packet was captured with zero kernel, interface and analysis-queue drops."
+	if [[ $TOOL == tcplens ]]; then
+		echo "Process attribution: $ATTR$([[ $HOST_SOCKETS -gt 0 ]] && echo ", with $HOST_SOCKETS established loopback sockets held in the capturing namespace (scripts/many_sockets.py)")."
+	fi
 	echo "*retried*: frames the kernel refused to the sender (ENOBUFS/EAGAIN) and that it sent again."
 	echo
 	echo "| target pps | sent | achieved pps ($SENDER) | retried | captured | kernel drops | interface drops | queue drops | zero drops |"

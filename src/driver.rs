@@ -358,7 +358,8 @@ impl<W: Write> ReportWriter<W> {
         for s in h.new_kernel_only() {
             report::host::write_kernel_only(&mut self.out, &s)?;
         }
-        let ids: Vec<FlowId> = engine.flows().map(|f| f.id).collect();
+        let mut ids: Vec<FlowId> = h.attr.pinned().collect();
+        ids.sort_unstable();
         for id in ids {
             self.json_if_changed(engine, id)?;
         }
@@ -741,7 +742,7 @@ fn run_live(
     if let Some(ns) = &cli.netns {
         crate::host::netns::enter(ns).map_err(Error::input)?;
     }
-    let mut host = attribution::HostLink::start(cli).map_err(Error::usage)?;
+    attribution::HostLink::check(cli).map_err(Error::usage)?;
     let opts = LiveOptions {
         iface: iface.to_string(),
         snaplen: cli.snaplen.unwrap_or(live::DEFAULT_SNAPLEN),
@@ -772,6 +773,7 @@ fn run_live(
         capture.join();
         return Err(e);
     }
+    let mut host = attribution::HostLink::start(cli);
     if interactive {
         return run_tui_live(capture, iface, cfg, stop, theme(cli), host.take());
     }

@@ -360,3 +360,44 @@ fn a_port_reused_at_once_by_another_process_is_never_attributed_to_the_earlier_f
         }
     }
 }
+
+#[test]
+fn after_dash_z_other_users_sockets_show_their_uid_only_and_one_line_says_why() {
+    require_root!();
+    let lab = Lab::new("prc");
+    let mut server = peer(&lab, &lab.server, &["server", "5305", "hold"], None);
+    wait_line(&mut server, "ready");
+    // tcplens drops to nobody once the capture is open; the client is root's.
+    let run = tcplens(&lab.client, 3.0, &["-Z", "nobody"]);
+    let mut client = peer(
+        &lab,
+        &lab.client,
+        &["client", &lab.server_addr(), "5305", "idle", "5"],
+        None,
+    );
+    wait_line(&mut client, "connected");
+    let (all, err) = run.finish();
+    stop(client);
+    stop(server);
+    let recs = last_records(&all);
+    let f = flow_to(&recs, 5305);
+    let p = &f["process"];
+    assert_eq!(
+        p["pid"],
+        Value::Null,
+        "root's process is not readable by nobody: {f}"
+    );
+    assert_eq!(p["uid"], 0, "{f}");
+    assert_eq!(p["user"], "root");
+    assert_eq!(f["kernel"]["state"], "ESTABLISHED", "{f}");
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("process attribution"))
+        .collect();
+    assert_eq!(said.len(), 1, "one line: {err}");
+    assert!(
+        said[0].starts_with("tcplens: process attribution limited"),
+        "{err}"
+    );
+    assert!(said[0].contains("CAP_SYS_PTRACE"), "{err}");
+}

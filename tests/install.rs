@@ -8,7 +8,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// target/debug or target/release: where this test's tcplens was built.
+/// target/debug, target/release or target/ci: where this test's tcplens was built.
 fn profile_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_tcplens"))
         .parent()
@@ -35,8 +35,12 @@ fn make_install_puts_binary_man_page_and_completions_under_destdir() {
     build
         .current_dir(root())
         .args(["build", "--quiet", "--example", "cli_docs"]);
-    if profile.ends_with("release") {
-        build.arg("--release");
+    // target/<profile>: "debug" is the dev profile, any other directory is named after its profile.
+    match profile.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => {}
+        Some(name) => {
+            build.args(["--profile", name]);
+        }
     }
     run(&mut build);
 

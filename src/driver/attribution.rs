@@ -23,24 +23,31 @@ pub struct HostLink {
 }
 
 impl HostLink {
-    /// Start attribution unless `--no-attribution` (live only).
-    pub fn start(cli: &Cli) -> Result<Option<HostLink>, String> {
-        if cli.no_attribution || cli.interface.is_none() {
-            return Ok(None);
-        }
+    /// Check the options before anything is opened.
+    pub fn check(cli: &Cli) -> Result<(), String> {
         let p = cli.attribution_interval;
         if !(p.is_finite() && (0.05..=3600.0).contains(&p)) {
             return Err(format!(
                 "--attribution-interval must be between 0.05 and 3600 seconds, not {p}"
             ));
         }
-        Ok(Some(HostLink {
+        Ok(())
+    }
+
+    /// Start attribution unless `--no-attribution` (live only), once the capture is open
+    /// (and after `-Z`: the scan then runs with the privileges the capture keeps).
+    pub fn start(cli: &Cli) -> Option<HostLink> {
+        if cli.no_attribution || cli.interface.is_none() {
+            return None;
+        }
+        let p = cli.attribution_interval.clamp(0.05, 3600.0);
+        Some(HostLink {
             watch: host::spawn(Duration::from_secs_f64(p), Ts::now),
             attr: Attribution::new(),
             last: None,
             flows_created: 0,
             told: FxHashSet::default(),
-        }))
+        })
     }
 
     /// After a packet: a new connection asks for an early refresh (the host thread spaces

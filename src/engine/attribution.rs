@@ -253,6 +253,12 @@ impl Attribution {
         }
     }
 
+    /// Flows with a socket of this host pinned: the only ones whose host fields can change
+    /// with a new snapshot.
+    pub fn pinned(&self) -> impl Iterator<Item = FlowId> + '_ {
+        self.pins.keys().copied()
+    }
+
     /// What the host knows about `f`; None when attribution is off.
     pub fn lookup(&self, f: &Flow) -> Option<FlowHost<'_>> {
         let snap = self.snap.as_ref()?;

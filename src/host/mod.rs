@@ -52,6 +52,8 @@ pub struct HostSnapshot {
     /// What the refresh cost.
     pub scan: ScanStats,
     pub refresh_ms: f64,
+    /// Of which the sock_diag dump (netlink and parsing).
+    pub dump_ms: f64,
 }
 
 impl HostSnapshot {
@@ -88,6 +90,7 @@ impl Refresher {
     pub fn refresh(&mut self, now: Ts) -> Result<HostSnapshot, String> {
         let t0 = Instant::now();
         let listed = self.dumper.dump()?;
+        let dump_ms = t0.elapsed().as_secs_f64() * 1e3;
         let n = listed.len();
         let live: FxHashSet<u32> = listed.iter().map(|k| k.inode).filter(|i| *i != 0).collect();
         self.procs.resolve(&live);
@@ -100,14 +103,13 @@ impl Refresher {
                 .table
                 .get(&key)
                 .is_some_and(|old| old.present && old.kernel.inode == k.inode);
-            let (first_seen, mut owner) = match self.table.get(&key) {
-                Some(old) if same => (old.first_seen, old.owner.clone()),
-                _ => (now, None),
+            let (first_seen, mut owner, user) = match self.table.get(&key) {
+                Some(old) if same => (old.first_seen, old.owner.clone(), old.user.clone()),
+                _ => (now, None, self.procs.user(k.uid)),
             };
             if owner.is_none() && k.inode != 0 {
                 owner = self.procs.owner(k.inode);
             }
-            let user = self.procs.user(k.uid);
             self.table.insert(
                 key,
                 Arc::new(HostSocket {
@@ -138,6 +140,7 @@ impl Refresher {
             listed: n,
             scan: self.procs.last,
             refresh_ms: t0.elapsed().as_secs_f64() * 1e3,
+            dump_ms,
         })
     }
 }
@@ -218,9 +221,9 @@ impl Drop for HostWatch {
     }
 }
 
-/// Start the refresh thread in the calling thread's network namespace, every `period`. The
-/// first refresh is done before this returns (up to 2 s), so sockets that exist before the
-/// capture starts are known from its first packet.
+/// Start the refresh thread in the calling thread's network namespace, every `period`; the
+/// first refresh starts at once (the driver starts it once the capture is open, so a slow
+/// first scan never delays the capture).
 pub fn spawn(period: Duration, now: fn() -> Ts) -> HostWatch {
     let latest = Arc::new(Mutex::new(None));
     let notice = Arc::new(Mutex::new(None));
@@ -233,7 +236,7 @@ pub fn spawn(period: Duration, now: fn() -> Ts) -> HostWatch {
         .spawn(move || run(period, now, rx, ready_tx, l2, n2, s2));
     let thread = match thread {
         Ok(t) => {
-            let _ = ready_rx.recv_timeout(Duration::from_secs(2));
+            drop(ready_rx);
             Some(t)
         }
         Err(e) => {
@@ -307,16 +310,17 @@ fn run(
             first = false;
             let _ = ready.try_send(());
         }
-        // Wait out the period, or an early request no sooner than MIN_GAP after this refresh.
-        let left = (t0 + period).saturating_duration_since(Instant::now());
+        // Wait out the period (stretched so that refreshing takes at most a fifth of the
+        // thread's time on a host with very many sockets), or an early request: those come no
+        // sooner than MIN_GAP, and take at most a tenth of the time, however many connections
+        // appear (forwarded traffic brings many, with no socket here to find).
+        let left = (t0 + period.max(took * 5)).saturating_duration_since(Instant::now());
         if left.is_zero() || stop.load(Ordering::Relaxed) {
             continue;
         }
         match nudges.recv_timeout(left) {
-            // Early refreshes take at most a third of the time: a host with many sockets
-            // (a long refresh) is refreshed less often, however many connections appear.
             Ok(()) => {
-                let gap = MIN_GAP.max(took * 3);
+                let gap = MIN_GAP.max(took * 10);
                 std::thread::sleep((t0 + gap).saturating_duration_since(Instant::now()))
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
