@@ -78,16 +78,21 @@ impl Middleboxes {
     pub fn infer(engine: &Engine) -> Middleboxes {
         let now = engine.now();
         let cfg = &engine.cfg.native;
-        // The last time each address was heard from, over all flows.
-        let mut heard: HashMap<IpAddr, crate::time::Ts> = HashMap::new();
-        for f in engine.flows() {
-            for (ep, t) in [(f.a, f.last_from[0]), (f.b, f.last_from[1])] {
-                if let Some(t) = t {
-                    let e = heard.entry(ep.addr).or_insert(t);
-                    *e = (*e).max(t);
+        // The last time each address was heard from, over all flows: built only when a silence
+        // kill needs it, so a capture without one (a SYN flood) allocates nothing here.
+        let mut heard: Option<HashMap<IpAddr, crate::time::Ts>> = None;
+        let last_heard = || {
+            let mut m: HashMap<IpAddr, crate::time::Ts> = HashMap::new();
+            for f in engine.flows() {
+                for (ep, t) in [(f.a, f.last_from[0]), (f.b, f.last_from[1])] {
+                    if let Some(t) = t {
+                        let e = m.entry(ep.addr).or_insert(t);
+                        *e = (*e).max(t);
+                    }
                 }
             }
-        }
+            m
+        };
         struct Acc {
             killed: Vec<(f64, KilledBy)>,
             survived: Vec<f64>,
@@ -111,7 +116,10 @@ impl Middleboxes {
                 let ok = match k.by {
                     KilledBy::Silence => {
                         let peer = f.endpoint(k.sender.other()).addr;
-                        heard.get(&peer).is_some_and(|t| *t > k.at)
+                        heard
+                            .get_or_insert_with(last_heard)
+                            .get(&peer)
+                            .is_some_and(|t| *t > k.at)
                     }
                     _ => true,
                 };

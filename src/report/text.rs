@@ -27,6 +27,7 @@ pub struct TextReport {
     totals: Totals,
     stale_lines: Vec<String>,
     stale_more: u64,
+    advice_more: u64,
 }
 
 impl Default for TextReport {
@@ -43,6 +44,7 @@ impl TextReport {
             totals: Totals::default(),
             stale_lines: Vec::new(),
             stale_more: 0,
+            advice_more: 0,
         }
     }
 
@@ -118,16 +120,22 @@ impl TextReport {
                 self.stale_more += 1;
             }
         }
+        let head = || format!("  flow {} {} -> {}:", f.id, f.orig(), f.resp());
         if self.life_lines.len() < MAX_STALE_LINES {
-            let head = format!("  flow {} {} -> {}:", f.id, f.orig(), f.resp());
             for l in life_sentences(&s, &x.episodes, x.idle_killed) {
-                self.life_lines.push(format!("{head} {l}"));
+                self.life_lines.push(format!("{} {l}", head()));
             }
-            if !x.advice.is_empty() {
-                self.advice_lines.push(head);
+        }
+        // Advice is bounded like the other per-connection lines: a SYN flood gives every
+        // connection advice, and keeping it all broke the memory bound (tests/adversarial.rs).
+        if !x.advice.is_empty() {
+            if self.advice_lines.len() < MAX_STALE_LINES {
+                self.advice_lines.push(head());
                 for a in &x.advice {
                     self.advice_lines.push(format!("    - {a}"));
                 }
+            } else {
+                self.advice_more += 1;
             }
         }
         Ok(())
@@ -211,6 +219,13 @@ fn write_tail<W: Write>(
         writeln!(out, "Advice:")?;
         for l in &r.advice_lines {
             writeln!(out, "{l}")?;
+        }
+        if r.advice_more > 0 {
+            writeln!(
+                out,
+                "  ... and {} more connections with advice",
+                r.advice_more
+            )?;
         }
     }
     let t = &r.totals;
