@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/tmux.rs"]
 mod tmux;
-use tmux::{keys, tmux};
+use tmux::{keys, start, tmux};
 
 /// Wait until the pane shows `what` (up to 5 s); returns the pane.
 fn wait_for(session: &str, what: &str) -> String {
@@ -29,17 +29,7 @@ fn stale_keepalive_connection_from_panel_to_detail() {
     );
     let session = format!("tcplens-e2e-{}", std::process::id());
     let cmd = format!("{} -r {}; sleep 2", env!("CARGO_BIN_EXE_tcplens"), path);
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "200",
-        "-y",
-        "50",
-        &cmd,
-    ]);
+    start(&session, &cmd);
     let pane = wait_for(&session, "1 Connections (1)");
     assert!(pane.contains("10.201.0.1:41300"), "{pane}");
 
@@ -84,17 +74,7 @@ fn replay_shows_the_connection_turning_stale() {
         env!("CARGO_BIN_EXE_tcplens"),
         path
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "200",
-        "-y",
-        "50",
-        &cmd,
-    ]);
+    start(&session, &cmd);
     let start = Instant::now();
     let pane = wait_for(&session, "REPLAY ×4");
     assert!(pane.contains("REPLAY ×4"), "{pane}");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/tmux.rs"]
 mod tmux;
-use tmux::{keys, tmux};
+use tmux::{keys, start, tmux};
 
 const SEGMENTS: usize = 1_000_000;
 
@@ -57,17 +57,7 @@ fn a_million_segment_connection_zooms_and_pans() {
         env!("CARGO_BIN_EXE_tcplens"),
         path.display()
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "200",
-        "-y",
-        "50",
-        &cmd,
-    ]);
+    start(&session, &cmd);
     let (pane, t) = wait_until(&session, 120, |p| {
         p.contains("1 Connections (1)") && !p.contains("reading")
     });

@@ -16,7 +16,7 @@ use lab::{BIN, Lab, is_root, wait_child};
 
 #[path = "support/tmux.rs"]
 mod tmux;
-use tmux::{tmux, wait_for};
+use tmux::{start, tmux, wait_for};
 
 #[test]
 fn live_tui_shows_a_cable_pull_as_stale_and_quits_cleanly() {
@@ -38,17 +38,7 @@ fn live_tui_shows_a_cable_pull_as_stale_and_quits_cleanly() {
         BIN,
         wfile.display()
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "200",
-        "-y",
-        "50",
-        &cmd,
-    ]);
+    start(&session, &cmd);
     let (pane, _) = wait_for(&session, "LIVE eth0", 5);
     assert!(pane.contains("LIVE eth0"), "{pane}");
     std::thread::sleep(Duration::from_millis(500));

@@ -8,6 +8,21 @@ pub fn tmux(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Start a detached 200×50 session running `cmd` (the size every end-to-end test draws at).
+pub fn start(session: &str, cmd: &str) {
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "200",
+        "-y",
+        "50",
+        cmd,
+    ]);
+}
+
 /// Wait until the pane shows `what` (up to `secs`); returns the pane and the time waited.
 pub fn wait_for(session: &str, what: &str, secs: u64) -> (String, Duration) {
     let start = Instant::now();
