@@ -315,6 +315,8 @@ fn live_cable_pull_during_bulk_transfer_is_peer_unreachable_within_three_retrans
             "eth0",
             "-s",
             "128",
+            "-B",
+            "16384",
             "--report",
             "json",
             "-w",
@@ -386,6 +388,10 @@ fn live_cable_pull_with_arp_evidence_is_reported_as_it_happens() {
             BIN,
             "-i",
             "eth0",
+            "-s",
+            "128",
+            "-B",
+            "16384",
             "--report",
             "json",
             "--duration",
@@ -394,7 +400,7 @@ fn live_cable_pull_with_arp_evidence_is_reported_as_it_happens() {
         ],
     ));
     let server = lab.start_server(5005, "sink");
-    let client = lab.client(5005, "bulk", 20.0);
+    let client = lab.client(5005, "paced", 20.0);
     std::thread::sleep(Duration::from_millis(700));
     let pulled = Instant::now();
     lab.pull_cable();

@@ -9,15 +9,28 @@ client HOST PORT MODE [SECONDS [LOCAL_PORT]]
     keepalive S     TCP_KEEPIDLE=2, TCP_KEEPINTVL=1, TCP_KEEPCNT=3; ping/pong; idle S seconds; close
     keepalive-wait  same settings; ping/pong; then block until the kernel reports the error
     bulk S          send as fast as possible for S seconds (or until the kernel gives up)
+    paced S         4 KiB every 10 ms for S seconds (data in flight at a rate any sensor keeps up with)
     idle S          connect and send nothing for S seconds, then close (no keepalive)
     reset S         ping/pong, wait S seconds, close with a RST (SO_LINGER 0: no TIME-WAIT,
                     so LOCAL_PORT can be reused at once)
 Each prints 'ready' / 'done ...' lines on stdout so the test can follow.
 """
+import os
 import socket
 import struct
 import sys
 import time
+
+
+def say(*words):
+    """One progress line; the test may have stopped reading (it kills us once it has what it
+    needs), and a closed stdout then is expected, not a failure worth a traceback."""
+    try:
+        print(*words, flush=True)
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the exit-time flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
 
 
 def server(port, mode):
@@ -25,7 +38,7 @@ def server(port, mode):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", port))
     s.listen(8)
-    print("ready", flush=True)
+    say("ready")
     if mode == "many":
         while True:
             c, _ = s.accept()
@@ -42,10 +55,10 @@ def server(port, mode):
     except OSError:
         pass
     if mode == "hold":
-        print("eof", flush=True)
+        say("eof")
         time.sleep(3600)
     c.close()
-    print("done", flush=True)
+    say("done")
 
 
 def keepalive(sock):
@@ -65,27 +78,31 @@ def client(host, port, mode, secs, lport=0):
     else:
         c = socket.create_connection((host, port), timeout=30)
     if mode == "idle":
-        print("connected", flush=True)
+        say("connected")
         time.sleep(secs)
         c.close()
-        print("done", flush=True)
+        say("done")
         return
     if mode in ("keepalive", "keepalive-wait"):
         keepalive(c)
-    if mode == "bulk":
+    if mode in ("bulk", "paced"):
+        # "paced": 4 KiB every 10 ms keeps data in flight without loading the sensor, for
+        # tests about what follows a pull rather than about capture at line rate.
         c.settimeout(60)
-        chunk = b"x" * 65536
+        chunk = b"x" * (65536 if mode == "bulk" else 4096)
         end = time.time() + secs
         try:
             while time.time() < end:
                 c.sendall(chunk)
+                if mode == "paced":
+                    time.sleep(0.01)
         except OSError as e:
-            print("error", e.errno, flush=True)
-        print("done", flush=True)
+            say("error", e.errno)
+        say("done")
         return
     c.sendall(b"ping")
     c.recv(100)
-    print("exchanged", time.time(), flush=True)
+    say("exchanged", time.time())
     if mode == "keepalive":
         time.sleep(secs)
     elif mode == "reset":
@@ -96,9 +113,9 @@ def client(host, port, mode, secs, lport=0):
         try:
             c.recv(100)
         except OSError as e:
-            print("error", e.errno, time.time(), flush=True)
+            say("error", e.errno, time.time())
     c.close()
-    print("done", flush=True)
+    say("done")
 
 
 if __name__ == "__main__":
