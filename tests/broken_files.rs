@@ -214,6 +214,48 @@ fn big_endian_pcap_reads_like_little_endian() {
 }
 
 #[test]
+fn old_savefile_versions_have_their_record_lengths_swapped() {
+    // Savefiles before version 2.3 wrote the original length where the captured length
+    // belongs; libpcap swaps the two back for those, and for 2.3 when the captured length is
+    // the larger (found by the capture_file fuzz target: without the swap tcplens stopped after
+    // two records of a 2.1 file that libpcap reads whole).
+    let d = tempfile::tempdir().unwrap();
+    let segs = conversation(&mut Ladder::new());
+    let mut w = PcapWriter::new(Vec::new(), PcapFormat::default()).unwrap();
+    for s in &segs {
+        let frame = eth(&testkit::ip_packet(s, false));
+        // Captured less than was on the wire, so the two lengths differ.
+        w.record(s.ts, &frame, frame.len() as u32 + 40).unwrap();
+    }
+    let v24 = w.into_inner();
+    let reference = stdout(&run(&write(d.path(), "v24.pcap", &v24), "json"));
+    assert_eq!(json_lines(&reference).len(), 1);
+    for minor in [0u16, 1, 2, 3] {
+        let mut old = v24.clone();
+        old[6..8].copy_from_slice(&minor.to_le_bytes());
+        let mut off = 24;
+        while off + 16 <= old.len() {
+            let caplen = u32::from_le_bytes(old[off + 8..off + 12].try_into().unwrap());
+            let (a, b) = old.split_at_mut(off + 12);
+            a[off + 8..].swap_with_slice(&mut b[..4]);
+            off += 16 + caplen as usize;
+        }
+        let f = write(d.path(), &format!("v2{minor}.pcap"), &old);
+        let o = run(&f, "json");
+        check(&o, 0);
+        assert_eq!(stdout(&o), reference, "version 2.{minor}");
+        // libpcap reads the same file whole.
+        let mut cap = pcap::Capture::from_file(&f).unwrap();
+        let mut n = 0;
+        while let Ok(p) = cap.next_packet() {
+            assert!(p.header.caplen < p.header.len, "2.{minor}: {:?}", p.header);
+            n += 1;
+        }
+        assert_eq!(n, segs.len(), "libpcap, version 2.{minor}");
+    }
+}
+
+#[test]
 fn nanosecond_pcap_keeps_sub_microsecond_time() {
     // Nanosecond-resolution pcap (magic a1b23c4d), big-endian too. The SYN is at
     // .123456789 s: read at microsecond precision libpcap would truncate it to .123456; read at

@@ -24,6 +24,37 @@ pub struct Params {
     nano: bool,
     snaplen: u32,
     linktype: i32,
+    lengths: Lengths,
+}
+
+/// Whether a record header's two lengths are in the documented order. Writers of savefile
+/// versions before 2.3 put the original length first; libpcap swaps them back for those
+/// (always) and for 2.3 (when the captured length exceeds the original, which cannot be
+/// right), so tcplens does the same to read such files as tcpdump and Wireshark do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lengths {
+    InOrder,
+    Swapped,
+    MaybeSwapped,
+}
+
+impl Lengths {
+    fn of_version(minor: u16) -> Lengths {
+        match minor {
+            0..=2 => Lengths::Swapped,
+            3 => Lengths::MaybeSwapped,
+            _ => Lengths::InOrder,
+        }
+    }
+
+    /// (captured, original) as libpcap reports them.
+    fn order(self, caplen: u32, orig_len: u32) -> (u32, u32) {
+        match self {
+            Lengths::Swapped => (orig_len, caplen),
+            Lengths::MaybeSwapped if caplen > orig_len => (orig_len, caplen),
+            _ => (caplen, orig_len),
+        }
+    }
 }
 
 impl Params {
@@ -38,6 +69,7 @@ pub struct ClassicReader {
     nano: bool,
     snaplen: u32,
     linktype: i32,
+    lengths: Lengths,
 }
 
 impl ClassicReader {
@@ -79,6 +111,7 @@ impl ClassicReader {
                 nano,
                 snaplen,
                 linktype,
+                lengths: Lengths::of_version(minor),
             },
         ))
     }
@@ -91,6 +124,7 @@ impl ClassicReader {
             nano: p.nano,
             snaplen: p.snaplen,
             linktype: p.linktype,
+            lengths: p.lengths,
         }
     }
 
@@ -100,6 +134,7 @@ impl ClassicReader {
             nano: self.nano,
             snaplen: self.snaplen,
             linktype: self.linktype,
+            lengths: self.lengths,
         }
     }
 
@@ -132,8 +167,7 @@ impl ClassicReader {
         // Unsigned seconds and fraction (docs/capture.md: times up to 2106, never negative).
         let sec = o.u32(h, 0) as i64;
         let frac = o.u32(h, 4) as i64;
-        let caplen = o.u32(h, 8);
-        let orig_len = o.u32(h, 12);
+        let (caplen, orig_len) = self.lengths.order(o.u32(h, 8), o.u32(h, 12));
         if caplen > MAX_SNAPLEN {
             return Next::Bad(format!(
                 "invalid packet capture length {caplen}, bigger than maximum of {MAX_SNAPLEN}"

@@ -196,7 +196,7 @@ pub fn parse_dump(buf: &[u8]) -> Parsed {
                 break;
             }
             NetlinkPayload::Error(e) => {
-                out.error = Some(format!("sock_diag: {e}"));
+                out.error = Some(format!("sock_diag: {}", errno_text(e.raw_code())));
                 break;
             }
             _ => {}
@@ -205,6 +205,16 @@ pub fn parse_dump(buf: &[u8]) -> Parsed {
         off += (len + 3) & !3;
     }
     out
+}
+
+/// The kernel's NLMSG_ERROR code (a negative errno) in words. Formatted here rather than by
+/// the netlink crate's `Display`, which negates the code and overflows on `i32::MIN` (a
+/// hostile or corrupt reply: found by the sock_diag fuzz target).
+fn errno_text(code: i32) -> String {
+    match code.checked_neg() {
+        Some(errno) if errno > 0 => std::io::Error::from_raw_os_error(errno).to_string(),
+        _ => format!("error code {code}"),
+    }
 }
 
 /// A netlink socket for sock_diag dumps, opened in the calling thread's network namespace.
@@ -314,6 +324,25 @@ mod tests {
             (short.rto_us, short.unacked, short.lost, short.rtt_us),
             (1_600_000, 7, 0, 0)
         );
+    }
+
+    #[test]
+    fn error_replies_with_any_code_are_words_not_panics() {
+        // NLMSG_ERROR (type 2): 16-byte header, then the i32 code and the request's header.
+        for (code, want) in [
+            (-2, "No such file"),
+            (i32::MIN, "error code -2147483648"),
+            (5, "error code 5"),
+        ] {
+            let mut b = Vec::new();
+            b.extend_from_slice(&36u32.to_ne_bytes());
+            b.extend_from_slice(&2u16.to_ne_bytes());
+            b.extend_from_slice(&[0; 10]);
+            b.extend_from_slice(&code.to_ne_bytes());
+            b.extend_from_slice(&[0; 16]);
+            let e = parse_dump(&b).error.unwrap_or_default();
+            assert!(e.contains(want), "{code}: {e}");
+        }
     }
 
     #[test]
