@@ -1,6 +1,5 @@
 //! `--report json`: NDJSON, one object per TCP flow (contract `--report json`).
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -91,8 +90,8 @@ struct StuckCloseJson {
 #[derive(Serialize)]
 struct FlowJson<'a> {
     flow: u32,
-    orig: String,
-    resp: String,
+    orig: EndpointText,
+    resp: EndpointText,
     first_ts: Ts,
     last_ts: Ts,
     handshake: &'static str,
@@ -123,7 +122,7 @@ struct FlowJson<'a> {
     rst_ignored: u32,
     zero_window_stalls: u32,
     longest_stall_s: Option<f64>,
-    events: BTreeMap<&'static str, u32>,
+    events: EventCounts,
     stale_episodes: Vec<EpisodeJson>,
     idle_killed: Option<IdleKilledJson>,
     /// Longest idle gap the connection survived (docs/cable-pull.md "Middleboxes").
@@ -131,12 +130,40 @@ struct FlowJson<'a> {
     stuck_close: Option<StuckCloseJson>,
     syn_give_up_ts: Option<Ts>,
     rst: RstCounts,
-    advice: Vec<String>,
+    advice: &'a [String],
     /// The encapsulations the connection was found in, outermost first (null when none).
     tunnel: Option<Vec<TunnelJson>>,
     /// Live on the capturing host: `process`, `kernel`, `kernel_only` (absent offline).
     #[serde(flatten)]
     host: Option<super::host::HostJson>,
+}
+
+/// An endpoint as a JSON string of its `Display` text.
+struct EndpointText(crate::decode::Endpoint);
+
+impl Serialize for EndpointText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// The flow's nonzero event counts, as an object with the kinds in name order.
+struct EventCounts(Vec<(&'static str, u32)>);
+
+impl Serialize for EventCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, n)| (k, n)))
+    }
+}
+
+/// Every event kind, sorted by its name (the order of the `events` object).
+fn kinds_by_name() -> &'static [EventKind] {
+    static SORTED: std::sync::OnceLock<Vec<EventKind>> = std::sync::OnceLock::new();
+    SORTED.get_or_init(|| {
+        let mut v = EventKind::ALL.to_vec();
+        v.sort_by_key(|k| k.as_str());
+        v
+    })
 }
 
 #[derive(Serialize)]
@@ -177,20 +204,22 @@ fn round_ms(v: f64) -> f64 {
 fn record<'a>(
     f: &'a Flow,
     s: &NativeSummary,
-    x: &Story,
+    x: &'a Story,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> FlowJson<'a> {
     let (orig_pkts, resp_pkts) = f.by_role(f.pkts);
     let (ob, rb) = f.by_role(f.payload_bytes);
-    let events = EventKind::ALL
-        .iter()
-        .filter(|k| f.count(**k) > 0)
-        .map(|k| (k.as_str(), f.count(*k)))
-        .collect();
+    let events = EventCounts(
+        kinds_by_name()
+            .iter()
+            .filter(|k| f.count(**k) > 0)
+            .map(|k| (k.as_str(), f.count(*k)))
+            .collect(),
+    );
     FlowJson {
         flow: f.id,
-        orig: f.orig().to_string(),
-        resp: f.resp().to_string(),
+        orig: EndpointText(f.orig()),
+        resp: EndpointText(f.resp()),
         first_ts: f.first_ts,
         last_ts: f.last_ts,
         handshake: s.handshake.as_str(),
@@ -260,7 +289,7 @@ fn record<'a>(
         }),
         syn_give_up_ts: s.syn_give_up,
         rst: s.rst,
-        advice: x.advice.clone(),
+        advice: &x.advice,
         tunnel: tunnel(f),
         host: attr.and_then(|a| super::host::flow_json(a.lookup(f), s)),
     }
@@ -305,8 +334,8 @@ fn write_flow_with<W: Write>(
 fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
     let mut o = Obj::open(out);
     o.key("flow").uint(u64::from(r.flow));
-    o.key("orig").escaped(&r.orig)?;
-    o.key("resp").escaped(&r.resp)?;
+    o.key("orig").endpoint(r.orig.0)?;
+    o.key("resp").endpoint(r.resp.0)?;
     o.key("first_ts").float(r.first_ts.secs_f64())?;
     o.key("last_ts").float(r.last_ts.secs_f64())?;
     o.key("handshake").word(r.handshake);
@@ -333,12 +362,13 @@ fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
     o.key("rtt_s").opt_float(r.rtt_s)?;
     o.key("rto_s").opt_float(r.rto_s)?;
     o.key("rst_ignored").uint(u64::from(r.rst_ignored));
-    o.key("zero_window_stalls").uint(u64::from(r.zero_window_stalls));
+    o.key("zero_window_stalls")
+        .uint(u64::from(r.zero_window_stalls));
     o.key("longest_stall_s").opt_float(r.longest_stall_s)?;
     o.key("events");
     {
         let mut ev = Obj::open(o.out);
-        for (k, n) in &r.events {
+        for (k, n) in &r.events.0 {
             ev.key(k).uint(u64::from(*n));
         }
         ev.close();
@@ -354,8 +384,10 @@ fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
         let mut rst = Obj::open(o.out);
         rst.key("exact").uint(u64::from(r.rst.exact));
         rst.key("in_window").uint(u64::from(r.rst.in_window));
-        rst.key("out_of_window").uint(u64::from(r.rst.out_of_window));
-        rst.key("challenge_acks").uint(u64::from(r.rst.challenge_acks));
+        rst.key("out_of_window")
+            .uint(u64::from(r.rst.out_of_window));
+        rst.key("challenge_acks")
+            .uint(u64::from(r.rst.challenge_acks));
         rst.close();
     }
     o.key("advice").serde(&r.advice)?;
@@ -421,6 +453,14 @@ impl<'a> Obj<'a> {
             .extend_from_slice(if v { b"true" as &[u8] } else { b"false" });
     }
 
+    /// Addresses and ports: digits, dots, colons, hex and brackets, nothing to escape.
+    fn endpoint(&mut self, e: crate::decode::Endpoint) -> io::Result<()> {
+        let mut l = super::Line::new();
+        super::write_endpoint(&mut l, e)?;
+        self.word(std::str::from_utf8(l.as_bytes()).unwrap_or_default());
+        Ok(())
+    }
+
     fn escaped(&mut self, s: &str) -> io::Result<()> {
         self.serde(s)
     }
@@ -467,44 +507,15 @@ pub fn write_all<W: Write>(out: &mut W, engine: &Engine) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::FileSource;
-    use crate::engine::Config;
 
     /// The hand-written record text is serde's, byte for byte, on every flow of every
     /// fixture capture (fixtures/ and its subfolders: tunnels, fragments, cable pulls,
     /// keepalives, stale connections, middleboxes).
     #[test]
     fn record_text_matches_serde() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-        let mut paths = Vec::new();
-        let mut dirs = vec![root];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if p
-                    .extension()
-                    .is_some_and(|x| x == "pcap" || x == "pcapng")
-                {
-                    paths.push(p.to_string_lossy().into_owned());
-                }
-            }
-        }
-        assert!(paths.len() >= 20, "fixtures not found: {paths:?}");
         let mut records = 0;
         let mut with = [0usize; 5];
-        for path in &paths {
-            let mut engine = Engine::new(Config::default());
-            let Ok(mut src) = FileSource::open(std::slice::from_ref(path), None) else {
-                continue;
-            };
-            src.run(
-                |raw| {
-                    engine.on_frame(raw);
-                },
-                || true,
-            );
+        for (path, engine) in crate::report::fixture_engines() {
             for f in engine.flows_by_id() {
                 let s = f.summary(engine.now(), &engine.cfg.native);
                 let x = Story::of(f, &s, &engine, None);
