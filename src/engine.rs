@@ -5,6 +5,8 @@
 
 pub mod attribution;
 mod flow;
+pub mod merge;
+pub mod shard;
 mod stats;
 
 pub use flow::{Flow, Orientation};
@@ -102,6 +104,11 @@ pub struct Engine {
     shared: DecodeShared,
     /// The previous frame's timestamp (to count time going backwards).
     last_frame_ts: Ts,
+    /// Sharded analysis: the slots of the flows created since the last global numbering
+    /// ([`shard`]); `None` for a whole engine.
+    created: Option<Vec<Slot>>,
+    /// Zeek rows handed over by the shards, for the reports ([`shard`]).
+    handed_rows: Vec<ZeekRow>,
 }
 
 /// Most packets' events held back per flow while its orientation is open.
@@ -112,9 +119,15 @@ const SWEEP_EVERY: f64 = 10.0;
 
 impl Engine {
     pub fn new(cfg: Config) -> Engine {
+        Engine::with_shared(cfg, &DecodeShared::default())
+    }
+
+    /// An engine whose decoders share tunnels and reassembly counters with `shared` (the
+    /// shards of one run share their reader's).
+    pub fn with_shared(cfg: Config, shared: &DecodeShared) -> Engine {
         let mut zeek = ZeekTracker::new(cfg.server_ports.clone(), cfg.verify_checksums);
         let cfg_verify = cfg.verify_checksums;
-        let shared = DecodeShared::default();
+        let shared = shared.clone();
         zeek.set_limit(cfg.max_flows);
         Engine {
             cfg,
@@ -134,6 +147,8 @@ impl Engine {
             ),
             shared,
             last_frame_ts: Ts::ZERO,
+            created: None,
+            handed_rows: Vec::new(),
         }
     }
 
@@ -155,6 +170,11 @@ impl Engine {
     /// One decoder per packet path, fed in capture order.
     pub fn new_decoder(&self) -> Decoder {
         Decoder::with_shared(self.decode_options(), &self.shared)
+    }
+
+    /// What this engine's decoders share with it (the shards of a run share their reader's).
+    pub fn decode_shared(&self) -> DecodeShared {
+        self.shared.clone()
     }
 
     /// Analyse one record decoded elsewhere (e.g. on a reader thread): exactly what
@@ -394,11 +414,15 @@ impl Engine {
         }
         let ports = &self.cfg.server_ports;
         let tunnel = self.shared.tunnels.get(seg.tunnel).map(Box::new);
-        self.flows.insert(key, |id| {
+        let slot = self.flows.insert(key, |id| {
             let mut f = Flow::new(id, seg, ports);
             f.tunnel = tunnel;
             f
-        })
+        });
+        if let Some(c) = &mut self.created {
+            c.push(slot);
+        }
+        slot
     }
 
     /// The table is full: evict the least recently active 1/64 of it (at least one flow), so
@@ -496,6 +520,9 @@ impl Engine {
 
     /// Zeek rows logged so far; drains them.
     pub fn take_zeek_rows(&mut self) -> Vec<ZeekRow> {
+        if !self.handed_rows.is_empty() {
+            return std::mem::take(&mut self.handed_rows);
+        }
         self.zeek.take_rows()
     }
 
