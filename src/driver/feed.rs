@@ -749,6 +749,13 @@ impl DataSource for LoadingSource {
         }
     }
 
+    fn series_job(&mut self, target: &LadderTarget) -> Option<crate::tui::SeriesJob> {
+        match self.offline.as_mut() {
+            Some(o) => o.series_job(target),
+            None => self.file_ladder.as_ref().map(|l| l.series_job(target)),
+        }
+    }
+
     fn save(
         &mut self,
         target: &LadderTarget,

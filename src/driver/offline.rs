@@ -16,7 +16,7 @@ use crate::timeseq::Series;
 use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
 use crate::tui::theme::Theme;
 use crate::tui::timeline::Timeline;
-use crate::tui::{DataSource, FlowDetail, Rates, Saved, Snapshot, restore_terminal};
+use crate::tui::{DataSource, FlowDetail, Rates, Saved, SeriesJob, Snapshot, restore_terminal};
 
 use super::packets::FileLadder;
 
@@ -116,6 +116,10 @@ impl DataSource for OfflineSource {
             Some(l) => l.series(target),
             None => Err(STDIN_ONCE.into()),
         }
+    }
+
+    fn series_job(&mut self, target: &LadderTarget) -> Option<SeriesJob> {
+        self.ladder.as_ref().map(|l| l.series_job(target))
     }
 
     fn save(

@@ -20,6 +20,7 @@ use crate::tui::ladder::{LadderPage, LadderRow, LadderSource, LadderTarget, Rela
 use crate::vocab::events::EventSet;
 
 /// Re-read capture files for each page (offline mode).
+#[derive(Clone)]
 pub struct FileLadder {
     pub paths: Vec<String>,
     pub filter: Option<String>,
@@ -31,6 +32,12 @@ impl FileLadder {
     /// The connection's time-sequence series (all its segments).
     pub fn series(&self, target: &LadderTarget) -> Result<Series, String> {
         series(&self.paths, self.filter.as_deref(), &self.cfg, target)
+    }
+
+    /// [`FileLadder::series`] as a job for a thread of its own (the whole file is read).
+    pub fn series_job(&self, target: &LadderTarget) -> crate::tui::SeriesJob {
+        let (l, t) = (self.clone(), *target);
+        Box::new(move || l.series(&t))
     }
 
     /// Write the connection's frames to a pcap file.
