@@ -192,7 +192,7 @@ mod tests {
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
                 let a = (x >> 33) % 10_000;
-                if a % 7 == 0 {
+                if a.is_multiple_of(7) {
                     EMPTY
                 } else {
                     (a, a + (x >> 50) % 100)
