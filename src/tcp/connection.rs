@@ -375,6 +375,9 @@ pub struct Connection {
     stalls: u32,
     longest_stall_ns: i64,
     transitions: Vec<Transition>,
+    /// IP TTL / hop limit of each side's last packet other than a RST (0: none), to tell a
+    /// RST forged on the path from the peer's own (docs/cable-pull.md "Middlebox resets").
+    ttl: [u8; 2],
 }
 
 impl Connection {
@@ -392,6 +395,7 @@ impl Connection {
         let now = seg.ts;
         let f = seg.flags;
         let mut out = EventSet::EMPTY;
+        let mut gap_rst = false;
         // Idle gaps (docs/cable-pull.md "Middleboxes"): a quiet connection speaking again.
         let last_any = self.sides[0].last_ts.0.max(self.sides[1].last_ts.0);
         if last_any != i64::MIN && now.0.saturating_sub(last_any) >= (IDLE_GAP_MIN * 1e9) as i64 {
@@ -401,7 +405,7 @@ impl Connection {
             }
         } else if let Some(l) = self.life.as_deref_mut() {
             if l.gap_open() {
-                l.after_gap(from, f.rst(), seg.seq);
+                gap_rst = l.after_gap(from, f.rst(), seg.seq);
             }
             if l.has_challenge()
                 && l.challenge_ack(
@@ -466,7 +470,7 @@ impl Connection {
             }
 
             if f.rst() {
-                out = out.union(self.on_rst(from, seg, idx));
+                out = out.union(self.on_rst(from, seg, idx, gap_rst));
             } else {
                 Self::on_plain(
                     e,
@@ -503,6 +507,9 @@ impl Connection {
         }
 
         // Bookkeeping common to every packet.
+        if !f.rst() && seg.ip.ttl != 0 {
+            self.ttl[from.idx()] = seg.ip.ttl;
+        }
         let (e, p) = pair_mut(&mut self.sides, from);
         e.last_ts = OptTs::some(now);
         e.last_idx = idx;
@@ -616,7 +623,8 @@ impl Connection {
 
     /// A RST from `from` (docs/analysis.md#rst-acceptance): accepted or ignored; classified
     /// (RFC 5961, docs/cable-pull.md).
-    fn on_rst(&mut self, from: Dir, seg: &Segment, idx: u32) -> EventSet {
+    /// `ends_gap`: it answered the first segment after an idle gap.
+    fn on_rst(&mut self, from: Dir, seg: &Segment, idx: u32, ends_gap: bool) -> EventSet {
         let mut out = EventSet::EMPTY;
         let (e, p) = pair(&self.sides, from);
         let acceptable = rst_acceptable(e, p, seg);
@@ -624,6 +632,16 @@ impl Connection {
         let rcv_nxt = p.ack_hi;
         // A RST from the side the other one was waiting for ends that stale episode.
         let waited = stale_wait(p, e);
+        let mark = life::RstMark {
+            at: seg.ts,
+            claimed: from,
+            ttl: seg.ip.ttl,
+            ip_id: seg.ip.id,
+            side_ttl: self.ttl[from.idx()],
+        };
+        if mark.foreign() || ends_gap {
+            self.life_mut().mark_rst(mark, ends_gap);
+        }
         if class != RstClass::Exact {
             self.life_mut().on_rst(class, from.other(), seg.ts, rcv_nxt);
         }
@@ -641,7 +659,11 @@ impl Connection {
                 start,
                 end: Some(seg.ts),
                 reason,
-                outcome: Outcome::PeerReset,
+                outcome: if mark.foreign() {
+                    Outcome::MiddleboxReset
+                } else {
+                    Outcome::PeerReset
+                },
                 recovery_s: None,
             });
         }
@@ -1030,6 +1052,10 @@ impl Connection {
             idle_killed: self.life().and_then(|l| l.killed),
             survived_idle_s: self.life().and_then(|l| l.survived_idle),
             rst: self.life().map(|l| l.rst).unwrap_or_default(),
+            rst_mark: self
+                .life()
+                .and_then(|l| l.rst_mark)
+                .map(|m| (m, role(m.claimed, orig))),
         }
     }
 
