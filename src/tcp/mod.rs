@@ -3,11 +3,20 @@
 //! kernel's give-up time.
 
 pub mod advice;
+mod close;
 pub mod connection;
+mod endpoint;
+mod handshake;
+mod keepalive;
 #[cfg(test)]
 mod ladders;
 pub mod life;
+mod loss;
+mod reset;
+mod sequence;
+mod stale;
 pub mod state;
+mod window;
 
 pub use connection::{Connection, NativeConfig};
 pub use state::EndpointState;

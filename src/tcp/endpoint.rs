@@ -1,0 +1,219 @@
+//! One endpoint as the capture shows it: the sender's sequence variables (ISN, SND.UNA as the
+//! peer acknowledges it, SND.NXT; RFC 9293 §3.3.1), the window it advertises, its
+//! RFC 9293 state and the bounded log of its state transitions (docs/analysis.md#endpoint-states).
+//!
+//! Memory: the per-side core is fixed-size; keepalive statistics and the current loss episode
+//! live in a box ([`More`]) allocated the first time a side probes or retransmits its oldest
+//! segment.
+
+use crate::decode::Segment;
+use crate::flow::Dir;
+use crate::tcp::keepalive::Keepalive;
+use crate::tcp::loss::Episode;
+use crate::tcp::{EndpointState, Role};
+use crate::time::Ts;
+use crate::vocab::seq;
+
+/// One endpoint state transition, for the views' timelines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition {
+    pub side: Dir,
+    pub ts: Ts,
+    pub frame: u64,
+    pub to: EndpointState,
+}
+
+/// The transition list keeps the first this many entries...
+pub const TRANSITIONS_HEAD: usize = 8;
+/// ...and the last this many.
+pub const TRANSITIONS_TAIL: usize = 8;
+
+/// An optional timestamp in 8 bytes (`i64::MIN` = none), for the per-side core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct OptTs(pub(super) i64);
+
+impl Default for OptTs {
+    fn default() -> Self {
+        OptTs::NONE
+    }
+}
+
+impl OptTs {
+    pub(super) const NONE: OptTs = OptTs(i64::MIN);
+
+    pub(super) fn some(t: Ts) -> OptTs {
+        OptTs(t.0.max(i64::MIN + 1))
+    }
+
+    pub(super) fn get(self) -> Option<Ts> {
+        (self.0 != i64::MIN).then_some(Ts(self.0))
+    }
+
+    pub(super) fn take(&mut self) -> Option<Ts> {
+        let v = self.get();
+        *self = OptTs::NONE;
+        v
+    }
+}
+
+/// No window-scale option seen in this side's SYN.
+pub(super) const NO_SCALE: u8 = 0xFF;
+
+/// What one endpoint has shown on the wire.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Side {
+    pub(super) state: EndpointState,
+    /// Sent a SYN without ACK / a SYN+ACK.
+    pub(super) sent_syn: bool,
+    pub(super) sent_synack: bool,
+    /// Sent an accepted RST before any SYN+ACK of its own.
+    pub(super) rst_before_synack: bool,
+    pub(super) isn: Option<u32>,
+    /// First sequence number of data (ISN + 1, or assumed for a midstream side).
+    pub(super) base: Option<u32>,
+    /// Highest `seq + seg_len` sent.
+    pub(super) next_seq: Option<u32>,
+    /// Highest end of payload sent (SYN octet included, FIN octet not).
+    pub(super) data_end: Option<u32>,
+    /// Highest ack this side sent (ACK bit set, RST packets ignored): the peer's SND.UNA.
+    pub(super) ack_hi: Option<u32>,
+    /// Sequence number of this side's FIN, and its packet index.
+    pub(super) fin_seq: Option<u32>,
+    /// (0 = no FIN; packet indices start at 1)
+    pub(super) fin_idx: u32,
+    /// This side's last non-RST segment advertised a zero window.
+    pub(super) win_zero: bool,
+    /// Window scale from this side's SYN (`NO_SCALE`: none seen).
+    pub(super) wscale: u8,
+    /// Last advertised receive window field (raw; see [`scaled_window`](super::window::scaled_window)).
+    pub(super) wnd_raw: u16,
+    pub(super) last_ts: OptTs,
+    /// Packet index (1-based, within the connection) of this side's last packet; 0 = none.
+    pub(super) last_idx: u32,
+    /// Time of the last SYN or SYN+ACK sent (for the handshake RTT).
+    pub(super) open_ts: OptTs,
+    /// Original transmission of the oldest unacknowledged data/FIN (see [`Episode::t0`]).
+    pub(super) out_ts: OptTs,
+    /// Zero-window stall in progress, advertised by this side.
+    pub(super) zw_since: OptTs,
+    /// Keepalive statistics and the current loss episode, allocated on first use.
+    pub(super) more: Option<Box<More>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(super) struct More {
+    pub(super) ka: Keepalive,
+    pub(super) loss: Option<Episode>,
+}
+
+impl Side {
+    /// SND.UNA as the capture shows it: the peer's highest ack, else the start of data.
+    pub(super) fn una(&self, peer: &Side) -> Option<u32> {
+        peer.ack_hi.or(self.base)
+    }
+
+    pub(super) fn unacked_bytes(&self, peer: &Side) -> u64 {
+        match (self.data_end, self.una(peer)) {
+            (Some(end), Some(una)) => seq::dist(una, end) as u64,
+            _ => 0,
+        }
+    }
+
+    /// Nothing at all from this side after `t` (or never anything).
+    pub(super) fn silent_since(&self, t: Ts) -> bool {
+        self.last_ts.get().is_none_or(|l| l <= t)
+    }
+
+    pub(super) fn ka(&self) -> Option<&Keepalive> {
+        self.more.as_deref().map(|m| &m.ka)
+    }
+
+    pub(super) fn ka_mut(&mut self) -> &mut Keepalive {
+        &mut self.more.get_or_insert_with(Default::default).ka
+    }
+
+    pub(super) fn loss(&self) -> Option<&Episode> {
+        self.more.as_deref().and_then(|m| m.loss.as_ref())
+    }
+
+    pub(super) fn loss_mut(&mut self) -> Option<&mut Episode> {
+        self.more.as_deref_mut().and_then(|m| m.loss.as_mut())
+    }
+
+    pub(super) fn set_loss(&mut self, ep: Option<Episode>) {
+        match (ep, self.more.as_deref_mut()) {
+            (None, None) => {}
+            (None, Some(m)) => m.loss = None,
+            (Some(ep), _) => self.more.get_or_insert_with(Default::default).loss = Some(ep),
+        }
+    }
+
+    pub(super) fn acks(ack: u32, isn: Option<u32>) -> bool {
+        isn.is_some_and(|i| seq::ge(ack, i.wrapping_add(1)))
+    }
+}
+
+/// `a` is the sender, `b` the other side.
+pub(super) fn pair_mut(sides: &mut [Side; 2], d: Dir) -> (&mut Side, &mut Side) {
+    let [a, b] = sides;
+    match d {
+        Dir::A => (a, b),
+        Dir::B => (b, a),
+    }
+}
+
+pub(super) fn pair(sides: &[Side; 2], d: Dir) -> (&Side, &Side) {
+    let [a, b] = sides;
+    match d {
+        Dir::A => (a, b),
+        Dir::B => (b, a),
+    }
+}
+
+pub(super) fn role(d: Dir, orig: Dir) -> Role {
+    if d == orig { Role::Orig } else { Role::Resp }
+}
+
+pub(super) fn set_state(
+    s: &mut Side,
+    d: Dir,
+    to: EndpointState,
+    seg: &Segment,
+    log: &mut Vec<Transition>,
+) {
+    if s.state == to {
+        return;
+    }
+    s.state = to;
+    if log.len() >= TRANSITIONS_HEAD + TRANSITIONS_TAIL {
+        log.remove(TRANSITIONS_HEAD);
+    }
+    log.push(Transition {
+        side: d,
+        ts: seg.ts,
+        frame: seg.frame,
+        to,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::Ladder;
+
+    #[test]
+    fn transition_log_keeps_first_and_last() {
+        let mut l = Ladder::new();
+        let mut log = Vec::new();
+        let mut side = Side::default();
+        let cycle = [EndpointState::Established, EndpointState::Closed];
+        for i in 0..40u64 {
+            let seg = l.c2s("A", 1, 1, 0);
+            set_state(&mut side, Dir::A, cycle[(i % 2) as usize], &seg, &mut log);
+        }
+        assert_eq!(log.len(), TRANSITIONS_HEAD + TRANSITIONS_TAIL);
+        let frames: Vec<u64> = log.iter().map(|t| t.frame).collect();
+        let want: Vec<u64> = (1..=8).chain(33..=40).collect();
+        assert_eq!(frames, want);
+    }
+}

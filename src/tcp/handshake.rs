@@ -1,0 +1,199 @@
+//! Opening a connection: SYN and SYN+ACK (RFC 9293 §3.5), crossing SYNs, midstream pickup of
+//! a connection whose handshake was not captured, the handshake RTT, the handshake class
+//! (docs/analysis.md#handshake-classes) and the handshake give-up (docs/cable-pull.md).
+
+use crate::decode::Segment;
+use crate::flow::Dir;
+use crate::tcp::Connection;
+use crate::tcp::endpoint::{NO_SCALE, OptTs, Side, Transition, pair, set_state};
+use crate::tcp::life::{self, Life};
+use crate::tcp::{EndpointState, HandshakeClass, NativeConfig};
+use crate::time::Ts;
+use crate::vocab::seq;
+
+/// A segment without SYN from `e` whose state is not known yet (midstream pickup, or the first
+/// word of a side whose SYN was not captured), or from a SYN-RECEIVED side whose SYN+ACK must
+/// have been acknowledged out of sight: the states follow the evidence, marked as assumed.
+pub(super) fn pick_up(
+    e: &mut Side,
+    p: &mut Side,
+    from: Dir,
+    seg: &Segment,
+    log: &mut Vec<Transition>,
+    assumed: &mut bool,
+) {
+    use EndpointState as S;
+    let f = seg.flags;
+    let pd = from.other();
+
+    // Midstream pickup, or the first word of a side whose SYN was not captured.
+    if !f.syn() && e.state == S::Unknown {
+        if p.state == S::Unknown || p.state.is_synchronized() {
+            set_state(e, from, S::Established, seg, log);
+            *assumed = true;
+            if f.ack() && p.state == S::Unknown {
+                set_state(p, pd, S::Established, seg, log);
+            }
+        } else if p.sent_synack && f.ack() && Side::acks(seg.ack, p.isn) {
+            // It acknowledges the peer's SYN+ACK: its SYN was simply not captured.
+            set_state(e, from, S::Established, seg, log);
+        }
+    }
+
+    // One-sided capture: a SYN-RECEIVED side that sends data, or acknowledges data from
+    // the peer, must have had its SYN+ACK acknowledged (not captured). The handshake class
+    // stays as observed (docs/analysis.md#handshake-classes needs the ACK itself); the states follow the evidence.
+    if !f.syn()
+        && e.state == S::SynReceived
+        && (seg.payload_len > 0 || (f.ack() && p.base.is_some_and(|b| seq::gt(seg.ack, b))))
+    {
+        set_state(e, from, S::Established, seg, log);
+        *assumed = true;
+        if p.state == S::Unknown {
+            set_state(p, pd, S::Established, seg, log);
+        }
+    }
+}
+
+/// A SYN or SYN+ACK from `e`: its ISN and window scale, the states it opens, and a repeated
+/// one for the SYN schedule.
+pub(super) fn on_syn(
+    e: &mut Side,
+    p: &mut Side,
+    from: Dir,
+    seg: &Segment,
+    log: &mut Vec<Transition>,
+    life: &mut Option<Box<Life>>,
+) {
+    use EndpointState as S;
+    let f = seg.flags;
+    let now = seg.ts;
+    let pd = from.other();
+    if (f.ack() && e.sent_synack) || (!f.ack() && e.sent_syn) {
+        life.get_or_insert_with(Default::default).syn_sent_again(
+            from,
+            f.ack(),
+            e.open_ts.get(),
+            now,
+        );
+    }
+    e.wscale = seg.options.window_scale.unwrap_or(NO_SCALE);
+    e.isn.get_or_insert(seg.seq);
+    e.base.get_or_insert(seg.seq.wrapping_add(1));
+    if f.ack() {
+        e.sent_synack = true;
+        e.open_ts = OptTs::some(now);
+        if e.state == S::Unknown {
+            set_state(e, from, S::SynReceived, seg, log);
+        }
+        if p.state == S::SynSent && Side::acks(seg.ack, p.isn) {
+            set_state(p, pd, S::Established, seg, log);
+        }
+    } else {
+        e.sent_syn = true;
+        e.open_ts = OptTs::some(now);
+        if e.state == S::Unknown {
+            set_state(e, from, S::SynSent, seg, log);
+        }
+        if p.state == S::SynSent {
+            // Crossing SYNs.
+            set_state(p, pd, S::SynReceived, seg, log);
+        }
+    }
+}
+
+/// An ACK from `e`: a SYN-RECEIVED peer whose SYN it acknowledges is ESTABLISHED, and the
+/// first acknowledgement of a SYN+ACK completes the handshake and gives its RTT.
+pub(super) fn on_ack(
+    e: &Side,
+    p: &mut Side,
+    from: Dir,
+    seg: &Segment,
+    log: &mut Vec<Transition>,
+    synack_acked: &mut bool,
+    rtt: &mut Option<f32>,
+) {
+    use EndpointState as S;
+    let f = seg.flags;
+    let now = seg.ts;
+    let ack = seg.ack;
+    let pd = from.other();
+    if p.state == S::SynReceived && Side::acks(ack, p.isn) {
+        set_state(p, pd, S::Established, seg, log);
+    }
+    // docs/analysis.md#handshake-classes rule 3: a SYN+ACK acknowledged by a pure ACK, data or FIN.
+    if !f.syn() && !*synack_acked && p.sent_synack && Side::acks(ack, p.isn) {
+        *synack_acked = true;
+        let start = e.open_ts.get().or(p.open_ts.get());
+        // An ACK stamped before the SYN it answers (time went backwards, counted by
+        // the engine) gives no sample rather than a negative RTT.
+        *rtt = start.filter(|s| now >= *s).map(|s| now.since(s) as f32);
+    }
+}
+
+impl Connection {
+    /// How the connection was opened, with `orig` the originator's side.
+    pub(super) fn handshake_class(&self, orig: Dir) -> HandshakeClass {
+        let (o, r) = pair(&self.sides, orig);
+        if o.sent_syn && r.rst_before_synack {
+            HandshakeClass::Rejected
+        } else if o.sent_syn && r.sent_syn {
+            HandshakeClass::SimultaneousOpen
+        } else if self.synack_acked {
+            HandshakeClass::Complete
+        } else if o.sent_synack || r.sent_synack {
+            HandshakeClass::SynAckOnly
+        } else if o.sent_syn || r.sent_syn {
+            HandshakeClass::SynOnly
+        } else {
+            HandshakeClass::Midstream
+        }
+    }
+
+    /// Did the handshake complete with the packet just analysed? True once, on that packet.
+    pub(super) fn handshake_completed(&mut self) -> bool {
+        if self.hs_emitted {
+            return false;
+        }
+        let [a, b] = &self.sides;
+        let complete = if a.sent_syn && b.sent_syn {
+            // Simultaneous open: the packet after which both endpoints are ESTABLISHED.
+            a.state.is_synchronized() && b.state.is_synchronized()
+        } else {
+            // docs/analysis.md#handshake-classes rule 3: set on the packet that first acknowledged a SYN+ACK.
+            self.synack_acked
+        };
+        self.hs_emitted = complete;
+        complete
+    }
+
+    /// docs/cable-pull.md "Handshake give-up": for an unanswered SYN or SYN+ACK.
+    pub(super) fn syn_give_up(
+        &self,
+        orig: Dir,
+        hs: HandshakeClass,
+        now: Ts,
+        cfg: &NativeConfig,
+    ) -> Option<Ts> {
+        let synack = match hs {
+            HandshakeClass::SynOnly => false,
+            HandshakeClass::SynAckOnly => true,
+            _ => return None,
+        };
+        let sender = [orig, orig.other()].into_iter().find(|d| {
+            let (s, _) = pair(&self.sides, *d);
+            if synack { s.sent_synack } else { s.sent_syn }
+        })?;
+        let tries = self
+            .life()
+            .map(|l| &l.syn)
+            .filter(|t| t.side == Some(sender) && t.synack == synack && !t.times.is_empty());
+        match tries {
+            Some(t) => life::syn_give_up(&t.times, synack, now, &cfg.syn),
+            None => {
+                let (s, _) = pair(&self.sides, sender);
+                life::syn_give_up(&[s.open_ts.get()?], synack, now, &cfg.syn)
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Keepalive probing (docs/analysis.md#keepalive-probes, docs/analysis.md#keepalive-fields):
+//! probes counted from the Wireshark-compatible `keepalive` event, runs of unanswered probes,
+//! the idle time and interval they show, and the probe count a RST ending a run reveals
+//! (docs/analysis.md#linux-keepalive-timers).
+
+use crate::flow::Dir;
+use crate::tcp::Connection;
+use crate::tcp::KeepaliveSummary;
+use crate::tcp::endpoint::{Side, pair, role};
+use crate::time::Ts;
+use crate::vocab::events::{EventKind, EventSet};
+
+/// Linux keepalive defaults (docs/analysis.md#linux-keepalive-timers): TCP_KEEPCNT and TCP_KEEPINTVL.
+pub(super) const KEEPCNT_DEFAULT: u32 = 9;
+pub(super) const KEEPINTVL_DEFAULT: f64 = 75.0;
+
+/// Keepalive probing by one side (docs/analysis.md#keepalive-fields).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Keepalive {
+    pub(super) probes: u32,
+    /// keepalive_ack packets from the peer answering this side's probes.
+    pub(super) acks: u32,
+    /// Probes in the current run (no packet from the peer since its first probe); 0 = no run.
+    pub(super) run: u32,
+    pub(super) run_start: Option<Ts>,
+    pub(super) last_probe: Option<Ts>,
+    pub(super) idle_min: Option<f64>,
+    pub(super) interval_min: Option<f64>,
+    /// Set when this side's RST ended an unanswered run: (probes, exact).
+    pub(super) count: Option<(u32, bool)>,
+    /// When that RST was sent: the kernel gave up then.
+    pub(super) rst_at: Option<Ts>,
+}
+
+/// Count the keepalive probe `e` sent, or the keepalive ack it sent for the peer's probe,
+/// in a segment carrying the Wireshark-compatible events `wire`. A probe while the peer's
+/// window is zero is a zero-window probe, not a keepalive (docs/analysis.md#keepalive-probes).
+pub(super) fn on_events(e: &mut Side, p: &mut Side, wire: EventSet, now: Ts) {
+    if wire.contains(EventKind::Keepalive) && !p.win_zero {
+        let ka = e.ka_mut();
+        ka.probes = ka.probes.saturating_add(1);
+        if ka.run_start.is_some() {
+            ka.run = ka.run.saturating_add(1);
+            if let Some(lp) = ka.last_probe {
+                let gap = now.since(lp);
+                ka.interval_min = Some(ka.interval_min.map_or(gap, |m| m.min(gap)));
+            }
+        } else {
+            ka.run = 1;
+            ka.run_start = Some(now);
+            if let Some(pl) = p.last_ts.get() {
+                let idle = now.since(pl);
+                ka.idle_min = Some(ka.idle_min.map_or(idle, |m| m.min(idle)));
+            }
+        }
+        ka.last_probe = Some(now);
+    }
+    if wire.contains(EventKind::KeepaliveAck) {
+        let ka = p.ka_mut();
+        ka.acks = ka.acks.saturating_add(1);
+    }
+}
+
+/// Any packet from a side ends the unanswered keepalive run of its peer `p`; returns when a
+/// run of at least two probes started, if this packet (not a RST) answered it.
+pub(super) fn end_peer_run(p: &mut Side, rst: bool) -> Option<Ts> {
+    let mut resumed = None;
+    if let Some(ka) = p.more.as_deref_mut().map(|m| &mut m.ka) {
+        if ka.run >= 2
+            && !rst
+            && let Some(start) = ka.run_start
+        {
+            resumed = Some(start);
+        }
+        ka.run = 0;
+        ka.run_start = None;
+    }
+    resumed
+}
+
+/// A RST from `e` at `at`: did it end a run of its own unanswered keepalive probes? Then the
+/// kernel gave up at that moment, after `run` probes (exact when the RST came one interval
+/// after the last probe).
+pub(super) fn ended_by_rst(e: &mut Side, at: Ts) -> bool {
+    let mut ka_timeout = false;
+    if let Some(ka) = e.more.as_deref_mut().map(|m| &mut m.ka)
+        && ka.run > 0
+        && ka.run_start.is_some()
+    {
+        ka_timeout = true;
+        let exact = match (ka.last_probe, ka.interval_min) {
+            (Some(lp), Some(iv)) => (at.since(lp) - iv).abs() <= 0.125 * iv,
+            _ => false,
+        };
+        ka.count = Some((ka.run, exact));
+        ka.rst_at = Some(at);
+    }
+    ka_timeout
+}
+
+impl Connection {
+    pub(super) fn keepalive_summary(&self, orig: Dir) -> Option<KeepaliveSummary> {
+        let (o, r) = pair(&self.sides, orig);
+        let probes = |s: &Side| s.ka().map_or(0, |k| k.probes);
+        let (side, d) = if probes(r) > probes(o) {
+            (r, orig.other())
+        } else {
+            (o, orig)
+        };
+        let ka = side.ka().filter(|k| k.probes > 0)?;
+        let unanswered = if ka.run_start.is_some() { ka.run } else { 0 };
+        let count = ka
+            .count
+            .or_else(|| (unanswered > 0).then_some((unanswered, false)));
+        Some(KeepaliveSummary {
+            probes: ka.probes,
+            acks: ka.acks,
+            unanswered,
+            idle_s: ka.idle_min,
+            interval_s: ka.interval_min,
+            count,
+            prober: Some(role(d, orig)),
+        })
+    }
+}

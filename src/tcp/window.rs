@@ -1,0 +1,55 @@
+//! The receive window an endpoint advertises: its scaling (RFC 7323 §2) and zero-window
+//! stalls (docs/analysis.md#zero-window).
+
+use crate::decode::Segment;
+use crate::tcp::Connection;
+use crate::tcp::endpoint::{NO_SCALE, OptTs, Side};
+use crate::time::Ts;
+
+/// The receive window `s` advertised with raw field `raw`: scaled by its SYN's shift when both
+/// SYNs carried the option (RFC 7323 §2.2), unscaled when either SYN lacked it, and the largest
+/// possible window when the handshake was not seen (so no RST is called out of window wrongly).
+pub(super) fn scaled_window(s: &Side, p: &Side, raw: u16) -> u32 {
+    let seen = |x: &Side| x.sent_syn || x.sent_synack;
+    if !(seen(s) && seen(p)) {
+        return (raw as u32) << 14;
+    }
+    if s.wscale == NO_SCALE || p.wscale == NO_SCALE {
+        return raw as u32;
+    }
+    (raw as u32) << s.wscale.min(14)
+}
+
+/// A zero-window stall advertised by the sender `e` starts with its first plain segment
+/// advertising a zero window and ends with its first non-RST segment opening it again; the
+/// count and the longest finished stall go to `stalls` and `longest_ns`.
+pub(super) fn track_stall(e: &mut Side, seg: &Segment, stalls: &mut u32, longest_ns: &mut i64) {
+    let f = seg.flags;
+    let now = seg.ts;
+    if f.plain() && seg.window == 0 {
+        if e.zw_since.get().is_none() {
+            e.zw_since = OptTs::some(now);
+            *stalls = stalls.saturating_add(1);
+        }
+    } else if !f.rst()
+        && seg.window != 0
+        && let Some(s) = e.zw_since.take()
+    {
+        *longest_ns = (*longest_ns).max(now.0.saturating_sub(s.0));
+    }
+}
+
+impl Connection {
+    /// The longest zero-window stall at reference time `now` (a stall still in progress
+    /// counts up to `now`), when there was any.
+    pub(super) fn longest_stall_s(&self, now: Ts) -> Option<f64> {
+        let stalls = self.stalls;
+        let mut longest = self.longest_stall_ns;
+        for s in &self.sides {
+            if let Some(z) = s.zw_since.get() {
+                longest = longest.max(now.0.saturating_sub(z.0));
+            }
+        }
+        (stalls > 0).then_some(longest as f64 / 1e9)
+    }
+}
