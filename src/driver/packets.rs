@@ -329,6 +329,7 @@ fn probe_segment(t: &LadderTarget) -> Segment {
         len_past_frame: false,
         reassembled: false,
         tunnel: crate::decode::TunnelId::NONE,
+        ip: Default::default(),
     }
 }
 

@@ -126,6 +126,17 @@ fn connection_schema() -> Ty {
             Ty::structure(&[("idle_s", Float), ("by", Str)]),
         ),
         (
+            "middlebox_reset",
+            Ty::structure(&[
+                ("ts", Float),
+                ("claimed_side", Str),
+                ("ttl", Int),
+                ("expected_ttl", Int),
+                ("ip_id", Int),
+                ("evidence", Str),
+            ]),
+        ),
+        (
             "stuck_close",
             Ty::structure(&[("side", Str), ("state", Str), ("since_ts", Float)]),
         ),
