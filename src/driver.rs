@@ -496,11 +496,8 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     let mut src = feed::spawn_loading_exporting(
         Engine::new(cfg),
         source,
-        // The terminal UI keeps its inputs as text (titles, ladder re-reads).
-        cli.read
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect(),
+        // As given: a name need not be UTF-8 to be read again for ladders and graphs.
+        cli.read.clone(),
         filter,
         move |engine, source, outcome| {
             let w = offline_warnings(engine, &source.linktypes(), outcome, &stop2);

@@ -120,3 +120,59 @@ fn offline_tui_serves_metrics_and_writes_parquet() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+/// `-r $'x\xff.pcap'`: a file name that is not UTF-8 (valid on Linux) is read, read again
+/// for the ladder and the graphs, and the connection saved from it reads back the same.
+#[test]
+fn a_file_name_that_is_not_utf8_is_read_again_for_ladder_and_graphs() {
+    use std::os::unix::ffi::OsStringExt;
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_tcplens");
+    let fixture = root().join("fixtures/keepalive-timeout.pcap");
+    let tmp = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsString::from_vec(b"x\xff.pcap".to_vec());
+    std::fs::copy(&fixture, tmp.path().join(&name)).unwrap();
+    let session = format!("tcplens-utf8-{}", std::process::id());
+    // printf makes the byte (sh has no $'...'); the session runs in the temporary directory.
+    let cmd = format!(
+        "cd {} && {bin} -r \"$(printf 'x\\377.pcap')\"; echo EXITED $?; sleep 3",
+        tmp.path().display()
+    );
+    start(&session, &cmd);
+    let (pane, _) = wait_for(&session, "1 Connections (1)", 10);
+    assert!(pane.contains("10.201.0.1:41300"), "{pane}");
+    keys(&session, &["Enter"]);
+    let (pane, _) = wait_for(&session, "segment 1 of", 10);
+    assert!(pane.contains("segment 1 of 11"), "{pane}");
+    assert!(!pane.contains("UTF-8"), "{pane}");
+    keys(&session, &["v"]);
+    let (pane, _) = wait_for(&session, " segments)", 10);
+    assert!(pane.contains("11 segments)"), "{pane}");
+    keys(&session, &["w"]);
+    let (pane, _) = wait_for(&session, "saved ", 10);
+    assert!(
+        pane.contains("saved 11 packets to tcplens-flow-0.pcap"),
+        "{pane}"
+    );
+    keys(&session, &["q", "q"]);
+    let (pane, _) = wait_for(&session, "EXITED", 5);
+    tmux(&["kill-session", "-t", &session]);
+    assert!(pane.contains("EXITED 0"), "{pane}");
+    let json = |p: &std::path::Path| {
+        let o = Command::new(bin)
+            .args(["-r".as_ref(), p.as_os_str()])
+            .args(["--report", "json"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let (a, b) = (
+        json(&fixture),
+        json(&tmp.path().join("tcplens-flow-0.pcap")),
+    );
+    assert_eq!(a.lines().count(), 1, "{a}");
+    assert_eq!(a, b);
+}

@@ -640,7 +640,7 @@ pub struct LoadingSource {
     feed: FeedSource,
     done: Receiver<Loaded>,
     offline: Option<OfflineSource>,
-    inputs: Vec<String>,
+    inputs: Vec<std::path::PathBuf>,
     filter: Option<String>,
     file_ladder: Option<FileLadder>,
     last_generation: u64,
@@ -656,13 +656,14 @@ impl LoadingSource {
 }
 
 /// Start reading `files` on a thread for [`LoadingSource`].
-pub fn spawn_loading(
+pub fn spawn_loading<P: Into<std::path::PathBuf>>(
     engine: Engine,
     files: FileSource,
-    inputs: Vec<String>,
+    inputs: Vec<P>,
     filter: Option<String>,
     warnings: impl FnOnce(&Engine, &FileSource, &ReadOutcome) -> Vec<String> + Send + 'static,
 ) -> io::Result<LoadingSource> {
+    let inputs = inputs.into_iter().map(Into::into).collect();
     spawn_loading_exporting(engine, files, inputs, filter, warnings, Exports::default())
 }
 
@@ -672,13 +673,13 @@ pub fn spawn_loading(
 pub fn spawn_loading_exporting(
     engine: Engine,
     mut files: FileSource,
-    inputs: Vec<String>,
+    inputs: Vec<std::path::PathBuf>,
     filter: Option<String>,
     warnings: impl FnOnce(&Engine, &FileSource, &ReadOutcome) -> Vec<String> + Send + 'static,
     exports: Exports,
 ) -> io::Result<LoadingSource> {
     let ctl = Arc::new(FeedControl::default());
-    let name = inputs.join(" ");
+    let name = super::offline::input_title(&inputs);
     // No ring: the finished capture's ladders are read back from the files.
     let (mut a, feed) = Analysis::new(engine, Arc::clone(&ctl), &name, false, 1);
     a.label = "reading…".into();

@@ -9,6 +9,7 @@
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
 
 use crate::capture::FileSource;
 use crate::decode::{self, DecodeOptions, RawFrame, Segment, TcpFlags};
@@ -22,7 +23,8 @@ use crate::vocab::events::EventSet;
 /// Re-read capture files for each page (offline mode).
 #[derive(Clone)]
 pub struct FileLadder {
-    pub paths: Vec<String>,
+    /// The `-r` files as given (names need not be UTF-8).
+    pub paths: Vec<PathBuf>,
     pub filter: Option<String>,
     /// The main engine's configuration (orientation and checksums must match).
     pub cfg: Config,
@@ -76,8 +78,8 @@ impl LadderSource for FileLadder {
 /// to stop. `on_events` gets the events a private engine, fed only that connection's
 /// endpoints, gave each frame (possibly after later frames: an engine may hold events back
 /// until the orientation is settled). Returns the first read warning, escaped.
-fn read_connection(
-    paths: &[String],
+fn read_connection<P: AsRef<Path>>(
+    paths: &[P],
     filter: Option<&str>,
     cfg: &Config,
     target: &LadderTarget,
@@ -151,8 +153,8 @@ fn read_connection(
 /// Read the capture again and return rows `start .. start + limit` of one connection, with
 /// each packet's events from a private engine that sees only that connection's endpoints.
 /// Reading stops once the window is full (plus one row, to know whether more follow).
-pub fn load(
-    paths: &[String],
+pub fn load<P: AsRef<Path>>(
+    paths: &[P],
     filter: Option<&str>,
     cfg: &Config,
     target: &LadderTarget,
@@ -210,8 +212,8 @@ pub fn load(
 
 /// The time-sequence [`Series`] of one connection, read back from the files (all of its
 /// segments; about 100 bytes each).
-pub fn series(
-    paths: &[String],
+pub fn series<P: AsRef<Path>>(
+    paths: &[P],
     filter: Option<&str>,
     cfg: &Config,
     target: &LadderTarget,
@@ -240,8 +242,8 @@ pub fn series(
 /// Write the frames of one connection, as captured, to a pcap file at `path` (refusing to
 /// replace an existing file unless `overwrite`). Several input files must share a link
 /// type; the first one's is used.
-pub fn save_pcap(
-    paths: &[String],
+pub fn save_pcap<P: AsRef<Path>>(
+    paths: &[P],
     filter: Option<&str>,
     cfg: &Config,
     target: &LadderTarget,
