@@ -22,7 +22,7 @@
 #   broadcast probes 1 s apart): after the pull its entry goes STALE, PROBE, FAILED, and every
 #   retransmission then waits behind an unanswered ARP request / neighbour solicitation.
 #
-# Firewall lab (middlebox-idle-drop / -rst / -icmp):
+# Firewall lab (middlebox-idle-drop / -rst / -icmp, middlebox-reset):
 #
 #   netns cbl-cli                    netns cbl-fw                       netns cbl-srv
 #   vcli 10.203.1.1/24  <--veth-->  fcli 10.203.1.254 | fsrv 10.203.2.254  <--veth-->  vsrv 10.203.2.2/24
@@ -61,7 +61,8 @@ PLUG="ip -n $NS_B link set bsrv up"
 
 # Ports: client 45000 + 100*i, server 6000 + i (append new scenarios).
 SCENARIOS=(cable-pull-arp cable-pull-nd cable-resume cable-peer-reset middlebox-idle-drop
-    middlebox-idle-rst middlebox-idle-icmp close-wait-stuck syn-give-up rst-injection)
+    middlebox-idle-rst middlebox-idle-icmp close-wait-stuck syn-give-up rst-injection
+    middlebox-reset)
 
 WORK=""
 CAP_PID=""
@@ -323,6 +324,23 @@ record() { # NAME INDEX
             cap_start "$name" $NS_F fcli
             srv_start "$name" $FS4 "$sport"
             cli_run "$name" $FS4 "$sport" "$cport" 40 ;;
+        middlebox-reset)
+            # The firewall lab answering forgotten connections with its own RST, and a short
+            # conntrack timeout for unacknowledged data: the server vanishes (its namespace
+            # drops the connection), the client's retransmissions back off until a gap outlasts
+            # 2 s, and the firewall resets the next one (TTL 64: one hop less than the server's).
+            fw_lab rst
+            ip netns exec $NS_F sysctl -qw \
+                net.netfilter.nf_conntrack_tcp_timeout_unacknowledged=2 \
+                net.netfilter.nf_conntrack_tcp_timeout_max_retrans=2
+            ip netns exec $NS_S nft add table ip cbl
+            ip netns exec $NS_S nft add chain ip cbl input_drop '{ type filter hook input priority 0; }'
+            cap_start "$name" $NS_F fcli
+            srv_start "$name" $FS4 "$sport"
+            local pull=$PULL
+            PULL="ip netns exec $NS_S nft add rule ip cbl input_drop tcp dport $sport drop"
+            cli_run "$name" $FS4 "$sport" "$cport" 40
+            PULL=$pull ;;
     esac
     cap_stop "$tail"
     teardown

@@ -9,7 +9,7 @@
 //! endpoint that does not fit loses the middle of its address, never its port.
 
 use crate::decode::Endpoint;
-use crate::tcp::life::{Evidence, EvidenceKind, IdleKilled, Outcome, StaleEpisode};
+use crate::tcp::life::{Evidence, EvidenceKind, IdleKilled, MiddleboxReset, Outcome, StaleEpisode};
 use crate::tcp::{CloseClass, HandshakeClass, NativeSummary, Role, StaleReason, Verdict};
 use crate::time::Ts;
 
@@ -340,8 +340,11 @@ pub fn life_sentences(
     s: &NativeSummary,
     episodes: &[StaleEpisode],
     killed: Option<IdleKilled>,
+    mb_rst: Option<&MiddleboxReset>,
 ) -> Vec<String> {
     let mut v = Vec::new();
+    // The call-out goes on the sentence of what the RST ended: a stale episode or an idle gap.
+    let mut callout = mb_rst.map(|m| m.describe());
     for e in episodes {
         if e.outcome == Outcome::StillStale {
             continue;
@@ -356,15 +359,29 @@ pub fn life_sentences(
         if let Some(r) = e.recovery_s {
             l.push_str(&format!(", recovered after {}", secs(r)));
         }
+        if e.outcome == Outcome::MiddleboxReset
+            && let Some(c) = callout.take()
+        {
+            l.push_str(&format!(" ({c})"));
+        }
         v.push(l);
     }
     if let Some(k) = killed {
-        v.push(format!(
+        let mut l = format!(
             "idle_killed after {} idle (by {}) at {}",
             secs(k.idle_s),
             k.by.as_str(),
             clock(k.at)
-        ));
+        );
+        if k.by == crate::tcp::life::KilledBy::Rst
+            && let Some(c) = callout.take()
+        {
+            l.push_str(&format!(" ({c})"));
+        }
+        v.push(l);
+    }
+    if let Some(c) = callout {
+        v.push(format!("middlebox_reset: {c}"));
     }
     if let Some(c) = s.stuck_close {
         v.push(format!(

@@ -7,7 +7,7 @@ use crate::analysis::middlebox::Middleboxes;
 use crate::engine::{Engine, Flow};
 use crate::tcp::NativeSummary;
 use crate::tcp::advice::advise;
-use crate::tcp::life::{Evidence, IdleKilled, StaleEpisode};
+use crate::tcp::life::{Evidence, IdleKilled, KilledBy, MiddleboxReset, StaleEpisode};
 
 /// What a flow's views show beyond its own summary.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -15,6 +15,8 @@ pub struct Story {
     pub evidence: Vec<Evidence>,
     pub episodes: Vec<StaleEpisode>,
     pub idle_killed: Option<IdleKilled>,
+    /// A RST that is not the peer's: another TTL, or an idle kill past the path's limit.
+    pub middlebox_reset: Option<MiddleboxReset>,
     pub advice: Vec<String>,
 }
 
@@ -27,7 +29,22 @@ impl Story {
             .filter(|_| mb.is_none_or(|m| m.kill_confirmed(f.id)));
         let limit = mb.and_then(|m| m.limit_for(f));
         let shown = NativeSummary { idle_killed, ..*s };
+        let middlebox_reset = s.rst_mark.and_then(|(m, claimed)| {
+            let by_ttl = m.foreign();
+            let past_limit = idle_killed.is_some_and(|k| {
+                k.by == KilledBy::Rst && limit.as_ref().is_some_and(|l| k.idle_s >= l.high_s)
+            });
+            (by_ttl || past_limit).then_some(MiddleboxReset {
+                at: m.at,
+                claimed,
+                ttl: m.ttl,
+                side_ttl: m.side_ttl,
+                ip_id: m.ip_id,
+                by_ttl,
+            })
+        });
         Story {
+            middlebox_reset,
             evidence: engine.evidence(f, s),
             advice: advise(&shown, &episodes, limit.as_ref(), &engine.cfg.native),
             episodes,

@@ -160,3 +160,59 @@ fn text_report_tells_the_story() {
     let inj = run("rst-injection.pcap", &["--report", "text"]);
     assert!(inj.contains("likely injected"), "{inj}");
 }
+
+/// A RST whose TTL differs from the claimed sender's own packets is the middlebox's: the
+/// firewall's RSTs in both firewall fixtures (TTL 64 on the client-side link, the server's
+/// packets forwarded once: 63), and no RST of any other fixture.
+#[test]
+fn middlebox_resets_are_told_by_their_ttl() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut flagged = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        if !name.ends_with(".pcap") {
+            continue;
+        }
+        for f in json(&name) {
+            if !f["middlebox_reset"].is_null() {
+                let m = &f["middlebox_reset"];
+                assert_eq!(
+                    (
+                        &m["ttl"],
+                        &m["expected_ttl"],
+                        &m["evidence"],
+                        &m["claimed_side"]
+                    ),
+                    (
+                        &Value::from(64),
+                        &Value::from(63),
+                        &Value::from("ttl"),
+                        &Value::from("resp")
+                    ),
+                    "{name}: {f}"
+                );
+                flagged.push(name.clone());
+            }
+        }
+    }
+    flagged.sort();
+    flagged.dedup_by(|a, b| a == b);
+    assert_eq!(flagged, ["middlebox-idle-rst.pcap", "middlebox-reset.pcap"]);
+    // Every connection the firewall killed by reset has its RST called out; the stale
+    // episode it ended is a middlebox_reset, not a peer_reset.
+    for f in json("middlebox-idle-rst.pcap") {
+        if f["idle_killed"]["by"] == "rst" {
+            assert_eq!(f["middlebox_reset"]["evidence"], "ttl", "{f}");
+        }
+    }
+    let text = run("middlebox-reset.pcap", &["--report", "text"]);
+    assert!(
+        text.contains(": middlebox_reset (not the peer's RST: TTL 64, the peer's packets had 63"),
+        "{text}"
+    );
+    let idle = run("middlebox-idle-rst.pcap", &["--report", "text"]);
+    assert!(
+        idle.contains("(by rst) at") && idle.contains("not the peer's RST: TTL 64"),
+        "{idle}"
+    );
+}

@@ -283,6 +283,7 @@ fixtures! {
     close_wait_stuck => "close-wait-stuck",
     syn_give_up => "syn-give-up",
     rst_injection => "rst-injection",
+    middlebox_reset => "middlebox-reset",
 }
 
 /// Every fixtures/*.expect.json has a pcap and a test above, and every test its files.

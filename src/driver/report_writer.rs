@@ -77,7 +77,8 @@ impl<W: Write> ReportWriter<W> {
                 });
                 report::events::write_packet_with(&mut self.out, pe, &extra.unwrap_or_default())?;
             }
-            self.exports.event(pe)?;
+            let attr = self.host.as_ref().map(|h| &h.attr);
+            self.exports.event(pe, engine, attr)?;
         }
         Ok(())
     }

@@ -81,6 +81,20 @@ struct IdleKilledJson {
     by: &'static str,
 }
 
+/// A RST that is not the peer's (docs/cable-pull.md "Middlebox resets").
+#[derive(Serialize)]
+struct MiddleboxResetJson {
+    ts: Ts,
+    /// The side whose addresses it carries.
+    claimed_side: &'static str,
+    ttl: u8,
+    /// TTL of that side's own packets.
+    expected_ttl: u8,
+    ip_id: u16,
+    /// `ttl` (another hop count) or `idle_limit` (it ended an idle gap past the path's limit).
+    evidence: &'static str,
+}
+
 #[derive(Serialize)]
 struct StuckCloseJson {
     side: &'static str,
@@ -128,6 +142,7 @@ struct FlowJson<'a> {
     idle_killed: Option<IdleKilledJson>,
     /// Longest idle gap the connection survived (docs/cable-pull.md "Middleboxes").
     idle_survived_s: Option<f64>,
+    middlebox_reset: Option<MiddleboxResetJson>,
     stuck_close: Option<StuckCloseJson>,
     syn_give_up_ts: Option<Ts>,
     rst: RstCounts,
@@ -253,6 +268,14 @@ fn record<'a>(
             by: k.by.as_str(),
         }),
         idle_survived_s: s.survived_idle_s.map(round_ms),
+        middlebox_reset: x.middlebox_reset.map(|m| MiddleboxResetJson {
+            ts: m.at,
+            claimed_side: role(m.claimed),
+            ttl: m.ttl,
+            expected_ttl: m.side_ttl,
+            ip_id: m.ip_id,
+            evidence: if m.by_ttl { "ttl" } else { "idle_limit" },
+        }),
         stuck_close: s.stuck_close.map(|c| StuckCloseJson {
             side: role(c.side),
             state: c.state,

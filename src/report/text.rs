@@ -122,7 +122,7 @@ impl TextReport {
         }
         let head = || format!("  flow {} {} -> {}:", f.id, f.orig(), f.resp());
         if self.life_lines.len() < MAX_STALE_LINES {
-            for l in life_sentences(&s, &x.episodes, x.idle_killed) {
+            for l in life_sentences(&s, &x.episodes, x.idle_killed, x.middlebox_reset.as_ref()) {
                 self.life_lines.push(format!("{} {l}", head()));
             }
         }

@@ -115,6 +115,13 @@ pub fn advise(
                     ));
                 }
             }
+            Outcome::MiddleboxReset => out.push(
+                "A middlebox on the path reset the connection while the peer was silent (its RST \
+                 does not look like the peer's): the peer may still hold the connection; check the \
+                 middlebox's timeouts for unacknowledged or idle connections, and let keepalive \
+                 (see above) find a dead peer before the middlebox does."
+                    .to_string(),
+            ),
             Outcome::PeerReset => out.push(
                 "The peer answered with a RST when it came back: it restarted or lost the \
                  connection, so the application must reconnect; keepalive (see above) finds this \

@@ -943,3 +943,31 @@ fn partial_ack_then_silence_counts_from_the_last_ack() {
     assert_eq!(st.since, t.ts(1.05));
     assert_eq!(st.last_heard, Some(t.ts(1.05)));
 }
+
+// --------------------------------------------------- docs/cable-pull.md "Middlebox resets"
+
+/// A silent peer's RST ends the stale episode: `peer_reset` when its TTL is the peer's,
+/// `middlebox_reset` when a middlebox nearer to the capture sent it (another hop count).
+#[test]
+fn a_rst_with_another_ttl_is_a_middlebox_reset() {
+    use crate::tcp::life::Outcome;
+    for (ttl, want) in [(64, Outcome::PeerReset), (61, Outcome::MiddleboxReset)] {
+        let mut t = established_with_data();
+        t.at(1.0).c("PA", 5, 5, 4, &[]);
+        for at in [1.2, 1.6, 2.4, 4.0] {
+            t.at(at).c("PA", 5, 5, 4, &[K::Retransmission]);
+        }
+        t.l.ttl(ttl);
+        t.at(4.0001).s("R", 5, 0, 0, &[]);
+        let s = t.sum();
+        let eps = t.conn.episodes(&s, t.last);
+        assert_eq!(eps.len(), 1);
+        assert_eq!(eps[0].outcome, want, "ttl {ttl}");
+        let mark = s.rst_mark.map(|(m, r)| (m.ttl, m.side_ttl, m.foreign(), r));
+        if ttl == 64 {
+            assert_eq!(mark, None);
+        } else {
+            assert_eq!(mark, Some((61, 64, true, Role::Resp)));
+        }
+    }
+}

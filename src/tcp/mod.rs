@@ -194,6 +194,9 @@ pub struct NativeSummary {
     pub survived_idle_s: Option<f64>,
     /// RFC 5961 classes of the RSTs received.
     pub rst: life::RstCounts,
+    /// A RST whose TTL differs from its claimed sender's packets, or that ended an idle gap,
+    /// with the claimed sender's role.
+    pub rst_mark: Option<(life::RstMark, Role)>,
 }
 
 /// One word for a connection's condition, shared by the reports and the TUI.

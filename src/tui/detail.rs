@@ -129,7 +129,12 @@ impl FlowDetail {
                 evidence_sentence(peer, &self.story.evidence)
             ));
         }
-        for l in life_sentences(s, &self.story.episodes, self.story.idle_killed) {
+        for l in life_sentences(
+            s,
+            &self.story.episodes,
+            self.story.idle_killed,
+            self.story.middlebox_reset.as_ref(),
+        ) {
             out.push(format!("Life: {l}"));
         }
         for a in &self.story.advice {
