@@ -229,6 +229,14 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     for w in &warnings {
         error::warn(w);
     }
+    if !loaded && let Some(dir) = &cli.parquet {
+        // The reader was stopped and waited for: its files are closed, but partial.
+        error::warn(&format!(
+            "the terminal UI was closed before the end of the capture: {} holds what was read",
+            report::escape_field(&dir.to_string_lossy())
+        ));
+        return Ok(EXIT_WARNINGS);
+    }
     Ok(if loaded {
         status.load(Ordering::Relaxed)
     } else {

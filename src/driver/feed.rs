@@ -681,9 +681,12 @@ pub fn spawn_loading_exporting(
     let ctl = Arc::new(FeedControl::default());
     let name = super::offline::input_title(&inputs);
     // No ring: the finished capture's ladders are read back from the files.
-    let (mut a, feed) = Analysis::new(engine, Arc::clone(&ctl), &name, false, 1);
+    let (mut a, mut feed) = Analysis::new(engine, Arc::clone(&ctl), &name, false, 1);
     a.label = "reading…".into();
     a.show_fed = true;
+    // Quitting while the files are read stops the reader; with exports it is waited for, so
+    // the files it wrote are closed (what was read, as after an interrupted headless run).
+    let exporting = !exports.is_empty();
     a.set_exports(exports);
     let (tx, rx) = mpsc::sync_channel(1);
     let ctl2 = Arc::clone(&ctl);
@@ -692,7 +695,7 @@ pub fn spawn_loading_exporting(
         filter: filter.clone(),
         cfg: a.engine.cfg.clone(),
     });
-    std::thread::Builder::new()
+    let reader = std::thread::Builder::new()
         .name("read".into())
         .spawn(move || {
             a.publish(true);
@@ -725,6 +728,9 @@ pub fn spawn_loading_exporting(
                 warnings: w,
             });
         })?;
+    if exporting {
+        feed.handle = Some(reader);
+    }
     Ok(LoadingSource {
         feed,
         done: rx,
