@@ -68,9 +68,9 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
     // Without --report: the terminal UI for a terminal, the text report otherwise.
     let kind = cli.report.unwrap_or(ReportKind::Text);
     let interactive = cli.report.is_none() && io::stdout().is_terminal();
-    if interactive && (cli.metrics.is_some() || cli.parquet.is_some()) {
+    if interactive && cli.replay.is_some() && (cli.metrics.is_some() || cli.parquet.is_some()) {
         return Err(Error::usage(
-            "--metrics and --parquet run with a headless report: add --report KIND",
+            "--metrics and --parquet do not apply to --replay (drop --replay to read the files)",
         ));
     }
     // --parquet writes the json report's records and the events; --metrics counts flows.
@@ -235,7 +235,8 @@ impl<W: Write> ReportWriter<W> {
                 });
                 report::events::write_packet_with(&mut self.out, pe, &extra.unwrap_or_default())?;
             }
-            self.exports.event(pe)?;
+            let attr = self.host.as_ref().map(|h| &h.attr);
+            self.exports.event(pe, engine, attr)?;
         }
         Ok(())
     }
@@ -488,23 +489,22 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
+    let exports = Exports::open(cli.metrics.as_deref(), cli.parquet.as_deref(), None)?;
     let stop2 = Arc::clone(&stop);
     let status = Arc::new(std::sync::atomic::AtomicU8::new(EXIT_OK));
     let status2 = Arc::clone(&status);
-    let mut src = feed::spawn_loading(
+    let mut src = feed::spawn_loading_exporting(
         Engine::new(cfg),
         source,
-        // The terminal UI keeps its inputs as text (titles, ladder re-reads).
-        cli.read
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect(),
+        // As given: a name need not be UTF-8 to be read again for ladders and graphs.
+        cli.read.clone(),
         filter,
         move |engine, source, outcome| {
             let w = offline_warnings(engine, &source.linktypes(), outcome, &stop2);
             status2.store(exit_status(&w), Ordering::Relaxed);
             w.into_iter().map(|w| w.text).collect()
         },
+        exports,
     )
     .map_err(|e| Error::input(format!("cannot start reading: {e}")))?;
     let res = offline::run_tui(&mut src, &stop, theme(cli));
@@ -515,6 +515,14 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     // Printed after the terminal is restored, so they are not lost on the alternate screen.
     for w in &warnings {
         error::warn(w);
+    }
+    if !loaded && let Some(dir) = &cli.parquet {
+        // The reader was stopped and waited for: its files are closed, but partial.
+        error::warn(&format!(
+            "the terminal UI was closed before the end of the capture: {} holds what was read",
+            report::escape_field(&dir.to_string_lossy())
+        ));
+        return Ok(EXIT_WARNINGS);
     }
     Ok(if loaded {
         status.load(Ordering::Relaxed)
@@ -775,7 +783,9 @@ fn run_live(
     }
     let mut host = attribution::HostLink::start(cli);
     if interactive {
-        return run_tui_live(capture, iface, cfg, stop, theme(cli), host.take());
+        exports.set_live(iface, capture.counters.clone());
+        let tui = (theme(cli), host.take(), exports);
+        return run_tui_live(capture, iface, cfg, stop, tui);
     }
 
     let mut engine = Engine::new(cfg);
@@ -901,20 +911,21 @@ fn run_tui_live(
     iface: &str,
     cfg: Config,
     stop: Arc<AtomicBool>,
-    theme: crate::tui::theme::Theme,
-    host: Option<attribution::HostLink>,
+    (theme, host, exports): (
+        crate::tui::theme::Theme,
+        Option<attribution::HostLink>,
+        Exports,
+    ),
 ) -> Result<u8, Error> {
     let (_, dummy) = std::sync::mpsc::sync_channel(1);
     let rx = std::mem::replace(&mut capture.rx, dummy);
     let counters = capture.counters.clone();
-    let feed = feed::spawn_live(
-        Engine::new(cfg),
-        rx,
-        capture.linktype,
-        counters,
+    let feed = feed::spawn_live_exporting(
+        (Engine::new(cfg), rx, capture.linktype, counters),
         iface,
         host,
         Ts::now,
+        exports,
     );
     let res = match feed {
         Ok(mut feed) => {
