@@ -56,6 +56,22 @@ struct StaleJson {
     give_up_ts: Option<Ts>,
     rst_expected: Option<bool>,
     evidence: Vec<EvidenceJson>,
+    /// Retransmission give-up: the earliest the retransmissions seen allow.
+    give_up_earliest_ts: Option<Ts>,
+    /// Retransmission give-up: what `give_up_ts` rests on (docs/analysis.md#kernel-give-up).
+    tcp_retries2: Option<Retries2Json>,
+}
+
+#[derive(Serialize)]
+struct Retries2Json {
+    /// Least value the retransmissions seen allow.
+    min: u32,
+    /// The capture shows the give-up (the next retransmission never came): the largest value
+    /// that fits it; else null.
+    max: Option<u32>,
+    /// Not seen: the value `give_up_ts` assumes (the Linux default 15, or `min` when larger).
+    assumed: Option<u32>,
+    seen: bool,
 }
 
 #[derive(Serialize)]
@@ -236,6 +252,13 @@ fn record<'a>(
                     count: e.count,
                 })
                 .collect(),
+            give_up_earliest_ts: st.give_up.and_then(|g| g.retries).map(|r| r.earliest),
+            tcp_retries2: st.give_up.and_then(|g| g.retries).map(|r| Retries2Json {
+                min: r.min,
+                max: r.seen.then_some(r.used),
+                assumed: (!r.seen).then_some(r.assumed),
+                seen: r.seen,
+            }),
         }),
         half_open: s.half_open.map(role),
         verdict: s.verdict().as_str(),
@@ -313,6 +336,10 @@ fn write_flow_with<W: Write>(
 ) -> io::Result<()> {
     let s = f.summary(engine.now(), &engine.cfg.native);
     let x = Story::of(f, &s, engine, mb);
+    let s = NativeSummary {
+        stale: x.stale,
+        ..s
+    };
     // `From` keeps the kind of an I/O error (a closed pipe stays `BrokenPipe`).
     serde_json::to_writer(&mut *out, &record(f, &s, &x, attr)).map_err(io::Error::from)?;
     out.write_all(b"\n")
@@ -326,6 +353,10 @@ pub fn to_value(
 ) -> io::Result<serde_json::Value> {
     let s = f.summary(engine.now(), &engine.cfg.native);
     let x = Story::of(f, &s, engine, None);
+    let s = NativeSummary {
+        stale: x.stale,
+        ..s
+    };
     serde_json::to_value(record(f, &s, &x, attr)).map_err(io::Error::other)
 }
 

@@ -86,6 +86,11 @@ fn connection_schema() -> Ty {
                         ("count", Int),
                     ])),
                 ),
+                ("give_up_earliest_ts", Float),
+                (
+                    "tcp_retries2",
+                    Ty::structure(&[("min", Int), ("max", Int), ("assumed", Int), ("seen", Bool)]),
+                ),
             ]),
         ),
         ("half_open", Str),
