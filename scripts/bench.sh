@@ -499,7 +499,8 @@ REPORT=$DIR/report-$MODE.md
 	if [[ -s $DIR/graph.out ]]; then
 		echo
 		echo "TUI graphs on one connection of $GRAPH_SEGS segments (\`examples/tui_million --graph\`;"
-		echo "key + redraw at 200x50; the goal is under 100 ms a step):"
+		echo "key + redraw at 200x50; the goal is under 100 ms a step; \`v\` is answered at once and the"
+		echo "series is read back once, on a thread of its own; each redraw costs per pixel column):"
 		echo
 		echo "| step | wall | cpu |"
 		echo "|---|---:|---:|"

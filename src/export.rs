@@ -15,6 +15,7 @@ use crate::engine::{Engine, Flow};
 use crate::error::Error;
 use crate::metrics::http::{Endpoint, Slot};
 use crate::metrics::{Drops, Snapshot, Tally};
+use crate::report::host::event_owner;
 use crate::report::parquet::ParquetOut;
 use crate::time::Ts;
 use crate::vocab::events::PacketEvents;
@@ -105,11 +106,18 @@ impl Exports {
         Ok(())
     }
 
-    pub fn event(&mut self, pe: &PacketEvents) -> io::Result<()> {
-        match &mut self.parquet {
-            Some(p) => p.event(pe),
-            None => Ok(()),
-        }
+    /// A packet's events; live with attribution, with the process of its connection.
+    pub fn event(
+        &mut self,
+        pe: &PacketEvents,
+        engine: &Engine,
+        attr: Option<&Attribution>,
+    ) -> io::Result<()> {
+        let Some(p) = &mut self.parquet else {
+            return Ok(());
+        };
+        let process = attr.and_then(|a| event_owner(a.lookup(engine.flow(pe.flow)?)));
+        p.event(pe, process)
     }
 
     /// Offline, after each record: publish metrics about once a second.

@@ -55,6 +55,22 @@ struct StaleJson {
     give_up_ts: Option<Ts>,
     rst_expected: Option<bool>,
     evidence: Vec<EvidenceJson>,
+    /// Retransmission give-up: the earliest the retransmissions seen allow.
+    give_up_earliest_ts: Option<Ts>,
+    /// Retransmission give-up: what `give_up_ts` rests on (docs/analysis.md#kernel-give-up).
+    tcp_retries2: Option<Retries2Json>,
+}
+
+#[derive(Serialize)]
+struct Retries2Json {
+    /// Least value the retransmissions seen allow.
+    min: u32,
+    /// The capture shows the give-up (the next retransmission never came): the largest value
+    /// that fits it; else null.
+    max: Option<u32>,
+    /// Not seen: the value `give_up_ts` assumes (the Linux default 15, or `min` when larger).
+    assumed: Option<u32>,
+    seen: bool,
 }
 
 #[derive(Serialize)]
@@ -78,6 +94,20 @@ struct EpisodeJson {
 struct IdleKilledJson {
     idle_s: f64,
     by: &'static str,
+}
+
+/// A RST that is not the peer's (docs/cable-pull.md "Middlebox resets").
+#[derive(Serialize)]
+struct MiddleboxResetJson {
+    ts: Ts,
+    /// The side whose addresses it carries.
+    claimed_side: &'static str,
+    ttl: u8,
+    /// TTL of that side's own packets.
+    expected_ttl: u8,
+    ip_id: u16,
+    /// `ttl` (another hop count) or `idle_limit` (it ended an idle gap past the path's limit).
+    evidence: &'static str,
 }
 
 #[derive(Serialize)]
@@ -127,6 +157,7 @@ struct FlowJson<'a> {
     idle_killed: Option<IdleKilledJson>,
     /// Longest idle gap the connection survived (docs/cable-pull.md "Middleboxes").
     idle_survived_s: Option<f64>,
+    middlebox_reset: Option<MiddleboxResetJson>,
     stuck_close: Option<StuckCloseJson>,
     syn_give_up_ts: Option<Ts>,
     rst: RstCounts,
@@ -250,6 +281,13 @@ fn record<'a>(
                     count: e.count,
                 })
                 .collect(),
+            give_up_earliest_ts: st.give_up.and_then(|g| g.retries).map(|r| r.earliest),
+            tcp_retries2: st.give_up.and_then(|g| g.retries).map(|r| Retries2Json {
+                min: r.min,
+                max: r.seen.then_some(r.used),
+                assumed: (!r.seen).then_some(r.assumed),
+                seen: r.seen,
+            }),
         }),
         half_open: s.half_open.map(role),
         verdict: s.verdict().as_str(),
@@ -282,6 +320,14 @@ fn record<'a>(
             by: k.by.as_str(),
         }),
         idle_survived_s: s.survived_idle_s.map(round_ms),
+        middlebox_reset: x.middlebox_reset.map(|m| MiddleboxResetJson {
+            ts: m.at,
+            claimed_side: role(m.claimed),
+            ttl: m.ttl,
+            expected_ttl: m.side_ttl,
+            ip_id: m.ip_id,
+            evidence: if m.by_ttl { "ttl" } else { "idle_limit" },
+        }),
         stuck_close: s.stuck_close.map(|c| StuckCloseJson {
             side: role(c.side),
             state: c.state,
@@ -319,6 +365,10 @@ fn write_flow_with<W: Write>(
 ) -> io::Result<()> {
     let s = f.summary(engine.now(), &engine.cfg.native);
     let x = Story::of(f, &s, engine, mb);
+    let s = NativeSummary {
+        stale: x.stale,
+        ..s
+    };
     let mut line = Vec::with_capacity(1024);
     write_record(&mut line, &record(f, &s, &x, attr))?;
     line.push(b'\n');
@@ -376,6 +426,7 @@ fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
     o.key("stale_episodes").serde(&r.stale_episodes)?;
     o.key("idle_killed").serde(&r.idle_killed)?;
     o.key("idle_survived_s").opt_float(r.idle_survived_s)?;
+    o.key("middlebox_reset").serde(&r.middlebox_reset)?;
     o.key("stuck_close").serde(&r.stuck_close)?;
     o.key("syn_give_up_ts")
         .opt_float(r.syn_give_up_ts.map(Ts::secs_f64))?;
@@ -491,6 +542,10 @@ pub fn to_value(
 ) -> io::Result<serde_json::Value> {
     let s = f.summary(engine.now(), &engine.cfg.native);
     let x = Story::of(f, &s, engine, None);
+    let s = NativeSummary {
+        stale: x.stale,
+        ..s
+    };
     serde_json::to_value(record(f, &s, &x, attr)).map_err(io::Error::other)
 }
 

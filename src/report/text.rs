@@ -81,6 +81,10 @@ impl TextReport {
         let now = engine.now();
         let s = f.summary(now, &engine.cfg.native);
         let x = Story::of(f, &s, engine, mb);
+        let s = crate::tcp::NativeSummary {
+            stale: x.stale,
+            ..s
+        };
         let v = s.verdict();
         self.totals.add(v, s.handshake, s.close);
         // The row, padded as `{:>5}  {:<46} {:<12} {:<33} {:<12} {:<12} {:>7} {:>10} {:>4}
@@ -152,7 +156,7 @@ impl TextReport {
         }
         let head = || format!("  flow {} {} -> {}:", f.id, f.orig(), f.resp());
         if self.life_lines.len() < MAX_STALE_LINES {
-            for l in life_sentences(&s, &x.episodes, x.idle_killed) {
+            for l in life_sentences(&s, &x.episodes, x.idle_killed, x.middlebox_reset.as_ref()) {
                 self.life_lines.push(format!("{} {l}", head()));
             }
         }

@@ -90,6 +90,9 @@ pub struct Connection {
     pub(super) stalls: u32,
     pub(super) longest_stall_ns: i64,
     pub(super) transitions: Vec<Transition>,
+    /// IP TTL / hop limit of each side's last packet other than a RST (0: none), to tell a
+    /// RST forged on the path from the peer's own (docs/cable-pull.md "Middlebox resets").
+    pub(super) ttl: [u8; 2],
 }
 
 impl Connection {
@@ -107,6 +110,7 @@ impl Connection {
         let now = seg.ts;
         let f = seg.flags;
         let mut out = EventSet::EMPTY;
+        let mut gap_rst = false;
         // Idle gaps (docs/cable-pull.md "Middleboxes"): a quiet connection speaking again.
         let last_any = self.sides[0].last_ts.0.max(self.sides[1].last_ts.0);
         if last_any != i64::MIN && now.0.saturating_sub(last_any) >= (IDLE_GAP_MIN * 1e9) as i64 {
@@ -120,7 +124,7 @@ impl Connection {
             if let Some(g) = self.idle.as_deref_mut()
                 && g.gap_open()
             {
-                g.after_gap(from, f.rst(), seg.seq);
+                gap_rst = g.after_gap(from, f.rst(), seg.seq);
             }
             if let Some(l) = self.life.as_deref_mut()
                 && l.has_challenge()
@@ -154,7 +158,7 @@ impl Connection {
             window::track_stall(e, seg, &mut self.stalls, &mut self.longest_stall_ns);
 
             if f.rst() {
-                out = out.union(self.on_rst(from, seg, idx));
+                out = out.union(self.on_rst(from, seg, idx, gap_rst));
             } else {
                 Self::on_plain(
                     e,
@@ -191,6 +195,9 @@ impl Connection {
         }
 
         // Bookkeeping common to every packet.
+        if !f.rst() && seg.ip.ttl != 0 {
+            self.ttl[from.idx()] = seg.ip.ttl;
+        }
         let (e, p) = pair_mut(&mut self.sides, from);
         e.last_ts = OptTs::some(now);
         e.last_idx = idx;
@@ -328,6 +335,10 @@ impl Connection {
             idle_killed: self.idle.as_ref().and_then(|g| g.killed),
             survived_idle_s: self.idle.as_ref().and_then(|g| g.survived_idle),
             rst: self.life().map(|l| l.rst).unwrap_or_default(),
+            rst_mark: self
+                .life()
+                .and_then(|l| l.rst_mark)
+                .map(|m| (m, role(m.claimed, orig))),
         }
     }
 }
