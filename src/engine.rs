@@ -313,7 +313,7 @@ impl Engine {
         flow.orientation.update(seg);
 
         for k in ev.iter() {
-            flow.event_counts[k as usize] = flow.event_counts[k as usize].saturating_add(1);
+            flow.event_counts.add(k);
         }
         if collect && !ev.is_empty() {
             let pe = PacketEvents {
@@ -366,7 +366,7 @@ impl Engine {
             IcmpKind::TimeExceeded => (EvidenceKind::IcmpTimeExceeded, EventKind::IcmpTimeExceeded),
         };
         flow.conn.on_icmp(evidence, e.ts);
-        flow.event_counts[kind as usize] = flow.event_counts[kind as usize].saturating_add(1);
+        flow.event_counts.add(kind);
         if collect {
             let mut events = EventSet::EMPTY;
             events.insert(kind);
