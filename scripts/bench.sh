@@ -306,6 +306,22 @@ log "engine state: examples/memory on $IDLE_CONNS idle connections"
 "$MEMORY" "$IDLE" >"$DIR/memory.out" 2>"$DIR/stderr.out" || log "examples/memory failed: $(tail -1 "$DIR/stderr.out")"
 STATE_LIVE=$(awk -F'\t' '$1 == "total" {print $3}' "$DIR/memory.out")
 STATE_ALLOC=$(awk -F'\t' '$1 == "total" {print $5}' "$DIR/memory.out")
+# Reports byte-identical for --threads 1 and --threads N (N = the cores, at least 2), every
+# shape and report kind (docs/architecture.md#report-order; the Zeek #open/#close lines hold
+# the wall clock).
+NT=$(nproc)
+[[ $NT -lt 2 ]] && NT=2
+IDENT_RUNS=0 IDENT_BAD=""
+report_sum() { { "$TCPLENS" "$@" 2>&1 || true; } | sed -E '/^#(open|close)\t/d' | md5sum; }
+for shape in mixed $SHAPES; do
+	for kind in zeek events json text; do
+		log "identity: $shape --report $kind, --threads 1 vs $NT"
+		a=$(report_sum -r "${SHAPE_CAP[$shape]}" --report "$kind" --threads 1)
+		b=$(report_sum -r "${SHAPE_CAP[$shape]}" --report "$kind" --threads "$NT")
+		IDENT_RUNS=$((IDENT_RUNS + 1))
+		[[ $a == "$b" ]] || IDENT_BAD+=" $shape/$kind"
+	done
+done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- report
@@ -490,6 +506,8 @@ REPORT=$DIR/report-$MODE.md
 			check "$shape: tshark conv,tcp ≥ 30× every report kind" "$(ge "$x" 30)" "${x}× the slowest (${SLOWEST_KIND[$shape]})"
 		fi
 	done
+	check "reports byte-identical, --threads 1 vs $NT (every shape and kind)" \
+		"$([[ -z $IDENT_BAD ]] && echo 1 || echo 0)" "$IDENT_RUNS pairs${IDENT_BAD:+, differ:$IDENT_BAD}"
 	for kind in zeek events json text; do
 		[[ -n ${MEM[$kind]:-} ]] || continue
 		mb=$(awk -v m="${MEM[$kind]}" 'BEGIN{printf "%.0f", m/1024}')

@@ -9,7 +9,7 @@
 # The same lab conventions as scripts/record-fixtures.sh (offloads off, tcp_retries2=5,
 # tcp_fin_timeout=5), with namespaces prefixed "cbl-" so both scripts can run side by side.
 #
-# Bridge lab (cable-*, close-wait-stuck, syn-give-up, rst-injection):
+# Bridge lab (cable-*, close-wait-stuck, syn-give-up, rst-injection; cable-give-up):
 #
 #   netns cbl-cli                  netns cbl-br                    netns cbl-srv
 #   vcli 10.203.0.1/24  <--veth-->  bcli -[ br0 ]- bsrv  <--veth-->  vsrv 10.203.0.2/24
@@ -62,7 +62,7 @@ PLUG="ip -n $NS_B link set bsrv up"
 # Ports: client 45000 + 100*i, server 6000 + i (append new scenarios).
 SCENARIOS=(cable-pull-arp cable-pull-nd cable-resume cable-peer-reset middlebox-idle-drop
     middlebox-idle-rst middlebox-idle-icmp close-wait-stuck syn-give-up rst-injection
-    middlebox-reset)
+    middlebox-reset cable-give-up)
 
 WORK=""
 CAP_PID=""
@@ -308,6 +308,12 @@ record() { # NAME INDEX
             cap_start "$name" $NS_B bcli
             srv_start "$name" $S4 "$sport"
             cli_run "$name" $S4 "$sport" "$cport" 30 ;;
+        cable-give-up)
+            bridge_lab 0
+            cap_start "$name" $NS_B bcli
+            srv_start "$name" $S4 "$sport"
+            cli_run "$name" $S4 "$sport" "$cport" 40 --out "$OUT/$name.error.json"
+            chown --reference="$OUT" "$OUT/$name.error.json" 2>/dev/null || true ;;
         syn-give-up)
             bridge_lab 0
             # A black hole for this port only (the server's port 9 still refuses), and fewer

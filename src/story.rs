@@ -5,9 +5,10 @@
 
 use crate::analysis::middlebox::Middleboxes;
 use crate::engine::{Engine, Flow};
-use crate::tcp::NativeSummary;
-use crate::tcp::advice::advise;
+use crate::tcp::advice::{PathLimit, advise};
+use crate::tcp::life::EvidenceKind;
 use crate::tcp::life::{Evidence, IdleKilled, KilledBy, MiddleboxReset, StaleEpisode};
+use crate::tcp::{NativeSummary, Stale};
 
 /// What a flow's views show beyond its own summary.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -18,11 +19,38 @@ pub struct Story {
     /// A RST that is not the peer's: another TTL, or an idle kill past the path's limit.
     pub middlebox_reset: Option<MiddleboxReset>,
     pub advice: Vec<String>,
+    /// The stale verdict as shown (see [`shown`]).
+    pub stale: Option<Stale>,
+    /// The idle limit inferred for the connection's pair of networks, when the cross-flow
+    /// inference ran (docs/cable-pull.md "Middleboxes").
+    pub limit: Option<PathLimit>,
+    /// Its keepalive idle time (inferred, else the Linux default: assumed) against that limit.
+    pub keepalive_idle: Option<(f64, bool, bool)>,
+}
+
+/// The summary as the views show it: a retransmission give-up that the wire seemed to show
+/// (the retransmissions stopped) is set aside when neighbour resolution for the silent peer
+/// went unanswered after the silence began: each retransmission then waits behind a request
+/// nobody answers and never reaches the wire (docs/cable-pull.md "Evidence").
+pub fn shown(s: &NativeSummary, evidence: &[Evidence]) -> NativeSummary {
+    let hidden = evidence.iter().any(|e| {
+        matches!(
+            e.kind,
+            EvidenceKind::ArpUnanswered | EvidenceKind::NdUnanswered
+        )
+    });
+    let mut out = *s;
+    if hidden && let Some(st) = out.stale.as_mut() {
+        st.give_up = st.give_up.map(|g| g.hidden());
+    }
+    out
 }
 
 impl Story {
     pub fn of(f: &Flow, s: &NativeSummary, engine: &Engine, mb: Option<&Middleboxes>) -> Story {
         let now = engine.now();
+        let evidence = engine.evidence(f, s);
+        let s = &shown(s, &evidence);
         let episodes = f.conn.episodes(s, now);
         let idle_killed = s
             .idle_killed
@@ -43,10 +71,15 @@ impl Story {
                 by_ttl,
             })
         });
+        let keepalive_idle = limit.as_ref().map(|l| l.keepalive_exceeds(s));
+        let advice = advise(&shown, &episodes, limit.as_ref(), &engine.cfg.native);
         Story {
+            keepalive_idle,
             middlebox_reset,
-            evidence: engine.evidence(f, s),
-            advice: advise(&shown, &episodes, limit.as_ref(), &engine.cfg.native),
+            stale: s.stale,
+            limit,
+            evidence,
+            advice,
             episodes,
             idle_killed,
         }

@@ -284,6 +284,7 @@ fixtures! {
     syn_give_up => "syn-give-up",
     rst_injection => "rst-injection",
     middlebox_reset => "middlebox-reset",
+    cable_give_up => "cable-give-up",
 }
 
 /// Every fixtures/*.expect.json has a pcap and a test above, and every test its files.

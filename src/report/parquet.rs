@@ -86,6 +86,11 @@ fn connection_schema() -> Ty {
                         ("count", Int),
                     ])),
                 ),
+                ("give_up_earliest_ts", Float),
+                (
+                    "tcp_retries2",
+                    Ty::structure(&[("min", Int), ("max", Int), ("assumed", Int), ("seen", Bool)]),
+                ),
             ]),
         ),
         ("half_open", Str),
@@ -125,6 +130,17 @@ fn connection_schema() -> Ty {
             "idle_killed",
             Ty::structure(&[("idle_s", Float), ("by", Str)]),
         ),
+        (
+            "middlebox_limit",
+            Ty::structure(&[
+                ("pair", Str),
+                ("low_s", Float),
+                ("high_s", Float),
+                ("keepalive_idle_s", Float),
+                ("keepalive_idle_assumed", Bool),
+            ]),
+        ),
+        ("keepalive_exceeds_limit", Bool),
         (
             "middlebox_reset",
             Ty::structure(&[
@@ -489,17 +505,18 @@ impl ParquetOut {
         self.events = Some(Events::new(self.dir.join(e)));
     }
 
-    /// One connection's json record.
+    /// One connection's json record (with the middlebox inference at the end of a file).
     pub fn flow(
         &mut self,
         f: &Flow,
         engine: &Engine,
+        mb: Option<&crate::analysis::middlebox::Middleboxes>,
         attr: Option<&Attribution>,
     ) -> io::Result<()> {
         let Some(c) = &mut self.conns else {
             return Ok(());
         };
-        c.rows.push(super::json::to_value(f, engine, attr)?);
+        c.rows.push(super::json::to_value(f, engine, mb, attr)?);
         if c.rows.len() >= CONN_BATCH {
             c.flush()?;
         }

@@ -80,6 +80,10 @@ impl TextReport {
         let now = engine.now();
         let s = f.summary(now, &engine.cfg.native);
         let x = Story::of(f, &s, engine, mb);
+        let s = crate::tcp::NativeSummary {
+            stale: x.stale,
+            ..s
+        };
         let v = s.verdict();
         self.totals.add(v, s.handshake, s.close);
         let close = match s.close_detail {
