@@ -101,7 +101,7 @@ impl Exports {
             m.evicted.add(f, engine.now(), &engine.cfg.native);
         }
         if let Some(p) = &mut self.parquet {
-            p.flow(f, engine, attr)?;
+            p.flow(f, engine, None, attr)?;
         }
         Ok(())
     }
@@ -176,8 +176,11 @@ impl Exports {
     pub fn finish(&mut self, engine: &Engine, attr: Option<&Attribution>) -> io::Result<()> {
         self.publish(engine, true);
         if let Some(p) = &mut self.parquet {
+            // The json report's middlebox inference (offline), so both records agree.
+            let mb = (!engine.stats().live)
+                .then(|| crate::analysis::middlebox::Middleboxes::infer(engine));
             for f in engine.flows_by_id() {
-                p.flow(f, engine, attr)?;
+                p.flow(f, engine, mb.as_ref(), attr)?;
             }
             p.finish()?;
         }

@@ -5,7 +5,7 @@
 
 use crate::analysis::middlebox::Middleboxes;
 use crate::engine::{Engine, Flow};
-use crate::tcp::advice::advise;
+use crate::tcp::advice::{PathLimit, advise};
 use crate::tcp::life::EvidenceKind;
 use crate::tcp::life::{Evidence, IdleKilled, KilledBy, MiddleboxReset, StaleEpisode};
 use crate::tcp::{NativeSummary, Stale};
@@ -21,6 +21,11 @@ pub struct Story {
     pub advice: Vec<String>,
     /// The stale verdict as shown (see [`shown`]).
     pub stale: Option<Stale>,
+    /// The idle limit inferred for the connection's pair of networks, when the cross-flow
+    /// inference ran (docs/cable-pull.md "Middleboxes").
+    pub limit: Option<PathLimit>,
+    /// Its keepalive idle time (inferred, else the Linux default: assumed) against that limit.
+    pub keepalive_idle: Option<(f64, bool, bool)>,
 }
 
 /// The summary as the views show it: a retransmission give-up that the wire seemed to show
@@ -66,11 +71,15 @@ impl Story {
                 by_ttl,
             })
         });
+        let keepalive_idle = limit.as_ref().map(|l| l.keepalive_exceeds(s));
+        let advice = advise(&shown, &episodes, limit.as_ref(), &engine.cfg.native);
         Story {
+            keepalive_idle,
             middlebox_reset,
             stale: s.stale,
+            limit,
             evidence,
-            advice: advise(&shown, &episodes, limit.as_ref(), &engine.cfg.native),
+            advice,
             episodes,
             idle_killed,
         }

@@ -74,6 +74,23 @@ fn middlebox_idle_limit_is_bounded_by_survivors_and_kills() {
         );
         assert!((hi - killed).abs() < 0.051, "{name}: {line} vs {killed}");
         assert!(line.contains(by), "{name}: {line}");
+        // json: every connection on the pair carries the path's limit, as the text says it,
+        // and is flagged: no probe seen, so Linux's 7200 s keepalive idle exceeds it.
+        for f in &flows {
+            let l = &f["middlebox_limit"];
+            assert!(
+                l["pair"].as_str().is_some_and(|p| line.contains(p)),
+                "{name}: {f}"
+            );
+            let (jlo, jhi) = (l["low_s"].as_f64().unwrap(), l["high_s"].as_f64().unwrap());
+            assert!(
+                (jlo - lo).abs() < 0.051 && (jhi - hi).abs() < 0.051,
+                "{name}: {l}"
+            );
+            assert_eq!(l["keepalive_idle_s"], 7200.0, "{name}: {l}");
+            assert_eq!(l["keepalive_idle_assumed"], true, "{name}: {l}");
+            assert_eq!(f["keepalive_exceeds_limit"], true, "{name}: {f}");
+        }
         assert!(line.contains("0 survived longer"), "{name}: {line}");
         // The control connection never idles long, but its keepalive (none: Linux's 7200 s)
         // exceeds the limit: it is flagged.
@@ -82,6 +99,21 @@ fn middlebox_idle_limit_is_bounded_by_survivors_and_kills() {
                 && text.contains("it will be killed silently"),
             "{name}: {text}"
         );
+    }
+}
+
+/// Without idle kills on its path a connection has no limit and no flag.
+#[test]
+fn no_middlebox_limit_without_idle_kills() {
+    for name in [
+        "cable-pull-arp.pcap",
+        "cable-resume.pcap",
+        "keepalive-answered.pcap",
+    ] {
+        for f in json(name) {
+            assert!(f["middlebox_limit"].is_null(), "{name}: {f}");
+            assert!(f["keepalive_exceeds_limit"].is_null(), "{name}: {f}");
+        }
     }
 }
 

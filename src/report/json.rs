@@ -96,6 +96,18 @@ struct IdleKilledJson {
     by: &'static str,
 }
 
+/// The idle limit inferred for the connection's path (docs/cable-pull.md "Middleboxes").
+#[derive(Serialize)]
+struct MiddleboxLimitJson {
+    /// The originators' network and the responders'.
+    pair: String,
+    low_s: f64,
+    high_s: f64,
+    /// The connection's keepalive idle time, and whether it is the Linux default (no probe).
+    keepalive_idle_s: f64,
+    keepalive_idle_assumed: bool,
+}
+
 /// A RST that is not the peer's (docs/cable-pull.md "Middlebox resets").
 #[derive(Serialize)]
 struct MiddleboxResetJson {
@@ -158,6 +170,10 @@ struct FlowJson<'a> {
     /// Longest idle gap the connection survived (docs/cable-pull.md "Middleboxes").
     idle_survived_s: Option<f64>,
     middlebox_reset: Option<MiddleboxResetJson>,
+    /// Offline only (the cross-connection inference): the path's idle limit, and whether the
+    /// connection's keepalive idle time exceeds it (left idle, it will be killed silently).
+    middlebox_limit: Option<MiddleboxLimitJson>,
+    keepalive_exceeds_limit: Option<bool>,
     stuck_close: Option<StuckCloseJson>,
     syn_give_up_ts: Option<Ts>,
     rst: RstCounts,
@@ -328,6 +344,18 @@ fn record<'a>(
             ip_id: m.ip_id,
             evidence: if m.by_ttl { "ttl" } else { "idle_limit" },
         }),
+        middlebox_limit: x
+            .limit
+            .as_ref()
+            .zip(x.keepalive_idle)
+            .map(|(l, (idle, assumed, _))| MiddleboxLimitJson {
+                pair: l.pair.clone(),
+                low_s: round_ms(l.low_s),
+                high_s: round_ms(l.high_s),
+                keepalive_idle_s: round_ms(idle),
+                keepalive_idle_assumed: assumed,
+            }),
+        keepalive_exceeds_limit: x.keepalive_idle.map(|k| k.2),
         stuck_close: s.stuck_close.map(|c| StuckCloseJson {
             side: role(c.side),
             state: c.state,
@@ -534,14 +562,16 @@ impl<'a> Obj<'a> {
     }
 }
 
-/// One flow's record as a JSON value (the Parquet output converts these to columns).
+/// One flow's record as a JSON value (the Parquet output converts these to columns), with the
+/// cross-connection middlebox inference when the caller has it (offline, at the end).
 pub fn to_value(
     f: &Flow,
     engine: &Engine,
+    mb: Option<&Middleboxes>,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<serde_json::Value> {
     let s = f.summary(engine.now(), &engine.cfg.native);
-    let x = Story::of(f, &s, engine, None);
+    let x = Story::of(f, &s, engine, mb);
     let s = NativeSummary {
         stale: x.stale,
         ..s
@@ -549,12 +579,13 @@ pub fn to_value(
     serde_json::to_value(record(f, &s, &x, attr)).map_err(io::Error::other)
 }
 
-/// Every flow, in flow-id order. Each record stands on its own (the cross-connection
-/// middlebox inference is the text report's `Middleboxes` section), so json, live json and
-/// Parquet records of a flow agree.
+/// Every flow, in flow-id order, with the cross-connection middlebox inference (each flow's
+/// path limit; docs/cable-pull.md "Middleboxes"). Live records have none (a record written
+/// while the capture runs cannot know the other connections' fate): `middlebox_limit` null.
 pub fn write_all<W: Write>(out: &mut W, engine: &Engine) -> io::Result<()> {
+    let mb = (!engine.stats().live).then(|| Middleboxes::infer(engine));
     for f in engine.flows_by_id() {
-        write_flow_with(out, f, engine, None, None)?;
+        write_flow_with(out, f, engine, mb.as_ref(), None)?;
     }
     Ok(())
 }

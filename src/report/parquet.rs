@@ -131,6 +131,17 @@ fn connection_schema() -> Ty {
             Ty::structure(&[("idle_s", Float), ("by", Str)]),
         ),
         (
+            "middlebox_limit",
+            Ty::structure(&[
+                ("pair", Str),
+                ("low_s", Float),
+                ("high_s", Float),
+                ("keepalive_idle_s", Float),
+                ("keepalive_idle_assumed", Bool),
+            ]),
+        ),
+        ("keepalive_exceeds_limit", Bool),
+        (
             "middlebox_reset",
             Ty::structure(&[
                 ("ts", Float),
@@ -494,17 +505,18 @@ impl ParquetOut {
         self.events = Some(Events::new(self.dir.join(e)));
     }
 
-    /// One connection's json record.
+    /// One connection's json record (with the middlebox inference at the end of a file).
     pub fn flow(
         &mut self,
         f: &Flow,
         engine: &Engine,
+        mb: Option<&crate::analysis::middlebox::Middleboxes>,
         attr: Option<&Attribution>,
     ) -> io::Result<()> {
         let Some(c) = &mut self.conns else {
             return Ok(());
         };
-        c.rows.push(super::json::to_value(f, engine, attr)?);
+        c.rows.push(super::json::to_value(f, engine, mb, attr)?);
         if c.rows.len() >= CONN_BATCH {
             c.flush()?;
         }

@@ -19,6 +19,17 @@ pub struct PathLimit {
     pub high_s: f64,
 }
 
+impl PathLimit {
+    /// The connection's keepalive idle time (as inferred from its probes, else the Linux
+    /// default) and whether it exceeds the path's limit (its lower bound: past it, an idle
+    /// connection may be killed before its first probe).
+    pub fn keepalive_exceeds(&self, s: &NativeSummary) -> (f64, bool, bool) {
+        let inferred = s.keepalive.and_then(|k| k.idle_s);
+        let idle = inferred.unwrap_or(KEEPIDLE_DEFAULT);
+        (idle, inferred.is_none(), idle > self.low_s)
+    }
+}
+
 fn secs(s: f64) -> String {
     if s >= 120.0 {
         format!("{:.0} s ({:.0} min)", s, s / 60.0)
