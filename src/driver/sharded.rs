@@ -497,14 +497,15 @@ fn finish(
     }
     let outs = co.workers.all(|_| Req::Finish)?;
     let mut stats = Stats::default();
-    let mut remaining = Vec::new();
+    let mut remaining = Vec::with_capacity(outs.iter().map(|o| o.remaining.len()).sum());
     for o in &outs {
         stats.absorb(&o.stats);
     }
     let outs: Vec<Output> = outs
         .into_iter()
         .map(|mut o| {
-            remaining.append(&mut o.remaining);
+            // Each shard's vector is freed as soon as its flows are moved.
+            remaining.append(&mut std::mem::take(&mut o.remaining));
             o
         })
         .collect();

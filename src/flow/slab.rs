@@ -38,6 +38,11 @@ impl<V> Slab<V> {
         }
     }
 
+    /// Room for `n` more values (in new slots) without doubling growth.
+    pub fn reserve_exact(&mut self, n: usize) {
+        self.slots.reserve_exact(n.saturating_sub(self.free.len()));
+    }
+
     /// Take the value out of `slot` and free the slot.
     #[inline]
     pub fn remove(&mut self, slot: Slot) -> Option<V> {

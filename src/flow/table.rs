@@ -87,6 +87,19 @@ impl<V: TableEntry> FlowTable<V> {
         slot
     }
 
+    /// Room for `n` more flows without the storage's doubling growth.
+    pub fn reserve(&mut self, n: usize) {
+        self.slab.reserve_exact(n);
+    }
+
+    /// Give the storage back once the table is empty (ids keep counting on).
+    pub fn release_storage(&mut self) {
+        if self.slab.is_empty() {
+            self.slab = Slab::default();
+            self.index = SlotIndex::new();
+        }
+    }
+
     /// Number the flows created from now on from `id` (the sharded engine numbers a batch's
     /// new flows provisionally until the global ids are known).
     pub fn number_from(&mut self, id: FlowId) {

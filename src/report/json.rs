@@ -408,7 +408,8 @@ fn write_flow_with<W: Write>(
 /// byte: serde's per-byte escape check over every key was a third of the json report's cost
 /// on many short connections (BENCHMARKS.md). Strings that can hold anything (addresses,
 /// history, advice) and every float still go through `serde_json`; the nested objects that
-/// are usually null too. `record_text_matches_serde` checks the two agree on every fixture.
+/// are usually null too. A field added to [`FlowJson`] must be added here too, in its place:
+/// `record_text_matches_serde` checks the two agree on every fixture flow.
 fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
     let mut o = Obj::open(out);
     o.key("flow").uint(u64::from(r.flow));
@@ -455,6 +456,9 @@ fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
     o.key("idle_killed").serde(&r.idle_killed)?;
     o.key("idle_survived_s").opt_float(r.idle_survived_s)?;
     o.key("middlebox_reset").serde(&r.middlebox_reset)?;
+    o.key("middlebox_limit").serde(&r.middlebox_limit)?;
+    o.key("keepalive_exceeds_limit")
+        .serde(&r.keepalive_exceeds_limit)?;
     o.key("stuck_close").serde(&r.stuck_close)?;
     o.key("syn_give_up_ts")
         .opt_float(r.syn_give_up_ts.map(Ts::secs_f64))?;

@@ -264,6 +264,11 @@ impl Connection {
         self.life.get_or_insert_with(Default::default)
     }
 
+    /// The idle gaps' record, when the connection had one.
+    pub fn idle_gaps(&self) -> Option<&IdleGaps> {
+        self.idle.as_deref()
+    }
+
     /// The out-of-line record, when the connection needed one.
     pub fn life(&self) -> Option<&Life> {
         self.life.as_deref()
