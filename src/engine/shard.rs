@@ -339,10 +339,7 @@ impl Engine {
 
     /// End of a sharded run: the shards' remaining flows (in id order) and summed counters.
     pub fn absorb(&mut self, flows: Vec<Flow>, stats: Stats) {
-        self.flows.reserve(flows.len());
-        for f in flows {
-            self.flows.insert(f.key(), |_| f);
-        }
+        self.flows.adopt(flows);
         let reassembly = self.shared.reassembly.snapshot();
         self.stats = stats;
         self.stats.reassembly = reassembly;

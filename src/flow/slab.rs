@@ -38,9 +38,13 @@ impl<V> Slab<V> {
         }
     }
 
-    /// Room for `n` more values (in new slots) without doubling growth.
-    pub fn reserve_exact(&mut self, n: usize) {
-        self.slots.reserve_exact(n.saturating_sub(self.free.len()));
+    /// The values in slots 0, 1, ... in order, in the vector's own storage (`Option<V>` is
+    /// the size of `V` for the flow types, so the vector is not copied).
+    pub fn from_values(values: Vec<V>) -> Slab<V> {
+        Slab {
+            slots: values.into_iter().map(Some).collect(),
+            free: Vec::new(),
+        }
     }
 
     /// Take the value out of `slot` and free the slot.
