@@ -3,11 +3,13 @@
 //! outcomes, an idle kill confirmed by the middlebox inference, and the advice. Computed when a
 //! view asks, never per packet.
 
-use crate::analysis::middlebox::Middleboxes;
+pub mod middlebox;
+
 use crate::engine::{Engine, Flow};
 use crate::tcp::NativeSummary;
 use crate::tcp::advice::advise;
 use crate::tcp::life::{Evidence, IdleKilled, StaleEpisode};
+use middlebox::Middleboxes;
 
 /// What a flow's views show beyond its own summary.
 #[derive(Clone, Debug, Default, PartialEq)]
