@@ -100,9 +100,9 @@ fixtures:
 clean:
 	$(CARGO) clean
 
-# Benchmarks of issue 6 (not part of `make test`): generates captures into target/bench/, installs
-# tcptrace/tshark/time if missing, times tcplens against the floor read loop, tcptrace and tshark,
-# and writes BENCHMARKS.md. `make bench BENCH_QUICK=1` for a small fast run; see scripts/bench.sh.
+# Benchmarks of issues 6 and 17 (not part of `make test`): generates captures of three shapes into
+# target/bench/, installs tcptrace/tshark/time if missing, times every report kind against the
+# floor read loop, tcptrace and tshark, and writes BENCHMARKS.md. `make bench BENCH_QUICK=1` for a small fast run; see scripts/bench.sh.
 bench: deps
 	scripts/bench.sh
 

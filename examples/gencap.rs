@@ -15,6 +15,12 @@
 //! (sometimes unanswered), a rejected SYN (RST+ACK), an unanswered SYN with its retransmission.
 //! 10% of connections are IPv6, 5% carry an 802.1Q tag, 70% use the timestamps option.
 //!
+//! `--shape` (issue 17) changes that mix: `mixed` is the above (the default; its bytes do not
+//! depend on the option's existence); `payload` gives every exchange HTTP/TLS-sized requests and
+//! responses in full-sized segments and every frame a QinQ pair of tags; `short` makes 56 % of
+//! the connections unanswered SYNs, 40 % SYNs rejected with RST+ACK, and the rest short
+//! exchanges that take the remaining packet budget.
+//!
 //! `--idle`: 1,000,000 (say) *concurrent* idle connections for the memory test: every
 //! handshake first, then rounds of keepalive probe + ACK over all connections; none closes.
 //! The packet count is rounded to 3 + 2×rounds per connection.
@@ -82,10 +88,47 @@ struct Args {
     idle: bool,
     /// Seconds over which connections arrive (normal mode).
     span: Option<f64>,
+    shape: Shape,
+}
+
+/// The traffic mix of normal mode (`--shape`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Shape {
+    /// Mostly small request/response exchanges, some idle connections and failed handshakes;
+    /// 5 % with an 802.1Q tag (the shape `make bench` has always timed).
+    Mixed,
+    /// Payload-heavy: HTTP/TLS-sized requests and responses in full-sized segments, every
+    /// frame QinQ-tagged (802.1ad service tag + 802.1Q customer tag).
+    Payload,
+    /// Many short connections: 56 % unanswered SYNs (some retransmitted), 40 % rejected with
+    /// an RST, 4 % short exchanges that take the rest of the packet budget.
+    Short,
+}
+
+impl Shape {
+    fn parse(v: &str) -> Option<Shape> {
+        match v {
+            "mixed" => Some(Shape::Mixed),
+            "payload" => Some(Shape::Payload),
+            "short" => Some(Shape::Short),
+            _ => None,
+        }
+    }
+}
+
+/// What a connection's script does when its packet count alone does not decide it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// As the packet count plans it (a 2-packet connection is rejected or unanswered by chance).
+    Planned,
+    /// A SYN nobody answers (retransmitted when it has 2 or more packets).
+    Unanswered,
+    /// A SYN answered by RST+ACK.
+    Rejected,
 }
 
 const USAGE: &str = "usage: gencap --packets N --connections M --out FILE [--seed S] [--snaplen L] \
-                     [--span SECS] [--idle]";
+                     [--span SECS] [--shape mixed|payload|short] [--idle]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -96,6 +139,7 @@ fn parse_args() -> Result<Args, String> {
         snaplen: 262_144,
         idle: false,
         span: None,
+        shape: Shape::Mixed,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -120,6 +164,10 @@ fn parse_args() -> Result<Args, String> {
             "--out" => a.out = v,
             "--seed" => a.seed = num(&v)?,
             "--snaplen" => a.snaplen = num(&v)?.clamp(64, 262_144) as u32,
+            "--shape" => {
+                a.shape = Shape::parse(&v)
+                    .ok_or_else(|| format!("--shape: mixed, payload or short, not {v}"))?
+            }
             "--span" => {
                 a.span = Some(
                     v.parse::<f64>()
@@ -168,6 +216,7 @@ struct Script<'r> {
     sseq: u32,
     rtt: f64,
     mss: u32,
+    shape: Shape,
 }
 
 impl Script<'_> {
@@ -230,17 +279,34 @@ impl Script<'_> {
     /// Request/response exchanges until the budget is spent.
     fn exchanges(&mut self, mut budget: u32) {
         while budget > 0 {
-            // Request.
-            let think = self.rng.exp(0.15);
-            let rq = 30 + self.rng.below(150) as u32;
-            self.push(true, "PA", rq, think);
-            budget -= 1;
-            // Response: mostly small, sometimes several full segments.
-            let total = if self.rng.chance(0.03) {
-                1_000 + self.rng.below(8_000) as u32
+            let total = if self.shape == Shape::Payload {
+                // HTTP/TLS-sized: a request of one segment with headers (a TLS record), a
+                // response from an API answer to a large object, sent in full segments.
+                let think = self.rng.exp(0.05);
+                let rq = 200 + self.rng.below(600) as u32;
+                self.push(true, "PA", rq, think);
+                let u = self.rng.unit();
+                let total = if u < 0.7 {
+                    200 + self.rng.below(1_200)
+                } else if u < 0.95 {
+                    2_000 + self.rng.below(10_000)
+                } else {
+                    12_000 + self.rng.below(116_000)
+                };
+                total as u32
             } else {
-                20 + self.rng.below(180) as u32
+                // Request.
+                let think = self.rng.exp(0.15);
+                let rq = 30 + self.rng.below(150) as u32;
+                self.push(true, "PA", rq, think);
+                // Response: mostly small, sometimes several full segments.
+                if self.rng.chance(0.03) {
+                    1_000 + self.rng.below(8_000) as u32
+                } else {
+                    20 + self.rng.below(180) as u32
+                }
             };
+            budget -= 1;
             let mut left = total;
             let mut unacked = 0;
             let mut first = true;
@@ -332,7 +398,7 @@ impl Script<'_> {
 }
 
 /// The script of a connection with exactly `k` packets, starting at `t0`.
-fn script(rng: &mut Rng, k: u32, t0: f64, v6: bool) -> Vec<Op> {
+fn script(rng: &mut Rng, k: u32, t0: f64, v6: bool, shape: Shape, kind: Kind) -> Vec<Op> {
     let rtt = if rng.chance(0.7) {
         rng.range(0.0005, 0.01)
     } else {
@@ -353,11 +419,33 @@ fn script(rng: &mut Rng, k: u32, t0: f64, v6: bool) -> Vec<Op> {
         sseq: 0,
         rtt,
         mss,
+        shape,
     };
-    match k {
-        0 => {}
-        1 => s.push(true, "S", 0, 0.0),
-        2 => {
+    match (k, kind) {
+        (0, _) => {}
+        (1, _) => s.push(true, "S", 0, 0.0),
+        (_, Kind::Unanswered) => {
+            // The SYN and its retransmissions, the timeout doubling from 1 s (RFC 6298).
+            let mut rto = 1.0;
+            s.push(true, "S", 0, 0.0);
+            for _ in 1..k {
+                s.again(true, "S", 0, 0, rto);
+                rto *= 2.0;
+            }
+        }
+        (_, Kind::Rejected) => {
+            s.push(true, "S", 0, 0.0);
+            let d = s.half();
+            s.push(false, "RA", 0, d);
+            // Anything planned beyond the RST: the client tries again and is refused again.
+            for _ in 2..k {
+                let d = s.half();
+                s.again(true, "S", 0, 0, 0.5);
+                s.again(false, "RA", 0, 0, d);
+            }
+            s.ops.truncate(k as usize);
+        }
+        (2, _) => {
             s.push(true, "S", 0, 0.0);
             if s.rng.chance(0.5) {
                 // Rejected.
@@ -368,7 +456,7 @@ fn script(rng: &mut Rng, k: u32, t0: f64, v6: bool) -> Vec<Op> {
                 s.again(true, "S", 0, 0, 1.0);
             }
         }
-        3 => s.handshake(),
+        (3, _) => s.handshake(),
         _ => {
             s.handshake();
             let r = s.rng.unit();
@@ -408,12 +496,19 @@ fn script(rng: &mut Rng, k: u32, t0: f64, v6: bool) -> Vec<Op> {
     s.ops
 }
 
+/// Short shape: shares of unanswered and rejected SYNs, and of exchanges (the rest).
+const SHORT_UNANSWERED: f64 = 0.56;
+const SHORT_REJECTED: f64 = 0.40;
+const SHORT_EXCHANGES: f64 = 1.0 - SHORT_UNANSWERED - SHORT_REJECTED;
+
 /// A connection in flight: its ladder (endpoints, ISNs) and the script's cursor.
 struct Active {
     ladder: Ladder,
     ops: Vec<Op>,
     next: usize,
     vlan: Option<u16>,
+    /// QinQ: the 802.1ad service tag outside `vlan` (payload shape).
+    svlan: Option<u16>,
     /// Timestamps option: (client base, server base) of TSval; None = not used.
     tsopt: Option<(u32, u32)>,
     /// Next IPv4 identification of (client, server).
@@ -459,7 +554,8 @@ fn endpoints(rng: &mut Rng, i: u64, v6: bool) -> (IpAddr, u16, IpAddr, u16) {
         (IpAddr::V6(c), cport, IpAddr::V6(s), sport)
     } else {
         let c = Ipv4Addr::new(10, (cid >> 16) as u8, (cid >> 8) as u8, cid as u8);
-        let s = Ipv4Addr::new(172, 16, (sid >> 8) as u8, sid as u8 + 1);
+        // (Wrapping: server 255 of a /24 becomes .0, as release builds always wrote it.)
+        let s = Ipv4Addr::new(172, 16, (sid >> 8) as u8, (sid as u8).wrapping_add(1));
         (IpAddr::V4(c), cport, IpAddr::V4(s), sport)
     }
 }
@@ -520,9 +616,10 @@ impl Out {
             a.ip_id[d] = id.wrapping_add(1);
             set_ipv4_id(&mut ip, id);
         }
-        let frame = match a.vlan {
-            Some(v) => ethernet(&ip, &[(0x8100, v)]),
-            None => ethernet(&ip, &[]),
+        let frame = match (a.svlan, a.vlan) {
+            (Some(s), Some(v)) => ethernet(&ip, &[(0x88a8, s), (0x8100, v)]),
+            (_, Some(v)) => ethernet(&ip, &[(0x8100, v)]),
+            _ => ethernet(&ip, &[]),
         };
         self.w.record(seg.ts, &frame, frame.len() as u32)?;
         self.packets += 1;
@@ -531,9 +628,15 @@ impl Out {
     }
 }
 
-fn new_active(rng: &mut Rng, i: u64, ops: Vec<Op>, v6: bool) -> Active {
+fn new_active(rng: &mut Rng, i: u64, ops: Vec<Op>, v6: bool, shape: Shape) -> Active {
     let ladder = new_ladder(rng, i, v6);
-    let vlan = rng.chance(0.05).then(|| 100 + rng.below(20) as u16);
+    let (svlan, vlan) = if shape == Shape::Payload {
+        // Every frame double-tagged: a service tag per access node, a customer tag per line.
+        let s = 10 + rng.below(4) as u16;
+        (Some(s), Some(100 + rng.below(200) as u16))
+    } else {
+        (None, rng.chance(0.05).then(|| 100 + rng.below(20) as u16))
+    };
     let tsopt = rng
         .chance(0.7)
         .then(|| (rng.next() as u32, rng.next() as u32));
@@ -543,6 +646,7 @@ fn new_active(rng: &mut Rng, i: u64, ops: Vec<Op>, v6: bool) -> Active {
         ops,
         next: 0,
         vlan,
+        svlan,
         tsopt,
         ip_id,
     }
@@ -572,8 +676,31 @@ fn generate(a: &Args, out: &mut Out) -> io::Result<()> {
         if arrival_due {
             let left_conns = a.connections - started;
             let left_pkts = a.packets - planned;
+            // Short shape: most connections are a SYN or two, the exchanges take the rest.
+            let mut kind = Kind::Planned;
+            let mut fixed = None;
+            if a.shape == Shape::Short && left_conns > 1 {
+                let u = rng.unit();
+                if u < SHORT_UNANSWERED {
+                    kind = Kind::Unanswered;
+                    fixed = Some(if rng.chance(0.4) { 1 } else { 2 });
+                } else if u < SHORT_UNANSWERED + SHORT_REJECTED {
+                    kind = Kind::Rejected;
+                    fixed = Some(2);
+                }
+            }
             let k = if left_conns == 1 {
                 left_pkts
+            } else if let Some(k) = fixed {
+                k.min(left_pkts - (left_conns - 1))
+            } else if a.shape == Shape::Short {
+                // An exchange: what is left once the remaining SYN-only connections are
+                // planned at their expected size, shared over the expected exchanges.
+                let syn_only = left_conns as f64 * (1.6 * SHORT_UNANSWERED + 2.0 * SHORT_REJECTED);
+                let exchanges = (left_conns as f64 * SHORT_EXCHANGES).max(1.0);
+                let avg = ((left_pkts as f64 - syn_only) / exchanges).max(4.0);
+                let f = rng.range(0.5, 1.5);
+                ((avg * f).round() as u64).clamp(1, left_pkts - (left_conns - 1))
             } else {
                 let avg = left_pkts as f64 / left_conns as f64;
                 let u = rng.unit();
@@ -589,8 +716,8 @@ fn generate(a: &Args, out: &mut Out) -> io::Result<()> {
             let k = k.min(u32::MAX as u64) as u32;
             planned += k as u64;
             let v6 = rng.chance(0.1);
-            let ops = script(&mut rng, k, next_arrival, v6);
-            let act = new_active(&mut rng, started, ops, v6);
+            let ops = script(&mut rng, k, next_arrival, v6, a.shape, kind);
+            let act = new_active(&mut rng, started, ops, v6, a.shape);
             started += 1;
             next_arrival += rng.exp(gap);
             let slot = match free.pop() {
@@ -650,7 +777,7 @@ fn generate_idle(a: &Args, out: &mut Out) -> io::Result<()> {
     let mut conns: Vec<(Ladder, Option<u16>, [u16; 2])> = Vec::with_capacity(m as usize);
     for i in 0..m {
         let v6 = rng.chance(0.1);
-        let mut act = new_active(&mut rng, i, Vec::new(), v6);
+        let mut act = new_active(&mut rng, i, Vec::new(), v6, Shape::Mixed);
         act.tsopt = None;
         let t = i as f64 * dt;
         let rtt = dt / 4.0;
@@ -679,6 +806,7 @@ fn generate_idle(a: &Args, out: &mut Out) -> io::Result<()> {
                 ops: Vec::new(),
                 next: 0,
                 vlan: *vlan,
+                svlan: None,
                 tsopt: None,
                 ip_id: *ip_id,
             };

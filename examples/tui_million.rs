@@ -131,15 +131,23 @@ fn graph(path: &str, n: usize) -> Result<(), Box<dyn std::error::Error>> {
     e.finish();
     let snap = Snapshot::from_engine(&e);
     let d = tcplens::tui::FlowDetail::from_engine(&e, 0).ok_or("no flow")?;
+    let mut app = App::new();
+    app.set_size(200, 50);
+    app.open_detail(d.clone(), Default::default());
+    let mut term = Terminal::new(TestBackend::new(200, 50))?;
+    // The key is answered before the series is read (the UI reads it on a thread of its own).
+    let (t, c) = (Instant::now(), cpu());
+    app.handle_key(KeyEvent::new(KeyCode::Char('v'), KeyModifiers::NONE));
+    term.draw(|f| render(&app, &snap, f))?;
+    println!(
+        "graph step v (answered: graphs view, loading): {} (cpu {})",
+        ms(t.elapsed()),
+        ms(cpu() - c)
+    );
     let t = Instant::now();
     let series = tcplens::driver::packets::series(&paths, None, &e.cfg, &d.target());
     println!("read the connection's series back: {}", ms(t.elapsed()));
-    let mut app = App::new();
-    app.set_size(200, 50);
-    app.open_detail(d, Default::default());
-    app.handle_key(KeyEvent::new(KeyCode::Char('v'), KeyModifiers::NONE));
     app.set_series(series);
-    let mut term = Terminal::new(TestBackend::new(200, 50))?;
     let (t, c) = (Instant::now(), cpu());
     term.draw(|f| render(&app, &snap, f))?;
     println!(

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# tcplens benchmarks (issue 6): on the same generated capture and in the same run, time the
-# floor read loop, tcplens (--report zeek / events / json), tcpdump, tcptrace and tshark;
-# repeat, take medians, report packets/s, MB/s, peak RSS and the ratios; then the memory run
-# over 1,000,000 concurrent idle connections. Prints a Markdown report and writes it into
-# BENCHMARKS.md (between the markers of its mode, the rest of the file is kept).
+# tcplens benchmarks (issues 6 and 17): on the same generated captures and in the same run, time
+# the floor read loop, tcplens (--report zeek / events / json / text), tcpdump, tcptrace and
+# tshark; repeat, take medians, report packets/s, MB/s, peak RSS and the ratios; then the memory
+# run over 1,000,000 concurrent idle connections, every report kind. Prints a Markdown report and
+# writes it into BENCHMARKS.md (between the markers of its mode, the rest of the file is kept).
 #
-#   scripts/bench.sh                 full run: 2.2 M packets / 100k connections, 1 M idle
-#   BENCH_QUICK=1 scripts/bench.sh   quick run: 200k packets / 10k connections, 100k idle
+# Three capture shapes (examples/gencap.rs --shape), each timed against the floor, tcptrace and
+# tshark conv,tcp:
+#   mixed    the shape timed since issue 6 (every extra row: decode split, pcapng, compressed
+#            input, tcpdump, Parquet, tshark's analysis fields)
+#   payload  HTTP/TLS-sized payloads in full-sized segments, QinQ, 10 % IPv6
+#   short    many short connections: 56 % unanswered SYNs, 40 % rejected, 4 % short exchanges
+#
+#   scripts/bench.sh                 full run: mixed 2.2 M packets / 100k connections, payload
+#                                    5 M / 300k, short 2.2 M / 1 M; 1 M idle (~7 min)
+#   BENCH_QUICK=1 scripts/bench.sh   quick run: 200k / 10k, 200k / 12k, 220k / 100k; 100k idle
 #
 # Environment:
 #   BENCH_REPS=3            repetitions of each timed command (medians are reported)
@@ -15,11 +23,17 @@
 #   BENCH_SEED=1            generator seed
 #   BENCH_TSHARK_FIELDS=1   0 skips tshark with TCP analysis fields (slow; run once)
 #   BENCH_NO_INSTALL=1      never apt-get install missing tools (their rows are skipped)
-#   BENCH_PACKETS / BENCH_CONNECTIONS / BENCH_IDLE_CONNECTIONS override the sizes
+#   BENCH_SLOW_REPS=1       repetitions of tcptrace and tshark on the payload and short shapes
+#                           (tens of seconds each; their margin is far above the noise;
+#                           tcptrace holds ~8 GB and takes minutes on the 1 M-connection capture)
+#   BENCH_SLOW_TIMEOUT=600  seconds after which those runs are stopped (reported as failed)
+#   BENCH_SHAPES="payload short"  the extra shapes to time ("" for the mixed shape only)
+#   BENCH_PACKETS / BENCH_CONNECTIONS / BENCH_IDLE_CONNECTIONS override the sizes (mixed shape)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+SCRIPT_T0=$(date +%s)
 
 log() { echo "bench: $*" >&2; }
 die() {
@@ -38,15 +52,26 @@ if [[ $QUICK == 1 ]]; then
 	PKTS=${BENCH_PACKETS:-200000}
 	CONNS=${BENCH_CONNECTIONS:-10000}
 	IDLE_CONNS=${BENCH_IDLE_CONNECTIONS:-100000}
+	PAYLOAD_PKTS=200000 PAYLOAD_CONNS=12000
+	SHORT_PKTS=220000 SHORT_CONNS=100000
 else
 	MODE=full
 	PKTS=${BENCH_PACKETS:-2200000}
 	CONNS=${BENCH_CONNECTIONS:-100000}
 	IDLE_CONNS=${BENCH_IDLE_CONNECTIONS:-1000000}
+	PAYLOAD_PKTS=5000000 PAYLOAD_CONNS=300000
+	SHORT_PKTS=2200000 SHORT_CONNS=1000000
 fi
+SLOW_REPS=${BENCH_SLOW_REPS:-1}
+SLOW_TIMEOUT=${BENCH_SLOW_TIMEOUT:-600}
+SHAPES=${BENCH_SHAPES-payload short}
 # Idle capture: handshake + one keepalive round (probe, ACK) per connection.
 IDLE_PKTS=$((IDLE_CONNS * 5))
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive integer, not '$REPS'"
+[[ $SLOW_REPS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SLOW_REPS must be a positive integer, not '$SLOW_REPS'"
+for shape in $SHAPES; do
+	[[ $shape == payload || $shape == short ]] || die "BENCH_SHAPES: payload and/or short, not '$shape'"
+done
 
 mkdir -p "$DIR"
 
@@ -113,6 +138,14 @@ TINY=$DIR/tiny-s${SEED}.pcap
 gen "$CAP" --packets "$PKTS" --connections "$CONNS"
 gen "$IDLE" --idle --packets "$IDLE_PKTS" --connections "$IDLE_CONNS"
 gen "$TINY" --packets 3 --connections 1
+# The other shapes: capture file, packets, connections and size of each.
+declare -A SHAPE_CAP=() SHAPE_PKTS=() SHAPE_CONNS=() SHAPE_SIZE=()
+SHAPE_CAP[mixed]=$CAP SHAPE_PKTS[mixed]=$PKTS SHAPE_CONNS[mixed]=$CONNS
+for shape in $SHAPES; do
+	if [[ $shape == payload ]]; then p=$PAYLOAD_PKTS c=$PAYLOAD_CONNS; else p=$SHORT_PKTS c=$SHORT_CONNS; fi
+	SHAPE_CAP[$shape]=$DIR/$shape-${p}p-${c}c-s${SEED}.pcap SHAPE_PKTS[$shape]=$p SHAPE_CONNS[$shape]=$c
+	gen "${SHAPE_CAP[$shape]}" --shape "$shape" --packets "$p" --connections "$c"
+done
 # The same capture as pcapng and compressed (issue 12): reading rates against the plain file.
 NG=$CAP.pcapng
 if [[ ! -s $NG || $NG -ot $CAP ]]; then
@@ -130,6 +163,7 @@ for z in "gzip:gz:gzip -6 -c" "zstd:zst:zstd -3 -q -c" "lz4:lz4:lz4 -1 -q -c"; d
 	PACKED[$zname]=$CAP.$zext
 done
 SIZE=$(stat -c %s "$CAP")
+for shape in mixed $SHAPES; do SHAPE_SIZE[$shape]=$(stat -c %s "${SHAPE_CAP[$shape]}"); done
 IDLE_SIZE=$(stat -c %s "$IDLE")
 
 # ---------------------------------------------------------------- timing
@@ -171,12 +205,13 @@ add() { # name cmd...  (registers a command; the quoted command line is kept for
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{if(NR) print a[int((NR+1)/2)]}'; }
 maxof() { tr ' ' '\n' | grep -v '^$' | sort -g | tail -1; }
 
-declare -A ARGV=()
+declare -A ARGV=() REPS_OF=()
 register() { # name cmd...
 	add "$@"
 	local name=$1
 	shift
 	ARGV[$name]=$(printf '%q ' "$@")
+	REPS_OF[$name]=$REPS
 }
 
 register floor "$FLOOR" "$CAP"
@@ -192,6 +227,7 @@ done
 register "tcplens zeek" "$TCPLENS" -r "$CAP" --report zeek
 register "tcplens events" "$TCPLENS" -r "$CAP" --report events
 register "tcplens json" "$TCPLENS" -r "$CAP" --report json
+register "tcplens text" "$TCPLENS" -r "$CAP" --report text
 [[ -s $NG ]] && register "tcplens zeek, pcapng" "$TCPLENS" -r "$NG" --report zeek
 [[ -n ${PACKED[zstd]:-} ]] && register "tcplens zeek, zstd" "$TCPLENS" -r "${PACKED[zstd]}" --report zeek
 # --parquet beside the json report (the cost of the Parquet files: docs/parquet.md).
@@ -206,23 +242,59 @@ TS_FIELDS=(-e frame.number -e tcp.stream -e tcp.analysis.flags -e tcp.analysis.r
 	-e tcp.analysis.zero_window -e tcp.analysis.window_full -e tcp.analysis.window_update)
 if [[ $HAVE_TSHARK == 1 && $FIELDS == 1 ]]; then
 	register "tshark analysis fields" tshark -r "$CAP" -T fields "${TS_FIELDS[@]}"
+	REPS_OF["tshark analysis fields"]=1
 fi
+# The other shapes: the floor, every report kind, tcptrace and tshark conv,tcp.
+for shape in $SHAPES; do
+	c=${SHAPE_CAP[$shape]}
+	register "$shape: floor" "$FLOOR" "$c"
+	for kind in zeek events json text; do
+		register "$shape: tcplens $kind" "$TCPLENS" -r "$c" --report "$kind"
+	done
+	if [[ $HAVE_TCPTRACE == 1 ]]; then
+		register "$shape: tcptrace" timeout "$SLOW_TIMEOUT" tcptrace -n "$c"
+		REPS_OF["$shape: tcptrace"]=$((SLOW_REPS < REPS ? SLOW_REPS : REPS))
+	fi
+	if [[ $HAVE_TSHARK == 1 ]]; then
+		register "$shape: tshark conv,tcp" timeout "$SLOW_TIMEOUT" tshark -q -z conv,tcp -r "$c"
+		REPS_OF["$shape: tshark conv,tcp"]=$((SLOW_REPS < REPS ? SLOW_REPS : REPS))
+	fi
+done
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "warming the page cache"
-cat "$CAP" "$IDLE" >/dev/null
-# Round-robin over the programs so that a change in machine load hits all of them alike.
+RUN_T0=$(date +%s)
+# Round-robin over the programs so that a change in machine load hits all of them alike; each
+# shape's capture is read once before its first run (the payload capture alone is ~2.5 GB).
 for ((r = 1; r <= REPS; r++)); do
 	for name in "${ORDER[@]}"; do
-		if [[ $name == "tshark analysis fields" && $r -gt 1 ]]; then continue; fi
+		if [[ $r -gt ${REPS_OF[$name]} ]]; then continue; fi
+		if [[ $r == 1 ]]; then
+			case $name in
+			floor) cat "$CAP" "$IDLE" >/dev/null ;;
+			*": floor") cat "${SHAPE_CAP[${name%%:*}]}" >/dev/null ;;
+			esac
+		fi
 		log "run $r/$REPS: $name"
 		eval "run_once \"\$name\" ${ARGV[$name]}"
 	done
 done
 
+TIMED_SECS=$(($(date +%s) - RUN_T0))
+# tcptrace 6.6.7 skips frames it cannot decode (802.1ad/QinQ among them) without a word: check
+# on each capture's first 1000 packets that it traces TCP at all, so that its row is read right.
+declare -A TCPTRACE_BLIND=()
+if [[ $HAVE_TCPTRACE == 1 && $HAVE_TCPDUMP == 1 ]]; then
+	for shape in mixed $SHAPES; do
+		tcpdump -r "${SHAPE_CAP[$shape]}" -c 1000 -w "$DIR/head.pcap" 2>/dev/null || continue
+		traced=$(tcptrace -n "$DIR/head.pcap" 2>/dev/null | sed -n 's/.* \([0-9]*\) TCP packets traced.*/\1/p' | head -1)
+		[[ ${traced:-0} == 0 ]] && TCPTRACE_BLIND[$shape]=1
+		rm -f "$DIR/head.pcap"
+	done
+fi
 # Memory: 1 M concurrent idle connections; baseline = the same binary on a 3-packet capture.
 declare -A MEM=() MEMB=()
-for kind in zeek json; do
+for kind in zeek events json text; do
 	log "memory run: tcplens --report $kind on $IDLE_CONNS idle connections"
 	add "mem $kind" "$TCPLENS" -r "$IDLE" --report "$kind"
 	run_once "mem $kind" "$TCPLENS" -r "$IDLE" --report "$kind"
@@ -234,6 +306,22 @@ log "engine state: examples/memory on $IDLE_CONNS idle connections"
 "$MEMORY" "$IDLE" >"$DIR/memory.out" 2>"$DIR/stderr.out" || log "examples/memory failed: $(tail -1 "$DIR/stderr.out")"
 STATE_LIVE=$(awk -F'\t' '$1 == "total" {print $3}' "$DIR/memory.out")
 STATE_ALLOC=$(awk -F'\t' '$1 == "total" {print $5}' "$DIR/memory.out")
+# Reports byte-identical for --threads 1 and --threads N (N = the cores, at least 2), every
+# shape and report kind (docs/architecture.md#report-order; the Zeek #open/#close lines hold
+# the wall clock).
+NT=$(nproc)
+[[ $NT -lt 2 ]] && NT=2
+IDENT_RUNS=0 IDENT_BAD=""
+report_sum() { { "$TCPLENS" "$@" 2>&1 || true; } | sed -E '/^#(open|close)\t/d' | md5sum; }
+for shape in mixed $SHAPES; do
+	for kind in zeek events json text; do
+		log "identity: $shape --report $kind, --threads 1 vs $NT"
+		a=$(report_sum -r "${SHAPE_CAP[$shape]}" --report "$kind" --threads 1)
+		b=$(report_sum -r "${SHAPE_CAP[$shape]}" --report "$kind" --threads "$NT")
+		IDENT_RUNS=$((IDENT_RUNS + 1))
+		[[ $a == "$b" ]] || IDENT_BAD+=" $shape/$kind"
+	done
+done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- report
@@ -262,11 +350,12 @@ REPORT=$DIR/report-$MODE.md
 	echo "(\`gencap --packets $PKTS --connections $CONNS --seed $SEED\`). $REPS repetitions, medians;"
 	echo "page cache warm; load average $LOAD_BEFORE before, $LOAD_AFTER after. Rates use the median"
 	echo "wall time; on a shared machine the CPU time (median of user+sys) is the steadier figure."
+	echo "The timed runs took $TIMED_SECS s, the whole script $(($(date +%s) - SCRIPT_T0)) s (captures cached)."
 	echo
 	echo "| program | wall (s) | runs (s) | CPU user+sys (s) | Mpps | MB/s | peak RSS (MB) |"
 	echo "|---|---:|---|---:|---:|---:|---:|"
 	for name in "${ORDER[@]}"; do
-		[[ $name == mem* || $name == base* ]] && continue
+		[[ $name == mem* || $name == base* || $name == *": "* ]] && continue
 		if [[ -z ${RUNS[$name]:-} ]]; then
 			echo "| $name | failed: ${FAILED[$name]:-not run} | | | | | |"
 			continue
@@ -302,6 +391,47 @@ REPORT=$DIR/report-$MODE.md
 		echo "Parquet files of \`--parquet\`: connections.parquet $(mb $(($(stat -c %s "$PARQUET_DIR/connections.parquet") / 1024))) MB"
 		echo "(the json report: $(mb $((json_bytes / 1024))) MB), events.parquet $(mb $(($(stat -c %s "$PARQUET_DIR/events.parquet") / 1024))) MB."
 	fi
+	# Every shape side by side: wall times and their ratio to the same capture's floor.
+	PROGS=(floor "tcplens zeek" "tcplens events" "tcplens json" "tcplens text" tcptrace "tshark conv,tcp")
+	declare -A SLOWEST=() SLOWEST_KIND=() FLOORW=() TSHARKW=()
+	echo
+	echo "Capture shapes (\`gencap --shape SHAPE --seed $SEED\`): wall time in seconds, median of $REPS runs"
+	echo "(tcptrace and tshark on the payload and short shapes: $SLOW_REPS), and in brackets the ratio to"
+	echo "the floor (libpcap read loop) on the same capture."
+	echo
+	echo "| shape | capture | floor | tcplens zeek | tcplens events | tcplens json | tcplens text | tcptrace | tshark conv,tcp |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+	for shape in mixed $SHAPES; do
+		pre=""
+		[[ $shape != mixed ]] && pre="$shape: "
+		f=$(wall "${pre}floor" || true)
+		FLOORW[$shape]=$f
+		row="| $shape | ${SHAPE_PKTS[$shape]} packets, ${SHAPE_CONNS[$shape]} connections, $(awk -v s="${SHAPE_SIZE[$shape]}" 'BEGIN{printf "%.0f", s / 1e6}') MB |"
+		for prog in "${PROGS[@]}"; do
+			w=$(wall "$pre$prog" || true)
+			if [[ -z $w ]]; then
+				row+=" n/a |"
+			elif [[ $prog == tcptrace && -n ${TCPTRACE_BLIND[$shape]:-} ]]; then
+				row+=" $(num "$w" '%.3f') (traced nothing) |"
+			elif [[ $prog == floor || -z $f ]]; then
+				row+=" $(num "$w" '%.3f') |"
+			else
+				row+=" $(num "$w" '%.3f') ($(div "$w" "$f" '%.2f×')) |"
+			fi
+			if [[ -n $w && $prog == tcplens* ]] &&
+				[[ -z ${SLOWEST[$shape]:-} || $(awk -v a="$w" -v b="${SLOWEST[$shape]}" 'BEGIN{print (a > b)}') == 1 ]]; then
+				SLOWEST[$shape]=$w
+				SLOWEST_KIND[$shape]=${prog#tcplens }
+			fi
+			[[ -n $w && $prog == "tshark conv,tcp" ]] && TSHARKW[$shape]=$w
+		done
+		echo "$row"
+	done
+	if [[ ${#TCPTRACE_BLIND[@]} -gt 0 ]]; then
+		echo
+		echo "*traced nothing*: tcptrace read the capture but traced no TCP packet (it does not decode"
+		echo "802.1ad/QinQ frames), so its time there is only a read loop and not comparable."
+	fi
 	echo
 	echo "Memory: \`$(basename "$IDLE")\` — $IDLE_CONNS concurrent idle connections (handshake + one"
 	echo "keepalive round each, none closes), $IDLE_PKTS packets, $(awk -v s="$IDLE_SIZE" 'BEGIN{printf "%.1f", s / 1e6}') MB. Baseline: the same"
@@ -310,7 +440,7 @@ REPORT=$DIR/report-$MODE.md
 	echo
 	echo "| command | wall (s) | peak RSS (MB) | baseline RSS (MB) | bytes per connection |"
 	echo "|---|---:|---:|---:|---:|"
-	for kind in zeek json; do
+	for kind in zeek events json text; do
 		if [[ -z ${RUNS["mem $kind"]:-} || -z ${RUNS["base $kind"]:-} ]]; then
 			echo "| tcplens --report $kind | failed: ${FAILED["mem $kind"]:-${FAILED["base $kind"]:-}} | | | |"
 			continue
@@ -362,10 +492,33 @@ REPORT=$DIR/report-$MODE.md
 	if [[ -n ${STATE_LIVE:-} ]]; then
 		check "≤ 300 B of engine state per idle connection (zeek, in use)" "$(ge 300 "$STATE_LIVE")" "$STATE_LIVE B (allocated $STATE_ALLOC B; whole process ${MEMB[zeek]:-?} B)"
 	fi
+	echo
+	echo "| acceptance (issue 17) | result | measured |"
+	echo "|---|---|---|"
+	for shape in mixed $SHAPES; do
+		[[ -n ${SLOWEST[$shape]:-} && -n ${FLOORW[$shape]:-} ]] || continue
+		bound=2.5
+		[[ $shape == short ]] && bound=4
+		x=$(div "${SLOWEST[$shape]}" "${FLOORW[$shape]}" '%.2f')
+		check "$shape: every report kind ≤ ${bound}× floor" "$(ge "$bound" "$x")" "slowest: ${SLOWEST_KIND[$shape]}, ${x}×"
+		if [[ -n ${TSHARKW[$shape]:-} ]]; then
+			x=$(div "${TSHARKW[$shape]}" "${SLOWEST[$shape]}" '%.1f')
+			check "$shape: tshark conv,tcp ≥ 30× every report kind" "$(ge "$x" 30)" "${x}× the slowest (${SLOWEST_KIND[$shape]})"
+		fi
+	done
+	check "reports byte-identical, --threads 1 vs $NT (every shape and kind)" \
+		"$([[ -z $IDENT_BAD ]] && echo 1 || echo 0)" "$IDENT_RUNS pairs${IDENT_BAD:+, differ:$IDENT_BAD}"
+	for kind in zeek events json text; do
+		[[ -n ${MEM[$kind]:-} ]] || continue
+		mb=$(awk -v m="${MEM[$kind]}" 'BEGIN{printf "%.0f", m/1024}')
+		check "$IDLE_CONNS idle connections, $kind: ≤ 400 B per connection, ≤ 500 MB peak" \
+			"$(awk -v b="${MEMB[$kind]}" -v m="$mb" 'BEGIN{print (b <= 400 && m <= 500) ? 1 : 0}')" "${MEMB[$kind]} B, $mb MB"
+	done
 	if [[ -s $DIR/graph.out ]]; then
 		echo
 		echo "TUI graphs on one connection of $GRAPH_SEGS segments (\`examples/tui_million --graph\`;"
-		echo "key + redraw at 200x50; the goal is under 100 ms a step):"
+		echo "key + redraw at 200x50; the goal is under 100 ms a step; \`v\` is answered at once and the"
+		echo "series is read back once, on a thread of its own; each redraw costs per pixel column):"
 		echo
 		echo "| step | wall | cpu |"
 		echo "|---|---:|---:|"

@@ -65,7 +65,8 @@ def server(args):
             threading.Thread(target=echo, args=(c,), daemon=True).start()
     c, peer = ls.accept()
     log("server", f"accepted {peer}")
-    if sc in ("cable-pull-arp", "cable-pull-nd", "cable-resume", "rst-injection"):
+    if sc in ("cable-pull-arp", "cable-pull-nd", "cable-resume", "rst-injection",
+              "middlebox-reset", "cable-give-up"):
         echo(c)
     elif sc == "cable-peer-reset":
         # Killed by the client (TL_KILL) while the cable is out: SO_LINGER {1, 0} makes the
@@ -145,6 +146,60 @@ def client(args):
             log(r, f"{e}")
     elif sc.startswith("middlebox-idle"):
         middlebox_client(args)
+    elif sc == "cable-give-up":
+        # Pinned neighbours: every retransmission reaches the wire until the kernel gives up
+        # (tcp_retries2=5 in the lab); the time recv() fails is recorded for the test.
+        s = connect(args)
+        s.sendall(REQUEST)
+        s.recv(4096)
+        time.sleep(0.3)
+        lab(r, "TL_PULL")
+        t0 = time.time()
+        s.sendall(REQUEST)
+        err = None
+        try:
+            s.settimeout(60)
+            s.recv(4096)
+            log(r, "recv returned?!")
+        except OSError as e:
+            err = e
+        t1 = time.time()
+        log(r, f"{err} after {t1 - t0:.3f} s")
+        with open(args.out, "w") as f:
+            json.dump({"write_called": round(t0, 6), "write_failed": round(t1, 6),
+                       "error": str(err)}, f)
+            f.write("\n")
+        # The capture must go on past the retransmission that never came: the cable back, and
+        # a connection attempt to a closed port.
+        time.sleep(1.0)
+        lab(r, "TL_PLUG")
+        time.sleep(0.5)
+        try:
+            s2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s2.bind(("", args.cport + 1))
+            s2.connect((args.addr, 9))
+        except OSError as e:
+            log(r, f"second attempt: {e}")
+        time.sleep(0.3)
+    elif sc == "middlebox-reset":
+        # The server vanishes behind the firewall (TL_PULL: its namespace drops the
+        # connection's packets) just before a write; the client retransmits with backoff until
+        # a gap outlasts the firewall's timeout for unacknowledged data, and the firewall
+        # answers the next retransmission with its own RST.
+        s = connect(args)
+        s.sendall(REQUEST)
+        s.recv(4096)
+        time.sleep(0.3)
+        lab(r, "TL_PULL")
+        t0 = time.time()
+        s.sendall(REQUEST)
+        try:
+            s.settimeout(20)
+            s.recv(4096)
+            log(r, "recv returned?!")
+        except OSError as e:
+            log(r, f"{e} after {time.time() - t0:.3f} s")
+        time.sleep(0.5)
     elif sc == "close-wait-stuck":
         socks = []
         for i in range(2):

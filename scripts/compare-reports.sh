@@ -4,9 +4,11 @@
 #
 #   scripts/compare-reports.sh OLD_BINARY NEW_BINARY [EXTRA.pcap ...]
 #   COMPARE_BENCH=1 scripts/compare-reports.sh OLD NEW   # also the benchmark capture
+#   COMPARE_SHAPES=1 scripts/compare-reports.sh OLD NEW  # also the payload and short shapes
 #
 # COMPARE_BENCH=1 uses target/bench/cap-2200000p-100000c-s1.pcap (the capture `make bench`
-# times), generating it with examples/gencap when it is missing. The reports are also compared
+# times), generating it with examples/gencap when it is missing; COMPARE_SHAPES=1 the full-size
+# payload-heavy and short-connection captures of the same script (gencap --shape). The reports are also compared
 # with --threads 1 and --zeek-bare / --verify-checksums on the fixtures, so the options that
 # change the analysis are covered too. Exit status 0 when everything is identical, 1 otherwise
 # (the first differing lines of each difference are printed). The zeek report's #open and
@@ -32,6 +34,20 @@ if [[ ${COMPARE_BENCH:-0} == 1 ]]; then
 			mv "$bench.tmp" "$bench" || die "gencap failed"
 	fi
 	captures+=("$bench")
+fi
+if [[ ${COMPARE_SHAPES:-0} == 1 ]]; then
+	for spec in payload:5000000:300000 short:2200000:1000000; do
+		IFS=: read -r shape p c <<<"$spec"
+		f=$ROOT/target/bench/$shape-${p}p-${c}c-s1.pcap
+		if [[ ! -s $f ]]; then
+			mkdir -p "$ROOT/target/bench"
+			echo "generating $f"
+			(cd "$ROOT" && cargo run --release --quiet --example gencap -- \
+				--shape "$shape" --packets "$p" --connections "$c" --seed 1 --out "$f.tmp") &&
+				mv "$f.tmp" "$f" || die "gencap failed"
+		fi
+		captures+=("$f")
+	done
 fi
 
 work=$(mktemp -d)

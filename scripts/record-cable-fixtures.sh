@@ -10,7 +10,7 @@
 # tcp_retries2=5, tcp_fin_timeout=5), with namespaces prefixed "cbl-" so both scripts can run
 # side by side.
 #
-# Bridge lab (cable-*, close-wait-stuck, syn-give-up, rst-injection):
+# Bridge lab (cable-*, close-wait-stuck, syn-give-up, rst-injection; cable-give-up):
 #
 #   netns cbl-cli                  netns cbl-br                    netns cbl-srv
 #   vcli 10.203.0.1/24  <--veth-->  bcli -[ br0 ]- bsrv  <--veth-->  vsrv 10.203.0.2/24
@@ -23,7 +23,7 @@
 #   broadcast probes 1 s apart): after the pull its entry goes STALE, PROBE, FAILED, and every
 #   retransmission then waits behind an unanswered ARP request / neighbour solicitation.
 #
-# Firewall lab (middlebox-idle-drop / -rst / -icmp):
+# Firewall lab (middlebox-idle-drop / -rst / -icmp, middlebox-reset):
 #
 #   netns cbl-cli                    netns cbl-fw                       netns cbl-srv
 #   vcli 10.203.1.1/24  <--veth-->  fcli 10.203.1.254 | fsrv 10.203.2.254  <--veth-->  vsrv 10.203.2.2/24
@@ -67,7 +67,8 @@ FILTER='tcp or arp or icmp or icmp6'
 
 # Ports: client 45000 + 100*i, server 6000 + i (append new scenarios).
 SCENARIOS=(cable-pull-arp cable-pull-nd cable-resume cable-peer-reset middlebox-idle-drop
-    middlebox-idle-rst middlebox-idle-icmp close-wait-stuck syn-give-up rst-injection)
+    middlebox-idle-rst middlebox-idle-icmp close-wait-stuck syn-give-up rst-injection
+    middlebox-reset cable-give-up)
 
 # shellcheck source=scripts/fixture-lab.sh
 source "$HERE/fixture-lab.sh"
@@ -150,6 +151,12 @@ record() { # NAME INDEX
             cap_start "$name" $NS_B bcli 262144 "$FILTER"
             srv_start "$name" $S4 "$sport"
             cli_run "$name" $S4 "$sport" "$cport" 30 ;;
+        cable-give-up)
+            bridge_lab 0
+            cap_start "$name" $NS_B bcli
+            srv_start "$name" $S4 "$sport"
+            cli_run "$name" $S4 "$sport" "$cport" 40 --out "$OUT/$name.error.json"
+            chown --reference="$OUT" "$OUT/$name.error.json" 2>/dev/null || true ;;
         syn-give-up)
             bridge_lab 0
             # A black hole for this port only (the server's port 9 still refuses), and fewer
@@ -166,6 +173,23 @@ record() { # NAME INDEX
             cap_start "$name" $NS_F fcli 262144 "$FILTER"
             srv_start "$name" $FS4 "$sport"
             cli_run "$name" $FS4 "$sport" "$cport" 40 ;;
+        middlebox-reset)
+            # The firewall lab answering forgotten connections with its own RST, and a short
+            # conntrack timeout for unacknowledged data: the server vanishes (its namespace
+            # drops the connection), the client's retransmissions back off until a gap outlasts
+            # 2 s, and the firewall resets the next one (TTL 64: one hop less than the server's).
+            fw_lab rst
+            ip netns exec $NS_F sysctl -qw \
+                net.netfilter.nf_conntrack_tcp_timeout_unacknowledged=2 \
+                net.netfilter.nf_conntrack_tcp_timeout_max_retrans=2
+            ip netns exec $NS_S nft add table ip cbl
+            ip netns exec $NS_S nft add chain ip cbl input_drop '{ type filter hook input priority 0; }'
+            cap_start "$name" $NS_F fcli
+            srv_start "$name" $FS4 "$sport"
+            local pull=$PULL
+            PULL="ip netns exec $NS_S nft add rule ip cbl input_drop tcp dport $sport drop"
+            cli_run "$name" $FS4 "$sport" "$cport" 40
+            PULL=$pull ;;
     esac
     cap_stop "$tail"
     teardown

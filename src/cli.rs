@@ -74,9 +74,10 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = crate::engine::DEFAULT_CLOSED_TIMEOUT)]
     pub closed_timeout: f64,
 
-    /// Offline: 1 = read, decode and analyse on one thread; 2 = read and decode on a second
-    /// core (default when there is one). The reports are identical either way.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
+    /// Offline: analyse on N threads, each owning the connections that hash to it, with
+    /// reading and decoding on one more (default: one per core); 1 = everything on one
+    /// thread. The reports are identical for every N.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
     pub threads: Option<u8>,
 
     /// Live: snap length in bytes (default 262144, whole packets).

@@ -9,8 +9,8 @@
 //! endpoint that does not fit loses the middle of its address, never its port.
 
 use crate::decode::Endpoint;
-use crate::tcp::life::{Evidence, EvidenceKind, IdleKilled, Outcome, StaleEpisode};
-use crate::tcp::{CloseClass, HandshakeClass, NativeSummary, Role, StaleReason, Verdict};
+use crate::tcp::life::{Evidence, EvidenceKind, IdleKilled, MiddleboxReset, Outcome, StaleEpisode};
+use crate::tcp::{CloseClass, GiveUp, HandshakeClass, NativeSummary, Role, StaleReason, Verdict};
 use crate::time::Ts;
 
 pub use crate::escape::escape_field;
@@ -164,6 +164,63 @@ pub fn role_name(r: Role) -> &'static str {
 }
 
 /// Explain a stale verdict in words.
+/// `; the kernel gives up ...`: when, and on what `tcp_retries2` the time rests
+/// (docs/analysis.md#kernel-give-up).
+pub fn give_up_sentence(g: GiveUp) -> String {
+    let r = match g.retries {
+        None => {
+            return format!(
+                "; the kernel gives up at about {}{}",
+                clock(g.at),
+                if g.rst_expected {
+                    " and sends a RST"
+                } else {
+                    ", silently (no RST)"
+                }
+            );
+        }
+        Some(r) => r,
+    };
+    let values = |a: u32, b: u32| {
+        if a == b {
+            a.to_string()
+        } else {
+            format!("{a}-{b}")
+        }
+    };
+    let mut out = if r.seen {
+        format!(
+            "; the kernel gave up at {}, silently: the next retransmission never came \
+             (retry limit {}: tcp_retries2, or tcp_orphan_retries once the application closed \
+             the socket)",
+            clock(g.at),
+            values(r.min, r.used)
+        )
+    } else if r.min < r.assumed {
+        format!(
+            "; the kernel gives up silently (no RST) between {} (tcp_retries2 = {}, the least \
+             the retransmissions seen allow) and {} (if tcp_retries2 = {}, the Linux default)",
+            clock(r.earliest),
+            r.min,
+            clock(g.at),
+            r.assumed
+        )
+    } else {
+        format!(
+            "; the kernel gives up at about {}, silently (no RST) (tcp_retries2 >= {})",
+            clock(g.at),
+            r.min
+        )
+    };
+    if r.hidden {
+        out.push_str(
+            "; the retransmissions wait behind unanswered neighbour resolution and do not \
+             reach the wire",
+        );
+    }
+    out
+}
+
 pub fn stale_sentence(s: &NativeSummary, now: Ts) -> Option<String> {
     let st = s.stale?;
     let who = role_name(st.silent);
@@ -193,15 +250,7 @@ pub fn stale_sentence(s: &NativeSummary, now: Ts) -> Option<String> {
         out.push_str(&format!("; {who} last heard at {}", clock(h)));
     }
     if let Some(g) = st.give_up {
-        out.push_str(&format!(
-            "; the kernel gives up at about {}{}",
-            clock(g.at),
-            if g.rst_expected {
-                " and sends a RST"
-            } else {
-                ", silently (no RST)"
-            }
-        ));
+        out.push_str(&give_up_sentence(g));
     }
     Some(out)
 }
@@ -321,8 +370,11 @@ pub fn life_sentences(
     s: &NativeSummary,
     episodes: &[StaleEpisode],
     killed: Option<IdleKilled>,
+    mb_rst: Option<&MiddleboxReset>,
 ) -> Vec<String> {
     let mut v = Vec::new();
+    // The call-out goes on the sentence of what the RST ended: a stale episode or an idle gap.
+    let mut callout = mb_rst.map(|m| m.describe());
     for e in episodes {
         if e.outcome == Outcome::StillStale {
             continue;
@@ -337,15 +389,29 @@ pub fn life_sentences(
         if let Some(r) = e.recovery_s {
             l.push_str(&format!(", recovered after {}", secs(r)));
         }
+        if e.outcome == Outcome::MiddleboxReset
+            && let Some(c) = callout.take()
+        {
+            l.push_str(&format!(" ({c})"));
+        }
         v.push(l);
     }
     if let Some(k) = killed {
-        v.push(format!(
+        let mut l = format!(
             "idle_killed after {} idle (by {}) at {}",
             secs(k.idle_s),
             k.by.as_str(),
             clock(k.at)
-        ));
+        );
+        if k.by == crate::tcp::life::KilledBy::Rst
+            && let Some(c) = callout.take()
+        {
+            l.push_str(&format!(" ({c})"));
+        }
+        v.push(l);
+    }
+    if let Some(c) = callout {
+        v.push(format!("middlebox_reset: {c}"));
     }
     if let Some(c) = s.stuck_close {
         v.push(format!(

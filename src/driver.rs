@@ -5,30 +5,30 @@ pub mod attribution;
 pub mod feed;
 pub mod offline;
 pub mod packets;
+mod report_writer;
+mod sharded;
 
-use std::collections::hash_map::Entry;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rustc_hash::FxHashMap;
-
 use crate::analysis::zeek::ServerPorts;
 use crate::capture::live::{self, LiveMsg, LiveOptions};
 use crate::capture::{CaptureError, FileSource, ReadOutcome};
 use crate::cli::{Cli, ReportKind};
-use crate::decode::{RawFrame, Skip};
+use crate::decode::RawFrame;
 use crate::engine::{Config, Engine};
 use crate::export::Exports;
 use crate::flow::FlowId;
 use crate::report;
-use crate::tcp::{CloseClass, NativeConfig, StaleReason};
+use crate::tcp::NativeConfig;
 use crate::time::Ts;
 
 use crate::error::{self, Error};
 pub use crate::error::{EXIT_OK, EXIT_USAGE, EXIT_WARNINGS};
 use crate::report::warnings::{RunFacts, Warning, exit_status};
+use report_writer::ReportWriter;
 
 /// Run the command line: the exit status, or the error that ends it with status 2.
 pub fn run(cli: &Cli) -> Result<u8, Error> {
@@ -68,9 +68,9 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
     // Without --report: the terminal UI for a terminal, the text report otherwise.
     let kind = cli.report.unwrap_or(ReportKind::Text);
     let interactive = cli.report.is_none() && io::stdout().is_terminal();
-    if interactive && (cli.metrics.is_some() || cli.parquet.is_some()) {
+    if interactive && cli.replay.is_some() && (cli.metrics.is_some() || cli.parquet.is_some()) {
         return Err(Error::usage(
-            "--metrics and --parquet run with a headless report: add --report KIND",
+            "--metrics and --parquet do not apply to --replay (drop --replay to read the files)",
         ));
     }
     // --parquet writes the json report's records and the events; --metrics counts flows.
@@ -178,292 +178,6 @@ fn install_signal_handlers(stop: &Arc<AtomicBool>, hup: bool) -> Result<(), Erro
     Ok(())
 }
 
-/// What a live JSON consumer has last been told about a flow: its verdict, what the host says
-/// of it (kernel state and counters, process) and, while stale, how many kinds of reachability
-/// evidence back it (docs/cable-pull.md).
-type Signature = (CloseClass, Option<StaleReason>, u64, usize);
-
-/// Writes the chosen report, streaming what can be streamed.
-struct ReportWriter<W: Write> {
-    kind: ReportKind,
-    out: W,
-    /// Live JSON: stream a flow's record when its close or stale verdict changes.
-    live_json: bool,
-    told: FxHashMap<FlowId, Signature>,
-    text: report::text::TextReport,
-    /// Live process attribution (None offline or with --no-attribution).
-    host: Option<attribution::HostLink>,
-    /// `--metrics`, `--parquet`.
-    exports: Exports,
-}
-
-impl<W: Write> ReportWriter<W> {
-    fn new(kind: ReportKind, out: W, live: bool) -> Self {
-        ReportWriter {
-            kind,
-            out,
-            live_json: live && kind == ReportKind::Json,
-            told: FxHashMap::default(),
-            text: report::text::TextReport::new(),
-            host: None,
-            exports: Exports::default(),
-        }
-    }
-
-    fn with_exports(mut self, exports: Exports) -> Self {
-        self.exports = exports;
-        self
-    }
-
-    /// Packet events: to the events report and to `--parquet`.
-    fn events(&mut self, engine: &mut Engine) -> io::Result<()> {
-        let write = self.kind == ReportKind::Events;
-        if !self.exports.wants_events() {
-            return if write {
-                report::events::drain(engine, &mut self.out)
-            } else {
-                Ok(())
-            };
-        }
-        let events: Vec<_> = engine.take_events().collect();
-        for pe in &events {
-            if write {
-                // Live with attribution, the events report names the flow's process.
-                let extra = self.host.as_ref().and_then(|h| {
-                    let f = engine.flow(pe.flow)?;
-                    report::host::event_process(h.attr.lookup(f))
-                });
-                report::events::write_packet_with(&mut self.out, pe, &extra.unwrap_or_default())?;
-            }
-            self.exports.event(pe)?;
-        }
-        Ok(())
-    }
-
-    fn begin(&mut self) -> io::Result<()> {
-        match self.kind {
-            ReportKind::Zeek => report::zeek::write_header(&mut self.out, Ts::now()),
-            ReportKind::Text => self.text.begin(&mut self.out),
-            _ => Ok(()),
-        }
-    }
-
-    /// Flows the engine evicted are reported now (JSON record, text row) and then dropped.
-    fn evicted(&mut self, engine: &mut Engine) -> io::Result<()> {
-        // Called after every record: the common case (nothing evicted) must cost nothing.
-        if !engine.has_evicted() {
-            return Ok(());
-        }
-        let gone: Vec<_> = engine.take_evicted().collect();
-        for f in &gone {
-            if !self.exports.is_empty() {
-                let attr = self.host.as_ref().map(|h| &h.attr);
-                self.exports.evicted(f, engine, attr)?;
-            }
-            match self.kind {
-                ReportKind::Json => {
-                    self.told.remove(&f.id);
-                    let attr = self.host.as_ref().map(|h| &h.attr);
-                    report::json::write_flow_host(&mut self.out, f, engine, attr)?;
-                }
-                ReportKind::Text => self.text.flow(&mut self.out, f, engine)?,
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// After each record: stream events and Zeek rows; live JSON checks the touched flow.
-    fn after_record(&mut self, engine: &mut Engine, touched: Option<FlowId>) -> io::Result<()> {
-        self.evicted(engine)?;
-        if let Some(h) = &mut self.host {
-            h.after_packet(engine);
-        }
-        if !self.exports.is_empty() {
-            self.exports.after_record(engine);
-            self.events(engine)?;
-        }
-        match self.kind {
-            ReportKind::Events => match &self.host {
-                Some(h) => report::events::drain_host(engine, &mut self.out, &h.attr),
-                None => report::events::drain(engine, &mut self.out),
-            },
-            ReportKind::Zeek => self.zeek_rows(engine),
-            ReportKind::Json if self.live_json => match touched {
-                Some(id) => self.json_if_changed(engine, id),
-                None => Ok(()),
-            },
-            _ => Ok(()),
-        }
-    }
-
-    fn zeek_rows(&mut self, engine: &mut Engine) -> io::Result<()> {
-        // After the end of input the tracker hands its last rows over in batches.
-        loop {
-            let rows = engine.take_zeek_rows();
-            if rows.is_empty() {
-                return Ok(());
-            }
-            for r in &rows {
-                report::zeek::write_row(&mut self.out, r)?;
-            }
-        }
-    }
-
-    fn json_if_changed(&mut self, engine: &Engine, id: FlowId) -> io::Result<()> {
-        let Some(f) = engine.flow(id) else {
-            return Ok(());
-        };
-        let s = f.summary(engine.now(), &engine.cfg.native);
-        let attr = self.host.as_ref().map(|h| &h.attr);
-        let evidence = match s.stale {
-            Some(_) => engine.evidence(f, &s).len(),
-            None => 0,
-        };
-        let sig = (
-            s.close,
-            s.stale.map(|st| st.reason),
-            attr.map_or(0, |a| a.signature(f)),
-            evidence,
-        );
-        let changed = match self.told.entry(id) {
-            Entry::Occupied(mut e) => {
-                let c = *e.get() != sig;
-                e.insert(sig);
-                c
-            }
-            Entry::Vacant(v) => {
-                v.insert(sig);
-                (sig.0, sig.1, sig.3) != (CloseClass::Open, None, 0)
-            }
-        };
-        if changed {
-            report::json::write_flow_host(&mut self.out, f, engine, attr)?;
-        }
-        Ok(())
-    }
-
-    /// Live: merge a new host snapshot, if there is one; live JSON then writes the flows
-    /// whose kernel view changed and the sockets newly seen only in the kernel.
-    fn host_snapshot(&mut self, engine: &mut Engine) -> io::Result<()> {
-        let Some(h) = &mut self.host else {
-            return Ok(());
-        };
-        if let Some(n) = h.take_notice() {
-            eprintln!("tcplens: {}", report::escape_field(&n));
-        }
-        if !h.poll(engine) || !self.live_json {
-            return Ok(());
-        }
-        for s in h.new_kernel_only() {
-            report::host::write_kernel_only(&mut self.out, &s)?;
-        }
-        let mut ids: Vec<FlowId> = h.attr.pinned().collect();
-        ids.sort_unstable();
-        for id in ids {
-            self.json_if_changed(engine, id)?;
-        }
-        Ok(())
-    }
-
-    /// Live, once a second: the wall clock moved, so stale verdicts may have changed.
-    fn tick(&mut self, engine: &mut Engine) -> io::Result<()> {
-        self.evicted(engine)?;
-        if !self.exports.is_empty() {
-            self.exports.tick(engine)?;
-        }
-        match self.kind {
-            ReportKind::Zeek => self.zeek_rows(engine)?,
-            ReportKind::Json if self.live_json => {
-                let ids: Vec<FlowId> = engine.flows().map(|f| f.id).collect();
-                for id in ids {
-                    self.json_if_changed(engine, id)?;
-                }
-            }
-            _ => {}
-        }
-        self.out.flush()
-    }
-
-    /// Just before `engine.finish()`: the last look at the host's sockets.
-    fn before_finish(&mut self, engine: &mut Engine) {
-        if let Some(h) = &mut self.host {
-            h.poll(engine);
-        }
-    }
-
-    /// The end of the report; `engine.finish()` was called (the warnings count what it did).
-    fn finish(
-        &mut self,
-        engine: &mut Engine,
-        read: &ReadOutcome,
-        warnings: &[Warning],
-    ) -> io::Result<()> {
-        self.evicted(engine)?;
-        if !self.exports.is_empty() {
-            self.events(engine)?;
-            let attr = self.host.as_ref().map(|h| &h.attr);
-            self.exports.finish(engine, attr)?;
-        }
-        match self.kind {
-            ReportKind::Events => match &self.host {
-                Some(h) => report::events::drain_host(engine, &mut self.out, &h.attr)?,
-                None => report::events::drain(engine, &mut self.out)?,
-            },
-            ReportKind::Zeek => {
-                self.zeek_rows(engine)?;
-                let st = engine.stats();
-                if st.live {
-                    // Comment lines: zeek-cut and Zeek's readers skip them.
-                    writeln!(
-                        self.out,
-                        "#capture\tpackets={} kernel_drops={} interface_drops={} queue_drops={}",
-                        read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
-                    )?;
-                    for w in warnings {
-                        writeln!(self.out, "#warning\t{}", w.text)?;
-                    }
-                }
-                report::zeek::write_footer(&mut self.out, Ts::now())?;
-            }
-            // Offline: every flow once; live: every flow at exit (consumers keep the last).
-            ReportKind::Json => {
-                match &self.host {
-                    Some(h) => {
-                        for f in engine.flows_by_id() {
-                            report::json::write_flow_host(&mut self.out, f, engine, Some(&h.attr))?;
-                        }
-                        for s in h.attr.kernel_only() {
-                            report::host::write_kernel_only(&mut self.out, s)?;
-                        }
-                    }
-                    None => report::json::write_all(&mut self.out, engine)?,
-                }
-                let st = engine.stats();
-                if st.live {
-                    // The last line of a live run: the capture's own losses (no "flow" key),
-                    // and the run's warnings (a failed -w file, drops, ...).
-                    let texts: Vec<&str> = warnings.iter().map(|w| w.text.as_str()).collect();
-                    let texts = serde_json::to_string(&texts).map_err(io::Error::from)?;
-                    writeln!(
-                        self.out,
-                        "{{\"capture\":{{\"packets\":{},\"kernel_drops\":{},\"interface_drops\":{},\"queue_drops\":{},\"warnings\":{texts}}}}}",
-                        read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
-                    )?;
-                }
-            }
-            ReportKind::Text => {
-                self.text
-                    .finish(&mut self.out, engine, warnings, &read.notes)?;
-                if let Some(h) = &self.host {
-                    report::host::write_text(&mut self.out, engine, &h.attr)?;
-                }
-            }
-        }
-        self.out.flush()
-    }
-}
-
 /// Whether standard output is still open: a closed pipe (`tcplens ... | head`) is a normal way
 /// to stop reading (`Ok(false)`), any other failure is an error naming `what` was written.
 fn write_result(res: io::Result<()>, what: &'static str) -> Result<bool, Error> {
@@ -488,23 +202,22 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
+    let exports = Exports::open(cli.metrics.as_deref(), cli.parquet.as_deref(), None)?;
     let stop2 = Arc::clone(&stop);
     let status = Arc::new(std::sync::atomic::AtomicU8::new(EXIT_OK));
     let status2 = Arc::clone(&status);
-    let mut src = feed::spawn_loading(
+    let mut src = feed::spawn_loading_exporting(
         Engine::new(cfg),
         source,
-        // The terminal UI keeps its inputs as text (titles, ladder re-reads).
-        cli.read
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect(),
+        // As given: a name need not be UTF-8 to be read again for ladders and graphs.
+        cli.read.clone(),
         filter,
         move |engine, source, outcome| {
             let w = offline_warnings(engine, &source.linktypes(), outcome, &stop2);
             status2.store(exit_status(&w), Ordering::Relaxed);
             w.into_iter().map(|w| w.text).collect()
         },
+        exports,
     )
     .map_err(|e| Error::input(format!("cannot start reading: {e}")))?;
     let res = offline::run_tui(&mut src, &stop, theme(cli));
@@ -515,6 +228,14 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     // Printed after the terminal is restored, so they are not lost on the alternate screen.
     for w in &warnings {
         error::warn(w);
+    }
+    if !loaded && let Some(dir) = &cli.parquet {
+        // The reader was stopped and waited for: its files are closed, but partial.
+        error::warn(&format!(
+            "the terminal UI was closed before the end of the capture: {} holds what was read",
+            report::escape_field(&dir.to_string_lossy())
+        ));
+        return Ok(EXIT_WARNINGS);
     }
     Ok(if loaded {
         status.load(Ordering::Relaxed)
@@ -563,12 +284,12 @@ fn run_offline(
     stop: Arc<AtomicBool>,
 ) -> Result<u8, Error> {
     let filter = cli.filter_expr();
-    let mut source = match open_files(cli, filter.as_deref(), &stop)? {
+    let source = match open_files(cli, filter.as_deref(), &stop)? {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
     let linktypes = source.linktypes();
-    let mut engine = Engine::new(cfg);
+    let mut engine = Engine::new(cfg.clone());
     let stdout = io::stdout();
     let exports = Exports::open(cli.metrics.as_deref(), cli.parquet.as_deref(), None)?;
     let mut w = ReportWriter::new(
@@ -587,22 +308,12 @@ fn run_offline(
             }
         }
     };
-    let outcome = if threads(cli) > 1 {
-        // Reading and decoding on one core, analysis on the other; records keep their order,
-        // so the reports are the same as with one thread.
-        pipelined(source, &mut engine, &stop, |e, t| {
-            analyse(e, t);
-            open.get()
-        })
-    } else {
-        source.run(
-            |raw| {
-                let touched = engine.on_frame(raw);
-                analyse(&mut engine, touched);
-            },
-            || open.get() && !stop.load(Ordering::Relaxed),
-        )
-    };
+    // Every thread count runs the same steps (one shard here, or one per thread): the reports
+    // are identical (docs/architecture.md#sharded-analysis).
+    let outcome = sharded::run(source, &mut engine, &cfg, threads(cli), &stop, |e| {
+        analyse(e, None);
+        open.get()
+    });
     let open = open.get();
     if let Some(e) = write_err {
         return Err(e);
@@ -628,83 +339,14 @@ fn input_names(paths: &[std::path::PathBuf]) -> String {
     names.join(" ")
 }
 
-/// Analysis threads to use offline: `--threads`, else two when the machine has them.
+/// Analysis shards (threads) to use offline: `--threads`, else one per core.
 fn threads(cli: &Cli) -> usize {
     match cli.threads {
         Some(n) => n as usize,
         None => std::thread::available_parallelism()
-            .map(|n| n.get().min(2))
+            .map(|n| n.get())
             .unwrap_or(1),
     }
-}
-
-/// Records decoded on the reader thread, in batches.
-type Batch = Vec<(Ts, Result<crate::decode::Decoded, Skip>)>;
-const BATCH: usize = 1024;
-
-/// Read and decode on a reader thread, analyse here. `after` runs after each record and
-/// returns false to stop (the output was closed).
-fn pipelined(
-    mut source: FileSource,
-    engine: &mut Engine,
-    stop: &Arc<AtomicBool>,
-    mut after: impl FnMut(&mut Engine, Option<FlowId>) -> bool,
-) -> ReadOutcome {
-    use std::sync::mpsc::sync_channel;
-    let (tx, rx) = sync_channel::<Batch>(8);
-    // Empty batches come back for reuse, so the reader allocates only a handful.
-    let (back_tx, back_rx) = sync_channel::<Batch>(16);
-    let mut decoder = engine.new_decoder();
-    let halt = Arc::new(AtomicBool::new(false));
-    let (stop2, halt2) = (stop.clone(), halt.clone());
-    let reader = std::thread::Builder::new()
-        .name("reader".into())
-        .spawn(move || {
-            let mut batch: Batch = Vec::with_capacity(BATCH);
-            let outcome = source.run(
-                |raw| {
-                    batch.push((raw.ts, decoder.decode(raw)));
-                    if batch.len() >= BATCH {
-                        let next = back_rx
-                            .try_recv()
-                            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                        let full = std::mem::replace(&mut batch, next);
-                        if tx.send(full).is_err() {
-                            halt2.store(true, Ordering::Relaxed);
-                        }
-                    }
-                },
-                || !stop2.load(Ordering::Relaxed) && !halt2.load(Ordering::Relaxed),
-            );
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-            outcome
-        });
-    let Ok(reader) = reader else {
-        return ReadOutcome {
-            frames: 0,
-            warnings: vec!["cannot start the reader thread".into()],
-            notes: Vec::new(),
-        };
-    };
-    'batches: for mut batch in rx.iter() {
-        for (ts, decoded) in batch.drain(..) {
-            let touched = engine.on_decoded(ts, decoded);
-            if !after(engine, touched) {
-                halt.store(true, Ordering::Relaxed);
-                break 'batches;
-            }
-        }
-        let _ = back_tx.try_send(batch);
-    }
-    // Unblock a reader waiting on a full queue, then collect what it read.
-    drop(rx);
-    reader.join().unwrap_or_else(|_| ReadOutcome {
-        frames: 0,
-        warnings: vec!["the reader thread failed".into()],
-        notes: Vec::new(),
-    })
 }
 
 /// `--replay`: the terminal UI on a capture fed at its own pace (see [`feed`]).
@@ -775,7 +417,9 @@ fn run_live(
     }
     let mut host = attribution::HostLink::start(cli);
     if interactive {
-        return run_tui_live(capture, iface, cfg, stop, theme(cli), host.take());
+        exports.set_live(iface, capture.counters.clone());
+        let tui = (theme(cli), host.take(), exports);
+        return run_tui_live(capture, iface, cfg, stop, tui);
     }
 
     let mut engine = Engine::new(cfg);
@@ -901,20 +545,21 @@ fn run_tui_live(
     iface: &str,
     cfg: Config,
     stop: Arc<AtomicBool>,
-    theme: crate::tui::theme::Theme,
-    host: Option<attribution::HostLink>,
+    (theme, host, exports): (
+        crate::tui::theme::Theme,
+        Option<attribution::HostLink>,
+        Exports,
+    ),
 ) -> Result<u8, Error> {
     let (_, dummy) = std::sync::mpsc::sync_channel(1);
     let rx = std::mem::replace(&mut capture.rx, dummy);
     let counters = capture.counters.clone();
-    let feed = feed::spawn_live(
-        Engine::new(cfg),
-        rx,
-        capture.linktype,
-        counters,
+    let feed = feed::spawn_live_exporting(
+        (Engine::new(cfg), rx, capture.linktype, counters),
         iface,
         host,
         Ts::now,
+        exports,
     );
     let res = match feed {
         Ok(mut feed) => {

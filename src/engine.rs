@@ -4,19 +4,24 @@
 //! the reports and TUI read [`Engine::flows`] and the outboxes.
 
 pub mod attribution;
+mod flow;
+pub mod merge;
+pub mod shard;
+mod stats;
+
+pub use flow::{Flow, Orientation};
+pub use stats::{Stats, group};
 
 use crate::analysis::reach::NeighbourTable;
-use crate::analysis::wireshark::WireFlow;
-use crate::analysis::zeek::{ServerPorts, ZeekConn, ZeekRow, ZeekTracker};
+use crate::analysis::zeek::{ServerPorts, ZeekRow, ZeekTracker};
 use crate::decode::icmp::{IcmpError, IcmpKind};
-use crate::decode::tunnels::{Chain, HopAddr, TunnelKind};
 use crate::decode::{
-    self, DecodeOptions, DecodeShared, Decoded, Decoder, Endpoint, RawFrame, ReasmStats, Segment,
-    Skip,
+    self, DecodeOptions, DecodeShared, Decoded, Decoder, Endpoint, RawFrame, Segment, Skip,
 };
-use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, TableEntry, oldest_batch};
-use crate::tcp::life::{Evidence, EvidenceKind};
-use crate::tcp::{Connection, NativeConfig, NativeSummary, Role, Verdict};
+use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, oldest_batch};
+use crate::tcp::life::Evidence;
+use crate::tcp::life::EvidenceKind;
+use crate::tcp::{NativeConfig, NativeSummary, Role, Verdict};
 use crate::time::Ts;
 use crate::vocab::events::{EventKind, EventSet, PacketEvents};
 
@@ -76,358 +81,6 @@ impl Default for Config {
     }
 }
 
-/// Counters shown in every report: what was read, what was skipped and why.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    pub frames: u64,
-    pub tcp_segments: u64,
-    pub skipped: [u64; Skip::ALL.len()],
-    /// TCP payload cut by the snap length (segment still used for its headers).
-    pub truncated_payload: u64,
-    /// IPv4 total length 0 (segmentation offload): lengths taken from the capture.
-    pub ip_len_from_capture: u64,
-    pub malformed_options: u64,
-    pub bad_checksums: u64,
-    /// Frames stamped earlier than the frame before them (a clock stepped back, a file
-    /// edited or merged out of order); time differences across them are not used.
-    pub time_backwards: u64,
-    /// The packets came from a live interface (drop counters below are meaningful).
-    pub live: bool,
-    /// Kernel / interface / internal queue drops (live capture).
-    pub kernel_drops: u64,
-    pub interface_drops: u64,
-    pub queue_drops: u64,
-    /// Flows removed from the table before the end (limit or timeout); still reported.
-    pub evicted_flows: u64,
-    /// Of those, evicted because the table was full (`--max-flows`).
-    pub evicted_for_limit: u64,
-    /// Segments whose IP length ran past a frame captured whole (only the real bytes used).
-    pub len_past_frame: u64,
-    /// IP reassembly (docs/encapsulations.md).
-    pub reassembly: ReasmStats,
-}
-
-impl Stats {
-    pub fn skipped(&self, s: Skip) -> u64 {
-        self.skipped.get(s.index()).copied().unwrap_or(0)
-    }
-
-    /// The decode counters as warning lines, for the text report and the TUI.
-    pub fn warnings(&self) -> Vec<String> {
-        self.classified_warnings()
-            .into_iter()
-            .map(|(_, w)| w)
-            .collect()
-    }
-
-    /// The counters' warnings, each with whether part of the input was not analysed (frames
-    /// skipped, packets dropped: exit status 1) or analysed with a caveat (docs/bad-input.md).
-    pub fn classified_warnings(&self) -> Vec<(bool, String)> {
-        let st = self;
-        let mut lost = Vec::new();
-        for s in Skip::ALL {
-            let n = st.skipped(s);
-            if n > 0 && s.is_warning() {
-                match s.undecoded_encapsulation() {
-                    Some(name) => lost.push(format!("{} frames in {name}, not decoded", group(n))),
-                    None => lost.push(format!("{n} frame(s) skipped: {}", s.as_str())),
-                }
-            }
-        }
-        let r = &st.reassembly;
-        if r.timed_out > 0 {
-            lost.push(format!(
-                "{} IP datagram(s) dropped incomplete after the reassembly timeout",
-                r.timed_out
-            ));
-        }
-        if r.evicted > 0 {
-            lost.push(format!(
-                "{} IP datagram(s) dropped incomplete to bound reassembly memory",
-                r.evicted
-            ));
-        }
-        if r.pending > 0 {
-            lost.push(format!(
-                "{} IP datagram(s) never completed (fragments missing)",
-                r.pending
-            ));
-        }
-        let drops = st.kernel_drops + st.interface_drops + st.queue_drops;
-        if st.live && drops > 0 {
-            lost.push(format!(
-                "{drops} packet(s) lost before analysis ({} by the kernel, {} by the interface, \
-                 {} by tcplens: analysis queue full)",
-                st.kernel_drops, st.interface_drops, st.queue_drops
-            ));
-        }
-        let mut w: Vec<(bool, String)> = lost.into_iter().map(|l| (true, l)).collect();
-        for c in st.caveats() {
-            w.push((false, c));
-        }
-        w
-    }
-
-    /// Warnings about frames that were analysed, with a caveat.
-    fn caveats(&self) -> Vec<String> {
-        let st = self;
-        let mut w = Vec::new();
-        if st.len_past_frame > 0 {
-            w.push(format!(
-                "{} segment(s) whose IP length runs past a frame captured whole (malformed; \
-                 only the real bytes used)",
-                st.len_past_frame
-            ));
-        }
-        if st.reassembly.overlaps > 0 {
-            w.push(format!(
-                "{} overlapping IP fragment(s) (first bytes kept)",
-                st.reassembly.overlaps
-            ));
-        }
-        if st.truncated_payload > 0 {
-            w.push(format!(
-                "{} segment(s) with payload cut by the snap length (headers still analysed)",
-                st.truncated_payload
-            ));
-        }
-        if st.ip_len_from_capture > 0 {
-            w.push(format!(
-                "{} IPv4 packet(s) with total length 0 (segmentation offload): captured length used",
-                st.ip_len_from_capture
-            ));
-        }
-        if st.malformed_options > 0 {
-            w.push(format!(
-                "{} segment(s) with malformed TCP options",
-                st.malformed_options
-            ));
-        }
-        if st.bad_checksums > 0 {
-            w.push(format!(
-                "{} segment(s) with bad TCP checksums",
-                st.bad_checksums
-            ));
-        }
-        if st.time_backwards > 0 {
-            w.push(format!(
-                "{} frame(s) stamped earlier than the frame before them (time went backwards)",
-                st.time_backwards
-            ));
-        }
-        w
-    }
-}
-
-/// A count with thousands separators (1,204).
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Orientation of a flow: which side is the originator (docs/analysis.md#orientation).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Orientation {
-    pub orig: Dir,
-    /// No later packet can change `orig` any more.
-    pub settled: bool,
-    swapped_at_creation: bool,
-}
-
-impl Orientation {
-    /// From the flow's first packet: its sender is the originator unless Zeek's likely-server
-    /// rule swaps the roles ([`ServerPorts::flip_at_creation`], the one rule every report
-    /// uses; docs/analysis.md, "Orientation").
-    fn at_creation(seg: &Segment, ports: &ServerPorts) -> Orientation {
-        let f = seg.flags;
-        let synack = f.syn() && f.ack();
-        let swap = ports.flip_at_creation(seg);
-        Orientation {
-            orig: if swap { Dir::B } else { Dir::A },
-            // Only a flow that starts with a SYN+ACK can still be swapped by rule 3.
-            settled: !synack || swap,
-            swapped_at_creation: swap,
-        }
-    }
-
-    /// Rule 3: while the flow holds only SYN+ACKs from A, the first plain pure ACK or data
-    /// segment (either direction) makes B the originator. Any other non-SYN+ACK settles.
-    fn update(&mut self, seg: &Segment) {
-        if self.settled {
-            return;
-        }
-        let f = seg.flags;
-        if f.syn() && f.ack() {
-            return;
-        }
-        if f.plain() && !self.swapped_at_creation {
-            self.orig = Dir::B;
-        }
-        self.settled = true;
-    }
-}
-
-/// Everything the engine knows about one TCP connection.
-#[derive(Debug)]
-pub struct Flow {
-    pub id: FlowId,
-    /// Sender of the flow's first packet.
-    pub a: Endpoint,
-    pub b: Endpoint,
-    pub orientation: Orientation,
-    pub first_ts: Ts,
-    pub last_ts: Ts,
-    /// Last packet sent by each side (indexed by [`Dir`]).
-    pub last_from: [Option<Ts>; 2],
-    pub pkts: [u64; 2],
-    pub payload_bytes: [u64; 2],
-    pub ip_bytes: [u64; 2],
-    /// How many packets carried each event kind.
-    pub event_counts: [u32; EventKind::COUNT],
-    /// Compat-W state.
-    pub wire: WireFlow,
-    /// Native state.
-    pub conn: Connection,
-    /// Compat-Z rules over the whole flow (JSON `conn_state`/`history`).
-    pub zeek: ZeekConn,
-    /// Events held back until the orientation is settled.
-    pending: Vec<PacketEvents>,
-    /// Removed from the table before the end of the input (limit or timeout).
-    pub evicted: bool,
-    /// The encapsulations of the flow's first packet, outermost first, endpoints as the
-    /// first packet travelled (source on side A).
-    pub tunnel: Option<Box<Chain>>,
-}
-
-impl TableEntry for Flow {
-    fn id(&self) -> FlowId {
-        self.id
-    }
-    fn key(&self) -> FlowKey {
-        FlowKey::new(self.a, self.b)
-    }
-    fn has_key(&self, key: &FlowKey) -> bool {
-        (self.a == key.lo && self.b == key.hi) || (self.a == key.hi && self.b == key.lo)
-    }
-}
-
-impl Flow {
-    fn new(id: FlowId, seg: &Segment, ports: &ServerPorts) -> Flow {
-        Flow {
-            id,
-            a: seg.src,
-            b: seg.dst,
-            orientation: Orientation::at_creation(seg, ports),
-            first_ts: seg.ts,
-            last_ts: seg.ts,
-            last_from: [None; 2],
-            pkts: [0; 2],
-            payload_bytes: [0; 2],
-            ip_bytes: [0; 2],
-            event_counts: [0; EventKind::COUNT],
-            wire: WireFlow::new(),
-            conn: Connection::new(),
-            zeek: ZeekConn::new(),
-            pending: Vec::new(),
-            evicted: false,
-            tunnel: None,
-        }
-    }
-
-    #[inline]
-    pub fn dir_of(&self, seg: &Segment) -> Dir {
-        if seg.src == self.a && seg.dst == self.b {
-            Dir::A
-        } else {
-            Dir::B
-        }
-    }
-
-    pub fn key(&self) -> FlowKey {
-        FlowKey::new(self.a, self.b)
-    }
-
-    pub fn orig_dir(&self) -> Dir {
-        self.orientation.orig
-    }
-
-    pub fn endpoint(&self, d: Dir) -> Endpoint {
-        match d {
-            Dir::A => self.a,
-            Dir::B => self.b,
-        }
-    }
-
-    pub fn orig(&self) -> Endpoint {
-        self.endpoint(self.orig_dir())
-    }
-
-    pub fn resp(&self) -> Endpoint {
-        self.endpoint(self.orig_dir().other())
-    }
-
-    /// Is `d` the originator's side?
-    pub fn is_orig(&self, d: Dir) -> bool {
-        d == self.orig_dir()
-    }
-
-    /// Value of a per-side array for the originator and the responder.
-    pub fn by_role<T: Copy>(&self, v: [T; 2]) -> (T, T) {
-        let o = self.orig_dir().idx();
-        (v[o], v[1 - o])
-    }
-
-    pub fn count(&self, k: EventKind) -> u32 {
-        self.event_counts[k as usize]
-    }
-
-    /// The flow's tunnel chain, outermost first, as (kind, outer endpoint on the originator's
-    /// side, on the responder's side); empty when the flow was not tunnelled.
-    pub fn tunnel_hops(&self) -> Vec<(TunnelKind, HopAddr, HopAddr)> {
-        let a_is_orig = self.orig_dir() == Dir::A;
-        self.tunnel
-            .as_ref()
-            .map(|c| {
-                c.hops()
-                    .iter()
-                    .map(|h| {
-                        if a_is_orig {
-                            (h.kind, h.src, h.dst)
-                        } else {
-                            (h.kind, h.dst, h.src)
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// The kinds of the flow's tunnels as a set of [`TunnelKind::bit`]s.
-    pub fn tunnel_kinds(&self) -> u16 {
-        self.tunnel
-            .as_ref()
-            .map(|c| c.hops().iter().fold(0, |m, h| m | h.kind.bit()))
-            .unwrap_or(0)
-    }
-
-    pub fn summary(&self, now: Ts, cfg: &NativeConfig) -> NativeSummary {
-        let mut s = self.conn.summary(self.orig_dir(), now, cfg);
-        // Exact RSTs are all the RSTs the connection did not call in or out of window: counted
-        // here from the events, so an ordinary RST allocates nothing (docs/cable-pull.md).
-        s.rst.exact = self
-            .count(EventKind::Rst)
-            .saturating_sub(s.rst.in_window + s.rst.out_of_window);
-        s
-    }
-}
-
 /// The analysis engine.
 #[derive(Debug)]
 pub struct Engine {
@@ -451,6 +104,11 @@ pub struct Engine {
     shared: DecodeShared,
     /// The previous frame's timestamp (to count time going backwards).
     last_frame_ts: Ts,
+    /// Sharded analysis: the slots of the flows created since the last global numbering
+    /// ([`shard`]); `None` for a whole engine.
+    created: Option<Vec<Slot>>,
+    /// Zeek rows handed over by the shards, for the reports ([`shard`]).
+    handed_rows: Vec<ZeekRow>,
 }
 
 /// Most packets' events held back per flow while its orientation is open.
@@ -461,9 +119,15 @@ const SWEEP_EVERY: f64 = 10.0;
 
 impl Engine {
     pub fn new(cfg: Config) -> Engine {
+        Engine::with_shared(cfg, &DecodeShared::default())
+    }
+
+    /// An engine whose decoders share tunnels and reassembly counters with `shared` (the
+    /// shards of one run share their reader's).
+    pub fn with_shared(cfg: Config, shared: &DecodeShared) -> Engine {
         let mut zeek = ZeekTracker::new(cfg.server_ports.clone(), cfg.verify_checksums);
         let cfg_verify = cfg.verify_checksums;
-        let shared = DecodeShared::default();
+        let shared = shared.clone();
         zeek.set_limit(cfg.max_flows);
         Engine {
             cfg,
@@ -483,6 +147,8 @@ impl Engine {
             ),
             shared,
             last_frame_ts: Ts::ZERO,
+            created: None,
+            handed_rows: Vec::new(),
         }
     }
 
@@ -504,6 +170,11 @@ impl Engine {
     /// One decoder per packet path, fed in capture order.
     pub fn new_decoder(&self) -> Decoder {
         Decoder::with_shared(self.decode_options(), &self.shared)
+    }
+
+    /// What this engine's decoders share with it (the shards of a run share their reader's).
+    pub fn decode_shared(&self) -> DecodeShared {
+        self.shared.clone()
     }
 
     /// Analyse one record decoded elsewhere (e.g. on a reader thread): exactly what
@@ -743,11 +414,15 @@ impl Engine {
         }
         let ports = &self.cfg.server_ports;
         let tunnel = self.shared.tunnels.get(seg.tunnel).map(Box::new);
-        self.flows.insert(key, |id| {
+        let slot = self.flows.insert(key, |id| {
             let mut f = Flow::new(id, seg, ports);
             f.tunnel = tunnel;
             f
-        })
+        });
+        if let Some(c) = &mut self.created {
+            c.push(slot);
+        }
+        slot
     }
 
     /// The table is full: evict the least recently active 1/64 of it (at least one flow), so
@@ -845,6 +520,9 @@ impl Engine {
 
     /// Zeek rows logged so far; drains them.
     pub fn take_zeek_rows(&mut self) -> Vec<ZeekRow> {
+        if !self.handed_rows.is_empty() {
+            return std::mem::take(&mut self.handed_rows);
+        }
         self.zeek.take_rows()
     }
 

@@ -15,6 +15,7 @@ use crate::engine::{Engine, Flow};
 use crate::error::Error;
 use crate::metrics::http::{Endpoint, Slot};
 use crate::metrics::{Drops, Snapshot, Tally};
+use crate::report::host::event_owner;
 use crate::report::parquet::ParquetOut;
 use crate::time::Ts;
 use crate::vocab::events::PacketEvents;
@@ -100,16 +101,23 @@ impl Exports {
             m.evicted.add(f, engine.now(), &engine.cfg.native);
         }
         if let Some(p) = &mut self.parquet {
-            p.flow(f, engine, attr)?;
+            p.flow(f, engine, None, attr)?;
         }
         Ok(())
     }
 
-    pub fn event(&mut self, pe: &PacketEvents) -> io::Result<()> {
-        match &mut self.parquet {
-            Some(p) => p.event(pe),
-            None => Ok(()),
-        }
+    /// A packet's events; live with attribution, with the process of its connection.
+    pub fn event(
+        &mut self,
+        pe: &PacketEvents,
+        engine: &Engine,
+        attr: Option<&Attribution>,
+    ) -> io::Result<()> {
+        let Some(p) = &mut self.parquet else {
+            return Ok(());
+        };
+        let process = attr.and_then(|a| event_owner(a.lookup(engine.flow(pe.flow)?)));
+        p.event(pe, process)
     }
 
     /// Offline, after each record: publish metrics about once a second.
@@ -168,8 +176,11 @@ impl Exports {
     pub fn finish(&mut self, engine: &Engine, attr: Option<&Attribution>) -> io::Result<()> {
         self.publish(engine, true);
         if let Some(p) = &mut self.parquet {
+            // The json report's middlebox inference (offline), so both records agree.
+            let mb =
+                (!engine.stats().live).then(|| crate::story::middlebox::Middleboxes::infer(engine));
             for f in engine.flows_by_id() {
-                p.flow(f, engine, attr)?;
+                p.flow(f, engine, mb.as_ref(), attr)?;
             }
             p.finish()?;
         }

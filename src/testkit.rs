@@ -55,6 +55,7 @@ pub struct Ladder {
     pub window: u16,
     next_window: Option<u16>,
     next_options: Option<TcpOptions>,
+    next_ttl: Option<u8>,
 }
 
 impl Default for Ladder {
@@ -83,6 +84,7 @@ impl Ladder {
             window: 64240,
             next_window: None,
             next_options: None,
+            next_ttl: None,
         }
     }
 
@@ -113,6 +115,12 @@ impl Ladder {
     /// Window of the next segment only.
     pub fn win(&mut self, w: u16) -> &mut Ladder {
         self.next_window = Some(w);
+        self
+    }
+
+    /// IP TTL / hop limit of the next segment only (64 otherwise).
+    pub fn ttl(&mut self, t: u8) -> &mut Ladder {
+        self.next_ttl = Some(t);
         self
     }
 
@@ -179,6 +187,10 @@ impl Ladder {
             len_past_frame: false,
             reassembled: false,
             tunnel: crate::decode::TunnelId::NONE,
+            ip: crate::decode::IpMark {
+                ttl: self.next_ttl.take().unwrap_or(64),
+                id: if src.addr.is_ipv4() { 1 } else { 0 },
+            },
         };
         self.t += self.step;
         s
@@ -255,6 +267,11 @@ pub fn ip_packet(seg: &Segment, corrupt_checksum: bool) -> Vec<u8> {
             let total = (20 + tcp.len()) as u16;
             let mut h = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0];
             h[2..4].copy_from_slice(&total.to_be_bytes());
+            // A segment without IP marks (ttl 0) keeps identification 1 and TTL 64.
+            if seg.ip.ttl != 0 {
+                h[4..6].copy_from_slice(&seg.ip.id.to_be_bytes());
+                h[8] = seg.ip.ttl;
+            }
             h.extend_from_slice(&s.octets());
             h.extend_from_slice(&d.octets());
             let c = fold(sum16(0, &h));
@@ -274,7 +291,7 @@ pub fn ip_packet(seg: &Segment, corrupt_checksum: bool) -> Vec<u8> {
             pseudo = sum16(pseudo, &d6.octets());
             out.extend_from_slice(&[0x60, 0, 0, 0]);
             out.extend_from_slice(&(tcp.len() as u16).to_be_bytes());
-            out.extend_from_slice(&[6, 64]);
+            out.extend_from_slice(&[6, if seg.ip.ttl != 0 { seg.ip.ttl } else { 64 }]);
             out.extend_from_slice(&s6.octets());
             out.extend_from_slice(&d6.octets());
         }

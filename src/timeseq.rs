@@ -5,6 +5,8 @@
 //! bytes in flight against the receive window. The detail view's graphs draw a [`Series`];
 //! the driver builds it from the connection's segments and the events the engine gave them.
 
+pub mod index;
+
 use crate::decode::{Segment, TcpFlags};
 use crate::time::Ts;
 use crate::vocab::events::{EventKind, EventSet};
@@ -110,6 +112,9 @@ pub struct Series {
     pub scaled: bool,
     /// The sender that used more sequence space (0 originator, 1 responder).
     pub main_sender: usize,
+    /// Range summaries of the lanes and samples above, made by [`Builder::finish`] (the
+    /// graphs draw from them: a redraw costs per pixel column, not per segment).
+    pub index: index::SeriesIndex,
 }
 
 /// Per-direction state while building.
@@ -303,6 +308,7 @@ impl Builder {
             }
         }
         s.main_sender = usize::from(top[1] > top[0]);
+        s.index = index::SeriesIndex::build(&s);
         s
     }
 

@@ -39,6 +39,7 @@ fn seg(i: u64, src: Endpoint, dst: Endpoint, flags: u8, seq: u32, ack: u32, len:
         len_past_frame: false,
         reassembled: false,
         tunnel: tcplens::decode::TunnelId::NONE,
+        ip: Default::default(),
     }
 }
 

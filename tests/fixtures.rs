@@ -283,6 +283,8 @@ fixtures! {
     close_wait_stuck => "close-wait-stuck",
     syn_give_up => "syn-give-up",
     rst_injection => "rst-injection",
+    middlebox_reset => "middlebox-reset",
+    cable_give_up => "cable-give-up",
 }
 
 /// Every fixtures/*.expect.json has a pcap and a test above, and every test its files.

@@ -1,71 +1,171 @@
-//! Reading on a second core must not change a single byte of any report (issue 6).
+//! Sharding the analysis over threads must not change a single byte of any report
+//! (docs/architecture.md#report-order): every fixture and a generated many-connection capture,
+//! every report kind and the Parquet export, with 1, 2, 3 and 4 threads.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn report(file: &str, kind: &str, threads: &str) -> String {
+const THREADS: [&str; 3] = ["2", "3", "4"];
+const KINDS: [&str; 4] = ["text", "json", "zeek", "events"];
+
+/// Standard output (the Zeek header and footer's wall-clock lines left out), standard error
+/// and the exit status of one run.
+fn report(file: &Path, args: &[&str], threads: &str) -> (String, String, Option<i32>) {
     let o = Command::new(env!("CARGO_BIN_EXE_tcplens"))
-        .args(["-r", file, "--report", kind, "--threads", threads])
+        .arg("-r")
+        .arg(file)
+        .args(args)
+        .args(["--threads", threads])
         .output()
         .unwrap();
     assert!(
         o.status.code().is_some_and(|c| c < 2),
-        "{file}: {}",
+        "{}: {}",
+        file.display(),
         String::from_utf8_lossy(&o.stderr)
     );
-    // The Zeek header and footer carry the wall-clock time of the run.
-    String::from_utf8_lossy(&o.stdout)
+    let out = String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter(|l| !l.starts_with("#open") && !l.starts_with("#close"))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    (
+        out,
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        o.status.code(),
+    )
 }
 
-#[test]
-fn one_or_two_threads_give_identical_reports() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
-    let mut files: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().display().to_string())
-        .filter(|p| p.ends_with(".pcap"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 12);
-    for f in &files {
-        for kind in ["json", "zeek", "events", "text"] {
-            let one = report(f, kind, "1");
-            assert!(!one.is_empty(), "{f} {kind}");
-            assert_eq!(one, report(f, kind, "2"), "{f} --report {kind}");
+/// The same report, error lines and status for every thread count.
+fn same_for_every_thread_count(file: &Path, args: &[&str]) {
+    let one = report(file, args, "1");
+    for t in THREADS {
+        assert_eq!(
+            one,
+            report(file, args, t),
+            "{} {args:?}: --threads 1 vs {t}",
+            file.display()
+        );
+    }
+}
+
+fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()) {
+        let p = e.path();
+        if p.is_dir() {
+            captures(&p, out);
+        } else if p
+            .extension()
+            .is_some_and(|x| x == "pcap" || x == "pcapng" || x == "gz")
+        {
+            out.push(p);
         }
     }
 }
 
 #[test]
-fn many_connections_identical_across_threads() {
-    // Enough records for many reader batches, interleaved connections and evictions.
+fn every_fixture_every_report_identical_for_1_to_4_threads() {
+    let mut files = Vec::new();
+    captures(
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")),
+        &mut files,
+    );
+    files.sort();
+    assert!(files.len() >= 30, "{}", files.len());
+    for f in &files {
+        for kind in KINDS {
+            let (out, _, _) = report(f, &["--report", kind], "1");
+            assert!(
+                !out.is_empty() || kind == "events",
+                "{} {kind}",
+                f.display()
+            );
+            same_for_every_thread_count(f, &["--report", kind]);
+        }
+    }
+}
+
+/// Many interleaved connections: several reader batches, flows ending by timeout (the sweep and
+/// the Zeek timers run on every shard's clock, also shards that got no packet for a while),
+/// port reuse, unanswered SYNs, and the `--max-flows` bound evicting across shards.
+fn many_connections(dir: &Path) -> PathBuf {
     use tcplens::testkit::{Ladder, write_pcap};
-    let d = tempfile::tempdir().unwrap();
     let mut segs = Vec::new();
     for i in 0..3000u32 {
-        let mut l = Ladder::new().ports(20000 + (i % 20000) as u16, 5000 + (i % 7) as u16);
-        l.at(i as f64 * 0.05);
-        segs.extend([
-            l.c2s("S", 0, 0, 0),
-            l.s2c("SA", 0, 1, 0),
-            l.c2s("PA", 1, 1, 10),
-            l.s2c("FA", 1, 11, 0),
-            l.c2s("RA", 11, 2, 0),
-        ]);
+        let mut l = Ladder::new().ports(20000 + (i % 700) as u16, 5000 + (i % 7) as u16);
+        l.at(i as f64 * 0.1);
+        match i % 5 {
+            // Unanswered SYN, retried.
+            0 => {
+                segs.push(l.c2s("S", 0, 0, 0));
+                l.at(i as f64 * 0.1 + 1.0);
+                segs.push(l.c2s("S", 0, 0, 0));
+            }
+            // Refused.
+            1 => segs.extend([l.c2s("S", 0, 0, 0), l.s2c("RA", 0, 1, 0)]),
+            // Left open, data now and then.
+            2 => segs.extend([
+                l.c2s("S", 0, 0, 0),
+                l.s2c("SA", 0, 1, 0),
+                l.c2s("A", 1, 1, 0),
+                l.c2s("PA", 1, 1, 100),
+            ]),
+            _ => segs.extend([
+                l.c2s("S", 0, 0, 0),
+                l.s2c("SA", 0, 1, 0),
+                l.c2s("PA", 1, 1, 10),
+                l.s2c("FA", 1, 11, 0),
+                l.c2s("FA", 11, 2, 0),
+                l.s2c("A", 2, 12, 0),
+            ]),
+        }
     }
     segs.sort_by_key(|s| s.ts);
-    let p = d.path().join("many.pcap");
+    let p = dir.join("many.pcap");
     write_pcap(&p, &segs).unwrap();
-    let p = p.to_str().unwrap();
-    for kind in ["json", "zeek", "events", "text"] {
-        assert_eq!(
-            report(p, kind, "1"),
-            report(p, kind, "2"),
-            "--report {kind}"
+    p
+}
+
+#[test]
+fn many_connections_identical_across_threads() {
+    let d = tempfile::tempdir().unwrap();
+    let p = many_connections(d.path());
+    for kind in KINDS {
+        same_for_every_thread_count(&p, &["--report", kind]);
+        // The table bound: evictions chosen over every shard's flows.
+        same_for_every_thread_count(&p, &["--report", kind, "--max-flows", "100"]);
+        same_for_every_thread_count(&p, &["--report", kind, "--max-flows", "3"]);
+    }
+    // Shorter timeouts: flows swept while other shards get the packets.
+    same_for_every_thread_count(&p, &["--report", "json", "--closed-timeout", "5"]);
+    let (text, _, _) = report(&p, &["--report", "text", "--max-flows", "100"], "4");
+    assert!(text.contains("because the table was full"), "{text}");
+}
+
+#[test]
+fn parquet_export_identical_across_threads() {
+    let d = tempfile::tempdir().unwrap();
+    let p = many_connections(d.path());
+    let files = |t: &str| {
+        let dir = d.path().join(format!("pq{t}"));
+        let dir_s = dir.to_str().unwrap().to_string();
+        report(
+            &p,
+            &[
+                "--report",
+                "json",
+                "--max-flows",
+                "100",
+                "--parquet",
+                &dir_s,
+            ],
+            t,
         );
+        ["connections.parquet", "events.parquet"].map(|f| std::fs::read(dir.join(f)).unwrap())
+    };
+    let one = files("1");
+    assert!(one.iter().all(|b| b.len() > 100));
+    for t in THREADS {
+        assert!(files(t) == one, "--parquet: --threads 1 vs {t}");
     }
 }

@@ -100,8 +100,9 @@ fn replay_shows_the_connection_turning_stale() {
 
 /// `NO_COLOR=1`: the screen (captured with its escape sequences) has no colour at all; with
 /// `--color always` it has. Then `w` saves the selected connection as a pcap file: the path is
-/// shown, a second `w` asks before overwriting, tcpdump reads the file back and the JSON
-/// report of the file shows the same connection as the fixture's.
+/// shown, a second `w` asks before overwriting (`n` keeps the file, `y` replaces it), tcpdump
+/// reads the file back and the JSON report of the file shows the same connection as the
+/// fixture's.
 #[test]
 fn no_color_and_saving_a_connection() {
     if Command::new("tmux").arg("-V").output().is_err() {
@@ -166,6 +167,23 @@ fn no_color_and_saving_a_connection() {
                 pane.contains("not saved: tcplens-flow-0.pcap exists"),
                 "{pane}"
             );
+            // 'y' overwrites: spoil the saved file, save again over it (the checks after
+            // the loop read what this second save wrote).
+            let saved = dir.join("tcplens-flow-0.pcap");
+            std::fs::write(&saved, b"not a capture").unwrap();
+            keys(&session, &["w"]);
+            let pane = wait_for(&session, "overwrite? (y/n)");
+            assert!(
+                pane.contains("tcplens-flow-0.pcap exists: overwrite? (y/n)"),
+                "{pane}"
+            );
+            keys(&session, &["y"]);
+            let pane = wait_for(&session, "saved 256");
+            assert!(
+                pane.contains("saved 256 packets to tcplens-flow-0.pcap"),
+                "{pane}"
+            );
+            assert!(std::fs::metadata(&saved).unwrap().len() > 1000);
             // The overview over time: the five retransmissions into the pulled cable, the
             // connection stale at the end.
             keys(&session, &["3"]);

@@ -355,6 +355,7 @@ fn stale_snapshot() -> (Snapshot, FlowDetail) {
         give_up: Some(GiveUp {
             at: epoch.add_secs(5.0953),
             rst_expected: true,
+            retries: None,
         }),
     };
     d.summary.stale = Some(st);
@@ -377,6 +378,7 @@ fn stale_snapshot() -> (Snapshot, FlowDetail) {
         silent: st.silent,
         last_heard: st.last_heard,
         give_up: Some((epoch.add_secs(5.0953), true)),
+        give_up_from: None,
         evidence: None,
         outcome: Outcome::GaveUpRst,
     });
@@ -390,6 +392,7 @@ fn stale_snapshot() -> (Snapshot, FlowDetail) {
         silent: Role::Resp,
         last_heard: Some(epoch.add_secs(0.0002)),
         give_up: None,
+        give_up_from: None,
         evidence: Some((EvidenceKind::ArpUnanswered, 4)),
         outcome: Outcome::StillStale,
     });

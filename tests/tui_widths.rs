@@ -57,6 +57,7 @@ fn setup() -> (Snapshot, FlowDetail, Endpoint, Endpoint) {
         silent: Role::Resp,
         last_heard: Some(r.first_ts),
         give_up: Some((r.last_ts, true)),
+        give_up_from: None,
         evidence: Some((EvidenceKind::IcmpTimeExceeded, 4_000_000_000)),
         outcome: Outcome::StillStale,
     });

@@ -11,7 +11,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::reasm::{Datagram, FragKey, Fragment, Outcome};
 use super::tunnels::TunnelKind;
-use super::{Checksum, Endpoint, MAX_DEPTH, Segment, Skip, TcpFlags, Walk, tcp::parse_options};
+use super::{
+    Checksum, Endpoint, IpMark, MAX_DEPTH, Segment, Skip, TcpFlags, Walk, tcp::parse_options,
+};
 
 /// IP protocol numbers used here.
 pub(super) mod proto {
@@ -45,6 +47,8 @@ pub(super) struct IpPacket<'a> {
     pub from_capture: bool,
     /// The header's length ran past a frame captured whole: lengths come from the real bytes.
     pub len_past_frame: bool,
+    /// TTL / hop limit and identification.
+    pub mark: IpMark,
 }
 
 #[inline]
@@ -81,6 +85,10 @@ impl Walk<'_> {
         let src = IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15]));
         let dst = IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19]));
         let mut proto = h[9];
+        let mark = IpMark {
+            ttl: h[8],
+            id: be16(h, 4) as u16,
+        };
         let total = be16(h, 2);
         let total = bound.map_or(total, |b| total.min(b));
         let (mut declared_end, ip_len, from_capture, len_past_frame) = if total == 0 || total < ihl
@@ -124,7 +132,7 @@ impl Walk<'_> {
                 id: be16(h, 4) as u32,
                 proto,
             };
-            return self.fragment(key, frag_off, more, data, off);
+            return self.fragment(key, frag_off, more, data, off, mark);
         }
         declared_end = declared_end.max(off);
         self.transport(IpPacket {
@@ -136,6 +144,7 @@ impl Walk<'_> {
             ip_len,
             from_capture,
             len_past_frame,
+            mark,
         })
     }
 
@@ -146,6 +155,7 @@ impl Walk<'_> {
         let src = IpAddr::V6(Ipv6Addr::from(a));
         a.copy_from_slice(&h[24..40]);
         let dst = IpAddr::V6(Ipv6Addr::from(a));
+        let mark = IpMark { ttl: h[7], id: 0 };
         let plen = be16(h, 4);
         let plen = bound.map_or(plen, |b| plen.min(b.saturating_sub(40)));
         let (end, ip_len, from_capture, len_past_frame) = if plen == 0 {
@@ -212,7 +222,7 @@ impl Walk<'_> {
                         id,
                         proto: nh,
                     };
-                    return self.fragment(key, frag_off, more, data, header_len);
+                    return self.fragment(key, frag_off, more, data, header_len, mark);
                 }
                 _ => break,
             }
@@ -227,10 +237,13 @@ impl Walk<'_> {
             ip_len,
             from_capture,
             len_past_frame,
+            mark,
         })
     }
 
-    /// Hand a fragment to the reassembler; go on with the datagram if it is now complete.
+    /// Hand a fragment to the reassembler; go on with the datagram if it is now complete (with
+    /// the IP header marks of the fragment that completed it).
+    #[allow(clippy::too_many_arguments)]
     fn fragment(
         &mut self,
         key: FragKey,
@@ -238,6 +251,7 @@ impl Walk<'_> {
         more: bool,
         data: &[u8],
         header_len: usize,
+        mark: IpMark,
     ) -> Result<Segment, Skip> {
         let Some(reasm) = self.reasm.as_deref_mut() else {
             // Decoding a frame on its own: only a first fragment's TCP header can be read.
@@ -272,6 +286,7 @@ impl Walk<'_> {
                     ip_len: (header_len + payload.len()) as u32,
                     from_capture: false,
                     len_past_frame: false,
+                    mark,
                 })
             }
         }
@@ -348,6 +363,7 @@ impl Walk<'_> {
             len_past_frame: ip.len_past_frame,
             tunnel,
             reassembled: self.reassembled,
+            ip: ip.mark,
         })
     }
 }

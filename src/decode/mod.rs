@@ -174,6 +174,18 @@ pub struct Segment {
     pub tunnel: TunnelId,
     /// The segment came in a reassembled IP datagram (this frame completed it).
     pub reassembled: bool,
+    /// TTL / hop limit and IPv4 identification of the carrying IP header.
+    pub ip: IpMark,
+}
+
+/// What the IP header carrying a segment says about its sender (docs/cable-pull.md "Middlebox
+/// resets"): a RST forged on the path usually has another hop count than the peer's packets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IpMark {
+    /// IPv4 TTL or IPv6 hop limit as received (0: not known).
+    pub ttl: u8,
+    /// IPv4 identification (0 for IPv6, which has none outside fragments).
+    pub id: u16,
 }
 
 impl Segment {

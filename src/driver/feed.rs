@@ -33,6 +33,9 @@ use crate::vocab::events::EventKind;
 
 use super::offline::OfflineSource;
 use super::packets::{FileLadder, RingLadder};
+use crate::export::Exports;
+
+mod exports;
 
 /// Segments the live/replay ladder ring keeps, all flows together (128 bytes each: 32 MiB).
 pub const RING_SEGMENTS: usize = 262_144;
@@ -94,6 +97,10 @@ pub struct Analysis {
     /// What the last snapshot showed (packets fed, reference time, label): a paused replay
     /// does not rebuild an unchanged picture.
     shown: Option<(u64, Ts, usize)>,
+    /// `--metrics`, `--parquet` ([`exports`]).
+    exports: Exports,
+    /// The first error writing them.
+    export_error: Option<String>,
 }
 
 impl Analysis {
@@ -135,6 +142,8 @@ impl Analysis {
             last_cost: Duration::ZERO,
             shown: None,
             host: None,
+            exports: Exports::default(),
+            export_error: None,
         };
         let s = FeedSource {
             snaps: srx,
@@ -165,9 +174,9 @@ impl Analysis {
         if let Some(h) = &mut self.host {
             h.after_packet(&self.engine);
         }
+        // Evicted flows leave the TUI (to the exports first, with the events they want).
+        self.export_record();
         self.patch_events();
-        // Evicted flows leave the TUI (counted in the overview's totals as created flows).
-        self.engine.take_evicted().for_each(drop);
     }
 
     fn patch_events(&mut self) {
@@ -405,10 +414,24 @@ pub fn spawn_live(
     counters: Arc<LiveCounters>,
     iface: &str,
     host: Option<super::attribution::HostLink>,
+    clock: impl FnMut() -> Ts + Send + 'static,
+) -> io::Result<FeedSource> {
+    let feed = (engine, rx, linktype, counters);
+    spawn_live_exporting(feed, iface, host, clock, Exports::default())
+}
+
+/// [`spawn_live`] with `--metrics` / `--parquet` outputs; at the end the engine is finished
+/// and every flow still held goes to the Parquet files (a write error is printed then).
+pub fn spawn_live_exporting(
+    (engine, rx, linktype, counters): (Engine, Receiver<LiveMsg>, i32, Arc<LiveCounters>),
+    iface: &str,
+    host: Option<super::attribution::HostLink>,
     mut clock: impl FnMut() -> Ts + Send + 'static,
+    exports: Exports,
 ) -> io::Result<FeedSource> {
     let ctl = Arc::new(FeedControl::default());
     let (mut a, mut src) = Analysis::new(engine, Arc::clone(&ctl), iface, true, RING_SEGMENTS);
+    a.set_exports(exports);
     a.counters = Some(counters);
     a.host = host;
     a.label = format!("LIVE {}", escape_field(iface));
@@ -450,10 +473,18 @@ pub fn spawn_live(
                 let due = a.last_publish.is_none_or(|t| t.elapsed() >= a.interval);
                 if !ended && (due || last_advance.elapsed() >= Duration::from_secs(1)) {
                     a.engine.advance(clock());
-                    a.engine.take_evicted().for_each(drop);
+                    a.export_tick();
                     last_advance = Instant::now();
                 }
                 a.publish(false);
+            }
+            if !a.exports.is_empty() {
+                // The UI has quit and restored the terminal: the last flows, then any error.
+                a.engine.advance(clock());
+                a.engine.finish();
+                if let Some(e) = a.finish_exports() {
+                    crate::error::say(&escape_field(&e));
+                }
             }
         })?;
     src.handle = Some(h);
@@ -609,7 +640,7 @@ pub struct LoadingSource {
     feed: FeedSource,
     done: Receiver<Loaded>,
     offline: Option<OfflineSource>,
-    inputs: Vec<String>,
+    inputs: Vec<std::path::PathBuf>,
     filter: Option<String>,
     file_ladder: Option<FileLadder>,
     last_generation: u64,
@@ -625,19 +656,38 @@ impl LoadingSource {
 }
 
 /// Start reading `files` on a thread for [`LoadingSource`].
-pub fn spawn_loading(
+pub fn spawn_loading<P: Into<std::path::PathBuf>>(
     engine: Engine,
-    mut files: FileSource,
-    inputs: Vec<String>,
+    files: FileSource,
+    inputs: Vec<P>,
     filter: Option<String>,
     warnings: impl FnOnce(&Engine, &FileSource, &ReadOutcome) -> Vec<String> + Send + 'static,
 ) -> io::Result<LoadingSource> {
+    let inputs = inputs.into_iter().map(Into::into).collect();
+    spawn_loading_exporting(engine, files, inputs, filter, warnings, Exports::default())
+}
+
+/// [`spawn_loading`] with `--metrics` / `--parquet` outputs, written as in a headless run (a
+/// write error is one of the read's warnings). The metrics endpoint keeps serving the final
+/// numbers while the UI stays open.
+pub fn spawn_loading_exporting(
+    engine: Engine,
+    mut files: FileSource,
+    inputs: Vec<std::path::PathBuf>,
+    filter: Option<String>,
+    warnings: impl FnOnce(&Engine, &FileSource, &ReadOutcome) -> Vec<String> + Send + 'static,
+    exports: Exports,
+) -> io::Result<LoadingSource> {
     let ctl = Arc::new(FeedControl::default());
-    let name = inputs.join(" ");
+    let name = super::offline::input_title(&inputs);
     // No ring: the finished capture's ladders are read back from the files.
-    let (mut a, feed) = Analysis::new(engine, Arc::clone(&ctl), &name, false, 1);
+    let (mut a, mut feed) = Analysis::new(engine, Arc::clone(&ctl), &name, false, 1);
     a.label = "reading…".into();
     a.show_fed = true;
+    // Quitting while the files are read stops the reader; with exports it is waited for, so
+    // the files it wrote are closed (what was read, as after an interrupted headless run).
+    let exporting = !exports.is_empty();
+    a.set_exports(exports);
     let (tx, rx) = mpsc::sync_channel(1);
     let ctl2 = Arc::clone(&ctl);
     let file_ladder = super::offline::rereadable(&inputs).then(|| FileLadder {
@@ -645,11 +695,11 @@ pub fn spawn_loading(
         filter: filter.clone(),
         cfg: a.engine.cfg.clone(),
     });
-    std::thread::Builder::new()
+    let reader = std::thread::Builder::new()
         .name("read".into())
         .spawn(move || {
             a.publish(true);
-            let outcome = files.run(
+            let mut outcome = files.run(
                 |raw| {
                     a.fed += 1;
                     a.rates.add(raw.ts, raw.orig_len);
@@ -658,7 +708,7 @@ pub fn spawn_loading(
                     if n > 0 {
                         a.rates.add_retx(raw.ts, n);
                     }
-                    a.engine.take_evicted().for_each(drop);
+                    a.export_record();
                     if a.fed.is_multiple_of(1024) {
                         a.service();
                         a.publish(false);
@@ -667,6 +717,9 @@ pub fn spawn_loading(
                 || !ctl2.stop.load(Ordering::Relaxed),
             );
             a.engine.finish();
+            if let Some(e) = a.finish_exports() {
+                outcome.warnings.push(e);
+            }
             let w = warnings(&a.engine, &files, &outcome);
             let Analysis { engine, rates, .. } = a;
             let _ = tx.send(Loaded {
@@ -675,6 +728,9 @@ pub fn spawn_loading(
                 warnings: w,
             });
         })?;
+    if exporting {
+        feed.handle = Some(reader);
+    }
     Ok(LoadingSource {
         feed,
         done: rx,
@@ -746,6 +802,13 @@ impl DataSource for LoadingSource {
             (Some(o), _) => o.series(target),
             (None, Some(l)) => l.series(target),
             (None, None) => Err(super::offline::STDIN_ONCE.into()),
+        }
+    }
+
+    fn series_job(&mut self, target: &LadderTarget) -> Option<crate::tui::SeriesJob> {
+        match self.offline.as_mut() {
+            Some(o) => o.series_job(target),
+            None => self.file_ladder.as_ref().map(|l| l.series_job(target)),
         }
     }
 

@@ -4,6 +4,7 @@
 //! watchdog every TUI driver uses.
 
 use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -16,7 +17,7 @@ use crate::timeseq::Series;
 use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
 use crate::tui::theme::Theme;
 use crate::tui::timeline::Timeline;
-use crate::tui::{DataSource, FlowDetail, Rates, Saved, Snapshot, restore_terminal};
+use crate::tui::{DataSource, FlowDetail, Rates, Saved, SeriesJob, Snapshot, restore_terminal};
 
 use super::packets::FileLadder;
 
@@ -24,8 +25,17 @@ use super::packets::FileLadder;
 pub(crate) const STDIN_ONCE: &str = "standard input cannot be read twice: no per-packet view";
 
 /// Files can be read again (for ladders and rates); standard input cannot.
-pub(crate) fn rereadable(inputs: &[String]) -> bool {
-    !inputs.is_empty() && !inputs.iter().any(|p| p == "-")
+pub(crate) fn rereadable<P: AsRef<Path>>(inputs: &[P]) -> bool {
+    !inputs.is_empty() && !inputs.iter().any(|p| p.as_ref() == Path::new("-"))
+}
+
+/// The inputs as one line of text (the title); names need not be UTF-8.
+pub(crate) fn input_title(inputs: &[PathBuf]) -> String {
+    let names: Vec<String> = inputs
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    names.join(" ")
 }
 
 /// A finished offline analysis: the engine, the files it read (for ladders) and the packet
@@ -41,12 +51,13 @@ impl OfflineSource {
     /// `inputs`/`filter`: the `-r` files and BPF filter the engine was fed with. Standard
     /// input (`-`) cannot be read twice, so it has no ladder and no rates. `stop` ends the
     /// rates thread early.
-    pub fn new(
+    pub fn new<P: Into<PathBuf>>(
         engine: Engine,
-        inputs: Vec<String>,
+        inputs: Vec<P>,
         filter: Option<String>,
         stop: Arc<AtomicBool>,
     ) -> OfflineSource {
+        let inputs: Vec<PathBuf> = inputs.into_iter().map(Into::into).collect();
         let rates = rereadable(&inputs).then(|| spawn_rates(inputs.clone(), filter.clone(), stop));
         OfflineSource::build(engine, inputs, filter, None, rates)
     }
@@ -55,7 +66,7 @@ impl OfflineSource {
     /// read the files), so nothing reads them a second time for rates.
     pub fn with_rates(
         engine: Engine,
-        inputs: Vec<String>,
+        inputs: Vec<PathBuf>,
         filter: Option<String>,
         rates: Rates,
     ) -> OfflineSource {
@@ -64,12 +75,12 @@ impl OfflineSource {
 
     fn build(
         engine: Engine,
-        inputs: Vec<String>,
+        inputs: Vec<PathBuf>,
         filter: Option<String>,
         measured: Option<Rates>,
         rates: Option<mpsc::Receiver<Rates>>,
     ) -> OfflineSource {
-        let mut snapshot = Snapshot::from_engine(&engine).with_source(&inputs.join(" "));
+        let mut snapshot = Snapshot::from_engine(&engine).with_source(&input_title(&inputs));
         if let Some(mut r) = measured {
             r.timeline = Some(Timeline::build(&engine, &r));
             snapshot.rates = Some(r);
@@ -118,6 +129,10 @@ impl DataSource for OfflineSource {
         }
     }
 
+    fn series_job(&mut self, target: &LadderTarget) -> Option<SeriesJob> {
+        self.ladder.as_ref().map(|l| l.series_job(target))
+    }
+
     fn save(
         &mut self,
         target: &LadderTarget,
@@ -146,9 +161,9 @@ impl DataSource for OfflineSource {
 /// engine was fed with: the detail view reads the files again for one connection's packets,
 /// and a background thread reads them for the overview's packet rates. Returns when the user
 /// quits or on SIGTERM; the terminal is restored in every case.
-pub fn run_offline(
+pub fn run_offline<P: Into<PathBuf>>(
     engine: Engine,
-    inputs: Vec<String>,
+    inputs: Vec<P>,
     filter: Option<String>,
     theme: Theme,
 ) -> io::Result<()> {
@@ -193,7 +208,7 @@ fn spawn_watchdog(stop: Arc<AtomicBool>, done: Arc<AtomicBool>) {
 }
 
 fn spawn_rates(
-    paths: Vec<String>,
+    paths: Vec<PathBuf>,
     filter: Option<String>,
     stop: Arc<AtomicBool>,
 ) -> mpsc::Receiver<Rates> {

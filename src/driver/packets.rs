@@ -9,6 +9,7 @@
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
 
 use crate::capture::FileSource;
 use crate::decode::{self, DecodeOptions, RawFrame, Segment, TcpFlags};
@@ -20,8 +21,10 @@ use crate::tui::ladder::{LadderPage, LadderRow, LadderSource, LadderTarget, Rela
 use crate::vocab::events::EventSet;
 
 /// Re-read capture files for each page (offline mode).
+#[derive(Clone)]
 pub struct FileLadder {
-    pub paths: Vec<String>,
+    /// The `-r` files as given (names need not be UTF-8).
+    pub paths: Vec<PathBuf>,
     pub filter: Option<String>,
     /// The main engine's configuration (orientation and checksums must match).
     pub cfg: Config,
@@ -31,6 +34,12 @@ impl FileLadder {
     /// The connection's time-sequence series (all its segments).
     pub fn series(&self, target: &LadderTarget) -> Result<Series, String> {
         series(&self.paths, self.filter.as_deref(), &self.cfg, target)
+    }
+
+    /// [`FileLadder::series`] as a job for a thread of its own (the whole file is read).
+    pub fn series_job(&self, target: &LadderTarget) -> crate::tui::SeriesJob {
+        let (l, t) = (self.clone(), *target);
+        Box::new(move || l.series(&t))
     }
 
     /// Write the connection's frames to a pcap file.
@@ -69,8 +78,8 @@ impl LadderSource for FileLadder {
 /// to stop. `on_events` gets the events a private engine, fed only that connection's
 /// endpoints, gave each frame (possibly after later frames: an engine may hold events back
 /// until the orientation is settled). Returns the first read warning, escaped.
-fn read_connection(
-    paths: &[String],
+fn read_connection<P: AsRef<Path>>(
+    paths: &[P],
     filter: Option<&str>,
     cfg: &Config,
     target: &LadderTarget,
@@ -144,8 +153,8 @@ fn read_connection(
 /// Read the capture again and return rows `start .. start + limit` of one connection, with
 /// each packet's events from a private engine that sees only that connection's endpoints.
 /// Reading stops once the window is full (plus one row, to know whether more follow).
-pub fn load(
-    paths: &[String],
+pub fn load<P: AsRef<Path>>(
+    paths: &[P],
     filter: Option<&str>,
     cfg: &Config,
     target: &LadderTarget,
@@ -203,8 +212,8 @@ pub fn load(
 
 /// The time-sequence [`Series`] of one connection, read back from the files (all of its
 /// segments; about 100 bytes each).
-pub fn series(
-    paths: &[String],
+pub fn series<P: AsRef<Path>>(
+    paths: &[P],
     filter: Option<&str>,
     cfg: &Config,
     target: &LadderTarget,
@@ -233,8 +242,8 @@ pub fn series(
 /// Write the frames of one connection, as captured, to a pcap file at `path` (refusing to
 /// replace an existing file unless `overwrite`). Several input files must share a link
 /// type; the first one's is used.
-pub fn save_pcap(
-    paths: &[String],
+pub fn save_pcap<P: AsRef<Path>>(
+    paths: &[P],
     filter: Option<&str>,
     cfg: &Config,
     target: &LadderTarget,
@@ -322,6 +331,7 @@ fn probe_segment(t: &LadderTarget) -> Segment {
         len_past_frame: false,
         reassembled: false,
         tunnel: crate::decode::TunnelId::NONE,
+        ip: Default::default(),
     }
 }
 

@@ -87,6 +87,12 @@ impl<V: TableEntry> FlowTable<V> {
         slot
     }
 
+    /// Number the flows created from now on from `id` (the sharded engine numbers a batch's
+    /// new flows provisionally until the global ids are known).
+    pub fn number_from(&mut self, id: FlowId) {
+        self.next_id = id;
+    }
+
     /// Forget the key → flow mapping; the flow stays stored.
     pub fn detach(&mut self, key: &FlowKey) -> Option<Slot> {
         let slab = &self.slab;

@@ -17,7 +17,6 @@ use std::fmt::Write as _;
 use crate::engine::{Engine, Flow};
 use crate::tcp::{CloseClass, CloseDetail, HandshakeClass, NativeConfig, StaleReason, Verdict};
 use crate::time::Ts;
-use crate::vocab::events::EventKind;
 
 /// Known label values, so a series exists (at 0) before its first connection.
 const STATES: [CloseClass; 6] = [
@@ -50,9 +49,10 @@ const HANDSHAKES: [HandshakeClass; 6] = [
     HandshakeClass::SimultaneousOpen,
     HandshakeClass::Midstream,
 ];
-/// RST classes: accepted by the receiver's state machine, or ignored as not acceptable
-/// (RFC 5961 section 3.2).
-const RST_CLASSES: [&str; 2] = ["accepted", "ignored"];
+/// RST classes against the receiver's window (RFC 5961 section 3, docs/analysis.md "RST
+/// acceptance"): `exact` (the sequence number the receiver expects next: accepted),
+/// `in_window` (answered with a challenge ACK, ignored) and `out_of_window` (dropped).
+const RST_CLASSES: [&str; 3] = ["exact", "in_window", "out_of_window"];
 
 /// Per-connection counts that only grow, summed over connections.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -60,6 +60,8 @@ pub struct Tally {
     pub keepalive_timeouts: u64,
     pub retransmissions: u64,
     pub rsts: BTreeMap<&'static str, u64>,
+    /// Challenge ACKs seen answering in-window RSTs (RFC 5961 section 3.2).
+    pub challenge_acks: u64,
     pub handshakes: BTreeMap<&'static str, u64>,
     /// IP bytes of the TCP segments analysed.
     pub bytes: u64,
@@ -77,10 +79,14 @@ impl Tally {
             self.keepalive_timeouts += 1;
         }
         self.retransmissions += s.retransmissions;
-        let rsts = u64::from(f.count(EventKind::Rst));
-        let ignored = u64::from(s.rst_ignored).min(rsts);
-        *self.rsts.entry("accepted").or_default() += rsts - ignored;
-        *self.rsts.entry("ignored").or_default() += ignored;
+        let r = &s.rst;
+        for (class, n) in RST_CLASSES
+            .into_iter()
+            .zip([r.exact, r.in_window, r.out_of_window])
+        {
+            *self.rsts.entry(class).or_default() += u64::from(n);
+        }
+        self.challenge_acks += u64::from(r.challenge_acks);
         *self.handshakes.entry(s.handshake.as_str()).or_default() += 1;
         self.bytes += f.ip_bytes[0] + f.ip_bytes[1];
     }
@@ -88,6 +94,7 @@ impl Tally {
     fn max_with(&mut self, prev: &Tally) {
         self.keepalive_timeouts = self.keepalive_timeouts.max(prev.keepalive_timeouts);
         self.retransmissions = self.retransmissions.max(prev.retransmissions);
+        self.challenge_acks = self.challenge_acks.max(prev.challenge_acks);
         self.bytes = self.bytes.max(prev.bytes);
         for (mine, old) in [
             (&mut self.rsts, &prev.rsts),
@@ -206,9 +213,15 @@ impl Snapshot {
         r.family(
             "tcplens_rsts_total",
             "counter",
-            "Segments with RST, by whether the receiver would accept them (RFC 5961).",
+            "Segments with RST, by their sequence number against the receiver's window \
+             (RFC 5961): exact (accepted), in_window (challenged), out_of_window (dropped).",
             "class",
             &t.rsts,
+        );
+        r.single(
+            "tcplens_challenge_acks_total",
+            "Challenge ACKs answering an in-window RST (RFC 5961 section 3.2).",
+            t.challenge_acks,
         );
         r.family(
             "tcplens_handshakes_total",
@@ -343,10 +356,43 @@ mod tests {
         for line in [
             "tcplens_connections_by_verdict{verdict=\"rejected\",interface=\"we\\\"ird\"} 1",
             "tcplens_handshakes_total{class=\"rejected\",interface=\"we\\\"ird\"} 1",
-            "tcplens_rsts_total{class=\"accepted\",interface=\"we\\\"ird\"} 1",
+            "tcplens_rsts_total{class=\"exact\",interface=\"we\\\"ird\"} 1",
+            "tcplens_rsts_total{class=\"in_window\",interface=\"we\\\"ird\"} 0",
             "tcplens_drops_total{kind=\"kernel\",interface=\"we\\\"ird\"} 3",
             "tcplens_packets_total{interface=\"we\\\"ird\"} 2",
             "# TYPE tcplens_stale_connections gauge",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
+        }
+    }
+
+    /// RSTs of each RFC 5961 class: in window (then its challenge ACK), out of window, exact.
+    #[test]
+    fn rsts_are_counted_by_their_rfc5961_class() {
+        let mut l = Ladder::new();
+        let mut engine = Engine::new(Config::default());
+        for seg in [
+            l.c2s("S", 0, 0, 0),
+            l.s2c("SA", 0, 1, 0),
+            l.c2s("A", 1, 1, 0),
+            l.c2s("PA", 1, 1, 100),
+            l.s2c("A", 1, 101, 0),
+            l.s2c("R", 5000, 0, 0),
+            l.c2s("A", 101, 1, 0),
+            l.s2c("R", 900_000, 0, 0),
+            l.s2c("R", 1, 0, 0),
+        ] {
+            engine.on_decoded(seg.ts, Ok(crate::decode::Decoded::Tcp(seg)));
+        }
+        let text = Snapshot::collect(&engine, &Tally::default(), None, None, None).render();
+        for line in [
+            "tcplens_rsts_total{class=\"exact\"} 1",
+            "tcplens_rsts_total{class=\"in_window\"} 1",
+            "tcplens_rsts_total{class=\"out_of_window\"} 1",
+            "tcplens_challenge_acks_total 1",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -12,15 +12,18 @@ use crate::engine::{Engine, Flow};
 use crate::host::{HostSocket, KernelTimer};
 use crate::tcp::{NativeSummary, Role};
 
-#[derive(Serialize)]
+/// The process behind one end of a connection (the json report's `process`, and the events
+/// report's and events.parquet's `process` of a packet).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ProcessJson {
-    side: Option<&'static str>,
-    pid: Option<u32>,
-    name: Option<String>,
-    cmdline: Option<String>,
-    uid: u32,
-    user: Option<String>,
-    container: Option<String>,
+    /// The local end: `orig` or `resp`.
+    pub side: Option<&'static str>,
+    pub pid: Option<u32>,
+    pub name: Option<String>,
+    pub cmdline: Option<String>,
+    pub uid: u32,
+    pub user: Option<String>,
+    pub container: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -178,12 +181,18 @@ pub fn write_kernel_only<W: Write>(out: &mut W, s: &std::sync::Arc<HostSocket>) 
     out.write_all(b"\n")
 }
 
-/// `"process":{...}` for an events record, when the flow's process is known.
-pub fn event_process(h: Option<FlowHost<'_>>) -> Option<Vec<u8>> {
+/// The process of an events record, when the flow's process is known.
+pub fn event_owner(h: Option<FlowHost<'_>>) -> Option<ProcessJson> {
     let (r, side) = h?.primary()?;
     side.owner.as_ref()?;
+    Some(process_json(Some(r), side))
+}
+
+/// `"process":{...}` for an events record, when the flow's process is known.
+pub fn event_process(h: Option<FlowHost<'_>>) -> Option<Vec<u8>> {
+    let p = event_owner(h)?;
     let mut v = b",\"process\":".to_vec();
-    serde_json::to_writer(&mut v, &process_json(Some(r), side)).ok()?;
+    serde_json::to_writer(&mut v, &p).ok()?;
     Some(v)
 }
 

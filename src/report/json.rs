@@ -56,6 +56,22 @@ struct StaleJson {
     give_up_ts: Option<Ts>,
     rst_expected: Option<bool>,
     evidence: Vec<EvidenceJson>,
+    /// Retransmission give-up: the earliest the retransmissions seen allow.
+    give_up_earliest_ts: Option<Ts>,
+    /// Retransmission give-up: what `give_up_ts` rests on (docs/analysis.md#kernel-give-up).
+    tcp_retries2: Option<Retries2Json>,
+}
+
+#[derive(Serialize)]
+struct Retries2Json {
+    /// Least value the retransmissions seen allow.
+    min: u32,
+    /// The capture shows the give-up (the next retransmission never came): the largest value
+    /// that fits it; else null.
+    max: Option<u32>,
+    /// Not seen: the value `give_up_ts` assumes (the Linux default 15, or `min` when larger).
+    assumed: Option<u32>,
+    seen: bool,
 }
 
 #[derive(Serialize)]
@@ -79,6 +95,32 @@ struct EpisodeJson {
 struct IdleKilledJson {
     idle_s: f64,
     by: &'static str,
+}
+
+/// The idle limit inferred for the connection's path (docs/cable-pull.md "Middleboxes").
+#[derive(Serialize)]
+struct MiddleboxLimitJson {
+    /// The originators' network and the responders'.
+    pair: String,
+    low_s: f64,
+    high_s: f64,
+    /// The connection's keepalive idle time, and whether it is the Linux default (no probe).
+    keepalive_idle_s: f64,
+    keepalive_idle_assumed: bool,
+}
+
+/// A RST that is not the peer's (docs/cable-pull.md "Middlebox resets").
+#[derive(Serialize)]
+struct MiddleboxResetJson {
+    ts: Ts,
+    /// The side whose addresses it carries.
+    claimed_side: &'static str,
+    ttl: u8,
+    /// TTL of that side's own packets.
+    expected_ttl: u8,
+    ip_id: u16,
+    /// `ttl` (another hop count) or `idle_limit` (it ended an idle gap past the path's limit).
+    evidence: &'static str,
 }
 
 #[derive(Serialize)]
@@ -128,6 +170,11 @@ struct FlowJson<'a> {
     idle_killed: Option<IdleKilledJson>,
     /// Longest idle gap the connection survived (docs/cable-pull.md "Middleboxes").
     idle_survived_s: Option<f64>,
+    middlebox_reset: Option<MiddleboxResetJson>,
+    /// Offline only (the cross-connection inference): the path's idle limit, and whether the
+    /// connection's keepalive idle time exceeds it (left idle, it will be killed silently).
+    middlebox_limit: Option<MiddleboxLimitJson>,
+    keepalive_exceeds_limit: Option<bool>,
     stuck_close: Option<StuckCloseJson>,
     syn_give_up_ts: Option<Ts>,
     rst: RstCounts,
@@ -221,6 +268,13 @@ fn record<'a>(
                     count: e.count,
                 })
                 .collect(),
+            give_up_earliest_ts: st.give_up.and_then(|g| g.retries).map(|r| r.earliest),
+            tcp_retries2: st.give_up.and_then(|g| g.retries).map(|r| Retries2Json {
+                min: r.min,
+                max: r.seen.then_some(r.used),
+                assumed: (!r.seen).then_some(r.assumed),
+                seen: r.seen,
+            }),
         }),
         half_open: s.half_open.map(role),
         verdict: s.verdict().as_str(),
@@ -253,6 +307,26 @@ fn record<'a>(
             by: k.by.as_str(),
         }),
         idle_survived_s: s.survived_idle_s.map(round_ms),
+        middlebox_reset: x.middlebox_reset.map(|m| MiddleboxResetJson {
+            ts: m.at,
+            claimed_side: role(m.claimed),
+            ttl: m.ttl,
+            expected_ttl: m.side_ttl,
+            ip_id: m.ip_id,
+            evidence: if m.by_ttl { "ttl" } else { "idle_limit" },
+        }),
+        middlebox_limit: x
+            .limit
+            .as_ref()
+            .zip(x.keepalive_idle)
+            .map(|(l, (idle, assumed, _))| MiddleboxLimitJson {
+                pair: l.pair.clone(),
+                low_s: round_ms(l.low_s),
+                high_s: round_ms(l.high_s),
+                keepalive_idle_s: round_ms(idle),
+                keepalive_idle_assumed: assumed,
+            }),
+        keepalive_exceeds_limit: x.keepalive_idle.map(|k| k.2),
         stuck_close: s.stuck_close.map(|c| StuckCloseJson {
             side: role(c.side),
             state: c.state,
@@ -290,28 +364,39 @@ fn write_flow_with<W: Write>(
 ) -> io::Result<()> {
     let s = f.summary(engine.now(), &engine.cfg.native);
     let x = Story::of(f, &s, engine, mb);
+    let s = NativeSummary {
+        stale: x.stale,
+        ..s
+    };
     // `From` keeps the kind of an I/O error (a closed pipe stays `BrokenPipe`).
     serde_json::to_writer(&mut *out, &record(f, &s, &x, attr)).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 
-/// One flow's record as a JSON value (the Parquet output converts these to columns).
+/// One flow's record as a JSON value (the Parquet output converts these to columns), with the
+/// cross-connection middlebox inference when the caller has it (offline, at the end).
 pub fn to_value(
     f: &Flow,
     engine: &Engine,
+    mb: Option<&Middleboxes>,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<serde_json::Value> {
     let s = f.summary(engine.now(), &engine.cfg.native);
-    let x = Story::of(f, &s, engine, None);
+    let x = Story::of(f, &s, engine, mb);
+    let s = NativeSummary {
+        stale: x.stale,
+        ..s
+    };
     serde_json::to_value(record(f, &s, &x, attr)).map_err(io::Error::other)
 }
 
-/// Every flow, in flow-id order. Each record stands on its own (the cross-connection
-/// middlebox inference is the text report's `Middleboxes` section), so json, live json and
-/// Parquet records of a flow agree.
+/// Every flow, in flow-id order, with the cross-connection middlebox inference (each flow's
+/// path limit; docs/cable-pull.md "Middleboxes"). Live records have none (a record written
+/// while the capture runs cannot know the other connections' fate): `middlebox_limit` null.
 pub fn write_all<W: Write>(out: &mut W, engine: &Engine) -> io::Result<()> {
+    let mb = (!engine.stats().live).then(|| Middleboxes::infer(engine));
     for f in engine.flows_by_id() {
-        write_flow_with(out, f, engine, None, None)?;
+        write_flow_with(out, f, engine, mb.as_ref(), None)?;
     }
     Ok(())
 }

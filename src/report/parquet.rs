@@ -14,14 +14,16 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, StructArray};
+use arrow_buffer::NullBuffer;
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use serde_json::Value;
 
 use super::columns::Ty;
+use super::host::ProcessJson;
 use crate::engine::attribution::Attribution;
 use crate::engine::{Engine, Flow};
 use crate::time::Ts;
@@ -84,6 +86,11 @@ fn connection_schema() -> Ty {
                         ("count", Int),
                     ])),
                 ),
+                ("give_up_earliest_ts", Float),
+                (
+                    "tcp_retries2",
+                    Ty::structure(&[("min", Int), ("max", Int), ("assumed", Int), ("seen", Bool)]),
+                ),
             ]),
         ),
         ("half_open", Str),
@@ -122,6 +129,28 @@ fn connection_schema() -> Ty {
         (
             "idle_killed",
             Ty::structure(&[("idle_s", Float), ("by", Str)]),
+        ),
+        (
+            "middlebox_limit",
+            Ty::structure(&[
+                ("pair", Str),
+                ("low_s", Float),
+                ("high_s", Float),
+                ("keepalive_idle_s", Float),
+                ("keepalive_idle_assumed", Bool),
+            ]),
+        ),
+        ("keepalive_exceeds_limit", Bool),
+        (
+            "middlebox_reset",
+            Ty::structure(&[
+                ("ts", Float),
+                ("claimed_side", Str),
+                ("ttl", Int),
+                ("expected_ttl", Int),
+                ("ip_id", Int),
+                ("evidence", Str),
+            ]),
         ),
         (
             "stuck_close",
@@ -307,7 +336,52 @@ struct Events {
     flow: Vec<i64>,
     dir: Vec<&'static str>,
     event: Vec<&'static str>,
+    /// Live with attribution: the process of the packet's connection (null otherwise).
+    process: Vec<Option<ProcessJson>>,
     file: Option<PartFile>,
+}
+
+/// The fields of events.parquet's `process` column (the events report's `process` object).
+fn process_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("side", DataType::Utf8, true),
+        Field::new("pid", DataType::Int64, true),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("cmdline", DataType::Utf8, true),
+        Field::new("uid", DataType::Int64, true),
+        Field::new("user", DataType::Utf8, true),
+        Field::new("container", DataType::Utf8, true),
+    ])
+}
+
+/// The `process` struct column of some rows.
+fn process_column(rows: &[Option<ProcessJson>]) -> io::Result<ArrayRef> {
+    let text = |f: fn(&ProcessJson) -> Option<&str>| -> ArrayRef {
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|p| p.as_ref().and_then(f))
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let int = |f: fn(&ProcessJson) -> Option<i64>| -> ArrayRef {
+        Arc::new(Int64Array::from(
+            rows.iter()
+                .map(|p| p.as_ref().and_then(f))
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let children = vec![
+        text(|p| p.side),
+        int(|p| p.pid.map(i64::from)),
+        text(|p| p.name.as_deref()),
+        text(|p| p.cmdline.as_deref()),
+        int(|p| Some(i64::from(p.uid))),
+        text(|p| p.user.as_deref()),
+        text(|p| p.container.as_deref()),
+    ];
+    let valid = NullBuffer::from(rows.iter().map(Option::is_some).collect::<Vec<_>>());
+    let s = StructArray::try_new(process_fields(), children, Some(valid)).map_err(parquet_err)?;
+    Ok(Arc::new(s))
 }
 
 impl Events {
@@ -319,6 +393,7 @@ impl Events {
             flow: Vec::new(),
             dir: Vec::new(),
             event: Vec::new(),
+            process: Vec::new(),
             file: None,
         }
     }
@@ -330,10 +405,11 @@ impl Events {
             Field::new("flow", DataType::Int64, false),
             Field::new("dir", DataType::Utf8, false),
             Field::new("event", DataType::Utf8, false),
+            Field::new("process", DataType::Struct(process_fields()), true),
         ]))
     }
 
-    fn push(&mut self, pe: &PacketEvents) -> io::Result<()> {
+    fn push(&mut self, pe: &PacketEvents, process: Option<ProcessJson>) -> io::Result<()> {
         // The events report prints the time rounded to microseconds; the same number here.
         let (neg, secs, frac) = crate::time::micros_parts(pe.ts.0);
         let micros = (secs as f64) * 1e6 + frac as f64;
@@ -345,6 +421,7 @@ impl Events {
             self.flow.push(i64::from(pe.flow));
             self.dir.push(dir);
             self.event.push(k.as_str());
+            self.process.push(process.clone());
         }
         if self.frame.len() >= EVENT_BATCH {
             self.flush()?;
@@ -365,6 +442,7 @@ impl Events {
             Arc::new(Int64Array::from(std::mem::take(&mut self.flow))),
             Arc::new(StringArray::from(std::mem::take(&mut self.dir))),
             Arc::new(StringArray::from(std::mem::take(&mut self.event))),
+            process_column(&std::mem::take(&mut self.process))?,
         ];
         let batch = RecordBatch::try_new(Events::schema(), columns).map_err(parquet_err)?;
         match &mut self.file {
@@ -427,27 +505,28 @@ impl ParquetOut {
         self.events = Some(Events::new(self.dir.join(e)));
     }
 
-    /// One connection's json record.
+    /// One connection's json record (with the middlebox inference at the end of a file).
     pub fn flow(
         &mut self,
         f: &Flow,
         engine: &Engine,
+        mb: Option<&crate::story::middlebox::Middleboxes>,
         attr: Option<&Attribution>,
     ) -> io::Result<()> {
         let Some(c) = &mut self.conns else {
             return Ok(());
         };
-        c.rows.push(super::json::to_value(f, engine, attr)?);
+        c.rows.push(super::json::to_value(f, engine, mb, attr)?);
         if c.rows.len() >= CONN_BATCH {
             c.flush()?;
         }
         Ok(())
     }
 
-    /// One packet's events.
-    pub fn event(&mut self, pe: &PacketEvents) -> io::Result<()> {
+    /// One packet's events, with the process of its connection when known (live).
+    pub fn event(&mut self, pe: &PacketEvents, process: Option<ProcessJson>) -> io::Result<()> {
         match &mut self.events {
-            Some(e) => e.push(pe),
+            Some(e) => e.push(pe, process),
             None => Ok(()),
         }
     }
@@ -521,7 +600,7 @@ mod tests {
             orig: Dir::A,
             events,
         };
-        out.event(&pe).unwrap();
+        out.event(&pe, None).unwrap();
         out.rotate_if_due(t0.add_secs(59.0)).unwrap();
         assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
         out.rotate_if_due(t0.add_secs(61.0)).unwrap();
@@ -534,9 +613,71 @@ mod tests {
         );
         assert_eq!(rows(&dir.path().join("events-1800000000.parquet")), 2);
         assert_eq!(rows(&dir.path().join("connections-1800000000.parquet")), 0);
-        out.event(&pe).unwrap();
+        out.event(&pe, None).unwrap();
         out.finish().unwrap();
         assert_eq!(names(dir.path()).len(), 4, "{:?}", names(dir.path()));
         assert_eq!(rows(&dir.path().join("events-1800000061.parquet")), 2);
+    }
+
+    /// Live with attribution, events.parquet names each packet's process; without, null.
+    #[test]
+    fn events_carry_the_process_of_their_connection() {
+        use arrow_array::Array;
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Ts::from_secs_f64(1_800_000_000.0);
+        let mut out = ParquetOut::create(dir.path(), None, t0).unwrap();
+        let mut events = EventSet::EMPTY;
+        events.insert(EventKind::Keepalive);
+        let pe = |frame| PacketEvents {
+            frame,
+            ts: t0,
+            flow: 0,
+            from: Dir::A,
+            orig: Dir::A,
+            events,
+        };
+        let curl = ProcessJson {
+            side: Some("orig"),
+            pid: Some(812),
+            name: Some("curl".into()),
+            cmdline: Some("curl http://10.0.0.2/".into()),
+            uid: 1000,
+            user: Some("alice".into()),
+            container: None,
+        };
+        out.event(&pe(1), Some(curl)).unwrap();
+        out.event(&pe(2), None).unwrap();
+        out.finish().unwrap();
+        let f = File::open(dir.path().join("events.parquet")).unwrap();
+        let batch = ParquetRecordBatchReaderBuilder::try_new(f)
+            .unwrap()
+            .build()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let p = batch
+            .column_by_name("process")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .unwrap();
+        assert_eq!((p.is_valid(0), p.is_valid(1)), (true, false));
+        let text = |name: &str, row: usize| {
+            let c = p.column_by_name(name).unwrap();
+            let c = c.as_any().downcast_ref::<StringArray>().unwrap();
+            c.is_valid(row).then(|| c.value(row).to_string())
+        };
+        let int = |name: &str, row: usize| {
+            let c = p.column_by_name(name).unwrap();
+            let c = c.as_any().downcast_ref::<Int64Array>().unwrap();
+            c.is_valid(row).then(|| c.value(row))
+        };
+        assert_eq!(text("name", 0).as_deref(), Some("curl"));
+        assert_eq!(text("side", 0).as_deref(), Some("orig"));
+        assert_eq!(text("user", 0).as_deref(), Some("alice"));
+        assert_eq!((int("pid", 0), int("uid", 0)), (Some(812), Some(1000)));
+        assert_eq!(text("container", 0), None);
+        assert_eq!((text("name", 1), int("pid", 1)), (None, None));
     }
 }

@@ -80,6 +80,10 @@ impl TextReport {
         let now = engine.now();
         let s = f.summary(now, &engine.cfg.native);
         let x = Story::of(f, &s, engine, mb);
+        let s = crate::tcp::NativeSummary {
+            stale: x.stale,
+            ..s
+        };
         let v = s.verdict();
         self.totals.add(v, s.handshake, s.close);
         let close = match s.close_detail {
@@ -122,7 +126,7 @@ impl TextReport {
         }
         let head = || format!("  flow {} {} -> {}:", f.id, f.orig(), f.resp());
         if self.life_lines.len() < MAX_STALE_LINES {
-            for l in life_sentences(&s, &x.episodes, x.idle_killed) {
+            for l in life_sentences(&s, &x.episodes, x.idle_killed, x.middlebox_reset.as_ref()) {
                 self.life_lines.push(format!("{} {l}", head()));
             }
         }

@@ -100,6 +100,14 @@ impl Middleboxes {
         let mut acc: HashMap<String, Acc> = HashMap::new();
         let mut mb = Middleboxes::default();
         for f in engine.flows() {
+            // Only connections that had an idle gap have a kill or a survival to count (and
+            // only they carry the record): the others cost no summary here.
+            if f.conn
+                .life()
+                .is_none_or(|l| l.killed.is_none() && l.survived_idle.is_none())
+            {
+                continue;
+            }
             let s = f.summary(now, cfg);
             if s.idle_killed.is_none() && s.survived_idle_s.is_none() {
                 continue;

@@ -6,9 +6,10 @@
 pub mod middlebox;
 
 use crate::engine::{Engine, Flow};
-use crate::tcp::NativeSummary;
-use crate::tcp::advice::advise;
-use crate::tcp::life::{Evidence, IdleKilled, StaleEpisode};
+use crate::tcp::advice::{PathLimit, advise};
+use crate::tcp::life::EvidenceKind;
+use crate::tcp::life::{Evidence, IdleKilled, KilledBy, MiddleboxReset, StaleEpisode};
+use crate::tcp::{NativeSummary, Stale};
 use middlebox::Middleboxes;
 
 /// What a flow's views show beyond its own summary.
@@ -17,21 +18,70 @@ pub struct Story {
     pub evidence: Vec<Evidence>,
     pub episodes: Vec<StaleEpisode>,
     pub idle_killed: Option<IdleKilled>,
+    /// A RST that is not the peer's: another TTL, or an idle kill past the path's limit.
+    pub middlebox_reset: Option<MiddleboxReset>,
     pub advice: Vec<String>,
+    /// The stale verdict as shown (see [`shown`]).
+    pub stale: Option<Stale>,
+    /// The idle limit inferred for the connection's pair of networks, when the cross-flow
+    /// inference ran (docs/cable-pull.md "Middleboxes").
+    pub limit: Option<PathLimit>,
+    /// Its keepalive idle time (inferred, else the Linux default: assumed) against that limit.
+    pub keepalive_idle: Option<(f64, bool, bool)>,
+}
+
+/// The summary as the views show it: a retransmission give-up that the wire seemed to show
+/// (the retransmissions stopped) is set aside when neighbour resolution for the silent peer
+/// went unanswered after the silence began: each retransmission then waits behind a request
+/// nobody answers and never reaches the wire (docs/cable-pull.md "Evidence").
+pub fn shown(s: &NativeSummary, evidence: &[Evidence]) -> NativeSummary {
+    let hidden = evidence.iter().any(|e| {
+        matches!(
+            e.kind,
+            EvidenceKind::ArpUnanswered | EvidenceKind::NdUnanswered
+        )
+    });
+    let mut out = *s;
+    if hidden && let Some(st) = out.stale.as_mut() {
+        st.give_up = st.give_up.map(|g| g.hidden());
+    }
+    out
 }
 
 impl Story {
     pub fn of(f: &Flow, s: &NativeSummary, engine: &Engine, mb: Option<&Middleboxes>) -> Story {
         let now = engine.now();
+        let evidence = engine.evidence(f, s);
+        let s = &shown(s, &evidence);
         let episodes = f.conn.episodes(s, now);
         let idle_killed = s
             .idle_killed
             .filter(|_| mb.is_none_or(|m| m.kill_confirmed(f.id)));
         let limit = mb.and_then(|m| m.limit_for(f));
         let shown = NativeSummary { idle_killed, ..*s };
+        let middlebox_reset = s.rst_mark.and_then(|(m, claimed)| {
+            let by_ttl = m.foreign();
+            let past_limit = idle_killed.is_some_and(|k| {
+                k.by == KilledBy::Rst && limit.as_ref().is_some_and(|l| k.idle_s >= l.high_s)
+            });
+            (by_ttl || past_limit).then_some(MiddleboxReset {
+                at: m.at,
+                claimed,
+                ttl: m.ttl,
+                side_ttl: m.side_ttl,
+                ip_id: m.ip_id,
+                by_ttl,
+            })
+        });
+        let keepalive_idle = limit.as_ref().map(|l| l.keepalive_exceeds(s));
+        let advice = advise(&shown, &episodes, limit.as_ref(), &engine.cfg.native);
         Story {
-            evidence: engine.evidence(f, s),
-            advice: advise(&shown, &episodes, limit.as_ref(), &engine.cfg.native),
+            keepalive_idle,
+            middlebox_reset,
+            stale: s.stale,
+            limit,
+            evidence,
+            advice,
             episodes,
             idle_killed,
         }

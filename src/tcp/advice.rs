@@ -19,6 +19,17 @@ pub struct PathLimit {
     pub high_s: f64,
 }
 
+impl PathLimit {
+    /// The connection's keepalive idle time (as inferred from its probes, else the Linux
+    /// default) and whether it exceeds the path's limit (its lower bound: past it, an idle
+    /// connection may be killed before its first probe).
+    pub fn keepalive_exceeds(&self, s: &NativeSummary) -> (f64, bool, bool) {
+        let inferred = s.keepalive.and_then(|k| k.idle_s);
+        let idle = inferred.unwrap_or(KEEPIDLE_DEFAULT);
+        (idle, inferred.is_none(), idle > self.low_s)
+    }
+}
+
 fn secs(s: f64) -> String {
     if s >= 120.0 {
         format!("{:.0} s ({:.0} min)", s, s / 60.0)
@@ -61,17 +72,42 @@ pub fn advise(
     let stale_now = s.stale.is_some();
     let was_stale = !episodes.is_empty();
     let m = retries2_time(cfg.tcp_retries2);
+    let retries = s.stale.and_then(|st| st.give_up).and_then(|g| g.retries);
     if stale_now || was_stale || s.idle_killed.is_some() {
         match s.stale.map(|st| st.reason) {
-            Some(StaleReason::PeerUnreachable) => out.push(format!(
-                "Data to a silent peer: Linux retransmits it for tcp_retries2 = {} (about {}) before \
-                 it drops the connection without a RST; set TCP_USER_TIMEOUT (e.g. {:.0} ms) to fail \
-                 the write within {:.0} s, or lower net.ipv4.tcp_retries2 (8 gives about 102 s).",
-                cfg.tcp_retries2,
-                secs(m),
-                TARGET_S * 1000.0,
-                TARGET_S
-            )),
+            Some(StaleReason::PeerUnreachable) => out.push(match retries {
+                Some(r) if r.seen => format!(
+                    "Data to a silent peer: the sender's kernel retransmitted it for about {} \
+                     (retry limit {}: tcp_retries2, or tcp_orphan_retries once the application \
+                     closed the socket) and dropped the connection without a RST; set \
+                     TCP_USER_TIMEOUT (e.g. {:.0} ms) to choose that time per socket.",
+                    secs(retries2_time(r.used)),
+                    r.used,
+                    TARGET_S * 1000.0
+                ),
+                Some(r) if r.min < r.assumed => format!(
+                    "Data to a silent peer: Linux retransmits it for tcp_retries2 (at least {} \
+                     here: {} or more; if it is the default {}: about {}) before it drops the \
+                     connection without a RST; set TCP_USER_TIMEOUT (e.g. {:.0} ms) to fail the \
+                     write within {:.0} s, or lower net.ipv4.tcp_retries2 (8 gives about 102 s).",
+                    r.min,
+                    secs(retries2_time(r.min)),
+                    r.assumed,
+                    secs(retries2_time(r.assumed)),
+                    TARGET_S * 1000.0,
+                    TARGET_S
+                ),
+                _ => format!(
+                    "Data to a silent peer: Linux retransmits it for tcp_retries2 = {} (about {}) \
+                     before it drops the connection without a RST; set TCP_USER_TIMEOUT (e.g. \
+                     {:.0} ms) to fail the write within {:.0} s, or lower net.ipv4.tcp_retries2 \
+                     (8 gives about 102 s).",
+                    cfg.tcp_retries2,
+                    secs(m),
+                    TARGET_S * 1000.0,
+                    TARGET_S
+                ),
+            }),
             Some(StaleReason::KeepaliveUnanswered) => {
                 if let Some(k) = ka {
                     let idle = k.idle_s.unwrap_or(KEEPIDLE_DEFAULT);
@@ -95,11 +131,17 @@ pub fn advise(
             _ => {}
         }
         if ka.is_none() {
+            let (r, how) = match retries {
+                Some(r) if r.seen => (r.used, "as seen here"),
+                _ => (cfg.tcp_retries2, "if it is the Linux default"),
+            };
             out.push(format!(
                 "No keepalive seen: after a cable pull this connection stays ESTABLISHED until the \
-                 application writes, and with tcp_retries2 = {} that write fails after about {}; {}.",
-                cfg.tcp_retries2,
-                secs(m),
+                 application writes, and with tcp_retries2 = {} ({}) that write fails after about \
+                 {}; {}.",
+                r,
+                how,
+                secs(retries2_time(r)),
                 SET_KEEPALIVE
             ));
         }
@@ -115,6 +157,13 @@ pub fn advise(
                     ));
                 }
             }
+            Outcome::MiddleboxReset => out.push(
+                "A middlebox on the path reset the connection while the peer was silent (its RST \
+                 does not look like the peer's): the peer may still hold the connection; check the \
+                 middlebox's timeouts for unacknowledged or idle connections, and let keepalive \
+                 (see above) find a dead peer before the middlebox does."
+                    .to_string(),
+            ),
             Outcome::PeerReset => out.push(
                 "The peer answered with a RST when it came back: it restarted or lost the \
                  connection, so the application must reconnect; keepalive (see above) finds this \

@@ -88,6 +88,9 @@ pub struct Connection {
     pub(super) stalls: u32,
     pub(super) longest_stall_ns: i64,
     pub(super) transitions: Vec<Transition>,
+    /// IP TTL / hop limit of each side's last packet other than a RST (0: none), to tell a
+    /// RST forged on the path from the peer's own (docs/cable-pull.md "Middlebox resets").
+    pub(super) ttl: [u8; 2],
 }
 
 impl Connection {
@@ -105,6 +108,7 @@ impl Connection {
         let now = seg.ts;
         let f = seg.flags;
         let mut out = EventSet::EMPTY;
+        let mut gap_rst = false;
         // Idle gaps (docs/cable-pull.md "Middleboxes"): a quiet connection speaking again.
         let last_any = self.sides[0].last_ts.0.max(self.sides[1].last_ts.0);
         if last_any != i64::MIN && now.0.saturating_sub(last_any) >= (IDLE_GAP_MIN * 1e9) as i64 {
@@ -114,7 +118,7 @@ impl Connection {
             }
         } else if let Some(l) = self.life.as_deref_mut() {
             if l.gap_open() {
-                l.after_gap(from, f.rst(), seg.seq);
+                gap_rst = l.after_gap(from, f.rst(), seg.seq);
             }
             if l.has_challenge()
                 && l.challenge_ack(
@@ -147,7 +151,7 @@ impl Connection {
             window::track_stall(e, seg, &mut self.stalls, &mut self.longest_stall_ns);
 
             if f.rst() {
-                out = out.union(self.on_rst(from, seg, idx));
+                out = out.union(self.on_rst(from, seg, idx, gap_rst));
             } else {
                 Self::on_plain(
                     e,
@@ -184,6 +188,9 @@ impl Connection {
         }
 
         // Bookkeeping common to every packet.
+        if !f.rst() && seg.ip.ttl != 0 {
+            self.ttl[from.idx()] = seg.ip.ttl;
+        }
         let (e, p) = pair_mut(&mut self.sides, from);
         e.last_ts = OptTs::some(now);
         e.last_idx = idx;
@@ -318,6 +325,10 @@ impl Connection {
             idle_killed: self.life().and_then(|l| l.killed),
             survived_idle_s: self.life().and_then(|l| l.survived_idle),
             rst: self.life().map(|l| l.rst).unwrap_or_default(),
+            rst_mark: self
+                .life()
+                .and_then(|l| l.rst_mark)
+                .map(|m| (m, role(m.claimed, orig))),
         }
     }
 }

@@ -521,19 +521,26 @@ fn cable_pull_with_data_in_flight() {
     assert_eq!(st.since, t.ts(1.001));
     assert_eq!(st.silent, Role::Resp);
     assert_eq!(st.last_heard, Some(t.ts(0.0003)));
-    // Default tcp_retries2 = 15: 15 RTO retransmissions, dropped silently at ~934 s
-    // (~933 s after the first send).
+    // The capture goes on past the next expiry (~14.4 s) with nothing more from C: the
+    // kernel gave up there, and tcp_retries2 = 5 (which produced the trace) is read from it:
+    // 7.719 - 1.001 = 6.7 s > M(4) = 6.2 s, and 14.4 - 1.001 >= M(5) = 12.6 s.
     let g = st.give_up.unwrap();
     assert!(!g.rst_expected);
+    let r = g.retries.unwrap();
+    assert!(r.seen);
+    assert_eq!((r.min, r.used), (5, 5));
+    let at = g.at.since(t.ts(0.0));
+    assert!((14.3..14.5).contains(&at), "{at}");
+    // A capture that ends before that expiry cannot show it: the give-up lies between the
+    // projection with tcp_retries2 = 5 and the one with the default 15 (15 RTO
+    // retransmissions, dropped silently ~933 s after the first send).
+    let g = t.sum_at(8.0, &cfg).stale.unwrap().give_up.unwrap();
+    let r = g.retries.unwrap();
+    assert!(!r.seen);
+    assert_eq!((r.min, r.assumed), (5, 15));
     let at = g.at.since(t.ts(0.0));
     assert!((933.5..934.5).contains(&at), "{at}");
-    // tcp_retries2 = 5 (which produced the trace): next expiry ~14.4 s is past 1.001 + 12.6.
-    let five = NativeConfig {
-        tcp_retries2: 5,
-        ..cfg
-    };
-    let at5 = t.sum_at(15.4, &five).stale.unwrap().give_up.unwrap().at;
-    let at5 = at5.since(t.ts(0.0));
+    let at5 = r.earliest.since(t.ts(0.0));
     assert!((14.3..14.5).contains(&at5), "{at5}");
 }
 
@@ -942,4 +949,32 @@ fn partial_ack_then_silence_counts_from_the_last_ack() {
     assert_eq!(st.reason, StaleReason::PeerUnreachable);
     assert_eq!(st.since, t.ts(1.05));
     assert_eq!(st.last_heard, Some(t.ts(1.05)));
+}
+
+// --------------------------------------------------- docs/cable-pull.md "Middlebox resets"
+
+/// A silent peer's RST ends the stale episode: `peer_reset` when its TTL is the peer's,
+/// `middlebox_reset` when a middlebox nearer to the capture sent it (another hop count).
+#[test]
+fn a_rst_with_another_ttl_is_a_middlebox_reset() {
+    use crate::tcp::life::Outcome;
+    for (ttl, want) in [(64, Outcome::PeerReset), (61, Outcome::MiddleboxReset)] {
+        let mut t = established_with_data();
+        t.at(1.0).c("PA", 5, 5, 4, &[]);
+        for at in [1.2, 1.6, 2.4, 4.0] {
+            t.at(at).c("PA", 5, 5, 4, &[K::Retransmission]);
+        }
+        t.l.ttl(ttl);
+        t.at(4.0001).s("R", 5, 0, 0, &[]);
+        let s = t.sum();
+        let eps = t.conn.episodes(&s, t.last);
+        assert_eq!(eps.len(), 1);
+        assert_eq!(eps[0].outcome, want, "ttl {ttl}");
+        let mark = s.rst_mark.map(|(m, r)| (m.ttl, m.side_ttl, m.foreign(), r));
+        if ttl == 64 {
+            assert_eq!(mark, None);
+        } else {
+            assert_eq!(mark, Some((61, 64, true, Role::Resp)));
+        }
+    }
 }

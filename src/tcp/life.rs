@@ -163,6 +163,60 @@ pub struct StuckClose {
     pub since: Ts,
 }
 
+/// The IP marks of a RST worth a second look (docs/cable-pull.md "Middlebox resets"): the
+/// first one whose TTL differs from the other packets of the side it claims to come from, or
+/// else the one that ended an idle gap.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RstMark {
+    pub at: Ts,
+    /// The side whose addresses and ports it carries.
+    pub claimed: Dir,
+    /// Its TTL / hop limit and IPv4 identification.
+    pub ttl: u8,
+    pub ip_id: u16,
+    /// The TTL of that side's last other packet (0: none seen).
+    pub side_ttl: u8,
+}
+
+impl RstMark {
+    /// Another hop count than the claimed sender's own packets: not its stack's RST.
+    pub fn foreign(&self) -> bool {
+        self.ttl != 0 && self.side_ttl != 0 && self.ttl != self.side_ttl
+    }
+}
+
+/// A RST shown not to come from the peer's stack (docs/cable-pull.md "Middlebox resets").
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MiddleboxReset {
+    pub at: Ts,
+    /// The side whose addresses it carries.
+    pub claimed: Role,
+    pub ttl: u8,
+    /// TTL of that side's own packets.
+    pub side_ttl: u8,
+    pub ip_id: u16,
+    /// Why: its TTL (true), or else the idle gap it ended was past the path's inferred limit.
+    pub by_ttl: bool,
+}
+
+impl MiddleboxReset {
+    /// The call-out for the text report and the TUI.
+    pub fn describe(&self) -> String {
+        if self.by_ttl {
+            format!(
+                "not the peer's RST: TTL {}, the peer's packets had {}; IP ID {}",
+                self.ttl, self.side_ttl, self.ip_id
+            )
+        } else {
+            format!(
+                "a middlebox's RST: it answered the first segment after an idle gap past the \
+                 path's inferred limit (TTL {} like the peer's packets, IP ID {})",
+                self.ttl, self.ip_id
+            )
+        }
+    }
+}
+
 /// An idle gap whose first segment is not answered yet.
 #[derive(Clone, Copy, Debug)]
 struct Gap {
@@ -198,6 +252,7 @@ pub struct Life {
     pub killed: Option<IdleKilled>,
     pub syn: SynTries,
     pub evidence: Vec<Evidence>,
+    pub rst_mark: Option<RstMark>,
     gap: Option<Gap>,
     challenge: Option<Challenge>,
 }
@@ -230,12 +285,25 @@ impl Life {
         self.gap.is_some()
     }
 
+    /// Keep a RST's IP marks: a foreign one (the first) wins over one that only ended an
+    /// idle gap.
+    pub fn mark_rst(&mut self, m: RstMark, ends_gap: bool) {
+        let keep = match self.rst_mark {
+            None => m.foreign() || ends_gap,
+            Some(old) => !old.foreign() && m.foreign(),
+        };
+        if keep {
+            self.rst_mark = Some(m);
+        }
+    }
+
     /// A later segment while a gap is open: an answer from the other side closes it (RST:
     /// killed; anything else: survived); the same first segment sent again twice without
-    /// an answer marks it killed by silence (undone if an answer still comes).
-    pub fn after_gap(&mut self, from: Dir, rst: bool, seq: u32) {
+    /// an answer marks it killed by silence (undone if an answer still comes). True when this
+    /// segment is the RST that killed it.
+    pub fn after_gap(&mut self, from: Dir, rst: bool, seq: u32) -> bool {
         let Some(g) = self.gap.as_mut() else {
-            return;
+            return false;
         };
         if from == g.from {
             if seq == g.seq && !rst {
@@ -249,7 +317,7 @@ impl Life {
                     });
                 }
             }
-            return;
+            return false;
         }
         let g = *g;
         self.gap = None;
@@ -260,6 +328,7 @@ impl Life {
                 at: g.at,
                 sender: g.from,
             });
+            true
         } else {
             if self
                 .killed
@@ -268,6 +337,7 @@ impl Life {
                 self.killed = None;
             }
             self.survived_idle = Some(self.survived_idle.map_or(g.idle_s, |s| s.max(g.idle_s)));
+            false
         }
     }
 

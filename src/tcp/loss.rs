@@ -146,6 +146,59 @@ pub(super) fn retransmission_give_up(ep: &Episode, rto: f64, retries2: u32) -> T
     t
 }
 
+/// docs/analysis.md#kernel-give-up with `tcp_retries2` read from the wire as far as it shows:
+/// the kernel had not given up at the last retransmission seen, so `M(R)` exceeds its distance
+/// from the original transmission (the least such R is `min`). When the capture goes on past
+/// the next expected retransmission (by a tenth of its gap, at least 0.2 s) and the sender
+/// sent nothing after its last one, the kernel gave up at that expiry: `seen`, with the
+/// largest R whose bound it reached. Otherwise the give-up lies between the projection with
+/// `min` and the one with the assumed value (`assumed`, Linux's 15, or `min` when larger).
+pub(super) fn infer_retries2(
+    ep: &Episode,
+    rto: f64,
+    now: Ts,
+    sender_last: Ts,
+    assumed: u32,
+) -> crate::tcp::Retries2 {
+    const R_MAX: u32 = 64;
+    let done = ep.last.since(ep.t0);
+    let min = (0..R_MAX)
+        .find(|r| retries2_bound(*r) > done + 1e-6)
+        .unwrap_or(R_MAX);
+    let gap = (rto * 2f64.powi(ep.timeouts().min(30) as i32)).min(RTO_MAX);
+    let next = ep.last.add_secs(gap);
+    let overdue = now.since(next) > (0.1 * gap).max(0.2);
+    let at_next = next.since(ep.t0);
+    let fits = retries2_bound(min) <= at_next + 1e-6;
+    let earliest = retransmission_give_up(ep, rto, min);
+    let used = assumed.max(min);
+    let assumed_at = retransmission_give_up(ep, rto, used);
+    if overdue && fits && sender_last <= ep.last {
+        let max = (min..R_MAX)
+            .take_while(|r| retries2_bound(*r) <= at_next + 1e-6)
+            .last()
+            .unwrap_or(min);
+        return crate::tcp::Retries2 {
+            min,
+            used: max,
+            seen: true,
+            earliest,
+            assumed: used,
+            assumed_at,
+            hidden: false,
+        };
+    }
+    crate::tcp::Retries2 {
+        min,
+        used,
+        seen: false,
+        earliest,
+        assumed: used,
+        assumed_at,
+        hidden: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,6 +126,51 @@ pub struct GiveUp {
     pub at: Ts,
     /// Keepalive timeout sends a RST; retransmission timeout drops the socket silently.
     pub rst_expected: bool,
+    /// A retransmission give-up: what the capture says about `tcp_retries2`.
+    pub retries: Option<Retries2>,
+}
+
+/// What a retransmission give-up rests on (docs/analysis.md#kernel-give-up): `tcp_retries2` is
+/// not on the wire, but the retransmissions bound it from below, and a capture that goes on
+/// past the next one without it shows the give-up itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Retries2 {
+    /// Least value the observed retransmissions allow (the kernel had not given up at the last).
+    pub min: u32,
+    /// The value `at` rests on: when `seen`, the largest that fits the give-up; otherwise the
+    /// assumed one (the Linux default 15, or `min` when that is larger).
+    pub used: u32,
+    /// The capture shows the give-up: the next retransmission is overdue and the sender silent.
+    pub seen: bool,
+    /// The give-up with `min`.
+    pub earliest: Ts,
+    /// The assumed value (Linux's 15, or `min` when larger) and the give-up with it (kept
+    /// when a view must set `seen` aside).
+    pub assumed: u32,
+    pub assumed_at: Ts,
+    /// Set by the views: the retransmissions wait behind unanswered neighbour resolution, so
+    /// their end on the wire is not the give-up (docs/cable-pull.md "Evidence").
+    pub hidden: bool,
+}
+
+impl GiveUp {
+    /// The same give-up with an observed end set aside (retransmissions hidden by failed
+    /// neighbour resolution): back to the range from `min` to the assumed value.
+    pub fn hidden(self) -> GiveUp {
+        match self.retries {
+            Some(r) if r.seen => GiveUp {
+                at: r.assumed_at,
+                retries: Some(Retries2 {
+                    seen: false,
+                    used: r.assumed,
+                    hidden: true,
+                    ..r
+                }),
+                ..self
+            },
+            _ => self,
+        }
+    }
 }
 
 /// A stale verdict.
@@ -194,6 +239,9 @@ pub struct NativeSummary {
     pub survived_idle_s: Option<f64>,
     /// RFC 5961 classes of the RSTs received.
     pub rst: life::RstCounts,
+    /// A RST whose TTL differs from its claimed sender's packets, or that ended an idle gap,
+    /// with the claimed sender's role.
+    pub rst_mark: Option<(life::RstMark, Role)>,
 }
 
 /// One word for a connection's condition, shared by the reports and the TUI.

@@ -7,7 +7,7 @@ use crate::flow::Dir;
 use crate::tcp::Connection;
 use crate::tcp::endpoint::{Side, pair, pair_mut, role, set_state};
 use crate::tcp::keepalive;
-use crate::tcp::life::{Outcome, RstClass, StaleEpisode};
+use crate::tcp::life::{Outcome, RstClass, RstMark, StaleEpisode};
 use crate::tcp::stale::stale_wait;
 use crate::tcp::window::scaled_window;
 use crate::tcp::{EndpointState, Role};
@@ -44,8 +44,16 @@ impl Connection {
     }
 
     /// A RST from `from` (docs/analysis.md#rst-acceptance): accepted or ignored; classified
-    /// (RFC 5961, docs/cable-pull.md).
-    pub(super) fn on_rst(&mut self, from: Dir, seg: &Segment, idx: u32) -> EventSet {
+    /// (RFC 5961, docs/cable-pull.md); its TTL compared with its claimed sender's packets
+    /// (docs/cable-pull.md "Middlebox resets"). `ends_gap`: it answered the first segment
+    /// after an idle gap.
+    pub(super) fn on_rst(
+        &mut self,
+        from: Dir,
+        seg: &Segment,
+        idx: u32,
+        ends_gap: bool,
+    ) -> EventSet {
         let mut out = EventSet::EMPTY;
         let (e, p) = pair(&self.sides, from);
         let acceptable = rst_acceptable(e, p, seg);
@@ -53,6 +61,16 @@ impl Connection {
         let rcv_nxt = p.ack_hi;
         // A RST from the side the other one was waiting for ends that stale episode.
         let waited = stale_wait(p, e);
+        let mark = RstMark {
+            at: seg.ts,
+            claimed: from,
+            ttl: seg.ip.ttl,
+            ip_id: seg.ip.id,
+            side_ttl: self.ttl[from.idx()],
+        };
+        if mark.foreign() || ends_gap {
+            self.life_mut().mark_rst(mark, ends_gap);
+        }
         if class != RstClass::Exact {
             self.life_mut().on_rst(class, from.other(), seg.ts, rcv_nxt);
         }
@@ -70,7 +88,11 @@ impl Connection {
                 start,
                 end: Some(seg.ts),
                 reason,
-                outcome: Outcome::PeerReset,
+                outcome: if mark.foreign() {
+                    Outcome::MiddleboxReset
+                } else {
+                    Outcome::PeerReset
+                },
                 recovery_s: None,
             });
         }

@@ -7,7 +7,7 @@ use crate::tcp::Connection;
 use crate::tcp::endpoint::{Side, pair, role};
 use crate::tcp::keepalive::{KEEPCNT_DEFAULT, KEEPINTVL_DEFAULT};
 use crate::tcp::life::{Outcome, StaleEpisode};
-use crate::tcp::loss::{RTO_MIN, retransmission_give_up};
+use crate::tcp::loss::{RTO_MIN, infer_retries2};
 use crate::tcp::{
     CloseClass, EndpointState, GiveUp, HandshakeClass, NativeConfig, NativeSummary, Role, Stale,
     StaleReason,
@@ -121,11 +121,17 @@ impl Connection {
                         Some(at) => GiveUp {
                             at,
                             rst_expected: true,
+                            retries: None,
                         },
-                        None => GiveUp {
-                            at: retransmission_give_up(ep, rto, cfg.tcp_retries2),
-                            rst_expected: false,
-                        },
+                        None => {
+                            let sender_last = s.last_ts.get().unwrap_or(ep.last);
+                            let r = infer_retries2(ep, rto, now, sender_last, cfg.tcp_retries2);
+                            GiveUp {
+                                at: if r.seen { r.earliest } else { r.assumed_at },
+                                rst_expected: false,
+                                retries: Some(r),
+                            }
+                        }
                     }),
                 });
             }
@@ -152,6 +158,7 @@ impl Connection {
                     silent: role(d.other(), orig),
                     last_heard: peer.last_ts.get(),
                     give_up: Some(GiveUp {
+                        retries: None,
                         at: ka
                             .rst_at
                             .unwrap_or_else(|| start.add_secs(cnt as f64 * intvl)),

@@ -65,6 +65,11 @@ impl FlowDetail {
                 to: t.to,
             })
             .collect();
+        let story = Story::of(f, &summary, engine, None);
+        let summary = NativeSummary {
+            stale: story.stale,
+            ..summary
+        };
         Some(FlowDetail {
             row: FlowRow::from_flow(f, &summary, engine),
             summary,
@@ -73,7 +78,7 @@ impl FlowDetail {
             pkts: f.by_role(f.pkts),
             bytes: f.by_role(f.payload_bytes),
             event_counts: f.event_counts,
-            story: Story::of(f, &summary, engine, None),
+            story,
             tunnel: f.tunnel_hops(),
             kernel_says: Vec::new(),
         })
@@ -129,7 +134,12 @@ impl FlowDetail {
                 evidence_sentence(peer, &self.story.evidence)
             ));
         }
-        for l in life_sentences(s, &self.story.episodes, self.story.idle_killed) {
+        for l in life_sentences(
+            s,
+            &self.story.episodes,
+            self.story.idle_killed,
+            self.story.middlebox_reset.as_ref(),
+        ) {
             out.push(format!("Life: {l}"));
         }
         for a in &self.story.advice {

@@ -26,6 +26,9 @@ pub struct StaleCell {
     pub last_heard: Option<Ts>,
     /// Predicted kernel give-up and whether a RST is expected then.
     pub give_up: Option<(Ts, bool)>,
+    /// The earliest give-up the retransmissions seen allow, when the time above assumes the
+    /// Linux default tcp_retries2 (docs/analysis.md#kernel-give-up).
+    pub give_up_from: Option<Ts>,
     /// The first piece of reachability evidence and its count (docs/cable-pull.md).
     pub evidence: Option<(EvidenceKind, u32)>,
     /// How the current stale episode stands (still stale, or how the kernel gave up).
@@ -79,13 +82,23 @@ impl FlowRow {
             (Some(a), Some(b)) => a.min(b),
             _ => f.first_ts,
         };
+        let evidence = match s.stale {
+            Some(_) => engine.evidence(f, s),
+            None => Vec::new(),
+        };
+        let s = &crate::story::shown(s, &evidence);
         let stale = s.stale.map(|st| StaleCell {
             reason: st.reason,
             since: st.since,
             silent: st.silent,
             last_heard: st.last_heard,
             give_up: st.give_up.map(|g| (g.at, g.rst_expected)),
-            evidence: engine.evidence(f, s).first().map(|e| (e.kind, e.count)),
+            give_up_from: st
+                .give_up
+                .and_then(|g| g.retries)
+                .filter(|r| !r.seen && r.min < r.assumed)
+                .map(|r| r.earliest),
+            evidence: evidence.first().map(|e| (e.kind, e.count)),
             outcome: f
                 .conn
                 .episodes(s, engine.now())

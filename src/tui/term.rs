@@ -6,6 +6,7 @@
 
 use std::io::{self, Stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
@@ -73,6 +74,13 @@ pub trait DataSource {
     fn series(&mut self, _target: &LadderTarget) -> Result<Series, String> {
         Err("no graphs for this source".into())
     }
+    /// The same as a job the loop runs on a thread of its own, for sources where building
+    /// the series takes long (offline: the files are read again). The UI answers keys
+    /// meanwhile and shows the graphs when the job is done. `None`: the loop calls
+    /// [`DataSource::series`].
+    fn series_job(&mut self, _target: &LadderTarget) -> Option<SeriesJob> {
+        None
+    }
     /// Write a connection's packets to a pcap file at `path`.
     fn save(
         &mut self,
@@ -100,6 +108,39 @@ pub trait DataSource {
     /// How long the loop waits for input before looking for a new snapshot.
     fn poll_interval(&self) -> Duration {
         Duration::from_millis(200)
+    }
+}
+
+/// Builds a connection's series away from the UI thread ([`DataSource::series_job`]).
+pub type SeriesJob = Box<dyn FnOnce() -> Result<Series, String> + Send>;
+
+/// A series being built by a [`SeriesJob`] on its thread.
+struct PendingSeries {
+    target: LadderTarget,
+    rx: mpsc::Receiver<Result<Series, String>>,
+}
+
+impl PendingSeries {
+    fn start(target: LadderTarget, job: SeriesJob) -> Result<PendingSeries, String> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("series".into())
+            .spawn(move || {
+                let _ = tx.send(job());
+            })
+            .map_err(|e| format!("cannot start reading the connection: {e}"))?;
+        Ok(PendingSeries { target, rx })
+    }
+
+    /// The series when it is ready (an error if the thread ended without one).
+    fn poll(&self) -> Option<Result<Series, String>> {
+        match self.rx.try_recv() {
+            Ok(s) => Some(s),
+            Err(mpsc::TryRecvError::Empty) => None,
+            Err(mpsc::TryRecvError::Disconnected) => {
+                Some(Err("reading the connection failed".into()))
+            }
+        }
     }
 }
 
@@ -184,9 +225,18 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
         None => return Err(io::Error::other("no snapshot to show")),
     };
     let mut dirty = true;
+    let mut pending: Option<PendingSeries> = None;
     loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(());
+        }
+        if let Some(s) = pending.as_ref().and_then(PendingSeries::poll) {
+            // Still the connection that asked for it (the user may have moved on).
+            let want = pending.take().map(|p| p.target);
+            if app.detail.as_ref().map(|d| d.flow.target()) == want {
+                app.set_series(s);
+                dirty = true;
+            }
         }
         if (!app.paused || source.snapshots_while_paused())
             && let Some(s) = source.poll_snapshot()
@@ -211,7 +261,12 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
             terminal.draw(|f| render(app, &snap, f)).map_err(err)?;
             dirty = false;
         }
-        let Some(ev) = events.next(source.poll_interval())? else {
+        // A series on its way is looked for often, so it shows as soon as it is ready.
+        let wait = match pending {
+            Some(_) => source.poll_interval().min(Duration::from_millis(10)),
+            None => source.poll_interval(),
+        };
+        let Some(ev) = events.next(wait)? else {
             continue;
         };
         let was_paused = app.paused;
@@ -252,9 +307,20 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
                 let Some(target) = app.detail.as_ref().map(|d| d.flow.target()) else {
                     continue;
                 };
-                terminal.draw(|f| render(app, &snap, f)).map_err(err)?;
-                let s = source.series(&target);
-                app.set_series(s);
+                if pending.as_ref().is_some_and(|p| p.target == target) {
+                    continue;
+                }
+                match source.series_job(&target) {
+                    Some(job) => match PendingSeries::start(target, job) {
+                        Ok(p) => pending = Some(p),
+                        Err(e) => app.set_series(Err(e)),
+                    },
+                    None => {
+                        terminal.draw(|f| render(app, &snap, f)).map_err(err)?;
+                        let s = source.series(&target);
+                        app.set_series(s);
+                    }
+                }
             }
             Action::Save { row, overwrite } => {
                 let target = match row {

@@ -42,4 +42,5 @@ mod tests;
 pub use connection::{ZeekCore, ZeekRow};
 pub use per_flow::ZeekConn;
 pub use ports::ServerPorts;
-pub use tracker::{TrackerMemory, ZeekTracker};
+pub use tracker::{ConnOrder, TrackerMemory, ZeekTracker, conn_order};
+pub use uid::make_uid;

@@ -194,13 +194,17 @@ impl ZeekTracker {
         }
     }
 
-    /// End of input: log every remaining connection, in order of first packet (ties by slot:
-    /// Zeek itself drains its table in hash order). The rows come out
+    /// End of input: log every remaining connection, in order of first packet (ties by the
+    /// endpoint pair, so that the order does not depend on the table's layout: Zeek itself
+    /// drains its table in hash order; docs/architecture.md#report-order). The rows come out
     /// through [`ZeekTracker::take_rows`] a batch at a time, so a million connections at the
     /// end do not become a million rows in memory at once: call it until it returns none.
     pub fn finish(&mut self) {
-        let mut live: Vec<(i64, u32)> =
-            self.slab.iter().map(|(i, t)| (t.core.start.0, i)).collect();
+        let mut live: Vec<(ConnOrder, u32)> = self
+            .slab
+            .iter()
+            .map(|(i, t)| (conn_order(t.core.start, t.sides.pair()), i))
+            .collect();
         // Popped from the back: newest last.
         live.sort_unstable_by(|a, b| b.cmp(a));
         self.finishing = live.into_iter().map(|(_, s)| s).collect();
@@ -297,6 +301,33 @@ impl ZeekTracker {
         }
     }
 
+    /// The `n` least recently active connections, oldest first (ties by first packet, then by
+    /// endpoint pair), with their slots: the sharded engine's table bound chooses among every
+    /// shard's candidates (docs/architecture.md#sharded-analysis).
+    pub fn oldest(&self, n: usize) -> Vec<((i64, ConnOrder), u32)> {
+        let mut v: Vec<((i64, ConnOrder), u32)> = self
+            .slab
+            .iter()
+            .map(|(i, t)| ((t.core.last.0, conn_order(t.core.start, t.sides.pair())), i))
+            .collect();
+        if n < v.len() {
+            v.select_nth_unstable(n);
+            v.truncate(n);
+        }
+        v.sort_unstable();
+        v
+    }
+
+    /// Log the connections in `slots` early, as the table bound does.
+    pub fn evict_slots(&mut self, slots: &[u32]) {
+        for &slot in slots {
+            if self.slab.get(slot).is_some() {
+                self.remove(slot);
+                self.evicted += 1;
+            }
+        }
+    }
+
     pub(super) fn create(&mut self, key: FlowKey, seg: &Segment) -> u32 {
         if self.max_conns > 0 && self.table.len() >= self.max_conns {
             self.evict_oldest();
@@ -339,6 +370,16 @@ impl ZeekTracker {
         self.next_uid += 1;
         self.rows.push(t.core.row(uid, t.sides.pair()));
     }
+}
+
+/// A connection's place in the defined row order: first packet, then the endpoint pair in
+/// canonical order (docs/architecture.md#report-order).
+pub type ConnOrder = (i64, Endpoint, Endpoint);
+
+/// [`ConnOrder`] of a connection that began at `start` between the two endpoints.
+pub fn conn_order(start: Ts, pair: [Endpoint; 2]) -> ConnOrder {
+    let [a, b] = pair;
+    (start.0, a.min(b), a.max(b))
 }
 
 #[inline]

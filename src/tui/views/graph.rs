@@ -9,8 +9,11 @@
 //! * RTT samples, bytes in flight against the receive window (`·`), and throughput of the
 //!   direction that sent more.
 //!
-//! Downsampling never drops a mark: every segment in the visible range is visited (a binary
-//! search finds the range), dots only accumulate, and a cell with a mark shows the mark.
+//! Downsampling never drops a mark, and a redraw costs per pixel column, not per segment: a
+//! binary search per column finds its segments, the series' range summaries
+//! ([`crate::timeseq::index`]) give their lowest and highest sequence number (one tick), and
+//! only the segments with a mark are visited, each drawn as its glyph (a cell with a mark shows
+//! the mark).
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -20,6 +23,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::display::{bytes, flow_title, secs};
+use crate::timeseq::index::{self, MinMax};
 use crate::timeseq::{Samples, Series, mark};
 use crate::tui::app::{App, DetailState};
 use crate::tui::theme::Theme;
@@ -200,35 +204,40 @@ fn span_of(t: &[i64], t0: i64, t1: i64) -> std::ops::Range<usize> {
     a..b.max(a)
 }
 
-/// Per pixel column: the lowest and highest value seen (downsampling keeps the extremes, so
-/// a spike is never lost).
-struct Columns {
-    lo: Vec<u64>,
-    hi: Vec<u64>,
+/// Per pixel column of `ax`, where its items start in `r` (items sorted by time, `t(i)`
+/// the time of item i, all of `r` inside the axis' range): column x holds items
+/// `b[x]..b[x + 1]`, exactly the items whose time [`Axis::x`] maps to x. One binary search
+/// per column, whatever the number of items.
+fn columns(r: std::ops::Range<usize>, ax: Axis, t: impl Fn(usize) -> i64) -> Vec<usize> {
+    let px = ax.px.max(0) as usize;
+    let mut b = Vec::with_capacity(px + 1);
+    b.push(r.start);
+    let mut from = r.start;
+    for x in 0..px as i64 {
+        // The first item at or after `from` whose column is past x.
+        let (mut lo, mut hi) = (from, r.end);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if ax.x(t(mid)) <= x {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        from = lo;
+        b.push(lo);
+    }
+    if let Some(last) = b.last_mut() {
+        *last = r.end;
+    }
+    b
 }
 
-impl Columns {
-    fn new(px: i64) -> Columns {
-        let n = px.max(0) as usize;
-        Columns {
-            lo: vec![u64::MAX; n],
-            hi: vec![0; n],
-        }
-    }
-
-    fn add(&mut self, x: i64, lo: u64, hi: u64) {
-        let i = x.max(0) as usize;
-        if let (Some(l), Some(h)) = (self.lo.get_mut(i), self.hi.get_mut(i)) {
-            *l = (*l).min(lo);
-            *h = (*h).max(hi);
-        }
-    }
-
-    fn get(&self, x: usize) -> Option<(u64, u64)> {
-        match (self.lo.get(x), self.hi.get(x)) {
-            (Some(&l), Some(&h)) if l <= h => Some((l, h)),
-            _ => None,
-        }
+/// The items of pixel column `x`, given [`columns`]' bounds.
+fn col(b: &[usize], x: usize) -> std::ops::Range<usize> {
+    match (b.get(x), b.get(x + 1)) {
+        (Some(&a), Some(&z)) => a..z.max(a),
+        _ => 0..0,
     }
 }
 
@@ -238,29 +247,36 @@ pub fn sequence_graph(s: &Series, sender: usize, ax: Axis, c: &mut Canvas) -> (u
     let (Some(sent), Some(acks)) = (s.sent.get(sender), s.acks.get(sender)) else {
         return (0, 0);
     };
+    let ix = &s.index;
+    let (Some(ticks), Some(sent_marks), Some(ack_ix), Some(edge_ix), Some(ack_marks)) = (
+        ix.ticks.get(sender),
+        ix.sent_marks.get(sender),
+        ix.acks.get(sender),
+        ix.edges.get(sender),
+        ix.ack_marks.get(sender),
+    ) else {
+        return (0, 0);
+    };
+    let tick = |i| index::tick_item(sent, i);
+    let ack = |i| index::ack_item(acks, i);
+    let edge = |i| index::edge_item(acks, i);
     let rs = span_of(&sent.t, ax.t0, ax.t1);
     let ra = span_of(&acks.t, ax.t0, ax.t1);
+    let sent_marked = index::within(sent_marks, rs.clone());
     // The ACK in force when the range starts (the line enters from the left).
     let before = ra.start.checked_sub(1);
-    let mut lo = sent
-        .lo
-        .get(rs.clone())
-        .unwrap_or(&[])
-        .iter()
-        .copied()
-        .min()
-        .unwrap_or(u64::MAX);
-    let mut hi = sent
-        .hi
-        .get(rs.clone())
-        .unwrap_or(&[])
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(0);
-    for i in before.into_iter().chain(ra.clone()) {
-        lo = lo.min(acks.ack.get(i).copied().unwrap_or(u64::MAX));
-        hi = hi.max(acks.edge.get(i).copied().unwrap_or(0));
+    let ra_before = before.unwrap_or(ra.start)..ra.end;
+    // Every item of a lane is a tick or carries a mark.
+    let (mut lo, mut hi) = ticks.query(rs.clone(), tick).unwrap_or((u64::MAX, 0));
+    for &i in sent_marked {
+        lo = lo.min(sent.lo.get(i).copied().unwrap_or(u64::MAX));
+        hi = hi.max(sent.hi.get(i).copied().unwrap_or(0));
+    }
+    if let Some((a, _)) = ack_ix.query(ra_before.clone(), ack) {
+        lo = lo.min(a);
+    }
+    if let Some((_, e)) = edge_ix.query(ra_before, edge) {
+        hi = hi.max(e);
     }
     if lo > hi {
         return (0, 0);
@@ -271,72 +287,63 @@ pub fn sequence_graph(s: &Series, sender: usize, ax: Axis, c: &mut Canvas) -> (u
     let ph = c.h as i64 * 4;
     let y = |v: u64| scale(v as f64, lo as f64, hi as f64, ph);
     // ACK line and window edge, per column: the ACKs' extremes and the last edge.
-    let mut ack_cols = Columns::new(ax.px);
-    let mut edge_last: Vec<Option<u64>> = vec![None; ax.px.max(0) as usize];
-    let ts = acks.t.get(ra.clone()).unwrap_or(&[]);
-    let aa = acks.ack.get(ra.clone()).unwrap_or(&[]);
-    let ee = acks.edge.get(ra.clone()).unwrap_or(&[]);
-    for ((&t, &a), &e) in ts.iter().zip(aa).zip(ee) {
-        let x = ax.x(t);
-        ack_cols.add(x, a, a);
-        if let Some(slot) = edge_last.get_mut(x.max(0) as usize) {
-            *slot = Some(e);
-        }
-    }
+    let bounds = columns(ra.clone(), ax, |i| acks.t.get(i).copied().unwrap_or(ax.t1));
     let mut level = before.and_then(|i| Some((*acks.ack.get(i)?, *acks.edge.get(i)?)));
     for x in 0..ax.px.max(0) as usize {
         let xi = x as i64;
-        if let Some((l, h)) = ack_cols.get(x) {
+        let items = col(&bounds, x);
+        let last = items.end.checked_sub(1).filter(|_| !items.is_empty());
+        if let Some((l, h)) = ack_ix.query(items, ack) {
             let from = level.map_or(l, |(a, _)| a.min(l));
             c.vline(xi, y(from), y(h));
             level = Some((h, level.map_or(h, |(_, e)| e)));
         } else if let Some((a, _)) = level {
             c.dot(xi, y(a));
         }
-        if let Some(Some(e)) = edge_last.get(x) {
+        if let Some(e) = last.and_then(|i| acks.edge.get(i)) {
             level = level.map(|(a, _)| (a, *e));
         }
         if let Some((_, e)) = level {
             c.under(xi, y(e), '·');
         }
     }
-    for &(t, l, r) in acks.sack.iter().filter(|x| x.0 >= ax.t0 && x.0 <= ax.t1) {
+    // SACK blocks: a block repeated in the same cells is drawn once.
+    let sacks = &acks.sack;
+    let a = sacks.partition_point(|x| x.0 < ax.t0);
+    let b = sacks.partition_point(|x| x.0 <= ax.t1);
+    let mut prev = None;
+    for &(t, l, r) in sacks.get(a..b.max(a)).unwrap_or(&[]) {
         let x = ax.x(t);
-        for yy in y(l)..=y(r) {
+        let (yl, yr) = (y(l), y(r));
+        if prev == Some((x, yl, yr)) {
+            continue;
+        }
+        prev = Some((x, yl, yr));
+        for yy in yl..=yr {
             c.under(x, yy, '¦');
         }
     }
-    let first = ra.start;
-    let marked = acks.mark.get(ra).unwrap_or(&[]).iter().enumerate();
-    for (j, &m) in marked.filter(|(_, m)| **m != mark::NONE) {
-        let i = first + j;
-        let (Some(&t), Some(&a), Some(&e)) = (acks.t.get(i), acks.ack.get(i), acks.edge.get(i))
-        else {
+    for &i in index::within(ack_marks, ra) {
+        let (Some(&t), Some(&a), Some(&e), Some(&m)) = (
+            acks.t.get(i),
+            acks.ack.get(i),
+            acks.edge.get(i),
+            acks.mark.get(i),
+        ) else {
             continue;
         };
         let at = if m == mark::ZERO_WINDOW { a } else { e };
         c.mark(ax.x(t), y(at), m as char);
     }
     // Segments: per column the lowest and highest sequence number, one tick.
-    let mut seg_cols = Columns::new(ax.px);
-    let ts = sent.t.get(rs.clone()).unwrap_or(&[]);
-    let ll = sent.lo.get(rs.clone()).unwrap_or(&[]);
-    let hh = sent.hi.get(rs.clone()).unwrap_or(&[]);
-    for ((&t, &l), &h) in ts.iter().zip(ll).zip(hh) {
-        if h > l {
-            seg_cols.add(ax.x(t), l, h);
-        }
-    }
+    let bounds = columns(rs, ax, |i| sent.t.get(i).copied().unwrap_or(ax.t1));
     for x in 0..ax.px.max(0) as usize {
-        if let Some((l, h)) = seg_cols.get(x) {
+        if let Some((l, h)) = ticks.query(col(&bounds, x), tick) {
             c.vline(x as i64, y(l), y(h));
         }
     }
-    let first = rs.start;
-    let marked = sent.mark.get(rs).unwrap_or(&[]).iter().enumerate();
-    for (j, &m) in marked.filter(|(_, m)| **m != mark::NONE) {
-        let i = first + j;
-        if let (Some(&t), Some(&h)) = (sent.t.get(i), sent.hi.get(i)) {
+    for &i in sent_marked {
+        if let (Some(&t), Some(&h), Some(&m)) = (sent.t.get(i), sent.hi.get(i), sent.mark.get(i)) {
             c.mark(
                 ax.x(t),
                 y(h.saturating_sub(1)
@@ -348,23 +355,32 @@ pub fn sequence_graph(s: &Series, sender: usize, ax: Axis, c: &mut Canvas) -> (u
     (lo, hi)
 }
 
-/// Samples as a dot band per column (lowest to highest); returns the highest value drawn.
-fn sample_graph(v: &Samples, ax: Axis, c: &mut Canvas, top: Option<f64>) -> f64 {
+/// The samples of `v` in the axis' range.
+fn sample_span(v: &Samples, ax: Axis) -> std::ops::Range<usize> {
     let a = v.partition_point(|p| p.0 < ax.t0);
     let b = v.partition_point(|p| p.0 <= ax.t1);
-    let vis = v.get(a..b.max(a)).unwrap_or(&[]);
-    let hi = top.unwrap_or_else(|| vis.iter().map(|p| p.1).fold(0.0, f64::max));
+    a..b.max(a)
+}
+
+/// The highest sample in `r` (0 when there is none).
+fn sample_max(v: &Samples, ix: &MinMax, r: std::ops::Range<usize>) -> f64 {
+    ix.query(r, |i| index::sample_item(v, i))
+        .map_or(0.0, |(_, h)| index::key_f64(h))
+}
+
+/// Samples as a dot band per column (lowest to highest); returns the highest value drawn.
+fn sample_graph(v: &Samples, ix: &MinMax, ax: Axis, c: &mut Canvas, top: Option<f64>) -> f64 {
+    let r = sample_span(v, ax);
+    let hi = top.unwrap_or_else(|| sample_max(v, ix, r.clone()));
     let ph = c.h as i64 * 4;
     let hi_s = hi.max(f64::MIN_POSITIVE);
-    let mut cols = Columns::new(ax.px);
     let ky = (ph - 1) as f64 / hi_s;
-    for &(t, val) in vis {
-        let yv = (val * ky + 0.5).max(0.0) as u64;
-        cols.add(ax.x(t), yv, yv);
-    }
+    // The pixel row only grows with the value: a column's extremes give its band.
+    let row = |k: u64| (index::key_f64(k) * ky + 0.5).max(0.0) as i64;
+    let bounds = columns(r, ax, |i| v.get(i).map_or(ax.t1, |p| p.0));
     for x in 0..ax.px.max(0) as usize {
-        if let Some((l, h)) = cols.get(x) {
-            c.vline(x as i64, l as i64, h as i64);
+        if let Some((l, h)) = ix.query(col(&bounds, x), |i| index::sample_item(v, i)) {
+            c.vline(x as i64, row(l), row(h));
         }
     }
     hi
@@ -373,18 +389,15 @@ fn sample_graph(v: &Samples, ax: Axis, c: &mut Canvas, top: Option<f64>) -> f64 
 /// A line under the data (the receive window) with `·`.
 fn step_line(v: &Samples, ax: Axis, c: &mut Canvas, hi: f64) {
     let ph = c.h as i64 * 4;
-    let a = v.partition_point(|p| p.0 < ax.t0);
-    let b = v.partition_point(|p| p.0 <= ax.t1);
-    let mut last: Vec<Option<f64>> = vec![None; ax.px.max(0) as usize];
-    for &(t, val) in v.get(a..b.max(a)).unwrap_or(&[]) {
-        if let Some(slot) = last.get_mut(ax.x(t).max(0) as usize) {
-            *slot = Some(val);
-        }
-    }
-    let mut level = a.checked_sub(1).and_then(|i| v.get(i)).map(|p| p.1);
-    for (x, l) in last.iter().enumerate() {
-        if let Some(val) = l {
-            level = Some(*val);
+    let r = sample_span(v, ax);
+    let mut level = r.start.checked_sub(1).and_then(|i| v.get(i)).map(|p| p.1);
+    let bounds = columns(r, ax, |i| v.get(i).map_or(ax.t1, |p| p.0));
+    for x in 0..ax.px.max(0) as usize {
+        let items = col(&bounds, x);
+        if !items.is_empty()
+            && let Some(p) = items.end.checked_sub(1).and_then(|i| v.get(i))
+        {
+            level = Some(p.1);
         }
         if let Some(val) = level {
             c.under(x as i64, scale(val, 0.0, hi, ph), '·');
@@ -394,30 +407,29 @@ fn step_line(v: &Samples, ax: Axis, c: &mut Canvas, hi: f64) {
 
 /// Bytes acknowledged per column for one sender, as bars; returns the peak rate (bytes/s).
 fn throughput_graph(s: &Series, sender: usize, ax: Axis, c: &mut Canvas) -> f64 {
-    let Some(acks) = s.acks.get(sender) else {
+    let (Some(acks), Some(ix)) = (s.acks.get(sender), s.index.acks.get(sender)) else {
         return 0.0;
     };
     let r = span_of(&acks.t, ax.t0, ax.t1);
-    let cols = c.w;
-    let mut per = vec![0u64; cols];
+    // Bytes newly acknowledged: the highest ACK so far, from the one in force at the start.
     let mut last = r
         .start
         .checked_sub(1)
         .and_then(|i| acks.ack.get(i))
-        .copied();
-    for i in r {
-        let (Some(&t), Some(&a)) = (acks.t.get(i), acks.ack.get(i)) else {
-            continue;
-        };
-        let prev = *last.get_or_insert(a);
-        if a > prev {
-            last = Some(a);
-            let col = (ax.x(t) / 2).max(0) as usize;
-            if let Some(v) = per.get_mut(col.min(cols.saturating_sub(1))) {
-                *v += a - prev;
+        .or_else(|| acks.ack.get(r.start))
+        .copied()
+        .unwrap_or(0);
+    let bounds = columns(r, ax, |i| acks.t.get(i).copied().unwrap_or(ax.t1));
+    let per: Vec<u64> = (0..c.w)
+        .map(|i| {
+            // Character column i: pixel columns 2i and 2i + 1.
+            let (a, b) = (col(&bounds, 2 * i), col(&bounds, 2 * i + 1));
+            match ix.query(a.start..b.end.max(a.start), |j| index::ack_item(acks, j)) {
+                Some((_, h)) if h > last => h - std::mem::replace(&mut last, h),
+                _ => 0,
             }
-        }
-    }
+        })
+        .collect();
     let peak = per.iter().copied().max().unwrap_or(0);
     let ph = c.h as i64 * 4;
     for (i, &v) in per.iter().enumerate() {
@@ -528,9 +540,10 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
     } else {
         "responder → originator"
     };
-    if let (Some(&rect), Some(rtt)) = (rows.get(2), s.rtt.get(k)) {
+    if let (Some(&rect), Some(rtt), Some(rtt_ix)) = (rows.get(2), s.rtt.get(k), s.index.rtt.get(k))
+    {
         let mut c = Canvas::new(w, inner_h(rect));
-        let hi = sample_graph(rtt, ax, &mut c, None);
+        let hi = sample_graph(rtt, rtt_ix, ax, &mut c, None);
         panel(
             f,
             rect,
@@ -539,24 +552,20 @@ pub fn draw(app: &App, d: &DetailState, f: &mut Frame, area: Rect) {
             theme,
         );
     }
-    if let (Some(&rect), Some(fl), Some(rw)) = (rows.get(3), s.in_flight.get(k), s.rwnd.get(k)) {
+    if let (Some(&rect), Some(fl), Some(rw), Some(fl_ix), Some(rw_ix)) = (
+        rows.get(3),
+        s.in_flight.get(k),
+        s.rwnd.get(k),
+        s.index.in_flight.get(k),
+        s.index.rwnd.get(k),
+    ) {
         let mut c = Canvas::new(w, inner_h(rect));
-        let a = rw.partition_point(|p| p.0 < ax.t0);
-        let b = rw.partition_point(|p| p.0 <= ax.t1);
-        let wmax = rw
-            .get(a.saturating_sub(1)..b.max(a))
-            .unwrap_or(&[])
-            .iter()
-            .map(|p| p.1)
-            .fold(0.0, f64::max);
-        let fmax = fl
-            .get(fl.partition_point(|p| p.0 < ax.t0)..fl.partition_point(|p| p.0 <= ax.t1))
-            .unwrap_or(&[])
-            .iter()
-            .map(|p| p.1)
-            .fold(0.0, f64::max);
+        // The window in force at the start counts too.
+        let rr = sample_span(rw, ax);
+        let wmax = sample_max(rw, rw_ix, rr.start.saturating_sub(1)..rr.end);
+        let fmax = sample_max(fl, fl_ix, sample_span(fl, ax));
         let hi = wmax.max(fmax).max(1.0);
-        sample_graph(fl, ax, &mut c, Some(hi));
+        sample_graph(fl, fl_ix, ax, &mut c, Some(hi));
         step_line(rw, ax, &mut c, hi);
         panel(
             f,

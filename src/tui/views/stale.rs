@@ -47,6 +47,9 @@ fn evidence_cell(st: &StaleCell) -> String {
 
 fn give_up_cell(st: &StaleCell) -> String {
     match st.give_up {
+        Some((at, false)) if let Some(from) = st.give_up_from => {
+            format!("{}-{} silent", clock(from), clock(at))
+        }
         Some((at, true)) => format!("{} RST", clock(at)),
         Some((at, false)) => format!("{} silent", clock(at)),
         None => "-".into(),

@@ -1,0 +1,312 @@
+//! The report being written: streams what can be streamed (events, Zeek rows, evicted flows,
+//! live JSON changes) and writes the rest at the end of input. It reads an [`Engine`]'s
+//! outboxes, whether the engine analysed the packets itself or had the shards' outputs handed
+//! in ([`crate::engine::shard`]).
+
+use std::collections::hash_map::Entry;
+use std::io::{self, Write};
+
+use rustc_hash::FxHashMap;
+
+use crate::capture::ReadOutcome;
+use crate::cli::ReportKind;
+use crate::engine::Engine;
+use crate::export::Exports;
+use crate::flow::FlowId;
+use crate::report;
+use crate::report::warnings::Warning;
+use crate::tcp::{CloseClass, StaleReason};
+use crate::time::Ts;
+
+use super::attribution;
+
+/// What a live JSON consumer has last been told about a flow: its verdict, what the host says
+/// of it (kernel state and counters, process) and, while stale, how many kinds of reachability
+/// evidence back it (docs/cable-pull.md).
+type Signature = (CloseClass, Option<StaleReason>, u64, usize);
+
+/// Writes the chosen report, streaming what can be streamed.
+pub(super) struct ReportWriter<W: Write> {
+    kind: ReportKind,
+    pub(super) out: W,
+    /// Live JSON: stream a flow's record when its close or stale verdict changes.
+    live_json: bool,
+    told: FxHashMap<FlowId, Signature>,
+    text: report::text::TextReport,
+    /// Live process attribution (None offline or with --no-attribution).
+    pub(super) host: Option<attribution::HostLink>,
+    /// `--metrics`, `--parquet`.
+    exports: Exports,
+}
+
+impl<W: Write> ReportWriter<W> {
+    pub(super) fn new(kind: ReportKind, out: W, live: bool) -> Self {
+        ReportWriter {
+            kind,
+            out,
+            live_json: live && kind == ReportKind::Json,
+            told: FxHashMap::default(),
+            text: report::text::TextReport::new(),
+            host: None,
+            exports: Exports::default(),
+        }
+    }
+
+    pub(super) fn with_exports(mut self, exports: Exports) -> Self {
+        self.exports = exports;
+        self
+    }
+
+    /// Packet events: to the events report and to `--parquet`.
+    pub(super) fn events(&mut self, engine: &mut Engine) -> io::Result<()> {
+        let write = self.kind == ReportKind::Events;
+        if !self.exports.wants_events() {
+            return if write {
+                report::events::drain(engine, &mut self.out)
+            } else {
+                Ok(())
+            };
+        }
+        let events: Vec<_> = engine.take_events().collect();
+        for pe in &events {
+            if write {
+                // Live with attribution, the events report names the flow's process.
+                let extra = self.host.as_ref().and_then(|h| {
+                    let f = engine.flow(pe.flow)?;
+                    report::host::event_process(h.attr.lookup(f))
+                });
+                report::events::write_packet_with(&mut self.out, pe, &extra.unwrap_or_default())?;
+            }
+            let attr = self.host.as_ref().map(|h| &h.attr);
+            self.exports.event(pe, engine, attr)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn begin(&mut self) -> io::Result<()> {
+        match self.kind {
+            ReportKind::Zeek => report::zeek::write_header(&mut self.out, Ts::now()),
+            ReportKind::Text => self.text.begin(&mut self.out),
+            _ => Ok(()),
+        }
+    }
+
+    /// Flows the engine evicted are reported now (JSON record, text row) and then dropped.
+    pub(super) fn evicted(&mut self, engine: &mut Engine) -> io::Result<()> {
+        // Called after every record: the common case (nothing evicted) must cost nothing.
+        if !engine.has_evicted() {
+            return Ok(());
+        }
+        let gone: Vec<_> = engine.take_evicted().collect();
+        for f in &gone {
+            if !self.exports.is_empty() {
+                let attr = self.host.as_ref().map(|h| &h.attr);
+                self.exports.evicted(f, engine, attr)?;
+            }
+            match self.kind {
+                ReportKind::Json => {
+                    self.told.remove(&f.id);
+                    let attr = self.host.as_ref().map(|h| &h.attr);
+                    report::json::write_flow_host(&mut self.out, f, engine, attr)?;
+                }
+                ReportKind::Text => self.text.flow(&mut self.out, f, engine)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// After each record: stream events and Zeek rows; live JSON checks the touched flow.
+    pub(super) fn after_record(
+        &mut self,
+        engine: &mut Engine,
+        touched: Option<FlowId>,
+    ) -> io::Result<()> {
+        self.evicted(engine)?;
+        if let Some(h) = &mut self.host {
+            h.after_packet(engine);
+        }
+        if !self.exports.is_empty() {
+            self.exports.after_record(engine);
+            self.events(engine)?;
+        }
+        match self.kind {
+            ReportKind::Events => match &self.host {
+                Some(h) => report::events::drain_host(engine, &mut self.out, &h.attr),
+                None => report::events::drain(engine, &mut self.out),
+            },
+            ReportKind::Zeek => self.zeek_rows(engine),
+            ReportKind::Json if self.live_json => match touched {
+                Some(id) => self.json_if_changed(engine, id),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) fn zeek_rows(&mut self, engine: &mut Engine) -> io::Result<()> {
+        // After the end of input the tracker hands its last rows over in batches.
+        loop {
+            let rows = engine.take_zeek_rows();
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for r in &rows {
+                report::zeek::write_row(&mut self.out, r)?;
+            }
+        }
+    }
+
+    pub(super) fn json_if_changed(&mut self, engine: &Engine, id: FlowId) -> io::Result<()> {
+        let Some(f) = engine.flow(id) else {
+            return Ok(());
+        };
+        let s = f.summary(engine.now(), &engine.cfg.native);
+        let attr = self.host.as_ref().map(|h| &h.attr);
+        let evidence = match s.stale {
+            Some(_) => engine.evidence(f, &s).len(),
+            None => 0,
+        };
+        let sig = (
+            s.close,
+            s.stale.map(|st| st.reason),
+            attr.map_or(0, |a| a.signature(f)),
+            evidence,
+        );
+        let changed = match self.told.entry(id) {
+            Entry::Occupied(mut e) => {
+                let c = *e.get() != sig;
+                e.insert(sig);
+                c
+            }
+            Entry::Vacant(v) => {
+                v.insert(sig);
+                (sig.0, sig.1, sig.3) != (CloseClass::Open, None, 0)
+            }
+        };
+        if changed {
+            report::json::write_flow_host(&mut self.out, f, engine, attr)?;
+        }
+        Ok(())
+    }
+
+    /// Live: merge a new host snapshot, if there is one; live JSON then writes the flows
+    /// whose kernel view changed and the sockets newly seen only in the kernel.
+    pub(super) fn host_snapshot(&mut self, engine: &mut Engine) -> io::Result<()> {
+        let Some(h) = &mut self.host else {
+            return Ok(());
+        };
+        if let Some(n) = h.take_notice() {
+            eprintln!("tcplens: {}", report::escape_field(&n));
+        }
+        if !h.poll(engine) || !self.live_json {
+            return Ok(());
+        }
+        for s in h.new_kernel_only() {
+            report::host::write_kernel_only(&mut self.out, &s)?;
+        }
+        let mut ids: Vec<FlowId> = h.attr.pinned().collect();
+        ids.sort_unstable();
+        for id in ids {
+            self.json_if_changed(engine, id)?;
+        }
+        Ok(())
+    }
+
+    /// Live, once a second: the wall clock moved, so stale verdicts may have changed.
+    pub(super) fn tick(&mut self, engine: &mut Engine) -> io::Result<()> {
+        self.evicted(engine)?;
+        if !self.exports.is_empty() {
+            self.exports.tick(engine)?;
+        }
+        match self.kind {
+            ReportKind::Zeek => self.zeek_rows(engine)?,
+            ReportKind::Json if self.live_json => {
+                let ids: Vec<FlowId> = engine.flows().map(|f| f.id).collect();
+                for id in ids {
+                    self.json_if_changed(engine, id)?;
+                }
+            }
+            _ => {}
+        }
+        self.out.flush()
+    }
+
+    /// Just before `engine.finish()`: the last look at the host's sockets.
+    pub(super) fn before_finish(&mut self, engine: &mut Engine) {
+        if let Some(h) = &mut self.host {
+            h.poll(engine);
+        }
+    }
+
+    /// The end of the report; `engine.finish()` was called (the warnings count what it did).
+    pub(super) fn finish(
+        &mut self,
+        engine: &mut Engine,
+        read: &ReadOutcome,
+        warnings: &[Warning],
+    ) -> io::Result<()> {
+        self.evicted(engine)?;
+        if !self.exports.is_empty() {
+            self.events(engine)?;
+            let attr = self.host.as_ref().map(|h| &h.attr);
+            self.exports.finish(engine, attr)?;
+        }
+        match self.kind {
+            ReportKind::Events => match &self.host {
+                Some(h) => report::events::drain_host(engine, &mut self.out, &h.attr)?,
+                None => report::events::drain(engine, &mut self.out)?,
+            },
+            ReportKind::Zeek => {
+                self.zeek_rows(engine)?;
+                let st = engine.stats();
+                if st.live {
+                    // Comment lines: zeek-cut and Zeek's readers skip them.
+                    writeln!(
+                        self.out,
+                        "#capture\tpackets={} kernel_drops={} interface_drops={} queue_drops={}",
+                        read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
+                    )?;
+                    for w in warnings {
+                        writeln!(self.out, "#warning\t{}", w.text)?;
+                    }
+                }
+                report::zeek::write_footer(&mut self.out, Ts::now())?;
+            }
+            // Offline: every flow once; live: every flow at exit (consumers keep the last).
+            ReportKind::Json => {
+                match &self.host {
+                    Some(h) => {
+                        for f in engine.flows_by_id() {
+                            report::json::write_flow_host(&mut self.out, f, engine, Some(&h.attr))?;
+                        }
+                        for s in h.attr.kernel_only() {
+                            report::host::write_kernel_only(&mut self.out, s)?;
+                        }
+                    }
+                    None => report::json::write_all(&mut self.out, engine)?,
+                }
+                let st = engine.stats();
+                if st.live {
+                    // The last line of a live run: the capture's own losses (no "flow" key),
+                    // and the run's warnings (a failed -w file, drops, ...).
+                    let texts: Vec<&str> = warnings.iter().map(|w| w.text.as_str()).collect();
+                    let texts = serde_json::to_string(&texts).map_err(io::Error::from)?;
+                    writeln!(
+                        self.out,
+                        "{{\"capture\":{{\"packets\":{},\"kernel_drops\":{},\"interface_drops\":{},\"queue_drops\":{},\"warnings\":{texts}}}}}",
+                        read.frames, st.kernel_drops, st.interface_drops, st.queue_drops
+                    )?;
+                }
+            }
+            ReportKind::Text => {
+                self.text
+                    .finish(&mut self.out, engine, warnings, &read.notes)?;
+                if let Some(h) = &self.host {
+                    report::host::write_text(&mut self.out, engine, &h.attr)?;
+                }
+            }
+        }
+        self.out.flush()
+    }
+}

@@ -1,0 +1,527 @@
+//! Sharded offline analysis (docs/architecture.md#sharded-analysis): a reader thread reads and
+//! decodes the capture into batches; every shard thread sees every batch and analyses the
+//! flows whose key hashes to it; this thread numbers what the shards produced, applies the
+//! table bound between batches and hands the outputs, in the defined report order, to the
+//! report's engine (`view`) one record at a time, so the writers see exactly what a single
+//! engine would have shown them. `--threads 1` runs the same steps with one shard and no
+//! thread.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use crate::analysis::zeek::{ZeekRow, conn_order};
+use crate::capture::{FileSource, ReadOutcome};
+use crate::engine::merge::{self, Merger, Ordered};
+use crate::engine::shard::{At, Batch, Oldest, Output, Shard, Step};
+use crate::engine::{Config, Engine, Stats};
+use crate::flow::{FlowId, Slot};
+
+/// A request to a shard.
+enum Req {
+    Run(Arc<Batch>),
+    Ids(Vec<FlowId>),
+    Oldest(usize, usize),
+    Evict(At, Vec<Slot>, Vec<u32>),
+    Finish,
+    Rows,
+}
+
+/// A shard's answer (`Ids` has none).
+enum Rep {
+    Out(Box<Output>),
+    Oldest(Oldest),
+    Rows(Vec<ZeekRow>),
+}
+
+fn serve(shard: &mut Shard, req: Req) -> Option<Rep> {
+    match req {
+        Req::Run(b) => Some(Rep::Out(Box::new(shard.run(&b)))),
+        Req::Ids(ids) => {
+            shard.assign_ids(&ids);
+            None
+        }
+        Req::Oldest(f, c) => Some(Rep::Oldest(shard.oldest(f, c))),
+        Req::Evict(at, f, c) => Some(Rep::Out(Box::new(shard.evict(at, &f, &c)))),
+        Req::Finish => Some(Rep::Out(Box::new(shard.finish()))),
+        Req::Rows => Some(Rep::Rows(shard.finish_rows())),
+    }
+}
+
+struct Worker {
+    tx: SyncSender<Req>,
+    rx: Receiver<Rep>,
+    handle: JoinHandle<()>,
+}
+
+/// The shards: here (one thread) or each on its own thread.
+enum Workers {
+    Inline(Vec<(Shard, Option<Rep>)>),
+    Threads(Vec<Worker>),
+}
+
+/// A shard thread stopped answering (it cannot, short of a bug).
+struct Lost;
+
+impl Workers {
+    fn start(cfg: &Config, view: &Engine, shards: usize) -> Result<Workers, String> {
+        let shared = view.decode_shared();
+        let make = |i: usize| Shard::new(cfg.clone(), &shared, i as u16);
+        if shards <= 1 {
+            return Ok(Workers::Inline(vec![(make(0), None)]));
+        }
+        let mut ws = Vec::with_capacity(shards);
+        for i in 0..shards {
+            let (tx, req_rx) = sync_channel::<Req>(4);
+            let (rep_tx, rx) = sync_channel::<Rep>(4);
+            let mut shard = make(i);
+            let handle = std::thread::Builder::new()
+                .name(format!("shard{i}"))
+                .spawn(move || {
+                    for req in req_rx.iter() {
+                        if let Some(rep) = serve(&mut shard, req)
+                            && rep_tx.send(rep).is_err()
+                        {
+                            return;
+                        }
+                    }
+                })
+                .map_err(|e| format!("cannot start an analysis thread: {e}"))?;
+            ws.push(Worker { tx, rx, handle });
+        }
+        Ok(Workers::Threads(ws))
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Workers::Inline(v) => v.len(),
+            Workers::Threads(v) => v.len(),
+        }
+    }
+
+    fn send(&mut self, i: usize, req: Req) -> Result<(), Lost> {
+        match self {
+            Workers::Inline(v) => {
+                let (shard, rep) = v.get_mut(i).ok_or(Lost)?;
+                *rep = serve(shard, req);
+                Ok(())
+            }
+            Workers::Threads(v) => v.get(i).ok_or(Lost)?.tx.send(req).map_err(|_| Lost),
+        }
+    }
+
+    fn recv(&mut self, i: usize) -> Result<Rep, Lost> {
+        match self {
+            Workers::Inline(v) => v.get_mut(i).and_then(|(_, r)| r.take()).ok_or(Lost),
+            Workers::Threads(v) => v.get(i).ok_or(Lost)?.rx.recv().map_err(|_| Lost),
+        }
+    }
+
+    /// Send `req(i)` to every shard and collect the outputs.
+    fn all(&mut self, mut req: impl FnMut(usize) -> Req) -> Result<Vec<Output>, Lost> {
+        for i in 0..self.len() {
+            self.send(i, req(i))?;
+        }
+        (0..self.len())
+            .map(|i| match self.recv(i)? {
+                Rep::Out(o) => Ok(*o),
+                _ => Err(Lost),
+            })
+            .collect()
+    }
+
+    fn join(self) {
+        if let Workers::Threads(v) = self {
+            for w in v {
+                drop(w.tx);
+                drop(w.rx);
+                let _ = w.handle.join();
+            }
+        }
+    }
+}
+
+/// Runs the shards and hands their outputs to the report's engine.
+struct Coordinator {
+    workers: Workers,
+    merger: Merger,
+    max_flows: usize,
+    /// The batch the shards are working on.
+    inflight: Option<Arc<Batch>>,
+}
+
+impl Coordinator {
+    /// A new batch: collect the one in flight, send this one, then write the collected one
+    /// while the shards work. `write` returns false when the report's output was closed.
+    fn batch(
+        &mut self,
+        b: Batch,
+        view: &mut Engine,
+        write: &mut dyn FnMut(&mut Engine) -> bool,
+    ) -> Result<bool, Lost> {
+        let done = match self.inflight.take() {
+            Some(prev) => Some((self.collect(&prev)?, prev)),
+            None => None,
+        };
+        let b = Arc::new(b);
+        for i in 0..self.workers.len() {
+            self.workers.send(i, Req::Run(b.clone()))?;
+        }
+        self.inflight = Some(b);
+        Ok(match done {
+            Some(((o, limit), prev)) => hand_in(view, &prev, o, limit, write),
+            None => true,
+        })
+    }
+
+    /// The shards' outputs of a batch, numbered, and of the table bound after it.
+    fn collect(&mut self, b: &Batch) -> Result<(Ordered, Ordered), Lost> {
+        let outs = (0..self.workers.len())
+            .map(|i| match self.workers.recv(i)? {
+                Rep::Out(o) => Ok(*o),
+                _ => Err(Lost),
+            })
+            .collect::<Result<Vec<Output>, Lost>>()?;
+        self.collect_outputs(b, outs)
+    }
+
+    fn collect_outputs(
+        &mut self,
+        b: &Batch,
+        outs: Vec<Output>,
+    ) -> Result<(Ordered, Ordered), Lost> {
+        let ids = self.merger.ids(&outs);
+        let (flows, conns) = outs
+            .iter()
+            .fold((0, 0), |(f, c), o| (f + o.flows, c + o.conns));
+        for (i, ids) in ids.iter().enumerate() {
+            self.workers.send(i, Req::Ids(ids.clone()))?;
+        }
+        let ordered = self.merger.order(outs, &ids);
+        let (nf, nc) = merge::victims(self.max_flows, flows, conns);
+        if nf == 0 && nc == 0 {
+            return Ok((ordered, Ordered::default()));
+        }
+        let mut cands = Vec::with_capacity(self.workers.len());
+        for i in 0..self.workers.len() {
+            self.workers.send(i, Req::Oldest(nf, nc))?;
+        }
+        for i in 0..self.workers.len() {
+            match self.workers.recv(i)? {
+                Rep::Oldest(o) => cands.push(o),
+                _ => return Err(Lost),
+            }
+        }
+        let mut chosen = merge::choose(&cands, nf, nc);
+        let at = At {
+            record: b.end().saturating_sub(1),
+            step: Step::Limit,
+        };
+        let outs = self.workers.all(|i| {
+            let (f, c) = chosen.get_mut(i).map(std::mem::take).unwrap_or_default();
+            Req::Evict(at, f, c)
+        });
+        // `all` borrows `chosen` through the closure only for building requests.
+        let outs = outs?;
+        Ok((ordered, self.merger.order(outs, &[])))
+    }
+}
+
+/// Step the report's engine through a batch's records, handing it each record's outputs, then
+/// the table bound's. Returns false when the output was closed.
+fn hand_in(
+    view: &mut Engine,
+    b: &Batch,
+    o: Ordered,
+    limit: Ordered,
+    write: &mut dyn FnMut(&mut Engine) -> bool,
+) -> bool {
+    let mut ev = o.events.into_iter().peekable();
+    let mut fl = o.evicted.into_iter().peekable();
+    let mut rows = o.rows.into_iter().peekable();
+    for (i, (ts, d)) in b.records.iter().enumerate() {
+        view.observe(*ts, d);
+        let r = b.first + i as u64;
+        let mut any = false;
+        let mut events = Vec::new();
+        while let Some((_, pe)) = ev.next_if(|(at, _)| at.record == r) {
+            events.push(pe);
+        }
+        let mut flows = Vec::new();
+        while let Some((_, f)) = fl.next_if(|(at, _)| at.record == r) {
+            flows.push(f);
+        }
+        let mut zr = Vec::new();
+        while let Some((_, row)) = rows.next_if(|(at, _)| at.record == r) {
+            zr.push(row);
+        }
+        any |= !events.is_empty() || !flows.is_empty() || !zr.is_empty();
+        if any {
+            view.hand_in(events, flows, zr);
+            if !write(view) {
+                return false;
+            }
+        }
+    }
+    let any = !limit.events.is_empty() || !limit.evicted.is_empty() || !limit.rows.is_empty();
+    if any {
+        view.hand_in(
+            limit.events.into_iter().map(|x| x.1),
+            limit.evicted.into_iter().map(|x| x.1),
+            limit.rows.into_iter().map(|x| x.1),
+        );
+        return write(view);
+    }
+    true
+}
+
+/// Read, decode and analyse `source` on `shards` shards, handing the outputs to `view` (the
+/// report's engine, which ends with every remaining flow and the summed counters). `write`
+/// runs after each record that produced output and returns false to stop (output closed).
+pub(super) fn run(
+    source: FileSource,
+    view: &mut Engine,
+    cfg: &Config,
+    shards: usize,
+    stop: &Arc<AtomicBool>,
+    mut write: impl FnMut(&mut Engine) -> bool,
+) -> ReadOutcome {
+    let failed = |what: &str| ReadOutcome {
+        frames: 0,
+        warnings: vec![what.to_string()],
+        notes: Vec::new(),
+    };
+    let workers = match Workers::start(cfg, view, shards) {
+        Ok(w) => w,
+        Err(e) => return failed(&e),
+    };
+    let mut co = Coordinator {
+        workers,
+        merger: Merger::new(),
+        max_flows: cfg.max_flows,
+        inflight: None,
+    };
+    let mut open = true;
+    let mut lost = false;
+    let outcome = if shards <= 1 {
+        read_inline(
+            source, view, &mut co, stop, &mut write, &mut open, &mut lost,
+        )
+    } else {
+        read_threaded(
+            source, view, &mut co, shards, stop, &mut write, &mut open, &mut lost,
+        )
+    };
+    let mut outcome = outcome;
+    if !lost && finish(&mut co, view, open, &mut write).is_err() {
+        lost = true;
+    }
+    co.workers.join();
+    if lost {
+        outcome
+            .warnings
+            .push("an analysis thread failed: the report is incomplete".into());
+    }
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_threaded(
+    mut source: FileSource,
+    view: &mut Engine,
+    co: &mut Coordinator,
+    shards: usize,
+    stop: &Arc<AtomicBool>,
+    write: &mut dyn FnMut(&mut Engine) -> bool,
+    open: &mut bool,
+    lost: &mut bool,
+) -> ReadOutcome {
+    let (tx, rx) = sync_channel::<Batch>(8);
+    let mut decoder = view.new_decoder();
+    let halt = Arc::new(AtomicBool::new(false));
+    let (stop2, halt2) = (stop.clone(), halt.clone());
+    let reader = std::thread::Builder::new()
+        .name("reader".into())
+        .spawn(move || {
+            let mut batch = Batch::new(0);
+            let outcome = source.run(
+                |raw| {
+                    batch.push((raw.ts, decoder.decode(raw)), shards);
+                    if batch.is_full() {
+                        let next = Batch::new(batch.end());
+                        if tx.send(std::mem::replace(&mut batch, next)).is_err() {
+                            halt2.store(true, Ordering::Relaxed);
+                        }
+                    }
+                },
+                || !stop2.load(Ordering::Relaxed) && !halt2.load(Ordering::Relaxed),
+            );
+            if !batch.records.is_empty() {
+                let _ = tx.send(batch);
+            }
+            outcome
+        });
+    let Ok(reader) = reader else {
+        return ReadOutcome {
+            frames: 0,
+            warnings: vec!["cannot start the reader thread".into()],
+            notes: Vec::new(),
+        };
+    };
+    for b in rx.iter() {
+        match co.batch(b, view, write) {
+            Ok(true) => {}
+            Ok(false) => {
+                *open = false;
+                break;
+            }
+            Err(Lost) => {
+                *lost = true;
+                break;
+            }
+        }
+    }
+    halt.store(true, Ordering::Relaxed);
+    // Unblock a reader waiting on a full queue, then collect what it read.
+    drop(rx);
+    reader.join().unwrap_or_else(|_| ReadOutcome {
+        frames: 0,
+        warnings: vec!["the reader thread failed".into()],
+        notes: Vec::new(),
+    })
+}
+
+fn read_inline(
+    mut source: FileSource,
+    view: &mut Engine,
+    co: &mut Coordinator,
+    stop: &Arc<AtomicBool>,
+    write: &mut dyn FnMut(&mut Engine) -> bool,
+    open: &mut bool,
+    lost: &mut bool,
+) -> ReadOutcome {
+    let mut decoder = view.new_decoder();
+    let mut batch = Batch::new(0);
+    let go = std::cell::Cell::new(true);
+    let outcome = source.run(
+        |raw| {
+            batch.push((raw.ts, decoder.decode(raw)), 1);
+            if batch.is_full() {
+                let next = Batch::new(batch.end());
+                match co.batch(std::mem::replace(&mut batch, next), view, write) {
+                    Ok(true) => {}
+                    Ok(false) => go.set(false),
+                    Err(Lost) => {
+                        *lost = true;
+                        go.set(false);
+                    }
+                }
+            }
+        },
+        || go.get() && !stop.load(Ordering::Relaxed),
+    );
+    if !go.get() && !*lost {
+        *open = false;
+    }
+    if go.get() && !batch.records.is_empty() {
+        match co.batch(batch, view, write) {
+            Ok(true) => {}
+            Ok(false) => *open = false,
+            Err(Lost) => *lost = true,
+        }
+    }
+    outcome
+}
+
+/// End of input: the last batch, then every shard's held events, remaining flows and counters,
+/// and the rows of the Zeek connections still open, merged in order.
+fn finish(
+    co: &mut Coordinator,
+    view: &mut Engine,
+    mut open: bool,
+    write: &mut dyn FnMut(&mut Engine) -> bool,
+) -> Result<(), Lost> {
+    if let Some(b) = co.inflight.take() {
+        let (o, limit) = co.collect(&b)?;
+        if open {
+            open = hand_in(view, &b, o, limit, write);
+        }
+    }
+    let outs = co.workers.all(|_| Req::Finish)?;
+    let mut stats = Stats::default();
+    let mut remaining = Vec::new();
+    for o in &outs {
+        stats.absorb(&o.stats);
+    }
+    let outs: Vec<Output> = outs
+        .into_iter()
+        .map(|mut o| {
+            remaining.append(&mut o.remaining);
+            o
+        })
+        .collect();
+    remaining.sort_unstable_by_key(|f| f.id);
+    let o = co.merger.order(outs, &[]);
+    view.hand_in(o.events.into_iter().map(|x| x.1), [], []);
+    view.absorb(remaining, stats);
+    if open && view.cfg.zeek_rows {
+        merge_rows(co, view, write)?;
+    }
+    Ok(())
+}
+
+/// The rows of the connections still open at the end, from every shard in connection order,
+/// handed to the report a batch at a time (a million open connections must not become a
+/// million rows in memory).
+fn merge_rows(
+    co: &mut Coordinator,
+    view: &mut Engine,
+    write: &mut dyn FnMut(&mut Engine) -> bool,
+) -> Result<(), Lost> {
+    let n = co.workers.len();
+    let mut queues: Vec<VecDeque<ZeekRow>> = vec![VecDeque::new(); n];
+    let mut done = vec![false; n];
+    let mut out = Vec::new();
+    loop {
+        for i in 0..n {
+            if queues.get(i).is_some_and(VecDeque::is_empty)
+                && !done.get(i).copied().unwrap_or(true)
+            {
+                co.workers.send(i, Req::Rows)?;
+                let Rep::Rows(rows) = co.workers.recv(i)? else {
+                    return Err(Lost);
+                };
+                if rows.is_empty() {
+                    if let Some(d) = done.get_mut(i) {
+                        *d = true;
+                    }
+                } else if let Some(q) = queues.get_mut(i) {
+                    q.extend(rows);
+                }
+            }
+        }
+        let next = queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| q.front().map(|r| (conn_order(r.ts, [r.orig, r.resp]), i)))
+            .min();
+        let Some((_, i)) = next else {
+            break;
+        };
+        if let Some(mut r) = queues.get_mut(i).and_then(VecDeque::pop_front) {
+            co.merger.number(&mut r);
+            out.push(r);
+        }
+        if out.len() >= 4096 {
+            view.hand_in([], [], std::mem::take(&mut out));
+            if !write(view) {
+                return Ok(());
+            }
+        }
+    }
+    view.hand_in([], [], out);
+    write(view);
+    Ok(())
+}

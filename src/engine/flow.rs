@@ -1,0 +1,207 @@
+//! One TCP connection as the engine keeps it ([`Flow`]) and which side began it
+//! ([`Orientation`], docs/analysis.md#orientation).
+
+use crate::analysis::wireshark::WireFlow;
+use crate::analysis::zeek::{ServerPorts, ZeekConn};
+use crate::decode::tunnels::{Chain, HopAddr, TunnelKind};
+use crate::decode::{Endpoint, Segment};
+use crate::flow::{Dir, FlowId, FlowKey, TableEntry};
+use crate::tcp::{Connection, NativeConfig, NativeSummary};
+use crate::time::Ts;
+use crate::vocab::events::{EventKind, PacketEvents};
+
+/// Orientation of a flow: which side is the originator (docs/analysis.md#orientation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Orientation {
+    pub orig: Dir,
+    /// No later packet can change `orig` any more.
+    pub settled: bool,
+    swapped_at_creation: bool,
+}
+
+impl Orientation {
+    /// From the flow's first packet: its sender is the originator unless Zeek's likely-server
+    /// rule swaps the roles ([`ServerPorts::flip_at_creation`], the one rule every report
+    /// uses; docs/analysis.md, "Orientation").
+    pub(super) fn at_creation(seg: &Segment, ports: &ServerPorts) -> Orientation {
+        let f = seg.flags;
+        let synack = f.syn() && f.ack();
+        let swap = ports.flip_at_creation(seg);
+        Orientation {
+            orig: if swap { Dir::B } else { Dir::A },
+            // Only a flow that starts with a SYN+ACK can still be swapped by rule 3.
+            settled: !synack || swap,
+            swapped_at_creation: swap,
+        }
+    }
+
+    /// Rule 3: while the flow holds only SYN+ACKs from A, the first plain pure ACK or data
+    /// segment (either direction) makes B the originator. Any other non-SYN+ACK settles.
+    pub(super) fn update(&mut self, seg: &Segment) {
+        if self.settled {
+            return;
+        }
+        let f = seg.flags;
+        if f.syn() && f.ack() {
+            return;
+        }
+        if f.plain() && !self.swapped_at_creation {
+            self.orig = Dir::B;
+        }
+        self.settled = true;
+    }
+}
+
+/// Everything the engine knows about one TCP connection.
+#[derive(Debug)]
+pub struct Flow {
+    pub id: FlowId,
+    /// Sender of the flow's first packet.
+    pub a: Endpoint,
+    pub b: Endpoint,
+    pub orientation: Orientation,
+    pub first_ts: Ts,
+    pub last_ts: Ts,
+    /// Last packet sent by each side (indexed by [`Dir`]).
+    pub last_from: [Option<Ts>; 2],
+    pub pkts: [u64; 2],
+    pub payload_bytes: [u64; 2],
+    pub ip_bytes: [u64; 2],
+    /// How many packets carried each event kind.
+    pub event_counts: [u32; EventKind::COUNT],
+    /// Compat-W state.
+    pub wire: WireFlow,
+    /// Native state.
+    pub conn: Connection,
+    /// Compat-Z rules over the whole flow (JSON `conn_state`/`history`).
+    pub zeek: ZeekConn,
+    /// Events held back until the orientation is settled.
+    pub(super) pending: Vec<PacketEvents>,
+    /// Removed from the table before the end of the input (limit or timeout).
+    pub evicted: bool,
+    /// The encapsulations of the flow's first packet, outermost first, endpoints as the
+    /// first packet travelled (source on side A).
+    pub tunnel: Option<Box<Chain>>,
+}
+
+impl TableEntry for Flow {
+    fn id(&self) -> FlowId {
+        self.id
+    }
+    fn key(&self) -> FlowKey {
+        FlowKey::new(self.a, self.b)
+    }
+    fn has_key(&self, key: &FlowKey) -> bool {
+        (self.a == key.lo && self.b == key.hi) || (self.a == key.hi && self.b == key.lo)
+    }
+}
+
+impl Flow {
+    pub(super) fn new(id: FlowId, seg: &Segment, ports: &ServerPorts) -> Flow {
+        Flow {
+            id,
+            a: seg.src,
+            b: seg.dst,
+            orientation: Orientation::at_creation(seg, ports),
+            first_ts: seg.ts,
+            last_ts: seg.ts,
+            last_from: [None; 2],
+            pkts: [0; 2],
+            payload_bytes: [0; 2],
+            ip_bytes: [0; 2],
+            event_counts: [0; EventKind::COUNT],
+            wire: WireFlow::new(),
+            conn: Connection::new(),
+            zeek: ZeekConn::new(),
+            pending: Vec::new(),
+            evicted: false,
+            tunnel: None,
+        }
+    }
+
+    #[inline]
+    pub fn dir_of(&self, seg: &Segment) -> Dir {
+        if seg.src == self.a && seg.dst == self.b {
+            Dir::A
+        } else {
+            Dir::B
+        }
+    }
+
+    pub fn key(&self) -> FlowKey {
+        FlowKey::new(self.a, self.b)
+    }
+
+    pub fn orig_dir(&self) -> Dir {
+        self.orientation.orig
+    }
+
+    pub fn endpoint(&self, d: Dir) -> Endpoint {
+        match d {
+            Dir::A => self.a,
+            Dir::B => self.b,
+        }
+    }
+
+    pub fn orig(&self) -> Endpoint {
+        self.endpoint(self.orig_dir())
+    }
+
+    pub fn resp(&self) -> Endpoint {
+        self.endpoint(self.orig_dir().other())
+    }
+
+    /// Is `d` the originator's side?
+    pub fn is_orig(&self, d: Dir) -> bool {
+        d == self.orig_dir()
+    }
+
+    /// Value of a per-side array for the originator and the responder.
+    pub fn by_role<T: Copy>(&self, v: [T; 2]) -> (T, T) {
+        let o = self.orig_dir().idx();
+        (v[o], v[1 - o])
+    }
+
+    pub fn count(&self, k: EventKind) -> u32 {
+        self.event_counts[k as usize]
+    }
+
+    /// The flow's tunnel chain, outermost first, as (kind, outer endpoint on the originator's
+    /// side, on the responder's side); empty when the flow was not tunnelled.
+    pub fn tunnel_hops(&self) -> Vec<(TunnelKind, HopAddr, HopAddr)> {
+        let a_is_orig = self.orig_dir() == Dir::A;
+        self.tunnel
+            .as_ref()
+            .map(|c| {
+                c.hops()
+                    .iter()
+                    .map(|h| {
+                        if a_is_orig {
+                            (h.kind, h.src, h.dst)
+                        } else {
+                            (h.kind, h.dst, h.src)
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The kinds of the flow's tunnels as a set of [`TunnelKind::bit`]s.
+    pub fn tunnel_kinds(&self) -> u16 {
+        self.tunnel
+            .as_ref()
+            .map(|c| c.hops().iter().fold(0, |m, h| m | h.kind.bit()))
+            .unwrap_or(0)
+    }
+
+    pub fn summary(&self, now: Ts, cfg: &NativeConfig) -> NativeSummary {
+        let mut s = self.conn.summary(self.orig_dir(), now, cfg);
+        // Exact RSTs are all the RSTs the connection did not call in or out of window: counted
+        // here from the events, so an ordinary RST allocates nothing (docs/cable-pull.md).
+        s.rst.exact = self
+            .count(EventKind::Rst)
+            .saturating_sub(s.rst.in_window + s.rst.out_of_window);
+        s
+    }
+}

@@ -1,0 +1,329 @@
+//! One shard of a sharded analysis (docs/architecture.md#sharded-analysis): an [`Engine`] that
+//! owns the flows whose key hashes to it, sees every record's timestamp (so its timers fire at
+//! the same packet time as one engine's would), and hands what it produces over tagged with
+//! the record during which it became final ([`At`]). What is global — flow ids, Zeek uids, the
+//! `--max-flows` bound, the output order — is settled by [`super::merge`] over all shards;
+//! the threads that run the shards are the driver's.
+
+use std::hash::{Hash, Hasher};
+
+use crate::analysis::zeek::{ConnOrder, ZeekRow};
+use crate::decode::{DecodeShared, Decoded, Skip};
+use crate::flow::{FlowId, FlowKey, Slot};
+use crate::time::Ts;
+use crate::vocab::events::PacketEvents;
+
+use super::{Config, Engine, Flow, Stats};
+
+/// Flows created during a batch are numbered from here until the global numbering
+/// ([`Shard::assign_ids`]); global ids stay below (2^31 flows per run).
+pub const PROVISIONAL: FlowId = 1 << 31;
+
+/// Records per batch. The `--max-flows` bound is applied between batches, so this is part of
+/// the defined behaviour (docs/architecture.md#sharded-analysis), not a tuning knob.
+pub const BATCH_RECORDS: usize = 1024;
+
+/// One decoded record, as the reader hands it over.
+pub type Record = (Ts, Result<Decoded, Skip>);
+
+/// Consecutive records of the capture, with the shard that owns each.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Ordinal (0-based, capture order) of the first record.
+    pub first: u64,
+    pub records: Vec<Record>,
+    pub owners: Vec<u16>,
+}
+
+impl Batch {
+    pub fn new(first: u64) -> Batch {
+        Batch {
+            first,
+            records: Vec::with_capacity(BATCH_RECORDS),
+            owners: Vec::with_capacity(BATCH_RECORDS),
+        }
+    }
+
+    /// Add a record, owned by the shard its flow hashes to.
+    pub fn push(&mut self, rec: Record, shards: usize) {
+        self.owners.push(owner(&rec.1, shards));
+        self.records.push(rec);
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.records.len() >= BATCH_RECORDS
+    }
+
+    /// The ordinal of the record after the last one.
+    pub fn end(&self) -> u64 {
+        self.first + self.records.len() as u64
+    }
+}
+
+/// The shard that analyses a record: a TCP segment's and an ICMP error's by the hash of the
+/// (quoted) flow's key; everything else is counted by shard 0 (neighbour messages reach every
+/// shard's table, see [`Engine::observe`]).
+pub fn owner(d: &Result<Decoded, Skip>, shards: usize) -> u16 {
+    if shards <= 1 {
+        return 0;
+    }
+    let key = match d {
+        Ok(Decoded::Tcp(s)) => FlowKey::of(s),
+        Ok(Decoded::IcmpError(e)) => FlowKey::new(e.src, e.dst),
+        _ => return 0,
+    };
+    let mut h = rustc_hash::FxHasher::default();
+    key.hash(&mut h);
+    // The high half, mixed: Fx's low bits are weak.
+    let x = (h.finish() >> 32).wrapping_mul(0x9e37_79b9) & 0xffff_ffff;
+    ((x * shards as u64) >> 32) as u16
+}
+
+/// When an output became final: during a record (its ordinal), when the table bound was
+/// applied after a batch, or at the end of input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct At {
+    pub record: u64,
+    pub step: Step,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    Record,
+    Limit,
+    End,
+}
+
+impl At {
+    pub const END: At = At {
+        record: u64::MAX,
+        step: Step::End,
+    };
+}
+
+/// What a shard produced during a batch (or a bound step, or the end).
+#[derive(Debug, Default)]
+pub struct Output {
+    /// The record of each flow created, in creation order (provisional ids
+    /// `PROVISIONAL + i`).
+    pub created: Vec<u64>,
+    pub events: Vec<(At, PacketEvents)>,
+    pub evicted: Vec<(At, Flow)>,
+    pub rows: Vec<(At, ZeekRow)>,
+    /// At the end: the flows still in the table.
+    pub remaining: Vec<Flow>,
+    /// Flows and Zeek connections kept after the step.
+    pub flows: usize,
+    pub conns: usize,
+    /// At the end: the shard's counters.
+    pub stats: Stats,
+}
+
+/// The least recently active flows and Zeek connections of a shard, oldest first.
+#[derive(Debug, Default)]
+pub struct Oldest {
+    pub flows: Vec<((Ts, FlowId), Slot)>,
+    pub conns: Vec<((i64, ConnOrder), u32)>,
+}
+
+/// One shard: an engine and what it has produced since the last hand-over.
+#[derive(Debug)]
+pub struct Shard {
+    engine: Engine,
+    index: u16,
+    out: Output,
+    /// Creations already tagged with their record.
+    tagged: usize,
+}
+
+impl Shard {
+    /// Shard `index` of a run; `shared` is the reader's decoder state (tunnels, reassembly).
+    pub fn new(mut cfg: Config, shared: &DecodeShared, index: u16) -> Shard {
+        // The bound is global: applied between batches over every shard.
+        cfg.max_flows = 0;
+        let mut engine = Engine::with_shared(cfg, shared);
+        engine.created = Some(Vec::new());
+        engine.flows.number_from(PROVISIONAL);
+        Shard {
+            engine,
+            index,
+            out: Output::default(),
+            tagged: 0,
+        }
+    }
+
+    /// Analyse a batch: the records this shard owns in full, the others for their time.
+    pub fn run(&mut self, batch: &Batch) -> Output {
+        for (i, ((ts, d), owner)) in batch.records.iter().zip(&batch.owners).enumerate() {
+            if *owner == self.index {
+                self.engine.on_decoded(*ts, *d);
+            } else {
+                self.engine.observe(*ts, d);
+            }
+            self.collect(At {
+                record: batch.first + i as u64,
+                step: Step::Record,
+            });
+        }
+        self.hand_over()
+    }
+
+    /// Move what the engine produced during the last step into the output, tagged `at`.
+    fn collect(&mut self, at: At) {
+        let e = &mut self.engine;
+        if let Some(c) = &e.created {
+            for _ in self.tagged..c.len() {
+                self.out.created.push(at.record);
+            }
+            self.tagged = c.len();
+        }
+        if !e.events_out.is_empty() {
+            self.out
+                .events
+                .extend(e.events_out.drain(..).map(|pe| (at, pe)));
+        }
+        if !e.evicted_out.is_empty() {
+            self.out
+                .evicted
+                .extend(e.evicted_out.drain(..).map(|f| (at, f)));
+        }
+        if e.cfg.zeek_rows {
+            let rows = e.zeek.take_rows();
+            self.out.rows.extend(rows.into_iter().map(|r| (at, r)));
+        }
+    }
+
+    fn hand_over(&mut self) -> Output {
+        self.out.flows = self.engine.flows.len();
+        self.out.conns = self.engine.zeek.len();
+        std::mem::take(&mut self.out)
+    }
+
+    /// The global ids of the flows created in the last batch, in this shard's creation order.
+    pub fn assign_ids(&mut self, ids: &[FlowId]) {
+        let e = &mut self.engine;
+        let Some(created) = e.created.as_mut() else {
+            return;
+        };
+        for (i, (slot, id)) in created.drain(..).zip(ids).enumerate() {
+            let prov = PROVISIONAL.wrapping_add(i as FlowId);
+            // The slot may hold a later flow if this one left during the batch.
+            if let Some(f) = e.flows.at_mut(slot)
+                && f.id == prov
+            {
+                f.id = *id;
+                for pe in &mut f.pending {
+                    pe.flow = *id;
+                }
+            }
+        }
+        e.flows.number_from(PROVISIONAL);
+        self.tagged = 0;
+    }
+
+    /// Candidates for the table bound: this shard's `flows` and `conns` oldest.
+    pub fn oldest(&self, flows: usize, conns: usize) -> Oldest {
+        let mut f: Vec<((Ts, FlowId), Slot)> = Vec::new();
+        if flows > 0 {
+            f = self
+                .engine
+                .flows
+                .iter_slots()
+                .map(|(s, fl)| ((fl.last_ts, fl.id), s))
+                .collect();
+            if flows < f.len() {
+                f.select_nth_unstable(flows);
+                f.truncate(flows);
+            }
+            f.sort_unstable();
+        }
+        let conns = if conns > 0 {
+            self.engine.zeek.oldest(conns)
+        } else {
+            Vec::new()
+        };
+        Oldest { flows: f, conns }
+    }
+
+    /// Evict the flows and Zeek connections the bound chose (at `at`).
+    pub fn evict(&mut self, at: At, flows: &[Slot], conns: &[u32]) -> Output {
+        for &slot in flows {
+            if self.engine.flows.at(slot).is_some() {
+                self.engine.evict(slot);
+                self.engine.stats.evicted_for_limit += 1;
+            }
+        }
+        self.engine.zeek.evict_slots(conns);
+        self.collect(at);
+        self.hand_over()
+    }
+
+    /// End of input: the held events, the flows still in the table and the counters. The
+    /// Zeek connections still open follow from [`Shard::finish_rows`].
+    pub fn finish(&mut self) -> Output {
+        self.engine.finish();
+        let e = &mut self.engine;
+        self.out
+            .events
+            .extend(e.events_out.drain(..).map(|pe| (At::END, pe)));
+        let slots: Vec<(Slot, FlowKey)> = e.flows.iter_slots().map(|(s, f)| (s, f.key())).collect();
+        for (slot, key) in slots {
+            if let Some(f) = e.flows.remove(slot, &key) {
+                self.out.remaining.push(f);
+            }
+        }
+        self.out.stats = e.stats.clone();
+        std::mem::take(&mut self.out)
+    }
+
+    /// After [`Shard::finish`]: the next rows of the connections still open, in the order of
+    /// [`crate::analysis::zeek::conn_order`]; empty when there are no more.
+    pub fn finish_rows(&mut self) -> Vec<ZeekRow> {
+        if !self.engine.cfg.zeek_rows {
+            return Vec::new();
+        }
+        self.engine.zeek.take_rows()
+    }
+}
+
+impl Engine {
+    /// A record another shard analyses (or, for the reports' engine, none does): only its
+    /// time moves this engine's clock and timers, and a neighbour message reaches its table.
+    pub fn observe(&mut self, ts: Ts, d: &Result<Decoded, Skip>) {
+        self.last_frame_ts = ts;
+        self.clock(ts);
+        if self.cfg.zeek_rows {
+            self.zeek.advance(ts);
+        }
+        if self.cfg.track_flows
+            && let Ok(Decoded::Neighbour(n)) = d
+        {
+            self.neighbours
+                .get_or_insert_with(Box::default)
+                .on_message(n);
+        }
+    }
+
+    /// Outputs of the shards, in the defined order, handed to this engine's outboxes for the
+    /// reports ([`crate::driver`]'s writers drain them as they drain a whole engine's).
+    pub fn hand_in(
+        &mut self,
+        events: impl IntoIterator<Item = PacketEvents>,
+        evicted: impl IntoIterator<Item = Flow>,
+        rows: impl IntoIterator<Item = ZeekRow>,
+    ) {
+        self.events_out.extend(events);
+        self.evicted_out.extend(evicted);
+        self.handed_rows.extend(rows);
+    }
+
+    /// End of a sharded run: the shards' remaining flows (in id order) and summed counters.
+    pub fn absorb(&mut self, flows: Vec<Flow>, stats: Stats) {
+        for f in flows {
+            self.flows.insert(f.key(), |_| f);
+        }
+        let reassembly = self.shared.reassembly.snapshot();
+        self.stats = stats;
+        self.stats.reassembly = reassembly;
+    }
+}
