@@ -32,7 +32,7 @@ use crate::tui::{DataSource, FlowDetail, FlowRow, Rates, Saved, Snapshot};
 use crate::vocab::events::EventKind;
 
 use super::offline::OfflineSource;
-use super::packets::{FileLadder, RingLadder};
+use super::packets::{FileLadder, RingLadder, SeriesReader};
 use crate::export::Exports;
 
 mod exports;
@@ -643,6 +643,7 @@ pub struct LoadingSource {
     inputs: Vec<std::path::PathBuf>,
     filter: Option<String>,
     file_ladder: Option<FileLadder>,
+    series_reader: SeriesReader,
     last_generation: u64,
     /// Warnings of the read, once it finished.
     pub warnings: Vec<String>,
@@ -738,6 +739,7 @@ pub fn spawn_loading_exporting(
         inputs,
         filter,
         file_ladder,
+        series_reader: SeriesReader::default(),
         last_generation: 0,
         warnings: Vec::new(),
     })
@@ -805,11 +807,15 @@ impl DataSource for LoadingSource {
         }
     }
 
-    fn series_job(&mut self, target: &LadderTarget) -> Option<crate::tui::SeriesJob> {
-        match self.offline.as_mut() {
-            Some(o) => o.series_job(target),
-            None => self.file_ladder.as_ref().map(|l| l.series_job(target)),
+    fn start_series(&mut self, target: &LadderTarget) -> bool {
+        match self.file_ladder.as_ref() {
+            Some(l) => self.series_reader.start(l, target),
+            None => false,
         }
+    }
+
+    fn poll_series(&mut self) -> Option<(LadderTarget, Result<Series, String>)> {
+        self.series_reader.poll()
     }
 
     fn save(
