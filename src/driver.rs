@@ -6,7 +6,7 @@ pub mod feed;
 pub mod offline;
 pub mod packets;
 mod report_writer;
-mod sharded;
+pub mod sharded;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::sync::Arc;

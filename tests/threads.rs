@@ -169,3 +169,76 @@ fn parquet_export_identical_across_threads() {
         assert!(files(t) == one, "--parquet: --threads 1 vs {t}");
     }
 }
+
+/// The shards taken in turn on one thread with small batches (many batch boundaries: flows
+/// numbered across batches, the table bound applied after each): the reports must not depend on
+/// the number of shards.
+#[test]
+fn small_batches_identical_for_1_to_4_shards() {
+    use tcplens::decode::Decoded;
+    use tcplens::driver::sharded;
+    use tcplens::engine::{Config, Engine};
+    use tcplens::report;
+    use tcplens::testkit::Ladder;
+    let mut segs = Vec::new();
+    for i in 0..300u32 {
+        let mut l = Ladder::new().ports(30000 + (i % 97) as u16, 80 + (i % 5) as u16);
+        l.at(i as f64 * 0.7);
+        segs.extend([l.c2s("S", 0, 0, 0), l.s2c("SA", 0, 1, 0)]);
+        if i % 3 != 0 {
+            segs.extend([
+                l.c2s("PA", 1, 1, 10),
+                l.s2c("FA", 1, 11, 0),
+                l.c2s("A", 11, 2, 0),
+            ]);
+        }
+    }
+    segs.sort_by_key(|s| s.ts);
+    for max_flows in [0, 7] {
+        let cfg = Config {
+            collect_events: true,
+            zeek_rows: true,
+            evict_idle: true,
+            closed_timeout: 5.0,
+            max_flows,
+            ..Config::default()
+        };
+        let run = |shards: usize| {
+            let mut view = Engine::new(cfg.clone());
+            let mut out = Vec::new();
+            let drain = |e: &mut Engine, out: &mut Vec<u8>| {
+                report::events::drain(e, out).unwrap();
+                let gone: Vec<_> = e.take_evicted().collect();
+                for f in &gone {
+                    report::json::write_flow(out, f, e).unwrap();
+                }
+                for r in &e.take_zeek_rows() {
+                    report::zeek::write_row(out, r).unwrap();
+                }
+            };
+            let records = segs.iter().map(|s| (s.ts, Ok(Decoded::Tcp(*s))));
+            assert!(sharded::run_inline(
+                records,
+                &mut view,
+                &cfg,
+                (shards, 5),
+                |e| {
+                    drain(e, &mut out);
+                    true
+                }
+            ));
+            view.finish();
+            drain(&mut view, &mut out);
+            report::json::write_all(&mut out, &view).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let one = run(1);
+        assert!(one.matches("\"evicted\":true").count() > 10, "{max_flows}");
+        for shards in 2..=4 {
+            assert!(
+                one == run(shards),
+                "max_flows {max_flows}: 1 vs {shards} shards"
+            );
+        }
+    }
+}

@@ -176,13 +176,30 @@ impl Order {
 
 /// libpcap's mapping of file link types (LINKTYPE_*) to its DLT_* values where they differ
 /// on Linux (`pcap-common.c`), so frames carry the numbers libpcap would give them.
+/// The classic header's upper six bits carry the FCS length, not the link type: they are
+/// masked off first, as libpcap does (found by the capture_file fuzz target: 0x1000_0065 is raw
+/// IP with a 4-byte FCS flag, DLT 12).
 pub fn dlt_of_linktype(lt: u32) -> i32 {
-    match lt {
+    match lt & 0x03ff_ffff {
         100 => 11, // ATM RFC 1483
         101 => 12, // raw IP
         102 => 15, // SLIP BSD/OS
         103 => 16, // PPP BSD/OS
         106 => 19, // ATM CLIP
-        l => (l & 0x03ff_ffff) as i32,
+        l => l as i32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dlt_of_linktype;
+
+    #[test]
+    fn fcs_bits_are_masked_before_the_linktype_is_mapped() {
+        assert_eq!(dlt_of_linktype(101), 12);
+        // Upper bits: FCS length 4 (0x1000_0000) and the FCS-present flag (0x0400_0000).
+        assert_eq!(dlt_of_linktype(0x1000_0065), 12);
+        assert_eq!(dlt_of_linktype(0x1400_0001), 1);
+        assert_eq!(dlt_of_linktype(228), 228);
     }
 }

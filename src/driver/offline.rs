@@ -17,9 +17,9 @@ use crate::timeseq::Series;
 use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
 use crate::tui::theme::Theme;
 use crate::tui::timeline::Timeline;
-use crate::tui::{DataSource, FlowDetail, Rates, Saved, SeriesJob, Snapshot, restore_terminal};
+use crate::tui::{DataSource, FlowDetail, Rates, Saved, Snapshot, restore_terminal};
 
-use super::packets::FileLadder;
+use super::packets::{FileLadder, SeriesReader};
 
 /// Why a capture read from standard input has no ladder, graphs or saved packets.
 pub(crate) const STDIN_ONCE: &str = "standard input cannot be read twice: no per-packet view";
@@ -45,6 +45,7 @@ pub struct OfflineSource {
     snapshot: Option<Snapshot>,
     ladder: Option<FileLadder>,
     rates: Option<mpsc::Receiver<Rates>>,
+    series_reader: SeriesReader,
 }
 
 impl OfflineSource {
@@ -95,6 +96,7 @@ impl OfflineSource {
             snapshot: Some(snapshot),
             ladder,
             rates,
+            series_reader: SeriesReader::default(),
         }
     }
 
@@ -129,8 +131,15 @@ impl DataSource for OfflineSource {
         }
     }
 
-    fn series_job(&mut self, target: &LadderTarget) -> Option<SeriesJob> {
-        self.ladder.as_ref().map(|l| l.series_job(target))
+    fn start_series(&mut self, target: &LadderTarget) -> bool {
+        match self.ladder.as_ref() {
+            Some(l) => self.series_reader.start(l, target),
+            None => false,
+        }
+    }
+
+    fn poll_series(&mut self) -> Option<(LadderTarget, Result<Series, String>)> {
+        self.series_reader.poll()
     }
 
     fn save(

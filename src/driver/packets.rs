@@ -10,6 +10,7 @@
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use crate::capture::FileSource;
 use crate::decode::{self, DecodeOptions, RawFrame, Segment, TcpFlags};
@@ -36,12 +37,6 @@ impl FileLadder {
         series(&self.paths, self.filter.as_deref(), &self.cfg, target)
     }
 
-    /// [`FileLadder::series`] as a job for a thread of its own (the whole file is read).
-    pub fn series_job(&self, target: &LadderTarget) -> crate::tui::SeriesJob {
-        let (l, t) = (self.clone(), *target);
-        Box::new(move || l.series(&t))
-    }
-
     /// Write the connection's frames to a pcap file.
     pub fn save(
         &self,
@@ -57,6 +52,48 @@ impl FileLadder {
             path,
             overwrite,
         )
+    }
+}
+
+/// A connection's series read back from the files on a thread of its own (the whole capture
+/// is read again: a second or two for a million segments), so the UI answers keys meanwhile;
+/// [`crate::tui::DataSource::start_series`] and `poll_series` of the offline sources.
+#[derive(Default)]
+pub struct SeriesReader {
+    pending: Option<(LadderTarget, mpsc::Receiver<Result<Series, String>>)>,
+}
+
+impl SeriesReader {
+    /// Start reading `target`'s series (nothing new if it is already under way); false when
+    /// no thread could be started.
+    pub fn start(&mut self, ladder: &FileLadder, target: &LadderTarget) -> bool {
+        if self.pending.as_ref().is_some_and(|p| p.0 == *target) {
+            return true;
+        }
+        let (l, t) = (ladder.clone(), *target);
+        let (tx, rx) = mpsc::channel();
+        let started = std::thread::Builder::new()
+            .name("series".into())
+            .spawn(move || {
+                let _ = tx.send(l.series(&t));
+            });
+        if started.is_ok() {
+            self.pending = Some((*target, rx));
+        }
+        started.is_ok()
+    }
+
+    /// The series started last, once it is read.
+    pub fn poll(&mut self) -> Option<(LadderTarget, Result<Series, String>)> {
+        let (target, rx) = self.pending.as_ref()?;
+        let res = match rx.try_recv() {
+            Ok(s) => s,
+            Err(mpsc::TryRecvError::Empty) => return None,
+            Err(mpsc::TryRecvError::Disconnected) => Err("reading the connection failed".into()),
+        };
+        let target = *target;
+        self.pending = None;
+        Some((target, res))
     }
 }
 

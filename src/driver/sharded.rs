@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use crate::analysis::zeek::{ZeekRow, conn_order};
 use crate::capture::{FileSource, ReadOutcome};
 use crate::engine::merge::{self, Merger, Ordered};
-use crate::engine::shard::{At, Batch, Oldest, Output, Shard, Step};
+use crate::engine::shard::{At, Batch, Oldest, Output, Record, Shard, Step};
 use crate::engine::{Config, Engine, Stats};
 use crate::flow::{FlowId, Slot};
 
@@ -66,11 +66,14 @@ enum Workers {
 struct Lost;
 
 impl Workers {
-    fn start(cfg: &Config, view: &Engine, shards: usize) -> Result<Workers, String> {
+    /// `shards` shards, each on a thread of its own when `threads`.
+    fn start(cfg: &Config, view: &Engine, shards: usize, threads: bool) -> Result<Workers, String> {
         let shared = view.decode_shared();
         let make = |i: usize| Shard::new(cfg.clone(), &shared, i as u16);
-        if shards <= 1 {
-            return Ok(Workers::Inline(vec![(make(0), None)]));
+        if shards <= 1 || !threads {
+            return Ok(Workers::Inline(
+                (0..shards.max(1)).map(|i| (make(i), None)).collect(),
+            ));
         }
         let mut ws = Vec::with_capacity(shards);
         for i in 0..shards {
@@ -293,7 +296,7 @@ pub(super) fn run(
         warnings: vec![what.to_string()],
         notes: Vec::new(),
     };
-    let workers = match Workers::start(cfg, view, shards) {
+    let workers = match Workers::start(cfg, view, shards, true) {
         Ok(w) => w,
         Err(e) => return failed(&e),
     };
@@ -327,6 +330,49 @@ pub(super) fn run(
     outcome
 }
 
+/// Analyse decoded `records` on `shards` shards taken in turn on this thread, in batches of
+/// `batch` records: the steps and the order of the threaded run, for fuzzing and tests (the
+/// reports must not depend on `shards`). Returns false when a shard failed.
+pub fn run_inline(
+    records: impl IntoIterator<Item = Record>,
+    view: &mut Engine,
+    cfg: &Config,
+    (shards, batch): (usize, usize),
+    mut write: impl FnMut(&mut Engine) -> bool,
+) -> bool {
+    let Ok(workers) = Workers::start(cfg, view, shards, false) else {
+        return false;
+    };
+    let mut co = Coordinator {
+        workers,
+        merger: Merger::new(),
+        max_flows: cfg.max_flows,
+        inflight: None,
+    };
+    let mut batch = Batch::sized(0, batch);
+    let mut open = true;
+    for rec in records {
+        batch.push(rec, shards);
+        if batch.is_full() {
+            let next = batch.next();
+            match co.batch(std::mem::replace(&mut batch, next), view, &mut write) {
+                Ok(o) => open = o,
+                Err(Lost) => return false,
+            }
+            if !open {
+                break;
+            }
+        }
+    }
+    if open && !batch.records.is_empty() {
+        match co.batch(batch, view, &mut write) {
+            Ok(o) => open = o,
+            Err(Lost) => return false,
+        }
+    }
+    finish(&mut co, view, open, &mut write).is_ok()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn read_threaded(
     mut source: FileSource,
@@ -350,7 +396,7 @@ fn read_threaded(
                 |raw| {
                     batch.push((raw.ts, decoder.decode(raw)), shards);
                     if batch.is_full() {
-                        let next = Batch::new(batch.end());
+                        let next = batch.next();
                         if tx.send(std::mem::replace(&mut batch, next)).is_err() {
                             halt2.store(true, Ordering::Relaxed);
                         }
@@ -409,7 +455,7 @@ fn read_inline(
         |raw| {
             batch.push((raw.ts, decoder.decode(raw)), 1);
             if batch.is_full() {
-                let next = Batch::new(batch.end());
+                let next = batch.next();
                 match co.batch(std::mem::replace(&mut batch, next), view, write) {
                     Ok(true) => {}
                     Ok(false) => go.set(false),

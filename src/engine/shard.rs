@@ -33,14 +33,24 @@ pub struct Batch {
     pub first: u64,
     pub records: Vec<Record>,
     pub owners: Vec<u16>,
+    /// Records it takes ([`BATCH_RECORDS`]; tests and fuzzing use smaller batches to cross
+    /// many batch boundaries).
+    size: usize,
 }
 
 impl Batch {
     pub fn new(first: u64) -> Batch {
+        Batch::sized(first, BATCH_RECORDS)
+    }
+
+    /// A batch of `size` records (at least one).
+    pub fn sized(first: u64, size: usize) -> Batch {
+        let size = size.max(1);
         Batch {
             first,
-            records: Vec::with_capacity(BATCH_RECORDS),
-            owners: Vec::with_capacity(BATCH_RECORDS),
+            records: Vec::with_capacity(size),
+            owners: Vec::with_capacity(size),
+            size,
         }
     }
 
@@ -51,7 +61,12 @@ impl Batch {
     }
 
     pub fn is_full(&self) -> bool {
-        self.records.len() >= BATCH_RECORDS
+        self.records.len() >= self.size
+    }
+
+    /// The next batch, of the same size.
+    pub fn next(&self) -> Batch {
+        Batch::sized(self.end(), self.size)
     }
 
     /// The ordinal of the record after the last one.

@@ -34,7 +34,5 @@ pub use filter::Filter;
 pub use ladder::{LadderPage, LadderRow, LadderSource, LadderTarget};
 pub use snapshot::{FlowRow, Rates, Snapshot};
 pub use sort::SortKey;
-pub use term::{
-    CrosstermEvents, DataSource, EventSource, Saved, SeriesJob, drive, restore_terminal, run,
-};
+pub use term::{CrosstermEvents, DataSource, EventSource, Saved, drive, restore_terminal, run};
 pub use views::render;

@@ -6,7 +6,6 @@
 
 use std::io::{self, Stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
@@ -74,11 +73,15 @@ pub trait DataSource {
     fn series(&mut self, _target: &LadderTarget) -> Result<Series, String> {
         Err("no graphs for this source".into())
     }
-    /// The same as a job the loop runs on a thread of its own, for sources where building
-    /// the series takes long (offline: the files are read again). The UI answers keys
-    /// meanwhile and shows the graphs when the job is done. `None`: the loop calls
-    /// [`DataSource::series`].
-    fn series_job(&mut self, _target: &LadderTarget) -> Option<SeriesJob> {
+    /// Start building the series away from the UI thread, for sources where it takes long
+    /// (offline: the files are read again); the UI answers keys meanwhile and shows the graphs
+    /// when [`DataSource::poll_series`] hands the series over. `false`: the loop calls
+    /// [`DataSource::series`] instead.
+    fn start_series(&mut self, _target: &LadderTarget) -> bool {
+        false
+    }
+    /// The series [`DataSource::start_series`] started, once ready, with its connection.
+    fn poll_series(&mut self) -> Option<(LadderTarget, Result<Series, String>)> {
         None
     }
     /// Write a connection's packets to a pcap file at `path`.
@@ -108,39 +111,6 @@ pub trait DataSource {
     /// How long the loop waits for input before looking for a new snapshot.
     fn poll_interval(&self) -> Duration {
         Duration::from_millis(200)
-    }
-}
-
-/// Builds a connection's series away from the UI thread ([`DataSource::series_job`]).
-pub type SeriesJob = Box<dyn FnOnce() -> Result<Series, String> + Send>;
-
-/// A series being built by a [`SeriesJob`] on its thread.
-struct PendingSeries {
-    target: LadderTarget,
-    rx: mpsc::Receiver<Result<Series, String>>,
-}
-
-impl PendingSeries {
-    fn start(target: LadderTarget, job: SeriesJob) -> Result<PendingSeries, String> {
-        let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("series".into())
-            .spawn(move || {
-                let _ = tx.send(job());
-            })
-            .map_err(|e| format!("cannot start reading the connection: {e}"))?;
-        Ok(PendingSeries { target, rx })
-    }
-
-    /// The series when it is ready (an error if the thread ended without one).
-    fn poll(&self) -> Option<Result<Series, String>> {
-        match self.rx.try_recv() {
-            Ok(s) => Some(s),
-            Err(mpsc::TryRecvError::Empty) => None,
-            Err(mpsc::TryRecvError::Disconnected) => {
-                Some(Err("reading the connection failed".into()))
-            }
-        }
     }
 }
 
@@ -225,15 +195,18 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
         None => return Err(io::Error::other("no snapshot to show")),
     };
     let mut dirty = true;
-    let mut pending: Option<PendingSeries> = None;
+    // The connection whose series is being built away from this thread.
+    let mut pending: Option<LadderTarget> = None;
     loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }
-        if let Some(s) = pending.as_ref().and_then(PendingSeries::poll) {
+        if pending.is_some()
+            && let Some((target, s)) = source.poll_series()
+        {
+            pending = None;
             // Still the connection that asked for it (the user may have moved on).
-            let want = pending.take().map(|p| p.target);
-            if app.detail.as_ref().map(|d| d.flow.target()) == want {
+            if app.detail.as_ref().map(|d| d.flow.target()) == Some(target) {
                 app.set_series(s);
                 dirty = true;
             }
@@ -307,19 +280,13 @@ pub fn drive<B: Backend, S: DataSource, E: EventSource>(
                 let Some(target) = app.detail.as_ref().map(|d| d.flow.target()) else {
                     continue;
                 };
-                if pending.as_ref().is_some_and(|p| p.target == target) {
-                    continue;
-                }
-                match source.series_job(&target) {
-                    Some(job) => match PendingSeries::start(target, job) {
-                        Ok(p) => pending = Some(p),
-                        Err(e) => app.set_series(Err(e)),
-                    },
-                    None => {
-                        terminal.draw(|f| render(app, &snap, f)).map_err(err)?;
-                        let s = source.series(&target);
-                        app.set_series(s);
-                    }
+                // The graphs view ("loading…") is on screen before the work starts.
+                terminal.draw(|f| render(app, &snap, f)).map_err(err)?;
+                if source.start_series(&target) {
+                    pending = Some(target);
+                } else {
+                    let s = source.series(&target);
+                    app.set_series(s);
                 }
             }
             Action::Save { row, overwrite } => {
