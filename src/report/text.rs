@@ -4,7 +4,6 @@ use std::io::{self, Write};
 
 use super::warnings::Warning;
 use super::{Line, put_left, put_right, write_endpoint};
-use crate::analysis::middlebox::Middleboxes;
 use crate::capture::ReadOutcome;
 use crate::decode::Skip;
 use crate::display::{
@@ -13,6 +12,7 @@ use crate::display::{
 };
 use crate::engine::{Engine, Flow};
 use crate::story::Story;
+use crate::story::middlebox::Middleboxes;
 use crate::tcp::Verdict;
 
 /// Most stale connections explained in words; beyond it they are counted.

@@ -112,6 +112,9 @@ pub struct EventCounts {
     all: Option<Box<[u32; EventKind::COUNT]>>,
 }
 
+// A kind is stored as its discriminant + 1 in a byte.
+const _: () = assert!(EventKind::COUNT < 255);
+
 impl EventCounts {
     /// One more packet with event `k`.
     pub fn add(&mut self, k: EventKind) {
@@ -241,7 +244,6 @@ mod tests {
         let v: Vec<_> = s.iter().map(|k| k.as_str()).collect();
         assert_eq!(v, ["syn", "keepalive", "retransmission"]);
         assert_eq!(EventKind::ALL.len(), EventKind::COUNT);
-        assert!(EventKind::COUNT < 255);
         for (i, k) in EventKind::ALL.iter().enumerate() {
             assert_eq!(*k as usize, i);
         }
