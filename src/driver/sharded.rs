@@ -19,6 +19,7 @@ use crate::engine::merge::{self, Merger, Ordered};
 use crate::engine::shard::{
     At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Oldest, Output, Record, Shard, Step,
 };
+use crate::decode::Decoded;
 use crate::engine::{Config, Engine, Stats};
 use crate::flow::{FlowId, Slot};
 
@@ -313,8 +314,15 @@ fn hand_in(
     let mut fl = o.evicted.into_iter().peekable();
     let mut rows = o.rows.into_iter().peekable();
     let records = b.records.get(range.clone()).unwrap_or(&[]);
+    // The report's engine has no flows and no Zeek connections: only its clock (the latest
+    // time seen, for verdicts written now) and its neighbour table matter, so it is brought up
+    // to date only before it is handed outputs.
+    let mut latest = view.now();
     for (i, (ts, d)) in records.iter().enumerate() {
-        view.observe(*ts, d);
+        latest = latest.max(*ts);
+        if let Ok(Decoded::Neighbour(_)) = d {
+            view.observe(latest, d);
+        }
         let r = b.first + (i + range.start) as u64;
         let mut any = false;
         let mut events = Vec::new();
@@ -331,12 +339,14 @@ fn hand_in(
         }
         any |= !events.is_empty() || !flows.is_empty() || !zr.is_empty();
         if any {
+            view.observe_time(latest);
             view.hand_in(events, flows, zr);
             if !write(view) {
                 return false;
             }
         }
     }
+    view.observe_time(latest);
     let any = !limit.events.is_empty() || !limit.evicted.is_empty() || !limit.rows.is_empty();
     if any {
         view.hand_in(
@@ -509,7 +519,8 @@ fn read_inline(
     lost: &mut bool,
 ) -> ReadOutcome {
     let mut decoder = view.new_decoder();
-    let mut batch = Batch::sized(0, BATCH_RECORDS * BATCHES_PER_HANDOVER);
+    // One thread: no hand-over to save, and a batch that stays in the cache.
+    let mut batch = Batch::sized(0, BATCH_RECORDS);
     let go = std::cell::Cell::new(true);
     let outcome = source.run(
         |raw| {

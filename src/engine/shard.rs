@@ -314,16 +314,21 @@ impl Engine {
     /// time moves this engine's clock and timers, and a neighbour message reaches its table.
     pub fn observe(&mut self, ts: Ts, d: &Result<Decoded, Skip>) {
         self.last_frame_ts = ts;
-        self.clock(ts);
-        if self.cfg.zeek_rows {
-            self.zeek.advance(ts);
-        }
+        self.observe_time(ts);
         if self.cfg.track_flows
             && let Ok(Decoded::Neighbour(n)) = d
         {
             self.neighbours
                 .get_or_insert_with(Box::default)
                 .on_message(n);
+        }
+    }
+
+    /// Only the time of a record another engine analyses: the clock and the timers.
+    pub fn observe_time(&mut self, ts: Ts) {
+        self.clock(ts);
+        if self.cfg.zeek_rows {
+            self.zeek.advance(ts);
         }
     }
 
