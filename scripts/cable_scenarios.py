@@ -16,55 +16,14 @@ Standard library only, except `rst-injection`, which builds RSTs with scapy (pyt
 Every program exits by itself; expected errors (ECONNRESET, ETIMEDOUT...) are printed.
 """
 
-import argparse
 import json
 import os
-import shlex
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 
-
-def log(role, msg):
-    print(f"  [{role} {time.time():.6f}] {msg}", flush=True)
-
-
-def lab(role, var):
-    cmd = os.environ.get(var)
-    if not cmd:
-        raise SystemExit(f"{var} is not set")
-    subprocess.run(shlex.split(cmd), check=True)
-    log(role, f"{var}: {cmd}")
-
-
-def family(addr):
-    return socket.AF_INET6 if ":" in addr else socket.AF_INET
-
-
-def connect(args, cport=None):
-    s = socket.socket(family(args.addr), socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    port = args.cport if cport is None else cport
-    if port:
-        s.bind(("", port))
-    s.connect((args.addr, args.port))
-    return s
-
-
-def linger0(sock):
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-
-
-def recv_all(sock):
-    n = 0
-    while True:
-        b = sock.recv(65536)
-        if not b:
-            return n
-        n += len(b)
+from scenario_common import arguments, connect, family, lab, linger0, log, recv_all, run
 
 
 REQUEST = b"GET /cable HTTP/1.0\r\n\r\n"
@@ -391,19 +350,9 @@ def snoop_next_segment(s, args):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("role", choices=["server", "client"])
-    p.add_argument("scenario")
-    p.add_argument("--addr", required=True)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--cport", type=int, default=0)
-    p.add_argument("--ready", default="/dev/null")
+    p = arguments()
     p.add_argument("--out", default="/dev/null")
-    args = p.parse_args()
-    if args.role == "server":
-        server(args)
-    else:
-        client(args)
+    run(p, server, client)
 
 
 if __name__ == "__main__":

@@ -19,43 +19,15 @@ Every program exits by itself; errors the scenario expects (ECONNREFUSED, ETIMED
 ECONNRESET) are printed and are not failures.
 """
 
-import argparse
-import errno
 import os
-import shlex
 import socket
-import struct
 import subprocess
 import sys
 import time
 
+from scenario_common import arguments, connect, family, lab, linger0, log, recv_all, run, sleep_until
+
 KEEPIDLE, KEEPINTVL, KEEPCNT = 2, 1, 3
-
-
-def log(role, msg):
-    print(f"  [{role} {time.time():.6f}] {msg}", flush=True)
-
-
-def pull_cable(role):
-    cmd = os.environ.get("TL_PULL")
-    if not cmd:
-        raise SystemExit("TL_PULL is not set: cannot pull the cable")
-    subprocess.run(shlex.split(cmd), check=True)
-    log(role, f"cable pulled ({cmd})")
-
-
-def family(addr):
-    return socket.AF_INET6 if ":" in addr else socket.AF_INET
-
-
-def recv_all(sock):
-    """Read until EOF; return the byte count."""
-    n = 0
-    while True:
-        b = sock.recv(65536)
-        if not b:
-            return n
-        n += len(b)
 
 
 def recv_line(sock):
@@ -75,25 +47,8 @@ def set_keepalive(sock):
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPCNT)
 
 
-def linger0(sock):
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-
-
-def sleep_until(t):
-    d = t - time.time()
-    if d > 0:
-        time.sleep(d)
-
-
-def connect(args, cport=None, reuse=True):
-    s = socket.socket(family(args.addr), socket.SOCK_STREAM)
-    if reuse:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    port = args.cport if cport is None else cport
-    if port:
-        s.bind(("", port))
-    s.connect((args.addr, args.port))
-    return s
+def pull_cable(role):
+    lab(role, "TL_PULL", "cable pulled")
 
 
 REQUEST = b"GET /fixture HTTP/1.0\r\nHost: lab\r\n\r\n"
@@ -439,20 +394,10 @@ def main():
         ok = fins_crossed(sys.argv[2])
         print("  FINs crossed" if ok else "  FINs did NOT cross")
         sys.exit(0 if ok else 1)
-    p = argparse.ArgumentParser()
-    p.add_argument("role", choices=["server", "client"])
-    p.add_argument("scenario")
-    p.add_argument("--addr", required=True)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--cport", type=int, default=0)
-    p.add_argument("--ready", default="/dev/null")
+    p = arguments()
     p.add_argument("--peer", help="simultaneous-open server: the client's address")
     p.add_argument("--local", help="simultaneous-open client: its own address")
-    args = p.parse_args()
-    if args.role == "server":
-        server(args)
-    else:
-        client(args)
+    run(p, server, client)
 
 
 if __name__ == "__main__":

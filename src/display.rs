@@ -13,26 +13,7 @@ use crate::tcp::life::{Evidence, EvidenceKind, IdleKilled, MiddleboxReset, Outco
 use crate::tcp::{CloseClass, GiveUp, HandshakeClass, NativeSummary, Role, StaleReason, Verdict};
 use crate::time::Ts;
 
-/// Make a string from the network or the system safe for a terminal or a TSV field: control
-/// characters, tabs and newlines become `\xNN` escapes, as Zeek does.
-pub fn escape_field(s: &str) -> std::borrow::Cow<'_, str> {
-    // Printable ASCII (uids, histories, addresses) is the rule: checked byte by byte.
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(|c| c.is_control()) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if c.is_control() {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("\\x{b:02x}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
+pub use crate::escape::escape_field;
 
 /// UTC `HH:MM:SS.mmm` of a timestamp.
 pub fn clock(ts: Ts) -> String {

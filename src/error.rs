@@ -5,6 +5,11 @@
 //! warnings continue with `warning: `. Exit status 0: analysed, nothing lost; 1: analysed, with
 //! warnings that some of the input was not analysed or saved; 2: nothing analysed (usage,
 //! input or output error).
+//!
+//! A bottom-level module (docs/architecture.md#module-tree-and-dependency-direction): every
+//! layer that can stop tcplens or sets the exit status (capture, report, metrics, export, the
+//! driver) names these; the layers convert their own errors into [`Error`] where they are
+//! defined (`capture::CaptureError`), so this module imports none of them.
 
 use std::io::{self, Write};
 
@@ -53,17 +58,11 @@ impl Error {
     /// The message line, without the `tcplens: ` prefix: control characters escaped (file and
     /// interface names can hold anything), usage errors pointing at `--help`.
     pub fn line(&self) -> String {
-        let text = crate::report::escape_field(&self.to_string()).into_owned();
+        let text = crate::escape::escape_field(&self.to_string()).into_owned();
         match self {
             Error::Usage(_) => format!("{text} (see tcplens --help)"),
             _ => text,
         }
-    }
-}
-
-impl From<crate::capture::CaptureError> for Error {
-    fn from(e: crate::capture::CaptureError) -> Error {
-        Error::Input(e.to_string())
     }
 }
 

@@ -177,8 +177,8 @@ impl Exports {
         self.publish(engine, true);
         if let Some(p) = &mut self.parquet {
             // The json report's middlebox inference (offline), so both records agree.
-            let mb = (!engine.stats().live)
-                .then(|| crate::analysis::middlebox::Middleboxes::infer(engine));
+            let mb =
+                (!engine.stats().live).then(|| crate::story::middlebox::Middleboxes::infer(engine));
             for f in engine.flows_by_id() {
                 p.flow(f, engine, mb.as_ref(), attr)?;
             }

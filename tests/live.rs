@@ -119,6 +119,44 @@ fn last_records(lines: &[(Instant, String)]) -> Vec<Value> {
     by_flow.into_iter().map(|(_, v)| v).collect()
 }
 
+/// The sensor of the cable-pull tests: JSON records on the client's eth0 for at most 40 s,
+/// 128-byte snapshots and a 16 MiB kernel buffer (a bulk transfer on a 2-core CI machine must
+/// not drop packets in the kernel), with `extra` options and the capture `filter`.
+fn cable_pull_sensor(lab: &Lab, extra: &[&str], filter: &str) -> Sensor {
+    let mut args = vec![
+        BIN, "-i", "eth0", "-s", "128", "-B", "16384", "--report", "json",
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--duration", "40", filter]);
+    Sensor::start(lab.exec(&lab.client, &args))
+}
+
+/// A `sink` server on `port` and the client sending to it (`mode` for `secs`), with the cable
+/// pulled 0.7 s into the transfer. Returns the server, the client and the moment of the pull.
+fn pull_cable_during_transfer(
+    lab: &Lab,
+    port: u16,
+    mode: &str,
+    secs: f64,
+) -> (Child, Child, Instant) {
+    let server = lab.start_server(port, "sink");
+    let client = lab.client(port, mode, secs);
+    std::thread::sleep(Duration::from_millis(700));
+    let pulled = Instant::now();
+    lab.pull_cable();
+    (server, client, pulled)
+}
+
+/// End a cable-pull test: stop the sensor (it must exit 0), then the client and the server.
+fn end_cable_pull(sensor: Sensor, server: Child, client: Child) -> Vec<(Instant, String)> {
+    sensor.interrupt();
+    let (status, err, lines) = sensor.finish();
+    assert_eq!(status.code(), Some(0), "{err}");
+    stop(client);
+    stop(server);
+    lines
+}
+
 #[test]
 fn live_graceful_connection_matches_offline_analysis_of_the_w_file() {
     require_root!();
@@ -307,29 +345,8 @@ fn live_cable_pull_during_bulk_transfer_is_peer_unreachable_within_three_retrans
     let lab = Lab::new("tl");
     let dir = tempfile::tempdir().unwrap();
     let wfile = dir.path().join("bulk.pcap");
-    let sensor = Sensor::start(lab.exec(
-        &lab.client,
-        &[
-            BIN,
-            "-i",
-            "eth0",
-            "-s",
-            "128",
-            "-B",
-            "16384",
-            "--report",
-            "json",
-            "-w",
-            wfile.to_str().unwrap(),
-            "--duration",
-            "40",
-            "tcp",
-        ],
-    ));
-    let server = lab.start_server(5004, "sink");
-    let client = lab.client(5004, "bulk", 8.0);
-    std::thread::sleep(Duration::from_millis(700));
-    lab.pull_cable();
+    let sensor = cable_pull_sensor(&lab, &["-w", wfile.to_str().unwrap()], "tcp");
+    let (server, client, _) = pull_cable_during_transfer(&lab, 5004, "bulk", 8.0);
     let stale = sensor.wait_for(Duration::from_secs(15), |v| {
         v["stale"]["reason"] == "peer_unreachable"
     });
@@ -337,11 +354,7 @@ fn live_cable_pull_during_bulk_transfer_is_peer_unreachable_within_three_retrans
     let retx = rec["retransmissions"].as_u64().unwrap();
     // Keep capturing a while so the backoff (0.2, 0.4, 0.8, 1.6 s ...) is in the -w file.
     std::thread::sleep(Duration::from_secs(4));
-    sensor.interrupt();
-    let (status, err, _) = sensor.finish();
-    assert_eq!(status.code(), Some(0), "{err}");
-    stop(client);
-    stop(server);
+    end_cable_pull(sensor, server, client);
     // Count the retransmissions after the pull at the moment of the verdict: the oldest
     // unacknowledged segment's timeouts (TLP + 2 RTOs at most).
     let ev = Command::new(BIN)
@@ -382,28 +395,8 @@ fn live_cable_pull_with_arp_evidence_is_reported_as_it_happens() {
     require_root!();
     let lab = Lab::new("cbl");
     lab.dynamic_neighbours();
-    let sensor = Sensor::start(lab.exec(
-        &lab.client,
-        &[
-            BIN,
-            "-i",
-            "eth0",
-            "-s",
-            "128",
-            "-B",
-            "16384",
-            "--report",
-            "json",
-            "--duration",
-            "40",
-            "tcp or arp",
-        ],
-    ));
-    let server = lab.start_server(5005, "sink");
-    let client = lab.client(5005, "paced", 20.0);
-    std::thread::sleep(Duration::from_millis(700));
-    let pulled = Instant::now();
-    lab.pull_cable();
+    let sensor = cable_pull_sensor(&lab, &[], "tcp or arp");
+    let (server, client, pulled) = pull_cable_during_transfer(&lab, 5005, "paced", 20.0);
     let with_arp = sensor.wait_for(Duration::from_secs(20), |v| {
         v["stale"]["reason"] == "peer_unreachable"
             && v["stale"]["evidence"]
@@ -411,11 +404,7 @@ fn live_cable_pull_with_arp_evidence_is_reported_as_it_happens() {
                 .is_some_and(|e| e.iter().any(|x| x["kind"] == "arp_unanswered"))
     });
     let (at, rec) = with_arp.expect("a stale record with ARP evidence while the cable is out");
-    sensor.interrupt();
-    let (status, err, _) = sensor.finish();
-    assert_eq!(status.code(), Some(0), "{err}");
-    stop(client);
-    stop(server);
+    end_cable_pull(sensor, server, client);
     let ev = rec["stale"]["evidence"]
         .as_array()
         .unwrap()

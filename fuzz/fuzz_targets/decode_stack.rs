@@ -6,21 +6,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tcplens::decode::{self, DecodeOptions, DecodeShared, Decoded, Decoder, RawFrame, Skip};
-use tcplens::testkit::{Ladder, ip_packet, stack};
-use tcplens::time::Ts;
+use tcplens::decode::{self, DecodeOptions, DecodeShared, Decoded, Skip};
+use tcplens::testkit::{ip_packet, stack};
 
 mod common;
 
 fuzz_target!(|data: &[u8]| {
     let (choices, muts) = data.split_at(data.len().min(24));
     let v6 = choices.first().is_some_and(|b| b & 0x80 != 0);
-    let mut l = if v6 {
-        Ladder::new().addrs("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap())
-    } else {
-        Ladder::new()
-    };
-    let seg = l.c2s("PA", 100, 200, 40);
+    let seg = stack::inner_segment(v6);
     let mut st = stack::build(&ip_packet(&seg, false), choices);
     let pristine = muts.is_empty();
     for m in muts.chunks(3) {
@@ -40,24 +34,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let shared = DecodeShared::default();
-    let mut d = Decoder::with_shared(
-        DecodeOptions {
-            verify_checksums: true,
-        },
-        &shared,
-    );
     let n = st.frames.len();
-    for (i, f) in st.frames.iter().enumerate() {
-        let raw = RawFrame {
-            frame: i as u64 + 1,
-            ts: Ts(1_700_000_000_000_000_000 + i as i64),
-            linktype: st.linktype,
-            data: f,
-            orig_len: f.len() as u32,
-        };
-        let got = d.decode(&raw);
+    st.decode_each(&shared, 1_700_000_000_000_000_000, |i, raw, got| {
         // The stateless decoder must not panic on the same bytes either.
-        let _ = decode::decode(&raw, DecodeOptions::default());
+        let _ = decode::decode(raw, DecodeOptions::default());
         if let Ok(Decoded::Tcp(s)) = &got {
             assert!(s.captured_payload_len <= s.payload_len || s.ip_len_from_capture);
             let _ = shared.tunnels.get(s.tunnel).map(|c| c.hops().len());
@@ -75,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
             );
             assert_eq!(s.tunnel.is_none(), st.tunnels.is_empty());
         }
-    }
+    });
     let r = shared.reassembly.snapshot();
     assert!(r.reassembled <= r.fragments);
     let _ = common::linktype_of(0);

@@ -3,7 +3,6 @@
 //! Zeek-compatible tracker (`zeek`, docs/analysis.md#zeek-connlog). tcplens's own inference lives
 //! in `crate::tcp`.
 
-pub mod middlebox;
 pub mod reach;
 pub mod wireshark;
 pub mod zeek;

@@ -40,6 +40,13 @@ pub enum CaptureError {
     Live { what: String },
 }
 
+/// The capture layer's fault as the top-level error (exit status 2).
+impl From<CaptureError> for crate::error::Error {
+    fn from(e: CaptureError) -> crate::error::Error {
+        crate::error::Error::Input(e.to_string())
+    }
+}
+
 impl CaptureError {
     /// A live-capture error in one line.
     pub fn new(what: impl Into<String>) -> CaptureError {

@@ -20,7 +20,7 @@ use crate::capture::error::{CaptureError, ReadError};
 use crate::capture::pcapng::{PcapngReader, Skipped};
 use crate::capture::record::{Next, Rec};
 use crate::capture::stream::{self, Compression, Format, Stop};
-use crate::decode::RawFrame;
+use crate::frame::{RawFrame, linktype};
 use crate::time::Ts;
 
 /// Inputs kept open at once while merging; the others wait closed (plain classic files).
@@ -367,7 +367,7 @@ impl FileSource {
                 let first = inputs
                     .first()
                     .and_then(|i| i.linktypes().first().copied())
-                    .unwrap_or(crate::decode::linktype::ETHERNET);
+                    .unwrap_or(linktype::ETHERNET);
                 let compiled = compile(f, first).map_err(|reason| CaptureError::Filter {
                     filter: f.to_string(),
                     reason,

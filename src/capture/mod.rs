@@ -1,4 +1,4 @@
-//! Packet sources. Each yields [`crate::decode::RawFrame`]s in capture order with 1-based frame
+//! Packet sources. Each yields [`crate::frame::RawFrame`]s in capture order with 1-based frame
 //! numbers counting every record.
 
 mod buf;

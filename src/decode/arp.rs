@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{RawFrame, link::linktype, rest};
+use super::{RawFrame, linktype, rest};
 use crate::time::Ts;
 
 pub(super) const ETH_ARP: u16 = 0x0806;

@@ -5,32 +5,7 @@
 
 use super::tunnels::{HopAddr, TunnelKind};
 use super::{Segment, Skip, Walk, rest};
-
-/// Link types as libpcap reports them (DLT values, with the LINKTYPE aliases that differ).
-pub mod linktype {
-    pub const NULL: i32 = 0;
-    pub const ETHERNET: i32 = 1;
-    pub const PPP: i32 = 9;
-    pub const FDDI: i32 = 10;
-    pub const RAW_DLT12: i32 = 12;
-    pub const RAW_DLT14: i32 = 14;
-    pub const PPP_SERIAL: i32 = 50;
-    pub const PPP_ETHER: i32 = 51;
-    pub const RAW: i32 = 101;
-    pub const C_HDLC: i32 = 104;
-    pub const IEEE802_11: i32 = 105;
-    pub const LOOP: i32 = 108;
-    pub const LINUX_SLL: i32 = 113;
-    pub const PRISM: i32 = 119;
-    pub const RADIOTAP: i32 = 127;
-    pub const AVS: i32 = 163;
-    pub const PPI: i32 = 192;
-    pub const PPP_WITH_DIR: i32 = 204;
-    pub const IPV4: i32 = 228;
-    pub const IPV6: i32 = 229;
-    pub const NFLOG: i32 = 239;
-    pub const LINUX_SLL2: i32 = 276;
-}
+use crate::frame::linktype;
 
 pub(super) const ETH_IPV4: u16 = 0x0800;
 pub(super) const ETH_IPV6: u16 = 0x86dd;

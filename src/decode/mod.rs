@@ -33,7 +33,7 @@ pub use reasm::{ReasmCounters, ReasmStats};
 use tunnels::{Chain, Hop, HopAddr, TunnelInterner, TunnelKind};
 pub use tunnels::{TunnelId, TunnelTable};
 
-pub use link::linktype;
+pub use crate::frame::{RawFrame, linktype};
 pub use tcp::parse_options;
 
 /// TCP header flags as the on-wire bit mask.
@@ -316,17 +316,6 @@ impl Skip {
     pub fn index(self) -> usize {
         self as usize
     }
-}
-
-/// One captured record as the capture layer hands it over.
-#[derive(Clone, Copy, Debug)]
-pub struct RawFrame<'a> {
-    pub frame: u64,
-    pub ts: Ts,
-    pub linktype: i32,
-    pub data: &'a [u8],
-    /// Original length on the wire.
-    pub orig_len: u32,
 }
 
 /// Decoding options.

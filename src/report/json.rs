@@ -5,9 +5,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::analysis::middlebox::Middleboxes;
 use crate::engine::{Engine, Flow};
 use crate::story::Story;
+use crate::story::middlebox::Middleboxes;
 use crate::tcp::life::RstCounts;
 use crate::tcp::{EndpointState, KeepaliveSummary, NativeSummary};
 use crate::time::Ts;

@@ -510,7 +510,7 @@ impl ParquetOut {
         &mut self,
         f: &Flow,
         engine: &Engine,
-        mb: Option<&crate::analysis::middlebox::Middleboxes>,
+        mb: Option<&crate::story::middlebox::Middleboxes>,
         attr: Option<&Attribution>,
     ) -> io::Result<()> {
         let Some(c) = &mut self.conns else {

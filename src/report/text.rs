@@ -3,7 +3,6 @@
 use std::io::{self, Write};
 
 use super::warnings::Warning;
-use crate::analysis::middlebox::Middleboxes;
 use crate::capture::ReadOutcome;
 use crate::decode::Skip;
 use crate::display::{
@@ -12,6 +11,7 @@ use crate::display::{
 };
 use crate::engine::{Engine, Flow};
 use crate::story::Story;
+use crate::story::middlebox::Middleboxes;
 use crate::tcp::Verdict;
 
 /// Most stale connections explained in words; beyond it they are counted.

@@ -8,8 +8,12 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::decode::linktype;
 use crate::decode::tunnels::TunnelKind;
+use crate::decode::{
+    DecodeOptions, DecodeShared, Decoded, Decoder, RawFrame, Segment, Skip, linktype,
+};
+use crate::testkit::Ladder;
+use crate::time::Ts;
 
 /// What the generator built.
 #[derive(Clone, Debug, Default)]
@@ -19,6 +23,50 @@ pub struct Stack {
     pub frames: Vec<Vec<u8>>,
     /// The tunnel kinds the packet went through, outermost first.
     pub tunnels: Vec<TunnelKind>,
+}
+
+/// The TCP segment the stacks of the unit tests and the `decode_stack` fuzz target wrap: a
+/// client `PA` segment with 40 bytes of payload, between IPv6 addresses when `v6`.
+pub fn inner_segment(v6: bool) -> Segment {
+    let mut l = if v6 {
+        Ladder::new().addrs(
+            IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1)),
+            IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2)),
+        )
+    } else {
+        Ladder::new()
+    };
+    l.c2s("PA", 100, 200, 40)
+}
+
+impl Stack {
+    /// Decode the frames in capture order through one stateful decoder (checksums verified;
+    /// tunnels and reassembly in `shared`), numbered from 1 and stamped `t0` + index ns. `each`
+    /// gets the index, the frame as the capture layer hands it over, and the decoder's answer.
+    pub fn decode_each(
+        &self,
+        shared: &DecodeShared,
+        t0: i64,
+        mut each: impl FnMut(usize, &RawFrame<'_>, Result<Decoded, Skip>),
+    ) {
+        let mut d = Decoder::with_shared(
+            DecodeOptions {
+                verify_checksums: true,
+            },
+            shared,
+        );
+        for (i, f) in self.frames.iter().enumerate() {
+            let raw = RawFrame {
+                frame: i as u64 + 1,
+                ts: Ts(t0.saturating_add(i as i64)),
+                linktype: self.linktype,
+                data: f,
+                orig_len: f.len() as u32,
+            };
+            let got = d.decode(&raw);
+            each(i, &raw, got);
+        }
+    }
 }
 
 struct Choices<'a>(&'a [u8]);
@@ -408,44 +456,23 @@ pub fn build(inner_ip: &[u8], choices: &[u8]) -> Stack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{DecodeOptions, Decoded, Decoder, RawFrame, Skip};
-    use crate::testkit::{Ladder, ip_packet};
-    use crate::time::Ts;
+    use crate::testkit::ip_packet;
 
     /// Decode every frame of a stack in order; the last must give the segment back.
     fn roundtrip(choices: &[u8], v6_inner: bool) {
-        let mut l = if v6_inner {
-            Ladder::new().addrs("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap())
-        } else {
-            Ladder::new()
-        };
-        let seg = l.c2s("PA", 100, 200, 40);
+        let seg = inner_segment(v6_inner);
         let stack = build(&ip_packet(&seg, false), choices);
-        let shared = crate::decode::DecodeShared::default();
-        let mut d = Decoder::with_shared(
-            DecodeOptions {
-                verify_checksums: true,
-            },
-            &shared,
-        );
+        let shared = DecodeShared::default();
         let n = stack.frames.len();
-        for (i, f) in stack.frames.iter().enumerate() {
-            let raw = RawFrame {
-                frame: i as u64 + 1,
-                ts: Ts(1_000_000_000 + i as i64),
-                linktype: stack.linktype,
-                data: f,
-                orig_len: f.len() as u32,
-            };
-            let got = d.decode(&raw);
+        stack.decode_each(&shared, 1_000_000_000, |i, _, got| {
             if i + 1 < n {
                 assert_eq!(got, Err(Skip::Fragment), "{choices:?} frame {i}");
-                continue;
+                return;
             }
             // Past the decoder's nesting limit (8 encapsulations, counting Ethernet bridged
             // in a tunnel) a frame is refused as too deep.
             if got == Err(Skip::TunnelDepth) && stack.tunnels.len() >= 6 {
-                continue;
+                return;
             }
             let Ok(Decoded::Tcp(s)) = got else {
                 panic!("{choices:?}: {got:?} ({:?})", stack.tunnels)
@@ -471,7 +498,7 @@ mod tests {
                 .take(crate::decode::tunnels::MAX_HOPS)
                 .collect();
             assert_eq!(kinds, want, "{choices:?}");
-        }
+        });
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! outcomes, an idle kill confirmed by the middlebox inference, and the advice. Computed when a
 //! view asks, never per packet.
 
-use crate::analysis::middlebox::Middleboxes;
+pub mod middlebox;
+
 use crate::engine::{Engine, Flow};
 use crate::tcp::advice::{PathLimit, advise};
 use crate::tcp::life::EvidenceKind;
 use crate::tcp::life::{Evidence, IdleKilled, KilledBy, MiddleboxReset, StaleEpisode};
 use crate::tcp::{NativeSummary, Stale};
+use middlebox::Middleboxes;
 
 /// What a flow's views show beyond its own summary.
 #[derive(Clone, Debug, Default, PartialEq)]
