@@ -2,7 +2,7 @@
 //! radiotap (radiotap.org), PPI (the Per-Packet Information header), Prism and AVS. A data
 //! frame's body is 802.2 LLC/SNAP; an A-MSDU (QoS control bit 7) holds subframes, each a
 //! destination, source and length followed by LLC/SNAP, padded to 4 bytes (IEEE 802.11-2020
-//! §9.3.2.2.2). A frame gives one segment: an A-MSDU's first subframe that holds a TCP segment;
+//! clause 9.3.2.2.2). A frame gives one segment: an A-MSDU's first subframe that holds a TCP segment;
 //! later subframes that carry TCP are counted on that segment ([`Segment::amsdu_rest`]) and
 //! reported as not decoded, never dropped silently (docs/encapsulations.md).
 

@@ -15,11 +15,11 @@ use std::thread::JoinHandle;
 
 use crate::analysis::zeek::{ZeekRow, conn_order};
 use crate::capture::{FileSource, ReadOutcome};
+use crate::decode::Decoded;
 use crate::engine::merge::{self, Merger, Ordered};
 use crate::engine::shard::{
     At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Oldest, Output, Record, Shard, Step,
 };
-use crate::decode::Decoded;
 use crate::engine::{Config, Engine, Stats};
 use crate::flow::{FlowId, Slot};
 
