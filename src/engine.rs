@@ -265,6 +265,12 @@ impl Engine {
         if seg.checksum == decode::Checksum::Bad {
             self.stats.bad_checksums += 1;
         }
+        if seg.amsdu_rest > 0
+            && let Some(c) = self.stats.skipped.get_mut(Skip::AmsduSubframe.index())
+        {
+            // TCP in later A-MSDU subframes of this frame: not analysed, counted.
+            *c += u64::from(seg.amsdu_rest);
+        }
         self.clock(seg.ts);
 
         if self.cfg.zeek_rows {

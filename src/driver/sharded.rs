@@ -7,6 +7,7 @@
 //! thread.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -14,14 +15,18 @@ use std::thread::JoinHandle;
 
 use crate::analysis::zeek::{ZeekRow, conn_order};
 use crate::capture::{FileSource, ReadOutcome};
+use crate::decode::Decoded;
 use crate::engine::merge::{self, Merger, Ordered};
-use crate::engine::shard::{At, Batch, Oldest, Output, Record, Shard, Step};
+use crate::engine::shard::{
+    At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Oldest, Output, Record, Shard, Step,
+};
 use crate::engine::{Config, Engine, Stats};
 use crate::flow::{FlowId, Slot};
 
 /// A request to a shard.
 enum Req {
-    Run(Arc<Batch>),
+    /// Records of a batch, after the global ids of the last step's new flows (if any).
+    Run(Arc<Batch>, Range<usize>, Vec<FlowId>),
     Ids(Vec<FlowId>),
     Oldest(usize, usize),
     Evict(At, Vec<Slot>, Vec<u32>),
@@ -38,7 +43,12 @@ enum Rep {
 
 fn serve(shard: &mut Shard, req: Req) -> Option<Rep> {
     match req {
-        Req::Run(b) => Some(Rep::Out(Box::new(shard.run(&b)))),
+        Req::Run(b, range, ids) => {
+            if !ids.is_empty() {
+                shard.assign_ids(&ids);
+            }
+            Some(Rep::Out(Box::new(shard.run(&b, range))))
+        }
         Req::Ids(ids) => {
             shard.assign_ids(&ids);
             None
@@ -151,62 +161,119 @@ struct Coordinator {
     workers: Workers,
     merger: Merger,
     max_flows: usize,
-    /// The batch the shards are working on.
-    inflight: Option<Arc<Batch>>,
+    /// Records per batch ([`BATCH_RECORDS`]; smaller in tests and fuzzing).
+    step: usize,
+    /// The records the shards are working on.
+    inflight: Option<(Arc<Batch>, Range<usize>)>,
+    /// Global ids for each shard's flows of the last step, sent with its next request.
+    pending_ids: Vec<Vec<FlowId>>,
+    /// Flows and Zeek connections kept after the last step, over all shards.
+    flows: usize,
+    conns: usize,
 }
 
+/// A step's outputs, waiting to be written.
+type Done = (Arc<Batch>, Range<usize>, Ordered, Ordered);
+
 impl Coordinator {
-    /// A new batch: collect the one in flight, send this one, then write the collected one
-    /// while the shards work. `write` returns false when the report's output was closed.
+    fn new(workers: Workers, max_flows: usize, step: usize) -> Coordinator {
+        let n = workers.len();
+        Coordinator {
+            workers,
+            merger: Merger::new(),
+            max_flows,
+            step: step.max(1),
+            inflight: None,
+            pending_ids: vec![Vec::new(); n],
+            flows: 0,
+            conns: 0,
+        }
+    }
+
+    /// A handover from the reader: collect what is in flight, send these records (whole while
+    /// the bound cannot be reached within them, else a batch at a time), then write what was
+    /// collected while the shards work. `write` returns false when the output was closed.
     fn batch(
         &mut self,
         b: Batch,
         view: &mut Engine,
         write: &mut dyn FnMut(&mut Engine) -> bool,
     ) -> Result<bool, Lost> {
-        let done = match self.inflight.take() {
-            Some(prev) => Some((self.collect(&prev)?, prev)),
-            None => None,
-        };
-        let b = Arc::new(b);
-        for i in 0..self.workers.len() {
-            self.workers.send(i, Req::Run(b.clone()))?;
+        let mut done: Vec<Done> = Vec::new();
+        if let Some((pb, pr)) = self.inflight.take() {
+            let (o, l) = self.collect(&pb, pr.clone())?;
+            done.push((pb, pr, o, l));
         }
-        self.inflight = Some(b);
-        Ok(match done {
-            Some(((o, limit), prev)) => hand_in(view, &prev, o, limit, write),
-            None => true,
-        })
+        let b = Arc::new(b);
+        let len = b.records.len();
+        let mut start = 0;
+        // Each record creates at most one flow and one Zeek connection.
+        let safe = self.max_flows == 0 || self.flows.max(self.conns) + len <= self.max_flows;
+        if !safe {
+            while start + self.step < len {
+                let r = start..start + self.step;
+                self.send_run(&b, r.clone())?;
+                let (o, l) = self.collect(&b, r.clone())?;
+                done.push((b.clone(), r, o, l));
+                start += self.step;
+            }
+        }
+        self.send_run(&b, start..len)?;
+        self.inflight = Some((b, start..len));
+        for (pb, pr, o, l) in done {
+            if !hand_in(view, &pb, pr, o, l, write) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
-    /// The shards' outputs of a batch, numbered, and of the table bound after it.
-    fn collect(&mut self, b: &Batch) -> Result<(Ordered, Ordered), Lost> {
+    fn send_run(&mut self, b: &Arc<Batch>, r: Range<usize>) -> Result<(), Lost> {
+        for i in 0..self.workers.len() {
+            let ids = self
+                .pending_ids
+                .get_mut(i)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            self.workers.send(i, Req::Run(b.clone(), r.clone(), ids))?;
+        }
+        Ok(())
+    }
+
+    /// Send the ids still pending (before a request that is not a run).
+    fn flush_ids(&mut self) -> Result<(), Lost> {
+        for i in 0..self.workers.len() {
+            let ids = self
+                .pending_ids
+                .get_mut(i)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            if !ids.is_empty() {
+                self.workers.send(i, Req::Ids(ids))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The shards' outputs of records `r`, numbered, and of the table bound after them.
+    fn collect(&mut self, b: &Batch, r: Range<usize>) -> Result<(Ordered, Ordered), Lost> {
         let outs = (0..self.workers.len())
             .map(|i| match self.workers.recv(i)? {
                 Rep::Out(o) => Ok(*o),
                 _ => Err(Lost),
             })
             .collect::<Result<Vec<Output>, Lost>>()?;
-        self.collect_outputs(b, outs)
-    }
-
-    fn collect_outputs(
-        &mut self,
-        b: &Batch,
-        outs: Vec<Output>,
-    ) -> Result<(Ordered, Ordered), Lost> {
         let ids = self.merger.ids(&outs);
-        let (flows, conns) = outs
+        (self.flows, self.conns) = outs
             .iter()
             .fold((0, 0), |(f, c), o| (f + o.flows, c + o.conns));
-        for (i, ids) in ids.iter().enumerate() {
-            self.workers.send(i, Req::Ids(ids.clone()))?;
-        }
         let ordered = self.merger.order(outs, &ids);
-        let (nf, nc) = merge::victims(self.max_flows, flows, conns);
+        self.pending_ids = ids;
+        let (nf, nc) = merge::victims(self.max_flows, self.flows, self.conns);
         if nf == 0 && nc == 0 {
             return Ok((ordered, Ordered::default()));
         }
+        self.flush_ids()?;
         let mut cands = Vec::with_capacity(self.workers.len());
         for i in 0..self.workers.len() {
             self.workers.send(i, Req::Oldest(nf, nc))?;
@@ -219,15 +286,16 @@ impl Coordinator {
         }
         let mut chosen = merge::choose(&cands, nf, nc);
         let at = At {
-            record: b.end().saturating_sub(1),
+            record: (b.first + r.end as u64).saturating_sub(1),
             step: Step::Limit,
         };
         let outs = self.workers.all(|i| {
             let (f, c) = chosen.get_mut(i).map(std::mem::take).unwrap_or_default();
             Req::Evict(at, f, c)
-        });
-        // `all` borrows `chosen` through the closure only for building requests.
-        let outs = outs?;
+        })?;
+        (self.flows, self.conns) = outs
+            .iter()
+            .fold((0, 0), |(f, c), o| (f + o.flows, c + o.conns));
         Ok((ordered, self.merger.order(outs, &[])))
     }
 }
@@ -237,6 +305,7 @@ impl Coordinator {
 fn hand_in(
     view: &mut Engine,
     b: &Batch,
+    range: Range<usize>,
     o: Ordered,
     limit: Ordered,
     write: &mut dyn FnMut(&mut Engine) -> bool,
@@ -244,9 +313,17 @@ fn hand_in(
     let mut ev = o.events.into_iter().peekable();
     let mut fl = o.evicted.into_iter().peekable();
     let mut rows = o.rows.into_iter().peekable();
-    for (i, (ts, d)) in b.records.iter().enumerate() {
-        view.observe(*ts, d);
-        let r = b.first + i as u64;
+    let records = b.records.get(range.clone()).unwrap_or(&[]);
+    // The report's engine has no flows and no Zeek connections: only its clock (the latest
+    // time seen, for verdicts written now) and its neighbour table matter, so it is brought up
+    // to date only before it is handed outputs.
+    let mut latest = view.now();
+    for (i, (ts, d)) in records.iter().enumerate() {
+        latest = latest.max(*ts);
+        if let Ok(Decoded::Neighbour(_)) = d {
+            view.observe(latest, d);
+        }
+        let r = b.first + (i + range.start) as u64;
         let mut any = false;
         let mut events = Vec::new();
         while let Some((_, pe)) = ev.next_if(|(at, _)| at.record == r) {
@@ -262,12 +339,14 @@ fn hand_in(
         }
         any |= !events.is_empty() || !flows.is_empty() || !zr.is_empty();
         if any {
+            view.observe_time(latest);
             view.hand_in(events, flows, zr);
             if !write(view) {
                 return false;
             }
         }
     }
+    view.observe_time(latest);
     let any = !limit.events.is_empty() || !limit.evicted.is_empty() || !limit.rows.is_empty();
     if any {
         view.hand_in(
@@ -300,12 +379,7 @@ pub(super) fn run(
         Ok(w) => w,
         Err(e) => return failed(&e),
     };
-    let mut co = Coordinator {
-        workers,
-        merger: Merger::new(),
-        max_flows: cfg.max_flows,
-        inflight: None,
-    };
+    let mut co = Coordinator::new(workers, cfg.max_flows, BATCH_RECORDS);
     let mut open = true;
     let mut lost = false;
     let outcome = if shards <= 1 {
@@ -343,13 +417,9 @@ pub fn run_inline(
     let Ok(workers) = Workers::start(cfg, view, shards, false) else {
         return false;
     };
-    let mut co = Coordinator {
-        workers,
-        merger: Merger::new(),
-        max_flows: cfg.max_flows,
-        inflight: None,
-    };
-    let mut batch = Batch::sized(0, batch);
+    let mut co = Coordinator::new(workers, cfg.max_flows, batch);
+    // Three batches a handover: both the whole and the step-by-step paths are taken.
+    let mut batch = Batch::sized(0, 3 * co.step);
     let mut open = true;
     for rec in records {
         batch.push(rec, shards);
@@ -391,7 +461,7 @@ fn read_threaded(
     let reader = std::thread::Builder::new()
         .name("reader".into())
         .spawn(move || {
-            let mut batch = Batch::new(0);
+            let mut batch = Batch::sized(0, BATCH_RECORDS * BATCHES_PER_HANDOVER);
             let outcome = source.run(
                 |raw| {
                     batch.push((raw.ts, decoder.decode(raw)), shards);
@@ -449,7 +519,8 @@ fn read_inline(
     lost: &mut bool,
 ) -> ReadOutcome {
     let mut decoder = view.new_decoder();
-    let mut batch = Batch::new(0);
+    // One thread: no hand-over to save, and a batch that stays in the cache.
+    let mut batch = Batch::sized(0, BATCH_RECORDS);
     let go = std::cell::Cell::new(true);
     let outcome = source.run(
         |raw| {
@@ -489,12 +560,13 @@ fn finish(
     mut open: bool,
     write: &mut dyn FnMut(&mut Engine) -> bool,
 ) -> Result<(), Lost> {
-    if let Some(b) = co.inflight.take() {
-        let (o, limit) = co.collect(&b)?;
+    if let Some((b, r)) = co.inflight.take() {
+        let (o, limit) = co.collect(&b, r.clone())?;
         if open {
-            open = hand_in(view, &b, o, limit, write);
+            open = hand_in(view, &b, r, o, limit, write);
         }
     }
+    co.flush_ids()?;
     let outs = co.workers.all(|_| Req::Finish)?;
     let mut stats = Stats::default();
     let mut remaining = Vec::with_capacity(outs.iter().map(|o| o.remaining.len()).sum());

@@ -23,6 +23,10 @@ pub const PROVISIONAL: FlowId = 1 << 31;
 /// the defined behaviour (docs/architecture.md#sharded-analysis), not a tuning knob.
 pub const BATCH_RECORDS: usize = 1024;
 
+/// Batches the reader hands over at once: while the bound cannot be reached within them, the
+/// shards take them whole (fewer hand-overs), else one batch at a time.
+pub const BATCHES_PER_HANDOVER: usize = 8;
+
 /// One decoded record, as the reader hands it over.
 pub type Record = (Ts, Result<Decoded, Skip>);
 
@@ -167,9 +171,13 @@ impl Shard {
         }
     }
 
-    /// Analyse a batch: the records this shard owns in full, the others for their time.
-    pub fn run(&mut self, batch: &Batch) -> Output {
-        for (i, ((ts, d), owner)) in batch.records.iter().zip(&batch.owners).enumerate() {
+    /// Analyse the records `range` of a batch: the records this shard owns in full, the others
+    /// for their time.
+    pub fn run(&mut self, batch: &Batch, range: std::ops::Range<usize>) -> Output {
+        let records = batch.records.get(range.clone()).unwrap_or(&[]);
+        let owners = batch.owners.get(range.clone()).unwrap_or(&[]);
+        for (i, ((ts, d), owner)) in records.iter().zip(owners).enumerate() {
+            let i = i + range.start;
             if *owner == self.index {
                 self.engine.on_decoded(*ts, *d);
             } else {
@@ -311,16 +319,21 @@ impl Engine {
     /// time moves this engine's clock and timers, and a neighbour message reaches its table.
     pub fn observe(&mut self, ts: Ts, d: &Result<Decoded, Skip>) {
         self.last_frame_ts = ts;
-        self.clock(ts);
-        if self.cfg.zeek_rows {
-            self.zeek.advance(ts);
-        }
+        self.observe_time(ts);
         if self.cfg.track_flows
             && let Ok(Decoded::Neighbour(n)) = d
         {
             self.neighbours
                 .get_or_insert_with(Box::default)
                 .on_message(n);
+        }
+    }
+
+    /// Only the time of a record another engine analyses: the clock and the timers.
+    pub fn observe_time(&mut self, ts: Ts) {
+        self.clock(ts);
+        if self.cfg.zeek_rows {
+            self.zeek.advance(ts);
         }
     }
 
