@@ -567,20 +567,26 @@ fn finish(
         }
     }
     co.flush_ids()?;
-    let outs = co.workers.all(|_| Req::Finish)?;
+    let mut outs = co.workers.all(|_| Req::Finish)?;
     let mut stats = Stats::default();
-    let mut remaining = Vec::with_capacity(outs.iter().map(|o| o.remaining.len()).sum());
     for o in &outs {
         stats.absorb(&o.stats);
     }
-    let outs: Vec<Output> = outs
-        .into_iter()
-        .map(|mut o| {
-            // Each shard's vector is freed as soon as its flows are moved.
-            remaining.append(&mut std::mem::take(&mut o.remaining));
-            o
-        })
+    // The largest shard's vector takes the others' flows: a large block grows where it is
+    // (remapped, not copied), and each other vector is freed once moved, so a million flows
+    // are never held twice.
+    let mut parts: Vec<Vec<crate::engine::Flow>> = outs
+        .iter_mut()
+        .map(|o| std::mem::take(&mut o.remaining))
         .collect();
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let total = parts.iter().map(Vec::len).sum::<usize>();
+    let mut parts = parts.into_iter();
+    let mut remaining = parts.next().unwrap_or_default();
+    remaining.reserve_exact(total - remaining.len());
+    for mut p in parts {
+        remaining.append(&mut p);
+    }
     remaining.sort_unstable_by_key(|f| f.id);
     let o = co.merger.order(outs, &[]);
     view.hand_in(o.events.into_iter().map(|x| x.1), [], []);

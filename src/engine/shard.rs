@@ -289,17 +289,9 @@ impl Shard {
         self.out
             .events
             .extend(e.events_out.drain(..).map(|pe| (At::END, pe)));
-        let slots: Vec<(Slot, FlowKey)> = e.flows.iter_slots().map(|(s, f)| (s, f.key())).collect();
-        // Exactly as many as there are (a doubling vector's slack is a flow's size each), and
-        // the emptied table's storage given back before the reports' engine takes the flows:
-        // at a million idle connections each copy is most of the run's memory.
-        self.out.remaining.reserve_exact(slots.len());
-        for (slot, key) in slots {
-            if let Some(f) = e.flows.remove(slot, &key) {
-                self.out.remaining.push(f);
-            }
-        }
-        e.flows.release_storage();
+        // The table's own storage becomes the vector (at a million idle connections a copy
+        // would be most of the run's memory).
+        self.out.remaining = e.flows.take_values();
         self.out.stats = e.stats.clone();
         std::mem::take(&mut self.out)
     }

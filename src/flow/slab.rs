@@ -47,6 +47,15 @@ impl<V> Slab<V> {
         }
     }
 
+    /// The values in slot order, in the slots' own storage (`Option<V>` is the size of `V`
+    /// for the flow types, so nothing is copied to a second vector).
+    pub fn into_values(self) -> Vec<V> {
+        self.slots
+            .into_iter()
+            .filter_map(std::convert::identity)
+            .collect()
+    }
+
     /// Take the value out of `slot` and free the slot.
     #[inline]
     pub fn remove(&mut self, slot: Slot) -> Option<V> {

@@ -109,12 +109,11 @@ impl<V: TableEntry> FlowTable<V> {
         self.next_id = self.next_id.wrapping_add(n as FlowId);
     }
 
-    /// Give the storage back once the table is empty (ids keep counting on).
-    pub fn release_storage(&mut self) {
-        if self.slab.is_empty() {
-            self.slab = Slab::default();
-            self.index = SlotIndex::new();
-        }
+    /// Every stored flow (detached ones too) in slot order, in the storage's own memory; the
+    /// table is left empty (ids keep counting on).
+    pub fn take_values(&mut self) -> Vec<V> {
+        self.index = SlotIndex::new();
+        std::mem::take(&mut self.slab).into_values()
     }
 
     /// Number the flows created from now on from `id` (the sharded engine numbers a batch's
@@ -269,5 +268,10 @@ mod tests {
             (b.len(), b.active(), b.created())
         );
         assert_eq!(b.active(), 20);
+        // And taken back: every flow in slot order, the table empty, ids counting on.
+        let back: Vec<FlowId> = b.take_values().iter().map(|e| e.0).collect();
+        assert_eq!(back, (0..50).map(|i| i * 3).collect::<Vec<_>>());
+        assert!(b.is_empty() && b.lookup(&keys[0]).is_none());
+        assert_eq!(b.created(), 50);
     }
 }
