@@ -50,10 +50,7 @@ impl<V> Slab<V> {
     /// The values in slot order, in the slots' own storage (`Option<V>` is the size of `V`
     /// for the flow types, so nothing is copied to a second vector).
     pub fn into_values(self) -> Vec<V> {
-        self.slots
-            .into_iter()
-            .filter_map(std::convert::identity)
-            .collect()
+        self.slots.into_iter().flatten().collect()
     }
 
     /// Take the value out of `slot` and free the slot.
