@@ -454,7 +454,7 @@ fn read_threaded(
     open: &mut bool,
     lost: &mut bool,
 ) -> ReadOutcome {
-    let (tx, rx) = sync_channel::<Batch>(8);
+    let (tx, rx) = sync_channel::<Batch>(2);
     let mut decoder = view.new_decoder();
     let halt = Arc::new(AtomicBool::new(false));
     let (stop2, halt2) = (stop.clone(), halt.clone());
@@ -576,11 +576,10 @@ fn finish(
     let outs: Vec<Output> = outs
         .into_iter()
         .map(|mut o| {
-            remaining.append(&mut o.remaining);
+            remaining.extend(o.remaining.take());
             o
         })
         .collect();
-    remaining.sort_unstable_by_key(|f| f.id);
     let o = co.merger.order(outs, &[]);
     view.hand_in(o.events.into_iter().map(|x| x.1), [], []);
     view.absorb(remaining, stats);
