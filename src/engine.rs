@@ -268,6 +268,12 @@ impl Engine {
         if seg.checksum == decode::Checksum::Bad {
             self.stats.bad_checksums += 1;
         }
+        if seg.amsdu_rest > 0
+            && let Some(c) = self.stats.skipped.get_mut(Skip::AmsduSubframe.index())
+        {
+            // TCP in later A-MSDU subframes of this frame: not analysed, counted.
+            *c += u64::from(seg.amsdu_rest);
+        }
         self.clock(seg.ts);
 
         if self.cfg.zeek_rows {
@@ -316,7 +322,7 @@ impl Engine {
         flow.orientation.update(seg);
 
         for k in ev.iter() {
-            flow.event_counts[k as usize] = flow.event_counts[k as usize].saturating_add(1);
+            flow.event_counts.add(k);
         }
         if collect && !ev.is_empty() {
             let pe = PacketEvents {
@@ -369,7 +375,7 @@ impl Engine {
             IcmpKind::TimeExceeded => (EvidenceKind::IcmpTimeExceeded, EventKind::IcmpTimeExceeded),
         };
         flow.conn.on_icmp(evidence, e.ts);
-        flow.event_counts[kind as usize] = flow.event_counts[kind as usize].saturating_add(1);
+        flow.event_counts.add(kind);
         if collect {
             let mut events = EventSet::EMPTY;
             events.insert(kind);

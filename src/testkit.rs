@@ -185,6 +185,7 @@ impl Ladder {
             checksum: Checksum::NotChecked,
             ip_len_from_capture: false,
             len_past_frame: false,
+            amsdu_rest: 0,
             reassembled: false,
             tunnel: crate::decode::TunnelId::NONE,
             ip: crate::decode::IpMark {

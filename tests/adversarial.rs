@@ -37,6 +37,7 @@ fn seg(i: u64, src: Endpoint, dst: Endpoint, flags: u8, seq: u32, ack: u32, len:
         checksum: Checksum::NotChecked,
         ip_len_from_capture: false,
         len_past_frame: false,
+        amsdu_rest: 0,
         reassembled: false,
         tunnel: tcplens::decode::TunnelId::NONE,
         ip: Default::default(),

@@ -364,6 +364,7 @@ impl Walk<'_> {
             tunnel,
             reassembled: self.reassembled,
             ip: ip.mark,
+            amsdu_rest: 0,
         })
     }
 }

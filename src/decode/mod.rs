@@ -176,6 +176,9 @@ pub struct Segment {
     pub reassembled: bool,
     /// TTL / hop limit and IPv4 identification of the carrying IP header.
     pub ip: IpMark,
+    /// Later subframes of the same 802.11 A-MSDU that carry TCP too: a frame gives one
+    /// segment, so they are not analysed, only counted ([`Skip::AmsduSubframe`]).
+    pub amsdu_rest: u8,
 }
 
 /// What the IP header carrying a segment says about its sender (docs/cable-pull.md "Middlebox
@@ -243,10 +246,13 @@ pub enum Skip {
     ErspanOther,
     /// MPLS whose payload is not IP (pseudowires without a control word).
     MplsOther,
+    /// TCP in an 802.11 A-MSDU subframe after the one the frame's segment came from: counted
+    /// per subframe from [`Segment::amsdu_rest`], never the outcome of a frame.
+    AmsduSubframe,
 }
 
 impl Skip {
-    pub const ALL: [Skip; 19] = [
+    pub const ALL: [Skip; 20] = [
         Skip::UnsupportedLinkType,
         Skip::TruncatedLink,
         Skip::NotIp,
@@ -266,6 +272,7 @@ impl Skip {
         Skip::GreOther,
         Skip::ErspanOther,
         Skip::MplsOther,
+        Skip::AmsduSubframe,
     ];
 
     /// Is this worth a warning (as opposed to ordinary non-TCP traffic)?
@@ -285,6 +292,7 @@ impl Skip {
             Skip::GreOther => "GRE of another protocol",
             Skip::ErspanOther => "ERSPAN of another version or frame type",
             Skip::MplsOther => "MPLS without IP (pseudowire)",
+            Skip::AmsduSubframe => "802.11 A-MSDU subframes after a frame's first TCP segment",
             _ => return None,
         })
     }
@@ -310,6 +318,9 @@ impl Skip {
             Skip::GreOther => "in GRE of another protocol, not decoded",
             Skip::ErspanOther => "in ERSPAN of another version or frame type, not decoded",
             Skip::MplsOther => "in MPLS without IP (pseudowire), not decoded",
+            Skip::AmsduSubframe => {
+                "in 802.11 A-MSDU subframes after a frame's first TCP segment, not decoded"
+            }
         }
     }
 

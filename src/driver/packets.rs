@@ -366,6 +366,7 @@ fn probe_segment(t: &LadderTarget) -> Segment {
         checksum: Default::default(),
         ip_len_from_capture: false,
         len_past_frame: false,
+        amsdu_rest: 0,
         reassembled: false,
         tunnel: crate::decode::TunnelId::NONE,
         ip: Default::default(),

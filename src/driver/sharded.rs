@@ -15,11 +15,11 @@ use std::thread::JoinHandle;
 
 use crate::analysis::zeek::{ZeekRow, conn_order};
 use crate::capture::{FileSource, ReadOutcome};
+use crate::decode::Decoded;
 use crate::engine::merge::{self, Merger, Ordered};
 use crate::engine::shard::{
     At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Oldest, Output, Record, Shard, Step,
 };
-use crate::decode::Decoded;
 use crate::engine::{Config, Engine, Stats};
 use crate::flow::{FlowId, Slot};
 
@@ -569,7 +569,7 @@ fn finish(
     co.flush_ids()?;
     let outs = co.workers.all(|_| Req::Finish)?;
     let mut stats = Stats::default();
-    let mut remaining = Vec::new();
+    let mut remaining = Vec::with_capacity(outs.len());
     for o in &outs {
         stats.absorb(&o.stats);
     }

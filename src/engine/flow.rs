@@ -8,7 +8,7 @@ use crate::decode::{Endpoint, Segment};
 use crate::flow::{Dir, FlowId, FlowKey, TableEntry};
 use crate::tcp::{Connection, NativeConfig, NativeSummary};
 use crate::time::Ts;
-use crate::vocab::events::{EventKind, PacketEvents};
+use crate::vocab::events::{EventCounts, EventKind, PacketEvents};
 
 /// Orientation of a flow: which side is the originator (docs/analysis.md#orientation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +68,7 @@ pub struct Flow {
     pub payload_bytes: [u64; 2],
     pub ip_bytes: [u64; 2],
     /// How many packets carried each event kind.
-    pub event_counts: [u32; EventKind::COUNT],
+    pub event_counts: EventCounts,
     /// Compat-W state.
     pub wire: WireFlow,
     /// Native state.
@@ -109,7 +109,7 @@ impl Flow {
             pkts: [0; 2],
             payload_bytes: [0; 2],
             ip_bytes: [0; 2],
-            event_counts: [0; EventKind::COUNT],
+            event_counts: EventCounts::default(),
             wire: WireFlow::new(),
             conn: Connection::new(),
             zeek: ZeekConn::new(),
@@ -163,7 +163,7 @@ impl Flow {
     }
 
     pub fn count(&self, k: EventKind) -> u32 {
-        self.event_counts[k as usize]
+        self.event_counts.get(k)
     }
 
     /// The flow's tunnel chain, outermost first, as (kind, outer endpoint on the originator's

@@ -38,6 +38,15 @@ impl<V> Slab<V> {
         }
     }
 
+    /// The values in slots 0, 1, ... in order, in the vector's own storage (`Option<V>` is
+    /// the size of `V` for the flow types, so the vector is not copied).
+    pub fn from_values(values: Vec<V>) -> Slab<V> {
+        Slab {
+            slots: values.into_iter().map(Some).collect(),
+            free: Vec::new(),
+        }
+    }
+
     /// Take the value out of `slot` and free the slot.
     #[inline]
     pub fn remove(&mut self, slot: Slot) -> Option<V> {

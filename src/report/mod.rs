@@ -67,6 +67,101 @@ impl Write for Line {
     }
 }
 
+/// std's notation (IPv6 in RFC 5952 compressed lower-case form, as Zeek prints it); IPv4
+/// without going through `fmt`.
+pub(crate) fn write_addr(out: &mut Line, a: std::net::IpAddr) -> io::Result<()> {
+    match a {
+        std::net::IpAddr::V4(v4) => {
+            let mut n = itoa::Buffer::new();
+            let [a, b, c, d] = v4.octets();
+            out.put(n.format(a).as_bytes());
+            out.put(b".");
+            out.put(n.format(b).as_bytes());
+            out.put(b".");
+            out.put(n.format(c).as_bytes());
+            out.put(b".");
+            out.put(n.format(d).as_bytes());
+            Ok(())
+        }
+        std::net::IpAddr::V6(_) => write!(out, "{a}"),
+    }
+}
+
+/// An endpoint as its `Display` writes it (`addr:port`, IPv6 as `[addr]:port`).
+pub(crate) fn write_endpoint(out: &mut Line, e: crate::decode::Endpoint) -> io::Result<()> {
+    let v6 = e.addr.is_ipv6();
+    if v6 {
+        out.put(b"[");
+    }
+    write_addr(out, e.addr)?;
+    out.put(if v6 { b"]:" } else { b":" });
+    out.put(itoa::Buffer::new().format(e.port).as_bytes());
+    Ok(())
+}
+
+/// `s` then spaces up to `width` characters, as `{:<width}` pads.
+pub(crate) fn put_left(out: &mut Line, s: &[u8], width: usize) {
+    out.put(s);
+    put_spaces(out, width.saturating_sub(chars(s)));
+}
+
+/// Spaces up to `width` characters then `s`, as `{:>width}` pads.
+pub(crate) fn put_right(out: &mut Line, s: &[u8], width: usize) {
+    put_spaces(out, width.saturating_sub(chars(s)));
+    out.put(s);
+}
+
+/// Characters (not bytes) of UTF-8 text, as `fmt`'s padding counts them.
+fn chars(s: &[u8]) -> usize {
+    s.iter().filter(|b| (**b & 0xc0) != 0x80).count()
+}
+
+fn put_spaces(out: &mut Line, mut n: usize) {
+    const SPACES: [u8; 64] = [b' '; 64];
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.put(SPACES.get(..k).unwrap_or(&[]));
+        n -= k;
+    }
+}
+
+/// Every fixture capture (fixtures/ and its subfolders) read into an engine with the default
+/// configuration: the reports' writers are checked against their references on all of them.
+#[cfg(test)]
+pub(crate) fn fixture_engines() -> Vec<(String, crate::engine::Engine)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut paths = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+                paths.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    paths.sort();
+    assert!(paths.len() >= 20, "fixtures not found: {paths:?}");
+    let mut out = Vec::new();
+    for path in paths {
+        let mut engine = crate::engine::Engine::new(crate::engine::Config::default());
+        let Ok(mut src) = crate::capture::FileSource::open(std::slice::from_ref(&path), None)
+        else {
+            continue;
+        };
+        src.run(
+            |raw| {
+                engine.on_frame(raw);
+            },
+            || true,
+        );
+        out.push((path, engine));
+    }
+    out
+}
+
 /// Seconds with six decimals, exactly as [`crate::time::MicrosFmt`] prints them.
 pub(crate) fn write_micros(out: &mut Line, ns: i64) -> io::Result<()> {
     let (neg, secs, frac) = crate::time::micros_parts(ns);

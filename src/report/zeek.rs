@@ -1,9 +1,8 @@
 //! `--report zeek`: Zeek conn.log TSV (docs/formats.md#report-zeek), readable by zeek-cut.
 
 use std::io::{self, Write};
-use std::net::IpAddr;
 
-use super::{Line, write_micros};
+use super::{Line, write_addr, write_micros};
 use crate::analysis::zeek::ZeekRow;
 #[cfg(doc)]
 use crate::time::MicrosFmt;
@@ -140,26 +139,6 @@ pub fn write_row<W: Write>(out: &mut W, r: &ZeekRow) -> io::Result<()> {
     }
     line.put(b"\t-\n");
     out.write_all(line.as_bytes())
-}
-
-/// std's notation (IPv6 in RFC 5952 compressed lower-case form, as Zeek prints it); IPv4
-/// without going through `fmt`.
-fn write_addr(out: &mut Line, a: IpAddr) -> io::Result<()> {
-    match a {
-        IpAddr::V4(v4) => {
-            let mut n = itoa::Buffer::new();
-            let [a, b, c, d] = v4.octets();
-            out.put(n.format(a).as_bytes());
-            out.put(b".");
-            out.put(n.format(b).as_bytes());
-            out.put(b".");
-            out.put(n.format(c).as_bytes());
-            out.put(b".");
-            out.put(n.format(d).as_bytes());
-            Ok(())
-        }
-        IpAddr::V6(_) => write!(out, "{a}"),
-    }
 }
 
 #[cfg(test)]

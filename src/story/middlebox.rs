@@ -103,8 +103,8 @@ impl Middleboxes {
             // Only connections that had an idle gap have a kill or a survival to count (and
             // only they carry the record): the others cost no summary here.
             if f.conn
-                .life()
-                .is_none_or(|l| l.killed.is_none() && l.survived_idle.is_none())
+                .idle_gaps()
+                .is_none_or(|g| g.killed.is_none() && g.survived_idle.is_none())
             {
                 continue;
             }

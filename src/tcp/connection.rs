@@ -21,7 +21,7 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::endpoint::{OptTs, Side, pair, pair_mut, role};
-use crate::tcp::life::{self, IDLE_GAP_MIN, Life, Outcome, StaleEpisode, SynRules};
+use crate::tcp::life::{self, IDLE_GAP_MIN, IdleGaps, Life, Outcome, StaleEpisode, SynRules};
 use crate::tcp::reset::FirstRst;
 use crate::tcp::{
     CloseDetail, EndpointState, NativeSummary, StaleReason, close, handshake, keepalive, sequence,
@@ -66,8 +66,10 @@ impl Default for NativeConfig {
 #[derive(Clone, Debug, Default)]
 pub struct Connection {
     pub(super) sides: [Side; 2],
-    /// Episodes, RST classes, idle gaps, SYN schedule, evidence: allocated on first use.
+    /// Episodes, RST classes, SYN schedule, evidence: allocated on first use.
     pub(super) life: Option<Box<Life>>,
+    /// Idle gaps: allocated when the first one opens.
+    pub(super) idle: Option<Box<IdleGaps>>,
     /// Packets seen (the packet index of the last one).
     pub(super) pkts: u32,
     pub(super) retransmissions: u32,
@@ -114,13 +116,18 @@ impl Connection {
         if last_any != i64::MIN && now.0.saturating_sub(last_any) >= (IDLE_GAP_MIN * 1e9) as i64 {
             if self.quiet() {
                 let idle = now.since(Ts(last_any));
-                self.life_mut().open_gap(idle, from, now, seg.seq);
+                self.idle
+                    .get_or_insert_with(Default::default)
+                    .open_gap(idle, from, now, seg.seq);
             }
-        } else if let Some(l) = self.life.as_deref_mut() {
-            if l.gap_open() {
-                gap_rst = l.after_gap(from, f.rst(), seg.seq);
+        } else {
+            if let Some(g) = self.idle.as_deref_mut()
+                && g.gap_open()
+            {
+                gap_rst = g.after_gap(from, f.rst(), seg.seq);
             }
-            if l.has_challenge()
+            if let Some(l) = self.life.as_deref_mut()
+                && l.has_challenge()
                 && l.challenge_ack(
                     from,
                     now,
@@ -257,6 +264,11 @@ impl Connection {
         self.life.get_or_insert_with(Default::default)
     }
 
+    /// The idle gaps' record, when the connection had one.
+    pub fn idle_gaps(&self) -> Option<&IdleGaps> {
+        self.idle.as_deref()
+    }
+
     /// The out-of-line record, when the connection needed one.
     pub fn life(&self) -> Option<&Life> {
         self.life.as_deref()
@@ -266,6 +278,9 @@ impl Connection {
     /// connection).
     pub fn on_icmp(&mut self, kind: life::EvidenceKind, ts: Ts) {
         self.life_mut().on_icmp(kind, ts);
+        if let Some(g) = self.idle.as_deref_mut() {
+            g.on_icmp(kind);
+        }
     }
 
     /// When side `d` entered its current state (from the transition log; the last
@@ -322,8 +337,8 @@ impl Connection {
             half_open,
             syn_give_up: self.syn_give_up(orig, handshake, now, cfg),
             stuck_close: self.stuck_close(orig, now, cfg),
-            idle_killed: self.life().and_then(|l| l.killed),
-            survived_idle_s: self.life().and_then(|l| l.survived_idle),
+            idle_killed: self.idle.as_ref().and_then(|g| g.killed),
+            survived_idle_s: self.idle.as_ref().and_then(|g| g.survived_idle),
             rst: self.life().map(|l| l.rst).unwrap_or_default(),
             rst_mark: self
                 .life()

@@ -188,6 +188,11 @@ pub(super) fn set_state(
     if log.len() >= TRANSITIONS_HEAD + TRANSITIONS_TAIL {
         log.remove(TRANSITIONS_HEAD);
     }
+    // Room for one at first (24 bytes, not Vec's minimum of four): an unanswered SYN, the
+    // commonest connection of a scan or flood, never makes a second transition.
+    if log.capacity() == 0 {
+        log.reserve_exact(1);
+    }
     log.push(Transition {
         side: d,
         ts: seg.ts,

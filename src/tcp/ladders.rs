@@ -703,9 +703,9 @@ fn transitions_keep_times_and_frames() {
 #[test]
 fn connection_state_stays_compact() {
     // Fixed part only: keepalive statistics and loss episodes live in a box allocated on
-    // first use, transitions in a bounded Vec, the cable-pull record (episodes, RST classes, idle gaps)
-    // in a box allocated on first use (296 B on x86-64 today).
-    assert!(std::mem::size_of::<Connection>() <= 300);
+    // first use, transitions in a bounded Vec, the cable-pull record (episodes, RST classes) in a
+    // box allocated on first use, idle gaps in a smaller one (304 B on x86-64 today).
+    assert!(std::mem::size_of::<Connection>() <= 304);
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! and reachability evidence (ARP, neighbour discovery, ICMP) attached by the engine.
 //!
 //! Memory: all of it lives in one [`Life`] box that a connection allocates the first time it
-//! needs it (a RST, a retransmitted SYN, an idle gap, a stale episode that ends, an ICMP error):
-//! an ordinary connection never does.
+//! needs it (a RST, a retransmitted SYN, a stale episode that ends, an ICMP error): an
+//! ordinary connection never does. Idle gaps have a smaller box of their own ([`IdleGaps`]):
+//! any connection quiet for a second opens one, so it must not cost a whole [`Life`].
 
 use serde::Serialize;
 
@@ -224,7 +225,7 @@ struct Gap {
     from: Dir,
     at: Ts,
     seq: u32,
-    resent: u32,
+    resent: u16,
 }
 
 /// An in-window RST waiting for its challenge ACK.
@@ -248,13 +249,18 @@ pub struct SynTries {
 pub struct Life {
     pub episodes: Vec<StaleEpisode>,
     pub rst: RstCounts,
-    pub survived_idle: Option<f64>,
-    pub killed: Option<IdleKilled>,
     pub syn: SynTries,
     pub evidence: Vec<Evidence>,
     pub rst_mark: Option<RstMark>,
-    gap: Option<Gap>,
     challenge: Option<Challenge>,
+}
+
+/// Idle gaps (docs/cable-pull.md "Middleboxes"): the open one and how earlier ones ended.
+#[derive(Clone, Debug, Default)]
+pub struct IdleGaps {
+    pub survived_idle: Option<f64>,
+    pub killed: Option<IdleKilled>,
+    gap: Option<Gap>,
 }
 
 /// Most stale episodes kept per connection (the oldest are dropped first).
@@ -269,22 +275,6 @@ impl Life {
         self.episodes.push(e);
     }
 
-    /// A quiet connection spoke again after `idle_s`: remember the gap until the first segment
-    /// after it is answered.
-    pub fn open_gap(&mut self, idle_s: f64, from: Dir, at: Ts, seq: u32) {
-        self.gap = Some(Gap {
-            idle_s,
-            from,
-            at,
-            seq,
-            resent: 0,
-        });
-    }
-
-    pub fn gap_open(&self) -> bool {
-        self.gap.is_some()
-    }
-
     /// Keep a RST's IP marks: a foreign one (the first) wins over one that only ended an
     /// idle gap.
     pub fn mark_rst(&mut self, m: RstMark, ends_gap: bool) {
@@ -297,66 +287,10 @@ impl Life {
         }
     }
 
-    /// A later segment while a gap is open: an answer from the other side closes it (RST:
-    /// killed; anything else: survived); the same first segment sent again twice without
-    /// an answer marks it killed by silence (undone if an answer still comes). True when this
-    /// segment is the RST that killed it.
-    pub fn after_gap(&mut self, from: Dir, rst: bool, seq: u32) -> bool {
-        let Some(g) = self.gap.as_mut() else {
-            return false;
-        };
-        if from == g.from {
-            if seq == g.seq && !rst {
-                g.resent = g.resent.saturating_add(1);
-                if g.resent >= 2 && self.killed.is_none() {
-                    self.killed = Some(IdleKilled {
-                        idle_s: g.idle_s,
-                        by: KilledBy::Silence,
-                        at: g.at,
-                        sender: g.from,
-                    });
-                }
-            }
-            return false;
-        }
-        let g = *g;
-        self.gap = None;
-        if rst {
-            self.killed = Some(IdleKilled {
-                idle_s: g.idle_s,
-                by: KilledBy::Rst,
-                at: g.at,
-                sender: g.from,
-            });
-            true
-        } else {
-            if self
-                .killed
-                .is_some_and(|k| k.by == KilledBy::Silence && k.at == g.at)
-            {
-                self.killed = None;
-            }
-            self.survived_idle = Some(self.survived_idle.map_or(g.idle_s, |s| s.max(g.idle_s)));
-            false
-        }
-    }
-
-    /// An ICMP error quoting this connection: evidence, and a kill when it answers the first
-    /// segment after an idle gap.
+    /// An ICMP error quoting this connection: evidence (a kill of an open idle gap is
+    /// [`IdleGaps::on_icmp`]).
     pub fn on_icmp(&mut self, kind: EvidenceKind, ts: Ts) {
         self.add_evidence(kind, ts, ts, 1);
-        if matches!(
-            kind,
-            EvidenceKind::IcmpProhibited | EvidenceKind::IcmpUnreachable
-        ) && let Some(g) = self.gap.take()
-        {
-            self.killed = Some(IdleKilled {
-                idle_s: g.idle_s,
-                by: KilledBy::Icmp,
-                at: g.at,
-                sender: g.from,
-            });
-        }
     }
 
     pub fn add_evidence(&mut self, kind: EvidenceKind, first: Ts, last: Ts, count: u32) {
@@ -430,6 +364,85 @@ impl Life {
         }
         if s.times.len() < SYN_TRIES_MAX {
             s.times.push(now);
+        }
+    }
+}
+
+impl IdleGaps {
+    /// A quiet connection spoke again after `idle_s`: remember the gap until the first segment
+    /// after it is answered.
+    pub fn open_gap(&mut self, idle_s: f64, from: Dir, at: Ts, seq: u32) {
+        self.gap = Some(Gap {
+            idle_s,
+            from,
+            at,
+            seq,
+            resent: 0,
+        });
+    }
+
+    pub fn gap_open(&self) -> bool {
+        self.gap.is_some()
+    }
+
+    /// A later segment while a gap is open: an answer from the other side closes it (RST:
+    /// killed; anything else: survived); the same first segment sent again twice without
+    /// an answer marks it killed by silence (undone if an answer still comes). True when this
+    /// segment is the RST that killed it.
+    pub fn after_gap(&mut self, from: Dir, rst: bool, seq: u32) -> bool {
+        let Some(g) = self.gap.as_mut() else {
+            return false;
+        };
+        if from == g.from {
+            if seq == g.seq && !rst {
+                g.resent = g.resent.saturating_add(1);
+                if g.resent >= 2 && self.killed.is_none() {
+                    self.killed = Some(IdleKilled {
+                        idle_s: g.idle_s,
+                        by: KilledBy::Silence,
+                        at: g.at,
+                        sender: g.from,
+                    });
+                }
+            }
+            return false;
+        }
+        let g = *g;
+        self.gap = None;
+        if rst {
+            self.killed = Some(IdleKilled {
+                idle_s: g.idle_s,
+                by: KilledBy::Rst,
+                at: g.at,
+                sender: g.from,
+            });
+            true
+        } else {
+            if self
+                .killed
+                .is_some_and(|k| k.by == KilledBy::Silence && k.at == g.at)
+            {
+                self.killed = None;
+            }
+            self.survived_idle = Some(self.survived_idle.map_or(g.idle_s, |s| s.max(g.idle_s)));
+            false
+        }
+    }
+
+    /// An ICMP error quoting this connection kills an open gap when it says the peer cannot
+    /// be reached.
+    pub fn on_icmp(&mut self, kind: EvidenceKind) {
+        if matches!(
+            kind,
+            EvidenceKind::IcmpProhibited | EvidenceKind::IcmpUnreachable
+        ) && let Some(g) = self.gap.take()
+        {
+            self.killed = Some(IdleKilled {
+                idle_s: g.idle_s,
+                by: KilledBy::Icmp,
+                at: g.at,
+                sender: g.from,
+            });
         }
     }
 }
@@ -581,7 +594,7 @@ mod tests {
 
     #[test]
     fn gap_answered_survives_and_rst_kills() {
-        let mut l = Life::default();
+        let mut l = IdleGaps::default();
         let t = Ts::from_secs_f64(10.0);
         l.open_gap(5.0, Dir::A, t, 100);
         l.after_gap(Dir::B, false, 7);

@@ -77,7 +77,7 @@ impl FlowDetail {
             timeline,
             pkts: f.by_role(f.pkts),
             bytes: f.by_role(f.payload_bytes),
-            event_counts: f.event_counts,
+            event_counts: f.event_counts.to_array(),
             story,
             tunnel: f.tunnel_hops(),
             kernel_says: Vec::new(),
