@@ -109,6 +109,8 @@ pub struct Engine {
     created: Option<Vec<Slot>>,
     /// Zeek rows handed over by the shards, for the reports ([`shard`]).
     handed_rows: Vec<ZeekRow>,
+    /// The shards' flow tables, taken in whole at the end of a sharded run ([`shard`]).
+    absorbed: Vec<FlowTable<Flow>>,
 }
 
 /// Most packets' events held back per flow while its orientation is open.
@@ -149,6 +151,7 @@ impl Engine {
             last_frame_ts: Ts::ZERO,
             created: None,
             handed_rows: Vec::new(),
+            absorbed: Vec::new(),
         }
     }
 
@@ -532,29 +535,41 @@ impl Engine {
         self.zeek.take_rows()
     }
 
-    /// Flows in the table, in no particular order.
+    /// Flows in the table (and in the shards' tables taken in, [`shard`]), in no particular
+    /// order.
     pub fn flows(&self) -> impl Iterator<Item = &Flow> {
-        self.flows.iter()
+        self.flows
+            .iter()
+            .chain(self.absorbed.iter().flat_map(|t| t.iter()))
     }
 
     /// Flows in the table, in id (creation) order.
     pub fn flows_by_id(&self) -> Vec<&Flow> {
-        self.flows.by_id()
+        if self.absorbed.is_empty() {
+            return self.flows.by_id();
+        }
+        let mut v: Vec<&Flow> = self.flows().collect();
+        v.sort_unstable_by_key(|f| f.id);
+        v
     }
 
     pub fn flow(&self, id: FlowId) -> Option<&Flow> {
-        self.flows.get(id)
+        self.flows
+            .get(id)
+            .or_else(|| self.absorbed.iter().find_map(|t| t.get(id)))
     }
 
     /// The current flow between two endpoints, either way round.
     pub fn flow_between(&self, a: Endpoint, b: Endpoint) -> Option<&Flow> {
-        let slot = self.flows.lookup(&FlowKey::new(a, b))?;
-        self.flows.at(slot)
+        let key = FlowKey::new(a, b);
+        std::iter::once(&self.flows)
+            .chain(&self.absorbed)
+            .find_map(|t| t.at(t.lookup(&key)?))
     }
 
     /// Flows in the table now.
     pub fn flow_count(&self) -> usize {
-        self.flows.len()
+        self.flows.len() + self.absorbed.iter().map(FlowTable::len).sum::<usize>()
     }
 
     /// Flows ever created, evicted ones included (live attribution refreshes early on a new

@@ -454,7 +454,7 @@ fn read_threaded(
     open: &mut bool,
     lost: &mut bool,
 ) -> ReadOutcome {
-    let (tx, rx) = sync_channel::<Batch>(8);
+    let (tx, rx) = sync_channel::<Batch>(2);
     let mut decoder = view.new_decoder();
     let halt = Arc::new(AtomicBool::new(false));
     let (stop2, halt2) = (stop.clone(), halt.clone());
@@ -567,27 +567,19 @@ fn finish(
         }
     }
     co.flush_ids()?;
-    let mut outs = co.workers.all(|_| Req::Finish)?;
+    let outs = co.workers.all(|_| Req::Finish)?;
     let mut stats = Stats::default();
+    let mut remaining = Vec::with_capacity(outs.len());
     for o in &outs {
         stats.absorb(&o.stats);
     }
-    // The largest shard's vector takes the others' flows: a large block grows where it is
-    // (remapped, not copied), and each other vector is freed once moved, so a million flows
-    // are never held twice.
-    let mut parts: Vec<Vec<crate::engine::Flow>> = outs
-        .iter_mut()
-        .map(|o| std::mem::take(&mut o.remaining))
+    let outs: Vec<Output> = outs
+        .into_iter()
+        .map(|mut o| {
+            remaining.extend(o.remaining.take());
+            o
+        })
         .collect();
-    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    let total = parts.iter().map(Vec::len).sum::<usize>();
-    let mut parts = parts.into_iter();
-    let mut remaining = parts.next().unwrap_or_default();
-    remaining.reserve_exact(total - remaining.len());
-    for mut p in parts {
-        remaining.append(&mut p);
-    }
-    remaining.sort_unstable_by_key(|f| f.id);
     let o = co.merger.order(outs, &[]);
     view.hand_in(o.events.into_iter().map(|x| x.1), [], []);
     view.absorb(remaining, stats);

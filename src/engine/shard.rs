@@ -9,7 +9,7 @@ use std::hash::{Hash, Hasher};
 
 use crate::analysis::zeek::{ConnOrder, ZeekRow};
 use crate::decode::{DecodeShared, Decoded, Skip};
-use crate::flow::{FlowId, FlowKey, Slot};
+use crate::flow::{FlowId, FlowKey, FlowTable, Slot};
 use crate::time::Ts;
 use crate::vocab::events::PacketEvents;
 
@@ -129,8 +129,8 @@ pub struct Output {
     pub events: Vec<(At, PacketEvents)>,
     pub evicted: Vec<(At, Flow)>,
     pub rows: Vec<(At, ZeekRow)>,
-    /// At the end: the flows still in the table.
-    pub remaining: Vec<Flow>,
+    /// At the end: the table of the flows still kept (ids global).
+    pub remaining: Option<FlowTable<Flow>>,
     /// Flows and Zeek connections kept after the step.
     pub flows: usize,
     pub conns: usize,
@@ -289,9 +289,8 @@ impl Shard {
         self.out
             .events
             .extend(e.events_out.drain(..).map(|pe| (At::END, pe)));
-        // The table's own storage becomes the vector (at a million idle connections a copy
-        // would be most of the run's memory).
-        self.out.remaining = e.flows.take_values();
+        // The whole table moves: no flow is copied and no memory held twice.
+        self.out.remaining = Some(std::mem::take(&mut e.flows));
         self.out.stats = e.stats.clone();
         std::mem::take(&mut self.out)
     }
@@ -342,9 +341,9 @@ impl Engine {
         self.handed_rows.extend(rows);
     }
 
-    /// End of a sharded run: the shards' remaining flows (in id order) and summed counters.
-    pub fn absorb(&mut self, flows: Vec<Flow>, stats: Stats) {
-        self.flows.adopt(flows);
+    /// End of a sharded run: the shards' tables of remaining flows and the summed counters.
+    pub fn absorb(&mut self, tables: Vec<FlowTable<Flow>>, stats: Stats) {
+        self.absorbed = tables;
         let reassembly = self.shared.reassembly.snapshot();
         self.stats = stats;
         self.stats.reassembly = reassembly;

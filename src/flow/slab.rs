@@ -38,24 +38,6 @@ impl<V> Slab<V> {
         }
     }
 
-    /// The values in slots 0, 1, ... in order, in the vector's own storage (`Option<V>` is
-    /// the size of `V` for the flow types, so the vector is not copied).
-    pub fn from_values(values: Vec<V>) -> Slab<V> {
-        Slab {
-            slots: values.into_iter().map(Some).collect(),
-            free: Vec::new(),
-        }
-    }
-
-    /// The values in slot order, in the slots' own storage (`Option<V>` is the size of `V`
-    /// for the flow types, so nothing is copied to a second vector).
-    // `filter_map` collects in place; `flatten` (clippy's suggestion) allocates a second
-    // vector: 1.64 GB against 1.32 GB peak for a million idle connections.
-    #[allow(clippy::filter_map_identity)]
-    pub fn into_values(self) -> Vec<V> {
-        self.slots.into_iter().filter_map(|v| v).collect()
-    }
-
     /// Take the value out of `slot` and free the slot.
     #[inline]
     pub fn remove(&mut self, slot: Slot) -> Option<V> {

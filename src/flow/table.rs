@@ -87,35 +87,6 @@ impl<V: TableEntry> FlowTable<V> {
         slot
     }
 
-    /// An empty table takes `values` as if they were inserted one by one in this order (a
-    /// later flow of the same key detaches an earlier one), in the vector's own storage: at
-    /// the end of a sharded run a million flows are not held twice.
-    pub fn adopt(&mut self, values: Vec<V>) {
-        if !self.slab.is_empty() || self.slab.slots() > 0 {
-            for v in values {
-                self.insert(v.key(), |_| v);
-            }
-            return;
-        }
-        let n = values.len();
-        self.slab = Slab::from_values(values);
-        self.index = SlotIndex::new();
-        for slot in 0..n as Slot {
-            if let Some(key) = self.slab.get(slot).map(|v| v.key()) {
-                self.detach(&key);
-                self.index.insert(&key, slot);
-            }
-        }
-        self.next_id = self.next_id.wrapping_add(n as FlowId);
-    }
-
-    /// Every stored flow (detached ones too) in slot order, in the storage's own memory; the
-    /// table is left empty (ids keep counting on).
-    pub fn take_values(&mut self) -> Vec<V> {
-        self.index = SlotIndex::new();
-        std::mem::take(&mut self.slab).into_values()
-    }
-
     /// Number the flows created from now on from `id` (the sharded engine numbers a batch's
     /// new flows provisionally until the global ids are known).
     pub fn number_from(&mut self, id: FlowId) {
@@ -235,43 +206,5 @@ mod tests {
         assert_eq!(ids, [1, 2]);
         assert_eq!((t.len(), t.created()), (2, 3));
         let _ = s2;
-    }
-
-    /// Adopting a vector of flows gives the table that inserting them one by one gives: the
-    /// same lookups (a later flow of a key detaches the earlier one), order and counts.
-    #[test]
-    fn adopting_flows_is_inserting_them() {
-        let keys: Vec<FlowKey> = (0..50u16)
-            .map(|i| FlowKey::of(&Ladder::new().ports(1000 + i % 20, 80).c2s("S", 0, 0, 0)))
-            .collect();
-        let values = || -> Vec<E> {
-            keys.iter()
-                .enumerate()
-                .map(|(i, k)| E(i as FlowId * 3, *k))
-                .collect()
-        };
-        let mut a: FlowTable<E> = FlowTable::new();
-        for v in values() {
-            a.insert(v.key(), |_| v);
-        }
-        let mut b: FlowTable<E> = FlowTable::new();
-        b.adopt(values());
-        for k in &keys {
-            let found = |t: &FlowTable<E>| t.lookup(k).and_then(|s| t.at(s)).map(|e| e.0);
-            assert_eq!(found(&a), found(&b));
-            assert!(found(&b).is_some());
-        }
-        let ids = |t: &FlowTable<E>| t.by_id().iter().map(|e| e.0).collect::<Vec<_>>();
-        assert_eq!(ids(&a), ids(&b));
-        assert_eq!(
-            (a.len(), a.active(), a.created()),
-            (b.len(), b.active(), b.created())
-        );
-        assert_eq!(b.active(), 20);
-        // And taken back: every flow in slot order, the table empty, ids counting on.
-        let back: Vec<FlowId> = b.take_values().iter().map(|e| e.0).collect();
-        assert_eq!(back, (0..50).map(|i| i * 3).collect::<Vec<_>>());
-        assert!(b.is_empty() && b.lookup(&keys[0]).is_none());
-        assert_eq!(b.created(), 50);
     }
 }
