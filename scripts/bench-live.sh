@@ -231,7 +231,7 @@ NAME=live-$TOOL${BUF:+-B$BUF}
 [[ $SENDER == blast ]] || NAME+=-$SENDER
 REPORT=$DIR/report-$NAME.md
 case $TOOL in
-tcplens) cmd_text="tcplens -i <veth peer> --report $KIND${BUF:+ -B $BUF}$([[ $ATTR == off ]] && echo ' --no-attribution')${METRICS/#1/ --metrics 127.0.0.1:9911 (scraped every second)}" ;;
+tcplens) cmd_text="tcplens -i <veth peer> --report $KIND${BUF:+ -B $BUF}$([[ $ATTR == off ]] && echo ' --no-attribution' || true)${METRICS/#1/ --metrics 127.0.0.1:9911 (scraped every second)}" ;;
 tcpdump) cmd_text="tcpdump -n -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 *) cmd_text="tcpdump -n --immediate-mode -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 esac
@@ -250,7 +250,7 @@ esac
 	echo "The capture: $PKTS packets, $CONNS connections (gencap, seed 1). A step passes when"
 	echo "every replayed packet was captured with zero kernel, interface and analysis-queue drops."
 	if [[ $TOOL == tcplens ]]; then
-		echo "Process attribution: $ATTR$([[ $HOST_SOCKETS -gt 0 ]] && echo ", with $HOST_SOCKETS established loopback sockets held in the capturing namespace (scripts/many_sockets.py)")."
+		echo "Process attribution: $ATTR$([[ $HOST_SOCKETS -gt 0 ]] && echo ", with $HOST_SOCKETS established loopback sockets held in the capturing namespace (scripts/many_sockets.py)" || true)."
 	fi
 	echo "*retried*: frames the kernel refused to the sender (ENOBUFS/EAGAIN) and that it sent again."
 	echo
