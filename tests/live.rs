@@ -326,7 +326,11 @@ fn live_cable_pull_during_keepalive_is_stale_before_the_kernel_resets() {
     eprintln!(
         "keepalive cable pull: stale reported {delay:.3} s after the second unanswered probe"
     );
-    assert!(delay < 1.0, "detection delay {delay}");
+    // The bound that matters is the kernel's own: with TCP_KEEPCNT=3 it resets one interval
+    // after the third unanswered probe, two after the second, and `close` was still open above. Speed
+    // beyond that is the live benchmark's business, not a timed assertion (tests of this binary
+    // run concurrently, one of them a line-rate bulk transfer).
+    assert!(delay < 2.0 * interval, "detection delay {delay}");
     let last = last_records(&lines);
     assert_eq!(
         last[0]["close"], "abortive_orig",
