@@ -238,6 +238,14 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         for ns in [&self.client, &self.server, &self.bridge] {
+            // A test that failed part-way leaves its peers and sensor running; they hold the
+            // test's output pipes and would keep `cargo test` waiting. Deleting a namespace does
+            // not end its processes, so end them first.
+            if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {
+                for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                    let _ = Command::new("kill").args(["-KILL", pid]).output();
+                }
+            }
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
     }
