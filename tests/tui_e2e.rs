@@ -19,8 +19,7 @@ fn wait_for(session: &str, what: &str) -> String {
 
 #[test]
 fn stale_keepalive_connection_from_panel_to_detail() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipped: tmux is not installed");
+    if tmux::missing() {
         return;
     }
     let path = concat!(
@@ -60,8 +59,7 @@ fn stale_keepalive_connection_from_panel_to_detail() {
 /// about 0.77 s of wall time at ×4); no key is pressed after opening the stale panel.
 #[test]
 fn replay_shows_the_connection_turning_stale() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipped: tmux is not installed");
+    if tmux::missing() {
         return;
     }
     let path = concat!(
@@ -105,8 +103,7 @@ fn replay_shows_the_connection_turning_stale() {
 /// fixture's.
 #[test]
 fn no_color_and_saving_a_connection() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipped: tmux is not installed");
+    if tmux::missing() {
         return;
     }
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/bulk-cable-pull.pcap");

@@ -45,8 +45,7 @@ fn free_port() -> u16 {
 
 #[test]
 fn offline_tui_serves_metrics_and_writes_parquet() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipped: tmux is not installed");
+    if tmux::missing() {
         return;
     }
     let py = python();
@@ -126,8 +125,7 @@ fn offline_tui_serves_metrics_and_writes_parquet() {
 #[test]
 fn a_file_name_that_is_not_utf8_is_read_again_for_ladder_and_graphs() {
     use std::os::unix::ffi::OsStringExt;
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipped: tmux is not installed");
+    if tmux::missing() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_tcplens");

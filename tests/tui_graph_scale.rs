@@ -8,7 +8,6 @@
 //!
 //! Skipped (passes, saying so) when tmux is not installed; `make test` installs it.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[path = "support/tmux.rs"]
@@ -40,8 +39,7 @@ fn range_line(pane: &str) -> String {
 
 #[test]
 fn a_million_segment_connection_zooms_and_pans() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipped: tmux is not installed");
+    if tmux::missing() {
         return;
     }
     let dir = std::env::temp_dir().join(format!("tcplens-scale-{}", std::process::id()));

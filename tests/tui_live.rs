@@ -24,8 +24,7 @@ fn live_tui_shows_a_cable_pull_as_stale_and_quits_cleanly() {
         eprintln!("skipped: needs root for network namespaces");
         return;
     }
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipped: tmux is not installed");
+    if tmux::missing() {
         return;
     }
     let lab = Lab::new("tu");

@@ -8,7 +8,6 @@
 
 #![allow(dead_code)]
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[path = "support/lab.rs"]
@@ -25,8 +24,7 @@ fn live_tui_stale_panel_shows_the_arp_evidence_and_the_outcome() {
         eprintln!("skipped: needs root for network namespaces");
         return;
     }
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipped: tmux is not installed");
+    if tmux::missing() {
         return;
     }
     let lab = Lab::new("tac");

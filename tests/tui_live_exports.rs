@@ -48,8 +48,7 @@ fn live_tui_serves_metrics_and_writes_parquet_with_the_process() {
         eprintln!("skipped: needs root for network namespaces");
         return;
     }
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipped: tmux is not installed");
+    if tmux::missing() {
         return;
     }
     let py = python();

@@ -3,6 +3,15 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// True (and says the test is skipped) when tmux is not installed.
+pub fn missing() -> bool {
+    let missing = Command::new("tmux").arg("-V").output().is_err();
+    if missing {
+        eprintln!("skipped: tmux is not installed");
+    }
+    missing
+}
+
 pub fn tmux(args: &[&str]) -> String {
     let out = Command::new("tmux").args(args).output().unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
