@@ -153,7 +153,7 @@ record() { # NAME INDEX
             cli_run "$name" $S4 "$sport" "$cport" 30 ;;
         cable-give-up)
             bridge_lab 0
-            cap_start "$name" $NS_B bcli
+            cap_start "$name" $NS_B bcli 262144 "$FILTER"
             srv_start "$name" $S4 "$sport"
             cli_run "$name" $S4 "$sport" "$cport" 40 --out "$OUT/$name.error.json"
             chown --reference="$OUT" "$OUT/$name.error.json" 2>/dev/null || true ;;
