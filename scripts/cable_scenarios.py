@@ -163,24 +163,13 @@ def client(args):
             log(r, "recv returned?!")
         except OSError as e:
             err = e
-        t1 = time.time()
-        log(r, f"{err} after {t1 - t0:.3f} s")
-        with open(args.out, "w") as f:
-            json.dump({"write_called": round(t0, 6), "write_failed": round(t1, 6),
-                       "error": str(err)}, f)
-            f.write("\n")
+        write_outcome(args, r, "write", t0, err)
         # The capture must go on past the retransmission that never came: the cable back, and
         # a connection attempt to a closed port.
         time.sleep(1.0)
         lab(r, "TL_PLUG")
         time.sleep(0.5)
-        try:
-            s2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s2.bind(("", args.cport + 1))
-            s2.connect((args.addr, 9))
-        except OSError as e:
-            log(r, f"second attempt: {e}")
-        time.sleep(0.3)
+        closed_port_attempt(args, r)
     elif sc == "middlebox-reset":
         # The server vanishes behind the firewall (TL_PULL: its namespace drops the
         # connection's packets) just before a write; the client retransmits with backoff until
@@ -220,25 +209,36 @@ def client(args):
             log(r, "connected?!")
         except OSError as e:
             err = e
-        t1 = time.time()
-        log(r, f"{err} after {t1 - t0:.3f} s")
-        with open(args.out, "w") as f:
-            json.dump({"connect_called": round(t0, 6), "connect_failed": round(t1, 6),
-                       "error": str(err)}, f)
-            f.write("\n")
+        write_outcome(args, r, "connect", t0, err)
         time.sleep(0.5)
         # A second attempt, to a closed port: the capture goes on past the give-up.
-        try:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("", args.cport + 1))
-            s.connect((args.addr, 9))
-        except OSError as e:
-            log(r, f"second attempt: {e}")
-        time.sleep(0.3)
+        closed_port_attempt(args, r)
     elif sc == "rst-injection":
         rst_injection(args)
     else:
         raise SystemExit(f"unknown scenario {sc}")
+
+
+def write_outcome(args, r, call, t0, err):
+    """The kernel's verdict on a call that failed at the end of a give-up scenario, written
+    to --out for the tests: when `call` (write/connect) was made and when it failed."""
+    t1 = time.time()
+    log(r, f"{err} after {t1 - t0:.3f} s")
+    with open(args.out, "w") as f:
+        json.dump({f"{call}_called": round(t0, 6), f"{call}_failed": round(t1, 6),
+                   "error": str(err)}, f)
+        f.write("\n")
+
+
+def closed_port_attempt(args, r):
+    """A connection attempt to a closed port, so the capture runs on past a give-up."""
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("", args.cport + 1))
+        s.connect((args.addr, 9))
+    except OSError as e:
+        log(r, f"second attempt: {e}")
+    time.sleep(0.3)
 
 
 def middlebox_client(args):
