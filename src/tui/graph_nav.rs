@@ -29,11 +29,7 @@ impl App {
 
     /// The visible time range of the graphs (ns since the first segment).
     pub fn graph_range(d: &DetailState) -> (i64, i64) {
-        let span = match &d.series {
-            Some(Ok(s)) => s.span.max(1),
-            _ => 1,
-        };
-        d.zoom.unwrap_or((0, span))
+        d.zoom.unwrap_or((0, loaded_span(d).unwrap_or(1)))
     }
 
     /// Scale the visible time range by `f` around its middle.
@@ -42,9 +38,8 @@ impl App {
             return;
         };
         let (t0, t1) = App::graph_range(d);
-        let span = match &d.series {
-            Some(Ok(s)) => s.span.max(1),
-            _ => return,
+        let Some(span) = loaded_span(d) else {
+            return;
         };
         let mid = (t0 as f64 + t1 as f64) / 2.0;
         // At least a microsecond, at most the whole connection.
@@ -62,12 +57,20 @@ impl App {
             return;
         };
         let (t0, t1) = App::graph_range(d);
-        let span = match &d.series {
-            Some(Ok(s)) => s.span.max(1),
-            _ => return,
+        let Some(span) = loaded_span(d) else {
+            return;
         };
         let dt = ((t1 - t0) as f64 * f) as i64;
         d.zoom = Some(clamp_range(t0 + dt, t1 + dt, span));
+    }
+}
+
+/// The connection's length in ns once its series is read back (at least 1), else `None`:
+/// nothing to zoom or pan yet.
+fn loaded_span(d: &DetailState) -> Option<i64> {
+    match &d.series {
+        Some(Ok(s)) => Some(s.span.max(1)),
+        _ => None,
     }
 }
 
