@@ -23,6 +23,8 @@ deps:
 # installed man page), python3-venv and, in target/pyenv, pyarrow and duckdb from PyPI (read
 # the --parquet files back; Debian has no pyarrow package).
 PYENV := target/pyenv
+# Where cargo puts the release build (CARGO_TARGET_DIR moves it).
+BUILT := $(or $(CARGO_TARGET_DIR),target)/release
 SYSTEM_PYTHON := $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 test-deps: deps
 	@missing=""; \
@@ -54,8 +56,8 @@ build: deps
 
 # Opens the TUI on the cable-pull capture, or prints the text report without a terminal.
 demo: build
-	@if [ -t 1 ]; then ./target/release/tcplens -r $(DEMO_CAPTURE); \
-	else ./target/release/tcplens -r $(DEMO_CAPTURE) --report text; fi
+	@if [ -t 1 ]; then $(BUILT)/tcplens -r $(DEMO_CAPTURE); \
+	else $(BUILT)/tcplens -r $(DEMO_CAPTURE) --report text; fi
 
 test: test-deps
 	$(CARGO) test --profile ci --no-fail-fast
@@ -70,7 +72,7 @@ lint: deps
 PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= 1
-TARGET ?= target/release
+TARGET ?= $(BUILT)
 install:
 	@if [ "$(BUILD)" = 1 ]; then \
 		$(MAKE) --no-print-directory deps && $(CARGO) build --release --bin tcplens --example cli_docs; \
