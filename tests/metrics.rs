@@ -14,16 +14,10 @@ use serde_json::Value;
 
 #[path = "support/lab.rs"]
 mod lab;
-use lab::Lab;
+use lab::{BIN, Lab, not_root};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tcplens");
 const METRICS: &str = "127.0.0.1:9911";
 const PROMETHEUS: &str = "127.0.0.1:9090";
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
 
 /// A child that is stopped (SIGTERM, then SIGKILL) when dropped, even if the test fails.
 struct Running(Child, &'static str);
@@ -107,8 +101,7 @@ fn value(sample: &Value) -> f64 {
 
 #[test]
 fn prometheus_sees_the_stale_gauge_rise_and_the_keepalive_timeout_counted() {
-    if !is_root() {
-        eprintln!("skipped: live metrics test needs root to create network namespaces");
+    if not_root() {
         return;
     }
     assert!(
