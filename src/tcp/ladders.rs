@@ -716,16 +716,26 @@ fn entry_times_do_not_need_the_transition_log() {
         t.at(7.1).c("A", 2, 2, 0, &[]);
         t
     };
-    let (kept, bare) = (ladder(Connection::new()), ladder(Connection::with_log(false)));
+    let (kept, bare) = (
+        ladder(Connection::new()),
+        ladder(Connection::with_log(false)),
+    );
     assert_eq!(kept.conn.transitions().len(), 10);
     assert!(bare.conn.transitions().is_empty());
     let cfg = NativeConfig::default();
     for at in [7.1, 30.0, 67.0, 67.2, 500.0] {
-        let (a, b) = (kept.sum_cfg(kept.ts(at), &cfg), bare.sum_cfg(bare.ts(at), &cfg));
+        let (a, b) = (
+            kept.sum_cfg(kept.ts(at), &cfg),
+            bare.sum_cfg(bare.ts(at), &cfg),
+        );
         assert_eq!(a, b, "at {at} s");
     }
     let late = bare.sum_cfg(bare.ts(67.2), &cfg);
-    assert_eq!(late.orig_state, St::Closed, "TIME-WAIT over 60 s after it began");
+    assert_eq!(
+        late.orig_state,
+        St::Closed,
+        "TIME-WAIT over 60 s after it began"
+    );
     assert_eq!(bare.sum_cfg(bare.ts(30.0), &cfg).orig_state, St::TimeWait);
 }
 
