@@ -14,12 +14,13 @@ use crate::capture::FileSource;
 use crate::engine::Engine;
 use crate::flow::FlowId;
 use crate::timeseq::Series;
+use crate::timeseq::store::SeriesStore;
 use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
 use crate::tui::theme::Theme;
 use crate::tui::timeline::Timeline;
 use crate::tui::{DataSource, FlowDetail, Rates, Saved, Snapshot, restore_terminal};
 
-use super::packets::{FileLadder, SeriesReader};
+use super::packets::{FileLadder, SeriesReader, has_stored, stored_series};
 
 /// Why a capture read from standard input has no ladder, graphs or saved packets.
 pub(crate) const STDIN_ONCE: &str = "standard input cannot be read twice: no per-packet view";
@@ -46,6 +47,9 @@ pub struct OfflineSource {
     ladder: Option<FileLadder>,
     rates: Option<mpsc::Receiver<Rates>>,
     series_reader: SeriesReader,
+    /// The connections' segments kept while the files were read (the graphs are built from
+    /// them; read back from the files for a connection it could not keep).
+    store: Option<SeriesStore>,
 }
 
 impl OfflineSource {
@@ -97,7 +101,13 @@ impl OfflineSource {
             ladder,
             rates,
             series_reader: SeriesReader::default(),
+            store: None,
         }
+    }
+
+    /// Build the graphs from `store` (what the reading of the files kept).
+    pub fn set_store(&mut self, store: Option<SeriesStore>) {
+        self.store = store;
     }
 
     /// Add an input warning to the snapshot not yet shown.
@@ -125,6 +135,9 @@ impl DataSource for OfflineSource {
     }
 
     fn series(&mut self, target: &LadderTarget) -> Result<Series, String> {
+        if let Some(s) = stored_series(self.store.as_ref(), &self.engine, target) {
+            return Ok(s);
+        }
         match self.ladder.as_ref() {
             Some(l) => l.series(target),
             None => Err(STDIN_ONCE.into()),
@@ -132,6 +145,10 @@ impl DataSource for OfflineSource {
     }
 
     fn start_series(&mut self, target: &LadderTarget) -> bool {
+        // Kept in memory: built at once by `series`.
+        if has_stored(self.store.as_ref(), &self.engine, target) {
+            return false;
+        }
         match self.ladder.as_ref() {
             Some(l) => self.series_reader.start(l, target),
             None => false,

@@ -14,8 +14,9 @@ use std::sync::mpsc;
 
 use crate::capture::FileSource;
 use crate::decode::{self, DecodeOptions, RawFrame, Segment, TcpFlags};
-use crate::engine::{Config, Engine};
+use crate::engine::{Config, Engine, Flow};
 use crate::flow::FlowKey;
+use crate::timeseq::store::SeriesStore;
 use crate::timeseq::{Builder, Series};
 use crate::tui::Saved;
 use crate::tui::ladder::{LadderPage, LadderRow, LadderSource, LadderTarget, Relative};
@@ -53,6 +54,32 @@ impl FileLadder {
             overwrite,
         )
     }
+}
+
+/// The engine's flow a ladder target names: the connection between its endpoints (either
+/// way round) that began at its first timestamp.
+pub fn flow_of<'a>(engine: &'a Engine, t: &LadderTarget) -> Option<&'a Flow> {
+    let key = FlowKey::new(t.orig, t.resp);
+    let is = |f: &&Flow| f.first_ts == t.first_ts && FlowKey::new(f.a, f.b) == key;
+    engine
+        .flow_between(t.orig, t.resp)
+        .filter(is)
+        .or_else(|| engine.flows().find(is))
+}
+
+/// The connection's series from the records a [`SeriesStore`] kept while the capture was
+/// read, when it kept all of them (else it is read back from the files).
+pub fn stored_series(
+    store: Option<&SeriesStore>,
+    engine: &Engine,
+    t: &LadderTarget,
+) -> Option<Series> {
+    store?.series(flow_of(engine, t)?, t.orig)
+}
+
+/// Whether [`stored_series`] has the connection.
+pub fn has_stored(store: Option<&SeriesStore>, engine: &Engine, t: &LadderTarget) -> bool {
+    store.is_some_and(|s| flow_of(engine, t).is_some_and(|f| s.has(f.id)))
 }
 
 /// A connection's series read back from the files on a thread of its own (the whole capture
