@@ -10,7 +10,7 @@
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use crate::capture::FileSource;
 use crate::decode::{self, DecodeOptions, RawFrame, Segment, TcpFlags};
@@ -77,9 +77,30 @@ pub fn stored_series(
     store?.series(flow_of(engine, t)?, t.orig)
 }
 
-/// Whether [`stored_series`] has the connection.
-pub fn has_stored(store: Option<&SeriesStore>, engine: &Engine, t: &LadderTarget) -> bool {
-    store.is_some_and(|s| flow_of(engine, t).is_some_and(|f| s.has(f.id)))
+/// Connections of at least this many kept segments have their series made as soon as they
+/// are opened (a few tens of milliseconds of work for a million segments), so the graphs are
+/// ready when asked for.
+pub const PREFETCH_SEGMENTS: usize = 50_000;
+
+/// What makes the connection's series from a shared [`SeriesStore`] on another thread, and
+/// how many segments it has, when the store kept all of them.
+pub fn stored_maker(
+    store: Option<&Arc<SeriesStore>>,
+    engine: &Engine,
+    t: &LadderTarget,
+) -> Option<(
+    usize,
+    impl FnOnce() -> Result<Series, String> + Send + 'static,
+)> {
+    let store = store?;
+    let f = flow_of(engine, t)?;
+    let n = store.len(f.id)?;
+    let (store, id, a, orig) = (Arc::clone(store), f.id, f.a, t.orig);
+    Some((n, move || {
+        store
+            .series_of(id, a, orig)
+            .ok_or_else(|| "the connection's segments were not kept".to_string())
+    }))
 }
 
 /// A connection's series read back from the files on a thread of its own (the whole capture
@@ -94,15 +115,30 @@ impl SeriesReader {
     /// Start reading `target`'s series (nothing new if it is already under way); false when
     /// no thread could be started.
     pub fn start(&mut self, ladder: &FileLadder, target: &LadderTarget) -> bool {
-        if self.pending.as_ref().is_some_and(|p| p.0 == *target) {
+        let (l, t) = (ladder.clone(), *target);
+        self.start_with(target, move || l.series(&t))
+    }
+
+    /// Whether `target`'s series is under way (or ready and not yet taken).
+    pub fn has(&self, target: &LadderTarget) -> bool {
+        self.pending.as_ref().is_some_and(|p| p.0 == *target)
+    }
+
+    /// Start making `target`'s series with `make` on a thread of its own (nothing new if it
+    /// is already under way); false when no thread could be started.
+    pub fn start_with(
+        &mut self,
+        target: &LadderTarget,
+        make: impl FnOnce() -> Result<Series, String> + Send + 'static,
+    ) -> bool {
+        if self.has(target) {
             return true;
         }
-        let (l, t) = (ladder.clone(), *target);
         let (tx, rx) = mpsc::channel();
         let started = std::thread::Builder::new()
             .name("series".into())
             .spawn(move || {
-                let _ = tx.send(l.series(&t));
+                let _ = tx.send(make());
             });
         if started.is_ok() {
             self.pending = Some((*target, rx));

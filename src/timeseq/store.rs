@@ -211,10 +211,21 @@ impl SeriesStore {
         matches!(self.flows.get(&id), Some(Some(_)))
     }
 
+    /// Segments kept of connection `id` (`None`: not kept whole).
+    pub fn len(&self, id: FlowId) -> Option<usize> {
+        Some(self.flows.get(&id)?.as_ref()?.recs.len())
+    }
+
     /// The series of `flow` with `orig` as its originator, when all of its segments were kept.
     pub fn series(&self, flow: &Flow, orig: Endpoint) -> Option<Series> {
-        let e = self.flows.get(&flow.id)?.as_ref()?;
-        let orig_is_a = orig == flow.a;
+        self.series_of(flow.id, flow.a, orig)
+    }
+
+    /// [`SeriesStore::series`] by the flow's id and its endpoint `a` (away from the engine:
+    /// a thread of its own).
+    pub fn series_of(&self, id: FlowId, a: Endpoint, orig: Endpoint) -> Option<Series> {
+        let e = self.flows.get(&id)?.as_ref()?;
+        let orig_is_a = orig == a;
         // Sent by the originator: `a` is the originator and `a` sent it, or neither.
         let from_orig = |r: &Rec| (r.bits & FROM_A != 0) == orig_is_a;
         let by_orig = e.recs.iter().filter(|r| from_orig(r)).count();
