@@ -57,6 +57,16 @@ impl<W: Write> ReportWriter<W> {
         self
     }
 
+    /// Live on shards: whether `--metrics` wants the shards' connections counted.
+    pub(super) fn wants_held(&self) -> bool {
+        self.exports.wants_held()
+    }
+
+    /// Live on shards: the connections the shards hold now, for the next metrics snapshot.
+    pub(super) fn set_held(&mut self, held: crate::metrics::Snapshot) {
+        self.exports.set_held(held);
+    }
+
     /// Packet events: to the events report and to `--parquet`.
     pub(super) fn events(&mut self, engine: &mut Engine) -> io::Result<()> {
         let write = self.kind == ReportKind::Events;

@@ -22,6 +22,10 @@ use crate::engine::shard::{
 };
 use crate::engine::{Config, Engine, Stats};
 use crate::flow::{FlowId, Slot};
+use crate::metrics::Snapshot;
+use crate::time::Ts;
+
+pub(super) mod live;
 
 /// A request to a shard.
 enum Req {
@@ -32,6 +36,10 @@ enum Req {
     Evict(At, Vec<Slot>, Vec<u32>),
     Finish,
     Rows,
+    /// Live: the wall clock moved (timers, sweeps, stale verdicts).
+    Advance(Ts, At),
+    /// Live `--metrics`: count the connections held now.
+    Held,
 }
 
 /// A shard's answer (`Ids` has none).
@@ -39,6 +47,7 @@ enum Rep {
     Out(Box<Output>),
     Oldest(Oldest),
     Rows(Vec<ZeekRow>),
+    Held(Box<Snapshot>),
 }
 
 fn serve(shard: &mut Shard, req: Req) -> Option<Rep> {
@@ -57,6 +66,8 @@ fn serve(shard: &mut Shard, req: Req) -> Option<Rep> {
         Req::Evict(at, f, c) => Some(Rep::Out(Box::new(shard.evict(at, &f, &c)))),
         Req::Finish => Some(Rep::Out(Box::new(shard.finish()))),
         Req::Rows => Some(Rep::Rows(shard.finish_rows())),
+        Req::Advance(now, at) => Some(Rep::Out(Box::new(shard.advance(now, at)))),
+        Req::Held => Some(Rep::Held(Box::new(Snapshot::held(shard.engine())))),
     }
 }
 
