@@ -14,16 +14,10 @@ use serde_json::Value;
 
 #[path = "support/lab.rs"]
 mod lab;
-use lab::Lab;
+use lab::{BIN, Lab, not_root};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tcplens");
 const METRICS: &str = "127.0.0.1:9911";
 const PROMETHEUS: &str = "127.0.0.1:9090";
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
 
 /// A child that is stopped (SIGTERM, then SIGKILL) when dropped, even if the test fails.
 struct Running(Child, &'static str);
@@ -122,8 +116,7 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn stale_gauge_and_keepalive_timeout(prefix: &str, report: &[&str]) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if !is_root() {
-        eprintln!("skipped: live metrics test needs root to create network namespaces");
+    if not_root() {
         return;
     }
     assert!(
