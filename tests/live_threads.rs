@@ -11,7 +11,7 @@ use std::time::Duration;
 
 #[path = "support/lab.rs"]
 mod lab;
-use lab::{BIN, Lab, PEER, is_root, stop, wait_child};
+use lab::{BIN, Lab, PEER, not_root, stop, wait_child};
 
 /// A sensor in the client's namespace, stdout and stderr to files.
 fn sensor(lab: &Lab, dir: &std::path::Path, name: &str, args: &[&str]) -> Child {
@@ -56,8 +56,7 @@ fn rows(text: &str) -> Vec<&str> {
 
 #[test]
 fn live_reports_are_the_same_for_one_and_three_analysis_threads() {
-    if !is_root() {
-        eprintln!("skipped: live-capture tests need root to create network namespaces");
+    if not_root() {
         return;
     }
     let lab = Lab::new("shard");
@@ -162,8 +161,7 @@ fn live_reports_are_the_same_for_one_and_three_analysis_threads() {
 /// one namespace over its loopback, so every connection has two local sockets to find.
 #[test]
 fn process_attribution_finds_the_sockets_of_every_shards_connections() {
-    if !is_root() {
-        eprintln!("skipped: live-capture tests need root to create network namespaces");
+    if not_root() {
         return;
     }
     let lab = Lab::new("shardp");
