@@ -427,10 +427,9 @@ fn run_live(
     let mut engine = Engine::new(cfg.clone());
     let stdout = io::stdout();
     exports.set_live(iface, capture.counters.clone());
-    // Process attribution and live JSON read the flows while they are held: those reports stay
-    // on one engine; the others run on the shards (docs/architecture.md#sharded-analysis).
-    let on_shards = kind != ReportKind::Json
-        && (host.is_none() || (kind == ReportKind::Zeek && cli.parquet.is_none()));
+    // Live JSON rewrites a flow's record whenever it changes, reading any flow at any time: it
+    // stays on one engine; the others run on the shards (docs/architecture.md#live-on-shards).
+    let on_shards = kind != ReportKind::Json;
     let mut w = ReportWriter::new(kind, BufWriter::with_capacity(1 << 16, stdout.lock()), true)
         .with_exports(exports);
     w.host = host.take();

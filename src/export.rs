@@ -119,7 +119,13 @@ impl Exports {
         let Some(p) = &mut self.parquet else {
             return Ok(());
         };
-        let process = attr.and_then(|a| event_owner(a.lookup(engine.flow(pe.flow)?)));
+        // A flow analysed on a shard is not in this engine: its pins are.
+        let process = attr.and_then(|a| {
+            event_owner(match engine.flow(pe.flow) {
+                Some(f) => a.lookup(f),
+                None => a.lookup_id(pe.flow),
+            })
+        });
         p.event(pe, process)
     }
 

@@ -82,8 +82,10 @@ impl<W: Write> ReportWriter<W> {
             if write {
                 // Live with attribution, the events report names the flow's process.
                 let extra = self.host.as_ref().and_then(|h| {
-                    let f = engine.flow(pe.flow)?;
-                    report::host::event_process(h.attr.lookup(f))
+                    report::host::event_process(match engine.flow(pe.flow) {
+                        Some(f) => h.attr.lookup(f),
+                        None => h.attr.lookup_id(pe.flow),
+                    })
                 });
                 report::events::write_packet_with(&mut self.out, pe, &extra.unwrap_or_default())?;
             }

@@ -8,6 +8,7 @@
 //! depend on the number of shards).
 
 use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
@@ -17,9 +18,11 @@ use crate::capture::live::{LiveCapture, LiveMsg};
 use crate::decode::RawFrame;
 use crate::driver::report_writer::ReportWriter;
 use crate::driver::report_written;
+use crate::engine::attribution::ShardHosts;
 use crate::engine::shard::{At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Step};
 use crate::engine::{Config, Engine};
 use crate::error::{self, Error};
+use crate::host::HostSnapshot;
 use crate::metrics::Snapshot;
 use crate::report;
 use crate::time::Ts;
@@ -115,6 +118,21 @@ impl Coordinator {
         Ok(write(view))
     }
 
+    /// Every shard joins a new host snapshot with its own flows; their parts. Nothing may be
+    /// in flight.
+    fn host(&mut self, snap: &Arc<HostSnapshot>) -> Result<Vec<ShardHosts>, Lost> {
+        self.flush_ids()?;
+        for i in 0..self.workers.len() {
+            self.workers.send(i, Req::Host(snap.clone()))?;
+        }
+        (0..self.workers.len())
+            .map(|i| match self.workers.recv(i)? {
+                Rep::Host(h) => Ok(*h),
+                _ => Err(Lost),
+            })
+            .collect()
+    }
+
     /// The connections every shard holds now and the packets it analysed, summed (for
     /// `--metrics`). Nothing may be in flight.
     fn held(&mut self) -> Result<Snapshot, Lost> {
@@ -190,9 +208,7 @@ fn capture_loop<W: Write>(
                 }
                 co.drain(view, &mut |v| out.write(v)).map_err(lost)?;
                 out.check()?;
-                if out.open && out.w.host.is_some() {
-                    out.open = report_written(out.w.host_snapshot(view))?;
-                }
+                host_refresh(co, view, &mut out)?;
                 if out.open {
                     out.open = report_written(out.w.out.flush())?;
                 }
@@ -225,8 +241,8 @@ fn capture_loop<W: Write>(
             Err(RecvTimeoutError::Disconnected) => break,
         }
         host_polls = host_polls.wrapping_add(1);
-        if out.open && out.w.host.is_some() && host_polls.is_multiple_of(256) {
-            out.open = report_written(out.w.host_snapshot(view))?;
+        if host_polls.is_multiple_of(256) {
+            host_refresh(co, view, &mut out)?;
         }
         if last_tick.elapsed() >= Duration::from_secs(1) {
             tick(co, &mut batch, view, &mut out)?;
@@ -259,6 +275,33 @@ fn capture_loop<W: Write>(
     out.check()?;
     end.open = out.open;
     Ok(end)
+}
+
+/// Process attribution: pass the host thread's notice on, ask for an early refresh when
+/// connections were created, and when a new host snapshot was taken, have every shard join it
+/// with its flows (after what they are working on) and merge their parts for the writer.
+fn host_refresh<W: Write>(
+    co: &mut Coordinator,
+    view: &mut Engine,
+    out: &mut Out<'_, W>,
+) -> Result<(), Error> {
+    let Some(h) = &mut out.w.host else {
+        return Ok(());
+    };
+    if let Some(n) = h.take_notice() {
+        error::say(&report::escape_field(&n));
+    }
+    h.created(co.merger.flows_numbered());
+    let Some(snap) = h.take_new() else {
+        return Ok(());
+    };
+    co.drain(view, &mut |v| out.write(v)).map_err(lost)?;
+    out.check()?;
+    let parts = co.host(&snap).map_err(lost)?;
+    if let Some(h) = &mut out.w.host {
+        h.merge(snap, parts);
+    }
+    Ok(())
 }
 
 /// Once a second: the wall clock reaches the shards (after what was read so far), the
