@@ -24,6 +24,11 @@
 #                                         what this machine and veth pair allow
 #   BENCH_LIVE_METRICS=1                  tcplens also serves --metrics 127.0.0.1:9911 in its
 #                                         namespace, scraped once a second during each step
+#   BENCH_LIVE_THREADS=                   tcplens --threads N (analysis shards); one per core if
+#                                         empty (docs/architecture.md#live-on-shards)
+#   BENCH_LIVE_TUI=0                      1: tcplens runs with its terminal UI open (no --report)
+#                                         in a tmux session on the capturing side, redrawing
+#                                         while the replay runs; quit with SIGINT as the others
 #   BENCH_DIR=target/bench  BENCH_OUT=BENCHMARKS.md ("-" to only print)  BENCH_NO_INSTALL=1
 set -euo pipefail
 
@@ -47,6 +52,10 @@ ATTR=${BENCH_LIVE_ATTRIBUTION:-on}
 HOST_SOCKETS=${BENCH_LIVE_HOST_SOCKETS:-0}
 case $ATTR in on | off) ;; *) die "BENCH_LIVE_ATTRIBUTION must be on or off" ;; esac
 METRICS=${BENCH_LIVE_METRICS:-0}
+THREADS=${BENCH_LIVE_THREADS:-}
+[[ -z $THREADS || $THREADS =~ ^[1-9][0-9]*$ ]] || die "BENCH_LIVE_THREADS must be a positive number"
+TUI=${BENCH_LIVE_TUI:-0}
+[[ $TUI == 1 && $TOOL != tcplens ]] && die "BENCH_LIVE_TUI needs BENCH_LIVE_TOOL=tcplens"
 [[ $METRICS == 1 && ${BENCH_LIVE_TOOL:-tcplens} != tcplens ]] && die "BENCH_LIVE_METRICS needs BENCH_LIVE_TOOL=tcplens"
 case $SENDER in blast | tcpreplay) ;; *) die "BENCH_LIVE_SENDER must be blast or tcpreplay" ;; esac
 case $TOOL in tcplens | tcpdump | tcpdump-immediate) ;; *) die "BENCH_LIVE_TOOL must be tcplens, tcpdump or tcpdump-immediate" ;; esac
@@ -57,6 +66,7 @@ mkdir -p "$DIR"
 NEEDED=(ip:iproute2)
 [[ $SENDER == tcpreplay ]] && NEEDED+=(tcpreplay:tcpreplay)
 [[ $TOOL == tcpdump* ]] && NEEDED+=(tcpdump:tcpdump)
+[[ $TUI == 1 ]] && NEEDED+=(tmux:tmux)
 for t in "${NEEDED[@]}"; do
 	if ! command -v "${t%%:*}" >/dev/null; then
 		[[ ${BENCH_NO_INSTALL:-0} == 1 ]] && die "${t%%:*} is missing (package ${t#*:})"
@@ -84,7 +94,10 @@ TX=tlbtx$$ RX=tlbrx$$
 VTX=vtx$$ VRX=vrx$$
 TCPLENS_PID=""
 HOLDER_PID=""
+# The terminal UI's tmux server (its own socket: other sessions are never touched).
+TMUX_SOCK=tlbench$$
 cleanup() {
+	[[ $TUI == 1 ]] && tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
 	if [[ -n $TCPLENS_PID ]] && kill -0 "$TCPLENS_PID" 2>/dev/null; then
 		kill -INT "$TCPLENS_PID" 2>/dev/null || true
 		wait "$TCPLENS_PID" 2>/dev/null || true
@@ -143,7 +156,9 @@ step() {
 	local cmd
 	case $TOOL in
 	tcplens)
-		cmd=("$TCPLENS" -i "$VRX" --report "$KIND")
+		cmd=("$TCPLENS" -i "$VRX")
+		[[ $TUI == 1 ]] || cmd+=(--report "$KIND")
+		[[ -n $THREADS ]] && cmd+=(--threads "$THREADS")
 		[[ $ATTR == off ]] && cmd+=(--no-attribution)
 		[[ $METRICS == 1 ]] && cmd+=(--metrics 127.0.0.1:9911)
 		;;
@@ -151,8 +166,18 @@ step() {
 	tcpdump-immediate) cmd=(tcpdump -n --immediate-mode -i "$VRX" -w /dev/null) ;;
 	esac
 	[[ -n $BUF ]] && cmd+=(-B "$BUF")
-	ip netns exec "$RX" "${cmd[@]}" >"$DIR/live-out.txt" 2>"$DIR/live-err.txt" &
-	TCPLENS_PID=$!
+	if [[ $TUI == 1 ]]; then
+		# The UI draws on the tmux pane; its closing counters go to standard error (a file).
+		# `exec` twice: the pane's process becomes tcplens itself, to be signalled as below.
+		: >"$DIR/live-err.txt"
+		tmux -L "$TMUX_SOCK" new-session -d -x 200 -y 50 \
+			"exec ip netns exec $RX $(printf '%q ' "${cmd[@]}") 2>$(printf '%q' "$DIR/live-err.txt")"
+		sleep 0.5
+		TCPLENS_PID=$(tmux -L "$TMUX_SOCK" display-message -p '#{pane_pid}')
+	else
+		ip netns exec "$RX" "${cmd[@]}" >"$DIR/live-out.txt" 2>"$DIR/live-err.txt" &
+		TCPLENS_PID=$!
+	fi
 	sleep 1.5
 	kill -0 "$TCPLENS_PID" 2>/dev/null || die "tcplens did not start: $(cat "$DIR/live-err.txt")"
 	local scraper=""
@@ -178,8 +203,19 @@ while True:
 		log "metrics: $(cut -d' ' -f1 "$DIR/live-scrapes.txt" 2>/dev/null || echo 0) scrapes during the replay"
 	fi
 	sleep 1.5 # let the analysis drain its queue
-	kill -INT "$TCPLENS_PID"
-	wait "$TCPLENS_PID" || true
+	if [[ $TUI == 1 ]]; then
+		# A screen of the UI as the replay ended, for the record.
+		tmux -L "$TMUX_SOCK" capture-pane -p >"$DIR/live-tui-screen.txt" 2>/dev/null || true
+		kill -INT "$TCPLENS_PID"
+		for _ in $(seq 1 200); do
+			kill -0 "$TCPLENS_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
+	else
+		kill -INT "$TCPLENS_PID"
+		wait "$TCPLENS_PID" || true
+	fi
 	TCPLENS_PID=""
 	local line sent rated retried captured kd ifd qd
 	if [[ $TOOL == tcplens ]]; then
@@ -228,10 +264,12 @@ NAME=live-$TOOL${BUF:+-B$BUF}
 [[ $TOOL == tcplens && $ATTR == off ]] && NAME+=-noattr
 [[ $TOOL == tcplens && $HOST_SOCKETS -gt 0 ]] && NAME+=-host$HOST_SOCKETS
 [[ $METRICS == 1 ]] && NAME+=-metrics
+[[ -n $THREADS ]] && NAME+=-t$THREADS
+[[ $TUI == 1 ]] && NAME+=-tui
 [[ $SENDER == blast ]] || NAME+=-$SENDER
 REPORT=$DIR/report-$NAME.md
 case $TOOL in
-tcplens) cmd_text="tcplens -i <veth peer> --report $KIND${BUF:+ -B $BUF}$([[ $ATTR == off ]] && echo ' --no-attribution' || true)${METRICS/#1/ --metrics 127.0.0.1:9911 (scraped every second)}" ;;
+tcplens) cmd_text="tcplens -i <veth peer>$([[ $TUI == 1 ]] && echo ' (terminal UI in tmux, 200x50)' || echo " --report $KIND")${THREADS:+ --threads $THREADS}${BUF:+ -B $BUF}$([[ $ATTR == off ]] && echo ' --no-attribution' || true)${METRICS/#1/ --metrics 127.0.0.1:9911 (scraped every second)}" ;;
 tcpdump) cmd_text="tcpdump -n -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 *) cmd_text="tcpdump -n --immediate-mode -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 esac

@@ -74,9 +74,9 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = crate::engine::DEFAULT_CLOSED_TIMEOUT)]
     pub closed_timeout: f64,
 
-    /// Offline: analyse on N threads, each owning the connections that hash to it, with
-    /// reading and decoding on one more (default: one per core); 1 = everything on one
-    /// thread. The reports are identical for every N.
+    /// Analyse on N threads, each owning the connections that hash to it, with reading and
+    /// decoding in front (default: one per core); 1 = analysis on the reading thread. The
+    /// reports are identical for every N (live: for the same packets).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
     pub threads: Option<u8>,
 
@@ -201,7 +201,7 @@ const LIVE_ONLY: &[&str] = &[
 /// holds; 2 GiB (the most an `int` of bytes holds) took over 10 s to set up and never started.
 pub const MAX_BUFFER_KIB: i32 = 1 << 20;
 /// Options that only make sense when reading files (`-r`).
-const FILES_ONLY: &[&str] = &["threads", "replay"];
+const FILES_ONLY: &[&str] = &["replay"];
 
 /// Parse and check the command line. Every problem is an [`Error::Usage`] naming the option,
 /// in one line (clap's multi-line message and usage dump are folded).

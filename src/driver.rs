@@ -423,12 +423,79 @@ fn run_live(
         return run_tui_live(capture, iface, cfg, stop, tui);
     }
 
-    let mut engine = Engine::new(cfg);
+    let mut engine = Engine::new(cfg.clone());
     let stdout = io::stdout();
     exports.set_live(iface, capture.counters.clone());
+    // Live JSON rewrites a flow's record whenever it changes, reading any flow at any time: it
+    // stays on one engine; the others run on the shards (docs/architecture.md#live-on-shards).
+    let on_shards = kind != ReportKind::Json;
     let mut w = ReportWriter::new(kind, BufWriter::with_capacity(1 << 16, stdout.lock()), true)
         .with_exports(exports);
     w.host = host.take();
+    let end = if on_shards {
+        sharded::live::run(&capture, &mut engine, &cfg, threads(cli), &mut w, &stop)
+    } else {
+        engine_loop(&capture, &mut engine, &mut w, &stop)
+    };
+    let end = match end {
+        Ok(e) => e,
+        Err(e) => {
+            stop.store(true, Ordering::Relaxed);
+            capture.join();
+            return Err(e);
+        }
+    };
+    let (end_msg, open, save_told) = (end.end_msg, end.open, end.save_told);
+    capture.join();
+    engine.advance(Ts::now());
+    let c = &capture.counters;
+    record_drops(&mut engine, c);
+    let mut outcome = ReadOutcome {
+        frames: c.captured.load(Ordering::Relaxed),
+        ..ReadOutcome::default()
+    };
+    if let Some(m) = &end_msg {
+        outcome.warnings.push(m.clone());
+    }
+    let save_error = capture.counters.save_error();
+    if let Some(m) = &save_error {
+        outcome.warnings.push(m.clone());
+    }
+    w.before_finish(&mut engine);
+    engine.finish();
+    let facts = RunFacts {
+        read: Some(&outcome),
+        unsupported_linktypes: report::warnings::unsupported(&[capture.linktype]),
+        interrupted: false,
+    };
+    let warnings = report::warnings::collect(engine.stats(), &facts);
+    if open {
+        report_written(w.finish(&mut engine, &outcome, &warnings))?;
+    }
+    let st = engine.stats();
+    error::say(&format!(
+        "{} packets captured, {} dropped by kernel, {} dropped by interface, {} dropped by tcplens (analysis queue full)",
+        outcome.frames, st.kernel_drops, st.interface_drops, st.queue_drops
+    ));
+    let told = save_error
+        .filter(|_| save_told)
+        .map(|m| report::escape_field(&m).into_owned());
+    for w in &warnings {
+        if told.as_deref() != Some(w.text.as_str()) {
+            error::warn(&w.text);
+        }
+    }
+    Ok(exit_status(&warnings))
+}
+
+/// Live headless capture on one engine (process attribution and live JSON read its flows as
+/// they change): the capture thread feeds this thread, which analyses and writes.
+fn engine_loop<W: Write>(
+    capture: &live::LiveCapture,
+    engine: &mut Engine,
+    w: &mut ReportWriter<W>,
+    stop: &AtomicBool,
+) -> Result<sharded::live::LoopEnd, Error> {
     let mut open = report_written(w.begin())?;
     let mut end_msg = None;
     let mut save_told = false;
@@ -441,7 +508,7 @@ fn run_live(
             Err(std::sync::mpsc::TryRecvError::Empty) => {
                 // Queue drained: make what was written visible to pipelines, then wait.
                 if open && w.host.is_some() {
-                    open = report_written(w.host_snapshot(&mut engine))?;
+                    open = report_written(w.host_snapshot(engine))?;
                 }
                 if open {
                     open = report_written(w.out.flush())?;
@@ -463,7 +530,7 @@ fn run_live(
                 };
                 let touched = engine.on_frame(&raw);
                 if open {
-                    open = report_written(w.after_record(&mut engine, touched))?;
+                    open = report_written(w.after_record(engine, touched))?;
                 }
             }
             Ok(LiveMsg::End(msg)) => {
@@ -477,13 +544,13 @@ fn run_live(
         // change between packets, e.g. keepalive probes).
         host_polls = host_polls.wrapping_add(1);
         if open && w.host.is_some() && host_polls.is_multiple_of(256) {
-            open = report_written(w.host_snapshot(&mut engine))?;
+            open = report_written(w.host_snapshot(engine))?;
         }
         if last_tick.elapsed() >= Duration::from_secs(1) {
             // Wall-clock timers: silence and stale verdicts advance without packets.
             engine.advance(Ts::now());
             if open {
-                open = report_written(w.tick(&mut engine))?;
+                open = report_written(w.tick(engine))?;
             }
             last_tick = Instant::now();
         }
@@ -496,46 +563,11 @@ fn run_live(
             error::say(&report::escape_field(&m));
         }
     }
-    capture.join();
-    engine.advance(Ts::now());
-    let c = &capture.counters;
-    record_drops(&mut engine, c);
-    let mut outcome = ReadOutcome {
-        frames: c.captured.load(Ordering::Relaxed),
-        ..ReadOutcome::default()
-    };
-    if let Some(m) = &end_msg {
-        outcome.warnings.push(m.clone());
-    }
-    let save_error = capture.counters.save_error();
-    if let Some(m) = &save_error {
-        outcome.warnings.push(m.clone());
-    }
-    w.before_finish(&mut engine);
-    engine.finish();
-    let facts = RunFacts {
-        read: Some(&outcome),
-        unsupported_linktypes: report::warnings::unsupported(&[linktype]),
-        interrupted: false,
-    };
-    let warnings = report::warnings::collect(engine.stats(), &facts);
-    if open {
-        report_written(w.finish(&mut engine, &outcome, &warnings))?;
-    }
-    let st = engine.stats();
-    error::say(&format!(
-        "{} packets captured, {} dropped by kernel, {} dropped by interface, {} dropped by tcplens (analysis queue full)",
-        outcome.frames, st.kernel_drops, st.interface_drops, st.queue_drops
-    ));
-    let told = save_error
-        .filter(|_| save_told)
-        .map(|m| report::escape_field(&m).into_owned());
-    for w in &warnings {
-        if told.as_deref() != Some(w.text.as_str()) {
-            error::warn(&w.text);
-        }
-    }
-    Ok(exit_status(&warnings))
+    Ok(sharded::live::LoopEnd {
+        end_msg,
+        open,
+        save_told,
+    })
 }
 
 /// `-i IFACE` on a terminal: the capture thread feeds an analysis thread that publishes

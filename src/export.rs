@@ -40,6 +40,9 @@ pub struct Exports {
     parquet: Option<ParquetOut>,
     live: Option<(String, Arc<LiveCounters>)>,
     records: u32,
+    /// Live on shards: what the shards held at their last count ([`Snapshot::held`], summed),
+    /// added to the report engine's own snapshot.
+    held: Option<Snapshot>,
 }
 
 impl Exports {
@@ -116,7 +119,13 @@ impl Exports {
         let Some(p) = &mut self.parquet else {
             return Ok(());
         };
-        let process = attr.and_then(|a| event_owner(a.lookup(engine.flow(pe.flow)?)));
+        // A flow analysed on a shard is not in this engine: its pins are.
+        let process = attr.and_then(|a| {
+            event_owner(match engine.flow(pe.flow) {
+                Some(f) => a.lookup(f),
+                None => a.lookup_id(pe.flow),
+            })
+        });
         p.event(pe, process)
     }
 
@@ -141,6 +150,16 @@ impl Exports {
         Ok(())
     }
 
+    /// Live on shards: the connections the shards hold now, summed (replaces the last count).
+    pub fn set_held(&mut self, held: Snapshot) {
+        self.held = Some(held);
+    }
+
+    /// Whether metrics are published (the shards are only counted then).
+    pub fn wants_held(&self) -> bool {
+        self.metrics.is_some()
+    }
+
     fn drops(&self) -> Option<Drops> {
         self.live.as_ref().map(|(_, c)| Drops {
             kernel: c.kernel_drops.load(Ordering::Relaxed),
@@ -158,13 +177,12 @@ impl Exports {
         if !force && m.published.elapsed() < PUBLISH_EVERY {
             return;
         }
-        let snap = Arc::new(Snapshot::collect(
-            engine,
-            &m.evicted,
-            iface,
-            drops,
-            Some(&m.last),
-        ));
+        let mut snap = Snapshot::collect(engine, &m.evicted, iface, drops, None);
+        if let Some(h) = &self.held {
+            snap.add_held(h);
+        }
+        snap.not_below(&m.last);
+        let snap = Arc::new(snap);
         if m.slot.publish(snap.clone()) {
             m.last = snap;
             m.published = Instant::now();
@@ -174,6 +192,8 @@ impl Exports {
     /// End of input (after the engine's `finish`, before its flows are written): the last
     /// metrics, and every remaining flow into the last Parquet files.
     pub fn finish(&mut self, engine: &Engine, attr: Option<&Attribution>) -> io::Result<()> {
+        // The shards' flows are the engine's now (or written): counted once.
+        self.held = None;
         self.publish(engine, true);
         if let Some(p) = &mut self.parquet {
             // The json report's middlebox inference (offline), so both records agree.

@@ -100,7 +100,6 @@ fn options_of_another_mode_are_refused_by_name() {
     assert_usage_error(&["-r", g, "-p"], "-p");
     assert_usage_error(&["-D", "tcp", "port", "80"], "filter");
     assert_usage_error(&["-D", "--report", "json"], "--report");
-    assert_usage_error(&["-i", "lo", "--threads", "1"], "--threads");
     assert_usage_error(&["-i", "lo", "--replay"], "--replay");
     assert_usage_error(&["-r", g, "--netns", "x"], "--netns");
 }

@@ -15,17 +15,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_tcplens");
 
 #[path = "support/lab.rs"]
 mod lab;
-use lab::{Lab, PEER};
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
+use lab::{Lab, PEER, not_root};
 
 macro_rules! require_root {
     () => {
-        if !is_root() {
-            eprintln!("skipped: attribution tests need root to create network namespaces");
+        if not_root() {
             return;
         }
     };

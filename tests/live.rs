@@ -14,8 +14,7 @@ use serde_json::Value;
 
 macro_rules! require_root {
     () => {
-        if !is_root() {
-            eprintln!("skipped: live-capture tests need root to create network namespaces");
+        if not_root() {
             return;
         }
     };
@@ -23,7 +22,7 @@ macro_rules! require_root {
 
 #[path = "support/lab.rs"]
 mod lab;
-use lab::{BIN, Lab, ip, is_root, stop, wait_child};
+use lab::{BIN, Lab, ip, not_root, stop, wait_child};
 
 /// A running tcplens whose stdout lines are collected with the time they arrived.
 struct Sensor {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/lab.rs"]
 mod lab;
-use lab::{BIN, Lab, is_root, wait_child};
+use lab::{BIN, Lab, not_root, wait_child};
 
 #[path = "support/tmux.rs"]
 mod tmux;
@@ -20,11 +20,7 @@ use tmux::{start, tmux, wait_for};
 
 #[test]
 fn live_tui_shows_a_cable_pull_as_stale_and_quits_cleanly() {
-    if !is_root() {
-        eprintln!("skipped: needs root for network namespaces");
-        return;
-    }
-    if tmux::missing() {
+    if not_root() || tmux::missing() {
         return;
     }
     let lab = Lab::new("tu");

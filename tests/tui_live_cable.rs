@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/lab.rs"]
 mod lab;
-use lab::{BIN, Lab, is_root, stop};
+use lab::{BIN, Lab, not_root, stop};
 
 #[path = "support/tmux.rs"]
 mod tmux;
@@ -20,11 +20,7 @@ use tmux::{start, tmux, wait_for};
 
 #[test]
 fn live_tui_stale_panel_shows_the_arp_evidence_and_the_outcome() {
-    if !is_root() {
-        eprintln!("skipped: needs root for network namespaces");
-        return;
-    }
-    if tmux::missing() {
+    if not_root() || tmux::missing() {
         return;
     }
     let lab = Lab::new("tac");

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/lab.rs"]
 mod lab;
-use lab::{BIN, Lab, is_root, wait_child};
+use lab::{BIN, Lab, not_root, wait_child};
 
 #[path = "support/tmux.rs"]
 mod tmux;
@@ -44,11 +44,7 @@ fn scrape(lab: &Lab, port: u16) -> String {
 
 #[test]
 fn live_tui_serves_metrics_and_writes_parquet_with_the_process() {
-    if !is_root() {
-        eprintln!("skipped: needs root for network namespaces");
-        return;
-    }
-    if tmux::missing() {
+    if not_root() || tmux::missing() {
         return;
     }
     let py = python();

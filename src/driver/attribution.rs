@@ -9,7 +9,7 @@ use rustc_hash::FxHashSet;
 
 use crate::cli::Cli;
 use crate::engine::Engine;
-use crate::engine::attribution::Attribution;
+use crate::engine::attribution::{Attribution, ShardHosts};
 use crate::host::{self, HostSnapshot, HostWatch, SockKey};
 use crate::time::Ts;
 
@@ -71,6 +71,31 @@ impl HostLink {
         self.last = Some(snap.clone());
         self.attr.update(snap, engine);
         true
+    }
+
+    /// On shards: the latest snapshot if it is new, for every shard to join with its flows
+    /// ([`HostLink::merge`] then takes their parts).
+    pub fn take_new(&mut self) -> Option<Arc<HostSnapshot>> {
+        let snap = self.watch.latest()?;
+        if self.last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &snap)) {
+            return None;
+        }
+        self.last = Some(snap.clone());
+        Some(snap)
+    }
+
+    /// On shards: the shards' joins of `snap`, merged.
+    pub fn merge(&mut self, snap: Arc<HostSnapshot>, parts: Vec<ShardHosts>) {
+        self.attr.merge_parts(snap, parts);
+    }
+
+    /// On shards: `n` flows created so far over every shard; a new one asks for an early
+    /// refresh, as after a packet.
+    pub fn created(&mut self, n: u64) {
+        if n != self.flows_created {
+            self.flows_created = n;
+            self.watch.nudge();
+        }
     }
 
     pub fn take_notice(&self) -> Option<String> {

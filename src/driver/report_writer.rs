@@ -69,6 +69,16 @@ impl<W: Write> ReportWriter<W> {
         self
     }
 
+    /// Live on shards: whether `--metrics` wants the shards' connections counted.
+    pub(super) fn wants_held(&self) -> bool {
+        self.exports.wants_held()
+    }
+
+    /// Live on shards: the connections the shards hold now, for the next metrics snapshot.
+    pub(super) fn set_held(&mut self, held: crate::metrics::Snapshot) {
+        self.exports.set_held(held);
+    }
+
     /// Packet events: to the events report and to `--parquet`.
     pub(super) fn events(&mut self, engine: &mut Engine) -> io::Result<()> {
         let write = self.kind == ReportKind::Events;
@@ -84,8 +94,10 @@ impl<W: Write> ReportWriter<W> {
             if write {
                 // Live with attribution, the events report names the flow's process.
                 let extra = self.host.as_ref().and_then(|h| {
-                    let f = engine.flow(pe.flow)?;
-                    report::host::event_process(h.attr.lookup(f))
+                    report::host::event_process(match engine.flow(pe.flow) {
+                        Some(f) => h.attr.lookup(f),
+                        None => h.attr.lookup_id(pe.flow),
+                    })
                 });
                 report::events::write_packet_with(&mut self.out, pe, &extra.unwrap_or_default())?;
             }

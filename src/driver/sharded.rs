@@ -16,12 +16,18 @@ use std::thread::JoinHandle;
 use crate::analysis::zeek::{ZeekRow, conn_order};
 use crate::capture::{FileSource, ReadOutcome};
 use crate::decode::Decoded;
+use crate::engine::attribution::{Attribution, ShardHosts};
 use crate::engine::merge::{self, Merger, Ordered};
 use crate::engine::shard::{
     At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Oldest, Output, Record, Shard, Step,
 };
 use crate::engine::{Config, Engine, Stats};
 use crate::flow::{FlowId, Slot};
+use crate::host::HostSnapshot;
+use crate::metrics::Snapshot;
+use crate::time::Ts;
+
+pub(super) mod live;
 
 /// A request to a shard.
 enum Req {
@@ -32,6 +38,12 @@ enum Req {
     Evict(At, Vec<Slot>, Vec<u32>),
     Finish,
     Rows,
+    /// Live: the wall clock moved (timers, sweeps, stale verdicts).
+    Advance(Ts, At),
+    /// Live `--metrics`: count the connections held now.
+    Held,
+    /// Live process attribution: join a new host snapshot with the shard's flows.
+    Host(Arc<HostSnapshot>),
 }
 
 /// A shard's answer (`Ids` has none).
@@ -39,9 +51,18 @@ enum Rep {
     Out(Box<Output>),
     Oldest(Oldest),
     Rows(Vec<ZeekRow>),
+    Held(Box<Snapshot>),
+    Host(Box<ShardHosts>),
 }
 
-fn serve(shard: &mut Shard, req: Req) -> Option<Rep> {
+/// A shard and, live, its part of process attribution (the pins of its own flows).
+struct Unit {
+    shard: Shard,
+    attr: Attribution,
+}
+
+fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
+    let shard = &mut unit.shard;
     match req {
         Req::Run(b, range, ids) => {
             if !ids.is_empty() {
@@ -57,6 +78,12 @@ fn serve(shard: &mut Shard, req: Req) -> Option<Rep> {
         Req::Evict(at, f, c) => Some(Rep::Out(Box::new(shard.evict(at, &f, &c)))),
         Req::Finish => Some(Rep::Out(Box::new(shard.finish()))),
         Req::Rows => Some(Rep::Rows(shard.finish_rows())),
+        Req::Advance(now, at) => Some(Rep::Out(Box::new(shard.advance(now, at)))),
+        Req::Held => Some(Rep::Held(Box::new(Snapshot::held(shard.engine())))),
+        Req::Host(snap) => {
+            unit.attr.update(snap, shard.engine());
+            Some(Rep::Host(Box::new(unit.attr.shard_part())))
+        }
     }
 }
 
@@ -68,7 +95,7 @@ struct Worker {
 
 /// The shards: here (one thread) or each on its own thread.
 enum Workers {
-    Inline(Vec<(Shard, Option<Rep>)>),
+    Inline(Vec<(Unit, Option<Rep>)>),
     Threads(Vec<Worker>),
 }
 
@@ -79,7 +106,10 @@ impl Workers {
     /// `shards` shards, each on a thread of its own when `threads`.
     fn start(cfg: &Config, view: &Engine, shards: usize, threads: bool) -> Result<Workers, String> {
         let shared = view.decode_shared();
-        let make = |i: usize| Shard::new(cfg.clone(), &shared, i as u16);
+        let make = |i: usize| Unit {
+            shard: Shard::new(cfg.clone(), &shared, i as u16),
+            attr: Attribution::new(),
+        };
         if shards <= 1 || !threads {
             return Ok(Workers::Inline(
                 (0..shards.max(1)).map(|i| (make(i), None)).collect(),
@@ -89,12 +119,12 @@ impl Workers {
         for i in 0..shards {
             let (tx, req_rx) = sync_channel::<Req>(4);
             let (rep_tx, rx) = sync_channel::<Rep>(4);
-            let mut shard = make(i);
+            let mut unit = make(i);
             let handle = std::thread::Builder::new()
                 .name(format!("shard{i}"))
                 .spawn(move || {
                     for req in req_rx.iter() {
-                        if let Some(rep) = serve(&mut shard, req)
+                        if let Some(rep) = serve(&mut unit, req)
                             && rep_tx.send(rep).is_err()
                         {
                             return;
@@ -117,8 +147,8 @@ impl Workers {
     fn send(&mut self, i: usize, req: Req) -> Result<(), Lost> {
         match self {
             Workers::Inline(v) => {
-                let (shard, rep) = v.get_mut(i).ok_or(Lost)?;
-                *rep = serve(shard, req);
+                let (unit, rep) = v.get_mut(i).ok_or(Lost)?;
+                *rep = serve(unit, req);
                 Ok(())
             }
             Workers::Threads(v) => v.get(i).ok_or(Lost)?.tx.send(req).map_err(|_| Lost),

@@ -96,9 +96,16 @@ impl<'a> FlowHost<'a> {
 }
 
 /// The sides pinned to one flow.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Pins {
     sides: [Option<SideHost>; 2],
+}
+
+/// One shard's join with a host snapshot, for [`Attribution::merge_parts`].
+#[derive(Default)]
+pub struct ShardHosts {
+    pins: FxHashMap<FlowId, Pins>,
+    kernel_only: Vec<SockKey>,
 }
 
 /// The join state.
@@ -251,6 +258,47 @@ impl Attribution {
                 Some(mk(s.owner.clone()))
             }
         }
+    }
+
+    /// What one shard's join found (docs/architecture.md#live-on-shards): the pins of its
+    /// flows and the sockets none of its flows has.
+    pub fn shard_part(&self) -> ShardHosts {
+        ShardHosts {
+            pins: self.pins.clone(),
+            kernel_only: self.kernel_only.clone(),
+        }
+    }
+
+    /// The join over every shard, each having joined `snap` with its own flows: the union of
+    /// the pins (a flow lives in one shard) and the sockets that no shard's flow has.
+    pub fn merge_parts(&mut self, snap: Arc<HostSnapshot>, parts: Vec<ShardHosts>) {
+        self.pins.clear();
+        let mut kernel_only: Option<Vec<SockKey>> = None;
+        for p in parts {
+            self.pins.extend(p.pins);
+            kernel_only = Some(match kernel_only {
+                None => p.kernel_only,
+                // Both sorted (see update).
+                Some(k) => k
+                    .into_iter()
+                    .filter(|x| p.kernel_only.binary_search(x).is_ok())
+                    .collect(),
+            });
+        }
+        self.kernel_only = kernel_only.unwrap_or_default();
+        self.snap = Some(snap);
+    }
+
+    /// What the host knows about flow `id` when the flow itself is not at hand (its events
+    /// are written by the thread that merges the shards): its pinned sides.
+    pub fn lookup_id(&self, id: FlowId) -> Option<FlowHost<'_>> {
+        self.snap.as_ref()?;
+        let pins = self.pins.get(&id)?;
+        Some(FlowHost {
+            orig: pins.sides[0].as_ref(),
+            resp: pins.sides[1].as_ref(),
+            remote: false,
+        })
     }
 
     /// Flows with a socket of this host pinned: the only ones whose host fields can change
@@ -440,5 +488,39 @@ mod tests {
         assert_eq!(ko[0].kernel.local, other);
         let h = a.lookup(f).unwrap();
         assert!(h.remote, "{c} {s} are not local addresses here");
+    }
+
+    #[test]
+    fn shards_parts_merge_into_the_join_of_the_whole_table() {
+        // Shard A holds the flow, shard B does not: the flow's socket is pinned by A, and a
+        // socket is kernel-only only when no shard has a flow for it.
+        let (e, c, s) = closed_flow();
+        let f = e.flows().next().unwrap();
+        let (t0, end) = (f.first_ts.secs_f64(), f.last_ts.secs_f64());
+        let empty = Engine::new(Config::default());
+        let other: SocketAddr = "192.0.2.9:4000".parse().unwrap();
+        let peer: SocketAddr = "192.0.2.10:22".parse().unwrap();
+        let sn = snap(
+            vec![
+                sock(c, s, 10, 1, (t0, end)),
+                sock(other, peer, 5, 3, (t0, end)),
+            ],
+            end,
+        );
+        let (mut a, mut b) = (Attribution::new(), Attribution::new());
+        a.update(sn.clone(), &e);
+        b.update(sn.clone(), &empty);
+        let mut whole = Attribution::new();
+        whole.update(sn.clone(), &e);
+        let mut merged = Attribution::new();
+        merged.merge_parts(sn, vec![a.shard_part(), b.shard_part()]);
+        let pid = |x: Option<FlowHost<'_>>| x?.orig?.owner.as_ref().map(|o| o.pid);
+        assert_eq!(pid(merged.lookup(f)), Some(1));
+        assert_eq!(pid(merged.lookup_id(f.id)), pid(whole.lookup(f)));
+        let keys = |x: &Attribution| -> Vec<SocketAddr> {
+            x.kernel_only().iter().map(|s| s.kernel.local).collect()
+        };
+        assert_eq!(keys(&merged), vec![other]);
+        assert_eq!(keys(&merged), keys(&whole));
     }
 }

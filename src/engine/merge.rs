@@ -90,6 +90,11 @@ impl Merger {
         o
     }
 
+    /// Flows numbered so far (created over every shard).
+    pub fn flows_numbered(&self) -> u64 {
+        u64::from(self.next_id)
+    }
+
     /// Give a row the next uid (uids follow the order rows are written in).
     pub fn number(&mut self, r: &mut ZeekRow) {
         r.uid = make_uid(self.next_uid);

@@ -249,6 +249,19 @@ impl Shard {
         self.tagged = 0;
     }
 
+    /// Live: the wall clock moved to `now` without a packet (timers, sweeps and stale
+    /// verdicts advance); what that produced, tagged `at`.
+    pub fn advance(&mut self, now: Ts, at: At) -> Output {
+        self.engine.advance(now);
+        self.collect(at);
+        self.hand_over()
+    }
+
+    /// The shard's engine, to read (live metrics count its flows).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Candidates for the table bound: this shard's `flows` and `conns` oldest.
     pub fn oldest(&self, flows: usize, conns: usize) -> Oldest {
         let mut f: Vec<((Ts, FlowId), Slot)> = Vec::new();

@@ -62,24 +62,20 @@ impl Stats {
             }
         }
         let r = &st.reassembly;
-        if r.timed_out > 0 {
-            lost.push(format!(
-                "{} IP datagram(s) dropped incomplete after the reassembly timeout",
-                r.timed_out
-            ));
-        }
-        if r.evicted > 0 {
-            lost.push(format!(
-                "{} IP datagram(s) dropped incomplete to bound reassembly memory",
-                r.evicted
-            ));
-        }
-        if r.pending > 0 {
-            lost.push(format!(
-                "{} IP datagram(s) never completed (fragments missing)",
-                r.pending
-            ));
-        }
+        lost.extend(counted(&[
+            (
+                r.timed_out,
+                "IP datagram(s) dropped incomplete after the reassembly timeout",
+            ),
+            (
+                r.evicted,
+                "IP datagram(s) dropped incomplete to bound reassembly memory",
+            ),
+            (
+                r.pending,
+                "IP datagram(s) never completed (fragments missing)",
+            ),
+        ]));
         let drops = st.kernel_drops + st.interface_drops + st.queue_drops;
         if st.live && drops > 0 {
             lost.push(format!(
@@ -97,53 +93,44 @@ impl Stats {
 
     /// Warnings about frames that were analysed, with a caveat.
     fn caveats(&self) -> Vec<String> {
-        let st = self;
-        let mut w = Vec::new();
-        if st.len_past_frame > 0 {
-            w.push(format!(
-                "{} segment(s) whose IP length runs past a frame captured whole (malformed; \
+        counted(&[
+            (
+                self.len_past_frame,
+                "segment(s) whose IP length runs past a frame captured whole (malformed; \
                  only the real bytes used)",
-                st.len_past_frame
-            ));
-        }
-        if st.reassembly.overlaps > 0 {
-            w.push(format!(
-                "{} overlapping IP fragment(s) (first bytes kept)",
-                st.reassembly.overlaps
-            ));
-        }
-        if st.truncated_payload > 0 {
-            w.push(format!(
-                "{} segment(s) with payload cut by the snap length (headers still analysed)",
-                st.truncated_payload
-            ));
-        }
-        if st.ip_len_from_capture > 0 {
-            w.push(format!(
-                "{} IPv4 packet(s) with total length 0 (segmentation offload): captured length used",
-                st.ip_len_from_capture
-            ));
-        }
-        if st.malformed_options > 0 {
-            w.push(format!(
-                "{} segment(s) with malformed TCP options",
-                st.malformed_options
-            ));
-        }
-        if st.bad_checksums > 0 {
-            w.push(format!(
-                "{} segment(s) with bad TCP checksums",
-                st.bad_checksums
-            ));
-        }
-        if st.time_backwards > 0 {
-            w.push(format!(
-                "{} frame(s) stamped earlier than the frame before them (time went backwards)",
-                st.time_backwards
-            ));
-        }
-        w
+            ),
+            (
+                self.reassembly.overlaps,
+                "overlapping IP fragment(s) (first bytes kept)",
+            ),
+            (
+                self.truncated_payload,
+                "segment(s) with payload cut by the snap length (headers still analysed)",
+            ),
+            (
+                self.ip_len_from_capture,
+                "IPv4 packet(s) with total length 0 (segmentation offload): captured length used",
+            ),
+            (
+                self.malformed_options,
+                "segment(s) with malformed TCP options",
+            ),
+            (self.bad_checksums, "segment(s) with bad TCP checksums"),
+            (
+                self.time_backwards,
+                "frame(s) stamped earlier than the frame before them (time went backwards)",
+            ),
+        ])
     }
+}
+
+/// One warning line per non-zero counter: "N what".
+fn counted(table: &[(u64, &str)]) -> Vec<String> {
+    table
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect()
 }
 
 /// A count with thousands separators (1,204).

@@ -320,8 +320,15 @@ fn run(
         }
         match nudges.recv_timeout(left) {
             Ok(()) => {
-                let gap = MIN_GAP.max(took * 10);
-                std::thread::sleep((t0 + gap).saturating_duration_since(Instant::now()))
+                // In short sleeps: a stop must not wait out a long gap (a slow scan's).
+                let until = t0 + MIN_GAP.max(took * 10);
+                while !stop.load(Ordering::Relaxed) {
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    std::thread::sleep(left.min(Duration::from_millis(50)));
+                }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,

@@ -166,10 +166,45 @@ impl Snapshot {
             s.totals.add_summary(f, &sum);
         }
         if let Some(p) = prev {
-            s.totals.max_with(&p.totals);
-            s.packets = s.packets.max(p.packets);
+            s.not_below(p);
         }
         s
+    }
+
+    /// Counters never go below the last snapshot published.
+    pub fn not_below(&mut self, prev: &Snapshot) {
+        self.totals.max_with(&prev.totals);
+        self.packets = self.packets.max(prev.packets);
+    }
+
+    /// The connections one shard of a sharded live run holds now and the packets it analysed
+    /// (docs/architecture.md#sharded-analysis): the driver adds every shard's to the report
+    /// engine's snapshot with [`Snapshot::add_held`].
+    pub fn held(engine: &Engine) -> Snapshot {
+        let mut s = Snapshot::collect(engine, &Tally::default(), None, None, None);
+        s.packets = engine.stats().frames;
+        s
+    }
+
+    /// Add a shard's [`Snapshot::held`]: its gauges, its connections' counts and its packets.
+    pub fn add_held(&mut self, h: &Snapshot) {
+        for (mine, theirs) in [
+            (&mut self.connections, &h.connections),
+            (&mut self.by_verdict, &h.by_verdict),
+            (&mut self.stale, &h.stale),
+            (&mut self.totals.rsts, &h.totals.rsts),
+            (&mut self.totals.handshakes, &h.totals.handshakes),
+        ] {
+            for (k, v) in theirs {
+                *mine.entry(k).or_default() += v;
+            }
+        }
+        let (t, o) = (&mut self.totals, &h.totals);
+        t.keepalive_timeouts += o.keepalive_timeouts;
+        t.retransmissions += o.retransmissions;
+        t.challenge_acks += o.challenge_acks;
+        t.bytes += o.bytes;
+        self.packets += h.packets;
     }
 
     /// The Prometheus text exposition format.

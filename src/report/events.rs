@@ -52,10 +52,12 @@ pub fn drain_host<W: Write>(
 ) -> io::Result<()> {
     let events: Vec<PacketEvents> = engine.take_events().collect();
     for pe in &events {
-        let extra = engine
-            .flow(pe.flow)
-            .and_then(|f| super::host::event_process(attr.lookup(f)))
-            .unwrap_or_default();
+        // A flow analysed on a shard is not in this engine: its pins are.
+        let host = match engine.flow(pe.flow) {
+            Some(f) => attr.lookup(f),
+            None => attr.lookup_id(pe.flow),
+        };
+        let extra = super::host::event_process(host).unwrap_or_default();
         write_packet_with(out, pe, &extra)?;
     }
     Ok(())

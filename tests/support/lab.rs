@@ -18,6 +18,15 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// True (and says the test is skipped) when not root: the live tests create network namespaces.
+pub fn not_root() -> bool {
+    let skip = !is_root();
+    if skip {
+        eprintln!("skipped: needs root to create network namespaces");
+    }
+    skip
+}
+
 /// End a process that may still be running (a `Child` is not killed when dropped).
 pub fn stop(mut c: Child) {
     let _ = c.kill();
