@@ -9,8 +9,10 @@
 //! `--ladder FILE` also writes one connection of 200,000 segments to FILE and times loading
 //! the first ladder page (100,000 rows) and drawing the detail view.
 //! `--graph FILE [SEGMENTS]` writes one bulk connection of SEGMENTS (default 1,000,000)
-//! segments to FILE and times reading its series back and each graph step (open, zoom in
-//! three times, pan, zoom out, whole connection: key + redraw at 200x50).
+//! segments to FILE, reads it keeping every segment's record (as the TUI does), and times each
+//! graph step (`v`: the series built from the records and drawn; zoom in three times, pan,
+//! zoom out, whole connection: key + redraw at 200x50) and reading the series back from the
+//! file (what the TUI does for a connection past the records' memory budget).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -20,9 +22,10 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use tcplens::capture::FileSource;
-use tcplens::decode::Segment;
+use tcplens::decode::{Decoded, Segment};
 use tcplens::engine::{Config, Engine};
 use tcplens::testkit::{Ladder, PcapFormat, PcapWriter};
+use tcplens::timeseq::store::SeriesStore;
 use tcplens::tui::{App, Snapshot, SortKey, render};
 
 fn connection(i: u32) -> [Segment; 3] {
@@ -124,37 +127,60 @@ fn graph(path: &str, n: usize) -> Result<(), Box<dyn std::error::Error>> {
     );
     drop(segs);
     let paths = vec![path.to_string()];
+    // Read like the TUI's loading thread: every segment's record kept for the graphs.
     let mut e = Engine::new(Config::default());
+    let mut store = SeriesStore::default();
+    let mut decoder = e.new_decoder();
+    let t = Instant::now();
     FileSource::open(&paths, None)
         .map_err(|e| std::io::Error::other(e.to_string()))?
-        .run(|raw| e.on_frame(raw), || true);
+        .run(
+            |raw| {
+                let decoded = decoder.decode(raw);
+                let seg = match &decoded {
+                    Ok(Decoded::Tcp(s)) => Some(*s),
+                    _ => None,
+                };
+                if let (Some(id), Some(seg)) = (e.on_decoded(raw.ts, decoded), seg) {
+                    store.record(&e, id, &seg);
+                }
+            },
+            || true,
+        );
     e.finish();
+    println!(
+        "read the capture, keeping the records: {} ({:.1} MB kept)",
+        ms(t.elapsed()),
+        store.bytes() as f64 / 1e6
+    );
     let snap = Snapshot::from_engine(&e);
     let d = tcplens::tui::FlowDetail::from_engine(&e, 0).ok_or("no flow")?;
     let mut app = App::new();
     app.set_size(200, 50);
     app.open_detail(d.clone(), Default::default());
     let mut term = Terminal::new(TestBackend::new(200, 50))?;
-    // The key is answered before the series is read (the UI reads it on a thread of its own).
+    // The key as the TUI answers it: the graphs view (loading) drawn, the series built from
+    // the records kept in memory, the graphs drawn.
     let (t, c) = (Instant::now(), cpu());
     app.handle_key(KeyEvent::new(KeyCode::Char('v'), KeyModifiers::NONE));
     term.draw(|f| render(&app, &snap, f))?;
-    println!(
-        "graph step v (answered: graphs view, loading): {} (cpu {})",
-        ms(t.elapsed()),
-        ms(cpu() - c)
-    );
-    let t = Instant::now();
-    let series = tcplens::driver::packets::series(&paths, None, &e.cfg, &d.target());
-    println!("read the connection's series back: {}", ms(t.elapsed()));
-    app.set_series(series);
-    let (t, c) = (Instant::now(), cpu());
+    let series = tcplens::driver::packets::stored_series(Some(&store), &e, &d.target())
+        .ok_or("the records were not kept")?;
+    let kept = series.clone();
+    app.set_series(Ok(series));
     term.draw(|f| render(&app, &snap, f))?;
     println!(
-        "graph step open (draw): {} (cpu {})",
+        "graph step v (graphs drawn from memory): {} (cpu {})",
         ms(t.elapsed()),
         ms(cpu() - c)
     );
+    // Past the store's budget the series is read back from the file instead.
+    let t = Instant::now();
+    let back = tcplens::driver::packets::series(&paths, None, &e.cfg, &d.target());
+    println!("read the connection's series back: {}", ms(t.elapsed()));
+    if back.as_ref().ok() != Some(&kept) {
+        return Err("the series kept in memory differs from the one read back".into());
+    }
     for (k, what) in [
         ('+', "zoom in"),
         ('+', "zoom in"),

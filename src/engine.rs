@@ -111,6 +111,8 @@ pub struct Engine {
     handed_rows: Vec<ZeekRow>,
     /// The shards' flow tables, taken in whole at the end of a sharded run ([`shard`]).
     absorbed: Vec<FlowTable<Flow>>,
+    /// The events of the segment analysed last ([`Engine::last_segment_events`]).
+    last_events: EventSet,
 }
 
 /// Most packets' events held back per flow while its orientation is open.
@@ -152,6 +154,7 @@ impl Engine {
             created: None,
             handed_rows: Vec::new(),
             absorbed: Vec::new(),
+            last_events: EventSet::EMPTY,
         }
     }
 
@@ -324,6 +327,7 @@ impl Engine {
         for k in ev.iter() {
             flow.event_counts.add(k);
         }
+        self.last_events = ev;
         if collect && !ev.is_empty() {
             let pe = PacketEvents {
                 frame: seg.frame,
@@ -551,6 +555,13 @@ impl Engine {
         let mut v: Vec<&Flow> = self.flows().collect();
         v.sort_unstable_by_key(|f| f.id);
         v
+    }
+
+    /// The events of the last segment [`Engine::on_segment`] gave a flow (whether or not they
+    /// are collected and held back): the terminal UI's time-sequence records read them
+    /// as the segment is analysed.
+    pub fn last_segment_events(&self) -> EventSet {
+        self.last_events
     }
 
     pub fn flow(&self, id: FlowId) -> Option<&Flow> {

@@ -6,6 +6,7 @@
 //! the driver builds it from the connection's segments and the events the engine gave them.
 
 pub mod index;
+pub mod store;
 
 use crate::decode::{Segment, TcpFlags};
 use crate::time::Ts;
@@ -49,6 +50,40 @@ impl Point {
 
     pub fn is_window_update(&self) -> bool {
         self.events.contains(EventKind::WindowUpdate)
+    }
+}
+
+/// What the graphs read of one segment: a decoded [`Segment`] ([`Facts::of`]) or a record
+/// kept while the capture was first read ([`store`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Facts {
+    pub ts: Ts,
+    pub frame: u64,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    pub window: u16,
+    /// The window scale option (read on SYNs only).
+    pub wscale: Option<u8>,
+    /// The first SACK block.
+    pub sack: Option<(u32, u32)>,
+    /// Sequence space used (payload, plus one for SYN and FIN).
+    pub len: u32,
+}
+
+impl Facts {
+    pub fn of(seg: &Segment) -> Facts {
+        Facts {
+            ts: seg.ts,
+            frame: seg.frame,
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: seg.flags,
+            window: seg.window,
+            wscale: seg.options.window_scale,
+            sack: seg.options.first_sack,
+            len: seg.seg_len(),
+        }
     }
 }
 
@@ -157,6 +192,14 @@ pub struct Builder {
     points: Vec<Point>,
     side: [Side; 2],
     started: bool,
+    /// Each segment comes with its final events: it goes to the lanes at once instead of
+    /// waiting in `points` for late ones ([`Builder::with_final_events`]).
+    direct: bool,
+    /// Segments pushed, and the highest sequence number each sender used (main sender).
+    segments: usize,
+    top: [u64; 2],
+    /// The range summaries, made as the lanes and samples grow.
+    ix: index::GrowingIndex,
 }
 
 impl Builder {
@@ -164,8 +207,45 @@ impl Builder {
         Builder::default()
     }
 
+    /// A builder whose segments come with their final events (no [`Builder::set_events`]):
+    /// each one is sorted into its lanes as it is pushed, nothing is kept per segment.
+    /// `per_sender`: the segments each sender will send (room reserved up front).
+    pub fn with_final_events(per_sender: [usize; 2]) -> Builder {
+        let mut b = Builder {
+            direct: true,
+            ..Builder::default()
+        };
+        for (i, n) in per_sender.into_iter().enumerate() {
+            let peer = per_sender.get(1 - i).copied().unwrap_or(0);
+            if let (Some(l), Some(a), Some(f), Some(w)) = (
+                b.s.sent.get_mut(i),
+                b.s.acks.get_mut(i),
+                b.s.in_flight.get_mut(i),
+                b.s.rwnd.get_mut(i),
+            ) {
+                l.t.reserve(n);
+                l.lo.reserve(n);
+                l.hi.reserve(n);
+                l.mark.reserve(n);
+                // The peer's ACKs.
+                a.t.reserve(peer);
+                a.ack.reserve(peer);
+                a.edge.reserve(peer);
+                a.mark.reserve(peer);
+                f.reserve(n + peer);
+                w.reserve(peer);
+            }
+        }
+        b
+    }
+
     /// Add the next segment (`from_orig`: sent by the originator) with its events.
     pub fn push(&mut self, seg: &Segment, from_orig: bool, events: EventSet) {
+        self.push_facts(&Facts::of(seg), from_orig, events);
+    }
+
+    /// [`Builder::push`] from what the graphs read of a segment (a stored record, [`store`]).
+    pub fn push_facts(&mut self, seg: &Facts, from_orig: bool, events: EventSet) {
         if !self.started {
             self.started = true;
             self.s.start = seg.ts;
@@ -176,7 +256,7 @@ impl Builder {
         let syn = seg.flags.syn();
         if syn && let Some(side) = self.side.get_mut(me) {
             side.syn_seen = true;
-            side.wscale = seg.options.window_scale;
+            side.wscale = seg.wscale;
         }
         let [a, b] = &mut self.side;
         let (mine, theirs) = if me == 0 { (a, b) } else { (b, a) };
@@ -192,10 +272,9 @@ impl Builder {
         };
         let win = u64::from(seg.window) << shift;
         let sack = seg
-            .options
-            .first_sack
+            .sack
             .map(|(l, r)| (theirs.rel(l, false), theirs.rel(r, false)));
-        let len = seg.seg_len();
+        let len = seg.len;
         // My data: in flight, retransmissions spoil their RTT samples (Karn).
         let end = seq + u64::from(len);
         if len > 0 {
@@ -220,24 +299,36 @@ impl Builder {
                         sample = (!u.2).then_some(u.1);
                     }
                 }
-                if let (Some(sent), Some(v)) = (sample, self.s.rtt.get_mut(peer)) {
-                    v.push((t, (t - sent) as f64 / 1e9));
+                if let Some(sent) = sample {
+                    add_sample(
+                        &mut self.s.rtt,
+                        &mut self.ix.rtt,
+                        peer,
+                        t,
+                        (t - sent) as f64 / 1e9,
+                    );
                 }
             }
             let flight = theirs.high.saturating_sub(a);
-            if let Some(v) = self.s.in_flight.get_mut(peer) {
-                v.push((t, flight as f64));
-            }
-            if let Some(v) = self.s.rwnd.get_mut(peer) {
-                v.push((t, win as f64));
-            }
+            add_sample(
+                &mut self.s.in_flight,
+                &mut self.ix.in_flight,
+                peer,
+                t,
+                flight as f64,
+            );
+            add_sample(&mut self.s.rwnd, &mut self.ix.rwnd, peer, t, win as f64);
         }
-        if len > 0
-            && let Some(v) = self.s.in_flight.get_mut(me)
-        {
-            v.push((t, my_flight as f64));
+        if len > 0 {
+            add_sample(
+                &mut self.s.in_flight,
+                &mut self.ix.in_flight,
+                me,
+                t,
+                my_flight as f64,
+            );
         }
-        self.points.push(Point {
+        let p = Point {
             t,
             frame: seg.frame,
             from_orig,
@@ -248,7 +339,12 @@ impl Builder {
             flags: seg.flags,
             events,
             sack,
-        });
+        };
+        if self.direct {
+            self.sort_into_lanes(&p);
+        } else {
+            self.points.push(p);
+        }
     }
 
     /// Attach the events the engine released late (by frame number).
@@ -261,61 +357,99 @@ impl Builder {
     }
 
     /// The series, its segments sorted into lanes.
-    pub fn finish(self) -> Series {
+    pub fn finish(mut self) -> Series {
+        for p in std::mem::take(&mut self.points) {
+            self.sort_into_lanes(&p);
+        }
         let mut s = self.s;
-        s.segments = self.points.len();
-        let mut top = [0u64; 2];
-        for p in &self.points {
-            let me = usize::from(!p.from_orig);
-            let hi = p.seq + u64::from(p.len);
-            if let Some(t) = top.get_mut(me) {
-                *t = (*t).max(hi);
+        s.segments = self.segments;
+        s.main_sender = usize::from(self.top[1] > self.top[0]);
+        s.index = self.ix.finish();
+        s
+    }
+
+    /// One segment into its sender's lane (when it uses sequence space or carries a mark)
+    /// and its ACK into the peer's.
+    fn sort_into_lanes(&mut self, p: &Point) {
+        let s = &mut self.s;
+        self.segments += 1;
+        let me = usize::from(!p.from_orig);
+        let hi = p.seq + u64::from(p.len);
+        if let Some(t) = self.top.get_mut(me) {
+            *t = (*t).max(hi);
+        }
+        let m = if p.flags.rst() {
+            mark::RST
+        } else if p.flags.fin() {
+            mark::FIN
+        } else if p.is_retransmission() {
+            mark::RETRANSMISSION
+        } else if p.is_keepalive() {
+            mark::KEEPALIVE
+        } else {
+            mark::NONE
+        };
+        let ix = &mut self.ix;
+        if (p.len > 0 || m != mark::NONE)
+            && let (Some(l), Some(g), Some(marks)) = (
+                s.sent.get_mut(me),
+                ix.ticks.get_mut(me),
+                ix.sent_marks.get_mut(me),
+            )
+        {
+            if m != mark::NONE {
+                marks.push(l.t.len());
             }
-            let m = if p.flags.rst() {
-                mark::RST
-            } else if p.flags.fin() {
-                mark::FIN
-            } else if p.is_retransmission() {
-                mark::RETRANSMISSION
-            } else if p.is_keepalive() {
-                mark::KEEPALIVE
+            g.push(index::tick_key(p.seq, hi));
+            l.t.push(p.t);
+            l.lo.push(p.seq);
+            l.hi.push(hi);
+            l.mark.push(m);
+        }
+        // My ACK goes to the peer's lane: it acknowledges the peer's data.
+        let peer = 1 - me;
+        if let (Some(a), Some(l), Some(ga), Some(ge), Some(marks)) = (
+            p.ack,
+            s.acks.get_mut(peer),
+            ix.acks.get_mut(peer),
+            ix.edges.get_mut(peer),
+            ix.ack_marks.get_mut(peer),
+        ) {
+            let edge = a.saturating_add(p.win);
+            let m = if p.is_zero_window() {
+                mark::ZERO_WINDOW
+            } else if p.is_window_update() {
+                mark::WINDOW_UPDATE
             } else {
                 mark::NONE
             };
-            if (p.len > 0 || m != mark::NONE)
-                && let Some(l) = s.sent.get_mut(me)
-            {
-                l.t.push(p.t);
-                l.lo.push(p.seq);
-                l.hi.push(hi);
-                l.mark.push(m);
+            if m != mark::NONE {
+                marks.push(l.t.len());
             }
-            // My ACK goes to the peer's lane: it acknowledges the peer's data.
-            if let (Some(a), Some(l)) = (p.ack, s.acks.get_mut(1 - me)) {
-                l.t.push(p.t);
-                l.ack.push(a);
-                l.edge.push(a.saturating_add(p.win));
-                l.mark.push(if p.is_zero_window() {
-                    mark::ZERO_WINDOW
-                } else if p.is_window_update() {
-                    mark::WINDOW_UPDATE
-                } else {
-                    mark::NONE
-                });
-                if let Some((lft, r)) = p.sack {
-                    l.sack.push((p.t, lft, r));
-                }
+            ga.push((a, a));
+            ge.push((edge, edge));
+            l.t.push(p.t);
+            l.ack.push(a);
+            l.edge.push(edge);
+            l.mark.push(m);
+            if let Some((lft, r)) = p.sack {
+                l.sack.push((p.t, lft, r));
             }
         }
-        s.main_sender = usize::from(top[1] > top[0]);
-        s.index = index::SeriesIndex::build(&s);
-        s
     }
 
     /// The segments pushed so far.
     #[cfg(test)]
     fn points(&self) -> &[Point] {
         &self.points
+    }
+}
+
+/// One sample of sender `who` with its summary.
+fn add_sample(v: &mut [Samples; 2], g: &mut [index::Growing; 2], who: usize, t: i64, value: f64) {
+    if let (Some(v), Some(g)) = (v.get_mut(who), g.get_mut(who)) {
+        v.push((t, value));
+        g.push(index::sample_key(value));
     }
 }
 
@@ -353,6 +487,8 @@ mod tests {
         // SYN sampled by the SYN+ACK; the retransmitted 100 bytes not; the 50 bytes are.
         assert_eq!(s.rtt[0].len(), 2, "{:?}", s.rtt[0]);
         assert_eq!(s.in_flight[0].last().map(|x| x.1), Some(0.0));
+        // The summaries made as the series grew are those of the finished series.
+        assert_eq!(s.index, index::SeriesIndex::build(&s));
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! End-to-end at scale: the real binary in tmux on a generated capture holding one
 //! connection of a million segments. It opens the connection, switches to the graphs, zooms
 //! and pans, and logs how long each step took to show on screen (key sent → screen changed,
-//! polled every 5 ms through `tmux capture-pane`): switching is answered at once and the
-//! graphs follow when the connection has been read back from the file (once per opening).
-//! The speed goal (each step under 100 ms) is measured by scripts/bench.sh, not asserted
-//! here: the test checks that every step shows the range it should.
+//! polled every 5 ms through `tmux capture-pane`): `v` is timed from the key to the graphs
+//! drawn, built from the segments kept in memory while the capture was read (no second read
+//! of the file). The speed goal (each step under 100 ms) is measured by scripts/bench.sh, not
+//! asserted here: the test checks that every step shows the range it should, and logs the
+//! times (`cargo test --test tui_graph_scale -- --nocapture`).
 //!
 //! Skipped (passes, saying so) when tmux is not installed; `make test` installs it.
 
@@ -69,17 +70,8 @@ fn a_million_segment_connection_zooms_and_pans() {
     let mut log = Vec::new();
     let start = Instant::now();
     tmux(&["send-keys", "-t", &session, "v"]);
-    // The key is answered at once (the connection is read back on a thread of its own)...
-    let (pane, _) = wait_until(&session, 120, |p| {
-        p.contains("loading the connection's segments") || !range_line(p).is_empty()
-    });
-    let answered = start.elapsed();
-    assert!(
-        pane.contains("loading the connection's segments") || !range_line(&pane).is_empty(),
-        "{pane}"
-    );
-    log.push(("v (answered: graphs view shown)".to_string(), answered));
-    // ... and the graphs follow when the read is done.
+    // From the key to the graphs drawn (the series is built from the records kept in memory;
+    // a "loading" view may show for a moment before).
     let (pane, _) = wait_until(&session, 120, |p| !range_line(p).is_empty());
     let opened = start.elapsed();
     let full = range_line(&pane);
@@ -87,7 +79,7 @@ fn a_million_segment_connection_zooms_and_pans() {
         full.starts_with("t 0ms–") && full.contains(&format!("{} segments", segs_len(&pane))),
         "{pane}"
     );
-    log.push(("v (connection read back, graphs drawn)".to_string(), opened));
+    log.push(("v (key to graphs drawn)".to_string(), opened));
 
     // Each step must change the range line to what the step means.
     let steps: [(&str, &str); 8] = [

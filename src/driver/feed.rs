@@ -19,13 +19,14 @@ use std::time::{Duration, Instant};
 
 use crate::capture::FileSource;
 use crate::capture::live::{LiveCounters, LiveMsg};
-use crate::decode::{self, RawFrame};
+use crate::decode::{self, RawFrame, Segment};
 use crate::engine::Engine;
 use crate::flow::FlowId;
 use crate::report::escape_field;
 use crate::time::Ts;
 
 use crate::timeseq::Series;
+use crate::timeseq::store::SeriesStore;
 use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
 use crate::tui::timeline::Timeline;
 use crate::tui::{DataSource, FlowDetail, FlowRow, Rates, Snapshot};
@@ -71,6 +72,9 @@ pub enum Request {
 pub struct Analysis {
     pub engine: Engine,
     ring: RingLadder,
+    /// Every connection's segments for the graphs, within a memory budget
+    /// ([`crate::timeseq::store`]).
+    series: SeriesStore,
     rates: Rates,
     retx: RetxCount,
     decoder: decode::Decoder,
@@ -120,6 +124,7 @@ impl Analysis {
         let a = Analysis {
             engine,
             ring: RingLadder::new(ring),
+            series: SeriesStore::default(),
             retx: RetxCount::default(),
             rates: if live {
                 Rates::sliding(RATE_SECONDS)
@@ -165,10 +170,15 @@ impl Analysis {
         self.fed += 1;
         self.rates.add(raw.ts, raw.orig_len);
         let decoded = self.decoder.decode(raw);
-        if let Ok(decode::Decoded::Tcp(seg)) = &decoded {
-            self.ring.push(*seg, Default::default());
+        let seg = match &decoded {
+            Ok(decode::Decoded::Tcp(seg)) => Some(*seg),
+            _ => None,
+        };
+        if let Some(seg) = seg {
+            self.ring.push(seg, Default::default());
         }
         let touched = self.engine.on_decoded(raw.ts, decoded);
+        self.keep_series(touched, seg.as_ref());
         let n = self.retx.count(&self.engine, touched);
         if n > 0 {
             self.rates.add_retx(raw.ts, n);
@@ -179,6 +189,25 @@ impl Analysis {
         // Evicted flows leave the TUI (to the exports first, with the events they want).
         self.export_record();
         self.patch_events();
+    }
+
+    /// Decode and analyse one record without the ring (the offline loading thread: ladders
+    /// are read back from the files), keeping its segment for the graphs.
+    pub fn analyse(&mut self, raw: &RawFrame<'_>) -> Option<FlowId> {
+        let decoded = self.decoder.decode(raw);
+        let seg = match &decoded {
+            Ok(decode::Decoded::Tcp(seg)) => Some(*seg),
+            _ => None,
+        };
+        let touched = self.engine.on_decoded(raw.ts, decoded);
+        self.keep_series(touched, seg.as_ref());
+        touched
+    }
+
+    fn keep_series(&mut self, touched: Option<FlowId>, seg: Option<&Segment>) {
+        if let (Some(id), Some(seg)) = (touched, seg) {
+            self.series.record(&self.engine, id, seg);
+        }
     }
 
     fn patch_events(&mut self) {
@@ -203,7 +232,11 @@ impl Analysis {
                     let _ = tx.send(d);
                 }
                 Request::Series(t, tx) => {
-                    let _ = tx.send(self.ring.series(&t));
+                    // All of it since the capture began when the store kept it, else what
+                    // is left in the ring.
+                    let s = super::packets::stored_series(Some(&self.series), &self.engine, &t)
+                        .unwrap_or_else(|| self.ring.series(&t));
+                    let _ = tx.send(s);
                 }
                 Request::Ladder(t, start, limit, tx) => {
                     let mut page = self.ring.page(&t, start, limit);

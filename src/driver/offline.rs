@@ -14,12 +14,13 @@ use crate::capture::FileSource;
 use crate::engine::Engine;
 use crate::flow::FlowId;
 use crate::timeseq::Series;
+use crate::timeseq::store::SeriesStore;
 use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
 use crate::tui::theme::Theme;
 use crate::tui::timeline::Timeline;
 use crate::tui::{DataSource, FlowDetail, Rates, Saved, Snapshot, restore_terminal};
 
-use super::packets::{FileLadder, SeriesReader};
+use super::packets::{FileLadder, PREFETCH_SEGMENTS, SeriesReader, stored_maker, stored_series};
 
 /// Why a capture read from standard input has no ladder, graphs or saved packets.
 pub(crate) const STDIN_ONCE: &str = "standard input cannot be read twice: no per-packet view";
@@ -46,6 +47,11 @@ pub struct OfflineSource {
     ladder: Option<FileLadder>,
     rates: Option<mpsc::Receiver<Rates>>,
     series_reader: SeriesReader,
+    /// The connections' segments kept while the files were read (the graphs are built from
+    /// them; read back from the files for a connection it could not keep).
+    store: Option<Arc<SeriesStore>>,
+    /// The connection whose series was made when it was opened (once per opening).
+    prefetched: Option<LadderTarget>,
 }
 
 impl OfflineSource {
@@ -97,6 +103,24 @@ impl OfflineSource {
             ladder,
             rates,
             series_reader: SeriesReader::default(),
+            store: None,
+            prefetched: None,
+        }
+    }
+
+    /// Build the graphs from `store` (what the reading of the files kept).
+    pub fn set_store(&mut self, store: Option<SeriesStore>) {
+        self.store = store.map(Arc::new);
+    }
+
+    /// Make `target`'s series from the kept segments on a thread of its own (`big`: only a
+    /// connection of [`PREFETCH_SEGMENTS`] or more); false when the store does not have it.
+    fn start_stored(&mut self, target: &LadderTarget, big: bool) -> bool {
+        match stored_maker(self.store.as_ref(), &self.engine, target) {
+            Some((n, make)) if !big || n >= PREFETCH_SEGMENTS => {
+                self.series_reader.start_with(target, make)
+            }
+            _ => false,
         }
     }
 
@@ -125,6 +149,9 @@ impl DataSource for OfflineSource {
     }
 
     fn series(&mut self, target: &LadderTarget) -> Result<Series, String> {
+        if let Some(s) = stored_series(self.store.as_deref(), &self.engine, target) {
+            return Ok(s);
+        }
         match self.ladder.as_ref() {
             Some(l) => l.series(target),
             None => Err(STDIN_ONCE.into()),
@@ -132,6 +159,11 @@ impl DataSource for OfflineSource {
     }
 
     fn start_series(&mut self, target: &LadderTarget) -> bool {
+        // From the segments kept in memory (at once, or already made when the connection
+        // was opened), else read back from the files.
+        if self.start_stored(target, false) {
+            return true;
+        }
         match self.ladder.as_ref() {
             Some(l) => self.series_reader.start(l, target),
             None => false,
@@ -155,6 +187,11 @@ impl DataSource for OfflineSource {
     }
 
     fn ladder(&mut self, target: &LadderTarget, start: usize, limit: usize) -> LadderPage {
+        if start == 0 && self.prefetched != Some(*target) {
+            // A large connection was opened: its graphs are made meanwhile.
+            self.prefetched = Some(*target);
+            self.start_stored(target, true);
+        }
         match self.ladder.as_mut() {
             Some(l) => l.page(target, start, limit),
             None => LadderPage {

@@ -10,12 +10,13 @@
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use crate::capture::FileSource;
 use crate::decode::{self, DecodeOptions, RawFrame, Segment, TcpFlags};
-use crate::engine::{Config, Engine};
+use crate::engine::{Config, Engine, Flow};
 use crate::flow::FlowKey;
+use crate::timeseq::store::SeriesStore;
 use crate::timeseq::{Builder, Series};
 use crate::tui::Saved;
 use crate::tui::ladder::{LadderPage, LadderRow, LadderSource, LadderTarget, Relative};
@@ -55,6 +56,53 @@ impl FileLadder {
     }
 }
 
+/// The engine's flow a ladder target names: the connection between its endpoints (either
+/// way round) that began at its first timestamp.
+pub fn flow_of<'a>(engine: &'a Engine, t: &LadderTarget) -> Option<&'a Flow> {
+    let key = FlowKey::new(t.orig, t.resp);
+    let is = |f: &&Flow| f.first_ts == t.first_ts && FlowKey::new(f.a, f.b) == key;
+    engine
+        .flow_between(t.orig, t.resp)
+        .filter(is)
+        .or_else(|| engine.flows().find(is))
+}
+
+/// The connection's series from the records a [`SeriesStore`] kept while the capture was
+/// read, when it kept all of them (else it is read back from the files).
+pub fn stored_series(
+    store: Option<&SeriesStore>,
+    engine: &Engine,
+    t: &LadderTarget,
+) -> Option<Series> {
+    store?.series(flow_of(engine, t)?, t.orig)
+}
+
+/// Connections of at least this many kept segments have their series made as soon as they
+/// are opened (a few tens of milliseconds of work for a million segments), so the graphs are
+/// ready when asked for.
+pub const PREFETCH_SEGMENTS: usize = 50_000;
+
+/// What makes the connection's series from a shared [`SeriesStore`] on another thread, and
+/// how many segments it has, when the store kept all of them.
+pub fn stored_maker(
+    store: Option<&Arc<SeriesStore>>,
+    engine: &Engine,
+    t: &LadderTarget,
+) -> Option<(
+    usize,
+    impl FnOnce() -> Result<Series, String> + Send + 'static,
+)> {
+    let store = store?;
+    let f = flow_of(engine, t)?;
+    let n = store.len(f.id)?;
+    let (store, id, a, orig) = (Arc::clone(store), f.id, f.a, t.orig);
+    Some((n, move || {
+        store
+            .series_of(id, a, orig)
+            .ok_or_else(|| "the connection's segments were not kept".to_string())
+    }))
+}
+
 /// A connection's series read back from the files on a thread of its own (the whole capture
 /// is read again: a second or two for a million segments), so the UI answers keys meanwhile;
 /// [`crate::tui::DataSource::start_series`] and `poll_series` of the offline sources.
@@ -67,15 +115,30 @@ impl SeriesReader {
     /// Start reading `target`'s series (nothing new if it is already under way); false when
     /// no thread could be started.
     pub fn start(&mut self, ladder: &FileLadder, target: &LadderTarget) -> bool {
-        if self.pending.as_ref().is_some_and(|p| p.0 == *target) {
+        let (l, t) = (ladder.clone(), *target);
+        self.start_with(target, move || l.series(&t))
+    }
+
+    /// Whether `target`'s series is under way (or ready and not yet taken).
+    pub fn has(&self, target: &LadderTarget) -> bool {
+        self.pending.as_ref().is_some_and(|p| p.0 == *target)
+    }
+
+    /// Start making `target`'s series with `make` on a thread of its own (nothing new if it
+    /// is already under way); false when no thread could be started.
+    pub fn start_with(
+        &mut self,
+        target: &LadderTarget,
+        make: impl FnOnce() -> Result<Series, String> + Send + 'static,
+    ) -> bool {
+        if self.has(target) {
             return true;
         }
-        let (l, t) = (ladder.clone(), *target);
         let (tx, rx) = mpsc::channel();
         let started = std::thread::Builder::new()
             .name("series".into())
             .spawn(move || {
-                let _ = tx.send(l.series(&t));
+                let _ = tx.send(make());
             });
         if started.is_ok() {
             self.pending = Some((*target, rx));

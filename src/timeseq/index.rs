@@ -29,14 +29,22 @@ fn join(a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
 impl MinMax {
     /// Summaries of `n` items, `item(i)` giving item i's `(lo, hi)`.
     pub fn build(n: usize, item: impl Fn(usize) -> (u64, u64)) -> MinMax {
+        MinMax::of_items(n, (0..n).map(item))
+    }
+
+    /// Summaries of the `n` items `items` yields in order (what [`MinMax::build`] makes,
+    /// in one pass over the items).
+    pub fn of_items(n: usize, items: impl Iterator<Item = (u64, u64)>) -> MinMax {
+        let mut g = Growing::with_capacity(n);
+        for it in items {
+            g.push(it);
+        }
+        g.finish()
+    }
+
+    /// The pyramid over its first level.
+    fn of_blocks(mut cur: Vec<(u64, u64)>) -> MinMax {
         let mut levels = Vec::new();
-        let mut cur: Vec<(u64, u64)> = (0..n.div_ceil(BLOCK))
-            .map(|b| {
-                (b * BLOCK..((b + 1) * BLOCK).min(n))
-                    .map(&item)
-                    .fold(EMPTY, join)
-            })
-            .collect();
         while cur.len() > 1 {
             let next = cur
                 .chunks(2)
@@ -81,6 +89,50 @@ impl MinMax {
     }
 }
 
+/// A [`MinMax`] made as the items arrive, one block summary at a time (while the items are
+/// still in the cache: the series of a million segments is summarised as it is built).
+#[derive(Clone, Debug)]
+pub struct Growing {
+    blocks: Vec<(u64, u64)>,
+    acc: (u64, u64),
+    k: usize,
+}
+
+impl Default for Growing {
+    fn default() -> Self {
+        Growing::with_capacity(0)
+    }
+}
+
+impl Growing {
+    /// Room for `n` items.
+    pub fn with_capacity(n: usize) -> Growing {
+        Growing {
+            blocks: Vec::with_capacity(n.div_ceil(BLOCK)),
+            acc: EMPTY,
+            k: 0,
+        }
+    }
+
+    /// The next item's `(lo, hi)` ([`EMPTY`]-like `(u64::MAX, 0)` for one left out).
+    #[inline]
+    pub fn push(&mut self, it: (u64, u64)) {
+        self.acc = join(self.acc, it);
+        self.k += 1;
+        if self.k == BLOCK {
+            self.blocks.push(self.acc);
+            (self.acc, self.k) = (EMPTY, 0);
+        }
+    }
+
+    pub fn finish(mut self) -> MinMax {
+        if self.k > 0 {
+            self.blocks.push(self.acc);
+        }
+        MinMax::of_blocks(self.blocks)
+    }
+}
+
 /// A non-negative sample value as an integer of the same order (IEEE 754 bits of a
 /// non-negative double sort like the numbers).
 pub fn f64_key(v: f64) -> u64 {
@@ -94,7 +146,7 @@ pub fn key_f64(k: u64) -> f64 {
 
 /// The summaries of one sample series.
 pub fn samples(v: &Samples) -> MinMax {
-    MinMax::build(v.len(), |i| sample_item(v, i))
+    MinMax::of_items(v.len(), v.iter().map(|p| (f64_key(p.1), f64_key(p.1))))
 }
 
 /// Item `i` of a sample series as a `(lo, hi)` key pair.
@@ -149,23 +201,69 @@ impl SeriesIndex {
         let [s0, s1] = &s.sent;
         let [a0, a1] = &s.acks;
         SeriesIndex {
-            ticks: [
-                MinMax::build(s0.t.len(), |i| tick_item(s0, i)),
-                MinMax::build(s1.t.len(), |i| tick_item(s1, i)),
-            ],
+            ticks: [ticks(s0), ticks(s1)],
             sent_marks: [marked(&s0.mark), marked(&s1.mark)],
-            acks: [
-                MinMax::build(a0.t.len(), |i| ack_item(a0, i)),
-                MinMax::build(a1.t.len(), |i| ack_item(a1, i)),
-            ],
-            edges: [
-                MinMax::build(a0.t.len(), |i| edge_item(a0, i)),
-                MinMax::build(a1.t.len(), |i| edge_item(a1, i)),
-            ],
+            acks: [points(&a0.ack), points(&a1.ack)],
+            edges: [points(&a0.edge), points(&a1.edge)],
             ack_marks: [marked(&a0.mark), marked(&a1.mark)],
             rtt: s.rtt.each_ref().map(samples),
             in_flight: s.in_flight.each_ref().map(samples),
             rwnd: s.rwnd.each_ref().map(samples),
+        }
+    }
+}
+
+/// The summaries of a lane's sequence ticks ([`tick_item`]).
+fn ticks(l: &SentLane) -> MinMax {
+    MinMax::of_items(
+        l.lo.len().min(l.hi.len()),
+        l.lo.iter().zip(&l.hi).map(|(&lo, &hi)| tick_key(lo, hi)),
+    )
+}
+
+/// The summaries of single values ([`ack_item`], [`edge_item`]).
+fn points(v: &[u64]) -> MinMax {
+    MinMax::of_items(v.len(), v.iter().map(|&x| (x, x)))
+}
+
+/// Item of a sample series for [`Growing::push`].
+#[inline]
+pub fn sample_key(v: f64) -> (u64, u64) {
+    let k = f64_key(v);
+    (k, k)
+}
+
+/// Item of a lane's sequence tick for [`Growing::push`] (left out when no space was used).
+#[inline]
+pub fn tick_key(lo: u64, hi: u64) -> (u64, u64) {
+    if hi > lo { (lo, hi) } else { EMPTY }
+}
+
+/// A [`SeriesIndex`] made as the builder sorts segments into lanes and samples, each item
+/// summarised as it is added (the same index as [`SeriesIndex::build`] of the finished series).
+#[derive(Clone, Debug, Default)]
+pub struct GrowingIndex {
+    pub ticks: [Growing; 2],
+    pub sent_marks: [Vec<usize>; 2],
+    pub acks: [Growing; 2],
+    pub edges: [Growing; 2],
+    pub ack_marks: [Vec<usize>; 2],
+    pub rtt: [Growing; 2],
+    pub in_flight: [Growing; 2],
+    pub rwnd: [Growing; 2],
+}
+
+impl GrowingIndex {
+    pub fn finish(self) -> SeriesIndex {
+        SeriesIndex {
+            ticks: self.ticks.map(Growing::finish),
+            sent_marks: self.sent_marks,
+            acks: self.acks.map(Growing::finish),
+            edges: self.edges.map(Growing::finish),
+            ack_marks: self.ack_marks,
+            rtt: self.rtt.map(Growing::finish),
+            in_flight: self.in_flight.map(Growing::finish),
+            rwnd: self.rwnd.map(Growing::finish),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::engine::Engine;
 use crate::export::Exports;
 use crate::flow::FlowId;
 use crate::timeseq::Series;
+use crate::timeseq::store::SeriesStore;
 use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
 use crate::tui::{DataSource, FlowDetail, Rates, Saved, Snapshot};
 
@@ -26,6 +27,8 @@ pub struct Loaded {
     pub engine: Engine,
     pub rates: Rates,
     pub warnings: Vec<String>,
+    /// The connections' segments for the graphs.
+    pub series: SeriesStore,
 }
 
 /// Offline with the TUI open at once: a thread reads the files as fast as it can, publishing
@@ -100,7 +103,7 @@ pub fn spawn_loading_exporting(
                 |raw| {
                     a.fed += 1;
                     a.rates.add(raw.ts, raw.orig_len);
-                    let touched = a.engine.on_frame(raw);
+                    let touched = a.analyse(raw);
                     let n = a.retx.count(&a.engine, touched);
                     if n > 0 {
                         a.rates.add_retx(raw.ts, n);
@@ -118,11 +121,17 @@ pub fn spawn_loading_exporting(
                 outcome.warnings.push(e);
             }
             let w = warnings(&a.engine, &files, &outcome);
-            let Analysis { engine, rates, .. } = a;
+            let Analysis {
+                engine,
+                rates,
+                series,
+                ..
+            } = a;
             let _ = tx.send(Loaded {
                 engine,
                 rates,
                 warnings: w,
+                series,
             });
         })?;
     if exporting {
@@ -158,6 +167,7 @@ impl DataSource for LoadingSource {
             for w in &self.warnings {
                 o.add_warning(w);
             }
+            o.set_store(Some(l.series));
             self.offline = Some(o);
         }
         let s = match self.offline.as_mut() {
@@ -204,14 +214,18 @@ impl DataSource for LoadingSource {
     }
 
     fn start_series(&mut self, target: &LadderTarget) -> bool {
-        match self.file_ladder.as_ref() {
-            Some(l) => self.series_reader.start(l, target),
-            None => false,
+        match (self.offline.as_mut(), self.file_ladder.as_ref()) {
+            (Some(o), _) => o.start_series(target),
+            (None, Some(l)) => self.series_reader.start(l, target),
+            (None, None) => false,
         }
     }
 
     fn poll_series(&mut self) -> Option<(LadderTarget, Result<Series, String>)> {
-        self.series_reader.poll()
+        // A read started while the files were being read, or one the offline source started.
+        self.series_reader
+            .poll()
+            .or_else(|| self.offline.as_mut()?.poll_series())
     }
 
     fn save(
