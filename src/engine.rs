@@ -616,7 +616,7 @@ impl Engine {
 fn release(flow: &mut Flow, out: &mut Vec<PacketEvents>) {
     let orig = flow.orientation.orig;
     // Take the buffer so the flow does not keep its capacity once released.
-    for mut pe in std::mem::take(&mut flow.pending) {
+    for mut pe in flow.pending.take() {
         pe.orig = orig;
         out.push(pe);
     }

@@ -74,12 +74,50 @@ pub struct Flow {
     /// Compat-Z rules over the whole flow (JSON `conn_state`/`history`).
     pub zeek: ZeekConn,
     /// Events held back until the orientation is settled.
-    pub(super) pending: Vec<PacketEvents>,
+    pub(super) pending: Held,
     /// Removed from the table before the end of the input (limit or timeout).
     pub evicted: bool,
     /// The encapsulations of the flow's first packet, outermost first, endpoints as the
     /// first packet travelled (source on side A).
     pub tunnel: Option<Box<Chain>>,
+}
+
+/// Events a flow holds back until its orientation is settled (docs/analysis.md#orientation).
+/// Most flows are settled from their first packet and never hold any, so the buffer is
+/// boxed: 8 bytes in every flow instead of a `Vec`'s 24.
+#[derive(Debug, Default)]
+#[allow(clippy::box_collection)]
+pub(super) struct Held(Option<Box<Vec<PacketEvents>>>);
+
+impl Held {
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|v| v.is_empty())
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |v| v.len())
+    }
+
+    pub(super) fn push(&mut self, pe: PacketEvents) {
+        self.0.get_or_insert_with(Box::default).push(pe);
+    }
+
+    /// The held events, leaving nothing allocated behind.
+    pub(super) fn take(&mut self) -> Vec<PacketEvents> {
+        self.0.take().map(|b| *b).unwrap_or_default()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Held {
+    type Item = &'a mut PacketEvents;
+    type IntoIter = std::slice::IterMut<'a, PacketEvents>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        match self.0.as_deref_mut() {
+            Some(v) => v.iter_mut(),
+            None => [].iter_mut(),
+        }
+    }
 }
 
 impl TableEntry for Flow {
@@ -111,7 +149,7 @@ impl Flow {
             wire: WireFlow::new(),
             conn: Connection::with_log(keep_log),
             zeek: ZeekConn::new(),
-            pending: Vec::new(),
+            pending: Held::default(),
             evicted: false,
             tunnel: None,
         }

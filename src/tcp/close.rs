@@ -5,7 +5,7 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{Side, Transitions, pair, role, set_state};
+use crate::tcp::endpoint::{Var, Side, Transitions, pair, role, set_state};
 use crate::tcp::life::StuckClose;
 use crate::tcp::{CloseClass, CloseDetail, EndpointState, HandshakeClass, NativeConfig, Role};
 use crate::time::Ts;
@@ -24,12 +24,12 @@ pub(super) fn peer_fin_acked(
     let f = seg.flags;
     let ack = seg.ack;
     let pd = from.other();
-    if let Some(pf) = p.fin_seq
+    if let Some(pf) = p.fin_seq()
         && seq::ge(ack, pf.wrapping_add(1))
     {
         // A first FIN that also ACKs the peer's FIN takes the peer from FIN-WAIT-1
         // straight to TIME-WAIT (in `on_fin`), without a FIN-WAIT-2 on the timeline.
-        let new_fin = f.fin() && e.fin_seq.is_none();
+        let new_fin = f.fin() && e.fin_seq().is_none();
         match p.state {
             S::FinWait1 if !new_fin => set_state(p, pd, S::FinWait2, seg, log),
             S::Closing => set_state(p, pd, S::TimeWait, seg, log),
@@ -53,7 +53,7 @@ pub(super) fn on_fin(
     fin_shape: &mut Option<CloseDetail>,
 ) {
     use EndpointState as S;
-    if e.fin_seq.is_some() {
+    if e.fin_seq().is_some() {
         // A retransmitted FIN never moves a state.
         return;
     }
@@ -62,11 +62,11 @@ pub(super) fn on_fin(
         .seq
         .wrapping_add(f.syn() as u32)
         .wrapping_add(seg.payload_len);
-    e.fin_seq = Some(fin_seq);
+    e.seqs.set(Var::FinSeq, fin_seq);
     e.fin_idx = idx;
     // Does this FIN acknowledge the peer's FIN?
     let acks_peer_fin = p
-        .fin_seq
+        .fin_seq()
         .map(|pf| f.ack() && seq::ge(seg.ack, pf.wrapping_add(1)));
     match *first_fin {
         None => *first_fin = Some(from),

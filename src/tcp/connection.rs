@@ -158,8 +158,8 @@ impl Connection {
             let (e, p) = pair_mut(&mut self.sides, from);
             // Had this side acknowledged the peer's FIN before this packet? (3-way vs 4-way)
             let acked_peer_fin_before = p
-                .fin_seq
-                .is_some_and(|pf| e.ack_hi.is_some_and(|h| seq::ge(h, pf.wrapping_add(1))));
+                .fin_seq()
+                .is_some_and(|pf| e.ack_hi().is_some_and(|h| seq::ge(h, pf.wrapping_add(1))));
 
             // Keepalive probes (docs/analysis.md#keepalive-probes): Compat-W `keepalive`, except
             // while the peer's window is zero (then it is a zero-window probe).
@@ -350,7 +350,7 @@ impl Connection {
             syn_give_up: self.syn_give_up(orig, handshake, now, cfg),
             stuck_close: self.stuck_close(orig, now, cfg),
             idle_killed: self.idle.as_ref().and_then(|g| g.killed),
-            survived_idle_s: self.idle.as_ref().and_then(|g| g.survived_idle),
+            survived_idle_s: self.idle.as_ref().and_then(|g| g.survived_idle()),
             rst: self.life().map(|l| l.rst).unwrap_or_default(),
             rst_mark: self
                 .life()

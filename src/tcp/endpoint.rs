@@ -68,17 +68,9 @@ pub(super) struct Side {
     pub(super) sent_synack: bool,
     /// Sent an accepted RST before any SYN+ACK of its own.
     pub(super) rst_before_synack: bool,
-    pub(super) isn: Option<u32>,
-    /// First sequence number of data (ISN + 1, or assumed for a midstream side).
-    pub(super) base: Option<u32>,
-    /// Highest `seq + seg_len` sent.
-    pub(super) next_seq: Option<u32>,
-    /// Highest end of payload sent (SYN octet included, FIN octet not).
-    pub(super) data_end: Option<u32>,
-    /// Highest ack this side sent (ACK bit set, RST packets ignored): the peer's SND.UNA.
-    pub(super) ack_hi: Option<u32>,
-    /// Sequence number of this side's FIN, and its packet index.
-    pub(super) fin_seq: Option<u32>,
+    /// ISN, start of data, SND.NXT, end of data, highest ack sent and FIN position
+    /// ([`Var`]).
+    pub(super) seqs: SeqVars,
     /// (0 = no FIN; packet indices start at 1)
     pub(super) fin_idx: u32,
     /// This side's last non-RST segment advertised a zero window.
@@ -100,6 +92,56 @@ pub(super) struct Side {
     pub(super) more: Option<Box<More>>,
 }
 
+/// A sender's sequence variables, as kept in [`SeqVars`].
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Var {
+    Isn,
+    /// First sequence number of data (ISN + 1, or assumed for a midstream side).
+    Base,
+    /// Highest `seq + seg_len` sent.
+    NextSeq,
+    /// Highest end of payload sent (SYN octet included, FIN octet not).
+    DataEnd,
+    /// Highest ack this side sent (ACK bit set, RST packets ignored): the peer's SND.UNA.
+    AckHi,
+    /// Sequence number of this side's FIN.
+    FinSeq,
+}
+
+/// The six optional sequence numbers of a side with one byte saying which are known: 28
+/// bytes instead of six `Option<u32>`s' 48 (a `u32` has no spare value to mark "none", and
+/// every connection, idle or not, holds two sides).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct SeqVars {
+    v: [u32; 6],
+    known: u8,
+}
+
+impl SeqVars {
+    #[inline]
+    pub(super) fn get(&self, k: Var) -> Option<u32> {
+        let i = k as usize;
+        (self.known & (1 << i) != 0).then(|| self.v.get(i).copied().unwrap_or(0))
+    }
+
+    #[inline]
+    pub(super) fn set(&mut self, k: Var, x: u32) {
+        let i = k as usize;
+        if let Some(slot) = self.v.get_mut(i) {
+            *slot = x;
+            self.known |= 1 << i;
+        }
+    }
+
+    /// Set `k` to `x` unless it is known already.
+    #[inline]
+    pub(super) fn get_or_insert(&mut self, k: Var, x: u32) {
+        if self.get(k).is_none() {
+            self.set(k, x);
+        }
+    }
+}
+
 /// A side's out-of-line record (72 bytes). Keepalive probing is what long-lived idle
 /// connections do, so it sits here directly; a loss episode (80 bytes) has a box of its own,
 /// allocated only by a side that retransmits.
@@ -110,13 +152,37 @@ pub(super) struct More {
 }
 
 impl Side {
+    pub(super) fn isn(&self) -> Option<u32> {
+        self.seqs.get(Var::Isn)
+    }
+
+    pub(super) fn base(&self) -> Option<u32> {
+        self.seqs.get(Var::Base)
+    }
+
+    pub(super) fn next_seq(&self) -> Option<u32> {
+        self.seqs.get(Var::NextSeq)
+    }
+
+    pub(super) fn data_end(&self) -> Option<u32> {
+        self.seqs.get(Var::DataEnd)
+    }
+
+    pub(super) fn ack_hi(&self) -> Option<u32> {
+        self.seqs.get(Var::AckHi)
+    }
+
+    pub(super) fn fin_seq(&self) -> Option<u32> {
+        self.seqs.get(Var::FinSeq)
+    }
+
     /// SND.UNA as the capture shows it: the peer's highest ack, else the start of data.
     pub(super) fn una(&self, peer: &Side) -> Option<u32> {
-        peer.ack_hi.or(self.base)
+        peer.ack_hi().or(self.base())
     }
 
     pub(super) fn unacked_bytes(&self, peer: &Side) -> u64 {
-        match (self.data_end, self.una(peer)) {
+        match (self.data_end(), self.una(peer)) {
             (Some(end), Some(una)) => seq::dist(una, end) as u64,
             _ => 0,
         }

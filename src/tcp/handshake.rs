@@ -5,7 +5,7 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{NO_SCALE, OptTs, Side, Transitions, pair, set_state};
+use crate::tcp::endpoint::{Var, NO_SCALE, OptTs, Side, Transitions, pair, set_state};
 use crate::tcp::life::{self, Life};
 use crate::tcp::{EndpointState, HandshakeClass, NativeConfig};
 use crate::time::Ts;
@@ -34,7 +34,7 @@ pub(super) fn pick_up(
             if f.ack() && p.state == S::Unknown {
                 set_state(p, pd, S::Established, seg, log);
             }
-        } else if p.sent_synack && f.ack() && Side::acks(seg.ack, p.isn) {
+        } else if p.sent_synack && f.ack() && Side::acks(seg.ack, p.isn()) {
             // It acknowledges the peer's SYN+ACK: its SYN was simply not captured.
             set_state(e, from, S::Established, seg, log);
         }
@@ -45,7 +45,7 @@ pub(super) fn pick_up(
     // stays as observed (docs/analysis.md#handshake-classes needs the ACK itself); the states follow the evidence.
     if !f.syn()
         && e.state == S::SynReceived
-        && (seg.payload_len > 0 || (f.ack() && p.base.is_some_and(|b| seq::gt(seg.ack, b))))
+        && (seg.payload_len > 0 || (f.ack() && p.base().is_some_and(|b| seq::gt(seg.ack, b))))
     {
         set_state(e, from, S::Established, seg, log);
         *assumed = true;
@@ -78,15 +78,15 @@ pub(super) fn on_syn(
         );
     }
     e.wscale = seg.options.window_scale.unwrap_or(NO_SCALE);
-    e.isn.get_or_insert(seg.seq);
-    e.base.get_or_insert(seg.seq.wrapping_add(1));
+    e.seqs.get_or_insert(Var::Isn, seg.seq);
+    e.seqs.get_or_insert(Var::Base, seg.seq.wrapping_add(1));
     if f.ack() {
         e.sent_synack = true;
         e.open_ts = OptTs::some(now);
         if e.state == S::Unknown {
             set_state(e, from, S::SynReceived, seg, log);
         }
-        if p.state == S::SynSent && Side::acks(seg.ack, p.isn) {
+        if p.state == S::SynSent && Side::acks(seg.ack, p.isn()) {
             set_state(p, pd, S::Established, seg, log);
         }
     } else {
@@ -118,11 +118,11 @@ pub(super) fn on_ack(
     let now = seg.ts;
     let ack = seg.ack;
     let pd = from.other();
-    if p.state == S::SynReceived && Side::acks(ack, p.isn) {
+    if p.state == S::SynReceived && Side::acks(ack, p.isn()) {
         set_state(p, pd, S::Established, seg, log);
     }
     // docs/analysis.md#handshake-classes rule 3: a SYN+ACK acknowledged by a pure ACK, data or FIN.
-    if !f.syn() && !*synack_acked && p.sent_synack && Side::acks(ack, p.isn) {
+    if !f.syn() && !*synack_acked && p.sent_synack && Side::acks(ack, p.isn()) {
         *synack_acked = true;
         let start = e.open_ts.get().or(p.open_ts.get());
         // An ACK stamped before the SYN it answers (time went backwards, counted by

@@ -744,11 +744,16 @@ fn connection_state_stays_compact() {
     // Fixed part only: keepalive statistics live in a box allocated on first use (with a
     // box of its own for a loss episode), the transition log in a box only when the views ask
     // for it, the cable-pull record (episodes, RST classes) in a box allocated on first use,
-    // idle gaps in a smaller one (304 B on x86-64 today).
-    assert!(std::mem::size_of::<Connection>() <= 304);
+    // idle gaps in a smaller one (272 B on x86-64 today).
+    let conn = std::mem::size_of::<Connection>();
+    assert!(conn <= 272, "{conn}");
     // An idle connection kept alive allocates the keepalive record: 72 bytes, not the 184
     // it took with the loss episode inside.
     assert!(std::mem::size_of::<crate::tcp::endpoint::More>() <= 72);
+    let side = std::mem::size_of::<crate::tcp::endpoint::Side>();
+    assert!(side <= 88, "{side}");
+    // Every connection quiet for a second allocates its idle-gap record.
+    assert!(std::mem::size_of::<crate::tcp::life::IdleGaps>() <= 56);
 }
 
 #[test]

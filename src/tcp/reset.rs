@@ -58,7 +58,7 @@ impl Connection {
         let (e, p) = pair(&self.sides, from);
         let acceptable = rst_acceptable(e, p, seg);
         let class = rst_class(e, p, seg, acceptable);
-        let rcv_nxt = p.ack_hi;
+        let rcv_nxt = p.ack_hi();
         // A RST from the side the other one was waiting for ends that stale episode.
         let waited = stale_wait(p, e);
         let mark = RstMark {
@@ -139,15 +139,15 @@ impl Connection {
 /// accepted. A receiver in SYN-SENT accepts only a RST that acknowledges its SYN.
 pub(super) fn rst_acceptable(e: &Side, p: &Side, seg: &Segment) -> bool {
     if p.state == EndpointState::SynSent {
-        return seg.flags.ack() && p.isn.is_none_or(|i| seg.ack == i.wrapping_add(1));
+        return seg.flags.ack() && p.isn().is_none_or(|i| seg.ack == i.wrapping_add(1));
     }
-    let Some(rcv_nxt) = p.ack_hi else {
+    let Some(rcv_nxt) = p.ack_hi() else {
         return true;
     };
-    let fin = e.fin_seq.is_some();
+    let fin = e.fin_seq().is_some();
     let s = seg.seq;
     let ok = |x: u32| s == x || (fin && s == x.wrapping_sub(1));
-    ok(rcv_nxt) || e.next_seq.is_some_and(ok)
+    ok(rcv_nxt) || e.next_seq().is_some_and(ok)
 }
 
 /// RFC 5961 §3.2 class of a RST from `e` received by `p`: exact when it would be accepted
@@ -157,7 +157,7 @@ pub(super) fn rst_class(e: &Side, p: &Side, seg: &Segment, acceptable: bool) -> 
     if acceptable {
         return RstClass::Exact;
     }
-    let Some(rcv_nxt) = p.ack_hi else {
+    let Some(rcv_nxt) = p.ack_hi() else {
         return RstClass::OutOfWindow;
     };
     let off = seg.seq.wrapping_sub(rcv_nxt);

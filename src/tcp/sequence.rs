@@ -6,7 +6,7 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{OptTs, Side, pair};
+use crate::tcp::endpoint::{Var, OptTs, Side, pair};
 use crate::tcp::loss;
 use crate::time::Ts;
 use crate::vocab::events::{EventKind, EventSet};
@@ -18,9 +18,9 @@ use crate::vocab::seq;
 /// (checked by the caller).
 pub(super) fn on_ack(e: &mut Side, p: &mut Side, ack: u32, now: Ts) -> Option<(Ts, u32)> {
     let mut ended = None;
-    p.base.get_or_insert(ack);
-    if e.ack_hi.is_none_or(|h| seq::gt(ack, h)) {
-        e.ack_hi = Some(ack);
+    p.seqs.get_or_insert(Var::Base, ack);
+    if e.ack_hi().is_none_or(|h| seq::gt(ack, h)) {
+        e.seqs.set(Var::AckHi, ack);
         // The peer's oldest unacknowledged segment moved on.
         // A retransmission episode that ends here, with the peer silent since its
         // start: a stale episode may have resumed (checked by the caller).
@@ -29,7 +29,7 @@ pub(super) fn on_ack(e: &mut Side, p: &mut Side, ack: u32, now: Ts) -> Option<(T
                 .filter(|ep| ep.n > 0 && e.silent_since(ep.t0))
                 .map(|ep| (ep.t0, ep.timeouts()))
         };
-        if p.next_seq.is_some_and(|n| seq::ge(ack, n)) {
+        if p.next_seq().is_some_and(|n| seq::ge(ack, n)) {
             ended = peer_waited(p);
             p.out_ts = OptTs::NONE;
             p.set_loss(None);
@@ -58,9 +58,9 @@ pub(super) fn on_sent(e: &mut Side, p: &Side, seg: &Segment, wire: EventSet) {
         let end = seg.seq.wrapping_add(seg_len);
         let carries = (seg.payload_len > 0 || f.fin()) && !f.syn();
         if !f.syn() {
-            e.base.get_or_insert(seg.seq);
+            e.seqs.get_or_insert(Var::Base, seg.seq);
         }
-        let old_next = e.next_seq;
+        let old_next = e.next_seq();
         if carries {
             let una = e.una(p);
             let resend_oldest = match (una, old_next) {
@@ -78,10 +78,11 @@ pub(super) fn on_sent(e: &mut Side, p: &Side, seg: &Segment, wire: EventSet) {
                 e.out_ts = OptTs::some(now);
             }
         }
-        e.next_seq = Some(old_next.map_or(end, |n| seq::max(n, end)));
+        e.seqs.set(Var::NextSeq, old_next.map_or(end, |n| seq::max(n, end)));
         if seg.payload_len > 0 || f.syn() {
             let dend = data_start.wrapping_add(seg.payload_len);
-            e.data_end = Some(e.data_end.map_or(dend, |d| seq::max(d, dend)));
+            let d = e.data_end().map_or(dend, |d| seq::max(d, dend));
+            e.seqs.set(Var::DataEnd, d);
         }
     }
 }
@@ -90,10 +91,10 @@ impl Connection {
     /// Could `seq` be a sequence number side `d` sent (an ICMP error's quote)?
     pub fn sent_seq(&self, d: Dir, seq: u32) -> bool {
         let (s, _) = pair(&self.sides, d);
-        let Some(next) = s.next_seq else {
+        let Some(next) = s.next_seq() else {
             return false;
         };
-        let low = s.isn.or(s.base).unwrap_or(next);
+        let low = s.isn().or(s.base()).unwrap_or(next);
         seq::ge(seq, low) && seq::le(seq, next)
     }
 }

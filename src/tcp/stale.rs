@@ -22,7 +22,7 @@ impl Connection {
         let [a, b] = &self.sides;
         let settled = |s: &Side, p: &Side| {
             s.state == EndpointState::Established
-                && match (s.next_seq, p.ack_hi) {
+                && match (s.next_seq(), p.ack_hi()) {
                     (Some(n), Some(h)) => seq::ge(h, n),
                     _ => false,
                 }
@@ -100,7 +100,7 @@ impl Connection {
             let Some(ep) = s.loss() else {
                 continue;
             };
-            let outstanding = match (s.una(peer), s.next_seq) {
+            let outstanding = match (s.una(peer), s.next_seq()) {
                 (Some(u), Some(n)) => seq::lt(u, n),
                 _ => false,
             };
