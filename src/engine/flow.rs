@@ -247,3 +247,17 @@ impl Flow {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_stays_compact() {
+        // Every connection a report keeps costs one of these in the flow table's slab (plus
+        // what its parts allocate on first use; issue 17 in BENCHMARKS.md): 632 B before the
+        // transition log, last-packet times and held events left the fixed part.
+        let n = std::mem::size_of::<Flow>();
+        assert!(n <= 544, "{n}");
+    }
+}

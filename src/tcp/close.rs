@@ -5,7 +5,7 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{Var, Side, Transitions, pair, role, set_state};
+use crate::tcp::endpoint::{Side, Transitions, Var, pair, role, set_state};
 use crate::tcp::life::StuckClose;
 use crate::tcp::{CloseClass, CloseDetail, EndpointState, HandshakeClass, NativeConfig, Role};
 use crate::time::Ts;

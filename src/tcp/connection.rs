@@ -20,7 +20,7 @@
 
 use crate::decode::Segment;
 use crate::flow::Dir;
-use crate::tcp::endpoint::{OptTs, Side, Transitions, pair, pair_mut, role};
+use crate::tcp::endpoint::{OptF32, OptTs, Side, Transitions, pair, pair_mut, role};
 use crate::tcp::life::{self, IDLE_GAP_MIN, IdleGaps, Life, Outcome, StaleEpisode, SynRules};
 use crate::tcp::reset::FirstRst;
 use crate::tcp::{
@@ -84,8 +84,8 @@ pub struct Connection {
     /// Some state was assumed (midstream pickup).
     pub(super) assumed: bool,
     /// Handshake RTT and the latest RTO estimate from a backoff, seconds.
-    pub(super) rtt: Option<f32>,
-    pub(super) rto: Option<f32>,
+    pub(super) rtt: OptF32,
+    pub(super) rto: OptF32,
     /// Zero-window stalls (both sides) and the longest finished one, nanoseconds.
     pub(super) stalls: u32,
     pub(super) longest_stall_ns: i64,
@@ -224,7 +224,7 @@ impl Connection {
             && ep.backoff
             && let Some(r) = ep.rto
         {
-            self.rto = Some(r as f32);
+            self.rto = OptF32::new(Some(r as f32));
         }
 
         if let Some(start) = ka_resumed {
@@ -254,7 +254,7 @@ impl Connection {
         log: &mut Transitions,
         assumed: &mut bool,
         synack_acked: &mut bool,
-        rtt: &mut Option<f32>,
+        rtt: &mut OptF32,
         life: &mut Option<Box<Life>>,
         ended: &mut Option<(Ts, u32)>,
     ) {
@@ -341,8 +341,8 @@ impl Connection {
             unacked_bytes_orig: o.unacked_bytes(r),
             unacked_bytes_resp: r.unacked_bytes(o),
             stale,
-            rtt_s: self.rtt.map(f64::from),
-            rto_s: self.rto.map(f64::from),
+            rtt_s: self.rtt.get().map(f64::from),
+            rto_s: self.rto.get().map(f64::from),
             rst_ignored: self.rst_ignored,
             zero_window_stalls: self.stalls,
             longest_stall_s: self.longest_stall_s(now),

@@ -56,6 +56,27 @@ impl OptTs {
     }
 }
 
+/// An optional `f32` in 4 bytes (NaN = none; `Option<f32>` takes 8). For durations in
+/// seconds taken from `Ts::since`, which is never NaN.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct OptF32(f32);
+
+impl Default for OptF32 {
+    fn default() -> Self {
+        OptF32(f32::NAN)
+    }
+}
+
+impl OptF32 {
+    pub(super) fn new(v: Option<f32>) -> OptF32 {
+        OptF32(v.unwrap_or(f32::NAN))
+    }
+
+    pub(super) fn get(self) -> Option<f32> {
+        (!self.0.is_nan()).then_some(self.0)
+    }
+}
+
 /// No window-scale option seen in this side's SYN.
 pub(super) const NO_SCALE: u8 = 0xFF;
 

@@ -5,7 +5,7 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{Var, NO_SCALE, OptTs, Side, Transitions, pair, set_state};
+use crate::tcp::endpoint::{NO_SCALE, OptF32, OptTs, Side, Transitions, Var, pair, set_state};
 use crate::tcp::life::{self, Life};
 use crate::tcp::{EndpointState, HandshakeClass, NativeConfig};
 use crate::time::Ts;
@@ -111,7 +111,7 @@ pub(super) fn on_ack(
     seg: &Segment,
     log: &mut Transitions,
     synack_acked: &mut bool,
-    rtt: &mut Option<f32>,
+    rtt: &mut OptF32,
 ) {
     use EndpointState as S;
     let f = seg.flags;
@@ -127,7 +127,7 @@ pub(super) fn on_ack(
         let start = e.open_ts.get().or(p.open_ts.get());
         // An ACK stamped before the SYN it answers (time went backwards, counted by
         // the engine) gives no sample rather than a negative RTT.
-        *rtt = start.filter(|s| now >= *s).map(|s| now.since(s) as f32);
+        *rtt = OptF32::new(start.filter(|s| now >= *s).map(|s| now.since(s) as f32));
     }
 }
 

@@ -110,8 +110,9 @@ impl Connection {
     /// floor on the variance term, or RFC 6298's initial 1 s.
     pub(super) fn rto_guess(&self) -> f64 {
         self.rto
+            .get()
             .map(f64::from)
-            .or(self.rtt.map(|r| f64::from(r) + RTO_MIN))
+            .or(self.rtt.get().map(|r| f64::from(r) + RTO_MIN))
             .unwrap_or(RTO_INITIAL)
             .max(RTO_MIN)
     }

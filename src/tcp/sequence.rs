@@ -6,7 +6,7 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{Var, OptTs, Side, pair};
+use crate::tcp::endpoint::{OptTs, Side, Var, pair};
 use crate::tcp::loss;
 use crate::time::Ts;
 use crate::vocab::events::{EventKind, EventSet};
@@ -78,7 +78,8 @@ pub(super) fn on_sent(e: &mut Side, p: &Side, seg: &Segment, wire: EventSet) {
                 e.out_ts = OptTs::some(now);
             }
         }
-        e.seqs.set(Var::NextSeq, old_next.map_or(end, |n| seq::max(n, end)));
+        e.seqs
+            .set(Var::NextSeq, old_next.map_or(end, |n| seq::max(n, end)));
         if seg.payload_len > 0 || f.syn() {
             let dend = data_start.wrapping_add(seg.payload_len);
             let d = e.data_end().map_or(dend, |d| seq::max(d, dend));

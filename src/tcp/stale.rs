@@ -137,7 +137,7 @@ impl Connection {
             }
         }
         // 2. keepalive_unanswered.
-        let rtt10 = self.rtt.map_or(0.0, |r| 10.0 * f64::from(r));
+        let rtt10 = self.rtt.get().map_or(0.0, |r| 10.0 * f64::from(r));
         for d in order {
             let (s, peer) = pair(&self.sides, d);
             let Some(ka) = s.ka() else {
