@@ -77,6 +77,10 @@ pub struct Refresher {
     dumper: sockdiag::Dumper,
     procs: ProcScanner,
     table: Arc<FxHashMap<SockKey, Arc<HostSocket>>>,
+    /// The table before `table`, kept one refresh longer so that its last reference (and
+    /// the freeing of its 100,000 entries on a busy host) goes here, not on the capture thread
+    /// that drops the snapshot it was shared with.
+    retired: Arc<FxHashMap<SockKey, Arc<HostSocket>>>,
     /// The last dump's list, its capacity kept for the next.
     listed: Vec<KernelSocket>,
 }
@@ -90,6 +94,7 @@ impl Refresher {
             dumper,
             procs: ProcScanner::default(),
             table: Arc::default(),
+            retired: Arc::default(),
             listed: Vec::new(),
         })
     }
@@ -156,6 +161,7 @@ impl Refresher {
             next.insert(*key, s);
         }
         self.table = Arc::new(next);
+        self.retired = prev;
         self.listed = listed;
         Ok(HostSnapshot {
             taken: now,
