@@ -123,11 +123,14 @@ impl Refresher {
         let prev = std::mem::take(&mut self.table);
         let mut next: FxHashMap<SockKey, Arc<HostSocket>> = FxHashMap::default();
         next.reserve(n + prev.len() / 8);
+        // Listed sockets whose key the last table had: when that is all of them, nothing went
+        // away and the pass over the last table for gone sockets is skipped.
+        let mut kept = 0usize;
         for &k in &listed {
             let key = (k.local, k.remote);
-            let same = prev
-                .get(&key)
-                .filter(|old| old.present && old.kernel.inode == k.inode);
+            let old = prev.get(&key);
+            kept += usize::from(old.is_some());
+            let same = old.filter(|old| old.present && old.kernel.inode == k.inode);
             let (first_seen, mut owner, user) = match same {
                 Some(old) => (old.first_seen, old.owner.clone(), old.user.clone()),
                 None => (now, None, self.procs.user(k.uid)),
@@ -147,7 +150,9 @@ impl Refresher {
                 }),
             );
         }
-        for (key, s) in prev.iter() {
+        // (A key listed twice counts twice: then the pass runs, as it should.)
+        let gone_any = kept != prev.len() || next.len() != n;
+        for (key, s) in prev.iter().filter(|_| gone_any) {
             if now.since(s.last_seen) >= LINGER_S || next.contains_key(key) {
                 continue;
             }
