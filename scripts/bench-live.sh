@@ -269,7 +269,7 @@ NAME=live-$TOOL${BUF:+-B$BUF}
 [[ $SENDER == blast ]] || NAME+=-$SENDER
 REPORT=$DIR/report-$NAME.md
 case $TOOL in
-tcplens) cmd_text="tcplens -i <veth peer>$([[ $TUI == 1 ]] && echo ' (terminal UI in tmux, 200x50)' || echo " --report $KIND")${THREADS:+ --threads $THREADS}${BUF:+ -B $BUF}$([[ $ATTR == off ]] && echo ' --no-attribution' || true)${METRICS/#1/ --metrics 127.0.0.1:9911 (scraped every second)}" ;;
+tcplens) cmd_text="tcplens -i <veth peer>$([[ $TUI == 1 ]] && echo ' (terminal UI in tmux, 200x50)' || echo " --report $KIND")${THREADS:+ --threads $THREADS}${BUF:+ -B $BUF}$([[ $ATTR == off ]] && echo ' --no-attribution' || true)$([[ $METRICS == 1 ]] && echo ' --metrics 127.0.0.1:9911 (scraped every second)' || true)" ;;
 tcpdump) cmd_text="tcpdump -n -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 *) cmd_text="tcpdump -n --immediate-mode -i <veth peer> -w /dev/null${BUF:+ -B $BUF}" ;;
 esac
@@ -288,6 +288,11 @@ esac
 	echo "The capture: $PKTS packets, $CONNS connections (gencap, seed 1). A step passes when"
 	echo "every replayed packet was captured with zero kernel, interface and analysis-queue drops."
 	if [[ $TOOL == tcplens ]]; then
+		if [[ $TUI == 1 ]]; then
+			echo "The terminal UI runs its own pipeline: capture, one analysis engine publishing snapshots at 4 Hz, the UI thread drawing."
+		else
+			echo "Analysis shards: ${THREADS:-$(nproc) (one per core, the default)}; the capture thread feeds the decoding and merging thread, which feeds the shards (docs/architecture.md#live-on-shards)."
+		fi
 		echo "Process attribution: $ATTR$([[ $HOST_SOCKETS -gt 0 ]] && echo ", with $HOST_SOCKETS established loopback sockets held in the capturing namespace (scripts/many_sockets.py)" || true)."
 	fi
 	echo "*retried*: frames the kernel refused to the sender (ENOBUFS/EAGAIN) and that it sent again."

@@ -297,7 +297,8 @@ fn run_offline(
         BufWriter::with_capacity(1 << 16, stdout.lock()),
         false,
     )
-    .with_exports(exports);
+    .with_exports(exports)
+    .with_threads(threads(cli));
     let open = std::cell::Cell::new(report_written(w.begin())?);
     let mut write_err = None;
     let mut analyse = |engine: &mut Engine, touched: Option<FlowId>| {

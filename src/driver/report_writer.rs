@@ -37,7 +37,12 @@ pub(super) struct ReportWriter<W: Write> {
     pub(super) host: Option<attribution::HostLink>,
     /// `--metrics`, `--parquet`.
     exports: Exports,
+    /// Threads that may format the records written at the end (offline).
+    threads: usize,
 }
+
+/// Flows a thread formats at a time when the records at the end are split over threads.
+const FLOWS_PER_PART: usize = 2048;
 
 impl<W: Write> ReportWriter<W> {
     pub(super) fn new(kind: ReportKind, out: W, live: bool) -> Self {
@@ -49,7 +54,14 @@ impl<W: Write> ReportWriter<W> {
             text: report::text::TextReport::new(),
             host: None,
             exports: Exports::default(),
+            threads: 1,
         }
+    }
+
+    /// Format the records written at the end on up to `n` threads (same bytes, same order).
+    pub(super) fn with_threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
     }
 
     pub(super) fn with_exports(mut self, exports: Exports) -> Self {
@@ -244,6 +256,42 @@ impl<W: Write> ReportWriter<W> {
         self.out.flush()
     }
 
+    /// Offline json, at the end: every remaining flow's record in flow-id order. The records
+    /// (a summary, the story and the text of each: most of the report's cost when a capture
+    /// ends with many connections open) are formatted in parts on up to `threads` threads,
+    /// and written in order.
+    fn json_all(&mut self, engine: &Engine) -> io::Result<()> {
+        let flows = engine.flows_by_id();
+        let mb = report::json::middleboxes(engine);
+        let mb = mb.as_ref();
+        let part = |flows: &[&crate::engine::Flow]| -> io::Result<Vec<u8>> {
+            let mut buf = Vec::with_capacity(flows.len() * 1024);
+            report::json::write_records(&mut buf, flows, engine, mb)?;
+            Ok(buf)
+        };
+        if self.threads <= 1 || flows.len() <= FLOWS_PER_PART {
+            self.out.write_all(&part(&flows)?)?;
+            return Ok(());
+        }
+        for round in flows.chunks(FLOWS_PER_PART * self.threads) {
+            let parts: Vec<io::Result<Vec<u8>>> = std::thread::scope(|s| {
+                let mut chunks = round.chunks(FLOWS_PER_PART);
+                let first = chunks.next().unwrap_or(&[]);
+                let helpers: Vec<_> = chunks.map(|c| s.spawn(move || part(c))).collect();
+                let mut parts = vec![part(first)];
+                parts.extend(helpers.into_iter().map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(io::Error::other("a report thread failed")))
+                }));
+                parts
+            });
+            for p in parts {
+                self.out.write_all(&p?)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Just before `engine.finish()`: the last look at the host's sockets.
     pub(super) fn before_finish(&mut self, engine: &mut Engine) {
         if let Some(h) = &mut self.host {
@@ -296,7 +344,7 @@ impl<W: Write> ReportWriter<W> {
                             report::host::write_kernel_only(&mut self.out, s)?;
                         }
                     }
-                    None => report::json::write_all(&mut self.out, engine)?,
+                    None => self.json_all(engine)?,
                 }
                 let st = engine.stats();
                 if st.live {

@@ -340,9 +340,9 @@ fn hand_in(
     limit: Ordered,
     write: &mut dyn FnMut(&mut Engine) -> bool,
 ) -> bool {
-    let mut ev = o.events.into_iter().peekable();
-    let mut fl = o.evicted.into_iter().peekable();
-    let mut rows = o.rows.into_iter().peekable();
+    let mut ev = o.events.into_iter();
+    let mut fl = o.evicted.into_iter();
+    let mut rows = o.rows.into_iter();
     let records = b.records.get(range.clone()).unwrap_or(&[]);
     // The report's engine has no flows and no Zeek connections: only its clock (the latest
     // time seen, for verdicts written now) and its neighbour table matter, so it is brought up
@@ -354,23 +354,10 @@ fn hand_in(
             view.observe(latest, d);
         }
         let r = b.first + (i + range.start) as u64;
-        let mut any = false;
-        let mut events = Vec::new();
-        while let Some((_, pe)) = ev.next_if(|(at, _)| at.record == r) {
-            events.push(pe);
-        }
-        let mut flows = Vec::new();
-        while let Some((_, f)) = fl.next_if(|(at, _)| at.record == r) {
-            flows.push(f);
-        }
-        let mut zr = Vec::new();
-        while let Some((_, row)) = rows.next_if(|(at, _)| at.record == r) {
-            zr.push(row);
-        }
-        any |= !events.is_empty() || !flows.is_empty() || !zr.is_empty();
-        if any {
+        if due(&ev, r) || due(&fl, r) || due(&rows, r) {
             view.observe_time(latest);
-            view.hand_in(events, flows, zr);
+            // Moved straight from the ordered lists into the engine's outboxes.
+            view.hand_in(run_at(&mut ev, r), run_at(&mut fl, r), run_at(&mut rows, r));
             if !write(view) {
                 return false;
             }
@@ -387,6 +374,22 @@ fn hand_in(
         return write(view);
     }
     true
+}
+
+/// Does the next item of `it` belong to record `r`?
+fn due<T>(it: &std::vec::IntoIter<(At, T)>, r: u64) -> bool {
+    it.as_slice().first().is_some_and(|(at, _)| at.record == r)
+}
+
+/// The items of `it` that became final during record `r` (the list is in record order).
+fn run_at<T>(it: &mut std::vec::IntoIter<(At, T)>, r: u64) -> impl Iterator<Item = T> + '_ {
+    std::iter::from_fn(move || {
+        if due(it, r) {
+            it.next().map(|x| x.1)
+        } else {
+            None
+        }
+    })
 }
 
 /// Read, decode and analyse `source` on `shards` shards, handing the outputs to `view` (the

@@ -166,7 +166,7 @@ impl Attribution {
         }
         self.kernel_only.clear();
         let now = engine.now();
-        for (key, s) in &snap.sockets {
+        for (key, s) in snap.sockets.iter() {
             let (l, r) = (endpoint(key.0), endpoint(key.1));
             let Some(f) = engine.flow_between(l, r) else {
                 if s.present && s.kernel.state == TCP_ESTABLISHED {
@@ -399,7 +399,7 @@ mod tests {
         };
         for k in socks {
             s.local_addrs.insert(k.kernel.local.ip());
-            s.sockets.insert((k.kernel.local, k.kernel.remote), k);
+            Arc::make_mut(&mut s.sockets).insert((k.kernel.local, k.kernel.remote), k);
         }
         Arc::new(s)
     }

@@ -2,6 +2,8 @@
 //! order of creation, Zeek uids in order of output, and the one order every report is written
 //! in (docs/architecture.md#report-order), whatever the number of shards.
 
+use std::cmp::Ordering;
+
 use crate::analysis::zeek::{ZeekRow, conn_order, make_uid};
 use crate::flow::{FlowId, Slot};
 
@@ -48,31 +50,40 @@ impl Merger {
     }
 
     /// The shards' outputs of one step in report order, provisional ids replaced by `ids` (from
-    /// [`Merger::ids`]; empty when the step created no flows) and uids numbered.
+    /// [`Merger::ids`]; empty when the step created no flows) and uids numbered. Each shard's
+    /// lists are already in report order ([`sort_output`]; a shard's provisional ids order its
+    /// new flows as their global ids will), so they are merged, not sorted.
     pub fn order(&mut self, outs: Vec<Output>, ids: &[Vec<FlowId>]) -> Ordered {
-        let mut o = Ordered::default();
-        for (s, out) in outs.into_iter().enumerate() {
+        let n = outs.len();
+        let (mut events, mut evicted, mut rows) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for (s, mut out) in outs.into_iter().enumerate() {
             let ids = ids.get(s).map(Vec::as_slice).unwrap_or(&[]);
-            let global = |id: FlowId| -> FlowId {
-                id.checked_sub(PROVISIONAL)
-                    .and_then(|i| ids.get(i as usize).copied())
-                    .unwrap_or(id)
-            };
-            o.events.extend(out.events.into_iter().map(|(at, mut pe)| {
-                pe.flow = global(pe.flow);
-                (at, pe)
-            }));
-            o.evicted.extend(out.evicted.into_iter().map(|(at, mut f)| {
-                f.id = global(f.id);
-                (at, f)
-            }));
-            o.rows.extend(out.rows);
+            if !ids.is_empty() {
+                let global = |id: FlowId| -> FlowId {
+                    id.checked_sub(PROVISIONAL)
+                        .and_then(|i| ids.get(i as usize).copied())
+                        .unwrap_or(id)
+                };
+                for (_, pe) in &mut out.events {
+                    pe.flow = global(pe.flow);
+                }
+                for (_, f) in &mut out.evicted {
+                    f.id = global(f.id);
+                }
+            }
+            events.push(out.events);
+            evicted.push(out.evicted);
+            rows.push(out.rows);
         }
-        // Stable sorts: outputs with equal keys come from one shard, in its order.
-        o.events.sort_by_key(|(at, pe)| (*at, pe.flow, pe.frame));
-        o.evicted.sort_by_key(|(at, f)| (*at, f.id));
-        o.rows
-            .sort_by_key(|(at, r)| (*at, conn_order(r.ts, [r.orig, r.resp])));
+        let mut o = Ordered {
+            events: merge_sorted(events, event_order),
+            evicted: merge_sorted(evicted, flow_order),
+            rows: merge_sorted(rows, row_order),
+        };
         for (_, r) in &mut o.rows {
             self.number(r);
         }
@@ -89,6 +100,87 @@ impl Merger {
         r.uid = make_uid(self.next_uid);
         self.next_uid += 1;
     }
+}
+
+/// Report order of held events released in one step: by flow id, then frame.
+fn event_order(a: &(At, PacketEvents), b: &(At, PacketEvents)) -> Ordering {
+    (a.0, a.1.flow, a.1.frame).cmp(&(b.0, b.1.flow, b.1.frame))
+}
+
+/// Report order of flows that left the table in one step: by flow id.
+fn flow_order(a: &(At, Flow), b: &(At, Flow)) -> Ordering {
+    (a.0, a.1.id).cmp(&(b.0, b.1.id))
+}
+
+/// Report order of Zeek rows logged in one step: [`conn_order`], whose first member is the
+/// first packet's time (the endpoint pair is ordered only on a tie).
+fn row_order(a: &(At, ZeekRow), b: &(At, ZeekRow)) -> Ordering {
+    (a.0, a.1.ts).cmp(&(b.0, b.1.ts)).then_with(|| {
+        conn_order(a.1.ts, [a.1.orig, a.1.resp]).cmp(&conn_order(b.1.ts, [b.1.orig, b.1.resp]))
+    })
+}
+
+/// Put a shard's lists of one step in report order (on the shard's thread). Outputs are
+/// collected step by step, so only the items of one step can be out of order; equal keys keep
+/// the shard's order.
+pub fn sort_output(out: &mut Output) {
+    sort_stable(&mut out.events, event_order);
+    sort_stable(&mut out.evicted, flow_order);
+    sort_stable(&mut out.rows, row_order);
+}
+
+/// A stable sort that moves each item once (flows are 600 bytes and rows 200): the order is
+/// found on indices, and nothing is done when the list is already sorted (the common case).
+fn sort_stable<T>(v: &mut Vec<T>, cmp: fn(&T, &T) -> Ordering) {
+    if v.is_sorted_by(|a, b| cmp(a, b) != Ordering::Greater) {
+        return;
+    }
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|&a, &b| match (v.get(a), v.get(b)) {
+        (Some(x), Some(y)) => cmp(x, y),
+        _ => Ordering::Equal,
+    });
+    let mut items: Vec<Option<T>> = v.drain(..).map(Some).collect();
+    v.extend(
+        idx.into_iter()
+            .filter_map(|i| items.get_mut(i).and_then(Option::take)),
+    );
+}
+
+/// Merge lists that are each in `cmp` order into one; on equal keys the earlier list's item
+/// comes first (what a stable sort of the concatenation gives).
+fn merge_sorted<T>(lists: Vec<Vec<T>>, cmp: fn(&T, &T) -> Ordering) -> Vec<T> {
+    let total: usize = lists.iter().map(Vec::len).sum();
+    let mut nonempty: Vec<Vec<T>> = lists.into_iter().filter(|l| !l.is_empty()).collect();
+    if nonempty.len() <= 1 {
+        return nonempty.pop().unwrap_or_default();
+    }
+    let mut iters: Vec<std::vec::IntoIter<T>> = nonempty.into_iter().map(Vec::into_iter).collect();
+    let mut heads: Vec<Option<T>> = iters.iter_mut().map(Iterator::next).collect();
+    let mut out = Vec::with_capacity(total);
+    loop {
+        let mut best: Option<usize> = None;
+        for (i, h) in heads.iter().enumerate() {
+            let Some(x) = h else {
+                continue;
+            };
+            let keep = best
+                .and_then(|b| heads.get(b))
+                .and_then(Option::as_ref)
+                .is_some_and(|y| cmp(x, y) != Ordering::Less);
+            if !keep {
+                best = Some(i);
+            }
+        }
+        let Some(b) = best else {
+            break;
+        };
+        let next = iters.get_mut(b).and_then(Iterator::next);
+        if let Some(item) = heads.get_mut(b).and_then(|h| std::mem::replace(h, next)) {
+            out.push(item);
+        }
+    }
+    out
 }
 
 /// The table bound (docs/architecture.md#sharded-analysis): when more than `max` flows (or Zeek

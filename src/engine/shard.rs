@@ -13,7 +13,7 @@ use crate::flow::{FlowId, FlowKey, FlowTable, Slot};
 use crate::time::Ts;
 use crate::vocab::events::PacketEvents;
 
-use super::{Config, Engine, Flow, Stats};
+use super::{Config, Engine, Flow, Stats, merge};
 
 /// Flows created during a batch are numbered from here until the global numbering
 /// ([`Shard::assign_ids`]); global ids stay below (2^31 flows per run).
@@ -163,6 +163,8 @@ impl Shard {
         let mut engine = Engine::with_shared(cfg, shared);
         engine.created = Some(Vec::new());
         engine.flows.number_from(PROVISIONAL);
+        // Uids follow the merged output order (`Merger::number`).
+        engine.zeek.defer_uids();
         Shard {
             engine,
             index,
@@ -216,9 +218,12 @@ impl Shard {
         }
     }
 
+    /// What the last step produced, each list in report order (so that the main thread
+    /// only merges the shards' lists: sorting here spreads the work over the shard threads).
     fn hand_over(&mut self) -> Output {
         self.out.flows = self.engine.flows.len();
         self.out.conns = self.engine.zeek.len();
+        merge::sort_output(&mut self.out);
         std::mem::take(&mut self.out)
     }
 
@@ -302,6 +307,7 @@ impl Shard {
         self.out
             .events
             .extend(e.events_out.drain(..).map(|pe| (At::END, pe)));
+        merge::sort_output(&mut self.out);
         // The whole table moves: no flow is copied and no memory held twice.
         self.out.remaining = Some(std::mem::take(&mut e.flows));
         self.out.stats = e.stats.clone();

@@ -4,6 +4,7 @@
 //! matches snapshots to flows; the views only read the result. docs/host.md describes what
 //! is shown and what privileges it needs.
 
+pub mod fdscan;
 pub mod netns;
 pub mod procfs;
 pub mod sockdiag;
@@ -43,7 +44,8 @@ pub struct HostSocket {
 #[derive(Clone, Debug, Default)]
 pub struct HostSnapshot {
     pub taken: Ts,
-    pub sockets: FxHashMap<SockKey, Arc<HostSocket>>,
+    /// Shared with the refresher, which builds the next table beside it.
+    pub sockets: Arc<FxHashMap<SockKey, Arc<HostSocket>>>,
     /// Addresses of this network namespace's interfaces: a flow with neither end here belongs
     /// to other hosts (forwarded or mirrored traffic).
     pub local_addrs: FxHashSet<IpAddr>,
@@ -54,6 +56,8 @@ pub struct HostSnapshot {
     pub refresh_ms: f64,
     /// Of which the sock_diag dump (netlink and parsing).
     pub dump_ms: f64,
+    /// recv(2) calls the dump took.
+    pub dump_recvs: u64,
 }
 
 impl HostSnapshot {
@@ -72,7 +76,9 @@ const MIN_GAP: Duration = Duration::from_millis(50);
 pub struct Refresher {
     dumper: sockdiag::Dumper,
     procs: ProcScanner,
-    table: FxHashMap<SockKey, Arc<HostSocket>>,
+    table: Arc<FxHashMap<SockKey, Arc<HostSocket>>>,
+    /// The last dump's list, its capacity kept for the next.
+    listed: Vec<KernelSocket>,
 }
 
 impl Refresher {
@@ -83,34 +89,48 @@ impl Refresher {
         Ok(Refresher {
             dumper,
             procs: ProcScanner::default(),
-            table: FxHashMap::default(),
+            table: Arc::default(),
+            listed: Vec::new(),
         })
+    }
+
+    /// Threads the `/proc` walk is split over (default: the machine's cores, at most 4).
+    pub fn set_scan_threads(&mut self, n: usize) {
+        self.procs.set_threads(n);
     }
 
     pub fn refresh(&mut self, now: Ts) -> Result<HostSnapshot, String> {
         let t0 = Instant::now();
-        let listed = self.dumper.dump()?;
+        let mut listed = std::mem::take(&mut self.listed);
+        let dumped = self.dumper.dump_into(&mut listed);
         let dump_ms = t0.elapsed().as_secs_f64() * 1e3;
+        if let Err(e) = dumped {
+            self.listed = listed;
+            return Err(e);
+        }
         let n = listed.len();
-        let live: FxHashSet<u32> = listed.iter().map(|k| k.inode).filter(|i| *i != 0).collect();
+        let mut live: FxHashSet<u32> = FxHashSet::default();
+        live.reserve(n);
+        live.extend(listed.iter().map(|k| k.inode).filter(|i| *i != 0));
         self.procs.resolve(&live);
-        let mut seen: FxHashSet<SockKey> = FxHashSet::default();
-        seen.reserve(n);
-        for k in listed {
+        // The new table is built beside the last one (one lookup per socket) and shared with
+        // the snapshot, not copied into it.
+        let prev = std::mem::take(&mut self.table);
+        let mut next: FxHashMap<SockKey, Arc<HostSocket>> = FxHashMap::default();
+        next.reserve(n + prev.len() / 8);
+        for &k in &listed {
             let key = (k.local, k.remote);
-            seen.insert(key);
-            let same = self
-                .table
+            let same = prev
                 .get(&key)
-                .is_some_and(|old| old.present && old.kernel.inode == k.inode);
-            let (first_seen, mut owner, user) = match self.table.get(&key) {
-                Some(old) if same => (old.first_seen, old.owner.clone(), old.user.clone()),
-                _ => (now, None, self.procs.user(k.uid)),
+                .filter(|old| old.present && old.kernel.inode == k.inode);
+            let (first_seen, mut owner, user) = match same {
+                Some(old) => (old.first_seen, old.owner.clone(), old.user.clone()),
+                None => (now, None, self.procs.user(k.uid)),
             };
             if owner.is_none() && k.inode != 0 {
                 owner = self.procs.owner(k.inode);
             }
-            self.table.insert(
+            next.insert(
                 key,
                 Arc::new(HostSocket {
                     kernel: k,
@@ -122,17 +142,21 @@ impl Refresher {
                 }),
             );
         }
-        self.table.retain(|key, s| {
-            if seen.contains(key) {
-                return true;
+        for (key, s) in prev.iter() {
+            if now.since(s.last_seen) >= LINGER_S || next.contains_key(key) {
+                continue;
             }
-            if s.present {
+            let s = if s.present {
                 let mut gone = (**s).clone();
                 gone.present = false;
-                *s = Arc::new(gone);
-            }
-            now.since(s.last_seen) < LINGER_S
-        });
+                Arc::new(gone)
+            } else {
+                s.clone()
+            };
+            next.insert(*key, s);
+        }
+        self.table = Arc::new(next);
+        self.listed = listed;
         Ok(HostSnapshot {
             taken: now,
             sockets: self.table.clone(),
@@ -141,6 +165,7 @@ impl Refresher {
             scan: self.procs.last,
             refresh_ms: t0.elapsed().as_secs_f64() * 1e3,
             dump_ms,
+            dump_recvs: self.dumper.recvs,
         })
     }
 }

@@ -6,9 +6,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::fdscan::{ProcRoot, Unlisted};
 
 /// A process holding a socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,28 +34,65 @@ const CMDLINE_MAX: usize = 120;
 #[derive(Default)]
 struct ProcEntry {
     start: u64,
-    /// Descriptor number -> socket inode (0: not a socket), as last read.
-    fds: FxHashMap<u32, u32>,
+    /// (descriptor number, socket inode (0: not a socket)) as last read, by descriptor.
+    fds: Vec<(u32, u32)>,
     owner: Option<Arc<Owner>>,
+}
+
+impl ProcEntry {
+    /// The inode descriptor `fd` held when last read.
+    fn inode_of(&self, fd: u32) -> Option<u32> {
+        let i = self.fds.binary_search_by_key(&fd, |(f, _)| *f).ok()?;
+        self.fds.get(i).map(|(_, ino)| *ino)
+    }
+
+    /// Take in descriptors just read (newer than what was known of them).
+    fn merge(&mut self, mut read: Vec<(u32, u32)>) {
+        if self.fds.is_empty() {
+            read.sort_unstable_by_key(|(fd, _)| *fd);
+            self.fds = read;
+            return;
+        }
+        // Stable: for a descriptor known and read, the read one (appended last) is kept.
+        self.fds.append(&mut read);
+        self.fds.sort_by_key(|(fd, _)| *fd);
+        let mut out: Vec<(u32, u32)> = Vec::with_capacity(self.fds.len());
+        for p in self.fds.drain(..) {
+            match out.last_mut() {
+                Some(last) if last.0 == p.0 => *last = p,
+                _ => out.push(p),
+            }
+        }
+        self.fds = out;
+    }
 }
 
 /// What the last [`ProcScanner::resolve`] cost and met.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ScanStats {
+    /// Processes listed in `/proc` (0: no walk was needed).
     pub processes: u64,
+    /// Of which: descriptor tables read (the walk stops once every wanted inode is found).
+    pub read: u64,
     pub readlinks: u64,
     /// Processes whose descriptors could not be read (permission).
     pub denied: u64,
 }
 
+/// Most threads a `/proc` walk is split over.
+const MAX_THREADS: usize = 4;
+
 /// The inode -> process cache and its incremental scan.
 pub struct ProcScanner {
     root: PathBuf,
+    /// `root`, opened by the first walk.
+    dir: Option<ProcRoot>,
     by_inode: FxHashMap<u32, u32>,
     procs: FxHashMap<u32, ProcEntry>,
     /// Inodes a complete scan did not find (held by no visible process): not searched again.
     unresolved: FxHashSet<u32>,
     users: FxHashMap<u32, Option<String>>,
+    threads: usize,
     pub last: ScanStats,
 }
 
@@ -161,128 +201,122 @@ impl ProcScanner {
     pub fn new(root: impl AsRef<Path>) -> ProcScanner {
         ProcScanner {
             root: root.as_ref().to_path_buf(),
+            dir: None,
             by_inode: FxHashMap::default(),
             procs: FxHashMap::default(),
             unresolved: FxHashSet::default(),
             users: FxHashMap::default(),
+            threads: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, MAX_THREADS),
             last: ScanStats::default(),
         }
     }
 
+    /// Threads the `/proc` walk is split over (at least 1).
+    pub fn set_threads(&mut self, n: usize) {
+        self.threads = n.clamp(1, MAX_THREADS);
+    }
+
     fn start_of(&self, pid: u32) -> Option<u64> {
-        let stat = fs::read_to_string(self.root.join(pid.to_string()).join("stat")).ok()?;
-        start_time(&stat)
+        self.dir.as_ref()?.start_time(pid)
     }
 
     /// Bring the cache up to date with the inodes alive now (`live`, from sock_diag): forget
-    /// the dead, and scan `/proc` only when a live inode is held by no known process.
+    /// the dead, and walk `/proc` only when a live inode is held by no known process, until
+    /// every such inode is found.
     pub fn resolve(&mut self, live: &FxHashSet<u32>) {
         self.by_inode.retain(|ino, _| live.contains(ino));
         self.unresolved.retain(|ino| live.contains(ino));
+        if self.dir.is_none() {
+            self.dir = ProcRoot::open(&self.root).ok();
+        }
         // A holder that exited (or whose pid now names another program) holds nothing: one
         // stat read per process that holds a live socket.
         let holders: FxHashSet<u32> = self.by_inode.values().copied().collect();
-        for pid in holders {
-            let start = self.procs.get(&pid).map(|e| e.start);
-            if start.is_none() || self.start_of(pid) != start {
-                self.procs.remove(&pid);
-                self.by_inode.retain(|_, p| *p != pid);
-            }
+        let gone: FxHashSet<u32> = holders
+            .into_iter()
+            .filter(|pid| {
+                let start = self.procs.get(pid).map(|e| e.start);
+                start.is_none() || self.start_of(*pid) != start
+            })
+            .collect();
+        if !gone.is_empty() {
+            self.procs.retain(|pid, _| !gone.contains(pid));
+            self.by_inode.retain(|_, pid| !gone.contains(pid));
         }
-        let wanted = live
+        let mut wanted: FxHashSet<u32> = live
             .iter()
-            .any(|i| *i != 0 && !self.by_inode.contains_key(i) && !self.unresolved.contains(i));
-        if !wanted {
-            self.last = ScanStats::default();
-            return;
-        }
+            .copied()
+            .filter(|i| *i != 0 && !self.by_inode.contains_key(i) && !self.unresolved.contains(i))
+            .collect();
         let mut stats = ScanStats::default();
-        let pids: Vec<u32> = match fs::read_dir(&self.root) {
-            Ok(d) => d
-                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect(),
-            Err(_) => return,
+        let Some(dir) = self.dir.as_ref().filter(|_| !wanted.is_empty()) else {
+            self.last = stats;
+            return;
+        };
+        let Ok(pids) = dir.pids(&mut Vec::new()) else {
+            self.last = stats;
+            return;
         };
         let present: FxHashSet<u32> = pids.iter().copied().collect();
         self.procs.retain(|pid, _| present.contains(pid));
         self.by_inode.retain(|_, pid| present.contains(pid));
+        // Processes already known to hold sockets first (a server's new connection), then the
+        // newest: the walk stops as soon as every wanted inode is found.
+        let mut order = pids;
+        order.sort_unstable_by_key(|pid| (!self.procs.contains_key(pid), std::cmp::Reverse(*pid)));
+        stats.processes = order.len() as u64;
         // First pass: only descriptors not read before (or whose socket has gone); second pass,
         // if an inode is still missing: every descriptor (a number reused for a new socket).
         for full in [false, true] {
-            for &pid in &pids {
-                self.scan_pid(pid, live, full, &mut stats);
+            let job = Job {
+                dir,
+                procs: &self.procs,
+                live,
+                wanted: &wanted,
+                full,
+            };
+            let mut done = job.run(&order, self.threads);
+            done.sort_unstable_by_key(|(i, _)| *i);
+            for (_, s) in done {
+                stats.readlinks += s.readlinks;
+                match s.outcome {
+                    Outcome::Denied => {
+                        if !full {
+                            stats.denied += 1;
+                        }
+                    }
+                    Outcome::Vanished => {
+                        stats.read += 1;
+                        self.procs.remove(&s.pid);
+                    }
+                    Outcome::Read { start, fds, found } => {
+                        stats.read += 1;
+                        let e = self.procs.entry(s.pid).or_default();
+                        if e.start != start {
+                            *e = ProcEntry {
+                                start,
+                                ..ProcEntry::default()
+                            };
+                        }
+                        e.merge(fds);
+                        for ino in found {
+                            // Shared after fork: the first holder found keeps it.
+                            self.by_inode.entry(ino).or_insert(s.pid);
+                            wanted.remove(&ino);
+                        }
+                    }
+                }
             }
-            let missing = live
-                .iter()
-                .any(|i| *i != 0 && !self.by_inode.contains_key(i) && !self.unresolved.contains(i));
-            if !missing {
+            if wanted.is_empty() {
                 break;
             }
         }
-        for ino in live {
-            if *ino != 0 && !self.by_inode.contains_key(ino) {
-                self.unresolved.insert(*ino);
-            }
-        }
-        stats.processes = pids.len() as u64;
+        // Held by no visible process (kernel sockets, other pid namespaces, descriptors in
+        // flight): not searched again while they live.
+        self.unresolved.extend(wanted);
         self.last = stats;
-    }
-
-    fn scan_pid(&mut self, pid: u32, live: &FxHashSet<u32>, full: bool, stats: &mut ScanStats) {
-        let Some(start) = self.start_of(pid) else {
-            return; // exited
-        };
-        let dir = self.root.join(pid.to_string()).join("fd");
-        let entries = match fs::read_dir(&dir) {
-            Ok(d) => d,
-            Err(e) => {
-                if e.kind() == std::io::ErrorKind::PermissionDenied && !full {
-                    stats.denied += 1;
-                }
-                return;
-            }
-        };
-        let entry = self.procs.entry(pid).or_default();
-        if entry.start != start {
-            *entry = ProcEntry {
-                start,
-                ..ProcEntry::default()
-            };
-        }
-        let mut found = Vec::new();
-        for e in entries.flatten() {
-            let Some(fd) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            if !full
-                && let Some(&ino) = entry.fds.get(&fd)
-                && (ino == 0 || live.contains(&ino))
-            {
-                continue;
-            }
-            stats.readlinks += 1;
-            let Ok(link) = fs::read_link(e.path()) else {
-                continue; // closed meanwhile
-            };
-            let ino = socket_inode(link.as_os_str().as_encoded_bytes()).unwrap_or(0);
-            entry.fds.insert(fd, ino);
-            if ino != 0 && live.contains(&ino) {
-                found.push(ino);
-            }
-        }
-        if found.is_empty() {
-            return;
-        }
-        // The pid must still be the same process after its descriptors were read.
-        if self.start_of(pid) != Some(start) {
-            self.procs.remove(&pid);
-            return;
-        }
-        for ino in found {
-            // Shared after fork: the first holder found keeps it.
-            self.by_inode.entry(ino).or_insert(pid);
-            self.unresolved.remove(&ino);
-        }
     }
 
     /// The process holding `inode`, read from `/proc` the first time it is asked for.
@@ -335,6 +369,137 @@ impl ProcScanner {
             .entry(uid)
             .or_insert_with(|| user_name(uid))
             .clone()
+    }
+}
+
+/// One process met by the walk.
+struct Scanned {
+    pid: u32,
+    readlinks: u64,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    /// Its descriptors are not ours to read.
+    Denied,
+    /// The pid named another process (or none) once its descriptors were read: nothing of
+    /// what was read is kept.
+    Vanished,
+    /// The descriptors read (all, or those not known before) and the wanted inodes among them.
+    Read {
+        start: u64,
+        fds: Vec<(u32, u32)>,
+        found: Vec<u32>,
+    },
+}
+
+/// One pass of the walk, read-only, shared by its threads.
+struct Job<'a> {
+    dir: &'a ProcRoot,
+    procs: &'a FxHashMap<u32, ProcEntry>,
+    live: &'a FxHashSet<u32>,
+    /// Live inodes no known process holds: what the walk looks for.
+    wanted: &'a FxHashSet<u32>,
+    /// Read every descriptor, known or not.
+    full: bool,
+}
+
+impl Job<'_> {
+    /// Walk the processes of `order` over `threads` threads, each taking the next process in
+    /// turn, until every wanted inode is found; the results carry their index in `order`.
+    fn run(&self, order: &[u32], threads: usize) -> Vec<(usize, Scanned)> {
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let left = Mutex::new(self.wanted.clone());
+        let work = || {
+            let mut buf = Vec::new();
+            let mut out = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&pid) = order.get(i) else {
+                    break;
+                };
+                let Some(s) = self.scan(pid, &mut buf) else {
+                    continue;
+                };
+                if let Outcome::Read { found, .. } = &s.outcome
+                    && !found.is_empty()
+                    && let Ok(mut left) = left.lock()
+                {
+                    for ino in found {
+                        left.remove(ino);
+                    }
+                    if left.is_empty() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                out.push((i, s));
+            }
+            out
+        };
+        let threads = threads.min(order.len() / 2).max(1);
+        if threads == 1 {
+            return work();
+        }
+        std::thread::scope(|scope| {
+            // A thread that cannot be started leaves its share to the others.
+            let helpers: Vec<_> = (1..threads)
+                .filter_map(|_| {
+                    std::thread::Builder::new()
+                        .name("host-scan".into())
+                        .spawn_scoped(scope, work)
+                        .ok()
+                })
+                .collect();
+            let mut all = work();
+            for h in helpers {
+                if let Ok(mut v) = h.join() {
+                    all.append(&mut v);
+                }
+            }
+            all
+        })
+    }
+
+    fn scan(&self, pid: u32, buf: &mut Vec<u8>) -> Option<Scanned> {
+        let start = self.dir.start_time(pid)?; // exited
+        let known = self.procs.get(&pid).filter(|e| e.start == start);
+        let skip = |fd: u32| {
+            !self.full
+                && known.and_then(|e| e.inode_of(fd)).is_some_and(|ino| {
+                    ino == 0 || (self.live.contains(&ino) && !self.wanted.contains(&ino))
+                })
+        };
+        let mut fds = Vec::new();
+        let mut found = Vec::new();
+        let each = |fd: u32, ino: u32| {
+            fds.push((fd, ino));
+            if ino != 0 && self.wanted.contains(&ino) {
+                found.push(ino);
+            }
+        };
+        let readlinks = match self.dir.read_fds(pid, buf, skip, each) {
+            Ok(n) => n,
+            Err(Unlisted::Denied) => {
+                return Some(Scanned {
+                    pid,
+                    readlinks: 0,
+                    outcome: Outcome::Denied,
+                });
+            }
+            Err(Unlisted::Gone) => return None,
+        };
+        // The pid must still be the same process after its descriptors were read.
+        let outcome = if !found.is_empty() && self.dir.start_time(pid) != Some(start) {
+            Outcome::Vanished
+        } else {
+            Outcome::Read { start, fds, found }
+        };
+        Some(Scanned {
+            pid,
+            readlinks,
+            outcome,
+        })
     }
 }
 

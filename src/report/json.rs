@@ -412,39 +412,38 @@ fn write_flow_with<W: Write>(
 /// `record_text_matches_serde` checks the two agree on every fixture flow.
 fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
     let mut o = Obj::open(out);
-    o.key("flow").uint(u64::from(r.flow));
-    o.key("orig").endpoint(r.orig.0)?;
-    o.key("resp").endpoint(r.resp.0)?;
-    o.key("first_ts").float(r.first_ts.secs_f64())?;
-    o.key("last_ts").float(r.last_ts.secs_f64())?;
-    o.key("handshake").word(r.handshake);
-    o.key("close").word(r.close);
-    o.key("close_detail").opt_word(r.close_detail);
-    o.key("first_fin").opt_word(r.first_fin);
-    o.key("orig_state").word(r.orig_state.as_str());
-    o.key("resp_state").word(r.resp_state.as_str());
-    o.key("states_assumed").boolean(r.states_assumed);
-    o.key("keepalive").serde(&r.keepalive)?;
-    o.key("retransmissions").uint(r.retransmissions);
-    o.key("unacked_bytes_orig").uint(r.unacked_bytes_orig);
-    o.key("unacked_bytes_resp").uint(r.unacked_bytes_resp);
-    o.key("stale").serde(&r.stale)?;
-    o.key("half_open").opt_word(r.half_open);
-    o.key("verdict").word(r.verdict);
-    o.key("evicted").boolean(r.evicted);
-    o.key("conn_state").word(r.conn_state);
-    o.key("history").escaped(r.history)?;
-    o.key("orig_pkts").uint(r.orig_pkts);
-    o.key("resp_pkts").uint(r.resp_pkts);
-    o.key("orig_payload_bytes").uint(r.orig_payload_bytes);
-    o.key("resp_payload_bytes").uint(r.resp_payload_bytes);
-    o.key("rtt_s").opt_float(r.rtt_s)?;
-    o.key("rto_s").opt_float(r.rto_s)?;
-    o.key("rst_ignored").uint(u64::from(r.rst_ignored));
-    o.key("zero_window_stalls")
-        .uint(u64::from(r.zero_window_stalls));
-    o.key("longest_stall_s").opt_float(r.longest_stall_s)?;
-    o.key("events");
+    key!(o, "flow").uint(u64::from(r.flow));
+    key!(o, "orig").endpoint(r.orig.0)?;
+    key!(o, "resp").endpoint(r.resp.0)?;
+    key!(o, "first_ts").float(r.first_ts.secs_f64())?;
+    key!(o, "last_ts").float(r.last_ts.secs_f64())?;
+    key!(o, "handshake").word(r.handshake);
+    key!(o, "close").word(r.close);
+    key!(o, "close_detail").opt_word(r.close_detail);
+    key!(o, "first_fin").opt_word(r.first_fin);
+    key!(o, "orig_state").word(r.orig_state.as_str());
+    key!(o, "resp_state").word(r.resp_state.as_str());
+    key!(o, "states_assumed").boolean(r.states_assumed);
+    key!(o, "keepalive").serde(&r.keepalive)?;
+    key!(o, "retransmissions").uint(r.retransmissions);
+    key!(o, "unacked_bytes_orig").uint(r.unacked_bytes_orig);
+    key!(o, "unacked_bytes_resp").uint(r.unacked_bytes_resp);
+    key!(o, "stale").serde(&r.stale)?;
+    key!(o, "half_open").opt_word(r.half_open);
+    key!(o, "verdict").word(r.verdict);
+    key!(o, "evicted").boolean(r.evicted);
+    key!(o, "conn_state").word(r.conn_state);
+    key!(o, "history").escaped(r.history)?;
+    key!(o, "orig_pkts").uint(r.orig_pkts);
+    key!(o, "resp_pkts").uint(r.resp_pkts);
+    key!(o, "orig_payload_bytes").uint(r.orig_payload_bytes);
+    key!(o, "resp_payload_bytes").uint(r.resp_payload_bytes);
+    key!(o, "rtt_s").opt_float(r.rtt_s)?;
+    key!(o, "rto_s").opt_float(r.rto_s)?;
+    key!(o, "rst_ignored").uint(u64::from(r.rst_ignored));
+    key!(o, "zero_window_stalls").uint(u64::from(r.zero_window_stalls));
+    key!(o, "longest_stall_s").opt_float(r.longest_stall_s)?;
+    key!(o, "events");
     {
         let mut ev = Obj::open(o.out);
         for (k, n) in &r.events.0 {
@@ -452,29 +451,25 @@ fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
         }
         ev.close();
     }
-    o.key("stale_episodes").serde(&r.stale_episodes)?;
-    o.key("idle_killed").serde(&r.idle_killed)?;
-    o.key("idle_survived_s").opt_float(r.idle_survived_s)?;
-    o.key("middlebox_reset").serde(&r.middlebox_reset)?;
-    o.key("middlebox_limit").serde(&r.middlebox_limit)?;
-    o.key("keepalive_exceeds_limit")
-        .serde(&r.keepalive_exceeds_limit)?;
-    o.key("stuck_close").serde(&r.stuck_close)?;
-    o.key("syn_give_up_ts")
-        .opt_float(r.syn_give_up_ts.map(Ts::secs_f64))?;
-    o.key("rst");
+    key!(o, "stale_episodes").serde(&r.stale_episodes)?;
+    key!(o, "idle_killed").serde(&r.idle_killed)?;
+    key!(o, "idle_survived_s").opt_float(r.idle_survived_s)?;
+    key!(o, "middlebox_reset").serde(&r.middlebox_reset)?;
+    key!(o, "middlebox_limit").serde(&r.middlebox_limit)?;
+    key!(o, "keepalive_exceeds_limit").serde(&r.keepalive_exceeds_limit)?;
+    key!(o, "stuck_close").serde(&r.stuck_close)?;
+    key!(o, "syn_give_up_ts").opt_float(r.syn_give_up_ts.map(Ts::secs_f64))?;
+    key!(o, "rst");
     {
         let mut rst = Obj::open(o.out);
-        rst.key("exact").uint(u64::from(r.rst.exact));
-        rst.key("in_window").uint(u64::from(r.rst.in_window));
-        rst.key("out_of_window")
-            .uint(u64::from(r.rst.out_of_window));
-        rst.key("challenge_acks")
-            .uint(u64::from(r.rst.challenge_acks));
+        key!(rst, "exact").uint(u64::from(r.rst.exact));
+        key!(rst, "in_window").uint(u64::from(r.rst.in_window));
+        key!(rst, "out_of_window").uint(u64::from(r.rst.out_of_window));
+        key!(rst, "challenge_acks").uint(u64::from(r.rst.challenge_acks));
         rst.close();
     }
-    o.key("advice").serde(&r.advice)?;
-    o.key("tunnel").serde(&r.tunnel)?;
+    key!(o, "advice").serde(&r.advice)?;
+    key!(o, "tunnel").serde(&r.tunnel)?;
     if let Some(h) = &r.host {
         // Flattened: the host object's members continue the record's.
         let text = serde_json::to_vec(h).map_err(io::Error::from)?;
@@ -488,6 +483,15 @@ fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
     o.close();
     Ok(())
 }
+
+/// A member's key written with one copy: `key!(obj, "name")` copies the prebuilt
+/// `,"name":` (the comma left out for the first member).
+macro_rules! key {
+    ($o:expr, $k:literal) => {
+        $o.prebuilt(concat!(",\"", $k, "\":").as_bytes())
+    };
+}
+use key;
 
 /// A JSON object being written: members separated by commas.
 struct Obj<'a> {
@@ -509,6 +513,19 @@ impl<'a> Obj<'a> {
         self.first = false;
         self.word(k);
         self.out.push(b':');
+        self
+    }
+
+    /// A member's key as `,"key":` (see [`key!`]).
+    #[inline]
+    fn prebuilt(&mut self, k: &'static [u8]) -> &mut Self {
+        let k = if self.first {
+            k.get(1..).unwrap_or(k)
+        } else {
+            k
+        };
+        self.first = false;
+        self.out.extend_from_slice(k);
         self
     }
 
@@ -587,9 +604,28 @@ pub fn to_value(
 /// path limit; docs/cable-pull.md "Middleboxes"). Live records have none (a record written
 /// while the capture runs cannot know the other connections' fate): `middlebox_limit` null.
 pub fn write_all<W: Write>(out: &mut W, engine: &Engine) -> io::Result<()> {
-    let mb = (!engine.stats().live).then(|| Middleboxes::infer(engine));
+    let mb = middleboxes(engine);
     for f in engine.flows_by_id() {
         write_flow_with(out, f, engine, mb.as_ref(), None)?;
+    }
+    Ok(())
+}
+
+/// The cross-connection middlebox inference [`write_all`] gives every record (none live).
+pub fn middleboxes(engine: &Engine) -> Option<Middleboxes> {
+    (!engine.stats().live).then(|| Middleboxes::infer(engine))
+}
+
+/// The records of `flows`, in this order, as [`write_all`] writes them (`mb` from
+/// [`middleboxes`]): a part of the flows, for writers that split the work.
+pub fn write_records(
+    out: &mut Vec<u8>,
+    flows: &[&Flow],
+    engine: &Engine,
+    mb: Option<&Middleboxes>,
+) -> io::Result<()> {
+    for f in flows {
+        write_flow_with(out, f, engine, mb, None)?;
     }
     Ok(())
 }

@@ -72,20 +72,44 @@ impl Write for Line {
 pub(crate) fn write_addr(out: &mut Line, a: std::net::IpAddr) -> io::Result<()> {
     match a {
         std::net::IpAddr::V4(v4) => {
-            let mut n = itoa::Buffer::new();
-            let [a, b, c, d] = v4.octets();
-            out.put(n.format(a).as_bytes());
-            out.put(b".");
-            out.put(n.format(b).as_bytes());
-            out.put(b".");
-            out.put(n.format(c).as_bytes());
-            out.put(b".");
-            out.put(n.format(d).as_bytes());
+            // Each octet's digits and a dot from a table, then the last dot dropped.
+            let mut text = [0u8; 16];
+            let mut len = 0;
+            for o in v4.octets() {
+                let [n, d @ ..] = OCTETS.get(o as usize).copied().unwrap_or_default();
+                if let Some(dst) = text.get_mut(len..len + 4) {
+                    dst.copy_from_slice(&[d[0], d[1], d[2], b'.']);
+                }
+                len += n as usize + 1;
+                // Shift the dot after the digits actually used.
+                if let Some(dot) = text.get_mut(len - 1) {
+                    *dot = b'.';
+                }
+            }
+            out.put(text.get(..len - 1).unwrap_or(&[]));
             Ok(())
         }
         std::net::IpAddr::V6(_) => write!(out, "{a}"),
     }
 }
+
+/// Decimal text of every octet value: the digit count, then up to three digits.
+const OCTETS: [[u8; 4]; 256] = {
+    let mut t = [[0u8; 4]; 256];
+    let mut i = 0;
+    while i < 256 {
+        let v = i as u8;
+        t[i] = if v >= 100 {
+            [3, b'0' + v / 100, b'0' + (v / 10) % 10, b'0' + v % 10]
+        } else if v >= 10 {
+            [2, b'0' + v / 10, b'0' + v % 10, 0]
+        } else {
+            [1, b'0' + v, 0, 0]
+        };
+        i += 1;
+    }
+    t
+};
 
 /// An endpoint as its `Display` writes it (`addr:port`, IPv6 as `[addr]:port`).
 pub(crate) fn write_endpoint(out: &mut Line, e: crate::decode::Endpoint) -> io::Result<()> {
@@ -183,6 +207,33 @@ pub(crate) fn write_micros(out: &mut Line, ns: i64) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut addrs: Vec<std::net::IpAddr> = [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.0.100.9",
+            "::",
+            "::1",
+            "fe80::1:2",
+        ]
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            addrs.push(std::net::IpAddr::from((x as u32).to_be_bytes()));
+        }
+        for a in addrs {
+            let mut l = Line::new();
+            write_addr(&mut l, a).unwrap();
+            assert_eq!(l.as_bytes(), a.to_string().as_bytes());
+        }
+    }
 
     #[test]
     fn control_characters_are_escaped() {

@@ -131,6 +131,9 @@ pub struct ZeekTracker {
     pub(super) timers: TimerQueue<Timer>,
     pub(super) order: u32,
     pub(super) next_uid: u64,
+    /// Rows are left without a uid: the caller numbers them (a sharded run numbers the rows
+    /// of every shard in output order, see `engine::merge`).
+    pub(super) uids_deferred: bool,
     pub(super) rows: Vec<ZeekRow>,
     /// Most connections kept at once (0: no limit); beyond it the least recently active are
     /// logged early, so hostile traffic cannot grow the table without bound.
@@ -151,6 +154,11 @@ impl ZeekTracker {
             verify: verify_checksums,
             ..ZeekTracker::default()
         }
+    }
+
+    /// Leave the rows' uids empty for the caller to number.
+    pub fn defer_uids(&mut self) {
+        self.uids_deferred = true;
     }
 
     /// Fire due timers, then process the segment.
@@ -366,8 +374,12 @@ impl ZeekTracker {
         }
         // Uids are numbered in logging order: unique and deterministic, and no per-connection
         // counter to keep (8 bytes a connection).
-        let uid = make_uid(self.next_uid);
-        self.next_uid += 1;
+        let uid = if self.uids_deferred {
+            String::new()
+        } else {
+            self.next_uid += 1;
+            make_uid(self.next_uid - 1)
+        };
         self.rows.push(t.core.row(uid, t.sides.pair()));
     }
 }

@@ -2,6 +2,13 @@
 
 /// `C` + 17 base-62 characters, deterministic from a counter (splitmix64 mixing).
 pub fn make_uid(n: u64) -> String {
+    let uid = uid_bytes(n);
+    // Every byte is `C` or from the ASCII alphabet.
+    std::str::from_utf8(&uid).unwrap_or_default().to_owned()
+}
+
+/// [`make_uid`]'s characters, without the allocation.
+pub fn uid_bytes(n: u64) -> [u8; 18] {
     const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     fn mix(mut z: u64) -> u64 {
         z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -14,21 +21,21 @@ pub fn make_uid(n: u64) -> String {
     const CHUNK: u64 = 62u64.pow(5);
     let (hi, lo) = (mix(n), mix(n ^ 0x5851_f42d_4c95_7f2d));
     let mut limbs = [(hi >> 32) as u32, hi as u32, (lo >> 32) as u32, lo as u32];
-    let mut s = String::with_capacity(18);
-    s.push('C');
-    let mut left = 17;
-    while left > 0 {
+    let mut out = [b'C'; 18];
+    let mut digits = out.iter_mut().skip(1);
+    for pass in 0..4 {
         let mut rem = 0u64;
         for l in limbs.iter_mut() {
             let cur = (rem << 32) | *l as u64;
             *l = (cur / CHUNK) as u32;
             rem = cur % CHUNK;
         }
-        for _ in 0..left.min(5) {
-            s.push(ALPHABET.get((rem % 62) as usize).copied().unwrap_or(b'0') as char);
+        // 17 digits: three passes of five, then two.
+        let n = if pass < 3 { 5 } else { 2 };
+        for d in digits.by_ref().take(n) {
+            *d = ALPHABET.get((rem % 62) as usize).copied().unwrap_or(b'0');
             rem /= 62;
-            left -= 1;
         }
     }
-    s
+    out
 }
