@@ -445,4 +445,30 @@ mod tests {
         assert_eq!(second.by_verdict.get("rejected"), Some(&0));
         assert!(!second.render().contains("tcplens_drops_total"));
     }
+
+    #[test]
+    fn shards_held_counts_add_up_to_one_engines() {
+        // Two shards holding one refused connection each count as one engine holding both.
+        let (a, b) = (refused(), refused());
+        let mut both = Engine::new(Config::default());
+        for port in [40000, 40001] {
+            let mut l = Ladder::new().ports(port, 5000);
+            for seg in [l.c2s("S", 0, 0, 0), l.s2c("RA", 0, 1, 0)] {
+                both.on_decoded(seg.ts, Ok(crate::decode::Decoded::Tcp(seg)));
+            }
+        }
+        let whole = Snapshot::held(&both);
+        let mut sum = Snapshot::collect(
+            &Engine::new(Config::default()),
+            &Tally::default(),
+            None,
+            None,
+            None,
+        );
+        sum.add_held(&Snapshot::held(&a));
+        sum.add_held(&Snapshot::held(&b));
+        assert_eq!(sum, whole);
+        assert_eq!(sum.by_verdict.get("rejected"), Some(&2));
+        assert_eq!(sum.packets, 4);
+    }
 }
