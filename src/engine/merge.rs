@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 
-use crate::analysis::zeek::{ZeekRow, conn_order, make_uid};
+use crate::analysis::zeek::{Uid, ZeekRow, conn_order};
 use crate::flow::{FlowId, Slot};
 
 use super::Flow;
@@ -97,7 +97,7 @@ impl Merger {
 
     /// Give a row the next uid (uids follow the order rows are written in).
     pub fn number(&mut self, r: &mut ZeekRow) {
-        r.uid = make_uid(self.next_uid);
+        r.uid = Uid::new(self.next_uid);
         self.next_uid += 1;
     }
 }
@@ -129,22 +129,44 @@ pub fn sort_output(out: &mut Output) {
     sort_stable(&mut out.rows, row_order);
 }
 
-/// A stable sort that moves each item once (flows are 600 bytes and rows 200): the order is
-/// found on indices, and nothing is done when the list is already sorted (the common case).
-fn sort_stable<T>(v: &mut Vec<T>, cmp: fn(&T, &T) -> Ordering) {
+/// Sort a list collected step by step (in order of [`At`]) by `cmp`, stably: only the runs of
+/// items of one step can be out of order, and each such run is sorted on its own (on indices,
+/// then moved in place: flows are 600 bytes and rows 200). Nothing moves when the list is
+/// already sorted (the common case).
+fn sort_stable<T>(v: &mut [(At, T)], cmp: fn(&(At, T), &(At, T)) -> Ordering) {
     if v.is_sorted_by(|a, b| cmp(a, b) != Ordering::Greater) {
         return;
     }
-    let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_by(|&a, &b| match (v.get(a), v.get(b)) {
-        (Some(x), Some(y)) => cmp(x, y),
-        _ => Ordering::Equal,
-    });
-    let mut items: Vec<Option<T>> = v.drain(..).map(Some).collect();
-    v.extend(
-        idx.into_iter()
-            .filter_map(|i| items.get_mut(i).and_then(Option::take)),
-    );
+    let mut start = 0;
+    while let Some(first) = v.get(start) {
+        let at = first.0;
+        let len = v
+            .get(start..)
+            .map_or(0, |rest| rest.iter().take_while(|x| x.0 == at).count());
+        if let Some(run) = v.get_mut(start..start + len)
+            && !run.is_sorted_by(|a, b| cmp(a, b) != Ordering::Greater)
+        {
+            let mut order: Vec<usize> = (0..run.len()).collect();
+            order.sort_by(|&a, &b| match (run.get(a), run.get(b)) {
+                (Some(x), Some(y)) => cmp(x, y),
+                _ => Ordering::Equal,
+            });
+            permute(run, &order);
+        }
+        start += len.max(1);
+    }
+}
+
+/// Rearrange `v` in place so that item `i` is the one that was at `order[i]` (a permutation),
+/// one swap per item: the item for place `i` is followed through the swaps already made.
+fn permute<T>(v: &mut [T], order: &[usize]) {
+    for (i, &o) in order.iter().enumerate() {
+        let mut j = o;
+        while j < i {
+            j = order.get(j).copied().unwrap_or(i);
+        }
+        v.swap(i, j);
+    }
 }
 
 /// Merge lists that are each in `cmp` order into one; on equal keys the earlier list's item
@@ -215,4 +237,28 @@ pub fn choose(cands: &[Oldest], n_flows: usize, n_conns: usize) -> Vec<(Vec<Slot
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permute_places_each_item_where_the_order_says() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for n in 0..40usize {
+            let mut order: Vec<usize> = (0..n).collect();
+            // Fisher-Yates with xorshift.
+            for i in (1..n).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                order.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let mut v: Vec<usize> = (100..100 + n).collect();
+            permute(&mut v, &order);
+            let want: Vec<usize> = order.iter().map(|&o| 100 + o).collect();
+            assert_eq!(v, want, "{order:?}");
+        }
+    }
 }

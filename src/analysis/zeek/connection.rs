@@ -10,6 +10,7 @@ use super::history::{Counted, History, rstos0_history};
 use super::ports::ServerPorts;
 use super::state_machine::{Closing, Sent};
 use super::timers::{CLOSE_DELAY, HANDSHAKE_INACTIVITY, NS, SESSION_TIMER, TimerState};
+use super::uid::Uid;
 use crate::decode::{Checksum, Endpoint, Segment, TcpFlags};
 use crate::time::Ts;
 
@@ -459,7 +460,7 @@ impl ZeekCore {
     }
 
     /// Build the conn.log row; `sides` are the endpoints of physical sides 0 and 1.
-    pub fn row(&self, uid: String, sides: [Endpoint; 2]) -> ZeekRow {
+    pub fn row(&self, uid: Uid, sides: [Endpoint; 2]) -> ZeekRow {
         let o = self.orig_side();
         let r = o ^ 1;
         let dur = self.last.0.saturating_sub(self.start.0);
@@ -504,7 +505,7 @@ pub(super) fn zeek_ip_len(seg: &Segment) -> u64 {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ZeekRow {
     pub ts: Ts,
-    pub uid: String,
+    pub uid: Uid,
     pub orig: Endpoint,
     pub resp: Endpoint,
     /// `None` prints `-` (zero duration).

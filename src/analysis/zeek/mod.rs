@@ -43,4 +43,4 @@ pub use connection::{ZeekCore, ZeekRow};
 pub use per_flow::ZeekConn;
 pub use ports::ServerPorts;
 pub use tracker::{ConnOrder, TrackerMemory, ZeekTracker, conn_order};
-pub use uid::make_uid;
+pub use uid::{Uid, make_uid};

@@ -9,7 +9,7 @@ use super::endpoint::ZeekState;
 use super::ports::ServerPorts;
 use super::timer_queue::TimerQueue;
 use super::timers::{HANDSHAKE_INACTIVITY, NS, SYN_TIMEOUT, Timer, TimerKind};
-use super::uid::make_uid;
+use super::uid::Uid;
 use crate::decode::{Endpoint, Segment};
 use crate::flow::{FlowKey, Slab, SlotIndex, oldest_batch};
 use crate::time::Ts;
@@ -375,10 +375,10 @@ impl ZeekTracker {
         // Uids are numbered in logging order: unique and deterministic, and no per-connection
         // counter to keep (8 bytes a connection).
         let uid = if self.uids_deferred {
-            String::new()
+            Uid::default()
         } else {
             self.next_uid += 1;
-            make_uid(self.next_uid - 1)
+            Uid::new(self.next_uid - 1)
         };
         self.rows.push(t.core.row(uid, t.sides.pair()));
     }

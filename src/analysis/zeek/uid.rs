@@ -2,9 +2,39 @@
 
 /// `C` + 17 base-62 characters, deterministic from a counter (splitmix64 mixing).
 pub fn make_uid(n: u64) -> String {
-    let uid = uid_bytes(n);
-    // Every byte is `C` or from the ASCII alphabet.
-    std::str::from_utf8(&uid).unwrap_or_default().to_owned()
+    Uid::new(n).as_str().to_owned()
+}
+
+/// A row's uid, held in place (a `String` per row was an allocation and a free for every
+/// connection logged); empty until numbered.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Uid(Option<[u8; 18]>);
+
+impl Uid {
+    /// The uid numbered `n` (see [`make_uid`]).
+    pub fn new(n: u64) -> Uid {
+        Uid(Some(uid_bytes(n)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Every byte is `C` or from the ASCII alphabet.
+        self.0
+            .as_ref()
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Uid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for Uid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// [`make_uid`]'s characters, without the allocation.
