@@ -108,6 +108,8 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         // Only the JSON report shows per-flow conn_state/history; the others skip the cost.
         zeek_per_flow: kind == ReportKind::Json || interactive || parquet,
         track_flows: kind != ReportKind::Zeek || interactive || parquet || cli.metrics.is_some(),
+        // Only the TUI draws the timeline of each side's states.
+        keep_transitions: interactive,
         max_flows: cli.max_flows,
         // The offline TUI browses every flow: only the size limit evicts there.
         evict_idle: !(interactive && cli.interface.is_none()),
