@@ -315,6 +315,10 @@ fn run(
             return;
         }
     };
+    // Beside a live capture the walk leaves one core to the packets: on 2 cores the first
+    // refresh reads /proc on this thread alone.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    r.set_scan_threads(cores.saturating_sub(1));
     let mut warned_denied = false;
     let mut warned_error = false;
     let mut first = true;
