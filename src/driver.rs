@@ -394,10 +394,11 @@ fn run_live(
         promisc: !cli.no_promisc,
         buffer_kib: cli.buffer_kib,
         // Immediate mode wakes the capture thread for every packet, and on a veth pair that
-        // work lands on the sender's CPU: headless reports take packets in blocks (at most
-        // 100 ms late, the capture timeout), which kept 654k packets/s drop-free against
-        // ~400k with immediate mode (BENCHMARKS.md, live). The terminal UI keeps it.
-        immediate: interactive,
+        // work lands on the sender's CPU: packets are taken in blocks (at most 100 ms late,
+        // the capture timeout), which kept 654k packets/s drop-free against ~400k with
+        // immediate mode headless, and 200k against 100k with the terminal UI open, whose 4 Hz
+        // picture lags by at most that block (BENCHMARKS.md, live).
+        immediate: false,
         filter: cli.filter_expr(),
         write: cli.write.clone(),
         count: cli.count,
