@@ -108,6 +108,8 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         // Only the JSON report shows per-flow conn_state/history; the others skip the cost.
         zeek_per_flow: kind == ReportKind::Json || interactive || parquet,
         track_flows: kind != ReportKind::Zeek || interactive || parquet || cli.metrics.is_some(),
+        // Only the TUI draws the timeline of each side's states.
+        keep_transitions: interactive,
         max_flows: cli.max_flows,
         // The offline TUI browses every flow: only the size limit evicts there.
         evict_idle: !(interactive && cli.interface.is_none()),
@@ -392,10 +394,11 @@ fn run_live(
         promisc: !cli.no_promisc,
         buffer_kib: cli.buffer_kib,
         // Immediate mode wakes the capture thread for every packet, and on a veth pair that
-        // work lands on the sender's CPU: headless reports take packets in blocks (at most
-        // 100 ms late, the capture timeout), which kept 654k packets/s drop-free against
-        // ~400k with immediate mode (BENCHMARKS.md, live). The terminal UI keeps it.
-        immediate: interactive,
+        // work lands on the sender's CPU: packets are taken in blocks (at most 100 ms late,
+        // the capture timeout), which kept 654k packets/s drop-free against ~400k with
+        // immediate mode headless, and 200k against 100k with the terminal UI open, whose 4 Hz
+        // picture lags by at most that block (BENCHMARKS.md, live).
+        immediate: false,
         filter: cli.filter_expr(),
         write: cli.write.clone(),
         count: cli.count,

@@ -42,6 +42,9 @@ pub struct Config {
     /// Keep tcplens's own flow table (Compat-W events, Native analysis). `--report zeek` needs
     /// only the Zeek tracker and turns this off: each report pays only for what it shows.
     pub track_flows: bool,
+    /// Keep each flow's state-transition log (the TUI's timeline). Reports need only when
+    /// each side entered its state and turn it off: a log costs an idle connection 112 bytes.
+    pub keep_transitions: bool,
     /// Most flows kept at once (0: no limit); beyond it the least recently active are evicted.
     pub max_flows: usize,
     /// Evict flows by inactivity (below). Off by default and for the offline TUI, which
@@ -72,6 +75,7 @@ impl Default for Config {
             zeek_rows: false,
             zeek_per_flow: true,
             track_flows: true,
+            keep_transitions: true,
             max_flows: DEFAULT_MAX_FLOWS,
             // Drivers of long runs turn this on; analyses that browse every flow keep it off.
             evict_idle: false,
@@ -313,7 +317,6 @@ impl Engine {
         flow.pkts[i] += 1;
         flow.payload_bytes[i] += seg.payload_len as u64;
         flow.ip_bytes[i] += seg.ip_len as u64;
-        flow.last_from[i] = Some(seg.ts);
         flow.last_ts = seg.ts;
 
         let mut ev = control_events(seg);
@@ -426,9 +429,10 @@ impl Engine {
             self.evict_oldest();
         }
         let ports = &self.cfg.server_ports;
+        let keep_log = self.cfg.keep_transitions;
         let tunnel = self.shared.tunnels.get(seg.tunnel).map(Box::new);
         let slot = self.flows.insert(key, |id| {
-            let mut f = Flow::new(id, seg, ports);
+            let mut f = Flow::new(id, seg, ports, keep_log);
             f.tunnel = tunnel;
             f
         });

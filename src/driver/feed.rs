@@ -661,6 +661,65 @@ pub fn spawn_replay(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::engine::Config;
+    use crate::testkit::{Ladder, ethernet, ip_packet};
+
+    #[test]
+    fn live_graphs_show_the_connection_since_the_capture_began() {
+        // A ring of 4 segments: the ladder keeps the last 4, the graphs all 11.
+        let ctl = Arc::new(FeedControl::default());
+        let engine = Engine::new(Config {
+            collect_events: true,
+            ..Config::default()
+        });
+        let (mut a, source) = Analysis::new(engine, ctl, "test", true, 4);
+        let mut l = Ladder::new();
+        let segs = [
+            l.c2s("S", 0, 0, 0),
+            l.s2c("SA", 0, 1, 0),
+            l.c2s("A", 1, 1, 0),
+            l.c2s("PA", 1, 1, 100),
+            l.c2s("PA", 1, 1, 100),
+            l.s2c("A", 1, 101, 0),
+            l.c2s("PA", 101, 1, 50),
+            l.s2c("A", 1, 151, 0),
+            l.c2s("FA", 151, 1, 0),
+            l.s2c("FA", 1, 152, 0),
+            l.c2s("A", 152, 2, 0),
+        ];
+        for (i, seg) in segs.iter().enumerate() {
+            let data = ethernet(&ip_packet(seg, false), &[]);
+            a.feed(&RawFrame {
+                frame: i as u64 + 1,
+                ts: seg.ts,
+                linktype: crate::frame::linktype::ETHERNET,
+                data: &data,
+                orig_len: data.len() as u32,
+            });
+        }
+        let t = LadderTarget {
+            orig: l.client,
+            resp: l.server,
+            first_ts: segs[0].ts,
+        };
+        let (tx, rx) = mpsc::channel();
+        source.requests.send(Request::Series(t, tx)).unwrap();
+        a.service();
+        let s = rx.recv().unwrap();
+        assert_eq!(s.segments, 11);
+        // The retransmission is marked, as the ring's events would have it.
+        assert_eq!(
+            s.sent[0]
+                .mark
+                .iter()
+                .filter(|&&m| m == crate::timeseq::mark::RETRANSMISSION)
+                .count(),
+            1
+        );
+        assert_eq!(a.ring.series(&t).segments, 4);
+    }
+
     #[test]
     fn ring_entry_size_backs_the_documented_bound() {
         let entry = std::mem::size_of::<(crate::decode::Segment, crate::vocab::events::EventSet)>();

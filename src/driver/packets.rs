@@ -74,7 +74,7 @@ pub fn stored_series(
     engine: &Engine,
     t: &LadderTarget,
 ) -> Option<Series> {
-    store?.series(flow_of(engine, t)?, t.orig)
+    store?.series(flow_of(engine, t)?.id, t.orig, t.resp)
 }
 
 /// Connections of at least this many kept segments have their series made as soon as they
@@ -95,10 +95,10 @@ pub fn stored_maker(
     let store = store?;
     let f = flow_of(engine, t)?;
     let n = store.len(f.id)?;
-    let (store, id, a, orig) = (Arc::clone(store), f.id, f.a, t.orig);
+    let (store, id, orig, resp) = (Arc::clone(store), f.id, t.orig, t.resp);
     Some((n, move || {
         store
-            .series_of(id, a, orig)
+            .series(id, orig, resp)
             .ok_or_else(|| "the connection's segments were not kept".to_string())
     }))
 }

@@ -62,8 +62,6 @@ pub struct Flow {
     pub orientation: Orientation,
     pub first_ts: Ts,
     pub last_ts: Ts,
-    /// Last packet sent by each side (indexed by [`Dir`]).
-    pub last_from: [Option<Ts>; 2],
     pub pkts: [u64; 2],
     pub payload_bytes: [u64; 2],
     pub ip_bytes: [u64; 2],
@@ -97,7 +95,8 @@ impl TableEntry for Flow {
 }
 
 impl Flow {
-    pub(super) fn new(id: FlowId, seg: &Segment, ports: &ServerPorts) -> Flow {
+    /// The flow of `seg`; `keep_log`: keep its state-transition log ([`super::Config`]).
+    pub(super) fn new(id: FlowId, seg: &Segment, ports: &ServerPorts, keep_log: bool) -> Flow {
         Flow {
             id,
             a: seg.src,
@@ -105,13 +104,12 @@ impl Flow {
             orientation: Orientation::at_creation(seg, ports),
             first_ts: seg.ts,
             last_ts: seg.ts,
-            last_from: [None; 2],
             pkts: [0; 2],
             payload_bytes: [0; 2],
             ip_bytes: [0; 2],
             event_counts: EventCounts::default(),
             wire: WireFlow::new(),
-            conn: Connection::new(),
+            conn: Connection::with_log(keep_log),
             zeek: ZeekConn::new(),
             pending: Vec::new(),
             evicted: false,
@@ -160,6 +158,12 @@ impl Flow {
     pub fn by_role<T: Copy>(&self, v: [T; 2]) -> (T, T) {
         let o = self.orig_dir().idx();
         (v[o], v[1 - o])
+    }
+
+    /// Last packet sent by each side (indexed by [`Dir`]): the Native analysis sees every
+    /// packet and keeps the time, so the flow does not keep it twice.
+    pub fn last_from(&self) -> [Option<Ts>; 2] {
+        self.conn.last_from()
     }
 
     pub fn count(&self, k: EventKind) -> u32 {

@@ -77,6 +77,10 @@ pub struct Refresher {
     dumper: sockdiag::Dumper,
     procs: ProcScanner,
     table: Arc<FxHashMap<SockKey, Arc<HostSocket>>>,
+    /// The table before `table`, kept one refresh longer so that its last reference (and
+    /// the freeing of its 100,000 entries on a busy host) goes here, not on the capture thread
+    /// that drops the snapshot it was shared with.
+    retired: Arc<FxHashMap<SockKey, Arc<HostSocket>>>,
     /// The last dump's list, its capacity kept for the next.
     listed: Vec<KernelSocket>,
 }
@@ -90,6 +94,7 @@ impl Refresher {
             dumper,
             procs: ProcScanner::default(),
             table: Arc::default(),
+            retired: Arc::default(),
             listed: Vec::new(),
         })
     }
@@ -118,11 +123,14 @@ impl Refresher {
         let prev = std::mem::take(&mut self.table);
         let mut next: FxHashMap<SockKey, Arc<HostSocket>> = FxHashMap::default();
         next.reserve(n + prev.len() / 8);
+        // Listed sockets whose key the last table had: when that is all of them, nothing went
+        // away and the pass over the last table for gone sockets is skipped.
+        let mut kept = 0usize;
         for &k in &listed {
             let key = (k.local, k.remote);
-            let same = prev
-                .get(&key)
-                .filter(|old| old.present && old.kernel.inode == k.inode);
+            let old = prev.get(&key);
+            kept += usize::from(old.is_some());
+            let same = old.filter(|old| old.present && old.kernel.inode == k.inode);
             let (first_seen, mut owner, user) = match same {
                 Some(old) => (old.first_seen, old.owner.clone(), old.user.clone()),
                 None => (now, None, self.procs.user(k.uid)),
@@ -142,7 +150,9 @@ impl Refresher {
                 }),
             );
         }
-        for (key, s) in prev.iter() {
+        // (A key listed twice counts twice: then the pass runs, as it should.)
+        let gone_any = kept != prev.len() || next.len() != n;
+        for (key, s) in prev.iter().filter(|_| gone_any) {
             if now.since(s.last_seen) >= LINGER_S || next.contains_key(key) {
                 continue;
             }
@@ -156,6 +166,7 @@ impl Refresher {
             next.insert(*key, s);
         }
         self.table = Arc::new(next);
+        self.retired = prev;
         self.listed = listed;
         Ok(HostSnapshot {
             taken: now,
@@ -304,6 +315,10 @@ fn run(
             return;
         }
     };
+    // Beside a live capture the walk leaves one core to the packets: on 2 cores the first
+    // refresh reads /proc on this thread alone.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    r.set_scan_threads(cores.saturating_sub(1));
     let mut warned_denied = false;
     let mut warned_error = false;
     let mut first = true;

@@ -588,6 +588,58 @@ mod tests {
     }
 
     #[test]
+    fn the_walk_splits_over_threads_stops_once_all_is_found_and_follows_reused_descriptors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for pid in 100..140u32 {
+            let ino = format!("socket:[{}]", pid * 10);
+            fake_proc(root, pid, 7, &[(3, ino.as_str()), (4, "/dev/null")]);
+        }
+        for threads in [1, 3] {
+            let mut s = ProcScanner::new(root);
+            s.set_threads(threads);
+            // The newest process's socket: found first, the walk stops there (one thread) or
+            // soon after (each other thread finishes the process it took).
+            s.resolve(&[1390].into_iter().collect());
+            assert_eq!(s.owner(1390).map(|o| o.pid), Some(139));
+            assert!(s.last.read < 40, "{threads}: {:?}", s.last);
+            if threads == 1 {
+                assert_eq!(s.last.read, 1);
+            }
+            // Every process's socket, a few threads: each to its own process.
+            let all: FxHashSet<u32> = (100..140).map(|p| p * 10).collect();
+            s.resolve(&all);
+            assert_eq!(s.last.processes, 40);
+            for pid in 100..140 {
+                assert_eq!(s.owner(pid * 10).map(|o| o.pid), Some(pid));
+            }
+            // Nothing new: no walk at all.
+            s.resolve(&all);
+            assert_eq!(s.last, ScanStats::default());
+        }
+        // Descriptor 3 of pid 120 closed and reused for another socket: the cached descriptor
+        // whose socket has gone is read again.
+        let mut s = ProcScanner::new(root);
+        let all: FxHashSet<u32> = (100..140).map(|p| p * 10).collect();
+        s.resolve(&all);
+        fs::remove_file(root.join("120/fd/3")).unwrap();
+        std::os::unix::fs::symlink("socket:[77]", root.join("120/fd/3")).unwrap();
+        let mut now = all.clone();
+        now.remove(&1200);
+        now.insert(77);
+        s.resolve(&now);
+        assert_eq!(s.owner(77).map(|o| o.pid), Some(120));
+        assert!(s.owner(1200).is_none());
+        // Descriptor 4 (was /dev/null) reused for a socket: the cache says "not a socket", so
+        // only the second pass, reading every descriptor, finds it.
+        fs::remove_file(root.join("110/fd/4")).unwrap();
+        std::os::unix::fs::symlink("socket:[78]", root.join("110/fd/4")).unwrap();
+        now.insert(78);
+        s.resolve(&now);
+        assert_eq!(s.owner(78).map(|o| o.pid), Some(110));
+    }
+
+    #[test]
     fn a_recycled_pid_never_inherits_the_old_processes_sockets() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();

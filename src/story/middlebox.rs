@@ -84,7 +84,7 @@ impl Middleboxes {
         let last_heard = || {
             let mut m: HashMap<IpAddr, crate::time::Ts> = HashMap::new();
             for f in engine.flows() {
-                for (ep, t) in [(f.a, f.last_from[0]), (f.b, f.last_from[1])] {
+                for (ep, t) in [(f.a, f.last_from()[0]), (f.b, f.last_from()[1])] {
                     if let Some(t) = t {
                         let e = m.entry(ep.addr).or_insert(t);
                         *e = (*e).max(t);

@@ -5,7 +5,7 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{Side, Transition, pair, role, set_state};
+use crate::tcp::endpoint::{Side, Transitions, pair, role, set_state};
 use crate::tcp::life::StuckClose;
 use crate::tcp::{CloseClass, CloseDetail, EndpointState, HandshakeClass, NativeConfig, Role};
 use crate::time::Ts;
@@ -18,7 +18,7 @@ pub(super) fn peer_fin_acked(
     p: &mut Side,
     from: Dir,
     seg: &Segment,
-    log: &mut Vec<Transition>,
+    log: &mut Transitions,
 ) {
     use EndpointState as S;
     let f = seg.flags;
@@ -48,7 +48,7 @@ pub(super) fn on_fin(
     seg: &Segment,
     idx: u32,
     acked_before: bool,
-    log: &mut Vec<Transition>,
+    log: &mut Transitions,
     first_fin: &mut Option<Dir>,
     fin_shape: &mut Option<CloseDetail>,
 ) {

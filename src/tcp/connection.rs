@@ -20,7 +20,7 @@
 
 use crate::decode::Segment;
 use crate::flow::Dir;
-use crate::tcp::endpoint::{OptTs, Side, pair, pair_mut, role};
+use crate::tcp::endpoint::{OptTs, Side, Transitions, pair, pair_mut, role};
 use crate::tcp::life::{self, IDLE_GAP_MIN, IdleGaps, Life, Outcome, StaleEpisode, SynRules};
 use crate::tcp::reset::FirstRst;
 use crate::tcp::{
@@ -89,15 +89,26 @@ pub struct Connection {
     /// Zero-window stalls (both sides) and the longest finished one, nanoseconds.
     pub(super) stalls: u32,
     pub(super) longest_stall_ns: i64,
-    pub(super) transitions: Vec<Transition>,
+    /// When each side entered its state; the transition log too when the views asked for it.
+    pub(super) transitions: Transitions,
     /// IP TTL / hop limit of each side's last packet other than a RST (0: none), to tell a
     /// RST forged on the path from the peer's own (docs/cable-pull.md "Middlebox resets").
     pub(super) ttl: [u8; 2],
 }
 
 impl Connection {
+    /// A connection that keeps its transition log (the views' timelines).
     pub fn new() -> Connection {
-        Connection::default()
+        Connection::with_log(true)
+    }
+
+    /// A connection that keeps its transition log only when `keep_log` (reports need only
+    /// when each side entered its state).
+    pub fn with_log(keep_log: bool) -> Connection {
+        Connection {
+            transitions: Transitions::new(keep_log),
+            ..Connection::default()
+        }
     }
 
     /// Process one segment sent by `from`, with the Compat-W events already computed for it.
@@ -240,7 +251,7 @@ impl Connection {
         from: Dir,
         seg: &Segment,
         wire: EventSet,
-        log: &mut Vec<Transition>,
+        log: &mut Transitions,
         assumed: &mut bool,
         synack_acked: &mut bool,
         rtt: &mut Option<f32>,
@@ -283,19 +294,20 @@ impl Connection {
         }
     }
 
-    /// When side `d` entered its current state (from the transition log; the last
-    /// [`TRANSITIONS_TAIL`] transitions are always kept, and a side makes at most seven).
-    pub(super) fn entered(&self, d: Dir) -> Option<Ts> {
-        self.transitions
-            .iter()
-            .rev()
-            .find(|t| t.side == d)
-            .map(|t| t.ts)
+    /// Time of the last packet of each side (indexed by [`Dir`]).
+    pub fn last_from(&self) -> [Option<Ts>; 2] {
+        [self.sides[0].last_ts.get(), self.sides[1].last_ts.get()]
     }
 
-    /// State transitions so far (bounded), oldest first.
+    /// When side `d` entered its current state.
+    pub(super) fn entered(&self, d: Dir) -> Option<Ts> {
+        self.transitions.entered(d)
+    }
+
+    /// State transitions so far (bounded), oldest first; empty unless the log is kept
+    /// ([`Connection::with_log`]).
     pub fn transitions(&self) -> &[Transition] {
-        &self.transitions
+        self.transitions.log()
     }
 
     /// What tcplens infers at reference time `now`, with `orig` the originator's side.

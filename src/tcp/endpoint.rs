@@ -100,10 +100,13 @@ pub(super) struct Side {
     pub(super) more: Option<Box<More>>,
 }
 
+/// A side's out-of-line record (72 bytes). Keepalive probing is what long-lived idle
+/// connections do, so it sits here directly; a loss episode (80 bytes) has a box of its own,
+/// allocated only by a side that retransmits.
 #[derive(Clone, Debug, Default)]
 pub(super) struct More {
     pub(super) ka: Keepalive,
-    pub(super) loss: Option<Episode>,
+    pub(super) loss: Option<Box<Episode>>,
 }
 
 impl Side {
@@ -133,18 +136,20 @@ impl Side {
     }
 
     pub(super) fn loss(&self) -> Option<&Episode> {
-        self.more.as_deref().and_then(|m| m.loss.as_ref())
+        self.more.as_deref().and_then(|m| m.loss.as_deref())
     }
 
     pub(super) fn loss_mut(&mut self) -> Option<&mut Episode> {
-        self.more.as_deref_mut().and_then(|m| m.loss.as_mut())
+        self.more.as_deref_mut().and_then(|m| m.loss.as_deref_mut())
     }
 
     pub(super) fn set_loss(&mut self, ep: Option<Episode>) {
         match (ep, self.more.as_deref_mut()) {
             (None, None) => {}
             (None, Some(m)) => m.loss = None,
-            (Some(ep), _) => self.more.get_or_insert_with(Default::default).loss = Some(ep),
+            (Some(ep), _) => {
+                self.more.get_or_insert_with(Default::default).loss = Some(Box::new(ep))
+            }
         }
     }
 
@@ -174,26 +179,67 @@ pub(super) fn role(d: Dir, orig: Dir) -> Role {
     if d == orig { Role::Orig } else { Role::Resp }
 }
 
+/// When each side entered its current state, and the transition log the views' timelines
+/// draw (kept only when asked for: reports need the entry times alone, and a log of four
+/// transitions costs an idle connection 112 bytes on the heap).
+#[derive(Clone, Debug, Default)]
+pub struct Transitions {
+    /// Time of each side's last transition (indexed by [`Dir`]).
+    entered: [OptTs; 2],
+    /// The bounded log, when kept. Boxed so that a connection without one pays 8 bytes, not
+    /// a `Vec`'s 24.
+    #[allow(clippy::box_collection)]
+    log: Option<Box<Vec<Transition>>>,
+}
+
+impl Transitions {
+    /// Entry times only, or the log as well.
+    pub(super) fn new(keep_log: bool) -> Transitions {
+        Transitions {
+            entered: [OptTs::NONE; 2],
+            log: keep_log.then(Box::default),
+        }
+    }
+
+    /// When side `d` entered its current state.
+    pub(super) fn entered(&self, d: Dir) -> Option<Ts> {
+        self.entered[d.idx()].get()
+    }
+
+    /// The log, oldest first (empty when not kept).
+    pub(super) fn log(&self) -> &[Transition] {
+        self.log.as_deref().map_or(&[], |v| v.as_slice())
+    }
+
+    fn record(&mut self, t: Transition) {
+        self.entered[t.side.idx()] = OptTs::some(t.ts);
+        let Some(log) = self.log.as_deref_mut() else {
+            return;
+        };
+        if log.len() >= TRANSITIONS_HEAD + TRANSITIONS_TAIL {
+            log.remove(TRANSITIONS_HEAD);
+        }
+        // Room for one at first (24 bytes, not Vec's minimum of four): an unanswered SYN, the
+        // commonest connection of a scan or flood, never makes a second transition.
+        if log.capacity() == 0 {
+            log.reserve_exact(1);
+        }
+        log.push(t);
+    }
+}
+
 pub(super) fn set_state(
     s: &mut Side,
     d: Dir,
     to: EndpointState,
     seg: &Segment,
-    log: &mut Vec<Transition>,
+    log: &mut Transitions,
 ) {
     if s.state == to {
         return;
     }
     s.state = to;
-    if log.len() >= TRANSITIONS_HEAD + TRANSITIONS_TAIL {
-        log.remove(TRANSITIONS_HEAD);
-    }
-    // Room for one at first (24 bytes, not Vec's minimum of four): an unanswered SYN, the
-    // commonest connection of a scan or flood, never makes a second transition.
-    if log.capacity() == 0 {
-        log.reserve_exact(1);
-    }
-    log.push(Transition {
+    log.record(Transition {
         side: d,
         ts: seg.ts,
         frame: seg.frame,
@@ -209,15 +255,15 @@ mod tests {
     #[test]
     fn transition_log_keeps_first_and_last() {
         let mut l = Ladder::new();
-        let mut log = Vec::new();
+        let mut log = Transitions::new(true);
         let mut side = Side::default();
         let cycle = [EndpointState::Established, EndpointState::Closed];
         for i in 0..40u64 {
             let seg = l.c2s("A", 1, 1, 0);
             set_state(&mut side, Dir::A, cycle[(i % 2) as usize], &seg, &mut log);
         }
-        assert_eq!(log.len(), TRANSITIONS_HEAD + TRANSITIONS_TAIL);
-        let frames: Vec<u64> = log.iter().map(|t| t.frame).collect();
+        assert_eq!(log.log().len(), TRANSITIONS_HEAD + TRANSITIONS_TAIL);
+        let frames: Vec<u64> = log.log().iter().map(|t| t.frame).collect();
         let want: Vec<u64> = (1..=8).chain(33..=40).collect();
         assert_eq!(frames, want);
     }

@@ -5,7 +5,7 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{NO_SCALE, OptTs, Side, Transition, pair, set_state};
+use crate::tcp::endpoint::{NO_SCALE, OptTs, Side, Transitions, pair, set_state};
 use crate::tcp::life::{self, Life};
 use crate::tcp::{EndpointState, HandshakeClass, NativeConfig};
 use crate::time::Ts;
@@ -19,7 +19,7 @@ pub(super) fn pick_up(
     p: &mut Side,
     from: Dir,
     seg: &Segment,
-    log: &mut Vec<Transition>,
+    log: &mut Transitions,
     assumed: &mut bool,
 ) {
     use EndpointState as S;
@@ -62,7 +62,7 @@ pub(super) fn on_syn(
     p: &mut Side,
     from: Dir,
     seg: &Segment,
-    log: &mut Vec<Transition>,
+    log: &mut Transitions,
     life: &mut Option<Box<Life>>,
 ) {
     use EndpointState as S;
@@ -109,7 +109,7 @@ pub(super) fn on_ack(
     p: &mut Side,
     from: Dir,
     seg: &Segment,
-    log: &mut Vec<Transition>,
+    log: &mut Transitions,
     synack_acked: &mut bool,
     rtt: &mut Option<f32>,
 ) {

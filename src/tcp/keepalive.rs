@@ -6,7 +6,7 @@
 use crate::flow::Dir;
 use crate::tcp::Connection;
 use crate::tcp::KeepaliveSummary;
-use crate::tcp::endpoint::{Side, pair, role};
+use crate::tcp::endpoint::{OptTs, Side, pair, role};
 use crate::time::Ts;
 use crate::vocab::events::{EventKind, EventSet};
 
@@ -15,6 +15,13 @@ pub(super) const KEEPCNT_DEFAULT: u32 = 9;
 pub(super) const KEEPINTVL_DEFAULT: f64 = 75.0;
 
 /// Keepalive probing by one side (docs/analysis.md#keepalive-fields).
+///
+/// Memory: 64 bytes, in the side's out-of-line record. Every connection that probes once
+/// allocates it (an idle connection kept alive by default settings does), so times are
+/// [`OptTs`] (8 bytes, not `Option<Ts>`'s 16) and the idle time and interval are kept as
+/// nanoseconds: `Ts::since` turns a nanosecond difference into seconds by one monotonic
+/// division, so the minimum of the differences, divided when read, is the same `f64` as the
+/// minimum of the divided values.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Keepalive {
     pub(super) probes: u32,
@@ -22,14 +29,48 @@ pub(super) struct Keepalive {
     pub(super) acks: u32,
     /// Probes in the current run (no packet from the peer since its first probe); 0 = no run.
     pub(super) run: u32,
-    pub(super) run_start: Option<Ts>,
-    pub(super) last_probe: Option<Ts>,
-    pub(super) idle_min: Option<f64>,
-    pub(super) interval_min: Option<f64>,
     /// Set when this side's RST ended an unanswered run: (probes, exact).
     pub(super) count: Option<(u32, bool)>,
-    /// When that RST was sent: the kernel gave up then.
-    pub(super) rst_at: Option<Ts>,
+    run_start: OptTs,
+    last_probe: OptTs,
+    /// Shortest idle time before a run and shortest gap between probes, nanoseconds.
+    idle_min_ns: OptTs,
+    interval_min_ns: OptTs,
+    /// When the RST that ended a run was sent: the kernel gave up then.
+    rst_at: OptTs,
+}
+
+impl Keepalive {
+    pub(super) fn run_start(&self) -> Option<Ts> {
+        self.run_start.get()
+    }
+
+    pub(super) fn last_probe(&self) -> Option<Ts> {
+        self.last_probe.get()
+    }
+
+    pub(super) fn rst_at(&self) -> Option<Ts> {
+        self.rst_at.get()
+    }
+
+    /// Shortest idle time before a run of probes, seconds.
+    pub(super) fn idle_min(&self) -> Option<f64> {
+        self.idle_min_ns.get().map(|d| Ts(d.0).since(Ts::ZERO))
+    }
+
+    /// Shortest gap between two probes of a run, seconds.
+    pub(super) fn interval_min(&self) -> Option<f64> {
+        self.interval_min_ns.get().map(|d| Ts(d.0).since(Ts::ZERO))
+    }
+}
+
+/// The smaller of a kept minimum and the nanoseconds from `earlier` to `now`.
+fn min_ns(kept: OptTs, now: Ts, earlier: Ts) -> OptTs {
+    let d = Ts(now.0.saturating_sub(earlier.0));
+    match kept.get() {
+        Some(k) if k <= d => kept,
+        _ => OptTs::some(d),
+    }
 }
 
 /// Count the keepalive probe `e` sent, or the keepalive ack it sent for the peer's probe,
@@ -39,21 +80,19 @@ pub(super) fn on_events(e: &mut Side, p: &mut Side, wire: EventSet, now: Ts) {
     if wire.contains(EventKind::Keepalive) && !p.win_zero {
         let ka = e.ka_mut();
         ka.probes = ka.probes.saturating_add(1);
-        if ka.run_start.is_some() {
+        if ka.run_start.get().is_some() {
             ka.run = ka.run.saturating_add(1);
-            if let Some(lp) = ka.last_probe {
-                let gap = now.since(lp);
-                ka.interval_min = Some(ka.interval_min.map_or(gap, |m| m.min(gap)));
+            if let Some(lp) = ka.last_probe.get() {
+                ka.interval_min_ns = min_ns(ka.interval_min_ns, now, lp);
             }
         } else {
             ka.run = 1;
-            ka.run_start = Some(now);
+            ka.run_start = OptTs::some(now);
             if let Some(pl) = p.last_ts.get() {
-                let idle = now.since(pl);
-                ka.idle_min = Some(ka.idle_min.map_or(idle, |m| m.min(idle)));
+                ka.idle_min_ns = min_ns(ka.idle_min_ns, now, pl);
             }
         }
-        ka.last_probe = Some(now);
+        ka.last_probe = OptTs::some(now);
     }
     if wire.contains(EventKind::KeepaliveAck) {
         let ka = p.ka_mut();
@@ -68,12 +107,12 @@ pub(super) fn end_peer_run(p: &mut Side, rst: bool) -> Option<Ts> {
     if let Some(ka) = p.more.as_deref_mut().map(|m| &mut m.ka) {
         if ka.run >= 2
             && !rst
-            && let Some(start) = ka.run_start
+            && let Some(start) = ka.run_start.get()
         {
             resumed = Some(start);
         }
         ka.run = 0;
-        ka.run_start = None;
+        ka.run_start = OptTs::NONE;
     }
     resumed
 }
@@ -85,15 +124,15 @@ pub(super) fn ended_by_rst(e: &mut Side, at: Ts) -> bool {
     let mut ka_timeout = false;
     if let Some(ka) = e.more.as_deref_mut().map(|m| &mut m.ka)
         && ka.run > 0
-        && ka.run_start.is_some()
+        && ka.run_start.get().is_some()
     {
         ka_timeout = true;
-        let exact = match (ka.last_probe, ka.interval_min) {
+        let exact = match (ka.last_probe(), ka.interval_min()) {
             (Some(lp), Some(iv)) => (at.since(lp) - iv).abs() <= 0.125 * iv,
             _ => false,
         };
         ka.count = Some((ka.run, exact));
-        ka.rst_at = Some(at);
+        ka.rst_at = OptTs::some(at);
     }
     ka_timeout
 }
@@ -108,7 +147,7 @@ impl Connection {
             (o, orig)
         };
         let ka = side.ka().filter(|k| k.probes > 0)?;
-        let unanswered = if ka.run_start.is_some() { ka.run } else { 0 };
+        let unanswered = if ka.run_start().is_some() { ka.run } else { 0 };
         let count = ka
             .count
             .or_else(|| (unanswered > 0).then_some((unanswered, false)));
@@ -116,8 +155,8 @@ impl Connection {
             probes: ka.probes,
             acks: ka.acks,
             unanswered,
-            idle_s: ka.idle_min,
-            interval_s: ka.interval_min,
+            idle_s: ka.idle_min(),
+            interval_s: ka.interval_min(),
             count,
             prober: Some(role(d, orig)),
         })

@@ -701,11 +701,54 @@ fn transitions_keep_times_and_frames() {
 }
 
 #[test]
+fn entry_times_do_not_need_the_transition_log() {
+    // Reports run without the log (only the TUI keeps it): the states, and TIME-WAIT's
+    // expiry, which reads when the side entered it, must come out the same.
+    let ladder = |conn: Connection| {
+        let mut t = T::new();
+        t.conn = conn;
+        t.at(0.0).c("S", 0, 0, 0, &[]);
+        t.at(0.1).s("SA", 0, 1, 0, &[]);
+        t.at(0.2).c("A", 1, 1, 0, &[]);
+        t.at(5.0).c("FA", 1, 1, 0, &[]);
+        t.at(5.1).s("A", 1, 2, 0, &[]);
+        t.at(7.0).s("FA", 1, 2, 0, &[]);
+        t.at(7.1).c("A", 2, 2, 0, &[]);
+        t
+    };
+    let (kept, bare) = (
+        ladder(Connection::new()),
+        ladder(Connection::with_log(false)),
+    );
+    assert_eq!(kept.conn.transitions().len(), 10);
+    assert!(bare.conn.transitions().is_empty());
+    let cfg = NativeConfig::default();
+    for at in [7.1, 30.0, 67.0, 67.2, 500.0] {
+        let (a, b) = (
+            kept.sum_cfg(kept.ts(at), &cfg),
+            bare.sum_cfg(bare.ts(at), &cfg),
+        );
+        assert_eq!(a, b, "at {at} s");
+    }
+    let late = bare.sum_cfg(bare.ts(67.2), &cfg);
+    assert_eq!(
+        late.orig_state,
+        St::Closed,
+        "TIME-WAIT over 60 s after it began"
+    );
+    assert_eq!(bare.sum_cfg(bare.ts(30.0), &cfg).orig_state, St::TimeWait);
+}
+
+#[test]
 fn connection_state_stays_compact() {
-    // Fixed part only: keepalive statistics and loss episodes live in a box allocated on
-    // first use, transitions in a bounded Vec, the cable-pull record (episodes, RST classes) in a
-    // box allocated on first use, idle gaps in a smaller one (304 B on x86-64 today).
+    // Fixed part only: keepalive statistics live in a box allocated on first use (with a
+    // box of its own for a loss episode), the transition log in a box only when the views ask
+    // for it, the cable-pull record (episodes, RST classes) in a box allocated on first use,
+    // idle gaps in a smaller one (304 B on x86-64 today).
     assert!(std::mem::size_of::<Connection>() <= 304);
+    // An idle connection kept alive allocates the keepalive record: 72 bytes, not the 184
+    // it took with the loss episode inside.
+    assert!(std::mem::size_of::<crate::tcp::endpoint::More>() <= 72);
 }
 
 #[test]

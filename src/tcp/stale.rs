@@ -143,11 +143,11 @@ impl Connection {
             let Some(ka) = s.ka() else {
                 continue;
             };
-            let Some(start) = ka.run_start else {
+            let Some(start) = ka.run_start() else {
                 continue;
             };
             if ka.run >= 2 || (ka.run == 1 && now.since(start) > rtt10.max(2.0)) {
-                let intvl = ka.interval_min.unwrap_or(KEEPINTVL_DEFAULT);
+                let intvl = ka.interval_min().unwrap_or(KEEPINTVL_DEFAULT);
                 let cnt = match ka.count {
                     Some((n, true)) => n,
                     _ => KEEPCNT_DEFAULT.max(ka.run),
@@ -160,7 +160,7 @@ impl Connection {
                     give_up: Some(GiveUp {
                         retries: None,
                         at: ka
-                            .rst_at
+                            .rst_at()
                             .unwrap_or_else(|| start.add_secs(cnt as f64 * intvl)),
                         rst_expected: true,
                     }),
@@ -202,7 +202,7 @@ pub(super) fn stale_wait(waiter: &Side, silent: &Side) -> Option<(Ts, StaleReaso
     }
     let ka = waiter.ka()?;
     (ka.run >= 2)
-        .then_some(ka.run_start)
+        .then_some(ka.run_start())
         .flatten()
         .map(|s| (s, StaleReason::KeepaliveUnanswered))
 }

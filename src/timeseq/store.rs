@@ -18,7 +18,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::decode::{Endpoint, Segment, TcpFlags};
-use crate::engine::{Engine, Flow};
+use crate::engine::Engine;
 use crate::flow::FlowId;
 use crate::time::Ts;
 use crate::vocab::events::{EventKind, EventSet};
@@ -48,8 +48,9 @@ struct Rec {
 
 const _: () = assert!(std::mem::size_of::<Rec>() == 24);
 
-/// [`Rec::bits`]: sent by the flow's endpoint `a`; the marks; side records follow.
-const FROM_A: u8 = 1;
+/// [`Rec::bits`]: sent by the lower endpoint (of the two, in [`Endpoint`]'s order, as the
+/// flow key orders them); the marks; side records follow.
+const FROM_LOW: u8 = 1;
 const RETX: u8 = 2;
 const KEEPALIVE: u8 = 4;
 const ZERO_WINDOW: u8 = 8;
@@ -89,6 +90,9 @@ pub struct SeriesStore {
     budget: usize,
     /// Segments refused since the last sweep.
     refused: u64,
+    /// One past the highest flow id seen: the engine numbers flows in creation order, so a
+    /// higher id is a connection whose first segment this is.
+    next_id: FlowId,
 }
 
 impl Default for SeriesStore {
@@ -108,6 +112,7 @@ impl SeriesStore {
             bytes: 0,
             budget,
             refused: 0,
+            next_id: 0,
         }
     }
 
@@ -117,17 +122,18 @@ impl SeriesStore {
     }
 
     /// The engine has just analysed `seg` and gave it flow `id`: keep its record, with the
-    /// events [`Engine::last_segment_events`] names.
+    /// events [`Engine::last_segment_events`] names. The store must see every segment the
+    /// engine analyses from the start (no lookup of the flow per segment: after evictions an
+    /// id no longer names its table slot).
     pub fn record(&mut self, engine: &Engine, id: FlowId, seg: &Segment) {
-        let Some(flow) = engine.flow(id) else {
-            return;
-        };
         let events = engine.last_segment_events();
         if !self.flows.contains_key(&id) {
-            // Only a connection seen from its first segment is kept whole.
-            if flow.pkts[0] + flow.pkts[1] != 1 {
+            // Only a connection seen from its first segment is kept whole: a new id (one
+            // already seen and not here was refused or forgotten).
+            if id < self.next_id {
                 return;
             }
+            self.next_id = id.saturating_add(1);
             let before = self.table_bytes();
             if !self.room(
                 engine,
@@ -170,7 +176,7 @@ impl SeriesStore {
             return;
         };
         let was = e.bytes();
-        let mut bits = if seg.src == flow.a { FROM_A } else { 0 };
+        let mut bits = if seg.src <= seg.dst { FROM_LOW } else { 0 };
         if events.contains(EventKind::Retransmission)
             || events.contains(EventKind::FastRetransmission)
             || events.contains(EventKind::SpuriousRetransmission)
@@ -206,28 +212,19 @@ impl SeriesStore {
         self.bytes = self.bytes + e.bytes() - was;
     }
 
-    /// Whether all the segments of connection `id` were kept.
-    pub fn has(&self, id: FlowId) -> bool {
-        matches!(self.flows.get(&id), Some(Some(_)))
-    }
-
     /// Segments kept of connection `id` (`None`: not kept whole).
     pub fn len(&self, id: FlowId) -> Option<usize> {
         Some(self.flows.get(&id)?.as_ref()?.recs.len())
     }
 
-    /// The series of `flow` with `orig` as its originator, when all of its segments were kept.
-    pub fn series(&self, flow: &Flow, orig: Endpoint) -> Option<Series> {
-        self.series_of(flow.id, flow.a, orig)
-    }
-
-    /// [`SeriesStore::series`] by the flow's id and its endpoint `a` (away from the engine:
-    /// a thread of its own).
-    pub fn series_of(&self, id: FlowId, a: Endpoint, orig: Endpoint) -> Option<Series> {
+    /// The series of flow `id` with `orig` as its originator and `resp` as its responder,
+    /// when all of its segments were kept.
+    pub fn series(&self, id: FlowId, orig: Endpoint, resp: Endpoint) -> Option<Series> {
         let e = self.flows.get(&id)?.as_ref()?;
-        let orig_is_a = orig == a;
-        // Sent by the originator: `a` is the originator and `a` sent it, or neither.
-        let from_orig = |r: &Rec| (r.bits & FROM_A != 0) == orig_is_a;
+        let orig_is_low = orig <= resp;
+        // Sent by the originator: the originator is the lower endpoint and the lower one sent
+        // it, or neither.
+        let from_orig = |r: &Rec| (r.bits & FROM_LOW != 0) == orig_is_low;
         let by_orig = e.recs.iter().filter(|r| from_orig(r)).count();
         let mut b = Builder::with_final_events([by_orig, e.recs.len() - by_orig]);
         let mut sides = e.sides.iter().peekable();
@@ -274,11 +271,12 @@ impl SeriesStore {
         self.refused += 1;
         if self.refused >= SWEEP_AFTER || self.refused == 1 {
             self.refused = 1;
+            let live: rustc_hash::FxHashSet<FlowId> = engine.flows().map(|f| f.id).collect();
             let gone: Vec<FlowId> = self
                 .flows
                 .keys()
                 .copied()
-                .filter(|id| engine.flow(*id).is_none())
+                .filter(|id| !live.contains(id))
                 .collect();
             for id in gone {
                 self.forget(id);
@@ -359,7 +357,10 @@ mod tests {
             b.push(s, s.src == flow.orig(), *ev);
         }
         let want = b.finish();
-        assert_eq!(store.series(flow, flow.orig()), Some(want.clone()));
+        assert_eq!(
+            store.series(flow.id, flow.orig(), flow.resp()),
+            Some(want.clone())
+        );
         assert_eq!(want.index, super::super::index::SeriesIndex::build(&want));
         // The retransmission is marked.
         assert!(
@@ -373,12 +374,52 @@ mod tests {
     }
 
     #[test]
+    fn connections_after_evictions_are_kept_by_id() {
+        // A table of two: the third connection takes an evicted one's slot; records go by
+        // flow id, and a sweep for room forgets only connections that left the engine.
+        let mut e = Engine::new(Config {
+            max_flows: 2,
+            ..Config::default()
+        });
+        let mut store = SeriesStore::default();
+        let mut want = Vec::new();
+        for port in [40001, 40002, 40003] {
+            let mut l = Ladder::new().ports(port, 80);
+            let segs = [
+                l.c2s("S", 0, 0, 0),
+                l.s2c("SA", 0, 1, 0),
+                l.c2s("PA", 1, 1, 10),
+                l.s2c("A", 1, 11, 0),
+            ];
+            let mut b = Builder::new();
+            let mut id = None;
+            for s in &segs {
+                let got = e.on_segment(s).unwrap();
+                store.record(&e, got, s);
+                b.push(s, s.src == l.client, e.last_segment_events());
+                id = Some(got);
+            }
+            want.push((id.unwrap(), l.client, l.server, b.finish()));
+        }
+        let (id, c, srv, series) = &want[2];
+        assert!(e.flow(*id).is_some());
+        assert_eq!(store.series(*id, *c, *srv).as_ref(), Some(series));
+        // Room wanted: the evicted connection's records go first.
+        let gone = want.iter().find(|w| e.flow(w.0).is_none()).unwrap().0;
+        let before = store.bytes();
+        assert!(store.room(&e, store.budget - before + 1));
+        assert!(store.bytes() < before);
+        assert!(store.series(gone, want[0].1, want[0].2).is_none());
+        assert_eq!(store.series(*id, *c, *srv).as_ref(), Some(series));
+    }
+
+    #[test]
     fn past_the_budget_a_connection_is_not_kept() {
         // Room for the table and a few records, not for the whole connection.
         let mut store = SeriesStore::new(ENTRY_BYTES * 4 + 4 * 24);
         let (e, _) = feed(&mut store, &segments());
         assert_eq!(
-            store.series(e.flow(0).unwrap(), e.flow(0).unwrap().orig()),
+            store.series(0, e.flow(0).unwrap().orig(), e.flow(0).unwrap().resp()),
             None
         );
         assert!(store.bytes() <= ENTRY_BYTES * 4 + 4 * 24);

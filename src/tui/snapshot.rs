@@ -77,7 +77,7 @@ pub struct FlowRow {
 impl FlowRow {
     /// Copy what the views need out of a flow and its summary at `now`.
     pub fn from_flow(f: &Flow, s: &NativeSummary, engine: &Engine) -> FlowRow {
-        let (lo, lr) = f.by_role(f.last_from);
+        let (lo, lr) = f.by_role(f.last_from());
         let quiet_since = match (lo, lr) {
             (Some(a), Some(b)) => a.min(b),
             _ => f.first_ts,
