@@ -232,11 +232,26 @@ impl Analysis {
                     let _ = tx.send(d);
                 }
                 Request::Series(t, tx) => {
-                    // All of it since the capture began when the store kept it, else what
-                    // is left in the ring.
-                    let s = super::packets::stored_series(Some(&self.series), &self.engine, &t)
-                        .unwrap_or_else(|| self.ring.series(&t));
-                    let _ = tx.send(s);
+                    // All of it since the capture began when the store kept it (made on a
+                    // thread of its own from a copy of the records, so this thread keeps up
+                    // with the capture), else what is left in the ring.
+                    let kept = super::packets::flow_of(&self.engine, &t)
+                        .and_then(|f| Some((f.id, self.series.copy_of(f.id)?)));
+                    match kept {
+                        Some((id, one)) => {
+                            // Without a thread the request goes unanswered (no graphs).
+                            let _ = std::thread::Builder::new().name("series".into()).spawn(
+                                move || {
+                                    if let Some(s) = one.series(id, t.orig, t.resp) {
+                                        let _ = tx.send(s);
+                                    }
+                                },
+                            );
+                        }
+                        None => {
+                            let _ = tx.send(self.ring.series(&t));
+                        }
+                    }
                 }
                 Request::Ladder(t, start, limit, tx) => {
                     let mut page = self.ring.page(&t, start, limit);
@@ -706,7 +721,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         source.requests.send(Request::Series(t, tx)).unwrap();
         a.service();
-        let s = rx.recv().unwrap();
+        let s = rx.recv_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(s.segments, 11);
         // The retransmission is marked, as the ring's events would have it.
         assert_eq!(

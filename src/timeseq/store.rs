@@ -66,7 +66,7 @@ struct Side {
     sack: Option<(u32, u32)>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Entry {
     /// The first segment's time; records count from it.
     base: Ts,
@@ -210,6 +210,16 @@ impl SeriesStore {
             bits,
         });
         self.bytes = self.bytes + e.bytes() - was;
+    }
+
+    /// A store holding a copy of connection `id`'s records only (its series can then be made
+    /// on another thread while this store goes on recording), when it was kept whole.
+    pub fn copy_of(&self, id: FlowId) -> Option<SeriesStore> {
+        let e = self.flows.get(&id)?.as_ref()?.clone();
+        let mut one = SeriesStore::new(usize::MAX);
+        one.bytes = e.bytes();
+        one.flows.insert(id, Some(e));
+        Some(one)
     }
 
     /// Segments kept of connection `id` (`None`: not kept whole).
