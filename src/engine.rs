@@ -556,9 +556,12 @@ impl Engine {
         if self.absorbed.is_empty() {
             return self.flows.by_id();
         }
-        let mut v: Vec<&Flow> = self.flows().collect();
-        v.sort_unstable_by_key(|f| f.id);
-        v
+        // Each table is in id order already (the shards number in creation order): merged,
+        // not sorted (a sort of a million flows read each flow's id ~20 times, cache-missing).
+        let tables = std::iter::once(&self.flows).chain(&self.absorbed);
+        merge::merge_sorted(tables.map(FlowTable::by_id).collect(), |a, b| {
+            a.id.cmp(&b.id)
+        })
     }
 
     /// The events of the last segment [`Engine::on_segment`] gave a flow (whether or not they

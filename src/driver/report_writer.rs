@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use crate::capture::ReadOutcome;
 use crate::cli::ReportKind;
-use crate::engine::Engine;
+use crate::engine::{Engine, Flow};
 use crate::export::Exports;
 use crate::flow::FlowId;
 use crate::report;
@@ -42,7 +42,7 @@ pub(super) struct ReportWriter<W: Write> {
 }
 
 /// Flows a thread formats at a time when the records at the end are split over threads.
-const FLOWS_PER_PART: usize = 2048;
+const FLOWS_PER_PART: usize = 1024;
 
 impl<W: Write> ReportWriter<W> {
     pub(super) fn new(kind: ReportKind, out: W, live: bool) -> Self {
@@ -264,35 +264,45 @@ impl<W: Write> ReportWriter<W> {
         let flows = engine.flows_by_id();
         let mb = report::json::middleboxes(engine);
         let mb = mb.as_ref();
-        let part = |flows: &[&crate::engine::Flow]| -> io::Result<Vec<u8>> {
-            let mut buf = Vec::with_capacity(flows.len() * 1024);
-            report::json::write_records(&mut buf, flows, engine, mb)?;
-            Ok(buf)
-        };
-        if self.threads <= 1 || flows.len() <= FLOWS_PER_PART {
-            self.out.write_all(&part(&flows)?)?;
-            return Ok(());
-        }
-        for round in flows.chunks(FLOWS_PER_PART * self.threads) {
-            let parts: Vec<io::Result<Vec<u8>>> = std::thread::scope(|s| {
-                let mut chunks = round.chunks(FLOWS_PER_PART);
-                let first = chunks.next().unwrap_or(&[]);
-                let helpers: Vec<_> = chunks.map(|c| s.spawn(move || part(c))).collect();
-                let mut parts = vec![part(first)];
-                parts.extend(helpers.into_iter().map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(io::Error::other("a report thread failed")))
-                }));
-                parts
-            });
-            for p in parts {
-                self.out.write_all(&p?)?;
-            }
-        }
-        Ok(())
+        let out = &mut self.out;
+        in_parts(
+            self.threads,
+            &flows,
+            |part| {
+                let mut buf = Vec::with_capacity(part.len() * 1024);
+                report::json::write_records(&mut buf, part, engine, mb)?;
+                Ok(buf)
+            },
+            |buf| out.write_all(&buf),
+        )
     }
 
-    /// Just before `engine.finish()`: the last look at the host's sockets.
+    /// Offline text, at the end: the remaining flows' rows (told in parts on up to `threads`
+    /// threads, written in order), then the sections below the table.
+    fn text_all(
+        &mut self,
+        engine: &Engine,
+        warnings: &[Warning],
+        notes: &[String],
+    ) -> io::Result<()> {
+        let flows = engine.flows_by_id();
+        let mb = report::text::TextReport::middleboxes(engine);
+        let (text, out) = (&mut self.text, &mut self.out);
+        in_parts(
+            self.threads,
+            &flows,
+            |part| {
+                part.iter()
+                    .map(|f| report::text::FlowText::of(f, engine, Some(&mb)))
+                    .collect::<io::Result<Vec<_>>>()
+            },
+            |told| told.into_iter().try_for_each(|t| text.absorb(out, t)),
+        )?;
+        self.text
+            .finish_with(&mut self.out, engine, &mb, warnings, notes)
+    }
+
+    /// Just before `engine.finish()`    /// Just before `engine.finish()`: the last look at the host's sockets.
     pub(super) fn before_finish(&mut self, engine: &mut Engine) {
         if let Some(h) = &mut self.host {
             h.poll(engine);
@@ -360,8 +370,7 @@ impl<W: Write> ReportWriter<W> {
                 }
             }
             ReportKind::Text => {
-                self.text
-                    .finish(&mut self.out, engine, warnings, &read.notes)?;
+                self.text_all(engine, warnings, &read.notes)?;
                 if let Some(h) = &self.host {
                     report::host::write_text(&mut self.out, engine, &h.attr)?;
                 }
@@ -369,4 +378,35 @@ impl<W: Write> ReportWriter<W> {
         }
         self.out.flush()
     }
+}
+
+/// `make` over `flows` in parts of [`FLOWS_PER_PART`], up to `threads` parts at once (this
+/// thread takes the first of each round), `take` of each result in order.
+fn in_parts<R: Send>(
+    threads: usize,
+    flows: &[&Flow],
+    make: impl Fn(&[&Flow]) -> io::Result<R> + Sync,
+    mut take: impl FnMut(R) -> io::Result<()>,
+) -> io::Result<()> {
+    if threads <= 1 || flows.len() <= FLOWS_PER_PART {
+        return take(make(flows)?);
+    }
+    let make = &make;
+    for round in flows.chunks(FLOWS_PER_PART * threads) {
+        let parts: Vec<io::Result<R>> = std::thread::scope(|s| {
+            let mut chunks = round.chunks(FLOWS_PER_PART);
+            let first = chunks.next().unwrap_or(&[]);
+            let helpers: Vec<_> = chunks.map(|c| s.spawn(move || make(c))).collect();
+            let mut parts = vec![make(first)];
+            parts.extend(helpers.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a report thread failed")))
+            }));
+            parts
+        });
+        for p in parts {
+            take(p?)?;
+        }
+    }
+    Ok(())
 }

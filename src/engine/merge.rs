@@ -171,7 +171,7 @@ fn permute<T>(v: &mut [T], order: &[usize]) {
 
 /// Merge lists that are each in `cmp` order into one; on equal keys the earlier list's item
 /// comes first (what a stable sort of the concatenation gives).
-fn merge_sorted<T>(lists: Vec<Vec<T>>, cmp: fn(&T, &T) -> Ordering) -> Vec<T> {
+pub(super) fn merge_sorted<T>(lists: Vec<Vec<T>>, cmp: fn(&T, &T) -> Ordering) -> Vec<T> {
     let total: usize = lists.iter().map(Vec::len).sum();
     let mut nonempty: Vec<Vec<T>> = lists.into_iter().filter(|l| !l.is_empty()).collect();
     if nonempty.len() <= 1 {

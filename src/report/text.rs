@@ -78,6 +78,110 @@ impl TextReport {
         engine: &Engine,
         mb: Option<&Middleboxes>,
     ) -> io::Result<()> {
+        let t = FlowText::of(f, engine, mb)?;
+        self.absorb(out, t)
+    }
+
+    /// Write a flow's row and keep what it adds below the table (in flow order).
+    pub fn absorb<W: Write>(&mut self, out: &mut W, t: FlowText) -> io::Result<()> {
+        let FlowText {
+            row,
+            who: (id, orig, resp),
+            counts: (v, handshake, close),
+            stale,
+            life,
+            advice,
+        } = t;
+        self.totals.add(v, handshake, close);
+        out.write_all(row.as_bytes())?;
+        let head = || format!("  flow {id} {orig} -> {resp}:");
+        if let Some(line) = stale {
+            if self.stale_lines.len() < MAX_STALE_LINES {
+                self.stale_lines.push(format!("{} {line}", head()));
+            } else {
+                self.stale_more += 1;
+            }
+        }
+        if self.life_lines.len() < MAX_STALE_LINES {
+            for l in life {
+                self.life_lines.push(format!("{} {l}", head()));
+            }
+        }
+        // Advice is bounded like the other per-connection lines: a SYN flood gives every
+        // connection advice, and keeping it all broke the memory bound (tests/adversarial.rs).
+        if !advice.is_empty() {
+            if self.advice_lines.len() < MAX_STALE_LINES {
+                self.advice_lines.push(head());
+                for a in &advice {
+                    self.advice_lines.push(format!("    - {a}"));
+                }
+            } else {
+                self.advice_more += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The flows remaining at the end, already told ([`FlowText::of`], in flow-id order and
+    /// with `mb` from [`TextReport::middleboxes`]), then stale details, totals and warnings:
+    /// [`TextReport::finish`] with the flows' text computed by the caller (on several
+    /// threads).
+    pub fn finish_with<W: Write>(
+        &mut self,
+        out: &mut W,
+        engine: &Engine,
+        mb: &Middleboxes,
+        warnings: &[Warning],
+        notes: &[String],
+    ) -> io::Result<()> {
+        write_middleboxes(out, mb)?;
+        write_tail(self, out, engine, warnings, notes)
+    }
+
+    /// The cross-connection inference the rows at the end are written with.
+    pub fn middleboxes(engine: &Engine) -> Middleboxes {
+        Middleboxes::infer(engine)
+    }
+
+    /// The remaining flows, stale details, totals and the run's warnings (the same lines
+    /// standard error gets: [`super::warnings`]).
+    /// `notes`: what the input readers skipped by design ([`ReadOutcome::notes`]).
+    pub fn finish<W: Write>(
+        &mut self,
+        out: &mut W,
+        engine: &Engine,
+        warnings: &[Warning],
+        notes: &[String],
+    ) -> io::Result<()> {
+        let mb = Middleboxes::infer(engine);
+        for f in engine.flows_by_id() {
+            self.flow_with(out, f, engine, Some(&mb))?;
+        }
+        write_middleboxes(out, &mb)?;
+        write_tail(self, out, engine, warnings, notes)
+    }
+}
+
+/// One flow as the text report tells it: its row, the words on its totals, and the lines it
+/// adds below the table. Computed without the report's state, so that the flows at the end
+/// can be told on several threads and written in order ([`TextReport::absorb`]).
+pub struct FlowText {
+    row: Line,
+    /// The flow's id and endpoints, for the start of its lines below the table
+    /// (`  flow N A -> B:`, formatted only for the lines kept).
+    who: (
+        crate::flow::FlowId,
+        crate::decode::Endpoint,
+        crate::decode::Endpoint,
+    ),
+    counts: (Verdict, crate::tcp::HandshakeClass, crate::tcp::CloseClass),
+    stale: Option<String>,
+    life: Vec<String>,
+    advice: Vec<String>,
+}
+
+impl FlowText {
+    pub fn of(f: &Flow, engine: &Engine, mb: Option<&Middleboxes>) -> io::Result<FlowText> {
         let now = engine.now();
         let s = f.summary(now, &engine.cfg.native);
         let x = Story::of(f, &s, engine, mb);
@@ -86,7 +190,6 @@ impl TextReport {
             ..s
         };
         let v = s.verdict();
-        self.totals.add(v, s.handshake, s.close);
         // The row, padded as `{:>5}  {:<46} {:<12} {:<33} {:<12} {:<12} {:>7} {:>10} {:>4}
         // {:<16} {}` would pad it, without `fmt` (it was most of the report's cost per
         // connection: `row_matches_fmt`).
@@ -136,61 +239,23 @@ impl TextReport {
             row.put(b" (evicted)");
         }
         row.put(b"\n");
-        out.write_all(row.as_bytes())?;
-        if let Some(mut line) = stale_sentence(&s, now) {
+        let stale = stale_sentence(&s, now).map(|mut line| {
             let peer = match s.stale.map(|st| st.silent) {
                 Some(crate::tcp::Role::Orig) => f.orig().addr,
                 _ => f.resp().addr,
             };
             line.push_str(&evidence_sentence(peer, &x.evidence));
-            if self.stale_lines.len() < MAX_STALE_LINES {
-                self.stale_lines.push(format!(
-                    "  flow {} {} -> {}: {line}",
-                    f.id,
-                    f.orig(),
-                    f.resp()
-                ));
-            } else {
-                self.stale_more += 1;
-            }
-        }
-        let head = || format!("  flow {} {} -> {}:", f.id, f.orig(), f.resp());
-        if self.life_lines.len() < MAX_STALE_LINES {
-            for l in life_sentences(&s, &x.episodes, x.idle_killed, x.middlebox_reset.as_ref()) {
-                self.life_lines.push(format!("{} {l}", head()));
-            }
-        }
-        // Advice is bounded like the other per-connection lines: a SYN flood gives every
-        // connection advice, and keeping it all broke the memory bound (tests/adversarial.rs).
-        if !x.advice.is_empty() {
-            if self.advice_lines.len() < MAX_STALE_LINES {
-                self.advice_lines.push(head());
-                for a in &x.advice {
-                    self.advice_lines.push(format!("    - {a}"));
-                }
-            } else {
-                self.advice_more += 1;
-            }
-        }
-        Ok(())
-    }
-
-    /// The remaining flows, stale details, totals and the run's warnings (the same lines
-    /// standard error gets: [`super::warnings`]).
-    /// `notes`: what the input readers skipped by design ([`ReadOutcome::notes`]).
-    pub fn finish<W: Write>(
-        &mut self,
-        out: &mut W,
-        engine: &Engine,
-        warnings: &[Warning],
-        notes: &[String],
-    ) -> io::Result<()> {
-        let mb = Middleboxes::infer(engine);
-        for f in engine.flows_by_id() {
-            self.flow_with(out, f, engine, Some(&mb))?;
-        }
-        write_middleboxes(out, &mb)?;
-        write_tail(self, out, engine, warnings, notes)
+            line
+        });
+        let life = life_sentences(&s, &x.episodes, x.idle_killed, x.middlebox_reset.as_ref());
+        Ok(FlowText {
+            row,
+            who: (f.id, f.orig(), f.resp()),
+            counts: (v, s.handshake, s.close),
+            stale,
+            life,
+            advice: x.advice,
+        })
     }
 }
 
