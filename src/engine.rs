@@ -320,7 +320,11 @@ impl Engine {
         flow.last_ts = seg.ts;
 
         let mut ev = control_events(seg);
-        ev = ev.union(flow.wire.analyze(from, seg));
+        let conn = &flow.conn;
+        ev = ev.union(
+            flow.wire
+                .analyze(from, seg, || conn.last_seen(from.other())),
+        );
         ev = ev.union(flow.conn.on_segment(from, seg, ev));
         if self.cfg.zeek_per_flow {
             flow.zeek.on_segment(from, seg, &self.cfg.server_ports);

@@ -62,7 +62,7 @@ pub(super) fn on_fin(
         .seq
         .wrapping_add(f.syn() as u32)
         .wrapping_add(seg.payload_len);
-    e.seqs.set(Var::FinSeq, fin_seq);
+    e.set_seq(Var::FinSeq, fin_seq);
     e.fin_idx = idx;
     // Does this FIN acknowledge the peer's FIN?
     let acks_peer_fin = p

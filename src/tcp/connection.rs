@@ -299,6 +299,12 @@ impl Connection {
         [self.sides[0].last_ts.get(), self.sides[1].last_ts.get()]
     }
 
+    /// Time of side `d`'s last packet.
+    #[inline]
+    pub fn last_seen(&self, d: Dir) -> Option<Ts> {
+        pair(&self.sides, d).0.last_ts.get()
+    }
+
     /// When side `d` entered its current state.
     pub(super) fn entered(&self, d: Dir) -> Option<Ts> {
         self.transitions.entered(d)

@@ -80,22 +80,24 @@ impl OptF32 {
 /// No window-scale option seen in this side's SYN.
 pub(super) const NO_SCALE: u8 = 0xFF;
 
-/// What one endpoint has shown on the wire.
+/// What one endpoint has shown on the wire: 80 bytes (two in every connection), so its
+/// handshake flags share one byte and the sequence variables' "known" byte sits beside them, not in the
+/// padding of [`SeqVars`].
 #[derive(Clone, Debug, Default)]
 pub(super) struct Side {
     pub(super) state: EndpointState,
-    /// Sent a SYN without ACK / a SYN+ACK.
-    pub(super) sent_syn: bool,
-    pub(super) sent_synack: bool,
-    /// Sent an accepted RST before any SYN+ACK of its own.
-    pub(super) rst_before_synack: bool,
+    /// [`SENT_SYN`], [`SENT_SYNACK`], [`RST_BEFORE_SYNACK`].
+    flags: u8,
+    /// This side's last non-RST segment advertised a zero window (a byte of its own: it is
+    /// written for every packet).
+    pub(super) win_zero: bool,
+    /// Which of [`SeqVars`] are known, a bit per [`Var`].
+    known: u8,
     /// ISN, start of data, SND.NXT, end of data, highest ack sent and FIN position
     /// ([`Var`]).
-    pub(super) seqs: SeqVars,
+    seqs: SeqVars,
     /// (0 = no FIN; packet indices start at 1)
     pub(super) fin_idx: u32,
-    /// This side's last non-RST segment advertised a zero window.
-    pub(super) win_zero: bool,
     /// Window scale from this side's SYN (`NO_SCALE`: none seen).
     pub(super) wscale: u8,
     /// Last advertised receive window field (raw; see [`scaled_window`](super::window::scaled_window)).
@@ -113,6 +115,13 @@ pub(super) struct Side {
     pub(super) more: Option<Box<More>>,
 }
 
+/// [`Side::flags`]: sent a SYN without ACK.
+pub(super) const SENT_SYN: u8 = 1;
+/// Sent a SYN+ACK.
+pub(super) const SENT_SYNACK: u8 = 2;
+/// Sent an accepted RST before any SYN+ACK of its own.
+pub(super) const RST_BEFORE_SYNACK: u8 = 4;
+
 /// A sender's sequence variables, as kept in [`SeqVars`].
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Var {
@@ -129,39 +138,11 @@ pub(super) enum Var {
     FinSeq,
 }
 
-/// The six optional sequence numbers of a side with one byte saying which are known: 28
-/// bytes instead of six `Option<u32>`s' 48 (a `u32` has no spare value to mark "none", and
-/// every connection, idle or not, holds two sides).
+/// The six optional sequence numbers of a side, which [`Side::known`] marks as known: 24
+/// bytes and a bit each instead of six `Option<u32>`s' 48 (a `u32` has no spare value to mark
+/// "none", and every connection, idle or not, holds two sides).
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct SeqVars {
-    v: [u32; 6],
-    known: u8,
-}
-
-impl SeqVars {
-    #[inline]
-    pub(super) fn get(&self, k: Var) -> Option<u32> {
-        let i = k as usize;
-        (self.known & (1 << i) != 0).then(|| self.v.get(i).copied().unwrap_or(0))
-    }
-
-    #[inline]
-    pub(super) fn set(&mut self, k: Var, x: u32) {
-        let i = k as usize;
-        if let Some(slot) = self.v.get_mut(i) {
-            *slot = x;
-            self.known |= 1 << i;
-        }
-    }
-
-    /// Set `k` to `x` unless it is known already.
-    #[inline]
-    pub(super) fn get_or_insert(&mut self, k: Var, x: u32) {
-        if self.get(k).is_none() {
-            self.set(k, x);
-        }
-    }
-}
+struct SeqVars([u32; 6]);
 
 /// A side's out-of-line record (72 bytes). Keepalive probing is what long-lived idle
 /// connections do, so it sits here directly; a loss episode (80 bytes) has a box of its own,
@@ -173,28 +154,65 @@ pub(super) struct More {
 }
 
 impl Side {
+    #[inline]
+    pub(super) fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    #[inline]
+    pub(super) fn set_flag(&mut self, flag: u8, on: bool) {
+        if on {
+            self.flags |= flag;
+        } else {
+            self.flags &= !flag;
+        }
+    }
+
+    #[inline]
+    pub(super) fn seq(&self, k: Var) -> Option<u32> {
+        let i = k as usize;
+        (self.known & (1 << i) != 0).then(|| self.seqs.0.get(i).copied().unwrap_or(0))
+    }
+
+    #[inline]
+    pub(super) fn set_seq(&mut self, k: Var, x: u32) {
+        let i = k as usize;
+        if let Some(slot) = self.seqs.0.get_mut(i) {
+            *slot = x;
+            self.known |= 1 << i;
+        }
+    }
+
+    /// Set `k` to `x` unless it is known already.
+    #[inline]
+    pub(super) fn seq_or_insert(&mut self, k: Var, x: u32) {
+        if self.seq(k).is_none() {
+            self.set_seq(k, x);
+        }
+    }
+
     pub(super) fn isn(&self) -> Option<u32> {
-        self.seqs.get(Var::Isn)
+        self.seq(Var::Isn)
     }
 
     pub(super) fn base(&self) -> Option<u32> {
-        self.seqs.get(Var::Base)
+        self.seq(Var::Base)
     }
 
     pub(super) fn next_seq(&self) -> Option<u32> {
-        self.seqs.get(Var::NextSeq)
+        self.seq(Var::NextSeq)
     }
 
     pub(super) fn data_end(&self) -> Option<u32> {
-        self.seqs.get(Var::DataEnd)
+        self.seq(Var::DataEnd)
     }
 
     pub(super) fn ack_hi(&self) -> Option<u32> {
-        self.seqs.get(Var::AckHi)
+        self.seq(Var::AckHi)
     }
 
     pub(super) fn fin_seq(&self) -> Option<u32> {
-        self.seqs.get(Var::FinSeq)
+        self.seq(Var::FinSeq)
     }
 
     /// SND.UNA as the capture shows it: the peer's highest ack, else the start of data.

@@ -5,7 +5,7 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{Side, pair, pair_mut, role, set_state};
+use crate::tcp::endpoint::{RST_BEFORE_SYNACK, SENT_SYNACK, Side, pair, pair_mut, role, set_state};
 use crate::tcp::keepalive;
 use crate::tcp::life::{Outcome, RstClass, RstMark, StaleEpisode};
 use crate::tcp::stale::stale_wait;
@@ -121,8 +121,8 @@ impl Connection {
                 into_silence,
             });
         }
-        if !e.sent_synack {
-            e.rst_before_synack = true;
+        if !e.has(SENT_SYNACK) {
+            e.set_flag(RST_BEFORE_SYNACK, true);
         }
         set_state(e, from, EndpointState::Closed, seg, log);
         let p_open = p.state.is_synchronized()

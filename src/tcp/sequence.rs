@@ -18,9 +18,9 @@ use crate::vocab::seq;
 /// (checked by the caller).
 pub(super) fn on_ack(e: &mut Side, p: &mut Side, ack: u32, now: Ts) -> Option<(Ts, u32)> {
     let mut ended = None;
-    p.seqs.get_or_insert(Var::Base, ack);
+    p.seq_or_insert(Var::Base, ack);
     if e.ack_hi().is_none_or(|h| seq::gt(ack, h)) {
-        e.seqs.set(Var::AckHi, ack);
+        e.set_seq(Var::AckHi, ack);
         // The peer's oldest unacknowledged segment moved on.
         // A retransmission episode that ends here, with the peer silent since its
         // start: a stale episode may have resumed (checked by the caller).
@@ -58,7 +58,7 @@ pub(super) fn on_sent(e: &mut Side, p: &Side, seg: &Segment, wire: EventSet) {
         let end = seg.seq.wrapping_add(seg_len);
         let carries = (seg.payload_len > 0 || f.fin()) && !f.syn();
         if !f.syn() {
-            e.seqs.get_or_insert(Var::Base, seg.seq);
+            e.seq_or_insert(Var::Base, seg.seq);
         }
         let old_next = e.next_seq();
         if carries {
@@ -78,12 +78,11 @@ pub(super) fn on_sent(e: &mut Side, p: &Side, seg: &Segment, wire: EventSet) {
                 e.out_ts = OptTs::some(now);
             }
         }
-        e.seqs
-            .set(Var::NextSeq, old_next.map_or(end, |n| seq::max(n, end)));
+        e.set_seq(Var::NextSeq, old_next.map_or(end, |n| seq::max(n, end)));
         if seg.payload_len > 0 || f.syn() {
             let dend = data_start.wrapping_add(seg.payload_len);
             let d = e.data_end().map_or(dend, |d| seq::max(d, dend));
-            e.seqs.set(Var::DataEnd, d);
+            e.set_seq(Var::DataEnd, d);
         }
     }
 }

@@ -3,14 +3,14 @@
 
 use crate::decode::Segment;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{NO_SCALE, OptTs, Side};
+use crate::tcp::endpoint::{NO_SCALE, OptTs, SENT_SYN, SENT_SYNACK, Side};
 use crate::time::Ts;
 
 /// The receive window `s` advertised with raw field `raw`: scaled by its SYN's shift when both
 /// SYNs carried the option (RFC 7323 §2.2), unscaled when either SYN lacked it, and the largest
 /// possible window when the handshake was not seen (so no RST is called out of window wrongly).
 pub(super) fn scaled_window(s: &Side, p: &Side, raw: u16) -> u32 {
-    let seen = |x: &Side| x.sent_syn || x.sent_synack;
+    let seen = |x: &Side| x.has(SENT_SYN) || x.has(SENT_SYNACK);
     if !(seen(s) && seen(p)) {
         return (raw as u32) << 14;
     }

@@ -13,7 +13,9 @@
 //! (a reset, not a detection) and the SYN time used for the iRTT, where a timestamp of exactly 0
 //! means "no SYN yet".
 //!
-//! Per-flow state is a fixed-size struct (no heap). Wireshark's list of unacknowledged segments
+//! Per-flow state is a fixed-size struct (no heap). The time of each side's last segment
+//! (the time of `last_ack`, docs/analysis.md#per-direction-state) is not kept here: the Native analysis
+//! sees every segment and keeps it, so the engine passes the peer's to [`WireFlow::analyze`]. Wireshark's list of unacknowledged segments
 //! (docs/analysis.md#per-direction-state `unacked`) is not kept: only its length matters to the
 //! events (Wireshark stops adding SYN/FIN octets to `next_seq` once 10000 segments are
 //! outstanding), and that length is tracked as a counter, exactly when the peer never acknowledges
@@ -64,7 +66,7 @@ impl Known {
     }
 }
 
-/// Per-direction Compat-W state (docs/analysis.md#per-direction-state), 48 bytes.
+/// Per-direction Compat-W state (docs/analysis.md#per-direction-state), 40 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Side {
     /// Highest `seq + seg_len` sent (0 = unknown).
@@ -76,7 +78,6 @@ struct Side {
     /// Raw window of the last segment; `u32::MAX` before the first (differs from every value).
     win: u32,
     next_seq_time: Ts,
-    last_ack_time: Ts,
     /// The side's ISN, recorded from its SYN or assumed (docs/analysis.md#conventions), valid with
     /// [`ISN_SET`]; for the port-reuse rule.
     isn: u32,
@@ -112,7 +113,6 @@ impl Default for Side {
             last_ack: Known(0),
             win: u32::MAX,
             next_seq_time: Ts::ZERO,
-            last_ack_time: Ts::ZERO,
             isn: 0,
             dupacks: 0,
             unacked: 0,
@@ -203,8 +203,16 @@ impl WireFlow {
     }
 
     /// Analyse one segment sent by `from`; returns its Compat-W events
-    /// (docs/analysis.md#evaluation-order).
-    pub fn analyze(&mut self, from: Dir, seg: &Segment) -> EventSet {
+    /// (docs/analysis.md#evaluation-order). `peer_last`: when the other side sent its last
+    /// segment before this one (the time of its `last_ack`, set by every segment,
+    /// docs/analysis.md#per-direction-state), or `None`; asked only by the fast
+    /// retransmission check, once the peer has sent one.
+    pub fn analyze(
+        &mut self,
+        from: Dir,
+        seg: &Segment,
+        peer_last: impl FnOnce() -> Option<Ts>,
+    ) -> EventSet {
         let f = seg.flags;
         let (s, a) = (f.syn(), f.ack());
         let irtt_ns = self.irtt_ns;
@@ -227,7 +235,7 @@ impl WireFlow {
             rev.set_isn(seg.ack.wrapping_sub(1));
         }
 
-        let ev = analyze_sides(fwd, rev, seg, irtt_ns);
+        let ev = analyze_sides(fwd, rev, seg, irtt_ns, peer_last);
 
         // After the analysis: iRTT, first-ACK marker, window scale (dissect_tcp order).
         if s && !a {
@@ -266,7 +274,13 @@ impl WireFlow {
 }
 
 /// Steps 1–13 of docs/analysis.md#evaluation-order for a segment sent in direction `fwd`.
-fn analyze_sides(fwd: &mut Side, rev: &mut Side, seg: &Segment, irtt_ns: i64) -> EventSet {
+fn analyze_sides(
+    fwd: &mut Side,
+    rev: &mut Side,
+    seg: &Segment,
+    irtt_ns: i64,
+    rev_last_ack_time: impl FnOnce() -> Option<Ts>,
+) -> EventSet {
     use EventKind as K;
     let f = seg.flags;
     let plain = f.plain();
@@ -386,7 +400,7 @@ fn analyze_sides(fwd: &mut Side, rev: &mut Side, seg: &Segment, irtt_ns: i64) ->
         } else if not_advanced
             && rev.dupacks >= 2
             && rev.last_ack.is(sq)
-            && elapsed_ns(now, rev.last_ack_time) < FAST_RETX_WINDOW_NS
+            && rev_last_ack_time().is_some_and(|t| elapsed_ns(now, t) < FAST_RETX_WINDOW_NS)
         {
             ev.insert(K::FastRetransmission);
         } else if not_advanced
@@ -423,7 +437,6 @@ fn analyze_sides(fwd: &mut Side, rev: &mut Side, seg: &Segment, irtt_ns: i64) ->
     }
     fwd.win = win;
     fwd.last_ack = Known(ack);
-    fwd.last_ack_time = now;
     fwd.set(LAST_KEEPALIVE, ev.contains(K::Keepalive));
     fwd.set(LAST_ZWP, zwp);
     fwd.max_payload = fwd.max_payload.max(len.min(u16::MAX as u32) as u16);

@@ -11,6 +11,8 @@ use crate::testkit::Ladder;
 /// with `,` in contract order ("" when none).
 fn run(segs: &[Segment]) -> Vec<String> {
     let mut wf = WireFlow::new();
+    // Each side's last segment time, which the engine takes from the Native analysis.
+    let mut last = [None; 2];
     let mut a = None;
     let mut out = Vec::new();
     for s in segs {
@@ -18,10 +20,12 @@ fn run(segs: &[Segment]) -> Vec<String> {
         let from = if s.src == first { Dir::A } else { Dir::B };
         if wf.starts_new_connection(from, s) {
             wf = WireFlow::new();
+            last = [None; 2];
             a = Some(s.src);
         }
         let from = if Some(s.src) == a { Dir::A } else { Dir::B };
-        let ev = wf.analyze(from, s);
+        let ev = wf.analyze(from, s, || last[from.other().idx()]);
+        last[from.idx()] = Some(s.ts);
         out.push(ev.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(","));
     }
     out
@@ -189,7 +193,7 @@ fn window_full_without_scaling_and_unknown_scale() {
     assert_eq!(run(&segs), ["", "", "", "window_full"]);
     let mut wf = WireFlow::new();
     for (d, s) in [Dir::A, Dir::B, Dir::A].into_iter().zip(&segs) {
-        wf.analyze(d, s);
+        wf.analyze(d, s, || None);
     }
     assert_eq!(wf.scale(Dir::A), Scale::NoScaling);
     assert_eq!(wf.scale(Dir::B), Scale::NoScaling);
@@ -204,7 +208,7 @@ fn window_full_without_scaling_and_unknown_scale() {
 fn window_scale_is_capped_at_14_and_only_set_by_syns_seen() {
     let mut l = Ladder::new();
     let mut wf = WireFlow::new();
-    wf.analyze(Dir::B, &l.opts(ws(20)).s2c("SA", 0, 1, 0));
+    wf.analyze(Dir::B, &l.opts(ws(20)).s2c("SA", 0, 1, 0), || None);
     // Only the SYN+ACK was captured: its sender has a shift, the other side stays unknown.
     assert_eq!(wf.scale(Dir::B), Scale::Shift(14));
     assert_eq!(wf.scale(Dir::A), Scale::Unknown);
@@ -283,7 +287,7 @@ fn out_of_order_within_irtt_then_retransmission() {
     let mut wf = WireFlow::new();
     let dirs = [Dir::A, Dir::B, Dir::A];
     for (d, s) in dirs.into_iter().zip(&segs) {
-        wf.analyze(d, s);
+        wf.analyze(d, s, || None);
     }
     assert!((wf.irtt().unwrap_or(0.0) - 0.020).abs() < 1e-9);
 }
@@ -437,7 +441,7 @@ fn port_reuse_only_with_a_new_isn() {
     let mut wf = WireFlow::new();
     let from = |s: &Segment| if s.src == l.client { Dir::A } else { Dir::B };
     for s in &segs {
-        wf.analyze(from(s), s);
+        wf.analyze(from(s), s, || None);
     }
     assert_eq!(wf.isn(Dir::A), Some(l.isn_c));
     // The same ISN again is a retransmitted SYN of this connection...
@@ -461,7 +465,7 @@ fn assumed_isn_midstream_splits_on_any_syn_with_another_seq() {
     // peer's ack - 1.
     let mut l = Ladder::new();
     let mut wf = WireFlow::new();
-    wf.analyze(Dir::A, &l.s2c("PA", 1, 1, 10));
+    wf.analyze(Dir::A, &l.s2c("PA", 1, 1, 10), || None);
     assert_eq!(wf.isn(Dir::A), Some(l.isn_s));
     assert_eq!(wf.isn(Dir::B), Some(l.isn_c));
     assert!(!wf.starts_new_connection(Dir::B, &l.c2s("S", 0, 0, 0)));
