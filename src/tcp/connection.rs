@@ -73,7 +73,6 @@ pub struct Connection {
     /// Packets seen (the packet index of the last one).
     pub(super) pkts: u32,
     pub(super) retransmissions: u32,
-    pub(super) rst_ignored: u32,
     pub(super) first_rst: Option<FirstRst>,
     pub(super) first_fin: Option<Dir>,
     /// Shape of a close where both sides sent a FIN (4-way, 3-way, simultaneous).
@@ -83,12 +82,9 @@ pub struct Connection {
     pub(super) hs_emitted: bool,
     /// Some state was assumed (midstream pickup).
     pub(super) assumed: bool,
-    /// Handshake RTT and the latest RTO estimate from a backoff, seconds.
+    /// Handshake RTT, seconds (the RTO of a backoff and zero-window stalls, which few
+    /// connections have, are in `life`).
     pub(super) rtt: OptF32,
-    pub(super) rto: OptF32,
-    /// Zero-window stalls (both sides) and the longest finished one, nanoseconds.
-    pub(super) stalls: u32,
-    pub(super) longest_stall_ns: i64,
     /// When each side entered its state; the transition log too when the views asked for it.
     pub(super) transitions: Transitions,
     /// IP TTL / hop limit of each side's last packet other than a RST (0: none), to tell a
@@ -166,7 +162,7 @@ impl Connection {
             keepalive::on_events(e, p, wire, now);
 
             // Zero-window stalls advertised by the sender (docs/analysis.md#zero-window).
-            window::track_stall(e, seg, &mut self.stalls, &mut self.longest_stall_ns);
+            window::track_stall(e, seg, &mut self.life);
 
             if f.rst() {
                 out = out.union(self.on_rst(from, seg, idx, gap_rst));
@@ -224,7 +220,7 @@ impl Connection {
             && ep.backoff
             && let Some(r) = ep.rto
         {
-            self.rto = OptF32::new(Some(r as f32));
+            self.life.get_or_insert_with(Default::default).rto = OptF32::new(Some(r as f32));
         }
 
         if let Some(start) = ka_resumed {
@@ -348,9 +344,9 @@ impl Connection {
             unacked_bytes_resp: r.unacked_bytes(o),
             stale,
             rtt_s: self.rtt.get().map(f64::from),
-            rto_s: self.rto.get().map(f64::from),
-            rst_ignored: self.rst_ignored,
-            zero_window_stalls: self.stalls,
+            rto_s: self.life().and_then(|l| l.rto.get()).map(f64::from),
+            rst_ignored: self.life().map_or(0, |l| l.rst_ignored),
+            zero_window_stalls: self.life().map_or(0, |l| l.stalls),
             longest_stall_s: self.longest_stall_s(now),
             half_open,
             syn_give_up: self.syn_give_up(orig, handshake, now, cfg),

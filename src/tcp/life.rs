@@ -4,13 +4,14 @@
 //! and reachability evidence (ARP, neighbour discovery, ICMP) attached by the engine.
 //!
 //! Memory: all of it lives in one [`Life`] box that a connection allocates the first time it
-//! needs it (a RST, a retransmitted SYN, a stale episode that ends, an ICMP error): an
-//! ordinary connection never does. Idle gaps have a smaller box of their own ([`IdleGaps`]):
+//! needs it (a RST, a retransmitted SYN, a stale episode that ends, an ICMP error, a
+//! zero-window stall, an RTO backoff): an ordinary connection never does. Idle gaps have a smaller box of their own ([`IdleGaps`]):
 //! any connection quiet for a second opens one, so it must not cost a whole [`Life`].
 
 use serde::Serialize;
 
 use crate::flow::Dir;
+use crate::tcp::endpoint::OptF32;
 use crate::tcp::{EndpointState, Role, StaleReason};
 use crate::time::Ts;
 
@@ -247,6 +248,14 @@ pub struct SynTries {
 /// The out-of-line record (see the module doc).
 #[derive(Clone, Debug, Default)]
 pub struct Life {
+    /// Zero-window stalls (both sides) and the longest finished one, nanoseconds
+    /// (docs/analysis.md#zero-window).
+    pub(super) stalls: u32,
+    pub(super) longest_stall_ns: i64,
+    /// RSTs not accepted (docs/analysis.md#rst-acceptance).
+    pub(super) rst_ignored: u32,
+    /// The latest RTO estimate from a backoff, seconds.
+    pub(super) rto: OptF32,
     pub episodes: Vec<StaleEpisode>,
     pub rst: RstCounts,
     pub syn: SynTries,

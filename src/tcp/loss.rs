@@ -109,8 +109,8 @@ impl Connection {
     /// Estimated RTO when no backoff was observed: the handshake RTT plus Linux's 200 ms
     /// floor on the variance term, or RFC 6298's initial 1 s.
     pub(super) fn rto_guess(&self) -> f64 {
-        self.rto
-            .get()
+        self.life()
+            .and_then(|l| l.rto.get())
             .map(f64::from)
             .or(self.rtt.get().map(|r| f64::from(r) + RTO_MIN))
             .unwrap_or(RTO_INITIAL)

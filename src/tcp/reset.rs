@@ -80,7 +80,8 @@ impl Connection {
             RstClass::Exact => {}
         }
         if !acceptable {
-            self.rst_ignored = self.rst_ignored.saturating_add(1);
+            let l = self.life_mut();
+            l.rst_ignored = l.rst_ignored.saturating_add(1);
             return out;
         }
         if let Some((start, reason)) = waited {

@@ -4,6 +4,7 @@
 use crate::decode::Segment;
 use crate::tcp::Connection;
 use crate::tcp::endpoint::{NO_SCALE, OptTs, SENT_SYN, SENT_SYNACK, Side};
+use crate::tcp::life::Life;
 use crate::time::Ts;
 
 /// The receive window `s` advertised with raw field `raw`: scaled by its SYN's shift when both
@@ -22,20 +23,23 @@ pub(super) fn scaled_window(s: &Side, p: &Side, raw: u16) -> u32 {
 
 /// A zero-window stall advertised by the sender `e` starts with its first plain segment
 /// advertising a zero window and ends with its first non-RST segment opening it again; the
-/// count and the longest finished stall go to `stalls` and `longest_ns`.
-pub(super) fn track_stall(e: &mut Side, seg: &Segment, stalls: &mut u32, longest_ns: &mut i64) {
+/// count and the longest finished stall go to the connection's out-of-line record (allocated
+/// by its first stall).
+pub(super) fn track_stall(e: &mut Side, seg: &Segment, life: &mut Option<Box<Life>>) {
     let f = seg.flags;
     let now = seg.ts;
     if f.plain() && seg.window == 0 {
         if e.zw_since.get().is_none() {
             e.zw_since = OptTs::some(now);
-            *stalls = stalls.saturating_add(1);
+            let l = life.get_or_insert_with(Default::default);
+            l.stalls = l.stalls.saturating_add(1);
         }
     } else if !f.rst()
         && seg.window != 0
         && let Some(s) = e.zw_since.take()
     {
-        *longest_ns = (*longest_ns).max(now.0.saturating_sub(s.0));
+        let l = life.get_or_insert_with(Default::default);
+        l.longest_stall_ns = l.longest_stall_ns.max(now.0.saturating_sub(s.0));
     }
 }
 
@@ -43,8 +47,9 @@ impl Connection {
     /// The longest zero-window stall at reference time `now` (a stall still in progress
     /// counts up to `now`), when there was any.
     pub(super) fn longest_stall_s(&self, now: Ts) -> Option<f64> {
-        let stalls = self.stalls;
-        let mut longest = self.longest_stall_ns;
+        let (stalls, mut longest) = self
+            .life()
+            .map_or((0, 0), |l| (l.stalls, l.longest_stall_ns));
         for s in &self.sides {
             if let Some(z) = s.zw_since.get() {
                 longest = longest.max(now.0.saturating_sub(z.0));
