@@ -70,8 +70,6 @@ pub struct Connection {
     pub(super) life: Option<Box<Life>>,
     /// Idle gaps: allocated when the first one opens.
     pub(super) idle: Option<Box<IdleGaps>>,
-    /// Packets seen (the packet index of the last one).
-    pub(super) pkts: u32,
     pub(super) retransmissions: u32,
     pub(super) first_rst: Option<FirstRst>,
     pub(super) first_fin: Option<Dir>,
@@ -87,9 +85,6 @@ pub struct Connection {
     pub(super) rtt: OptF32,
     /// When each side entered its state; the transition log too when the views asked for it.
     pub(super) transitions: Transitions,
-    /// IP TTL / hop limit of each side's last packet other than a RST (0: none), to tell a
-    /// RST forged on the path from the peer's own (docs/cable-pull.md "Middlebox resets").
-    pub(super) ttl: [u8; 2],
 }
 
 impl Connection {
@@ -112,8 +107,12 @@ impl Connection {
     /// `handshake_complete` (docs/analysis.md#handshake-classes), RST classes and challenge ACKs
     /// (docs/cable-pull.md).
     pub fn on_segment(&mut self, from: Dir, seg: &Segment, wire: EventSet) -> EventSet {
-        self.pkts = self.pkts.saturating_add(1);
-        let idx = self.pkts;
+        // The packet index: one more than the last side's (both sides' indices stand in for
+        // a packet counter, saving 4 bytes a connection).
+        let idx = self.sides[0]
+            .last_idx
+            .max(self.sides[1].last_idx)
+            .saturating_add(1);
         let now = seg.ts;
         let f = seg.flags;
         let mut out = EventSet::EMPTY;
@@ -202,10 +201,10 @@ impl Connection {
         }
 
         // Bookkeeping common to every packet.
-        if !f.rst() && seg.ip.ttl != 0 {
-            self.ttl[from.idx()] = seg.ip.ttl;
-        }
         let (e, p) = pair_mut(&mut self.sides, from);
+        if !f.rst() && seg.ip.ttl != 0 {
+            e.ttl = seg.ip.ttl;
+        }
         e.last_ts = OptTs::some(now);
         e.last_idx = idx;
         if !f.rst() {

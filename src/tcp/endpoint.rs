@@ -100,10 +100,14 @@ pub(super) struct Side {
     pub(super) fin_idx: u32,
     /// Window scale from this side's SYN (`NO_SCALE`: none seen).
     pub(super) wscale: u8,
+    /// IP TTL / hop limit of this side's last packet other than a RST (0: none), to tell a
+    /// RST forged on the path from the peer's own (docs/cable-pull.md "Middlebox resets").
+    pub(super) ttl: u8,
     /// Last advertised receive window field (raw; see [`scaled_window`](super::window::scaled_window)).
     pub(super) wnd_raw: u16,
     pub(super) last_ts: OptTs,
-    /// Packet index (1-based, within the connection) of this side's last packet; 0 = none.
+    /// Packet index (1-based, within the connection, saturating) of this side's last packet;
+    /// 0 = none. The connection's next index is one more than the larger of its sides'.
     pub(super) last_idx: u32,
     /// Time of the last SYN or SYN+ACK sent (for the handshake RTT).
     pub(super) open_ts: OptTs,

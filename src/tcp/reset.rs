@@ -66,7 +66,7 @@ impl Connection {
             claimed: from,
             ttl: seg.ip.ttl,
             ip_id: seg.ip.id,
-            side_ttl: self.ttl[from.idx()],
+            side_ttl: e.ttl,
         };
         if mark.foreign() || ends_gap {
             self.life_mut().mark_rst(mark, ends_gap);
