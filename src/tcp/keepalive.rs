@@ -7,6 +7,7 @@ use crate::flow::Dir;
 use crate::tcp::Connection;
 use crate::tcp::KeepaliveSummary;
 use crate::tcp::endpoint::{OptTs, Side, pair, role};
+use crate::tcp::life::Life;
 use crate::time::Ts;
 use crate::vocab::events::{EventKind, EventSet};
 
@@ -16,9 +17,11 @@ pub(super) const KEEPINTVL_DEFAULT: f64 = 75.0;
 
 /// Keepalive probing by one side (docs/analysis.md#keepalive-fields).
 ///
-/// Memory: 64 bytes, in the side's out-of-line record. Every connection that probes once
-/// allocates it (an idle connection kept alive by default settings does), so times are
-/// [`OptTs`] (8 bytes, not `Option<Ts>`'s 16) and the idle time and interval are kept as
+/// Memory: 48 bytes, in the side's out-of-line record (56 with the loss episode's pointer, a
+/// 64-byte allocator block). Every connection that probes once allocates it (an idle
+/// connection kept alive by default settings does), so how a run ended in a RST, which few
+/// connections see, is in the connection's `Life` ([`RunEnd`]), times are [`OptTs`] (8
+/// bytes, not `Option<Ts>`'s 16) and the idle time and interval are kept as
 /// nanoseconds: `Ts::since` turns a nanosecond difference into seconds by one monotonic
 /// division, so the minimum of the differences, divided when read, is the same `f64` as the
 /// minimum of the divided values.
@@ -29,15 +32,21 @@ pub(super) struct Keepalive {
     pub(super) acks: u32,
     /// Probes in the current run (no packet from the peer since its first probe); 0 = no run.
     pub(super) run: u32,
-    /// Set when this side's RST ended an unanswered run: (probes, exact).
-    pub(super) count: Option<(u32, bool)>,
     run_start: OptTs,
     last_probe: OptTs,
     /// Shortest idle time before a run and shortest gap between probes, nanoseconds.
     idle_min_ns: OptTs,
     interval_min_ns: OptTs,
-    /// When the RST that ended a run was sent: the kernel gave up then.
-    rst_at: OptTs,
+}
+
+/// A side's RST that ended its own unanswered keepalive run (docs/analysis.md#linux-keepalive-timers).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RunEnd {
+    /// Probes of the run, and whether the RST came one interval after the last.
+    pub(super) probes: u32,
+    pub(super) exact: bool,
+    /// When the RST was sent: the kernel gave up then.
+    pub(super) at: Ts,
 }
 
 impl Keepalive {
@@ -47,10 +56,6 @@ impl Keepalive {
 
     pub(super) fn last_probe(&self) -> Option<Ts> {
         self.last_probe.get()
-    }
-
-    pub(super) fn rst_at(&self) -> Option<Ts> {
-        self.rst_at.get()
     }
 
     /// Shortest idle time before a run of probes, seconds.
@@ -117,12 +122,12 @@ pub(super) fn end_peer_run(p: &mut Side, rst: bool) -> Option<Ts> {
     resumed
 }
 
-/// A RST from `e` at `at`: did it end a run of its own unanswered keepalive probes? Then the
-/// kernel gave up at that moment, after `run` probes (exact when the RST came one interval
-/// after the last probe).
-pub(super) fn ended_by_rst(e: &mut Side, at: Ts) -> bool {
+/// A RST from `e` (side `d`) at `at`: did it end a run of its own unanswered keepalive
+/// probes? Then the kernel gave up at that moment, after `run` probes (exact when the RST
+/// came one interval after the last probe), kept in `life`.
+pub(super) fn ended_by_rst(e: &Side, d: Dir, at: Ts, life: &mut Option<Box<Life>>) -> bool {
     let mut ka_timeout = false;
-    if let Some(ka) = e.more.as_deref_mut().map(|m| &mut m.ka)
+    if let Some(ka) = e.ka()
         && ka.run > 0
         && ka.run_start.get().is_some()
     {
@@ -131,13 +136,30 @@ pub(super) fn ended_by_rst(e: &mut Side, at: Ts) -> bool {
             (Some(lp), Some(iv)) => (at.since(lp) - iv).abs() <= 0.125 * iv,
             _ => false,
         };
-        ka.count = Some((ka.run, exact));
-        ka.rst_at = OptTs::some(at);
+        let end = Some(RunEnd {
+            probes: ka.run,
+            exact,
+            at,
+        });
+        let l = life.get_or_insert_with(Default::default);
+        match d {
+            Dir::A => l.ka_ended[0] = end,
+            Dir::B => l.ka_ended[1] = end,
+        }
     }
     ka_timeout
 }
 
 impl Connection {
+    /// How side `d`'s last unanswered keepalive run ended in its own RST, if one did.
+    pub(super) fn ka_ended(&self, d: Dir) -> Option<RunEnd> {
+        let [a, b] = self.life()?.ka_ended;
+        match d {
+            Dir::A => a,
+            Dir::B => b,
+        }
+    }
+
     pub(super) fn keepalive_summary(&self, orig: Dir) -> Option<KeepaliveSummary> {
         let (o, r) = pair(&self.sides, orig);
         let probes = |s: &Side| s.ka().map_or(0, |k| k.probes);
@@ -148,8 +170,9 @@ impl Connection {
         };
         let ka = side.ka().filter(|k| k.probes > 0)?;
         let unanswered = if ka.run_start().is_some() { ka.run } else { 0 };
-        let count = ka
-            .count
+        let count = self
+            .ka_ended(d)
+            .map(|x| (x.probes, x.exact))
             .or_else(|| (unanswered > 0).then_some((unanswered, false)));
         Some(KeepaliveSummary {
             probes: ka.probes,

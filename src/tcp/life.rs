@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::flow::Dir;
 use crate::tcp::endpoint::OptF32;
+use crate::tcp::keepalive::RunEnd;
 use crate::tcp::{EndpointState, Role, StaleReason};
 use crate::time::Ts;
 
@@ -256,6 +257,8 @@ pub struct Life {
     pub(super) rst_ignored: u32,
     /// The latest RTO estimate from a backoff, seconds.
     pub(super) rto: OptF32,
+    /// How each side's unanswered keepalive run ended in its own RST (indexed by [`Dir`]).
+    pub(super) ka_ended: [Option<RunEnd>; 2],
     pub episodes: Vec<StaleEpisode>,
     pub rst: RstCounts,
     pub syn: SynTries,

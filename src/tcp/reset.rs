@@ -108,7 +108,7 @@ impl Connection {
             self.assumed = true;
         }
         // Did it end a run of unanswered keepalive probes or timeout retransmissions?
-        let ka_timeout = keepalive::ended_by_rst(e, seg.ts);
+        let ka_timeout = keepalive::ended_by_rst(e, from, seg.ts, &mut self.life);
         let retx_timeout = e.loss().is_some_and(|ep| ep.n > 0 && p.silent_since(ep.t0));
         if retx_timeout && let Some(ep) = e.loss_mut() {
             ep.rst_at = Some(seg.ts);

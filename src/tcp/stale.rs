@@ -148,8 +148,9 @@ impl Connection {
             };
             if ka.run >= 2 || (ka.run == 1 && now.since(start) > rtt10.max(2.0)) {
                 let intvl = ka.interval_min().unwrap_or(KEEPINTVL_DEFAULT);
-                let cnt = match ka.count {
-                    Some((n, true)) => n,
+                let end = self.ka_ended(d);
+                let cnt = match end {
+                    Some(x) if x.exact => x.probes,
                     _ => KEEPCNT_DEFAULT.max(ka.run),
                 };
                 return Some(Stale {
@@ -159,8 +160,8 @@ impl Connection {
                     last_heard: peer.last_ts.get(),
                     give_up: Some(GiveUp {
                         retries: None,
-                        at: ka
-                            .rst_at()
+                        at: end
+                            .map(|x| x.at)
                             .unwrap_or_else(|| start.add_secs(cnt as f64 * intvl)),
                         rst_expected: true,
                     }),
