@@ -190,7 +190,14 @@ impl Shard {
                 step: Step::Record,
             });
         }
-        self.hand_over()
+        let out = self.hand_over();
+        // The next batch likely produces as much: its lists start at this one's lengths
+        // instead of growing (and copying) from empty.
+        self.out.created.reserve(out.created.len());
+        self.out.events.reserve(out.events.len());
+        self.out.evicted.reserve(out.evicted.len());
+        self.out.rows.reserve(out.rows.len());
+        out
     }
 
     /// Move what the engine produced during the last step into the output, tagged `at`.
@@ -213,8 +220,8 @@ impl Shard {
                 .extend(e.evicted_out.drain(..).map(|f| (at, f)));
         }
         if e.cfg.zeek_rows {
-            let rows = e.zeek.take_rows();
-            self.out.rows.extend(rows.into_iter().map(|r| (at, r)));
+            // Drained in place: the tracker keeps its buffer for the next rows.
+            self.out.rows.extend(e.zeek.drain_rows().map(|r| (at, r)));
         }
     }
 
