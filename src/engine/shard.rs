@@ -181,7 +181,7 @@ impl Shard {
         for (i, ((ts, d), owner)) in records.iter().zip(owners).enumerate() {
             let i = i + range.start;
             if *owner == self.index {
-                self.engine.on_decoded(*ts, *d);
+                self.engine.on_record(*ts, d);
             } else {
                 self.engine.observe(*ts, d);
             }
@@ -203,10 +203,11 @@ impl Shard {
     /// Move what the engine produced during the last step into the output, tagged `at`.
     fn collect(&mut self, at: At) {
         let e = &mut self.engine;
-        if let Some(c) = &e.created {
-            for _ in self.tagged..c.len() {
-                self.out.created.push(at.record);
-            }
+        if let Some(c) = &e.created
+            && c.len() > self.tagged
+        {
+            let n = c.len() - self.tagged;
+            self.out.created.extend(std::iter::repeat_n(at.record, n));
             self.tagged = c.len();
         }
         if !e.events_out.is_empty() {
@@ -219,7 +220,7 @@ impl Shard {
                 .evicted
                 .extend(e.evicted_out.drain(..).map(|f| (at, f)));
         }
-        if e.cfg.zeek_rows {
+        if e.cfg.zeek_rows && e.zeek.has_rows() {
             // Drained in place: the tracker keeps its buffer for the next rows.
             self.out.rows.extend(e.zeek.drain_rows().map(|r| (at, r)));
         }
