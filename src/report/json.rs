@@ -468,7 +468,15 @@ fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
         key!(rst, "challenge_acks").uint(u64::from(r.rst.challenge_acks));
         rst.close();
     }
-    key!(o, "advice").serde(&r.advice)?;
+    key!(o, "advice");
+    o.out.push(b'[');
+    for (i, a) in r.advice.iter().enumerate() {
+        if i > 0 {
+            o.out.push(b',');
+        }
+        o.escaped(a)?;
+    }
+    o.out.push(b']');
     key!(o, "tunnel").serde(&r.tunnel)?;
     if let Some(h) = &r.host {
         // Flattened: the host object's members continue the record's.
@@ -561,8 +569,15 @@ impl<'a> Obj<'a> {
         Ok(())
     }
 
+    /// Free text, escaped as `serde_json` escapes it: only `"`, `\\` and control characters
+    /// below 0x20 are; text without any (advice sentences, histories) is copied as it is.
     fn escaped(&mut self, s: &str) -> io::Result<()> {
-        self.serde(s)
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            self.word(s);
+            Ok(())
+        } else {
+            self.serde(s)
+        }
     }
 
     fn float(&mut self, v: f64) -> io::Result<()> {
@@ -633,6 +648,23 @@ pub fn write_records(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Free text copied without serde is the text serde writes.
+    #[test]
+    fn free_text_is_escaped_as_serde_escapes_it() {
+        for t in [
+            "",
+            "plain advice: raise tcp_keepalive_time below 300 s",
+            "quote \" and backslash \\",
+            "tab\tnewline\ncontrol\u{1}\u{1f}",
+            "del \u{7f}, é, ✓, \u{2028}",
+        ] {
+            let mut got = Vec::new();
+            Obj::open(&mut got).escaped(t).unwrap();
+            let want = serde_json::to_vec(t).unwrap();
+            assert_eq!(got.get(1..), Some(&want[..]), "{t:?}");
+        }
+    }
 
     /// The hand-written record text is serde's, byte for byte, on every flow of every
     /// fixture capture (fixtures/ and its subfolders: tunnels, fragments, cable pulls,
