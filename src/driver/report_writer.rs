@@ -269,7 +269,9 @@ impl<W: Write> ReportWriter<W> {
             self.threads,
             &flows,
             |part| {
-                let mut buf = Vec::with_capacity(part.len() * 1024);
+                // Records are about 1 kB (BENCHMARKS.md "Issue 17"): room for them without
+                // growing (each growth copies the part written so far).
+                let mut buf = Vec::with_capacity(part.len() * 1280);
                 report::json::write_records(&mut buf, part, engine, mb)?;
                 Ok(buf)
             },
@@ -302,7 +304,7 @@ impl<W: Write> ReportWriter<W> {
             .finish_with(&mut self.out, engine, &mb, warnings, notes)
     }
 
-    /// Just before `engine.finish()`    /// Just before `engine.finish()`: the last look at the host's sockets.
+    /// Just before `engine.finish()`: the last look at the host's sockets.
     pub(super) fn before_finish(&mut self, engine: &mut Engine) {
         if let Some(h) = &mut self.host {
             h.poll(engine);

@@ -194,12 +194,22 @@ impl Serialize for EndpointText {
     }
 }
 
-/// The flow's nonzero event counts, as an object with the kinds in name order.
-struct EventCounts(Vec<(&'static str, u32)>);
+/// The flow's event counts (indexed by kind), as an object of the nonzero ones with the kinds
+/// in name order.
+struct EventCounts([u32; EventKind::COUNT]);
+
+impl EventCounts {
+    fn nonzero(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
+        kinds_by_name().iter().filter_map(|k| {
+            let n = self.0.get(*k as usize).copied().unwrap_or(0);
+            (n > 0).then(|| (k.as_str(), n))
+        })
+    }
+}
 
 impl Serialize for EventCounts {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, n)| (k, n)))
+        s.collect_map(self.nonzero())
     }
 }
 
@@ -256,13 +266,7 @@ fn record<'a>(
 ) -> FlowJson<'a> {
     let (orig_pkts, resp_pkts) = f.by_role(f.pkts);
     let (ob, rb) = f.by_role(f.payload_bytes);
-    let events = EventCounts(
-        kinds_by_name()
-            .iter()
-            .filter(|k| f.count(**k) > 0)
-            .map(|k| (k.as_str(), f.count(*k)))
-            .collect(),
-    );
+    let events = EventCounts(f.event_counts.to_array());
     FlowJson {
         flow: f.id,
         orig: EndpointText(f.orig()),
@@ -391,16 +395,28 @@ fn write_flow_with<W: Write>(
     mb: Option<&Middleboxes>,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<()> {
+    let mut line = Vec::with_capacity(1024);
+    append_line(&mut line, f, engine, mb, attr)?;
+    out.write_all(&line)
+}
+
+/// One flow's record and its newline, appended to `out`.
+fn append_line(
+    out: &mut Vec<u8>,
+    f: &Flow,
+    engine: &Engine,
+    mb: Option<&Middleboxes>,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> io::Result<()> {
     let s = f.summary(engine.now(), &engine.cfg.native);
     let x = Story::of(f, &s, engine, mb);
     let s = NativeSummary {
         stale: x.stale,
         ..s
     };
-    let mut line = Vec::with_capacity(1024);
-    write_record(&mut line, &record(f, &s, &x, attr))?;
-    line.push(b'\n');
-    out.write_all(&line)
+    write_record(out, &record(f, &s, &x, attr))?;
+    out.push(b'\n');
+    Ok(())
 }
 
 /// A record's JSON text, exactly as `serde_json` writes the derived [`FlowJson`], but with the
@@ -446,8 +462,8 @@ fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
     key!(o, "events");
     {
         let mut ev = Obj::open(o.out);
-        for (k, n) in &r.events.0 {
-            ev.key(k).uint(u64::from(*n));
+        for (k, n) in r.events.nonzero() {
+            ev.key(k).uint(u64::from(n));
         }
         ev.close();
     }
@@ -563,9 +579,9 @@ impl<'a> Obj<'a> {
 
     /// Addresses and ports: digits, dots, colons, hex and brackets, nothing to escape.
     fn endpoint(&mut self, e: crate::decode::Endpoint) -> io::Result<()> {
-        let mut l = super::Line::new();
-        super::write_endpoint(&mut l, e)?;
-        self.word(std::str::from_utf8(l.as_bytes()).unwrap_or_default());
+        self.out.push(b'"');
+        super::write_endpoint(self.out, e)?;
+        self.out.push(b'"');
         Ok(())
     }
 
@@ -640,7 +656,7 @@ pub fn write_records(
     mb: Option<&Middleboxes>,
 ) -> io::Result<()> {
     for f in flows {
-        write_flow_with(out, f, engine, mb, None)?;
+        append_line(out, f, engine, mb, None)?;
     }
     Ok(())
 }

@@ -67,9 +67,28 @@ impl Write for Line {
     }
 }
 
+/// Where report text is put: a row on the stack ([`Line`]) or a record buffer (json).
+pub(crate) trait Put: Write {
+    fn put(&mut self, b: &[u8]);
+}
+
+impl Put for Line {
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        Line::put(self, b)
+    }
+}
+
+impl Put for Vec<u8> {
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        self.extend_from_slice(b)
+    }
+}
+
 /// std's notation (IPv6 in RFC 5952 compressed lower-case form, as Zeek prints it); IPv4
 /// without going through `fmt`.
-pub(crate) fn write_addr(out: &mut Line, a: std::net::IpAddr) -> io::Result<()> {
+pub(crate) fn write_addr(out: &mut impl Put, a: std::net::IpAddr) -> io::Result<()> {
     match a {
         std::net::IpAddr::V4(v4) => {
             // Each octet's digits and a dot from a table, then the last dot dropped.
@@ -112,7 +131,7 @@ const OCTETS: [[u8; 4]; 256] = {
 };
 
 /// An endpoint as its `Display` writes it (`addr:port`, IPv6 as `[addr]:port`).
-pub(crate) fn write_endpoint(out: &mut Line, e: crate::decode::Endpoint) -> io::Result<()> {
+pub(crate) fn write_endpoint(out: &mut impl Put, e: crate::decode::Endpoint) -> io::Result<()> {
     let v6 = e.addr.is_ipv6();
     if v6 {
         out.put(b"[");
