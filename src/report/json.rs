@@ -568,8 +568,13 @@ impl<'a> Obj<'a> {
     }
 
     fn uint(&mut self, v: u64) {
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        // Most counters of a record are 0 or a few.
+        if v < 10 {
+            self.out.push(b'0' + v as u8);
+        } else {
+            self.out
+                .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        }
     }
 
     fn boolean(&mut self, v: bool) {
@@ -588,11 +593,11 @@ impl<'a> Obj<'a> {
     /// Free text, escaped as `serde_json` escapes it: only `"`, `\\` and control characters
     /// below 0x20 are; text without any (advice sentences, histories) is copied as it is.
     fn escaped(&mut self, s: &str) -> io::Result<()> {
-        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        if needs_escape(s.as_bytes()) {
+            self.serde(s)
+        } else {
             self.word(s);
             Ok(())
-        } else {
-            self.serde(s)
         }
     }
 
@@ -612,6 +617,34 @@ impl<'a> Obj<'a> {
     fn close(self) {
         self.out.push(b'}');
     }
+}
+
+/// Whether serde_json would escape any byte of `b`: `"`, `\\` or a control character below
+/// 0x20. Eight bytes at a time (a byte-wise test per word, no branch per byte): the advice
+/// sentences checked are a fifth of a record.
+fn needs_escape(b: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // A word's bytes that are zero, each flagged by its high bit (exact: no false flags,
+    // because a byte's borrow only reaches bytes above a zero byte, already flagged).
+    let zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
+    // Bytes below 0x20: zero once the bits 0x20 and above are cleared.
+    let low = |w: u64| zero(w & u64::from_ne_bytes([0xe0; 8]));
+    let hit = |w: u64| {
+        low(w) | zero(w ^ u64::from_ne_bytes([b'"'; 8])) | zero(w ^ u64::from_ne_bytes([b'\\'; 8]))
+    };
+    let mut words = b.chunks_exact(8);
+    for c in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        if hit(u64::from_ne_bytes(w)) != 0 {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
 }
 
 /// One flow's record as a JSON value (the Parquet output converts these to columns), with the
@@ -674,11 +707,31 @@ mod tests {
             "quote \" and backslash \\",
             "tab\tnewline\ncontrol\u{1}\u{1f}",
             "del \u{7f}, é, ✓, \u{2028}",
+            "eight b\"long words\\ and a\u{1f} control past them",
+            "no escapes over several whole words and a tail",
         ] {
             let mut got = Vec::new();
             Obj::open(&mut got).escaped(t).unwrap();
             let want = serde_json::to_vec(t).unwrap();
             assert_eq!(got.get(1..), Some(&want[..]), "{t:?}");
+        }
+    }
+
+    /// The word-wise test agrees with the byte-wise one for every byte value at every place
+    /// of a word and of the tail.
+    #[test]
+    fn escape_test_agrees_byte_by_byte() {
+        let slow = |b: &[u8]| b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+        for len in [1, 7, 8, 9, 16, 21] {
+            for at in 0..len {
+                for c in 0..=255u8 {
+                    for fill in [b'a', 0xff, 0x21, 0x20] {
+                        let mut b = vec![fill; len];
+                        b[at] = c;
+                        assert_eq!(needs_escape(&b), slow(&b), "{b:?}");
+                    }
+                }
+            }
         }
     }
 

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use rustc_hash::FxHashMap;
+
 use crate::engine::{Engine, Flow};
 use crate::flow::FlowId;
 use crate::tcp::advice::PathLimit;
@@ -93,10 +95,10 @@ impl IdleLimit {
 pub struct Middleboxes {
     pub limits: Vec<IdleLimit>,
     /// Flows killed by silence whose peer kept answering other connections (confirmed kills).
-    confirmed: HashMap<FlowId, bool>,
+    confirmed: FxHashMap<FlowId, bool>,
     /// Each limit's pair of networks: a flow's limit is found without formatting its pair's
-    /// text (every record asks, BENCHMARKS.md "Issue 17").
-    by_pair: HashMap<(Network, Network), usize>,
+    /// text, and with a cheap hash (every record asks, BENCHMARKS.md "Issue 17").
+    by_pair: FxHashMap<(Network, Network), usize>,
 }
 
 impl Middleboxes {
