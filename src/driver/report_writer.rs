@@ -280,7 +280,8 @@ impl<W: Write> ReportWriter<W> {
     }
 
     /// Offline text, at the end: the remaining flows' rows (told in parts on up to `threads`
-    /// threads, written in order), then the sections below the table.
+    /// threads, each part's rows in one buffer, written in order), then the sections below
+    /// the table.
     fn text_all(
         &mut self,
         engine: &Engine,
@@ -294,11 +295,18 @@ impl<W: Write> ReportWriter<W> {
             self.threads,
             &flows,
             |part| {
-                part.iter()
-                    .map(|f| report::text::FlowText::of(f, engine, Some(&mb)))
-                    .collect::<io::Result<Vec<_>>>()
+                let mut rows = Vec::with_capacity(part.len() * report::text::ROW_BYTES);
+                let told = part
+                    .iter()
+                    .map(|f| report::text::FlowText::of(f, engine, Some(&mb), &mut rows))
+                    .collect::<io::Result<Vec<_>>>()?;
+                Ok((rows, told))
             },
-            |told| told.into_iter().try_for_each(|t| text.absorb(out, t)),
+            |(rows, told)| {
+                out.write_all(&rows)?;
+                told.into_iter().for_each(|t| text.absorb(t));
+                Ok(())
+            },
         )?;
         self.text
             .finish_with(&mut self.out, engine, &mb, warnings, notes)

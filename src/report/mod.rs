@@ -143,23 +143,23 @@ pub(crate) fn write_endpoint(out: &mut impl Put, e: crate::decode::Endpoint) -> 
 }
 
 /// `s` then spaces up to `width` characters, as `{:<width}` pads.
-pub(crate) fn put_left(out: &mut Line, s: &[u8], width: usize) {
+pub(crate) fn put_left(out: &mut impl Put, s: &[u8], width: usize) {
     out.put(s);
     put_spaces(out, width.saturating_sub(chars(s)));
 }
 
 /// Spaces up to `width` characters then `s`, as `{:>width}` pads.
-pub(crate) fn put_right(out: &mut Line, s: &[u8], width: usize) {
+pub(crate) fn put_right(out: &mut impl Put, s: &[u8], width: usize) {
     put_spaces(out, width.saturating_sub(chars(s)));
     out.put(s);
 }
 
 /// Characters (not bytes) of UTF-8 text, as `fmt`'s padding counts them.
-fn chars(s: &[u8]) -> usize {
+pub(crate) fn chars(s: &[u8]) -> usize {
     s.iter().filter(|b| (**b & 0xc0) != 0x80).count()
 }
 
-fn put_spaces(out: &mut Line, mut n: usize) {
+pub(crate) fn put_spaces(out: &mut impl Put, mut n: usize) {
     const SPACES: [u8; 64] = [b' '; 64];
     while n > 0 {
         let k = n.min(SPACES.len());
