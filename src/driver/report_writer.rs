@@ -296,10 +296,10 @@ impl<W: Write> ReportWriter<W> {
             &flows,
             |part| {
                 let mut rows = Vec::with_capacity(part.len() * report::text::ROW_BYTES);
-                let told = part
-                    .iter()
-                    .map(|f| report::text::FlowText::of(f, engine, Some(&mb), &mut rows))
-                    .collect::<io::Result<Vec<_>>>()?;
+                let mut told = Vec::with_capacity(part.len());
+                for f in part {
+                    told.push(report::text::FlowText::of(f, engine, Some(&mb), &mut rows)?);
+                }
                 Ok((rows, told))
             },
             |(rows, told)| {

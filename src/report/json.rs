@@ -177,7 +177,7 @@ struct FlowJson<'a> {
     stuck_close: Option<StuckCloseJson>,
     syn_give_up_ts: Option<Ts>,
     rst: RstCounts,
-    advice: &'a [String],
+    advice: &'a [std::borrow::Cow<'static, str>],
     /// The encapsulations the connection was found in, outermost first (null when none).
     tunnel: Option<Vec<TunnelJson>>,
     /// Live on the capturing host: `process`, `kernel`, `kernel_only` (absent offline).

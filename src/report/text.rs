@@ -180,7 +180,7 @@ pub struct FlowText {
     counts: (Verdict, crate::tcp::HandshakeClass, crate::tcp::CloseClass),
     stale: Option<String>,
     life: Vec<String>,
-    advice: Vec<String>,
+    advice: Vec<std::borrow::Cow<'static, str>>,
 }
 
 impl FlowText {
