@@ -195,9 +195,11 @@ fn stale_gauge_and_keepalive_timeout(prefix: &str, report: &[&str]) {
         "{page}"
     );
 
-    // The keepalive cable pull: probes go unanswered, then the kernel resets.
+    // The keepalive cable pull: probes go unanswered, then the kernel resets. Eight probes a
+    // second apart keep the connection stale for several scrapes: with three, the gauge was 1
+    // for about two seconds and a loaded 2-core machine's scrapes could miss it.
     let mut server = Running(lab.start_server(5003, "echo"), "server");
-    let mut client = Running(lab.client(5003, "keepalive-wait", 0.0), "client");
+    let mut client = Running(lab.client(5003, "keepalive-long", 0.0), "client");
     std::thread::sleep(Duration::from_millis(500));
     lab.pull_cable();
     let end = Instant::now() + Duration::from_secs(20);

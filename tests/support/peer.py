@@ -8,6 +8,8 @@ client HOST PORT MODE [SECONDS [LOCAL_PORT]]
     graceful        send ping, read pong, close
     keepalive S     TCP_KEEPIDLE=2, TCP_KEEPINTVL=1, TCP_KEEPCNT=3; ping/pong; idle S seconds; close
     keepalive-wait  same settings; ping/pong; then block until the kernel reports the error
+    keepalive-long  keepalive-wait with TCP_KEEPCNT=8: after a pull the connection stays stale
+                    for about seven seconds (several scrapes of a metrics test) before the reset
     bulk S          send as fast as possible for S seconds (or until the kernel gives up)
     paced S         4 KiB every 10 ms for S seconds (data in flight at a rate any sensor keeps up with)
     idle S          connect and send nothing for S seconds, then close (no keepalive)
@@ -61,11 +63,11 @@ def server(port, mode):
     say("done")
 
 
-def keepalive(sock):
+def keepalive(sock, count=3):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 2)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, count)
 
 
 def client(host, port, mode, secs, lport=0):
@@ -85,6 +87,8 @@ def client(host, port, mode, secs, lport=0):
         return
     if mode in ("keepalive", "keepalive-wait"):
         keepalive(c)
+    if mode == "keepalive-long":
+        keepalive(c, 8)
     if mode in ("bulk", "paced"):
         # "paced": 4 KiB every 10 ms keeps data in flight without loading the sensor, for
         # tests about what follows a pull rather than about capture at line rate.
@@ -108,7 +112,7 @@ def client(host, port, mode, secs, lport=0):
     elif mode == "reset":
         time.sleep(secs)
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    elif mode == "keepalive-wait":
+    elif mode in ("keepalive-wait", "keepalive-long"):
         c.settimeout(None)
         try:
             c.recv(100)
