@@ -39,6 +39,8 @@ pub(super) struct ReportWriter<W: Write> {
     exports: Exports,
     /// Threads that may format the records written at the end (offline).
     threads: usize,
+    /// The records of the flows evicted by one record, formatted before one write (reused).
+    scratch: Vec<u8>,
 }
 
 /// Flows a thread formats at a time when the records at the end are split over threads.
@@ -55,6 +57,7 @@ impl<W: Write> ReportWriter<W> {
             host: None,
             exports: Exports::default(),
             threads: 1,
+            scratch: Vec::new(),
         }
     }
 
@@ -122,6 +125,7 @@ impl<W: Write> ReportWriter<W> {
             return Ok(());
         }
         let gone: Vec<_> = engine.take_evicted().collect();
+        self.scratch.clear();
         for f in &gone {
             if !self.exports.is_empty() {
                 let attr = self.host.as_ref().map(|h| &h.attr);
@@ -131,13 +135,13 @@ impl<W: Write> ReportWriter<W> {
                 ReportKind::Json => {
                     self.told.remove(&f.id);
                     let attr = self.host.as_ref().map(|h| &h.attr);
-                    report::json::write_flow_host(&mut self.out, f, engine, attr)?;
+                    report::json::append_flow_host(&mut self.scratch, f, engine, attr)?;
                 }
-                ReportKind::Text => self.text.flow(&mut self.out, f, engine)?,
+                ReportKind::Text => self.text.flow_into(&mut self.scratch, f, engine)?,
                 _ => {}
             }
         }
-        Ok(())
+        self.out.write_all(&self.scratch)
     }
 
     /// After each record: stream events and Zeek rows; live JSON checks the touched flow.

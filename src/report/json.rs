@@ -378,6 +378,17 @@ pub fn write_flow<W: Write>(out: &mut W, f: &Flow, engine: &Engine) -> io::Resul
     write_flow_host(out, f, engine, None)
 }
 
+/// One flow's record (and its newline) appended to `out`, with what the capturing host says
+/// about it when attributing: [`write_flow_host`] into a buffer the caller reuses.
+pub fn append_flow_host(
+    out: &mut Vec<u8>,
+    f: &Flow,
+    engine: &Engine,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> io::Result<()> {
+    append_line(out, f, engine, None, attr)
+}
+
 /// One flow's record with what the capturing host says about it (live attribution).
 pub fn write_flow_host<W: Write>(
     out: &mut W,

@@ -71,6 +71,13 @@ impl TextReport {
         self.flow_with(out, f, engine, None)
     }
 
+    /// One flow's row appended to `rows` (a buffer the caller reuses and writes).
+    pub fn flow_into(&mut self, rows: &mut Vec<u8>, f: &Flow, engine: &Engine) -> io::Result<()> {
+        let t = FlowText::of(f, engine, None, rows)?;
+        self.absorb(t);
+        Ok(())
+    }
+
     fn flow_with<W: Write>(
         &mut self,
         out: &mut W,
