@@ -190,13 +190,19 @@ impl Engine {
     /// Analyse one record decoded elsewhere (e.g. on a reader thread): exactly what
     /// [`Engine::on_frame`] does after decoding.
     pub fn on_decoded(&mut self, ts: Ts, decoded: Result<Decoded, Skip>) -> Option<FlowId> {
+        self.on_record(ts, &decoded)
+    }
+
+    /// [`Engine::on_decoded`] on a record left where it is (a shard reads its batch in place:
+    /// no copy of each record).
+    pub fn on_record(&mut self, ts: Ts, decoded: &Result<Decoded, Skip>) -> Option<FlowId> {
         self.stats.frames += 1;
         if ts < self.last_frame_ts {
             self.stats.time_backwards += 1;
         }
         self.last_frame_ts = ts;
         match decoded {
-            Ok(Decoded::Tcp(seg)) => self.on_segment(&seg),
+            Ok(Decoded::Tcp(seg)) => self.on_segment(seg),
             Ok(other) => {
                 // Counted as before (not IP / not TCP), then used as reachability evidence.
                 if let Some(skip) = other.skip_reason()
@@ -213,14 +219,15 @@ impl Engine {
                         Decoded::Neighbour(n) => self
                             .neighbours
                             .get_or_insert_with(Box::default)
-                            .on_message(&n),
-                        Decoded::IcmpError(e) => self.on_icmp_error(&e),
+                            .on_message(n),
+                        Decoded::IcmpError(e) => self.on_icmp_error(e),
                         Decoded::Tcp(_) => {}
                     }
                 }
                 None
             }
             Err(skip) => {
+                let skip = *skip;
                 if let Some(c) = self.stats.skipped.get_mut(skip.index()) {
                     *c += 1;
                 }

@@ -33,18 +33,32 @@ impl Merger {
 
     /// Global ids for the flows the shards created in one batch, in order of the record that
     /// created them (a record creates at most one flow): per shard, in its creation order.
+    /// Each shard's list is in record order already, so the lists are merged, not sorted.
     pub fn ids(&mut self, outs: &[Output]) -> Vec<Vec<FlowId>> {
-        let mut all: Vec<(u64, usize, usize)> = Vec::new();
-        for (s, o) in outs.iter().enumerate() {
-            all.extend(o.created.iter().enumerate().map(|(i, &r)| (r, s, i)));
-        }
-        all.sort_unstable();
-        let mut ids: Vec<Vec<FlowId>> = outs.iter().map(|o| vec![0; o.created.len()]).collect();
-        for (_, s, i) in all {
-            if let Some(x) = ids.get_mut(s).and_then(|v| v.get_mut(i)) {
-                *x = self.next_id;
-                self.next_id = self.next_id.wrapping_add(1);
+        let mut ids: Vec<Vec<FlowId>> = outs
+            .iter()
+            .map(|o| Vec::with_capacity(o.created.len()))
+            .collect();
+        let mut next: Vec<std::slice::Iter<'_, u64>> =
+            outs.iter().map(|o| o.created.iter()).collect();
+        loop {
+            // The shard whose next creation comes first (a record belongs to one shard).
+            let mut best: Option<(u64, usize)> = None;
+            for (s, it) in next.iter().enumerate() {
+                if let Some(&r) = it.as_slice().first()
+                    && best.is_none_or(|(b, _)| r < b)
+                {
+                    best = Some((r, s));
+                }
             }
+            let Some((_, s)) = best else {
+                break;
+            };
+            if let (Some(it), Some(v)) = (next.get_mut(s), ids.get_mut(s)) {
+                it.next();
+                v.push(self.next_id);
+            }
+            self.next_id = self.next_id.wrapping_add(1);
         }
         ids
     }
@@ -146,6 +160,11 @@ fn sort_stable<T>(v: &mut [(At, T)], cmp: fn(&(At, T), &(At, T)) -> Ordering) {
         if let Some(run) = v.get_mut(start..start + len)
             && !run.is_sorted_by(|a, b| cmp(a, b) != Ordering::Greater)
         {
+            if run.len() <= SHORT_RUN {
+                insertion_sort(run, cmp);
+                start += len.max(1);
+                continue;
+            }
             let mut order: Vec<usize> = (0..run.len()).collect();
             order.sort_by(|&a, &b| match (run.get(a), run.get(b)) {
                 (Some(x), Some(y)) => cmp(x, y),
@@ -154,6 +173,24 @@ fn sort_stable<T>(v: &mut [(At, T)], cmp: fn(&(At, T), &(At, T)) -> Ordering) {
             permute(run, &order);
         }
         start += len.max(1);
+    }
+}
+
+/// Runs this short are sorted by moving items in place (most runs of one step hold a few
+/// rows); longer ones are sorted on indices first, so that each item moves once.
+const SHORT_RUN: usize = 8;
+
+/// Stable insertion sort: an item passes only items that compare greater.
+fn insertion_sort<T>(v: &mut [T], cmp: fn(&T, &T) -> Ordering) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 {
+            match (v.get(j - 1), v.get(j)) {
+                (Some(a), Some(b)) if cmp(a, b) == Ordering::Greater => v.swap(j - 1, j),
+                _ => break,
+            }
+            j -= 1;
+        }
     }
 }
 
@@ -178,27 +215,32 @@ pub(super) fn merge_sorted<T>(lists: Vec<Vec<T>>, cmp: fn(&T, &T) -> Ordering) -
         return nonempty.pop().unwrap_or_default();
     }
     let mut iters: Vec<std::vec::IntoIter<T>> = nonempty.into_iter().map(Vec::into_iter).collect();
-    let mut heads: Vec<Option<T>> = iters.iter_mut().map(Iterator::next).collect();
     let mut out = Vec::with_capacity(total);
     loop {
-        let mut best: Option<usize> = None;
-        for (i, h) in heads.iter().enumerate() {
-            let Some(x) = h else {
+        // Heads are compared in place: each item is moved once, into `out`.
+        let mut best: Option<(usize, &T)> = None;
+        let mut live = 0;
+        for (i, it) in iters.iter().enumerate() {
+            let Some(x) = it.as_slice().first() else {
                 continue;
             };
-            let keep = best
-                .and_then(|b| heads.get(b))
-                .and_then(Option::as_ref)
-                .is_some_and(|y| cmp(x, y) != Ordering::Less);
-            if !keep {
-                best = Some(i);
+            live += 1;
+            if best.is_none_or(|(_, y)| cmp(x, y) == Ordering::Less) {
+                best = Some((i, x));
             }
         }
-        let Some(b) = best else {
+        let Some(b) = best.map(|(i, _)| i) else {
             break;
         };
-        let next = iters.get_mut(b).and_then(Iterator::next);
-        if let Some(item) = heads.get_mut(b).and_then(|h| std::mem::replace(h, next)) {
+        let Some(it) = iters.get_mut(b) else {
+            break;
+        };
+        if live == 1 {
+            // The other lists are done: the rest of this one follows as it is.
+            out.extend(it);
+            break;
+        }
+        if let Some(item) = it.next() {
             out.push(item);
         }
     }
@@ -242,6 +284,65 @@ pub fn choose(cands: &[Oldest], n_flows: usize, n_conns: usize) -> Vec<(Vec<Slot
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn xorshift(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    /// Merging sorted lists gives what a stable sort of their concatenation gives (on equal
+    /// keys the earlier list first), and so does sorting the runs of one step.
+    #[test]
+    fn merge_and_short_sorts_are_stable_sorts() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let by_key = |a: &(u8, u32), b: &(u8, u32)| a.0.cmp(&b.0);
+        for n in 0..300u32 {
+            let lists: Vec<Vec<(u8, u32)>> = (0..(n % 4 + 1))
+                .map(|l| {
+                    let mut v: Vec<(u8, u32)> = (0..xorshift(&mut x) % 12)
+                        .map(|i| ((xorshift(&mut x) % 5) as u8, l * 100 + i as u32))
+                        .collect();
+                    v.sort_by(by_key);
+                    v
+                })
+                .collect();
+            let mut want: Vec<(u8, u32)> = lists.concat();
+            want.sort_by(by_key);
+            assert_eq!(merge_sorted(lists, by_key), want, "{n}");
+
+            let mut run: Vec<(u8, u32)> = (0..n % 12)
+                .map(|i| ((xorshift(&mut x) % 4) as u8, i))
+                .collect();
+            let mut want = run.clone();
+            want.sort_by(by_key);
+            insertion_sort(&mut run, by_key);
+            assert_eq!(run, want, "{n}");
+        }
+    }
+
+    /// Flows are numbered in order of the record that created them, over every shard.
+    #[test]
+    fn ids_follow_the_creating_records() {
+        let out = |created: Vec<u64>| Output {
+            created,
+            ..Output::default()
+        };
+        let outs = vec![
+            out(vec![0, 3, 4, 9]),
+            out(vec![1, 2, 5]),
+            out(vec![]),
+            out(vec![7]),
+        ];
+        let mut m = Merger::new();
+        assert_eq!(
+            m.ids(&outs),
+            vec![vec![0, 3, 4, 7], vec![1, 2, 5], vec![], vec![6]]
+        );
+        assert_eq!(m.ids(&outs[3..]), vec![vec![8]]);
+        assert_eq!(m.flows_numbered(), 9);
+    }
 
     #[test]
     fn permute_places_each_item_where_the_order_says() {

@@ -181,7 +181,7 @@ impl Shard {
         for (i, ((ts, d), owner)) in records.iter().zip(owners).enumerate() {
             let i = i + range.start;
             if *owner == self.index {
-                self.engine.on_decoded(*ts, *d);
+                self.engine.on_record(*ts, d);
             } else {
                 self.engine.observe(*ts, d);
             }
@@ -190,16 +190,24 @@ impl Shard {
                 step: Step::Record,
             });
         }
-        self.hand_over()
+        let out = self.hand_over();
+        // The next batch likely produces as much: its lists start at this one's lengths
+        // instead of growing (and copying) from empty.
+        self.out.created.reserve(out.created.len());
+        self.out.events.reserve(out.events.len());
+        self.out.evicted.reserve(out.evicted.len());
+        self.out.rows.reserve(out.rows.len());
+        out
     }
 
     /// Move what the engine produced during the last step into the output, tagged `at`.
     fn collect(&mut self, at: At) {
         let e = &mut self.engine;
-        if let Some(c) = &e.created {
-            for _ in self.tagged..c.len() {
-                self.out.created.push(at.record);
-            }
+        if let Some(c) = &e.created
+            && c.len() > self.tagged
+        {
+            let n = c.len() - self.tagged;
+            self.out.created.extend(std::iter::repeat_n(at.record, n));
             self.tagged = c.len();
         }
         if !e.events_out.is_empty() {
@@ -212,9 +220,9 @@ impl Shard {
                 .evicted
                 .extend(e.evicted_out.drain(..).map(|f| (at, f)));
         }
-        if e.cfg.zeek_rows {
-            let rows = e.zeek.take_rows();
-            self.out.rows.extend(rows.into_iter().map(|r| (at, r)));
+        if e.cfg.zeek_rows && e.zeek.has_rows() {
+            // Drained in place: the tracker keeps its buffer for the next rows.
+            self.out.rows.extend(e.zeek.drain_rows().map(|r| (at, r)));
         }
     }
 

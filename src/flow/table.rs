@@ -162,11 +162,14 @@ impl<V: TableEntry> FlowTable<V> {
 
     /// Stored flows in id order.
     pub fn by_id(&self) -> Vec<&V> {
-        let mut v: Vec<&V> = self.iter().collect();
-        if self.reused {
-            v.sort_unstable_by_key(|f| f.id());
+        if !self.reused {
+            return self.iter().collect();
         }
-        v
+        // Each id read once, beside its flow: a sort reading ids through the references
+        // missed the cache ~20 times a flow.
+        let mut v: Vec<(FlowId, &V)> = self.iter().map(|f| (f.id(), f)).collect();
+        v.sort_unstable_by_key(|x| x.0);
+        v.into_iter().map(|x| x.1).collect()
     }
 }
 

@@ -103,7 +103,7 @@ pub fn write_row<W: Write>(out: &mut W, r: &ZeekRow) -> io::Result<()> {
     write_micros(&mut line, r.ts.0)?;
     line.put(b"\t");
     // Letters and digits only: nothing to escape.
-    line.put(r.uid.as_str().as_bytes());
+    line.put(r.uid.as_bytes());
     line.put(b"\t");
     write_addr(&mut line, r.orig.addr)?;
     line.put(b"\t");

@@ -230,6 +230,17 @@ impl ZeekTracker {
         std::mem::take(&mut self.rows)
     }
 
+    /// Whether rows were logged since they were last taken.
+    #[inline]
+    pub fn has_rows(&self) -> bool {
+        !self.rows.is_empty()
+    }
+
+    /// Rows logged so far, in removal order, drained in place (before [`ZeekTracker::finish`]).
+    pub fn drain_rows(&mut self) -> std::vec::Drain<'_, ZeekRow> {
+        self.rows.drain(..)
+    }
+
     /// What the tracker's state takes in memory, by part (capacities, so growth slack counts;
     /// allocator overhead does not).
     pub fn memory(&self) -> TrackerMemory {

@@ -16,6 +16,12 @@ impl Uid {
         Uid(Some(uid_bytes(n)))
     }
 
+    /// The uid's characters (empty until numbered), without the UTF-8 check of
+    /// [`Uid::as_str`]: writers put them out as they are.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_ref().map_or(&[], |b| b.as_slice())
+    }
+
     pub fn as_str(&self) -> &str {
         // Every byte is `C` or from the ASCII alphabet.
         self.0
@@ -51,21 +57,59 @@ pub fn uid_bytes(n: u64) -> [u8; 18] {
     const CHUNK: u64 = 62u64.pow(5);
     let (hi, lo) = (mix(n), mix(n ^ 0x5851_f42d_4c95_7f2d));
     let mut limbs = [(hi >> 32) as u32, hi as u32, (lo >> 32) as u32, lo as u32];
-    let mut out = [b'C'; 18];
-    let mut digits = out.iter_mut().skip(1);
-    for pass in 0..4 {
+    // Each pass's remainder (below 62^5 < 2^32) holds the next five digits.
+    let mut rems = [0u32; 4];
+    for r in rems.iter_mut() {
         let mut rem = 0u64;
         for l in limbs.iter_mut() {
             let cur = (rem << 32) | *l as u64;
             *l = (cur / CHUNK) as u32;
             rem = cur % CHUNK;
         }
-        // 17 digits: three passes of five, then two.
-        let n = if pass < 3 { 5 } else { 2 };
-        for d in digits.by_ref().take(n) {
-            *d = ALPHABET.get((rem % 62) as usize).copied().unwrap_or(b'0');
-            rem /= 62;
+        *r = rem as u32;
+    }
+    let mut out = [b'C'; 18];
+    // 17 digits: three passes of five, then two (32-bit arithmetic from here on).
+    if let Some(digits) = out.get_mut(1..) {
+        for (chunk, mut r) in digits.chunks_mut(5).zip(rems) {
+            for d in chunk {
+                *d = ALPHABET.get((r % 62) as usize).copied().unwrap_or(b'0');
+                r /= 62;
+            }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digits as the straightforward u128 conversion gives them.
+    fn reference(n: u64) -> String {
+        fn mix(mut z: u64) -> u64 {
+            z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+        let a = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut v = ((mix(n) as u128) << 64) | mix(n ^ 0x5851_f42d_4c95_7f2d) as u128;
+        let mut s = String::from("C");
+        for _ in 0..17 {
+            s.push(a[(v % 62) as usize] as char);
+            v /= 62;
+        }
+        s
+    }
+
+    #[test]
+    fn uids_are_the_base62_digits_of_the_mixed_counter() {
+        for n in (0..2000u64).chain([u64::MAX, u64::MAX - 1, 1 << 40, 0x5851_f42d_4c95_7f2d]) {
+            let u = Uid::new(n);
+            assert_eq!(u.as_str(), reference(n), "{n}");
+            assert_eq!(u.as_bytes(), reference(n).as_bytes());
+        }
+        assert_eq!(Uid::default().as_bytes(), b"");
+    }
 }
