@@ -39,6 +39,8 @@ pub(super) struct ReportWriter<W: Write> {
     exports: Exports,
     /// Threads that may format the records written at the end (offline).
     threads: usize,
+    /// The records of the flows evicted by one record, formatted before one write (reused).
+    scratch: Vec<u8>,
 }
 
 /// Flows a thread formats at a time when the records at the end are split over threads.
@@ -55,6 +57,7 @@ impl<W: Write> ReportWriter<W> {
             host: None,
             exports: Exports::default(),
             threads: 1,
+            scratch: Vec::new(),
         }
     }
 
@@ -122,6 +125,7 @@ impl<W: Write> ReportWriter<W> {
             return Ok(());
         }
         let gone: Vec<_> = engine.take_evicted().collect();
+        self.scratch.clear();
         for f in &gone {
             if !self.exports.is_empty() {
                 let attr = self.host.as_ref().map(|h| &h.attr);
@@ -131,13 +135,13 @@ impl<W: Write> ReportWriter<W> {
                 ReportKind::Json => {
                     self.told.remove(&f.id);
                     let attr = self.host.as_ref().map(|h| &h.attr);
-                    report::json::write_flow_host(&mut self.out, f, engine, attr)?;
+                    report::json::append_flow_host(&mut self.scratch, f, engine, attr)?;
                 }
-                ReportKind::Text => self.text.flow(&mut self.out, f, engine)?,
+                ReportKind::Text => self.text.flow_into(&mut self.scratch, f, engine)?,
                 _ => {}
             }
         }
-        Ok(())
+        self.out.write_all(&self.scratch)
     }
 
     /// After each record: stream events and Zeek rows; live JSON checks the touched flow.
@@ -269,7 +273,9 @@ impl<W: Write> ReportWriter<W> {
             self.threads,
             &flows,
             |part| {
-                let mut buf = Vec::with_capacity(part.len() * 1024);
+                // Records are about 1 kB (BENCHMARKS.md "Issue 17"): room for them without
+                // growing (each growth copies the part written so far).
+                let mut buf = Vec::with_capacity(part.len() * 1280);
                 report::json::write_records(&mut buf, part, engine, mb)?;
                 Ok(buf)
             },
@@ -278,7 +284,8 @@ impl<W: Write> ReportWriter<W> {
     }
 
     /// Offline text, at the end: the remaining flows' rows (told in parts on up to `threads`
-    /// threads, written in order), then the sections below the table.
+    /// threads, each part's rows in one buffer, written in order), then the sections below
+    /// the table.
     fn text_all(
         &mut self,
         engine: &Engine,
@@ -292,17 +299,24 @@ impl<W: Write> ReportWriter<W> {
             self.threads,
             &flows,
             |part| {
-                part.iter()
-                    .map(|f| report::text::FlowText::of(f, engine, Some(&mb)))
-                    .collect::<io::Result<Vec<_>>>()
+                let mut rows = Vec::with_capacity(part.len() * report::text::ROW_BYTES);
+                let mut told = Vec::with_capacity(part.len());
+                for f in part {
+                    told.push(report::text::FlowText::of(f, engine, Some(&mb), &mut rows)?);
+                }
+                Ok((rows, told))
             },
-            |told| told.into_iter().try_for_each(|t| text.absorb(out, t)),
+            |(rows, told)| {
+                out.write_all(&rows)?;
+                told.into_iter().for_each(|t| text.absorb(t));
+                Ok(())
+            },
         )?;
         self.text
             .finish_with(&mut self.out, engine, &mb, warnings, notes)
     }
 
-    /// Just before `engine.finish()`    /// Just before `engine.finish()`: the last look at the host's sockets.
+    /// Just before `engine.finish()`: the last look at the host's sockets.
     pub(super) fn before_finish(&mut self, engine: &mut Engine) {
         if let Some(h) = &mut self.host {
             h.poll(engine);

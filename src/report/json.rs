@@ -177,7 +177,7 @@ struct FlowJson<'a> {
     stuck_close: Option<StuckCloseJson>,
     syn_give_up_ts: Option<Ts>,
     rst: RstCounts,
-    advice: &'a [String],
+    advice: &'a [std::borrow::Cow<'static, str>],
     /// The encapsulations the connection was found in, outermost first (null when none).
     tunnel: Option<Vec<TunnelJson>>,
     /// Live on the capturing host: `process`, `kernel`, `kernel_only` (absent offline).
@@ -194,12 +194,22 @@ impl Serialize for EndpointText {
     }
 }
 
-/// The flow's nonzero event counts, as an object with the kinds in name order.
-struct EventCounts(Vec<(&'static str, u32)>);
+/// The flow's event counts (indexed by kind), as an object of the nonzero ones with the kinds
+/// in name order.
+struct EventCounts([u32; EventKind::COUNT]);
+
+impl EventCounts {
+    fn nonzero(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
+        kinds_by_name().iter().filter_map(|k| {
+            let n = self.0.get(*k as usize).copied().unwrap_or(0);
+            (n > 0).then(|| (k.as_str(), n))
+        })
+    }
+}
 
 impl Serialize for EventCounts {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, n)| (k, n)))
+        s.collect_map(self.nonzero())
     }
 }
 
@@ -256,13 +266,7 @@ fn record<'a>(
 ) -> FlowJson<'a> {
     let (orig_pkts, resp_pkts) = f.by_role(f.pkts);
     let (ob, rb) = f.by_role(f.payload_bytes);
-    let events = EventCounts(
-        kinds_by_name()
-            .iter()
-            .filter(|k| f.count(**k) > 0)
-            .map(|k| (k.as_str(), f.count(*k)))
-            .collect(),
-    );
+    let events = EventCounts(f.event_counts.to_array());
     FlowJson {
         flow: f.id,
         orig: EndpointText(f.orig()),
@@ -374,6 +378,17 @@ pub fn write_flow<W: Write>(out: &mut W, f: &Flow, engine: &Engine) -> io::Resul
     write_flow_host(out, f, engine, None)
 }
 
+/// One flow's record (and its newline) appended to `out`, with what the capturing host says
+/// about it when attributing: [`write_flow_host`] into a buffer the caller reuses.
+pub fn append_flow_host(
+    out: &mut Vec<u8>,
+    f: &Flow,
+    engine: &Engine,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> io::Result<()> {
+    append_line(out, f, engine, None, attr)
+}
+
 /// One flow's record with what the capturing host says about it (live attribution).
 pub fn write_flow_host<W: Write>(
     out: &mut W,
@@ -391,16 +406,28 @@ fn write_flow_with<W: Write>(
     mb: Option<&Middleboxes>,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<()> {
+    let mut line = Vec::with_capacity(1024);
+    append_line(&mut line, f, engine, mb, attr)?;
+    out.write_all(&line)
+}
+
+/// One flow's record and its newline, appended to `out`.
+fn append_line(
+    out: &mut Vec<u8>,
+    f: &Flow,
+    engine: &Engine,
+    mb: Option<&Middleboxes>,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> io::Result<()> {
     let s = f.summary(engine.now(), &engine.cfg.native);
     let x = Story::of(f, &s, engine, mb);
     let s = NativeSummary {
         stale: x.stale,
         ..s
     };
-    let mut line = Vec::with_capacity(1024);
-    write_record(&mut line, &record(f, &s, &x, attr))?;
-    line.push(b'\n');
-    out.write_all(&line)
+    write_record(out, &record(f, &s, &x, attr))?;
+    out.push(b'\n');
+    Ok(())
 }
 
 /// A record's JSON text, exactly as `serde_json` writes the derived [`FlowJson`], but with the
@@ -446,8 +473,8 @@ fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
     key!(o, "events");
     {
         let mut ev = Obj::open(o.out);
-        for (k, n) in &r.events.0 {
-            ev.key(k).uint(u64::from(*n));
+        for (k, n) in r.events.nonzero() {
+            ev.key(k).uint(u64::from(n));
         }
         ev.close();
     }
@@ -468,7 +495,15 @@ fn write_record(out: &mut Vec<u8>, r: &FlowJson<'_>) -> io::Result<()> {
         key!(rst, "challenge_acks").uint(u64::from(r.rst.challenge_acks));
         rst.close();
     }
-    key!(o, "advice").serde(&r.advice)?;
+    key!(o, "advice");
+    o.out.push(b'[');
+    for (i, a) in r.advice.iter().enumerate() {
+        if i > 0 {
+            o.out.push(b',');
+        }
+        o.escaped(a)?;
+    }
+    o.out.push(b']');
     key!(o, "tunnel").serde(&r.tunnel)?;
     if let Some(h) = &r.host {
         // Flattened: the host object's members continue the record's.
@@ -544,8 +579,13 @@ impl<'a> Obj<'a> {
     }
 
     fn uint(&mut self, v: u64) {
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        // Most counters of a record are 0 or a few.
+        if v < 10 {
+            self.out.push(b'0' + v as u8);
+        } else {
+            self.out
+                .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        }
     }
 
     fn boolean(&mut self, v: bool) {
@@ -555,14 +595,21 @@ impl<'a> Obj<'a> {
 
     /// Addresses and ports: digits, dots, colons, hex and brackets, nothing to escape.
     fn endpoint(&mut self, e: crate::decode::Endpoint) -> io::Result<()> {
-        let mut l = super::Line::new();
-        super::write_endpoint(&mut l, e)?;
-        self.word(std::str::from_utf8(l.as_bytes()).unwrap_or_default());
+        self.out.push(b'"');
+        super::write_endpoint(self.out, e)?;
+        self.out.push(b'"');
         Ok(())
     }
 
+    /// Free text, escaped as `serde_json` escapes it: only `"`, `\\` and control characters
+    /// below 0x20 are; text without any (advice sentences, histories) is copied as it is.
     fn escaped(&mut self, s: &str) -> io::Result<()> {
-        self.serde(s)
+        if needs_escape(s.as_bytes()) {
+            self.serde(s)
+        } else {
+            self.word(s);
+            Ok(())
+        }
     }
 
     fn float(&mut self, v: f64) -> io::Result<()> {
@@ -581,6 +628,34 @@ impl<'a> Obj<'a> {
     fn close(self) {
         self.out.push(b'}');
     }
+}
+
+/// Whether serde_json would escape any byte of `b`: `"`, `\\` or a control character below
+/// 0x20. Eight bytes at a time (a byte-wise test per word, no branch per byte): the advice
+/// sentences checked are a fifth of a record.
+fn needs_escape(b: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // A word's bytes that are zero, each flagged by its high bit (exact: no false flags,
+    // because a byte's borrow only reaches bytes above a zero byte, already flagged).
+    let zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
+    // Bytes below 0x20: zero once the bits 0x20 and above are cleared.
+    let low = |w: u64| zero(w & u64::from_ne_bytes([0xe0; 8]));
+    let hit = |w: u64| {
+        low(w) | zero(w ^ u64::from_ne_bytes([b'"'; 8])) | zero(w ^ u64::from_ne_bytes([b'\\'; 8]))
+    };
+    let mut words = b.chunks_exact(8);
+    for c in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        if hit(u64::from_ne_bytes(w)) != 0 {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
 }
 
 /// One flow's record as a JSON value (the Parquet output converts these to columns), with the
@@ -625,7 +700,7 @@ pub fn write_records(
     mb: Option<&Middleboxes>,
 ) -> io::Result<()> {
     for f in flows {
-        write_flow_with(out, f, engine, mb, None)?;
+        append_line(out, f, engine, mb, None)?;
     }
     Ok(())
 }
@@ -633,6 +708,43 @@ pub fn write_records(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Free text copied without serde is the text serde writes.
+    #[test]
+    fn free_text_is_escaped_as_serde_escapes_it() {
+        for t in [
+            "",
+            "plain advice: raise tcp_keepalive_time below 300 s",
+            "quote \" and backslash \\",
+            "tab\tnewline\ncontrol\u{1}\u{1f}",
+            "del \u{7f}, é, ✓, \u{2028}",
+            "eight b\"long words\\ and a\u{1f} control past them",
+            "no escapes over several whole words and a tail",
+        ] {
+            let mut got = Vec::new();
+            Obj::open(&mut got).escaped(t).unwrap();
+            let want = serde_json::to_vec(t).unwrap();
+            assert_eq!(got.get(1..), Some(&want[..]), "{t:?}");
+        }
+    }
+
+    /// The word-wise test agrees with the byte-wise one for every byte value at every place
+    /// of a word and of the tail.
+    #[test]
+    fn escape_test_agrees_byte_by_byte() {
+        let slow = |b: &[u8]| b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+        for len in [1, 7, 8, 9, 16, 21] {
+            for at in 0..len {
+                for c in 0..=255u8 {
+                    for fill in [b'a', 0xff, 0x21, 0x20] {
+                        let mut b = vec![fill; len];
+                        b[at] = c;
+                        assert_eq!(needs_escape(&b), slow(&b), "{b:?}");
+                    }
+                }
+            }
+        }
+    }
 
     /// The hand-written record text is serde's, byte for byte, on every flow of every
     /// fixture capture (fixtures/ and its subfolders: tunnels, fragments, cable pulls,

@@ -67,9 +67,28 @@ impl Write for Line {
     }
 }
 
+/// Where report text is put: a row on the stack ([`Line`]) or a record buffer (json).
+pub(crate) trait Put: Write {
+    fn put(&mut self, b: &[u8]);
+}
+
+impl Put for Line {
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        Line::put(self, b)
+    }
+}
+
+impl Put for Vec<u8> {
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        self.extend_from_slice(b)
+    }
+}
+
 /// std's notation (IPv6 in RFC 5952 compressed lower-case form, as Zeek prints it); IPv4
 /// without going through `fmt`.
-pub(crate) fn write_addr(out: &mut Line, a: std::net::IpAddr) -> io::Result<()> {
+pub(crate) fn write_addr(out: &mut impl Put, a: std::net::IpAddr) -> io::Result<()> {
     match a {
         std::net::IpAddr::V4(v4) => {
             // Each octet's digits and a dot from a table, then the last dot dropped.
@@ -112,7 +131,7 @@ const OCTETS: [[u8; 4]; 256] = {
 };
 
 /// An endpoint as its `Display` writes it (`addr:port`, IPv6 as `[addr]:port`).
-pub(crate) fn write_endpoint(out: &mut Line, e: crate::decode::Endpoint) -> io::Result<()> {
+pub(crate) fn write_endpoint(out: &mut impl Put, e: crate::decode::Endpoint) -> io::Result<()> {
     let v6 = e.addr.is_ipv6();
     if v6 {
         out.put(b"[");
@@ -124,23 +143,23 @@ pub(crate) fn write_endpoint(out: &mut Line, e: crate::decode::Endpoint) -> io::
 }
 
 /// `s` then spaces up to `width` characters, as `{:<width}` pads.
-pub(crate) fn put_left(out: &mut Line, s: &[u8], width: usize) {
+pub(crate) fn put_left(out: &mut impl Put, s: &[u8], width: usize) {
     out.put(s);
     put_spaces(out, width.saturating_sub(chars(s)));
 }
 
 /// Spaces up to `width` characters then `s`, as `{:>width}` pads.
-pub(crate) fn put_right(out: &mut Line, s: &[u8], width: usize) {
+pub(crate) fn put_right(out: &mut impl Put, s: &[u8], width: usize) {
     put_spaces(out, width.saturating_sub(chars(s)));
     out.put(s);
 }
 
 /// Characters (not bytes) of UTF-8 text, as `fmt`'s padding counts them.
-fn chars(s: &[u8]) -> usize {
+pub(crate) fn chars(s: &[u8]) -> usize {
     s.iter().filter(|b| (**b & 0xc0) != 0x80).count()
 }
 
-fn put_spaces(out: &mut Line, mut n: usize) {
+pub(crate) fn put_spaces(out: &mut impl Put, mut n: usize) {
     const SPACES: [u8; 64] = [b' '; 64];
     while n > 0 {
         let k = n.min(SPACES.len());

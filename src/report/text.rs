@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::warnings::Warning;
-use super::{Line, put_left, put_right, write_endpoint};
+use super::{Put, chars, put_left, put_right, put_spaces, write_endpoint};
 use crate::capture::ReadOutcome;
 use crate::decode::Skip;
 use crate::display::{
@@ -71,6 +71,13 @@ impl TextReport {
         self.flow_with(out, f, engine, None)
     }
 
+    /// One flow's row appended to `rows` (a buffer the caller reuses and writes).
+    pub fn flow_into(&mut self, rows: &mut Vec<u8>, f: &Flow, engine: &Engine) -> io::Result<()> {
+        let t = FlowText::of(f, engine, None, rows)?;
+        self.absorb(t);
+        Ok(())
+    }
+
     fn flow_with<W: Write>(
         &mut self,
         out: &mut W,
@@ -78,14 +85,17 @@ impl TextReport {
         engine: &Engine,
         mb: Option<&Middleboxes>,
     ) -> io::Result<()> {
-        let t = FlowText::of(f, engine, mb)?;
-        self.absorb(out, t)
+        let mut row = Vec::with_capacity(ROW_BYTES);
+        let t = FlowText::of(f, engine, mb, &mut row)?;
+        out.write_all(&row)?;
+        self.absorb(t);
+        Ok(())
     }
 
-    /// Write a flow's row and keep what it adds below the table (in flow order).
-    pub fn absorb<W: Write>(&mut self, out: &mut W, t: FlowText) -> io::Result<()> {
+    /// Keep what a flow adds below the table and to the totals (in flow order, its row
+    /// written).
+    pub fn absorb(&mut self, t: FlowText) {
         let FlowText {
-            row,
             who: (id, orig, resp),
             counts: (v, handshake, close),
             stale,
@@ -93,7 +103,6 @@ impl TextReport {
             advice,
         } = t;
         self.totals.add(v, handshake, close);
-        out.write_all(row.as_bytes())?;
         let head = || format!("  flow {id} {orig} -> {resp}:");
         if let Some(line) = stale {
             if self.stale_lines.len() < MAX_STALE_LINES {
@@ -119,7 +128,6 @@ impl TextReport {
                 self.advice_more += 1;
             }
         }
-        Ok(())
     }
 
     /// The flows remaining at the end, already told ([`FlowText::of`], in flow-id order and
@@ -162,11 +170,13 @@ impl TextReport {
     }
 }
 
-/// One flow as the text report tells it: its row, the words on its totals, and the lines it
-/// adds below the table. Computed without the report's state, so that the flows at the end
-/// can be told on several threads and written in order ([`TextReport::absorb`]).
+/// About a row's bytes (the columns' widths and a verdict): room for one without growing.
+pub const ROW_BYTES: usize = 192;
+
+/// One flow as the text report tells it beside its row: the words on its totals, and the lines
+/// it adds below the table. Computed without the report's state, so that the flows at the end
+/// can be told on several threads and absorbed in order ([`TextReport::absorb`]).
 pub struct FlowText {
-    row: Line,
     /// The flow's id and endpoints, for the start of its lines below the table
     /// (`  flow N A -> B:`, formatted only for the lines kept).
     who: (
@@ -177,11 +187,18 @@ pub struct FlowText {
     counts: (Verdict, crate::tcp::HandshakeClass, crate::tcp::CloseClass),
     stale: Option<String>,
     life: Vec<String>,
-    advice: Vec<String>,
+    advice: Vec<std::borrow::Cow<'static, str>>,
 }
 
 impl FlowText {
-    pub fn of(f: &Flow, engine: &Engine, mb: Option<&Middleboxes>) -> io::Result<FlowText> {
+    /// The flow's row, appended to `row` (a part's rows share one buffer, written at once),
+    /// and the rest of its text.
+    pub fn of(
+        f: &Flow,
+        engine: &Engine,
+        mb: Option<&Middleboxes>,
+        row: &mut Vec<u8>,
+    ) -> io::Result<FlowText> {
         let now = engine.now();
         let s = f.summary(now, &engine.cfg.native);
         let x = Story::of(f, &s, engine, mb);
@@ -193,42 +210,42 @@ impl FlowText {
         // The row, padded as `{:>5}  {:<46} {:<12} {:<33} {:<12} {:<12} {:>7} {:>10} {:>4}
         // {:<16} {}` would pad it, without `fmt` (it was most of the report's cost per
         // connection: `row_matches_fmt`).
-        let mut row = Line::new();
         let mut n = itoa::Buffer::new();
-        put_right(&mut row, n.format(f.id).as_bytes(), 5);
+        put_right(row, n.format(f.id).as_bytes(), 5);
         row.put(b"  ");
-        let mut ends = Line::new();
-        write_endpoint(&mut ends, f.orig())?;
-        ends.put(b" -> ");
-        write_endpoint(&mut ends, f.resp())?;
-        put_left(&mut row, ends.as_bytes(), 46);
+        // Cells made of several parts are written in place, then padded.
+        let start = row.len();
+        write_endpoint(row, f.orig())?;
+        row.put(b" -> ");
+        write_endpoint(row, f.resp())?;
+        pad_from(row, start, 46);
         row.put(b" ");
-        put_left(&mut row, s.handshake.as_str().as_bytes(), 12);
+        put_left(row, s.handshake.as_str().as_bytes(), 12);
         row.put(b" ");
-        let mut close = Line::new();
-        close.put(s.close.as_str().as_bytes());
+        let start = row.len();
+        row.put(s.close.as_str().as_bytes());
         if let Some(d) = s.close_detail {
-            close.put(b"(");
-            close.put(d.as_str().as_bytes());
-            close.put(b")");
+            row.put(b"(");
+            row.put(d.as_str().as_bytes());
+            row.put(b")");
         }
-        put_left(&mut row, close.as_bytes(), 33);
+        pad_from(row, start, 33);
         row.put(b" ");
-        put_left(&mut row, s.orig_state.as_str().as_bytes(), 12);
+        put_left(row, s.orig_state.as_str().as_bytes(), 12);
         row.put(b" ");
-        put_left(&mut row, s.resp_state.as_str().as_bytes(), 12);
+        put_left(row, s.resp_state.as_str().as_bytes(), 12);
         row.put(b" ");
-        put_right(&mut row, n.format(f.pkts[0] + f.pkts[1]).as_bytes(), 7);
+        put_right(row, n.format(f.pkts[0] + f.pkts[1]).as_bytes(), 7);
         row.put(b" ");
         let bytes = f.payload_bytes[0] + f.payload_bytes[1];
-        put_right(&mut row, n.format(bytes).as_bytes(), 10);
+        put_right(row, n.format(bytes).as_bytes(), 10);
         row.put(b" ");
-        put_right(&mut row, n.format(s.retransmissions).as_bytes(), 4);
+        put_right(row, n.format(s.retransmissions).as_bytes(), 4);
         row.put(b" ");
         match s.keepalive {
-            None => put_left(&mut row, b"-", 16),
+            None => put_left(row, b"-", 16),
             Some(k) => put_left(
-                &mut row,
+                row,
                 keepalive_cell(Some((k.probes, k.acks, k.unanswered))).as_bytes(),
                 16,
             ),
@@ -249,7 +266,6 @@ impl FlowText {
         });
         let life = life_sentences(&s, &x.episodes, x.idle_killed, x.middlebox_reset.as_ref());
         Ok(FlowText {
-            row,
             who: (f.id, f.orig(), f.resp()),
             counts: (v, s.handshake, s.close),
             stale,
@@ -257,6 +273,12 @@ impl FlowText {
             advice: x.advice,
         })
     }
+}
+
+/// Spaces after the cell written from `start` up to `width` characters, as `{:<width}` pads.
+fn pad_from(row: &mut Vec<u8>, start: usize, width: usize) {
+    let written = chars(row.get(start..).unwrap_or(&[]));
+    put_spaces(row, width.saturating_sub(written));
 }
 
 /// The `Middleboxes` section: inferred idle limits per pair of networks.

@@ -20,7 +20,7 @@ pub struct Story {
     pub idle_killed: Option<IdleKilled>,
     /// A RST that is not the peer's: another TTL, or an idle kill past the path's limit.
     pub middlebox_reset: Option<MiddleboxReset>,
-    pub advice: Vec<String>,
+    pub advice: Vec<std::borrow::Cow<'static, str>>,
     /// The stale verdict as shown (see [`shown`]).
     pub stale: Option<Stale>,
     /// The idle limit inferred for the connection's pair of networks, when the cross-flow

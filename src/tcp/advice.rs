@@ -2,6 +2,8 @@
 //! the settings that bound how long a dead peer goes unnoticed, what they cost now, and what to
 //! set to notice within a chosen time. Sentences for the text report, the TUI and json `advice`.
 
+use std::borrow::Cow;
+
 use crate::tcp::life::{KilledBy, Outcome, StaleEpisode};
 use crate::tcp::{EndpointState, NativeConfig, NativeSummary, Role, StaleReason};
 
@@ -60,13 +62,14 @@ const SET_KEEPALIVE: &str = "set SO_KEEPALIVE with TCP_KEEPIDLE=30, TCP_KEEPINTV
      (a silent peer is found within 60 s) and TCP_USER_TIMEOUT=60000 so unacknowledged data \
      fails as soon";
 
-/// The advice for one connection; empty when there is nothing to change.
+/// The advice for one connection; empty when there is nothing to change. Fixed sentences are
+/// borrowed, not copied: a SYN flood gives every connection one.
 pub fn advise(
     s: &NativeSummary,
     episodes: &[StaleEpisode],
     limit: Option<&PathLimit>,
     cfg: &NativeConfig,
-) -> Vec<String> {
+) -> Vec<Cow<'static, str>> {
     let mut out = Vec::new();
     let ka = s.keepalive.as_ref();
     let stale_now = s.stale.is_some();
@@ -75,7 +78,7 @@ pub fn advise(
     let retries = s.stale.and_then(|st| st.give_up).and_then(|g| g.retries);
     if stale_now || was_stale || s.idle_killed.is_some() {
         match s.stale.map(|st| st.reason) {
-            Some(StaleReason::PeerUnreachable) => out.push(match retries {
+            Some(StaleReason::PeerUnreachable) => out.push(Cow::Owned(match retries {
                 Some(r) if r.seen => format!(
                     "Data to a silent peer: the sender's kernel retransmitted it for about {} \
                      (retry limit {}: tcp_retries2, or tcp_orphan_retries once the application \
@@ -107,14 +110,14 @@ pub fn advise(
                     TARGET_S * 1000.0,
                     TARGET_S
                 ),
-            }),
+            })),
             Some(StaleReason::KeepaliveUnanswered) => {
                 if let Some(k) = ka {
                     let idle = k.idle_s.unwrap_or(KEEPIDLE_DEFAULT);
                     let intvl = k.interval_s.unwrap_or(75.0);
                     let cnt = k.count.map_or(9, |(n, _)| n);
                     let total = idle + intvl * cnt as f64;
-                    out.push(format!(
+                    out.push(Cow::Owned(format!(
                         "Keepalive finds this dead peer after idle {} + {} x {} = {}; {}.",
                         secs(idle),
                         cnt,
@@ -125,7 +128,7 @@ pub fn advise(
                         } else {
                             "that is already quick"
                         }
-                    ));
+                    )));
                 }
             }
             _ => {}
@@ -135,7 +138,7 @@ pub fn advise(
                 Some(r) if r.seen => (r.used, "as seen here"),
                 _ => (cfg.tcp_retries2, "if it is the Linux default"),
             };
-            out.push(format!(
+            out.push(Cow::Owned(format!(
                 "No keepalive seen: after a cable pull this connection stays ESTABLISHED until the \
                  application writes, and with tcp_retries2 = {} ({}) that write fails after about \
                  {}; {}.",
@@ -143,33 +146,33 @@ pub fn advise(
                 how,
                 secs(retries2_time(r)),
                 SET_KEEPALIVE
-            ));
+            )));
         }
     }
     if let Some(last) = episodes.last() {
         match last.outcome {
             Outcome::Resumed => {
                 if let Some(r) = last.recovery_s {
-                    out.push(format!(
+                    out.push(Cow::Owned(format!(
                         "The connection survived a {} outage; a TCP_USER_TIMEOUT or keepalive limit \
                          shorter than that would have closed it.",
                         secs(r)
-                    ));
+                    )));
                 }
             }
-            Outcome::MiddleboxReset => out.push(
+            Outcome::MiddleboxReset => out.push(Cow::Owned(
                 "A middlebox on the path reset the connection while the peer was silent (its RST \
                  does not look like the peer's): the peer may still hold the connection; check the \
                  middlebox's timeouts for unacknowledged or idle connections, and let keepalive \
                  (see above) find a dead peer before the middlebox does."
                     .to_string(),
-            ),
-            Outcome::PeerReset => out.push(
+            )),
+            Outcome::PeerReset => out.push(Cow::Owned(
                 "The peer answered with a RST when it came back: it restarted or lost the \
                  connection, so the application must reconnect; keepalive (see above) finds this \
                  sooner."
                     .to_string(),
-            ),
+            )),
             _ => {}
         }
     }
@@ -179,20 +182,20 @@ pub fn advise(
             KilledBy::Icmp => "answered with an ICMP error",
             KilledBy::Silence => "silently dropped",
         };
-        out.push(format!(
+        out.push(Cow::Owned(format!(
             "Killed after {} idle: a middlebox on the path forgot the connection and {} its next \
              segment; send keepalives more often than the path's idle limit (TCP_KEEPIDLE below {}).",
             secs(k.idle_s),
             how,
             secs(k.idle_s / 2.0)
-        ));
+        )));
     }
     if let Some(l) = limit
         && s.idle_killed.is_none()
     {
         let idle = ka.and_then(|k| k.idle_s).unwrap_or(KEEPIDLE_DEFAULT);
         if idle > l.low_s {
-            out.push(format!(
+            out.push(Cow::Owned(format!(
                 "Its keepalive idle time ({}{}) exceeds the idle limit of {}-{} between {}: left \
                  idle, it will be killed silently; set TCP_KEEPIDLE below {}.",
                 secs(idle),
@@ -205,11 +208,11 @@ pub fn advise(
                 secs(l.high_s),
                 l.pair,
                 secs(l.low_s)
-            ));
+            )));
         }
     }
     if let Some(sc) = s.stuck_close {
-        out.push(match sc.state {
+        out.push(Cow::Owned(match sc.state {
             EndpointState::CloseWait => format!(
                 "The {} application never closed its socket after the peer's FIN (CLOSE-WAIT): \
                  the kernel never times this out; fix the application's close path.",
@@ -227,23 +230,23 @@ pub fn advise(
                 side(sc.side),
                 st.as_str()
             ),
-        });
+        }));
     }
     if s.rst.in_window > 0 {
-        out.push(format!(
+        out.push(Cow::Owned(format!(
             "{} RST(s) in the window but not at the exact sequence number: likely injected \
              (RFC 5961 §3); the receiver answered {} challenge ACK(s) instead of resetting.",
             s.rst.in_window, s.rst.challenge_acks
-        ));
+        )));
     }
     if let Some(g) = s.syn_give_up {
         let _ = g;
-        out.push(
+        out.push(Cow::Owned(
             "The connection attempt is unanswered: Linux retries a SYN for tcp_syn_retries (6) plus \
              tcp_syn_linear_timeouts (4) retransmissions within a budget of about 127 s; set \
              TCP_SYNCNT or a connect() timeout to fail sooner."
                 .to_string(),
-        );
+        ));
     }
     out
 }
