@@ -41,19 +41,8 @@ impl Merger {
             .collect();
         let mut next: Vec<std::slice::Iter<'_, u64>> =
             outs.iter().map(|o| o.created.iter()).collect();
-        loop {
-            // The shard whose next creation comes first (a record belongs to one shard).
-            let mut best: Option<(u64, usize)> = None;
-            for (s, it) in next.iter().enumerate() {
-                if let Some(&r) = it.as_slice().first()
-                    && best.is_none_or(|(b, _)| r < b)
-                {
-                    best = Some((r, s));
-                }
-            }
-            let Some((_, s)) = best else {
-                break;
-            };
+        // The shard whose next creation comes first (a record belongs to one shard).
+        while let Some((s, _)) = first_head(next.iter().map(|it| it.as_slice()), u64::cmp) {
             if let (Some(it), Some(v)) = (next.get_mut(s), ids.get_mut(s)) {
                 it.next();
                 v.push(self.next_id);
@@ -206,6 +195,26 @@ fn permute<T>(v: &mut [T], order: &[usize]) {
     }
 }
 
+/// Which of the lists' heads comes first by `cmp` (on equal keys the earlier list's), and how
+/// many lists still have one; `None` when every list is empty.
+fn first_head<'a, T: 'a>(
+    lists: impl Iterator<Item = &'a [T]>,
+    cmp: fn(&T, &T) -> Ordering,
+) -> Option<(usize, usize)> {
+    let mut best: Option<(usize, &T)> = None;
+    let mut live = 0;
+    for (i, l) in lists.enumerate() {
+        let Some(x) = l.first() else {
+            continue;
+        };
+        live += 1;
+        if best.is_none_or(|(_, y)| cmp(x, y) == Ordering::Less) {
+            best = Some((i, x));
+        }
+    }
+    best.map(|(i, _)| (i, live))
+}
+
 /// Merge lists that are each in `cmp` order into one; on equal keys the earlier list's item
 /// comes first (what a stable sort of the concatenation gives).
 pub(super) fn merge_sorted<T>(lists: Vec<Vec<T>>, cmp: fn(&T, &T) -> Ordering) -> Vec<T> {
@@ -216,22 +225,8 @@ pub(super) fn merge_sorted<T>(lists: Vec<Vec<T>>, cmp: fn(&T, &T) -> Ordering) -
     }
     let mut iters: Vec<std::vec::IntoIter<T>> = nonempty.into_iter().map(Vec::into_iter).collect();
     let mut out = Vec::with_capacity(total);
-    loop {
-        // Heads are compared in place: each item is moved once, into `out`.
-        let mut best: Option<(usize, &T)> = None;
-        let mut live = 0;
-        for (i, it) in iters.iter().enumerate() {
-            let Some(x) = it.as_slice().first() else {
-                continue;
-            };
-            live += 1;
-            if best.is_none_or(|(_, y)| cmp(x, y) == Ordering::Less) {
-                best = Some((i, x));
-            }
-        }
-        let Some(b) = best.map(|(i, _)| i) else {
-            break;
-        };
+    // Heads are compared in place: each item is moved once, into `out`.
+    while let Some((b, live)) = first_head(iters.iter().map(|it| it.as_slice()), cmp) {
         let Some(it) = iters.get_mut(b) else {
             break;
         };
