@@ -121,6 +121,10 @@ impl<W: Write> ReportWriter<W> {
     /// Flows the engine evicted are reported now (JSON record, text row) and then dropped.
     pub(super) fn evicted(&mut self, engine: &mut Engine) -> io::Result<()> {
         // Called after every record: the common case (nothing evicted) must cost nothing.
+        if engine.has_records() {
+            let text = (self.kind == ReportKind::Text).then_some(&mut self.text);
+            super::shard_format::write_records(engine, &mut self.out, text, &mut self.scratch)?;
+        }
         if !engine.has_evicted() {
             return Ok(());
         }
