@@ -6,6 +6,7 @@
 pub mod attribution;
 mod flow;
 pub mod merge;
+mod quiet;
 pub mod shard;
 mod stats;
 
@@ -99,6 +100,8 @@ pub struct Engine {
     evicted_out: Vec<Flow>,
     /// When the next timeout sweep is due.
     next_sweep: Option<Ts>,
+    /// Which flows the sweep may find quiet, without reading every flow.
+    quiet: quiet::QuietIndex,
     /// Unanswered ARP / neighbour solicitations, once any was seen (docs/cable-pull.md).
     neighbours: Option<Box<NeighbourTable>>,
     /// Decoder for [`Engine::on_frame`] (drivers that decode on another thread hold their own,
@@ -148,6 +151,7 @@ impl Engine {
             events_out: Vec::new(),
             evicted_out: Vec::new(),
             next_sweep: None,
+            quiet: quiet::QuietIndex::default(),
             neighbours: None,
             decoder: Decoder::with_shared(
                 DecodeOptions {
@@ -328,6 +332,7 @@ impl Engine {
         flow.payload_bytes[i] += seg.payload_len as u64;
         flow.ip_bytes[i] += seg.ip_len as u64;
         flow.last_ts = seg.ts;
+        self.quiet.touch(slot, seg.ts);
 
         let mut ev = control_events(seg);
         let conn = &flow.conn;
@@ -478,6 +483,7 @@ impl Engine {
             None => return,
         };
         if let Some(mut f) = self.flows.remove(slot, &key) {
+            self.quiet.vacate(slot);
             release(&mut f, &mut self.events_out);
             f.evicted = true;
             self.stats.evicted_flows += 1;
@@ -493,22 +499,29 @@ impl Engine {
         }
         let now = self.now;
         let cfg = &self.cfg;
-        let due: Vec<Slot> = self
-            .flows
-            .iter_slots()
-            .filter(|(_, f)| {
-                let quiet = now.since(f.last_ts);
-                if quiet >= cfg.inactive_timeout {
-                    return true;
-                }
-                quiet >= cfg.closed_timeout
+        let min_quiet = cfg.inactive_timeout.min(cfg.closed_timeout);
+        let mut gone = Vec::new();
+        let mut due = Vec::new();
+        // Slot order, as a walk over the table would give.
+        for slot in self.quiet.maybe_quiet(now, min_quiet) {
+            let Some(f) = self.flows.at(slot) else {
+                gone.push(slot);
+                continue;
+            };
+            let quiet = now.since(f.last_ts);
+            let timed_out = quiet >= cfg.inactive_timeout
+                || (quiet >= cfg.closed_timeout
                     && matches!(
                         f.summary(now, &cfg.native).verdict(),
                         Verdict::Closed | Verdict::Reset | Verdict::Rejected | Verdict::Unanswered
-                    )
-            })
-            .map(|(s, _)| s)
-            .collect();
+                    ));
+            if timed_out {
+                due.push(slot);
+            }
+        }
+        for slot in gone {
+            self.quiet.vacate(slot);
+        }
         for slot in due {
             self.evict(slot);
         }
