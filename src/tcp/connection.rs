@@ -161,7 +161,7 @@ impl Connection {
             keepalive::on_events(e, p, wire, now);
 
             // Zero-window stalls advertised by the sender (docs/analysis.md#zero-window).
-            window::track_stall(e, seg, &mut self.life);
+            window::track_stall(from, seg, &mut self.life);
 
             if f.rst() {
                 out = out.union(self.on_rst(from, seg, idx, gap_rst));
@@ -350,7 +350,7 @@ impl Connection {
             half_open,
             syn_give_up: self.syn_give_up(orig, handshake, now, cfg),
             stuck_close: self.stuck_close(orig, now, cfg),
-            idle_killed: self.idle.as_ref().and_then(|g| g.killed),
+            idle_killed: self.idle.as_ref().and_then(|g| g.killed()),
             survived_idle_s: self.idle.as_ref().and_then(|g| g.survived_idle()),
             rst: self.life().map(|l| l.rst).unwrap_or_default(),
             rst_mark: self
