@@ -452,7 +452,7 @@ impl Engine {
         let tunnel = self.shared.tunnels.get(seg.tunnel).map(Box::new);
         let slot = self.flows.insert(key, |id| {
             let mut f = Flow::new(id, seg, ports, keep_log);
-            f.tunnel = tunnel;
+            f.set_tunnel(tunnel);
             f
         });
         if let Some(c) = &mut self.created {

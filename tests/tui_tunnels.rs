@@ -76,7 +76,7 @@ fn the_filter_finds_connections_by_tunnel_and_the_detail_view_names_it() {
 
     let gtp = e
         .flows()
-        .find(|f| f.tunnel.is_some() && f.tunnel_kinds() & 1 != 0)
+        .find(|f| f.tunnel().is_some() && f.tunnel_kinds() & 1 != 0)
         .expect("the GTP-U connection");
     let d = FlowDetail::from_engine(&e, gtp.id).unwrap();
     app.open_detail(d, LadderPage::default());

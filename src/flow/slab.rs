@@ -1,20 +1,36 @@
-//! Slot storage shared by the flow table and the Zeek tracker: values live in a vector of
-//! slots, a removed value frees its slot for the next insertion (last freed, first reused), and
-//! a slot number stays valid until its value is removed. Callers keep their own key index
+//! Slot storage shared by the flow table and the Zeek tracker: values live in slots, a removed
+//! value frees its slot for the next insertion (last freed, first reused), and a slot number
+//! stays valid until its value is removed. Callers keep their own key index
 //! ([`crate::flow::SlotIndex`]) and pick eviction victims with [`crate::flow::oldest_batch`].
+//!
+//! The slots are kept in fixed-size chunks rather than one vector: a vector that doubles
+//! holds up to twice the slots in use (at 10^6 idle connections a `Flow` slab had 48 MB of
+//! slack, issue 17 in BENCHMARKS.md) and copies every value when it grows; a chunk is
+//! allocated full-size once and never moves, so the slack is below one chunk.
 
 use crate::flow::Slot;
 
+/// Slots per chunk (a power of two, so a slot's chunk is a shift away): 4096 connections of
+/// a few hundred bytes are a megabyte or two, small beside a table that needs many of them
+/// and, being allocated untouched, costing a small table only the pages it writes.
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+const MASK: usize = CHUNK - 1;
+
 #[derive(Debug)]
 pub struct Slab<V> {
-    slots: Vec<Option<V>>,
+    /// Every chunk but the last is full (`CHUNK` slots); each has capacity `CHUNK`.
+    chunks: Vec<Vec<Option<V>>>,
+    /// Slots ever allocated, over every chunk.
+    slots: usize,
     free: Vec<Slot>,
 }
 
 impl<V> Default for Slab<V> {
     fn default() -> Self {
         Slab {
-            slots: Vec::new(),
+            chunks: Vec::new(),
+            slots: 0,
             free: Vec::new(),
         }
     }
@@ -24,41 +40,58 @@ impl<V> Slab<V> {
     /// Store `v`; its slot, and whether the slot is a new one (not a freed one reused).
     #[inline]
     pub fn insert(&mut self, v: V) -> (Slot, bool) {
-        match self.free.pop() {
-            Some(s) => {
-                if let Some(cell) = self.slots.get_mut(s as usize) {
-                    *cell = Some(v);
-                }
-                (s, false)
+        if let Some(s) = self.free.pop() {
+            if let Some(cell) = self.cell_mut(s) {
+                *cell = Some(v);
             }
-            None => {
-                self.slots.push(Some(v));
-                ((self.slots.len() - 1) as Slot, true)
+            return (s, false);
+        }
+        let s = self.slots;
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(Some(v)),
+            _ => {
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push(Some(v));
+                self.chunks.push(c);
             }
         }
+        self.slots += 1;
+        (s as Slot, true)
+    }
+
+    #[inline]
+    fn cell(&self, slot: Slot) -> Option<&Option<V>> {
+        let s = slot as usize;
+        self.chunks.get(s >> CHUNK_BITS)?.get(s & MASK)
+    }
+
+    #[inline]
+    fn cell_mut(&mut self, slot: Slot) -> Option<&mut Option<V>> {
+        let s = slot as usize;
+        self.chunks.get_mut(s >> CHUNK_BITS)?.get_mut(s & MASK)
     }
 
     /// Take the value out of `slot` and free the slot.
     #[inline]
     pub fn remove(&mut self, slot: Slot) -> Option<V> {
-        let v = self.slots.get_mut(slot as usize)?.take()?;
+        let v = self.cell_mut(slot)?.take()?;
         self.free.push(slot);
         Some(v)
     }
 
     #[inline]
     pub fn get(&self, slot: Slot) -> Option<&V> {
-        self.slots.get(slot as usize)?.as_ref()
+        self.cell(slot)?.as_ref()
     }
 
     #[inline]
     pub fn get_mut(&mut self, slot: Slot) -> Option<&mut V> {
-        self.slots.get_mut(slot as usize)?.as_mut()
+        self.cell_mut(slot)?.as_mut()
     }
 
     /// Values stored now.
     pub fn len(&self) -> usize {
-        self.slots.len() - self.free.len()
+        self.slots - self.free.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -67,30 +100,34 @@ impl<V> Slab<V> {
 
     /// Slots ever allocated (stored values and free slots).
     pub fn slots(&self) -> usize {
-        self.slots.len()
+        self.slots
     }
 
     /// Stored values, in slot order.
     pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.slots.iter().filter_map(|s| s.as_ref())
+        self.chunks.iter().flatten().filter_map(|s| s.as_ref())
     }
 
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        self.slots.iter_mut().filter_map(|s| s.as_mut())
+        self.chunks.iter_mut().flatten().filter_map(|s| s.as_mut())
     }
 
     /// Stored values with their slots, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (Slot, &V)> {
-        self.slots
+        self.chunks
             .iter()
+            .flatten()
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|v| (i as Slot, v)))
     }
 
-    /// Bytes allocated for the slots (capacity, growth slack included) and for the free list.
+    /// Bytes allocated for the slots (chunks' capacity and the chunk list) and for the free
+    /// list.
     pub fn heap_bytes(&self) -> (usize, usize) {
+        let chunks: usize = self.chunks.iter().map(Vec::capacity).sum();
         (
-            self.slots.capacity() * std::mem::size_of::<Option<V>>(),
+            chunks * std::mem::size_of::<Option<V>>()
+                + self.chunks.capacity() * std::mem::size_of::<Vec<Option<V>>>(),
             self.free.capacity() * std::mem::size_of::<Slot>(),
         )
     }
@@ -116,5 +153,26 @@ mod tests {
         let all: Vec<(Slot, &str)> = s.iter().map(|(i, v)| (i, *v)).collect();
         assert_eq!(all, [(0, "e"), (1, "b"), (2, "d"), (3, "f")]);
         assert_eq!((s.len(), s.slots()), (4, 4));
+    }
+
+    #[test]
+    fn slots_span_chunks_and_never_move() {
+        let mut s: Slab<u32> = Slab::default();
+        let n = 2 * CHUNK as u32 + 5;
+        for i in 0..n {
+            assert_eq!(s.insert(i), (i, true));
+        }
+        assert_eq!((s.len(), s.slots()), (n as usize, n as usize));
+        assert_eq!(s.get(CHUNK as u32), Some(&(CHUNK as u32)));
+        assert_eq!(s.remove(CHUNK as u32 + 1), Some(CHUNK as u32 + 1));
+        assert_eq!(s.insert(7), (CHUNK as u32 + 1, false));
+        assert_eq!(s.get(n), None);
+        let slots: Vec<Slot> = s.iter().map(|(i, _)| i).collect();
+        assert_eq!(slots, (0..n).collect::<Vec<_>>());
+        assert_eq!(s.values().count(), n as usize);
+        // Three chunks, allocated at full size once, and no more.
+        let (bytes, _) = s.heap_bytes();
+        let chunk = CHUNK * std::mem::size_of::<Option<u32>>();
+        assert!(bytes >= 3 * chunk && bytes < 3 * chunk + 1024, "{bytes}");
     }
 }

@@ -233,7 +233,7 @@ struct TunnelJson {
 
 /// A flow's tunnel chain, each hop's endpoints on the originator's and responder's sides.
 fn tunnel(f: &Flow) -> Option<Vec<TunnelJson>> {
-    f.tunnel.as_ref()?;
+    f.tunnel()?;
     Some(
         f.tunnel_hops()
             .into_iter()

@@ -131,7 +131,7 @@ impl Middleboxes {
             // only they carry the record): the others cost no summary here.
             if f.conn
                 .idle_gaps()
-                .is_none_or(|g| g.killed.is_none() && g.survived_idle().is_none())
+                .is_none_or(|g| g.killed().is_none() && g.survived_idle().is_none())
             {
                 continue;
             }

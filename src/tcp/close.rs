@@ -165,12 +165,12 @@ impl Connection {
             return (CloseClass::Rejected, Some(CloseDetail::Refused));
         }
         let [a, b] = &self.sides;
-        let rst_idx = self.first_rst.map(|r| r.idx);
+        let rst_idx = self.first_rst().map(|r| r.idx);
         let before_rst = |i: u32| rst_idx.is_none_or(|r| i < r);
         if a.fin_idx > 0 && b.fin_idx > 0 && before_rst(a.fin_idx.max(b.fin_idx)) {
             return (CloseClass::Graceful, self.fin_shape);
         }
-        if let Some(rst) = self.first_rst {
+        if let Some(rst) = self.first_rst() {
             let class = match role(rst.side, orig) {
                 Role::Orig => CloseClass::AbortiveOrig,
                 Role::Resp => CloseClass::AbortiveResp,

@@ -71,15 +71,15 @@ pub struct Connection {
     /// Idle gaps: allocated when the first one opens.
     pub(super) idle: Option<Box<IdleGaps>>,
     pub(super) retransmissions: u32,
-    pub(super) first_rst: Option<FirstRst>,
+    /// Packet index of the first accepted RST ([`FirstRst`], the rest of it in `bits`).
+    first_rst_idx: u32,
     pub(super) first_fin: Option<Dir>,
     /// Shape of a close where both sides sent a FIN (4-way, 3-way, simultaneous).
     pub(super) fin_shape: Option<CloseDetail>,
-    /// A SYN+ACK was acknowledged (docs/analysis.md#handshake-classes rule 3), and `handshake_complete` was emitted.
-    pub(super) synack_acked: bool,
-    pub(super) hs_emitted: bool,
-    /// Some state was assumed (midstream pickup).
-    pub(super) assumed: bool,
+    /// [`SYNACK_ACKED`], [`HS_EMITTED`], [`ASSUMED`] and the first RST's `RST_*` bits: one
+    /// byte instead of three bools and an `Option<FirstRst>`'s eight, so the connection is
+    /// 200 bytes, not 208.
+    bits: u8,
     /// Handshake RTT, seconds (the RTO of a backoff and zero-window stalls, which few
     /// connections have, are in `life`).
     pub(super) rtt: OptF32,
@@ -87,7 +87,77 @@ pub struct Connection {
     pub(super) transitions: Transitions,
 }
 
+/// [`Connection::bits`]: a SYN+ACK was acknowledged (docs/analysis.md#handshake-classes
+/// rule 3).
+const SYNACK_ACKED: u8 = 1;
+/// `handshake_complete` was emitted.
+const HS_EMITTED: u8 = 2;
+/// Some state was assumed (midstream pickup).
+const ASSUMED: u8 = 4;
+/// An accepted RST was seen ([`FirstRst`]); sent by side B; it ended a keepalive run; it
+/// was sent into silence.
+const RST_SEEN: u8 = 8;
+const RST_FROM_B: u8 = 16;
+const RST_KA_TIMEOUT: u8 = 32;
+const RST_INTO_SILENCE: u8 = 64;
+
 impl Connection {
+    #[inline]
+    fn has(&self, bit: u8) -> bool {
+        self.bits & bit != 0
+    }
+
+    #[inline]
+    fn set(&mut self, bit: u8, on: bool) {
+        if on {
+            self.bits |= bit;
+        } else {
+            self.bits &= !bit;
+        }
+    }
+
+    pub(super) fn synack_acked(&self) -> bool {
+        self.has(SYNACK_ACKED)
+    }
+
+    pub(super) fn hs_emitted(&self) -> bool {
+        self.has(HS_EMITTED)
+    }
+
+    pub(super) fn set_hs_emitted(&mut self, on: bool) {
+        self.set(HS_EMITTED, on);
+    }
+
+    pub(super) fn assumed(&self) -> bool {
+        self.has(ASSUMED)
+    }
+
+    pub(super) fn set_assumed(&mut self) {
+        self.set(ASSUMED, true);
+    }
+
+    /// The accepted RST that closed the connection first.
+    pub(super) fn first_rst(&self) -> Option<FirstRst> {
+        self.has(RST_SEEN).then(|| FirstRst {
+            side: if self.has(RST_FROM_B) { Dir::B } else { Dir::A },
+            idx: self.first_rst_idx,
+            keepalive_timeout: self.has(RST_KA_TIMEOUT),
+            into_silence: self.has(RST_INTO_SILENCE),
+        })
+    }
+
+    /// Record the first accepted RST (later ones are not kept).
+    pub(super) fn set_first_rst(&mut self, r: FirstRst) {
+        if self.has(RST_SEEN) {
+            return;
+        }
+        self.first_rst_idx = r.idx;
+        self.set(RST_SEEN, true);
+        self.set(RST_FROM_B, r.side == Dir::B);
+        self.set(RST_KA_TIMEOUT, r.keepalive_timeout);
+        self.set(RST_INTO_SILENCE, r.into_silence);
+    }
+
     /// A connection that keeps its transition log (the views' timelines).
     pub fn new() -> Connection {
         Connection::with_log(true)
@@ -161,11 +231,15 @@ impl Connection {
             keepalive::on_events(e, p, wire, now);
 
             // Zero-window stalls advertised by the sender (docs/analysis.md#zero-window).
-            window::track_stall(e, seg, &mut self.life);
+            window::track_stall(from, seg, &mut self.life);
 
             if f.rst() {
                 out = out.union(self.on_rst(from, seg, idx, gap_rst));
             } else {
+                // The flags as bools for the steps, written back after (`bits` is a field of
+                // its own, so the sides stay borrowed).
+                let mut assumed = self.bits & ASSUMED != 0;
+                let mut synack_acked = self.bits & SYNACK_ACKED != 0;
                 Self::on_plain(
                     e,
                     p,
@@ -173,12 +247,19 @@ impl Connection {
                     seg,
                     wire,
                     log,
-                    &mut self.assumed,
-                    &mut self.synack_acked,
+                    &mut assumed,
+                    &mut synack_acked,
                     &mut self.rtt,
                     &mut self.life,
                     &mut ended,
                 );
+                self.bits &= !(ASSUMED | SYNACK_ACKED);
+                if assumed {
+                    self.bits |= ASSUMED;
+                }
+                if synack_acked {
+                    self.bits |= SYNACK_ACKED;
+                }
 
                 if f.fin() {
                     close::on_fin(
@@ -336,7 +417,7 @@ impl Connection {
             first_fin: self.first_fin.map(|d| role(d, orig)),
             orig_state,
             resp_state,
-            states_assumed: self.assumed,
+            states_assumed: self.assumed(),
             keepalive,
             retransmissions: self.retransmissions as u64,
             unacked_bytes_orig: o.unacked_bytes(r),
@@ -350,7 +431,7 @@ impl Connection {
             half_open,
             syn_give_up: self.syn_give_up(orig, handshake, now, cfg),
             stuck_close: self.stuck_close(orig, now, cfg),
-            idle_killed: self.idle.as_ref().and_then(|g| g.killed),
+            idle_killed: self.idle.as_ref().and_then(|g| g.killed()),
             survived_idle_s: self.idle.as_ref().and_then(|g| g.survived_idle()),
             rst: self.life().map(|l| l.rst).unwrap_or_default(),
             rst_mark: self
@@ -358,5 +439,16 @@ impl Connection {
                 .and_then(|l| l.rst_mark)
                 .map(|m| (m, role(m.claimed, orig))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn connection_stays_compact() {
+        // In every flow (issue 17 in BENCHMARKS.md): 224 B before the zero-window stall in
+        // progress left the sides, 208 B before the flags and the first RST shared a byte.
+        let n = std::mem::size_of::<super::Connection>();
+        assert!(n <= 200, "{n}");
     }
 }

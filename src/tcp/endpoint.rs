@@ -80,7 +80,8 @@ impl OptF32 {
 /// No window-scale option seen in this side's SYN.
 pub(super) const NO_SCALE: u8 = 0xFF;
 
-/// What one endpoint has shown on the wire: 80 bytes (two in every connection), so its
+/// What one endpoint has shown on the wire: 72 bytes (two in every connection; a zero-window
+/// stall in progress is in the connection's `Life`, which its first stall allocates), so its
 /// handshake flags share one byte and the sequence variables' "known" byte sits beside them, not in the
 /// padding of [`SeqVars`].
 #[derive(Clone, Debug, Default)]
@@ -113,8 +114,6 @@ pub(super) struct Side {
     pub(super) open_ts: OptTs,
     /// Original transmission of the oldest unacknowledged data/FIN (see [`Episode::t0`]).
     pub(super) out_ts: OptTs,
-    /// Zero-window stall in progress, advertised by this side.
-    pub(super) zw_since: OptTs,
     /// Keepalive statistics and the current loss episode, allocated on first use.
     pub(super) more: Option<Box<More>>,
 }
@@ -367,6 +366,14 @@ mod tests {
         // allocator adds 8 bytes and rounds to 16, so 56 is the most a 64-byte block holds.
         let n = std::mem::size_of::<More>();
         assert!(n <= 56, "{n}");
+    }
+
+    #[test]
+    fn side_stays_compact() {
+        // Two in every connection (issue 17 in BENCHMARKS.md): 80 bytes before the zero-window
+        // stall in progress left for `Life`.
+        let n = std::mem::size_of::<Side>();
+        assert!(n <= 72, "{n}");
     }
 
     #[test]

@@ -142,7 +142,7 @@ impl Connection {
             HandshakeClass::Rejected
         } else if o.has(SENT_SYN) && r.has(SENT_SYN) {
             HandshakeClass::SimultaneousOpen
-        } else if self.synack_acked {
+        } else if self.synack_acked() {
             HandshakeClass::Complete
         } else if o.has(SENT_SYNACK) || r.has(SENT_SYNACK) {
             HandshakeClass::SynAckOnly
@@ -155,7 +155,7 @@ impl Connection {
 
     /// Did the handshake complete with the packet just analysed? True once, on that packet.
     pub(super) fn handshake_completed(&mut self) -> bool {
-        if self.hs_emitted {
+        if self.hs_emitted() {
             return false;
         }
         let [a, b] = &self.sides;
@@ -164,9 +164,9 @@ impl Connection {
             a.state.is_synchronized() && b.state.is_synchronized()
         } else {
             // docs/analysis.md#handshake-classes rule 3: set on the packet that first acknowledged a SYN+ACK.
-            self.synack_acked
+            self.synack_acked()
         };
-        self.hs_emitted = complete;
+        self.set_hs_emitted(complete);
         complete
     }
 

@@ -30,7 +30,7 @@ impl Connection {
     /// Half-open: one side closed by its own RST, the other still synchronized; the role of
     /// the side left open.
     pub(super) fn half_open(&self, orig: Dir) -> Option<Role> {
-        self.first_rst.and_then(|rst| {
+        self.first_rst().and_then(|rst| {
             let (rs, other) = pair(&self.sides, rst.side);
             let other_open = matches!(
                 other.state,
@@ -99,13 +99,15 @@ impl Connection {
         }
         let log = &mut self.transitions;
         let (e, p) = pair_mut(&mut self.sides, from);
+        // Written to the connection's flags once the sides are no longer borrowed.
+        let mut assumed = false;
         if e.state == EndpointState::Unknown && p.state == EndpointState::Unknown {
             // Midstream pickup on a RST: assume ESTABLISHED, then apply the RST.
             set_state(e, from, EndpointState::Established, seg, log);
             if seg.flags.ack() {
                 set_state(p, from.other(), EndpointState::Established, seg, log);
             }
-            self.assumed = true;
+            assumed = true;
         }
         // Did it end a run of unanswered keepalive probes or timeout retransmissions?
         let ka_timeout = keepalive::ended_by_rst(e, from, seg.ts, &mut self.life);
@@ -114,14 +116,12 @@ impl Connection {
             ep.rst_at = Some(seg.ts);
         }
         let into_silence = ka_timeout || retx_timeout;
-        if self.first_rst.is_none() {
-            self.first_rst = Some(FirstRst {
-                side: from,
-                idx,
-                keepalive_timeout: ka_timeout,
-                into_silence,
-            });
-        }
+        let first = FirstRst {
+            side: from,
+            idx,
+            keepalive_timeout: ka_timeout,
+            into_silence,
+        };
         if !e.has(SENT_SYNACK) {
             e.set_flag(RST_BEFORE_SYNACK, true);
         }
@@ -131,6 +131,10 @@ impl Connection {
         if p_open && !into_silence {
             set_state(p, from.other(), EndpointState::Closed, seg, log);
         }
+        if assumed {
+            self.set_assumed();
+        }
+        self.set_first_rst(first);
         out
     }
 }

@@ -85,7 +85,7 @@ impl Connection {
         }
         let open = matches!(close, CloseClass::Open | CloseClass::HalfClosed);
         let half_open_abort = matches!(close, CloseClass::AbortiveOrig | CloseClass::AbortiveResp)
-            && self.first_rst.is_some_and(|rst| {
+            && self.first_rst().is_some_and(|rst| {
                 let (_, peer) = pair(&self.sides, rst.side);
                 rst.into_silence && peer.last_idx < rst.idx
             });

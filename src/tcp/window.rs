@@ -2,6 +2,7 @@
 //! stalls (docs/analysis.md#zero-window).
 
 use crate::decode::Segment;
+use crate::flow::Dir;
 use crate::tcp::Connection;
 use crate::tcp::endpoint::{NO_SCALE, OptTs, SENT_SYN, SENT_SYNACK, Side};
 use crate::tcp::life::Life;
@@ -25,20 +26,28 @@ pub(super) fn scaled_window(s: &Side, p: &Side, raw: u16) -> u32 {
 /// advertising a zero window and ends with its first non-RST segment opening it again; the
 /// count and the longest finished stall go to the connection's out-of-line record (allocated
 /// by its first stall).
-pub(super) fn track_stall(e: &mut Side, seg: &Segment, life: &mut Option<Box<Life>>) {
+pub(super) fn track_stall(from: Dir, seg: &Segment, life: &mut Option<Box<Life>>) {
     let f = seg.flags;
     let now = seg.ts;
+    let i = from.idx();
+    let since = |life: &Option<Box<Life>>| {
+        life.as_deref()
+            .and_then(|l| l.zw_since.get(i).copied())
+            .and_then(OptTs::get)
+    };
     if f.plain() && seg.window == 0 {
-        if e.zw_since.get().is_none() {
-            e.zw_since = OptTs::some(now);
+        if since(life).is_none() {
             let l = life.get_or_insert_with(Default::default);
+            if let Some(z) = l.zw_since.get_mut(i) {
+                *z = OptTs::some(now);
+            }
             l.stalls = l.stalls.saturating_add(1);
         }
     } else if !f.rst()
         && seg.window != 0
-        && let Some(s) = e.zw_since.take()
+        && let Some(l) = life.as_deref_mut()
+        && let Some(s) = l.zw_since.get_mut(i).and_then(OptTs::take)
     {
-        let l = life.get_or_insert_with(Default::default);
         l.longest_stall_ns = l.longest_stall_ns.max(now.0.saturating_sub(s.0));
     }
 }
@@ -50,8 +59,8 @@ impl Connection {
         let (stalls, mut longest) = self
             .life()
             .map_or((0, 0), |l| (l.stalls, l.longest_stall_ns));
-        for s in &self.sides {
-            if let Some(z) = s.zw_since.get() {
+        for z in self.life().map_or(&[OptTs::NONE; 2], |l| &l.zw_since) {
+            if let Some(z) = z.get() {
                 longest = longest.max(now.0.saturating_sub(z.0));
             }
         }

@@ -66,7 +66,54 @@ impl Known {
     }
 }
 
-/// Per-direction Compat-W state (docs/analysis.md#per-direction-state), 40 bytes.
+/// [`Scale`] in one byte (the enum takes two): the shift itself (at most 14), or one of two
+/// markers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ScaleByte(u8);
+
+impl ScaleByte {
+    const UNKNOWN: u8 = 0xFF;
+    const NO_SCALING: u8 = 0xFE;
+
+    #[inline]
+    fn new(s: Scale) -> ScaleByte {
+        ScaleByte(match s {
+            Scale::Unknown => Self::UNKNOWN,
+            Scale::NoScaling => Self::NO_SCALING,
+            Scale::Shift(n) => n.min(14),
+        })
+    }
+
+    #[inline]
+    fn get(self) -> Scale {
+        match self.0 {
+            Self::UNKNOWN => Scale::Unknown,
+            Self::NO_SCALING => Scale::NoScaling,
+            n => Scale::Shift(n),
+        }
+    }
+}
+
+/// A timestamp as two 32-bit halves, so that [`Side`] needs only 4-byte alignment and packs
+/// into 36 bytes (an 8-byte `Ts` would pad it to 40).
+#[derive(Clone, Copy, Debug)]
+struct SplitTs([u32; 2]);
+
+impl SplitTs {
+    #[inline]
+    fn new(t: Ts) -> SplitTs {
+        let v = t.0 as u64;
+        SplitTs([v as u32, (v >> 32) as u32])
+    }
+
+    #[inline]
+    fn get(self) -> Ts {
+        let [lo, hi] = self.0;
+        Ts(((u64::from(hi) << 32) | u64::from(lo)) as i64)
+    }
+}
+
+/// Per-direction Compat-W state (docs/analysis.md#per-direction-state), 36 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Side {
     /// Highest `seq + seg_len` sent (0 = unknown).
@@ -77,7 +124,7 @@ struct Side {
     last_ack: Known,
     /// Raw window of the last segment; `u32::MAX` before the first (differs from every value).
     win: u32,
-    next_seq_time: Ts,
+    next_seq_time: SplitTs,
     /// The side's ISN, recorded from its SYN or assumed (docs/analysis.md#conventions), valid with
     /// [`ISN_SET`]; for the port-reuse rule.
     isn: u32,
@@ -88,7 +135,7 @@ struct Side {
     unacked: u16,
     /// Largest payload seen (saturating), to estimate outstanding segments from bytes in flight.
     max_payload: u16,
-    scale: Scale,
+    scale: ScaleByte,
     /// [`ISN_SET`], [`FIRST_ACK_PENDING`], and the two `last_flags` bits the rules read.
     bits: u8,
 }
@@ -112,12 +159,12 @@ impl Default for Side {
             max_acked_expected: Known(0),
             last_ack: Known(0),
             win: u32::MAX,
-            next_seq_time: Ts::ZERO,
+            next_seq_time: SplitTs::new(Ts::ZERO),
             isn: 0,
             dupacks: 0,
             unacked: 0,
             max_payload: 0,
-            scale: Scale::Unknown,
+            scale: ScaleByte::new(Scale::Unknown),
             bits: 0,
         }
     }
@@ -178,7 +225,7 @@ impl WireFlow {
 
     /// Window scale of the direction sent by `d` (docs/analysis.md#per-direction-state).
     pub fn scale(&self, d: Dir) -> Scale {
-        self.side(d).scale
+        self.side(d).scale.get()
     }
 
     /// The ISN recorded or assumed for side `d` (docs/analysis.md#conventions).
@@ -251,14 +298,15 @@ impl WireFlow {
             fwd.set(FIRST_ACK_PENDING, false);
         }
         if let Some(ws) = seg.options.window_scale {
-            fwd.scale = Scale::Shift(ws.min(14));
+            fwd.scale = ScaleByte::new(Scale::Shift(ws.min(14)));
         }
         if s {
-            if fwd.scale == Scale::Unknown {
-                fwd.scale = Scale::NoScaling;
-                rev.scale = Scale::NoScaling;
-            } else if a && rev.scale == Scale::NoScaling {
-                fwd.scale = Scale::NoScaling;
+            let none = ScaleByte::new(Scale::NoScaling);
+            if fwd.scale.get() == Scale::Unknown {
+                fwd.scale = none;
+                rev.scale = none;
+            } else if a && rev.scale.get() == Scale::NoScaling {
+                fwd.scale = none;
             }
         }
         ev
@@ -317,7 +365,7 @@ fn analyze_sides(
             ev.insert(K::WindowUpdate);
         }
         // 6. window_full
-        let shift = match rev.scale {
+        let shift = match rev.scale.get() {
             Scale::Shift(n) if !rev.has(FIRST_ACK_PENDING) => n as u32,
             _ => 0,
         };
@@ -327,7 +375,7 @@ fn analyze_sides(
             .map(|la| la.wrapping_add(rev.win.wrapping_shl(shift)));
         if len > 0
             && plain
-            && rev.scale != Scale::Unknown
+            && rev.scale.get() != Scale::Unknown
             && right_edge == Some(sq.wrapping_add(len))
         {
             ev.insert(K::WindowFull);
@@ -404,7 +452,7 @@ fn analyze_sides(
         {
             ev.insert(K::FastRetransmission);
         } else if not_advanced
-            && elapsed_ns(now, fwd.next_seq_time) < ooo_thres
+            && elapsed_ns(now, fwd.next_seq_time.get()) < ooo_thres
             && !fwd.next_seq.is(end)
         {
             ev.insert(K::OutOfOrder);
@@ -427,7 +475,7 @@ fn analyze_sides(
             Some(n) if !seq::gt(end, n) => {}
             _ => {
                 fwd.next_seq = Known(end);
-                fwd.next_seq_time = now;
+                fwd.next_seq_time = SplitTs::new(now);
             }
         }
         match fwd.max_acked_expected.get() {
