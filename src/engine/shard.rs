@@ -5,8 +5,6 @@
 //! `--max-flows` bound, the output order — is settled by [`super::merge`] over all shards;
 //! the threads that run the shards are the driver's.
 
-use std::hash::{Hash, Hasher};
-
 use crate::analysis::zeek::{ConnOrder, ZeekRow};
 use crate::decode::{DecodeShared, Decoded, Skip};
 use crate::flow::{FlowId, FlowKey, FlowTable, Slot};
@@ -91,10 +89,10 @@ pub fn owner(d: &Result<Decoded, Skip>, shards: usize) -> u16 {
         Ok(Decoded::IcmpError(e)) => FlowKey::new(e.src, e.dst),
         _ => return 0,
     };
-    let mut h = rustc_hash::FxHasher::default();
-    key.hash(&mut h);
-    // The high half, mixed: Fx's low bits are weak.
-    let x = (h.finish() >> 32).wrapping_mul(0x9e37_79b9) & 0xffff_ffff;
+    // The table's own key hash (one multiply-mix, no `Hasher` over `IpAddr`): its low half
+    // picks the shard, while the flow index files keys by the high half, so a shard's keys
+    // still spread over its whole index.
+    let x = key.hash64() & 0xffff_ffff;
     ((x * shards as u64) >> 32) as u16
 }
 
