@@ -149,11 +149,21 @@ pub fn write_row<W: Write>(out: &mut W, r: &ZeekRow) -> io::Result<()> {
     out.write_all(row.as_bytes())
 }
 
-/// Two decimal digits of `v` (below 100).
+/// Two decimal digits of `v` (below 100), from a table.
 #[inline]
 fn pair(v: usize) -> [u8; 2] {
-    [b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]
+    PAIRS.get(v).copied().unwrap_or(*b"00")
 }
+
+const PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
 
 /// Decimal text of every octet value: the digit count, then up to three digits.
 const OCTETS: [[u8; 4]; 256] = {
