@@ -6,6 +6,7 @@ pub mod feed;
 pub mod offline;
 pub mod packets;
 mod report_writer;
+mod shard_format;
 pub mod sharded;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -294,6 +295,13 @@ fn run_offline(
     let mut engine = Engine::new(cfg.clone());
     let stdout = io::stdout();
     let exports = Exports::open(cli.metrics.as_deref(), cli.parquet.as_deref(), None)?;
+    // Exports read the flows themselves: without them, the shards format the flows that
+    // leave early.
+    let format = if exports.is_empty() {
+        shard_format::for_report(kind)
+    } else {
+        None
+    };
     let mut w = ReportWriter::new(
         kind,
         BufWriter::with_capacity(1 << 16, stdout.lock()),
@@ -313,10 +321,18 @@ fn run_offline(
     };
     // Every thread count runs the same steps (one shard here, or one per thread): the reports
     // are identical (docs/architecture.md#sharded-analysis).
-    let outcome = sharded::run(source, &mut engine, &cfg, threads(cli), &stop, |e| {
-        analyse(e, None);
-        open.get()
-    });
+    let outcome = sharded::run(
+        source,
+        &mut engine,
+        &cfg,
+        threads(cli),
+        &stop,
+        format,
+        |e| {
+            analyse(e, None);
+            open.get()
+        },
+    );
     let open = open.get();
     if let Some(e) = write_err {
         return Err(e);
@@ -330,6 +346,11 @@ fn run_offline(
     for w in &warnings {
         error::warn(&w.text);
     }
+    // The report is written and flushed, and `--parquet`/`--metrics` finished (`w.finish`):
+    // the process exits next, and freeing the remaining flows one by one (a million
+    // connections are millions of allocations) was several percent of a run's time for
+    // nothing. The memory goes back to the system with the process.
+    std::mem::forget(engine);
     Ok(exit_status(&warnings))
 }
 

@@ -121,6 +121,10 @@ impl<W: Write> ReportWriter<W> {
     /// Flows the engine evicted are reported now (JSON record, text row) and then dropped.
     pub(super) fn evicted(&mut self, engine: &mut Engine) -> io::Result<()> {
         // Called after every record: the common case (nothing evicted) must cost nothing.
+        if engine.has_records() {
+            let text = (self.kind == ReportKind::Text).then_some(&mut self.text);
+            super::shard_format::write_records(engine, &mut self.out, text, &mut self.scratch)?;
+        }
         if !engine.has_evicted() {
             return Ok(());
         }
@@ -265,8 +269,7 @@ impl<W: Write> ReportWriter<W> {
     /// ends with many connections open) are formatted in parts on up to `threads` threads,
     /// and written in order.
     fn json_all(&mut self, engine: &Engine) -> io::Result<()> {
-        let flows = engine.flows_by_id();
-        let mb = report::json::middleboxes(engine);
+        let (flows, mb) = self.beside(engine, report::json::middleboxes);
         let mb = mb.as_ref();
         let out = &mut self.out;
         in_parts(
@@ -283,6 +286,24 @@ impl<W: Write> ReportWriter<W> {
         )
     }
 
+    /// The flows in id order and `infer(engine)` (the cross-connection inference), side by
+    /// side on two threads when there are: both read every flow, and neither needs the other.
+    fn beside<'e, M: Send>(
+        &self,
+        engine: &'e Engine,
+        infer: fn(&Engine) -> M,
+    ) -> (Vec<&'e Flow>, M) {
+        if self.threads <= 1 || engine.flow_count() <= FLOWS_PER_PART {
+            return (engine.flows_by_id(), infer(engine));
+        }
+        std::thread::scope(|s| {
+            let other = s.spawn(|| infer(engine));
+            let flows = engine.flows_by_id();
+            let mb = other.join().unwrap_or_else(|_| infer(engine));
+            (flows, mb)
+        })
+    }
+
     /// Offline text, at the end: the remaining flows' rows (told in parts on up to `threads`
     /// threads, each part's rows in one buffer, written in order), then the sections below
     /// the table.
@@ -292,8 +313,7 @@ impl<W: Write> ReportWriter<W> {
         warnings: &[Warning],
         notes: &[String],
     ) -> io::Result<()> {
-        let flows = engine.flows_by_id();
-        let mb = report::text::TextReport::middleboxes(engine);
+        let (flows, mb) = self.beside(engine, report::text::TextReport::middleboxes);
         let (text, out) = (&mut self.text, &mut self.out);
         in_parts(
             self.threads,

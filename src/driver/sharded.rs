@@ -19,7 +19,7 @@ use crate::decode::Decoded;
 use crate::engine::attribution::{Attribution, ShardHosts};
 use crate::engine::merge::{self, Merger, Ordered};
 use crate::engine::shard::{
-    At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Oldest, Output, Record, Shard, Step,
+    At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, MakeFormat, Oldest, Output, Record, Shard, Step,
 };
 use crate::engine::{Config, Engine, Stats};
 use crate::flow::{FlowId, Slot};
@@ -103,12 +103,25 @@ enum Workers {
 struct Lost;
 
 impl Workers {
-    /// `shards` shards, each on a thread of its own when `threads`.
-    fn start(cfg: &Config, view: &Engine, shards: usize, threads: bool) -> Result<Workers, String> {
+    /// `shards` shards, each on a thread of its own when `threads`; `format` makes each
+    /// shard's formatter of the records of the flows that leave its table.
+    fn start(
+        cfg: &Config,
+        view: &Engine,
+        shards: usize,
+        threads: bool,
+        format: Option<&MakeFormat>,
+    ) -> Result<Workers, String> {
         let shared = view.decode_shared();
-        let make = |i: usize| Unit {
-            shard: Shard::new(cfg.clone(), &shared, i as u16),
-            attr: Attribution::new(),
+        let make = |i: usize| {
+            let shard = Shard::new(cfg.clone(), &shared, i as u16);
+            Unit {
+                shard: match format {
+                    Some(f) => shard.with_format(f()),
+                    None => shard,
+                },
+                attr: Attribution::new(),
+            }
         };
         if shards <= 1 || !threads {
             return Ok(Workers::Inline(
@@ -371,9 +384,15 @@ fn hand_in(
             limit.evicted.into_iter().map(|x| x.1),
             limit.rows.into_iter().map(|x| x.1),
         );
-        return write(view);
+        if !write(view) {
+            return false;
+        }
     }
-    true
+    // Records formatted on the shards are the only output of the reports that have them
+    // (json, text rows without exports): the step's are written at once, in order.
+    view.hand_in_records(o.records);
+    view.hand_in_records(limit.records);
+    !view.has_records() || write(view)
 }
 
 /// Does the next item of `it` belong to record `r`?
@@ -401,6 +420,7 @@ pub(super) fn run(
     cfg: &Config,
     shards: usize,
     stop: &Arc<AtomicBool>,
+    format: Option<&MakeFormat>,
     mut write: impl FnMut(&mut Engine) -> bool,
 ) -> ReadOutcome {
     let failed = |what: &str| ReadOutcome {
@@ -408,7 +428,7 @@ pub(super) fn run(
         warnings: vec![what.to_string()],
         notes: Vec::new(),
     };
-    let workers = match Workers::start(cfg, view, shards, true) {
+    let workers = match Workers::start(cfg, view, shards, true, format) {
         Ok(w) => w,
         Err(e) => return failed(&e),
     };
@@ -447,7 +467,7 @@ pub fn run_inline(
     (shards, batch): (usize, usize),
     mut write: impl FnMut(&mut Engine) -> bool,
 ) -> bool {
-    let Ok(workers) = Workers::start(cfg, view, shards, false) else {
+    let Ok(workers) = Workers::start(cfg, view, shards, false, None) else {
         return false;
     };
     let mut co = Coordinator::new(workers, cfg.max_flows, batch);

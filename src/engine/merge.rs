@@ -8,7 +8,7 @@ use crate::analysis::zeek::{Uid, ZeekRow, conn_order};
 use crate::flow::{FlowId, Slot};
 
 use super::Flow;
-use super::shard::{At, Oldest, Output, PROVISIONAL};
+use super::shard::{At, Formatted, Oldest, Output, PROVISIONAL};
 use crate::vocab::events::PacketEvents;
 
 /// One step's outputs of every shard, in report order.
@@ -17,6 +17,9 @@ pub struct Ordered {
     pub events: Vec<(At, PacketEvents)>,
     pub evicted: Vec<(At, Flow)>,
     pub rows: Vec<(At, ZeekRow)>,
+    /// The records the shards formatted ([`super::shard::RecordFormat`]), one list per
+    /// shard, each in report order: merged as they are written ([`record_order`]).
+    pub records: Vec<Formatted>,
 }
 
 /// The numbering that spans shards.
@@ -58,6 +61,7 @@ impl Merger {
     /// new flows as their global ids will), so they are merged, not sorted.
     pub fn order(&mut self, outs: Vec<Output>, ids: &[Vec<FlowId>]) -> Ordered {
         let n = outs.len();
+        let mut records = Vec::with_capacity(n);
         let (mut events, mut evicted, mut rows) = (
             Vec::with_capacity(n),
             Vec::with_capacity(n),
@@ -77,7 +81,11 @@ impl Merger {
                 for (_, f) in &mut out.evicted {
                     f.id = global(f.id);
                 }
+                for (_, id, _) in &mut out.records.items {
+                    *id = global(*id);
+                }
             }
+            records.push(out.records);
             events.push(out.events);
             evicted.push(out.evicted);
             rows.push(out.rows);
@@ -86,6 +94,7 @@ impl Merger {
             events: merge_sorted(events, event_order),
             evicted: merge_sorted(evicted, flow_order),
             rows: merge_sorted(rows, row_order),
+            records,
         };
         for (_, r) in &mut o.rows {
             self.number(r);
@@ -102,6 +111,29 @@ impl Merger {
     pub fn number(&mut self, r: &mut ZeekRow) {
         r.uid = Uid::new(self.next_uid);
         self.next_uid += 1;
+    }
+}
+
+/// The order to write the records of one step's lists (one per shard, each in report order)
+/// in: (list, item) pairs by [`At`], then flow id.
+pub fn record_order(lists: &[Formatted]) -> Vec<(usize, usize)> {
+    let mut next = vec![0usize; lists.len()];
+    let mut order = Vec::with_capacity(lists.iter().map(|l| l.items.len()).sum());
+    loop {
+        // Flow ids are unique over the shards: no two heads are equal.
+        let head = lists
+            .iter()
+            .zip(&next)
+            .enumerate()
+            .filter_map(|(s, (l, &i))| l.items.get(i).map(|x| ((x.0, x.1), s)))
+            .min();
+        let Some((_, s)) = head else {
+            return order;
+        };
+        if let Some(i) = next.get_mut(s) {
+            order.push((s, *i));
+            *i += 1;
+        }
     }
 }
 

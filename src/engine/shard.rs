@@ -5,6 +5,9 @@
 //! `--max-flows` bound, the output order — is settled by [`super::merge`] over all shards;
 //! the threads that run the shards are the driver's.
 
+use std::any::Any;
+use std::ops::Range;
+
 use crate::analysis::zeek::{ConnOrder, ZeekRow};
 use crate::decode::{DecodeShared, Decoded, Skip};
 use crate::flow::{FlowId, FlowKey, FlowTable, Slot};
@@ -134,6 +137,47 @@ pub struct Output {
     pub conns: usize,
     /// At the end: the shard's counters.
     pub stats: Stats,
+    /// The records of the flows that left the table, when the shard formats them
+    /// ([`RecordFormat`]; `evicted` is then empty).
+    pub records: Formatted,
+}
+
+/// Formats the report record of a flow that leaves a shard's table, on the shard, at the
+/// record it leaves during: the shard's clock, configuration and neighbour table are then
+/// those the report's engine would format it with (docs/architecture.md#sharded-analysis).
+/// The driver chooses the report; the engine does not know the formats.
+pub trait RecordFormat: Send {
+    /// Append the record of `f` to `out` and return where its text after the flow id starts
+    /// (the id may still be provisional: the main thread writes the global one).
+    fn record(&mut self, f: &Flow, engine: &Engine, out: &mut Vec<u8>) -> std::io::Result<usize>;
+    /// What the formatter keeps beside the records formatted since the last call, in their
+    /// order (the text report's totals and lines), for the main thread.
+    fn take_side(&mut self) -> Option<Box<dyn Any + Send + Sync>>;
+}
+
+/// Makes a shard's [`RecordFormat`] (one per shard).
+pub type MakeFormat = dyn Fn() -> Box<dyn RecordFormat> + Sync;
+
+/// Records a shard formatted during a step, in report order (by [`At`], then flow id).
+#[derive(Default)]
+pub struct Formatted {
+    /// The records' text, one after the other.
+    pub text: Vec<u8>,
+    /// Each record: when it became final, its flow id and its text after the id.
+    pub items: Vec<(At, FlowId, Range<usize>)>,
+    /// [`RecordFormat::take_side`].
+    pub side: Option<Box<dyn Any + Send + Sync>>,
+    /// Formatting failed: the report cannot be complete.
+    pub error: Option<std::io::Error>,
+}
+
+impl std::fmt::Debug for Formatted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Formatted")
+            .field("bytes", &self.text.len())
+            .field("items", &self.items.len())
+            .finish()
+    }
 }
 
 /// The least recently active flows and Zeek connections of a shard, oldest first.
@@ -144,13 +188,23 @@ pub struct Oldest {
 }
 
 /// One shard: an engine and what it has produced since the last hand-over.
-#[derive(Debug)]
 pub struct Shard {
     engine: Engine,
     index: u16,
     out: Output,
     /// Creations already tagged with their record.
     tagged: usize,
+    /// Formats the flows that leave the table here instead of handing them over.
+    format: Option<Box<dyn RecordFormat>>,
+}
+
+impl std::fmt::Debug for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shard")
+            .field("index", &self.index)
+            .field("formats", &self.format.is_some())
+            .finish()
+    }
 }
 
 impl Shard {
@@ -168,7 +222,14 @@ impl Shard {
             index,
             out: Output::default(),
             tagged: 0,
+            format: None,
         }
+    }
+
+    /// Format the flows that leave the table on this shard ([`Output::records`]).
+    pub fn with_format(mut self, format: Box<dyn RecordFormat>) -> Shard {
+        self.format = Some(format);
+        self
     }
 
     /// Analyse the records `range` of a batch: the records this shard owns in full, the others
@@ -195,6 +256,8 @@ impl Shard {
         self.out.events.reserve(out.events.len());
         self.out.evicted.reserve(out.evicted.len());
         self.out.rows.reserve(out.rows.len());
+        self.out.records.text.reserve(out.records.text.len());
+        self.out.records.items.reserve(out.records.items.len());
         out
     }
 
@@ -214,9 +277,32 @@ impl Shard {
                 .extend(e.events_out.drain(..).map(|pe| (at, pe)));
         }
         if !e.evicted_out.is_empty() {
-            self.out
-                .evicted
-                .extend(e.evicted_out.drain(..).map(|f| (at, f)));
+            match self.format.as_mut() {
+                Some(fmt) => {
+                    // In flow-id order (provisional ids order new flows as the global ids
+                    // will): the items are then in report order as they are made.
+                    let mut gone = std::mem::take(&mut e.evicted_out);
+                    gone.sort_unstable_by_key(|f| f.id);
+                    let rec = &mut self.out.records;
+                    // Each flow is freed here, on the shard's thread, once formatted.
+                    for f in gone.drain(..) {
+                        let start = rec.text.len();
+                        match fmt.record(&f, e, &mut rec.text) {
+                            Ok(body) => rec.items.push((at, f.id, body..rec.text.len())),
+                            Err(err) => {
+                                rec.text.truncate(start);
+                                rec.error.get_or_insert(err);
+                            }
+                        }
+                    }
+                    // The list's room is kept for the next evictions.
+                    e.evicted_out = gone;
+                }
+                None => self
+                    .out
+                    .evicted
+                    .extend(e.evicted_out.drain(..).map(|f| (at, f))),
+            }
         }
         if e.cfg.zeek_rows && e.zeek.has_rows() {
             // Drained in place: the tracker keeps its buffer for the next rows.
@@ -229,6 +315,9 @@ impl Shard {
     fn hand_over(&mut self) -> Output {
         self.out.flows = self.engine.flows.len();
         self.out.conns = self.engine.zeek.len();
+        if let Some(fmt) = self.format.as_mut() {
+            self.out.records.side = fmt.take_side();
+        }
         merge::sort_output(&mut self.out);
         std::mem::take(&mut self.out)
     }
@@ -364,6 +453,28 @@ impl Engine {
         self.events_out.extend(events);
         self.evicted_out.extend(evicted);
         self.handed_rows.extend(rows);
+    }
+
+    /// Records the shards formatted during one step ([`RecordFormat`]), one list per shard
+    /// with global flow ids, for the reports.
+    pub fn hand_in_records(&mut self, records: Vec<Formatted>) {
+        if records
+            .iter()
+            .any(|r| !r.items.is_empty() || r.error.is_some())
+        {
+            self.handed_records.push(records);
+        }
+    }
+
+    /// Whether records were handed in since the last [`Engine::take_records`].
+    pub fn has_records(&self) -> bool {
+        !self.handed_records.is_empty()
+    }
+
+    /// The records handed in, step by step (each step's lists to merge by [`At`] and flow
+    /// id: [`merge::record_order`]).
+    pub fn take_records(&mut self) -> Vec<Vec<Formatted>> {
+        std::mem::take(&mut self.handed_records)
     }
 
     /// End of a sharded run: the shards' tables of remaining flows and the summed counters.

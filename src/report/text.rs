@@ -211,7 +211,7 @@ impl FlowText {
         // {:<16} {}` would pad it, without `fmt` (it was most of the report's cost per
         // connection: `row_matches_fmt`).
         let mut n = itoa::Buffer::new();
-        put_right(row, n.format(f.id).as_bytes(), 5);
+        put_id(row, f.id);
         row.put(b"  ");
         // Cells made of several parts are written in place, then padded.
         let start = row.len();
@@ -272,6 +272,24 @@ impl FlowText {
             life,
             advice: x.advice,
         })
+    }
+}
+
+/// A row's first cell: the flow id, right-aligned in 5 characters. Rows formatted on a
+/// shard get the global id here, in front of the rest of the row (`driver`'s shard_format).
+pub fn put_id(row: &mut Vec<u8>, id: crate::flow::FlowId) {
+    put_right(row, itoa::Buffer::new().format(id).as_bytes(), 5);
+}
+
+/// The bytes of [`put_id`]'s cell.
+pub fn id_cell_len(id: crate::flow::FlowId) -> usize {
+    itoa::Buffer::new().format(id).len().max(5)
+}
+
+impl FlowText {
+    /// The flow's global id (told on a shard before the id was known).
+    pub fn renumber(&mut self, id: crate::flow::FlowId) {
+        self.who.0 = id;
     }
 }
 

@@ -162,7 +162,7 @@ pub(in crate::driver) fn run<W: Write>(
     w: &mut ReportWriter<W>,
     stop: &AtomicBool,
 ) -> Result<LoopEnd, Error> {
-    let workers = Workers::start(cfg, view, shards, true).map_err(Error::input)?;
+    let workers = Workers::start(cfg, view, shards, true, None).map_err(Error::input)?;
     let mut co = Coordinator::new(workers, cfg.max_flows, BATCH_RECORDS);
     let res = capture_loop(capture, view, &mut co, shards, w, stop);
     co.workers.join();
