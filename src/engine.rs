@@ -254,10 +254,22 @@ impl Engine {
 
     /// Move the reference time to a packet's timestamp (never backwards) and run the timeout
     /// sweep when it is due.
+    ///
+    /// Runs for every record in every shard (each observes the others' records), so the
+    /// common case is inline and two comparisons; the sweep bookkeeping is out of line.
+    #[inline]
     fn clock(&mut self, ts: Ts) {
         if ts > self.now {
             self.now = ts;
         }
+        if self.next_sweep.is_none_or(|t| self.now >= t) {
+            self.sweep_due();
+        }
+    }
+
+    /// [`Engine::clock`] when the sweep is due or not yet scheduled.
+    #[inline(never)]
+    fn sweep_due(&mut self) {
         match self.next_sweep {
             None => self.next_sweep = Some(self.now.add_secs(SWEEP_EVERY)),
             Some(t) if self.now >= t => {

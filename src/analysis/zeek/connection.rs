@@ -479,7 +479,7 @@ impl ZeekCore {
             resp_bytes,
             conn_state: self.conn_state(),
             missed_bytes: self.rare.as_ref().map_or(0, |r| r.missed_bytes),
-            history: self.history.as_str().to_string(),
+            history: self.history,
             orig_pkts: self.ep[o].pkts,
             orig_ip_bytes: self.ep[o].ip_bytes,
             resp_pkts: self.ep[r].pkts,
@@ -514,7 +514,8 @@ pub struct ZeekRow {
     pub resp_bytes: Option<u64>,
     pub conn_state: &'static str,
     pub missed_bytes: u64,
-    pub history: String,
+    /// Letters only, at most 46 of them.
+    pub history: History,
     pub orig_pkts: u64,
     pub orig_ip_bytes: u64,
     pub resp_pkts: u64,

@@ -50,8 +50,9 @@ impl Counted {
 /// Inline history string (bounded: letters beyond [`HISTORY_CAP`] are dropped).
 pub(super) const HISTORY_CAP: usize = 46;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct History {
+/// A conn.log row carries it as it is (no `String` per row).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct History {
     len: u8,
     buf: [u8; HISTORY_CAP],
 }
@@ -73,12 +74,20 @@ impl History {
         }
     }
 
-    pub(super) fn as_bytes(&self) -> &[u8] {
+    pub fn as_bytes(&self) -> &[u8] {
         self.buf.get(..self.len as usize).unwrap_or(&[])
     }
 
-    pub(super) fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.len as usize
     }
 
     pub(super) fn set(&mut self, s: &[u8]) {
@@ -86,6 +95,39 @@ impl History {
         for &c in s {
             self.push(c);
         }
+    }
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The first [`HISTORY_CAP`] bytes of `s` (rows built by hand, in tests).
+impl From<&str> for History {
+    fn from(s: &str) -> History {
+        let mut h = History::default();
+        h.set(s.as_bytes());
+        h
+    }
+}
+
+impl PartialEq<&str> for History {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<History> for &str {
+    fn eq(&self, other: &History) -> bool {
+        self.as_bytes() == other.as_bytes()
     }
 }
 

@@ -40,6 +40,7 @@ mod uid;
 mod tests;
 
 pub use connection::{ZeekCore, ZeekRow};
+pub use history::History;
 pub use per_flow::ZeekConn;
 pub use ports::ServerPorts;
 pub use tracker::{ConnOrder, TrackerMemory, ZeekTracker, conn_order};

@@ -44,7 +44,7 @@ fn one(segs: &[Segment]) -> ZeekRow {
 
 fn summary(r: &[ZeekRow]) -> Vec<(&'static str, String)> {
     r.iter()
-        .map(|x| (x.conn_state, x.history.clone()))
+        .map(|x| (x.conn_state, x.history.to_string()))
         .collect()
 }
 

@@ -9,6 +9,10 @@
 //! O(log n) cache-missing sift-downs through a heap of hundreds of thousands of entries, and
 //! the order is exactly the heap's: every run is sorted by the same `Ord`, so the global
 //! minimum is always one of the candidates compared.
+//!
+//! Comparisons go through a packed `u128` key ([`Keyed`]) that orders like `Ord` except on
+//! ties, where the full `Ord` decides: a push and a minimum search compare a flat array of
+//! keys instead of walking `Option`s field by field.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -16,25 +20,40 @@ use std::collections::{BinaryHeap, VecDeque};
 /// Runs kept; a handful covers the distinct delays (and their interleavings).
 const RUNS: usize = 8;
 
-#[derive(Debug)]
-pub struct TimerQueue<T: Ord + Copy> {
-    runs: [VecDeque<T>; RUNS],
-    /// Copies of each run's first and last timer, side by side: a push compares tails and a
-    /// minimum search compares heads without touching the runs' buffers.
-    heads: [Option<T>; RUNS],
-    tails: [Option<T>; RUNS],
-    heap: BinaryHeap<Reverse<T>>,
-    /// The minimum and where it is, kept current: `peek` runs on every packet, `pop` only
-    /// when a timer is due.
-    min: Option<(At, T)>,
+/// A queued item's sort key: `a.key() < b.key()` implies `a < b` (equal keys leave the
+/// order to `Ord`).
+pub trait Keyed: Ord + Copy {
+    fn key(&self) -> u128;
 }
 
-impl<T: Ord + Copy> Default for TimerQueue<T> {
+/// `a < b`, deciding on the keys when they differ.
+#[inline]
+fn before<T: Keyed>(ka: u128, a: &T, kb: u128, b: &T) -> bool {
+    ka < kb || (ka == kb && a < b)
+}
+
+#[derive(Debug)]
+pub struct TimerQueue<T: Keyed> {
+    runs: [VecDeque<T>; RUNS],
+    /// Keys of each run's first and last timer, side by side, and which runs hold any: a
+    /// push compares tails and a minimum search compares heads without touching the runs'
+    /// buffers (only equal keys read the timers themselves).
+    head_keys: [u128; RUNS],
+    tail_keys: [u128; RUNS],
+    used: u8,
+    heap: BinaryHeap<Reverse<T>>,
+    /// The minimum, its key and where it is, kept current: `peek` runs on every packet, `pop`
+    /// only when a timer is due.
+    min: Option<(At, u128, T)>,
+}
+
+impl<T: Keyed> Default for TimerQueue<T> {
     fn default() -> Self {
         TimerQueue {
             runs: std::array::from_fn(|_| VecDeque::new()),
-            heads: [None; RUNS],
-            tails: [None; RUNS],
+            head_keys: [0; RUNS],
+            tail_keys: [0; RUNS],
+            used: 0,
             heap: BinaryHeap::new(),
             min: None,
         }
@@ -48,24 +67,29 @@ enum At {
     Heap,
 }
 
-impl<T: Ord + Copy> TimerQueue<T> {
+impl<T: Keyed> TimerQueue<T> {
     pub fn push(&mut self, t: T) {
+        let k = t.key();
         // Best fit: the run whose tail is the greatest one not after `t`.
-        let mut best: Option<(usize, T)> = None;
+        let mut best: Option<(usize, u128)> = None;
         let mut empty = None;
-        for (i, tail) in self.tails.iter().enumerate() {
-            match *tail {
-                Some(tail) if tail <= t => {
-                    if best.is_none_or(|(_, b)| tail > b) {
-                        best = Some((i, tail));
-                    }
+        for (i, &tk) in self.tail_keys.iter().enumerate() {
+            if self.used & (1 << i) == 0 {
+                if empty.is_none() {
+                    empty = Some(i);
                 }
-                Some(_) => {}
-                None => {
-                    if empty.is_none() {
-                        empty = Some(i);
-                    }
-                }
+                continue;
+            }
+            // tail <= t, and tail > best (ties of keys settled by the timers).
+            let fits = tk < k || (tk == k && self.tail(i).is_some_and(|tail| tail <= t));
+            if fits
+                && best.is_none_or(|(b, bk)| {
+                    tk > bk
+                        || (tk == bk
+                            && matches!((self.tail(i), self.tail(b)), (Some(x), Some(y)) if x > y))
+                })
+            {
+                best = Some((i, tk));
             }
         }
         // A new minimum can only have gone to an empty run or to the heap, where it is the
@@ -75,13 +99,14 @@ impl<T: Ord + Copy> TimerQueue<T> {
                 if let Some(r) = self.runs.get_mut(i) {
                     r.push_back(t);
                 }
-                if let Some(tail) = self.tails.get_mut(i) {
-                    *tail = Some(t);
+                if let Some(tail) = self.tail_keys.get_mut(i) {
+                    *tail = k;
                 }
-                if let Some(head) = self.heads.get_mut(i)
-                    && head.is_none()
-                {
-                    *head = Some(t);
+                if self.used & (1 << i) == 0 {
+                    self.used |= 1 << i;
+                    if let Some(head) = self.head_keys.get_mut(i) {
+                        *head = k;
+                    }
                 }
                 At::Run(i)
             }
@@ -90,32 +115,57 @@ impl<T: Ord + Copy> TimerQueue<T> {
                 At::Heap
             }
         };
-        if self.min.is_none_or(|(_, m)| t < m) {
-            self.min = Some((at, t));
+        if self.min.is_none_or(|(_, mk, m)| before(k, &t, mk, &m)) {
+            self.min = Some((at, k, t));
         }
     }
 
-    fn scan_min(&self) -> Option<(At, T)> {
-        let mut best: Option<(At, T)> = self.heap.peek().map(|Reverse(t)| (At::Heap, *t));
-        for (i, head) in self.heads.iter().enumerate() {
-            if let Some(h) = *head
-                && best.is_none_or(|(_, b)| h < b)
-            {
-                best = Some((At::Run(i), h));
+    fn tail(&self, i: usize) -> Option<T> {
+        self.runs.get(i).and_then(|r| r.back().copied())
+    }
+
+    /// The timer at the front of a run or on top of the heap.
+    fn item(&self, at: At) -> Option<T> {
+        match at {
+            At::Run(i) => self.runs.get(i)?.front().copied(),
+            At::Heap => self.heap.peek().map(|Reverse(t)| *t),
+        }
+    }
+
+    fn scan_min(&self) -> Option<(At, u128)> {
+        let mut best: Option<(At, u128)> = self.heap.peek().map(|Reverse(t)| (At::Heap, t.key()));
+        let mut used = self.used;
+        while used != 0 {
+            let i = used.trailing_zeros() as usize;
+            used &= used - 1;
+            let hk = self.head_keys.get(i).copied().unwrap_or(u128::MAX);
+            // Only equal keys read the timers.
+            let wins = best.is_none_or(|(b, bk)| {
+                hk < bk
+                    || (hk == bk
+                        && matches!((self.item(At::Run(i)), self.item(b)), (Some(x), Some(y)) if x < y))
+            });
+            if wins {
+                best = Some((At::Run(i), hk));
             }
         }
         best
     }
 
+    fn find_min(&self) -> Option<(At, u128, T)> {
+        let (at, k) = self.scan_min()?;
+        Some((at, k, self.item(at)?))
+    }
+
     /// The earliest timer.
     #[inline]
     pub fn peek(&self) -> Option<T> {
-        self.min.map(|(_, t)| t)
+        self.min.map(|(_, _, t)| t)
     }
 
     /// Remove and return the earliest timer.
     pub fn pop(&mut self) -> Option<T> {
-        let (at, t) = self.min?;
+        let (at, _, t) = self.min?;
         match at {
             At::Run(i) => {
                 if let Some(r) = self.runs.get_mut(i) {
@@ -127,21 +177,27 @@ impl<T: Ord + Copy> TimerQueue<T> {
                 self.heap.pop();
             }
         }
-        self.min = self.scan_min();
+        self.min = self.find_min();
         Some(t)
     }
 
-    /// Re-read run `i`'s head and tail copies.
+    /// Re-read run `i`'s head and tail keys.
     fn sync_ends(&mut self, i: usize) {
-        let (h, t) = self
+        let ends = self
             .runs
             .get(i)
-            .map_or((None, None), |r| (r.front().copied(), r.back().copied()));
-        if let Some(x) = self.heads.get_mut(i) {
-            *x = h;
-        }
-        if let Some(x) = self.tails.get_mut(i) {
-            *x = t;
+            .and_then(|r| Some((r.front()?.key(), r.back()?.key())));
+        match ends {
+            Some((h, t)) => {
+                self.used |= 1 << i;
+                if let Some(x) = self.head_keys.get_mut(i) {
+                    *x = h;
+                }
+                if let Some(x) = self.tail_keys.get_mut(i) {
+                    *x = t;
+                }
+            }
+            None => self.used &= !(1 << i),
         }
     }
 
@@ -169,13 +225,26 @@ impl<T: Ord + Copy> TimerQueue<T> {
         for i in 0..RUNS {
             self.sync_ends(i);
         }
-        self.min = self.scan_min();
+        self.min = self.find_min();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Keyed for (i64, u32) {
+        fn key(&self) -> u128 {
+            // Keys collide on purpose (low order bits dropped): ties must fall back to `Ord`.
+            (((self.0 as u64 ^ (1 << 63)) as u128) << 64) | u128::from(self.1 >> 2)
+        }
+    }
+
+    impl Keyed for i32 {
+        fn key(&self) -> u128 {
+            (*self as u32 ^ (1 << 31)) as u128
+        }
+    }
 
     /// Pops come out in exactly the order a binary heap gives, whatever the push pattern.
     #[test]

@@ -3,6 +3,7 @@
 
 use super::connection::{C_ACTIVE, Requests, ZeekCore};
 use super::endpoint::ZeekState;
+use super::timer_queue::Keyed;
 use super::tracker::ZeekTracker;
 use crate::time::Ts;
 
@@ -30,6 +31,11 @@ pub(super) enum TimerKind {
     Expire,
     Inactivity,
     Delete,
+    /// The timers a connection's first packet arms, due in this order, in one queue entry
+    /// (see [`ZeekTracker::open`]): the expire check, then (`OpeningAttempt`) the attempt
+    /// timer due at the same time, and the handshake inactivity timer queued when they fire.
+    Opening,
+    OpeningAttempt,
 }
 
 /// 24 bytes: a million connections keep about three each. `order` breaks ties between timers
@@ -43,6 +49,16 @@ pub(super) struct Timer {
     pub(super) generation: u32,
     pub(super) epoch: u16,
     pub(super) kind: TimerKind,
+}
+
+impl Keyed for Timer {
+    /// Time, then arming order, then slot: the first fields of the derived `Ord`.
+    #[inline]
+    fn key(&self) -> u128 {
+        (((self.at as u64 ^ (1 << 63)) as u128) << 64)
+            | (u128::from(self.order) << 32)
+            | u128::from(self.slot)
+    }
 }
 
 /// Timer bookkeeping of a tracked connection.
@@ -67,6 +83,90 @@ impl ZeekTracker {
             epoch,
             kind,
         });
+    }
+
+    /// Arm a new connection's first timers: the expire check after `SYN_TIMEOUT` and the
+    /// inactivity timer after `HANDSHAKE_INACTIVITY` (conn/main.zeek), and the attempt timer
+    /// its first packet asks for (taken out of `req`). They take consecutive arming orders,
+    /// so no other timer can fall between the expire check and an attempt timer due at the
+    /// same time, and the inactivity timer is due long after both: one queue entry stands for
+    /// all three, and the inactivity timer is queued only if the connection outlives the
+    /// first two, which most short connections do not.
+    pub(super) fn open(&mut self, slot: u32, now: Ts, req: &mut Requests) {
+        let expire_at = now.0.saturating_add(SYN_TIMEOUT);
+        let order = self.order.wrapping_add(1);
+        // Separate entries when the orders would wrap or the times saturate (then the
+        // entries' order would not be the arming order).
+        if order > u32::MAX - 2 || now.0.checked_add(HANDSHAKE_INACTIVITY).is_none() {
+            self.push(expire_at, slot, 0, TimerKind::Expire);
+            self.push(
+                now.0.saturating_add(HANDSHAKE_INACTIVITY),
+                slot,
+                0,
+                TimerKind::Inactivity,
+            );
+            return;
+        }
+        // The expire check and the inactivity timer's orders.
+        self.order = order.wrapping_add(1);
+        let mut kind = TimerKind::Opening;
+        // As `apply` would arm it: by this packet, not cancelled by it.
+        if req.attempt_at.is_some_and(|a| a.0 == expire_at) && !req.cancel_analyzer_timers {
+            req.attempt_at = None;
+            self.order = self.order.wrapping_add(1);
+            kind = TimerKind::OpeningAttempt;
+        }
+        let generation = self.generation(slot);
+        self.timers.push(Timer {
+            at: expire_at,
+            order,
+            slot,
+            generation,
+            epoch: 0,
+            kind,
+        });
+    }
+
+    /// An opening entry fired as its expire check (`first`); now the rest of it.
+    pub(super) fn opened(&mut self, tm: Timer, now: Ts, later: &mut Vec<Timer>) {
+        if tm.kind == TimerKind::OpeningAttempt {
+            let attempt = Timer {
+                order: tm.order.wrapping_add(2),
+                kind: TimerKind::Attempt,
+                ..tm
+            };
+            // An attempt timer never re-arms.
+            let _ = self.fire(attempt, now);
+        }
+        // Queued only while the connection lives and nothing replaced it.
+        if self.generation(tm.slot) == tm.generation
+            && self
+                .slot(tm.slot)
+                .is_some_and(|t| t.core.timer.inactivity_epoch == 0)
+        {
+            let inactivity = Timer {
+                at: tm
+                    .at
+                    .saturating_sub(SYN_TIMEOUT)
+                    .saturating_add(HANDSHAKE_INACTIVITY),
+                order: tm.order.wrapping_add(1),
+                epoch: 0,
+                kind: TimerKind::Inactivity,
+                ..tm
+            };
+            self.queue_rearmed(inactivity, now, later);
+        }
+    }
+
+    /// A timer armed while timers fire at `now`: one due later waits in `later` (queued once
+    /// they have all fired, and only if its connection is still there); one due now (times
+    /// that saturate) is queued at once, to fire in the same pass.
+    pub(super) fn queue_rearmed(&mut self, t: Timer, now: Ts, later: &mut Vec<Timer>) {
+        if t.at > now.0 {
+            later.push(t);
+        } else {
+            self.timers.push(t);
+        }
     }
 
     pub(super) fn apply(&mut self, slot: u32, req: Requests) {
@@ -177,6 +277,8 @@ impl ZeekTracker {
                 }
             }
             TimerKind::Delete => (tm.epoch == epochs.analyzer_epoch, None),
+            // Fired as their parts (`ZeekTracker::opened`).
+            TimerKind::Opening | TimerKind::OpeningAttempt => (false, None),
         };
         if remove {
             self.remove(tm.slot);

@@ -8,7 +8,7 @@ use super::connection::{Requests, ZeekCore, ZeekRow};
 use super::endpoint::ZeekState;
 use super::ports::ServerPorts;
 use super::timer_queue::TimerQueue;
-use super::timers::{HANDSHAKE_INACTIVITY, NS, SYN_TIMEOUT, Timer, TimerKind};
+use super::timers::{NS, Timer, TimerKind};
 use super::uid::Uid;
 use crate::decode::{Endpoint, Segment};
 use crate::flow::{FlowKey, Slab, SlotIndex, oldest_batch};
@@ -129,6 +129,8 @@ pub struct ZeekTracker {
     /// the packed connection instead of 4 here.)
     pub(super) gens: Vec<u32>,
     pub(super) timers: TimerQueue<Timer>,
+    /// Timers re-armed by the timers firing now, queued once they have all fired.
+    pub(super) rearmed: Vec<Timer>,
     pub(super) order: u32,
     pub(super) next_uid: u64,
     /// Rows are left without a uid: the caller numbers them (a sharded run numbers the rows
@@ -165,17 +167,17 @@ impl ZeekTracker {
     pub fn on_segment(&mut self, seg: &Segment) {
         self.advance(seg.ts);
         let key = FlowKey::of(seg);
-        let slot = match self.lookup(&key) {
+        let (slot, fresh) = match self.lookup(&key) {
             Some(s) => {
                 let reuse = self.slot(s).map(|t| is_reuse(&t.core, seg)).unwrap_or(true);
                 if reuse {
                     self.remove(s);
-                    self.create(key, seg)
+                    (self.create(key, seg), true)
                 } else {
-                    s
+                    (s, false)
                 }
             }
-            None => self.create(key, seg),
+            None => (self.create(key, seg), true),
         };
         let verify = self.verify;
         let mut req = Requests::default();
@@ -184,22 +186,61 @@ impl ZeekTracker {
         };
         let side = side_of(t, seg);
         t.core.process(side, seg, verify, &mut req);
+        if fresh {
+            self.open(slot, seg.ts, &mut req);
+        }
         self.apply(slot, req);
     }
 
     /// Fire every timer due at or before `now` (live mode calls this on the wall clock).
+    #[inline]
     pub fn advance(&mut self, now: Ts) {
+        if self.timers.peek().is_some_and(|top| top.at <= now.0) {
+            self.fire_due(now);
+        }
+    }
+
+    /// [`ZeekTracker::advance`] when a timer is due.
+    #[inline(never)]
+    fn fire_due(&mut self, now: Ts) {
+        // Re-armed timers (due after `now`, so none of them fires in this loop) are queued
+        // after it, and only for connections still in the table: a connection often ends at
+        // the same instant as its expire check re-arms (an attempt or delete timer due then
+        // too), and the timer of a removed connection would only be popped and skipped.
+        let mut rearmed = std::mem::take(&mut self.rearmed);
         while let Some(top) = self.timers.peek() {
             if top.at > now.0 {
                 break;
             }
             self.timers.pop();
-            if let Some(at) = self.fire(top, now) {
+            let opening = matches!(top.kind, TimerKind::Opening | TimerKind::OpeningAttempt);
+            let first = if opening {
+                Timer {
+                    kind: TimerKind::Expire,
+                    ..top
+                }
+            } else {
+                top
+            };
+            if let Some(at) = self.fire(first, now) {
                 self.order = self.order.wrapping_add(1);
-                let order = self.order;
-                self.timers.push(Timer { at, order, ..top });
+                let t = Timer {
+                    at,
+                    order: self.order,
+                    ..first
+                };
+                self.queue_rearmed(t, now, &mut rearmed);
+            }
+            if opening {
+                self.opened(top, now, &mut rearmed);
             }
         }
+        for t in rearmed.drain(..) {
+            if self.generation(t.slot) == t.generation {
+                self.timers.push(t);
+            }
+        }
+        self.rearmed = rearmed;
     }
 
     /// End of input: log every remaining connection, in order of first packet (ties by the
@@ -361,14 +402,7 @@ impl ZeekTracker {
             self.gens.push(0);
         }
         self.table.insert(&key, slot);
-        let now = seg.ts.0;
-        self.push(now.saturating_add(SYN_TIMEOUT), slot, 0, TimerKind::Expire);
-        self.push(
-            now.saturating_add(HANDSHAKE_INACTIVITY),
-            slot,
-            0,
-            TimerKind::Inactivity,
-        );
+        // Its first timers are armed once its first packet is processed (`open`).
         slot
     }
 
