@@ -25,7 +25,26 @@ pub(super) fn for_report(kind: ReportKind) -> Option<&'static MakeFormat> {
     match kind {
         ReportKind::Json => Some(&|| Box::new(Json)),
         ReportKind::Text => Some(&|| Box::new(Text { told: Vec::new() })),
-        _ => None,
+        // The events and Zeek reports write nothing of a flow when it leaves the table
+        // (its events and its Zeek row are their own outputs): it is freed on its shard
+        // rather than moved to the main thread to be dropped there.
+        ReportKind::Events | ReportKind::Zeek => Some(&|| Box::new(Discard)),
+    }
+}
+
+struct Discard;
+
+impl RecordFormat for Discard {
+    fn record(&mut self, _: &Flow, _: &Engine, _: &mut Vec<u8>) -> io::Result<usize> {
+        Ok(0)
+    }
+
+    fn take_side(&mut self) -> Option<Box<dyn Any + Send + Sync>> {
+        None
+    }
+
+    fn discards(&self) -> bool {
+        true
     }
 }
 

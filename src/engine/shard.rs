@@ -153,6 +153,11 @@ pub trait RecordFormat: Send {
     /// What the formatter keeps beside the records formatted since the last call, in their
     /// order (the text report's totals and lines), for the main thread.
     fn take_side(&mut self) -> Option<Box<dyn Any + Send + Sync>>;
+    /// The report has no record for a flow that leaves (events, Zeek rows): the shard frees
+    /// it at once instead of formatting it or handing it over.
+    fn discards(&self) -> bool {
+        false
+    }
 }
 
 /// Makes a shard's [`RecordFormat`] (one per shard).
@@ -278,6 +283,8 @@ impl Shard {
         }
         if !e.evicted_out.is_empty() {
             match self.format.as_mut() {
+                // Its events were released when it left; nothing else of it is reported.
+                Some(fmt) if fmt.discards() => e.evicted_out.clear(),
                 Some(fmt) => {
                     // In flow-id order (provisional ids order new flows as the global ids
                     // will): the items are then in report order as they are made.
