@@ -22,7 +22,7 @@ use crate::decode::{
 use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, oldest_batch};
 use crate::tcp::life::Evidence;
 use crate::tcp::life::EvidenceKind;
-use crate::tcp::{NativeConfig, NativeSummary, Role, Verdict};
+use crate::tcp::{NativeConfig, NativeSummary, Role};
 use crate::time::Ts;
 use crate::vocab::events::{EventKind, EventSet, PacketEvents};
 
@@ -500,42 +500,6 @@ impl Engine {
             f.evicted = true;
             self.stats.evicted_flows += 1;
             self.evicted_out.push(f);
-        }
-    }
-
-    /// Remove flows that finished (closed, reset, refused, unanswered) and have been quiet
-    /// for `closed_timeout`, and any flow quiet for `inactive_timeout`.
-    fn sweep(&mut self) {
-        if !self.cfg.evict_idle {
-            return;
-        }
-        let now = self.now;
-        let cfg = &self.cfg;
-        let min_quiet = cfg.inactive_timeout.min(cfg.closed_timeout);
-        let mut gone = Vec::new();
-        let mut due = Vec::new();
-        // Slot order, as a walk over the table would give.
-        for slot in self.quiet.maybe_quiet(now, min_quiet) {
-            let Some(f) = self.flows.at(slot) else {
-                gone.push(slot);
-                continue;
-            };
-            let quiet = now.since(f.last_ts);
-            let timed_out = quiet >= cfg.inactive_timeout
-                || (quiet >= cfg.closed_timeout
-                    && matches!(
-                        f.summary(now, &cfg.native).verdict(),
-                        Verdict::Closed | Verdict::Reset | Verdict::Rejected | Verdict::Unanswered
-                    ));
-            if timed_out {
-                due.push(slot);
-            }
-        }
-        for slot in gone {
-            self.quiet.vacate(slot);
-        }
-        for slot in due {
-            self.evict(slot);
         }
     }
 

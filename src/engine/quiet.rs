@@ -9,7 +9,10 @@
 //! long enough yet; the ones that may be are then judged by the exact rule on the flow itself.
 
 use crate::flow::Slot;
+use crate::tcp::Verdict;
 use crate::time::Ts;
+
+use super::Engine;
 
 /// A slot that holds no flow (or not since the last sweep noticed).
 const VACANT: u32 = u32::MAX;
@@ -70,6 +73,44 @@ impl QuietIndex {
             let most = now.since(Ts(unit << SHIFT));
             (most >= min_quiet).then_some(i as Slot)
         })
+    }
+}
+
+impl Engine {
+    /// Remove flows that finished (closed, reset, refused, unanswered) and have been quiet
+    /// for `closed_timeout`, and any flow quiet for `inactive_timeout`.
+    pub(super) fn sweep(&mut self) {
+        if !self.cfg.evict_idle {
+            return;
+        }
+        let now = self.now;
+        let cfg = &self.cfg;
+        let min_quiet = cfg.inactive_timeout.min(cfg.closed_timeout);
+        let mut gone = Vec::new();
+        let mut due = Vec::new();
+        // Slot order, as a walk over the table would give.
+        for slot in self.quiet.maybe_quiet(now, min_quiet) {
+            let Some(f) = self.flows.at(slot) else {
+                gone.push(slot);
+                continue;
+            };
+            let quiet = now.since(f.last_ts);
+            let timed_out = quiet >= cfg.inactive_timeout
+                || (quiet >= cfg.closed_timeout
+                    && matches!(
+                        f.summary(now, &cfg.native).verdict(),
+                        Verdict::Closed | Verdict::Reset | Verdict::Rejected | Verdict::Unanswered
+                    ));
+            if timed_out {
+                due.push(slot);
+            }
+        }
+        for slot in gone {
+            self.quiet.vacate(slot);
+        }
+        for slot in due {
+            self.evict(slot);
+        }
     }
 }
 
