@@ -148,6 +148,8 @@ pub struct ZeekTracker {
 
 /// Rows produced per `take_rows` call after `finish`.
 pub(super) const FINISH_BATCH: usize = 4096;
+/// Re-armed timers held back at most while due timers fire ([`ZeekTracker::advance`]).
+const REARMED_HELD: usize = 4096;
 
 impl ZeekTracker {
     pub fn new(ports: ServerPorts, verify_checksums: bool) -> ZeekTracker {
@@ -234,13 +236,26 @@ impl ZeekTracker {
             if opening {
                 self.opened(top, now, &mut rearmed);
             }
+            // A burst (a million connections' timers due at one instant) must not hold a
+            // million re-armed timers beside the queue: queued now, they are still due after
+            // `now` (not popped in this loop) and the queue's order does not depend on when
+            // they were pushed; a timer of a connection removed later in the loop is popped
+            // and skipped when due.
+            if rearmed.len() >= REARMED_HELD {
+                self.queue_held(&mut rearmed);
+            }
         }
+        self.queue_held(&mut rearmed);
+        self.rearmed = rearmed;
+    }
+
+    /// Queue the re-armed timers held back, of the connections still in the table.
+    fn queue_held(&mut self, rearmed: &mut Vec<Timer>) {
         for t in rearmed.drain(..) {
             if self.generation(t.slot) == t.generation {
                 self.timers.push(t);
             }
         }
-        self.rearmed = rearmed;
     }
 
     /// End of input: log every remaining connection, in order of first packet (ties by the
