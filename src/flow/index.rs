@@ -10,9 +10,11 @@
 //!
 //! Written here rather than taken from hashbrown so that the stored hash bits make growing
 //! need no key read-back (a cold access per connection) and lookups compare 32 hash bits
-//! before touching a connection. (Prefetching entries and connection state a few packets
-//! ahead was tried too: on the benchmark capture the working set is mostly in cache and it
-//! measured about 10 % slower, so it is not done.)
+//! before touching a connection. A shard asks for the entry of its record a few records ahead
+//! to be cached ([`SlotIndex::prefetch`]), with the hash the reader computed once for the
+//! record: with a million connections the index is far larger than the caches. (An earlier
+//! prefetch of entries and connections that hashed each key again measured ~10 % slower on
+//! the mixed capture, whose working set is mostly in cache.)
 
 #[cfg(test)]
 use crate::flow::FlowKey;
