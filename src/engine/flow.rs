@@ -61,10 +61,9 @@ pub struct Flow {
     pub b: Endpoint,
     pub orientation: Orientation,
     pub first_ts: Ts,
-    pub last_ts: Ts,
-    pub pkts: [u64; 2],
-    pub payload_bytes: [u64; 2],
-    pub ip_bytes: [u64; 2],
+    /// Packets, payload bytes and IP bytes sent by each side ([`Flow::pkts`] and its
+    /// neighbours give the totals).
+    tally: Tally,
     /// How many packets carried each event kind.
     pub event_counts: EventCounts,
     /// Compat-W state.
@@ -79,10 +78,24 @@ pub struct Flow {
     pub evicted: bool,
 }
 
+/// Which counter of a [`Tally`].
+#[derive(Clone, Copy, Debug)]
+enum Counter {
+    Pkts,
+    PayloadBytes,
+    IpBytes,
+}
+
+/// A flow's packet and byte counters, exact 64-bit values in 24 bytes instead of 48: the low
+/// 32 bits of each here, the high 32 bits (a side's four billionth packet or fourth gigabyte,
+/// which few flows reach) in the flow's [`Held`] box.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally([[u32; 2]; 3]);
+
 /// What few flows have, in one box (8 bytes in every flow instead of a `Vec`'s 24 and a
 /// second pointer): the events a flow holds back until its orientation is settled
-/// (docs/analysis.md#orientation; most flows are settled from their first packet), and the
-/// encapsulations of its first packet.
+/// (docs/analysis.md#orientation; most flows are settled from their first packet), the
+/// encapsulations of its first packet, and the high halves of its counters ([`Tally`]).
 #[derive(Debug, Default)]
 pub(super) struct Held(Option<Box<Rare>>);
 
@@ -91,6 +104,8 @@ pub(super) struct Rare {
     events: Vec<PacketEvents>,
     /// Outermost first, endpoints as the first packet travelled (source on side A).
     tunnel: Option<Box<Chain>>,
+    /// High 32 bits of the flow's counters, as [`Tally`].
+    tally_hi: [[u32; 2]; 3],
 }
 
 impl Held {
@@ -106,16 +121,30 @@ impl Held {
         self.0.get_or_insert_with(Box::default).events.push(pe);
     }
 
-    /// The held events, leaving nothing allocated behind but the tunnel chain.
+    /// The held events, leaving nothing allocated behind but the tunnel chain and the
+    /// counters' high halves.
     pub(super) fn take(&mut self) -> Vec<PacketEvents> {
         let Some(mut r) = self.0.take() else {
             return Vec::new();
         };
         let v = std::mem::take(&mut r.events);
-        if r.tunnel.is_some() {
+        if r.tunnel.is_some() || r.tally_hi != [[0; 2]; 3] {
             self.0 = Some(r);
         }
         v
+    }
+
+    fn tally_hi(&self, c: Counter) -> [u32; 2] {
+        self.0.as_ref().map_or([0; 2], |r| r.tally_hi[c as usize])
+    }
+
+    /// Carry `n` into the high half of counter `c` of side `i`.
+    #[cold]
+    fn carry(&mut self, c: Counter, i: usize, n: u32) {
+        let hi = &mut self.0.get_or_insert_with(Box::default).tally_hi[c as usize];
+        if let Some(h) = hi.get_mut(i) {
+            *h = h.wrapping_add(n);
+        }
     }
 
     fn tunnel(&self) -> Option<&Chain> {
@@ -128,8 +157,8 @@ impl Held {
             (c, Some(r)) => r.tunnel = c,
             (c, None) => {
                 self.0 = Some(Box::new(Rare {
-                    events: Vec::new(),
                     tunnel: c,
+                    ..Rare::default()
                 }))
             }
         }
@@ -173,10 +202,7 @@ impl Flow {
             b: seg.dst,
             orientation: Orientation::at_creation(seg, ports),
             first_ts: seg.ts,
-            last_ts: seg.ts,
-            pkts: [0; 2],
-            payload_bytes: [0; 2],
-            ip_bytes: [0; 2],
+            tally: Tally::default(),
             event_counts: EventCounts::default(),
             wire: WireFlow::new(),
             conn: Connection::with_log(keep_log),
@@ -184,6 +210,53 @@ impl Flow {
             pending: Held::default(),
             evicted: false,
         }
+    }
+
+    /// Count one packet sent by side `d`.
+    #[inline]
+    pub(super) fn count_packet(&mut self, d: Dir, payload_len: u32, ip_len: u32) {
+        let i = d.idx();
+        for (c, n) in [
+            (Counter::Pkts, 1),
+            (Counter::PayloadBytes, payload_len),
+            (Counter::IpBytes, ip_len),
+        ] {
+            if let Some(lo) = self.tally.0[c as usize].get_mut(i) {
+                let (v, over) = lo.overflowing_add(n);
+                *lo = v;
+                if over {
+                    self.pending.carry(c, i, 1);
+                }
+            }
+        }
+    }
+
+    fn counter(&self, c: Counter) -> [u64; 2] {
+        let lo = self.tally.0[c as usize];
+        let hi = self.pending.tally_hi(c);
+        [0, 1].map(|i| (u64::from(hi[i]) << 32) | u64::from(lo[i]))
+    }
+
+    /// Packets sent by each side (indexed by [`Dir`]).
+    pub fn pkts(&self) -> [u64; 2] {
+        self.counter(Counter::Pkts)
+    }
+
+    /// TCP payload bytes sent by each side.
+    pub fn payload_bytes(&self) -> [u64; 2] {
+        self.counter(Counter::PayloadBytes)
+    }
+
+    /// IP bytes (header's total length) sent by each side.
+    pub fn ip_bytes(&self) -> [u64; 2] {
+        self.counter(Counter::IpBytes)
+    }
+
+    /// Time of the flow's last packet: the Native analysis keeps each side's and which side
+    /// sent last, so the flow does not keep it twice.
+    #[inline]
+    pub fn last_ts(&self) -> Ts {
+        self.conn.last_packet_ts().unwrap_or(self.first_ts)
     }
 
     /// The encapsulations of the flow's first packet, outermost first, endpoints as the
@@ -292,6 +365,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn counters_carry_into_their_high_halves() {
+        let mut l = crate::testkit::Ladder::new();
+        let seg = l.c2s("S", 0, 0, 0);
+        let mut f = Flow::new(1, &seg, &ServerPorts::default(), false);
+        f.count_packet(Dir::A, u32::MAX, 7);
+        f.count_packet(Dir::A, u32::MAX, 7);
+        f.count_packet(Dir::B, 3, u32::MAX);
+        assert_eq!(f.pkts(), [2, 1]);
+        assert_eq!(f.payload_bytes(), [2 * u64::from(u32::MAX), 3]);
+        assert_eq!(f.ip_bytes(), [14, u64::from(u32::MAX)]);
+        f.count_packet(Dir::B, 0, 1);
+        assert_eq!(f.ip_bytes(), [14, 1 << 32]);
+        // Taking the held events keeps the carries.
+        assert!(f.pending.take().is_empty());
+        assert_eq!(f.ip_bytes(), [14, 1 << 32]);
+    }
+
+    #[test]
     fn flow_stays_compact() {
         // Every connection a report keeps costs one of these in the flow table's slab (plus
         // what its parts allocate on first use; issue 17 in BENCHMARKS.md): 632 B before the
@@ -302,8 +393,11 @@ mod tests {
         // zero-window stall in progress left the Native sides for `Life`, 472 B before the
         // Wireshark sides packed into 36 B, 464 B before the Native flags and first RST
         // shared a byte, 456 B before five event kinds were counted in place instead of eight,
-        // 448 B before the tunnel chain joined the held events in one box.
+        // 448 B before the tunnel chain joined the held events in one box, 440 B before the
+        // counters kept their high halves in that box too and the last packet's time was
+        // taken from the Native sides (the connection grew 8 B to hold its longest survived
+        // idle gap, which left a box every connection quiet for a second allocated).
         let n = std::mem::size_of::<Flow>();
-        assert!(n <= 440, "{n}");
+        assert!(n <= 416, "{n}");
     }
 }

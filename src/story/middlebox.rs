@@ -127,12 +127,10 @@ impl Middleboxes {
         let mut acc: HashMap<(Network, Network), Acc> = HashMap::new();
         let mut mb = Middleboxes::default();
         for f in engine.flows() {
-            // Only connections that had an idle gap have a kill or a survival to count (and
-            // only they carry the record): the others cost no summary here.
-            if f.conn
-                .idle_gaps()
-                .is_none_or(|g| g.killed().is_none() && g.survived_idle().is_none())
-            {
+            // Only connections that had an idle gap have a kill or a survival to count: the
+            // others cost no summary here.
+            let g = f.conn.idle_gaps();
+            if g.killed().is_none() && g.survived_idle().is_none() {
                 continue;
             }
             let s = f.summary(now, cfg);
