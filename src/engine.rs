@@ -433,7 +433,11 @@ impl Engine {
         let Some(flow) = self.flows.at_mut(slot) else {
             return;
         };
-        let from = if flow.a == e.src { Dir::A } else { Dir::B };
+        let from = if flow.endpoint(Dir::A) == e.src {
+            Dir::A
+        } else {
+            Dir::B
+        };
         if !flow.conn.sent_seq(from, e.seq) {
             return;
         }

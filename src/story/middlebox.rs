@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 
 use crate::engine::{Engine, Flow};
-use crate::flow::FlowId;
+use crate::flow::{Dir, FlowId};
 use crate::tcp::advice::PathLimit;
 use crate::tcp::life::KilledBy;
 
@@ -111,7 +111,10 @@ impl Middleboxes {
         let last_heard = || {
             let mut m: HashMap<IpAddr, crate::time::Ts> = HashMap::new();
             for f in engine.flows() {
-                for (ep, t) in [(f.a, f.last_from()[0]), (f.b, f.last_from()[1])] {
+                for (ep, t) in [
+                    (f.endpoint(Dir::A), f.last_from()[0]),
+                    (f.endpoint(Dir::B), f.last_from()[1]),
+                ] {
                     if let Some(t) = t {
                         let e = m.entry(ep.addr).or_insert(t);
                         *e = (*e).max(t);
