@@ -13,6 +13,7 @@
 )]
 
 pub mod analysis;
+pub mod bits;
 pub mod capture;
 pub mod cli;
 pub mod decode;

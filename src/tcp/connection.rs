@@ -18,6 +18,7 @@
 //! transition list keeps at most [`TRANSITIONS_HEAD`] + [`TRANSITIONS_TAIL`] entries and only
 //! grows on a state change (an endpoint has at most seven on any path through the table of docs/analysis.md#endpoint-states).
 
+use crate::bits::Bits;
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::endpoint::{OptF32, OptTs, Side, Transitions, pair, pair_mut, role};
@@ -79,7 +80,7 @@ pub struct Connection {
     /// [`SYNACK_ACKED`], [`HS_EMITTED`], [`ASSUMED`] and the first RST's `RST_*` bits: one
     /// byte instead of three bools and an `Option<FirstRst>`'s eight, so the connection is
     /// 200 bytes, not 208.
-    bits: u8,
+    bits: Bits,
     /// Handshake RTT, seconds (the RTO of a backoff and zero-window stalls, which few
     /// connections have, are in `life`).
     pub(super) rtt: OptF32,
@@ -102,60 +103,50 @@ const RST_KA_TIMEOUT: u8 = 32;
 const RST_INTO_SILENCE: u8 = 64;
 
 impl Connection {
-    #[inline]
-    fn has(&self, bit: u8) -> bool {
-        self.bits & bit != 0
-    }
-
-    #[inline]
-    fn set(&mut self, bit: u8, on: bool) {
-        if on {
-            self.bits |= bit;
-        } else {
-            self.bits &= !bit;
-        }
-    }
-
     pub(super) fn synack_acked(&self) -> bool {
-        self.has(SYNACK_ACKED)
+        self.bits.has(SYNACK_ACKED)
     }
 
     pub(super) fn hs_emitted(&self) -> bool {
-        self.has(HS_EMITTED)
+        self.bits.has(HS_EMITTED)
     }
 
     pub(super) fn set_hs_emitted(&mut self, on: bool) {
-        self.set(HS_EMITTED, on);
+        self.bits.set(HS_EMITTED, on);
     }
 
     pub(super) fn assumed(&self) -> bool {
-        self.has(ASSUMED)
+        self.bits.has(ASSUMED)
     }
 
     pub(super) fn set_assumed(&mut self) {
-        self.set(ASSUMED, true);
+        self.bits.set(ASSUMED, true);
     }
 
     /// The accepted RST that closed the connection first.
     pub(super) fn first_rst(&self) -> Option<FirstRst> {
-        self.has(RST_SEEN).then(|| FirstRst {
-            side: if self.has(RST_FROM_B) { Dir::B } else { Dir::A },
+        self.bits.has(RST_SEEN).then(|| FirstRst {
+            side: if self.bits.has(RST_FROM_B) {
+                Dir::B
+            } else {
+                Dir::A
+            },
             idx: self.first_rst_idx,
-            keepalive_timeout: self.has(RST_KA_TIMEOUT),
-            into_silence: self.has(RST_INTO_SILENCE),
+            keepalive_timeout: self.bits.has(RST_KA_TIMEOUT),
+            into_silence: self.bits.has(RST_INTO_SILENCE),
         })
     }
 
     /// Record the first accepted RST (later ones are not kept).
     pub(super) fn set_first_rst(&mut self, r: FirstRst) {
-        if self.has(RST_SEEN) {
+        if self.bits.has(RST_SEEN) {
             return;
         }
         self.first_rst_idx = r.idx;
-        self.set(RST_SEEN, true);
-        self.set(RST_FROM_B, r.side == Dir::B);
-        self.set(RST_KA_TIMEOUT, r.keepalive_timeout);
-        self.set(RST_INTO_SILENCE, r.into_silence);
+        self.bits.set(RST_SEEN, true);
+        self.bits.set(RST_FROM_B, r.side == Dir::B);
+        self.bits.set(RST_KA_TIMEOUT, r.keepalive_timeout);
+        self.bits.set(RST_INTO_SILENCE, r.into_silence);
     }
 
     /// A connection that keeps its transition log (the views' timelines).
@@ -238,8 +229,8 @@ impl Connection {
             } else {
                 // The flags as bools for the steps, written back after (`bits` is a field of
                 // its own, so the sides stay borrowed).
-                let mut assumed = self.bits & ASSUMED != 0;
-                let mut synack_acked = self.bits & SYNACK_ACKED != 0;
+                let mut assumed = self.bits.has(ASSUMED);
+                let mut synack_acked = self.bits.has(SYNACK_ACKED);
                 Self::on_plain(
                     e,
                     p,
@@ -253,13 +244,8 @@ impl Connection {
                     &mut self.life,
                     &mut ended,
                 );
-                self.bits &= !(ASSUMED | SYNACK_ACKED);
-                if assumed {
-                    self.bits |= ASSUMED;
-                }
-                if synack_acked {
-                    self.bits |= SYNACK_ACKED;
-                }
+                self.bits.set(ASSUMED, assumed);
+                self.bits.set(SYNACK_ACKED, synack_acked);
 
                 if f.fin() {
                     close::on_fin(

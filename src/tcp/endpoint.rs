@@ -6,6 +6,7 @@
 //! live in a box ([`More`]) allocated the first time a side probes or retransmits its oldest
 //! segment.
 
+use crate::bits::Bits;
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::keepalive::Keepalive;
@@ -88,7 +89,7 @@ pub(super) const NO_SCALE: u8 = 0xFF;
 pub(super) struct Side {
     pub(super) state: EndpointState,
     /// [`SENT_SYN`], [`SENT_SYNACK`], [`RST_BEFORE_SYNACK`].
-    flags: u8,
+    pub(super) flags: Bits,
     /// This side's last non-RST segment advertised a zero window (a byte of its own: it is
     /// written for every packet).
     pub(super) win_zero: bool,
@@ -157,20 +158,6 @@ pub(super) struct More {
 }
 
 impl Side {
-    #[inline]
-    pub(super) fn has(&self, flag: u8) -> bool {
-        self.flags & flag != 0
-    }
-
-    #[inline]
-    pub(super) fn set_flag(&mut self, flag: u8, on: bool) {
-        if on {
-            self.flags |= flag;
-        } else {
-            self.flags &= !flag;
-        }
-    }
-
     #[inline]
     pub(super) fn seq(&self, k: Var) -> Option<u32> {
         let i = k as usize;

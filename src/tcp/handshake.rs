@@ -37,7 +37,7 @@ pub(super) fn pick_up(
             if f.ack() && p.state == S::Unknown {
                 set_state(p, pd, S::Established, seg, log);
             }
-        } else if p.has(SENT_SYNACK) && f.ack() && Side::acks(seg.ack, p.isn()) {
+        } else if p.flags.has(SENT_SYNACK) && f.ack() && Side::acks(seg.ack, p.isn()) {
             // It acknowledges the peer's SYN+ACK: its SYN was simply not captured.
             set_state(e, from, S::Established, seg, log);
         }
@@ -72,7 +72,7 @@ pub(super) fn on_syn(
     let f = seg.flags;
     let now = seg.ts;
     let pd = from.other();
-    if (f.ack() && e.has(SENT_SYNACK)) || (!f.ack() && e.has(SENT_SYN)) {
+    if (f.ack() && e.flags.has(SENT_SYNACK)) || (!f.ack() && e.flags.has(SENT_SYN)) {
         life.get_or_insert_with(Default::default).syn_sent_again(
             from,
             f.ack(),
@@ -84,7 +84,7 @@ pub(super) fn on_syn(
     e.seq_or_insert(Var::Isn, seg.seq);
     e.seq_or_insert(Var::Base, seg.seq.wrapping_add(1));
     if f.ack() {
-        e.set_flag(SENT_SYNACK, true);
+        e.flags.set(SENT_SYNACK, true);
         e.open_ts = OptTs::some(now);
         if e.state == S::Unknown {
             set_state(e, from, S::SynReceived, seg, log);
@@ -93,7 +93,7 @@ pub(super) fn on_syn(
             set_state(p, pd, S::Established, seg, log);
         }
     } else {
-        e.set_flag(SENT_SYN, true);
+        e.flags.set(SENT_SYN, true);
         e.open_ts = OptTs::some(now);
         if e.state == S::Unknown {
             set_state(e, from, S::SynSent, seg, log);
@@ -125,7 +125,7 @@ pub(super) fn on_ack(
         set_state(p, pd, S::Established, seg, log);
     }
     // docs/analysis.md#handshake-classes rule 3: a SYN+ACK acknowledged by a pure ACK, data or FIN.
-    if !f.syn() && !*synack_acked && p.has(SENT_SYNACK) && Side::acks(ack, p.isn()) {
+    if !f.syn() && !*synack_acked && p.flags.has(SENT_SYNACK) && Side::acks(ack, p.isn()) {
         *synack_acked = true;
         let start = e.open_ts.get().or(p.open_ts.get());
         // An ACK stamped before the SYN it answers (time went backwards, counted by
@@ -138,15 +138,15 @@ impl Connection {
     /// How the connection was opened, with `orig` the originator's side.
     pub(super) fn handshake_class(&self, orig: Dir) -> HandshakeClass {
         let (o, r) = pair(&self.sides, orig);
-        if o.has(SENT_SYN) && r.has(RST_BEFORE_SYNACK) {
+        if o.flags.has(SENT_SYN) && r.flags.has(RST_BEFORE_SYNACK) {
             HandshakeClass::Rejected
-        } else if o.has(SENT_SYN) && r.has(SENT_SYN) {
+        } else if o.flags.has(SENT_SYN) && r.flags.has(SENT_SYN) {
             HandshakeClass::SimultaneousOpen
         } else if self.synack_acked() {
             HandshakeClass::Complete
-        } else if o.has(SENT_SYNACK) || r.has(SENT_SYNACK) {
+        } else if o.flags.has(SENT_SYNACK) || r.flags.has(SENT_SYNACK) {
             HandshakeClass::SynAckOnly
-        } else if o.has(SENT_SYN) || r.has(SENT_SYN) {
+        } else if o.flags.has(SENT_SYN) || r.flags.has(SENT_SYN) {
             HandshakeClass::SynOnly
         } else {
             HandshakeClass::Midstream
@@ -159,7 +159,7 @@ impl Connection {
             return false;
         }
         let [a, b] = &self.sides;
-        let complete = if a.has(SENT_SYN) && b.has(SENT_SYN) {
+        let complete = if a.flags.has(SENT_SYN) && b.flags.has(SENT_SYN) {
             // Simultaneous open: the packet after which both endpoints are ESTABLISHED.
             a.state.is_synchronized() && b.state.is_synchronized()
         } else {
@@ -186,9 +186,9 @@ impl Connection {
         let sender = [orig, orig.other()].into_iter().find(|d| {
             let (s, _) = pair(&self.sides, *d);
             if synack {
-                s.has(SENT_SYNACK)
+                s.flags.has(SENT_SYNACK)
             } else {
-                s.has(SENT_SYN)
+                s.flags.has(SENT_SYN)
             }
         })?;
         let tries = self

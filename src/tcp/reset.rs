@@ -122,8 +122,8 @@ impl Connection {
             keepalive_timeout: ka_timeout,
             into_silence,
         };
-        if !e.has(SENT_SYNACK) {
-            e.set_flag(RST_BEFORE_SYNACK, true);
+        if !e.flags.has(SENT_SYNACK) {
+            e.flags.set(RST_BEFORE_SYNACK, true);
         }
         set_state(e, from, EndpointState::Closed, seg, log);
         let p_open = p.state.is_synchronized()

@@ -12,7 +12,7 @@ use crate::time::Ts;
 /// SYNs carried the option (RFC 7323 §2.2), unscaled when either SYN lacked it, and the largest
 /// possible window when the handshake was not seen (so no RST is called out of window wrongly).
 pub(super) fn scaled_window(s: &Side, p: &Side, raw: u16) -> u32 {
-    let seen = |x: &Side| x.has(SENT_SYN) || x.has(SENT_SYNACK);
+    let seen = |x: &Side| x.flags.has(SENT_SYN) || x.flags.has(SENT_SYNACK);
     if !(seen(s) && seen(p)) {
         return (raw as u32) << 14;
     }

@@ -22,6 +22,7 @@
 //! (one-sided captures) or acknowledges everything, and as an estimate from bytes in flight
 //! otherwise. RTO reporting, the list's other use, is left to the Native analysis.
 
+use crate::bits::Bits;
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::time::Ts;
@@ -137,7 +138,7 @@ struct Side {
     max_payload: u16,
     scale: ScaleByte,
     /// [`ISN_SET`], [`FIRST_ACK_PENDING`], and the two `last_flags` bits the rules read.
-    bits: u8,
+    bits: Bits,
 }
 
 /// `Side::isn` holds a value.
@@ -165,32 +166,20 @@ impl Default for Side {
             unacked: 0,
             max_payload: 0,
             scale: ScaleByte::new(Scale::Unknown),
-            bits: 0,
+            bits: Bits::default(),
         }
     }
 }
 
 impl Side {
     #[inline]
-    fn has(&self, bit: u8) -> bool {
-        self.bits & bit != 0
-    }
-    #[inline]
-    fn set(&mut self, bit: u8, on: bool) {
-        if on {
-            self.bits |= bit;
-        } else {
-            self.bits &= !bit;
-        }
-    }
-    #[inline]
     fn isn(&self) -> Option<u32> {
-        self.has(ISN_SET).then_some(self.isn)
+        self.bits.has(ISN_SET).then_some(self.isn)
     }
     #[inline]
     fn set_isn(&mut self, v: u32) {
         self.isn = v;
-        self.bits |= ISN_SET;
+        self.bits.insert(ISN_SET);
     }
 }
 
@@ -293,9 +282,9 @@ impl WireFlow {
         }
         let (fwd, rev) = self.split(from);
         if s {
-            fwd.set(FIRST_ACK_PENDING, true);
+            fwd.bits.set(FIRST_ACK_PENDING, true);
         } else if a {
-            fwd.set(FIRST_ACK_PENDING, false);
+            fwd.bits.set(FIRST_ACK_PENDING, false);
         }
         if let Some(ws) = seg.options.window_scale {
             fwd.scale = ScaleByte::new(Scale::Shift(ws.min(14)));
@@ -366,7 +355,7 @@ fn analyze_sides(
         }
         // 6. window_full
         let shift = match rev.scale.get() {
-            Scale::Shift(n) if !rev.has(FIRST_ACK_PENDING) => n as u32,
+            Scale::Shift(n) if !rev.bits.has(FIRST_ACK_PENDING) => n as u32,
             _ => 0,
         };
         let right_edge = rev
@@ -381,12 +370,12 @@ fn analyze_sides(
             ev.insert(K::WindowFull);
         }
         // 7. keepalive_ack
-        if repeats && win != 0 && win == fwd.win && rev.has(LAST_KEEPALIVE) {
+        if repeats && win != 0 && win == fwd.win && rev.bits.has(LAST_KEEPALIVE) {
             ev.insert(K::KeepaliveAck);
             break 'fwd;
         }
         // 8. zero_window_probe_ack
-        if repeats && win == 0 && win == fwd.win && rev.has(LAST_ZWP) {
+        if repeats && win == 0 && win == fwd.win && rev.bits.has(LAST_ZWP) {
             ev.insert(K::ZeroWindowProbeAck);
             break 'fwd;
         }
@@ -485,8 +474,8 @@ fn analyze_sides(
     }
     fwd.win = win;
     fwd.last_ack = Known(ack);
-    fwd.set(LAST_KEEPALIVE, ev.contains(K::Keepalive));
-    fwd.set(LAST_ZWP, zwp);
+    fwd.bits.set(LAST_KEEPALIVE, ev.contains(K::Keepalive));
+    fwd.bits.set(LAST_ZWP, zwp);
     fwd.max_payload = fwd.max_payload.max(len.min(u16::MAX as u32) as u16);
     // Segments of the peer covered by this ack leave its unacked list.
     if rev.unacked > 0 {

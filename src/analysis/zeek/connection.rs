@@ -11,6 +11,7 @@ use super::ports::ServerPorts;
 use super::state_machine::{Closing, Sent};
 use super::timers::{CLOSE_DELAY, HANDSHAKE_INACTIVITY, NS, SESSION_TIMER, TimerState};
 use super::uid::Uid;
+use crate::bits::Bits;
 use crate::decode::{Checksum, Endpoint, Segment, TcpFlags};
 use crate::time::Ts;
 
@@ -43,7 +44,7 @@ pub struct ZeekCore {
     /// `C_*` bits: the physical side (0/1) that is currently the originator, the first packet
     /// seen by role (two bits: 1 = orig, 2 = resp), partial, active, close deferred, deferred
     /// event. One byte, so that the connection fits in 208 bytes.
-    pub(super) bits: u8,
+    pub(super) bits: Bits,
     pub(super) history: History,
     /// History letters seen, by role (0 = orig, 1 = resp).
     pub(super) seen: [u8; 2],
@@ -78,7 +79,7 @@ impl ZeekCore {
     pub fn new(first: &Segment, ports: &ServerPorts) -> ZeekCore {
         let mut c = ZeekCore {
             ep: [ZEndpoint::new(), ZEndpoint::new()],
-            bits: C_ACTIVE,
+            bits: Bits::new(C_ACTIVE),
             history: History::default(),
             seen: [0; 2],
             start: first.ts,
@@ -95,34 +96,20 @@ impl ZeekCore {
         c
     }
 
-    #[inline]
-    pub(super) fn flag(&self, bit: u8) -> bool {
-        self.bits & bit != 0
-    }
-
-    #[inline]
-    pub(super) fn set_flag(&mut self, bit: u8, on: bool) {
-        if on {
-            self.bits |= bit;
-        } else {
-            self.bits &= !bit;
-        }
-    }
-
     /// First packet seen, by role bit (1 = orig, 2 = resp).
     #[inline]
     pub(super) fn first_seen(&self) -> u8 {
-        (self.bits >> 1) & 3
+        self.bits.field(C_FIRST_SEEN)
     }
 
     #[inline]
     pub(super) fn set_first_seen(&mut self, v: u8) {
-        self.bits = (self.bits & !C_FIRST_SEEN) | ((v & 3) << 1);
+        self.bits.set_field(C_FIRST_SEEN, v);
     }
 
     #[inline]
     pub(super) fn orig_side(&self) -> usize {
-        (self.bits & C_ORIG) as usize
+        usize::from(self.bits.has(C_ORIG))
     }
 
     #[inline]
@@ -148,9 +135,9 @@ impl ZeekCore {
     }
 
     pub(super) fn flip_roles(&mut self) {
-        self.bits ^= C_ORIG;
+        self.bits.toggle(C_ORIG);
         self.set_first_seen(((self.first_seen() & 1) << 1) | ((self.first_seen() & 2) >> 1));
-        self.set_flag(C_PARTIAL, false);
+        self.bits.set(C_PARTIAL, false);
         self.history.push(b'^');
     }
 
@@ -181,10 +168,10 @@ impl ZeekCore {
         // docs/analysis.md#orientation rule 3 / docs/analysis.md#history: a flow that so far is one
         // SYN+ACK from orig flips on the first plain ACK or data segment, in either direction.
         if f.plain() && (f.ack() || len > 0) && self.history.as_bytes() == b"H" {
-            self.bits ^= C_ORIG;
+            self.bits.toggle(C_ORIG);
             self.seen.swap(0, 1);
             self.set_first_seen(((self.first_seen() & 1) << 1) | ((self.first_seen() & 2) >> 1));
-            self.set_flag(C_PARTIAL, false);
+            self.bits.set(C_PARTIAL, false);
             self.history.set(b"^h");
         }
 
@@ -220,7 +207,7 @@ impl ZeekCore {
         }
 
         if f.fin() {
-            self.ep[side].set(EP_FIN_SEEN);
+            self.ep[side].flags.insert(EP_FIN_SEEN);
             if let Some(f) = self.rare_mut().fin_seq.get_mut(side) {
                 *f = rel_seq.wrapping_add(seg_len as u64);
             }
@@ -283,10 +270,10 @@ impl ZeekCore {
     pub(super) fn set_partial_status(&mut self, f: TcpFlags, is_orig: bool) {
         if is_orig {
             if self.first_seen() & 1 == 0 {
-                self.set_flag(C_PARTIAL, !f.syn() || f.ack());
+                self.bits.set(C_PARTIAL, !f.syn() || f.ack());
             }
-        } else if self.first_seen() & 2 == 0 && !self.flag(C_PARTIAL) {
-            self.set_flag(C_PARTIAL, !f.syn());
+        } else if self.first_seen() & 2 == 0 && !self.bits.has(C_PARTIAL) {
+            self.bits.set(C_PARTIAL, !f.syn());
         }
     }
 
@@ -345,28 +332,28 @@ impl ZeekCore {
             && (e.fin_seen() || matches!(e.state, ZeekState::Closed | ZeekState::Reset))
             && !self.data_pending(side)
         {
-            self.ep[side].set(EP_DID_EOF);
-            if self.flag(C_CLOSE_DEFERRED) {
-                let gen_event = self.flag(C_DEFERRED_GEN);
+            self.ep[side].flags.insert(EP_DID_EOF);
+            if self.bits.has(C_CLOSE_DEFERRED) {
+                let gen_event = self.bits.has(C_DEFERRED_GEN);
                 self.connection_closed(side, gen_event, req);
-                self.set_flag(C_CLOSE_DEFERRED, false);
+                self.bits.set(C_CLOSE_DEFERRED, false);
             }
         }
     }
 
     pub(super) fn connection_closed(&mut self, side: usize, gen_event: bool, req: &mut Requests) {
         if self.data_pending(side) {
-            self.set_flag(C_CLOSE_DEFERRED, true);
-            if !self.flag(C_DEFERRED_GEN) {
-                self.set_flag(C_DEFERRED_GEN, gen_event);
+            self.bits.set(C_CLOSE_DEFERRED, true);
+            if !self.bits.has(C_DEFERRED_GEN) {
+                self.bits.set(C_DEFERRED_GEN, gen_event);
             }
             return;
         }
-        self.set_flag(C_CLOSE_DEFERRED, false);
+        self.bits.set(C_CLOSE_DEFERRED, false);
         if self.ep[side].did_close() {
             return;
         }
-        self.ep[side].set(EP_DID_CLOSE);
+        self.ep[side].flags.insert(EP_DID_CLOSE);
         let peer = side ^ 1;
         let complete = self.ep[side].state == ZeekState::Reset
             || self.ep[peer].did_close()
@@ -376,12 +363,12 @@ impl ZeekCore {
             if self.ep[side].prev_state != ZeekState::Inactive
                 || self.ep[peer].state != ZeekState::Inactive
             {
-                if self.flag(C_DEFERRED_GEN) {
+                if self.bits.has(C_DEFERRED_GEN) {
                     gen_event = true;
-                    self.set_flag(C_DEFERRED_GEN, false);
+                    self.bits.set(C_DEFERRED_GEN, false);
                 }
                 if gen_event {
-                    self.set_flag(C_ACTIVE, false);
+                    self.bits.set(C_ACTIVE, false);
                 }
             }
             req.cancel_analyzer_timers = true;

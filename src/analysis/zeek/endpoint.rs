@@ -2,6 +2,7 @@
 //! bookkeeping and counters.
 
 use super::reassembly::Reassembly;
+use crate::bits::Bits;
 
 /// Zeek ignores SYN/RST sequence jumps larger than this.
 pub(super) const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
@@ -48,7 +49,7 @@ pub(super) struct ZEndpoint {
     pub(super) state: ZeekState,
     pub(super) prev_state: ZeekState,
     /// `did_close`, `did_eof`, `fin_seen`, `reasm_skip` (`EP_*` bits).
-    pub(super) flags: u8,
+    pub(super) flags: Bits,
     pub(super) start_seq: u32,
     pub(super) last_seq: u32,
     pub(super) ack_seq: u32,
@@ -68,28 +69,23 @@ pub(super) const EP_REASM_SKIP: u8 = 8;
 
 impl ZEndpoint {
     #[inline]
-    pub(super) fn set(&mut self, bit: u8) {
-        self.flags |= bit;
-    }
-
-    #[inline]
     pub(super) fn did_close(&self) -> bool {
-        self.flags & EP_DID_CLOSE != 0
+        self.flags.has(EP_DID_CLOSE)
     }
 
     #[inline]
     pub(super) fn did_eof(&self) -> bool {
-        self.flags & EP_DID_EOF != 0
+        self.flags.has(EP_DID_EOF)
     }
 
     #[inline]
     pub(super) fn fin_seen(&self) -> bool {
-        self.flags & EP_FIN_SEEN != 0
+        self.flags.has(EP_FIN_SEEN)
     }
 
     #[inline]
     pub(super) fn reasm_skip(&self) -> bool {
-        self.flags & EP_REASM_SKIP != 0
+        self.flags.has(EP_REASM_SKIP)
     }
 
     pub(super) fn new() -> ZEndpoint {

@@ -163,7 +163,7 @@ impl ZeekCore {
 
     /// Data up to `up_to` is acknowledged but was never seen: content gaps.
     pub(super) fn undelivered(&mut self, side: usize, up_to: u64) {
-        if up_to <= 2 && self.flag(C_PARTIAL) {
+        if up_to <= 2 && self.bits.has(C_PARTIAL) {
             return;
         }
         if self.ep[side].reasm_skip() {
@@ -242,7 +242,7 @@ impl ZeekCore {
             || r.held() > EXCESSIVE_DATA_WITHOUT_ACKS
         {
             r.give_up();
-            self.ep[side].set(EP_REASM_SKIP);
+            self.ep[side].flags.insert(EP_REASM_SKIP);
         }
     }
 

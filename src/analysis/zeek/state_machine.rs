@@ -76,7 +76,7 @@ impl ZeekCore {
                     && p.seq == self.ep[side].start_u32()
                 {
                     // SYN/SYN-ACK reversal (docs/analysis.md, "Orientation").
-                    self.set_flag(C_PARTIAL, false);
+                    self.bits.set(C_PARTIAL, false);
                     self.flip_roles();
                     self.set_state(peer, ZeekState::Established, req);
                     self.set_first_seen(self.first_seen() | 1);
@@ -115,7 +115,7 @@ impl ZeekCore {
                 // Stacks that ACK a SYN before answering it.
             } else if f.ack() && self.ep[peer].state == ZeekState::Established {
                 self.set_state(side, ZeekState::Established, req);
-                self.set_flag(C_PARTIAL, false);
+                self.bits.set(C_PARTIAL, false);
                 self.set_first_seen(self.first_seen() | (if p.is_orig { 1 } else { 2 }));
             } else {
                 self.set_state(side, ZeekState::Partial, req);
@@ -134,7 +134,7 @@ impl ZeekCore {
         }
         if p.flags.rst() {
             self.set_state(p.side, ZeekState::Reset, req);
-            self.set_flag(C_ACTIVE, false);
+            self.bits.set(C_ACTIVE, false);
             closing = closing.at_least_quietly();
         }
         closing
@@ -167,7 +167,7 @@ impl ZeekCore {
             self.set_state(side, ZeekState::Reset, req);
             closing = closing.at_least_quietly();
             if reset_event {
-                self.set_flag(C_ACTIVE, false);
+                self.bits.set(C_ACTIVE, false);
             }
         }
         closing

@@ -245,7 +245,7 @@ impl ZeekTracker {
         }
         let t = self.slot(tm.slot)?;
         let (c, epochs) = (&t.core, t.core.timer);
-        let active = c.flag(C_ACTIVE);
+        let active = c.bits.has(C_ACTIVE);
         // What the timer does: remove the connection, re-arm at a time, or nothing.
         let (remove, rearm) = match tm.kind {
             TimerKind::Attempt => {
