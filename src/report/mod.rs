@@ -212,9 +212,11 @@ pub(crate) fn put_left(out: &mut impl Put, s: &[u8], width: usize) {
     put_spaces(out, width.saturating_sub(chars(s)));
 }
 
-/// Spaces up to `width` characters then `s`, as `{:>width}` pads.
-pub(crate) fn put_right(out: &mut impl Put, s: &[u8], width: usize) {
-    put_spaces(out, width.saturating_sub(chars(s)));
+/// Spaces up to `width` characters then ASCII `s` (digits), as `{:>width}` pads: one
+/// character per byte, so no count of UTF-8 characters (it was most of a numeric cell's cost).
+pub(crate) fn put_right_ascii(out: &mut impl Put, s: &[u8], width: usize) {
+    debug_assert!(s.is_ascii());
+    put_spaces(out, width.saturating_sub(s.len()));
     out.put(s);
 }
 

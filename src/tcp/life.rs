@@ -594,9 +594,10 @@ pub fn syn_give_up(times: &[Ts], synack: bool, now: Ts, rules: &SynRules) -> Opt
     // `(r, linear, synack)` only, not on when it began, so its length is computed once per
     // thread and added to `t0` (the same sum of the same rounded steps, unless it would
     // saturate: then walked from `t0`).
+    /// `(r, linear, synack)` and the walk's length in nanoseconds.
+    type Walked = Option<((u32, u32, bool), i64)>;
     thread_local! {
-        static WALK: std::cell::Cell<Option<((u32, u32, bool), i64)>> =
-            const { std::cell::Cell::new(None) };
+        static WALK: std::cell::Cell<Walked> = const { std::cell::Cell::new(None) };
     }
     let key = (r, linear, synack);
     let span = match WALK.with(|w| w.get()).filter(|(k, _)| *k == key) {
