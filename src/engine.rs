@@ -19,6 +19,7 @@ use crate::decode::icmp::{IcmpError, IcmpKind};
 use crate::decode::{
     self, DecodeOptions, DecodeShared, Decoded, Decoder, Endpoint, RawFrame, Segment, Skip,
 };
+use crate::flow::key::pair_hash;
 use crate::flow::{Dir, FlowId, FlowKey, FlowTable, Slot, oldest_batch};
 use crate::tcp::life::Evidence;
 use crate::tcp::life::EvidenceKind;
@@ -203,13 +204,29 @@ impl Engine {
     /// [`Engine::on_decoded`] on a record left where it is (a shard reads its batch in place:
     /// no copy of each record).
     pub fn on_record(&mut self, ts: Ts, decoded: &Result<Decoded, Skip>) -> Option<FlowId> {
+        let hash = match decoded {
+            Ok(Decoded::Tcp(seg)) => pair_hash(&seg.src, &seg.dst),
+            _ => 0,
+        };
+        self.on_record_hashed(ts, decoded, hash)
+    }
+
+    /// [`Engine::on_record`] with the record's key hash already computed (a TCP segment's
+    /// [`FlowKey::hash64`]; ignored for other records): the reader hashes each key once, to
+    /// pick its shard, and every index the segment is looked up in reuses it.
+    pub fn on_record_hashed(
+        &mut self,
+        ts: Ts,
+        decoded: &Result<Decoded, Skip>,
+        hash: u64,
+    ) -> Option<FlowId> {
         self.stats.frames += 1;
         if ts < self.last_frame_ts {
             self.stats.time_backwards += 1;
         }
         self.last_frame_ts = ts;
         match decoded {
-            Ok(Decoded::Tcp(seg)) => self.on_segment(seg),
+            Ok(Decoded::Tcp(seg)) => self.on_segment_hashed(seg, hash),
             Ok(other) => {
                 // Counted as before (not IP / not TCP), then used as reachability evidence.
                 if let Some(skip) = other.skip_reason()
@@ -252,6 +269,20 @@ impl Engine {
         }
     }
 
+    /// Start bringing into cache the index entries a later [`Engine::on_record_hashed`] of a
+    /// record will look up first (a shard calls it a few records ahead: on captures of many
+    /// connections nearly every new connection's lookup otherwise waits for memory).
+    /// `hash` is the record's key hash ([`Engine::on_record_hashed`]).
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        if self.cfg.zeek_rows {
+            self.zeek.prefetch(hash);
+        }
+        if self.cfg.track_flows {
+            self.flows.prefetch(hash);
+        }
+    }
+
     /// Move the reference time to a packet's timestamp (never backwards) and run the timeout
     /// sweep when it is due.
     ///
@@ -282,6 +313,11 @@ impl Engine {
 
     /// Analyse one decoded segment; returns its flow.
     pub fn on_segment(&mut self, seg: &Segment) -> Option<FlowId> {
+        self.on_segment_hashed(seg, pair_hash(&seg.src, &seg.dst))
+    }
+
+    /// [`Engine::on_segment`] with the segment's [`pair_hash`] already computed.
+    fn on_segment_hashed(&mut self, seg: &Segment, hash: u64) -> Option<FlowId> {
         self.stats.tcp_segments += 1;
         if seg.truncated() {
             self.stats.truncated_payload += 1;
@@ -310,14 +346,13 @@ impl Engine {
         self.clock(seg.ts);
 
         if self.cfg.zeek_rows {
-            self.zeek.on_segment(seg);
+            self.zeek.on_segment_hashed(seg, hash);
         }
         if !self.cfg.track_flows {
             return None;
         }
 
-        let key = FlowKey::of(seg);
-        let slot = match self.flows.lookup(&key) {
+        let slot = match self.flows.lookup_between(&seg.src, &seg.dst, hash) {
             Some(slot) => {
                 let reuse = self
                     .flows
@@ -328,12 +363,12 @@ impl Engine {
                     if let Some(old) = self.flows.at_mut(slot) {
                         release(old, &mut self.events_out);
                     }
-                    self.new_flow(key, seg)
+                    self.new_flow(hash, seg)
                 } else {
                     slot
                 }
             }
-            None => self.new_flow(key, seg),
+            None => self.new_flow(hash, seg),
         };
         let collect = self.cfg.collect_events;
         let flow = self.flows.at_mut(slot)?;
@@ -455,14 +490,14 @@ impl Engine {
     }
 
     /// Create a flow for `key`, making room first when the table is full.
-    fn new_flow(&mut self, key: FlowKey, seg: &Segment) -> Slot {
+    fn new_flow(&mut self, hash: u64, seg: &Segment) -> Slot {
         if self.cfg.max_flows > 0 && self.flows.len() >= self.cfg.max_flows {
             self.evict_oldest();
         }
         let ports = &self.cfg.server_ports;
         let keep_log = self.cfg.keep_transitions;
         let tunnel = self.shared.tunnels.get(seg.tunnel).map(Box::new);
-        let slot = self.flows.insert(key, |id| {
+        let slot = self.flows.insert_between(&seg.src, &seg.dst, hash, |id| {
             let mut f = Flow::new(id, seg, ports, keep_log);
             f.set_tunnel(tunnel);
             f

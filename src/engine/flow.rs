@@ -156,7 +156,11 @@ impl TableEntry for Flow {
         FlowKey::new(self.a, self.b)
     }
     fn has_key(&self, key: &FlowKey) -> bool {
-        (self.a == key.lo && self.b == key.hi) || (self.a == key.hi && self.b == key.lo)
+        self.joins(&key.lo, &key.hi)
+    }
+    #[inline]
+    fn joins(&self, a: &Endpoint, b: &Endpoint) -> bool {
+        (self.a == *a && self.b == *b) || (self.a == *b && self.b == *a)
     }
 }
 

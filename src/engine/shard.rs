@@ -10,7 +10,8 @@ use std::ops::Range;
 
 use crate::analysis::zeek::{ConnOrder, ZeekRow};
 use crate::decode::{DecodeShared, Decoded, Skip};
-use crate::flow::{FlowId, FlowKey, FlowTable, Slot};
+use crate::flow::key::pair_hash;
+use crate::flow::{FlowId, FlowTable, Slot};
 use crate::time::Ts;
 use crate::vocab::events::PacketEvents;
 
@@ -38,6 +39,8 @@ pub struct Batch {
     pub first: u64,
     pub records: Vec<Record>,
     pub owners: Vec<u16>,
+    /// Each record's key hash ([`key_hash`]; 0 for a record without a flow).
+    pub hashes: Vec<u64>,
     /// Records it takes ([`BATCH_RECORDS`]; tests and fuzzing use smaller batches to cross
     /// many batch boundaries).
     size: usize,
@@ -55,13 +58,18 @@ impl Batch {
             first,
             records: Vec::with_capacity(size),
             owners: Vec::with_capacity(size),
+            hashes: Vec::with_capacity(size),
             size,
         }
     }
 
-    /// Add a record, owned by the shard its flow hashes to.
+    /// Add a record, owned by the shard its flow hashes to (inlined: a record is large, and
+    /// a call moves it twice).
+    #[inline]
     pub fn push(&mut self, rec: Record, shards: usize) {
-        self.owners.push(owner(&rec.1, shards));
+        let hash = key_hash(&rec.1);
+        self.owners.push(owner_of(hash, shards));
+        self.hashes.push(hash.unwrap_or(0));
         self.records.push(rec);
     }
 
@@ -80,23 +88,38 @@ impl Batch {
     }
 }
 
+/// How many of its records ahead a shard asks for the flow index entries to be cached: enough
+/// for a memory access (~100 ns) to complete while the records between are analysed.
+const PREFETCH_AHEAD: usize = 8;
+
 /// The shard that analyses a record: a TCP segment's and an ICMP error's by the hash of the
 /// (quoted) flow's key; everything else is counted by shard 0 (neighbour messages reach every
 /// shard's table, see [`Engine::observe`]).
 pub fn owner(d: &Result<Decoded, Skip>, shards: usize) -> u16 {
-    if shards <= 1 {
-        return 0;
+    owner_of(key_hash(d), shards)
+}
+
+/// The [`pair_hash`] of a record's flow: a TCP segment's, or the one an ICMP error
+/// quotes; none for other records. Computed once, on the reader, for the shard choice and
+/// every index lookup of the record ([`Engine::on_record_hashed`]).
+#[inline]
+pub fn key_hash(d: &Result<Decoded, Skip>) -> Option<u64> {
+    match d {
+        Ok(Decoded::Tcp(s)) => Some(pair_hash(&s.src, &s.dst)),
+        Ok(Decoded::IcmpError(e)) => Some(pair_hash(&e.src, &e.dst)),
+        _ => None,
     }
-    let key = match d {
-        Ok(Decoded::Tcp(s)) => FlowKey::of(s),
-        Ok(Decoded::IcmpError(e)) => FlowKey::new(e.src, e.dst),
-        _ => return 0,
-    };
-    // The table's own key hash (one multiply-mix, no `Hasher` over `IpAddr`): its low half
-    // picks the shard, while the flow index files keys by the high half, so a shard's keys
-    // still spread over its whole index.
-    let x = key.hash64() & 0xffff_ffff;
-    ((x * shards as u64) >> 32) as u16
+}
+
+/// [`owner`] from the record's [`key_hash`].
+#[inline]
+fn owner_of(hash: Option<u64>, shards: usize) -> u16 {
+    match hash {
+        // The table's own key hash: its low half picks the shard, while the flow index files
+        // keys by the high half, so a shard's keys still spread over its whole index.
+        Some(h) if shards > 1 => (((h & 0xffff_ffff) * shards as u64) >> 32) as u16,
+        _ => 0,
+    }
 }
 
 /// When an output became final: during a record (its ordinal), when the table bound was
@@ -242,10 +265,25 @@ impl Shard {
     pub fn run(&mut self, batch: &Batch, range: std::ops::Range<usize>) -> Output {
         let records = batch.records.get(range.clone()).unwrap_or(&[]);
         let owners = batch.owners.get(range.clone()).unwrap_or(&[]);
-        for (i, ((ts, d), owner)) in records.iter().zip(owners).enumerate() {
+        let hashes = batch.hashes.get(range.clone()).unwrap_or(&[]);
+        // Key hashes of the records this shard analyses, PREFETCH_AHEAD later than the one
+        // being analysed.
+        let me = self.index;
+        let mut ahead = owners
+            .iter()
+            .zip(hashes)
+            .filter(move |(o, _)| **o == me)
+            .map(|(_, h)| *h);
+        for h in ahead.by_ref().take(PREFETCH_AHEAD) {
+            self.engine.prefetch(h);
+        }
+        for (i, (((ts, d), owner), hash)) in records.iter().zip(owners).zip(hashes).enumerate() {
             let i = i + range.start;
             if *owner == self.index {
-                self.engine.on_record(*ts, d);
+                if let Some(later) = ahead.next() {
+                    self.engine.prefetch(later);
+                }
+                self.engine.on_record_hashed(*ts, d, *hash);
             } else {
                 self.engine.observe(*ts, d);
             }

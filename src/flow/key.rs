@@ -43,34 +43,45 @@ impl FlowKey {
         }
     }
 
-    /// The hash both flow indexes use: the address words and ports folded with a multiply,
-    /// then a 128-bit multiply mix so that the index's bucket and tag bits both
-    /// depend on every input bit. Written out rather than `#[derive(Hash)]`-driven: hashing
-    /// `IpAddr` through `Hasher` costs several times more per packet. Keys are not secret (as
-    /// in any capture tool), and the tables are bounded by --max-flows.
+    /// The hash both flow indexes and the shard choice use ([`pair_hash`] of the endpoints).
     #[inline]
     pub fn hash64(&self) -> u64 {
-        const K: u64 = 0xf135_7aea_2e62_a9c5;
-        let mut h: u64 = 0;
-        for e in [&self.lo, &self.hi] {
-            let (a, b) = match e.addr {
-                std::net::IpAddr::V4(v4) => (u32::from(v4) as u64, 4),
-                std::net::IpAddr::V6(v6) => {
-                    let x = u128::from(v6);
-                    (x as u64, ((x >> 64) as u64) ^ 6)
-                }
-            };
-            h = (h.rotate_left(26) ^ a).wrapping_mul(K);
-            h = (h.rotate_left(26) ^ b ^ ((e.port as u64) << 32)).wrapping_mul(K);
-        }
-        let m = (h as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15_u128);
-        (m as u64) ^ ((m >> 64) as u64)
+        pair_hash(&self.lo, &self.hi)
     }
 
     #[inline]
     pub fn of(seg: &Segment) -> FlowKey {
         FlowKey::new(seg.src, seg.dst)
     }
+}
+
+/// The hash of the connection between `a` and `b`, the same either way round, so a packet's
+/// key is hashed without first putting its endpoints in order: each endpoint's address words
+/// and port folded with a multiply, the two summed (commutative), then a 128-bit multiply mix so
+/// that the index's bucket and tag bits and the shard choice all depend on every input bit.
+/// Written out rather than `#[derive(Hash)]`-driven: hashing `IpAddr` through `Hasher` costs
+/// several times more per packet. Keys are not secret (as in any capture tool), and the
+/// tables are bounded by --max-flows.
+#[inline]
+pub fn pair_hash(a: &Endpoint, b: &Endpoint) -> u64 {
+    let m = (endpoint_word(a).wrapping_add(endpoint_word(b)) as u128)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15_u128);
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+/// One endpoint folded to 64 bits (the address family included).
+#[inline]
+fn endpoint_word(e: &Endpoint) -> u64 {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+    let (x, y) = match e.addr {
+        std::net::IpAddr::V4(v4) => (u32::from(v4) as u64, 4),
+        std::net::IpAddr::V6(v6) => {
+            let x = u128::from(v6);
+            (x as u64, ((x >> 64) as u64) ^ 6)
+        }
+    };
+    let h = x.wrapping_mul(K);
+    (h.rotate_left(26) ^ y ^ ((e.port as u64) << 32)).wrapping_mul(K)
 }
 
 #[cfg(test)]
@@ -85,5 +96,7 @@ mod tests {
         let s2c = l.s2c("SA", 0, 1, 0);
         assert_eq!(FlowKey::of(&c2s), FlowKey::of(&s2c));
         assert_ne!(c2s.src, s2c.src);
+        assert_eq!(pair_hash(&c2s.src, &c2s.dst), pair_hash(&s2c.src, &s2c.dst));
+        assert_eq!(pair_hash(&c2s.src, &c2s.dst), FlowKey::of(&c2s).hash64());
     }
 }

@@ -6,6 +6,8 @@
 //! SYN starts a new connection on the same key, the old flow is detached (still stored and
 //! reported) and the key points at the new one.
 
+use crate::decode::Endpoint;
+use crate::flow::key::pair_hash;
 use crate::flow::{FlowKey, Slab, SlotIndex};
 
 /// A flow's id: its number in creation order (0-based).
@@ -34,6 +36,11 @@ pub trait TableEntry {
     /// building the key).
     fn has_key(&self, key: &FlowKey) -> bool {
         self.key() == *key
+    }
+    /// Whether the entry is the connection between `a` and `b`, either way round (a packet's
+    /// endpoints, tested without ordering them into a key first).
+    fn joins(&self, a: &Endpoint, b: &Endpoint) -> bool {
+        self.has_key(&FlowKey::new(*a, *b))
     }
 }
 
@@ -67,14 +74,40 @@ impl<V: TableEntry> FlowTable<V> {
     /// The slot of the current flow for `key`.
     #[inline]
     pub fn lookup(&self, key: &FlowKey) -> Option<Slot> {
+        self.lookup_between(&key.lo, &key.hi, key.hash64())
+    }
+
+    /// The slot of the current flow between `a` and `b` (either way round), whose
+    /// [`pair_hash`] the caller computed once for every index it looks the packet up in.
+    #[inline]
+    pub fn lookup_between(&self, a: &Endpoint, b: &Endpoint, hash: u64) -> Option<Slot> {
         let slab = &self.slab;
         self.index
-            .find_by(key, |s| slab.get(s).is_some_and(|v| v.has_key(key)))
+            .find_by(hash, |s| slab.get(s).is_some_and(|v| v.joins(a, b)))
+    }
+
+    /// Start bringing into cache what a lookup of a key with this hash will read first
+    /// ([`SlotIndex::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        self.index.prefetch(hash);
     }
 
     /// Add a flow for `key` (made by `make` from its new id), replacing (detaching) any current
     /// one. Returns its slot.
     pub fn insert(&mut self, key: FlowKey, make: impl FnOnce(FlowId) -> V) -> Slot {
+        self.insert_between(&key.lo, &key.hi, key.hash64(), make)
+    }
+
+    /// [`FlowTable::insert`] for the flow between `a` and `b`, whose [`pair_hash`] is `hash`.
+    pub fn insert_between(
+        &mut self,
+        a: &Endpoint,
+        b: &Endpoint,
+        hash: u64,
+        make: impl FnOnce(FlowId) -> V,
+    ) -> Slot {
+        debug_assert_eq!(hash, pair_hash(a, b));
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         let (slot, fresh) = self.slab.insert(make(id));
@@ -82,8 +115,10 @@ impl<V: TableEntry> FlowTable<V> {
             self.reused = true;
         }
         // Replace the current flow for this key, if any (it stays stored, detached).
-        self.detach(&key);
-        self.index.insert(&key, slot);
+        let slab = &self.slab;
+        self.index
+            .remove_key(hash, |s| slab.get(s).is_some_and(|v| v.joins(a, b)));
+        self.index.insert(hash, slot);
         slot
     }
 
@@ -96,13 +131,15 @@ impl<V: TableEntry> FlowTable<V> {
     /// Forget the key → flow mapping; the flow stays stored.
     pub fn detach(&mut self, key: &FlowKey) -> Option<Slot> {
         let slab = &self.slab;
-        self.index.remove_key(key, |s| slab.get(s).map(|v| v.key()))
+        self.index.remove_key(key.hash64(), |s| {
+            slab.get(s).is_some_and(|v| v.has_key(key))
+        })
     }
 
     /// Remove the flow in `slot` (its key too, if it is the current flow for `key`).
     pub fn remove(&mut self, slot: Slot, key: &FlowKey) -> Option<V> {
         let v = self.slab.remove(slot)?;
-        self.index.remove_slot(key, slot);
+        self.index.remove_slot(key.hash64(), slot);
         Some(v)
     }
 

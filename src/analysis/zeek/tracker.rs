@@ -11,6 +11,7 @@ use super::timer_queue::TimerQueue;
 use super::timers::{NS, Timer, TimerKind};
 use super::uid::Uid;
 use crate::decode::{Endpoint, Segment};
+use crate::flow::key::pair_hash;
 use crate::flow::{FlowKey, Slab, SlotIndex, oldest_batch};
 use crate::time::Ts;
 
@@ -82,11 +83,11 @@ impl Sides {
         if side == 0 { a.port } else { b.port }
     }
 
-    /// Whether these are the endpoints of `key`, either way round.
+    /// Whether these are `x` and `y`, either way round.
     #[inline]
-    pub(super) fn is(&self, key: &FlowKey) -> bool {
+    pub(super) fn joins(&self, x: &Endpoint, y: &Endpoint) -> bool {
         let [a, b] = self.pair();
-        (a == key.lo && b == key.hi) || (a == key.hi && b == key.lo)
+        (a == *x && b == *y) || (a == *y && b == *x)
     }
 
     /// Whether `seg` travels from side 0 to side 1.
@@ -165,21 +166,32 @@ impl ZeekTracker {
         self.uids_deferred = true;
     }
 
+    /// Start bringing into cache the table entry a later segment with this key hash
+    /// ([`FlowKey::hash64`]) will look up first.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        self.table.prefetch(hash);
+    }
+
     /// Fire due timers, then process the segment.
     pub fn on_segment(&mut self, seg: &Segment) {
+        self.on_segment_hashed(seg, pair_hash(&seg.src, &seg.dst));
+    }
+
+    /// [`ZeekTracker::on_segment`] with the segment's [`pair_hash`] already computed.
+    pub fn on_segment_hashed(&mut self, seg: &Segment, hash: u64) {
         self.advance(seg.ts);
-        let key = FlowKey::of(seg);
-        let (slot, fresh) = match self.lookup(&key) {
+        let (slot, fresh) = match self.lookup(&seg.src, &seg.dst, hash) {
             Some(s) => {
                 let reuse = self.slot(s).map(|t| is_reuse(&t.core, seg)).unwrap_or(true);
                 if reuse {
                     self.remove(s);
-                    (self.create(key, seg), true)
+                    (self.create_hashed(hash, seg), true)
                 } else {
                     (s, false)
                 }
             }
-            None => (self.create(key, seg), true),
+            None => (self.create_hashed(hash, seg), true),
         };
         let verify = self.verify;
         let mut req = Requests::default();
@@ -337,10 +349,12 @@ impl ZeekTracker {
         self.table.is_empty()
     }
 
-    pub(super) fn lookup(&self, key: &FlowKey) -> Option<u32> {
+    /// The slot of the connection between `a` and `b`, whose [`pair_hash`] is `hash`.
+    #[inline]
+    fn lookup(&self, a: &Endpoint, b: &Endpoint, hash: u64) -> Option<u32> {
         let slab = &self.slab;
         self.table
-            .find_by(key, |s| slab.get(s).is_some_and(|t| t.sides.is(key)))
+            .find_by(hash, |s| slab.get(s).is_some_and(|t| t.sides.joins(a, b)))
     }
 
     pub(super) fn slot(&self, s: u32) -> Option<&Tracked> {
@@ -403,7 +417,8 @@ impl ZeekTracker {
         }
     }
 
-    pub(super) fn create(&mut self, key: FlowKey, seg: &Segment) -> u32 {
+    /// A new connection for `seg`, filed under its key's hash.
+    fn create_hashed(&mut self, hash: u64, seg: &Segment) -> u32 {
         if self.max_conns > 0 && self.table.len() >= self.max_conns {
             self.evict_oldest();
         }
@@ -416,7 +431,7 @@ impl ZeekTracker {
         if fresh {
             self.gens.push(0);
         }
-        self.table.insert(&key, slot);
+        self.table.insert(hash, slot);
         // Its first timers are armed once its first packet is processed (`open`).
         slot
     }
@@ -428,7 +443,7 @@ impl ZeekTracker {
         // The key is the sides' (not stored twice: 40 bytes per connection).
         let [a, b] = t.sides.pair();
         let key = FlowKey::new(a, b);
-        self.table.remove_slot(&key, slot);
+        self.table.remove_slot(key.hash64(), slot);
         if let Some(g) = self.gens.get_mut(slot as usize) {
             *g = g.wrapping_add(1);
         }
