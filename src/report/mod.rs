@@ -4,6 +4,7 @@ pub mod columns;
 pub mod events;
 pub mod host;
 pub mod json;
+mod json_text;
 pub mod parquet;
 pub mod text;
 pub mod warnings;
@@ -108,8 +109,71 @@ pub(crate) fn write_addr(out: &mut impl Put, a: std::net::IpAddr) -> io::Result<
             out.put(text.get(..len - 1).unwrap_or(&[]));
             Ok(())
         }
-        std::net::IpAddr::V6(_) => write!(out, "{a}"),
+        std::net::IpAddr::V6(v6) => {
+            write_v6(out, v6);
+            Ok(())
+        }
     }
+}
+
+/// An IPv6 address as std's `Display` writes it (RFC 5952 section 4: lower-case hex without
+/// leading zeros, the longest run of two or more zero groups — the first of equal ones —
+/// as `::`; IPv4-mapped addresses as `::ffff:a.b.c.d`), without going through `fmt` (a
+/// record's IPv6 endpoints were most of its address cost).
+fn write_v6(out: &mut impl Put, a: std::net::Ipv6Addr) {
+    if let Some(v4) = a.to_ipv4_mapped() {
+        out.put(b"::ffff:");
+        // Infallible for a IPv4 address.
+        let _ = write_addr(out, std::net::IpAddr::V4(v4));
+        return;
+    }
+    let g = a.segments();
+    // The longest run of zero groups (the first of equal length).
+    let (mut best, mut best_len, mut cur, mut cur_len) = (0, 0, 0, 0);
+    for (i, s) in g.iter().enumerate() {
+        if *s == 0 {
+            if cur_len == 0 {
+                cur = i;
+            }
+            cur_len += 1;
+            if cur_len > best_len {
+                (best, best_len) = (cur, cur_len);
+            }
+        } else {
+            cur_len = 0;
+        }
+    }
+    let mut text = [0u8; 40];
+    let mut len = 0;
+    let mut put = |b: u8| {
+        if let Some(d) = text.get_mut(len) {
+            *d = b;
+        }
+        len += 1;
+    };
+    let mut i = 0;
+    while i < g.len() {
+        if best_len > 1 && i == best {
+            put(b':');
+            put(b':');
+            i += best_len;
+            continue;
+        }
+        if i > 0 && !(best_len > 1 && i == best + best_len) {
+            put(b':');
+        }
+        let s = g.get(i).copied().unwrap_or(0);
+        let mut started = false;
+        for shift in [12, 8, 4, 0] {
+            let d = ((s >> shift) & 0xf) as u8;
+            if started || d != 0 || shift == 0 {
+                started = true;
+                put(if d < 10 { b'0' + d } else { b'a' + d - 10 });
+            }
+        }
+        i += 1;
+    }
+    out.put(text.get(..len).unwrap_or(&[]));
 }
 
 /// Decimal text of every octet value: the digit count, then up to three digits.
@@ -148,9 +212,11 @@ pub(crate) fn put_left(out: &mut impl Put, s: &[u8], width: usize) {
     put_spaces(out, width.saturating_sub(chars(s)));
 }
 
-/// Spaces up to `width` characters then `s`, as `{:>width}` pads.
-pub(crate) fn put_right(out: &mut impl Put, s: &[u8], width: usize) {
-    put_spaces(out, width.saturating_sub(chars(s)));
+/// Spaces up to `width` characters then ASCII `s` (digits), as `{:>width}` pads: one
+/// character per byte, so no count of UTF-8 characters (it was most of a numeric cell's cost).
+pub(crate) fn put_right_ascii(out: &mut impl Put, s: &[u8], width: usize) {
+    debug_assert!(s.is_ascii());
+    put_spaces(out, width.saturating_sub(s.len()));
     out.put(s);
 }
 
@@ -160,7 +226,8 @@ pub(crate) fn chars(s: &[u8]) -> usize {
 }
 
 pub(crate) fn put_spaces(out: &mut impl Put, mut n: usize) {
-    const SPACES: [u8; 64] = [b' '; 64];
+    // A static, not a const: a const array is built on the stack (a memset) at every use.
+    static SPACES: [u8; 64] = [b' '; 64];
     while n > 0 {
         let k = n.min(SPACES.len());
         out.put(SPACES.get(..k).unwrap_or(&[]));
@@ -237,6 +304,14 @@ mod tests {
             "::",
             "::1",
             "fe80::1:2",
+            "1::",
+            "::ffff:1.2.3.4",
+            "::1.2.3.4",
+            "1:0:0:2:0:0:0:3",
+            "1:0:0:2:0:0:3:4",
+            "0:1:0:1:0:1:0:1",
+            "2001:db8::ffff:0:1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
         ]
         .iter()
         .filter_map(|a| a.parse().ok())
@@ -246,6 +321,17 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             addrs.push(std::net::IpAddr::from((x as u32).to_be_bytes()));
+            // IPv6 with zero groups of every length and place (and IPv4-mapped ones).
+            let mut g = [0u16; 8];
+            for (i, s) in g.iter_mut().enumerate() {
+                if (x >> (40 + i)) & 1 == 1 {
+                    *s = (x >> (i * 5)) as u16 >> ((x >> 50) as u16 & 15);
+                }
+            }
+            if x >> 61 == 0 {
+                g = [0, 0, 0, 0, 0, 0xffff, g[6], g[7]];
+            }
+            addrs.push(std::net::IpAddr::from(g));
         }
         for a in addrs {
             let mut l = Line::new();

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::warnings::Warning;
-use super::{Put, chars, put_left, put_right, put_spaces, write_endpoint};
+use super::{Put, chars, put_left, put_right_ascii, put_spaces, write_endpoint};
 use crate::capture::ReadOutcome;
 use crate::decode::Skip;
 use crate::display::{
@@ -235,12 +235,12 @@ impl FlowText {
         row.put(b" ");
         put_left(row, s.resp_state.as_str().as_bytes(), 12);
         row.put(b" ");
-        put_right(row, n.format(f.pkts()[0] + f.pkts()[1]).as_bytes(), 7);
+        put_right_ascii(row, n.format(f.pkts()[0] + f.pkts()[1]).as_bytes(), 7);
         row.put(b" ");
         let bytes = f.payload_bytes()[0] + f.payload_bytes()[1];
-        put_right(row, n.format(bytes).as_bytes(), 10);
+        put_right_ascii(row, n.format(bytes).as_bytes(), 10);
         row.put(b" ");
-        put_right(row, n.format(s.retransmissions).as_bytes(), 4);
+        put_right_ascii(row, n.format(s.retransmissions).as_bytes(), 4);
         row.put(b" ");
         match s.keepalive {
             None => put_left(row, b"-", 16),
@@ -278,7 +278,7 @@ impl FlowText {
 /// A row's first cell: the flow id, right-aligned in 5 characters. Rows formatted on a
 /// shard get the global id here, in front of the rest of the row (`driver`'s shard_format).
 pub fn put_id(row: &mut Vec<u8>, id: crate::flow::FlowId) {
-    put_right(row, itoa::Buffer::new().format(id).as_bytes(), 5);
+    put_right_ascii(row, itoa::Buffer::new().format(id).as_bytes(), 5);
 }
 
 /// The bytes of [`put_id`]'s cell.

@@ -160,18 +160,16 @@ pub fn advise(
                     )));
                 }
             }
-            Outcome::MiddleboxReset => out.push(Cow::Owned(
+            Outcome::MiddleboxReset => out.push(Cow::Borrowed(
                 "A middlebox on the path reset the connection while the peer was silent (its RST \
                  does not look like the peer's): the peer may still hold the connection; check the \
                  middlebox's timeouts for unacknowledged or idle connections, and let keepalive \
-                 (see above) find a dead peer before the middlebox does."
-                    .to_string(),
+                 (see above) find a dead peer before the middlebox does.",
             )),
-            Outcome::PeerReset => out.push(Cow::Owned(
+            Outcome::PeerReset => out.push(Cow::Borrowed(
                 "The peer answered with a RST when it came back: it restarted or lost the \
                  connection, so the application must reconnect; keepalive (see above) finds this \
-                 sooner."
-                    .to_string(),
+                 sooner.",
             )),
             _ => {}
         }
@@ -241,11 +239,10 @@ pub fn advise(
     }
     if let Some(g) = s.syn_give_up {
         let _ = g;
-        out.push(Cow::Owned(
+        out.push(Cow::Borrowed(
             "The connection attempt is unanswered: Linux retries a SYN for tcp_syn_retries (6) plus \
              tcp_syn_linear_timeouts (4) retransmissions within a budget of about 127 s; set \
-             TCP_SYNCNT or a connect() timeout to fail sooner."
-                .to_string(),
+             TCP_SYNCNT or a connect() timeout to fail sooner.",
         ));
     }
     out

@@ -580,15 +580,16 @@ pub fn syn_give_up(times: &[Ts], synack: bool, now: Ts, rules: &SynRules) -> Opt
         rules.linear_timeouts.max((equal as u32).saturating_sub(1))
     };
     let gap_after = |k: u32| base * 2f64.powi(k.saturating_sub(linear).min(30) as i32);
-    let expired = |r: u32, count: u32, at: Ts| {
+    // At each expiry (`since` seconds after the first transmission).
+    let expired = |r: u32, count: u32, since: f64| {
         if synack {
             count >= r
         } else {
-            count >= r + linear || at.since(t0) >= syn_budget(r)
+            count >= r + linear || since >= syn_budget(r)
         }
     };
     // Smallest R under which no observed expiry would have given up.
-    let consistent = |r: u32| (1..=n).all(|j| !expired(r, j as u32 - 1, times[j]));
+    let consistent = |r: u32| (1..=n).all(|j| !expired(r, j as u32 - 1, times[j].since(t0)));
     let r_min = (1..=64).find(|r| consistent(*r)).unwrap_or(64);
     let last = times[n];
     let next = last.add_secs(gap_after(n as u32).min(RTO_MAX));
@@ -601,16 +602,44 @@ pub fn syn_give_up(times: &[Ts], synack: bool, now: Ts, rules: &SynRules) -> Opt
         rules.syn_retries
     };
     let r = if overdue { r_min } else { r_min.max(default) };
-    let mut at = next;
-    let mut count = n as u32;
-    for _ in 0..128 {
-        if expired(r, count, at) {
-            return Some(at);
+    // The expiries from `at` (the next one) on, until one gives up.
+    let walk = |t0: Ts, mut at: Ts| {
+        let mut count = n as u32;
+        for _ in 0..128 {
+            if expired(r, count, at.since(t0)) {
+                return at;
+            }
+            count += 1;
+            at = at.add_secs(gap_after(count).min(RTO_MAX));
         }
-        count += 1;
-        at = at.add_secs(gap_after(count).min(RTO_MAX));
+        at
+    };
+    if n > 0 {
+        return Some(walk(t0, next));
     }
-    Some(at)
+    // One transmission (most unanswered SYNs of a flood): the walk's steps depend on
+    // `(r, linear, synack)` only, not on when it began, so its length is computed once per
+    // thread and added to `t0` (the same sum of the same rounded steps, unless it would
+    // saturate: then walked from `t0`).
+    /// `(r, linear, synack)` and the walk's length in nanoseconds.
+    type Walked = Option<((u32, u32, bool), i64)>;
+    thread_local! {
+        static WALK: std::cell::Cell<Walked> = const { std::cell::Cell::new(None) };
+    }
+    let key = (r, linear, synack);
+    let span = match WALK.with(|w| w.get()).filter(|(k, _)| *k == key) {
+        Some((_, span)) => span,
+        None => {
+            let zero = Ts(0);
+            let span = walk(zero, zero.add_secs(gap_after(0).min(RTO_MAX))).0;
+            WALK.with(|w| w.set(Some((key, span))));
+            span
+        }
+    };
+    Some(match t0.0.checked_add(span) {
+        Some(at) if span >= 0 => Ts(at),
+        _ => walk(t0, next),
+    })
 }
 
 #[cfg(test)]

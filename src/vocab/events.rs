@@ -159,6 +159,23 @@ impl EventCounts {
             .map_or(0, |c| u32::from(*c))
     }
 
+    /// The kinds met and their counts, in no particular order, when they are counted in
+    /// place (at most a handful); None once every kind has its counter ([`Self::to_array`]).
+    pub fn in_place(&self) -> Option<impl Iterator<Item = (EventKind, u32)> + '_> {
+        if self.all.is_some() {
+            return None;
+        }
+        Some(
+            self.kinds
+                .iter()
+                .zip(self.counts.iter())
+                .filter_map(|(t, c)| {
+                    let k = EventKind::ALL.get(usize::from(*t).checked_sub(1)?)?;
+                    Some((*k, u32::from(*c)))
+                }),
+        )
+    }
+
     /// Every kind's count, indexed by discriminant.
     pub fn to_array(&self) -> [u32; EventKind::COUNT] {
         if let Some(a) = self.all.as_deref() {
