@@ -229,7 +229,7 @@ mod tests {
 
     #[test]
     fn addresses_are_written_as_display_writes_them() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = crate::testkit::XorShift::new(0x9e37_79b9_7f4a_7c15);
         let mut addrs: Vec<std::net::IpAddr> = [
             "0.0.0.0",
             "255.255.255.255",
@@ -242,10 +242,9 @@ mod tests {
         .filter_map(|a| a.parse().ok())
         .collect();
         for _ in 0..2000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            addrs.push(std::net::IpAddr::from((x as u32).to_be_bytes()));
+            addrs.push(std::net::IpAddr::from(
+                (rng.next_u64() as u32).to_be_bytes(),
+            ));
         }
         for a in addrs {
             let mut l = Line::new();
