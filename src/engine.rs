@@ -374,11 +374,7 @@ impl Engine {
         let flow = self.flows.at_mut(slot)?;
         let id = flow.id;
         let from = flow.dir_of(seg);
-        let i = from.idx();
-        flow.pkts[i] += 1;
-        flow.payload_bytes[i] += seg.payload_len as u64;
-        flow.ip_bytes[i] += seg.ip_len as u64;
-        flow.last_ts = seg.ts;
+        flow.count_packet(from, seg.payload_len, seg.ip_len);
         self.quiet.touch(slot, seg.ts);
 
         let mut ev = control_events(seg);
@@ -437,7 +433,11 @@ impl Engine {
         let Some(flow) = self.flows.at_mut(slot) else {
             return;
         };
-        let from = if flow.a == e.src { Dir::A } else { Dir::B };
+        let from = if flow.endpoint(Dir::A) == e.src {
+            Dir::A
+        } else {
+            Dir::B
+        };
         if !flow.conn.sent_seq(from, e.seq) {
             return;
         }
@@ -514,7 +514,7 @@ impl Engine {
         let ages: Vec<(Ts, Slot)> = self
             .flows
             .iter_slots()
-            .map(|(s, f)| (f.last_ts, s))
+            .map(|(s, f)| (f.last_ts(), s))
             .collect();
         let batch = oldest_batch(ages);
         let n = batch.len();
@@ -800,6 +800,6 @@ mod tests {
         let f = e.flows().next().expect("one flow");
         assert_eq!(f.count(EventKind::Syn), 1);
         assert_eq!(f.count(EventKind::Rst), 1);
-        assert_eq!(f.pkts, [1, 1]);
+        assert_eq!(f.pkts(), [1, 1]);
     }
 }

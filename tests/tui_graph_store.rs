@@ -91,7 +91,7 @@ fn past_its_budget_the_store_gives_the_connection_back_to_the_file() {
     let f = e
         .flows_by_id()
         .into_iter()
-        .max_by_key(|f| f.pkts[0] + f.pkts[1]);
+        .max_by_key(|f| f.pkts()[0] + f.pkts()[1]);
     let d = FlowDetail::from_engine(&e, f.unwrap().id).unwrap();
     assert!(d.row.pkts > 100, "{}", d.row.pkts);
     assert_eq!(stored_series(Some(&store), &e, &d.target()), None);

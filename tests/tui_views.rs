@@ -215,11 +215,11 @@ fn detail_view_draws_the_ladder_read_back_from_the_file() {
     let f = e.flow(2).unwrap();
     let page = tcplens::driver::packets::load(&paths, None, &e.cfg, &d.target(), 0, 1000);
     // Every packet of the flow comes back, in order, none of another flow.
-    assert_eq!(page.rows.len() as u64, f.pkts[0] + f.pkts[1]);
+    assert_eq!(page.rows.len() as u64, f.pkts()[0] + f.pkts()[1]);
     assert!(!page.more);
     assert!(page.rows.windows(2).all(|w| w[0].frame < w[1].frame));
     let from_orig = page.rows.iter().filter(|r| r.from_orig).count() as u64;
-    assert_eq!(from_orig, f.by_role(f.pkts).0);
+    assert_eq!(from_orig, f.by_role(f.pkts()).0);
     // Events are the engine's: the same count per kind as the flow's counters.
     for k in tcplens::vocab::events::EventKind::ALL {
         let n = page.rows.iter().filter(|r| r.events.contains(k)).count() as u32;

@@ -347,7 +347,7 @@ impl RetxCount {
             return 0;
         };
         // A new flow in a reused slot starts from zero.
-        if f.pkts[0].saturating_add(f.pkts[1]) <= 1 {
+        if f.pkts()[0].saturating_add(f.pkts()[1]) <= 1 {
             *was = 0;
         }
         let d = now.saturating_sub(*was);

@@ -60,7 +60,7 @@ impl FileLadder {
 /// way round) that began at its first timestamp.
 pub fn flow_of<'a>(engine: &'a Engine, t: &LadderTarget) -> Option<&'a Flow> {
     let key = FlowKey::new(t.orig, t.resp);
-    let is = |f: &&Flow| f.first_ts == t.first_ts && FlowKey::new(f.a, f.b) == key;
+    let is = |f: &&Flow| f.first_ts == t.first_ts && f.key() == key;
     engine
         .flow_between(t.orig, t.resp)
         .filter(is)

@@ -136,7 +136,7 @@ fn idx(r: Role) -> usize {
 }
 
 fn overlaps(s: &HostSocket, f: &Flow) -> bool {
-    s.first_seen.secs_f64() <= f.last_ts.secs_f64() + SLACK_S
+    s.first_seen.secs_f64() <= f.last_ts().secs_f64() + SLACK_S
         && s.last_seen.secs_f64() >= f.first_ts.secs_f64() - SLACK_S
 }
 
@@ -237,7 +237,7 @@ impl Attribution {
                 let (first, f_first, f_last) = (
                     s.first_seen.secs_f64(),
                     f.first_ts.secs_f64(),
-                    f.last_ts.secs_f64(),
+                    f.last_ts().secs_f64(),
                 );
                 // This end closed on the wire before the socket was first listed: the socket
                 // is a later connection on the same ports.
@@ -427,7 +427,7 @@ mod tests {
     fn a_socket_first_seen_after_a_finished_flow_is_not_pinned_to_it() {
         let (e, c, s) = closed_flow();
         let f = e.flows().next().unwrap();
-        let end = f.last_ts.secs_f64();
+        let end = f.last_ts().secs_f64();
         let mut a = Attribution::new();
         // Another process's socket on the same port pair, first listed just after the end.
         a.update(
@@ -443,7 +443,7 @@ mod tests {
     fn a_pinned_side_never_changes_owner() {
         let (e, c, s) = closed_flow();
         let f = e.flows().next().unwrap();
-        let (t0, end) = (f.first_ts.secs_f64(), f.last_ts.secs_f64());
+        let (t0, end) = (f.first_ts.secs_f64(), f.last_ts().secs_f64());
         let mut a = Attribution::new();
         a.update(snap(vec![sock(c, s, 10, 1, (t0, end))], end), &e);
         assert_eq!(
@@ -496,7 +496,7 @@ mod tests {
         // socket is kernel-only only when no shard has a flow for it.
         let (e, c, s) = closed_flow();
         let f = e.flows().next().unwrap();
-        let (t0, end) = (f.first_ts.secs_f64(), f.last_ts.secs_f64());
+        let (t0, end) = (f.first_ts.secs_f64(), f.last_ts().secs_f64());
         let empty = Engine::new(Config::default());
         let other: SocketAddr = "192.0.2.9:4000".parse().unwrap();
         let peer: SocketAddr = "192.0.2.10:22".parse().unwrap();

@@ -1,6 +1,8 @@
 //! One TCP connection as the engine keeps it ([`Flow`]) and which side began it
 //! ([`Orientation`], docs/analysis.md#orientation).
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use crate::analysis::wireshark::WireFlow;
 use crate::analysis::zeek::{ServerPorts, ZeekConn};
 use crate::decode::tunnels::{Chain, HopAddr, TunnelKind};
@@ -56,15 +58,13 @@ impl Orientation {
 #[derive(Debug)]
 pub struct Flow {
     pub id: FlowId,
-    /// Sender of the flow's first packet.
-    pub a: Endpoint,
-    pub b: Endpoint,
+    /// Side A (the sender of the flow's first packet) and side B ([`Flow::endpoint`]).
+    ends: Ends,
     pub orientation: Orientation,
     pub first_ts: Ts,
-    pub last_ts: Ts,
-    pub pkts: [u64; 2],
-    pub payload_bytes: [u64; 2],
-    pub ip_bytes: [u64; 2],
+    /// Packets, payload bytes and IP bytes sent by each side ([`Flow::pkts`] and its
+    /// neighbours give the totals).
+    tally: Tally,
     /// How many packets carried each event kind.
     pub event_counts: EventCounts,
     /// Compat-W state.
@@ -79,10 +79,75 @@ pub struct Flow {
     pub evicted: bool,
 }
 
+/// A flow's two endpoints, A first: an IPv4 pair in 12 bytes (16 with the variant, instead of
+/// two [`Endpoint`]s' 40), any other pair in a box (an IPv6 pair costs 16 bytes and a 48-byte
+/// allocator block instead of 40 bytes).
+#[derive(Clone, Debug)]
+enum Ends {
+    V4 {
+        addrs: [[u8; 4]; 2],
+        ports: [u16; 2],
+    },
+    Other(Box<[Endpoint; 2]>),
+}
+
+impl Ends {
+    fn new(a: Endpoint, b: Endpoint) -> Ends {
+        match (a.addr, b.addr) {
+            (IpAddr::V4(x), IpAddr::V4(y)) => Ends::V4 {
+                addrs: [x.octets(), y.octets()],
+                ports: [a.port, b.port],
+            },
+            _ => Ends::Other(Box::new([a, b])),
+        }
+    }
+
+    #[inline]
+    fn get(&self, d: Dir) -> Endpoint {
+        let i = d.idx() & 1;
+        match self {
+            Ends::V4 { addrs, ports } => Endpoint {
+                addr: IpAddr::V4(Ipv4Addr::from(addrs[i])),
+                port: ports[i],
+            },
+            Ends::Other(e) => e[i],
+        }
+    }
+
+    /// Is the pair (`a`, `b`), in that order?
+    #[inline]
+    fn is(&self, a: &Endpoint, b: &Endpoint) -> bool {
+        match self {
+            Ends::V4 { addrs, ports } => {
+                let v4 = |e: &Endpoint, i: usize| match e.addr {
+                    IpAddr::V4(x) => x.octets() == addrs[i] && e.port == ports[i],
+                    IpAddr::V6(_) => false,
+                };
+                v4(a, 0) && v4(b, 1)
+            }
+            Ends::Other(e) => e[0] == *a && e[1] == *b,
+        }
+    }
+}
+
+/// Which counter of a [`Tally`].
+#[derive(Clone, Copy, Debug)]
+enum Counter {
+    Pkts,
+    PayloadBytes,
+    IpBytes,
+}
+
+/// A flow's packet and byte counters, exact 64-bit values in 24 bytes instead of 48: the low
+/// 32 bits of each here, the high 32 bits (a side's four billionth packet or fourth gigabyte,
+/// which few flows reach) in the flow's [`Held`] box.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally([[u32; 2]; 3]);
+
 /// What few flows have, in one box (8 bytes in every flow instead of a `Vec`'s 24 and a
 /// second pointer): the events a flow holds back until its orientation is settled
-/// (docs/analysis.md#orientation; most flows are settled from their first packet), and the
-/// encapsulations of its first packet.
+/// (docs/analysis.md#orientation; most flows are settled from their first packet), the
+/// encapsulations of its first packet, and the high halves of its counters ([`Tally`]).
 #[derive(Debug, Default)]
 pub(super) struct Held(Option<Box<Rare>>);
 
@@ -91,6 +156,8 @@ pub(super) struct Rare {
     events: Vec<PacketEvents>,
     /// Outermost first, endpoints as the first packet travelled (source on side A).
     tunnel: Option<Box<Chain>>,
+    /// High 32 bits of the flow's counters, as [`Tally`].
+    tally_hi: [[u32; 2]; 3],
 }
 
 impl Held {
@@ -106,16 +173,30 @@ impl Held {
         self.0.get_or_insert_with(Box::default).events.push(pe);
     }
 
-    /// The held events, leaving nothing allocated behind but the tunnel chain.
+    /// The held events, leaving nothing allocated behind but the tunnel chain and the
+    /// counters' high halves.
     pub(super) fn take(&mut self) -> Vec<PacketEvents> {
         let Some(mut r) = self.0.take() else {
             return Vec::new();
         };
         let v = std::mem::take(&mut r.events);
-        if r.tunnel.is_some() {
+        if r.tunnel.is_some() || r.tally_hi != [[0; 2]; 3] {
             self.0 = Some(r);
         }
         v
+    }
+
+    fn tally_hi(&self, c: Counter) -> [u32; 2] {
+        self.0.as_ref().map_or([0; 2], |r| r.tally_hi[c as usize])
+    }
+
+    /// Carry `n` into the high half of counter `c` of side `i`.
+    #[cold]
+    fn carry(&mut self, c: Counter, i: usize, n: u32) {
+        let hi = &mut self.0.get_or_insert_with(Box::default).tally_hi[c as usize];
+        if let Some(h) = hi.get_mut(i) {
+            *h = h.wrapping_add(n);
+        }
     }
 
     fn tunnel(&self) -> Option<&Chain> {
@@ -128,8 +209,8 @@ impl Held {
             (c, Some(r)) => r.tunnel = c,
             (c, None) => {
                 self.0 = Some(Box::new(Rare {
-                    events: Vec::new(),
                     tunnel: c,
+                    ..Rare::default()
                 }))
             }
         }
@@ -153,14 +234,14 @@ impl TableEntry for Flow {
         self.id
     }
     fn key(&self) -> FlowKey {
-        FlowKey::new(self.a, self.b)
+        Flow::key(self)
     }
     fn has_key(&self, key: &FlowKey) -> bool {
         self.joins(&key.lo, &key.hi)
     }
     #[inline]
     fn joins(&self, a: &Endpoint, b: &Endpoint) -> bool {
-        (self.a == *a && self.b == *b) || (self.a == *b && self.b == *a)
+        self.ends.is(a, b) || self.ends.is(b, a)
     }
 }
 
@@ -169,14 +250,10 @@ impl Flow {
     pub(super) fn new(id: FlowId, seg: &Segment, ports: &ServerPorts, keep_log: bool) -> Flow {
         Flow {
             id,
-            a: seg.src,
-            b: seg.dst,
+            ends: Ends::new(seg.src, seg.dst),
             orientation: Orientation::at_creation(seg, ports),
             first_ts: seg.ts,
-            last_ts: seg.ts,
-            pkts: [0; 2],
-            payload_bytes: [0; 2],
-            ip_bytes: [0; 2],
+            tally: Tally::default(),
             event_counts: EventCounts::default(),
             wire: WireFlow::new(),
             conn: Connection::with_log(keep_log),
@@ -184,6 +261,53 @@ impl Flow {
             pending: Held::default(),
             evicted: false,
         }
+    }
+
+    /// Count one packet sent by side `d`.
+    #[inline]
+    pub(super) fn count_packet(&mut self, d: Dir, payload_len: u32, ip_len: u32) {
+        let i = d.idx();
+        for (c, n) in [
+            (Counter::Pkts, 1),
+            (Counter::PayloadBytes, payload_len),
+            (Counter::IpBytes, ip_len),
+        ] {
+            if let Some(lo) = self.tally.0[c as usize].get_mut(i) {
+                let (v, over) = lo.overflowing_add(n);
+                *lo = v;
+                if over {
+                    self.pending.carry(c, i, 1);
+                }
+            }
+        }
+    }
+
+    fn counter(&self, c: Counter) -> [u64; 2] {
+        let lo = self.tally.0[c as usize];
+        let hi = self.pending.tally_hi(c);
+        [0, 1].map(|i| (u64::from(hi[i]) << 32) | u64::from(lo[i]))
+    }
+
+    /// Packets sent by each side (indexed by [`Dir`]).
+    pub fn pkts(&self) -> [u64; 2] {
+        self.counter(Counter::Pkts)
+    }
+
+    /// TCP payload bytes sent by each side.
+    pub fn payload_bytes(&self) -> [u64; 2] {
+        self.counter(Counter::PayloadBytes)
+    }
+
+    /// IP bytes (header's total length) sent by each side.
+    pub fn ip_bytes(&self) -> [u64; 2] {
+        self.counter(Counter::IpBytes)
+    }
+
+    /// Time of the flow's last packet: the Native analysis keeps each side's and which side
+    /// sent last, so the flow does not keep it twice.
+    #[inline]
+    pub fn last_ts(&self) -> Ts {
+        self.conn.last_packet_ts().unwrap_or(self.first_ts)
     }
 
     /// The encapsulations of the flow's first packet, outermost first, endpoints as the
@@ -198,7 +322,7 @@ impl Flow {
 
     #[inline]
     pub fn dir_of(&self, seg: &Segment) -> Dir {
-        if seg.src == self.a && seg.dst == self.b {
+        if self.ends.is(&seg.src, &seg.dst) {
             Dir::A
         } else {
             Dir::B
@@ -206,7 +330,7 @@ impl Flow {
     }
 
     pub fn key(&self) -> FlowKey {
-        FlowKey::new(self.a, self.b)
+        FlowKey::new(self.ends.get(Dir::A), self.ends.get(Dir::B))
     }
 
     pub fn orig_dir(&self) -> Dir {
@@ -214,10 +338,7 @@ impl Flow {
     }
 
     pub fn endpoint(&self, d: Dir) -> Endpoint {
-        match d {
-            Dir::A => self.a,
-            Dir::B => self.b,
-        }
+        self.ends.get(d)
     }
 
     pub fn orig(&self) -> Endpoint {
@@ -292,6 +413,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn counters_carry_into_their_high_halves() {
+        let mut l = crate::testkit::Ladder::new();
+        let seg = l.c2s("S", 0, 0, 0);
+        let mut f = Flow::new(1, &seg, &ServerPorts::default(), false);
+        f.count_packet(Dir::A, u32::MAX, 7);
+        f.count_packet(Dir::A, u32::MAX, 7);
+        f.count_packet(Dir::B, 3, u32::MAX);
+        assert_eq!(f.pkts(), [2, 1]);
+        assert_eq!(f.payload_bytes(), [2 * u64::from(u32::MAX), 3]);
+        assert_eq!(f.ip_bytes(), [14, u64::from(u32::MAX)]);
+        f.count_packet(Dir::B, 0, 1);
+        assert_eq!(f.ip_bytes(), [14, 1 << 32]);
+        // Taking the held events keeps the carries.
+        assert!(f.pending.take().is_empty());
+        assert_eq!(f.ip_bytes(), [14, 1 << 32]);
+    }
+
+    #[test]
+    fn endpoints_of_either_family_come_back_as_they_went_in() {
+        let mut l = crate::testkit::Ladder::new();
+        let seg = l.c2s("S", 0, 0, 0);
+        let f = Flow::new(1, &seg, &ServerPorts::default(), false);
+        assert!(matches!(f.ends, Ends::V4 { .. }));
+        assert_eq!((f.endpoint(Dir::A), f.endpoint(Dir::B)), (seg.src, seg.dst));
+        assert_eq!(f.dir_of(&seg), Dir::A);
+        assert!(f.has_key(&FlowKey::of(&seg)));
+        let v6 = |s: &str, port| Endpoint {
+            addr: s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            port,
+        };
+        let (a, b) = (v6("2001:db8::1", 40000), v6("2001:db8::2", 443));
+        let e = Ends::new(a, b);
+        assert!(matches!(e, Ends::Other(_)));
+        assert_eq!((e.get(Dir::A), e.get(Dir::B)), (a, b));
+        assert!(e.is(&a, &b) && !e.is(&b, &a));
+        let v4 = Ends::new(seg.src, seg.dst);
+        assert!(!v4.is(&a, &b) && !v4.is(&seg.dst, &seg.src));
+    }
+
+    #[test]
     fn flow_stays_compact() {
         // Every connection a report keeps costs one of these in the flow table's slab (plus
         // what its parts allocate on first use; issue 17 in BENCHMARKS.md): 632 B before the
@@ -302,8 +463,12 @@ mod tests {
         // zero-window stall in progress left the Native sides for `Life`, 472 B before the
         // Wireshark sides packed into 36 B, 464 B before the Native flags and first RST
         // shared a byte, 456 B before five event kinds were counted in place instead of eight,
-        // 448 B before the tunnel chain joined the held events in one box.
+        // 448 B before the tunnel chain joined the held events in one box, 440 B before the
+        // counters kept their high halves in that box too and the last packet's time was
+        // taken from the Native sides (the connection grew 8 B to hold its longest survived
+        // idle gap, which left a box every connection quiet for a second allocated), 416 B
+        // before an IPv4 pair of endpoints took 16 B instead of 40.
         let n = std::mem::size_of::<Flow>();
-        assert!(n <= 440, "{n}");
+        assert!(n <= 392, "{n}");
     }
 }

@@ -94,7 +94,7 @@ impl Engine {
                 gone.push(slot);
                 continue;
             };
-            let quiet = now.since(f.last_ts);
+            let quiet = now.since(f.last_ts());
             let timed_out = quiet >= cfg.inactive_timeout
                 || (quiet >= cfg.closed_timeout
                     && matches!(

@@ -426,7 +426,7 @@ impl Shard {
                 .engine
                 .flows
                 .iter_slots()
-                .map(|(s, fl)| ((fl.last_ts, fl.id), s))
+                .map(|(s, fl)| ((fl.last_ts(), fl.id), s))
                 .collect();
             if flows < f.len() {
                 f.select_nth_unstable(flows);

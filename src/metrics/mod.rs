@@ -88,7 +88,7 @@ impl Tally {
         }
         self.challenge_acks += u64::from(r.challenge_acks);
         *self.handshakes.entry(s.handshake.as_str()).or_default() += 1;
-        self.bytes += f.ip_bytes[0] + f.ip_bytes[1];
+        self.bytes += f.ip_bytes()[0] + f.ip_bytes()[1];
     }
 
     fn max_with(&mut self, prev: &Tally) {

@@ -264,15 +264,15 @@ fn record<'a>(
     x: &'a Story,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> FlowJson<'a> {
-    let (orig_pkts, resp_pkts) = f.by_role(f.pkts);
-    let (ob, rb) = f.by_role(f.payload_bytes);
+    let (orig_pkts, resp_pkts) = f.by_role(f.pkts());
+    let (ob, rb) = f.by_role(f.payload_bytes());
     let events = EventCounts(f.event_counts.to_array());
     FlowJson {
         flow: f.id,
         orig: EndpointText(f.orig()),
         resp: EndpointText(f.resp()),
         first_ts: f.first_ts,
-        last_ts: f.last_ts,
+        last_ts: f.last_ts(),
         handshake: s.handshake.as_str(),
         close: s.close.as_str(),
         close_detail: s.close_detail.map(|d| d.as_str()),

@@ -235,9 +235,9 @@ impl FlowText {
         row.put(b" ");
         put_left(row, s.resp_state.as_str().as_bytes(), 12);
         row.put(b" ");
-        put_right(row, n.format(f.pkts[0] + f.pkts[1]).as_bytes(), 7);
+        put_right(row, n.format(f.pkts()[0] + f.pkts()[1]).as_bytes(), 7);
         row.put(b" ");
-        let bytes = f.payload_bytes[0] + f.payload_bytes[1];
+        let bytes = f.payload_bytes()[0] + f.payload_bytes()[1];
         put_right(row, n.format(bytes).as_bytes(), 10);
         row.put(b" ");
         put_right(row, n.format(s.retransmissions).as_bytes(), 4);
@@ -452,8 +452,8 @@ mod tests {
                     close,
                     s.orig_state.as_str(),
                     s.resp_state.as_str(),
-                    f.pkts[0] + f.pkts[1],
-                    f.payload_bytes[0] + f.payload_bytes[1],
+                    f.pkts()[0] + f.pkts()[1],
+                    f.payload_bytes()[0] + f.payload_bytes()[1],
                     s.retransmissions,
                     keepalive_cell(s.keepalive.map(|k| (k.probes, k.acks, k.unanswered))),
                     s.verdict().as_str(),

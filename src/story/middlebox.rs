@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 
 use crate::engine::{Engine, Flow};
-use crate::flow::FlowId;
+use crate::flow::{Dir, FlowId};
 use crate::tcp::advice::PathLimit;
 use crate::tcp::life::KilledBy;
 
@@ -111,7 +111,10 @@ impl Middleboxes {
         let last_heard = || {
             let mut m: HashMap<IpAddr, crate::time::Ts> = HashMap::new();
             for f in engine.flows() {
-                for (ep, t) in [(f.a, f.last_from()[0]), (f.b, f.last_from()[1])] {
+                for (ep, t) in [
+                    (f.endpoint(Dir::A), f.last_from()[0]),
+                    (f.endpoint(Dir::B), f.last_from()[1]),
+                ] {
                     if let Some(t) = t {
                         let e = m.entry(ep.addr).or_insert(t);
                         *e = (*e).max(t);
@@ -127,12 +130,10 @@ impl Middleboxes {
         let mut acc: HashMap<(Network, Network), Acc> = HashMap::new();
         let mut mb = Middleboxes::default();
         for f in engine.flows() {
-            // Only connections that had an idle gap have a kill or a survival to count (and
-            // only they carry the record): the others cost no summary here.
-            if f.conn
-                .idle_gaps()
-                .is_none_or(|g| g.killed().is_none() && g.survived_idle().is_none())
-            {
+            // Only connections that had an idle gap have a kill or a survival to count: the
+            // others cost no summary here.
+            let g = f.conn.idle_gaps();
+            if g.killed().is_none() && g.survived_idle().is_none() {
                 continue;
             }
             let s = f.summary(now, cfg);

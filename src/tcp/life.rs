@@ -5,8 +5,10 @@
 //!
 //! Memory: all of it lives in one [`Life`] box that a connection allocates the first time it
 //! needs it (a RST, a retransmitted SYN, a stale episode that ends, an ICMP error, a
-//! zero-window stall, an RTO backoff): an ordinary connection never does. Idle gaps have a smaller box of their own ([`IdleGaps`]):
-//! any connection quiet for a second opens one, so it must not cost a whole [`Life`].
+//! zero-window stall, an RTO backoff): an ordinary connection never does. Idle gaps are
+//! apart ([`IdleGaps`]): any connection quiet for a second opens one, so it must not cost a
+//! whole [`Life`]; the longest survived gap is kept in place, an open gap in a small box freed
+//! when the gap is answered.
 
 use serde::Serialize;
 
@@ -270,17 +272,26 @@ pub struct Life {
     challenge: Option<Challenge>,
 }
 
-/// Idle gaps (docs/cable-pull.md "Middleboxes"): the open one and how earlier ones ended.
+/// Idle gaps (docs/cable-pull.md "Middleboxes"): the longest one survived, in the connection
+/// itself (16 bytes), and the open one and a kill in a box of their own ([`GapWatch`]).
+///
+/// Every connection quiet for a second opens a gap, and an idle connection kept alive opens
+/// one at every probe; the probe's answer closes it, so the box lives only from the gap's first
+/// segment to its answer (a killed gap keeps it: few do) and an idle connection holds no
+/// allocation for its gaps (it held a 48-byte block before; issue 17 in BENCHMARKS.md).
 #[derive(Clone, Debug)]
 pub struct IdleGaps {
     /// The longest gap the connection survived, seconds; NaN: none. A plain `f64` (8 bytes,
-    /// not `Option`'s 16: gap lengths come from `Ts::since` and are never NaN) keeps the
-    /// record small, which every connection quiet for a second allocates.
+    /// not `Option`'s 16: gap lengths come from `Ts::since` and are never NaN).
     survived_idle: f64,
-    /// Boxed: few gaps are killed, and in place it would make the record 56 bytes (a 64-byte
-    /// allocator block) instead of 40 (a 48-byte one).
-    killed: Option<Box<IdleKilled>>,
+    watch: Option<Box<GapWatch>>,
+}
+
+/// The open idle gap waiting for its answer, and how a gap killed the connection.
+#[derive(Clone, Debug, Default)]
+struct GapWatch {
     gap: Option<Gap>,
+    killed: Option<IdleKilled>,
 }
 
 /// Most stale episodes kept per connection (the oldest are dropped first).
@@ -392,8 +403,7 @@ impl Default for IdleGaps {
     fn default() -> Self {
         IdleGaps {
             survived_idle: f64::NAN,
-            killed: None,
-            gap: None,
+            watch: None,
         }
     }
 }
@@ -406,13 +416,28 @@ impl IdleGaps {
 
     /// How the connection was killed by an idle gap, if it was.
     pub fn killed(&self) -> Option<IdleKilled> {
-        self.killed.as_deref().copied()
+        self.watch.as_deref().and_then(|w| w.killed)
+    }
+
+    fn set_killed(&mut self, k: Option<IdleKilled>) {
+        self.watch.get_or_insert_with(Box::default).killed = k;
+    }
+
+    /// Free the box once it holds neither an open gap nor a kill.
+    fn tidy(&mut self) {
+        if self
+            .watch
+            .as_deref()
+            .is_some_and(|w| w.gap.is_none() && w.killed.is_none())
+        {
+            self.watch = None;
+        }
     }
 
     /// A quiet connection spoke again after `idle_s`: remember the gap until the first segment
     /// after it is answered.
     pub fn open_gap(&mut self, idle_s: f64, from: Dir, at: Ts, seq: u32) {
-        self.gap = Some(Gap {
+        self.watch.get_or_insert_with(Box::default).gap = Some(Gap {
             idle_s,
             from,
             at,
@@ -422,7 +447,7 @@ impl IdleGaps {
     }
 
     pub fn gap_open(&self) -> bool {
-        self.gap.is_some()
+        self.watch.as_deref().is_some_and(|w| w.gap.is_some())
     }
 
     /// A later segment while a gap is open: an answer from the other side closes it (RST:
@@ -430,42 +455,44 @@ impl IdleGaps {
     /// an answer marks it killed by silence (undone if an answer still comes). True when this
     /// segment is the RST that killed it.
     pub fn after_gap(&mut self, from: Dir, rst: bool, seq: u32) -> bool {
-        let Some(g) = self.gap.as_mut() else {
+        let Some(w) = self.watch.as_deref_mut() else {
+            return false;
+        };
+        let Some(g) = w.gap.as_mut() else {
             return false;
         };
         if from == g.from {
             if seq == g.seq && !rst {
                 g.resent = g.resent.saturating_add(1);
-                if g.resent >= 2 && self.killed.is_none() {
-                    self.killed = Some(Box::new(IdleKilled {
+                if g.resent >= 2 && w.killed.is_none() {
+                    w.killed = Some(IdleKilled {
                         idle_s: g.idle_s,
                         by: KilledBy::Silence,
                         at: g.at,
                         sender: g.from,
-                    }));
+                    });
                 }
             }
             return false;
         }
         let g = *g;
-        self.gap = None;
+        w.gap = None;
         if rst {
-            self.killed = Some(Box::new(IdleKilled {
+            w.killed = Some(IdleKilled {
                 idle_s: g.idle_s,
                 by: KilledBy::Rst,
                 at: g.at,
                 sender: g.from,
-            }));
+            });
             true
         } else {
-            if self
-                .killed
-                .as_deref()
+            if w.killed
                 .is_some_and(|k| k.by == KilledBy::Silence && k.at == g.at)
             {
-                self.killed = None;
+                w.killed = None;
             }
             self.survived_idle = self.survived_idle().map_or(g.idle_s, |s| s.max(g.idle_s));
+            self.tidy();
             false
         }
     }
@@ -476,9 +503,9 @@ impl IdleGaps {
         if matches!(
             kind,
             EvidenceKind::IcmpProhibited | EvidenceKind::IcmpUnreachable
-        ) && let Some(g) = self.gap.take()
+        ) && let Some(g) = self.watch.as_deref_mut().and_then(|w| w.gap.take())
         {
-            self.killed = Some(Box::new(IdleKilled {
+            self.set_killed(Some(IdleKilled {
                 idle_s: g.idle_s,
                 by: KilledBy::Icmp,
                 at: g.at,
@@ -634,12 +661,15 @@ mod tests {
     }
 
     #[test]
-    fn idle_gap_record_fits_a_48_byte_block() {
-        // Every connection quiet for a second allocates it (issue 17 in BENCHMARKS.md): the
-        // allocator adds 8 bytes and rounds to 16, so 40 is the most a 48-byte block holds
-        // (56 before the kill record left it).
+    fn idle_gaps_stay_compact() {
+        // In every connection (issue 17 in BENCHMARKS.md): the longest survived gap and the
+        // box pointer. The box lives only while a gap is open or after a kill: 48 bytes, a
+        // 64-byte allocator block (which adds 8 bytes and rounds to 16). Before, every
+        // connection quiet for a second kept a 40-byte record (a 48-byte block) for good.
         let n = std::mem::size_of::<IdleGaps>();
-        assert!(n <= 40, "{n}");
+        assert!(n <= 16, "{n}");
+        let w = std::mem::size_of::<GapWatch>();
+        assert!(w <= 56, "{w}");
     }
 
     #[test]

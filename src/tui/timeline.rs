@@ -68,7 +68,7 @@ impl Timeline {
             let s = f.summary(now, cfg);
             let v = s.verdict();
             let end = match v {
-                Verdict::Closed | Verdict::Reset | Verdict::Rejected => f.last_ts,
+                Verdict::Closed | Verdict::Reset | Verdict::Rejected => f.last_ts(),
                 _ => now,
             };
             match (v, s.stale) {

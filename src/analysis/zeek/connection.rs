@@ -9,7 +9,7 @@ use super::endpoint::{
 use super::history::{Counted, History, rstos0_history};
 use super::ports::ServerPorts;
 use super::state_machine::{Closing, Sent};
-use super::timers::{CLOSE_DELAY, HANDSHAKE_INACTIVITY, NS, SESSION_TIMER, TimerState};
+use super::timers::{HANDSHAKE_INACTIVITY, NS, TimerState};
 use super::uid::Uid;
 use crate::bits::Bits;
 use crate::decode::{Checksum, Endpoint, Segment, TcpFlags};
@@ -24,8 +24,34 @@ pub struct Requests {
     /// `connection_established` (the responder's SYN was seen).
     pub(super) established: bool,
     pub(super) cancel_analyzer_timers: bool,
-    pub(super) delete_at: Option<Ts>,
-    pub(super) expire_at: Option<Ts>,
+    /// Remove the connection [`CLOSE_DELAY`](super::timers::CLOSE_DELAY) after its last packet ([`ConnSize::last`]).
+    pub(super) delete: bool,
+    /// Check it for expiry [`SESSION_TIMER`](super::timers::SESSION_TIMER) after its last packet.
+    pub(super) expire: bool,
+}
+
+/// Zeek's ConnSize counters and the times of the connection's first and last packets, by
+/// physical side: what the tracker's rows and timers need and the per-flow rules of
+/// `--report json` do not, so they sit beside the core, not in it (the JSON's boxed core is
+/// 48 bytes smaller; issue 17 in BENCHMARKS.md).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConnSize {
+    pub(super) start: Ts,
+    /// The last packet before both sides closed.
+    pub(super) last: Ts,
+    pub(super) pkts: [u64; 2],
+    pub(super) ip_bytes: [u64; 2],
+}
+
+impl ConnSize {
+    /// The counters of a connection created by `first`.
+    pub fn new(first: &Segment) -> ConnSize {
+        ConnSize {
+            start: first.ts,
+            last: first.ts,
+            ..ConnSize::default()
+        }
+    }
 }
 
 /// `ZeekCore::bits`.
@@ -48,8 +74,6 @@ pub struct ZeekCore {
     pub(super) history: History,
     /// History letters seen, by role (0 = orig, 1 = resp).
     pub(super) seen: [u8; 2],
-    pub(super) start: Ts,
-    pub(super) last: Ts,
     /// What most connections never need, allocated on first use.
     pub(super) rare: Option<Box<Rare>>,
     /// The Zeek tracker's timer bookkeeping for this connection, kept here because it fits
@@ -82,8 +106,6 @@ impl ZeekCore {
             bits: Bits::new(C_ACTIVE),
             history: History::default(),
             seen: [0; 2],
-            start: first.ts,
-            last: first.ts,
             rare: None,
             timer: TimerState {
                 inactivity_s: (HANDSHAKE_INACTIVITY / NS) as u16,
@@ -153,8 +175,16 @@ impl ZeekCore {
         self.ep[side].state = new;
     }
 
-    /// Process one packet sent by physical `side` (Zeek's `TCPAnalyzer::DeliverPacket`).
-    pub fn process(&mut self, side: usize, seg: &Segment, verify: bool, req: &mut Requests) {
+    /// Process one packet sent by physical `side` (Zeek's `TCPAnalyzer::DeliverPacket`),
+    /// counting it in `size`.
+    pub fn process(
+        &mut self,
+        side: usize,
+        seg: &Segment,
+        verify: bool,
+        req: &mut Requests,
+        size: &mut ConnSize,
+    ) {
         let side = side & 1;
         let peer = side ^ 1;
         let f = seg.flags;
@@ -203,7 +233,7 @@ impl ZeekCore {
         }
 
         if !(self.ep[0].did_close() && self.ep[1].did_close()) {
-            self.last = t;
+            size.last = t;
         }
 
         if f.fin() {
@@ -262,9 +292,12 @@ impl ZeekCore {
             self.connection_closed(side, closing == Closing::WithEvent, req);
         }
 
-        let e = &mut self.ep[side];
-        e.pkts += 1;
-        e.ip_bytes += zeek_ip_len(seg);
+        if let Some(p) = size.pkts.get_mut(side) {
+            *p += 1;
+        }
+        if let Some(b) = size.ip_bytes.get_mut(side) {
+            *b += zeek_ip_len(seg);
+        }
     }
 
     pub(super) fn set_partial_status(&mut self, f: TcpFlags, is_orig: bool) {
@@ -372,9 +405,9 @@ impl ZeekCore {
                 }
             }
             req.cancel_analyzer_timers = true;
-            req.delete_at = Some(Ts(self.last.0.saturating_add(CLOSE_DELAY)));
+            req.delete = true;
         } else if self.ep[side].prev_state != ZeekState::Inactive {
-            req.expire_at = Some(Ts(self.last.0.saturating_add(SESSION_TIMER)));
+            req.expire = true;
         }
     }
 
@@ -447,17 +480,17 @@ impl ZeekCore {
     }
 
     /// Build the conn.log row; `sides` are the endpoints of physical sides 0 and 1.
-    pub fn row(&self, uid: Uid, sides: [Endpoint; 2]) -> ZeekRow {
+    pub fn row(&self, size: &ConnSize, uid: Uid, sides: [Endpoint; 2]) -> ZeekRow {
         let o = self.orig_side();
         let r = o ^ 1;
-        let dur = self.last.0.saturating_sub(self.start.0);
+        let dur = size.last.0.saturating_sub(size.start.0);
         let (duration, orig_bytes, resp_bytes) = if dur > 0 {
             (Some(Ts(dur)), Some(self.size(o)), Some(self.size(r)))
         } else {
             (None, None, None)
         };
         ZeekRow {
-            ts: self.start,
+            ts: size.start,
             uid,
             orig: sides[o],
             resp: sides[r],
@@ -467,10 +500,10 @@ impl ZeekCore {
             conn_state: self.conn_state(),
             missed_bytes: self.rare.as_ref().map_or(0, |r| r.missed_bytes),
             history: self.history,
-            orig_pkts: self.ep[o].pkts,
-            orig_ip_bytes: self.ep[o].ip_bytes,
-            resp_pkts: self.ep[r].pkts,
-            resp_ip_bytes: self.ep[r].ip_bytes,
+            orig_pkts: size.pkts[o],
+            orig_ip_bytes: size.ip_bytes[o],
+            resp_pkts: size.pkts[r],
+            resp_ip_bytes: size.ip_bytes[r],
         }
     }
 }

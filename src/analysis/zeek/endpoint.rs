@@ -43,7 +43,8 @@ pub(super) fn seq_delta(a: u32, b: u32) -> i32 {
     a.wrapping_sub(b) as i32
 }
 
-/// One side of a Zeek connection (Zeek's `TCP_Endpoint` plus its ConnSize counters).
+/// One side of a Zeek connection (Zeek's `TCP_Endpoint`; its ConnSize counters are in
+/// [`super::connection::ConnSize`]).
 #[derive(Clone, Debug, Default)]
 pub(super) struct ZEndpoint {
     pub(super) state: ZeekState,
@@ -56,8 +57,6 @@ pub(super) struct ZEndpoint {
     pub(super) seq_wraps: u32,
     pub(super) ack_wraps: u32,
     pub(super) reasm: Reassembly,
-    pub(super) pkts: u64,
-    pub(super) ip_bytes: u64,
 }
 
 /// `ZEndpoint::flags` bits.

@@ -39,7 +39,7 @@ mod uid;
 #[cfg(test)]
 mod tests;
 
-pub use connection::{ZeekCore, ZeekRow};
+pub use connection::{ConnSize, ZeekCore, ZeekRow};
 pub use history::History;
 pub use per_flow::ZeekConn;
 pub use ports::ServerPorts;

@@ -1,7 +1,7 @@
 //! Zeek's per-connection rules over a whole tcplens flow, for `--report json` (no timers, no
 //! row splitting).
 
-use super::connection::{Requests, ZeekCore};
+use super::connection::{ConnSize, Requests, ZeekCore};
 use super::ports::ServerPorts;
 use crate::decode::Segment;
 use crate::flow::Dir;
@@ -23,8 +23,9 @@ impl ZeekConn {
         let core = self
             .core
             .get_or_insert_with(|| Box::new(ZeekCore::new(seg, ports)));
+        // Timer requests and the ConnSize counters are the tracker's: not kept here.
         let mut req = Requests::default();
-        core.process(from.idx(), seg, true, &mut req);
+        core.process(from.idx(), seg, true, &mut req, &mut ConnSize::default());
     }
 
     pub fn conn_state(&self) -> &'static str {

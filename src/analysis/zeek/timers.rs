@@ -192,7 +192,7 @@ impl ZeekTracker {
                 new_inactivity = Some(LONG_INACTIVITY);
             }
         }
-        let last = t.core.last.0;
+        let last = t.size.last.0;
         let mut pushes: [(i64, u16, TimerKind); 4] = [(0, 0, TimerKind::Delete); 4];
         let mut n = 0;
         if let Some(to) = new_inactivity
@@ -225,12 +225,20 @@ impl ZeekTracker {
                 n -= 1;
             }
         }
-        if let Some(at) = req.delete_at {
-            pushes[n] = (at.0, t.core.timer.analyzer_epoch, TimerKind::Delete);
+        if req.delete {
+            pushes[n] = (
+                last.saturating_add(CLOSE_DELAY),
+                t.core.timer.analyzer_epoch,
+                TimerKind::Delete,
+            );
             n += 1;
         }
-        if let Some(at) = req.expire_at {
-            pushes[n] = (at.0, t.core.timer.analyzer_epoch, TimerKind::Expire);
+        if req.expire {
+            pushes[n] = (
+                last.saturating_add(SESSION_TIMER),
+                t.core.timer.analyzer_epoch,
+                TimerKind::Expire,
+            );
             n += 1;
         }
         for &(at, epoch, kind) in pushes.iter().take(n) {
@@ -258,7 +266,7 @@ impl ZeekTracker {
             TimerKind::Expire => {
                 if tm.epoch != epochs.analyzer_epoch || !active {
                     (false, None)
-                } else if c.last.0.saturating_add(LINGER) < now.0 && expire_states(c) {
+                } else if t.size.last.0.saturating_add(LINGER) < now.0 && expire_states(c) {
                     (true, None)
                 } else {
                     (false, Some(now.0.saturating_add(SESSION_TIMER)))
@@ -268,7 +276,7 @@ impl ZeekTracker {
                 if tm.epoch != epochs.inactivity_epoch {
                     (false, None)
                 } else {
-                    let due = c.last.0.saturating_add(t.inactivity());
+                    let due = t.size.last.0.saturating_add(t.inactivity());
                     if due <= now.0 {
                         (true, None)
                     } else {

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::connection::Rare;
-use super::connection::{Requests, ZeekCore, ZeekRow};
+use super::connection::{ConnSize, Requests, ZeekCore, ZeekRow};
 use super::endpoint::ZeekState;
 use super::ports::ServerPorts;
 use super::timer_queue::TimerQueue;
@@ -102,6 +102,7 @@ impl Sides {
 pub(super) struct Tracked {
     /// Also holds the tracker's timer bookkeeping ([`TimerState`]).
     pub(super) core: ZeekCore,
+    pub(super) size: ConnSize,
     pub(super) sides: Sides,
 }
 
@@ -199,7 +200,7 @@ impl ZeekTracker {
             return;
         };
         let side = side_of(t, seg);
-        t.core.process(side, seg, verify, &mut req);
+        t.core.process(side, seg, verify, &mut req, &mut t.size);
         if fresh {
             self.open(slot, seg.ts, &mut req);
         }
@@ -279,7 +280,7 @@ impl ZeekTracker {
         let mut live: Vec<(ConnOrder, u32)> = self
             .slab
             .iter()
-            .map(|(i, t)| (conn_order(t.core.start, t.sides.pair()), i))
+            .map(|(i, t)| (conn_order(t.size.start, t.sides.pair()), i))
             .collect();
         // Popped from the back: newest last.
         live.sort_unstable_by(|a, b| b.cmp(a));
@@ -374,7 +375,7 @@ impl ZeekTracker {
     /// cost is amortised over the creations that follow; then drop timers left by removed
     /// connections once they outnumber the live ones.
     pub(super) fn evict_oldest(&mut self) {
-        let ages: Vec<(i64, u32)> = self.slab.iter().map(|(i, t)| (t.core.last.0, i)).collect();
+        let ages: Vec<(i64, u32)> = self.slab.iter().map(|(i, t)| (t.size.last.0, i)).collect();
         // Logged oldest first (ties by slot), so the rows come out in a fixed order.
         let mut batch = oldest_batch(ages);
         batch.sort_unstable();
@@ -397,7 +398,7 @@ impl ZeekTracker {
         let mut v: Vec<((i64, ConnOrder), u32)> = self
             .slab
             .iter()
-            .map(|(i, t)| ((t.core.last.0, conn_order(t.core.start, t.sides.pair())), i))
+            .map(|(i, t)| ((t.size.last.0, conn_order(t.size.start, t.sides.pair())), i))
             .collect();
         if n < v.len() {
             v.select_nth_unstable(n);
@@ -425,6 +426,7 @@ impl ZeekTracker {
         let core = ZeekCore::new(seg, &self.ports);
         let t = Tracked {
             core,
+            size: ConnSize::new(seg),
             sides: Sides::new(seg.src, seg.dst),
         };
         let (slot, fresh) = self.slab.insert(t);
@@ -455,7 +457,7 @@ impl ZeekTracker {
             self.next_uid += 1;
             Uid::new(self.next_uid - 1)
         };
-        self.rows.push(t.core.row(uid, t.sides.pair()));
+        self.rows.push(t.core.row(&t.size, uid, t.sides.pair()));
     }
 }
 
