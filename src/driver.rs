@@ -19,6 +19,7 @@ use crate::capture::live::{self, LiveMsg, LiveOptions};
 use crate::capture::{CaptureError, FileSource, ReadOutcome};
 use crate::cli::{Cli, ReportKind};
 use crate::decode::RawFrame;
+use crate::engine::shard::{Leaving, MakeLeaving};
 use crate::engine::{Config, Engine};
 use crate::export::Exports;
 use crate::flow::FlowId;
@@ -297,10 +298,10 @@ fn run_offline(
     let exports = Exports::open(cli.metrics.as_deref(), cli.parquet.as_deref(), None)?;
     // Exports read the flows themselves: without them, the shards format the flows that
     // leave early.
-    let format = if exports.is_empty() {
+    let leaving: &MakeLeaving = if exports.is_empty() {
         shard_format::for_report(kind)
     } else {
-        None
+        &|| Leaving::HandOver
     };
     let mut w = ReportWriter::new(
         kind,
@@ -327,7 +328,7 @@ fn run_offline(
         &cfg,
         threads(cli),
         &stop,
-        format,
+        leaving,
         |e| {
             analyse(e, None);
             open.get()

@@ -677,3 +677,23 @@ pub fn bulk_connection(segments: usize) -> Vec<Segment> {
     }
     v
 }
+
+/// The tests' deterministic random numbers: Marsaglia's xorshift64 (shifts 13, 7, 17; "Xorshift
+/// RNGs", J. Stat. Soft. 8(14), 2003). Each test seeds its own, so a seed gives the same
+/// sequence on every run. The seed must not be 0 (the sequence would stay 0).
+#[derive(Clone, Debug)]
+pub struct XorShift(u64);
+
+impl XorShift {
+    pub const fn new(seed: u64) -> XorShift {
+        XorShift(seed)
+    }
+
+    /// The next number (the state after one step).
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}

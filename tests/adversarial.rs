@@ -7,18 +7,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use tcplens::decode::{Checksum, Endpoint, Segment, TcpFlags, TcpOptions};
-use tcplens::testkit::{Ladder, PcapFormat, PcapWriter};
+use tcplens::testkit::{Ladder, PcapFormat, PcapWriter, XorShift};
 use tcplens::time::Ts;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 fn seg(i: u64, src: Endpoint, dst: Endpoint, flags: u8, seq: u32, ack: u32, len: u32) -> Segment {
     Segment {
@@ -57,8 +47,8 @@ fn write(path: &Path, segs: impl Iterator<Item = Segment>) {
     }
 }
 
-fn ep(r: &mut Rng) -> Endpoint {
-    let x = r.next();
+fn ep(r: &mut XorShift) -> Endpoint {
+    let x = r.next_u64();
     Endpoint {
         addr: IpAddr::V4(Ipv4Addr::from((x >> 16) as u32)),
         port: x as u16,
@@ -113,7 +103,7 @@ fn check(name: &str, path: &Path) {
 fn syn_flood_from_random_sources() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("synflood.pcap");
-    let mut r = Rng(1);
+    let mut r = XorShift::new(1);
     let server = Endpoint {
         addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
         port: 80,
@@ -122,7 +112,7 @@ fn syn_flood_from_random_sources() {
         &p,
         (0..400_000u64).map(|i| {
             let src = ep(&mut r);
-            seg(i, src, server, TcpFlags::SYN, r.next() as u32, 0, 0)
+            seg(i, src, server, TcpFlags::SYN, r.next_u64() as u32, 0, 0)
         }),
     );
     check("SYN flood", &p);
@@ -132,12 +122,12 @@ fn syn_flood_from_random_sources() {
 fn random_four_tuples_with_random_flags() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("random.pcap");
-    let mut r = Rng(2);
+    let mut r = XorShift::new(2);
     write(
         &p,
         (0..400_000u64).map(|i| {
             let (a, b) = (ep(&mut r), ep(&mut r));
-            let x = r.next();
+            let x = r.next_u64();
             seg(
                 i,
                 a,
@@ -156,7 +146,7 @@ fn random_four_tuples_with_random_flags() {
 fn a_million_rsts() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("rsts.pcap");
-    let mut r = Rng(3);
+    let mut r = XorShift::new(3);
     write(
         &p,
         (0..1_000_000u64).map(|i| {
@@ -166,8 +156,8 @@ fn a_million_rsts() {
                 a,
                 b,
                 TcpFlags::RST | TcpFlags::ACK,
-                r.next() as u32,
-                r.next() as u32,
+                r.next_u64() as u32,
+                r.next_u64() as u32,
                 0,
             )
         }),

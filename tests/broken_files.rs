@@ -81,15 +81,8 @@ fn empty_file_is_an_input_error() {
 #[test]
 fn random_bytes_are_an_input_error() {
     let d = tempfile::tempdir().unwrap();
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let bytes: Vec<u8> = (0..4096)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let mut rng = testkit::XorShift::new(0x2545_f491_4f6c_dd1d);
+    let bytes: Vec<u8> = (0..4096).map(|_| rng.next_u64() as u8).collect();
     let p = write(d.path(), "random.bin", &bytes);
     let o = run(&p, "text");
     let e = check(&o, 2);
@@ -771,13 +764,8 @@ impl Pcapng {
 /// sequence numbers at the wrap, zero windows, garbage options, truncated and oversized
 /// frames, backward time jumps and non-TCP noise.
 fn nasty_capture() -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = testkit::XorShift::new(0x9e37_79b9_7f4a_7c15);
+    let mut rnd = move || rng.next_u64();
     let mut w = PcapWriter::new(Vec::new(), PcapFormat::default()).unwrap();
     let addrs: [std::net::IpAddr; 6] = [
         "10.0.0.1".parse().unwrap(),

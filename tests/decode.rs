@@ -290,15 +290,12 @@ fn ip_in_ip_and_vxlan_reach_the_inner_tcp() {
 #[test]
 fn random_bytes_never_panic() {
     // A small deterministic xorshift so the test is repeatable.
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rng = tcplens::testkit::XorShift::new(0x9e37_79b9_7f4a_7c15);
     let mut buf = [0u8; 200];
     for round in 0..20_000 {
         let len = (round % 199) + 1;
         for b in buf.iter_mut().take(len) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            *b = x as u8;
+            *b = rng.next_u64() as u8;
         }
         for lt in [
             linktype::ETHERNET,

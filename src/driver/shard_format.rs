@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use crate::cli::ReportKind;
 use crate::engine::merge::record_order;
-use crate::engine::shard::{Formatted, MakeFormat, RecordFormat};
+use crate::engine::shard::{Formatted, Leaving, MakeLeaving, RecordFormat};
 use crate::engine::{Engine, Flow};
 use crate::flow::FlowId;
 use crate::report::json;
@@ -20,31 +20,15 @@ use crate::report::text::{self, FlowText, TextReport};
 /// `write_record`).
 const JSON_HEAD: &[u8] = b"{\"flow\":";
 
-/// The formatter the shards use for `kind` (None: the flows come to the main thread).
-pub(super) fn for_report(kind: ReportKind) -> Option<&'static MakeFormat> {
+/// What the shards do with a flow that leaves their table, for `kind` without exports.
+pub(super) fn for_report(kind: ReportKind) -> &'static MakeLeaving {
     match kind {
-        ReportKind::Json => Some(&|| Box::new(Json)),
-        ReportKind::Text => Some(&|| Box::new(Text { told: Vec::new() })),
+        ReportKind::Json => &|| Leaving::Format(Box::new(Json)),
+        ReportKind::Text => &|| Leaving::Format(Box::new(Text { told: Vec::new() })),
         // The events and Zeek reports write nothing of a flow when it leaves the table
         // (its events and its Zeek row are their own outputs): it is freed on its shard
         // rather than moved to the main thread to be dropped there.
-        ReportKind::Events | ReportKind::Zeek => Some(&|| Box::new(Discard)),
-    }
-}
-
-struct Discard;
-
-impl RecordFormat for Discard {
-    fn record(&mut self, _: &Flow, _: &Engine, _: &mut Vec<u8>) -> io::Result<usize> {
-        Ok(0)
-    }
-
-    fn take_side(&mut self) -> Option<Box<dyn Any + Send + Sync>> {
-        None
-    }
-
-    fn discards(&self) -> bool {
-        true
+        ReportKind::Events | ReportKind::Zeek => &|| Leaving::Free,
     }
 }
 

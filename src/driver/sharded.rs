@@ -19,7 +19,8 @@ use crate::decode::Decoded;
 use crate::engine::attribution::{Attribution, ShardHosts};
 use crate::engine::merge::{self, Merger, Ordered};
 use crate::engine::shard::{
-    At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, MakeFormat, Oldest, Output, Record, Shard, Step,
+    At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Leaving, MakeLeaving, Oldest, Output, Record,
+    Shard, Step,
 };
 use crate::engine::{Config, Engine, Stats};
 use crate::flow::{FlowId, Slot};
@@ -103,23 +104,20 @@ enum Workers {
 struct Lost;
 
 impl Workers {
-    /// `shards` shards, each on a thread of its own when `threads`; `format` makes each
-    /// shard's formatter of the records of the flows that leave its table.
+    /// `shards` shards, each on a thread of its own when `threads`; `leaving` makes each
+    /// shard's choice of what to do with the flows that leave its table.
     fn start(
         cfg: &Config,
         view: &Engine,
         shards: usize,
         threads: bool,
-        format: Option<&MakeFormat>,
+        leaving: &MakeLeaving,
     ) -> Result<Workers, String> {
         let shared = view.decode_shared();
         let make = |i: usize| {
             let shard = Shard::new(cfg.clone(), &shared, i as u16);
             Unit {
-                shard: match format {
-                    Some(f) => shard.with_format(f()),
-                    None => shard,
-                },
+                shard: shard.with_leaving(leaving()),
                 attr: Attribution::new(),
             }
         };
@@ -420,7 +418,7 @@ pub(super) fn run(
     cfg: &Config,
     shards: usize,
     stop: &Arc<AtomicBool>,
-    format: Option<&MakeFormat>,
+    leaving: &MakeLeaving,
     mut write: impl FnMut(&mut Engine) -> bool,
 ) -> ReadOutcome {
     let failed = |what: &str| ReadOutcome {
@@ -428,7 +426,7 @@ pub(super) fn run(
         warnings: vec![what.to_string()],
         notes: Vec::new(),
     };
-    let workers = match Workers::start(cfg, view, shards, true, format) {
+    let workers = match Workers::start(cfg, view, shards, true, leaving) {
         Ok(w) => w,
         Err(e) => return failed(&e),
     };
@@ -467,7 +465,7 @@ pub fn run_inline(
     (shards, batch): (usize, usize),
     mut write: impl FnMut(&mut Engine) -> bool,
 ) -> bool {
-    let Ok(workers) = Workers::start(cfg, view, shards, false, None) else {
+    let Ok(workers) = Workers::start(cfg, view, shards, false, &|| Leaving::HandOver) else {
         return false;
     };
     let mut co = Coordinator::new(workers, cfg.max_flows, batch);

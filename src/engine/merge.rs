@@ -311,25 +311,19 @@ pub fn choose(cands: &[Oldest], n_flows: usize, n_conns: usize) -> Vec<(Vec<Slot
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn xorshift(x: &mut u64) -> u64 {
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        *x
-    }
+    use crate::testkit::XorShift;
 
     /// Merging sorted lists gives what a stable sort of their concatenation gives (on equal
     /// keys the earlier list first), and so does sorting the runs of one step.
     #[test]
     fn merge_and_short_sorts_are_stable_sorts() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut x = XorShift::new(0x9e37_79b9_7f4a_7c15);
         let by_key = |a: &(u8, u32), b: &(u8, u32)| a.0.cmp(&b.0);
         for n in 0..300u32 {
             let lists: Vec<Vec<(u8, u32)>> = (0..(n % 4 + 1))
                 .map(|l| {
-                    let mut v: Vec<(u8, u32)> = (0..xorshift(&mut x) % 12)
-                        .map(|i| ((xorshift(&mut x) % 5) as u8, l * 100 + i as u32))
+                    let mut v: Vec<(u8, u32)> = (0..x.next_u64() % 12)
+                        .map(|i| ((x.next_u64() % 5) as u8, l * 100 + i as u32))
                         .collect();
                     v.sort_by(by_key);
                     v
@@ -339,9 +333,8 @@ mod tests {
             want.sort_by(by_key);
             assert_eq!(merge_sorted(lists, by_key), want, "{n}");
 
-            let mut run: Vec<(u8, u32)> = (0..n % 12)
-                .map(|i| ((xorshift(&mut x) % 4) as u8, i))
-                .collect();
+            let mut run: Vec<(u8, u32)> =
+                (0..n % 12).map(|i| ((x.next_u64() % 4) as u8, i)).collect();
             let mut want = run.clone();
             want.sort_by(by_key);
             insertion_sort(&mut run, by_key);
@@ -373,15 +366,12 @@ mod tests {
 
     #[test]
     fn permute_places_each_item_where_the_order_says() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rng = XorShift::new(0x2545_f491_4f6c_dd1d);
         for n in 0..40usize {
             let mut order: Vec<usize> = (0..n).collect();
             // Fisher-Yates with xorshift.
             for i in (1..n).rev() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                order.swap(i, (x % (i as u64 + 1)) as usize);
+                order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
             }
             let mut v: Vec<usize> = (100..100 + n).collect();
             permute(&mut v, &order);

@@ -176,15 +176,31 @@ pub trait RecordFormat: Send {
     /// What the formatter keeps beside the records formatted since the last call, in their
     /// order (the text report's totals and lines), for the main thread.
     fn take_side(&mut self) -> Option<Box<dyn Any + Send + Sync>>;
-    /// The report has no record for a flow that leaves (events, Zeek rows): the shard frees
-    /// it at once instead of formatting it or handing it over.
-    fn discards(&self) -> bool {
-        false
+}
+
+/// What a shard does with a flow that leaves its table (timeout or `--max-flows`).
+pub enum Leaving {
+    /// Hand it over to the main thread ([`Output::evicted`]).
+    HandOver,
+    /// Format its record here and free it ([`Output::records`]).
+    Format(Box<dyn RecordFormat>),
+    /// Free it here: the report has no record for it (events, Zeek rows; its events were
+    /// released when it left).
+    Free,
+}
+
+impl std::fmt::Debug for Leaving {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Leaving::HandOver => "HandOver",
+            Leaving::Format(_) => "Format",
+            Leaving::Free => "Free",
+        })
     }
 }
 
-/// Makes a shard's [`RecordFormat`] (one per shard).
-pub type MakeFormat = dyn Fn() -> Box<dyn RecordFormat> + Sync;
+/// Makes a shard's [`Leaving`] (one per shard).
+pub type MakeLeaving = dyn Fn() -> Leaving + Sync;
 
 /// Records a shard formatted during a step, in report order (by [`At`], then flow id).
 #[derive(Default)]
@@ -222,15 +238,15 @@ pub struct Shard {
     out: Output,
     /// Creations already tagged with their record.
     tagged: usize,
-    /// Formats the flows that leave the table here instead of handing them over.
-    format: Option<Box<dyn RecordFormat>>,
+    /// What becomes of the flows that leave the table.
+    leaving: Leaving,
 }
 
 impl std::fmt::Debug for Shard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shard")
             .field("index", &self.index)
-            .field("formats", &self.format.is_some())
+            .field("leaving", &self.leaving)
             .finish()
     }
 }
@@ -250,13 +266,13 @@ impl Shard {
             index,
             out: Output::default(),
             tagged: 0,
-            format: None,
+            leaving: Leaving::HandOver,
         }
     }
 
-    /// Format the flows that leave the table on this shard ([`Output::records`]).
-    pub fn with_format(mut self, format: Box<dyn RecordFormat>) -> Shard {
-        self.format = Some(format);
+    /// What to do with the flows that leave the table (by default, hand them over).
+    pub fn with_leaving(mut self, leaving: Leaving) -> Shard {
+        self.leaving = leaving;
         self
     }
 
@@ -320,10 +336,10 @@ impl Shard {
                 .extend(e.events_out.drain(..).map(|pe| (at, pe)));
         }
         if !e.evicted_out.is_empty() {
-            match self.format.as_mut() {
+            match &mut self.leaving {
                 // Its events were released when it left; nothing else of it is reported.
-                Some(fmt) if fmt.discards() => e.evicted_out.clear(),
-                Some(fmt) => {
+                Leaving::Free => e.evicted_out.clear(),
+                Leaving::Format(fmt) => {
                     // In flow-id order (provisional ids order new flows as the global ids
                     // will): the items are then in report order as they are made.
                     let mut gone = std::mem::take(&mut e.evicted_out);
@@ -343,7 +359,7 @@ impl Shard {
                     // The list's room is kept for the next evictions.
                     e.evicted_out = gone;
                 }
-                None => self
+                Leaving::HandOver => self
                     .out
                     .evicted
                     .extend(e.evicted_out.drain(..).map(|f| (at, f))),
@@ -360,7 +376,7 @@ impl Shard {
     fn hand_over(&mut self) -> Output {
         self.out.flows = self.engine.flows.len();
         self.out.conns = self.engine.zeek.len();
-        if let Some(fmt) = self.format.as_mut() {
+        if let Leaving::Format(fmt) = &mut self.leaving {
             self.out.records.side = fmt.take_side();
         }
         merge::sort_output(&mut self.out);

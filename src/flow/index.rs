@@ -239,11 +239,9 @@ mod tests {
         let mut idx = SlotIndex::new();
         let mut keys: Vec<Option<FlowKey>> = Vec::new(); // slot -> key
         let mut model: HashMap<FlowKey, u32> = HashMap::new();
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rng = crate::testkit::XorShift::new(0x2545_f491_4f6c_dd1d);
         for _ in 0..60_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next_u64();
             let k = key((x % 5000) as u32);
             let key_of = |s: u32| keys.get(s as usize).copied().flatten();
             match model.get(&k).copied() {

@@ -296,7 +296,7 @@ mod tests {
 
     #[test]
     fn addresses_are_written_as_display_writes_them() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = crate::testkit::XorShift::new(0x9e37_79b9_7f4a_7c15);
         let mut addrs: Vec<std::net::IpAddr> = [
             "0.0.0.0",
             "255.255.255.255",
@@ -317,9 +317,7 @@ mod tests {
         .filter_map(|a| a.parse().ok())
         .collect();
         for _ in 0..2000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next_u64();
             addrs.push(std::net::IpAddr::from((x as u32).to_be_bytes()));
             // IPv6 with zero groups of every length and place (and IPv4-mapped ones).
             let mut g = [0u16; 8];

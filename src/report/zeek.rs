@@ -480,13 +480,8 @@ mod tests {
     /// and position, IPv4-mapped addresses and every digit count.
     #[test]
     fn addresses_and_numbers_are_written_as_display_writes_them() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::testkit::XorShift::new(0x2545_f491_4f6c_dd1d);
+        let mut rnd = move || rng.next_u64();
         for _ in 0..20_000 {
             let mut seg = [0u16; 8];
             for s in &mut seg {

@@ -504,14 +504,11 @@ mod tests {
     #[test]
     fn every_generated_stack_decodes_back_to_its_segment() {
         // A deterministic walk over the choice space (xorshift), both inner IP versions.
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = crate::testkit::XorShift::new(0x9e37_79b9_7f4a_7c15);
         for i in 0..3000 {
             let mut choices = [0u8; 24];
             for b in choices.iter_mut() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *b = x as u8;
+                *b = rng.next_u64() as u8;
             }
             roundtrip(&choices, i % 2 == 1);
         }

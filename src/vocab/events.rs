@@ -275,13 +275,8 @@ mod tests {
     /// kinds and past the 16-bit limit.
     #[test]
     fn event_counts_match_plain_counters() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::testkit::XorShift::new(0x9E37_79B9_7F4A_7C15);
+        let mut next = || rng.next_u64();
         for (kinds, n) in [
             (1usize, 1000u64),
             (IN_PLACE, 1000),

@@ -249,13 +249,8 @@ mod tests {
     /// Pops come out in exactly the order a binary heap gives, whatever the push pattern.
     #[test]
     fn pops_in_heap_order_for_sorted_unsorted_and_interleaved_pushes() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::testkit::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut rnd = move || rng.next_u64();
         let mut q = TimerQueue::default();
         let mut h = BinaryHeap::new();
         let mut now = 0i64;

@@ -19,7 +19,7 @@ use crate::decode::RawFrame;
 use crate::driver::report_writer::ReportWriter;
 use crate::driver::report_written;
 use crate::engine::attribution::ShardHosts;
-use crate::engine::shard::{At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Step};
+use crate::engine::shard::{At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Leaving, Step};
 use crate::engine::{Config, Engine};
 use crate::error::{self, Error};
 use crate::host::HostSnapshot;
@@ -162,7 +162,8 @@ pub(in crate::driver) fn run<W: Write>(
     w: &mut ReportWriter<W>,
     stop: &AtomicBool,
 ) -> Result<LoopEnd, Error> {
-    let workers = Workers::start(cfg, view, shards, true, None).map_err(Error::input)?;
+    let workers =
+        Workers::start(cfg, view, shards, true, &|| Leaving::HandOver).map_err(Error::input)?;
     let mut co = Coordinator::new(workers, cfg.max_flows, BATCH_RECORDS);
     let res = capture_loop(capture, view, &mut co, shards, w, stop);
     co.workers.join();
