@@ -423,7 +423,12 @@ fn in_parts<R: Send>(
     mut take: impl FnMut(R) -> io::Result<()>,
 ) -> io::Result<()> {
     if threads <= 1 || flows.len() <= FLOWS_PER_PART {
-        return take(make(flows)?);
+        // Part by part even here: one buffer for every remaining flow would hold the whole
+        // report's text at once (~1 kB a json record: a GB at a million open connections).
+        for part in flows.chunks(FLOWS_PER_PART) {
+            take(make(part)?)?;
+        }
+        return Ok(());
     }
     let make = &make;
     for round in flows.chunks(FLOWS_PER_PART * threads) {

@@ -88,6 +88,10 @@ impl Batch {
     }
 }
 
+/// The most of each output list a shard reserves ahead for its next batch (items; 64 times
+/// that in bytes of formatted text): a batch's usual output, not a sweep's burst.
+const RESERVE_AT_MOST: usize = 1 << 16;
+
 /// How many of its records ahead a shard asks for the flow index entries to be cached: enough
 /// for a memory access (~100 ns) to complete while the records between are analysed.
 const PREFETCH_AHEAD: usize = 8;
@@ -311,12 +315,21 @@ impl Shard {
         let out = self.hand_over();
         // The next batch likely produces as much: its lists start at this one's lengths
         // instead of growing (and copying) from empty.
-        self.out.created.reserve(out.created.len());
-        self.out.events.reserve(out.events.len());
-        self.out.evicted.reserve(out.evicted.len());
-        self.out.rows.reserve(out.rows.len());
-        self.out.records.text.reserve(out.records.text.len());
-        self.out.records.items.reserve(out.records.items.len());
+        // Not after a burst, though (an inactivity sweep can end 100,000s of connections in
+        // one batch): reserving that again for every later batch held hundreds of MB.
+        let like = |n: usize| n.min(RESERVE_AT_MOST);
+        self.out.created.reserve(like(out.created.len()));
+        self.out.events.reserve(like(out.events.len()));
+        self.out.evicted.reserve(like(out.evicted.len()));
+        self.out.rows.reserve(like(out.rows.len()));
+        self.out
+            .records
+            .text
+            .reserve(out.records.text.len().min(RESERVE_AT_MOST * 64));
+        self.out
+            .records
+            .items
+            .reserve(like(out.records.items.len()));
         out
     }
 
