@@ -116,19 +116,10 @@ pub(crate) fn write_addr(out: &mut impl Put, a: std::net::IpAddr) -> io::Result<
     }
 }
 
-/// An IPv6 address as std's `Display` writes it (RFC 5952 section 4: lower-case hex without
-/// leading zeros, the longest run of two or more zero groups — the first of equal ones —
-/// as `::`; IPv4-mapped addresses as `::ffff:a.b.c.d`), without going through `fmt` (a
-/// record's IPv6 endpoints were most of its address cost).
-fn write_v6(out: &mut impl Put, a: std::net::Ipv6Addr) {
-    if let Some(v4) = a.to_ipv4_mapped() {
-        out.put(b"::ffff:");
-        // Infallible for a IPv4 address.
-        let _ = write_addr(out, std::net::IpAddr::V4(v4));
-        return;
-    }
-    let g = a.segments();
-    // The longest run of zero groups (the first of equal length).
+/// Where an IPv6 address's `::` goes (RFC 5952 section 4.2): the start and length of its
+/// longest run of zero groups, the first of equal ones (callers shorten only a run of two or
+/// more).
+pub(crate) fn longest_zero_run(g: &[u16; 8]) -> (usize, usize) {
     let (mut best, mut best_len, mut cur, mut cur_len) = (0, 0, 0, 0);
     for (i, s) in g.iter().enumerate() {
         if *s == 0 {
@@ -143,6 +134,22 @@ fn write_v6(out: &mut impl Put, a: std::net::Ipv6Addr) {
             cur_len = 0;
         }
     }
+    (best, best_len)
+}
+
+/// An IPv6 address as std's `Display` writes it (RFC 5952 section 4: lower-case hex without
+/// leading zeros, the longest run of two or more zero groups — the first of equal ones —
+/// as `::`; IPv4-mapped addresses as `::ffff:a.b.c.d`), without going through `fmt` (a
+/// record's IPv6 endpoints were most of its address cost).
+fn write_v6(out: &mut impl Put, a: std::net::Ipv6Addr) {
+    if let Some(v4) = a.to_ipv4_mapped() {
+        out.put(b"::ffff:");
+        // Infallible for a IPv4 address.
+        let _ = write_addr(out, std::net::IpAddr::V4(v4));
+        return;
+    }
+    let g = a.segments();
+    let (best, best_len) = longest_zero_run(&g);
     let mut text = [0u8; 40];
     let mut len = 0;
     let mut put = |b: u8| {

@@ -291,20 +291,7 @@ impl Row {
             return;
         }
         let seg = a.segments();
-        let (mut best, mut best_len, mut cur, mut cur_len) = (0, 0, 0, 0);
-        for (i, &s) in seg.iter().enumerate() {
-            if s == 0 {
-                if cur_len == 0 {
-                    cur = i;
-                }
-                cur_len += 1;
-                if cur_len > best_len {
-                    (best, best_len) = (cur, cur_len);
-                }
-            } else {
-                cur_len = 0;
-            }
-        }
+        let (best, best_len) = super::longest_zero_run(&seg);
         if best_len > 1 {
             self.groups(seg.get(..best).unwrap_or(&[]));
             self.put_n(b"::");
