@@ -87,100 +87,113 @@ impl Put for Vec<u8> {
     }
 }
 
-/// std's notation (IPv6 in RFC 5952 compressed lower-case form, as Zeek prints it); IPv4
-/// without going through `fmt`.
+/// std's notation (IPv6 in RFC 5952 compressed lower-case form, as Zeek prints it) without
+/// going through `fmt` ([`AddrText`]).
 pub(crate) fn write_addr(out: &mut impl Put, a: std::net::IpAddr) -> io::Result<()> {
-    match a {
-        std::net::IpAddr::V4(v4) => {
-            // Each octet's digits and a dot from a table, then the last dot dropped.
-            let mut text = [0u8; 16];
-            let mut len = 0;
-            for o in v4.octets() {
-                let [n, d @ ..] = OCTETS.get(o as usize).copied().unwrap_or_default();
-                if let Some(dst) = text.get_mut(len..len + 4) {
-                    dst.copy_from_slice(&[d[0], d[1], d[2], b'.']);
-                }
-                len += n as usize + 1;
-                // Shift the dot after the digits actually used.
-                if let Some(dot) = text.get_mut(len - 1) {
-                    *dot = b'.';
-                }
-            }
-            out.put(text.get(..len - 1).unwrap_or(&[]));
-            Ok(())
-        }
-        std::net::IpAddr::V6(v6) => {
-            write_v6(out, v6);
-            Ok(())
-        }
-    }
+    out.put(AddrText::of(a).as_bytes());
+    Ok(())
 }
 
-/// Where an IPv6 address's `::` goes (RFC 5952 section 4.2): the start and length of its
-/// longest run of zero groups, the first of equal ones (callers shorten only a run of two or
-/// more).
-pub(crate) fn longest_zero_run(g: &[u16; 8]) -> (usize, usize) {
-    let (mut best, mut best_len, mut cur, mut cur_len) = (0, 0, 0, 0);
-    for (i, s) in g.iter().enumerate() {
-        if *s == 0 {
-            if cur_len == 0 {
-                cur = i;
+/// An address's text as std's `Display` writes it, made on the stack without `fmt` (a
+/// record's or a row's addresses were most of their formatting cost): IPv4 dotted decimal;
+/// IPv6 as RFC 5952 section 4 (lower-case hex without leading zeros, the first longest run of
+/// two or more zero groups as `::`), an IPv4-mapped address as `::ffff:a.b.c.d`. The json,
+/// text and Zeek writers all copy it.
+pub(crate) struct AddrText {
+    /// Room for the longest (39 bytes) and the four-byte octet copies of [`AddrText::v4`].
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl AddrText {
+    pub(crate) fn of(a: std::net::IpAddr) -> AddrText {
+        let mut t = AddrText {
+            buf: [0; 48],
+            len: 0,
+        };
+        match a {
+            std::net::IpAddr::V4(v4) => t.v4(v4.octets()),
+            std::net::IpAddr::V6(v6) => t.v6(v6),
+        }
+        t
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    #[inline]
+    fn push(&mut self, b: &[u8]) {
+        if let Some(d) = self.buf.get_mut(self.len..self.len + b.len()) {
+            d.copy_from_slice(b);
+            self.len += b.len();
+        }
+    }
+
+    fn v4(&mut self, octets: [u8; 4]) {
+        // Each octet's digits and a dot from a table (four bytes copied whatever the digit
+        // count), then the last dot dropped.
+        for o in octets {
+            let [n, d0, d1, d2] = OCTETS.get(o as usize).copied().unwrap_or_default();
+            let at = self.len;
+            self.push(&[d0, d1, d2, b'.']);
+            self.len = at + n as usize + 1;
+            if let Some(dot) = self.buf.get_mut(self.len - 1) {
+                *dot = b'.';
             }
-            cur_len += 1;
-            if cur_len > best_len {
-                (best, best_len) = (cur, cur_len);
+        }
+        self.len -= 1;
+    }
+
+    fn v6(&mut self, a: std::net::Ipv6Addr) {
+        if let Some(v4) = a.to_ipv4_mapped() {
+            self.push(b"::ffff:");
+            self.v4(v4.octets());
+            return;
+        }
+        let seg = a.segments();
+        // The longest run of zero groups (the first of equal ones).
+        let (mut best, mut best_len, mut cur, mut cur_len) = (0, 0, 0, 0);
+        for (i, &s) in seg.iter().enumerate() {
+            if s == 0 {
+                if cur_len == 0 {
+                    cur = i;
+                }
+                cur_len += 1;
+                if cur_len > best_len {
+                    (best, best_len) = (cur, cur_len);
+                }
+            } else {
+                cur_len = 0;
             }
+        }
+        if best_len > 1 {
+            self.groups(seg.get(..best).unwrap_or(&[]));
+            self.push(b"::");
+            self.groups(seg.get(best + best_len..).unwrap_or(&[]));
         } else {
-            cur_len = 0;
+            self.groups(&seg);
         }
     }
-    (best, best_len)
-}
 
-/// An IPv6 address as std's `Display` writes it (RFC 5952 section 4: lower-case hex without
-/// leading zeros, the longest run of two or more zero groups — the first of equal ones —
-/// as `::`; IPv4-mapped addresses as `::ffff:a.b.c.d`), without going through `fmt` (a
-/// record's IPv6 endpoints were most of its address cost).
-fn write_v6(out: &mut impl Put, a: std::net::Ipv6Addr) {
-    if let Some(v4) = a.to_ipv4_mapped() {
-        out.put(b"::ffff:");
-        // Infallible for a IPv4 address.
-        let _ = write_addr(out, std::net::IpAddr::V4(v4));
-        return;
-    }
-    let g = a.segments();
-    let (best, best_len) = longest_zero_run(&g);
-    let mut text = [0u8; 40];
-    let mut len = 0;
-    let mut put = |b: u8| {
-        if let Some(d) = text.get_mut(len) {
-            *d = b;
-        }
-        len += 1;
-    };
-    let mut i = 0;
-    while i < g.len() {
-        if best_len > 1 && i == best {
-            put(b':');
-            put(b':');
-            i += best_len;
-            continue;
-        }
-        if i > 0 && !(best_len > 1 && i == best + best_len) {
-            put(b':');
-        }
-        let s = g.get(i).copied().unwrap_or(0);
-        let mut started = false;
-        for shift in [12, 8, 4, 0] {
-            let d = ((s >> shift) & 0xf) as u8;
-            if started || d != 0 || shift == 0 {
-                started = true;
-                put(if d < 10 { b'0' + d } else { b'a' + d - 10 });
+    /// Hex groups joined by `:`.
+    fn groups(&mut self, groups: &[u16]) {
+        for (i, &g) in groups.iter().enumerate() {
+            if i > 0 {
+                self.push(b":");
+            }
+            let n = (16 - g.leading_zeros() as usize).div_ceil(4).max(1);
+            if let Some(d) = self.buf.get_mut(self.len..self.len + n) {
+                let mut v = g;
+                for x in d.iter_mut().rev() {
+                    let d = (v & 15) as u8;
+                    *x = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+                    v >>= 4;
+                }
+                self.len += n;
             }
         }
-        i += 1;
     }
-    out.put(text.get(..len).unwrap_or(&[]));
 }
 
 /// Decimal text of every octet value: the digit count, then up to three digits.

@@ -1,7 +1,7 @@
 //! `--report zeek`: Zeek conn.log TSV (docs/formats.md#report-zeek), readable by zeek-cut.
 
 use std::io::{self, Write};
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
 use crate::analysis::zeek::ZeekRow;
 #[cfg(doc)]
@@ -165,24 +165,6 @@ const PAIRS: [[u8; 2]; 100] = {
     t
 };
 
-/// Decimal text of every octet value: the digit count, then up to three digits.
-const OCTETS: [[u8; 4]; 256] = {
-    let mut t = [[0u8; 4]; 256];
-    let mut i = 0;
-    while i < 256 {
-        let (h, d, u) = ((i / 100) as u8, (i / 10 % 10) as u8, (i % 10) as u8);
-        t[i] = if i >= 100 {
-            [3, b'0' + h, b'0' + d, b'0' + u]
-        } else if i >= 10 {
-            [2, b'0' + d, b'0' + u, 0]
-        } else {
-            [1, b'0' + u, 0, 0]
-        };
-        i += 1;
-    }
-    t
-};
-
 /// Longest row: two IPv6 addresses (39 bytes each), ten 20-digit numbers, two times, and a
 /// history of 46 letters escaped to 4 bytes each, with room to spare.
 const ROW_MAX: usize = 768;
@@ -258,72 +240,17 @@ impl Row {
         self.put_n(&[b'.', a[0], a[1], b[0], b[1], c[0], c[1]]);
     }
 
-    /// An address as `Display` writes it.
+    /// An address as `Display` writes it ([`super::AddrText`]).
+    #[inline]
     fn addr(&mut self, a: IpAddr) {
-        match a {
-            IpAddr::V4(v4) => self.v4(v4.octets()),
-            IpAddr::V6(v6) => self.v6(v6),
-        }
-    }
-
-    fn v4(&mut self, octets: [u8; 4]) {
-        // Each octet's digits and a dot from a table (four bytes copied whatever the digit
-        // count), then the last dot dropped.
-        for o in octets {
-            let [n, d0, d1, d2] = OCTETS.get(o as usize).copied().unwrap_or_default();
-            let at = self.len;
-            self.put_n(&[d0, d1, d2, b'.']);
-            self.len = at + n as usize + 1;
-            if let Some(dot) = self.buf.get_mut(self.len - 1) {
-                *dot = b'.';
-            }
-        }
-        self.len -= 1;
-    }
-
-    /// RFC 5952 text, as `Display` writes it: an IPv4-mapped address as `::ffff:a.b.c.d`,
-    /// otherwise lowercase hex groups with the first longest run of two or more zero groups
-    /// as `::`.
-    fn v6(&mut self, a: Ipv6Addr) {
-        if let Some(v4) = a.to_ipv4_mapped() {
-            self.put_n(b"::ffff:");
-            self.v4(v4.octets());
-            return;
-        }
-        let seg = a.segments();
-        let (best, best_len) = super::longest_zero_run(&seg);
-        if best_len > 1 {
-            self.groups(seg.get(..best).unwrap_or(&[]));
-            self.put_n(b"::");
-            self.groups(seg.get(best + best_len..).unwrap_or(&[]));
-        } else {
-            self.groups(&seg);
-        }
-    }
-
-    /// Hex groups joined by `:`.
-    fn groups(&mut self, groups: &[u16]) {
-        for (i, &g) in groups.iter().enumerate() {
-            if i > 0 {
-                self.put_n(b":");
-            }
-            let n = (16 - g.leading_zeros() as usize).div_ceil(4).max(1);
-            if let Some(d) = self.buf.get_mut(self.len..self.len + n) {
-                let mut v = g;
-                for x in d.iter_mut().rev() {
-                    let d = (v & 15) as u8;
-                    *x = if d < 10 { b'0' + d } else { b'a' + d - 10 };
-                    v >>= 4;
-                }
-                self.len += n;
-            }
-        }
+        self.put(super::AddrText::of(a).as_bytes());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv6Addr;
 
     use crate::analysis::zeek::{ServerPorts, ZeekTracker};
     use crate::testkit::Ladder;
