@@ -204,15 +204,11 @@ impl Engine {
     /// [`Engine::on_decoded`] on a record left where it is (a shard reads its batch in place:
     /// no copy of each record).
     pub fn on_record(&mut self, ts: Ts, decoded: &Result<Decoded, Skip>) -> Option<FlowId> {
-        let hash = match decoded {
-            Ok(Decoded::Tcp(seg)) => pair_hash(&seg.src, &seg.dst),
-            _ => 0,
-        };
-        self.on_record_hashed(ts, decoded, hash)
+        self.on_record_hashed(ts, decoded, shard::key_hash(decoded).unwrap_or(0))
     }
 
-    /// [`Engine::on_record`] with the record's key hash already computed (a TCP segment's
-    /// [`FlowKey::hash64`]; ignored for other records): the reader hashes each key once, to
+    /// [`Engine::on_record`] with the record's key hash already computed
+    /// ([`shard::key_hash`]; used for TCP segments only): the reader hashes each key once, to
     /// pick its shard, and every index the segment is looked up in reuses it.
     pub fn on_record_hashed(
         &mut self,
@@ -525,11 +521,7 @@ impl Engine {
     }
 
     fn evict(&mut self, slot: Slot) {
-        let key = match self.flows.at(slot) {
-            Some(f) => f.key(),
-            None => return,
-        };
-        if let Some(mut f) = self.flows.remove(slot, &key) {
+        if let Some(mut f) = self.flows.remove(slot) {
             self.quiet.vacate(slot);
             release(&mut f, &mut self.events_out);
             f.evicted = true;

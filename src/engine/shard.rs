@@ -96,13 +96,6 @@ const RESERVE_AT_MOST: usize = 1 << 16;
 /// for a memory access (~100 ns) to complete while the records between are analysed.
 const PREFETCH_AHEAD: usize = 8;
 
-/// The shard that analyses a record: a TCP segment's and an ICMP error's by the hash of the
-/// (quoted) flow's key; everything else is counted by shard 0 (neighbour messages reach every
-/// shard's table, see [`Engine::observe`]).
-pub fn owner(d: &Result<Decoded, Skip>, shards: usize) -> u16 {
-    owner_of(key_hash(d), shards)
-}
-
 /// The [`pair_hash`] of a record's flow: a TCP segment's, or the one an ICMP error
 /// quotes; none for other records. Computed once, on the reader, for the shard choice and
 /// every index lookup of the record ([`Engine::on_record_hashed`]).
@@ -115,7 +108,9 @@ pub fn key_hash(d: &Result<Decoded, Skip>) -> Option<u64> {
     }
 }
 
-/// [`owner`] from the record's [`key_hash`].
+/// The shard that analyses a record, from its [`key_hash`]: a TCP segment's and an ICMP
+/// error's by the hash of the (quoted) flow's key; everything else is counted by shard 0
+/// (neighbour messages reach every shard's table, see [`Engine::observe`]).
 #[inline]
 fn owner_of(hash: Option<u64>, shards: usize) -> u16 {
     match hash {

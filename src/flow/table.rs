@@ -34,13 +34,11 @@ pub trait TableEntry {
     fn key(&self) -> FlowKey;
     /// Whether the entry is filed under `key` (override when it can be tested without
     /// building the key).
-    fn has_key(&self, key: &FlowKey) -> bool {
-        self.key() == *key
-    }
-    /// Whether the entry is the connection between `a` and `b`, either way round (a packet's
-    /// endpoints, tested without ordering them into a key first).
+    /// Whether the entry is the connection between `a` and `b`, either way round (override
+    /// when it can be tested without building the key: a packet's endpoints are tested
+    /// without ordering them into a key first).
     fn joins(&self, a: &Endpoint, b: &Endpoint) -> bool {
-        self.has_key(&FlowKey::new(*a, *b))
+        self.key() == FlowKey::new(*a, *b)
     }
 }
 
@@ -128,18 +126,10 @@ impl<V: TableEntry> FlowTable<V> {
         self.next_id = id;
     }
 
-    /// Forget the key → flow mapping; the flow stays stored.
-    pub fn detach(&mut self, key: &FlowKey) -> Option<Slot> {
-        let slab = &self.slab;
-        self.index.remove_key(key.hash64(), |s| {
-            slab.get(s).is_some_and(|v| v.has_key(key))
-        })
-    }
-
-    /// Remove the flow in `slot` (its key too, if it is the current flow for `key`).
-    pub fn remove(&mut self, slot: Slot, key: &FlowKey) -> Option<V> {
+    /// Remove the flow in `slot` (its key too, if it is the current flow for its key).
+    pub fn remove(&mut self, slot: Slot) -> Option<V> {
         let v = self.slab.remove(slot)?;
-        self.index.remove_slot(key.hash64(), slot);
+        self.index.remove_slot(v.key().hash64(), slot);
         Some(v)
     }
 
@@ -234,7 +224,7 @@ mod tests {
         let mut t: FlowTable<E> = FlowTable::new();
         let s1 = t.insert(k1, |id| E(id, k1));
         let s2 = t.insert(k2, |id| E(id, k2));
-        assert_eq!(t.remove(s1, &k1).map(|e| e.0), Some(0));
+        assert_eq!(t.remove(s1).map(|e| e.0), Some(0));
         assert_eq!(t.lookup(&k1), None);
         let s3 = t.insert(k1, |id| E(id, k1));
         assert_eq!(s3, s1, "the freed slot is reused");

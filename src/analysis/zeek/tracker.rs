@@ -12,7 +12,7 @@ use super::timers::{NS, Timer, TimerKind};
 use super::uid::Uid;
 use crate::decode::{Endpoint, Segment};
 use crate::flow::key::pair_hash;
-use crate::flow::{FlowKey, Slab, SlotIndex, oldest_batch};
+use crate::flow::{Slab, SlotIndex, oldest_batch};
 use crate::time::Ts;
 
 /// Bytes of the Zeek tracker's state, by part (see [`ZeekTracker::memory`]).
@@ -168,7 +168,7 @@ impl ZeekTracker {
     }
 
     /// Start bringing into cache the table entry a later segment with this key hash
-    /// ([`FlowKey::hash64`]) will look up first.
+    /// ([`pair_hash`]) will look up first.
     #[inline]
     pub fn prefetch(&self, hash: u64) {
         self.table.prefetch(hash);
@@ -444,8 +444,7 @@ impl ZeekTracker {
         };
         // The key is the sides' (not stored twice: 40 bytes per connection).
         let [a, b] = t.sides.pair();
-        let key = FlowKey::new(a, b);
-        self.table.remove_slot(key.hash64(), slot);
+        self.table.remove_slot(pair_hash(&a, &b), slot);
         if let Some(g) = self.gens.get_mut(slot as usize) {
             *g = g.wrapping_add(1);
         }
