@@ -163,7 +163,11 @@ impl ClassicReader {
                 ))
             };
         }
-        let (o, h) = (self.order, self.buf.avail());
+        // The header as a fixed-size array: its fields are read without a bounds check each.
+        let o = self.order;
+        let Some(h) = self.buf.avail().first_chunk::<RECORD_HEADER>() else {
+            return Next::End;
+        };
         // Unsigned seconds and fraction (docs/capture.md: times up to 2106, never negative).
         let sec = o.u32(h, 0) as i64;
         let frac = o.u32(h, 4) as i64;

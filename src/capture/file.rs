@@ -129,7 +129,9 @@ enum Reader {
 }
 
 impl Reader {
-    #[inline]
+    /// Inlined into the read loop: a record returned through memory was read back before
+    /// its fields were all stored (a stall per record).
+    #[inline(always)]
     fn next(&mut self) -> Next<'_> {
         match self {
             Reader::Classic(r) => r.next_record(),
