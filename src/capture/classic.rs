@@ -148,7 +148,10 @@ impl ClassicReader {
     }
 
     /// The next record.
-    #[inline]
+    /// Inlined into the read loop with [`crate::capture::file`]'s `Reader::next`: returned
+    /// through memory, the record's link type and length were stored as two words and read
+    /// back as one (a store-forwarding stall per record, perf annotate).
+    #[inline(always)]
     pub fn next_record(&mut self) -> Next<'_> {
         if !self.buf.fill(RECORD_HEADER) {
             if let Some(e) = self.buf.take_error() {
