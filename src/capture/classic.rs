@@ -166,7 +166,8 @@ impl ClassicReader {
                 ))
             };
         }
-        // The header as a fixed-size array: its fields are read without a bounds check each.
+        // The header as a fixed-size array: its fields are read without a bounds check each
+        // (it is there: the fill above made RECORD_HEADER bytes available).
         let o = self.order;
         let Some(h) = self.buf.avail().first_chunk::<RECORD_HEADER>() else {
             return Next::End;

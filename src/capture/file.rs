@@ -129,8 +129,9 @@ enum Reader {
 }
 
 impl Reader {
-    /// Inlined into the read loop: a record returned through memory was read back before
-    /// its fields were all stored (a stall per record).
+    /// Inlined into the read loop, with `ClassicReader::next_record`: a record returned
+    /// through memory was read back with wider loads than its fields were stored with (a
+    /// store-forwarding stall per record, perf annotate).
     #[inline(always)]
     fn next(&mut self) -> Next<'_> {
         match self {

@@ -79,6 +79,7 @@ impl Batch {
     pub fn push_frame(&mut self, raw: &RawFrame<'_>, decoder: &mut Decoder, shards: usize) {
         self.records
             .push((raw.ts, Ok(Decoded::Tcp(Segment::BLANK))));
+        // Always there (just pushed).
         let Some((_, d)) = self.records.last_mut() else {
             return;
         };
