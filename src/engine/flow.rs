@@ -464,8 +464,10 @@ mod tests {
         // counters kept their high halves in that box too and the last packet's time was
         // taken from the Native sides (the connection grew 8 B to hold its longest survived
         // idle gap, which left a box every connection quiet for a second allocated), 416 B
-        // before an IPv4 pair of endpoints took 16 B instead of 40.
+        // before an IPv4 pair of endpoints took 16 B instead of 40, 392 B before the
+        // Wireshark state's last SYN time and iRTT shared one field and its sides packed into
+        // 32 B (the window in 16 bits, the duplicate-ACK counter in two).
         let n = std::mem::size_of::<Flow>();
-        assert!(n <= 392, "{n}");
+        assert!(n <= 376, "{n}");
     }
 }
