@@ -588,10 +588,7 @@ impl Engine {
         }
         // Each table is in id order already (the shards number in creation order): merged,
         // not sorted (a sort of a million flows read each flow's id ~20 times, cache-missing).
-        let tables = std::iter::once(&self.flows).chain(&self.absorbed);
-        merge::merge_sorted(tables.map(FlowTable::by_id).collect(), |a, b| {
-            a.id.cmp(&b.id)
-        })
+        crate::flow::table::merged_by_id(std::iter::once(&self.flows).chain(&self.absorbed))
     }
 
     /// The events of the last segment [`Engine::on_segment`] gave a flow (whether or not they
