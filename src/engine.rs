@@ -379,7 +379,7 @@ impl Engine {
             flow.wire
                 .analyze(from, seg, || conn.last_seen(from.other())),
         );
-        ev = ev.union(flow.conn.on_segment(from, seg, ev));
+        ev = ev.union(flow.native(from, seg, ev));
         if self.cfg.zeek_per_flow {
             flow.zeek.on_segment(from, seg, &self.cfg.server_ports);
         }
