@@ -181,6 +181,15 @@ impl ZeekTracker {
         self.table.prefetch(hash);
     }
 
+    /// Start bringing into cache the connection a later segment with this key hash will likely
+    /// find (after [`ZeekTracker::prefetch`] of the same hash a few records before).
+    #[inline]
+    pub fn prefetch_conn(&self, hash: u64) {
+        if let Some(s) = self.table.likely(hash) {
+            self.slab.prefetch(s);
+        }
+    }
+
     /// Fire due timers, then process the segment.
     pub fn on_segment(&mut self, seg: &Segment) {
         self.on_segment_hashed(seg, pair_hash(&seg.src, &seg.dst));
