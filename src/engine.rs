@@ -391,7 +391,7 @@ impl Engine {
             flow.wire
                 .analyze(from, seg, || conn.last_seen(from.other())),
         );
-        ev = ev.union(flow.conn.on_segment(from, seg, ev));
+        ev = ev.union(flow.native(from, seg, ev));
         if self.cfg.zeek_per_flow {
             flow.zeek.on_segment(from, seg, &self.cfg.server_ports);
         }
@@ -600,10 +600,7 @@ impl Engine {
         }
         // Each table is in id order already (the shards number in creation order): merged,
         // not sorted (a sort of a million flows read each flow's id ~20 times, cache-missing).
-        let tables = std::iter::once(&self.flows).chain(&self.absorbed);
-        merge::merge_sorted(tables.map(FlowTable::by_id).collect(), |a, b| {
-            a.id.cmp(&b.id)
-        })
+        crate::flow::table::merged_by_id(std::iter::once(&self.flows).chain(&self.absorbed))
     }
 
     /// The events of the last segment [`Engine::on_segment`] gave a flow (whether or not they

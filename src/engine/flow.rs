@@ -8,8 +8,10 @@ use crate::analysis::zeek::{ServerPorts, ZeekConn};
 use crate::decode::tunnels::{Chain, HopAddr, TunnelKind};
 use crate::decode::{Endpoint, Segment};
 use crate::flow::{Dir, FlowId, FlowKey, TableEntry};
+use crate::tcp::connection::Transition;
 use crate::tcp::{Connection, NativeConfig, NativeSummary};
 use crate::time::Ts;
+use crate::vocab::events::EventSet;
 use crate::vocab::events::{EventCounts, EventKind, PacketEvents};
 
 /// Orientation of a flow: which side is the originator (docs/analysis.md#orientation).
@@ -71,13 +73,19 @@ pub struct Flow {
     pub wire: WireFlow,
     /// Native state.
     pub conn: Connection,
-    /// Compat-Z rules over the whole flow (JSON `conn_state`/`history`).
-    pub zeek: ZeekConn,
+    /// Compat-Z rules over the whole flow (JSON `conn_state`/`history`), and in the same box
+    /// the Native transition log when the views keep it ([`Flow::transitions`]).
+    pub zeek: ZeekConn<TransitionLog>,
     /// Events held back until the orientation is settled, and the flow's tunnel chain.
     pub(super) pending: Held,
     /// Removed from the table before the end of the input (limit or timeout).
     pub evicted: bool,
 }
+
+/// The bounded transition log of the views' timelines, when kept (boxed: 8 bytes beside
+/// Zeek's per-flow rules, not a `Vec`'s 24).
+#[allow(clippy::box_collection)]
+pub type TransitionLog = Option<Box<Vec<Transition>>>;
 
 /// A flow's two endpoints, A first: an IPv4 pair in 12 bytes (16 with the variant, instead of
 /// two [`Endpoint`]s' 40), any other pair in a box (an IPv6 pair costs 16 bytes and a 48-byte
@@ -253,11 +261,34 @@ impl Flow {
             tally: Tally::default(),
             event_counts: EventCounts::default(),
             wire: WireFlow::new(),
-            conn: Connection::with_log(keep_log),
-            zeek: ZeekConn::new(),
+            conn: Connection::new(),
+            zeek: {
+                let mut z = ZeekConn::default();
+                if keep_log {
+                    z.set_extra(Some(Box::default()));
+                }
+                z
+            },
             pending: Held::default(),
             evicted: false,
         }
+    }
+
+    /// The Native analysis of one segment sent by `from` with its Compat-W events `wire`,
+    /// recording into the transition log when it is kept ([`Connection::on_segment`]).
+    #[inline]
+    pub(super) fn native(&mut self, from: Dir, seg: &Segment, wire: EventSet) -> EventSet {
+        let log = self.zeek.extra_mut().and_then(|l| l.as_deref_mut());
+        self.conn.on_segment(from, seg, wire, log)
+    }
+
+    /// State transitions so far (bounded), oldest first; empty unless the log is kept
+    /// ([`super::Config::keep_transitions`]).
+    pub fn transitions(&self) -> &[Transition] {
+        self.zeek
+            .extra()
+            .and_then(|l| l.as_deref())
+            .map_or(&[], |v| v.as_slice())
     }
 
     /// Count one packet sent by side `d`.
@@ -450,6 +481,34 @@ mod tests {
     }
 
     #[test]
+    fn transition_log_is_kept_only_when_asked_for() {
+        // The log lives in the box of Zeek's per-flow rules; the entry times in the
+        // connection, whichever way.
+        for (keep, zeek) in [(true, true), (true, false), (false, true), (false, false)] {
+            let mut e = crate::engine::Engine::new(crate::engine::Config {
+                keep_transitions: keep,
+                zeek_per_flow: zeek,
+                ..crate::engine::Config::default()
+            });
+            let mut l = crate::testkit::Ladder::new();
+            for s in [
+                l.c2s("S", 0, 0, 0),
+                l.s2c("SA", 0, 1, 0),
+                l.c2s("A", 1, 1, 0),
+                l.c2s("FA", 1, 1, 0),
+            ] {
+                e.on_segment(&s);
+            }
+            let f = e.flow(0);
+            let n = f.map_or(0, |f| f.transitions().len());
+            // SYN-SENT, SYN-RECEIVED, ESTABLISHED twice, FIN-WAIT-1, CLOSE-WAIT.
+            assert_eq!(n, if keep { 6 } else { 0 }, "{keep} {zeek}");
+            let st = f.map_or("OTH", |f| f.zeek.conn_state());
+            assert_eq!(st != "OTH", zeek, "{keep} {zeek} {st}");
+        }
+    }
+
+    #[test]
     fn flow_stays_compact() {
         // Every connection a report keeps costs one of these in the flow table's slab (plus
         // what its parts allocate on first use; issue 17 in BENCHMARKS.md): 632 B before the
@@ -464,8 +523,11 @@ mod tests {
         // counters kept their high halves in that box too and the last packet's time was
         // taken from the Native sides (the connection grew 8 B to hold its longest survived
         // idle gap, which left a box every connection quiet for a second allocated), 416 B
-        // before an IPv4 pair of endpoints took 16 B instead of 40.
+        // before an IPv4 pair of endpoints took 16 B instead of 40, 392 B before the
+        // Wireshark state's last SYN time and iRTT shared one field and its sides packed into
+        // 32 B (the window in 16 bits, the duplicate-ACK counter in two), 376 B before the
+        // transition log's pointer joined Zeek's per-flow rules in their box.
         let n = std::mem::size_of::<Flow>();
-        assert!(n <= 392, "{n}");
+        assert!(n <= 368, "{n}");
     }
 }

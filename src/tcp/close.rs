@@ -18,7 +18,7 @@ pub(super) fn peer_fin_acked(
     p: &mut Side,
     from: Dir,
     seg: &Segment,
-    log: &mut Transitions,
+    log: &mut Transitions<'_>,
 ) {
     use EndpointState as S;
     let f = seg.flags;
@@ -48,7 +48,7 @@ pub(super) fn on_fin(
     seg: &Segment,
     idx: u32,
     acked_before: bool,
-    log: &mut Transitions,
+    log: &mut Transitions<'_>,
     first_fin: &mut Option<Dir>,
     fin_shape: &mut Option<CloseDetail>,
 ) {

@@ -21,7 +21,7 @@
 use crate::bits::Bits;
 use crate::decode::Segment;
 use crate::flow::Dir;
-use crate::tcp::endpoint::{OptF32, OptTs, Side, Transitions, pair, pair_mut, role};
+use crate::tcp::endpoint::{Entered, OptF32, OptTs, Side, Transitions, pair, pair_mut, role};
 use crate::tcp::life::{self, IDLE_GAP_MIN, IdleGaps, Life, Outcome, StaleEpisode, SynRules};
 use crate::tcp::reset::FirstRst;
 use crate::tcp::{
@@ -87,8 +87,9 @@ pub struct Connection {
     /// Handshake RTT, seconds (the RTO of a backoff and zero-window stalls, which few
     /// connections have, are in `life`).
     pub(super) rtt: OptF32,
-    /// When each side entered its state; the transition log too when the views asked for it.
-    pub(super) transitions: Transitions,
+    /// When each side entered its state (the transition log, when the views ask for it, is
+    /// the flow's, lent to [`Connection::on_segment`]).
+    pub(super) entered: Entered,
 }
 
 /// [`Connection::bits`]: a SYN+ACK was acknowledged (docs/analysis.md#handshake-classes
@@ -152,25 +153,22 @@ impl Connection {
         self.bits.set(RST_INTO_SILENCE, r.into_silence);
     }
 
-    /// A connection that keeps its transition log (the views' timelines).
     pub fn new() -> Connection {
-        Connection::with_log(true)
-    }
-
-    /// A connection that keeps its transition log only when `keep_log` (reports need only
-    /// when each side entered its state).
-    pub fn with_log(keep_log: bool) -> Connection {
-        Connection {
-            transitions: Transitions::new(keep_log),
-            ..Connection::default()
-        }
+        Connection::default()
     }
 
     /// Process one segment sent by `from`, with the Compat-W events already computed for it.
     /// Analyse one segment; returns the events the Native analysis adds to it:
     /// `handshake_complete` (docs/analysis.md#handshake-classes), RST classes and challenge ACKs
-    /// (docs/cable-pull.md).
-    pub fn on_segment(&mut self, from: Dir, seg: &Segment, wire: EventSet) -> EventSet {
+    /// (docs/cable-pull.md). `log`: the connection's transition log, when the views keep one
+    /// (bounded to the first [`TRANSITIONS_HEAD`] and last [`TRANSITIONS_TAIL`]).
+    pub fn on_segment(
+        &mut self,
+        from: Dir,
+        seg: &Segment,
+        wire: EventSet,
+        log: Option<&mut Vec<Transition>>,
+    ) -> EventSet {
         // The packet index: one more than the last side's (both sides' indices stand in for
         // a packet counter, saving 4 bytes a connection).
         let idx = self.sides[0]
@@ -209,7 +207,6 @@ impl Connection {
         }
         let mut ended = None;
         {
-            let log = &mut self.transitions;
             let (e, p) = pair_mut(&mut self.sides, from);
             // Had this side acknowledged the peer's FIN before this packet? (3-way vs 4-way)
             let acked_peer_fin_before = p
@@ -224,8 +221,9 @@ impl Connection {
             window::track_stall(from, seg, &mut self.life);
 
             if f.rst() {
-                out = out.union(self.on_rst(from, seg, idx, gap_rst));
+                out = out.union(self.on_rst(from, seg, idx, gap_rst, log));
             } else {
+                let mut log = Transitions::new(&mut self.entered, log);
                 // The flags as bools for the steps, written back after (`bits` is a field of
                 // its own, so the sides stay borrowed).
                 let mut assumed = self.bits.has(ASSUMED);
@@ -236,7 +234,7 @@ impl Connection {
                     from,
                     seg,
                     wire,
-                    log,
+                    &mut log,
                     &mut assumed,
                     &mut synack_acked,
                     &mut self.rtt,
@@ -254,7 +252,7 @@ impl Connection {
                         seg,
                         idx,
                         acked_peer_fin_before,
-                        log,
+                        &mut log,
                         &mut self.first_fin,
                         &mut self.fin_shape,
                     );
@@ -313,7 +311,7 @@ impl Connection {
         from: Dir,
         seg: &Segment,
         wire: EventSet,
-        log: &mut Transitions,
+        log: &mut Transitions<'_>,
         assumed: &mut bool,
         synack_acked: &mut bool,
         rtt: &mut OptF32,
@@ -373,13 +371,7 @@ impl Connection {
 
     /// When side `d` entered its current state.
     pub(super) fn entered(&self, d: Dir) -> Option<Ts> {
-        self.transitions.entered(d)
-    }
-
-    /// State transitions so far (bounded), oldest first; empty unless the log is kept
-    /// ([`Connection::with_log`]).
-    pub fn transitions(&self) -> &[Transition] {
-        self.transitions.log()
+        self.entered.get(d)
     }
 
     /// What tcplens infers at reference time `now`, with `orig` the originator's side.
@@ -439,8 +431,9 @@ mod tests {
         // In every flow (issue 17 in BENCHMARKS.md): 224 B before the zero-window stall in
         // progress left the sides, 208 B before the flags and the first RST shared a byte,
         // 200 B before the longest survived idle gap moved in from its box (which every
-        // connection quiet for a second kept: a 48-byte block).
+        // connection quiet for a second kept: a 48-byte block), 208 B before the transition
+        // log's pointer left for the flow's views-only box.
         let n = std::mem::size_of::<super::Connection>();
-        assert!(n <= 208, "{n}");
+        assert!(n <= 200, "{n}");
     }
 }

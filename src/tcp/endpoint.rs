@@ -148,9 +148,9 @@ pub(super) enum Var {
 #[derive(Clone, Copy, Debug, Default)]
 struct SeqVars([u32; 6]);
 
-/// A side's out-of-line record (56 bytes: a 64-byte allocator block). Keepalive probing is what long-lived idle
-/// connections do, so it sits here directly; a loss episode (80 bytes) has a box of its own,
-/// allocated only by a side that retransmits.
+/// A side's out-of-line record (40 bytes: a 48-byte allocator block). Keepalive probing is
+/// what long-lived idle connections do, so it sits here directly; a loss episode (80 bytes)
+/// has a box of its own, allocated only by a side that retransmits.
 #[derive(Clone, Debug, Default)]
 pub(super) struct More {
     pub(super) ka: Keepalive,
@@ -274,40 +274,34 @@ pub(super) fn role(d: Dir, orig: Dir) -> Role {
     if d == orig { Role::Orig } else { Role::Resp }
 }
 
-/// When each side entered its current state, and the transition log the views' timelines
-/// draw (kept only when asked for: reports need the entry times alone, and a log of four
-/// transitions costs an idle connection 112 bytes on the heap).
-#[derive(Clone, Debug, Default)]
-pub struct Transitions {
-    /// Time of each side's last transition (indexed by [`Dir`]).
-    entered: [OptTs; 2],
-    /// The bounded log, when kept. Boxed so that a connection without one pays 8 bytes, not
-    /// a `Vec`'s 24.
-    #[allow(clippy::box_collection)]
-    log: Option<Box<Vec<Transition>>>,
+/// Where one packet's state transitions are recorded: when each side entered its current
+/// state (the connection's [`Entered`]) and, when the views asked for it, the transition log
+/// their timelines draw. The connection does not keep the log: reports need the entry times
+/// alone, so a connection holds no pointer for it (8 bytes); the flow keeps it beside its
+/// other views-only state and lends it for each packet ([`super::Connection::on_segment`]).
+pub(super) struct Transitions<'a> {
+    entered: &'a mut Entered,
+    log: Option<&'a mut Vec<Transition>>,
 }
 
-impl Transitions {
-    /// Entry times only, or the log as well.
-    pub(super) fn new(keep_log: bool) -> Transitions {
-        Transitions {
-            entered: [OptTs::NONE; 2],
-            log: keep_log.then(Box::default),
-        }
-    }
+/// Time of each side's last transition (indexed by [`Dir`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Entered([OptTs; 2]);
 
+impl Entered {
     /// When side `d` entered its current state.
-    pub(super) fn entered(&self, d: Dir) -> Option<Ts> {
-        self.entered[d.idx()].get()
+    pub(super) fn get(&self, d: Dir) -> Option<Ts> {
+        self.0[d.idx()].get()
     }
+}
 
-    /// The log, oldest first (empty when not kept).
-    pub(super) fn log(&self) -> &[Transition] {
-        self.log.as_deref().map_or(&[], |v| v.as_slice())
+impl<'a> Transitions<'a> {
+    pub(super) fn new(entered: &'a mut Entered, log: Option<&'a mut Vec<Transition>>) -> Self {
+        Transitions { entered, log }
     }
 
     fn record(&mut self, t: Transition) {
-        self.entered[t.side.idx()] = OptTs::some(t.ts);
+        self.entered.0[t.side.idx()] = OptTs::some(t.ts);
         let Some(log) = self.log.as_deref_mut() else {
             return;
         };
@@ -328,7 +322,7 @@ pub(super) fn set_state(
     d: Dir,
     to: EndpointState,
     seg: &Segment,
-    log: &mut Transitions,
+    log: &mut Transitions<'_>,
 ) {
     if s.state == to {
         return;
@@ -348,11 +342,12 @@ mod tests {
     use crate::testkit::Ladder;
 
     #[test]
-    fn keepalive_record_fits_a_64_byte_block() {
+    fn keepalive_record_fits_a_48_byte_block() {
         // Every connection that probes once allocates it (issue 17 in BENCHMARKS.md): the
-        // allocator adds 8 bytes and rounds to 16, so 56 is the most a 64-byte block holds.
+        // allocator adds 8 bytes and rounds to 16, so 40 is the most a 48-byte block holds.
+        // 56 B (a 64-byte block) before the run in progress left for a box of its own.
         let n = std::mem::size_of::<More>();
-        assert!(n <= 56, "{n}");
+        assert!(n <= 40, "{n}");
     }
 
     #[test]
@@ -366,15 +361,20 @@ mod tests {
     #[test]
     fn transition_log_keeps_first_and_last() {
         let mut l = Ladder::new();
-        let mut log = Transitions::new(true);
+        let mut entered = Entered::default();
+        let mut kept = Vec::new();
         let mut side = Side::default();
         let cycle = [EndpointState::Established, EndpointState::Closed];
+        let mut last = None;
         for i in 0..40u64 {
             let seg = l.c2s("A", 1, 1, 0);
+            let mut log = Transitions::new(&mut entered, Some(&mut kept));
             set_state(&mut side, Dir::A, cycle[(i % 2) as usize], &seg, &mut log);
+            last = Some(seg.ts);
         }
-        assert_eq!(log.log().len(), TRANSITIONS_HEAD + TRANSITIONS_TAIL);
-        let frames: Vec<u64> = log.log().iter().map(|t| t.frame).collect();
+        assert_eq!(entered.get(Dir::A), last);
+        assert_eq!(kept.len(), TRANSITIONS_HEAD + TRANSITIONS_TAIL);
+        let frames: Vec<u64> = kept.iter().map(|t| t.frame).collect();
         let want: Vec<u64> = (1..=8).chain(33..=40).collect();
         assert_eq!(frames, want);
     }

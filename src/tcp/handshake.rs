@@ -22,7 +22,7 @@ pub(super) fn pick_up(
     p: &mut Side,
     from: Dir,
     seg: &Segment,
-    log: &mut Transitions,
+    log: &mut Transitions<'_>,
     assumed: &mut bool,
 ) {
     use EndpointState as S;
@@ -65,7 +65,7 @@ pub(super) fn on_syn(
     p: &mut Side,
     from: Dir,
     seg: &Segment,
-    log: &mut Transitions,
+    log: &mut Transitions<'_>,
     life: &mut Option<Box<Life>>,
 ) {
     use EndpointState as S;
@@ -112,7 +112,7 @@ pub(super) fn on_ack(
     p: &mut Side,
     from: Dir,
     seg: &Segment,
-    log: &mut Transitions,
+    log: &mut Transitions<'_>,
     synack_acked: &mut bool,
     rtt: &mut OptF32,
 ) {

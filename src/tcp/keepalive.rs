@@ -17,11 +17,13 @@ pub(super) const KEEPINTVL_DEFAULT: f64 = 75.0;
 
 /// Keepalive probing by one side (docs/analysis.md#keepalive-fields).
 ///
-/// Memory: 48 bytes, in the side's out-of-line record (56 with the loss episode's pointer, a
-/// 64-byte allocator block). Every connection that probes once allocates it (an idle
+/// Memory: 32 bytes, in the side's out-of-line record (40 with the loss episode's pointer, a
+/// 48-byte allocator block). Every connection that probes once allocates it (an idle
 /// connection kept alive by default settings does), so how a run ended in a RST, which few
-/// connections see, is in the connection's `Life` ([`RunEnd`]), times are [`OptTs`] (8
-/// bytes, not `Option<Ts>`'s 16) and the idle time and interval are kept as
+/// connections see, is in the connection's `Life` ([`RunEnd`]); the run in progress (its
+/// probe count, start and last probe: nothing outside a run reads them) is in a box of its
+/// own that lives from the run's first probe to the peer's answer ([`Run`]); times are
+/// [`OptTs`] (8 bytes, not `Option<Ts>`'s 16) and the idle time and interval are kept as
 /// nanoseconds: `Ts::since` turns a nanosecond difference into seconds by one monotonic
 /// division, so the minimum of the differences, divided when read, is the same `f64` as the
 /// minimum of the divided values.
@@ -30,13 +32,20 @@ pub(super) struct Keepalive {
     pub(super) probes: u32,
     /// keepalive_ack packets from the peer answering this side's probes.
     pub(super) acks: u32,
-    /// Probes in the current run (no packet from the peer since its first probe); 0 = no run.
-    pub(super) run: u32,
-    run_start: OptTs,
-    last_probe: OptTs,
     /// Shortest idle time before a run and shortest gap between probes, nanoseconds.
     idle_min_ns: OptTs,
     interval_min_ns: OptTs,
+    /// The current run (no packet from the peer since its first probe); `None`: no run.
+    current: Option<Box<Run>>,
+}
+
+/// A run of probes in progress (24 bytes, a 32-byte block freed when the peer answers).
+#[derive(Clone, Debug)]
+struct Run {
+    /// Probes in the run (at least 1).
+    probes: u32,
+    start: OptTs,
+    last_probe: OptTs,
 }
 
 /// A side's RST that ended its own unanswered keepalive run (docs/analysis.md#linux-keepalive-timers).
@@ -50,12 +59,18 @@ pub(super) struct RunEnd {
 }
 
 impl Keepalive {
-    pub(super) fn run_start(&self) -> Option<Ts> {
-        self.run_start.get()
+    /// Probes in the current run; 0 = no run.
+    pub(super) fn run(&self) -> u32 {
+        self.current.as_ref().map_or(0, |r| r.probes)
     }
 
+    pub(super) fn run_start(&self) -> Option<Ts> {
+        self.current.as_ref().and_then(|r| r.start.get())
+    }
+
+    /// The last probe of the current run.
     pub(super) fn last_probe(&self) -> Option<Ts> {
-        self.last_probe.get()
+        self.current.as_ref().and_then(|r| r.last_probe.get())
     }
 
     /// Shortest idle time before a run of probes, seconds.
@@ -85,19 +100,25 @@ pub(super) fn on_events(e: &mut Side, p: &mut Side, wire: EventSet, now: Ts) {
     if wire.contains(EventKind::Keepalive) && !p.win_zero {
         let ka = e.ka_mut();
         ka.probes = ka.probes.saturating_add(1);
-        if ka.run_start.get().is_some() {
-            ka.run = ka.run.saturating_add(1);
-            if let Some(lp) = ka.last_probe.get() {
-                ka.interval_min_ns = min_ns(ka.interval_min_ns, now, lp);
+        match ka.current.as_deref_mut() {
+            Some(r) => {
+                r.probes = r.probes.saturating_add(1);
+                if let Some(lp) = r.last_probe.get() {
+                    ka.interval_min_ns = min_ns(ka.interval_min_ns, now, lp);
+                }
+                r.last_probe = OptTs::some(now);
             }
-        } else {
-            ka.run = 1;
-            ka.run_start = OptTs::some(now);
-            if let Some(pl) = p.last_ts.get() {
-                ka.idle_min_ns = min_ns(ka.idle_min_ns, now, pl);
+            None => {
+                ka.current = Some(Box::new(Run {
+                    probes: 1,
+                    start: OptTs::some(now),
+                    last_probe: OptTs::some(now),
+                }));
+                if let Some(pl) = p.last_ts.get() {
+                    ka.idle_min_ns = min_ns(ka.idle_min_ns, now, pl);
+                }
             }
         }
-        ka.last_probe = OptTs::some(now);
     }
     if wire.contains(EventKind::KeepaliveAck) {
         let ka = p.ka_mut();
@@ -109,15 +130,13 @@ pub(super) fn on_events(e: &mut Side, p: &mut Side, wire: EventSet, now: Ts) {
 /// run of at least two probes started, if this packet (not a RST) answered it.
 pub(super) fn end_peer_run(p: &mut Side, rst: bool) -> Option<Ts> {
     let mut resumed = None;
-    if let Some(ka) = p.more.as_deref_mut().map(|m| &mut m.ka) {
-        if ka.run >= 2
-            && !rst
-            && let Some(start) = ka.run_start.get()
-        {
-            resumed = Some(start);
-        }
-        ka.run = 0;
-        ka.run_start = OptTs::NONE;
+    if let Some(ka) = p.more.as_deref_mut().map(|m| &mut m.ka)
+        && let Some(run) = ka.current.take()
+        && run.probes >= 2
+        && !rst
+        && let Some(start) = run.start.get()
+    {
+        resumed = Some(start);
     }
     resumed
 }
@@ -128,8 +147,8 @@ pub(super) fn end_peer_run(p: &mut Side, rst: bool) -> Option<Ts> {
 pub(super) fn ended_by_rst(e: &Side, d: Dir, at: Ts, life: &mut Option<Box<Life>>) -> bool {
     let mut ka_timeout = false;
     if let Some(ka) = e.ka()
-        && ka.run > 0
-        && ka.run_start.get().is_some()
+        && ka.run() > 0
+        && ka.run_start().is_some()
     {
         ka_timeout = true;
         let exact = match (ka.last_probe(), ka.interval_min()) {
@@ -137,7 +156,7 @@ pub(super) fn ended_by_rst(e: &Side, d: Dir, at: Ts, life: &mut Option<Box<Life>
             _ => false,
         };
         let end = Some(RunEnd {
-            probes: ka.run,
+            probes: ka.run(),
             exact,
             at,
         });
@@ -169,7 +188,11 @@ impl Connection {
             (o, orig)
         };
         let ka = side.ka().filter(|k| k.probes > 0)?;
-        let unanswered = if ka.run_start().is_some() { ka.run } else { 0 };
+        let unanswered = if ka.run_start().is_some() {
+            ka.run()
+        } else {
+            0
+        };
         let count = self
             .ka_ended(d)
             .map(|x| (x.probes, x.exact))

@@ -5,7 +5,9 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{RST_BEFORE_SYNACK, SENT_SYNACK, Side, pair, pair_mut, role, set_state};
+use crate::tcp::endpoint::{
+    RST_BEFORE_SYNACK, SENT_SYNACK, Side, Transition, Transitions, pair, pair_mut, role, set_state,
+};
 use crate::tcp::keepalive;
 use crate::tcp::life::{Outcome, RstClass, RstMark, StaleEpisode};
 use crate::tcp::stale::stale_wait;
@@ -53,6 +55,7 @@ impl Connection {
         seg: &Segment,
         idx: u32,
         ends_gap: bool,
+        log: Option<&mut Vec<Transition>>,
     ) -> EventSet {
         let mut out = EventSet::EMPTY;
         let (e, p) = pair(&self.sides, from);
@@ -97,7 +100,7 @@ impl Connection {
                 recovery_s: None,
             });
         }
-        let log = &mut self.transitions;
+        let log = &mut Transitions::new(&mut self.entered, log);
         let (e, p) = pair_mut(&mut self.sides, from);
         // Written to the connection's flags once the sides are no longer borrowed.
         let mut assumed = false;

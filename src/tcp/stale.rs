@@ -26,7 +26,7 @@ impl Connection {
                     (Some(n), Some(h)) => seq::ge(h, n),
                     _ => false,
                 }
-                && s.ka().is_none_or(|k| k.run == 0)
+                && s.ka().is_none_or(|k| k.run() == 0)
         };
         settled(a, b) && settled(b, a)
     }
@@ -146,12 +146,12 @@ impl Connection {
             let Some(start) = ka.run_start() else {
                 continue;
             };
-            if ka.run >= 2 || (ka.run == 1 && now.since(start) > rtt10.max(2.0)) {
+            if ka.run() >= 2 || (ka.run() == 1 && now.since(start) > rtt10.max(2.0)) {
                 let intvl = ka.interval_min().unwrap_or(KEEPINTVL_DEFAULT);
                 let end = self.ka_ended(d);
                 let cnt = match end {
                     Some(x) if x.exact => x.probes,
-                    _ => KEEPCNT_DEFAULT.max(ka.run),
+                    _ => KEEPCNT_DEFAULT.max(ka.run()),
                 };
                 return Some(Stale {
                     reason: StaleReason::KeepaliveUnanswered,
@@ -202,7 +202,7 @@ pub(super) fn stale_wait(waiter: &Side, silent: &Side) -> Option<(Ts, StaleReaso
         return Some((ep.t0, StaleReason::PeerUnreachable));
     }
     let ka = waiter.ka()?;
-    (ka.run >= 2)
+    (ka.run() >= 2)
         .then_some(ka.run_start())
         .flatten()
         .map(|s| (s, StaleReason::KeepaliveUnanswered))

@@ -51,7 +51,6 @@ impl FlowDetail {
         let now = engine.now();
         let summary = f.summary(now, &engine.cfg.native);
         let timeline = f
-            .conn
             .transitions()
             .iter()
             .map(|t| TimelineStep {

@@ -114,7 +114,7 @@ impl SplitTs {
     }
 }
 
-/// Per-direction Compat-W state (docs/analysis.md#per-direction-state), 36 bytes.
+/// Per-direction Compat-W state (docs/analysis.md#per-direction-state), 32 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Side {
     /// Highest `seq + seg_len` sent (0 = unknown).
@@ -123,21 +123,19 @@ struct Side {
     max_acked_expected: Known,
     /// Ack field of the last segment, stored even without the ACK bit (0 = unknown).
     last_ack: Known,
-    /// Raw window of the last segment; `u32::MAX` before the first (differs from every value).
-    win: u32,
+    /// Raw window of the last segment, valid with [`WIN_SEEN`] ([`Side::win`]).
+    win: u16,
     next_seq_time: SplitTs,
     /// The side's ISN, recorded from its SYN or assumed (docs/analysis.md#conventions), valid with
     /// [`ISN_SET`]; for the port-reuse rule.
     isn: u32,
-    /// Duplicate-ACK counter (saturating); −1 after an `acked_unseen` while it was 0
-    /// (docs/analysis.md#evaluation-order step 11).
-    dupacks: i16,
     /// Segments Wireshark would hold in its unacked list (see module docs).
     unacked: u16,
     /// Largest payload seen (saturating), to estimate outstanding segments from bytes in flight.
     max_payload: u16,
     scale: ScaleByte,
-    /// [`ISN_SET`], [`FIRST_ACK_PENDING`], and the two `last_flags` bits the rules read.
+    /// [`ISN_SET`], [`FIRST_ACK_PENDING`], the two `last_flags` bits the rules read, the
+    /// duplicate-ACK counter ([`DUPACKS`]) and [`WIN_SEEN`]; [`IRTT_KNOWN`] in `sides[0]`.
     bits: Bits,
 }
 
@@ -152,6 +150,14 @@ const LAST_KEEPALIVE: u8 = 4;
 /// The previous segment of this direction was a zero-window probe
 /// (docs/analysis.md#per-direction-state `last_flags`).
 const LAST_ZWP: u8 = 8;
+/// In `sides[0]` only: the flow's [`WireFlow::syn_or_irtt`] holds the iRTT, not the last SYN's
+/// time.
+const IRTT_KNOWN: u8 = 16;
+/// Two bits: the duplicate-ACK counter (docs/analysis.md#evaluation-order steps 9–12), −1
+/// after an `acked_unseen` while it was 0, else saturating at 2 ([`Side::dupacks`]).
+const DUPACKS: u8 = 32 | 64;
+/// A segment of this direction was seen, so [`Side::win`] holds its window.
+const WIN_SEEN: u8 = 128;
 
 impl Default for Side {
     fn default() -> Self {
@@ -159,10 +165,9 @@ impl Default for Side {
             next_seq: Known(0),
             max_acked_expected: Known(0),
             last_ack: Known(0),
-            win: u32::MAX,
+            win: 0,
             next_seq_time: SplitTs::new(Ts::ZERO),
             isn: 0,
-            dupacks: 0,
             unacked: 0,
             max_payload: 0,
             scale: ScaleByte::new(Scale::Unknown),
@@ -181,18 +186,57 @@ impl Side {
         self.isn = v;
         self.bits.insert(ISN_SET);
     }
+
+    /// Raw window of the last segment; `u32::MAX` before the first (differs from every
+    /// window, as Wireshark's initial value does).
+    #[inline]
+    fn win(&self) -> u32 {
+        if self.bits.has(WIN_SEEN) {
+            u32::from(self.win)
+        } else {
+            u32::MAX
+        }
+    }
+
+    #[inline]
+    fn set_win(&mut self, w: u16) {
+        self.win = w;
+        self.bits.insert(WIN_SEEN);
+    }
+
+    /// The duplicate-ACK counter: −1, 0, 1, or 2 for any count of at least 2. The rules
+    /// only ask whether it is −1, 0 or at least 2 and step it from −1 to 1 or up by one, so
+    /// stopping at 2 (two bits instead of an `i16`) changes no event.
+    #[inline]
+    fn dupacks(&self) -> i8 {
+        match self.bits.field(DUPACKS) {
+            3 => -1,
+            n => n as i8,
+        }
+    }
+
+    #[inline]
+    fn set_dupacks(&mut self, n: i8) {
+        let v = match n {
+            ..0 => 3,
+            0..=2 => n as u8,
+            _ => 2,
+        };
+        self.bits.set_field(DUPACKS, v);
+    }
 }
 
 /// Wireshark-compatible analysis state of one flow (both directions).
 #[derive(Clone, Debug, Default)]
 pub struct WireFlow {
-    /// Indexed by [`Dir`].
+    /// Indexed by [`Dir`]; `sides[0]` also carries the flow's [`IRTT_KNOWN`] bit.
     sides: [Side; 2],
-    /// Time of the most recent SYN without ACK; `Ts::ZERO` while none (Wireshark's own
-    /// "unset" marker, kept for agreement).
-    last_syn: Ts,
-    /// Initial RTT in ns; 0 while unknown (Wireshark recomputes a zero iRTT).
-    irtt_ns: i64,
+    /// Until the iRTT is known: the time of the most recent SYN without ACK (`Ts::ZERO` while
+    /// none, Wireshark's own "unset" marker, kept for agreement). Then ([`IRTT_KNOWN`]) the
+    /// initial RTT in ns, never 0 (Wireshark recomputes a zero iRTT, so a zero result leaves
+    /// the SYN's time in place). The SYN's time is read only while the iRTT is unknown and
+    /// the iRTT, once known, never changes, so one field holds both (8 bytes a flow).
+    syn_or_irtt: i64,
 }
 
 /// Nanoseconds from `earlier` to `now` as Wireshark's unsigned difference: a negative
@@ -209,7 +253,18 @@ impl WireFlow {
 
     /// Initial RTT in seconds, once known (docs/analysis.md#per-direction-state).
     pub fn irtt(&self) -> Option<f64> {
-        (self.irtt_ns != 0).then(|| self.irtt_ns as f64 / 1e9)
+        let ns = self.irtt_ns();
+        (ns != 0).then(|| ns as f64 / 1e9)
+    }
+
+    /// Initial RTT in ns; 0 while unknown.
+    #[inline]
+    fn irtt_ns(&self) -> i64 {
+        if self.sides[0].bits.has(IRTT_KNOWN) {
+            self.syn_or_irtt
+        } else {
+            0
+        }
     }
 
     /// Window scale of the direction sent by `d` (docs/analysis.md#per-direction-state).
@@ -251,7 +306,7 @@ impl WireFlow {
     ) -> EventSet {
         let f = seg.flags;
         let (s, a) = (f.syn(), f.ack());
-        let irtt_ns = self.irtt_ns;
+        let irtt_ns = self.irtt_ns();
         let (fwd, rev) = self.split(from);
 
         // Conversation bookkeeping that Wireshark does before the analysis proper.
@@ -274,11 +329,19 @@ impl WireFlow {
         let ev = analyze_sides(fwd, rev, seg, irtt_ns, peer_last);
 
         // After the analysis: iRTT, first-ACK marker, window scale (dissect_tcp order).
-        if s && !a {
-            self.last_syn = seg.ts;
-        }
-        if a && !s && self.irtt_ns == 0 && self.last_syn != Ts::ZERO {
-            self.irtt_ns = seg.ts.0.wrapping_sub(self.last_syn.0);
+        if irtt_ns == 0 {
+            // The last SYN's time, and the iRTT from it (both only while the iRTT is unknown;
+            // `irtt_ns` is still this flow's, as nothing above sets it).
+            if s && !a {
+                self.syn_or_irtt = seg.ts.0;
+            }
+            if a && !s && self.syn_or_irtt != Ts::ZERO.0 {
+                let irtt = seg.ts.0.wrapping_sub(self.syn_or_irtt);
+                if irtt != 0 {
+                    self.syn_or_irtt = irtt;
+                    self.sides[0].bits.insert(IRTT_KNOWN);
+                }
+            }
         }
         let (fwd, rev) = self.split(from);
         if s {
@@ -331,7 +394,7 @@ fn analyze_sides(
     // Steps 1–9; `break 'fwd` is Wireshark's `goto finished_fwd`.
     'fwd: {
         // 1. zero_window_probe
-        if len == 1 && fwd.next_seq.is(sq) && rev.win == 0 {
+        if len == 1 && fwd.next_seq.is(sq) && rev.win() == 0 {
             ev.insert(K::ZeroWindowProbe);
             break 'fwd;
         }
@@ -350,7 +413,7 @@ fn analyze_sides(
         // A pure segment repeating this direction's seq and ack (steps 5, 7, 8, 9).
         let repeats = len == 0 && plain && fwd.next_seq.is(sq) && fwd.last_ack.is(ack);
         // 5. window_update
-        if repeats && win != 0 && win != fwd.win {
+        if repeats && win != 0 && win != fwd.win() {
             ev.insert(K::WindowUpdate);
         }
         // 6. window_full
@@ -361,7 +424,7 @@ fn analyze_sides(
         let right_edge = rev
             .last_ack
             .get()
-            .map(|la| la.wrapping_add(rev.win.wrapping_shl(shift)));
+            .map(|la| la.wrapping_add(rev.win().wrapping_shl(shift)));
         if len > 0
             && plain
             && rev.scale.get() != Scale::Unknown
@@ -370,22 +433,19 @@ fn analyze_sides(
             ev.insert(K::WindowFull);
         }
         // 7. keepalive_ack
-        if repeats && win != 0 && win == fwd.win && rev.bits.has(LAST_KEEPALIVE) {
+        if repeats && win != 0 && win == fwd.win() && rev.bits.has(LAST_KEEPALIVE) {
             ev.insert(K::KeepaliveAck);
             break 'fwd;
         }
         // 8. zero_window_probe_ack
-        if repeats && win == 0 && win == fwd.win && rev.bits.has(LAST_ZWP) {
+        if repeats && win == 0 && win == fwd.win() && rev.bits.has(LAST_ZWP) {
             ev.insert(K::ZeroWindowProbeAck);
             break 'fwd;
         }
         // 9. dup_ack
-        if repeats && win != 0 && win == fwd.win {
-            fwd.dupacks = if fwd.dupacks == -1 {
-                1
-            } else {
-                fwd.dupacks.saturating_add(1)
-            };
+        if repeats && win != 0 && win == fwd.win() {
+            let d = fwd.dupacks();
+            fwd.set_dupacks(if d == -1 { 1 } else { d + 1 });
             ev.insert(K::DupAck);
         }
     }
@@ -393,7 +453,7 @@ fn analyze_sides(
     // 10. A new ack value resets the duplicate counter. Raw comparison, as Wireshark does:
     // this is a reset, not a detection, so a stored 0 is compared like any value.
     if ack != fwd.last_ack.0 {
-        fwd.dupacks = 0;
+        fwd.set_dupacks(0);
     }
 
     // 11. acked_unseen
@@ -405,10 +465,10 @@ fn analyze_sides(
                 ev.insert(K::AckedUnseen);
             }
             _ => {
-                if rev.dupacks == 0 {
+                if rev.dupacks() == 0 {
                     ev.insert(K::AckedUnseen);
                 }
-                rev.dupacks = -1;
+                rev.set_dupacks(-1);
             }
         }
     }
@@ -435,7 +495,7 @@ fn analyze_sides(
         {
             ev.insert(K::SpuriousRetransmission);
         } else if not_advanced
-            && rev.dupacks >= 2
+            && rev.dupacks() >= 2
             && rev.last_ack.is(sq)
             && rev_last_ack_time().is_some_and(|t| elapsed_ns(now, t) < FAST_RETX_WINDOW_NS)
         {
@@ -472,7 +532,7 @@ fn analyze_sides(
             _ => fwd.max_acked_expected = fwd.next_seq,
         }
     }
-    fwd.win = win;
+    fwd.set_win(seg.window);
     fwd.last_ack = Known(ack);
     fwd.bits.set(LAST_KEEPALIVE, ev.contains(K::Keepalive));
     fwd.bits.set(LAST_ZWP, zwp);

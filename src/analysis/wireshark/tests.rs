@@ -543,9 +543,52 @@ fn fin_octet_not_counted_past_10000_unacked_segments() {
 #[test]
 fn sides_stay_compact() {
     // Two sides in every flow (issue 17 in BENCHMARKS.md): 40 bytes a side, and 96 for the
-    // flow's state, before the scale took one byte and the time two 4-byte halves.
-    assert!(std::mem::size_of::<super::Side>() <= 36);
-    assert!(std::mem::size_of::<WireFlow>() <= 88);
+    // flow's state, before the scale took one byte and the time two 4-byte halves; 36 and 88
+    // before the last SYN's time and the iRTT shared one field, the window took 16 bits and
+    // the duplicate-ACK counter two.
+    assert!(std::mem::size_of::<super::Side>() <= 32);
+    assert!(std::mem::size_of::<WireFlow>() <= 72);
+}
+
+#[test]
+fn packed_window_and_dupacks_read_back() {
+    let mut s = super::Side::default();
+    assert_eq!(s.win(), u32::MAX);
+    for w in [0u16, 1, 65535] {
+        s.set_win(w);
+        assert_eq!(s.win(), u32::from(w));
+    }
+    assert_eq!(s.dupacks(), 0);
+    for (set, get) in [(-1, -1), (0, 0), (1, 1), (2, 2), (3, 2), (i8::MAX, 2)] {
+        s.set_dupacks(set);
+        assert_eq!(s.dupacks(), get, "{set}");
+        assert_eq!(s.win(), 65535, "the other bits are kept");
+        assert!(!s.bits.has(super::ISN_SET));
+    }
+}
+
+#[test]
+fn irtt_replaces_the_syn_time_only_when_not_zero() {
+    // A zero iRTT (the ACK stamped with the SYN's time) is recomputed from the same SYN at the
+    // next ACK, as Wireshark does; a later SYN does not move a known iRTT.
+    let mut l = Ladder::new();
+    let mut wf = WireFlow::new();
+    let syn = l.c2s("S", 0, 0, 0);
+    let _ = wf.analyze(Dir::A, &syn, || None);
+    let synack = l.s2c("SA", 0, 1, 0);
+    let _ = wf.analyze(Dir::B, &synack, || None);
+    let mut ack = l.c2s("A", 1, 1, 0);
+    ack.ts = syn.ts;
+    let _ = wf.analyze(Dir::A, &ack, || None);
+    assert_eq!(wf.irtt(), None);
+    let ack2 = l.at(0.5).c2s("A", 1, 1, 0);
+    let _ = wf.analyze(Dir::A, &ack2, || None);
+    let want = (ack2.ts.0 - syn.ts.0) as f64 / 1e9;
+    assert_eq!(wf.irtt(), Some(want));
+    let syn2 = l.at(2.0).c2s("S", 0, 0, 0);
+    let _ = wf.analyze(Dir::A, &syn2, || None);
+    let _ = wf.analyze(Dir::A, &l.at(3.0).c2s("A", 1, 1, 0), || None);
+    assert_eq!(wf.irtt(), Some(want));
 }
 
 #[test]

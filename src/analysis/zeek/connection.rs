@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::endpoint::{
     EP_DID_CLOSE, EP_DID_EOF, EP_FIN_SEEN, TOO_LARGE_SEQ_DELTA, ZEndpoint, ZeekState, seq_delta,
 };
-use super::history::{Counted, History, rstos0_history};
+use super::history::{Counted, History, Letters, rstos0_history};
 use super::ports::ServerPorts;
 use super::state_machine::{Closing, Sent};
 use super::timers::{HANDSHAKE_INACTIVITY, NS, TimerState};
@@ -71,7 +71,8 @@ pub struct ZeekCore {
     /// seen by role (two bits: 1 = orig, 2 = resp), partial, active, close deferred, deferred
     /// event. One byte, so that the connection fits in 208 bytes.
     pub(super) bits: Bits,
-    pub(super) history: History,
+    /// The history letters in place, when they fit ([`ZeekCore::history_bytes`]).
+    pub(super) history: Letters,
     /// History letters seen, by role (0 = orig, 1 = resp).
     pub(super) seen: [u8; 2],
     /// What most connections never need, allocated on first use.
@@ -96,6 +97,8 @@ pub(super) struct Rare {
     /// Per side: relative sequence number just past the FIN.
     pub(super) fin_seq: [u64; 2],
     pub(super) missed_bytes: u64,
+    /// The whole history once it is longer than the connection keeps in place.
+    pub(super) long_history: Option<Box<History>>,
 }
 
 impl ZeekCore {
@@ -104,7 +107,7 @@ impl ZeekCore {
         let mut c = ZeekCore {
             ep: [ZEndpoint::new(), ZEndpoint::new()],
             bits: Bits::new(C_ACTIVE),
-            history: History::default(),
+            history: Letters::default(),
             seen: [0; 2],
             rare: None,
             timer: TimerState {
@@ -160,7 +163,7 @@ impl ZeekCore {
         self.bits.toggle(C_ORIG);
         self.set_first_seen(((self.first_seen() & 1) << 1) | ((self.first_seen() & 2) >> 1));
         self.bits.set(C_PARTIAL, false);
-        self.history.push(b'^');
+        self.push_letter(b'^');
     }
 
     pub(super) fn set_state(&mut self, side: usize, new: ZeekState, req: &mut Requests) {
@@ -197,12 +200,12 @@ impl ZeekCore {
 
         // docs/analysis.md#orientation rule 3 / docs/analysis.md#history: a flow that so far is one
         // SYN+ACK from orig flips on the first plain ACK or data segment, in either direction.
-        if f.plain() && (f.ack() || len > 0) && self.history.as_bytes() == b"H" {
+        if f.plain() && (f.ack() || len > 0) && self.history_bytes() == b"H" {
             self.bits.toggle(C_ORIG);
             self.seen.swap(0, 1);
             self.set_first_seen(((self.first_seen() & 1) << 1) | ((self.first_seen() & 2) >> 1));
             self.bits.set(C_PARTIAL, false);
-            self.history.set(b"^h");
+            self.set_history(b"^h");
         }
 
         let is_orig = side == self.orig_side();
@@ -452,7 +455,7 @@ impl ZeekCore {
             }
         } else if os == Reset {
             if r_in {
-                if rstos0_history(self.history.as_bytes()) {
+                if rstos0_history(self.history_bytes()) {
                     "RSTOS0"
                 } else {
                     "OTH"
@@ -476,7 +479,7 @@ impl ZeekCore {
     }
 
     pub fn history(&self) -> &str {
-        self.history.as_str()
+        std::str::from_utf8(self.history_bytes()).unwrap_or("")
     }
 
     /// Build the conn.log row; `sides` are the endpoints of physical sides 0 and 1.
@@ -499,7 +502,7 @@ impl ZeekCore {
             resp_bytes,
             conn_state: self.conn_state(),
             missed_bytes: self.rare.as_ref().map_or(0, |r| r.missed_bytes),
-            history: self.history,
+            history: self.history_row(),
             orig_pkts: size.pkts[o],
             orig_ip_bytes: size.ip_bytes[o],
             resp_pkts: size.pkts[r],

@@ -131,6 +131,27 @@ impl PartialEq<History> for &str {
     }
 }
 
+/// Letters a connection keeps in place ([`Letters`]); a longer history moves whole to a box.
+pub(super) const LETTERS_IN_PLACE: usize = 14;
+
+/// A connection's history letters: up to [`LETTERS_IN_PLACE`] in place (15 bytes), a longer
+/// history whole in a [`History`] boxed in the connection's rare bookkeeping
+/// ([`ZeekCore::push_letter`]). A history that long has counted letters or FIN, RST or SYN
+/// repeats, which allocate that record anyway; the connection is 32 bytes smaller than with
+/// 46 letters in place (every flow of `--report json` boxes one: 160 → 128 bytes, issue 17 in
+/// BENCHMARKS.md).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Letters {
+    len: u8,
+    buf: [u8; LETTERS_IN_PLACE],
+}
+
+impl Letters {
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len as usize).unwrap_or(&[])
+    }
+}
+
 /// `^?S[^HAFGIQ]*R.*` over the whole history (RSTOS0, docs/analysis.md#conn_state).
 pub(super) fn rstos0_history(h: &[u8]) -> bool {
     let h = h.strip_prefix(b"^").unwrap_or(h);
@@ -149,13 +170,66 @@ pub(super) fn rstos0_history(h: &[u8]) -> bool {
 }
 
 impl ZeekCore {
+    /// The history letters so far.
+    pub(super) fn history_bytes(&self) -> &[u8] {
+        match self.rare.as_deref().and_then(|r| r.long_history.as_deref()) {
+            Some(h) => h.as_bytes(),
+            None => self.history.as_bytes(),
+        }
+    }
+
+    /// The history as a row carries it.
+    pub(super) fn history_row(&self) -> History {
+        match self.rare.as_deref().and_then(|r| r.long_history.as_deref()) {
+            Some(h) => *h,
+            None => {
+                let mut h = History::default();
+                h.set(self.history.as_bytes());
+                h
+            }
+        }
+    }
+
+    /// Append one letter (dropped past [`HISTORY_CAP`]).
+    pub(super) fn push_letter(&mut self, c: u8) {
+        if let Some(h) = self
+            .rare
+            .as_deref_mut()
+            .and_then(|r| r.long_history.as_deref_mut())
+        {
+            h.push(c);
+            return;
+        }
+        let l = &mut self.history;
+        if let Some(slot) = l.buf.get_mut(l.len as usize) {
+            *slot = c;
+            l.len += 1;
+            return;
+        }
+        // The first letter past those in place: the whole history moves to the box.
+        let mut h = self.history_row();
+        h.push(c);
+        self.rare_mut().long_history = Some(Box::new(h));
+    }
+
+    /// Replace the history by `s`.
+    pub(super) fn set_history(&mut self, s: &[u8]) {
+        if let Some(r) = self.rare.as_deref_mut() {
+            r.long_history = None;
+        }
+        self.history = Letters::default();
+        for &c in s {
+            self.push_letter(c);
+        }
+    }
+
     pub(super) fn add_letter(&mut self, side: usize, c: u8) {
         let c = if side == self.orig_side() {
             c
         } else {
             c.to_ascii_lowercase()
         };
-        self.history.push(c);
+        self.push_letter(c);
     }
 
     /// Record `c` once per role; true if it had been seen already.

@@ -18,7 +18,8 @@
 //! rules over a whole tcplens flow), `tracker` (the connection table, conn/main.zeek),
 //! `timers` (its timers, conn/inactivity.zeek) over `timer_queue`, and `uid`.
 //!
-//! Bounds: the history keeps at most 46 letters (later ones are dropped); each side keeps at
+//! Bounds: the history keeps at most 46 letters (later ones are dropped; 14 in place, a
+//! longer history in a box); each side keeps at
 //! most 16 out-of-order blocks, allocated only when data arrives out of order. Timers live in
 //! one priority queue ([`timer_queue::TimerQueue`]): a connection has at most a handful of
 //! entries (attempt, expire check every 6 s, inactivity, close), cancelled ones are skipped

@@ -740,16 +740,39 @@ fn rare_bookkeeping_is_allocated_only_when_needed() {
 }
 
 #[test]
+fn long_history_moves_whole_to_the_box_and_keeps_46_letters() {
+    let mut l = Ladder::new();
+    let ports = ServerPorts::zeek_default();
+    let mut c = ZeekCore::new(&l.c2s("S", 0, 0, 0), &ports);
+    let letters: Vec<u8> = (0..60u8).map(|i| b'A' + i % 26).collect();
+    for (i, &x) in letters.iter().enumerate() {
+        c.push_letter(x);
+        let want = letters.get(..(i + 1).min(46)).unwrap_or(&[]);
+        assert_eq!(c.history().as_bytes(), want, "{i}");
+        assert_eq!(c.history_row().as_bytes(), want, "{i}");
+        assert_eq!(
+            c.rare.as_ref().is_some_and(|r| r.long_history.is_some()),
+            i >= 14,
+            "{i}"
+        );
+    }
+    c.set_history(b"^h");
+    assert_eq!(c.history(), "^h");
+    assert!(c.rare.as_ref().is_some_and(|r| r.long_history.is_none()));
+}
+
+#[test]
 fn core_state_is_compact() {
     // Per-flow state (JSON) is boxed; every flow of `--report json` allocates one (issue 17
     // in BENCHMARKS.md): 208 B (a 224-byte allocator block) before the ConnSize counters and
-    // the first and last packet times moved out to the tracker's record, 160 B (176) since.
+    // the first and last packet times moved out to the tracker's record, 160 B (176) before
+    // the history kept 14 letters in place instead of 46, 128 B (144) since.
     assert!(std::mem::size_of::<ZeekConn>() <= 8);
     let n = std::mem::size_of::<ZeekCore>();
-    assert!(n <= 160, "{n}");
+    assert!(n <= 128, "{n}");
     // What the tracker keeps per connection besides its index entry and timers (issue 6
     // reports it; BENCHMARKS.md has the whole-process figure).
     let t = std::mem::size_of::<Option<Tracked>>();
-    assert!(t <= 224, "{t}");
+    assert!(t <= 192, "{t}");
     assert_eq!(std::mem::size_of::<Sides>(), 16);
 }
