@@ -379,10 +379,13 @@ impl Shard {
                 record: batch.first + i as u64,
                 step: Step::Record,
             });
-            self.format_leavers(true);
-            if self.cut_now() {
-                self.resume = Some((batch.clone(), i + 1..range.end));
-                return Ran::Part(Box::new(self.cut()));
+            // Only a record during which flows left adds to the formatted records.
+            if self.leavers.at.is_some() {
+                self.format_leavers(true);
+                if self.cut_now() {
+                    self.resume = Some((batch.clone(), i + 1..range.end));
+                    return Ran::Part(Box::new(self.cut()));
+                }
             }
         }
         let out = self.hand_over();
