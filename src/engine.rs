@@ -279,6 +279,18 @@ impl Engine {
         }
     }
 
+    /// The second stage of [`Engine::prefetch`], a few records later: the connections the
+    /// (by now cached) index entries point at.
+    #[inline]
+    pub fn prefetch_conns(&self, hash: u64) {
+        if self.cfg.zeek_rows {
+            self.zeek.prefetch_conn(hash);
+        }
+        if self.cfg.track_flows {
+            self.flows.prefetch_flow(hash);
+        }
+    }
+
     /// Move the reference time to a packet's timestamp (never backwards) and run the timeout
     /// sweep when it is due.
     ///

@@ -102,6 +102,8 @@ pub const PART_BYTES: usize = 1 << 20;
 /// How many of its records ahead a shard asks for the flow index entries to be cached: enough
 /// for a memory access (~100 ns) to complete while the records between are analysed.
 const PREFETCH_AHEAD: usize = 8;
+/// Records of its own later than the one it analyses whose connection a shard starts loading.
+const PREFETCH_NEAR: usize = 4;
 
 /// The [`pair_hash`] of a record's flow: a TCP segment's, or the one an ICMP error
 /// quotes; none for other records. Computed once, on the reader, for the shard choice and
@@ -357,19 +359,31 @@ impl Shard {
         // Key hashes of the records this shard analyses, PREFETCH_AHEAD later than the one
         // being analysed.
         let me = self.index;
-        let mut ahead = owners
-            .iter()
-            .zip(hashes)
-            .filter(move |(o, _)| **o == me)
-            .map(|(_, h)| *h);
+        let mine = || {
+            owners
+                .iter()
+                .zip(hashes)
+                .filter(move |(o, _)| **o == me)
+                .map(|(_, h)| *h)
+        };
+        let mut ahead = mine();
+        // ... and, PREFETCH_NEAR later, whose connections (read through the entries loaded
+        // since PREFETCH_AHEAD).
+        let mut near = mine();
         for h in ahead.by_ref().take(PREFETCH_AHEAD) {
             self.engine.prefetch(h);
+        }
+        for h in near.by_ref().take(PREFETCH_NEAR) {
+            self.engine.prefetch_conns(h);
         }
         for (i, (((ts, d), owner), hash)) in records.iter().zip(owners).zip(hashes).enumerate() {
             let i = i + range.start;
             if *owner == self.index {
                 if let Some(later) = ahead.next() {
                     self.engine.prefetch(later);
+                }
+                if let Some(later) = near.next() {
+                    self.engine.prefetch_conns(later);
                 }
                 self.engine.on_record_hashed(*ts, d, *hash);
             } else {

@@ -113,6 +113,14 @@ impl SlotIndex {
         }
     }
 
+    /// The first slot filed with `hash`'s tag bits, without comparing keys: the connection a
+    /// lookup of `hash` will most likely read, for a caller to prefetch once the entry itself
+    /// is cached ([`SlotIndex::prefetch`] a few records before).
+    #[inline]
+    pub fn likely(&self, hash: u64) -> Option<u32> {
+        self.find_by(hash, |_| true)
+    }
+
     /// File `slot` under the key hashing to `hash` (which must not be filed already).
     pub fn insert(&mut self, hash: u64, slot: u32) {
         if (self.len + 1) * 4 > self.entries.len() * 3 {

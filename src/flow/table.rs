@@ -91,6 +91,15 @@ impl<V: TableEntry> FlowTable<V> {
         self.index.prefetch(hash);
     }
 
+    /// Start bringing into cache the flow a lookup of this hash will likely find (the index
+    /// entry itself should be cached already: [`FlowTable::prefetch`] a few records before).
+    #[inline]
+    pub fn prefetch_flow(&self, hash: u64) {
+        if let Some(s) = self.index.likely(hash) {
+            self.slab.prefetch(s);
+        }
+    }
+
     /// Add a flow for `key` (made by `make` from its new id), replacing (detaching) any current
     /// one. Returns its slot.
     pub fn insert(&mut self, key: FlowKey, make: impl FnOnce(FlowId) -> V) -> Slot {

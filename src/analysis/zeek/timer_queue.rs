@@ -164,12 +164,30 @@ impl<T: Keyed> TimerQueue<T> {
     }
 
     /// Remove and return the earliest timer.
+    #[cfg(test)]
     pub fn pop(&mut self) -> Option<T> {
+        self.pop_ahead(0, 0).map(|(t, _)| t)
+    }
+
+    /// Remove and return the earliest timer and, when it came from a run, the timers `far` and
+    /// `near` places behind it there: a run is popped in order, so those are due about that
+    /// many pops of the run later, and the caller can start loading what they will touch (in
+    /// two stages: what the far one names first, then what the near one's loaded state points
+    /// at). Every timer of a run longer than `far` (`near`) is handed out so exactly once, as
+    /// far (near). A distance of 0 looks nowhere.
+    #[inline]
+    pub fn pop_ahead(&mut self, far: usize, near: usize) -> Option<(T, [Option<T>; 2])> {
         let (at, _, t) = self.min?;
+        let mut ahead = [None, None];
         match at {
             At::Run(i) => {
                 if let Some(r) = self.runs.get_mut(i) {
                     r.pop_front();
+                    for (a, k) in ahead.iter_mut().zip([far, near]) {
+                        if k > 0 {
+                            *a = r.get(k - 1).copied();
+                        }
+                    }
                     self.sync_ends(i);
                 }
             }
@@ -178,7 +196,7 @@ impl<T: Keyed> TimerQueue<T> {
             }
         }
         self.min = self.find_min();
-        Some(t)
+        Some((t, ahead))
     }
 
     /// Re-read run `i`'s head and tail keys.
@@ -281,6 +299,44 @@ mod tests {
         }
         assert_eq!(q.len(), 0);
         assert_eq!(q.pop(), None);
+    }
+
+    /// `pop_ahead` pops as `pop` does, and hands out each run timer once at each distance, before
+    /// it is popped.
+    #[test]
+    fn pop_ahead_names_each_run_timer_once_far_and_near() {
+        let (mut q, mut plain) = (TimerQueue::default(), TimerQueue::default());
+        // Two interleaved sorted runs (delays 5 and 60); four timers that fit neither start a
+        // third run.
+        for i in 0..200i32 {
+            for t in [i * 10 + 5, i * 10 + 600] {
+                q.push(t);
+                plain.push(t);
+            }
+            if i % 50 == 7 {
+                q.push(i * 3);
+                plain.push(i * 3);
+            }
+        }
+        let mut popped = Vec::new();
+        let mut named = [Vec::new(), Vec::new()];
+        while let Some((t, ahead)) = q.pop_ahead(4, 2) {
+            assert_eq!(Some(t), plain.pop());
+            popped.push(t);
+            for (n, a) in named.iter_mut().zip(ahead) {
+                n.extend(a.map(|a| (a, popped.len())));
+            }
+        }
+        assert_eq!(plain.pop(), None);
+        for (n, k) in named.into_iter().zip([4, 2]) {
+            let mut seen = std::collections::HashSet::new();
+            for (a, at) in n {
+                assert!(seen.insert(a), "{a} named twice");
+                assert!(!popped[..at].contains(&a), "{a} named after it was popped");
+            }
+            // Every timer except each run's first k (never k places behind a pop).
+            assert_eq!(seen.len(), 404 - 3 * k);
+        }
     }
 
     #[test]
