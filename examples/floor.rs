@@ -7,6 +7,10 @@
 //! cargo run --release --example floor -- --decode FILE   the same + tcplens::decode::decode
 //! cargo run --release --example floor -- --tcplens-read FILE   tcplens's reader (FileSource,
 //!                                                       fast classic-pcap path) + decode
+//! cargo run --release --example floor -- --tcplens-batch FILE  the reader thread's whole work:
+//!                                                       the same decoded into batches
+//!                                                       (`Batch::push_frame`, 8 × 1024
+//!                                                       records a hand-over), dropped
 //! cargo run --release --example floor -- --raw FILE      classic pcap walked in 4 MiB blocks,
 //!                                                        without libpcap (what a custom
 //!                                                        reader could cost)
@@ -148,15 +152,51 @@ fn tcplens_read(path: &str) -> Result<(u64, u64, u64), String> {
     }
 }
 
+/// The `reader` thread of a sharded run (driver/sharded.rs `read_threaded`) without the shards:
+/// frames decoded into batches as it does, each full batch dropped where it would be sent.
+fn tcplens_batch(path: &str) -> Result<(u64, u64, u64), String> {
+    use tcplens::engine::shard::{BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch};
+    let mut src =
+        tcplens::capture::FileSource::open(&[path.to_string()], None).map_err(|e| e.to_string())?;
+    let (mut packets, mut bytes, mut tcp) = (0u64, 0u64, 0u64);
+    let mut decoder = decode::Decoder::new(DecodeOptions::default());
+    let mut batch = Batch::sized(0, BATCH_RECORDS * BATCHES_PER_HANDOVER);
+    let mut count = |b: &Batch| {
+        tcp += b.records.iter().filter(|(_, d)| d.is_ok()).count() as u64;
+    };
+    let out = src.run(
+        |raw| {
+            packets += 1;
+            bytes += raw.data.len() as u64;
+            batch.push_frame(raw, &mut decoder, 2);
+            if batch.is_full() {
+                let next = batch.next();
+                count(&std::mem::replace(&mut batch, next));
+            }
+        },
+        || true,
+    );
+    count(&batch);
+    match out.warnings.first() {
+        Some(w) => Err(w.clone()),
+        None => Ok((packets, bytes, tcp)),
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mode, path) = match args.as_slice() {
         [p] if !p.starts_with("--") => ("", p.as_str()),
-        [m, p] if m == "--raw" || m == "--decode" || m == "--tcplens-read" => {
+        [m, p]
+            if m == "--raw"
+                || m == "--decode"
+                || m == "--tcplens-read"
+                || m == "--tcplens-batch" =>
+        {
             (m.as_str(), p.as_str())
         }
         _ => {
-            eprintln!("usage: floor [--raw | --decode | --tcplens-read] FILE");
+            eprintln!("usage: floor [--raw | --decode | --tcplens-read | --tcplens-batch] FILE");
             return ExitCode::from(2);
         }
     };
@@ -165,12 +205,13 @@ fn main() -> ExitCode {
         "--raw" => raw_loop(path),
         "--decode" => libpcap_loop(path, true),
         "--tcplens-read" => tcplens_read(path),
+        "--tcplens-batch" => tcplens_batch(path),
         _ => libpcap_loop(path, false),
     };
     match res {
         Ok((packets, bytes, extra)) => {
             let what = match mode {
-                "--decode" | "--tcplens-read" => "tcp segments",
+                "--decode" | "--tcplens-read" | "--tcplens-batch" => "tcp segments",
                 "--raw" => "wire bytes",
                 _ => "-",
             };

@@ -148,7 +148,10 @@ impl ClassicReader {
     }
 
     /// The next record.
-    #[inline]
+    /// Inlined into the read loop with [`crate::capture::file`]'s `Reader::next`: returned
+    /// through memory, the record's link type and length were stored as two words and read
+    /// back as one (a store-forwarding stall per record, perf annotate).
+    #[inline(always)]
     pub fn next_record(&mut self) -> Next<'_> {
         if !self.buf.fill(RECORD_HEADER) {
             if let Some(e) = self.buf.take_error() {
@@ -163,7 +166,12 @@ impl ClassicReader {
                 ))
             };
         }
-        let (o, h) = (self.order, self.buf.avail());
+        // The header as a fixed-size array: its fields are read without a bounds check each
+        // (it is there: the fill above made RECORD_HEADER bytes available).
+        let o = self.order;
+        let Some(h) = self.buf.avail().first_chunk::<RECORD_HEADER>() else {
+            return Next::End;
+        };
         // Unsigned seconds and fraction (docs/capture.md: times up to 2106, never negative).
         let sec = o.u32(h, 0) as i64;
         let frac = o.u32(h, 4) as i64;

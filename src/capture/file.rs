@@ -129,7 +129,10 @@ enum Reader {
 }
 
 impl Reader {
-    #[inline]
+    /// Inlined into the read loop, with `ClassicReader::next_record`: a record returned
+    /// through memory was read back with wider loads than its fields were stored with (a
+    /// store-forwarding stall per record, perf annotate).
+    #[inline(always)]
     fn next(&mut self) -> Next<'_> {
         match self {
             Reader::Classic(r) => r.next_record(),

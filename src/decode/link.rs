@@ -4,7 +4,7 @@
 //! capture and NFLOG. The table of what is decoded is docs/encapsulations.md.
 
 use super::tunnels::{HopAddr, TunnelKind};
-use super::{Segment, Skip, Walk, rest};
+use super::{Skip, Walk, rest};
 use crate::frame::linktype;
 
 pub(super) const ETH_IPV4: u16 = 0x0800;
@@ -29,7 +29,7 @@ pub(super) const ETH_PPP: u16 = 0x880b;
 
 impl Walk<'_> {
     /// A frame of link type `linktype`.
-    pub(super) fn link(&mut self, linktype: i32, d: &[u8]) -> Result<Segment, Skip> {
+    pub(super) fn link(&mut self, linktype: i32, d: &[u8]) -> Result<(), Skip> {
         match linktype {
             linktype::ETHERNET => self.ethernet(d),
             linktype::NULL | linktype::LOOP => {
@@ -95,7 +95,7 @@ impl Walk<'_> {
     }
 
     /// An Ethernet II (or 802.3 with LLC/SNAP) frame.
-    pub(super) fn ethernet(&mut self, d: &[u8]) -> Result<Segment, Skip> {
+    pub(super) fn ethernet(&mut self, d: &[u8]) -> Result<(), Skip> {
         let h = d.get(0..14).ok_or(Skip::TruncatedLink)?;
         self.macs_at(h, 6, 0);
         let et = u16::from_be_bytes([h[12], h[13]]);
@@ -108,7 +108,7 @@ impl Walk<'_> {
     }
 
     /// IEEE 802.2 LLC with SNAP (RFC 1042): `AA AA 03`, a 3-byte OUI, then an EtherType.
-    pub(super) fn llc(&mut self, d: &[u8]) -> Result<Segment, Skip> {
+    pub(super) fn llc(&mut self, d: &[u8]) -> Result<(), Skip> {
         let h = d.get(0..8).ok_or(Skip::NotIp)?;
         if h[0] != 0xaa || h[1] != 0xaa || h[2] != 0x03 {
             return Err(Skip::NotIp);
@@ -117,7 +117,7 @@ impl Walk<'_> {
     }
 
     /// Follow an EtherType through VLAN tags and link-layer encapsulations to an IP header.
-    pub(super) fn ethertype(&mut self, mut et: u16, mut d: &[u8]) -> Result<Segment, Skip> {
+    pub(super) fn ethertype(&mut self, mut et: u16, mut d: &[u8]) -> Result<(), Skip> {
         // Bounded: each step consumes bytes, and stacks deeper than this are hostile.
         for _ in 0..16 {
             match et {
@@ -175,7 +175,7 @@ impl Walk<'_> {
     /// MPLS (RFC 3032): pop labels to the bottom of the stack; the payload is told by its
     /// first nibble: IPv4, IPv6, or 0 for a pseudowire control word (RFC 4385) before an
     /// Ethernet frame (RFC 4448).
-    pub(super) fn mpls(&mut self, mut d: &[u8]) -> Result<Segment, Skip> {
+    pub(super) fn mpls(&mut self, mut d: &[u8]) -> Result<(), Skip> {
         self.enter()?;
         self.l2_hop(TunnelKind::Mpls);
         for _ in 0..32 {
@@ -196,7 +196,7 @@ impl Walk<'_> {
     }
 
     /// A PPPoE session header (RFC 2516), then PPP.
-    fn pppoe(&mut self, d: &[u8]) -> Result<Segment, Skip> {
+    fn pppoe(&mut self, d: &[u8]) -> Result<(), Skip> {
         let h = d.get(0..6).ok_or(Skip::TruncatedLink)?;
         self.enter()?;
         self.l2_hop(TunnelKind::Pppoe);
@@ -209,7 +209,7 @@ impl Walk<'_> {
 
     /// A PPP frame as link types 9 and 50 carry it: HDLC-like framing (RFC 1662, address
     /// 0xff, control 0x03) or the bare protocol field.
-    fn ppp_frame(&mut self, d: &[u8]) -> Result<Segment, Skip> {
+    fn ppp_frame(&mut self, d: &[u8]) -> Result<(), Skip> {
         match d {
             [0xff, 0x03, ..] => self.ppp(rest(d, 2), None),
             _ => self.ppp(d, None),
@@ -218,7 +218,7 @@ impl Walk<'_> {
 
     /// PPP (RFC 1661): the protocol field (one byte when compressed, RFC 1661 section 6.5),
     /// then the packet. `len` covers the protocol field and the packet when known.
-    pub(super) fn ppp(&mut self, d: &[u8], len: Option<usize>) -> Result<Segment, Skip> {
+    pub(super) fn ppp(&mut self, d: &[u8], len: Option<usize>) -> Result<(), Skip> {
         // Address and control may be present inside GRE too.
         let d = match d {
             [0xff, 0x03, ..] => rest(d, 2),
@@ -242,7 +242,7 @@ impl Walk<'_> {
     }
 
     /// Cisco HDLC: address, control, then an EtherType.
-    fn cisco_hdlc(&mut self, d: &[u8]) -> Result<Segment, Skip> {
+    fn cisco_hdlc(&mut self, d: &[u8]) -> Result<(), Skip> {
         let h = d.get(0..4).ok_or(Skip::TruncatedLink)?;
         self.ethertype(u16::from_be_bytes([h[2], h[3]]), rest(d, 4))
     }
@@ -250,7 +250,7 @@ impl Walk<'_> {
     /// Linux NFLOG (link type 239): a 4-byte header (family, version, resource id), then
     /// type-length-value attributes in the capturing host's byte order, each padded to 4
     /// bytes; attribute 9 (NFULA_PAYLOAD) is the IP packet.
-    fn nflog(&mut self, d: &[u8]) -> Result<Segment, Skip> {
+    fn nflog(&mut self, d: &[u8]) -> Result<(), Skip> {
         d.get(0..4).ok_or(Skip::TruncatedLink)?;
         for big_endian in [false, true] {
             let mut off = 4;

@@ -105,6 +105,14 @@ pub struct Endpoint {
     pub port: u16,
 }
 
+impl Endpoint {
+    /// `0.0.0.0:0`.
+    pub const UNSPECIFIED: Endpoint = Endpoint {
+        addr: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        port: 0,
+    };
+}
+
 impl fmt::Display for Endpoint {
     /// `addr:port`, IPv6 as `[addr]:port` (the contract's spelling).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -131,6 +139,20 @@ pub struct TcpOptions {
     pub fast_open: bool,
     /// The option list ran past the header or had a bad length.
     pub malformed: bool,
+}
+
+impl TcpOptions {
+    /// No options (the same as `TcpOptions::default()`, usable in constants).
+    pub const NONE: TcpOptions = TcpOptions {
+        mss: None,
+        window_scale: None,
+        sack_permitted: false,
+        sack_blocks: 0,
+        first_sack: None,
+        timestamps: None,
+        fast_open: false,
+        malformed: false,
+    };
 }
 
 /// Whether the TCP checksum was checked, and its verdict.
@@ -192,6 +214,29 @@ pub struct IpMark {
 }
 
 impl Segment {
+    /// A placeholder the decoder overwrites whole (every field) when a frame is a segment.
+    pub const BLANK: Segment = Segment {
+        frame: 0,
+        ts: Ts::ZERO,
+        src: Endpoint::UNSPECIFIED,
+        dst: Endpoint::UNSPECIFIED,
+        seq: 0,
+        ack: 0,
+        flags: TcpFlags(0),
+        window: 0,
+        payload_len: 0,
+        captured_payload_len: 0,
+        ip_len: 0,
+        options: TcpOptions::NONE,
+        checksum: Checksum::NotChecked,
+        ip_len_from_capture: false,
+        len_past_frame: false,
+        tunnel: TunnelId::NONE,
+        reassembled: false,
+        ip: IpMark { ttl: 0, id: 0 },
+        amsdu_rest: 0,
+    };
+
     /// Sequence space this segment consumes: payload plus one each for SYN and FIN.
     #[inline]
     pub fn seg_len(&self) -> u32 {
@@ -402,6 +447,23 @@ impl Decoder {
 
     /// Decode one frame, in capture order.
     pub fn decode(&mut self, raw: &RawFrame<'_>) -> Result<Decoded, Skip> {
+        let mut out = Ok(Decoded::Tcp(Segment::BLANK));
+        self.decode_into(raw, &mut out);
+        out
+    }
+
+    /// [`Decoder::decode`] into `out`: a TCP segment (nearly every frame) is written in place
+    /// when `out` holds one already, as a batch's slot does (`engine::shard::Batch`), so the
+    /// 128-byte segment is never built on the stack and moved (each move of a segment just
+    /// written stalls on store forwarding).
+    #[inline]
+    pub fn decode_into(&mut self, raw: &RawFrame<'_>, out: &mut Result<Decoded, Skip>) {
+        if !matches!(out, Ok(Decoded::Tcp(_))) {
+            *out = Ok(Decoded::Tcp(Segment::BLANK));
+        }
+        let Ok(Decoded::Tcp(seg)) = out else {
+            return;
+        };
         self.chain.clear();
         let mut w = Walk {
             frame: raw.frame,
@@ -414,8 +476,11 @@ impl Decoder {
             chain: &mut self.chain,
             interner: Some(&mut self.interner),
             reasm: Some(&mut self.reasm),
+            out: seg,
         };
-        reachability(raw, w.link(raw.linktype, raw.data).map(Decoded::Tcp))
+        if let Err(skip) = w.link(raw.linktype, raw.data) {
+            *out = reachability(raw, skip);
+        }
     }
 }
 
@@ -423,6 +488,7 @@ impl Decoder {
 /// it is or the reason it was skipped.
 pub fn decode(raw: &RawFrame<'_>, opts: DecodeOptions) -> Result<Decoded, Skip> {
     let mut chain = Chain::default();
+    let mut seg = Segment::BLANK;
     let mut w = Walk {
         frame: raw.frame,
         ts: raw.ts,
@@ -434,30 +500,33 @@ pub fn decode(raw: &RawFrame<'_>, opts: DecodeOptions) -> Result<Decoded, Skip> 
         chain: &mut chain,
         interner: None,
         reasm: None,
+        out: &mut seg,
     };
-    reachability(raw, w.link(raw.linktype, raw.data).map(Decoded::Tcp))
+    match w.link(raw.linktype, raw.data) {
+        Ok(()) => Ok(Decoded::Tcp(seg)),
+        Err(skip) => reachability(raw, skip),
+    }
 }
 
 /// Off the TCP path, frames that tell about reachability (docs/cable-pull.md "Evidence"):
 /// ARP, neighbour discovery and ICMP errors quoting a TCP header, outermost layer only. Only
 /// frames that are not TCP segments pay for this second look.
-fn reachability(raw: &RawFrame<'_>, r: Result<Decoded, Skip>) -> Result<Decoded, Skip> {
-    match r {
-        Err(skip @ (Skip::NotIp | Skip::NotTcp)) => {
-            let (ethertype, p) = arp::network_layer(raw).ok_or(skip)?;
-            let d = match ethertype {
-                arp::ETH_ARP => arp::arp(raw, p).map(Decoded::Neighbour),
-                arp::ETH_IPV4 | arp::ETH_IPV6 => match icmp::icmp(raw, p) {
-                    Some(icmp::Control::Error(e)) => Some(Decoded::IcmpError(e)),
-                    Some(icmp::Control::Neighbour(n)) => Some(Decoded::Neighbour(n)),
-                    None => None,
-                },
-                _ => None,
-            };
-            d.ok_or(skip)
-        }
-        other => other,
+#[cold]
+fn reachability(raw: &RawFrame<'_>, skip: Skip) -> Result<Decoded, Skip> {
+    if !matches!(skip, Skip::NotIp | Skip::NotTcp) {
+        return Err(skip);
     }
+    let (ethertype, p) = arp::network_layer(raw).ok_or(skip)?;
+    let d = match ethertype {
+        arp::ETH_ARP => arp::arp(raw, p).map(Decoded::Neighbour),
+        arp::ETH_IPV4 | arp::ETH_IPV6 => match icmp::icmp(raw, p) {
+            Some(icmp::Control::Error(e)) => Some(Decoded::IcmpError(e)),
+            Some(icmp::Control::Neighbour(n)) => Some(Decoded::Neighbour(n)),
+            None => None,
+        },
+        _ => None,
+    };
+    d.ok_or(skip)
 }
 
 impl Decoded {
@@ -474,10 +543,15 @@ impl Decoded {
 
 /// One frame on its way down the layers: what every layer's decoder needs, and the chain of
 /// encapsulations found so far.
+///
+/// `frame` and `ts` are apart (`repr(C)`): side by side, the segment's copy of them was one
+/// 16-byte load of two 8-byte fields just stored (a store-forwarding stall per segment, perf
+/// annotate).
+#[repr(C)]
 pub(crate) struct Walk<'s> {
     frame: u64,
-    ts: Ts,
     opts: DecodeOptions,
+    ts: Ts,
     /// The frame was captured whole (captured length == length on the wire), so a length
     /// field that runs past it lies.
     complete: bool,
@@ -493,6 +567,9 @@ pub(crate) struct Walk<'s> {
     /// segment's tunnel is then [`TunnelId::UNKNOWN`]).
     interner: Option<&'s mut TunnelInterner>,
     reasm: Option<&'s mut Reassembler>,
+    /// Where the TCP segment is written, once the whole frame is known to be one (the layers
+    /// return only whether it was, or why not).
+    out: &'s mut Segment,
 }
 
 impl Walk<'_> {

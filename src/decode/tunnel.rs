@@ -7,7 +7,7 @@
 use super::ip::{IpPacket, not_ip_is_not_tcp};
 use super::link::{ETH_IPV4, ETH_IPV6, ETH_MPLS_MC, ETH_MPLS_UC, ETH_PPP, ETH_TEB};
 use super::tunnels::{Hop, HopAddr, TunnelKind};
-use super::{Segment, Skip, Walk, rest};
+use super::{Skip, Walk, rest};
 
 pub(super) const VXLAN_PORT: u16 = 4789;
 pub(super) const GENEVE_PORT: u16 = 6081;
@@ -50,7 +50,7 @@ impl Walk<'_> {
         ip: &IpPacket<'_>,
         d: &[u8],
         ports: Option<(u16, u16)>,
-    ) -> Result<Segment, Skip> {
+    ) -> Result<(), Skip> {
         self.enter()?;
         let h = d.get(0..4).ok_or(Skip::NotTcp)?;
         let (flags, version) = (h[0], h[1] & 0x07);
@@ -113,7 +113,7 @@ impl Walk<'_> {
     /// ERSPAN: type I (no header; GRE without a sequence number), type II (8-byte header,
     /// version 1) and type III (12 bytes, version 2, and an 8-byte platform sub-header when
     /// its O flag is set); the mirrored frame is Ethernet (type III frame type 0) or IP (2).
-    fn erspan(&mut self, proto: u16, has_seq: bool, d: &[u8]) -> Result<Segment, Skip> {
+    fn erspan(&mut self, proto: u16, has_seq: bool, d: &[u8]) -> Result<(), Skip> {
         if proto == GRE_ERSPAN && !has_seq {
             return self.ethernet(d).map_err(not_ip_is_not_tcp);
         }
@@ -136,7 +136,7 @@ impl Walk<'_> {
     }
 
     /// UDP: tunnels by port, anything else is not TCP.
-    pub(super) fn udp(&mut self, ip: &IpPacket<'_>) -> Result<Segment, Skip> {
+    pub(super) fn udp(&mut self, ip: &IpPacket<'_>) -> Result<(), Skip> {
         let d = ip.payload;
         let h = d.get(0..8).ok_or(Skip::NotTcp)?;
         let sport = u16::from_be_bytes([h[0], h[1]]);
@@ -202,7 +202,7 @@ impl Walk<'_> {
         ip: &IpPacket<'_>,
         d: &[u8],
         ports: Option<(u16, u16)>,
-    ) -> Result<Segment, Skip> {
+    ) -> Result<(), Skip> {
         let h = d.get(0..8).ok_or(Skip::NotTcp)?;
         if h[0] >> 5 != 1 || h[0] & 0x10 == 0 {
             return Err(Skip::NotTcp);
@@ -247,7 +247,7 @@ impl Walk<'_> {
         ip: &IpPacket<'_>,
         mut d: &[u8],
         ports: Option<(u16, u16)>,
-    ) -> Result<Segment, Skip> {
+    ) -> Result<(), Skip> {
         if let Some(&[0x00, 0x01, id_len, au_len]) = d.get(0..4) {
             d = d
                 .get(4 + id_len as usize + au_len as usize + 9..)
@@ -274,7 +274,7 @@ impl Walk<'_> {
         ip: &IpPacket<'_>,
         d: &[u8],
         ports: Option<(u16, u16)>,
-    ) -> Result<Segment, Skip> {
+    ) -> Result<(), Skip> {
         let h = d.get(0..8).ok_or(Skip::NotTcp)?;
         let id_len = 1usize << (h[0] >> 4);
         let sig_len = (h[1] >> 4) as usize * 4;

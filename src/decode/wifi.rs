@@ -6,14 +6,14 @@
 //! later subframes that carry TCP are counted on that segment ([`Segment::amsdu_rest`]) and
 //! reported as not decoded, never dropped silently (docs/encapsulations.md).
 
-use super::{Segment, Skip, Walk, rest};
+use super::{Skip, Walk, rest};
 
 /// PPI's link type for an 802.11 frame.
 const PPI_DLT_80211: u32 = 105;
 
 impl Walk<'_> {
     /// Radiotap: version 0, pad, little-endian header length, present flags, fields.
-    pub(super) fn radiotap(&mut self, d: &[u8]) -> Result<Segment, Skip> {
+    pub(super) fn radiotap(&mut self, d: &[u8]) -> Result<(), Skip> {
         let h = d.get(0..4).ok_or(Skip::TruncatedLink)?;
         let len = u16::from_le_bytes([h[2], h[3]]) as usize;
         if h[0] != 0 || len < 8 {
@@ -23,7 +23,7 @@ impl Walk<'_> {
     }
 
     /// PPI: version, flags, little-endian header length, little-endian link type.
-    pub(super) fn ppi(&mut self, d: &[u8]) -> Result<Segment, Skip> {
+    pub(super) fn ppi(&mut self, d: &[u8]) -> Result<(), Skip> {
         let h = d.get(0..8).ok_or(Skip::TruncatedLink)?;
         let len = u16::from_le_bytes([h[2], h[3]]) as usize;
         let dlt = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
@@ -37,7 +37,7 @@ impl Walk<'_> {
 
     /// Prism (a 144-byte header whose little-endian message length is at offset 4) or AVS
     /// (magic 0x80211001/0x80211000, big-endian header length at offset 4).
-    pub(super) fn prism(&mut self, d: &[u8]) -> Result<Segment, Skip> {
+    pub(super) fn prism(&mut self, d: &[u8]) -> Result<(), Skip> {
         let h = d.get(0..8).ok_or(Skip::TruncatedLink)?;
         let magic = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
         let len = if magic & 0xffff_fff0 == 0x8021_1000 {
@@ -49,7 +49,7 @@ impl Walk<'_> {
     }
 
     /// An 802.11 frame: data frames only (management and control frames carry no IP).
-    pub(super) fn wifi(&mut self, d: &[u8]) -> Result<Segment, Skip> {
+    pub(super) fn wifi(&mut self, d: &[u8]) -> Result<(), Skip> {
         let h = d.get(0..24).ok_or(Skip::TruncatedLink)?;
         let (fc0, fc1) = (h[0], h[1]);
         if (fc0 >> 2) & 0x03 != 2 {
@@ -92,10 +92,10 @@ impl Walk<'_> {
             let depth = self.depth;
             let hops = self.chain.len();
             match self.llc(msdu) {
-                Ok(mut seg) => {
+                Ok(()) => {
                     let rest = subframes.filter(|m| m.is_ok_and(carries_tcp)).count();
-                    seg.amsdu_rest = u8::try_from(rest).unwrap_or(u8::MAX);
-                    return Ok(seg);
+                    self.out.amsdu_rest = u8::try_from(rest).unwrap_or(u8::MAX);
+                    return Ok(());
                 }
                 Err(e) => last = Err(e),
             }

@@ -614,7 +614,7 @@ fn read_threaded(
             let mut batch = Batch::sized(0, BATCH_RECORDS * BATCHES_PER_HANDOVER);
             let outcome = source.run(
                 |raw| {
-                    batch.push((raw.ts, decoder.decode(raw)), shards);
+                    batch.push_frame(raw, &mut decoder, shards);
                     if batch.is_full() {
                         let next = batch.next();
                         if tx.send(std::mem::replace(&mut batch, next)).is_err() {
@@ -674,7 +674,7 @@ fn read_inline(
     let go = std::cell::Cell::new(true);
     let outcome = source.run(
         |raw| {
-            batch.push((raw.ts, decoder.decode(raw)), 1);
+            batch.push_frame(raw, &mut decoder, 1);
             if batch.is_full() {
                 let next = batch.next();
                 match co.batch(std::mem::replace(&mut batch, next), view, write) {

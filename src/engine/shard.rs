@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::analysis::zeek::{ConnOrder, ZeekRow};
-use crate::decode::{DecodeShared, Decoded, Skip};
+use crate::decode::{DecodeShared, Decoded, Decoder, RawFrame, Segment, Skip};
 use crate::flow::key::pair_hash;
 use crate::flow::{FlowId, FlowTable, Slot};
 use crate::time::Ts;
@@ -72,6 +72,22 @@ impl Batch {
         self.owners.push(owner_of(hash, shards));
         self.hashes.push(hash.unwrap_or(0));
         self.records.push(rec);
+    }
+
+    /// Decode a frame straight into the batch, owned by the shard its flow hashes to: the
+    /// record is written in its slot (see [`Decoder::decode_into`]), never moved.
+    #[inline]
+    pub fn push_frame(&mut self, raw: &RawFrame<'_>, decoder: &mut Decoder, shards: usize) {
+        self.records
+            .push((raw.ts, Ok(Decoded::Tcp(Segment::BLANK))));
+        // Always there (just pushed).
+        let Some((_, d)) = self.records.last_mut() else {
+            return;
+        };
+        decoder.decode_into(raw, d);
+        let hash = key_hash(d);
+        self.owners.push(owner_of(hash, shards));
+        self.hashes.push(hash.unwrap_or(0));
     }
 
     pub fn is_full(&self) -> bool {
