@@ -118,7 +118,7 @@ pub struct Engine {
     /// Zeek rows handed over by the shards, for the reports ([`shard`]).
     handed_rows: Vec<ZeekRow>,
     /// Records the shards formatted, step by step, for the reports ([`shard::RecordFormat`]).
-    handed_records: Vec<Vec<shard::Formatted>>,
+    handed_records: merge::RecordQueue,
     /// The shards' flow tables, taken in whole at the end of a sharded run ([`shard`]).
     absorbed: Vec<FlowTable<Flow>>,
     /// The events of the segment analysed last ([`Engine::last_segment_events`]).
@@ -164,7 +164,7 @@ impl Engine {
             last_frame_ts: Ts::ZERO,
             created: None,
             handed_rows: Vec::new(),
-            handed_records: Vec::new(),
+            handed_records: merge::RecordQueue::default(),
             absorbed: Vec::new(),
             last_events: EventSet::EMPTY,
         }

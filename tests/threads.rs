@@ -11,7 +11,18 @@ const KINDS: [&str; 4] = ["text", "json", "zeek", "events"];
 /// Standard output (the Zeek header and footer's wall-clock lines left out), standard error
 /// and the exit status of one run.
 fn report(file: &Path, args: &[&str], threads: &str) -> (String, String, Option<i32>) {
+    report_env(file, args, threads, &[])
+}
+
+/// [`report`] with environment variables set.
+fn report_env(
+    file: &Path,
+    args: &[&str],
+    threads: &str,
+    env: &[(&str, &str)],
+) -> (String, String, Option<i32>) {
     let o = Command::new(env!("CARGO_BIN_EXE_tcplens"))
+        .envs(env.iter().copied())
         .arg("-r")
         .arg(file)
         .args(args)
@@ -140,6 +151,36 @@ fn many_connections_identical_across_threads() {
     same_for_every_thread_count(&p, &["--report", "json", "--closed-timeout", "5"]);
     let (text, _, _) = report(&p, &["--report", "text", "--max-flows", "100"], "4");
     assert!(text.contains("because the table was full"), "{text}");
+}
+
+/// Bursts split into parts: the records the shards format (json, text) handed over a few
+/// bytes at a time (`TCPLENS_PART_BYTES`: every record, or a few, a part of its own), merged
+/// and written while the shards go on, give the report of one hand-over per batch, for every
+/// thread count; the table bound's evictions and the sweeps of short timeouts included.
+#[test]
+fn bursts_split_into_parts_identical_across_threads() {
+    let d = tempfile::tempdir().unwrap();
+    let p = many_connections(d.path());
+    for kind in ["json", "text"] {
+        for extra in [
+            &["--closed-timeout", "5"][..],
+            &["--closed-timeout", "1", "--flow-timeout", "3"],
+            &["--max-flows", "100"],
+        ] {
+            let args: Vec<&str> = ["--report", kind].iter().chain(extra).copied().collect();
+            let whole = report(&p, &args, "1");
+            assert!(whole.0.contains("evicted"), "{args:?}");
+            for bytes in ["1", "700", "5000"] {
+                for t in ["1", "2", "3", "4"] {
+                    assert_eq!(
+                        whole,
+                        report_env(&p, &args, t, &[("TCPLENS_PART_BYTES", bytes)]),
+                        "{args:?}: parts of {bytes} bytes, --threads {t}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]

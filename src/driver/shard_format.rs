@@ -9,10 +9,9 @@ use std::any::Any;
 use std::io::{self, Write};
 
 use crate::cli::ReportKind;
-use crate::engine::merge::record_order;
-use crate::engine::shard::{Formatted, Leaving, MakeLeaving, RecordFormat};
+use crate::engine::merge::Popped;
+use crate::engine::shard::{Leaving, MakeLeaving, RecordFormat};
 use crate::engine::{Engine, Flow};
-use crate::flow::FlowId;
 use crate::report::json;
 use crate::report::text::{self, FlowText, TextReport};
 
@@ -59,63 +58,44 @@ impl RecordFormat for Text {
         Ok(start + text::id_cell_len(f.id))
     }
 
+    /// The flows' text, taken one by one as their rows are written.
     fn take_side(&mut self) -> Option<Box<dyn Any + Send + Sync>> {
-        (!self.told.is_empty()).then(|| Box::new(std::mem::take(&mut self.told)) as _)
+        (!self.told.is_empty()).then(|| Box::new(std::mem::take(&mut self.told).into_iter()) as _)
     }
 }
 
-/// Write the records the shards formatted, step by step in report order, each with its
-/// global flow id; `report`: text rows, whose flow text the text report absorbs in order.
+/// Write the records the shards formatted that can be written now, in report order, each
+/// with its global flow id; `report`: text rows, whose flow text the text report absorbs in
+/// order.
 pub(super) fn write_records<W: Write>(
     engine: &mut Engine,
     out: &mut W,
     mut report: Option<&mut TextReport>,
     scratch: &mut Vec<u8>,
 ) -> io::Result<()> {
-    for mut step in engine.take_records() {
-        let mut sides = Vec::with_capacity(step.len());
-        for l in &mut step {
-            if let Some(e) = l.error.take() {
-                return Err(e);
+    let mut n = itoa::Buffer::new();
+    let queue = engine.records();
+    while let Some(next) = queue.pop() {
+        let Popped { id, body, side } = next?;
+        match report.as_deref_mut() {
+            // A text row: the id cell, then the row; its text below the table.
+            Some(report) => {
+                scratch.clear();
+                text::put_id(scratch, id);
+                out.write_all(scratch)?;
+                out.write_all(body)?;
+                let told = side.and_then(|b| b.downcast_mut::<std::vec::IntoIter<FlowText>>());
+                if let Some(mut t) = told.and_then(Iterator::next) {
+                    t.renumber(id);
+                    report.absorb(t);
+                }
             }
-            let told = l
-                .side
-                .take()
-                .and_then(|b| b.downcast::<Vec<FlowText>>().ok());
-            sides.push(told.map(|v| v.into_iter()));
-        }
-        let mut n = itoa::Buffer::new();
-        for (s, i) in record_order(&step) {
-            let Some((body, id)) = body(&step, s, i) else {
-                continue;
-            };
-            match report.as_deref_mut() {
-                // A text row: the id cell, then the row; its text below the table.
-                Some(report) => {
-                    scratch.clear();
-                    text::put_id(scratch, id);
-                    out.write_all(scratch)?;
-                    out.write_all(body)?;
-                    let told = sides.get_mut(s).and_then(Option::as_mut);
-                    if let Some(mut t) = told.and_then(Iterator::next) {
-                        t.renumber(id);
-                        report.absorb(t);
-                    }
-                }
-                None => {
-                    out.write_all(JSON_HEAD)?;
-                    out.write_all(n.format(id).as_bytes())?;
-                    out.write_all(body)?;
-                }
+            None => {
+                out.write_all(JSON_HEAD)?;
+                out.write_all(n.format(id).as_bytes())?;
+                out.write_all(body)?;
             }
         }
     }
     Ok(())
-}
-
-/// Item `i` of list `s`: its text after the id, and its global id.
-fn body(step: &[Formatted], s: usize, i: usize) -> Option<(&[u8], FlowId)> {
-    let l = step.get(s)?;
-    let (_, id, range) = l.items.get(i)?;
-    Some((l.text.get(range.clone())?, *id))
 }

@@ -19,8 +19,8 @@ use crate::decode::Decoded;
 use crate::engine::attribution::{Attribution, ShardHosts};
 use crate::engine::merge::{self, Merger, Ordered};
 use crate::engine::shard::{
-    At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Leaving, MakeLeaving, Oldest, Output, Record,
-    Shard, Step,
+    At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Formatted, Leaving, MakeLeaving, Oldest,
+    Output, PART_BYTES, PROVISIONAL, Ran, Record, Shard, Step,
 };
 use crate::engine::{Config, Engine, Stats};
 use crate::flow::{FlowId, Slot};
@@ -34,6 +34,9 @@ pub(super) mod live;
 enum Req {
     /// Records of a batch, after the global ids of the last step's new flows (if any).
     Run(Arc<Batch>, Range<usize>, Vec<FlowId>),
+    /// After a part of a run's formatted records: go on (one thread only; a shard thread goes
+    /// on by itself).
+    More,
     Ids(Vec<FlowId>),
     Oldest(usize, usize),
     Evict(At, Vec<Slot>, Vec<u32>),
@@ -47,9 +50,11 @@ enum Req {
     Host(Arc<HostSnapshot>),
 }
 
-/// A shard's answer (`Ids` has none).
+/// A shard's answer (`Ids` has none). A run's answer may be parts of its formatted records
+/// first (`Part`, [`crate::engine::shard::PART_BYTES`]), then what the whole run produced.
 enum Rep {
     Out(Box<Output>),
+    Part(Box<Formatted>),
     Oldest(Oldest),
     Rows(Vec<ZeekRow>),
     Held(Box<Snapshot>),
@@ -69,8 +74,9 @@ fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
             if !ids.is_empty() {
                 shard.assign_ids(&ids);
             }
-            Some(Rep::Out(Box::new(shard.run(&b, range))))
+            Some(ran(shard.run(&b, range)))
         }
+        Req::More => shard.more().map(ran),
         Req::Ids(ids) => {
             shard.assign_ids(&ids);
             None
@@ -88,6 +94,13 @@ fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
     }
 }
 
+fn ran(r: Ran) -> Rep {
+    match r {
+        Ran::Out(o) => Rep::Out(o),
+        Ran::Part(p) => Rep::Part(p),
+    }
+}
+
 struct Worker {
     tx: SyncSender<Req>,
     rx: Receiver<Rep>,
@@ -98,6 +111,15 @@ struct Worker {
 enum Workers {
     Inline(Vec<(Unit, Option<Rep>)>),
     Threads(Vec<Worker>),
+}
+
+/// Bytes of formatted records a shard hands over at once ([`PART_BYTES`]; the environment's
+/// `TCPLENS_PART_BYTES` makes it smaller, for the tests that split bursts into many parts).
+fn part_bytes() -> usize {
+    std::env::var("TCPLENS_PART_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(PART_BYTES)
 }
 
 /// A shard thread stopped answering (it cannot, short of a bug).
@@ -114,8 +136,9 @@ impl Workers {
         leaving: &MakeLeaving,
     ) -> Result<Workers, String> {
         let shared = view.decode_shared();
+        let part_bytes = part_bytes();
         let make = |i: usize| {
-            let shard = Shard::new(cfg.clone(), &shared, i as u16);
+            let shard = Shard::new(cfg.clone(), &shared, i as u16).with_part_bytes(part_bytes);
             Unit {
                 shard: shard.with_leaving(leaving()),
                 attr: Attribution::new(),
@@ -135,10 +158,18 @@ impl Workers {
                 .name(format!("shard{i}"))
                 .spawn(move || {
                     for req in req_rx.iter() {
-                        if let Some(rep) = serve(&mut unit, req)
-                            && rep_tx.send(rep).is_err()
-                        {
-                            return;
+                        let mut rep = serve(&mut unit, req);
+                        while let Some(r) = rep.take() {
+                            // After a part, the run goes on at once: the next part is
+                            // formatted while the main thread writes this one (the channel's
+                            // bound holds the shard back when the writing is slower).
+                            let more = matches!(r, Rep::Part(_));
+                            if rep_tx.send(r).is_err() {
+                                return;
+                            }
+                            if more {
+                                rep = serve(&mut unit, Req::More);
+                            }
                         }
                     }
                 })
@@ -168,7 +199,11 @@ impl Workers {
 
     fn recv(&mut self, i: usize) -> Result<Rep, Lost> {
         match self {
-            Workers::Inline(v) => v.get_mut(i).and_then(|(_, r)| r.take()).ok_or(Lost),
+            // After a part, the shard goes on when asked for the next.
+            Workers::Inline(v) => {
+                let (unit, rep) = v.get_mut(i).ok_or(Lost)?;
+                rep.take().or_else(|| serve(unit, Req::More)).ok_or(Lost)
+            }
             Workers::Threads(v) => v.get(i).ok_or(Lost)?.rx.recv().map_err(|_| Lost),
         }
     }
@@ -211,6 +246,8 @@ struct Coordinator {
     /// Flows and Zeek connections kept after the last step, over all shards.
     flows: usize,
     conns: usize,
+    /// The output is still open (records are written while the shards' outputs come in).
+    open: bool,
 }
 
 /// A step's outputs, waiting to be written.
@@ -228,6 +265,7 @@ impl Coordinator {
             pending_ids: vec![Vec::new(); n],
             flows: 0,
             conns: 0,
+            open: true,
         }
     }
 
@@ -242,7 +280,7 @@ impl Coordinator {
     ) -> Result<bool, Lost> {
         let mut done: Vec<Done> = Vec::new();
         if let Some((pb, pr)) = self.inflight.take() {
-            let (o, l) = self.collect(&pb, pr.clone())?;
+            let (o, l) = self.collect(&pb, pr.clone(), view, write)?;
             done.push((pb, pr, o, l));
         }
         let b = Arc::new(b);
@@ -254,10 +292,13 @@ impl Coordinator {
             while start + self.step < len {
                 let r = start..start + self.step;
                 self.send_run(&b, r.clone())?;
-                let (o, l) = self.collect(&b, r.clone())?;
+                let (o, l) = self.collect(&b, r.clone(), view, write)?;
                 done.push((b.clone(), r, o, l));
                 start += self.step;
             }
+        }
+        if !self.open {
+            return Ok(false);
         }
         self.send_run(&b, start..len)?;
         self.inflight = Some((b, start..len));
@@ -296,20 +337,66 @@ impl Coordinator {
         Ok(())
     }
 
-    /// The shards' outputs of records `r`, numbered, and of the table bound after them.
-    fn collect(&mut self, b: &Batch, r: Range<usize>) -> Result<(Ordered, Ordered), Lost> {
-        let outs = (0..self.workers.len())
-            .map(|i| match self.workers.recv(i)? {
-                Rep::Out(o) => Ok(*o),
-                _ => Err(Lost),
-            })
-            .collect::<Result<Vec<Output>, Lost>>()?;
+    /// The shards' outputs of records `r`, numbered, and of the table bound after them. The
+    /// records the shards formatted go to `view`'s queue as they come (parts of a burst
+    /// while the shards format the next: [`merge::RecordQueue`]) and are written in report order
+    /// as soon as no shard can still hand over an earlier one.
+    fn collect(
+        &mut self,
+        b: &Batch,
+        r: Range<usize>,
+        view: &mut Engine,
+        write: &mut dyn FnMut(&mut Engine) -> bool,
+    ) -> Result<(Ordered, Ordered), Lost> {
+        let n = self.workers.len();
+        let last = (b.first + r.end as u64).saturating_sub(1);
+        let mut outs: Vec<Option<Output>> = (0..n).map(|_| None).collect();
+        let mut queued = vec![false; n];
+        view.records().expect(n);
+        // Hear first from the shard that holds the writing back.
+        while let Some(i) = view
+            .records()
+            .behind((0..n).filter(|&i| outs.get(i).is_some_and(Option::is_none)))
+        {
+            match self.workers.recv(i)? {
+                Rep::Part(p) => view.records().push(i, *p),
+                Rep::Out(mut o) => {
+                    // Without a flow created in this run (the common case) its records'
+                    // ids are global already: writable before the other shards are done.
+                    if o.records.items.iter().all(|x| x.1 < PROVISIONAL) {
+                        let q = view.records();
+                        q.push(i, std::mem::take(&mut o.records));
+                        q.complete(i..i + 1, (At::record(last), FlowId::MAX));
+                        if let Some(q) = queued.get_mut(i) {
+                            *q = true;
+                        }
+                    }
+                    if let Some(slot) = outs.get_mut(i) {
+                        *slot = Some(*o);
+                    }
+                }
+                _ => return Err(Lost),
+            }
+            self.write(view, write);
+        }
+        let outs: Vec<Output> = outs.into_iter().flatten().collect();
+        if outs.len() != n {
+            return Err(Lost);
+        }
         let ids = self.merger.ids(&outs);
         (self.flows, self.conns) = outs
             .iter()
             .fold((0, 0), |(f, c), o| (f + o.flows, c + o.conns));
-        let ordered = self.merger.order(outs, &ids);
+        let mut ordered = self.merger.order(outs, &ids);
         self.pending_ids = ids;
+        let q = view.records();
+        for (i, rec) in std::mem::take(&mut ordered.records).into_iter().enumerate() {
+            if !queued.get(i).copied().unwrap_or(false) {
+                q.push(i, rec);
+            }
+        }
+        q.complete(0..n, (At::record(last), FlowId::MAX));
+        self.write(view, write);
         let (nf, nc) = merge::victims(self.max_flows, self.flows, self.conns);
         if nf == 0 && nc == 0 {
             return Ok((ordered, Ordered::default()));
@@ -327,7 +414,7 @@ impl Coordinator {
         }
         let mut chosen = merge::choose(&cands, nf, nc);
         let at = At {
-            record: (b.first + r.end as u64).saturating_sub(1),
+            record: last,
             step: Step::Limit,
         };
         let outs = self.workers.all(|i| {
@@ -337,7 +424,21 @@ impl Coordinator {
         (self.flows, self.conns) = outs
             .iter()
             .fold((0, 0), |(f, c), o| (f + o.flows, c + o.conns));
-        Ok((ordered, self.merger.order(outs, &[])))
+        let mut limit = self.merger.order(outs, &[]);
+        let q = view.records();
+        for (i, rec) in std::mem::take(&mut limit.records).into_iter().enumerate() {
+            q.push(i, rec);
+        }
+        q.complete(0..n, (at, FlowId::MAX));
+        self.write(view, write);
+        Ok((ordered, limit))
+    }
+
+    /// Write the records that can be written (the output still open).
+    fn write(&mut self, view: &mut Engine, write: &mut dyn FnMut(&mut Engine) -> bool) {
+        if self.open && view.has_records() {
+            self.open = write(view);
+        }
     }
 }
 
@@ -386,11 +487,9 @@ fn hand_in(
             return false;
         }
     }
-    // Records formatted on the shards are the only output of the reports that have them
-    // (json, text rows without exports): the step's are written at once, in order.
-    view.hand_in_records(o.records);
-    view.hand_in_records(limit.records);
-    !view.has_records() || write(view)
+    // Records formatted on the shards (json, text rows without exports) were written as they
+    // came in ([`Coordinator::collect`]): they are those reports' only output.
+    true
 }
 
 /// Does the next item of `it` belong to record `r`?
@@ -612,7 +711,8 @@ fn finish(
     write: &mut dyn FnMut(&mut Engine) -> bool,
 ) -> Result<(), Lost> {
     if let Some((b, r)) = co.inflight.take() {
-        let (o, limit) = co.collect(&b, r.clone())?;
+        let (o, limit) = co.collect(&b, r.clone(), view, write)?;
+        open &= co.open;
         if open {
             open = hand_in(view, &b, r, o, limit, write);
         }

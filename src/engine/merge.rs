@@ -3,6 +3,7 @@
 //! in (docs/architecture.md#report-order), whatever the number of shards.
 
 use std::cmp::Ordering;
+use std::collections::VecDeque;
 
 use crate::analysis::zeek::{Uid, ZeekRow, conn_order};
 use crate::flow::{FlowId, Slot};
@@ -18,7 +19,7 @@ pub struct Ordered {
     pub evicted: Vec<(At, Flow)>,
     pub rows: Vec<(At, ZeekRow)>,
     /// The records the shards formatted ([`super::shard::RecordFormat`]), one list per
-    /// shard, each in report order: merged as they are written ([`record_order`]).
+    /// shard, each in report order: merged as they are written ([`RecordQueue`]).
     pub records: Vec<Formatted>,
 }
 
@@ -114,26 +115,157 @@ impl Merger {
     }
 }
 
-/// The order to write the records of one step's lists (one per shard, each in report order)
-/// in: (list, item) pairs by [`At`], then flow id.
-pub fn record_order(lists: &[Formatted]) -> Vec<(usize, usize)> {
-    let mut next = vec![0usize; lists.len()];
-    let mut order = Vec::with_capacity(lists.iter().map(|l| l.items.len()).sum());
-    loop {
-        // Flow ids are unique over the shards: no two heads are equal.
-        let head = lists
-            .iter()
-            .zip(&next)
-            .enumerate()
-            .filter_map(|(s, (l, &i))| l.items.get(i).map(|x| ((x.0, x.1), s)))
-            .min();
-        let Some((_, s)) = head else {
-            return order;
-        };
-        if let Some(i) = next.get_mut(s) {
-            order.push((s, *i));
-            *i += 1;
+/// A record's place in report order: when it became final, then its flow id (unique over
+/// the shards).
+pub type Key = (At, FlowId);
+
+/// Records the shards formatted ([`super::shard::RecordFormat`]), waiting to be written in
+/// report order (by [`At`], then flow id, over every shard). Each shard hands its records
+/// over in order, in parts ([`super::shard::PART_BYTES`]: a sweep that ends 100,000s of flows
+/// in one step is not held whole); a record is written once no shard can still hand over one
+/// that comes before it: every other shard has a later record waiting, or has handed over
+/// everything up to it ([`RecordQueue::complete`]).
+#[derive(Debug, Default)]
+pub struct RecordQueue {
+    shards: Vec<Stream>,
+}
+
+/// One shard's parts not written yet, each with how many of its items were.
+#[derive(Debug, Default)]
+struct Stream {
+    parts: VecDeque<(Formatted, usize)>,
+    /// Every record of this shard up to here (included) has been handed over.
+    complete: Option<Key>,
+}
+
+impl Stream {
+    /// Drop the parts written whole (their text freed).
+    fn drop_written(&mut self) {
+        while self
+            .parts
+            .front()
+            .is_some_and(|(p, i)| *i >= p.items.len() && p.error.is_none())
+        {
+            self.parts.pop_front();
         }
+    }
+
+    /// The first record not written yet (found at once after [`Stream::drop_written`]).
+    fn peek(&self) -> Option<Key> {
+        self.parts
+            .iter()
+            .find_map(|(p, i)| p.items.get(*i).map(|x| (x.0, x.1)))
+    }
+}
+
+/// The next record to write ([`RecordQueue::pop`]).
+pub struct Popped<'a> {
+    pub id: FlowId,
+    /// Its text after the flow id.
+    pub body: &'a [u8],
+    /// What the formatter keeps beside its part's records, in their order
+    /// ([`super::shard::RecordFormat::take_side`]).
+    pub side: Option<&'a mut (dyn std::any::Any + Send + Sync)>,
+}
+
+impl RecordQueue {
+    /// `shards` shards hand records over (a shard not heard from yet may hand over any).
+    pub fn expect(&mut self, shards: usize) {
+        if self.shards.len() < shards {
+            self.shards.resize_with(shards, Stream::default);
+        }
+    }
+
+    fn stream(&mut self, shard: usize) -> Option<&mut Stream> {
+        if self.shards.len() <= shard {
+            self.shards.resize_with(shard + 1, Stream::default);
+        }
+        self.shards.get_mut(shard)
+    }
+
+    /// The next records of `shard`, after those it handed over before (global ids); it has
+    /// then handed over everything up to its last one.
+    pub fn push(&mut self, shard: usize, part: Formatted) {
+        let last = part.items.last().map(|x| (x.0, x.1));
+        if part.items.is_empty() && part.error.is_none() {
+            return;
+        }
+        if let Some(s) = self.stream(shard) {
+            s.complete = s.complete.max(last);
+            s.parts.push_back((part, 0));
+        }
+    }
+
+    /// `shards` have handed over every record up to `key` (included).
+    pub fn complete(&mut self, shards: std::ops::Range<usize>, key: Key) {
+        for s in shards {
+            if let Some(s) = self.stream(s) {
+                s.complete = s.complete.max(Some(key));
+            }
+        }
+    }
+
+    /// The shard whose records are known least far among `among` (none waiting, then the
+    /// least complete): the one to hear from next for records to become writable.
+    pub fn behind(&self, among: impl Iterator<Item = usize>) -> Option<usize> {
+        among.min_by_key(|&s| match self.shards.get(s) {
+            Some(st) => (st.peek().is_some(), st.complete),
+            None => (false, None),
+        })
+    }
+
+    /// Whether a record can be written now, or an error reported ([`RecordQueue::pop`]
+    /// would return one).
+    pub fn ready(&self) -> bool {
+        self.failed() || self.writable().is_some()
+    }
+
+    /// A part failed to format: the report cannot be complete.
+    fn failed(&self) -> bool {
+        self.shards
+            .iter()
+            .any(|s| s.parts.iter().any(|(p, _)| p.error.is_some()))
+    }
+
+    /// The shard whose head comes first, if no other shard can still hand over an earlier
+    /// record.
+    fn writable(&self) -> Option<usize> {
+        let (key, s) = self
+            .shards
+            .iter()
+            .enumerate()
+            .filter_map(|(s, st)| st.peek().map(|k| (k, s)))
+            .min()?;
+        let safe = self
+            .shards
+            .iter()
+            .all(|st| st.complete >= Some(key) || st.peek().is_some());
+        safe.then_some(s)
+    }
+
+    /// The next record in report order, if it can be written now; a part's formatting
+    /// error when that part comes first.
+    pub fn pop(&mut self) -> Option<std::io::Result<Popped<'_>>> {
+        if self.failed() {
+            let e = self
+                .shards
+                .iter_mut()
+                .flat_map(|s| s.parts.iter_mut())
+                .find_map(|(p, _)| p.error.take());
+            return e.map(Err);
+        }
+        for st in &mut self.shards {
+            st.drop_written();
+        }
+        let s = self.writable()?;
+        let (p, i) = self.shards.get_mut(s)?.parts.front_mut()?;
+        let (_, id, range) = p.items.get(*i)?.clone();
+        *i += 1;
+        Some(Ok(Popped {
+            id,
+            body: p.text.get(range).unwrap_or(&[]),
+            side: p.side.as_deref_mut(),
+        }))
     }
 }
 
@@ -362,6 +494,49 @@ mod tests {
         );
         assert_eq!(m.ids(&outs[3..]), vec![vec![8]]);
         assert_eq!(m.flows_numbered(), 9);
+    }
+
+    /// Parts of two shards come in one at a time: a record is written only once no shard can
+    /// still hand over an earlier one, and every record is written once, in report order.
+    #[test]
+    fn record_queue_writes_in_order_only_what_is_settled() {
+        let part = |items: &[(u64, FlowId)]| {
+            let mut f = Formatted::default();
+            for &(r, id) in items {
+                let start = f.text.len();
+                f.text.extend_from_slice(format!("{r}:{id};").as_bytes());
+                f.items.push((At::record(r), id, start..f.text.len()));
+            }
+            f
+        };
+        let drain = |q: &mut RecordQueue| {
+            let mut got = String::new();
+            while let Some(p) = q.pop() {
+                got.push_str(std::str::from_utf8(p.expect("no error").body).expect("utf8"));
+            }
+            got
+        };
+        let mut q = RecordQueue::default();
+        q.expect(2);
+        q.push(0, part(&[(5, 1), (5, 4)]));
+        // Shard 1 has handed over nothing: it may still have (5, 0).
+        assert!(!q.ready());
+        assert_eq!(q.behind(0..2), Some(1));
+        q.push(1, part(&[(5, 2)]));
+        assert_eq!(drain(&mut q), "5:1;5:2;");
+        // Shard 1 is done with record 5 and everything before 9.
+        q.complete(1..2, (At::record(8), FlowId::MAX));
+        assert_eq!(drain(&mut q), "5:4;");
+        q.push(0, part(&[(9, 3)]));
+        assert!(
+            !q.ready(),
+            "shard 1 may still hand over an earlier record of 9"
+        );
+        q.push(1, part(&[(9, 7), (10, 0)]));
+        assert_eq!(drain(&mut q), "9:3;");
+        q.complete(0..2, (At::record(10), FlowId::MAX));
+        assert_eq!(drain(&mut q), "9:7;10:0;");
+        assert!(!q.ready());
     }
 
     #[test]

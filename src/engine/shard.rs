@@ -7,6 +7,7 @@
 
 use std::any::Any;
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::analysis::zeek::{ConnOrder, ZeekRow};
 use crate::decode::{DecodeShared, Decoded, Decoder, RawFrame, Segment, Skip};
@@ -108,6 +109,12 @@ impl Batch {
 /// that in bytes of formatted text): a batch's usual output, not a sweep's burst.
 const RESERVE_AT_MOST: usize = 1 << 16;
 
+/// Formatted text a shard hands over at once, about (a record is not split; parts are cut
+/// between records): a sweep that ends 100,000s of flows in one step is handed over in parts
+/// that the main thread writes while the shard formats the next, not in one buffer of
+/// hundreds of MB (docs/architecture.md#sharded-analysis).
+pub const PART_BYTES: usize = 1 << 20;
+
 /// How many of its records ahead a shard asks for the flow index entries to be cached: enough
 /// for a memory access (~100 ns) to complete while the records between are analysed.
 const PREFETCH_AHEAD: usize = 8;
@@ -159,6 +166,14 @@ impl At {
         record: u64::MAX,
         step: Step::End,
     };
+
+    /// During record `record`.
+    pub fn record(record: u64) -> At {
+        At {
+            record,
+            step: Step::Record,
+        }
+    }
 }
 
 /// What a shard produced during a batch (or a bound step, or the end).
@@ -180,6 +195,14 @@ pub struct Output {
     /// The records of the flows that left the table, when the shard formats them
     /// ([`RecordFormat`]; `evicted` is then empty).
     pub records: Formatted,
+}
+
+/// What a shard's run over records hands back: all it produced ([`Output`]), or, when the
+/// records it formatted reach [`PART_BYTES`], the first of them ([`Shard::more`] goes on).
+#[derive(Debug)]
+pub enum Ran {
+    Out(Box<Output>),
+    Part(Box<Formatted>),
 }
 
 /// Formats the report record of a flow that leaves a shard's table, on the shard, at the
@@ -219,7 +242,8 @@ impl std::fmt::Debug for Leaving {
 /// Makes a shard's [`Leaving`] (one per shard).
 pub type MakeLeaving = dyn Fn() -> Leaving + Sync;
 
-/// Records a shard formatted during a step, in report order (by [`At`], then flow id).
+/// Records a shard formatted (during a step, or a part of a step's), in report order (by
+/// [`At`], then flow id).
 #[derive(Default)]
 pub struct Formatted {
     /// The records' text, one after the other.
@@ -248,6 +272,18 @@ pub struct Oldest {
     pub conns: Vec<((i64, ConnOrder), u32)>,
 }
 
+/// Flows that left the table during one step, to format ([`Leaving::Format`]): in flow-id
+/// order (provisional ids order new flows as the global ids will), so that the records are in
+/// report order as they are made.
+#[derive(Debug, Default)]
+struct Leavers {
+    at: Option<At>,
+    flows: Vec<Flow>,
+    /// Indices into `flows` by flow id, and how many are formatted.
+    order: Vec<(FlowId, u32)>,
+    done: usize,
+}
+
 /// One shard: an engine and what it has produced since the last hand-over.
 pub struct Shard {
     engine: Engine,
@@ -257,6 +293,15 @@ pub struct Shard {
     tagged: usize,
     /// What becomes of the flows that leave the table.
     leaving: Leaving,
+    /// Flows left to format before the next record ([`Leaving::Format`]).
+    leavers: Leavers,
+    /// A part of the formatted records is handed over at about this many bytes.
+    part_bytes: usize,
+    /// A record formatted since the last part has a provisional id: no part can be cut
+    /// until the step's end (the main thread numbers the new flows over every shard).
+    provisional: bool,
+    /// The records still to analyse after a part was handed over ([`Shard::more`]).
+    resume: Option<(Arc<Batch>, Range<usize>)>,
 }
 
 impl std::fmt::Debug for Shard {
@@ -284,7 +329,18 @@ impl Shard {
             out: Output::default(),
             tagged: 0,
             leaving: Leaving::HandOver,
+            leavers: Leavers::default(),
+            part_bytes: PART_BYTES,
+            provisional: false,
+            resume: None,
         }
+    }
+
+    /// Hand formatted records over in parts of about `bytes` (at least one record a part;
+    /// tests split bursts with small parts).
+    pub fn with_part_bytes(mut self, bytes: usize) -> Shard {
+        self.part_bytes = bytes.max(1);
+        self
     }
 
     /// What to do with the flows that leave the table (by default, hand them over).
@@ -294,8 +350,25 @@ impl Shard {
     }
 
     /// Analyse the records `range` of a batch: the records this shard owns in full, the others
-    /// for their time.
-    pub fn run(&mut self, batch: &Batch, range: std::ops::Range<usize>) -> Output {
+    /// for their time. Hands back a part of the formatted records when they reach the part
+    /// size, and goes on at [`Shard::more`].
+    pub fn run(&mut self, batch: &Arc<Batch>, range: Range<usize>) -> Ran {
+        self.go(batch.clone(), range)
+    }
+
+    /// After a part: the next one, or what the rest of the records produced; `None` when no
+    /// run was under way.
+    pub fn more(&mut self) -> Option<Ran> {
+        let (batch, range) = self.resume.take()?;
+        self.format_leavers(true);
+        if self.cut_now() {
+            self.resume = Some((batch, range));
+            return Some(Ran::Part(Box::new(self.cut())));
+        }
+        Some(self.go(batch, range))
+    }
+
+    fn go(&mut self, batch: Arc<Batch>, range: Range<usize>) -> Ran {
         let records = batch.records.get(range.clone()).unwrap_or(&[]);
         let owners = batch.owners.get(range.clone()).unwrap_or(&[]);
         let hashes = batch.hashes.get(range.clone()).unwrap_or(&[]);
@@ -336,6 +409,14 @@ impl Shard {
                 record: batch.first + i as u64,
                 step: Step::Record,
             });
+            // Only a record during which flows left adds to the formatted records.
+            if self.leavers.at.is_some() {
+                self.format_leavers(true);
+                if self.cut_now() {
+                    self.resume = Some((batch.clone(), i + 1..range.end));
+                    return Ran::Part(Box::new(self.cut()));
+                }
+            }
         }
         let out = self.hand_over();
         // The next batch likely produces as much: its lists start at this one's lengths
@@ -350,12 +431,78 @@ impl Shard {
         self.out
             .records
             .text
-            .reserve(out.records.text.len().min(RESERVE_AT_MOST * 64));
+            .reserve(out.records.text.len().min(self.part_bytes));
         self.out
             .records
             .items
             .reserve(like(out.records.items.len()));
-        out
+        Ran::Out(Box::new(out))
+    }
+
+    /// Whether to hand the records formatted so far over as a part now.
+    fn cut_now(&self) -> bool {
+        !self.provisional && self.out.records.text.len() >= self.part_bytes
+    }
+
+    /// The records formatted so far, as a part; the next ones start a new buffer.
+    fn cut(&mut self) -> Formatted {
+        let rec = &mut self.out.records;
+        let room = (rec.text.capacity(), rec.items.capacity());
+        let mut part = std::mem::replace(
+            rec,
+            Formatted {
+                text: Vec::with_capacity(room.0),
+                items: Vec::with_capacity(room.1),
+                ..Formatted::default()
+            },
+        );
+        if let Leaving::Format(fmt) = &mut self.leaving {
+            part.side = fmt.take_side();
+        }
+        part
+    }
+
+    /// Format the flows that left the table (all of them, or, when `parts`, until a part is
+    /// full), each freed once all are formatted.
+    fn format_leavers(&mut self, parts: bool) {
+        let Leaving::Format(fmt) = &mut self.leaving else {
+            return;
+        };
+        let l = &mut self.leavers;
+        let Some(at) = l.at else {
+            return;
+        };
+        let rec = &mut self.out.records;
+        while let Some(&(id, k)) = l.order.get(l.done) {
+            if parts && !self.provisional && rec.text.len() >= self.part_bytes {
+                return;
+            }
+            l.done += 1;
+            let Some(f) = l.flows.get(k as usize) else {
+                continue;
+            };
+            let start = rec.text.len();
+            match fmt.record(f, &self.engine, &mut rec.text) {
+                Ok(body) => {
+                    rec.items.push((at, id, body..rec.text.len()));
+                    self.provisional |= id >= PROVISIONAL;
+                }
+                Err(err) => {
+                    rec.text.truncate(start);
+                    rec.error.get_or_insert(err);
+                }
+            }
+        }
+        // All formatted: the flows are freed here, on the shard's thread, and the list's
+        // room is kept for the next evictions.
+        l.at = None;
+        l.order.clear();
+        l.done = 0;
+        l.flows.clear();
+        let e = &mut self.engine;
+        if e.evicted_out.is_empty() && e.evicted_out.capacity() < l.flows.capacity() {
+            std::mem::swap(&mut e.evicted_out, &mut l.flows);
+        }
     }
 
     /// Move what the engine produced during the last step into the output, tagged `at`.
@@ -377,25 +524,16 @@ impl Shard {
             match &mut self.leaving {
                 // Its events were released when it left; nothing else of it is reported.
                 Leaving::Free => e.evicted_out.clear(),
-                Leaving::Format(fmt) => {
-                    // In flow-id order (provisional ids order new flows as the global ids
-                    // will): the items are then in report order as they are made.
-                    let mut gone = std::mem::take(&mut e.evicted_out);
-                    gone.sort_unstable_by_key(|f| f.id);
-                    let rec = &mut self.out.records;
-                    // Each flow is freed here, on the shard's thread, once formatted.
-                    for f in gone.drain(..) {
-                        let start = rec.text.len();
-                        match fmt.record(&f, e, &mut rec.text) {
-                            Ok(body) => rec.items.push((at, f.id, body..rec.text.len())),
-                            Err(err) => {
-                                rec.text.truncate(start);
-                                rec.error.get_or_insert(err);
-                            }
-                        }
-                    }
-                    // The list's room is kept for the next evictions.
-                    e.evicted_out = gone;
+                // Formatted by the caller ([`Shard::format_leavers`]), in flow-id order:
+                // sorted by index, not moved (a flow is several hundred bytes).
+                Leaving::Format(_) => {
+                    let l = &mut self.leavers;
+                    l.at = Some(at);
+                    std::mem::swap(&mut l.flows, &mut e.evicted_out);
+                    l.order
+                        .extend(l.flows.iter().enumerate().map(|(k, f)| (f.id, k as u32)));
+                    l.order.sort_unstable();
+                    l.done = 0;
                 }
                 Leaving::HandOver => self
                     .out
@@ -412,6 +550,7 @@ impl Shard {
     /// What the last step produced, each list in report order (so that the main thread
     /// only merges the shards' lists: sorting here spreads the work over the shard threads).
     fn hand_over(&mut self) -> Output {
+        self.provisional = false;
         self.out.flows = self.engine.flows.len();
         self.out.conns = self.engine.zeek.len();
         if let Leaving::Format(fmt) = &mut self.leaving {
@@ -448,6 +587,7 @@ impl Shard {
     pub fn advance(&mut self, now: Ts, at: At) -> Output {
         self.engine.advance(now);
         self.collect(at);
+        self.format_leavers(false);
         self.hand_over()
     }
 
@@ -490,6 +630,7 @@ impl Shard {
         }
         self.engine.zeek.evict_slots(conns);
         self.collect(at);
+        self.format_leavers(false);
         self.hand_over()
     }
 
@@ -554,26 +695,15 @@ impl Engine {
         self.handed_rows.extend(rows);
     }
 
-    /// Records the shards formatted during one step ([`RecordFormat`]), one list per shard
-    /// with global flow ids, for the reports.
-    pub fn hand_in_records(&mut self, records: Vec<Formatted>) {
-        if records
-            .iter()
-            .any(|r| !r.items.is_empty() || r.error.is_some())
-        {
-            self.handed_records.push(records);
-        }
+    /// The records the shards formatted ([`RecordFormat`]), with global flow ids, waiting
+    /// to be written in report order.
+    pub fn records(&mut self) -> &mut merge::RecordQueue {
+        &mut self.handed_records
     }
 
-    /// Whether records were handed in since the last [`Engine::take_records`].
+    /// Whether a record handed in can be written now.
     pub fn has_records(&self) -> bool {
-        !self.handed_records.is_empty()
-    }
-
-    /// The records handed in, step by step (each step's lists to merge by [`At`] and flow
-    /// id: [`merge::record_order`]).
-    pub fn take_records(&mut self) -> Vec<Vec<Formatted>> {
-        std::mem::take(&mut self.handed_records)
+        self.handed_records.ready()
     }
 
     /// End of a sharded run: the shards' tables of remaining flows and the summed counters.

@@ -187,7 +187,7 @@ pub struct FlowText {
     counts: (Verdict, crate::tcp::HandshakeClass, crate::tcp::CloseClass),
     stale: Option<String>,
     life: Vec<String>,
-    advice: Vec<std::borrow::Cow<'static, str>>,
+    advice: crate::tcp::advice::Advice,
 }
 
 impl FlowText {

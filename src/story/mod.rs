@@ -6,7 +6,7 @@
 pub mod middlebox;
 
 use crate::engine::{Engine, Flow};
-use crate::tcp::advice::{PathLimit, advise};
+use crate::tcp::advice::{Advice, PathLimit, advise};
 use crate::tcp::life::EvidenceKind;
 use crate::tcp::life::{Evidence, IdleKilled, KilledBy, MiddleboxReset, StaleEpisode};
 use crate::tcp::{NativeSummary, Stale};
@@ -20,7 +20,7 @@ pub struct Story {
     pub idle_killed: Option<IdleKilled>,
     /// A RST that is not the peer's: another TTL, or an idle kill past the path's limit.
     pub middlebox_reset: Option<MiddleboxReset>,
-    pub advice: Vec<std::borrow::Cow<'static, str>>,
+    pub advice: Advice,
     /// The stale verdict as shown (see [`shown`]).
     pub stale: Option<Stale>,
     /// The idle limit inferred for the connection's pair of networks, when the cross-flow

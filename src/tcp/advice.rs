@@ -62,6 +62,56 @@ const SET_KEEPALIVE: &str = "set SO_KEEPALIVE with TCP_KEEPIDLE=30, TCP_KEEPINTV
      (a silent peer is found within 60 s) and TCP_USER_TIMEOUT=60000 so unacknowledged data \
      fails as soon";
 
+/// A connection's advice sentences, in order. The first is held in place: most advised
+/// connections get one sentence (every unanswered SYN of a flood gets the fixed one), and a
+/// list allocated for it per connection was a measurable share of the json and text reports
+/// on many short connections (BENCHMARKS.md "Issue 17").
+#[derive(Clone, Debug, PartialEq)]
+pub enum Advice {
+    One([Cow<'static, str>; 1]),
+    /// None (no allocation while empty), or two and more.
+    Many(Vec<Cow<'static, str>>),
+}
+
+impl Default for Advice {
+    fn default() -> Self {
+        Advice::Many(Vec::new())
+    }
+}
+
+impl Advice {
+    pub fn push(&mut self, a: Cow<'static, str>) {
+        match self {
+            Advice::Many(v) if v.is_empty() => *self = Advice::One([a]),
+            Advice::Many(v) => v.push(a),
+            Advice::One([first]) => {
+                let first = std::mem::take(first);
+                *self = Advice::Many(vec![first, a]);
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Advice {
+    type Target = [Cow<'static, str>];
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Advice::One(a) => a,
+            Advice::Many(v) => v,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Advice {
+    type Item = &'a Cow<'static, str>;
+    type IntoIter = std::slice::Iter<'a, Cow<'static, str>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 /// The advice for one connection; empty when there is nothing to change. Fixed sentences are
 /// borrowed, not copied: a SYN flood gives every connection one.
 pub fn advise(
@@ -69,8 +119,8 @@ pub fn advise(
     episodes: &[StaleEpisode],
     limit: Option<&PathLimit>,
     cfg: &NativeConfig,
-) -> Vec<Cow<'static, str>> {
-    let mut out = Vec::new();
+) -> Advice {
+    let mut out = Advice::default();
     let ka = s.keepalive.as_ref();
     let stale_now = s.stale.is_some();
     let was_stale = !episodes.is_empty();

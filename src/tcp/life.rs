@@ -564,16 +564,22 @@ fn syn_budget(r: u32) -> f64 {
 pub fn syn_give_up(times: &[Ts], synack: bool, now: Ts, rules: &SynRules) -> Option<Ts> {
     let t0 = *times.first()?;
     let n = times.len() - 1; // retransmissions seen
-    let gaps: Vec<f64> = times.windows(2).map(|w| w[1].since(w[0])).collect();
-    let base = gaps.first().copied().unwrap_or(TIMEOUT_INIT).max(0.05);
+    // The gaps between transmissions (`n` of them), read in place: no list is allocated (a
+    // flood's retransmitted SYNs are told by the 100,000).
+    let gaps = || {
+        times.windows(2).map(|w| match w {
+            [a, b] => b.since(*a),
+            _ => 0.0,
+        })
+    };
+    let base = gaps().next().unwrap_or(TIMEOUT_INIT).max(0.05);
     // Linear gaps: the leading gaps within 25 % of the first.
-    let equal = gaps
-        .iter()
-        .take_while(|g| (**g / base - 1.0).abs() <= 0.25)
+    let equal = gaps()
+        .take_while(|g| (*g / base - 1.0).abs() <= 0.25)
         .count();
     let linear = if synack {
         0
-    } else if equal < gaps.len() {
+    } else if equal < n {
         // A longer gap came after them: the last equal gap follows retransmission L.
         (equal as u32).saturating_sub(1)
     } else {

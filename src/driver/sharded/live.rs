@@ -79,7 +79,7 @@ impl Coordinator {
         let Some((b, r)) = self.inflight.take() else {
             return Ok(true);
         };
-        let (o, limit) = self.collect(&b, r.clone())?;
+        let (o, limit) = self.collect(&b, r.clone(), view, write)?;
         Ok(hand_in(view, &b, r, o, limit, write))
     }
 
