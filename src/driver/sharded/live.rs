@@ -226,7 +226,7 @@ fn capture_loop<W: Write>(
                     data: &r.data,
                     orig_len: r.orig_len,
                 };
-                batch.push((r.ts, decoder.decode(&raw)), shards);
+                batch.push_frame(&raw, &mut decoder, shards);
                 if batch.is_full() {
                     let next = batch.next();
                     let b = std::mem::replace(&mut batch, next);
