@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 
 use crate::capture::FileSource;
-use crate::decode::{self, DecodeOptions, RawFrame, Segment, TcpFlags};
+use crate::decode::{self, DecodeOptions, RawFrame, Segment};
 use crate::engine::{Config, Engine, Flow};
 use crate::flow::FlowKey;
 use crate::timeseq::store::SeriesStore;
@@ -414,25 +414,10 @@ pub fn save_pcap<P: AsRef<Path>>(
 
 fn probe_segment(t: &LadderTarget) -> Segment {
     Segment {
-        frame: 0,
         ts: t.first_ts,
         src: t.orig,
         dst: t.resp,
-        seq: 0,
-        ack: 0,
-        flags: TcpFlags(0),
-        window: 0,
-        payload_len: 0,
-        captured_payload_len: 0,
-        ip_len: 0,
-        options: Default::default(),
-        checksum: Default::default(),
-        ip_len_from_capture: false,
-        len_past_frame: false,
-        amsdu_rest: 0,
-        reassembled: false,
-        tunnel: crate::decode::TunnelId::NONE,
-        ip: Default::default(),
+        ..Segment::BLANK
     }
 }
 
