@@ -18,42 +18,88 @@ pub use crate::display::escape_field;
 /// A report line's bytes: on the stack up to 512 bytes (any ordinary row), spilling to the heap
 /// beyond (long escaped histories).
 pub(crate) struct Line {
-    buf: [u8; 512],
-    len: usize,
+    head: Fixed<512>,
     spill: Vec<u8>,
 }
 
 impl Line {
     pub(crate) fn new() -> Line {
         Line {
-            buf: [0; 512],
-            len: 0,
+            head: Fixed::new(),
             spill: Vec::new(),
         }
     }
 
     #[inline]
     pub(crate) fn put(&mut self, b: &[u8]) {
-        if self.spill.is_empty()
-            && let Some(dst) = self.buf.get_mut(self.len..self.len + b.len())
-        {
-            dst.copy_from_slice(b);
-            self.len += b.len();
-            return;
-        }
         if self.spill.is_empty() {
-            self.spill
-                .extend_from_slice(self.buf.get(..self.len).unwrap_or(&[]));
+            if let Some(dst) = self.head.take(b.len()) {
+                dst.copy_from_slice(b);
+                return;
+            }
+            self.spill.extend_from_slice(self.head.as_bytes());
         }
         self.spill.extend_from_slice(b);
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
         if self.spill.is_empty() {
-            self.buf.get(..self.len).unwrap_or(&[])
+            self.head.as_bytes()
         } else {
             &self.spill
         }
+    }
+}
+
+/// Text written into an array on the stack (a row, an address), for the writers that know the
+/// most they write: what would not fit is not written (callers size `N` for their longest
+/// text, or, as [`Line`], go on elsewhere when [`Fixed::take`] refuses).
+pub(crate) struct Fixed<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Fixed<N> {
+    pub(crate) const fn new() -> Self {
+        Fixed {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// The next `n` bytes, counted as written, for the caller to fill in place; none (and
+    /// nothing counted) when they do not fit.
+    #[inline]
+    pub(crate) fn take(&mut self, n: usize) -> Option<&mut [u8]> {
+        let at = self.len;
+        let d = self.buf.get_mut(at..at + n)?;
+        self.len = at + n;
+        Some(d)
+    }
+
+    #[inline]
+    pub(crate) fn put(&mut self, b: &[u8]) {
+        if let Some(d) = self.take(b.len()) {
+            d.copy_from_slice(b);
+        }
+    }
+
+    /// Forget the last `n` bytes written.
+    #[inline]
+    pub(crate) fn unput(&mut self, n: usize) {
+        self.len = self.len.saturating_sub(n);
+    }
+
+    /// The last byte written.
+    #[inline]
+    pub(crate) fn last_mut(&mut self) -> Option<&mut u8> {
+        let i = self.len.checked_sub(1)?;
+        self.buf.get_mut(i)
     }
 }
 
@@ -101,16 +147,12 @@ pub(crate) fn write_addr(out: &mut impl Put, a: std::net::IpAddr) -> io::Result<
 /// text and Zeek writers all copy it.
 pub(crate) struct AddrText {
     /// Room for the longest (39 bytes) and the four-byte octet copies of [`AddrText::v4`].
-    buf: [u8; 48],
-    len: usize,
+    text: Fixed<48>,
 }
 
 impl AddrText {
     pub(crate) fn of(a: std::net::IpAddr) -> AddrText {
-        let mut t = AddrText {
-            buf: [0; 48],
-            len: 0,
-        };
+        let mut t = AddrText { text: Fixed::new() };
         match a {
             std::net::IpAddr::V4(v4) => t.v4(v4.octets()),
             std::net::IpAddr::V6(v6) => t.v6(v6),
@@ -119,30 +161,26 @@ impl AddrText {
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or(&[])
+        self.text.as_bytes()
     }
 
     #[inline]
     fn push(&mut self, b: &[u8]) {
-        if let Some(d) = self.buf.get_mut(self.len..self.len + b.len()) {
-            d.copy_from_slice(b);
-            self.len += b.len();
-        }
+        self.text.put(b);
     }
 
     fn v4(&mut self, octets: [u8; 4]) {
         // Each octet's digits and a dot from a table (four bytes copied whatever the digit
-        // count), then the last dot dropped.
+        // count, the unused digits taken back), then the last dot dropped.
         for o in octets {
             let [n, d0, d1, d2] = OCTETS.get(o as usize).copied().unwrap_or_default();
-            let at = self.len;
             self.push(&[d0, d1, d2, b'.']);
-            self.len = at + n as usize + 1;
-            if let Some(dot) = self.buf.get_mut(self.len - 1) {
+            self.text.unput(3 - (n as usize).min(3));
+            if let Some(dot) = self.text.last_mut() {
                 *dot = b'.';
             }
         }
-        self.len -= 1;
+        self.text.unput(1);
     }
 
     fn v6(&mut self, a: std::net::Ipv6Addr) {
@@ -183,14 +221,13 @@ impl AddrText {
                 self.push(b":");
             }
             let n = (16 - g.leading_zeros() as usize).div_ceil(4).max(1);
-            if let Some(d) = self.buf.get_mut(self.len..self.len + n) {
+            if let Some(d) = self.text.take(n) {
                 let mut v = g;
                 for x in d.iter_mut().rev() {
                     let d = (v & 15) as u8;
                     *x = if d < 10 { b'0' + d } else { b'a' + d - 10 };
                     v >>= 4;
                 }
-                self.len += n;
             }
         }
     }

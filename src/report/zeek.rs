@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
+use super::Fixed;
 use crate::analysis::zeek::ZeekRow;
 #[cfg(doc)]
 use crate::time::MicrosFmt;
@@ -172,36 +173,28 @@ const ROW_MAX: usize = 768;
 /// A row's bytes. Every field is bounded, so a row always fits; a write that would not is
 /// dropped rather than panicking.
 struct Row {
-    buf: [u8; ROW_MAX],
-    len: usize,
+    text: Fixed<ROW_MAX>,
 }
 
 impl Row {
     fn new() -> Row {
-        Row {
-            buf: [0; ROW_MAX],
-            len: 0,
-        }
+        Row { text: Fixed::new() }
     }
 
     fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or(&[])
+        self.text.as_bytes()
     }
 
     #[inline]
     fn put(&mut self, b: &[u8]) {
-        if let Some(d) = self.buf.get_mut(self.len..self.len + b.len()) {
-            d.copy_from_slice(b);
-            self.len += b.len();
-        }
+        self.text.put(b);
     }
 
     /// [`Row::put`] of a length known at compile time (a few moves, no call).
     #[inline]
     fn put_n<const N: usize>(&mut self, b: &[u8; N]) {
-        if let Some(d) = self.buf.get_mut(self.len..self.len + N) {
+        if let Some(d) = self.text.take(N) {
             d.copy_from_slice(b);
-            self.len += N;
         }
     }
 
@@ -209,7 +202,7 @@ impl Row {
     #[inline]
     fn num(&mut self, mut v: u64) {
         let n = v.checked_ilog10().map_or(1, |d| d as usize + 1);
-        if let Some(d) = self.buf.get_mut(self.len..self.len + n) {
+        if let Some(d) = self.text.take(n) {
             let mut i = n;
             while v >= 10 && i >= 2 {
                 let p = pair((v % 100) as usize);
@@ -224,7 +217,6 @@ impl Row {
             {
                 *x = b'0' + v as u8;
             }
-            self.len += n;
         }
     }
 
