@@ -68,9 +68,7 @@ impl Batch {
     /// a call moves it twice).
     #[inline]
     pub fn push(&mut self, rec: Record, shards: usize) {
-        let hash = key_hash(&rec.1);
-        self.owners.push(owner_of(hash, shards));
-        self.hashes.push(hash.unwrap_or(0));
+        self.mark(key_hash(&rec.1), shards);
         self.records.push(rec);
     }
 
@@ -86,6 +84,12 @@ impl Batch {
         };
         decoder.decode_into(raw, d);
         let hash = key_hash(d);
+        self.mark(hash, shards);
+    }
+
+    /// Note a record's key hash and the shard that owns it.
+    #[inline]
+    fn mark(&mut self, hash: Option<u64>, shards: usize) {
         self.owners.push(owner_of(hash, shards));
         self.hashes.push(hash.unwrap_or(0));
     }
