@@ -444,7 +444,7 @@ fn run_live(
     let mut host = attribution::HostLink::start(cli);
     if interactive {
         exports.set_live(iface, capture.counters.clone());
-        let tui = (theme(cli), host.take(), exports);
+        let tui = (theme(cli), host.take(), exports, threads(cli));
         return run_tui_live(capture, iface, cfg, stop, tui);
     }
 
@@ -603,22 +603,36 @@ fn run_tui_live(
     iface: &str,
     cfg: Config,
     stop: Arc<AtomicBool>,
-    (theme, host, exports): (
+    (theme, host, exports, shards): (
         crate::tui::theme::Theme,
         Option<attribution::HostLink>,
         Exports,
+        usize,
     ),
 ) -> Result<u8, Error> {
     let (_, dummy) = std::sync::mpsc::sync_channel(1);
     let rx = std::mem::replace(&mut capture.rx, dummy);
     let counters = capture.counters.clone();
-    let feed = feed::spawn_live_exporting(
-        (Engine::new(cfg), rx, capture.linktype, counters),
-        iface,
-        host,
-        Ts::now,
-        exports,
-    );
+    // On the shards (docs/architecture.md#the-terminal-ui-on-shards); the exports read the
+    // flows as they leave: with them, one engine.
+    let feed = if exports.is_empty() {
+        feed::spawn_live_sharded(
+            &cfg,
+            shards,
+            (rx, capture.linktype, counters),
+            iface,
+            host,
+            Ts::now,
+        )
+    } else {
+        feed::spawn_live_exporting(
+            (Engine::new(cfg), rx, capture.linktype, counters),
+            iface,
+            host,
+            Ts::now,
+            exports,
+        )
+    };
     let res = match feed {
         Ok(mut feed) => {
             let r = offline::run_tui(&mut feed, &stop, theme);

@@ -37,7 +37,9 @@ use crate::export::Exports;
 
 mod exports;
 mod loading;
+pub(in crate::driver) mod parts;
 
+pub use super::sharded::live_ui::spawn_live_sharded;
 pub use loading::{Loaded, LoadingSource, spawn_loading, spawn_loading_exporting};
 
 /// Segments the live/replay ladder ring keeps, all flows together (128 bytes each: 32 MiB).
@@ -66,6 +68,39 @@ pub enum Request {
     Detail(FlowId, Sender<Option<FlowDetail>>),
     Series(LadderTarget, Sender<Series>),
     Ladder(LadderTarget, usize, usize, Sender<LadderPage>),
+}
+
+/// The analysis side's ends of the channels to the UI ([`FeedSource`] holds the others).
+pub(in crate::driver) struct Ends {
+    pub ctl: Arc<FeedControl>,
+    pub snaps: SyncSender<Snapshot>,
+    pub requests: Receiver<Request>,
+    /// Row buffers of snapshots the UI replaced, for reuse (at most one waiting).
+    pub spare: Receiver<Vec<FlowRow>>,
+}
+
+/// The channels between an analysis thread and the UI: one snapshot in flight, requests,
+/// one spare row buffer.
+pub(in crate::driver) fn channels(ctl: Arc<FeedControl>, live: bool) -> (Ends, FeedSource) {
+    let (stx, srx) = mpsc::sync_channel(1);
+    let (rtx, rrx) = mpsc::channel();
+    let (btx, brx) = mpsc::sync_channel(1);
+    let ends = Ends {
+        ctl: Arc::clone(&ctl),
+        snaps: stx,
+        requests: rrx,
+        spare: brx,
+    };
+    let s = FeedSource {
+        snaps: srx,
+        requests: rtx,
+        spare: btx,
+        ctl,
+        replay: !live,
+        first: true,
+        handle: None,
+    };
+    (ends, s)
 }
 
 /// The engine's side: feeding, ring, rates, requests, publishing.
@@ -117,9 +152,7 @@ impl Analysis {
         live: bool,
         ring: usize,
     ) -> (Analysis, FeedSource) {
-        let (stx, srx) = mpsc::sync_channel(1);
-        let (rtx, rrx) = mpsc::channel();
-        let (btx, brx) = mpsc::sync_channel(1);
+        let (ends, s) = channels(Arc::clone(&ctl), live);
         let decoder = engine.new_decoder();
         let a = Analysis {
             engine,
@@ -132,10 +165,10 @@ impl Analysis {
                 Rates::default()
             },
             decoder,
-            ctl: Arc::clone(&ctl),
-            snaps: stx,
-            requests: rrx,
-            spare: brx,
+            ctl: ends.ctl,
+            snaps: ends.snaps,
+            requests: ends.requests,
+            spare: ends.spare,
             generation: 0,
             last_publish: None,
             interval: PUBLISH_EVERY,
@@ -151,15 +184,6 @@ impl Analysis {
             host: None,
             exports: Exports::default(),
             export_error: None,
-        };
-        let s = FeedSource {
-            snaps: srx,
-            requests: rtx,
-            spare: btx,
-            ctl,
-            replay: !live,
-            first: true,
-            handle: None,
         };
         (a, s)
     }
@@ -254,15 +278,7 @@ impl Analysis {
                     }
                 }
                 Request::Ladder(t, start, limit, tx) => {
-                    let mut page = self.ring.page(&t, start, limit);
-                    if start == 0 && self.ring.is_full() && page.error.is_none() {
-                        page.error = Some(format!(
-                            "older segments fell out of the live ring (the last {} of all \
-                             connections are kept)",
-                            self.ring.capacity()
-                        ));
-                    }
-                    let _ = tx.send(page);
+                    let _ = tx.send(ring_page(&mut self.ring, &t, start, limit));
                 }
             }
         }
@@ -322,6 +338,24 @@ impl Analysis {
     }
 }
 
+/// A ladder page of the connection `t` from the ring, saying so when older segments fell out.
+pub(in crate::driver) fn ring_page(
+    ring: &mut RingLadder,
+    t: &LadderTarget,
+    start: usize,
+    limit: usize,
+) -> LadderPage {
+    let mut page = ring.page(t, start, limit);
+    if start == 0 && ring.is_full() && page.error.is_none() {
+        page.error = Some(format!(
+            "older segments fell out of the live ring (the last {} of all connections are \
+             kept)",
+            ring.capacity()
+        ));
+    }
+    page
+}
+
 /// Retransmissions as the engine flags them, frame by frame: each flow's retransmission
 /// counters are compared with what they were at its previous frame (flow ids are table
 /// slots, so the memory is bounded by the flow table).
@@ -368,6 +402,11 @@ pub struct FeedSource {
 }
 
 impl FeedSource {
+    /// The analysis thread, stopped and waited for with the source.
+    pub(in crate::driver) fn set_handle(&mut self, h: JoinHandle<()>) {
+        self.handle = Some(h);
+    }
+
     /// Stop the analysis thread and wait for it.
     pub fn stop(&mut self) {
         self.ctl.stop.store(true, Ordering::Relaxed);

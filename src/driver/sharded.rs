@@ -19,16 +19,21 @@ use crate::decode::Decoded;
 use crate::engine::attribution::{Attribution, ShardHosts};
 use crate::engine::merge::{self, Merger, Ordered};
 use crate::engine::shard::{
-    At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Formatted, Leaving, MakeLeaving, Oldest,
-    Output, PART_BYTES, PROVISIONAL, Ran, Record, Shard, Step,
+    At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Beside, Formatted, Leaving, MakeLeaving,
+    Oldest, Output, PART_BYTES, PROVISIONAL, Ran, Record, Shard, Step,
 };
 use crate::engine::{Config, Engine, Stats};
 use crate::flow::{FlowId, Slot};
 use crate::host::HostSnapshot;
 use crate::metrics::Snapshot;
 use crate::time::Ts;
+use crate::timeseq::store::SeriesStore;
+use crate::tui::FlowDetail;
+use crate::tui::ladder::LadderTarget;
+use live_ui::{ShardKeep, SnapAsk, SnapPart};
 
 pub(super) mod live;
+pub(super) mod live_ui;
 
 /// A request to a shard.
 enum Req {
@@ -48,6 +53,14 @@ enum Req {
     Held,
     /// Live process attribution: join a new host snapshot with the shard's flows.
     Host(Arc<HostSnapshot>),
+    /// Terminal UI: keep the connections' segments for the graphs (in so many bytes).
+    Keep(usize),
+    /// Terminal UI: this shard's part of a snapshot.
+    Snap(Arc<SnapAsk>),
+    /// Terminal UI: the detail of a flow, if this shard holds it (with attribution if asked).
+    Detail(FlowId, bool),
+    /// Terminal UI: a copy of a connection's kept segments, for its graphs.
+    Series(LadderTarget),
 }
 
 /// A shard's answer (`Ids` has none). A run's answer may be parts of its formatted records
@@ -59,36 +72,47 @@ enum Rep {
     Rows(Vec<ZeekRow>),
     Held(Box<Snapshot>),
     Host(Box<ShardHosts>),
+    Snap(Box<SnapPart>),
+    Detail(Option<Box<FlowDetail>>),
+    Series(Option<Box<(FlowId, SeriesStore)>>),
 }
 
-/// A shard and, live, its part of process attribution (the pins of its own flows).
+/// A shard and, live, its part of process attribution (the pins of its own flows) and, for
+/// the terminal UI, its connections' segments ([`live_ui`]).
 struct Unit {
     shard: Shard,
     attr: Attribution,
+    keep: Option<ShardKeep>,
 }
 
 fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
-    let shard = &mut unit.shard;
     match req {
         Req::Run(b, range, ids) => {
             if !ids.is_empty() {
-                shard.assign_ids(&ids);
+                unit.assign_ids(&ids);
             }
-            Some(ran(shard.run(&b, range)))
+            let keep = unit.keep.as_mut().map(|k| k as &mut dyn Beside);
+            Some(ran(unit.shard.run_beside(&b, range, keep)))
         }
-        Req::More => shard.more().map(ran),
+        Req::More => {
+            let keep = unit.keep.as_mut().map(|k| k as &mut dyn Beside);
+            unit.shard.more_beside(keep).map(ran)
+        }
         Req::Ids(ids) => {
-            shard.assign_ids(&ids);
+            unit.assign_ids(&ids);
             None
         }
-        Req::Oldest(f, c) => Some(Rep::Oldest(shard.oldest(f, c))),
-        Req::Evict(at, f, c) => Some(Rep::Out(Box::new(shard.evict(at, &f, &c)))),
-        Req::Finish => Some(Rep::Out(Box::new(shard.finish()))),
-        Req::Rows => Some(Rep::Rows(shard.finish_rows())),
-        Req::Advance(now, at) => Some(Rep::Out(Box::new(shard.advance(now, at)))),
-        Req::Held => Some(Rep::Held(Box::new(Snapshot::held(shard.engine())))),
+        Req::Keep(..) | Req::Snap(_) | Req::Detail(..) | Req::Series(_) => {
+            live_ui::serve(unit, req)
+        }
+        Req::Oldest(f, c) => Some(Rep::Oldest(unit.shard.oldest(f, c))),
+        Req::Evict(at, f, c) => Some(Rep::Out(Box::new(unit.shard.evict(at, &f, &c)))),
+        Req::Finish => Some(Rep::Out(Box::new(unit.shard.finish()))),
+        Req::Rows => Some(Rep::Rows(unit.shard.finish_rows())),
+        Req::Advance(now, at) => Some(Rep::Out(Box::new(unit.shard.advance(now, at)))),
+        Req::Held => Some(Rep::Held(Box::new(Snapshot::held(unit.shard.engine())))),
         Req::Host(snap) => {
-            unit.attr.update(snap, shard.engine());
+            unit.attr.update(snap, unit.shard.engine());
             Some(Rep::Host(Box::new(unit.attr.shard_part())))
         }
     }
@@ -142,6 +166,7 @@ impl Workers {
             Unit {
                 shard: shard.with_leaving(leaving()),
                 attr: Attribution::new(),
+                keep: None,
             }
         };
         if shards <= 1 || !threads {

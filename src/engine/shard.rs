@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::analysis::zeek::{ConnOrder, ZeekRow};
-use crate::decode::{DecodeShared, Decoded, Decoder, RawFrame, Segment, Skip};
+use crate::decode::{DecodeShared, Decoded, Decoder, Endpoint, RawFrame, Segment, Skip};
 use crate::flow::key::pair_hash;
 use crate::flow::{FlowId, FlowTable, Slot};
 use crate::time::Ts;
@@ -137,6 +137,12 @@ pub fn key_hash(d: &Result<Decoded, Skip>) -> Option<u64> {
     }
 }
 
+/// The shard that holds the connection between `a` and `b` (either way round), of `shards`:
+/// where the terminal UI asks for a connection's graphs.
+pub fn owner_of_pair(a: &Endpoint, b: &Endpoint, shards: usize) -> usize {
+    usize::from(owner_of(Some(pair_hash(a, b)), shards))
+}
+
 /// The shard that analyses a record, from its [`key_hash`]: a TCP segment's and an ICMP
 /// error's by the hash of the (quoted) flow's key; everything else is counted by shard 0
 /// (neighbour messages reach every shard's table, see [`Engine::observe`]).
@@ -245,6 +251,19 @@ impl std::fmt::Debug for Leaving {
 
 /// Makes a shard's [`Leaving`] (one per shard).
 pub type MakeLeaving = dyn Fn() -> Leaving + Sync;
+
+/// What the driver keeps beside a shard's analysis, record by record: the terminal UI keeps
+/// each connection's segments for its graphs (docs/architecture.md#the-terminal-ui-on-shards).
+pub trait Beside {
+    /// The shard has just analysed one of its own records; `touched` is the flow it went to
+    /// (its id may still be provisional, [`PROVISIONAL`]).
+    fn analysed(
+        &mut self,
+        engine: &Engine,
+        record: &Result<Decoded, Skip>,
+        touched: Option<FlowId>,
+    );
+}
 
 /// Records a shard formatted (during a step, or a part of a step's), in report order (by
 /// [`At`], then flow id).
@@ -357,22 +376,42 @@ impl Shard {
     /// for their time. Hands back a part of the formatted records when they reach the part
     /// size, and goes on at [`Shard::more`].
     pub fn run(&mut self, batch: &Arc<Batch>, range: Range<usize>) -> Ran {
-        self.go(batch.clone(), range)
+        self.go(batch.clone(), range, None)
+    }
+
+    /// [`Shard::run`], telling `beside` of every record the shard analyses itself.
+    pub fn run_beside(
+        &mut self,
+        batch: &Arc<Batch>,
+        range: Range<usize>,
+        beside: Option<&mut dyn Beside>,
+    ) -> Ran {
+        self.go(batch.clone(), range, beside)
     }
 
     /// After a part: the next one, or what the rest of the records produced; `None` when no
     /// run was under way.
     pub fn more(&mut self) -> Option<Ran> {
+        self.more_beside(None)
+    }
+
+    /// [`Shard::more`], telling `beside` of every record the shard analyses itself.
+    pub fn more_beside(&mut self, beside: Option<&mut dyn Beside>) -> Option<Ran> {
         let (batch, range) = self.resume.take()?;
         self.format_leavers(true);
         if self.cut_now() {
             self.resume = Some((batch, range));
             return Some(Ran::Part(Box::new(self.cut())));
         }
-        Some(self.go(batch, range))
+        Some(self.go(batch, range, beside))
     }
 
-    fn go(&mut self, batch: Arc<Batch>, range: Range<usize>) -> Ran {
+    fn go(
+        &mut self,
+        batch: Arc<Batch>,
+        range: Range<usize>,
+        mut beside: Option<&mut dyn Beside>,
+    ) -> Ran {
         let records = batch.records.get(range.clone()).unwrap_or(&[]);
         let owners = batch.owners.get(range.clone()).unwrap_or(&[]);
         let hashes = batch.hashes.get(range.clone()).unwrap_or(&[]);
@@ -405,7 +444,10 @@ impl Shard {
                 if let Some(later) = near.next() {
                     self.engine.prefetch_conns(later);
                 }
-                self.engine.on_record_hashed(*ts, d, *hash);
+                let touched = self.engine.on_record_hashed(*ts, d, *hash);
+                if let Some(b) = beside.as_deref_mut() {
+                    b.analysed(&self.engine, d, touched);
+                }
             } else {
                 self.engine.observe(*ts, d);
             }

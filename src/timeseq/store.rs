@@ -126,7 +126,13 @@ impl SeriesStore {
     /// engine analyses from the start (no lookup of the flow per segment: after evictions an
     /// id no longer names its table slot).
     pub fn record(&mut self, engine: &Engine, id: FlowId, seg: &Segment) {
-        let events = engine.last_segment_events();
+        self.record_with(engine, id, seg, engine.last_segment_events());
+    }
+
+    /// [`SeriesStore::record`] of a segment analysed earlier, with the events it was given
+    /// then (a shard of the terminal UI's analysis keeps the segments of its new connections
+    /// until their global ids are known, docs/architecture.md#the-terminal-ui-on-shards).
+    pub fn record_with(&mut self, engine: &Engine, id: FlowId, seg: &Segment, events: EventSet) {
         if !self.flows.contains_key(&id) {
             // Only a connection seen from its first segment is kept whole: a new id (one
             // already seen and not here was refused or forgotten).

@@ -71,7 +71,7 @@ fn lost(_: Lost) -> Error {
 
 impl Coordinator {
     /// Collect what the shards are working on and hand it to the report's engine.
-    fn drain(
+    pub(super) fn drain(
         &mut self,
         view: &mut Engine,
         write: &mut dyn FnMut(&mut Engine) -> bool,
@@ -85,7 +85,7 @@ impl Coordinator {
 
     /// The wall clock moved to `now` (after record `last`): every shard's timers, then the
     /// report engine's clock; what the shards produced is handed in, in report order.
-    fn advance(
+    pub(super) fn advance(
         &mut self,
         now: Ts,
         last: u64,
@@ -120,7 +120,7 @@ impl Coordinator {
 
     /// Every shard joins a new host snapshot with its own flows; their parts. Nothing may be
     /// in flight.
-    fn host(&mut self, snap: &Arc<HostSnapshot>) -> Result<Vec<ShardHosts>, Lost> {
+    pub(super) fn host(&mut self, snap: &Arc<HostSnapshot>) -> Result<Vec<ShardHosts>, Lost> {
         self.flush_ids()?;
         for i in 0..self.workers.len() {
             self.workers.send(i, Req::Host(snap.clone()))?;

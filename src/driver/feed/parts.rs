@@ -1,0 +1,177 @@
+//! The terminal UI's analysis on shards (docs/architecture.md#the-terminal-ui-on-shards): what
+//! each shard keeps beside its analysis (its connections' segments, for the graphs), the part
+//! of a snapshot each shard builds from its own flows (on the shards' threads, in parallel),
+//! and their merge into the snapshot one engine would have published: the same rows (in
+//! flow-id order), totals, counters and timeline.
+
+use crate::decode::{Decoded, Segment, Skip};
+use crate::engine::Engine;
+use crate::engine::attribution::Attribution;
+use crate::engine::shard::{Beside, PROVISIONAL};
+use crate::flow::FlowId;
+use crate::timeseq::store::SeriesStore;
+use crate::tui::ladder::LadderTarget;
+use crate::tui::timeline::Timeline;
+use crate::tui::{FlowDetail, FlowRow, Rates, Snapshot};
+use crate::vocab::events::EventSet;
+
+/// A shard's connections' segments for the graphs ([`SeriesStore`], within its share of the
+/// budget). The segments of the connections a batch creates are held until the main thread
+/// has numbered them (their provisional ids are not the ids the store keys by).
+#[derive(Debug)]
+pub struct ShardKeep {
+    series: SeriesStore,
+    pending: Vec<(FlowId, Segment, EventSet)>,
+}
+
+impl ShardKeep {
+    /// A store of `budget` bytes.
+    pub fn new(budget: usize) -> ShardKeep {
+        ShardKeep {
+            series: SeriesStore::new(budget),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The shard's new flows got their global ids (`PROVISIONAL + i` is now `ids[i]`): their
+    /// segments are recorded, in the order they were analysed.
+    pub fn numbered(&mut self, engine: &Engine, ids: &[FlowId]) {
+        for (prov, seg, events) in std::mem::take(&mut self.pending) {
+            let i = prov.wrapping_sub(PROVISIONAL) as usize;
+            if let Some(&id) = ids.get(i) {
+                self.series.record_with(engine, id, &seg, events);
+            }
+        }
+    }
+
+    /// A copy of the records of the connection `t` names, when the store kept all of them
+    /// (its series is then made on a thread of its own).
+    pub fn series_copy(&self, engine: &Engine, t: &LadderTarget) -> Option<(FlowId, SeriesStore)> {
+        let f = crate::driver::packets::flow_of(engine, t)?;
+        Some((f.id, self.series.copy_of(f.id)?))
+    }
+}
+
+impl Beside for ShardKeep {
+    fn analysed(
+        &mut self,
+        engine: &Engine,
+        record: &Result<Decoded, Skip>,
+        touched: Option<FlowId>,
+    ) {
+        if let (Some(id), Ok(Decoded::Tcp(seg))) = (touched, record) {
+            if id >= PROVISIONAL {
+                self.pending.push((id, *seg, engine.last_segment_events()));
+            } else {
+                self.series.record(engine, id, seg);
+            }
+        }
+    }
+}
+
+/// What the analysis thread asks every shard for a snapshot: the rates' buckets (for the
+/// timeline) and whether rows carry process attribution.
+#[derive(Debug)]
+pub struct SnapAsk {
+    pub rates: Rates,
+    pub attribution: bool,
+}
+
+/// One shard's part of a snapshot: its rows in flow-id order, its totals and counters, and
+/// its connections on the timeline.
+#[derive(Debug)]
+pub struct SnapPart {
+    pub snap: Snapshot,
+    pub timeline: Timeline,
+}
+
+/// A shard's part: what [`Snapshot::from_engine_with`] makes of one engine, of this shard's
+/// flows.
+pub fn snapshot_part(engine: &Engine, attr: &Attribution, ask: &SnapAsk) -> SnapPart {
+    let attr = ask.attribution.then_some(attr);
+    let mut snap = Snapshot::from_engine_with(engine, Vec::new(), attr);
+    snap.rows.sort_unstable_by_key(|r| r.id);
+    SnapPart {
+        snap,
+        timeline: Timeline::build(engine, &ask.rates),
+    }
+}
+
+/// A shard's answer to the detail view: the flow `id`, if the shard holds it.
+pub fn detail_part(engine: &Engine, attr: Option<&Attribution>, id: FlowId) -> Option<FlowDetail> {
+    let mut d = FlowDetail::from_engine(engine, id)?;
+    if let (Some(h), Some(f)) = (attr, engine.flow(id))
+        && let Some(fh) = h.lookup(f)
+    {
+        d.kernel_says = crate::tui::host::kernel_says(&fh, &d.summary);
+    }
+    Some(d)
+}
+
+/// The shards' parts as one snapshot: rows merged in flow-id order into `rows` (a spare
+/// buffer), totals, counters and timelines summed, the latest reference time. The caller adds
+/// what is global (drops, reassembly counters, warnings, rates, title).
+pub fn merge(parts: Vec<SnapPart>, mut rows: Vec<FlowRow>) -> (Snapshot, Timeline) {
+    rows.clear();
+    rows.reserve(parts.iter().map(|p| p.snap.rows.len()).sum());
+    let mut merged: Option<Snapshot> = None;
+    let mut timeline = Timeline::default();
+    let mut lists = Vec::with_capacity(parts.len());
+    for mut p in parts {
+        add_timeline(&mut timeline, &p.timeline);
+        lists.push(std::mem::take(&mut p.snap.rows).into_iter().peekable());
+        match merged.as_mut() {
+            None => merged = Some(p.snap),
+            Some(m) => {
+                m.now = m.now.max(p.snap.now);
+                m.stats.absorb(&p.snap.stats);
+                let (t, o) = (&mut m.totals, &p.snap.totals);
+                t.connections += o.connections;
+                add_all(&mut t.by_verdict, &o.by_verdict);
+                add_all(&mut t.by_handshake, &o.by_handshake);
+                add_all(&mut t.by_close, &o.by_close);
+                m.attribution |= p.snap.attribution;
+            }
+        }
+    }
+    // Each list is in id order: take the lowest head until all are empty (a few shards: a
+    // scan of the heads beats a heap).
+    loop {
+        let next = lists
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, l)| l.peek().map(|r| (r.id, i)))
+            .min();
+        let Some((_, i)) = next else {
+            break;
+        };
+        if let Some(r) = lists.get_mut(i).and_then(Iterator::next) {
+            rows.push(r);
+        }
+    }
+    let mut snap =
+        merged.unwrap_or_else(|| Snapshot::from_engine(&Engine::new(Default::default())));
+    snap.rows = rows;
+    snap.warnings = snap.stats.warnings();
+    (snap, timeline)
+}
+
+fn add_all(a: &mut [u64], b: &[u64]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}
+
+/// Timelines are counts per bucket over the same buckets: they add up.
+fn add_timeline(t: &mut Timeline, o: &Timeline) {
+    fn add(a: &mut Vec<u64>, b: &[u64]) {
+        if a.len() < b.len() {
+            a.resize(b.len(), 0);
+        }
+        add_all(a, b);
+    }
+    for (a, b) in t.open.iter_mut().zip(&o.open) {
+        add(a, b);
+    }
+    add(&mut t.new_conns, &o.new_conns);
+}

@@ -1,0 +1,445 @@
+//! The live terminal UI on the sharded pipeline (docs/architecture.md#the-terminal-ui-on-shards):
+//! the analysis thread decodes the capture thread's frames into batches for the shards, as
+//! live reports do ([`super::live`]), and keeps what is cheap and global itself: the ring of
+//! recent segments for ladders (their events come back from the shards), the packet and
+//! retransmission rates. A snapshot is built by every shard from its own flows at once, then
+//! merged ([`crate::driver::feed::parts`]); a detail is asked of the shards, a connection's
+//! graphs of the shard that holds it. The UI sees what one engine would show: the same rows,
+//! details and graphs (`tests` below compare them).
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
+
+use super::{Coordinator, Lost, Rep, Req, Unit, Workers};
+use crate::capture::live::{LiveCounters, LiveMsg, OwnedRecord};
+use crate::decode::{Decoded, Decoder, RawFrame};
+use crate::driver::attribution::HostLink;
+use crate::driver::feed::parts;
+pub(super) use crate::driver::feed::parts::{ShardKeep, SnapAsk, SnapPart};
+use crate::driver::feed::{
+    Ends, FeedControl, FeedSource, PUBLISH_EVERY, RATE_SECONDS, RING_SEGMENTS, Request, channels,
+};
+use crate::driver::packets::RingLadder;
+use crate::engine::shard::{BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Leaving};
+use crate::engine::{Config, Engine};
+use crate::flow::FlowId;
+use crate::report::escape_field;
+use crate::time::Ts;
+use crate::timeseq::store::{DEFAULT_BUDGET, SeriesStore};
+use crate::tui::ladder::LadderTarget;
+use crate::tui::{FlowDetail, Rates};
+use crate::vocab::events::EventKind;
+
+impl Unit {
+    /// The global ids of the shard's flows of the last step (their kept segments too).
+    pub(super) fn assign_ids(&mut self, ids: &[FlowId]) {
+        self.shard.assign_ids(ids);
+        if let Some(k) = &mut self.keep {
+            k.numbered(self.shard.engine(), ids);
+        }
+    }
+}
+
+/// A shard's answer to the terminal UI's requests.
+pub(super) fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
+    let engine = unit.shard.engine();
+    match req {
+        Req::Keep(bytes) => {
+            unit.keep = Some(ShardKeep::new(bytes));
+            None
+        }
+        Req::Snap(ask) => Some(Rep::Snap(Box::new(parts::snapshot_part(
+            engine, &unit.attr, &ask,
+        )))),
+        Req::Detail(id, attribution) => {
+            let d = parts::detail_part(engine, attribution.then_some(&unit.attr), id);
+            Some(Rep::Detail(d.map(Box::new)))
+        }
+        Req::Series(t) => {
+            let one = unit.keep.as_ref().and_then(|k| k.series_copy(engine, &t));
+            Some(Rep::Series(one.map(Box::new)))
+        }
+        _ => None,
+    }
+}
+
+impl Coordinator {
+    /// Every shard's part of a snapshot. Nothing may be in flight.
+    fn snapshot_parts(&mut self, ask: Arc<SnapAsk>) -> Result<Vec<SnapPart>, Lost> {
+        self.flush_ids()?;
+        for i in 0..self.workers.len() {
+            self.workers.send(i, Req::Snap(ask.clone()))?;
+        }
+        (0..self.workers.len())
+            .map(|i| match self.workers.recv(i)? {
+                Rep::Snap(p) => Ok(*p),
+                _ => Err(Lost),
+            })
+            .collect()
+    }
+
+    /// The detail of flow `id` from the shard that holds it (ids do not name shards: every
+    /// shard is asked). Nothing may be in flight.
+    fn detail(&mut self, id: FlowId, attribution: bool) -> Result<Option<FlowDetail>, Lost> {
+        self.flush_ids()?;
+        for i in 0..self.workers.len() {
+            self.workers.send(i, Req::Detail(id, attribution))?;
+        }
+        let mut found = None;
+        for i in 0..self.workers.len() {
+            match self.workers.recv(i)? {
+                Rep::Detail(d) => found = found.or(d.map(|d| *d)),
+                _ => return Err(Lost),
+            }
+        }
+        Ok(found)
+    }
+
+    /// A copy of the kept segments of the connection `t` names, from the shard its key hashes
+    /// to. Nothing may be in flight.
+    fn series(&mut self, t: &LadderTarget) -> Result<Option<(FlowId, SeriesStore)>, Lost> {
+        self.flush_ids()?;
+        let n = self.workers.len();
+        let i = crate::engine::shard::owner_of_pair(&t.orig, &t.resp, n);
+        self.workers.send(i, Req::Series(*t))?;
+        match self.workers.recv(i)? {
+            Rep::Series(s) => Ok(s.map(|s| *s)),
+            _ => Err(Lost),
+        }
+    }
+}
+
+/// The analysis thread's state.
+struct LiveUi {
+    co: Coordinator,
+    /// No flows of its own: the decoder's state and the clock.
+    view: Engine,
+    decoder: Decoder,
+    batch: Batch,
+    shards: usize,
+    ring: RingLadder,
+    rates: Rates,
+    ends: Ends,
+    generation: u64,
+    last_publish: Option<Instant>,
+    interval: Duration,
+    source: String,
+    label: String,
+    warnings: Vec<String>,
+    counters: Arc<LiveCounters>,
+    host: Option<HostLink>,
+}
+
+/// Retransmissions among a segment's events (as the one-engine feed counts them from the
+/// flow's counters).
+fn retransmissions(events: crate::vocab::events::EventSet) -> u64 {
+    [
+        EventKind::Retransmission,
+        EventKind::FastRetransmission,
+        EventKind::SpuriousRetransmission,
+    ]
+    .iter()
+    .filter(|&&k| events.contains(k))
+    .count() as u64
+}
+
+/// What the shards handed in: events go to their ring entries and the retransmission rate,
+/// flows that left are dropped (they leave the UI).
+fn take_outputs(view: &mut Engine, ring: &mut RingLadder, rates: &mut Rates) -> bool {
+    for pe in view.take_events() {
+        ring.set_events(pe.frame, pe.events);
+        let n = retransmissions(pe.events);
+        if n > 0 {
+            rates.add_retx(pe.ts, n);
+        }
+    }
+    view.take_evicted().for_each(drop);
+    true
+}
+
+impl LiveUi {
+    /// One captured frame: counted, decoded into the batch, its segment into the ring.
+    fn push(&mut self, r: &OwnedRecord, linktype: i32) -> Result<(), Lost> {
+        self.rates.add(r.ts, r.orig_len);
+        let raw = RawFrame {
+            frame: r.frame,
+            ts: r.ts,
+            linktype,
+            data: &r.data,
+            orig_len: r.orig_len,
+        };
+        self.batch.push_frame(&raw, &mut self.decoder, self.shards);
+        if let Some((_, Ok(Decoded::Tcp(seg)))) = self.batch.records.last() {
+            self.ring.push(*seg, Default::default());
+        }
+        if self.batch.is_full() {
+            self.send_batch()?;
+        }
+        Ok(())
+    }
+
+    fn send_batch(&mut self) -> Result<(), Lost> {
+        if self.batch.records.is_empty() {
+            return Ok(());
+        }
+        let next = self.batch.next();
+        let b = std::mem::replace(&mut self.batch, next);
+        let (view, ring, rates) = (&mut self.view, &mut self.ring, &mut self.rates);
+        self.co
+            .batch(b, view, &mut |v| take_outputs(v, ring, rates))
+            .map(drop)
+    }
+
+    /// Everything read so far analysed and handed in: the shards are idle.
+    fn settle(&mut self) -> Result<(), Lost> {
+        self.send_batch()?;
+        let (view, ring, rates) = (&mut self.view, &mut self.ring, &mut self.rates);
+        self.co.drain(view, &mut |v| take_outputs(v, ring, rates))?;
+        Ok(())
+    }
+
+    /// The wall clock reaches every shard (stale verdicts move without packets).
+    fn advance(&mut self, now: Ts) -> Result<(), Lost> {
+        self.settle()?;
+        let last = self.batch.first.saturating_sub(1);
+        let (view, ring, rates) = (&mut self.view, &mut self.ring, &mut self.rates);
+        self.co
+            .advance(now, last, view, &mut |v| take_outputs(v, ring, rates))?;
+        Ok(())
+    }
+
+    /// Process attribution: a new host snapshot is joined by every shard with its flows.
+    fn host_refresh(&mut self) -> Result<(), Lost> {
+        let Some(h) = &mut self.host else {
+            return Ok(());
+        };
+        if let Some(n) = h.take_notice() {
+            self.warnings.push(n);
+        }
+        h.created(self.co.merger.flows_numbered());
+        let Some(snap) = h.take_new() else {
+            return Ok(());
+        };
+        self.settle()?;
+        let parts = self.co.host(&snap)?;
+        if let Some(h) = &mut self.host {
+            h.merge(snap, parts);
+        }
+        Ok(())
+    }
+
+    /// Answer what the UI asked (details and graphs from the shards, ladders from the ring).
+    fn service(&mut self) -> Result<(), Lost> {
+        while let Ok(r) = self.ends.requests.try_recv() {
+            match r {
+                Request::Detail(id, tx) => {
+                    self.settle()?;
+                    let _ = tx.send(self.co.detail(id, self.host.is_some())?);
+                }
+                Request::Series(t, tx) => {
+                    self.settle()?;
+                    match self.co.series(&t)? {
+                        // Made on a thread of its own from the copy, as with one engine.
+                        Some((id, one)) => {
+                            let _ = std::thread::Builder::new().name("series".into()).spawn(
+                                move || {
+                                    if let Some(s) = one.series(id, t.orig, t.resp) {
+                                        let _ = tx.send(s);
+                                    }
+                                },
+                            );
+                        }
+                        None => {
+                            let _ = tx.send(self.ring.series(&t));
+                        }
+                    }
+                }
+                Request::Ladder(t, start, limit, tx) => {
+                    let _ = tx.send(crate::driver::feed::ring_page(
+                        &mut self.ring,
+                        &t,
+                        start,
+                        limit,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn due(&self) -> bool {
+        self.last_publish
+            .is_none_or(|t| t.elapsed() >= self.interval)
+    }
+
+    /// Publish a snapshot if one is due (or `force`) and the UI took the previous one.
+    fn publish(&mut self, force: bool) -> Result<(), Lost> {
+        if !(force || self.due()) || self.ends.ctl.taken.load(Ordering::Relaxed) < self.generation {
+            return Ok(());
+        }
+        let t0 = Instant::now();
+        self.settle()?;
+        self.host_refresh()?;
+        self.generation += 1;
+        let mut rates = self.rates.clone();
+        rates.extend_to(self.view.now());
+        let ask = Arc::new(SnapAsk {
+            rates: rates.clone(),
+            attribution: self.host.is_some(),
+        });
+        let got = self.co.snapshot_parts(ask)?;
+        let buf = self.ends.spare.try_recv().unwrap_or_default();
+        let (mut s, timeline) = parts::merge(got, buf);
+        let c = &self.counters;
+        let st = &mut s.stats;
+        st.live = true;
+        st.kernel_drops = c.kernel_drops.load(Ordering::Relaxed);
+        st.interface_drops = c.interface_drops.load(Ordering::Relaxed);
+        st.queue_drops = c.queue_drops.load(Ordering::Relaxed);
+        st.reassembly = self.view.decode_shared().reassembly.snapshot();
+        s.warnings = s.stats.warnings();
+        rates.timeline = Some(timeline);
+        let mut s = s.with_source(&self.source).with_generation(self.generation);
+        s.live = true;
+        s.rates = Some(rates);
+        s.feed = self.label.clone();
+        for w in &self.warnings {
+            s.add_warning(w);
+        }
+        let _ = self.ends.snaps.try_send(s);
+        let took = t0.elapsed();
+        self.interval = PUBLISH_EVERY.max(took * 4);
+        self.last_publish = Some(Instant::now());
+        Ok(())
+    }
+
+    fn stopped(&self) -> bool {
+        self.ends.ctl.stop.load(Ordering::Relaxed)
+    }
+
+    /// The capture loop; returns when the UI stops it (or a shard thread failed).
+    fn run(
+        &mut self,
+        rx: &Receiver<LiveMsg>,
+        linktype: i32,
+        clock: &mut dyn FnMut() -> Ts,
+    ) -> Result<(), Lost> {
+        let mut ended = false;
+        let mut last_advance = Instant::now();
+        self.advance(clock())?;
+        self.publish(true)?;
+        let mut polls = 0u32;
+        while !self.stopped() {
+            let msg = if ended {
+                std::thread::sleep(Duration::from_millis(50));
+                Err(RecvTimeoutError::Timeout)
+            } else {
+                match rx.try_recv() {
+                    Ok(m) => Ok(m),
+                    Err(TryRecvError::Empty) => {
+                        // Queue drained: the shards take what was read, then wait.
+                        self.settle()?;
+                        rx.recv_timeout(Duration::from_millis(50))
+                    }
+                    Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+                }
+            };
+            let busy = matches!(msg, Ok(LiveMsg::Record(_)));
+            match msg {
+                Ok(LiveMsg::Record(r)) => self.push(&r, linktype)?,
+                Ok(LiveMsg::End(m)) => {
+                    ended = true;
+                    self.advance(clock())?;
+                    self.label = format!("{} capture ended", self.label);
+                    if let Some(m) = m {
+                        self.warnings.push(m);
+                    }
+                    self.publish(true)?;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => ended = true,
+            }
+            // Under load, the clocks are looked at every 64 frames.
+            polls = polls.wrapping_add(1);
+            if busy && !polls.is_multiple_of(64) {
+                continue;
+            }
+            self.service()?;
+            if !ended && (self.due() || last_advance.elapsed() >= Duration::from_secs(1)) {
+                self.advance(clock())?;
+                last_advance = Instant::now();
+            }
+            self.publish(false)?;
+        }
+        Ok(())
+    }
+}
+
+/// The live terminal UI's analysis on `shards` shards (`--threads`; one runs on the analysis
+/// thread itself): [`crate::driver::feed::spawn_live`]'s feed, the same snapshots, with the
+/// analysis spread over every core. `clock` gives the reference time (the wall clock; tests
+/// pass their own). `--metrics` and `--parquet` keep one engine (they read the flows as they
+/// leave).
+#[allow(clippy::too_many_arguments)]
+pub fn spawn_live_sharded(
+    cfg: &Config,
+    shards: usize,
+    (rx, linktype, counters): (Receiver<LiveMsg>, i32, Arc<LiveCounters>),
+    iface: &str,
+    host: Option<HostLink>,
+    mut clock: impl FnMut() -> Ts + Send + 'static,
+) -> io::Result<FeedSource> {
+    let ctl = Arc::new(FeedControl::default());
+    let (ends, mut src) = channels(ctl, true);
+    let view = Engine::new(cfg.clone());
+    let shards = shards.max(1);
+    let mut workers = Workers::start(cfg, &view, shards, true, &|| Leaving::HandOver)
+        .map_err(io::Error::other)?;
+    // Each shard keeps its connections' segments in its share of the graphs' budget.
+    for i in 0..shards {
+        workers
+            .send(i, Req::Keep(DEFAULT_BUDGET / shards))
+            .map_err(|_| io::Error::other("an analysis thread failed"))?;
+    }
+    let size = if shards <= 1 {
+        BATCH_RECORDS
+    } else {
+        BATCH_RECORDS * BATCHES_PER_HANDOVER
+    };
+    let mut ui = LiveUi {
+        co: Coordinator::new(workers, cfg.max_flows, BATCH_RECORDS),
+        decoder: view.new_decoder(),
+        view,
+        batch: Batch::sized(0, size),
+        shards,
+        ring: RingLadder::new(RING_SEGMENTS),
+        rates: Rates::sliding(RATE_SECONDS),
+        ends,
+        generation: 0,
+        last_publish: None,
+        interval: PUBLISH_EVERY,
+        source: iface.to_string(),
+        label: format!("LIVE {}", escape_field(iface)),
+        warnings: Vec::new(),
+        counters,
+        host,
+    };
+    let h = std::thread::Builder::new()
+        .name("analysis".into())
+        .spawn(move || {
+            // A shard thread that stopped answering (a bug) stops the updates; the UI stays.
+            let _ = ui.run(&rx, linktype, &mut clock);
+            // Dropping the capture queue releases a capture thread blocked on it.
+            drop(rx);
+            ui.co.workers.join();
+        })?;
+    src.set_handle(h);
+    Ok(src)
+}
+
+#[cfg(test)]
+#[path = "live_ui_tests.rs"]
+mod tests;
