@@ -278,7 +278,8 @@ impl Analysis {
                     }
                 }
                 Request::Ladder(t, start, limit, tx) => {
-                    let _ = tx.send(ring_page(&mut self.ring, &t, start, limit));
+                    let kept = self.ring.capacity();
+                    let _ = tx.send(ring_page(&mut self.ring, kept, &t, start, limit));
                 }
             }
         }
@@ -338,9 +339,11 @@ impl Analysis {
     }
 }
 
-/// A ladder page of the connection `t` from the ring, saying so when older segments fell out.
+/// A ladder page of the connection `t` from the ring, saying so when older segments fell out
+/// (the last `kept` of all connections are kept).
 pub(in crate::driver) fn ring_page(
     ring: &mut RingLadder,
+    kept: usize,
     t: &LadderTarget,
     start: usize,
     limit: usize,
@@ -350,7 +353,7 @@ pub(in crate::driver) fn ring_page(
         page.error = Some(format!(
             "older segments fell out of the live ring (the last {} of all connections are \
              kept)",
-            ring.capacity()
+            kept
         ));
     }
     page

@@ -27,10 +27,9 @@ use crate::flow::{FlowId, Slot};
 use crate::host::HostSnapshot;
 use crate::metrics::Snapshot;
 use crate::time::Ts;
-use crate::timeseq::store::SeriesStore;
 use crate::tui::FlowDetail;
-use crate::tui::ladder::LadderTarget;
-use live_ui::{ShardKeep, SnapAsk, SnapPart};
+use crate::tui::ladder::{LadderPage, LadderTarget};
+use live_ui::{SeriesAnswer, ShardKeep, SnapAsk, SnapPart};
 
 pub(super) mod live;
 pub(super) mod live_ui;
@@ -53,14 +52,17 @@ enum Req {
     Held,
     /// Live process attribution: join a new host snapshot with the shard's flows.
     Host(Arc<HostSnapshot>),
-    /// Terminal UI: keep the connections' segments for the graphs (in so many bytes).
-    Keep(usize),
+    /// Terminal UI: keep the connections' segments for the graphs and ladders (in so many
+    /// bytes, and a ring of so many segments).
+    Keep(usize, usize),
     /// Terminal UI: this shard's part of a snapshot.
     Snap(Arc<SnapAsk>),
     /// Terminal UI: the detail of a flow, if this shard holds it (with attribution if asked).
     Detail(FlowId, bool),
-    /// Terminal UI: a copy of a connection's kept segments, for its graphs.
+    /// Terminal UI: a connection's graphs (a copy of its kept segments, or the ring's).
     Series(LadderTarget),
+    /// Terminal UI: a page of a connection's ladder from the ring (start, rows).
+    Ladder(LadderTarget, usize, usize),
 }
 
 /// A shard's answer (`Ids` has none). A run's answer may be parts of its formatted records
@@ -74,7 +76,8 @@ enum Rep {
     Host(Box<ShardHosts>),
     Snap(Box<SnapPart>),
     Detail(Option<Box<FlowDetail>>),
-    Series(Option<Box<(FlowId, SeriesStore)>>),
+    Series(Box<SeriesAnswer>),
+    Ladder(Box<LadderPage>),
 }
 
 /// A shard and, live, its part of process attribution (the pins of its own flows) and, for
@@ -102,7 +105,7 @@ fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
             unit.assign_ids(&ids);
             None
         }
-        Req::Keep(..) | Req::Snap(_) | Req::Detail(..) | Req::Series(_) => {
+        Req::Keep(..) | Req::Snap(_) | Req::Detail(..) | Req::Series(_) | Req::Ladder(..) => {
             live_ui::serve(unit, req)
         }
         Req::Oldest(f, c) => Some(Rep::Oldest(unit.shard.oldest(f, c))),

@@ -5,31 +5,51 @@
 //! flow-id order), totals, counters and timeline.
 
 use crate::decode::{Decoded, Segment, Skip};
+use crate::driver::packets::RingLadder;
 use crate::engine::Engine;
 use crate::engine::attribution::Attribution;
 use crate::engine::shard::{Beside, PROVISIONAL};
 use crate::flow::FlowId;
+use crate::time::Ts;
+use crate::timeseq::Series;
 use crate::timeseq::store::SeriesStore;
 use crate::tui::ladder::LadderTarget;
 use crate::tui::timeline::Timeline;
 use crate::tui::{FlowDetail, FlowRow, Rates, Snapshot};
-use crate::vocab::events::EventSet;
+use crate::vocab::events::{EventKind, EventSet};
 
-/// A shard's connections' segments for the graphs ([`SeriesStore`], within its share of the
-/// budget). The segments of the connections a batch creates are held until the main thread
-/// has numbered them (their provisional ids are not the ids the store keys by).
+/// What a shard keeps of its own segments for the UI: the ring of recent segments with their
+/// events (ladders; its share of [`crate::driver::feed::RING_SEGMENTS`]), every connection's segments for the
+/// graphs ([`SeriesStore`], its share of the budget) and the retransmissions seen since the
+/// last snapshot (the overview's rate). The segments of the connections a batch creates are
+/// held until the main thread has numbered them (their provisional ids are not the ids the
+/// store keys by).
 #[derive(Debug)]
 pub struct ShardKeep {
     series: SeriesStore,
     pending: Vec<(FlowId, Segment, EventSet)>,
+    pub ring: RingLadder,
+    /// Retransmissions by segment time, since the last snapshot part.
+    pub retx: Vec<(Ts, u64)>,
+}
+
+/// How a shard answers for a connection's graphs.
+#[derive(Debug)]
+pub enum SeriesAnswer {
+    /// A copy of its kept segments (the series is made on a thread of its own).
+    Kept(FlowId, SeriesStore),
+    /// Not kept whole: what is left in the ring.
+    Ring(Series),
 }
 
 impl ShardKeep {
-    /// A store of `budget` bytes.
-    pub fn new(budget: usize) -> ShardKeep {
+    /// A store of `budget` bytes and a ring of `ring` segments.
+    pub fn new(budget: usize, ring: usize) -> ShardKeep {
         ShardKeep {
             series: SeriesStore::new(budget),
             pending: Vec::new(),
+            ring: RingLadder::new(ring),
+            retx: Vec::new(),
         }
     }
 
@@ -44,12 +64,29 @@ impl ShardKeep {
         }
     }
 
-    /// A copy of the records of the connection `t` names, when the store kept all of them
-    /// (its series is then made on a thread of its own).
-    pub fn series_copy(&self, engine: &Engine, t: &LadderTarget) -> Option<(FlowId, SeriesStore)> {
-        let f = crate::driver::packets::flow_of(engine, t)?;
-        Some((f.id, self.series.copy_of(f.id)?))
+    /// The graphs of the connection `t` names: a copy of its records when the store kept
+    /// all of them, else the ring's series.
+    pub fn series(&self, engine: &Engine, t: &LadderTarget) -> SeriesAnswer {
+        let kept = crate::driver::packets::flow_of(engine, t)
+            .and_then(|f| Some((f.id, self.series.copy_of(f.id)?)));
+        match kept {
+            Some((id, one)) => SeriesAnswer::Kept(id, one),
+            None => SeriesAnswer::Ring(self.ring.series(t)),
+        }
     }
+}
+
+/// Retransmissions among a segment's events (what the one-engine feed counts from the flow's
+/// counters, [`crate::driver::feed::RetxCount`]).
+pub fn retransmissions(events: EventSet) -> u64 {
+    [
+        EventKind::Retransmission,
+        EventKind::FastRetransmission,
+        EventKind::SpuriousRetransmission,
+    ]
+    .iter()
+    .filter(|&&k| events.contains(k))
+    .count() as u64
 }
 
 impl Beside for ShardKeep {
@@ -59,12 +96,24 @@ impl Beside for ShardKeep {
         record: &Result<Decoded, Skip>,
         touched: Option<FlowId>,
     ) {
-        if let (Some(id), Ok(Decoded::Tcp(seg))) = (touched, record) {
-            if id >= PROVISIONAL {
-                self.pending.push((id, *seg, engine.last_segment_events()));
-            } else {
-                self.series.record(engine, id, seg);
-            }
+        let Ok(Decoded::Tcp(seg)) = record else {
+            return;
+        };
+        // The segment's events as the engine gave them (held events are released later with
+        // the same set: only their orientation waits).
+        let events = match touched {
+            Some(_) => engine.last_segment_events(),
+            None => EventSet::EMPTY,
+        };
+        self.ring.push(*seg, events);
+        let n = retransmissions(events);
+        if n > 0 {
+            self.retx.push((seg.ts, n));
+        }
+        match touched {
+            Some(id) if id >= PROVISIONAL => self.pending.push((id, *seg, events)),
+            Some(id) => self.series.record_with(engine, id, seg, events),
+            None => {}
         }
     }
 }
@@ -83,17 +132,27 @@ pub struct SnapAsk {
 pub struct SnapPart {
     pub snap: Snapshot,
     pub timeline: Timeline,
+    /// [`ShardKeep::retx`].
+    pub retx: Vec<(Ts, u64)>,
 }
 
 /// A shard's part: what [`Snapshot::from_engine_with`] makes of one engine, of this shard's
 /// flows.
-pub fn snapshot_part(engine: &Engine, attr: &Attribution, ask: &SnapAsk) -> SnapPart {
+pub fn snapshot_part(
+    engine: &Engine,
+    attr: &Attribution,
+    keep: Option<&mut ShardKeep>,
+    ask: &SnapAsk,
+) -> SnapPart {
     let attr = ask.attribution.then_some(attr);
     let mut snap = Snapshot::from_engine_with(engine, Vec::new(), attr);
     snap.rows.sort_unstable_by_key(|r| r.id);
     SnapPart {
         snap,
         timeline: Timeline::build(engine, &ask.rates),
+        retx: keep
+            .map(|k| std::mem::take(&mut k.retx))
+            .unwrap_or_default(),
     }
 }
 
@@ -111,14 +170,16 @@ pub fn detail_part(engine: &Engine, attr: Option<&Attribution>, id: FlowId) -> O
 /// The shards' parts as one snapshot: rows merged in flow-id order into `rows` (a spare
 /// buffer), totals, counters and timelines summed, the latest reference time. The caller adds
 /// what is global (drops, reassembly counters, warnings, rates, title).
-pub fn merge(parts: Vec<SnapPart>, mut rows: Vec<FlowRow>) -> (Snapshot, Timeline) {
+pub fn merge(parts: Vec<SnapPart>, mut rows: Vec<FlowRow>) -> (Snapshot, Timeline, Vec<(Ts, u64)>) {
     rows.clear();
     rows.reserve(parts.iter().map(|p| p.snap.rows.len()).sum());
     let mut merged: Option<Snapshot> = None;
     let mut timeline = Timeline::default();
+    let mut retx = Vec::new();
     let mut lists = Vec::with_capacity(parts.len());
     for mut p in parts {
         add_timeline(&mut timeline, &p.timeline);
+        retx.append(&mut p.retx);
         lists.push(std::mem::take(&mut p.snap.rows).into_iter().peekable());
         match merged.as_mut() {
             None => merged = Some(p.snap),
@@ -153,7 +214,7 @@ pub fn merge(parts: Vec<SnapPart>, mut rows: Vec<FlowRow>) -> (Snapshot, Timelin
         merged.unwrap_or_else(|| Snapshot::from_engine(&Engine::new(Default::default())));
     snap.rows = rows;
     snap.warnings = snap.stats.warnings();
-    (snap, timeline)
+    (snap, timeline, retx)
 }
 
 fn add_all(a: &mut [u64], b: &[u64]) {

@@ -15,23 +15,22 @@ use std::time::{Duration, Instant};
 
 use super::{Coordinator, Lost, Rep, Req, Unit, Workers};
 use crate::capture::live::{LiveCounters, LiveMsg, OwnedRecord};
-use crate::decode::{Decoded, Decoder, RawFrame};
+use crate::decode::{Decoder, RawFrame};
 use crate::driver::attribution::HostLink;
 use crate::driver::feed::parts;
-pub(super) use crate::driver::feed::parts::{ShardKeep, SnapAsk, SnapPart};
+pub(super) use crate::driver::feed::parts::{SeriesAnswer, ShardKeep, SnapAsk, SnapPart};
 use crate::driver::feed::{
     Ends, FeedControl, FeedSource, PUBLISH_EVERY, RATE_SECONDS, RING_SEGMENTS, Request, channels,
+    ring_page,
 };
-use crate::driver::packets::RingLadder;
-use crate::engine::shard::{BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Leaving};
+use crate::engine::shard::{BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Leaving, owner_of_pair};
 use crate::engine::{Config, Engine};
 use crate::flow::FlowId;
 use crate::report::escape_field;
 use crate::time::Ts;
-use crate::timeseq::store::{DEFAULT_BUDGET, SeriesStore};
-use crate::tui::ladder::LadderTarget;
+use crate::timeseq::store::DEFAULT_BUDGET;
+use crate::tui::ladder::{LadderPage, LadderTarget};
 use crate::tui::{FlowDetail, Rates};
-use crate::vocab::events::EventKind;
 
 impl Unit {
     /// The global ids of the shard's flows of the last step (their kept segments too).
@@ -47,20 +46,28 @@ impl Unit {
 pub(super) fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
     let engine = unit.shard.engine();
     match req {
-        Req::Keep(bytes) => {
-            unit.keep = Some(ShardKeep::new(bytes));
+        Req::Keep(bytes, ring) => {
+            unit.keep = Some(ShardKeep::new(bytes, ring));
             None
         }
         Req::Snap(ask) => Some(Rep::Snap(Box::new(parts::snapshot_part(
-            engine, &unit.attr, &ask,
+            engine,
+            &unit.attr,
+            unit.keep.as_mut(),
+            &ask,
         )))),
         Req::Detail(id, attribution) => {
             let d = parts::detail_part(engine, attribution.then_some(&unit.attr), id);
             Some(Rep::Detail(d.map(Box::new)))
         }
         Req::Series(t) => {
-            let one = unit.keep.as_ref().and_then(|k| k.series_copy(engine, &t));
-            Some(Rep::Series(one.map(Box::new)))
+            let k = unit.keep.as_ref()?;
+            Some(Rep::Series(Box::new(k.series(engine, &t))))
+        }
+        Req::Ladder(t, start, limit) => {
+            let k = unit.keep.as_mut()?;
+            let page = ring_page(&mut k.ring, RING_SEGMENTS, &t, start, limit);
+            Some(Rep::Ladder(Box::new(page)))
         }
         _ => None,
     }
@@ -98,15 +105,26 @@ impl Coordinator {
         Ok(found)
     }
 
-    /// A copy of the kept segments of the connection `t` names, from the shard its key hashes
-    /// to. Nothing may be in flight.
-    fn series(&mut self, t: &LadderTarget) -> Result<Option<(FlowId, SeriesStore)>, Lost> {
+    /// The graphs of the connection `t` names, from the shard its key hashes to. Nothing may
+    /// be in flight.
+    fn series(&mut self, t: &LadderTarget) -> Result<SeriesAnswer, Lost> {
         self.flush_ids()?;
-        let n = self.workers.len();
-        let i = crate::engine::shard::owner_of_pair(&t.orig, &t.resp, n);
+        let i = owner_of_pair(&t.orig, &t.resp, self.workers.len());
         self.workers.send(i, Req::Series(*t))?;
         match self.workers.recv(i)? {
-            Rep::Series(s) => Ok(s.map(|s| *s)),
+            Rep::Series(s) => Ok(*s),
+            _ => Err(Lost),
+        }
+    }
+
+    /// A page of the ladder of the connection `t` names, from the ring of the shard its key
+    /// hashes to. Nothing may be in flight.
+    fn ladder(&mut self, t: &LadderTarget, start: usize, limit: usize) -> Result<LadderPage, Lost> {
+        self.flush_ids()?;
+        let i = owner_of_pair(&t.orig, &t.resp, self.workers.len());
+        self.workers.send(i, Req::Ladder(*t, start, limit))?;
+        match self.workers.recv(i)? {
+            Rep::Ladder(p) => Ok(*p),
             _ => Err(Lost),
         }
     }
@@ -120,7 +138,6 @@ struct LiveUi {
     decoder: Decoder,
     batch: Batch,
     shards: usize,
-    ring: RingLadder,
     rates: Rates,
     ends: Ends,
     generation: u64,
@@ -133,35 +150,16 @@ struct LiveUi {
     host: Option<HostLink>,
 }
 
-/// Retransmissions among a segment's events (as the one-engine feed counts them from the
-/// flow's counters).
-fn retransmissions(events: crate::vocab::events::EventSet) -> u64 {
-    [
-        EventKind::Retransmission,
-        EventKind::FastRetransmission,
-        EventKind::SpuriousRetransmission,
-    ]
-    .iter()
-    .filter(|&&k| events.contains(k))
-    .count() as u64
-}
-
-/// What the shards handed in: events go to their ring entries and the retransmission rate,
-/// flows that left are dropped (they leave the UI).
-fn take_outputs(view: &mut Engine, ring: &mut RingLadder, rates: &mut Rates) -> bool {
-    for pe in view.take_events() {
-        ring.set_events(pe.frame, pe.events);
-        let n = retransmissions(pe.events);
-        if n > 0 {
-            rates.add_retx(pe.ts, n);
-        }
-    }
+/// What the shards handed in: flows that left are dropped (they leave the UI; the shards
+/// collect no events, their segments' events go to their own rings).
+fn take_outputs(view: &mut Engine) -> bool {
+    view.take_events().for_each(drop);
     view.take_evicted().for_each(drop);
     true
 }
 
 impl LiveUi {
-    /// One captured frame: counted, decoded into the batch, its segment into the ring.
+    /// One captured frame: counted, decoded into the batch.
     fn push(&mut self, r: &OwnedRecord, linktype: i32) -> Result<(), Lost> {
         self.rates.add(r.ts, r.orig_len);
         let raw = RawFrame {
@@ -172,9 +170,6 @@ impl LiveUi {
             orig_len: r.orig_len,
         };
         self.batch.push_frame(&raw, &mut self.decoder, self.shards);
-        if let Some((_, Ok(Decoded::Tcp(seg)))) = self.batch.records.last() {
-            self.ring.push(*seg, Default::default());
-        }
         if self.batch.is_full() {
             self.send_batch()?;
         }
@@ -187,17 +182,15 @@ impl LiveUi {
         }
         let next = self.batch.next();
         let b = std::mem::replace(&mut self.batch, next);
-        let (view, ring, rates) = (&mut self.view, &mut self.ring, &mut self.rates);
         self.co
-            .batch(b, view, &mut |v| take_outputs(v, ring, rates))
+            .batch(b, &mut self.view, &mut take_outputs)
             .map(drop)
     }
 
     /// Everything read so far analysed and handed in: the shards are idle.
     fn settle(&mut self) -> Result<(), Lost> {
         self.send_batch()?;
-        let (view, ring, rates) = (&mut self.view, &mut self.ring, &mut self.rates);
-        self.co.drain(view, &mut |v| take_outputs(v, ring, rates))?;
+        self.co.drain(&mut self.view, &mut take_outputs)?;
         Ok(())
     }
 
@@ -205,9 +198,8 @@ impl LiveUi {
     fn advance(&mut self, now: Ts) -> Result<(), Lost> {
         self.settle()?;
         let last = self.batch.first.saturating_sub(1);
-        let (view, ring, rates) = (&mut self.view, &mut self.ring, &mut self.rates);
         self.co
-            .advance(now, last, view, &mut |v| take_outputs(v, ring, rates))?;
+            .advance(now, last, &mut self.view, &mut take_outputs)?;
         Ok(())
     }
 
@@ -243,7 +235,7 @@ impl LiveUi {
                     self.settle()?;
                     match self.co.series(&t)? {
                         // Made on a thread of its own from the copy, as with one engine.
-                        Some((id, one)) => {
+                        SeriesAnswer::Kept(id, one) => {
                             let _ = std::thread::Builder::new().name("series".into()).spawn(
                                 move || {
                                     if let Some(s) = one.series(id, t.orig, t.resp) {
@@ -252,18 +244,14 @@ impl LiveUi {
                                 },
                             );
                         }
-                        None => {
-                            let _ = tx.send(self.ring.series(&t));
+                        SeriesAnswer::Ring(s) => {
+                            let _ = tx.send(s);
                         }
                     }
                 }
                 Request::Ladder(t, start, limit, tx) => {
-                    let _ = tx.send(crate::driver::feed::ring_page(
-                        &mut self.ring,
-                        &t,
-                        start,
-                        limit,
-                    ));
+                    self.settle()?;
+                    let _ = tx.send(self.co.ladder(&t, start, limit)?);
                 }
             }
         }
@@ -292,7 +280,11 @@ impl LiveUi {
         });
         let got = self.co.snapshot_parts(ask)?;
         let buf = self.ends.spare.try_recv().unwrap_or_default();
-        let (mut s, timeline) = parts::merge(got, buf);
+        let (mut s, timeline, retx) = parts::merge(got, buf);
+        for (ts, n) in retx {
+            self.rates.add_retx(ts, n);
+            rates.add_retx(ts, n);
+        }
         let c = &self.counters;
         let st = &mut s.stats;
         st.live = true;
@@ -394,14 +386,24 @@ pub fn spawn_live_sharded(
 ) -> io::Result<FeedSource> {
     let ctl = Arc::new(FeedControl::default());
     let (ends, mut src) = channels(ctl, true);
+    // The shards tag their own rings with each segment's events as they analyse it: no
+    // events to collect and hand over.
+    let cfg = &Config {
+        collect_events: false,
+        ..cfg.clone()
+    };
     let view = Engine::new(cfg.clone());
     let shards = shards.max(1);
     let mut workers = Workers::start(cfg, &view, shards, true, &|| Leaving::HandOver)
         .map_err(io::Error::other)?;
-    // Each shard keeps its connections' segments in its share of the graphs' budget.
+    // Each shard keeps its connections' segments in its share of the graphs' budget and of
+    // the ladder ring.
     for i in 0..shards {
         workers
-            .send(i, Req::Keep(DEFAULT_BUDGET / shards))
+            .send(
+                i,
+                Req::Keep(DEFAULT_BUDGET / shards, RING_SEGMENTS.div_ceil(shards)),
+            )
             .map_err(|_| io::Error::other("an analysis thread failed"))?;
     }
     let size = if shards <= 1 {
@@ -415,7 +417,6 @@ pub fn spawn_live_sharded(
         view,
         batch: Batch::sized(0, size),
         shards,
-        ring: RingLadder::new(RING_SEGMENTS),
         rates: Rates::sliding(RATE_SECONDS),
         ends,
         generation: 0,

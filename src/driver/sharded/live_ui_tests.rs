@@ -204,7 +204,12 @@ fn ui_throughput() {
     let (lt, recs) = frames(Path::new(&path)).unwrap();
     let now = recs.iter().map(|r| r.ts).max().unwrap();
     let n = recs.len() as u64;
-    for which in [Some(shards), None] {
+    let runs = if std::env::var("TCPLENS_UI_ONLY").is_ok() {
+        vec![Some(shards)]
+    } else {
+        vec![Some(shards), None]
+    };
+    for which in runs {
         let t0 = Instant::now();
         let mut src = feed(which, lt, &recs, now);
         let s = settled(&mut src, n);
