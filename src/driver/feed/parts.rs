@@ -39,7 +39,7 @@ pub enum SeriesAnswer {
     /// A copy of its kept segments (the series is made on a thread of its own).
     Kept(FlowId, SeriesStore),
     /// Not kept whole: what is left in the ring.
-    Ring(Series),
+    Ring(Box<Series>),
 }
 
 impl ShardKeep {
@@ -71,7 +71,7 @@ impl ShardKeep {
             .and_then(|f| Some((f.id, self.series.copy_of(f.id)?)));
         match kept {
             Some((id, one)) => SeriesAnswer::Kept(id, one),
-            None => SeriesAnswer::Ring(self.ring.series(t)),
+            None => SeriesAnswer::Ring(Box::new(self.ring.series(t))),
         }
     }
 }

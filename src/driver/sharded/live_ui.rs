@@ -245,7 +245,7 @@ impl LiveUi {
                             );
                         }
                         SeriesAnswer::Ring(s) => {
-                            let _ = tx.send(s);
+                            let _ = tx.send(*s);
                         }
                     }
                 }
