@@ -493,12 +493,10 @@ fn append_line(
     mb: Option<&Middleboxes>,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<()> {
-    let s = f.summary(engine.now(), &engine.cfg.native);
+    let mut s = f.summary(engine.now(), &engine.cfg.native);
     let x = Story::of(f, &s, engine, mb);
-    let s = NativeSummary {
-        stale: x.stale,
-        ..s
-    };
+    // The stale verdict as the story shows it (set in place: the summary is large).
+    s.stale = x.stale;
     write_record(out, f, &s, &x, attr)?;
     out.push(b'\n');
     Ok(())
@@ -680,12 +678,10 @@ pub fn to_value(
     mb: Option<&Middleboxes>,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<serde_json::Value> {
-    let s = f.summary(engine.now(), &engine.cfg.native);
+    let mut s = f.summary(engine.now(), &engine.cfg.native);
     let x = Story::of(f, &s, engine, mb);
-    let s = NativeSummary {
-        stale: x.stale,
-        ..s
-    };
+    // The stale verdict as the story shows it (set in place: the summary is large).
+    s.stale = x.stale;
     serde_json::to_value(record(f, &s, &x, attr)).map_err(io::Error::other)
 }
 

@@ -200,12 +200,10 @@ impl FlowText {
         row: &mut Vec<u8>,
     ) -> io::Result<FlowText> {
         let now = engine.now();
-        let s = f.summary(now, &engine.cfg.native);
+        let mut s = f.summary(now, &engine.cfg.native);
         let x = Story::of(f, &s, engine, mb);
-        let s = crate::tcp::NativeSummary {
-            stale: x.stale,
-            ..s
-        };
+        // The stale verdict as the story shows it (set in place: the summary is large).
+        s.stale = x.stale;
         let v = s.verdict();
         // The row, padded as `{:>5}  {:<46} {:<12} {:<33} {:<12} {:<12} {:>7} {:>10} {:>4}
         // {:<16} {}` would pad it, without `fmt` (it was most of the report's cost per
