@@ -709,7 +709,8 @@ pub fn write_records(
     engine: &Engine,
     mb: Option<&Middleboxes>,
 ) -> io::Result<()> {
-    for f in flows {
+    for (i, f) in flows.iter().enumerate() {
+        super::prefetch_records(flows, i);
         append_line(out, f, engine, mb, None)?;
     }
     Ok(())

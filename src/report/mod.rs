@@ -150,6 +150,29 @@ impl Put for Vec<u8> {
     }
 }
 
+/// Start bringing into cache what the records of `flows[i + 1..]` will read, in stages so
+/// that each load finds what it depends on: the flows four ahead (their own bytes), the
+/// boxes of those two ahead (the connection's life, read by the summary; the Zeek rules,
+/// read by the json record) and the Zeek rules' rare part of the next one. A report written
+/// at the end over many connections otherwise waited on memory for each box in turn:
+/// half of the json record writer's and the summary's own time on the short shape was the
+/// first load from each (issue 17 in BENCHMARKS.md).
+#[inline]
+pub fn prefetch_records(flows: &[&crate::engine::Flow], i: usize) {
+    if let Some(f) = flows.get(i + 4) {
+        crate::flow::index::prefetch_lines(*f);
+    }
+    if let Some(f) = flows.get(i + 2) {
+        if let Some(l) = f.conn.life() {
+            crate::flow::index::prefetch_lines(l);
+        }
+        f.zeek.prefetch();
+    }
+    if let Some(f) = flows.get(i + 1) {
+        f.zeek.prefetch_rare();
+    }
+}
+
 /// Spaces up to `width` characters then ASCII `s` (digits), as `{:>width}` pads: one
 /// character per byte, so no count of UTF-8 characters (it was most of a numeric cell's cost).
 pub(crate) fn put_right_ascii(out: &mut impl Put, s: &[u8], width: usize) {
