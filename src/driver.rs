@@ -328,7 +328,7 @@ fn run_offline(
         &cfg,
         threads(cli),
         &stop,
-        leaving,
+        (leaving, shard_format::rows_for(kind)),
         |e| {
             analyse(e, None);
             open.get()
