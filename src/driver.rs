@@ -328,7 +328,7 @@ fn run_offline(
         &cfg,
         threads(cli),
         &stop,
-        (leaving, shard_format::rows_for(kind)),
+        leaving,
         |e| {
             analyse(e, None);
             open.get()

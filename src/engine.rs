@@ -7,7 +7,6 @@ pub mod attribution;
 mod flow;
 pub mod merge;
 mod quiet;
-pub mod rows;
 pub mod shard;
 mod stats;
 
@@ -118,8 +117,6 @@ pub struct Engine {
     created: Option<Vec<Slot>>,
     /// Zeek rows handed over by the shards, for the reports ([`shard`]).
     handed_rows: Vec<ZeekRow>,
-    /// Zeek rows formatted on the shards, numbered, in report order ([`rows`]).
-    handed_zeek_text: Vec<u8>,
     /// Records the shards formatted, step by step, for the reports ([`shard::RecordFormat`]).
     handed_records: merge::RecordQueue,
     /// The shards' flow tables, taken in whole at the end of a sharded run ([`shard`]).
@@ -167,7 +164,6 @@ impl Engine {
             last_frame_ts: Ts::ZERO,
             created: None,
             handed_rows: Vec::new(),
-            handed_zeek_text: Vec::new(),
             handed_records: merge::RecordQueue::default(),
             absorbed: Vec::new(),
             last_events: EventSet::EMPTY,

@@ -177,12 +177,6 @@ impl<W: Write> ReportWriter<W> {
     }
 
     pub(super) fn zeek_rows(&mut self, engine: &mut Engine) -> io::Result<()> {
-        // Rows the shards formatted, in order (then none are handed in as rows).
-        let text = engine.zeek_text();
-        if !text.is_empty() {
-            self.out.write_all(text)?;
-            text.clear();
-        }
         // After the end of input the tracker hands its last rows over in batches.
         loop {
             let rows = engine.take_zeek_rows();

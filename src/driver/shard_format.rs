@@ -10,11 +10,10 @@ use std::io::{self, Write};
 
 use crate::cli::ReportKind;
 use crate::engine::merge::Popped;
-use crate::engine::rows::RowFormat;
 use crate::engine::shard::{Leaving, MakeLeaving, RecordFormat};
 use crate::engine::{Engine, Flow};
+use crate::report::json;
 use crate::report::text::{self, FlowText, TextReport};
-use crate::report::{json, zeek};
 
 /// A json record's text up to its flow id (the first member, `report::json`'s
 /// `write_record`).
@@ -29,16 +28,6 @@ pub(super) fn for_report(kind: ReportKind) -> &'static MakeLeaving {
         // (its events and its Zeek row are their own outputs): it is freed on its shard
         // rather than moved to the main thread to be dropped there.
         ReportKind::Events | ReportKind::Zeek => &|| Leaving::Free,
-    }
-}
-
-/// How the shards format the Zeek rows they log, for `kind`: `--report zeek`'s rows are
-/// formatted there, the uid (numbered in output order) written in on the main thread
-/// (docs/architecture.md#sharded-analysis); other reports write no rows.
-pub(super) fn rows_for(kind: ReportKind) -> Option<RowFormat> {
-    match kind {
-        ReportKind::Zeek => Some(zeek::append_unnumbered),
-        _ => None,
     }
 }
 

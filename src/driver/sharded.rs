@@ -17,7 +17,6 @@ use crate::capture::{FileSource, ReadOutcome};
 use crate::decode::Decoded;
 use crate::engine::attribution::{Attribution, ShardHosts};
 use crate::engine::merge::{self, Merger, Ordered, Provisional};
-use crate::engine::rows::{RowFormat, ZeekText, text_of};
 use crate::engine::shard::{
     At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Formatted, Leaving, MakeLeaving, Oldest,
     Output, PROVISIONAL, Ran, Record, Shard, Step,
@@ -62,8 +61,7 @@ enum Rep {
     Out(Box<Output>),
     Part(Box<Formatted>),
     Oldest(Oldest),
-    /// The next rows at the end, as rows or formatted ([`Shard::finish_rows_text`]).
-    Rows(Box<(Vec<ZeekRow>, ZeekText)>),
+    Rows(Vec<ZeekRow>),
     Held(Box<Snapshot>),
     Host(Box<ShardHosts>),
 }
@@ -91,7 +89,7 @@ fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
         Req::Oldest(f, c) => Some(Rep::Oldest(shard.oldest(f, c))),
         Req::Evict(at, f, c) => Some(Rep::Out(Box::new(shard.evict(at, &f, &c)))),
         Req::Finish => Some(Rep::Out(Box::new(shard.finish()))),
-        Req::Rows => Some(Rep::Rows(Box::new(shard.finish_rows_text()))),
+        Req::Rows => Some(Rep::Rows(shard.finish_rows())),
         Req::Advance(now, at) => Some(Rep::Out(Box::new(shard.advance(now, at)))),
         Req::Held => Some(Rep::Held(Box::new(Snapshot::held(shard.engine())))),
         Req::Host(snap) => {
@@ -398,8 +396,6 @@ fn hand_in(
     let mut ev = o.events.into_iter();
     let mut fl = o.evicted.into_iter();
     let mut rows = o.rows.into_iter();
-    let zeek = o.zeek.texts;
-    let mut zi = o.zeek.items.into_iter();
     let records = b.records.get(range.clone()).unwrap_or(&[]);
     // The report's engine has no flows and no Zeek connections: only its clock (the latest
     // time seen, for verdicts written now) and its neighbour table matter, so it is brought up
@@ -411,32 +407,23 @@ fn hand_in(
             view.observe(latest, d);
         }
         let r = b.first + (i + range.start) as u64;
-        if due(&ev, r) || due(&fl, r) || due(&rows, r) || due(&zi, r) {
+        if due(&ev, r) || due(&fl, r) || due(&rows, r) {
             view.observe_time(latest);
             // Moved straight from the ordered lists into the engine's outboxes.
             view.hand_in(run_at(&mut ev, r), run_at(&mut fl, r), run_at(&mut rows, r));
-            for x in run_at(&mut zi, r) {
-                view.hand_in_zeek_text(text_of(&zeek, &x));
-            }
             if !write(view) {
                 return false;
             }
         }
     }
     view.observe_time(latest);
-    let any = !limit.events.is_empty()
-        || !limit.evicted.is_empty()
-        || !limit.rows.is_empty()
-        || !limit.zeek.items.is_empty();
+    let any = !limit.events.is_empty() || !limit.evicted.is_empty() || !limit.rows.is_empty();
     if any {
         view.hand_in(
             limit.events.into_iter().map(|x| x.1),
             limit.evicted.into_iter().map(|x| x.1),
             limit.rows.into_iter().map(|x| x.1),
         );
-        for (_, x) in &limit.zeek.items {
-            view.hand_in_zeek_text(limit.zeek.text(x));
-        }
         if !write(view) {
             return false;
         }
@@ -471,7 +458,7 @@ pub(super) fn run(
     cfg: &Config,
     shards: usize,
     stop: &Arc<AtomicBool>,
-    (leaving, rows): (&MakeLeaving, Option<RowFormat>),
+    leaving: &MakeLeaving,
     mut write: impl FnMut(&mut Engine) -> bool,
 ) -> ReadOutcome {
     let failed = |what: &str| ReadOutcome {
@@ -479,7 +466,7 @@ pub(super) fn run(
         warnings: vec![what.to_string()],
         notes: Vec::new(),
     };
-    let workers = match Workers::start(cfg, view, shards, true, leaving, rows) {
+    let workers = match Workers::start(cfg, view, shards, true, leaving) {
         Ok(w) => w,
         Err(e) => return failed(&e),
     };
@@ -520,7 +507,7 @@ pub fn run_inline(
     (shards, batch): (usize, usize),
     mut write: impl FnMut(&mut Engine) -> bool,
 ) -> bool {
-    let Ok(workers) = Workers::start(cfg, view, shards, false, &|| Leaving::HandOver, None) else {
+    let Ok(workers) = Workers::start(cfg, view, shards, false, &|| Leaving::HandOver) else {
         return false;
     };
     let mut co = Coordinator::new(workers, cfg.max_flows, batch, RUNS_AHEAD);
@@ -705,55 +692,41 @@ fn merge_rows(
     write: &mut dyn FnMut(&mut Engine) -> bool,
 ) -> Result<(), Lost> {
     let n = co.workers.len();
-    // Each shard's next rows: as rows, or formatted (and how many of those are written).
-    let mut queues: Vec<(VecDeque<ZeekRow>, ZeekText, usize)> =
-        (0..n).map(|_| Default::default()).collect();
+    let mut queues: Vec<VecDeque<ZeekRow>> = vec![VecDeque::new(); n];
     let mut done = vec![false; n];
     let mut out = Vec::new();
-    let mut handed = 0;
     loop {
-        for (i, (q, z, k)) in queues.iter_mut().enumerate() {
-            if q.is_empty() && *k >= z.items.len() && !done.get(i).copied().unwrap_or(true) {
+        for i in 0..n {
+            if queues.get(i).is_some_and(VecDeque::is_empty)
+                && !done.get(i).copied().unwrap_or(true)
+            {
                 co.workers.send(i, Req::Rows)?;
                 let Rep::Rows(rows) = co.workers.recv(i)? else {
                     return Err(Lost);
                 };
-                let (rows, text) = *rows;
-                if rows.is_empty()
-                    && text.is_empty()
-                    && let Some(d) = done.get_mut(i)
-                {
-                    *d = true;
+                if rows.is_empty() {
+                    if let Some(d) = done.get_mut(i) {
+                        *d = true;
+                    }
+                } else if let Some(q) = queues.get_mut(i) {
+                    q.extend(rows);
                 }
-                q.extend(rows);
-                (*z, *k) = (text, 0);
             }
         }
         let next = queues
             .iter()
             .enumerate()
-            .filter_map(|(i, (q, z, k))| match q.front() {
-                Some(r) => Some((conn_order(r.ts, [r.orig, r.resp]), i)),
-                None => z.items.get(*k).map(|x| (x.1.order, i)),
-            })
+            .filter_map(|(i, q)| q.front().map(|r| (conn_order(r.ts, [r.orig, r.resp]), i)))
             .min();
         let Some((_, i)) = next else {
             break;
         };
-        let Some((q, z, k)) = queues.get_mut(i) else {
-            break;
-        };
-        if let Some(mut r) = q.pop_front() {
+        if let Some(mut r) = queues.get_mut(i).and_then(VecDeque::pop_front) {
             co.merger.number(&mut r);
             out.push(r);
-        } else if let Some((_, row)) = z.items.get(*k).cloned() {
-            *k += 1;
-            view.hand_in_zeek_text(z.numbered(&row, co.merger.next_uid()));
-            handed += 1;
         }
-        if out.len() + handed >= 4096 {
+        if out.len() >= 4096 {
             view.hand_in([], [], std::mem::take(&mut out));
-            handed = 0;
             if !write(view) {
                 return Ok(());
             }

@@ -9,7 +9,6 @@ use crate::analysis::zeek::{Uid, ZeekRow, conn_order};
 use crate::flow::{FlowId, Slot};
 
 use super::Flow;
-use super::rows::{OrderedText, order_text, text_order};
 use super::shard::{At, Formatted, Oldest, Output, PROVISIONAL};
 use crate::vocab::events::PacketEvents;
 
@@ -22,8 +21,6 @@ pub struct Ordered {
     /// The records the shards formatted ([`super::shard::RecordFormat`]), one list per
     /// shard, each in report order: merged as they are written ([`RecordQueue`]).
     pub records: Vec<Formatted>,
-    /// The Zeek rows the shards formatted ([`super::rows`]), in report order.
-    pub zeek: OrderedText,
 }
 
 /// The numbering that spans shards.
@@ -67,7 +64,6 @@ impl Merger {
     pub fn order(&mut self, outs: Vec<Output>, ids: &[Provisional]) -> Ordered {
         let n = outs.len();
         let mut records = Vec::with_capacity(n);
-        let mut zeek = Vec::with_capacity(n);
         let (mut events, mut evicted, mut rows) = (
             Vec::with_capacity(n),
             Vec::with_capacity(n),
@@ -87,7 +83,6 @@ impl Merger {
                 }
             }
             records.push(out.records);
-            zeek.push(out.zeek);
             events.push(out.events);
             evicted.push(out.evicted);
             rows.push(out.rows);
@@ -97,13 +92,9 @@ impl Merger {
             evicted: merge_sorted(evicted, flow_order),
             rows: merge_sorted(rows, row_order),
             records,
-            zeek: OrderedText::default(),
         };
         for (_, r) in &mut o.rows {
             self.number(r);
-        }
-        if zeek.iter().any(|z| !z.is_empty()) {
-            o.zeek = order_text(zeek, &mut self.next_uid);
         }
         o
     }
@@ -117,12 +108,6 @@ impl Merger {
     pub fn number(&mut self, r: &mut ZeekRow) {
         r.uid = Uid::new(self.next_uid);
         self.next_uid += 1;
-    }
-
-    /// The next uid's number, for a row formatted with a placeholder ([`super::rows`]).
-    pub fn next_uid(&mut self) -> u64 {
-        self.next_uid += 1;
-        self.next_uid - 1
     }
 }
 
@@ -345,7 +330,6 @@ pub fn sort_output(out: &mut Output) {
     sort_stable(&mut out.events, event_order);
     sort_stable(&mut out.evicted, flow_order);
     sort_stable(&mut out.rows, row_order);
-    sort_stable(&mut out.zeek.items, text_order);
 }
 
 /// Sort a list collected step by step (in order of [`At`]) by `cmp`, stably: only the runs of

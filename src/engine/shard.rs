@@ -16,7 +16,6 @@ use crate::flow::{FlowId, FlowTable, Slot};
 use crate::time::Ts;
 use crate::vocab::events::PacketEvents;
 
-use super::rows::{RowFormat, ZeekText};
 use super::{Config, Engine, Flow, Stats, merge};
 
 /// A shard numbers the flows it creates from here, counting its creations over the run, until
@@ -201,9 +200,6 @@ pub struct Output {
     /// The records of the flows that left the table, when the shard formats them
     /// ([`RecordFormat`]; `evicted` is then empty).
     pub records: Formatted,
-    /// The Zeek rows, when the shard formats them ([`Shard::with_zeek_text`]; `rows` is then
-    /// empty).
-    pub zeek: ZeekText,
 }
 
 /// What a shard's run over records hands back: all it produced ([`Output`]), or, when the
@@ -314,8 +310,6 @@ pub struct Shard {
     provisional: bool,
     /// The records still to analyse after a part was handed over ([`Shard::more`]).
     resume: Option<(Arc<Batch>, Range<usize>)>,
-    /// Format the Zeek rows here ([`super::rows`]).
-    zeek_text: Option<RowFormat>,
 }
 
 impl std::fmt::Debug for Shard {
@@ -348,7 +342,6 @@ impl Shard {
             part_bytes: PART_BYTES,
             provisional: false,
             resume: None,
-            zeek_text: None,
         }
     }
 
@@ -356,13 +349,6 @@ impl Shard {
     /// tests split bursts with small parts).
     pub fn with_part_bytes(mut self, bytes: usize) -> Shard {
         self.part_bytes = bytes.max(1);
-        self
-    }
-
-    /// Format the Zeek rows on the shard with `fmt`, for the main thread to number and copy
-    /// out (by default they are handed over).
-    pub fn with_zeek_text(mut self, fmt: Option<RowFormat>) -> Shard {
-        self.zeek_text = fmt;
         self
     }
 
@@ -451,11 +437,6 @@ impl Shard {
         self.out.events.reserve(like(out.events.len()));
         self.out.evicted.reserve(like(out.evicted.len()));
         self.out.rows.reserve(like(out.rows.len()));
-        self.out.zeek.items.reserve(like(out.zeek.items.len()));
-        self.out
-            .zeek
-            .text
-            .reserve(out.zeek.text.len().min(64 * RESERVE_AT_MOST));
         self.out
             .records
             .text
@@ -571,14 +552,7 @@ impl Shard {
         }
         if e.cfg.zeek_rows && e.zeek.has_rows() {
             // Drained in place: the tracker keeps its buffer for the next rows.
-            match self.zeek_text {
-                Some(fmt) => {
-                    for r in e.zeek.drain_rows() {
-                        self.out.zeek.push(at, &r, fmt);
-                    }
-                }
-                None => self.out.rows.extend(e.zeek.drain_rows().map(|r| (at, r))),
-            }
+            self.out.rows.extend(e.zeek.drain_rows().map(|r| (at, r)));
         }
     }
 
@@ -697,19 +671,6 @@ impl Shard {
         }
         self.engine.zeek.take_rows()
     }
-
-    /// [`Shard::finish_rows`], formatted when the shard formats its rows.
-    pub fn finish_rows_text(&mut self) -> (Vec<ZeekRow>, ZeekText) {
-        let rows = self.finish_rows();
-        let Some(fmt) = self.zeek_text else {
-            return (rows, ZeekText::default());
-        };
-        let mut z = ZeekText::default();
-        for r in &rows {
-            z.push(At::END, r, fmt);
-        }
-        (Vec::new(), z)
-    }
 }
 
 impl Engine {
@@ -746,16 +707,6 @@ impl Engine {
         self.events_out.extend(events);
         self.evicted_out.extend(evicted);
         self.handed_rows.extend(rows);
-    }
-
-    /// Zeek rows the shards formatted ([`super::rows`]), numbered, in report order.
-    pub fn hand_in_zeek_text(&mut self, text: &[u8]) {
-        self.handed_zeek_text.extend_from_slice(text);
-    }
-
-    /// The Zeek rows handed in as text, to write (and clear).
-    pub fn zeek_text(&mut self) -> &mut Vec<u8> {
-        &mut self.handed_zeek_text
     }
 
     /// The records the shards formatted ([`RecordFormat`]), with global flow ids, waiting

@@ -5,7 +5,6 @@ use std::net::IpAddr;
 
 use super::Fixed;
 use crate::analysis::zeek::ZeekRow;
-use crate::engine::rows::UID_LEN;
 #[cfg(doc)]
 use crate::time::MicrosFmt;
 use crate::time::Ts;
@@ -102,28 +101,13 @@ pub fn write_footer<W: Write>(out: &mut W, close: Ts) -> io::Result<()> {
 /// time and numbers and addresses written in place, so a row takes two `memcpy` calls (state
 /// and history) instead of one per field.
 pub fn write_row<W: Write>(out: &mut W, r: &ZeekRow) -> io::Result<()> {
-    out.write_all(fill(r, r.uid.as_bytes()).0.as_bytes())
-}
-
-/// Append the row of `r` with a placeholder for its uid (numbered later, in output order:
-/// docs/architecture.md#sharded-analysis); returns where in the row the uid's
-/// [`UID_LEN`] bytes are, for the caller to write them there.
-pub fn append_unnumbered(out: &mut Vec<u8>, r: &ZeekRow) -> usize {
-    let (row, at) = fill(r, &[b'C'; UID_LEN]);
-    out.extend_from_slice(row.as_bytes());
-    at
-}
-
-/// The row of `r` with `uid`, and where the uid starts in it.
-fn fill(r: &ZeekRow, uid: &[u8]) -> (Row, usize) {
     let mut row = Row::new();
     row.micros(r.ts.0);
     row.put_n(b"\t");
-    let at = row.as_bytes().len();
     // Letters and digits only: nothing to escape.
-    match uid.try_into() {
-        Ok(uid) => row.put_n::<UID_LEN>(uid),
-        Err(_) => row.put(uid),
+    match r.uid.as_bytes().try_into() {
+        Ok(uid) => row.put_n::<18>(uid),
+        Err(_) => row.put(r.uid.as_bytes()),
     }
     row.put_n(b"\t");
     row.addr(r.orig.addr);
@@ -163,7 +147,7 @@ fn fill(r: &ZeekRow, uid: &[u8]) -> (Row, usize) {
         row.num(v);
     }
     row.put_n(b"\t-\n");
-    (row, at)
+    out.write_all(row.as_bytes())
 }
 
 /// Two decimal digits of `v` (below 100), from a table.

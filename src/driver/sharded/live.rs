@@ -163,8 +163,8 @@ pub(in crate::driver) fn run<W: Write>(
     w: &mut ReportWriter<W>,
     stop: &AtomicBool,
 ) -> Result<LoopEnd, Error> {
-    let workers = Workers::start(cfg, view, shards, true, &|| Leaving::HandOver, None)
-        .map_err(Error::input)?;
+    let workers =
+        Workers::start(cfg, view, shards, true, &|| Leaving::HandOver).map_err(Error::input)?;
     let ahead = if shards <= 1 { 1 } else { RUNS_AHEAD };
     let mut co = Coordinator::new(workers, cfg.max_flows, BATCH_RECORDS, ahead);
     let res = capture_loop(capture, view, &mut co, shards, w, stop);

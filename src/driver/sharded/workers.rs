@@ -9,7 +9,6 @@ use std::thread::JoinHandle;
 
 use super::{Lost, Rep, Req, Unit, serve};
 use crate::engine::attribution::Attribution;
-use crate::engine::rows::RowFormat;
 use crate::engine::shard::{MakeLeaving, Output, PART_BYTES, Shard};
 use crate::engine::{Config, Engine};
 
@@ -88,14 +87,13 @@ impl Workers {
         shards: usize,
         threads: bool,
         leaving: &MakeLeaving,
-        rows: Option<RowFormat>,
     ) -> Result<Workers, String> {
         let shared = view.decode_shared();
         let part_bytes = part_bytes();
         let make = |i: usize| {
             let shard = Shard::new(cfg.clone(), &shared, i as u16).with_part_bytes(part_bytes);
             Unit {
-                shard: shard.with_leaving(leaving()).with_zeek_text(rows),
+                shard: shard.with_leaving(leaving()),
                 attr: Attribution::new(),
             }
         };
