@@ -412,7 +412,12 @@ pub fn spawn_live_sharded(
         BATCH_RECORDS * BATCHES_PER_HANDOVER
     };
     let mut ui = LiveUi {
-        co: Coordinator::new(workers, cfg.max_flows, BATCH_RECORDS),
+        co: Coordinator::new(
+            workers,
+            cfg.max_flows,
+            BATCH_RECORDS,
+            if shards <= 1 { 1 } else { super::RUNS_AHEAD },
+        ),
         decoder: view.new_decoder(),
         view,
         batch: Batch::sized(0, size),
