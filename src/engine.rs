@@ -386,10 +386,10 @@ impl Engine {
         self.quiet.touch(slot, seg.ts);
 
         let mut ev = control_events(seg);
-        let conn = &flow.conn;
+        let (conn, base) = (&flow.conn, flow.first_ts);
         ev = ev.union(
             flow.wire
-                .analyze(from, seg, || conn.last_seen(from.other())),
+                .analyze(from, seg, || conn.last_seen(base, from.other())),
         );
         ev = ev.union(flow.native(from, seg, ev));
         if self.cfg.zeek_per_flow {

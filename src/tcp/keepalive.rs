@@ -96,7 +96,14 @@ fn min_ns(kept: OptTs, now: Ts, earlier: Ts) -> OptTs {
 /// Count the keepalive probe `e` sent, or the keepalive ack it sent for the peer's probe,
 /// in a segment carrying the Wireshark-compatible events `wire`. A probe while the peer's
 /// window is zero is a zero-window probe, not a keepalive (docs/analysis.md#keepalive-probes).
-pub(super) fn on_events(e: &mut Side, p: &mut Side, wire: EventSet, now: Ts) {
+/// `peer_last`: the peer's last packet time.
+pub(super) fn on_events(
+    e: &mut Side,
+    p: &mut Side,
+    wire: EventSet,
+    now: Ts,
+    peer_last: Option<Ts>,
+) {
     if wire.contains(EventKind::Keepalive) && !p.win_zero {
         let ka = e.ka_mut();
         ka.probes = ka.probes.saturating_add(1);
@@ -114,7 +121,7 @@ pub(super) fn on_events(e: &mut Side, p: &mut Side, wire: EventSet, now: Ts) {
                     start: OptTs::some(now),
                     last_probe: OptTs::some(now),
                 }));
-                if let Some(pl) = p.last_ts.get() {
+                if let Some(pl) = peer_last {
                     ka.idle_min_ns = min_ns(ka.idle_min_ns, now, pl);
                 }
             }
