@@ -9,7 +9,7 @@
 use crate::bits::Bits;
 use crate::decode::Segment;
 use crate::flow::Dir;
-use crate::tcp::keepalive::Keepalive;
+use crate::tcp::keepalive::{Keepalive, Run};
 use crate::tcp::loss::Episode;
 use crate::tcp::{EndpointState, Role};
 use crate::time::{Stamps, Ts};
@@ -143,13 +143,45 @@ pub(super) enum Var {
 #[derive(Clone, Copy, Debug, Default)]
 struct SeqVars([u32; 6]);
 
-/// A side's out-of-line record (40 bytes: a 48-byte allocator block). Keepalive probing is
-/// what long-lived idle connections do, so it sits here directly; a loss episode (80 bytes)
-/// has a box of its own, allocated only by a side that retransmits.
+/// A side's out-of-line record (24 bytes: a 32-byte allocator block). Keepalive probing is
+/// what long-lived idle connections do, so its counts and shortest idle time sit here
+/// directly; what a side keeps only for a while (a run of probes in progress, a loss episode)
+/// is in a second box, [`Passing`], which an idle connection whose probes are answered frees
+/// again (issue 17 in BENCHMARKS.md).
 #[derive(Clone, Debug, Default)]
 pub(super) struct More {
     pub(super) ka: Keepalive,
+    pub(super) t: Option<Box<Passing>>,
+}
+
+/// What a side keeps only while it lasts: the keepalive run in progress (no packet from the
+/// peer since its first probe), the current loss episode (80 bytes, a box of its own: most
+/// runs see none) and, kept once set, the shortest gap between two probes of a run (only a
+/// run the peer leaves unanswered has two). Freed when all three are none ([`More::tidy`]).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Passing {
+    pub(super) run: Option<Run>,
+    pub(super) interval_min_ns: OptTs,
     pub(super) loss: Option<Box<Episode>>,
+}
+
+impl More {
+    pub(super) fn passing(&self) -> Option<&Passing> {
+        self.t.as_deref()
+    }
+
+    pub(super) fn passing_mut(&mut self) -> &mut Passing {
+        self.t.get_or_insert_with(Default::default)
+    }
+
+    /// Free the passing record once nothing in it is in use.
+    pub(super) fn tidy(&mut self) {
+        if self.t.as_deref().is_some_and(|t| {
+            t.run.is_none() && t.loss.is_none() && t.interval_min_ns == OptTs::NONE
+        }) {
+            self.t = None;
+        }
+    }
 }
 
 impl Side {
@@ -212,29 +244,39 @@ impl Side {
         }
     }
 
-    pub(super) fn ka(&self) -> Option<&Keepalive> {
-        self.more.as_deref().map(|m| &m.ka)
+    /// The side's keepalive record (with its run in progress), once it probed or was
+    /// answered.
+    pub(super) fn ka(&self) -> Option<&More> {
+        self.more.as_deref()
     }
 
-    pub(super) fn ka_mut(&mut self) -> &mut Keepalive {
-        &mut self.more.get_or_insert_with(Default::default).ka
+    pub(super) fn ka_mut(&mut self) -> &mut More {
+        self.more.get_or_insert_with(Default::default)
     }
 
     pub(super) fn loss(&self) -> Option<&Episode> {
-        self.more.as_deref().and_then(|m| m.loss.as_deref())
+        self.more.as_deref()?.passing()?.loss.as_deref()
     }
 
     pub(super) fn loss_mut(&mut self) -> Option<&mut Episode> {
-        self.more.as_deref_mut().and_then(|m| m.loss.as_deref_mut())
+        self.more
+            .as_deref_mut()?
+            .t
+            .as_deref_mut()?
+            .loss
+            .as_deref_mut()
     }
 
     pub(super) fn set_loss(&mut self, ep: Option<Episode>) {
         match (ep, self.more.as_deref_mut()) {
             (None, None) => {}
-            (None, Some(m)) => m.loss = None,
-            (Some(ep), _) => {
-                self.more.get_or_insert_with(Default::default).loss = Some(Box::new(ep))
+            (None, Some(m)) => {
+                if let Some(t) = m.t.as_deref_mut() {
+                    t.loss = None;
+                }
+                m.tidy();
             }
+            (Some(ep), _) => self.ka_mut().passing_mut().loss = Some(Box::new(ep)),
         }
     }
 
@@ -378,12 +420,28 @@ mod tests {
     use crate::testkit::Ladder;
 
     #[test]
-    fn keepalive_record_fits_a_48_byte_block() {
+    fn keepalive_record_fits_a_32_byte_block() {
         // Every connection that probes once allocates it (issue 17 in BENCHMARKS.md): the
-        // allocator adds 8 bytes and rounds to 16, so 40 is the most a 48-byte block holds.
-        // 56 B (a 64-byte block) before the run in progress left for a box of its own.
+        // allocator adds 8 bytes and rounds to 16, so 24 is the most a 32-byte block holds.
+        // 56 B (a 64-byte block) before the run in progress left for a box of its own, 40 B
+        // (48) before the loss episode's pointer and the shortest probe interval joined the
+        // run in [`Passing`].
         let n = std::mem::size_of::<More>();
-        assert!(n <= 40, "{n}");
+        assert!(n <= 24, "{n}");
+    }
+
+    #[test]
+    fn passing_record_is_freed_when_nothing_in_it_is_used() {
+        let mut s = Side::default();
+        s.set_loss(Some(Episode::new(1, Ts(5))));
+        assert!(s.loss().is_some());
+        s.set_loss(None);
+        assert!(s.more.as_deref().is_some_and(|m| m.t.is_none()));
+        s.ka_mut().passing_mut().interval_min_ns = OptTs::some(Ts(3));
+        s.set_loss(Some(Episode::new(1, Ts(5))));
+        s.set_loss(None);
+        // The shortest interval is kept.
+        assert!(s.ka().and_then(|m| m.passing()).is_some());
     }
 
     #[test]
