@@ -443,6 +443,58 @@ impl Connection {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_the_same_narrow_or_full_width() {
+        // The same connection analysed with its times kept relative to three bases: its first
+        // packet (narrow until an 83-minute silence), a nanosecond-unit base (full width after
+        // 4.2 s) and one far away (full width from the start) gives the same events and summaries.
+        let mut l = crate::testkit::Ladder::new();
+        let mut segs = vec![
+            (Dir::A, l.c2s("S", 0, 0, 0)),
+            (Dir::B, l.s2c("SA", 0, 1, 0)),
+            (Dir::A, l.c2s("A", 1, 1, 0)),
+            (Dir::A, l.c2s("PA", 1, 1, 100)),
+        ];
+        l.at(6.0); // past the nanosecond unit's range
+        segs.push((Dir::A, l.c2s("PA", 1, 1, 100)));
+        l.at(5000.0);
+        segs.push((Dir::B, l.s2c("A", 1, 101, 0)));
+        l.at(4999.5); // back in time
+        segs.push((Dir::A, l.c2s("FA", 101, 1, 0)));
+        l.at(5001.0);
+        segs.push((Dir::B, l.s2c("FA", 1, 102, 0)));
+        let first = segs[0].1.ts;
+        let run = |base: Ts, upto: usize| {
+            let mut c = Connection::new();
+            let mut evs = Vec::new();
+            for (d, s) in segs.iter().take(upto) {
+                evs.push(format!("{:?}", c.on_segment(base, *d, s, EventSet::EMPTY, None)));
+            }
+            let sums: Vec<String> = [0.0, 10.0, 7000.0]
+                .iter()
+                .map(|t| {
+                    let now = l.epoch.add_secs(*t);
+                    let s = c.summary(base, Dir::A, now, &NativeConfig::default());
+                    format!("{s:?} {:?}", c.episodes(&s, now))
+                })
+                .collect();
+            let last = format!("{:?} {:?}", c.last_from(base), c.last_packet_ts(base));
+            (c.times.is_wide(), (evs, sums, last))
+        };
+        let (wide, narrow) = run(first, 5);
+        assert!(!wide);
+        let (wide, whole) = run(first, segs.len());
+        assert!(wide, "the silence switches to full width");
+        for base in [Ts(first.0 + 1), Ts(first.0 - 10_000_000_000_000_000)] {
+            let (wide, r) = run(base, 5);
+            assert!(wide);
+            assert_eq!(r, narrow);
+            assert_eq!(run(base, segs.len()).1, whole);
+        }
+    }
+
     #[test]
     fn connection_stays_compact() {
         // In every flow (issue 17 in BENCHMARKS.md): 224 B before the zero-window stall in
