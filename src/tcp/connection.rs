@@ -18,6 +18,7 @@
 //! transition list keeps at most [`TRANSITIONS_HEAD`] + [`TRANSITIONS_TAIL`] entries and only
 //! grows on a state change (an endpoint has at most seven on any path through the table of docs/analysis.md#endpoint-states).
 
+use crate::analysis::wireshark::WireTimes;
 use crate::bits::Bits;
 use crate::decode::Segment;
 use crate::flow::Dir;
@@ -94,6 +95,31 @@ pub struct Connection {
     /// transition log, when the views ask for it, is the flow's, lent to
     /// [`Connection::on_segment`]).
     pub(super) times: Times,
+}
+
+/// The Compat-W analysis' times in a [`Connection`]'s record ([`Connection::wire_times`]).
+pub struct ConnWireTimes<'a> {
+    base: Ts,
+    t: &'a mut Times,
+}
+
+impl WireTimes for ConnWireTimes<'_> {
+    #[inline]
+    fn last(&self, d: Dir) -> Option<Ts> {
+        self.t.get(self.base, At::Last as usize + d.idx())
+    }
+
+    #[inline]
+    fn next_seq_time(&self, d: Dir) -> Ts {
+        let t = self.t.get(self.base, At::WireNext as usize + d.idx());
+        t.unwrap_or(Ts::ZERO)
+    }
+
+    #[inline]
+    fn set_next_seq_time(&mut self, d: Dir, t: Ts) {
+        self.t
+            .set(self.base, At::WireNext as usize + d.idx(), Some(t));
+    }
 }
 
 /// [`Connection::bits`]: a SYN+ACK was acknowledged (docs/analysis.md#handshake-classes
@@ -389,6 +415,16 @@ impl Connection {
         self.clock(base).get(At::Last, d)
     }
 
+    /// The times the Compat-W analysis reads and keeps here; `base` as for
+    /// [`Connection::on_segment`].
+    #[inline]
+    pub fn wire_times(&mut self, base: Ts) -> ConnWireTimes<'_> {
+        ConnWireTimes {
+            base,
+            t: &mut self.times,
+        }
+    }
+
     /// What tcplens infers at reference time `now`, with `orig` the originator's side; `base`
     /// as for [`Connection::on_segment`].
     pub fn summary(&self, base: Ts, orig: Dir, now: Ts, cfg: &NativeConfig) -> NativeSummary {
@@ -470,7 +506,10 @@ mod tests {
             let mut c = Connection::new();
             let mut evs = Vec::new();
             for (d, s) in segs.iter().take(upto) {
-                evs.push(format!("{:?}", c.on_segment(base, *d, s, EventSet::EMPTY, None)));
+                evs.push(format!(
+                    "{:?}",
+                    c.on_segment(base, *d, s, EventSet::EMPTY, None)
+                ));
             }
             let sums: Vec<String> = [0.0, 10.0, 7000.0]
                 .iter()
@@ -503,8 +542,9 @@ mod tests {
         // connection quiet for a second kept: a 48-byte block), 208 B before the transition
         // log's pointer left for the flow's views-only box, 200 B before the sides' and the
         // entry times (eight 8-byte `OptTs`) became 4-byte distances from the flow's first
-        // packet time (`Times`, with a pointer for the full-width fallback).
+        // packet time (`Times`, with a pointer for the full-width fallback); it grew to 184 B
+        // when the Compat-W analysis' two `next_seq_time`s joined them (its flow state lost 16).
         let n = std::mem::size_of::<super::Connection>();
-        assert!(n <= 176, "{n}");
+        assert!(n <= 184, "{n}");
     }
 }

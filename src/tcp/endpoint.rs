@@ -317,11 +317,13 @@ pub(super) enum At {
     Out = 4,
     /// When it entered its current state.
     Entered = 6,
+    /// The Compat-W analysis' `next_seq_time` ([`crate::analysis::wireshark::WireTimes`]).
+    WireNext = 8,
 }
 
 /// Each side's [`At`] times, 4 bytes each relative to the flow's first packet time
-/// ([`Stamps`]: 40 bytes for the eight instead of 64; issue 17 in BENCHMARKS.md).
-pub(super) type Times = Stamps<8>;
+/// ([`Stamps`]: 48 bytes for the ten instead of 80; issue 17 in BENCHMARKS.md).
+pub type Times = Stamps<10>;
 
 /// The connection's [`Times`] with their base (the flow's first packet time), lent to the
 /// steps of one packet ([`ClockMut`]) or read by the summary ([`ClockRef`]).
