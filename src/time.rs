@@ -101,22 +101,38 @@ impl<const N: usize> Default for Stamps<N> {
 }
 
 impl<const N: usize> Stamps<N> {
-    /// The unit of the distances from `base`: 1,000 ns when `base` is a whole microsecond.
+    /// Are the distances from `base` in microseconds? When `base` is a whole microsecond
+    /// (tested on its bits as unsigned, which is cheaper and, for the bases before 1970 it
+    /// calls otherwise, only picks nanoseconds: any fixed rule is exact).
     #[inline]
-    fn unit(base: Ts) -> i64 {
-        if base.0 % 1000 == 0 { 1000 } else { 1 }
+    fn micros(base: Ts) -> bool {
+        (base.0 as u64).is_multiple_of(1000)
     }
 
-    /// `t` as a narrow value, when it is a whole number of units within range of `base`.
+    #[inline]
+    fn unit(base: Ts) -> i64 {
+        if Self::micros(base) { 1000 } else { 1 }
+    }
+
+    /// `t` as a narrow value, when it is a whole number of units within range of `base`
+    /// (divisions by constants only: this runs for most packets).
     #[inline]
     fn encode(base: Ts, t: Ts) -> Option<u32> {
-        let u = Self::unit(base);
-        let d = t.0.checked_sub(base.0)?;
-        if d % u != 0 {
+        let (d, over) = t.0.overflowing_sub(base.0);
+        if over {
             return None;
         }
-        let v = (d / u).checked_add(STAMP_BACK + 1)?;
-        u32::try_from(v).ok().filter(|v| *v != 0)
+        let units = if Self::micros(base) {
+            if d % 1000 != 0 {
+                return None;
+            }
+            d / 1000
+        } else {
+            d
+        };
+        // Near `i64::MAX` the sum wraps negative, out of range as it should be.
+        let v = units.wrapping_add(STAMP_BACK + 1);
+        (1..=i64::from(u32::MAX)).contains(&v).then_some(v as u32)
     }
 
     #[inline]
@@ -133,6 +149,18 @@ impl<const N: usize> Stamps<N> {
         match self.wide.as_deref() {
             None => Self::decode(base, self.rel.get(i).copied().unwrap_or(0)),
             Some(w) => w.get(i).copied().filter(|v| *v != i64::MIN).map(Ts),
+        }
+    }
+
+    /// The later of times `i` and `j` (a narrow value's order is its time's: one decoding).
+    #[inline]
+    pub fn latest(&self, base: Ts, i: usize, j: usize) -> Option<Ts> {
+        match self.wide.as_deref() {
+            None => {
+                let v = |k: usize| self.rel.get(k).copied().unwrap_or(0);
+                Self::decode(base, v(i).max(v(j)))
+            }
+            Some(_) => self.get(base, i).max(self.get(base, j)),
         }
     }
 
@@ -261,6 +289,9 @@ mod tests {
             let want = Ts(t.0.max(i64::MIN + 1));
             assert_eq!(s.get(base, 2), Some(want), "{base:?} {t:?}");
             assert_eq!(s.get(base, 1), Some(base), "{base:?} {t:?}");
+            assert_eq!(s.latest(base, 1, 2), Some(base.max(want)), "{base:?} {t:?}");
+            assert_eq!(s.latest(base, 0, 2), Some(want));
+            assert_eq!(s.latest(base, 0, 3), None);
             assert_eq!(s.get(base, 0), None);
             assert_eq!(s.get(base, 9), None);
             // Values set after the switch, and cleared ones, read back too.

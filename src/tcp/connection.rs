@@ -213,11 +213,10 @@ impl Connection {
         let mut out = EventSet::EMPTY;
         let mut gap_rst = false;
         // Idle gaps (docs/cable-pull.md "Middleboxes"): a quiet connection speaking again.
-        let last_any = {
-            let c = self.clock(base);
-            let l = |d| c.get(At::Last, d).map_or(i64::MIN, |t| t.0);
-            l(Dir::A).max(l(Dir::B))
-        };
+        let last_any = self
+            .times
+            .latest(base, At::Last as usize, At::Last as usize + 1)
+            .map_or(i64::MIN, |t| t.0);
         if last_any != i64::MIN && now.0.saturating_sub(last_any) >= (IDLE_GAP_MIN * 1e9) as i64 {
             if self.quiet() {
                 let idle = now.since(Ts(last_any));
@@ -253,7 +252,7 @@ impl Connection {
             // Keepalive probes (docs/analysis.md#keepalive-probes): Compat-W `keepalive`, except
             // while the peer's window is zero (then it is a zero-window probe).
             let mut clock = Clock::new(base, &mut self.times);
-            keepalive::on_events(e, p, wire, now, clock.get(At::Last, from.other()));
+            keepalive::on_events(e, p, wire, now, || clock.get(At::Last, from.other()));
 
             // Zero-window stalls advertised by the sender (docs/analysis.md#zero-window).
             window::track_stall(from, seg, &mut self.life);

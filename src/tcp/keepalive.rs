@@ -99,13 +99,13 @@ fn min_ns(kept: OptTs, now: Ts, earlier: Ts) -> OptTs {
 /// Count the keepalive probe `e` sent, or the keepalive ack it sent for the peer's probe,
 /// in a segment carrying the Wireshark-compatible events `wire`. A probe while the peer's
 /// window is zero is a zero-window probe, not a keepalive (docs/analysis.md#keepalive-probes).
-/// `peer_last`: the peer's last packet time.
+/// `peer_last`: the peer's last packet time (asked only by a run's first probe).
 pub(super) fn on_events(
     e: &mut Side,
     p: &mut Side,
     wire: EventSet,
     now: Ts,
-    peer_last: Option<Ts>,
+    peer_last: impl FnOnce() -> Option<Ts>,
 ) {
     if wire.contains(EventKind::Keepalive) && !p.win_zero {
         let m = e.ka_mut();
@@ -125,7 +125,7 @@ pub(super) fn on_events(
                     start: OptTs::some(now),
                     last_probe: OptTs::some(now),
                 });
-                if let Some(pl) = peer_last {
+                if let Some(pl) = peer_last() {
                     m.ka.idle_min_ns = min_ns(m.ka.idle_min_ns, now, pl);
                 }
             }
