@@ -321,7 +321,8 @@ impl<W: Write> ReportWriter<W> {
             |part| {
                 let mut rows = Vec::with_capacity(part.len() * report::text::ROW_BYTES);
                 let mut told = Vec::with_capacity(part.len());
-                for f in part {
+                for (i, f) in part.iter().enumerate() {
+                    report::prefetch_records(part, i);
                     told.push(report::text::FlowText::of(f, engine, Some(&mb), &mut rows)?);
                 }
                 Ok((rows, told))

@@ -10,17 +10,16 @@ use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::thread::JoinHandle;
+use std::sync::mpsc::sync_channel;
 
 use crate::analysis::zeek::{ZeekRow, conn_order};
 use crate::capture::{FileSource, ReadOutcome};
 use crate::decode::Decoded;
 use crate::engine::attribution::{Attribution, ShardHosts};
-use crate::engine::merge::{self, Merger, Ordered};
+use crate::engine::merge::{self, Merger, Ordered, Provisional};
 use crate::engine::shard::{
     At, BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Formatted, Leaving, MakeLeaving, Oldest,
-    Output, PART_BYTES, PROVISIONAL, Ran, Record, Shard, Step,
+    Output, PROVISIONAL, Ran, Record, Shard, Step,
 };
 use crate::engine::{Config, Engine, Stats};
 use crate::flow::{FlowId, Slot};
@@ -29,6 +28,12 @@ use crate::metrics::Snapshot;
 use crate::time::Ts;
 
 pub(super) mod live;
+mod workers;
+
+use workers::Workers;
+
+/// A shard thread stopped answering (it cannot, short of a bug).
+struct Lost;
 
 /// A request to a shard.
 enum Req {
@@ -101,137 +106,6 @@ fn ran(r: Ran) -> Rep {
     }
 }
 
-struct Worker {
-    tx: SyncSender<Req>,
-    rx: Receiver<Rep>,
-    handle: JoinHandle<()>,
-}
-
-/// The shards: here (one thread) or each on its own thread.
-enum Workers {
-    Inline(Vec<(Unit, Option<Rep>)>),
-    Threads(Vec<Worker>),
-}
-
-/// Bytes of formatted records a shard hands over at once ([`PART_BYTES`]; the environment's
-/// `TCPLENS_PART_BYTES` makes it smaller, for the tests that split bursts into many parts).
-fn part_bytes() -> usize {
-    std::env::var("TCPLENS_PART_BYTES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(PART_BYTES)
-}
-
-/// A shard thread stopped answering (it cannot, short of a bug).
-struct Lost;
-
-impl Workers {
-    /// `shards` shards, each on a thread of its own when `threads`; `leaving` makes each
-    /// shard's choice of what to do with the flows that leave its table.
-    fn start(
-        cfg: &Config,
-        view: &Engine,
-        shards: usize,
-        threads: bool,
-        leaving: &MakeLeaving,
-    ) -> Result<Workers, String> {
-        let shared = view.decode_shared();
-        let part_bytes = part_bytes();
-        let make = |i: usize| {
-            let shard = Shard::new(cfg.clone(), &shared, i as u16).with_part_bytes(part_bytes);
-            Unit {
-                shard: shard.with_leaving(leaving()),
-                attr: Attribution::new(),
-            }
-        };
-        if shards <= 1 || !threads {
-            return Ok(Workers::Inline(
-                (0..shards.max(1)).map(|i| (make(i), None)).collect(),
-            ));
-        }
-        let mut ws = Vec::with_capacity(shards);
-        for i in 0..shards {
-            let (tx, req_rx) = sync_channel::<Req>(4);
-            let (rep_tx, rx) = sync_channel::<Rep>(4);
-            let mut unit = make(i);
-            let handle = std::thread::Builder::new()
-                .name(format!("shard{i}"))
-                .spawn(move || {
-                    for req in req_rx.iter() {
-                        let mut rep = serve(&mut unit, req);
-                        while let Some(r) = rep.take() {
-                            // After a part, the run goes on at once: the next part is
-                            // formatted while the main thread writes this one (the channel's
-                            // bound holds the shard back when the writing is slower).
-                            let more = matches!(r, Rep::Part(_));
-                            if rep_tx.send(r).is_err() {
-                                return;
-                            }
-                            if more {
-                                rep = serve(&mut unit, Req::More);
-                            }
-                        }
-                    }
-                })
-                .map_err(|e| format!("cannot start an analysis thread: {e}"))?;
-            ws.push(Worker { tx, rx, handle });
-        }
-        Ok(Workers::Threads(ws))
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Workers::Inline(v) => v.len(),
-            Workers::Threads(v) => v.len(),
-        }
-    }
-
-    fn send(&mut self, i: usize, req: Req) -> Result<(), Lost> {
-        match self {
-            Workers::Inline(v) => {
-                let (unit, rep) = v.get_mut(i).ok_or(Lost)?;
-                *rep = serve(unit, req);
-                Ok(())
-            }
-            Workers::Threads(v) => v.get(i).ok_or(Lost)?.tx.send(req).map_err(|_| Lost),
-        }
-    }
-
-    fn recv(&mut self, i: usize) -> Result<Rep, Lost> {
-        match self {
-            // After a part, the shard goes on when asked for the next.
-            Workers::Inline(v) => {
-                let (unit, rep) = v.get_mut(i).ok_or(Lost)?;
-                rep.take().or_else(|| serve(unit, Req::More)).ok_or(Lost)
-            }
-            Workers::Threads(v) => v.get(i).ok_or(Lost)?.rx.recv().map_err(|_| Lost),
-        }
-    }
-
-    /// Send `req(i)` to every shard and collect the outputs.
-    fn all(&mut self, mut req: impl FnMut(usize) -> Req) -> Result<Vec<Output>, Lost> {
-        for i in 0..self.len() {
-            self.send(i, req(i))?;
-        }
-        (0..self.len())
-            .map(|i| match self.recv(i)? {
-                Rep::Out(o) => Ok(*o),
-                _ => Err(Lost),
-            })
-            .collect()
-    }
-
-    fn join(self) {
-        if let Workers::Threads(v) = self {
-            for w in v {
-                drop(w.tx);
-                drop(w.rx);
-                let _ = w.handle.join();
-            }
-        }
-    }
-}
-
 /// Runs the shards and hands their outputs to the report's engine.
 struct Coordinator {
     workers: Workers,
@@ -239,10 +113,14 @@ struct Coordinator {
     max_flows: usize,
     /// Records per batch ([`BATCH_RECORDS`]; smaller in tests and fuzzing).
     step: usize,
-    /// The records the shards are working on.
-    inflight: Option<(Arc<Batch>, Range<usize>)>,
-    /// Global ids for each shard's flows of the last step, sent with its next request.
+    /// Runs sent to the shards before the oldest is collected ([`RUNS_AHEAD`]).
+    ahead: usize,
+    /// The runs the shards are working on, oldest first.
+    inflight: VecDeque<Inflight>,
+    /// Global ids for each shard's new flows, sent with its next request.
     pending_ids: Vec<Vec<FlowId>>,
+    /// Each shard's provisional ids whose global ids are known, for its outputs to come.
+    provisional: Vec<Provisional>,
     /// Flows and Zeek connections kept after the last step, over all shards.
     flows: usize,
     conns: usize,
@@ -253,25 +131,44 @@ struct Coordinator {
 /// A step's outputs, waiting to be written.
 type Done = (Arc<Batch>, Range<usize>, Ordered, Ordered);
 
+/// A run sent to every shard and not collected yet.
+struct Inflight {
+    batch: Arc<Batch>,
+    range: Range<usize>,
+    /// Per shard, the creations whose global ids it had when it started the run
+    /// ([`Provisional::forget_before`]).
+    numbered: Vec<u32>,
+}
+
+/// Runs the shards have been sent before the oldest is collected: a shard that finishes a run
+/// goes on with the next at once instead of waiting for the slowest shard and for the main
+/// thread's numbering and writing (docs/architecture.md#sharded-analysis).
+const RUNS_AHEAD: usize = 2;
+
 impl Coordinator {
-    fn new(workers: Workers, max_flows: usize, step: usize) -> Coordinator {
+    /// `ahead`: runs in flight at most (1: each is collected before the next is sent).
+    fn new(workers: Workers, max_flows: usize, step: usize, ahead: usize) -> Coordinator {
         let n = workers.len();
         Coordinator {
             workers,
             merger: Merger::new(),
             max_flows,
             step: step.max(1),
-            inflight: None,
+            ahead: ahead.max(1),
+            inflight: VecDeque::new(),
             pending_ids: vec![Vec::new(); n],
+            provisional: vec![Provisional::default(); n],
             flows: 0,
             conns: 0,
             open: true,
         }
     }
 
-    /// A handover from the reader: collect what is in flight, send these records (whole while
-    /// the bound cannot be reached within them, else a batch at a time), then write what was
-    /// collected while the shards work. `write` returns false when the output was closed.
+    /// A handover from the reader: send these records to the shards (whole while the bound
+    /// cannot be reached within them, else a batch at a time), after collecting the oldest run
+    /// in flight when [`Coordinator::ahead`] are, or every run in flight when the bound could
+    /// be reached within them and these records; then write what was collected while the
+    /// shards work. `write` returns false when the output was closed.
     fn batch(
         &mut self,
         b: Batch,
@@ -279,21 +176,18 @@ impl Coordinator {
         write: &mut dyn FnMut(&mut Engine) -> bool,
     ) -> Result<bool, Lost> {
         let mut done: Vec<Done> = Vec::new();
-        if let Some((pb, pr)) = self.inflight.take() {
-            let (o, l) = self.collect(&pb, pr.clone(), view, write)?;
-            done.push((pb, pr, o, l));
+        let len = b.records.len();
+        while !self.inflight.is_empty() && (self.inflight.len() >= self.ahead || !self.room(len)) {
+            done.push(self.collect_oldest(view, write)?);
         }
         let b = Arc::new(b);
-        let len = b.records.len();
         let mut start = 0;
-        // Each record creates at most one flow and one Zeek connection.
-        let safe = self.max_flows == 0 || self.flows.max(self.conns) + len <= self.max_flows;
-        if !safe {
+        if !self.room(len) {
+            // Nothing in flight: the bound is applied after each batch, lock-step.
             while start + self.step < len {
                 let r = start..start + self.step;
-                self.send_run(&b, r.clone())?;
-                let (o, l) = self.collect(&b, r.clone(), view, write)?;
-                done.push((b.clone(), r, o, l));
+                self.send_run(&b, r)?;
+                done.push(self.collect_oldest(view, write)?);
                 start += self.step;
             }
         }
@@ -301,7 +195,6 @@ impl Coordinator {
             return Ok(false);
         }
         self.send_run(&b, start..len)?;
-        self.inflight = Some((b, start..len));
         for (pb, pr, o, l) in done {
             if !hand_in(view, &pb, pr, o, l, write) {
                 return Ok(false);
@@ -310,19 +203,49 @@ impl Coordinator {
         Ok(true)
     }
 
+    /// Whether `len` more records can be sent with the runs in flight: no step of theirs can
+    /// take the flows or Zeek connections kept over the bound (each record creates at most
+    /// one of each), so none needs the bound applied after it.
+    fn room(&self, len: usize) -> bool {
+        let inflight: usize = self.inflight.iter().map(|f| f.range.len()).sum();
+        self.max_flows == 0 || self.flows.max(self.conns) + inflight + len <= self.max_flows
+    }
+
+    /// Send records `r` to every shard, with the global ids it does not have yet.
     fn send_run(&mut self, b: &Arc<Batch>, r: Range<usize>) -> Result<(), Lost> {
+        let mut numbered = Vec::with_capacity(self.workers.len());
         for i in 0..self.workers.len() {
             let ids = self
                 .pending_ids
                 .get_mut(i)
                 .map(std::mem::take)
                 .unwrap_or_default();
+            numbered.push(self.provisional.get(i).map_or(0, Provisional::known));
             self.workers.send(i, Req::Run(b.clone(), r.clone(), ids))?;
         }
+        self.inflight.push_back(Inflight {
+            batch: b.clone(),
+            range: r,
+            numbered,
+        });
         Ok(())
     }
 
-    /// Send the ids still pending (before a request that is not a run).
+    /// Collect the oldest run in flight (there is one).
+    fn collect_oldest(
+        &mut self,
+        view: &mut Engine,
+        write: &mut dyn FnMut(&mut Engine) -> bool,
+    ) -> Result<Done, Lost> {
+        let run = self.inflight.pop_front().ok_or(Lost)?;
+        for (p, n) in self.provisional.iter_mut().zip(&run.numbered) {
+            p.forget_before(*n);
+        }
+        let (o, l) = self.collect(&run.batch, run.range.clone(), view, write)?;
+        Ok((run.batch, run.range, o, l))
+    }
+
+    /// Send the ids still pending (before a request that is not a run; nothing in flight).
     fn flush_ids(&mut self) -> Result<(), Lost> {
         for i in 0..self.workers.len() {
             let ids = self
@@ -362,7 +285,13 @@ impl Coordinator {
                 Rep::Part(p) => view.records().push(i, *p),
                 Rep::Out(mut o) => {
                     // Without a flow created in this run (the common case) its records'
-                    // ids are global already: writable before the other shards are done.
+                    // ids are global (or known) already: writable before the other shards
+                    // are done.
+                    if let Some(p) = self.provisional.get(i) {
+                        for x in &mut o.records.items {
+                            x.1 = p.global(x.1);
+                        }
+                    }
                     if o.records.items.iter().all(|x| x.1 < PROVISIONAL) {
                         let q = view.records();
                         q.push(i, std::mem::take(&mut o.records));
@@ -384,11 +313,19 @@ impl Coordinator {
             return Err(Lost);
         }
         let ids = self.merger.ids(&outs);
+        for ((pending, p), new) in self
+            .pending_ids
+            .iter_mut()
+            .zip(&mut self.provisional)
+            .zip(ids)
+        {
+            p.extend(&new);
+            pending.extend(new);
+        }
         (self.flows, self.conns) = outs
             .iter()
             .fold((0, 0), |(f, c), o| (f + o.flows, c + o.conns));
-        let mut ordered = self.merger.order(outs, &ids);
-        self.pending_ids = ids;
+        let mut ordered = self.merger.order(outs, &self.provisional);
         let q = view.records();
         for (i, rec) in std::mem::take(&mut ordered.records).into_iter().enumerate() {
             if !queued.get(i).copied().unwrap_or(false) {
@@ -400,6 +337,10 @@ impl Coordinator {
         let (nf, nc) = merge::victims(self.max_flows, self.flows, self.conns);
         if nf == 0 && nc == 0 {
             return Ok((ordered, Ordered::default()));
+        }
+        // A later run was sent only if it cannot come to this ([`Coordinator::room`]).
+        if !self.inflight.is_empty() {
+            return Err(Lost);
         }
         self.flush_ids()?;
         let mut cands = Vec::with_capacity(self.workers.len());
@@ -529,7 +470,9 @@ pub(super) fn run(
         Ok(w) => w,
         Err(e) => return failed(&e),
     };
-    let mut co = Coordinator::new(workers, cfg.max_flows, BATCH_RECORDS);
+    // One thread: each batch analysed while it is still in the cache.
+    let ahead = if shards <= 1 { 1 } else { RUNS_AHEAD };
+    let mut co = Coordinator::new(workers, cfg.max_flows, BATCH_RECORDS, ahead);
     let mut open = true;
     let mut lost = false;
     let outcome = if shards <= 1 {
@@ -567,7 +510,7 @@ pub fn run_inline(
     let Ok(workers) = Workers::start(cfg, view, shards, false, &|| Leaving::HandOver) else {
         return false;
     };
-    let mut co = Coordinator::new(workers, cfg.max_flows, batch);
+    let mut co = Coordinator::new(workers, cfg.max_flows, batch, RUNS_AHEAD);
     // Three batches a handover: both the whole and the step-by-step paths are taken.
     let mut batch = Batch::sized(0, 3 * co.step);
     let mut open = true;
@@ -710,8 +653,8 @@ fn finish(
     mut open: bool,
     write: &mut dyn FnMut(&mut Engine) -> bool,
 ) -> Result<(), Lost> {
-    if let Some((b, r)) = co.inflight.take() {
-        let (o, limit) = co.collect(&b, r.clone(), view, write)?;
+    while !co.inflight.is_empty() {
+        let (b, r, o, limit) = co.collect_oldest(view, write)?;
         open &= co.open;
         if open {
             open = hand_in(view, &b, r, o, limit, write);

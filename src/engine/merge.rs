@@ -56,11 +56,12 @@ impl Merger {
         ids
     }
 
-    /// The shards' outputs of one step in report order, provisional ids replaced by `ids` (from
-    /// [`Merger::ids`]; empty when the step created no flows) and uids numbered. Each shard's
-    /// lists are already in report order ([`sort_output`]; a shard's provisional ids order its
-    /// new flows as their global ids will), so they are merged, not sorted.
-    pub fn order(&mut self, outs: Vec<Output>, ids: &[Vec<FlowId>]) -> Ordered {
+    /// The shards' outputs of one step in report order, provisional ids replaced by the global
+    /// ones of `ids` (per shard; empty when no output can hold a provisional id) and uids
+    /// numbered. Each shard's lists are already in report order ([`sort_output`]; a shard's
+    /// provisional ids order its new flows as their global ids will), so they are merged, not
+    /// sorted.
+    pub fn order(&mut self, outs: Vec<Output>, ids: &[Provisional]) -> Ordered {
         let n = outs.len();
         let mut records = Vec::with_capacity(n);
         let (mut events, mut evicted, mut rows) = (
@@ -69,13 +70,8 @@ impl Merger {
             Vec::with_capacity(n),
         );
         for (s, mut out) in outs.into_iter().enumerate() {
-            let ids = ids.get(s).map(Vec::as_slice).unwrap_or(&[]);
-            if !ids.is_empty() {
-                let global = |id: FlowId| -> FlowId {
-                    id.checked_sub(PROVISIONAL)
-                        .and_then(|i| ids.get(i as usize).copied())
-                        .unwrap_or(id)
-                };
+            if let Some(ids) = ids.get(s).filter(|p| !p.ids.is_empty()) {
+                let global = |id: FlowId| ids.global(id);
                 for (_, pe) in &mut out.events {
                     pe.flow = global(pe.flow);
                 }
@@ -112,6 +108,46 @@ impl Merger {
     pub fn number(&mut self, r: &mut ZeekRow) {
         r.uid = Uid::new(self.next_uid);
         self.next_uid += 1;
+    }
+}
+
+/// One shard's provisional flow ids and the global ids the main thread gave them. A shard
+/// numbers the flows it creates `PROVISIONAL + n`, n counting its creations over the whole run
+/// (never reset: a shard may run the next step before the ids of the last one reach it,
+/// docs/architecture.md#sharded-analysis), so its outputs of a step may hold provisional ids
+/// of flows created in earlier steps as well as in this one.
+#[derive(Debug, Default, Clone)]
+pub struct Provisional {
+    /// The shard's creation number of `ids[0]`.
+    base: u32,
+    ids: VecDeque<FlowId>,
+}
+
+impl Provisional {
+    /// The global ids of the shard's next creations (in its creation order).
+    pub fn extend(&mut self, ids: &[FlowId]) {
+        self.ids.extend(ids);
+    }
+
+    /// The global id of `id`, when it is a provisional one whose global id is known.
+    pub fn global(&self, id: FlowId) -> FlowId {
+        id.checked_sub(PROVISIONAL)
+            .and_then(|n| n.checked_sub(self.base))
+            .and_then(|i| self.ids.get(i as usize).copied())
+            .unwrap_or(id)
+    }
+
+    /// The shard's creations whose global ids are known (sent to it or not).
+    pub fn known(&self) -> u32 {
+        self.base.wrapping_add(self.ids.len() as u32)
+    }
+
+    /// The shard has the global ids of its first `n` creations: no output to come holds their
+    /// provisional ids.
+    pub fn forget_before(&mut self, n: u32) {
+        while self.base < n && self.ids.pop_front().is_some() {
+            self.base += 1;
+        }
     }
 }
 

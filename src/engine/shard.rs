@@ -18,8 +18,9 @@ use crate::vocab::events::PacketEvents;
 
 use super::{Config, Engine, Flow, Stats, merge};
 
-/// Flows created during a batch are numbered from here until the global numbering
-/// ([`Shard::assign_ids`]); global ids stay below (2^31 flows per run).
+/// A shard numbers the flows it creates from here, counting its creations over the run, until
+/// the global numbering reaches it ([`Shard::assign_ids`]); global ids stay below (2^31 flows
+/// per run).
 pub const PROVISIONAL: FlowId = 1 << 31;
 
 /// Records per batch. The `--max-flows` bound is applied between batches, so this is part of
@@ -293,8 +294,11 @@ pub struct Shard {
     engine: Engine,
     index: u16,
     out: Output,
-    /// Creations already tagged with their record.
+    /// Creations already tagged with their record (of those not numbered yet).
     tagged: usize,
+    /// Flows created and given their global id so far: the next provisional id to replace is
+    /// `PROVISIONAL + numbered` (provisional ids count the shard's creations over the run).
+    numbered: FlowId,
     /// What becomes of the flows that leave the table.
     leaving: Leaving,
     /// Flows left to format before the next record ([`Leaving::Format`]).
@@ -332,6 +336,7 @@ impl Shard {
             index,
             out: Output::default(),
             tagged: 0,
+            numbered: 0,
             leaving: Leaving::HandOver,
             leavers: Leavers::default(),
             part_bytes: PART_BYTES,
@@ -564,15 +569,20 @@ impl Shard {
         std::mem::take(&mut self.out)
     }
 
-    /// The global ids of the flows created in the last batch, in this shard's creation order.
+    /// The global ids of this shard's next flows still numbered provisionally, in its creation
+    /// order: those of one or more steps, not necessarily all it created (it may have run a
+    /// later step already, whose new flows keep their provisional ids until the next call).
     pub fn assign_ids(&mut self, ids: &[FlowId]) {
         let e = &mut self.engine;
         let Some(created) = e.created.as_mut() else {
             return;
         };
-        for (i, (slot, id)) in created.drain(..).zip(ids).enumerate() {
-            let prov = PROVISIONAL.wrapping_add(i as FlowId);
-            // The slot may hold a later flow if this one left during the batch.
+        let n = ids.len().min(created.len());
+        for (i, (slot, id)) in created.drain(..n).zip(ids).enumerate() {
+            let prov = PROVISIONAL
+                .wrapping_add(self.numbered)
+                .wrapping_add(i as FlowId);
+            // The slot may hold a later flow if this one left in the meantime.
             if let Some(f) = e.flows.at_mut(slot)
                 && f.id == prov
             {
@@ -582,8 +592,8 @@ impl Shard {
                 }
             }
         }
-        e.flows.number_from(PROVISIONAL);
-        self.tagged = 0;
+        self.numbered = self.numbered.wrapping_add(n as FlowId);
+        self.tagged = self.tagged.saturating_sub(n);
     }
 
     /// Live: the wall clock moved to `now` without a packet (timers, sweeps and stale

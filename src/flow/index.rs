@@ -222,6 +222,17 @@ pub(crate) fn prefetch_read<T>(p: *const T) {
     let _ = p;
 }
 
+/// Every cache line of `v`, prefetched ([`prefetch_read`]).
+#[inline]
+pub(crate) fn prefetch_lines<T>(v: &T) {
+    let p = (v as *const T).cast::<u8>();
+    let mut off = 0;
+    while off < std::mem::size_of::<T>() {
+        prefetch_read(p.wrapping_add(off));
+        off += 64;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use crate::tcp::{EndpointState, KeepaliveSummary, NativeSummary};
 use crate::time::Ts;
 use crate::vocab::events::EventKind;
 
-use super::json_text::{Obj, key};
+use super::json_text::{Obj, first_key, key, null};
 
 #[derive(Serialize)]
 struct KeepaliveJson {
@@ -219,22 +219,24 @@ impl Serialize for EventCounts {
 /// the handful counted in place when they are (no pass over every kind).
 fn write_events(out: &mut Vec<u8>, counts: &crate::vocab::events::EventCounts) {
     let mut ev = Obj::open(out);
-    let mut few = [("", 0u32); 8];
+    // Each kind's place in name order, the sort key (cheaper than comparing the names).
+    let rank = name_ranks();
+    let mut few = [(0u8, "", 0u32); 8];
     let mut n = 0;
     let fits = counts.in_place().is_some_and(|kinds| {
         for (k, c) in kinds.filter(|(_, c)| *c > 0) {
             let Some(slot) = few.get_mut(n) else {
                 return false;
             };
-            *slot = (k.as_str(), c);
+            *slot = (rank.get(k as usize).copied().unwrap_or(0), k.as_str(), c);
             n += 1;
         }
         true
     });
     if fits {
         let few = few.get_mut(..n).unwrap_or_default();
-        few.sort_unstable_by_key(|(k, _)| *k);
-        for (k, c) in few.iter() {
+        few.sort_unstable_by_key(|(r, _, _)| *r);
+        for (_, k, c) in few.iter() {
             ev.key(k).uint(u64::from(*c));
         }
     } else {
@@ -252,6 +254,20 @@ fn kinds_by_name() -> &'static [EventKind] {
         let mut v = EventKind::ALL.to_vec();
         v.sort_by_key(|k| k.as_str());
         v
+    })
+}
+
+/// Every event kind's place in [`kinds_by_name`], indexed by kind.
+fn name_ranks() -> &'static [u8; EventKind::COUNT] {
+    static RANKS: std::sync::OnceLock<[u8; EventKind::COUNT]> = std::sync::OnceLock::new();
+    RANKS.get_or_init(|| {
+        let mut r = [0u8; EventKind::COUNT];
+        for (i, k) in kinds_by_name().iter().enumerate() {
+            if let Some(slot) = r.get_mut(*k as usize) {
+                *slot = i as u8;
+            }
+        }
+        r
     })
 }
 
@@ -477,12 +493,10 @@ fn append_line(
     mb: Option<&Middleboxes>,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<()> {
-    let s = f.summary(engine.now(), &engine.cfg.native);
+    let mut s = f.summary(engine.now(), &engine.cfg.native);
     let x = Story::of(f, &s, engine, mb);
-    let s = NativeSummary {
-        stale: x.stale,
-        ..s
-    };
+    // The stale verdict as the story shows it (set in place: the summary is large).
+    s.stale = x.stale;
     write_record(out, f, &s, &x, attr)?;
     out.push(b'\n');
     Ok(())
@@ -504,10 +518,12 @@ fn write_record(
     x: &Story,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<()> {
+    // Room for an ordinary record (its capacity tests then never grow it).
+    out.reserve(RECORD_BYTES);
     let mut o = Obj::open(out);
-    key!(o, "flow").uint(u64::from(f.id));
-    key!(o, "orig").endpoint(f.orig())?;
-    key!(o, "resp").endpoint(f.resp())?;
+    first_key!(o, "flow").uint(u64::from(f.id));
+    key!(o, "orig").endpoint(f.orig());
+    key!(o, "resp").endpoint(f.resp());
     let first = key!(o, "first_ts").float_at(f.first_ts.secs_f64())?;
     // A flow of one packet (most of a SYN flood's) ends when it starts: the text again.
     let last_ts = f.last_ts();
@@ -518,17 +534,32 @@ fn write_record(
     }
     key!(o, "handshake").word(s.handshake.as_str());
     key!(o, "close").word(s.close.as_str());
-    key!(o, "close_detail").opt_word(s.close_detail.map(|d| d.as_str()));
-    key!(o, "first_fin").opt_word(s.first_fin.map(role));
+    match s.close_detail {
+        None => null!(o, "close_detail"),
+        Some(d) => key!(o, "close_detail").word(d.as_str()),
+    }
+    match s.first_fin {
+        None => null!(o, "first_fin"),
+        Some(r) => key!(o, "first_fin").word(role(r)),
+    }
     key!(o, "orig_state").word(s.orig_state.as_str());
     key!(o, "resp_state").word(s.resp_state.as_str());
     key!(o, "states_assumed").boolean(s.states_assumed);
-    key!(o, "keepalive").opt_serde(s.keepalive.as_ref().map(KeepaliveJson::from).as_ref())?;
+    match &s.keepalive {
+        None => null!(o, "keepalive"),
+        Some(k) => key!(o, "keepalive").serde(&KeepaliveJson::from(k))?,
+    }
     key!(o, "retransmissions").uint(s.retransmissions);
     key!(o, "unacked_bytes_orig").uint(s.unacked_bytes_orig);
     key!(o, "unacked_bytes_resp").uint(s.unacked_bytes_resp);
-    key!(o, "stale").opt_serde(s.stale.map(|st| stale_json(st, x)).as_ref())?;
-    key!(o, "half_open").opt_word(s.half_open.map(role));
+    match s.stale {
+        None => null!(o, "stale"),
+        Some(st) => key!(o, "stale").serde(&stale_json(st, x))?,
+    }
+    match s.half_open {
+        None => null!(o, "half_open"),
+        Some(r) => key!(o, "half_open").word(role(r)),
+    }
     key!(o, "verdict").word(s.verdict().as_str());
     key!(o, "evicted").boolean(f.evicted);
     key!(o, "conn_state").word(f.zeek.conn_state());
@@ -539,32 +570,43 @@ fn write_record(
     key!(o, "resp_pkts").uint(resp_pkts);
     key!(o, "orig_payload_bytes").uint(ob);
     key!(o, "resp_payload_bytes").uint(rb);
-    key!(o, "rtt_s").opt_float(s.rtt_s.map(round_ms))?;
-    key!(o, "rto_s").opt_float(s.rto_s.map(round_ms))?;
+    match s.rtt_s {
+        None => null!(o, "rtt_s"),
+        Some(v) => key!(o, "rtt_s").float(round_ms(v))?,
+    }
+    match s.rto_s {
+        None => null!(o, "rto_s"),
+        Some(v) => key!(o, "rto_s").float(round_ms(v))?,
+    }
     key!(o, "rst_ignored").uint(u64::from(s.rst_ignored));
     key!(o, "zero_window_stalls").uint(u64::from(s.zero_window_stalls));
-    key!(o, "longest_stall_s").opt_float(s.longest_stall_s.map(round_ms))?;
+    match s.longest_stall_s {
+        None => null!(o, "longest_stall_s"),
+        Some(v) => key!(o, "longest_stall_s").float(round_ms(v))?,
+    }
     key!(o, "events");
     write_events(o.out, &f.event_counts);
-    if x.episodes.is_empty() {
-        key!(o, "stale_episodes").prebuilt(b"[]");
+    // The story's parts, when there are none (most records): one copy. No middlebox limit
+    // without the keepalive idle time it is compared with (`middlebox_limit_json`).
+    if x.episodes.is_empty()
+        && x.idle_killed.is_none()
+        && s.survived_idle_s.is_none()
+        && x.middlebox_reset.is_none()
+        && x.keepalive_idle.is_none()
+        && s.stuck_close.is_none()
+    {
+        o.literal(QUIET_STORY);
     } else {
-        key!(o, "stale_episodes").serde(&episodes_json(x))?;
+        story_members(&mut o, s, x)?;
     }
-    key!(o, "idle_killed").opt_serde(idle_killed_json(x).as_ref())?;
-    key!(o, "idle_survived_s").opt_float(s.survived_idle_s.map(round_ms))?;
-    key!(o, "middlebox_reset").opt_serde(middlebox_reset_json(x).as_ref())?;
-    key!(o, "middlebox_limit").opt_serde(middlebox_limit_json(x).as_ref())?;
-    match x.keepalive_idle {
-        None => key!(o, "keepalive_exceeds_limit").null(),
-        Some(k) => key!(o, "keepalive_exceeds_limit").boolean(k.2),
+    match s.syn_give_up {
+        None => null!(o, "syn_give_up_ts"),
+        Some(t) => key!(o, "syn_give_up_ts").float(t.secs_f64())?,
     }
-    key!(o, "stuck_close").opt_serde(stuck_close_json(s).as_ref())?;
-    key!(o, "syn_give_up_ts").opt_float(s.syn_give_up.map(Ts::secs_f64))?;
     key!(o, "rst");
     {
         let mut rst = Obj::open(o.out);
-        key!(rst, "exact").uint(u64::from(s.rst.exact));
+        first_key!(rst, "exact").uint(u64::from(s.rst.exact));
         key!(rst, "in_window").uint(u64::from(s.rst.in_window));
         key!(rst, "out_of_window").uint(u64::from(s.rst.out_of_window));
         key!(rst, "challenge_acks").uint(u64::from(s.rst.challenge_acks));
@@ -583,7 +625,7 @@ fn write_record(
     }
     o.out.push(b']');
     if f.tunnel().is_none() {
-        key!(o, "tunnel").null();
+        null!(o, "tunnel");
     } else {
         key!(o, "tunnel").serde(&tunnel(f))?;
     }
@@ -601,6 +643,33 @@ fn write_record(
     Ok(())
 }
 
+/// About an ordinary record's bytes (a short connection's is ~1,100 with its advice).
+const RECORD_BYTES: usize = 2048;
+
+/// The members from `stale_episodes` to `stuck_close` when the story has none of them.
+const QUIET_STORY: &[u8] = b",\"stale_episodes\":[],\"idle_killed\":null,\"idle_survived_s\":null,\
+    \"middlebox_reset\":null,\"middlebox_limit\":null,\"keepalive_exceeds_limit\":null,\
+    \"stuck_close\":null";
+
+/// The members from `stale_episodes` to `stuck_close`, one by one.
+fn story_members(o: &mut Obj, s: &NativeSummary, x: &Story) -> io::Result<()> {
+    if x.episodes.is_empty() {
+        o.literal(b",\"stale_episodes\":[]");
+    } else {
+        key!(o, "stale_episodes").serde(&episodes_json(x))?;
+    }
+    key!(o, "idle_killed").opt_serde(idle_killed_json(x).as_ref())?;
+    key!(o, "idle_survived_s").opt_float(s.survived_idle_s.map(round_ms))?;
+    key!(o, "middlebox_reset").opt_serde(middlebox_reset_json(x).as_ref())?;
+    key!(o, "middlebox_limit").opt_serde(middlebox_limit_json(x).as_ref())?;
+    match x.keepalive_idle {
+        None => key!(o, "keepalive_exceeds_limit").null(),
+        Some(k) => key!(o, "keepalive_exceeds_limit").boolean(k.2),
+    }
+    key!(o, "stuck_close").opt_serde(stuck_close_json(s).as_ref())?;
+    Ok(())
+}
+
 /// One flow's record as a JSON value (the Parquet output converts these to columns), with the
 /// cross-connection middlebox inference when the caller has it (offline, at the end).
 pub fn to_value(
@@ -609,12 +678,10 @@ pub fn to_value(
     mb: Option<&Middleboxes>,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<serde_json::Value> {
-    let s = f.summary(engine.now(), &engine.cfg.native);
+    let mut s = f.summary(engine.now(), &engine.cfg.native);
     let x = Story::of(f, &s, engine, mb);
-    let s = NativeSummary {
-        stale: x.stale,
-        ..s
-    };
+    // The stale verdict as the story shows it (set in place: the summary is large).
+    s.stale = x.stale;
     serde_json::to_value(record(f, &s, &x, attr)).map_err(io::Error::other)
 }
 
@@ -642,7 +709,8 @@ pub fn write_records(
     engine: &Engine,
     mb: Option<&Middleboxes>,
 ) -> io::Result<()> {
-    for f in flows {
+    for (i, f) in flows.iter().enumerate() {
+        super::prefetch_records(flows, i);
         append_line(out, f, engine, mb, None)?;
     }
     Ok(())

@@ -8,14 +8,32 @@ use std::io;
 
 use serde::Serialize;
 
-/// A member's key written with one copy: `key!(obj, "name")` copies the prebuilt
-/// `,"name":` (the comma left out for the first member).
+/// A later member's key written with one copy: `key!(obj, "name")` copies the prebuilt
+/// `,"name":` (the object's first member is written with [`first_key!`]).
 macro_rules! key {
     ($o:expr, $k:literal) => {
         $o.prebuilt(concat!(",\"", $k, "\":").as_bytes())
     };
 }
 pub(super) use key;
+
+/// An object's first member's key, `"name":`, for objects whose first member is fixed:
+/// `first_key!(obj, "name")`. With it, every later [`key!`] and [`null!`] is one copy of
+/// a length known at compile time (a few moves, no call and no test of the first member).
+macro_rules! first_key {
+    ($o:expr, $k:literal) => {
+        $o.first_literal(concat!("\"", $k, "\":").as_bytes())
+    };
+}
+pub(super) use first_key;
+
+/// A member after the first whose value is `null`, as one copy of `,"name":null`.
+macro_rules! null {
+    ($o:expr, $k:literal) => {
+        $o.literal(concat!(",\"", $k, "\":null").as_bytes())
+    };
+}
+pub(super) use null;
 
 /// A JSON object being written: members separated by commas.
 pub(super) struct Obj<'a> {
@@ -40,17 +58,27 @@ impl<'a> Obj<'a> {
         self
     }
 
-    /// A member's key as `,"key":` (see [`key!`]).
-    #[inline]
+    /// A later member's key as `,"key":` ([`key!`], after the [`first_key!`]).
+    #[inline(always)]
     pub(super) fn prebuilt(&mut self, k: &'static [u8]) -> &mut Self {
-        let k = if self.first {
-            k.get(1..).unwrap_or(k)
-        } else {
-            k
-        };
+        debug_assert!(!self.first, "key! before first_key!");
+        self.out.extend_from_slice(k);
+        self
+    }
+
+    /// The first member's key ([`first_key!`]).
+    #[inline(always)]
+    pub(super) fn first_literal(&mut self, k: &'static [u8]) -> &mut Self {
         self.first = false;
         self.out.extend_from_slice(k);
         self
+    }
+
+    /// Text of a later member (key and value) copied as it is ([`null!`]).
+    #[inline(always)]
+    pub(super) fn literal(&mut self, b: &'static [u8]) {
+        debug_assert!(!self.first, "null! before first_key!");
+        self.out.extend_from_slice(b);
     }
 
     /// A word of tcplens's fixed vocabulary (no character needs escaping).
@@ -62,13 +90,6 @@ impl<'a> Obj<'a> {
 
     pub(super) fn null(&mut self) {
         self.out.extend_from_slice(b"null");
-    }
-
-    pub(super) fn opt_word(&mut self, w: Option<&str>) {
-        match w {
-            Some(w) => self.word(w),
-            None => self.out.extend_from_slice(b"null"),
-        }
     }
 
     pub(super) fn uint(&mut self, v: u64) {
@@ -86,12 +107,14 @@ impl<'a> Obj<'a> {
             .extend_from_slice(if v { b"true" as &[u8] } else { b"false" });
     }
 
-    /// Addresses and ports: digits, dots, colons, hex and brackets, nothing to escape.
-    pub(super) fn endpoint(&mut self, e: crate::decode::Endpoint) -> io::Result<()> {
-        self.out.push(b'"');
-        super::write_endpoint(self.out, e)?;
-        self.out.push(b'"');
-        Ok(())
+    /// Addresses and ports: digits, dots, colons, hex and brackets, nothing to escape. Made
+    /// with its quotes on the stack, then copied once.
+    pub(super) fn endpoint(&mut self, e: crate::decode::Endpoint) {
+        let mut t = super::Fixed::<64>::new();
+        t.put(b"\"");
+        super::endpoint_into(&mut t, e);
+        t.put(b"\"");
+        self.out.extend_from_slice(t.as_bytes());
     }
 
     /// Free text, escaped as `serde_json` escapes it: only `"`, `\\` and control characters

@@ -1,5 +1,6 @@
 //! Headless reports. They read engine state only; no TCP fact is derived here.
 
+mod addr;
 pub mod columns;
 pub mod events;
 pub mod host;
@@ -11,6 +12,8 @@ pub mod warnings;
 pub mod zeek;
 
 use std::io::{self, Write};
+
+pub(crate) use addr::{AddrText, endpoint_into};
 
 /// Control characters made safe for a terminal or a TSV field (lives in [`crate::display`]).
 pub use crate::display::escape_field;
@@ -67,9 +70,30 @@ impl<const N: usize> Fixed<N> {
         }
     }
 
+    /// Filled with `b` (a row of spaces: padding is then only a move of the end,
+    /// [`Fixed::skip`]).
+    pub(crate) const fn filled(b: u8) -> Self {
+        Fixed {
+            buf: [b; N],
+            len: 0,
+        }
+    }
+
     #[inline]
     pub(crate) fn as_bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Bytes written.
+    #[inline]
+    pub(crate) fn written(&self) -> usize {
+        self.len
+    }
+
+    /// The next `n` bytes left as they are (the fill: padding), counted as written.
+    #[inline]
+    pub(crate) fn skip(&mut self, n: usize) {
+        self.len = self.len.saturating_add(n).min(N);
     }
 
     /// The next `n` bytes, counted as written, for the caller to fill in place; none (and
@@ -93,13 +117,6 @@ impl<const N: usize> Fixed<N> {
     #[inline]
     pub(crate) fn unput(&mut self, n: usize) {
         self.len = self.len.saturating_sub(n);
-    }
-
-    /// The last byte written.
-    #[inline]
-    pub(crate) fn last_mut(&mut self) -> Option<&mut u8> {
-        let i = self.len.checked_sub(1)?;
-        self.buf.get_mut(i)
     }
 }
 
@@ -133,140 +150,27 @@ impl Put for Vec<u8> {
     }
 }
 
-/// std's notation (IPv6 in RFC 5952 compressed lower-case form, as Zeek prints it) without
-/// going through `fmt` ([`AddrText`]).
-pub(crate) fn write_addr(out: &mut impl Put, a: std::net::IpAddr) -> io::Result<()> {
-    out.put(AddrText::of(a).as_bytes());
-    Ok(())
-}
-
-/// An address's text as std's `Display` writes it, made on the stack without `fmt` (a
-/// record's or a row's addresses were most of their formatting cost): IPv4 dotted decimal;
-/// IPv6 as RFC 5952 section 4 (lower-case hex without leading zeros, the first longest run of
-/// two or more zero groups as `::`), an IPv4-mapped address as `::ffff:a.b.c.d`. The json,
-/// text and Zeek writers all copy it.
-pub(crate) struct AddrText {
-    /// Room for the longest (39 bytes) and the four-byte octet copies of [`AddrText::v4`].
-    text: Fixed<48>,
-}
-
-impl AddrText {
-    pub(crate) fn of(a: std::net::IpAddr) -> AddrText {
-        let mut t = AddrText { text: Fixed::new() };
-        match a {
-            std::net::IpAddr::V4(v4) => t.v4(v4.octets()),
-            std::net::IpAddr::V6(v6) => t.v6(v6),
+/// Start bringing into cache what the records of `flows[i + 1..]` will read, in stages so
+/// that each load finds what it depends on: the flows four ahead (their own bytes), the
+/// boxes of those two ahead (the connection's life, read by the summary; the Zeek rules,
+/// read by the json record) and the Zeek rules' rare part of the next one. A report written
+/// at the end over many connections otherwise waited on memory for each box in turn:
+/// half of the json record writer's and the summary's own time on the short shape was the
+/// first load from each (issue 17 in BENCHMARKS.md).
+#[inline]
+pub fn prefetch_records(flows: &[&crate::engine::Flow], i: usize) {
+    if let Some(f) = flows.get(i + 4) {
+        crate::flow::index::prefetch_lines(*f);
+    }
+    if let Some(f) = flows.get(i + 2) {
+        if let Some(l) = f.conn.life() {
+            crate::flow::index::prefetch_lines(l);
         }
-        t
+        f.zeek.prefetch();
     }
-
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.text.as_bytes()
+    if let Some(f) = flows.get(i + 1) {
+        f.zeek.prefetch_rare();
     }
-
-    #[inline]
-    fn push(&mut self, b: &[u8]) {
-        self.text.put(b);
-    }
-
-    fn v4(&mut self, octets: [u8; 4]) {
-        // Each octet's digits and a dot from a table (four bytes copied whatever the digit
-        // count, the unused digits taken back), then the last dot dropped.
-        for o in octets {
-            let [n, d0, d1, d2] = OCTETS.get(o as usize).copied().unwrap_or_default();
-            self.push(&[d0, d1, d2, b'.']);
-            self.text.unput(3 - (n as usize).min(3));
-            if let Some(dot) = self.text.last_mut() {
-                *dot = b'.';
-            }
-        }
-        self.text.unput(1);
-    }
-
-    fn v6(&mut self, a: std::net::Ipv6Addr) {
-        if let Some(v4) = a.to_ipv4_mapped() {
-            self.push(b"::ffff:");
-            self.v4(v4.octets());
-            return;
-        }
-        let seg = a.segments();
-        // The longest run of zero groups (the first of equal ones).
-        let (mut best, mut best_len, mut cur, mut cur_len) = (0, 0, 0, 0);
-        for (i, &s) in seg.iter().enumerate() {
-            if s == 0 {
-                if cur_len == 0 {
-                    cur = i;
-                }
-                cur_len += 1;
-                if cur_len > best_len {
-                    (best, best_len) = (cur, cur_len);
-                }
-            } else {
-                cur_len = 0;
-            }
-        }
-        if best_len > 1 {
-            self.groups(seg.get(..best).unwrap_or(&[]));
-            self.push(b"::");
-            self.groups(seg.get(best + best_len..).unwrap_or(&[]));
-        } else {
-            self.groups(&seg);
-        }
-    }
-
-    /// Hex groups joined by `:`.
-    fn groups(&mut self, groups: &[u16]) {
-        for (i, &g) in groups.iter().enumerate() {
-            if i > 0 {
-                self.push(b":");
-            }
-            let n = (16 - g.leading_zeros() as usize).div_ceil(4).max(1);
-            if let Some(d) = self.text.take(n) {
-                let mut v = g;
-                for x in d.iter_mut().rev() {
-                    let d = (v & 15) as u8;
-                    *x = if d < 10 { b'0' + d } else { b'a' + d - 10 };
-                    v >>= 4;
-                }
-            }
-        }
-    }
-}
-
-/// Decimal text of every octet value: the digit count, then up to three digits.
-const OCTETS: [[u8; 4]; 256] = {
-    let mut t = [[0u8; 4]; 256];
-    let mut i = 0;
-    while i < 256 {
-        let v = i as u8;
-        t[i] = if v >= 100 {
-            [3, b'0' + v / 100, b'0' + (v / 10) % 10, b'0' + v % 10]
-        } else if v >= 10 {
-            [2, b'0' + v / 10, b'0' + v % 10, 0]
-        } else {
-            [1, b'0' + v, 0, 0]
-        };
-        i += 1;
-    }
-    t
-};
-
-/// An endpoint as its `Display` writes it (`addr:port`, IPv6 as `[addr]:port`).
-pub(crate) fn write_endpoint(out: &mut impl Put, e: crate::decode::Endpoint) -> io::Result<()> {
-    let v6 = e.addr.is_ipv6();
-    if v6 {
-        out.put(b"[");
-    }
-    write_addr(out, e.addr)?;
-    out.put(if v6 { b"]:" } else { b":" });
-    out.put(itoa::Buffer::new().format(e.port).as_bytes());
-    Ok(())
-}
-
-/// `s` then spaces up to `width` characters, as `{:<width}` pads.
-pub(crate) fn put_left(out: &mut impl Put, s: &[u8], width: usize) {
-    out.put(s);
-    put_spaces(out, width.saturating_sub(chars(s)));
 }
 
 /// Spaces up to `width` characters then ASCII `s` (digits), as `{:>width}` pads: one
@@ -350,50 +254,6 @@ pub(crate) fn write_micros(out: &mut Line, ns: i64) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn addresses_are_written_as_display_writes_them() {
-        let mut rng = crate::testkit::XorShift::new(0x9e37_79b9_7f4a_7c15);
-        let mut addrs: Vec<std::net::IpAddr> = [
-            "0.0.0.0",
-            "255.255.255.255",
-            "10.0.100.9",
-            "::",
-            "::1",
-            "fe80::1:2",
-            "1::",
-            "::ffff:1.2.3.4",
-            "::1.2.3.4",
-            "1:0:0:2:0:0:0:3",
-            "1:0:0:2:0:0:3:4",
-            "0:1:0:1:0:1:0:1",
-            "2001:db8::ffff:0:1",
-            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-        ]
-        .iter()
-        .filter_map(|a| a.parse().ok())
-        .collect();
-        for _ in 0..2000 {
-            let x = rng.next_u64();
-            addrs.push(std::net::IpAddr::from((x as u32).to_be_bytes()));
-            // IPv6 with zero groups of every length and place (and IPv4-mapped ones).
-            let mut g = [0u16; 8];
-            for (i, s) in g.iter_mut().enumerate() {
-                if (x >> (40 + i)) & 1 == 1 {
-                    *s = (x >> (i * 5)) as u16 >> ((x >> 50) as u16 & 15);
-                }
-            }
-            if x >> 61 == 0 {
-                g = [0, 0, 0, 0, 0, 0xffff, g[6], g[7]];
-            }
-            addrs.push(std::net::IpAddr::from(g));
-        }
-        for a in addrs {
-            let mut l = Line::new();
-            write_addr(&mut l, a).unwrap();
-            assert_eq!(l.as_bytes(), a.to_string().as_bytes());
-        }
-    }
 
     #[test]
     fn control_characters_are_escaped() {

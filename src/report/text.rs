@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::warnings::Warning;
-use super::{Put, chars, put_left, put_right_ascii, put_spaces, write_endpoint};
+use super::{Fixed, Put, chars, endpoint_into, put_right_ascii};
 use crate::capture::ReadOutcome;
 use crate::decode::Skip;
 use crate::display::{
@@ -200,62 +200,54 @@ impl FlowText {
         row: &mut Vec<u8>,
     ) -> io::Result<FlowText> {
         let now = engine.now();
-        let s = f.summary(now, &engine.cfg.native);
+        let mut s = f.summary(now, &engine.cfg.native);
         let x = Story::of(f, &s, engine, mb);
-        let s = crate::tcp::NativeSummary {
-            stale: x.stale,
-            ..s
-        };
+        // The stale verdict as the story shows it (set in place: the summary is large).
+        s.stale = x.stale;
         let v = s.verdict();
         // The row, padded as `{:>5}  {:<46} {:<12} {:<33} {:<12} {:<12} {:>7} {:>10} {:>4}
         // {:<16} {}` would pad it, without `fmt` (it was most of the report's cost per
-        // connection: `row_matches_fmt`).
-        let mut n = itoa::Buffer::new();
-        put_id(row, f.id);
-        row.put(b"  ");
-        // Cells made of several parts are written in place, then padded.
-        let start = row.len();
-        write_endpoint(row, f.orig())?;
-        row.put(b" -> ");
-        write_endpoint(row, f.resp())?;
-        pad_from(row, start, 46);
-        row.put(b" ");
-        put_left(row, s.handshake.as_str().as_bytes(), 12);
-        row.put(b" ");
-        let start = row.len();
-        row.put(s.close.as_str().as_bytes());
+        // connection: `row_matches_fmt`), made on the stack in an array of spaces (padding
+        // is a move of the end) and copied once.
+        let mut r = RowText::filled(b' ');
+        // The id cell is `put_id`'s (a shard's rows get theirs replaced).
+        right_num(&mut r, u64::from(f.id), 5);
+        r.skip(1);
+        let start = r.written();
+        endpoint_into(&mut r, f.orig());
+        r.put(b" -> ");
+        endpoint_into(&mut r, f.resp());
+        // Addresses and ports are ASCII: one character a byte.
+        r.skip(46usize.saturating_sub(r.written() - start) + 1);
+        left(&mut r, s.handshake.as_str().as_bytes(), 12);
+        let start = r.written();
+        r.put(s.close.as_str().as_bytes());
         if let Some(d) = s.close_detail {
-            row.put(b"(");
-            row.put(d.as_str().as_bytes());
-            row.put(b")");
+            r.put(b"(");
+            r.put(d.as_str().as_bytes());
+            r.put(b")");
         }
-        pad_from(row, start, 33);
-        row.put(b" ");
-        put_left(row, s.orig_state.as_str().as_bytes(), 12);
-        row.put(b" ");
-        put_left(row, s.resp_state.as_str().as_bytes(), 12);
-        row.put(b" ");
-        put_right_ascii(row, n.format(f.pkts()[0] + f.pkts()[1]).as_bytes(), 7);
-        row.put(b" ");
-        let bytes = f.payload_bytes()[0] + f.payload_bytes()[1];
-        put_right_ascii(row, n.format(bytes).as_bytes(), 10);
-        row.put(b" ");
-        put_right_ascii(row, n.format(s.retransmissions).as_bytes(), 4);
-        row.put(b" ");
+        let close = r.as_bytes().get(start..).unwrap_or(&[]);
+        r.skip(33usize.saturating_sub(width(close)) + 1);
+        left(&mut r, s.orig_state.as_str().as_bytes(), 12);
+        left(&mut r, s.resp_state.as_str().as_bytes(), 12);
+        right_num(&mut r, f.pkts()[0] + f.pkts()[1], 7);
+        right_num(&mut r, f.payload_bytes()[0] + f.payload_bytes()[1], 10);
+        right_num(&mut r, s.retransmissions, 4);
         match s.keepalive {
-            None => put_left(row, b"-", 16),
-            Some(k) => put_left(
-                row,
+            None => left(&mut r, b"-", 16),
+            Some(k) => left(
+                &mut r,
                 keepalive_cell(Some((k.probes, k.acks, k.unanswered))).as_bytes(),
                 16,
             ),
         }
-        row.put(b" ");
-        row.put(v.as_str().as_bytes());
+        r.put(v.as_str().as_bytes());
         if f.evicted {
-            row.put(b" (evicted)");
+            r.put(b" (evicted)");
         }
-        row.put(b"\n");
+        r.put(b"\n");
+        row.put(r.as_bytes());
         let stale = stale_sentence(&s, now).map(|mut line| {
             let peer = match s.stale.map(|st| st.silent) {
                 Some(crate::tcp::Role::Orig) => f.orig().addr,
@@ -293,10 +285,41 @@ impl FlowText {
     }
 }
 
-/// Spaces after the cell written from `start` up to `width` characters, as `{:<width}` pads.
-fn pad_from(row: &mut Vec<u8>, start: usize, width: usize) {
-    let written = chars(row.get(start..).unwrap_or(&[]));
-    put_spaces(row, width.saturating_sub(written));
+/// A row's text on the stack, filled with spaces: room for the longest row (a 10-digit id,
+/// two bracketed IPv6 endpoints of 47 bytes, 20-digit counters, a keepalive cell of three
+/// 10-digit counts: under 400 bytes).
+type RowText = Fixed<512>;
+
+/// `s` and the spaces after it up to `cell` characters, and the column's separating space,
+/// as `{:<cell} ` pads.
+#[inline]
+fn left(r: &mut RowText, s: &[u8], cell: usize) {
+    r.put(s);
+    r.skip(cell.saturating_sub(width(s)) + 1);
+}
+
+/// `v` in decimal after the spaces up to `cell` characters, and the separating space, as
+/// `{:>cell} ` pads.
+#[inline]
+fn right_num(r: &mut RowText, v: u64, cell: usize) {
+    // Most counters of a row are a digit.
+    if v < 10 {
+        r.skip(cell.saturating_sub(1));
+        r.put(&[b'0' + v as u8]);
+    } else {
+        let mut n = itoa::Buffer::new();
+        let d = n.format(v).as_bytes();
+        r.skip(cell.saturating_sub(d.len()));
+        r.put(d);
+    }
+    r.skip(1);
+}
+
+/// Characters (as `fmt`'s padding counts them) of a cell: bytes when it is ASCII (the
+/// fixed vocabulary always is).
+#[inline]
+fn width(s: &[u8]) -> usize {
+    if s.is_ascii() { s.len() } else { chars(s) }
 }
 
 /// The `Middleboxes` section: inferred idle limits per pair of networks.

@@ -35,30 +35,53 @@ pub struct Story {
 /// went unanswered after the silence began: each retransmission then waits behind a request
 /// nobody answers and never reaches the wire (docs/cable-pull.md "Evidence").
 pub fn shown(s: &NativeSummary, evidence: &[Evidence]) -> NativeSummary {
-    let hidden = evidence.iter().any(|e| {
-        matches!(
-            e.kind,
-            EvidenceKind::ArpUnanswered | EvidenceKind::NdUnanswered
-        )
-    });
     let mut out = *s;
-    if hidden && let Some(st) = out.stale.as_mut() {
+    if hides_give_up(s, evidence)
+        && let Some(st) = out.stale.as_mut()
+    {
         st.give_up = st.give_up.map(|g| g.hidden());
     }
     out
+}
+
+/// Whether [`shown`] changes the summary: a give-up to set aside, and the unanswered
+/// neighbour resolution that sets it aside.
+fn hides_give_up(s: &NativeSummary, evidence: &[Evidence]) -> bool {
+    s.stale.is_some_and(|st| st.give_up.is_some())
+        && evidence.iter().any(|e| {
+            matches!(
+                e.kind,
+                EvidenceKind::ArpUnanswered | EvidenceKind::NdUnanswered
+            )
+        })
 }
 
 impl Story {
     pub fn of(f: &Flow, s: &NativeSummary, engine: &Engine, mb: Option<&Middleboxes>) -> Story {
         let now = engine.now();
         let evidence = engine.evidence(f, s);
-        let s = &shown(s, &evidence);
+        // The summary (a few hundred bytes) is copied only when the story changes it, which
+        // few connections need: copying it twice was a tenth of the cost of a short
+        // connection's record (issue 17 in BENCHMARKS.md).
+        let hidden;
+        let s = if hides_give_up(s, &evidence) {
+            hidden = shown(s, &evidence);
+            &hidden
+        } else {
+            s
+        };
         let episodes = f.conn.episodes(s, now);
         let idle_killed = s
             .idle_killed
             .filter(|_| mb.is_none_or(|m| m.kill_confirmed(f.id)));
         let limit = mb.and_then(|m| m.limit_for(f));
-        let shown = NativeSummary { idle_killed, ..*s };
+        let unconfirmed;
+        let shown = if idle_killed.is_some() == s.idle_killed.is_some() {
+            s
+        } else {
+            unconfirmed = NativeSummary { idle_killed, ..*s };
+            &unconfirmed
+        };
         let middlebox_reset = s.rst_mark.and_then(|(m, claimed)| {
             let by_ttl = m.foreign();
             let past_limit = idle_killed.is_some_and(|k| {
@@ -74,7 +97,7 @@ impl Story {
             })
         });
         let keepalive_idle = limit.as_ref().map(|l| l.keepalive_exceeds(s));
-        let advice = advise(&shown, &episodes, limit.as_ref(), &engine.cfg.native);
+        let advice = advise(shown, &episodes, limit.as_ref(), &engine.cfg.native);
         Story {
             keepalive_idle,
             middlebox_reset,

@@ -620,25 +620,33 @@ pub fn syn_give_up(times: &[Ts], synack: bool, now: Ts, rules: &SynRules) -> Opt
         }
         at
     };
-    if n > 0 {
-        return Some(walk(t0, next));
-    }
-    // One transmission (most unanswered SYNs of a flood): the walk's steps depend on
-    // `(r, linear, synack)` only, not on when it began, so its length is computed once per
-    // thread and added to `t0` (the same sum of the same rounded steps, unless it would
-    // saturate: then walked from `t0`).
-    /// `(r, linear, synack)` and the walk's length in nanoseconds.
-    type Walked = Option<((u32, u32, bool), i64)>;
+    // The walk's steps depend on `(r, linear, synack)`, the retransmissions seen, the first
+    // gap and where the next expiry is from the first transmission, not on when it began:
+    // its length is computed once per thread and key and added to `t0` (the same sum of the
+    // same rounded steps, unless it would saturate: then walked from `t0`). A flood's
+    // unanswered SYNs, sent once or retransmitted a few times at the kernel's intervals,
+    // share a handful of keys (one slot per count of retransmissions, modulo 4).
+    /// `(r, linear, synack, n, first gap's bits, next - t0)` and the walk's length in
+    /// nanoseconds.
+    type Walked = Option<((u32, u32, bool, u32, u64, i64), i64)>;
     thread_local! {
-        static WALK: std::cell::Cell<Walked> = const { std::cell::Cell::new(None) };
+        static WALK: [std::cell::Cell<Walked>; 4] =
+            const { [const { std::cell::Cell::new(None) }; 4] };
     }
-    let key = (r, linear, synack);
-    let span = match WALK.with(|w| w.get()).filter(|(k, _)| *k == key) {
+    let Some(offset) = next.0.checked_sub(t0.0) else {
+        return Some(walk(t0, next));
+    };
+    let key = (r, linear, synack, n as u32, base.to_bits(), offset);
+    let cached = WALK.with(|w| w.get(n % 4).and_then(|c| c.get()));
+    let span = match cached.filter(|(k, _)| *k == key) {
         Some((_, span)) => span,
         None => {
-            let zero = Ts(0);
-            let span = walk(zero, zero.add_secs(gap_after(0).min(RTO_MAX))).0;
-            WALK.with(|w| w.set(Some((key, span))));
+            let span = walk(Ts(0), Ts(offset)).0;
+            WALK.with(|w| {
+                if let Some(c) = w.get(n % 4) {
+                    c.set(Some((key, span)));
+                }
+            });
             span
         }
     };
@@ -654,6 +662,39 @@ mod tests {
 
     fn ts(v: &[f64]) -> Vec<Ts> {
         v.iter().map(|s| Ts::from_secs_f64(1000.0 + s)).collect()
+    }
+
+    /// The walk's length is remembered per shape: the same shape at another time (a hit) and
+    /// other shapes in between (misses, evictions) give the give-up the shape's first call
+    /// gave, moved by the same time.
+    #[test]
+    fn remembered_walks_are_the_walks() {
+        let shapes: [&[f64]; 6] = [
+            &[0.0],
+            &[0.0, 1.0],
+            &[0.0, 1.0, 2.0],
+            &[0.0, 1.02, 2.04, 3.06, 4.08, 5.10],
+            &[0.0, 3.0],
+            &[0.0, 1.0, 3.0, 7.0],
+        ];
+        for synack in [false, true] {
+            let first: Vec<_> = shapes
+                .iter()
+                .map(|sh| {
+                    let t = ts(sh);
+                    let now = Ts::from_secs_f64(1000.0 + 400.0);
+                    syn_give_up(&t, synack, now, &SynRules::default()).map(|a| a.since(t[0]))
+                })
+                .collect();
+            for shift in [0.5, 17.25, 86_400.0] {
+                for (sh, want) in shapes.iter().zip(&first).rev() {
+                    let t: Vec<Ts> = ts(sh).iter().map(|x| x.add_secs(shift)).collect();
+                    let now = Ts::from_secs_f64(1000.0 + 400.0 + shift);
+                    let got = syn_give_up(&t, synack, now, &SynRules::default());
+                    assert_eq!(got.map(|a| a.since(t[0])), *want, "{sh:?} {shift}");
+                }
+            }
+        }
     }
 
     #[test]

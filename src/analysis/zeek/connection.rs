@@ -104,7 +104,17 @@ pub(super) struct Rare {
 impl ZeekCore {
     /// A connection created by `first` (its sender becomes side 0).
     pub fn new(first: &Segment, ports: &ServerPorts) -> ZeekCore {
-        let mut c = ZeekCore {
+        let mut c = ZeekCore::unstarted();
+        c.start(first, ports);
+        c
+    }
+
+    /// A new connection before its first packet names the originator ([`ZeekCore::start`]):
+    /// the same for every connection, so the tracker stores it in the connection's slot and
+    /// starts it there (no connection built on the stack and copied: tracker.rs).
+    #[inline]
+    pub(super) fn unstarted() -> ZeekCore {
+        ZeekCore {
             ep: [ZEndpoint::new(), ZEndpoint::new()],
             bits: Bits::new(C_ACTIVE),
             history: Letters::default(),
@@ -114,11 +124,16 @@ impl ZeekCore {
                 inactivity_s: (HANDSHAKE_INACTIVITY / NS) as u16,
                 ..TimerState::default()
             },
-        };
-        if ports.flip_at_creation(first) {
-            c.flip_roles();
         }
-        c
+    }
+
+    /// The roles as `first` shows them: flipped when its sender is the server (Zeek's
+    /// `flip_roles` at creation).
+    #[inline]
+    pub(super) fn start(&mut self, first: &Segment, ports: &ServerPorts) {
+        if ports.flip_at_creation(first) {
+            self.flip_roles();
+        }
     }
 
     /// First packet seen, by role bit (1 = orig, 2 = resp).

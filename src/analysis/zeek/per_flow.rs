@@ -66,6 +66,24 @@ impl<X> ZeekConn<X> {
         self.b.as_deref()?.core.as_ref()
     }
 
+    /// Start bringing the rules' box into cache (a report about to read the flow's record,
+    /// `report::prefetch_records`).
+    #[inline]
+    pub fn prefetch(&self) {
+        if let Some(b) = self.b.as_deref() {
+            crate::flow::index::prefetch_lines(b);
+        }
+    }
+
+    /// The same for the core's rarely used part (a connection that saw a FIN or RST has
+    /// one, and its history is read there), once the box itself is in cache.
+    #[inline]
+    pub fn prefetch_rare(&self) {
+        if let Some(r) = self.core().and_then(|c| c.rare.as_deref()) {
+            crate::flow::index::prefetch_lines(r);
+        }
+    }
+
     /// What is kept beside the rules, when anything was.
     pub fn extra(&self) -> Option<&X> {
         self.b.as_deref().map(|b| &b.extra)

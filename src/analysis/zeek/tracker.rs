@@ -468,13 +468,18 @@ impl ZeekTracker {
         if self.max_conns > 0 && self.table.len() >= self.max_conns {
             self.evict_oldest();
         }
-        let core = ZeekCore::new(seg, &self.ports);
-        let t = Tracked {
-            core,
+        // Stored unstarted, then started in its slot: built whole on the stack and copied in,
+        // the copy's wide loads of the narrow stores just made (the role flip's bits and
+        // history letter) stalled on store forwarding, ~7 % of on_segment_hashed on many
+        // short connections (issue 17 in BENCHMARKS.md).
+        let (slot, fresh) = self.slab.insert(Tracked {
+            core: ZeekCore::unstarted(),
             size: ConnSize::new(seg),
             sides: Sides::new(seg.src, seg.dst),
-        };
-        let (slot, fresh) = self.slab.insert(t);
+        });
+        if let Some(t) = self.slab.get_mut(slot) {
+            t.core.start(seg, &self.ports);
+        }
         if fresh {
             self.gens.push(0);
         }

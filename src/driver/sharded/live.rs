@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
-use super::{Coordinator, Lost, Rep, Req, Workers, finish, hand_in};
+use super::{Coordinator, Lost, RUNS_AHEAD, Rep, Req, Workers, finish, hand_in};
 use crate::capture::live::{LiveCapture, LiveMsg};
 use crate::decode::RawFrame;
 use crate::driver::report_writer::ReportWriter;
@@ -76,11 +76,12 @@ impl Coordinator {
         view: &mut Engine,
         write: &mut dyn FnMut(&mut Engine) -> bool,
     ) -> Result<bool, Lost> {
-        let Some((b, r)) = self.inflight.take() else {
-            return Ok(true);
-        };
-        let (o, limit) = self.collect(&b, r.clone(), view, write)?;
-        Ok(hand_in(view, &b, r, o, limit, write))
+        let mut open = true;
+        while !self.inflight.is_empty() {
+            let (b, r, o, limit) = self.collect_oldest(view, write)?;
+            open = open && hand_in(view, &b, r, o, limit, write);
+        }
+        Ok(open)
     }
 
     /// The wall clock moved to `now` (after record `last`): every shard's timers, then the
@@ -164,7 +165,8 @@ pub(in crate::driver) fn run<W: Write>(
 ) -> Result<LoopEnd, Error> {
     let workers =
         Workers::start(cfg, view, shards, true, &|| Leaving::HandOver).map_err(Error::input)?;
-    let mut co = Coordinator::new(workers, cfg.max_flows, BATCH_RECORDS);
+    let ahead = if shards <= 1 { 1 } else { RUNS_AHEAD };
+    let mut co = Coordinator::new(workers, cfg.max_flows, BATCH_RECORDS, ahead);
     let res = capture_loop(capture, view, &mut co, shards, w, stop);
     co.workers.join();
     res
