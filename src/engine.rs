@@ -386,11 +386,8 @@ impl Engine {
         self.quiet.touch(slot, seg.ts);
 
         let mut ev = control_events(seg);
-        let conn = &flow.conn;
-        ev = ev.union(
-            flow.wire
-                .analyze(from, seg, || conn.last_seen(from.other())),
-        );
+        let mut times = flow.conn.wire_times(flow.first_ts);
+        ev = ev.union(flow.wire.analyze(from, seg, &mut times));
         ev = ev.union(flow.native(from, seg, ev));
         if self.cfg.zeek_per_flow {
             flow.zeek.on_segment(from, seg, &self.cfg.server_ports);

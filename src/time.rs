@@ -66,6 +66,142 @@ pub fn micros_parts(ns: i64) -> (bool, u64, u64) {
     )
 }
 
+/// Up to `N` optional timestamps of one connection in 4 bytes each (not `N` × 8), relative to
+/// a base the owner keeps and passes in (the flow's first packet time: every timestamp a
+/// connection keeps is near it), with an exact fallback.
+///
+/// A time is stored as its distance from the base in a unit that is exact for the base's
+/// capture: microseconds when the base is a whole microsecond (classic pcap and microsecond
+/// pcapng stamps always are), else nanoseconds. The 32 bits hold distances from
+/// [`STAMP_BACK`] units before the base (captures can go back in time) to about 2^32 units
+/// after it (71 minutes in microseconds, 4.2 s in nanoseconds). A time that is not a whole
+/// number of units from the base or lies outside that range switches the whole set to
+/// full-width values in a box (64 bytes, an 80-byte allocator block), which it keeps from
+/// then on: every value read back is the exact `Ts` stored, either way
+/// (`stamps_round_trip_exactly`).
+#[derive(Clone, Debug)]
+pub struct Stamps<const N: usize> {
+    /// 0: none; else the distance in units plus [`STAMP_BACK`] + 1.
+    rel: [u32; N],
+    /// Full values (`i64::MIN`: none) once one did not fit; `rel` is unused then.
+    wide: Option<Box<[i64; N]>>,
+}
+
+/// How far before its base a [`Stamps`] time can lie and stay narrow, in units (16.8 s in
+/// microseconds).
+pub const STAMP_BACK: i64 = 1 << 24;
+
+impl<const N: usize> Default for Stamps<N> {
+    fn default() -> Self {
+        Stamps {
+            rel: [0; N],
+            wide: None,
+        }
+    }
+}
+
+impl<const N: usize> Stamps<N> {
+    /// Are the distances from `base` in microseconds? When `base` is a whole microsecond
+    /// (tested on its bits as unsigned, which is cheaper and, for the bases before 1970 it
+    /// calls otherwise, only picks nanoseconds: any fixed rule is exact).
+    #[inline]
+    fn micros(base: Ts) -> bool {
+        (base.0 as u64).is_multiple_of(1000)
+    }
+
+    #[inline]
+    fn unit(base: Ts) -> i64 {
+        if Self::micros(base) { 1000 } else { 1 }
+    }
+
+    /// `t` as a narrow value, when it is a whole number of units within range of `base`
+    /// (divisions by constants only: this runs for most packets).
+    #[inline]
+    fn encode(base: Ts, t: Ts) -> Option<u32> {
+        let (d, over) = t.0.overflowing_sub(base.0);
+        if over {
+            return None;
+        }
+        let units = if Self::micros(base) {
+            if d % 1000 != 0 {
+                return None;
+            }
+            d / 1000
+        } else {
+            d
+        };
+        // Near `i64::MAX` the sum wraps negative, out of range as it should be.
+        let v = units.wrapping_add(STAMP_BACK + 1);
+        (1..=i64::from(u32::MAX)).contains(&v).then_some(v as u32)
+    }
+
+    #[inline]
+    fn decode(base: Ts, v: u32) -> Option<Ts> {
+        (v != 0).then(|| {
+            let units = i64::from(v) - 1 - STAMP_BACK;
+            Ts(base.0.wrapping_add(units.wrapping_mul(Self::unit(base))))
+        })
+    }
+
+    /// Time `i`, with `base` the value every call for this set passes.
+    #[inline]
+    pub fn get(&self, base: Ts, i: usize) -> Option<Ts> {
+        match self.wide.as_deref() {
+            None => Self::decode(base, self.rel.get(i).copied().unwrap_or(0)),
+            Some(w) => w.get(i).copied().filter(|v| *v != i64::MIN).map(Ts),
+        }
+    }
+
+    /// The later of times `i` and `j` (a narrow value's order is its time's: one decoding).
+    #[inline]
+    pub fn latest(&self, base: Ts, i: usize, j: usize) -> Option<Ts> {
+        match self.wide.as_deref() {
+            None => {
+                let v = |k: usize| self.rel.get(k).copied().unwrap_or(0);
+                Self::decode(base, v(i).max(v(j)))
+            }
+            Some(_) => self.get(base, i).max(self.get(base, j)),
+        }
+    }
+
+    /// Set time `i` (`i64::MIN`, which no capture stamps, is kept as `i64::MIN + 1`).
+    #[inline]
+    pub fn set(&mut self, base: Ts, i: usize, t: Option<Ts>) {
+        let t = t.map(|t| Ts(t.0.max(i64::MIN + 1)));
+        if let Some(w) = self.wide.as_deref_mut() {
+            if let Some(slot) = w.get_mut(i) {
+                *slot = t.map_or(i64::MIN, |t| t.0);
+            }
+            return;
+        }
+        let v = match t {
+            None => Some(0),
+            Some(t) => Self::encode(base, t),
+        };
+        match (v, self.rel.get_mut(i)) {
+            (Some(v), Some(slot)) => *slot = v,
+            (None, _) => self.widen(base, i, t),
+            (Some(_), None) => {}
+        }
+    }
+
+    /// Switch to full-width values, then set time `i` to `t`.
+    #[cold]
+    fn widen(&mut self, base: Ts, i: usize, t: Option<Ts>) {
+        let mut w = Box::new([i64::MIN; N]);
+        for (j, slot) in w.iter_mut().enumerate() {
+            *slot = self.get(base, j).map_or(i64::MIN, |t| t.0);
+        }
+        self.wide = Some(w);
+        self.set(base, i, t);
+    }
+
+    /// Are the times kept full-width?
+    pub fn is_wide(&self) -> bool {
+        self.wide.is_some()
+    }
+}
+
 impl serde::Serialize for Ts {
     /// Seconds since the epoch as a JSON number (microsecond precision survives an f64 for
     /// any date this side of the year 2200).
@@ -115,5 +251,60 @@ mod tests {
         assert_eq!(Ts(0).micros_string(), "0.000000");
         assert_eq!(MicrosFmt(-1_500_000).to_string(), "-0.001500");
         assert!((Ts::from_secs_f64(1.5).since(Ts(0)) - 1.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn stamps_round_trip_exactly() {
+        let us = Ts(1_700_000_000_000_000_000); // a whole microsecond: microsecond units
+        let ns = Ts(1_700_000_000_000_000_001); // nanosecond units
+        let max_us = us.0 + (i64::from(u32::MAX) - 1 - STAMP_BACK) * 1000;
+        let max_ns = ns.0 + i64::from(u32::MAX) - 1 - STAMP_BACK;
+        // (base, time, stays narrow)
+        let cases = [
+            (us, us, true),
+            (us, Ts(us.0 + 1000), true),
+            (us, Ts(max_us), true),         // the largest narrow distance
+            (us, Ts(max_us + 1000), false), // one unit more
+            (us, Ts(us.0 - STAMP_BACK * 1000), true), // the earliest narrow time
+            (us, Ts(us.0 - STAMP_BACK * 1000 - 1000), false),
+            (us, Ts(us.0 - 5_000_000), true), // back in time
+            (us, Ts(us.0 + 1), false),        // not a whole microsecond
+            (us, Ts(us.0 + 86_400_000_000_000), false), // a day later
+            (ns, Ts(ns.0 + 123), true),       // nanosecond capture
+            (ns, Ts(max_ns), true),
+            (ns, Ts(max_ns + 1), false),
+            (ns, Ts(ns.0 - STAMP_BACK), true),
+            (ns, Ts(ns.0 - STAMP_BACK - 1), false),
+            (Ts(0), Ts(i64::MAX), false),
+            (Ts(0), Ts(i64::MIN), false),
+            (Ts(i64::MAX), Ts(i64::MIN + 1), false),
+            (Ts(-1_000), Ts(-2_000), true),
+        ];
+        for (base, t, narrow) in cases {
+            let mut s = Stamps::<4>::default();
+            s.set(base, 1, Some(base));
+            s.set(base, 2, Some(t));
+            assert_eq!(s.is_wide(), !narrow, "{base:?} {t:?}");
+            // i64::MIN is kept as i64::MIN + 1, as `OptTs` did.
+            let want = Ts(t.0.max(i64::MIN + 1));
+            assert_eq!(s.get(base, 2), Some(want), "{base:?} {t:?}");
+            assert_eq!(s.get(base, 1), Some(base), "{base:?} {t:?}");
+            assert_eq!(s.latest(base, 1, 2), Some(base.max(want)), "{base:?} {t:?}");
+            assert_eq!(s.latest(base, 0, 2), Some(want));
+            assert_eq!(s.latest(base, 0, 3), None);
+            assert_eq!(s.get(base, 0), None);
+            assert_eq!(s.get(base, 9), None);
+            // Values set after the switch, and cleared ones, read back too.
+            s.set(base, 3, Some(Ts(base.0.wrapping_add(7))));
+            assert_eq!(s.get(base, 3), Some(Ts(base.0.wrapping_add(7))));
+            s.set(base, 2, None);
+            assert_eq!(s.get(base, 2), None);
+            assert_eq!(s.get(base, 1), Some(base));
+        }
+    }
+
+    #[test]
+    fn stamps_take_four_bytes_a_time_and_a_pointer() {
+        assert_eq!(std::mem::size_of::<Stamps<8>>(), 40);
     }
 }

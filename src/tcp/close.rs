@@ -5,7 +5,7 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{Side, Transitions, Var, pair, role, set_state};
+use crate::tcp::endpoint::{At, ClockRef, Side, Transitions, Var, pair, role, set_state};
 use crate::tcp::life::StuckClose;
 use crate::tcp::{CloseClass, CloseDetail, EndpointState, HandshakeClass, NativeConfig, Role};
 use crate::time::Ts;
@@ -18,7 +18,7 @@ pub(super) fn peer_fin_acked(
     p: &mut Side,
     from: Dir,
     seg: &Segment,
-    log: &mut Transitions<'_>,
+    log: &mut Transitions<'_, '_>,
 ) {
     use EndpointState as S;
     let f = seg.flags;
@@ -48,7 +48,7 @@ pub(super) fn on_fin(
     seg: &Segment,
     idx: u32,
     acked_before: bool,
-    log: &mut Transitions<'_>,
+    log: &mut Transitions<'_, '_>,
     first_fin: &mut Option<Dir>,
     fin_shape: &mut Option<CloseDetail>,
 ) {
@@ -117,7 +117,13 @@ impl Connection {
     /// docs/cable-pull.md "Stuck closes": a side in CLOSE-WAIT (the application never closed),
     /// LAST-ACK or FIN-WAIT-1 (its FIN unacknowledged) or FIN-WAIT-2 (the peer never sent its
     /// FIN) for at least `stuck_close_timeout`; CLOSE-WAIT first, as the cause of the others.
-    pub(super) fn stuck_close(&self, orig: Dir, now: Ts, cfg: &NativeConfig) -> Option<StuckClose> {
+    pub(super) fn stuck_close(
+        &self,
+        clock: &ClockRef<'_>,
+        orig: Dir,
+        now: Ts,
+        cfg: &NativeConfig,
+    ) -> Option<StuckClose> {
         use EndpointState as S;
         let mut best: Option<(u8, StuckClose)> = None;
         for d in [orig, orig.other()] {
@@ -130,12 +136,12 @@ impl Connection {
                 S::FinWait2 => 4,
                 _ => continue,
             };
-            let Some(entered) = self.entered(d) else {
+            let Some(entered) = clock.get(At::Entered, d) else {
                 continue;
             };
             // A side still sending after the peer's FIN is busy, not stuck.
             let since = if s.state == S::CloseWait {
-                s.last_ts.get().map_or(entered, |l| l.max(entered))
+                clock.get(At::Last, d).map_or(entered, |l| l.max(entered))
             } else {
                 entered
             };

@@ -18,10 +18,13 @@
 //! transition list keeps at most [`TRANSITIONS_HEAD`] + [`TRANSITIONS_TAIL`] entries and only
 //! grows on a state change (an endpoint has at most seven on any path through the table of docs/analysis.md#endpoint-states).
 
+use crate::analysis::wireshark::WireTimes;
 use crate::bits::Bits;
 use crate::decode::Segment;
 use crate::flow::Dir;
-use crate::tcp::endpoint::{Entered, OptF32, OptTs, Side, Transitions, pair, pair_mut, role};
+use crate::tcp::endpoint::{
+    At, Clock, ClockRef, OptF32, Side, Times, Transitions, pair, pair_mut, role,
+};
 use crate::tcp::life::{self, IDLE_GAP_MIN, IdleGaps, Life, Outcome, StaleEpisode, SynRules};
 use crate::tcp::reset::FirstRst;
 use crate::tcp::{
@@ -87,9 +90,36 @@ pub struct Connection {
     /// Handshake RTT, seconds (the RTO of a backoff and zero-window stalls, which few
     /// connections have, are in `life`).
     pub(super) rtt: OptF32,
-    /// When each side entered its state (the transition log, when the views ask for it, is
-    /// the flow's, lent to [`Connection::on_segment`]).
-    pub(super) entered: Entered,
+    /// Each side's last packet, last SYN, oldest unacknowledged transmission and state entry
+    /// ([`At`]), relative to the base every call passes (the flow's first packet time; the
+    /// transition log, when the views ask for it, is the flow's, lent to
+    /// [`Connection::on_segment`]).
+    pub(super) times: Times,
+}
+
+/// The Compat-W analysis' times in a [`Connection`]'s record ([`Connection::wire_times`]).
+pub struct ConnWireTimes<'a> {
+    base: Ts,
+    t: &'a mut Times,
+}
+
+impl WireTimes for ConnWireTimes<'_> {
+    #[inline]
+    fn last(&self, d: Dir) -> Option<Ts> {
+        self.t.get(self.base, At::Last as usize + d.idx())
+    }
+
+    #[inline]
+    fn next_seq_time(&self, d: Dir) -> Ts {
+        let t = self.t.get(self.base, At::WireNext as usize + d.idx());
+        t.unwrap_or(Ts::ZERO)
+    }
+
+    #[inline]
+    fn set_next_seq_time(&mut self, d: Dir, t: Ts) {
+        self.t
+            .set(self.base, At::WireNext as usize + d.idx(), Some(t));
+    }
 }
 
 /// [`Connection::bits`]: a SYN+ACK was acknowledged (docs/analysis.md#handshake-classes
@@ -161,9 +191,12 @@ impl Connection {
     /// Analyse one segment; returns the events the Native analysis adds to it:
     /// `handshake_complete` (docs/analysis.md#handshake-classes), RST classes and challenge ACKs
     /// (docs/cable-pull.md). `log`: the connection's transition log, when the views keep one
-    /// (bounded to the first [`TRANSITIONS_HEAD`] and last [`TRANSITIONS_TAIL`]).
+    /// (bounded to the first [`TRANSITIONS_HEAD`] and last [`TRANSITIONS_TAIL`]). `base`:
+    /// the time the connection's times are kept relative to, the same for every call on
+    /// this connection (the flow's first packet time, [`Times`]).
     pub fn on_segment(
         &mut self,
+        base: Ts,
         from: Dir,
         seg: &Segment,
         wire: EventSet,
@@ -180,7 +213,10 @@ impl Connection {
         let mut out = EventSet::EMPTY;
         let mut gap_rst = false;
         // Idle gaps (docs/cable-pull.md "Middleboxes"): a quiet connection speaking again.
-        let last_any = self.sides[0].last_ts.0.max(self.sides[1].last_ts.0);
+        let last_any = self
+            .times
+            .latest(base, At::Last as usize, At::Last as usize + 1)
+            .map_or(i64::MIN, |t| t.0);
         if last_any != i64::MIN && now.0.saturating_sub(last_any) >= (IDLE_GAP_MIN * 1e9) as i64 {
             if self.quiet() {
                 let idle = now.since(Ts(last_any));
@@ -215,15 +251,16 @@ impl Connection {
 
             // Keepalive probes (docs/analysis.md#keepalive-probes): Compat-W `keepalive`, except
             // while the peer's window is zero (then it is a zero-window probe).
-            keepalive::on_events(e, p, wire, now);
+            let mut clock = Clock::new(base, &mut self.times);
+            keepalive::on_events(e, p, wire, now, || clock.get(At::Last, from.other()));
 
             // Zero-window stalls advertised by the sender (docs/analysis.md#zero-window).
             window::track_stall(from, seg, &mut self.life);
 
             if f.rst() {
-                out = out.union(self.on_rst(from, seg, idx, gap_rst, log));
+                out = out.union(self.on_rst(base, from, seg, idx, gap_rst, log));
             } else {
-                let mut log = Transitions::new(&mut self.entered, log);
+                let mut log = Transitions::new(&mut clock, log);
                 // The flags as bools for the steps, written back after (`bits` is a field of
                 // its own, so the sides stay borrowed).
                 let mut assumed = self.bits.has(ASSUMED);
@@ -269,7 +306,8 @@ impl Connection {
         if !f.rst() && seg.ip.ttl != 0 {
             e.ttl = seg.ip.ttl;
         }
-        e.last_ts = OptTs::some(now);
+        self.times
+            .set(base, At::Last as usize + from.idx(), Some(now));
         e.last_idx = idx;
         self.last_sender = Some(from);
         if !f.rst() {
@@ -311,7 +349,7 @@ impl Connection {
         from: Dir,
         seg: &Segment,
         wire: EventSet,
-        log: &mut Transitions<'_>,
+        log: &mut Transitions<'_, '_>,
         assumed: &mut bool,
         synack_acked: &mut bool,
         rtt: &mut OptF32,
@@ -324,11 +362,11 @@ impl Connection {
             handshake::on_syn(e, p, from, seg, log, life);
         }
         if f.ack() {
-            *ended = sequence::on_ack(e, p, seg.ack, seg.ts);
-            handshake::on_ack(e, p, from, seg, log, synack_acked, rtt);
+            *ended = sequence::on_ack(e, p, from, seg.ack, seg.ts, log.clock());
+            handshake::on_ack(p, from, seg, log, synack_acked, rtt);
             close::peer_fin_acked(e, p, from, seg, log);
         }
-        sequence::on_sent(e, p, seg, wire);
+        sequence::on_sent(e, p, from, seg, wire, log.clock());
     }
 
     pub(super) fn life_mut(&mut self) -> &mut Life {
@@ -352,35 +390,49 @@ impl Connection {
         self.idle.on_icmp(kind);
     }
 
-    /// Time of the last packet of each side (indexed by [`Dir`]).
-    pub fn last_from(&self) -> [Option<Ts>; 2] {
-        [self.sides[0].last_ts.get(), self.sides[1].last_ts.get()]
+    /// The connection's times, read with `base` ([`Connection::on_segment`]).
+    #[inline]
+    pub(super) fn clock(&self, base: Ts) -> ClockRef<'_> {
+        Clock::new(base, &self.times)
+    }
+
+    /// Time of the last packet of each side (indexed by [`Dir`]); `base` as for
+    /// [`Connection::on_segment`].
+    pub fn last_from(&self, base: Ts) -> [Option<Ts>; 2] {
+        [self.last_seen(base, Dir::A), self.last_seen(base, Dir::B)]
     }
 
     /// Time of the connection's last packet (the last one analysed, not the latest stamp).
     #[inline]
-    pub fn last_packet_ts(&self) -> Option<Ts> {
-        self.last_seen(self.last_sender?)
+    pub fn last_packet_ts(&self, base: Ts) -> Option<Ts> {
+        self.last_seen(base, self.last_sender?)
     }
 
     /// Time of side `d`'s last packet.
     #[inline]
-    pub fn last_seen(&self, d: Dir) -> Option<Ts> {
-        pair(&self.sides, d).0.last_ts.get()
+    pub fn last_seen(&self, base: Ts, d: Dir) -> Option<Ts> {
+        self.clock(base).get(At::Last, d)
     }
 
-    /// When side `d` entered its current state.
-    pub(super) fn entered(&self, d: Dir) -> Option<Ts> {
-        self.entered.get(d)
+    /// The times the Compat-W analysis reads and keeps here; `base` as for
+    /// [`Connection::on_segment`].
+    #[inline]
+    pub fn wire_times(&mut self, base: Ts) -> ConnWireTimes<'_> {
+        ConnWireTimes {
+            base,
+            t: &mut self.times,
+        }
     }
 
-    /// What tcplens infers at reference time `now`, with `orig` the originator's side.
-    pub fn summary(&self, orig: Dir, now: Ts, cfg: &NativeConfig) -> NativeSummary {
+    /// What tcplens infers at reference time `now`, with `orig` the originator's side; `base`
+    /// as for [`Connection::on_segment`].
+    pub fn summary(&self, base: Ts, orig: Dir, now: Ts, cfg: &NativeConfig) -> NativeSummary {
+        let clock = self.clock(base);
         let (o, r) = pair(&self.sides, orig);
         let handshake = self.handshake_class(orig);
 
         let (close, close_detail) = self.close_class(handshake, orig);
-        let state_at = |s: &Side, d: Dir| match (s.state, self.entered(d)) {
+        let state_at = |s: &Side, d: Dir| match (s.state, clock.get(At::Entered, d)) {
             (EndpointState::TimeWait, Some(t)) if now.since(t) >= cfg.time_wait => {
                 EndpointState::Closed
             }
@@ -390,7 +442,7 @@ impl Connection {
         let resp_state = state_at(r, orig.other());
         let half_open = self.half_open(orig);
         let keepalive = self.keepalive_summary(orig);
-        let stale = self.stale(orig, handshake, close, now, cfg);
+        let stale = self.stale(&clock, orig, handshake, close, now, cfg);
 
         NativeSummary {
             handshake,
@@ -411,8 +463,8 @@ impl Connection {
             zero_window_stalls: self.life().map_or(0, |l| l.stalls),
             longest_stall_s: self.longest_stall_s(now),
             half_open,
-            syn_give_up: self.syn_give_up(orig, handshake, now, cfg),
-            stuck_close: self.stuck_close(orig, now, cfg),
+            syn_give_up: self.syn_give_up(&clock, orig, handshake, now, cfg),
+            stuck_close: self.stuck_close(&clock, orig, now, cfg),
             idle_killed: self.idle.killed(),
             survived_idle_s: self.idle.survived_idle(),
             rst: self.life().map(|l| l.rst).unwrap_or_default(),
@@ -426,14 +478,72 @@ impl Connection {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_the_same_narrow_or_full_width() {
+        // The same connection analysed with its times kept relative to three bases: its first
+        // packet (narrow until an 83-minute silence), a nanosecond-unit base (full width after
+        // 4.2 s) and one far away (full width from the start) gives the same events and summaries.
+        let mut l = crate::testkit::Ladder::new();
+        let mut segs = vec![
+            (Dir::A, l.c2s("S", 0, 0, 0)),
+            (Dir::B, l.s2c("SA", 0, 1, 0)),
+            (Dir::A, l.c2s("A", 1, 1, 0)),
+            (Dir::A, l.c2s("PA", 1, 1, 100)),
+        ];
+        l.at(6.0); // past the nanosecond unit's range
+        segs.push((Dir::A, l.c2s("PA", 1, 1, 100)));
+        l.at(5000.0);
+        segs.push((Dir::B, l.s2c("A", 1, 101, 0)));
+        l.at(4999.5); // back in time
+        segs.push((Dir::A, l.c2s("FA", 101, 1, 0)));
+        l.at(5001.0);
+        segs.push((Dir::B, l.s2c("FA", 1, 102, 0)));
+        let first = segs[0].1.ts;
+        let run = |base: Ts, upto: usize| {
+            let mut c = Connection::new();
+            let mut evs = Vec::new();
+            for (d, s) in segs.iter().take(upto) {
+                evs.push(format!(
+                    "{:?}",
+                    c.on_segment(base, *d, s, EventSet::EMPTY, None)
+                ));
+            }
+            let sums: Vec<String> = [0.0, 10.0, 7000.0]
+                .iter()
+                .map(|t| {
+                    let now = l.epoch.add_secs(*t);
+                    let s = c.summary(base, Dir::A, now, &NativeConfig::default());
+                    format!("{s:?} {:?}", c.episodes(&s, now))
+                })
+                .collect();
+            let last = format!("{:?} {:?}", c.last_from(base), c.last_packet_ts(base));
+            (c.times.is_wide(), (evs, sums, last))
+        };
+        let (wide, narrow) = run(first, 5);
+        assert!(!wide);
+        let (wide, whole) = run(first, segs.len());
+        assert!(wide, "the silence switches to full width");
+        for base in [Ts(first.0 + 1), Ts(first.0 - 10_000_000_000_000_000)] {
+            let (wide, r) = run(base, 5);
+            assert!(wide);
+            assert_eq!(r, narrow);
+            assert_eq!(run(base, segs.len()).1, whole);
+        }
+    }
+
     #[test]
     fn connection_stays_compact() {
         // In every flow (issue 17 in BENCHMARKS.md): 224 B before the zero-window stall in
         // progress left the sides, 208 B before the flags and the first RST shared a byte,
         // 200 B before the longest survived idle gap moved in from its box (which every
         // connection quiet for a second kept: a 48-byte block), 208 B before the transition
-        // log's pointer left for the flow's views-only box.
+        // log's pointer left for the flow's views-only box, 200 B before the sides' and the
+        // entry times (eight 8-byte `OptTs`) became 4-byte distances from the flow's first
+        // packet time (`Times`, with a pointer for the full-width fallback); it grew to 184 B
+        // when the Compat-W analysis' two `next_seq_time`s joined them (its flow state lost 16).
         let n = std::mem::size_of::<super::Connection>();
-        assert!(n <= 200, "{n}");
+        assert!(n <= 184, "{n}");
     }
 }

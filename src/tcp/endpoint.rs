@@ -9,10 +9,10 @@
 use crate::bits::Bits;
 use crate::decode::Segment;
 use crate::flow::Dir;
-use crate::tcp::keepalive::Keepalive;
+use crate::tcp::keepalive::{Keepalive, Run};
 use crate::tcp::loss::Episode;
 use crate::tcp::{EndpointState, Role};
-use crate::time::Ts;
+use crate::time::{Stamps, Ts};
 use crate::vocab::seq;
 
 /// One endpoint state transition, for the views' timelines.
@@ -81,10 +81,10 @@ impl OptF32 {
 /// No window-scale option seen in this side's SYN.
 pub(super) const NO_SCALE: u8 = 0xFF;
 
-/// What one endpoint has shown on the wire: 72 bytes (two in every connection; a zero-window
-/// stall in progress is in the connection's `Life`, which its first stall allocates), so its
-/// handshake flags share one byte and the sequence variables' "known" byte sits beside them, not in the
-/// padding of [`SeqVars`].
+/// What one endpoint has shown on the wire: 48 bytes (two in every connection; a zero-window
+/// stall in progress is in the connection's `Life`, which its first stall allocates; its
+/// times, [`At`], in the connection's [`Clock`]), so its handshake flags share one byte and
+/// the sequence variables' "known" byte sits beside them, not in the padding of [`SeqVars`].
 #[derive(Clone, Debug, Default)]
 pub(super) struct Side {
     pub(super) state: EndpointState,
@@ -107,14 +107,9 @@ pub(super) struct Side {
     pub(super) ttl: u8,
     /// Last advertised receive window field (raw; see [`scaled_window`](super::window::scaled_window)).
     pub(super) wnd_raw: u16,
-    pub(super) last_ts: OptTs,
     /// Packet index (1-based, within the connection, saturating) of this side's last packet;
     /// 0 = none. The connection's next index is one more than the larger of its sides'.
     pub(super) last_idx: u32,
-    /// Time of the last SYN or SYN+ACK sent (for the handshake RTT).
-    pub(super) open_ts: OptTs,
-    /// Original transmission of the oldest unacknowledged data/FIN (see [`Episode::t0`]).
-    pub(super) out_ts: OptTs,
     /// Keepalive statistics and the current loss episode, allocated on first use.
     pub(super) more: Option<Box<More>>,
 }
@@ -148,13 +143,45 @@ pub(super) enum Var {
 #[derive(Clone, Copy, Debug, Default)]
 struct SeqVars([u32; 6]);
 
-/// A side's out-of-line record (40 bytes: a 48-byte allocator block). Keepalive probing is
-/// what long-lived idle connections do, so it sits here directly; a loss episode (80 bytes)
-/// has a box of its own, allocated only by a side that retransmits.
+/// A side's out-of-line record (24 bytes: a 32-byte allocator block). Keepalive probing is
+/// what long-lived idle connections do, so its counts and shortest idle time sit here
+/// directly; what a side keeps only for a while (a run of probes in progress, a loss episode)
+/// is in a second box, [`Passing`], which an idle connection whose probes are answered frees
+/// again (issue 17 in BENCHMARKS.md).
 #[derive(Clone, Debug, Default)]
 pub(super) struct More {
     pub(super) ka: Keepalive,
+    pub(super) t: Option<Box<Passing>>,
+}
+
+/// What a side keeps only while it lasts: the keepalive run in progress (no packet from the
+/// peer since its first probe), the current loss episode (80 bytes, a box of its own: most
+/// runs see none) and, kept once set, the shortest gap between two probes of a run (only a
+/// run the peer leaves unanswered has two). Freed when all three are none ([`More::tidy`]).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Passing {
+    pub(super) run: Option<Run>,
+    pub(super) interval_min_ns: OptTs,
     pub(super) loss: Option<Box<Episode>>,
+}
+
+impl More {
+    pub(super) fn passing(&self) -> Option<&Passing> {
+        self.t.as_deref()
+    }
+
+    pub(super) fn passing_mut(&mut self) -> &mut Passing {
+        self.t.get_or_insert_with(Default::default)
+    }
+
+    /// Free the passing record once nothing in it is in use.
+    pub(super) fn tidy(&mut self) {
+        if self.t.as_deref().is_some_and(|t| {
+            t.run.is_none() && t.loss.is_none() && t.interval_min_ns == OptTs::NONE
+        }) {
+            self.t = None;
+        }
+    }
 }
 
 impl Side {
@@ -217,34 +244,39 @@ impl Side {
         }
     }
 
-    /// Nothing at all from this side after `t` (or never anything).
-    pub(super) fn silent_since(&self, t: Ts) -> bool {
-        self.last_ts.get().is_none_or(|l| l <= t)
+    /// The side's keepalive record (with its run in progress), once it probed or was
+    /// answered.
+    pub(super) fn ka(&self) -> Option<&More> {
+        self.more.as_deref()
     }
 
-    pub(super) fn ka(&self) -> Option<&Keepalive> {
-        self.more.as_deref().map(|m| &m.ka)
-    }
-
-    pub(super) fn ka_mut(&mut self) -> &mut Keepalive {
-        &mut self.more.get_or_insert_with(Default::default).ka
+    pub(super) fn ka_mut(&mut self) -> &mut More {
+        self.more.get_or_insert_with(Default::default)
     }
 
     pub(super) fn loss(&self) -> Option<&Episode> {
-        self.more.as_deref().and_then(|m| m.loss.as_deref())
+        self.more.as_deref()?.passing()?.loss.as_deref()
     }
 
     pub(super) fn loss_mut(&mut self) -> Option<&mut Episode> {
-        self.more.as_deref_mut().and_then(|m| m.loss.as_deref_mut())
+        self.more
+            .as_deref_mut()?
+            .t
+            .as_deref_mut()?
+            .loss
+            .as_deref_mut()
     }
 
     pub(super) fn set_loss(&mut self, ep: Option<Episode>) {
         match (ep, self.more.as_deref_mut()) {
             (None, None) => {}
-            (None, Some(m)) => m.loss = None,
-            (Some(ep), _) => {
-                self.more.get_or_insert_with(Default::default).loss = Some(Box::new(ep))
+            (None, Some(m)) => {
+                if let Some(t) = m.t.as_deref_mut() {
+                    t.loss = None;
+                }
+                m.tidy();
             }
+            (Some(ep), _) => self.ka_mut().passing_mut().loss = Some(Box::new(ep)),
         }
     }
 
@@ -274,34 +306,82 @@ pub(super) fn role(d: Dir, orig: Dir) -> Role {
     if d == orig { Role::Orig } else { Role::Resp }
 }
 
+/// A time the connection keeps for each side, in its [`Stamps`] (slot = kind + side).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum At {
+    /// The side's last packet.
+    Last = 0,
+    /// Its last SYN or SYN+ACK (for the handshake RTT).
+    Open = 2,
+    /// Original transmission of its oldest unacknowledged data/FIN (see [`Episode::t0`]).
+    Out = 4,
+    /// When it entered its current state.
+    Entered = 6,
+    /// The Compat-W analysis' `next_seq_time` ([`crate::analysis::wireshark::WireTimes`]).
+    WireNext = 8,
+}
+
+/// Each side's [`At`] times, 4 bytes each relative to the flow's first packet time
+/// ([`Stamps`]: 48 bytes for the ten instead of 80; issue 17 in BENCHMARKS.md).
+pub type Times = Stamps<10>;
+
+/// The connection's [`Times`] with their base (the flow's first packet time), lent to the
+/// steps of one packet ([`ClockMut`]) or read by the summary ([`ClockRef`]).
+pub(super) struct Clock<T> {
+    pub(super) base: Ts,
+    pub(super) t: T,
+}
+
+pub(super) type ClockMut<'a> = Clock<&'a mut Times>;
+pub(super) type ClockRef<'a> = Clock<&'a Times>;
+
+impl<T: std::ops::Deref<Target = Times>> Clock<T> {
+    pub(super) fn new(base: Ts, t: T) -> Self {
+        Clock { base, t }
+    }
+
+    #[inline]
+    pub(super) fn get(&self, k: At, d: Dir) -> Option<Ts> {
+        self.t.get(self.base, k as usize + d.idx())
+    }
+
+    /// Nothing at all from side `d` after `t` (or never anything).
+    #[inline]
+    pub(super) fn silent_since(&self, d: Dir, t: Ts) -> bool {
+        self.get(At::Last, d).is_none_or(|l| l <= t)
+    }
+}
+
+impl<T: std::ops::DerefMut<Target = Times>> Clock<T> {
+    #[inline]
+    pub(super) fn set(&mut self, k: At, d: Dir, v: Option<Ts>) {
+        self.t.set(self.base, k as usize + d.idx(), v)
+    }
+}
+
 /// Where one packet's state transitions are recorded: when each side entered its current
-/// state (the connection's [`Entered`]) and, when the views asked for it, the transition log
-/// their timelines draw. The connection does not keep the log: reports need the entry times
-/// alone, so a connection holds no pointer for it (8 bytes); the flow keeps it beside its
-/// other views-only state and lends it for each packet ([`super::Connection::on_segment`]).
-pub(super) struct Transitions<'a> {
-    entered: &'a mut Entered,
+/// state (the connection's [`At::Entered`] times) and, when the views asked for it, the
+/// transition log their timelines draw. The connection does not keep the log: reports need
+/// the entry times alone, so a connection holds no pointer for it (8 bytes); the flow keeps it
+/// beside its other views-only state and lends it for each packet
+/// ([`super::Connection::on_segment`]).
+pub(super) struct Transitions<'a, 'c> {
+    clock: &'a mut ClockMut<'c>,
     log: Option<&'a mut Vec<Transition>>,
 }
 
-/// Time of each side's last transition (indexed by [`Dir`]).
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Entered([OptTs; 2]);
-
-impl Entered {
-    /// When side `d` entered its current state.
-    pub(super) fn get(&self, d: Dir) -> Option<Ts> {
-        self.0[d.idx()].get()
+impl<'a, 'c> Transitions<'a, 'c> {
+    pub(super) fn new(clock: &'a mut ClockMut<'c>, log: Option<&'a mut Vec<Transition>>) -> Self {
+        Transitions { clock, log }
     }
-}
 
-impl<'a> Transitions<'a> {
-    pub(super) fn new(entered: &'a mut Entered, log: Option<&'a mut Vec<Transition>>) -> Self {
-        Transitions { entered, log }
+    /// The times, for the steps that read or move them.
+    pub(super) fn clock(&mut self) -> &mut ClockMut<'c> {
+        self.clock
     }
 
     fn record(&mut self, t: Transition) {
-        self.entered.0[t.side.idx()] = OptTs::some(t.ts);
+        self.clock.set(At::Entered, t.side, Some(t.ts));
         let Some(log) = self.log.as_deref_mut() else {
             return;
         };
@@ -322,7 +402,7 @@ pub(super) fn set_state(
     d: Dir,
     to: EndpointState,
     seg: &Segment,
-    log: &mut Transitions<'_>,
+    log: &mut Transitions<'_, '_>,
 ) {
     if s.state == to {
         return;
@@ -342,37 +422,55 @@ mod tests {
     use crate::testkit::Ladder;
 
     #[test]
-    fn keepalive_record_fits_a_48_byte_block() {
+    fn keepalive_record_fits_a_32_byte_block() {
         // Every connection that probes once allocates it (issue 17 in BENCHMARKS.md): the
-        // allocator adds 8 bytes and rounds to 16, so 40 is the most a 48-byte block holds.
-        // 56 B (a 64-byte block) before the run in progress left for a box of its own.
+        // allocator adds 8 bytes and rounds to 16, so 24 is the most a 32-byte block holds.
+        // 56 B (a 64-byte block) before the run in progress left for a box of its own, 40 B
+        // (48) before the loss episode's pointer and the shortest probe interval joined the
+        // run in [`Passing`].
         let n = std::mem::size_of::<More>();
-        assert!(n <= 40, "{n}");
+        assert!(n <= 24, "{n}");
+    }
+
+    #[test]
+    fn passing_record_is_freed_when_nothing_in_it_is_used() {
+        let mut s = Side::default();
+        s.set_loss(Some(Episode::new(1, Ts(5))));
+        assert!(s.loss().is_some());
+        s.set_loss(None);
+        assert!(s.more.as_deref().is_some_and(|m| m.t.is_none()));
+        s.ka_mut().passing_mut().interval_min_ns = OptTs::some(Ts(3));
+        s.set_loss(Some(Episode::new(1, Ts(5))));
+        s.set_loss(None);
+        // The shortest interval is kept.
+        assert!(s.ka().and_then(|m| m.passing()).is_some());
     }
 
     #[test]
     fn side_stays_compact() {
         // Two in every connection (issue 17 in BENCHMARKS.md): 80 bytes before the zero-window
-        // stall in progress left for `Life`.
+        // stall in progress left for `Life`, 72 bytes before its three times left for the
+        // connection's `Times`.
         let n = std::mem::size_of::<Side>();
-        assert!(n <= 72, "{n}");
+        assert!(n <= 48, "{n}");
     }
 
     #[test]
     fn transition_log_keeps_first_and_last() {
         let mut l = Ladder::new();
-        let mut entered = Entered::default();
+        let mut times = Times::default();
         let mut kept = Vec::new();
         let mut side = Side::default();
         let cycle = [EndpointState::Established, EndpointState::Closed];
         let mut last = None;
         for i in 0..40u64 {
             let seg = l.c2s("A", 1, 1, 0);
-            let mut log = Transitions::new(&mut entered, Some(&mut kept));
+            let mut clock = Clock::new(Ts(0), &mut times);
+            let mut log = Transitions::new(&mut clock, Some(&mut kept));
             set_state(&mut side, Dir::A, cycle[(i % 2) as usize], &seg, &mut log);
             last = Some(seg.ts);
         }
-        assert_eq!(entered.get(Dir::A), last);
+        assert_eq!(Clock::new(Ts(0), &times).get(At::Entered, Dir::A), last);
         assert_eq!(kept.len(), TRANSITIONS_HEAD + TRANSITIONS_TAIL);
         let frames: Vec<u64> = kept.iter().map(|t| t.frame).collect();
         let want: Vec<u64> = (1..=8).chain(33..=40).collect();

@@ -6,8 +6,8 @@ use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
 use crate::tcp::endpoint::{
-    NO_SCALE, OptF32, OptTs, RST_BEFORE_SYNACK, SENT_SYN, SENT_SYNACK, Side, Transitions, Var,
-    pair, set_state,
+    At, ClockRef, NO_SCALE, OptF32, RST_BEFORE_SYNACK, SENT_SYN, SENT_SYNACK, Side, Transitions,
+    Var, pair, set_state,
 };
 use crate::tcp::life::{self, Life};
 use crate::tcp::{EndpointState, HandshakeClass, NativeConfig};
@@ -22,7 +22,7 @@ pub(super) fn pick_up(
     p: &mut Side,
     from: Dir,
     seg: &Segment,
-    log: &mut Transitions<'_>,
+    log: &mut Transitions<'_, '_>,
     assumed: &mut bool,
 ) {
     use EndpointState as S;
@@ -65,7 +65,7 @@ pub(super) fn on_syn(
     p: &mut Side,
     from: Dir,
     seg: &Segment,
-    log: &mut Transitions<'_>,
+    log: &mut Transitions<'_, '_>,
     life: &mut Option<Box<Life>>,
 ) {
     use EndpointState as S;
@@ -76,7 +76,7 @@ pub(super) fn on_syn(
         life.get_or_insert_with(Default::default).syn_sent_again(
             from,
             f.ack(),
-            e.open_ts.get(),
+            log.clock().get(At::Open, from),
             now,
         );
     }
@@ -85,7 +85,7 @@ pub(super) fn on_syn(
     e.seq_or_insert(Var::Base, seg.seq.wrapping_add(1));
     if f.ack() {
         e.flags.set(SENT_SYNACK, true);
-        e.open_ts = OptTs::some(now);
+        log.clock().set(At::Open, from, Some(now));
         if e.state == S::Unknown {
             set_state(e, from, S::SynReceived, seg, log);
         }
@@ -94,7 +94,7 @@ pub(super) fn on_syn(
         }
     } else {
         e.flags.set(SENT_SYN, true);
-        e.open_ts = OptTs::some(now);
+        log.clock().set(At::Open, from, Some(now));
         if e.state == S::Unknown {
             set_state(e, from, S::SynSent, seg, log);
         }
@@ -105,14 +105,13 @@ pub(super) fn on_syn(
     }
 }
 
-/// An ACK from `e`: a SYN-RECEIVED peer whose SYN it acknowledges is ESTABLISHED, and the
-/// first acknowledgement of a SYN+ACK completes the handshake and gives its RTT.
+/// An ACK from side `from`: a SYN-RECEIVED peer `p` whose SYN it acknowledges is ESTABLISHED,
+/// and the first acknowledgement of a SYN+ACK completes the handshake and gives its RTT.
 pub(super) fn on_ack(
-    e: &Side,
     p: &mut Side,
     from: Dir,
     seg: &Segment,
-    log: &mut Transitions<'_>,
+    log: &mut Transitions<'_, '_>,
     synack_acked: &mut bool,
     rtt: &mut OptF32,
 ) {
@@ -127,7 +126,8 @@ pub(super) fn on_ack(
     // docs/analysis.md#handshake-classes rule 3: a SYN+ACK acknowledged by a pure ACK, data or FIN.
     if !f.syn() && !*synack_acked && p.flags.has(SENT_SYNACK) && Side::acks(ack, p.isn()) {
         *synack_acked = true;
-        let start = e.open_ts.get().or(p.open_ts.get());
+        let c = log.clock();
+        let start = c.get(At::Open, from).or(c.get(At::Open, pd));
         // An ACK stamped before the SYN it answers (time went backwards, counted by
         // the engine) gives no sample rather than a negative RTT.
         *rtt = OptF32::new(start.filter(|s| now >= *s).map(|s| now.since(s) as f32));
@@ -173,6 +173,7 @@ impl Connection {
     /// docs/cable-pull.md "Handshake give-up": for an unanswered SYN or SYN+ACK.
     pub(super) fn syn_give_up(
         &self,
+        clock: &ClockRef<'_>,
         orig: Dir,
         hs: HandshakeClass,
         now: Ts,
@@ -197,10 +198,7 @@ impl Connection {
             .filter(|t| t.side == Some(sender) && t.synack == synack && !t.times.is_empty());
         match tries {
             Some(t) => life::syn_give_up(&t.times, synack, now, &cfg.syn),
-            None => {
-                let (s, _) = pair(&self.sides, sender);
-                life::syn_give_up(&[s.open_ts.get()?], synack, now, &cfg.syn)
-            }
+            None => life::syn_give_up(&[clock.get(At::Open, sender)?], synack, now, &cfg.syn),
         }
     }
 }

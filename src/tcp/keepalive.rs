@@ -6,7 +6,7 @@
 use crate::flow::Dir;
 use crate::tcp::Connection;
 use crate::tcp::KeepaliveSummary;
-use crate::tcp::endpoint::{OptTs, Side, pair, role};
+use crate::tcp::endpoint::{More, OptTs, Side, pair, role};
 use crate::tcp::life::Life;
 use crate::time::Ts;
 use crate::vocab::events::{EventKind, EventSet};
@@ -17,31 +17,29 @@ pub(super) const KEEPINTVL_DEFAULT: f64 = 75.0;
 
 /// Keepalive probing by one side (docs/analysis.md#keepalive-fields).
 ///
-/// Memory: 32 bytes, in the side's out-of-line record (40 with the loss episode's pointer, a
-/// 48-byte allocator block). Every connection that probes once allocates it (an idle
-/// connection kept alive by default settings does), so how a run ended in a RST, which few
-/// connections see, is in the connection's `Life` ([`RunEnd`]); the run in progress (its
-/// probe count, start and last probe: nothing outside a run reads them) is in a box of its
-/// own that lives from the run's first probe to the peer's answer ([`Run`]); times are
-/// [`OptTs`] (8 bytes, not `Option<Ts>`'s 16) and the idle time and interval are kept as
-/// nanoseconds: `Ts::since` turns a nanosecond difference into seconds by one monotonic
-/// division, so the minimum of the differences, divided when read, is the same `f64` as the
-/// minimum of the divided values.
+/// Memory: 16 bytes, in the side's out-of-line record ([`More`], 24 bytes with the pointer
+/// to what passes, a 32-byte allocator block). Every connection that probes once allocates it
+/// (an idle connection kept alive by default settings does), so how a run ended in a RST,
+/// which few connections see, is in the connection's `Life` ([`RunEnd`]); the run in progress
+/// (its probe count, start and last probe: nothing outside a run reads them) and the shortest
+/// gap between two probes of a run (which only an unanswered run has) are in the side's
+/// [`Passing`](super::endpoint::Passing) record, which lives from the run's first probe to the
+/// peer's answer; times are [`OptTs`] (8 bytes, not `Option<Ts>`'s 16) and the idle time and
+/// interval are kept as nanoseconds: `Ts::since` turns a nanosecond difference into seconds
+/// by one monotonic division, so the minimum of the differences, divided when read, is the
+/// same `f64` as the minimum of the divided values.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Keepalive {
     pub(super) probes: u32,
     /// keepalive_ack packets from the peer answering this side's probes.
     pub(super) acks: u32,
-    /// Shortest idle time before a run and shortest gap between probes, nanoseconds.
+    /// Shortest idle time before a run, nanoseconds.
     idle_min_ns: OptTs,
-    interval_min_ns: OptTs,
-    /// The current run (no packet from the peer since its first probe); `None`: no run.
-    current: Option<Box<Run>>,
 }
 
-/// A run of probes in progress (24 bytes, a 32-byte block freed when the peer answers).
+/// A run of probes in progress (in the side's passing record, freed when the peer answers).
 #[derive(Clone, Debug)]
-struct Run {
+pub(super) struct Run {
     /// Probes in the run (at least 1).
     probes: u32,
     start: OptTs,
@@ -58,29 +56,34 @@ pub(super) struct RunEnd {
     pub(super) at: Ts,
 }
 
-impl Keepalive {
+impl More {
+    fn current(&self) -> Option<&Run> {
+        self.passing()?.run.as_ref()
+    }
+
     /// Probes in the current run; 0 = no run.
     pub(super) fn run(&self) -> u32 {
-        self.current.as_ref().map_or(0, |r| r.probes)
+        self.current().map_or(0, |r| r.probes)
     }
 
     pub(super) fn run_start(&self) -> Option<Ts> {
-        self.current.as_ref().and_then(|r| r.start.get())
+        self.current().and_then(|r| r.start.get())
     }
 
     /// The last probe of the current run.
     pub(super) fn last_probe(&self) -> Option<Ts> {
-        self.current.as_ref().and_then(|r| r.last_probe.get())
+        self.current().and_then(|r| r.last_probe.get())
     }
 
     /// Shortest idle time before a run of probes, seconds.
     pub(super) fn idle_min(&self) -> Option<f64> {
-        self.idle_min_ns.get().map(|d| Ts(d.0).since(Ts::ZERO))
+        self.ka.idle_min_ns.get().map(|d| Ts(d.0).since(Ts::ZERO))
     }
 
     /// Shortest gap between two probes of a run, seconds.
     pub(super) fn interval_min(&self) -> Option<f64> {
-        self.interval_min_ns.get().map(|d| Ts(d.0).since(Ts::ZERO))
+        let ns = self.passing()?.interval_min_ns;
+        ns.get().map(|d| Ts(d.0).since(Ts::ZERO))
     }
 }
 
@@ -96,32 +99,40 @@ fn min_ns(kept: OptTs, now: Ts, earlier: Ts) -> OptTs {
 /// Count the keepalive probe `e` sent, or the keepalive ack it sent for the peer's probe,
 /// in a segment carrying the Wireshark-compatible events `wire`. A probe while the peer's
 /// window is zero is a zero-window probe, not a keepalive (docs/analysis.md#keepalive-probes).
-pub(super) fn on_events(e: &mut Side, p: &mut Side, wire: EventSet, now: Ts) {
+/// `peer_last`: the peer's last packet time (asked only by a run's first probe).
+pub(super) fn on_events(
+    e: &mut Side,
+    p: &mut Side,
+    wire: EventSet,
+    now: Ts,
+    peer_last: impl FnOnce() -> Option<Ts>,
+) {
     if wire.contains(EventKind::Keepalive) && !p.win_zero {
-        let ka = e.ka_mut();
-        ka.probes = ka.probes.saturating_add(1);
-        match ka.current.as_deref_mut() {
+        let m = e.ka_mut();
+        m.ka.probes = m.ka.probes.saturating_add(1);
+        let t = m.passing_mut();
+        match t.run.as_mut() {
             Some(r) => {
                 r.probes = r.probes.saturating_add(1);
                 if let Some(lp) = r.last_probe.get() {
-                    ka.interval_min_ns = min_ns(ka.interval_min_ns, now, lp);
+                    t.interval_min_ns = min_ns(t.interval_min_ns, now, lp);
                 }
                 r.last_probe = OptTs::some(now);
             }
             None => {
-                ka.current = Some(Box::new(Run {
+                t.run = Some(Run {
                     probes: 1,
                     start: OptTs::some(now),
                     last_probe: OptTs::some(now),
-                }));
-                if let Some(pl) = p.last_ts.get() {
-                    ka.idle_min_ns = min_ns(ka.idle_min_ns, now, pl);
+                });
+                if let Some(pl) = peer_last() {
+                    m.ka.idle_min_ns = min_ns(m.ka.idle_min_ns, now, pl);
                 }
             }
         }
     }
     if wire.contains(EventKind::KeepaliveAck) {
-        let ka = p.ka_mut();
+        let ka = &mut p.ka_mut().ka;
         ka.acks = ka.acks.saturating_add(1);
     }
 }
@@ -129,16 +140,14 @@ pub(super) fn on_events(e: &mut Side, p: &mut Side, wire: EventSet, now: Ts) {
 /// Any packet from a side ends the unanswered keepalive run of its peer `p`; returns when a
 /// run of at least two probes started, if this packet (not a RST) answered it.
 pub(super) fn end_peer_run(p: &mut Side, rst: bool) -> Option<Ts> {
-    let mut resumed = None;
-    if let Some(ka) = p.more.as_deref_mut().map(|m| &mut m.ka)
-        && let Some(run) = ka.current.take()
-        && run.probes >= 2
-        && !rst
-        && let Some(start) = run.start.get()
-    {
-        resumed = Some(start);
+    let m = p.more.as_deref_mut()?;
+    let run = m.t.as_deref_mut()?.run.take()?;
+    m.tidy();
+    if run.probes >= 2 && !rst {
+        run.start.get()
+    } else {
+        None
     }
-    resumed
 }
 
 /// A RST from `e` (side `d`) at `at`: did it end a run of its own unanswered keepalive
@@ -181,13 +190,13 @@ impl Connection {
 
     pub(super) fn keepalive_summary(&self, orig: Dir) -> Option<KeepaliveSummary> {
         let (o, r) = pair(&self.sides, orig);
-        let probes = |s: &Side| s.ka().map_or(0, |k| k.probes);
+        let probes = |s: &Side| s.ka().map_or(0, |k| k.ka.probes);
         let (side, d) = if probes(r) > probes(o) {
             (r, orig.other())
         } else {
             (o, orig)
         };
-        let ka = side.ka().filter(|k| k.probes > 0)?;
+        let ka = side.ka().filter(|k| k.ka.probes > 0)?;
         let unanswered = if ka.run_start().is_some() {
             ka.run()
         } else {
@@ -198,8 +207,8 @@ impl Connection {
             .map(|x| (x.probes, x.exact))
             .or_else(|| (unanswered > 0).then_some((unanswered, false)));
         Some(KeepaliveSummary {
-            probes: ka.probes,
-            acks: ka.acks,
+            probes: ka.ka.probes,
+            acks: ka.ka.acks,
             unanswered,
             idle_s: ka.idle_min(),
             interval_s: ka.interval_min(),

@@ -80,7 +80,7 @@ impl T {
         self.last = seg.ts;
         let done = self
             .conn
-            .on_segment(dir, seg, set, self.log.as_mut())
+            .on_segment(self.l.epoch, dir, seg, set, self.log.as_mut())
             .contains(crate::vocab::events::EventKind::HandshakeComplete);
         if done {
             self.completes.push(seg.frame);
@@ -109,7 +109,8 @@ impl T {
     }
 
     fn sum_cfg(&self, now: Ts, cfg: &NativeConfig) -> NativeSummary {
-        self.conn.summary(self.c.unwrap_or(Dir::A), now, cfg)
+        self.conn
+            .summary(self.l.epoch, self.c.unwrap_or(Dir::A), now, cfg)
     }
 }
 

@@ -93,9 +93,10 @@ impl Episode {
 }
 
 /// The sender `e` sent its oldest unacknowledged segment (`seq`) again at `now`: a
-/// retransmission of the current loss episode, or the first of a new one.
-pub(super) fn resent_oldest(e: &mut Side, seq: u32, now: Ts, fast: bool) {
-    let t0 = e.out_ts.get().unwrap_or(now);
+/// retransmission of the current loss episode, or the first of a new one. `out`: when the
+/// segment was first sent, if known.
+pub(super) fn resent_oldest(e: &mut Side, out: Option<Ts>, seq: u32, now: Ts, fast: bool) {
+    let t0 = out.unwrap_or(now);
     let fresh = e.loss().is_none_or(|ep| ep.seq != seq);
     if fresh {
         e.set_loss(Some(Episode::new(seq, t0)));

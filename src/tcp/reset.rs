@@ -6,13 +6,15 @@ use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
 use crate::tcp::endpoint::{
-    RST_BEFORE_SYNACK, SENT_SYNACK, Side, Transition, Transitions, pair, pair_mut, role, set_state,
+    Clock, RST_BEFORE_SYNACK, SENT_SYNACK, Side, Transition, Transitions, pair, pair_mut, role,
+    set_state,
 };
 use crate::tcp::keepalive;
 use crate::tcp::life::{Outcome, RstClass, RstMark, StaleEpisode};
 use crate::tcp::stale::stale_wait;
 use crate::tcp::window::scaled_window;
 use crate::tcp::{EndpointState, Role};
+use crate::time::Ts;
 use crate::vocab::events::{EventKind, EventSet};
 use crate::vocab::seq;
 
@@ -51,6 +53,7 @@ impl Connection {
     /// after an idle gap.
     pub(super) fn on_rst(
         &mut self,
+        base: Ts,
         from: Dir,
         seg: &Segment,
         idx: u32,
@@ -63,7 +66,7 @@ impl Connection {
         let class = rst_class(e, p, seg, acceptable);
         let rcv_nxt = p.ack_hi();
         // A RST from the side the other one was waiting for ends that stale episode.
-        let waited = stale_wait(p, e);
+        let waited = stale_wait(p, &self.clock(base), from);
         let mark = RstMark {
             at: seg.ts,
             claimed: from,
@@ -100,7 +103,8 @@ impl Connection {
                 recovery_s: None,
             });
         }
-        let log = &mut Transitions::new(&mut self.entered, log);
+        let mut clock = Clock::new(base, &mut self.times);
+        let log = &mut Transitions::new(&mut clock, log);
         let (e, p) = pair_mut(&mut self.sides, from);
         // Written to the connection's flags once the sides are no longer borrowed.
         let mut assumed = false;
@@ -114,7 +118,10 @@ impl Connection {
         }
         // Did it end a run of unanswered keepalive probes or timeout retransmissions?
         let ka_timeout = keepalive::ended_by_rst(e, from, seg.ts, &mut self.life);
-        let retx_timeout = e.loss().is_some_and(|ep| ep.n > 0 && p.silent_since(ep.t0));
+        let pd = from.other();
+        let retx_timeout = e
+            .loss()
+            .is_some_and(|ep| ep.n > 0 && log.clock().silent_since(pd, ep.t0));
         if retx_timeout && let Some(ep) = e.loss_mut() {
             ep.rst_at = Some(seg.ts);
         }

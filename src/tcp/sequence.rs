@@ -6,7 +6,7 @@
 use crate::decode::Segment;
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{OptTs, Side, Var, pair};
+use crate::tcp::endpoint::{At, ClockMut, Side, Var, pair};
 use crate::tcp::loss;
 use crate::time::Ts;
 use crate::vocab::events::{EventKind, EventSet};
@@ -15,8 +15,16 @@ use crate::vocab::seq;
 /// An ACK from `e` acknowledging `ack` of its peer `p`'s data. When it moves the peer's
 /// SND.UNA past the oldest segment of a retransmission episode that started while `e` was
 /// silent, returns that episode's start and timeouts: a stale episode may have resumed
-/// (checked by the caller).
-pub(super) fn on_ack(e: &mut Side, p: &mut Side, ack: u32, now: Ts) -> Option<(Ts, u32)> {
+/// (checked by the caller). `from`: `e`'s side.
+pub(super) fn on_ack(
+    e: &mut Side,
+    p: &mut Side,
+    from: Dir,
+    ack: u32,
+    now: Ts,
+    clock: &mut ClockMut<'_>,
+) -> Option<(Ts, u32)> {
+    let pd = from.other();
     let mut ended = None;
     p.seq_or_insert(Var::Base, ack);
     if e.ack_hi().is_none_or(|h| seq::gt(ack, h)) {
@@ -24,21 +32,21 @@ pub(super) fn on_ack(e: &mut Side, p: &mut Side, ack: u32, now: Ts) -> Option<(T
         // The peer's oldest unacknowledged segment moved on.
         // A retransmission episode that ends here, with the peer silent since its
         // start: a stale episode may have resumed (checked by the caller).
-        let peer_waited = |p: &Side| {
+        let peer_waited = |p: &Side, clock: &ClockMut<'_>| {
             p.loss()
-                .filter(|ep| ep.n > 0 && e.silent_since(ep.t0))
+                .filter(|ep| ep.n > 0 && clock.silent_since(from, ep.t0))
                 .map(|ep| (ep.t0, ep.timeouts()))
         };
         if p.next_seq().is_some_and(|n| seq::ge(ack, n)) {
-            ended = peer_waited(p);
-            p.out_ts = OptTs::NONE;
+            ended = peer_waited(p, clock);
+            clock.set(At::Out, pd, None);
             p.set_loss(None);
-        } else if p.out_ts.get().is_some() {
+        } else if clock.get(At::Out, pd).is_some() {
             // Partly acknowledged: the new oldest segment was sent at an unknown time
             // before this ACK; count from here (the peer was heard until now anyway).
-            p.out_ts = OptTs::some(now);
+            clock.set(At::Out, pd, Some(now));
             if p.loss().is_some_and(|ep| seq::gt(ack, ep.seq)) {
-                ended = peer_waited(p);
+                ended = peer_waited(p, clock);
                 p.set_loss(None);
             }
         }
@@ -47,8 +55,16 @@ pub(super) fn on_ack(e: &mut Side, p: &mut Side, ack: u32, now: Ts) -> Option<(T
 }
 
 /// Sequence tracking of the sender `e`, and retransmissions of its oldest segment (with the
-/// Wireshark-compatible events `wire` of the segment, which tell a fast retransmission).
-pub(super) fn on_sent(e: &mut Side, p: &Side, seg: &Segment, wire: EventSet) {
+/// Wireshark-compatible events `wire` of the segment, which tell a fast retransmission);
+/// `from`: `e`'s side.
+pub(super) fn on_sent(
+    e: &mut Side,
+    p: &Side,
+    from: Dir,
+    seg: &Segment,
+    wire: EventSet,
+    clock: &mut ClockMut<'_>,
+) {
     let f = seg.flags;
     let now = seg.ts;
     // Sequence tracking of the sender, and retransmissions of its oldest segment.
@@ -70,12 +86,14 @@ pub(super) fn on_sent(e: &mut Side, p: &Side, seg: &Segment, wire: EventSet) {
             if resend_oldest {
                 loss::resent_oldest(
                     e,
+                    clock.get(At::Out, from),
                     seg.seq,
                     now,
                     wire.contains(EventKind::FastRetransmission),
                 );
-            } else if e.out_ts.get().is_none() && old_next.is_none_or(|n| seq::gt(end, n)) {
-                e.out_ts = OptTs::some(now);
+            } else if clock.get(At::Out, from).is_none() && old_next.is_none_or(|n| seq::gt(end, n))
+            {
+                clock.set(At::Out, from, Some(now));
             }
         }
         e.set_seq(Var::NextSeq, old_next.map_or(end, |n| seq::max(n, end)));

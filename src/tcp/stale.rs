@@ -4,7 +4,7 @@
 
 use crate::flow::Dir;
 use crate::tcp::Connection;
-use crate::tcp::endpoint::{Side, pair, role};
+use crate::tcp::endpoint::{At, ClockRef, Side, pair, role};
 use crate::tcp::keepalive::{KEEPCNT_DEFAULT, KEEPINTVL_DEFAULT};
 use crate::tcp::life::{Outcome, StaleEpisode};
 use crate::tcp::loss::{RTO_MIN, infer_retries2};
@@ -71,6 +71,7 @@ impl Connection {
 
     pub(super) fn stale(
         &self,
+        clock: &ClockRef<'_>,
         orig: Dir,
         hs: HandshakeClass,
         close: CloseClass,
@@ -104,7 +105,7 @@ impl Connection {
                 (Some(u), Some(n)) => seq::lt(u, n),
                 _ => false,
             };
-            if !outstanding || ep.n == 0 || !peer.silent_since(ep.t0) {
+            if !outstanding || ep.n == 0 || !clock.silent_since(d.other(), ep.t0) {
                 continue;
             }
             let rto = ep.rto.unwrap_or_else(|| self.rto_guess()).max(RTO_MIN);
@@ -114,7 +115,7 @@ impl Connection {
                     reason: StaleReason::PeerUnreachable,
                     since: ep.t0,
                     silent: role(d.other(), orig),
-                    last_heard: peer.last_ts.get(),
+                    last_heard: clock.get(At::Last, d.other()),
                     // A sender that already gave up with a RST: that moment. Otherwise the
                     // kernel's projection, which drops the socket silently.
                     give_up: Some(match ep.rst_at {
@@ -124,7 +125,7 @@ impl Connection {
                             retries: None,
                         },
                         None => {
-                            let sender_last = s.last_ts.get().unwrap_or(ep.last);
+                            let sender_last = clock.get(At::Last, d).unwrap_or(ep.last);
                             let r = infer_retries2(ep, rto, now, sender_last, cfg.tcp_retries2);
                             GiveUp {
                                 at: if r.seen { r.earliest } else { r.assumed_at },
@@ -139,7 +140,7 @@ impl Connection {
         // 2. keepalive_unanswered.
         let rtt10 = self.rtt.get().map_or(0.0, |r| 10.0 * f64::from(r));
         for d in order {
-            let (s, peer) = pair(&self.sides, d);
+            let (s, _) = pair(&self.sides, d);
             let Some(ka) = s.ka() else {
                 continue;
             };
@@ -157,7 +158,7 @@ impl Connection {
                     reason: StaleReason::KeepaliveUnanswered,
                     since: start,
                     silent: role(d.other(), orig),
-                    last_heard: peer.last_ts.get(),
+                    last_heard: clock.get(At::Last, d.other()),
                     give_up: Some(GiveUp {
                         retries: None,
                         at: end
@@ -169,8 +170,7 @@ impl Connection {
             }
         }
         // 3. idle.
-        let (o, r) = pair(&self.sides, orig);
-        let (ol, rl) = (o.last_ts.get(), r.last_ts.get());
+        let (ol, rl) = (clock.get(At::Last, orig), clock.get(At::Last, orig.other()));
         let last = ol.max(rl)?;
         if now.since(last) >= cfg.idle_timeout {
             // The side heard from least recently is the silent one (the responder on a tie).
@@ -192,11 +192,15 @@ impl Connection {
 }
 
 /// Was `waiter` in a stale episode waiting for `silent` (stale rules 1 and 2)? Its start and
-/// reason.
-pub(super) fn stale_wait(waiter: &Side, silent: &Side) -> Option<(Ts, StaleReason)> {
+/// reason. `silent`: the other side, whose last packet time `clock` keeps.
+pub(super) fn stale_wait(
+    waiter: &Side,
+    clock: &ClockRef<'_>,
+    silent: Dir,
+) -> Option<(Ts, StaleReason)> {
     if let Some(ep) = waiter.loss()
         && ep.n > 0
-        && silent.silent_since(ep.t0)
+        && clock.silent_since(silent, ep.t0)
         && (ep.timeouts() >= 2 || ep.last.since(ep.t0) > 3.0)
     {
         return Some((ep.t0, StaleReason::PeerUnreachable));

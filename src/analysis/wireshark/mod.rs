@@ -95,26 +95,22 @@ impl ScaleByte {
     }
 }
 
-/// A timestamp as two 32-bit halves, so that [`Side`] needs only 4-byte alignment and packs
-/// into 36 bytes (an 8-byte `Ts` would pad it to 40).
-#[derive(Clone, Copy, Debug)]
-struct SplitTs([u32; 2]);
-
-impl SplitTs {
-    #[inline]
-    fn new(t: Ts) -> SplitTs {
-        let v = t.0 as u64;
-        SplitTs([v as u32, (v >> 32) as u32])
-    }
-
-    #[inline]
-    fn get(self) -> Ts {
-        let [lo, hi] = self.0;
-        Ts(((u64::from(hi) << 32) | u64::from(lo)) as i64)
-    }
+/// The times the Compat-W analysis reads or keeps outside [`WireFlow`]: each side's last
+/// packet time, which the Native analysis keeps already (the time of a side's `last_ack`,
+/// set by every segment, docs/analysis.md#per-direction-state), and each side's
+/// `next_seq_time`, kept in the Native connection's record of times relative to the flow's
+/// first packet (4 bytes a side instead of 8; issue 17 in BENCHMARKS.md). Asked lazily: the
+/// peer's time only by the fast retransmission check, `next_seq_time` only by the
+/// out-of-order one.
+pub trait WireTimes {
+    /// When side `d` sent its last segment before this one, if it sent any.
+    fn last(&self, d: Dir) -> Option<Ts>;
+    /// Side `d`'s `next_seq_time` (`Ts::ZERO`, Wireshark's "unset", until set).
+    fn next_seq_time(&self, d: Dir) -> Ts;
+    fn set_next_seq_time(&mut self, d: Dir, t: Ts);
 }
 
-/// Per-direction Compat-W state (docs/analysis.md#per-direction-state), 32 bytes.
+/// Per-direction Compat-W state (docs/analysis.md#per-direction-state), 24 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Side {
     /// Highest `seq + seg_len` sent (0 = unknown).
@@ -125,7 +121,6 @@ struct Side {
     last_ack: Known,
     /// Raw window of the last segment, valid with [`WIN_SEEN`] ([`Side::win`]).
     win: u16,
-    next_seq_time: SplitTs,
     /// The side's ISN, recorded from its SYN or assumed (docs/analysis.md#conventions), valid with
     /// [`ISN_SET`]; for the port-reuse rule.
     isn: u32,
@@ -166,7 +161,6 @@ impl Default for Side {
             max_acked_expected: Known(0),
             last_ack: Known(0),
             win: 0,
-            next_seq_time: SplitTs::new(Ts::ZERO),
             isn: 0,
             unacked: 0,
             max_payload: 0,
@@ -294,16 +288,9 @@ impl WireFlow {
     }
 
     /// Analyse one segment sent by `from`; returns its Compat-W events
-    /// (docs/analysis.md#evaluation-order). `peer_last`: when the other side sent its last
-    /// segment before this one (the time of its `last_ack`, set by every segment,
-    /// docs/analysis.md#per-direction-state), or `None`; asked only by the fast
-    /// retransmission check, once the peer has sent one.
-    pub fn analyze(
-        &mut self,
-        from: Dir,
-        seg: &Segment,
-        peer_last: impl FnOnce() -> Option<Ts>,
-    ) -> EventSet {
+    /// (docs/analysis.md#evaluation-order). `times`: each side's last segment time and
+    /// `next_seq_time` ([`WireTimes`]), kept with the Native analysis' times.
+    pub fn analyze(&mut self, from: Dir, seg: &Segment, times: &mut impl WireTimes) -> EventSet {
         let f = seg.flags;
         let (s, a) = (f.syn(), f.ack());
         let irtt_ns = self.irtt_ns();
@@ -326,7 +313,7 @@ impl WireFlow {
             rev.set_isn(seg.ack.wrapping_sub(1));
         }
 
-        let ev = analyze_sides(fwd, rev, seg, irtt_ns, peer_last);
+        let ev = analyze_sides(fwd, rev, from, seg, irtt_ns, times);
 
         // After the analysis: iRTT, first-ACK marker, window scale (dissect_tcp order).
         if irtt_ns == 0 {
@@ -377,9 +364,10 @@ impl WireFlow {
 fn analyze_sides(
     fwd: &mut Side,
     rev: &mut Side,
+    from: Dir,
     seg: &Segment,
     irtt_ns: i64,
-    rev_last_ack_time: impl FnOnce() -> Option<Ts>,
+    times: &mut impl WireTimes,
 ) -> EventSet {
     use EventKind as K;
     let f = seg.flags;
@@ -497,11 +485,13 @@ fn analyze_sides(
         } else if not_advanced
             && rev.dupacks() >= 2
             && rev.last_ack.is(sq)
-            && rev_last_ack_time().is_some_and(|t| elapsed_ns(now, t) < FAST_RETX_WINDOW_NS)
+            && times
+                .last(from.other())
+                .is_some_and(|t| elapsed_ns(now, t) < FAST_RETX_WINDOW_NS)
         {
             ev.insert(K::FastRetransmission);
         } else if not_advanced
-            && elapsed_ns(now, fwd.next_seq_time.get()) < ooo_thres
+            && elapsed_ns(now, times.next_seq_time(from)) < ooo_thres
             && !fwd.next_seq.is(end)
         {
             ev.insert(K::OutOfOrder);
@@ -524,7 +514,7 @@ fn analyze_sides(
             Some(n) if !seq::gt(end, n) => {}
             _ => {
                 fwd.next_seq = Known(end);
-                fwd.next_seq_time = SplitTs::new(now);
+                times.set_next_seq_time(from, now);
             }
         }
         match fwd.max_acked_expected.get() {
