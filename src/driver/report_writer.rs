@@ -269,12 +269,12 @@ impl<W: Write> ReportWriter<W> {
     /// ends with many connections open) are formatted in parts on up to `threads` threads,
     /// and written in order.
     fn json_all(&mut self, engine: &Engine) -> io::Result<()> {
-        let (flows, mb) = self.beside(engine, report::json::middleboxes);
+        let mb = report::json::middleboxes(engine);
         let mb = mb.as_ref();
         let out = &mut self.out;
         in_parts(
             self.threads,
-            &flows,
+            engine.flows_in_id_order(),
             |part| {
                 // Records are about 1 kB (BENCHMARKS.md "Issue 17"): room for them without
                 // growing (each growth copies the part written so far).
@@ -286,24 +286,6 @@ impl<W: Write> ReportWriter<W> {
         )
     }
 
-    /// The flows in id order and `infer(engine)` (the cross-connection inference), side by
-    /// side on two threads when there are: both read every flow, and neither needs the other.
-    fn beside<'e, M: Send>(
-        &self,
-        engine: &'e Engine,
-        infer: fn(&Engine) -> M,
-    ) -> (Vec<&'e Flow>, M) {
-        if self.threads <= 1 || engine.flow_count() <= FLOWS_PER_PART {
-            return (engine.flows_by_id(), infer(engine));
-        }
-        std::thread::scope(|s| {
-            let other = s.spawn(|| infer(engine));
-            let flows = engine.flows_by_id();
-            let mb = other.join().unwrap_or_else(|_| infer(engine));
-            (flows, mb)
-        })
-    }
-
     /// Offline text, at the end: the remaining flows' rows (told in parts on up to `threads`
     /// threads, each part's rows in one buffer, written in order), then the sections below
     /// the table.
@@ -313,11 +295,11 @@ impl<W: Write> ReportWriter<W> {
         warnings: &[Warning],
         notes: &[String],
     ) -> io::Result<()> {
-        let (flows, mb) = self.beside(engine, report::text::TextReport::middleboxes);
+        let mb = report::text::TextReport::middleboxes(engine);
         let (text, out) = (&mut self.text, &mut self.out);
         in_parts(
             self.threads,
-            &flows,
+            engine.flows_in_id_order(),
             |part| {
                 let mut rows = Vec::with_capacity(part.len() * report::text::ROW_BYTES);
                 let mut told = Vec::with_capacity(part.len());
@@ -416,23 +398,32 @@ impl<W: Write> ReportWriter<W> {
 }
 
 /// `make` over `flows` in parts of [`FLOWS_PER_PART`], up to `threads` parts at once (this
-/// thread takes the first of each round), `take` of each result in order.
-fn in_parts<R: Send>(
+/// thread takes the first of each round), `take` of each result in order. The flows are read
+/// a round at a time, so no list of all of them is made.
+fn in_parts<'e, R: Send>(
     threads: usize,
-    flows: &[&Flow],
+    mut flows: impl Iterator<Item = &'e Flow>,
     make: impl Fn(&[&Flow]) -> io::Result<R> + Sync,
     mut take: impl FnMut(R) -> io::Result<()>,
 ) -> io::Result<()> {
-    if threads <= 1 || flows.len() <= FLOWS_PER_PART {
-        // Part by part even here: one buffer for every remaining flow would hold the whole
-        // report's text at once (~1 kB a json record: a GB at a million open connections).
-        for part in flows.chunks(FLOWS_PER_PART) {
-            take(make(part)?)?;
-        }
-        return Ok(());
-    }
+    let threads = threads.max(1);
     let make = &make;
-    for round in flows.chunks(FLOWS_PER_PART * threads) {
+    let mut round: Vec<&Flow> = Vec::with_capacity(FLOWS_PER_PART * threads);
+    loop {
+        round.clear();
+        round.extend(flows.by_ref().take(FLOWS_PER_PART * threads));
+        if round.is_empty() {
+            return Ok(());
+        }
+        if threads == 1 || round.len() <= FLOWS_PER_PART {
+            // Part by part even here: one buffer for every remaining flow would hold the
+            // whole report's text at once (~1 kB a json record: a GB at a million open
+            // connections).
+            for part in round.chunks(FLOWS_PER_PART) {
+                take(make(part)?)?;
+            }
+            continue;
+        }
         let parts: Vec<io::Result<R>> = std::thread::scope(|s| {
             let mut chunks = round.chunks(FLOWS_PER_PART);
             let first = chunks.next().unwrap_or(&[]);
@@ -448,5 +439,4 @@ fn in_parts<R: Send>(
             take(p?)?;
         }
     }
-    Ok(())
 }

@@ -245,17 +245,38 @@ impl<'a, V> Iterator for IdOrder<'a, V> {
 pub fn merged_by_id<'a, V: TableEntry>(
     tables: impl IntoIterator<Item = &'a FlowTable<V>>,
 ) -> Vec<&'a V> {
-    let mut heads: Vec<std::iter::Peekable<IdOrder<'a, V>>> = Vec::new();
-    let mut total = 0;
-    for t in tables {
-        total += t.len();
-        heads.push(t.id_order().peekable());
+    let merged = MergedById::new(tables);
+    let mut out = Vec::with_capacity(merged.total);
+    out.extend(merged);
+    out
+}
+
+/// [`merged_by_id`], read lazily: the end of a json or text report formats the flows a part
+/// at a time, so it needs no list of a million references (8 bytes a flow at its peak).
+pub struct MergedById<'a, V> {
+    heads: Vec<std::iter::Peekable<IdOrder<'a, V>>>,
+    total: usize,
+}
+
+impl<'a, V: TableEntry> MergedById<'a, V> {
+    pub fn new(tables: impl IntoIterator<Item = &'a FlowTable<V>>) -> MergedById<'a, V> {
+        let mut heads = Vec::new();
+        let mut total = 0;
+        for t in tables {
+            total += t.len();
+            heads.push(t.id_order().peekable());
+        }
+        MergedById { heads, total }
     }
-    let mut out = Vec::with_capacity(total);
-    loop {
+}
+
+impl<'a, V: TableEntry> Iterator for MergedById<'a, V> {
+    type Item = &'a V;
+
+    fn next(&mut self) -> Option<&'a V> {
         // The head with the smallest id; on equal ids the earlier table's.
         let mut best: Option<(usize, FlowId)> = None;
-        for (i, h) in heads.iter_mut().enumerate() {
+        for (i, h) in self.heads.iter_mut().enumerate() {
             if let Some(v) = h.peek() {
                 let id = v.id();
                 if best.is_none_or(|(_, b)| id < b) {
@@ -263,14 +284,9 @@ pub fn merged_by_id<'a, V: TableEntry>(
                 }
             }
         }
-        let Some((i, _)) = best else {
-            break;
-        };
-        if let Some(v) = heads.get_mut(i).and_then(|h| h.next()) {
-            out.push(v);
-        }
+        let (i, _) = best?;
+        self.heads.get_mut(i).and_then(|h| h.next())
     }
-    out
 }
 
 #[cfg(test)]
