@@ -333,7 +333,14 @@ impl App {
         }
         let rows = &snap.rows;
         let (sort, desc) = (self.sort, self.descending);
-        if sort != SortKey::Id || desc {
+        // A one-engine snapshot lists flows in table order, which is not id order once slots
+        // were reused (evictions); the shards' merged snapshot is in id order (one pass tells).
+        let ids_ascending = || {
+            rows.iter()
+                .zip(rows.iter().skip(1))
+                .all(|(a, b)| a.id < b.id)
+        };
+        if sort != SortKey::Id || desc || !ids_ascending() {
             sort_rows(&mut self.visible, rows, sort, desc);
         }
         let by_process = self.stale_by_process;
