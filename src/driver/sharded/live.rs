@@ -119,34 +119,46 @@ impl Coordinator {
         Ok(write(view))
     }
 
-    /// Every shard joins a new host snapshot with its own flows; their parts. Nothing may be
-    /// in flight.
-    pub(super) fn host(&mut self, snap: &Arc<HostSnapshot>) -> Result<Vec<ShardHosts>, Lost> {
+    /// Ask every shard `req()` and take each answer with `take` (`None`: not the answer asked
+    /// for, which a shard never gives). Nothing may be in flight.
+    pub(super) fn gather<T>(
+        &mut self,
+        req: impl Fn() -> Req,
+        take: impl Fn(Rep) -> Option<T>,
+    ) -> Result<Vec<T>, Lost> {
         self.flush_ids()?;
         for i in 0..self.workers.len() {
-            self.workers.send(i, Req::Host(snap.clone()))?;
+            self.workers.send(i, req())?;
         }
         (0..self.workers.len())
-            .map(|i| match self.workers.recv(i)? {
-                Rep::Host(h) => Ok(*h),
-                _ => Err(Lost),
-            })
+            .map(|i| take(self.workers.recv(i)?).ok_or(Lost))
             .collect()
     }
 
+    /// Every shard joins a new host snapshot with its own flows; their parts.
+    pub(super) fn host(&mut self, snap: &Arc<HostSnapshot>) -> Result<Vec<ShardHosts>, Lost> {
+        self.gather(
+            || Req::Host(snap.clone()),
+            |r| match r {
+                Rep::Host(h) => Some(*h),
+                _ => None,
+            },
+        )
+    }
+
     /// The connections every shard holds now and the packets it analysed, summed (for
-    /// `--metrics`). Nothing may be in flight.
+    /// `--metrics`).
     fn held(&mut self) -> Result<Snapshot, Lost> {
-        self.flush_ids()?;
+        let parts = self.gather(
+            || Req::Held,
+            |r| match r {
+                Rep::Held(h) => Some(h),
+                _ => None,
+            },
+        )?;
         let mut sum = Snapshot::default();
-        for i in 0..self.workers.len() {
-            self.workers.send(i, Req::Held)?;
-        }
-        for i in 0..self.workers.len() {
-            match self.workers.recv(i)? {
-                Rep::Held(h) => sum.add_held(&h),
-                _ => return Err(Lost),
-            }
+        for h in &parts {
+            sum.add_held(h);
         }
         Ok(sum)
     }

@@ -74,35 +74,28 @@ pub(super) fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
 }
 
 impl Coordinator {
-    /// Every shard's part of a snapshot. Nothing may be in flight.
+    /// Every shard's part of a snapshot.
     fn snapshot_parts(&mut self, ask: Arc<SnapAsk>) -> Result<Vec<SnapPart>, Lost> {
-        self.flush_ids()?;
-        for i in 0..self.workers.len() {
-            self.workers.send(i, Req::Snap(ask.clone()))?;
-        }
-        (0..self.workers.len())
-            .map(|i| match self.workers.recv(i)? {
-                Rep::Snap(p) => Ok(*p),
-                _ => Err(Lost),
-            })
-            .collect()
+        self.gather(
+            || Req::Snap(ask.clone()),
+            |r| match r {
+                Rep::Snap(p) => Some(*p),
+                _ => None,
+            },
+        )
     }
 
     /// The detail of flow `id` from the shard that holds it (ids do not name shards: every
-    /// shard is asked). Nothing may be in flight.
+    /// shard is asked).
     fn detail(&mut self, id: FlowId, attribution: bool) -> Result<Option<FlowDetail>, Lost> {
-        self.flush_ids()?;
-        for i in 0..self.workers.len() {
-            self.workers.send(i, Req::Detail(id, attribution))?;
-        }
-        let mut found = None;
-        for i in 0..self.workers.len() {
-            match self.workers.recv(i)? {
-                Rep::Detail(d) => found = found.or(d.map(|d| *d)),
-                _ => return Err(Lost),
-            }
-        }
-        Ok(found)
+        let found = self.gather(
+            || Req::Detail(id, attribution),
+            |r| match r {
+                Rep::Detail(d) => Some(d),
+                _ => None,
+            },
+        )?;
+        Ok(found.into_iter().flatten().next().map(|d| *d))
     }
 
     /// The graphs of the connection `t` names, from the shard its key hashes to. Nothing may
