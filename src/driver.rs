@@ -18,7 +18,6 @@ use crate::analysis::zeek::ServerPorts;
 use crate::capture::live::{self, LiveMsg, LiveOptions};
 use crate::capture::{CaptureError, FileSource, ReadOutcome};
 use crate::cli::{Cli, ReportKind};
-use crate::decode::RawFrame;
 use crate::engine::shard::{Leaving, MakeLeaving};
 use crate::engine::{Config, Engine};
 use crate::export::Exports;
@@ -546,13 +545,7 @@ fn engine_loop<W: Write>(
         };
         match msg {
             Ok(LiveMsg::Record(r)) => {
-                let raw = RawFrame {
-                    frame: r.frame,
-                    ts: r.ts,
-                    linktype,
-                    data: &r.data,
-                    orig_len: r.orig_len,
-                };
+                let raw = r.raw(linktype);
                 let touched = engine.on_frame(&raw);
                 if open {
                     open = report_written(w.after_record(engine, touched))?;

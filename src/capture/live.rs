@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use pcap::{Active, Capture, Device, Precision};
 
 use crate::capture::CaptureError;
+use crate::frame::RawFrame;
 use crate::time::Ts;
 
 /// tcpdump's default snap length: whole packets.
@@ -68,6 +69,19 @@ pub struct OwnedRecord {
     pub ts: Ts,
     pub orig_len: u32,
     pub data: Vec<u8>,
+}
+
+impl OwnedRecord {
+    /// The record as the decoder takes it, on the capture's link type.
+    pub fn raw(&self, linktype: i32) -> RawFrame<'_> {
+        RawFrame {
+            frame: self.frame,
+            ts: self.ts,
+            linktype,
+            data: &self.data,
+            orig_len: self.orig_len,
+        }
+    }
 }
 
 /// What the capture thread sends.

@@ -542,13 +542,7 @@ pub fn spawn_live_exporting(
                     rx.recv_timeout(Duration::from_millis(50))
                 };
                 match msg {
-                    Ok(LiveMsg::Record(r)) => a.feed(&RawFrame {
-                        frame: r.frame,
-                        ts: r.ts,
-                        linktype,
-                        data: &r.data,
-                        orig_len: r.orig_len,
-                    }),
+                    Ok(LiveMsg::Record(r)) => a.feed(&r.raw(linktype)),
                     Ok(LiveMsg::End(m)) => {
                         ended = true;
                         a.engine.advance(clock());

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use super::{Coordinator, Lost, RUNS_AHEAD, Rep, Req, Workers, finish, hand_in};
 use crate::capture::live::{LiveCapture, LiveMsg};
-use crate::decode::RawFrame;
 use crate::driver::report_writer::ReportWriter;
 use crate::driver::report_written;
 use crate::engine::attribution::ShardHosts;
@@ -233,13 +232,7 @@ fn capture_loop<W: Write>(
         };
         match msg {
             Ok(LiveMsg::Record(r)) => {
-                let raw = RawFrame {
-                    frame: r.frame,
-                    ts: r.ts,
-                    linktype,
-                    data: &r.data,
-                    orig_len: r.orig_len,
-                };
+                let raw = r.raw(linktype);
                 batch.push_frame(&raw, &mut decoder, shards);
                 if batch.is_full() {
                     let next = batch.next();

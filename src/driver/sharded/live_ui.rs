@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::{Coordinator, Lost, Rep, Req, Unit, Workers};
 use crate::capture::live::{LiveCounters, LiveMsg, OwnedRecord};
-use crate::decode::{Decoder, RawFrame};
+use crate::decode::Decoder;
 use crate::driver::attribution::HostLink;
 use crate::driver::feed::parts;
 pub(super) use crate::driver::feed::parts::{SeriesAnswer, ShardKeep, SnapAsk, SnapPart};
@@ -155,13 +155,7 @@ impl LiveUi {
     /// One captured frame: counted, decoded into the batch.
     fn push(&mut self, r: &OwnedRecord, linktype: i32) -> Result<(), Lost> {
         self.rates.add(r.ts, r.orig_len);
-        let raw = RawFrame {
-            frame: r.frame,
-            ts: r.ts,
-            linktype,
-            data: &r.data,
-            orig_len: r.orig_len,
-        };
+        let raw = r.raw(linktype);
         self.batch.push_frame(&raw, &mut self.decoder, self.shards);
         if self.batch.is_full() {
             self.send_batch()?;
