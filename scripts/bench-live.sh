@@ -289,7 +289,7 @@ esac
 	echo "every replayed packet was captured with zero kernel, interface and analysis-queue drops."
 	if [[ $TOOL == tcplens ]]; then
 		if [[ $TUI == 1 ]]; then
-			echo "The terminal UI runs its own pipeline: capture, one analysis engine publishing snapshots at 4 Hz, the UI thread drawing."
+			echo "The terminal UI analyses on the shards as live reports do (--threads, default one per core): capture, one thread decoding into batches, the shards (each building its part of the 4 Hz snapshots), the UI thread drawing."
 		else
 			echo "Analysis shards: ${THREADS:-$(nproc) (one per core, the default)}; the capture thread feeds the decoding and merging thread, which feeds the shards (docs/architecture.md#live-on-shards)."
 		fi
