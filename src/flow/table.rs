@@ -254,38 +254,68 @@ pub fn merged_by_id<'a, V: TableEntry>(
 /// [`merged_by_id`], read lazily: the end of a json or text report formats the flows a part
 /// at a time, so it needs no list of a million references (8 bytes a flow at its peak).
 pub struct MergedById<'a, V> {
-    heads: Vec<std::iter::Peekable<IdOrder<'a, V>>>,
+    merge: MergeBy<IdOrder<'a, V>, fn(&&'a V) -> FlowId>,
     total: usize,
 }
 
 impl<'a, V: TableEntry> MergedById<'a, V> {
     pub fn new(tables: impl IntoIterator<Item = &'a FlowTable<V>>) -> MergedById<'a, V> {
-        let mut heads = Vec::new();
+        let mut lists = Vec::new();
         let mut total = 0;
         for t in tables {
             total += t.len();
-            heads.push(t.id_order().peekable());
+            lists.push(t.id_order());
         }
-        MergedById { heads, total }
+        let id: fn(&&'a V) -> FlowId = |v| v.id();
+        MergedById {
+            merge: MergeBy::new(lists, id),
+            total,
+        }
     }
 }
 
 impl<'a, V: TableEntry> Iterator for MergedById<'a, V> {
     type Item = &'a V;
 
+    #[inline]
     fn next(&mut self) -> Option<&'a V> {
-        // The head with the smallest id; on equal ids the earlier table's.
-        let mut best: Option<(usize, FlowId)> = None;
-        for (i, h) in self.heads.iter_mut().enumerate() {
+        self.merge.next()
+    }
+}
+
+/// Lists each in order of `key`, merged into one list in that order: the lowest head next,
+/// the earlier list's on equal keys (a few lists — shards' tables or snapshot parts — so a
+/// scan of the heads beats a heap).
+pub struct MergeBy<I: Iterator, F> {
+    heads: Vec<std::iter::Peekable<I>>,
+    key: F,
+}
+
+impl<I: Iterator, K: Ord, F: FnMut(&I::Item) -> K> MergeBy<I, F> {
+    pub fn new(lists: impl IntoIterator<Item = I>, key: F) -> MergeBy<I, F> {
+        MergeBy {
+            heads: lists.into_iter().map(Iterator::peekable).collect(),
+            key,
+        }
+    }
+}
+
+impl<I: Iterator, K: Ord, F: FnMut(&I::Item) -> K> Iterator for MergeBy<I, F> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let MergeBy { heads, key } = self;
+        let mut best: Option<(usize, K)> = None;
+        for (i, h) in heads.iter_mut().enumerate() {
             if let Some(v) = h.peek() {
-                let id = v.id();
-                if best.is_none_or(|(_, b)| id < b) {
-                    best = Some((i, id));
+                let k = key(v);
+                if best.as_ref().is_none_or(|(_, b)| k < *b) {
+                    best = Some((i, k));
                 }
             }
         }
         let (i, _) = best?;
-        self.heads.get_mut(i).and_then(|h| h.next())
+        heads.get_mut(i).and_then(|h| h.next())
     }
 }
 
@@ -293,6 +323,34 @@ impl<'a, V: TableEntry> Iterator for MergedById<'a, V> {
 mod tests {
     use super::*;
     use crate::testkit::Ladder;
+
+    #[test]
+    fn merge_by_takes_the_lowest_head_and_the_earlier_list_on_ties() {
+        let lists = vec![
+            vec![(1, 'a'), (4, 'a'), (4, 'b'), (9, 'a')],
+            vec![],
+            vec![(0, 'c'), (4, 'c'), (10, 'c')],
+            vec![(2, 'd')],
+        ];
+        let got: Vec<(u32, char)> = MergeBy::new(
+            lists.into_iter().map(|l| l.into_iter()),
+            |x: &(u32, char)| x.0,
+        )
+        .collect();
+        assert_eq!(
+            got,
+            [
+                (0, 'c'),
+                (1, 'a'),
+                (2, 'd'),
+                (4, 'a'),
+                (4, 'b'),
+                (4, 'c'),
+                (9, 'a'),
+                (10, 'c')
+            ]
+        );
+    }
 
     struct E(FlowId, FlowKey);
     impl TableEntry for E {

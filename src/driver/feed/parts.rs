@@ -10,6 +10,7 @@ use crate::engine::Engine;
 use crate::engine::attribution::Attribution;
 use crate::engine::shard::{Beside, PROVISIONAL};
 use crate::flow::FlowId;
+use crate::flow::table::MergeBy;
 use crate::time::Ts;
 use crate::timeseq::Series;
 use crate::timeseq::store::SeriesStore;
@@ -180,7 +181,7 @@ pub fn merge(parts: Vec<SnapPart>, mut rows: Vec<FlowRow>) -> (Snapshot, Timelin
     for mut p in parts {
         add_timeline(&mut timeline, &p.timeline);
         retx.append(&mut p.retx);
-        lists.push(std::mem::take(&mut p.snap.rows).into_iter().peekable());
+        lists.push(std::mem::take(&mut p.snap.rows).into_iter());
         match merged.as_mut() {
             None => merged = Some(p.snap),
             Some(m) => {
@@ -195,21 +196,8 @@ pub fn merge(parts: Vec<SnapPart>, mut rows: Vec<FlowRow>) -> (Snapshot, Timelin
             }
         }
     }
-    // Each list is in id order: take the lowest head until all are empty (a few shards: a
-    // scan of the heads beats a heap).
-    loop {
-        let next = lists
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, l)| l.peek().map(|r| (r.id, i)))
-            .min();
-        let Some((_, i)) = next else {
-            break;
-        };
-        if let Some(r) = lists.get_mut(i).and_then(Iterator::next) {
-            rows.push(r);
-        }
-    }
+    // Each list is in id order.
+    rows.extend(MergeBy::new(lists, |r: &FlowRow| r.id));
     let mut snap =
         merged.unwrap_or_else(|| Snapshot::from_engine(&Engine::new(Default::default())));
     snap.rows = rows;
