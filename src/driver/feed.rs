@@ -246,36 +246,14 @@ impl Analysis {
         while let Ok(r) = self.requests.try_recv() {
             match r {
                 Request::Detail(id, tx) => {
-                    let mut d = FlowDetail::from_engine(&self.engine, id);
-                    if let (Some(d), Some(h), Some(f)) =
-                        (d.as_mut(), &self.host, self.engine.flow(id))
-                        && let Some(fh) = h.attr.lookup(f)
-                    {
-                        d.kernel_says = crate::tui::host::kernel_says(&fh, &d.summary);
-                    }
-                    let _ = tx.send(d);
+                    let attr = self.host.as_ref().map(|h| &h.attr);
+                    let _ = tx.send(parts::detail_part(&self.engine, attr, id));
                 }
                 Request::Series(t, tx) => {
-                    // All of it since the capture began when the store kept it (made on a
-                    // thread of its own from a copy of the records, so this thread keeps up
-                    // with the capture), else what is left in the ring.
-                    let kept = super::packets::flow_of(&self.engine, &t)
-                        .and_then(|f| Some((f.id, self.series.copy_of(f.id)?)));
-                    match kept {
-                        Some((id, one)) => {
-                            // Without a thread the request goes unanswered (no graphs).
-                            let _ = std::thread::Builder::new().name("series".into()).spawn(
-                                move || {
-                                    if let Some(s) = one.series(id, t.orig, t.resp) {
-                                        let _ = tx.send(s);
-                                    }
-                                },
-                            );
-                        }
-                        None => {
-                            let _ = tx.send(self.ring.series(&t));
-                        }
-                    }
+                    // All of it since the capture began when the store kept it, else what is
+                    // left in the ring.
+                    let answer = parts::series_answer(&self.engine, &self.series, &self.ring, &t);
+                    parts::send_series(answer, t, tx);
                 }
                 Request::Ladder(t, start, limit, tx) => {
                     let kept = self.ring.capacity();

@@ -4,6 +4,8 @@
 //! and their merge into the snapshot one engine would have published: the same rows (in
 //! flow-id order), totals, counters and timeline.
 
+use std::sync::mpsc::Sender;
+
 use crate::decode::{Decoded, Segment, Skip};
 use crate::driver::packets::RingLadder;
 use crate::engine::Engine;
@@ -65,14 +67,44 @@ impl ShardKeep {
         }
     }
 
-    /// The graphs of the connection `t` names: a copy of its records when the store kept
-    /// all of them, else the ring's series.
+    /// The graphs of the connection `t` names ([`series_answer`]).
     pub fn series(&self, engine: &Engine, t: &LadderTarget) -> SeriesAnswer {
-        let kept = crate::driver::packets::flow_of(engine, t)
-            .and_then(|f| Some((f.id, self.series.copy_of(f.id)?)));
-        match kept {
-            Some((id, one)) => SeriesAnswer::Kept(id, one),
-            None => SeriesAnswer::Ring(Box::new(self.ring.series(t))),
+        series_answer(engine, &self.series, &self.ring, t)
+    }
+}
+
+/// The graphs of the connection `t` names: a copy of its records when the store kept all of
+/// them, else the ring's series (one engine's feed and a shard alike).
+pub fn series_answer(
+    engine: &Engine,
+    store: &SeriesStore,
+    ring: &RingLadder,
+    t: &LadderTarget,
+) -> SeriesAnswer {
+    let kept =
+        crate::driver::packets::flow_of(engine, t).and_then(|f| Some((f.id, store.copy_of(f.id)?)));
+    match kept {
+        Some((id, one)) => SeriesAnswer::Kept(id, one),
+        None => SeriesAnswer::Ring(Box::new(ring.series(t))),
+    }
+}
+
+/// Send the UI the graphs `answer` holds: a kept copy is made into a series on a thread of its
+/// own (so the analysis keeps up with the capture; without a thread the request goes
+/// unanswered: no graphs), the ring's series at once.
+pub fn send_series(answer: SeriesAnswer, t: LadderTarget, tx: Sender<Series>) {
+    match answer {
+        SeriesAnswer::Kept(id, one) => {
+            let _ = std::thread::Builder::new()
+                .name("series".into())
+                .spawn(move || {
+                    if let Some(s) = one.series(id, t.orig, t.resp) {
+                        let _ = tx.send(s);
+                    }
+                });
+        }
+        SeriesAnswer::Ring(s) => {
+            let _ = tx.send(*s);
         }
     }
 }

@@ -220,21 +220,7 @@ impl LiveUi {
                 }
                 Request::Series(t, tx) => {
                     self.settle()?;
-                    match self.co.series(&t)? {
-                        // Made on a thread of its own from the copy, as with one engine.
-                        SeriesAnswer::Kept(id, one) => {
-                            let _ = std::thread::Builder::new().name("series".into()).spawn(
-                                move || {
-                                    if let Some(s) = one.series(id, t.orig, t.resp) {
-                                        let _ = tx.send(s);
-                                    }
-                                },
-                            );
-                        }
-                        SeriesAnswer::Ring(s) => {
-                            let _ = tx.send(*s);
-                        }
-                    }
+                    parts::send_series(self.co.series(&t)?, t, tx);
                 }
                 Request::Ladder(t, start, limit, tx) => {
                     self.settle()?;
