@@ -1,6 +1,7 @@
 //! Timestamps: nanoseconds since the Unix epoch, so nanosecond pcaps keep full precision.
 
 use std::fmt;
+use std::num::NonZeroU32;
 
 /// A point in time, nanoseconds since the Unix epoch (capture clock or wall clock).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -76,27 +77,30 @@ pub fn micros_parts(ns: i64) -> (bool, u64, u64) {
 /// [`STAMP_BACK`] units before the base (captures can go back in time) to about 2^32 units
 /// after it (71 minutes in microseconds, 4.2 s in nanoseconds). A time that is not a whole
 /// number of units from the base or lies outside that range switches the whole set to
-/// full-width values in a box (64 bytes, an 80-byte allocator block), which it keeps from
-/// then on: every value read back is the exact `Ts` stored, either way
-/// (`stamps_round_trip_exactly`).
+/// full-width values in a box (`N` × 8 bytes), which it keeps from then on: every value read
+/// back is the exact `Ts` stored, either way (`stamps_round_trip_exactly`).
+///
+/// No stored narrow value is 0 ("none" is 1), so the box's pointer takes the place of the
+/// narrow values instead of a field beside them: `N` × 4 bytes in all, not `N` × 4 + 8
+/// (`stamps_take_four_bytes_a_time`; issue 17 in BENCHMARKS.md).
 #[derive(Clone, Debug)]
-pub struct Stamps<const N: usize> {
-    /// 0: none; else the distance in units plus [`STAMP_BACK`] + 1.
-    rel: [u32; N],
-    /// Full values (`i64::MIN`: none) once one did not fit; `rel` is unused then.
-    wide: Option<Box<[i64; N]>>,
+pub enum Stamps<const N: usize> {
+    /// [`NARROW_NONE`]: none; else the distance in units plus [`STAMP_BACK`] + 2.
+    Narrow([NonZeroU32; N]),
+    /// Full values (`i64::MIN`: none) once one did not fit.
+    Wide(Box<[i64; N]>),
 }
 
 /// How far before its base a [`Stamps`] time can lie and stay narrow, in units (16.8 s in
 /// microseconds).
 pub const STAMP_BACK: i64 = 1 << 24;
 
+/// A narrow [`Stamps`] value meaning "none" (every time is stored as 2 or more).
+const NARROW_NONE: NonZeroU32 = NonZeroU32::MIN;
+
 impl<const N: usize> Default for Stamps<N> {
     fn default() -> Self {
-        Stamps {
-            rel: [0; N],
-            wide: None,
-        }
+        Stamps::Narrow([NARROW_NONE; N])
     }
 }
 
@@ -117,7 +121,7 @@ impl<const N: usize> Stamps<N> {
     /// `t` as a narrow value, when it is a whole number of units within range of `base`
     /// (divisions by constants only: this runs for most packets).
     #[inline]
-    fn encode(base: Ts, t: Ts) -> Option<u32> {
+    fn encode(base: Ts, t: Ts) -> Option<NonZeroU32> {
         let (d, over) = t.0.overflowing_sub(base.0);
         if over {
             return None;
@@ -130,15 +134,17 @@ impl<const N: usize> Stamps<N> {
         } else {
             d
         };
-        // Near `i64::MAX` the sum wraps negative, out of range as it should be.
-        let v = units.wrapping_add(STAMP_BACK + 1);
-        (1..=i64::from(u32::MAX)).contains(&v).then_some(v as u32)
+        // Near `i64::MAX` the sum wraps negative, out of range as it should be (one unsigned
+        // comparison; the stored value is 2 more, so never 0 and never "none").
+        let x = units.wrapping_add(STAMP_BACK);
+        ((x as u64) <= u64::from(u32::MAX - 2))
+            .then(|| NonZeroU32::MIN.saturating_add(x as u32 + 1))
     }
 
     #[inline]
-    fn decode(base: Ts, v: u32) -> Option<Ts> {
-        (v != 0).then(|| {
-            let units = i64::from(v) - 1 - STAMP_BACK;
+    fn decode(base: Ts, v: NonZeroU32) -> Option<Ts> {
+        (v != NARROW_NONE).then(|| {
+            let units = i64::from(v.get()) - 2 - STAMP_BACK;
             Ts(base.0.wrapping_add(units.wrapping_mul(Self::unit(base))))
         })
     }
@@ -146,21 +152,21 @@ impl<const N: usize> Stamps<N> {
     /// Time `i`, with `base` the value every call for this set passes.
     #[inline]
     pub fn get(&self, base: Ts, i: usize) -> Option<Ts> {
-        match self.wide.as_deref() {
-            None => Self::decode(base, self.rel.get(i).copied().unwrap_or(0)),
-            Some(w) => w.get(i).copied().filter(|v| *v != i64::MIN).map(Ts),
+        match self {
+            Stamps::Narrow(rel) => Self::decode(base, rel.get(i).copied().unwrap_or(NARROW_NONE)),
+            Stamps::Wide(w) => w.get(i).copied().filter(|v| *v != i64::MIN).map(Ts),
         }
     }
 
     /// The later of times `i` and `j` (a narrow value's order is its time's: one decoding).
     #[inline]
     pub fn latest(&self, base: Ts, i: usize, j: usize) -> Option<Ts> {
-        match self.wide.as_deref() {
-            None => {
-                let v = |k: usize| self.rel.get(k).copied().unwrap_or(0);
+        match self {
+            Stamps::Narrow(rel) => {
+                let v = |k: usize| rel.get(k).copied().unwrap_or(NARROW_NONE);
                 Self::decode(base, v(i).max(v(j)))
             }
-            Some(_) => self.get(base, i).max(self.get(base, j)),
+            Stamps::Wide(_) => self.get(base, i).max(self.get(base, j)),
         }
     }
 
@@ -168,17 +174,20 @@ impl<const N: usize> Stamps<N> {
     #[inline]
     pub fn set(&mut self, base: Ts, i: usize, t: Option<Ts>) {
         let t = t.map(|t| Ts(t.0.max(i64::MIN + 1)));
-        if let Some(w) = self.wide.as_deref_mut() {
-            if let Some(slot) = w.get_mut(i) {
-                *slot = t.map_or(i64::MIN, |t| t.0);
+        let rel = match self {
+            Stamps::Wide(w) => {
+                if let Some(slot) = w.get_mut(i) {
+                    *slot = t.map_or(i64::MIN, |t| t.0);
+                }
+                return;
             }
-            return;
-        }
+            Stamps::Narrow(rel) => rel,
+        };
         let v = match t {
-            None => Some(0),
+            None => Some(NARROW_NONE),
             Some(t) => Self::encode(base, t),
         };
-        match (v, self.rel.get_mut(i)) {
+        match (v, rel.get_mut(i)) {
             (Some(v), Some(slot)) => *slot = v,
             (None, _) => self.widen(base, i, t),
             (Some(_), None) => {}
@@ -192,13 +201,13 @@ impl<const N: usize> Stamps<N> {
         for (j, slot) in w.iter_mut().enumerate() {
             *slot = self.get(base, j).map_or(i64::MIN, |t| t.0);
         }
-        self.wide = Some(w);
+        *self = Stamps::Wide(w);
         self.set(base, i, t);
     }
 
     /// Are the times kept full-width?
     pub fn is_wide(&self) -> bool {
-        self.wide.is_some()
+        matches!(self, Stamps::Wide(_))
     }
 }
 
@@ -257,8 +266,8 @@ mod tests {
     fn stamps_round_trip_exactly() {
         let us = Ts(1_700_000_000_000_000_000); // a whole microsecond: microsecond units
         let ns = Ts(1_700_000_000_000_000_001); // nanosecond units
-        let max_us = us.0 + (i64::from(u32::MAX) - 1 - STAMP_BACK) * 1000;
-        let max_ns = ns.0 + i64::from(u32::MAX) - 1 - STAMP_BACK;
+        let max_us = us.0 + (i64::from(u32::MAX) - 2 - STAMP_BACK) * 1000;
+        let max_ns = ns.0 + i64::from(u32::MAX) - 2 - STAMP_BACK;
         // (base, time, stays narrow)
         let cases = [
             (us, us, true),
@@ -304,7 +313,10 @@ mod tests {
     }
 
     #[test]
-    fn stamps_take_four_bytes_a_time_and_a_pointer() {
-        assert_eq!(std::mem::size_of::<Stamps<8>>(), 40);
+    fn stamps_take_four_bytes_a_time() {
+        // The wide box's pointer shares the narrow values' bytes (40 with a pointer beside
+        // them before).
+        assert_eq!(std::mem::size_of::<Stamps<8>>(), 32);
+        assert_eq!(std::mem::size_of::<Stamps<10>>(), 40);
     }
 }

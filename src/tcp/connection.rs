@@ -25,6 +25,7 @@ use crate::flow::Dir;
 use crate::tcp::endpoint::{
     At, Clock, ClockRef, OptF32, Side, Times, Transitions, pair, pair_mut, role,
 };
+use crate::tcp::keepalive::Folded;
 use crate::tcp::life::{self, IDLE_GAP_MIN, IdleGaps, Life, Outcome, StaleEpisode, SynRules};
 use crate::tcp::reset::FirstRst;
 use crate::tcp::{
@@ -95,6 +96,10 @@ pub struct Connection {
     /// transition log, when the views ask for it, is the flow's, lent to
     /// [`Connection::on_segment`]).
     pub(super) times: Times,
+    /// One side's keepalive counts, folded here from its boxed record once nothing passing
+    /// is left in it (8 bytes that were the times' fallback pointer: an idle connection kept
+    /// alive allocates nothing for good; [`Folded`]).
+    pub(super) ka_folded: Folded,
 }
 
 /// The Compat-W analysis' times in a [`Connection`]'s record ([`Connection::wire_times`]).
@@ -314,7 +319,7 @@ impl Connection {
             e.win_zero = seg.window == 0;
         }
         // Any packet from this side ends the peer's unanswered keepalive run.
-        let ka_resumed = keepalive::end_peer_run(p, f.rst());
+        let run_ended = keepalive::end_peer_run(p, f.rst());
         if !f.rst() && !f.syn() {
             e.wnd_raw = seg.window;
         }
@@ -325,7 +330,7 @@ impl Connection {
             self.life.get_or_insert_with(Default::default).rto = OptF32::new(Some(r as f32));
         }
 
-        if let Some(start) = ka_resumed {
+        if let Some(start) = run_ended.flatten() {
             self.life_mut().push_episode(StaleEpisode {
                 start,
                 end: Some(now),
@@ -333,6 +338,11 @@ impl Connection {
                 outcome: Outcome::Resumed,
                 recovery_s: Some(now.since(start)),
             });
+        }
+
+        // An answered probe leaves its side's keepalive record nothing but counts.
+        if run_ended.is_some() {
+            self.fold_keepalive(from.other());
         }
 
         if self.handshake_completed() {
@@ -543,6 +553,9 @@ mod tests {
         // entry times (eight 8-byte `OptTs`) became 4-byte distances from the flow's first
         // packet time (`Times`, with a pointer for the full-width fallback); it grew to 184 B
         // when the Compat-W analysis' two `next_seq_time`s joined them (its flow state lost 16).
+        // The fallback pointer then shared the times' bytes and its 8 bytes hold a side's
+        // folded keepalive counts (`ka_folded`), so an idle connection kept alive frees its
+        // keepalive record (a 32-byte block) once its probe is answered.
         let n = std::mem::size_of::<super::Connection>();
         assert!(n <= 184, "{n}");
     }

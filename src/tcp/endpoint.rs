@@ -147,7 +147,8 @@ struct SeqVars([u32; 6]);
 /// what long-lived idle connections do, so its counts and shortest idle time sit here
 /// directly; what a side keeps only for a while (a run of probes in progress, a loss episode)
 /// is in a second box, [`Passing`], which an idle connection whose probes are answered frees
-/// again (issue 17 in BENCHMARKS.md).
+/// again, and then the counts fold into the connection and this record is freed too
+/// ([`Folded`](super::keepalive::Folded); issue 17 in BENCHMARKS.md).
 #[derive(Clone, Debug, Default)]
 pub(super) struct More {
     pub(super) ka: Keepalive,
@@ -322,7 +323,7 @@ pub(super) enum At {
 }
 
 /// Each side's [`At`] times, 4 bytes each relative to the flow's first packet time
-/// ([`Stamps`]: 48 bytes for the ten instead of 80; issue 17 in BENCHMARKS.md).
+/// ([`Stamps`]: 40 bytes for the ten instead of 80; issue 17 in BENCHMARKS.md).
 pub type Times = Stamps<10>;
 
 /// The connection's [`Times`] with their base (the flow's first packet time), lent to the

@@ -752,8 +752,8 @@ fn connection_state_stays_compact() {
     // idle gaps in a smaller one (264 B on x86-64 today).
     let conn = std::mem::size_of::<Connection>();
     assert!(conn <= 264, "{conn}");
-    // An idle connection kept alive allocates the keepalive record: 72 bytes, not the 184
-    // it took with the loss episode inside.
+    // A side probing allocates the keepalive record (72 bytes at most, not the 184 it took
+    // with the loss episode inside; freed again once its probes are answered).
     assert!(std::mem::size_of::<crate::tcp::endpoint::More>() <= 72);
     let side = std::mem::size_of::<crate::tcp::endpoint::Side>();
     assert!(side <= 88, "{side}");
