@@ -99,6 +99,9 @@ pub struct Engine {
     events_out: Vec<PacketEvents>,
     /// Flows removed from the table (limit or timeout), waiting for the reports.
     evicted_out: Vec<Flow>,
+    /// Whether a flow that leaves the table is kept in `evicted_out` (false: freed where it
+    /// lies, for a shard whose report writes nothing of it, [`Engine::free_leavers`]).
+    keep_leavers: bool,
     /// When the next timeout sweep is due.
     next_sweep: Option<Ts>,
     /// Which flows the sweep may find quiet, without reading every flow.
@@ -151,6 +154,7 @@ impl Engine {
             now: Ts::ZERO,
             events_out: Vec::new(),
             evicted_out: Vec::new(),
+            keep_leavers: true,
             next_sweep: None,
             quiet: quiet::QuietIndex::default(),
             neighbours: None,
@@ -530,6 +534,17 @@ impl Engine {
     }
 
     fn evict(&mut self, slot: Slot) {
+        if !self.keep_leavers {
+            // Released and dropped in its slot: no copy of a flow nobody will read.
+            let Some(f) = self.flows.at_mut(slot) else {
+                return;
+            };
+            release(f, &mut self.events_out);
+            self.flows.discard(slot);
+            self.quiet.vacate(slot);
+            self.stats.evicted_flows += 1;
+            return;
+        }
         if let Some(mut f) = self.flows.remove(slot) {
             self.quiet.vacate(slot);
             release(&mut f, &mut self.events_out);
@@ -537,6 +552,13 @@ impl Engine {
             self.stats.evicted_flows += 1;
             self.evicted_out.push(f);
         }
+    }
+
+    /// Free the flows that leave the table (timeout or bound) in place, after releasing their
+    /// held events, instead of keeping them for [`Engine::take_evicted`]: for a report that
+    /// writes nothing of a flow when it leaves (events, Zeek).
+    pub(crate) fn free_leavers(&mut self) {
+        self.keep_leavers = false;
     }
 
     /// Move the reference time forward (live mode: the wall clock), fire Zeek timers and

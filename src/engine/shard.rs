@@ -373,6 +373,9 @@ impl Shard {
 
     /// What to do with the flows that leave the table (by default, hand them over).
     pub fn with_leaving(mut self, leaving: Leaving) -> Shard {
+        if matches!(leaving, Leaving::Free) {
+            self.engine.free_leavers();
+        }
         self.leaving = leaving;
         self
     }

@@ -79,6 +79,20 @@ impl<V> Slab<V> {
         Some(v)
     }
 
+    /// [`Slab::remove`] dropping the value in its slot instead of moving it out; whether
+    /// there was one.
+    #[inline]
+    pub fn discard(&mut self, slot: Slot) -> bool {
+        match self.cell_mut(slot) {
+            Some(cell @ Some(_)) => {
+                *cell = None;
+                self.free.push(slot);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Start bringing `slot`'s value into cache (every line of it): a caller that knows which
     /// slot it will touch a little later (a timer due soon) does not then wait for memory.
     #[inline]
@@ -161,6 +175,7 @@ mod tests {
         assert_eq!(s.remove(0), Some("a"));
         assert_eq!(s.remove(2), Some("c"));
         assert_eq!(s.remove(2), None, "already free");
+        assert!(!s.discard(2), "already free");
         assert_eq!(s.len(), 1);
         assert_eq!(s.insert("d"), (2, false));
         assert_eq!(s.insert("e"), (0, false));
@@ -168,6 +183,20 @@ mod tests {
         let all: Vec<(Slot, &str)> = s.iter().map(|(i, v)| (i, *v)).collect();
         assert_eq!(all, [(0, "e"), (1, "b"), (2, "d"), (3, "f")]);
         assert_eq!((s.len(), s.slots()), (4, 4));
+    }
+
+    #[test]
+    fn a_discarded_value_is_dropped_in_place_and_its_slot_reused() {
+        let kept = std::rc::Rc::new(());
+        let mut s: Slab<std::rc::Rc<()>> = Slab::default();
+        s.insert(kept.clone());
+        s.insert(kept.clone());
+        assert_eq!(std::rc::Rc::strong_count(&kept), 3);
+        assert!(s.discard(0));
+        assert_eq!(std::rc::Rc::strong_count(&kept), 2, "dropped");
+        assert!(!s.discard(0));
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.insert(kept.clone()), (0, false));
     }
 
     #[test]

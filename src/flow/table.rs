@@ -142,6 +142,16 @@ impl<V: TableEntry> FlowTable<V> {
         Some(v)
     }
 
+    /// [`FlowTable::remove`] dropping the flow where it lies (no copy out); whether there
+    /// was one.
+    pub fn discard(&mut self, slot: Slot) -> bool {
+        let Some(h) = self.slab.get(slot).map(|v| v.key().hash64()) else {
+            return false;
+        };
+        self.index.remove_slot(h, slot);
+        self.slab.discard(slot)
+    }
+
     #[inline]
     pub fn at(&self, slot: Slot) -> Option<&V> {
         self.slab.get(slot)
