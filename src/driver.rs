@@ -209,19 +209,22 @@ fn run_tui_offline(cli: &Cli, cfg: Config, stop: Arc<AtomicBool>) -> Result<u8, 
     let stop2 = Arc::clone(&stop);
     let status = Arc::new(std::sync::atomic::AtomicU8::new(EXIT_OK));
     let status2 = Arc::clone(&status);
-    let mut src = feed::spawn_loading_exporting(
-        Engine::new(cfg),
-        source,
-        // As given: a name need not be UTF-8 to be read again for ladders and graphs.
-        cli.read.clone(),
-        filter,
-        move |engine, source, outcome| {
-            let w = offline_warnings(engine, &source.linktypes(), outcome, &stop2);
-            status2.store(exit_status(&w), Ordering::Relaxed);
-            w.into_iter().map(|w| w.text).collect()
-        },
-        exports,
-    )
+    let warnings = move |engine: &Engine, source: &FileSource, outcome: &ReadOutcome| {
+        let w = offline_warnings(engine, &source.linktypes(), outcome, &stop2);
+        status2.store(exit_status(&w), Ordering::Relaxed);
+        w.into_iter().map(|w| w.text).collect()
+    };
+    // As given: a name need not be UTF-8 to be read again for ladders and graphs.
+    let inputs = cli.read.clone();
+    // On the `--threads` shards (docs/architecture.md#the-terminal-ui-on-shards), except with
+    // `--metrics`/`--parquet`: they read the flows as they leave one engine, as live.
+    let mut src = if exports.is_empty() {
+        let shards = threads(cli);
+        sharded::loading::spawn_loading_sharded(&cfg, shards, source, inputs, filter, warnings)
+    } else {
+        let engine = Engine::new(cfg);
+        feed::spawn_loading_exporting(engine, source, inputs, filter, warnings, exports)
+    }
     .map_err(|e| Error::input(format!("cannot start reading: {e}")))?;
     let res = offline::run_tui(&mut src, &stop, theme(cli));
     let loaded = src.loaded();

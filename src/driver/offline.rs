@@ -12,13 +12,15 @@ use std::time::Duration;
 
 use crate::capture::FileSource;
 use crate::engine::Engine;
+use crate::engine::shard::owner_of_pair;
 use crate::flow::FlowId;
+use crate::flow::table::MergeBy;
 use crate::timeseq::Series;
 use crate::timeseq::store::SeriesStore;
 use crate::tui::ladder::{LadderPage, LadderSource, LadderTarget};
 use crate::tui::theme::Theme;
 use crate::tui::timeline::Timeline;
-use crate::tui::{DataSource, FlowDetail, Rates, Saved, Snapshot, restore_terminal};
+use crate::tui::{DataSource, FlowDetail, FlowRow, Rates, Saved, Snapshot, restore_terminal};
 
 use super::packets::{FileLadder, PREFETCH_SEGMENTS, SeriesReader, stored_maker, stored_series};
 
@@ -48,8 +50,10 @@ pub struct OfflineSource {
     rates: Option<mpsc::Receiver<Rates>>,
     series_reader: SeriesReader,
     /// The connections' segments kept while the files were read (the graphs are built from
-    /// them; read back from the files for a connection it could not keep).
-    store: Option<Arc<SeriesStore>>,
+    /// them; read back from the files for a connection it could not keep): one store, or one
+    /// per shard, each of the connections whose key hashes to it
+    /// (docs/architecture.md#the-terminal-ui-on-shards).
+    stores: Vec<Arc<SeriesStore>>,
     /// The connection whose series was made when it was opened (once per opening).
     prefetched: Option<LadderTarget>,
 }
@@ -103,20 +107,68 @@ impl OfflineSource {
             ladder,
             rates,
             series_reader: SeriesReader::default(),
-            store: None,
+            stores: Vec::new(),
             prefetched: None,
         }
     }
 
     /// Build the graphs from `store` (what the reading of the files kept).
     pub fn set_store(&mut self, store: Option<SeriesStore>) {
-        self.store = store.map(Arc::new);
+        self.set_stores(store.into_iter().collect());
+    }
+
+    /// Build the graphs from the stores the shards kept, in shard order (one: the store of
+    /// one engine).
+    pub fn set_stores(&mut self, stores: Vec<SeriesStore>) {
+        self.stores = stores.into_iter().map(Arc::new).collect();
+    }
+
+    /// List the rows in flow-id order, as one engine that evicted nothing lists them (its
+    /// table in creation order): an engine that took the shards' tables in lists them table
+    /// by table, each in id order, merged here; a table whose slots were reused (`--max-flows`)
+    /// makes many runs, sorted instead.
+    pub fn rows_in_id_order(&mut self) {
+        let Some(s) = self.snapshot.as_mut() else {
+            return;
+        };
+        let mut rows = std::mem::take(&mut s.rows);
+        let starts: Vec<usize> = rows
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| matches!(w, [a, b] if a.id > b.id))
+            .map(|(i, _)| i + 1)
+            .collect();
+        if starts.len() > 64 {
+            rows.sort_unstable_by_key(|r| r.id);
+        } else if !starts.is_empty() {
+            let mut lists = Vec::with_capacity(starts.len() + 1);
+            for &i in starts.iter().rev() {
+                lists.push(rows.split_off(i).into_iter());
+            }
+            lists.push(rows.into_iter());
+            lists.reverse();
+            rows = MergeBy::new(lists, |r: &FlowRow| r.id).collect();
+        }
+        s.rows = rows;
+    }
+
+    /// Segments kept of the connection `t` names for its graphs (`None`: they are read back
+    /// from the files).
+    pub fn kept_segments(&self, t: &LadderTarget) -> Option<usize> {
+        self.store(t)?
+            .len(super::packets::flow_of(&self.engine, t)?.id)
+    }
+
+    /// The store that holds the connection `t` names: its shard's.
+    fn store(&self, t: &LadderTarget) -> Option<&Arc<SeriesStore>> {
+        let i = owner_of_pair(&t.orig, &t.resp, self.stores.len());
+        self.stores.get(i)
     }
 
     /// Make `target`'s series from the kept segments on a thread of its own (`big`: only a
     /// connection of [`PREFETCH_SEGMENTS`] or more); false when the store does not have it.
     fn start_stored(&mut self, target: &LadderTarget, big: bool) -> bool {
-        match stored_maker(self.store.as_ref(), &self.engine, target) {
+        match stored_maker(self.store(target), &self.engine, target) {
             Some((n, make)) if !big || n >= PREFETCH_SEGMENTS => {
                 self.series_reader.start_with(target, make)
             }
@@ -149,7 +201,7 @@ impl DataSource for OfflineSource {
     }
 
     fn series(&mut self, target: &LadderTarget) -> Result<Series, String> {
-        if let Some(s) = stored_series(self.store.as_deref(), &self.engine, target) {
+        if let Some(s) = stored_series(self.store(target).map(|s| &**s), &self.engine, target) {
             return Ok(s);
         }
         match self.ladder.as_ref() {

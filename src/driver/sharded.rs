@@ -32,6 +32,7 @@ use live_ui::{SeriesAnswer, ShardKeep, SnapAsk, SnapPart};
 
 pub(super) mod live;
 pub(super) mod live_ui;
+pub(super) mod loading;
 mod workers;
 
 use workers::Workers;
@@ -68,6 +69,8 @@ enum Req {
     Series(LadderTarget),
     /// Terminal UI: a page of a connection's ladder from the ring (start, rows).
     Ladder(LadderTarget, usize, usize),
+    /// Offline terminal UI, at the end: hand over what was kept beside the analysis.
+    Kept,
 }
 
 /// A shard's answer (`Ids` has none). A run's answer may be parts of its formatted records
@@ -83,6 +86,7 @@ enum Rep {
     Detail(Option<Box<FlowDetail>>),
     Series(Box<SeriesAnswer>),
     Ladder(Box<LadderPage>),
+    Kept(Option<Box<ShardKeep>>),
 }
 
 /// A shard and, live, its part of process attribution (the pins of its own flows) and, for
@@ -110,9 +114,12 @@ fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
             unit.assign_ids(&ids);
             None
         }
-        Req::Keep(..) | Req::Snap(_) | Req::Detail(..) | Req::Series(_) | Req::Ladder(..) => {
-            live_ui::serve(unit, req)
-        }
+        Req::Keep(..)
+        | Req::Snap(_)
+        | Req::Detail(..)
+        | Req::Series(_)
+        | Req::Ladder(..)
+        | Req::Kept => live_ui::serve(unit, req),
         Req::Oldest(f, c) => Some(Rep::Oldest(unit.shard.oldest(f, c))),
         Req::Evict(at, f, c) => Some(Rep::Out(Box::new(unit.shard.evict(at, &f, &c)))),
         Req::Finish => Some(Rep::Out(Box::new(unit.shard.finish()))),

@@ -61,20 +61,45 @@ impl QuietIndex {
     /// Slots, in increasing order, whose flow may have been quiet for `min_quiet` seconds at
     /// `now`; every flow that has been is among them.
     pub(super) fn maybe_quiet(&self, now: Ts, min_quiet: f64) -> impl Iterator<Item = Slot> + '_ {
-        self.last.iter().enumerate().filter_map(move |(i, &v)| {
-            if v == VACANT {
-                return None;
-            }
-            if v == EARLY {
-                return Some(i as Slot);
-            }
-            // At least the real quiet time, since the stored time is at most the real one.
-            let unit = i64::from(v) + self.base.unwrap_or(0);
-            let most = now.since(Ts(unit << SHIFT));
-            (most >= min_quiet).then_some(i as Slot)
-        })
+        // Most slots of a large table hold recent or no flows: whole runs of them are passed
+        // over by one comparison each against `limit`, a stored value at or above any that
+        // can qualify, and only runs with a candidate get the exact test below.
+        let limit = self.limit(now, min_quiet);
+        self.last
+            .chunks(RUN)
+            .enumerate()
+            .filter(move |(_, run)| run.iter().any(|&v| v <= limit))
+            .flat_map(move |(r, run)| {
+                run.iter().enumerate().filter_map(move |(k, &v)| {
+                    let i = r * RUN + k;
+                    if v == VACANT {
+                        return None;
+                    }
+                    if v == EARLY {
+                        return Some(i as Slot);
+                    }
+                    // At least the real quiet time, since the stored time is at most the real one.
+                    let unit = i64::from(v) + self.base.unwrap_or(0);
+                    let most = now.since(Ts(unit << SHIFT));
+                    (most >= min_quiet).then_some(i as Slot)
+                })
+            })
+    }
+
+    /// The highest stored value that may pass [`QuietIndex::maybe_quiet`]'s exact test, or
+    /// above (never below: a millisecond of slack covers the test's rounding to `f64`);
+    /// at least `EARLY` and below `VACANT`. In 128 bits, so no time overflows.
+    fn limit(&self, now: Ts, min_quiet: f64) -> u32 {
+        let base = i128::from(self.base.unwrap_or(0));
+        // A float-to-integer `as` saturates (and a NaN is 0): a superset either way.
+        let quiet_ns = (min_quiet * 1e9) as i128 - 1_000_000;
+        let latest = (i128::from(now.0) - quiet_ns) >> SHIFT;
+        (latest - base).clamp(i128::from(EARLY), i128::from(VACANT - 1)) as u32
     }
 }
+
+/// Slots passed over together when none of them can be quiet long enough.
+const RUN: usize = 32;
 
 impl Engine {
     /// Remove flows that finished (closed, reset, refused, unanswered) and have been quiet
@@ -160,6 +185,52 @@ mod tests {
                 continue;
             }
             assert!(q.maybe_quiet(now, min).any(|s| s == i as Slot), "{ns}");
+        }
+    }
+
+    #[test]
+    fn passing_over_runs_gives_the_same_slots_as_testing_each() {
+        // The per-slot test alone, as the sweep used it before runs were passed over.
+        fn each(q: &QuietIndex, now: Ts, min: f64) -> Vec<Slot> {
+            let base = q.base.unwrap_or(0);
+            (0..q.last.len())
+                .filter(|&i| match q.last[i] {
+                    VACANT => false,
+                    EARLY => true,
+                    v => now.since(Ts((i64::from(v) + base) << SHIFT)) >= min,
+                })
+                .map(|i| i as Slot)
+                .collect()
+        }
+        let t0 = Ts::from_secs_f64(1_700_000_000.0);
+        let mut q = QuietIndex::default();
+        // A pseudo-random walk over 10 runs' worth of slots, a slot's times near 2 s a slot
+        // (as flows take slots in the order they start), some slots vacated, one far before
+        // the others (EARLY).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let slot = (x % (10 * RUN as u64)) as Slot;
+            let at = t0.add_secs(
+                f64::from(slot) * 2.0 + (x >> 20) as f64 % 3.0 + (x % 1000) as f64 * 1e-3,
+            );
+            if x.is_multiple_of(7) {
+                q.vacate(slot);
+            } else {
+                q.touch(slot, at);
+            }
+        }
+        q.touch(3, Ts(0));
+        for now_s in [
+            0.0, 1.0, 30.0, 299.5, 300.0, 450.25, 600.0, 700.0, 900.0, 1e6,
+        ] {
+            for min in [0.0, 1.0, 30.0, 30.000_000_001, 120.0, 3600.0, f64::NAN] {
+                let now = t0.add_secs(now_s);
+                let got: Vec<Slot> = q.maybe_quiet(now, min).collect();
+                assert_eq!(got, each(&q, now, min), "now +{now_s} s, min {min}");
+            }
         }
     }
 }

@@ -7,42 +7,110 @@ use std::net::{IpAddr, Ipv6Addr};
 use super::Fixed;
 use crate::decode::Endpoint;
 
-/// An endpoint's text as its `Display` writes it (`addr:port`, IPv6 as `[addr]:port`),
-/// appended to `t`, which has room for 50 more bytes (47 at most, and the three an octet's
-/// four-byte copy may write past its text; a write that does not fit is dropped: [`Fixed`]).
-#[inline]
-pub(crate) fn endpoint_into<const N: usize>(t: &mut Fixed<N>, e: Endpoint) {
-    match e.addr {
-        IpAddr::V4(a) => {
-            v4_into(t, a.octets());
-            t.put(b":");
+/// Where an endpoint's text is written: a row on the stack ([`Fixed`]) or the json
+/// writer's record window (`json_text::Cur`). Bytes taken and not kept ([`Room::unput`])
+/// may be left as the writer put them: the endpoint writers only leave spaces there.
+pub(crate) trait Room {
+    /// The next `n` bytes, counted as written, for the caller to fill in place; none (and
+    /// nothing counted) when they do not fit.
+    fn take(&mut self, n: usize) -> Option<&mut [u8]>;
+    /// Forget the last `n` bytes written.
+    fn unput(&mut self, n: usize);
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        if let Some(d) = self.take(b.len()) {
+            d.copy_from_slice(b);
         }
+    }
+}
+
+impl<const N: usize> Room for Fixed<N> {
+    #[inline]
+    fn take(&mut self, n: usize) -> Option<&mut [u8]> {
+        Fixed::take(self, n)
+    }
+    #[inline]
+    fn unput(&mut self, n: usize) {
+        Fixed::unput(self, n)
+    }
+}
+
+/// An endpoint's text as its `Display` writes it (`addr:port`, IPv6 as `[addr]:port`),
+/// appended to `t`, which has room for 50 more bytes (47 at most, and the bytes past the
+/// text the word-wide copies write, all spaces; a write that does not fit is dropped).
+#[inline]
+pub(crate) fn endpoint_into<R: Room>(t: &mut R, e: Endpoint) {
+    match e.addr {
+        IpAddr::V4(a) => v4_endpoint_into(t, a.octets(), e.port),
         IpAddr::V6(a) => {
             t.put(b"[");
             v6_into(t, a);
             t.put(b"]:");
+            port_into(t, e.port);
         }
     }
-    port_into(t, e.port);
+}
+
+/// An IPv4 endpoint with a few word-wide stores and no branch per octet: each octet's
+/// digits and dot as four bytes ([`OCTET_DOT`], spaces past the dot) at the place the
+/// previous one ended, the last dot turned into the `:`, and the port's digits as an 8-byte
+/// word after it ([`port_word`], spaces past them); the bytes past the text, all spaces,
+/// are then taken back.
+#[inline]
+fn v4_endpoint_into<R: Room>(t: &mut R, octets: [u8; 4], port: u16) {
+    let (word, digits) = port_word(port);
+    if let Some(d) = t.take(24) {
+        let mut at = 0;
+        for o in octets {
+            let [d0, d1, d2, d3, len] = OCTET_DOT[o as usize];
+            if let Some(x) = d.get_mut(at..at + 4) {
+                x.copy_from_slice(&[d0, d1, d2, d3]);
+            }
+            at += len as usize;
+        }
+        // `at` is past the last dot (at most 16): the colon there, then the port.
+        if let Some(x) = d.get_mut(at.saturating_sub(1)) {
+            *x = b':';
+        }
+        if let Some(x) = d.get_mut(at..at + 8) {
+            x.copy_from_slice(&word.to_le_bytes());
+        }
+        t.unput(24usize.saturating_sub(at + digits));
+    }
+}
+
+/// A port's decimal digits as the low bytes of a word (the first digit lowest), spaces
+/// above them, and how many digits.
+#[inline]
+fn port_word(port: u16) -> (u64, usize) {
+    let p = u32::from(port);
+    let digits = 1
+        + usize::from(p >= 10)
+        + usize::from(p >= 100)
+        + usize::from(p >= 1000)
+        + usize::from(p >= 10000);
+    // Five digits, the first lowest: the ten thousands, then two pairs.
+    let (hi, lo) = (p / 100, p % 100);
+    let pair = |v: u32| {
+        u64::from(u16::from_le_bytes([
+            b'0' + (v / 10) as u8,
+            b'0' + (v % 10) as u8,
+        ]))
+    };
+    let mut word = u64::from(b'0' + (hi / 100 % 10) as u8);
+    word |= pair(hi % 100) << 8;
+    word |= pair(lo) << 24;
+    // Drop the leading zeros (the digits past the count), then spaces above the digits.
+    word >>= 8 * (5 - digits);
+    word |= u64::from_le_bytes([b' '; 8]) << (8 * digits);
+    (word, digits)
 }
 
 /// A port in decimal, written in place.
 #[inline]
-fn port_into<const N: usize>(t: &mut Fixed<N>, port: u16) {
-    let mut v = u32::from(port);
-    let n = match v {
-        0..=9 => 1,
-        10..=99 => 2,
-        100..=999 => 3,
-        1000..=9999 => 4,
-        _ => 5,
-    };
-    if let Some(d) = t.take(n) {
-        for x in d.iter_mut().rev() {
-            *x = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    }
+fn port_into<R: Room>(t: &mut R, port: u16) {
+    let (word, digits) = port_word(port);
+    t.put(word.to_le_bytes().get(..digits).unwrap_or(&[]));
 }
 
 /// An address's text as std's `Display` writes it, made on the stack without `fmt`: IPv4
@@ -74,7 +142,7 @@ impl AddrText {
 /// is left past the end is that dot and spaces: the next byte written ([`endpoint_into`]'s
 /// `:` or `]`) covers the dot, and a row filled with spaces ([`Fixed::filled`]) stays so.
 #[inline]
-fn v4_into<const N: usize>(t: &mut Fixed<N>, octets: [u8; 4]) {
+fn v4_into<R: Room>(t: &mut R, octets: [u8; 4]) {
     for o in octets {
         let [d0, d1, d2, d3, len] = OCTET_DOT[o as usize];
         if let Some(d) = t.take(4) {
@@ -85,7 +153,7 @@ fn v4_into<const N: usize>(t: &mut Fixed<N>, octets: [u8; 4]) {
     t.unput(1);
 }
 
-fn v6_into<const N: usize>(t: &mut Fixed<N>, a: Ipv6Addr) {
+fn v6_into<R: Room>(t: &mut R, a: Ipv6Addr) {
     if let Some(v4) = a.to_ipv4_mapped() {
         t.put(b"::ffff:");
         v4_into(t, v4.octets());
@@ -117,7 +185,7 @@ fn v6_into<const N: usize>(t: &mut Fixed<N>, a: Ipv6Addr) {
 }
 
 /// Hex groups joined by `:`.
-fn groups<const N: usize>(t: &mut Fixed<N>, groups: &[u16]) {
+fn groups<R: Room>(t: &mut R, groups: &[u16]) {
     for (i, &g) in groups.iter().enumerate() {
         if i > 0 {
             t.put(b":");

@@ -10,9 +10,9 @@ use crate::story::middlebox::Middleboxes;
 use crate::tcp::life::RstCounts;
 use crate::tcp::{EndpointState, KeepaliveSummary, NativeSummary};
 use crate::time::Ts;
-use crate::vocab::events::EventKind;
 
-use super::json_text::{Obj, first_key, key, null};
+use super::json_events::{EventCounts, write_events};
+use super::json_text::{Cur, Obj, first_key, key, null, with_window, word};
 
 #[derive(Serialize)]
 struct KeepaliveJson {
@@ -194,81 +194,6 @@ impl Serialize for EndpointText {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&self.0)
     }
-}
-
-/// The flow's event counts (indexed by kind), as an object of the nonzero ones with the kinds
-/// in name order.
-struct EventCounts([u32; EventKind::COUNT]);
-
-impl EventCounts {
-    fn nonzero(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
-        kinds_by_name().iter().filter_map(|k| {
-            let n = self.0.get(*k as usize).copied().unwrap_or(0);
-            (n > 0).then(|| (k.as_str(), n))
-        })
-    }
-}
-
-impl Serialize for EventCounts {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.nonzero())
-    }
-}
-
-/// The `events` object: the nonzero counts, the kinds in name order ([`EventCounts`]), from
-/// the handful counted in place when they are (no pass over every kind).
-fn write_events(out: &mut Vec<u8>, counts: &crate::vocab::events::EventCounts) {
-    let mut ev = Obj::open(out);
-    // Each kind's place in name order, the sort key (cheaper than comparing the names).
-    let rank = name_ranks();
-    let mut few = [(0u8, "", 0u32); 8];
-    let mut n = 0;
-    let fits = counts.in_place().is_some_and(|kinds| {
-        for (k, c) in kinds.filter(|(_, c)| *c > 0) {
-            let Some(slot) = few.get_mut(n) else {
-                return false;
-            };
-            *slot = (rank.get(k as usize).copied().unwrap_or(0), k.as_str(), c);
-            n += 1;
-        }
-        true
-    });
-    if fits {
-        let few = few.get_mut(..n).unwrap_or_default();
-        few.sort_unstable_by_key(|(r, _, _)| *r);
-        for (_, k, c) in few.iter() {
-            ev.key(k).uint(u64::from(*c));
-        }
-    } else {
-        for (k, c) in EventCounts(counts.to_array()).nonzero() {
-            ev.key(k).uint(u64::from(c));
-        }
-    }
-    ev.close();
-}
-
-/// Every event kind, sorted by its name (the order of the `events` object).
-fn kinds_by_name() -> &'static [EventKind] {
-    static SORTED: std::sync::OnceLock<Vec<EventKind>> = std::sync::OnceLock::new();
-    SORTED.get_or_init(|| {
-        let mut v = EventKind::ALL.to_vec();
-        v.sort_by_key(|k| k.as_str());
-        v
-    })
-}
-
-/// Every event kind's place in [`kinds_by_name`], indexed by kind.
-fn name_ranks() -> &'static [u8; EventKind::COUNT] {
-    static RANKS: std::sync::OnceLock<[u8; EventKind::COUNT]> = std::sync::OnceLock::new();
-    RANKS.get_or_init(|| {
-        let mut r = [0u8; EventKind::COUNT];
-        for (i, k) in kinds_by_name().iter().enumerate() {
-            if let Some(slot) = r.get_mut(*k as usize) {
-                *slot = i as u8;
-            }
-        }
-        r
-    })
 }
 
 #[derive(Serialize)]
@@ -518,51 +443,65 @@ fn write_record(
     x: &Story,
     attr: Option<&crate::engine::attribution::Attribution>,
 ) -> io::Result<()> {
-    // Room for an ordinary record (its capacity tests then never grow it).
-    out.reserve(RECORD_BYTES);
-    let mut o = Obj::open(out);
+    with_window(out, |buf| record_into(buf, f, s, x, attr))
+}
+
+/// [`write_record`]'s text, written at the start of `buf` through a cursor ([`Cur`]); its
+/// length, or none when it does not fit (the caller then gives a larger window).
+fn record_into(
+    buf: &mut [u8],
+    f: &Flow,
+    s: &NativeSummary,
+    x: &Story,
+    attr: Option<&crate::engine::attribution::Attribution>,
+) -> io::Result<Option<usize>> {
+    let mut out = Cur::new(buf);
+    let mut o = Obj::open(&mut out);
     first_key!(o, "flow").uint(u64::from(f.id));
     key!(o, "orig").endpoint(f.orig());
     key!(o, "resp").endpoint(f.resp());
-    let first = key!(o, "first_ts").float_at(f.first_ts.secs_f64())?;
+    let first = key!(o, "first_ts").ts_kept(f.first_ts)?;
     // A flow of one packet (most of a SYN flood's) ends when it starts: the text again.
     let last_ts = f.last_ts();
-    if last_ts == f.first_ts {
-        key!(o, "last_ts").again(first);
+    match first {
+        Some(text) if last_ts == f.first_ts => key!(o, "last_ts").again(&text),
+        _ => key!(o, "last_ts").ts(last_ts)?,
+    }
+    word!(o, "handshake", s.handshake.as_str());
+    word!(o, "close", s.close.as_str());
+    // Runs of members that are mostly absent or zero, each then one copy (QUIET_*).
+    if s.close_detail.is_none() && s.first_fin.is_none() {
+        o.literal(QUIET_CLOSE);
     } else {
-        key!(o, "last_ts").float(last_ts.secs_f64())?;
+        match s.close_detail {
+            None => null!(o, "close_detail"),
+            Some(d) => word!(o, "close_detail", d.as_str()),
+        }
+        match s.first_fin {
+            None => null!(o, "first_fin"),
+            Some(r) => word!(o, "first_fin", role(r)),
+        }
     }
-    key!(o, "handshake").word(s.handshake.as_str());
-    key!(o, "close").word(s.close.as_str());
-    match s.close_detail {
-        None => null!(o, "close_detail"),
-        Some(d) => key!(o, "close_detail").word(d.as_str()),
-    }
-    match s.first_fin {
-        None => null!(o, "first_fin"),
-        Some(r) => key!(o, "first_fin").word(role(r)),
-    }
-    key!(o, "orig_state").word(s.orig_state.as_str());
-    key!(o, "resp_state").word(s.resp_state.as_str());
+    word!(o, "orig_state", s.orig_state.as_str());
+    word!(o, "resp_state", s.resp_state.as_str());
     key!(o, "states_assumed").boolean(s.states_assumed);
     match &s.keepalive {
         None => null!(o, "keepalive"),
         Some(k) => key!(o, "keepalive").serde(&KeepaliveJson::from(k))?,
     }
     key!(o, "retransmissions").uint(s.retransmissions);
-    key!(o, "unacked_bytes_orig").uint(s.unacked_bytes_orig);
-    key!(o, "unacked_bytes_resp").uint(s.unacked_bytes_resp);
-    match s.stale {
-        None => null!(o, "stale"),
-        Some(st) => key!(o, "stale").serde(&stale_json(st, x))?,
+    if s.unacked_bytes_orig == 0
+        && s.unacked_bytes_resp == 0
+        && s.stale.is_none()
+        && s.half_open.is_none()
+    {
+        o.literal(QUIET_LOSS);
+    } else {
+        loss_members(&mut o, s, x)?;
     }
-    match s.half_open {
-        None => null!(o, "half_open"),
-        Some(r) => key!(o, "half_open").word(role(r)),
-    }
-    key!(o, "verdict").word(s.verdict().as_str());
+    word!(o, "verdict", s.verdict().as_str());
     key!(o, "evicted").boolean(f.evicted);
-    key!(o, "conn_state").word(f.zeek.conn_state());
+    word!(o, "conn_state", f.zeek.conn_state());
     key!(o, "history").escaped(f.zeek.history())?;
     let (orig_pkts, resp_pkts) = f.by_role(f.pkts());
     let (ob, rb) = f.by_role(f.payload_bytes());
@@ -578,14 +517,18 @@ fn write_record(
         None => null!(o, "rto_s"),
         Some(v) => key!(o, "rto_s").float(round_ms(v))?,
     }
-    key!(o, "rst_ignored").uint(u64::from(s.rst_ignored));
-    key!(o, "zero_window_stalls").uint(u64::from(s.zero_window_stalls));
-    match s.longest_stall_s {
-        None => null!(o, "longest_stall_s"),
-        Some(v) => key!(o, "longest_stall_s").float(round_ms(v))?,
+    if s.rst_ignored == 0 && s.zero_window_stalls == 0 && s.longest_stall_s.is_none() {
+        o.literal(QUIET_STALLS);
+    } else {
+        key!(o, "rst_ignored").uint(u64::from(s.rst_ignored));
+        key!(o, "zero_window_stalls").uint(u64::from(s.zero_window_stalls));
+        match s.longest_stall_s {
+            None => null!(o, "longest_stall_s"),
+            Some(v) => key!(o, "longest_stall_s").float(round_ms(v))?,
+        }
     }
     key!(o, "events");
-    write_events(o.out, &f.event_counts);
+    o.out.nested(|c| write_events(c, &f.event_counts));
     // The story's parts, when there are none (most records): one copy. No middlebox limit
     // without the keepalive idle time it is compared with (`middlebox_limit_json`).
     if x.episodes.is_empty()
@@ -597,16 +540,18 @@ fn write_record(
     {
         o.literal(QUIET_STORY);
     } else {
-        story_members(&mut o, s, x)?;
+        o.out.nested(|c| story_members(&mut Obj::later(c), s, x))?;
     }
     match s.syn_give_up {
         None => null!(o, "syn_give_up_ts"),
-        Some(t) => key!(o, "syn_give_up_ts").float(t.secs_f64())?,
+        Some(t) => key!(o, "syn_give_up_ts").ts(t)?,
     }
     key!(o, "rst");
-    {
-        let mut rst = Obj::open(o.out);
-        first_key!(rst, "exact").uint(u64::from(s.rst.exact));
+    let mut rst = Obj::open(o.out);
+    first_key!(rst, "exact").uint(u64::from(s.rst.exact));
+    if s.rst.in_window == 0 && s.rst.out_of_window == 0 && s.rst.challenge_acks == 0 {
+        rst.literal(QUIET_RST);
+    } else {
         key!(rst, "in_window").uint(u64::from(s.rst.in_window));
         key!(rst, "out_of_window").uint(u64::from(s.rst.out_of_window));
         key!(rst, "challenge_acks").uint(u64::from(s.rst.challenge_acks));
@@ -636,15 +581,40 @@ fn write_record(
             && !inner.is_empty()
         {
             o.out.push(b',');
-            o.out.extend_from_slice(inner);
+            o.out.put(inner);
         }
     }
     o.close();
-    Ok(())
+    Ok(out.finish())
 }
 
-/// About an ordinary record's bytes (a short connection's is ~1,100 with its advice).
-const RECORD_BYTES: usize = 2048;
+/// `close_detail` and `first_fin` when both are null.
+const QUIET_CLOSE: &[u8] = b",\"close_detail\":null,\"first_fin\":null";
+
+/// The members from `unacked_bytes_orig` to `half_open` when all are null or zero.
+const QUIET_LOSS: &[u8] =
+    b",\"unacked_bytes_orig\":0,\"unacked_bytes_resp\":0,\"stale\":null,\"half_open\":null";
+
+/// `rst_ignored`, `zero_window_stalls` and `longest_stall_s` when zero and null.
+const QUIET_STALLS: &[u8] = b",\"rst_ignored\":0,\"zero_window_stalls\":0,\"longest_stall_s\":null";
+
+/// The rest of the `rst` object when its counts after `exact` are zero, and its end.
+const QUIET_RST: &[u8] = b",\"in_window\":0,\"out_of_window\":0,\"challenge_acks\":0}";
+
+/// The members from `unacked_bytes_orig` to `half_open`, one by one.
+fn loss_members(o: &mut Obj, s: &NativeSummary, x: &Story) -> io::Result<()> {
+    key!(o, "unacked_bytes_orig").uint(s.unacked_bytes_orig);
+    key!(o, "unacked_bytes_resp").uint(s.unacked_bytes_resp);
+    match s.stale {
+        None => null!(o, "stale"),
+        Some(st) => key!(o, "stale").serde(&stale_json(st, x))?,
+    }
+    match s.half_open {
+        None => null!(o, "half_open"),
+        Some(r) => word!(o, "half_open", role(r)),
+    }
+    Ok(())
+}
 
 /// The members from `stale_episodes` to `stuck_close` when the story has none of them.
 const QUIET_STORY: &[u8] = b",\"stale_episodes\":[],\"idle_killed\":null,\"idle_survived_s\":null,\

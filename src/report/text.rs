@@ -292,7 +292,7 @@ type RowText = Fixed<512>;
 
 /// `s` and the spaces after it up to `cell` characters, and the column's separating space,
 /// as `{:<cell} ` pads.
-#[inline]
+#[inline(always)]
 fn left(r: &mut RowText, s: &[u8], cell: usize) {
     r.put(s);
     r.skip(cell.saturating_sub(width(s)) + 1);

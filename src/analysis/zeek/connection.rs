@@ -4,12 +4,12 @@
 use std::net::IpAddr;
 
 use super::endpoint::{
-    EP_DID_CLOSE, EP_DID_EOF, EP_FIN_SEEN, TOO_LARGE_SEQ_DELTA, ZEndpoint, ZeekState, seq_delta,
+    EP_DID_CLOSE, EP_DID_EOF, EP_FIN_SEEN, TOO_LARGE_SEQ_DELTA, Wide, ZEndpoint, ZeekState,
+    seq_delta,
 };
-use super::history::{Counted, History, Letters, rstos0_history};
+use super::history::{Counted, H_ACK, H_DATA, History, Letters, rstos0_history};
 use super::ports::ServerPorts;
 use super::state_machine::{Closing, Sent};
-use super::timers::{HANDSHAKE_INACTIVITY, NS, TimerState};
 use super::uid::Uid;
 use crate::bits::Bits;
 use crate::decode::{Checksum, Endpoint, Segment, TcpFlags};
@@ -63,28 +63,25 @@ pub(super) const C_CLOSE_DEFERRED: u8 = 32;
 pub(super) const C_DEFERRED_GEN: u8 = 64;
 
 /// Zeek's per-connection rules (TCP session adapter, endpoints, reassembly gaps, ConnSize),
-/// without timers.
+/// without timers: 72 bytes, so that with the pointer `--report json` keeps beside it, it
+/// is an 80-byte allocator block per flow (issue 17 in BENCHMARKS.md).
 #[derive(Clone, Debug)]
 pub struct ZeekCore {
     pub(super) ep: [ZEndpoint; 2],
     /// `C_*` bits: the physical side (0/1) that is currently the originator, the first packet
     /// seen by role (two bits: 1 = orig, 2 = resp), partial, active, close deferred, deferred
-    /// event. One byte, so that the connection fits in 208 bytes.
+    /// event.
     pub(super) bits: Bits,
     /// The history letters in place, when they fit ([`ZeekCore::history_bytes`]).
     pub(super) history: Letters,
-    /// History letters seen, by role (0 = orig, 1 = resp).
-    pub(super) seen: [u8; 2],
     /// What most connections never need, allocated on first use.
     pub(super) rare: Option<Box<Rare>>,
-    /// The Zeek tracker's timer bookkeeping for this connection, kept here because it fits
-    /// in what would otherwise be padding (unused by the per-flow JSON rules).
-    pub(super) timer: TimerState,
 }
 
-/// A connection's rarely used bookkeeping: FIN and RST details, the counted letters' counters
-/// and missed bytes. Kept out of line (allocated on the first FIN, RST, retransmission, zero
-/// window, gap or bad checksum) so that an established idle connection costs 64 bytes less.
+/// A connection's rarely used bookkeeping: FIN and RST details and the counted letters'
+/// counters. Kept out of line (allocated on the first FIN, RST, retransmission, zero window,
+/// gap or bad checksum) so that an established idle connection does without it; 72 bytes
+/// (an 80-byte allocator block), what is rarer still is in a second box ([`More`]).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Rare {
     /// Per side: counters of the counted letters (docs/analysis.md#history), by [`Counted`].
@@ -94,11 +91,20 @@ pub(super) struct Rare {
     pub(super) hist_last_syn: [u32; 2],
     pub(super) hist_last_fin: [u32; 2],
     pub(super) hist_last_rst: [u32; 2],
-    /// Per side: relative sequence number just past the FIN.
-    pub(super) fin_seq: [u64; 2],
-    pub(super) missed_bytes: u64,
+    /// Per side: low 32 bits of the relative sequence number just past the FIN (the high
+    /// half is [`Wide::fin_hi`]; [`ZeekCore::fin_seq`]).
+    pub(super) fin_seq_lo: [u32; 2],
+    pub(super) more: Option<Box<More>>,
+}
+
+/// What even connections with a [`Rare`] part seldom need: a history longer than the
+/// letters kept in place, content gaps, and each side's [`Wide`] part.
+#[derive(Clone, Debug, Default)]
+pub(super) struct More {
     /// The whole history once it is longer than the connection keeps in place.
-    pub(super) long_history: Option<Box<History>>,
+    pub(super) long_history: Option<History>,
+    pub(super) missed_bytes: u64,
+    pub(super) wide: [Wide; 2],
 }
 
 impl ZeekCore {
@@ -118,12 +124,7 @@ impl ZeekCore {
             ep: [ZEndpoint::new(), ZEndpoint::new()],
             bits: Bits::new(C_ACTIVE),
             history: Letters::default(),
-            seen: [0; 2],
             rare: None,
-            timer: TimerState {
-                inactivity_s: (HANDSHAKE_INACTIVITY / NS) as u16,
-                ..TimerState::default()
-            },
         }
     }
 
@@ -174,8 +175,90 @@ impl ZeekCore {
         self.rare.get_or_insert_with(Box::default)
     }
 
+    pub(super) fn more_mut(&mut self) -> &mut More {
+        self.rare_mut().more.get_or_insert_with(Box::default)
+    }
+
+    /// `side`'s out-of-line part, once it was written ([`super::endpoint::EP_WIDE`]).
+    #[inline]
+    pub(super) fn wide(&self, side: usize) -> Option<&Wide> {
+        if !self.ep[side].wide() {
+            return None;
+        }
+        self.rare.as_deref()?.more.as_deref()?.wide.get(side)
+    }
+
+    /// `side`'s out-of-line part, allocated if need be.
+    pub(super) fn wide_mut(&mut self, side: usize) -> &mut Wide {
+        self.ep[side].flags.insert(super::endpoint::EP_WIDE);
+        let [a, b] = &mut self.more_mut().wide;
+        if side & 1 == 0 { a } else { b }
+    }
+
+    /// How often `side`'s highest sequence end wrapped past 2^32.
+    #[inline]
+    pub(super) fn seq_wraps(&self, side: usize) -> u32 {
+        self.wide(side).map_or(0, |w| w.seq_wraps)
+    }
+
+    /// How often `side`'s acknowledged point wrapped past 2^32.
+    #[inline]
+    pub(super) fn ack_wraps(&self, side: usize) -> u32 {
+        self.wide(side).map_or(0, |w| w.ack_wraps)
+    }
+
+    /// Move `side`'s highest sequence end to `seq`, counting a wrap.
+    #[inline]
+    fn advance_last_seq(&mut self, side: usize, seq: u32) {
+        if self.ep[side].update_last_seq(seq) {
+            let w = self.wide_mut(side);
+            w.seq_wraps = w.seq_wraps.wrapping_add(1);
+        }
+    }
+
+    /// Move `side`'s acknowledged point to `ack` (when it advances it), counting a wrap.
+    #[inline(always)]
+    fn advance_ack_seq(&mut self, side: usize, ack: u32) {
+        if self.ep[side].update_ack_seq(ack) {
+            let w = self.wide_mut(side);
+            w.ack_wraps = w.ack_wraps.wrapping_add(1);
+        }
+    }
+
+    /// Relative sequence number just past `side`'s FIN (0 before one).
+    pub(super) fn fin_seq(&self, side: usize) -> u64 {
+        let lo = self
+            .rare
+            .as_deref()
+            .and_then(|r| r.fin_seq_lo.get(side).copied())
+            .unwrap_or(0);
+        let hi = self.wide(side).map_or(0, |w| w.fin_hi);
+        (u64::from(hi) << 32) | u64::from(lo)
+    }
+
+    fn set_fin_seq(&mut self, side: usize, v: u64) {
+        if let Some(l) = self.rare_mut().fin_seq_lo.get_mut(side) {
+            *l = v as u32;
+        }
+        let hi = (v >> 32) as u32;
+        if hi != 0 || self.ep[side].wide() {
+            self.wide_mut(side).fin_hi = hi;
+        }
+    }
+
+    /// Bytes acknowledged but never seen (`missed_bytes`).
+    pub(super) fn missed_bytes(&self) -> u64 {
+        self.rare
+            .as_deref()
+            .and_then(|r| r.more.as_deref())
+            .map_or(0, |m| m.missed_bytes)
+    }
+
     pub(super) fn flip_roles(&mut self) {
         self.bits.toggle(C_ORIG);
+        // The history masks are kept by role: they follow it to the other side.
+        let [a, b] = &mut self.ep;
+        std::mem::swap(&mut a.seen, &mut b.seen);
         self.set_first_seen(((self.first_seen() & 1) << 1) | ((self.first_seen() & 2) >> 1));
         self.bits.set(C_PARTIAL, false);
         self.push_letter(b'^');
@@ -211,13 +294,16 @@ impl ZeekCore {
             self.counted(side, Counted::Checksum);
             return;
         }
+        if self.process_established(side, seg, req, size) {
+            return;
+        }
         let len = seg.payload_len;
 
         // docs/analysis.md#orientation rule 3 / docs/analysis.md#history: a flow that so far is one
         // SYN+ACK from orig flips on the first plain ACK or data segment, in either direction.
-        if f.plain() && (f.ack() || len > 0) && self.history_bytes() == b"H" {
+        if f.plain() && (f.ack() || len > 0) && self.history_is_h() {
+            // The history masks, by role, swap with the roles: by side they stay.
             self.bits.toggle(C_ORIG);
-            self.seen.swap(0, 1);
             self.set_first_seen(((self.first_seen() & 1) << 1) | ((self.first_seen() & 2) >> 1));
             self.bits.set(C_PARTIAL, false);
             self.set_history(b"^h");
@@ -237,7 +323,7 @@ impl ZeekCore {
 
         self.init_endpoint(side, f, base, one_past);
         let e = &self.ep[side];
-        let (rel_seq, underflow) = e.relative(base, e.last_seq, e.seq_wraps);
+        let (rel_seq, underflow) = e.relative(base, e.last_seq, self.seq_wraps(side));
 
         self.update_history(side, f, rel_seq, len);
 
@@ -256,9 +342,7 @@ impl ZeekCore {
 
         if f.fin() {
             self.ep[side].flags.insert(EP_FIN_SEEN);
-            if let Some(f) = self.rare_mut().fin_seq.get_mut(side) {
-                *f = rel_seq.wrapping_add(seg_len as u64);
-            }
+            self.set_fin_seq(side, rel_seq.wrapping_add(seg_len as u64));
         }
 
         let mut rel_ack = 0u64;
@@ -269,11 +353,11 @@ impl ZeekCore {
                 self.ep[peer].init_seqs(a, a, a);
             } else {
                 let p = &self.ep[peer];
-                let (r, uf) = p.relative(ack, p.ack_seq, p.ack_wraps);
+                let (r, uf) = p.relative(ack, p.ack_seq, self.ack_wraps(peer));
                 if !uf {
                     rel_ack = r;
                     if !f.rst() {
-                        self.ep[peer].update_ack_seq(ack);
+                        self.advance_ack_seq(peer, ack);
                     }
                 }
             }
@@ -316,6 +400,72 @@ impl ZeekCore {
         if let Some(b) = size.ip_bytes.get_mut(side) {
             *b += zeek_ip_len(seg);
         }
+    }
+
+    /// [`ZeekCore::process`] for the packet most connections carry most of the time: no
+    /// SYN, FIN or RST, both sides established, no `EP_*` flag on either side (nothing closed,
+    /// given up or out of line), both roles' first packets seen and a history other than
+    /// `H`. The steps of the full path run in the same order; left out are only those these
+    /// conditions make no-ops (the role flip on `H`, the partial status, `init_endpoint`, the
+    /// FIN, the peer's first acknowledgement, the state machine, which acts on an
+    /// established side only for SYN, FIN or RST, and the end-of-data check, which needs a
+    /// FIN or a closed side). False, having done nothing, for any other packet.
+    #[inline]
+    fn process_established(
+        &mut self,
+        side: usize,
+        seg: &Segment,
+        req: &mut Requests,
+        size: &mut ConnSize,
+    ) -> bool {
+        let peer = side ^ 1;
+        let f = seg.flags;
+        let (e, p) = (&self.ep[side], &self.ep[peer]);
+        if !f.plain()
+            || e.state != ZeekState::Established
+            || p.state != ZeekState::Established
+            || e.flags != Bits::new(0)
+            || p.flags != Bits::new(0)
+            || self.first_seen() != 3
+            || self.history_is_h()
+        {
+            return false;
+        }
+        let len = seg.payload_len;
+        // No wraps counted yet on either side (no `EP_WIDE`).
+        let (rel_seq, underflow) = e.relative(seg.seq, e.last_seq, 0);
+        if len > 0 {
+            self.check_history(side, H_DATA, b'D');
+        } else if f.ack() {
+            self.check_history(side, H_ACK, b'A');
+        }
+        if seg.window == 0 {
+            self.counted(side, Counted::ZeroWin);
+        }
+        size.last = seg.ts;
+        let mut rel_ack = 0u64;
+        if f.ack() {
+            let p = &self.ep[peer];
+            let (r, uf) = p.relative(seg.ack, p.ack_seq, 0);
+            if !uf {
+                rel_ack = r;
+                self.advance_ack_seq(peer, seg.ack);
+            }
+        }
+        self.update_last_seq(side, seg.seq.wrapping_add(seg.seg_len()), f, len);
+        if f.ack() {
+            self.ack_received(peer, rel_ack, req);
+        }
+        if len > 0 && !underflow {
+            self.data_sent(side, rel_seq, len, seg.captured_payload_len);
+        }
+        if let Some(p) = size.pkts.get_mut(side) {
+            *p += 1;
+        }
+        if let Some(b) = size.ip_bytes.get_mut(side) {
+            *b += zeek_ip_len(seg);
+        }
+        true
     }
 
     pub(super) fn set_partial_status(&mut self, f: TcpFlags, is_orig: bool) {
@@ -361,28 +511,38 @@ impl ZeekCore {
 
     /// Advance the side's highest sequence end; payload that does not go beyond it is a
     /// retransmission (T).
+    #[inline(always)]
     pub(super) fn update_last_seq(&mut self, side: usize, last: u32, f: TcpFlags, len: u32) {
-        let e = &mut self.ep[side];
+        let e = &self.ep[side];
         let delta = seq_delta(last, e.last_seq);
         if (f.syn() || f.rst()) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta) {
             // Untrusted jump.
         } else if f.fin() && e.last_seq == e.start_u32().wrapping_add(1) {
-            e.update_last_seq(last);
+            self.advance_last_seq(side, last);
         } else if e.state == ZeekState::Reset {
             // Nothing after a RST is trusted.
         } else if delta > 0 {
-            e.update_last_seq(last);
+            self.advance_last_seq(side, last);
         } else if len > 0 {
             self.counted(side, Counted::Rexmit);
         }
     }
 
+    /// The side's end of data, once it sent a FIN or RST (or closed) and no data is pending.
+    /// The test that rules out most packets is inlined; the rest is [`ZeekCore::eof_reached`].
+    #[inline]
     pub(super) fn check_eof(&mut self, side: usize, req: &mut Requests) {
         let e = &self.ep[side];
-        if !e.did_eof()
-            && (e.fin_seen() || matches!(e.state, ZeekState::Closed | ZeekState::Reset))
-            && !self.data_pending(side)
+        if !e.did_eof() && (e.fin_seen() || matches!(e.state, ZeekState::Closed | ZeekState::Reset))
         {
+            self.eof_reached(side, req);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn eof_reached(&mut self, side: usize, req: &mut Requests) {
+        if !self.data_pending(side) {
             self.ep[side].flags.insert(EP_DID_EOF);
             if self.bits.has(C_CLOSE_DEFERRED) {
                 let gen_event = self.bits.has(C_DEFERRED_GEN);
@@ -435,12 +595,12 @@ impl ZeekCore {
         if e.prev_state == ZeekState::SynSent
             && e.state == ZeekState::Reset
             && p.state == ZeekState::Inactive
-            && !e.no_data_acked()
+            && !e.no_data_acked(self.ack_wraps(side))
         {
             return 0;
         }
-        let last = ZEndpoint::full(e.last_seq, e.seq_wraps);
-        let ack = ZEndpoint::full(e.ack_seq, e.ack_wraps);
+        let last = ZEndpoint::full(e.last_seq, self.seq_wraps(side));
+        let ack = ZEndpoint::full(e.ack_seq, self.ack_wraps(side));
         let mut size = last.max(ack).wrapping_sub(e.start_seq as u64);
         size = size.saturating_sub(1);
         if e.fin_seen() && size != 0 {
@@ -516,7 +676,7 @@ impl ZeekCore {
             orig_bytes,
             resp_bytes,
             conn_state: self.conn_state(),
-            missed_bytes: self.rare.as_ref().map_or(0, |r| r.missed_bytes),
+            missed_bytes: self.missed_bytes(),
             history: self.history_row(),
             orig_pkts: size.pkts[o],
             orig_ip_bytes: size.ip_bytes[o],

@@ -1,7 +1,6 @@
 //! One side of a Zeek connection (Zeek's `TCP_Endpoint`): its state, sequence-number
 //! bookkeeping and counters.
 
-use super::reassembly::Reassembly;
 use crate::bits::Bits;
 
 /// Zeek ignores SYN/RST sequence jumps larger than this.
@@ -44,19 +43,44 @@ pub(super) fn seq_delta(a: u32, b: u32) -> i32 {
 }
 
 /// One side of a Zeek connection (Zeek's `TCP_Endpoint`; its ConnSize counters are in
-/// [`super::connection::ConnSize`]).
+/// [`super::connection::ConnSize`]): 24 bytes, no padding. What only long or unusual traffic
+/// needs (sequence wrap counts, the high halves of the reassembly points, out-of-order
+/// blocks) is in the side's [`Wide`] part, out of line, read as 0 (none) until the side's
+/// [`EP_WIDE`] flag says it was written.
 #[derive(Clone, Debug, Default)]
 pub(super) struct ZEndpoint {
     pub(super) state: ZeekState,
     pub(super) prev_state: ZeekState,
-    /// `did_close`, `did_eof`, `fin_seen`, `reasm_skip` (`EP_*` bits).
+    /// `did_close`, `did_eof`, `fin_seen`, `reasm_skip`, `wide` (`EP_*` bits).
     pub(super) flags: Bits,
+    /// History letters seen (`H_*` masks) by the role this physical side has now (a role
+    /// flip swaps the two sides' masks: history.rs).
+    pub(super) seen: u8,
     pub(super) start_seq: u32,
     pub(super) last_seq: u32,
     pub(super) ack_seq: u32,
+    /// Low 32 bits of the reassembler's delivered and acknowledged points (relative
+    /// sequence numbers, [`Reassembly`](super::reassembly::Reassembly)); the high halves are
+    /// in [`Wide`].
+    pub(super) delivered_lo: u32,
+    pub(super) trim_lo: u32,
+}
+
+/// The out-of-line part of one side ([`ZEndpoint`]): all zero (none) for most connections,
+/// so kept in the rare bookkeeping's second box (`connection::More`) and allocated when one
+/// of them first becomes nonzero: the side's sequence or acknowledgement numbers wrap past
+/// 2^32, a relative point passes 2^32, or data arrives out of order.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Wide {
     pub(super) seq_wraps: u32,
     pub(super) ack_wraps: u32,
-    pub(super) reasm: Reassembly,
+    pub(super) delivered_hi: u32,
+    pub(super) trim_hi: u32,
+    /// High half of the relative sequence number just past the FIN (`Rare::fin_seq_lo`).
+    pub(super) fin_hi: u32,
+    /// Undelivered out-of-order blocks (`Reassembly::blocks`).
+    #[allow(clippy::box_collection)]
+    pub(super) blocks: Option<Box<Vec<(u64, u64)>>>,
 }
 
 /// `ZEndpoint::flags` bits.
@@ -65,6 +89,8 @@ pub(super) const EP_DID_EOF: u8 = 2;
 pub(super) const EP_FIN_SEEN: u8 = 4;
 /// Reassembly given up (`skip_deliveries`): no more data, gaps or pending data.
 pub(super) const EP_REASM_SKIP: u8 = 8;
+/// The side's [`Wide`] part may be nonzero (set when it is first written, never cleared).
+pub(super) const EP_WIDE: u8 = 16;
 
 impl ZEndpoint {
     #[inline]
@@ -87,9 +113,16 @@ impl ZEndpoint {
         self.flags.has(EP_REASM_SKIP)
     }
 
+    #[inline]
+    pub(super) fn wide(&self) -> bool {
+        self.flags.has(EP_WIDE)
+    }
+
     pub(super) fn new() -> ZEndpoint {
+        // The reassembler starts at relative sequence number 1 (`Reassembly::new`).
         ZEndpoint {
-            reasm: Reassembly::new(),
+            delivered_lo: 1,
+            trim_lo: 1,
             ..ZEndpoint::default()
         }
     }
@@ -115,28 +148,34 @@ impl ZEndpoint {
         self.last_seq = last;
     }
 
-    pub(super) fn update_last_seq(&mut self, seq: u32) {
-        if seq < self.last_seq {
-            self.seq_wraps = self.seq_wraps.wrapping_add(1);
-        }
+    /// Move the highest sequence end to `seq`; true if it wrapped past 2^32 (the caller
+    /// counts the wrap in [`Wide::seq_wraps`]).
+    #[inline]
+    pub(super) fn update_last_seq(&mut self, seq: u32) -> bool {
+        let wrapped = seq < self.last_seq;
         self.last_seq = seq;
+        wrapped
     }
 
-    pub(super) fn update_ack_seq(&mut self, ack: u32) {
+    /// Move the acknowledged point to `ack` if it advances it; true if it wrapped past 2^32
+    /// (counted in [`Wide::ack_wraps`] by the caller).
+    #[inline]
+    pub(super) fn update_ack_seq(&mut self, ack: u32) -> bool {
         let d = seq_delta(ack, self.ack_seq);
         if ack == 0 && d > TOO_LARGE_SEQ_DELTA {
-            return; // more likely a broken ack than a wrap onto 0
+            return false; // more likely a broken ack than a wrap onto 0
         }
         if d > 0 {
-            if ack < self.ack_seq {
-                self.ack_wraps = self.ack_wraps.wrapping_add(1);
-            }
+            let wrapped = ack < self.ack_seq;
             self.ack_seq = ack;
+            return wrapped;
         }
+        false
     }
 
     /// Relative sequence number of `cur` given the last value seen and its wrap count; the
     /// flag says it lies before the side's start.
+    #[inline]
     pub(super) fn relative(&self, cur: u32, last: u32, wraps: u32) -> (u64, bool) {
         let mut wraps = wraps;
         let d = seq_delta(cur, last);
@@ -154,8 +193,10 @@ impl ZEndpoint {
         (self.to_relative(cur, wraps), false)
     }
 
-    pub(super) fn no_data_acked(&self) -> bool {
-        let ack = Self::full(self.ack_seq, self.ack_wraps);
+    /// Nothing beyond the SYN acknowledged, given the side's acknowledgement wrap count.
+    #[inline]
+    pub(super) fn no_data_acked(&self, ack_wraps: u32) -> bool {
+        let ack = Self::full(self.ack_seq, ack_wraps);
         let start = self.start_seq as u64;
         ack == start || ack == start.wrapping_add(1)
     }

@@ -135,9 +135,10 @@ impl PartialEq<History> for &str {
 pub(super) const LETTERS_IN_PLACE: usize = 14;
 
 /// A connection's history letters: up to [`LETTERS_IN_PLACE`] in place (15 bytes), a longer
-/// history whole in a [`History`] boxed in the connection's rare bookkeeping
-/// ([`ZeekCore::push_letter`]). A history that long has counted letters or FIN, RST or SYN
-/// repeats, which allocate that record anyway; the connection is 32 bytes smaller than with
+/// history whole in a [`History`] in the second box of the connection's rare bookkeeping
+/// (`connection::More`, [`ZeekCore::push_letter`]). A history that long has counted letters
+/// or FIN, RST or SYN repeats, which allocate that record anyway; the connection is 32 bytes
+/// smaller than with
 /// 46 letters in place (every flow of `--report json` boxes one: 160 → 128 bytes, issue 17 in
 /// BENCHMARKS.md).
 #[derive(Clone, Copy, Debug, Default)]
@@ -170,18 +171,31 @@ pub(super) fn rstos0_history(h: &[u8]) -> bool {
 }
 
 impl ZeekCore {
+    /// The history moved out of place, once it is longer than [`LETTERS_IN_PLACE`].
+    fn long_history(&self) -> Option<&History> {
+        self.rare.as_deref()?.more.as_deref()?.long_history.as_ref()
+    }
+
     /// The history letters so far.
     pub(super) fn history_bytes(&self) -> &[u8] {
-        match self.rare.as_deref().and_then(|r| r.long_history.as_deref()) {
+        match self.long_history() {
             Some(h) => h.as_bytes(),
             None => self.history.as_bytes(),
         }
     }
 
+    /// Whether the history is exactly `H`, read in place: a history moves out only once the
+    /// letters in place are full ([`ZeekCore::push_letter`]), so a one-letter history is
+    /// always in place (no pointer to follow on every packet).
+    #[inline]
+    pub(super) fn history_is_h(&self) -> bool {
+        self.history.as_bytes() == b"H"
+    }
+
     /// The history as a row carries it.
     pub(super) fn history_row(&self) -> History {
-        match self.rare.as_deref().and_then(|r| r.long_history.as_deref()) {
-            Some(h) => *h,
+        match self.long_history() {
+            Some(&h) => h,
             None => {
                 let mut h = History::default();
                 h.set(self.history.as_bytes());
@@ -195,7 +209,8 @@ impl ZeekCore {
         if let Some(h) = self
             .rare
             .as_deref_mut()
-            .and_then(|r| r.long_history.as_deref_mut())
+            .and_then(|r| r.more.as_deref_mut())
+            .and_then(|m| m.long_history.as_mut())
         {
             h.push(c);
             return;
@@ -209,13 +224,13 @@ impl ZeekCore {
         // The first letter past those in place: the whole history moves to the box.
         let mut h = self.history_row();
         h.push(c);
-        self.rare_mut().long_history = Some(Box::new(h));
+        self.more_mut().long_history = Some(h);
     }
 
     /// Replace the history by `s`.
     pub(super) fn set_history(&mut self, s: &[u8]) {
-        if let Some(r) = self.rare.as_deref_mut() {
-            r.long_history = None;
+        if let Some(m) = self.rare.as_deref_mut().and_then(|r| r.more.as_deref_mut()) {
+            m.long_history = None;
         }
         self.history = Letters::default();
         for &c in s {
@@ -234,9 +249,9 @@ impl ZeekCore {
 
     /// Record `c` once per role; true if it had been seen already.
     pub(super) fn check_history(&mut self, side: usize, mask: u8, c: u8) -> bool {
-        let role = usize::from(side != self.orig_side());
-        if self.seen[role] & mask == 0 {
-            self.seen[role] |= mask;
+        let e = &mut self.ep[side];
+        if e.seen & mask == 0 {
+            e.seen |= mask;
             self.add_letter(side, c);
             false
         } else {

@@ -36,6 +36,8 @@ pub(super) struct Reassembly {
 }
 
 impl Reassembly {
+    /// A side's reassembler before any data (ZEndpoint::new keeps the same points in place).
+    #[cfg(test)]
     pub(super) fn new() -> Reassembly {
         Reassembly {
             delivered: 1,
@@ -48,6 +50,7 @@ impl Reassembly {
         self.blocks.as_ref().and_then(|b| b.first().copied())
     }
 
+    #[cfg(test)]
     pub(super) fn has_blocks(&self) -> bool {
         self.first_block().is_some()
     }
@@ -136,28 +139,101 @@ impl Reassembly {
 }
 
 impl ZeekCore {
-    /// The peer acknowledged `seq` (relative) of `side`'s data.
-    pub(super) fn ack_received(&mut self, side: usize, seq: u64, req: &mut Requests) {
+    /// `side`'s reassembler points (delivered, trimmed): the low halves in place, the high
+    /// ones in its [`super::endpoint::Wide`] part.
+    #[inline]
+    pub(super) fn reasm_points(&self, side: usize) -> (u64, u64) {
         let e = &self.ep[side];
-        let mut seq = seq;
-        let fin_seq = self
-            .rare
-            .as_ref()
-            .and_then(|r| r.fin_seq.get(side).copied())
-            .unwrap_or(0);
-        if e.fin_seen() && seq >= fin_seq {
-            seq = fin_seq.wrapping_sub(1);
+        let (dh, th) = self
+            .wide(side)
+            .map_or((0, 0), |w| (w.delivered_hi, w.trim_hi));
+        (
+            (u64::from(dh) << 32) | u64::from(e.delivered_lo),
+            (u64::from(th) << 32) | u64::from(e.trim_lo),
+        )
+    }
+
+    /// Whether `side` holds undelivered out-of-order blocks.
+    pub(super) fn has_blocks(&self, side: usize) -> bool {
+        self.wide(side)
+            .and_then(|w| w.blocks.as_deref())
+            .is_some_and(|b| !b.is_empty())
+    }
+
+    /// `side`'s reassembler as one value to work on (its blocks taken out of the side until
+    /// [`ZeekCore::put_reasm`] puts it back).
+    #[inline]
+    pub(super) fn take_reasm(&mut self, side: usize) -> Reassembly {
+        let (delivered, trim) = self.reasm_points(side);
+        let blocks = if self.ep[side].wide() {
+            self.wide_mut(side).blocks.take()
+        } else {
+            None
+        };
+        Reassembly {
+            delivered,
+            trim,
+            blocks,
         }
-        if seq <= e.reasm.trim {
+    }
+
+    /// Store `r` as `side`'s reassembler: the high halves and the blocks go to the side's
+    /// out-of-line part when they are not zero (none), or when it exists already.
+    #[inline]
+    pub(super) fn put_reasm(&mut self, side: usize, r: Reassembly) {
+        let e = &mut self.ep[side];
+        e.delivered_lo = r.delivered as u32;
+        e.trim_lo = r.trim as u32;
+        let (dh, th) = ((r.delivered >> 32) as u32, (r.trim >> 32) as u32);
+        if dh != 0 || th != 0 || r.blocks.is_some() || e.wide() {
+            let w = self.wide_mut(side);
+            w.delivered_hi = dh;
+            w.trim_hi = th;
+            w.blocks = r.blocks;
+        }
+    }
+
+    /// The peer acknowledged `seq` (relative) of `side`'s data.
+    #[inline(always)]
+    pub(super) fn ack_received(&mut self, side: usize, seq: u64, req: &mut Requests) {
+        let e = &mut self.ep[side];
+        if !e.fin_seen() && !e.wide() && seq >> 32 == 0 {
+            // The common case, in place: no blocks to drop or absorb, no high halves.
+            if seq <= u64::from(e.trim_lo) {
+                return;
+            }
+            if seq <= u64::from(e.delivered_lo) {
+                e.trim_lo = seq as u32;
+                self.check_eof(side, req);
+                return;
+            }
+        }
+        self.ack_beyond(side, seq, req);
+    }
+
+    /// [`ZeekCore::ack_received`] past the delivered point, after a FIN or with points out
+    /// of line.
+    #[inline(never)]
+    fn ack_beyond(&mut self, side: usize, seq: u64, req: &mut Requests) {
+        let mut seq = seq;
+        if self.ep[side].fin_seen() {
+            let fin_seq = self.fin_seq(side);
+            if seq >= fin_seq {
+                seq = fin_seq.wrapping_sub(1);
+            }
+        }
+        let (delivered, trim) = self.reasm_points(side);
+        if seq <= trim {
             return;
         }
-        if seq > self.ep[side].reasm.delivered {
+        if seq > delivered {
             self.undelivered(side, seq);
         }
-        let r = &mut self.ep[side].reasm;
+        let mut r = self.take_reasm(side);
         r.drop_below(seq);
         r.absorb();
         r.trim = seq;
+        self.put_reasm(side, r);
         self.check_eof(side, req);
     }
 
@@ -166,30 +242,27 @@ impl ZeekCore {
         if up_to <= 2 && self.bits.has(C_PARTIAL) {
             return;
         }
+        let mut r = self.take_reasm(side);
         if self.ep[side].reasm_skip() {
-            let r = &mut self.ep[side].reasm;
             r.delivered = r.delivered.max(up_to);
+            self.put_reasm(side, r);
             return;
         }
-        loop {
-            let r = &self.ep[side].reasm;
-            let Some((lo, _)) = r.first_block() else {
-                break;
-            };
+        // The gaps are counted (`ZeekCore::gap`) while the blocks are out of the side: it
+        // touches only the rare bookkeeping's counters and missed bytes.
+        while let Some((lo, _)) = r.first_block() {
             if lo >= up_to {
                 break;
             }
-            let at = r.delivered;
-            self.gap(side, lo.saturating_sub(at));
-            let r = &mut self.ep[side].reasm;
+            self.gap(side, lo.saturating_sub(r.delivered));
             r.delivered = r.delivered.max(lo);
             r.absorb();
         }
-        let at = self.ep[side].reasm.delivered;
-        if up_to > at {
-            self.gap(side, up_to - at);
-            self.ep[side].reasm.delivered = up_to;
+        if up_to > r.delivered {
+            self.gap(side, up_to - r.delivered);
+            r.delivered = up_to;
         }
+        self.put_reasm(side, r);
     }
 
     pub(super) fn gap(&mut self, side: usize, len: u64) {
@@ -202,8 +275,8 @@ impl ZeekCore {
         };
         if clean(&self.ep[side]) && clean(&self.ep[side ^ 1]) {
             self.counted(side, Counted::Gap);
-            let r = self.rare_mut();
-            r.missed_bytes = r.missed_bytes.saturating_add(len);
+            let m = self.more_mut();
+            m.missed_bytes = m.missed_bytes.saturating_add(len);
         }
     }
 
@@ -214,8 +287,9 @@ impl ZeekCore {
         if self.ep[side].reasm_skip() {
             return;
         }
+        let ack_wraps = self.ack_wraps(side);
         let e = &self.ep[side];
-        let acked = e.to_relative(e.ack_seq, e.ack_wraps);
+        let acked = e.to_relative(e.ack_seq, ack_wraps);
         let mut lo = seq;
         let hi = seq.wrapping_add(len as u64);
         if lo < acked {
@@ -224,15 +298,33 @@ impl ZeekCore {
             }
             lo = acked;
         }
-        let r = &e.reasm;
-        if hi <= r.trim {
+        let (before, trim) = self.reasm_points(side);
+        if hi <= trim {
             return;
         }
-        lo = lo.max(r.trim);
-        let before = r.delivered;
-        let no_acks = e.no_data_acked();
+        lo = lo.max(trim);
+        let no_acks = e.no_data_acked(ack_wraps);
         let size = if no_acks { self.size(side) } else { 0 };
-        let r = &mut self.ep[side].reasm;
+        if !e.wide() && hi >> 32 == 0 && lo <= before {
+            // In order, in place: what `Reassembly::insert` and the checks below do without
+            // blocks (none above the hole) and with every point below 2^32.
+            let mut delivered = before;
+            let mut trim = trim;
+            if hi > lo && hi > delivered {
+                delivered = hi;
+            }
+            if delivered > before && no_acks && size > MAX_INITIAL_WINDOW {
+                trim = trim.max(delivered);
+            }
+            let e = &mut self.ep[side];
+            e.delivered_lo = delivered as u32;
+            e.trim_lo = trim as u32;
+            if delivered.saturating_sub(trim) > EXCESSIVE_DATA_WITHOUT_ACKS {
+                e.flags.insert(EP_REASM_SKIP);
+            }
+            return;
+        }
+        let mut r = self.take_reasm(side);
         r.insert(lo, hi);
         if r.delivered > before && no_acks && size > MAX_INITIAL_WINDOW {
             // Nothing acknowledged and much sent: Zeek stops holding delivered data.
@@ -244,6 +336,7 @@ impl ZeekCore {
             r.give_up();
             self.ep[side].flags.insert(EP_REASM_SKIP);
         }
+        self.put_reasm(side, r);
     }
 
     pub(super) fn data_pending(&self, side: usize) -> bool {
@@ -251,14 +344,15 @@ impl ZeekCore {
         if e.reasm_skip() {
             return false;
         }
-        let delivered = (e.start_seq as u64).wrapping_add(e.reasm.delivered);
-        let last = ZEndpoint::full(e.last_seq, e.seq_wraps);
+        let (delivered, _) = self.reasm_points(side);
+        let delivered = (e.start_seq as u64).wrapping_add(delivered);
+        let last = ZEndpoint::full(e.last_seq, self.seq_wraps(side));
         if last < delivered {
             return false;
         }
         if delivered != last.wrapping_sub(1) && delivered != last {
             return true;
         }
-        e.state != ZeekState::Reset && self.ep[side ^ 1].reasm.has_blocks()
+        e.state != ZeekState::Reset && self.has_blocks(side ^ 1)
     }
 }

@@ -46,8 +46,22 @@ pub(super) struct Sent {
 }
 
 impl ZeekCore {
-    /// Move the sender's (and possibly the peer's) state for one packet.
+    /// Move the sender's (and possibly the peer's) state for one packet. A packet without
+    /// SYN, FIN or RST changes nothing unless its sender was inactive (every state function
+    /// below acts only on those flags, `when_inactive` on any first packet): that test, which
+    /// rules out most packets, is inlined.
+    #[inline]
     pub(super) fn update_state_machine(&mut self, p: Sent, req: &mut Requests) -> Closing {
+        if !(p.flags.syn() || p.flags.fin() || p.flags.rst())
+            && self.ep[p.side].state != ZeekState::Inactive
+        {
+            return Closing::No;
+        }
+        self.state_transition(p, req)
+    }
+
+    #[inline(never)]
+    fn state_transition(&mut self, p: Sent, req: &mut Requests) -> Closing {
         match self.ep[p.side].state {
             ZeekState::Inactive => self.when_inactive(p, req),
             ZeekState::SynSent | ZeekState::SynAckSent => self.when_syn_sent(p, req),

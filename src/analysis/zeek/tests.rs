@@ -739,6 +739,44 @@ fn rare_bookkeeping_is_allocated_only_when_needed() {
     assert_eq!(c.history(), "ShAaF");
 }
 
+/// Sequence numbers that wrap past 2^32 and reassembly points beyond 2^32 (both kept out of
+/// line, endpoint.rs `Wide`) read back exactly: from an ISN just below 2^32, 1000 bytes
+/// sent, then 10 GB acknowledged in 1 GB steps but never seen (content gaps).
+#[test]
+fn wraps_and_points_past_2_to_the_32_are_exact() {
+    const GB: u32 = 1_000_000_000;
+    let mut l = Ladder::new().isns(u32::MAX - 1000, 7);
+    let mut segs = vec![
+        l.c2s("S", 0, 0, 0),
+        l.s2c("SA", 0, 1, 0),
+        l.c2s("A", 1, 1, 0),
+        l.c2s("PA", 1, 1, 1000),
+    ];
+    for i in 1..=10u32 {
+        l.at(f64::from(i));
+        segs.push(l.s2c("A", 1, 1u32.wrapping_add(i.wrapping_mul(GB)), 0));
+    }
+    let r = one(&segs);
+    assert_eq!(r.orig_bytes, Some(10_000_000_000));
+    assert_eq!(r.missed_bytes, 9_999_999_000);
+    assert_eq!(r.history, "ShADaGG");
+    let ports = ServerPorts::zeek_default();
+    let mut c = ZeekCore::new(&segs[0], &ports);
+    let (mut req, mut size) = (Requests::default(), ConnSize::new(&segs[0]));
+    for s in &segs {
+        c.process(
+            usize::from(s.src != segs[0].src),
+            s,
+            true,
+            &mut req,
+            &mut size,
+        );
+    }
+    assert!(c.ep[0].wide() && !c.ep[1].wide());
+    assert_eq!((c.seq_wraps(0), c.ack_wraps(0)), (1, 3));
+    assert_eq!(c.reasm_points(0), (10_000_000_001, 10_000_000_001));
+}
+
 #[test]
 fn long_history_moves_whole_to_the_box_and_keeps_46_letters() {
     let mut l = Ladder::new();
@@ -751,14 +789,22 @@ fn long_history_moves_whole_to_the_box_and_keeps_46_letters() {
         assert_eq!(c.history().as_bytes(), want, "{i}");
         assert_eq!(c.history_row().as_bytes(), want, "{i}");
         assert_eq!(
-            c.rare.as_ref().is_some_and(|r| r.long_history.is_some()),
+            c.rare
+                .as_ref()
+                .and_then(|r| r.more.as_ref())
+                .is_some_and(|m| m.long_history.is_some()),
             i >= 14,
             "{i}"
         );
     }
     c.set_history(b"^h");
     assert_eq!(c.history(), "^h");
-    assert!(c.rare.as_ref().is_some_and(|r| r.long_history.is_none()));
+    assert!(
+        c.rare
+            .as_ref()
+            .and_then(|r| r.more.as_ref())
+            .is_some_and(|m| m.long_history.is_none())
+    );
 }
 
 #[test]
@@ -766,13 +812,18 @@ fn core_state_is_compact() {
     // Per-flow state (JSON) is boxed; every flow of `--report json` allocates one (issue 17
     // in BENCHMARKS.md): 208 B (a 224-byte allocator block) before the ConnSize counters and
     // the first and last packet times moved out to the tracker's record, 160 B (176) before
-    // the history kept 14 letters in place instead of 46, 128 B (144) since.
+    // the history kept 14 letters in place instead of 46, 128 B (144) before the wrap
+    // counts, the reassembly points' high halves and the out-of-order blocks moved out of
+    // line and the timer bookkeeping to the tracker's record, 72 B (80) since.
     assert!(std::mem::size_of::<ZeekConn>() <= 8);
     let n = std::mem::size_of::<ZeekCore>();
-    assert!(n <= 128, "{n}");
+    assert!(n <= 72, "{n}");
     // What the tracker keeps per connection besides its index entry and timers (issue 6
     // reports it; BENCHMARKS.md has the whole-process figure).
     let t = std::mem::size_of::<Option<Tracked>>();
-    assert!(t <= 192, "{t}");
+    assert!(t <= 144, "{t}");
     assert_eq!(std::mem::size_of::<Sides>(), 16);
+    // The rare bookkeeping of every connection that saw a FIN or RST: an 80-byte block.
+    let r = std::mem::size_of::<super::connection::Rare>();
+    assert!(r <= 72, "{r}");
 }

@@ -142,7 +142,7 @@ impl ZeekTracker {
         if self.generation(tm.slot) == tm.generation
             && self
                 .slot(tm.slot)
-                .is_some_and(|t| t.core.timer.inactivity_epoch == 0)
+                .is_some_and(|t| t.timer.inactivity_epoch == 0)
         {
             let inactivity = Timer {
                 at: tm
@@ -201,25 +201,25 @@ impl ZeekTracker {
             // A longer timeout needs no new timer: the pending one fires earlier than the new
             // deadline, finds the connection not yet due and re-arms itself at `last + to`.
             // This keeps one inactivity timer per connection in the heap instead of two.
-            t.core.timer.inactivity_s = (to / NS) as u16;
+            t.timer.inactivity_s = (to / NS) as u16;
         } else if let Some(to) = new_inactivity
             && to != t.inactivity()
         {
-            t.core.timer.inactivity_s = (to / NS) as u16;
-            t.core.timer.inactivity_epoch = t.core.timer.inactivity_epoch.wrapping_add(1);
+            t.timer.inactivity_s = (to / NS) as u16;
+            t.timer.inactivity_epoch = t.timer.inactivity_epoch.wrapping_add(1);
             pushes[n] = (
                 last.saturating_add(to),
-                t.core.timer.inactivity_epoch,
+                t.timer.inactivity_epoch,
                 TimerKind::Inactivity,
             );
             n += 1;
         }
         if let Some(at) = req.attempt_at {
-            pushes[n] = (at.0, t.core.timer.analyzer_epoch, TimerKind::Attempt);
+            pushes[n] = (at.0, t.timer.analyzer_epoch, TimerKind::Attempt);
             n += 1;
         }
         if req.cancel_analyzer_timers {
-            t.core.timer.analyzer_epoch = t.core.timer.analyzer_epoch.wrapping_add(1);
+            t.timer.analyzer_epoch = t.timer.analyzer_epoch.wrapping_add(1);
             // An attempt timer set by this very packet is cancelled too.
             if n > 0 && pushes[n - 1].2 == TimerKind::Attempt {
                 n -= 1;
@@ -228,7 +228,7 @@ impl ZeekTracker {
         if req.delete {
             pushes[n] = (
                 last.saturating_add(CLOSE_DELAY),
-                t.core.timer.analyzer_epoch,
+                t.timer.analyzer_epoch,
                 TimerKind::Delete,
             );
             n += 1;
@@ -236,7 +236,7 @@ impl ZeekTracker {
         if req.expire {
             pushes[n] = (
                 last.saturating_add(SESSION_TIMER),
-                t.core.timer.analyzer_epoch,
+                t.timer.analyzer_epoch,
                 TimerKind::Expire,
             );
             n += 1;
@@ -252,7 +252,7 @@ impl ZeekTracker {
             return None;
         }
         let t = self.slot(tm.slot)?;
-        let (c, epochs) = (&t.core, t.core.timer);
+        let (c, epochs) = (&t.core, t.timer);
         let active = c.bits.has(C_ACTIVE);
         // What the timer does: remove the connection, re-arm at a time, or nothing.
         let (remove, rearm) = match tm.kind {

@@ -3,12 +3,12 @@
 
 use std::net::IpAddr;
 
-use super::connection::Rare;
 use super::connection::{ConnSize, Requests, ZeekCore, ZeekRow};
+use super::connection::{More, Rare};
 use super::endpoint::ZeekState;
 use super::ports::ServerPorts;
 use super::timer_queue::TimerQueue;
-use super::timers::{NS, Timer, TimerKind};
+use super::timers::{HANDSHAKE_INACTIVITY, NS, Timer, TimerKind, TimerState};
 use super::uid::Uid;
 use crate::decode::{Endpoint, Segment};
 use crate::flow::key::pair_hash;
@@ -100,16 +100,17 @@ impl Sides {
 
 #[derive(Debug)]
 pub(super) struct Tracked {
-    /// Also holds the tracker's timer bookkeeping ([`TimerState`]).
     pub(super) core: ZeekCore,
     pub(super) size: ConnSize,
     pub(super) sides: Sides,
+    /// The connection's timer bookkeeping (6 bytes, in what would be the record's padding).
+    pub(super) timer: TimerState,
 }
 
 impl Tracked {
     #[inline]
     pub(super) fn inactivity(&self) -> i64 {
-        self.core.timer.inactivity_s as i64 * NS
+        self.timer.inactivity_s as i64 * NS
     }
 }
 
@@ -341,13 +342,14 @@ impl ZeekTracker {
             if matches!(t.sides, Sides::Other(_)) {
                 boxed += std::mem::size_of::<[Endpoint; 2]>();
             }
-            if t.core.rare.is_some() {
+            if let Some(r) = &t.core.rare {
                 boxed += std::mem::size_of::<Rare>();
-            }
-            for e in &t.core.ep {
-                if let Some(b) = &e.reasm.blocks {
-                    boxed += std::mem::size_of::<Vec<(u64, u64)>>()
-                        + b.capacity() * std::mem::size_of::<(u64, u64)>();
+                if let Some(m) = &r.more {
+                    boxed += std::mem::size_of::<More>();
+                    for b in m.wide.iter().filter_map(|w| w.blocks.as_deref()) {
+                        boxed += std::mem::size_of::<Vec<(u64, u64)>>()
+                            + b.capacity() * std::mem::size_of::<(u64, u64)>();
+                    }
                 }
             }
         }
@@ -400,9 +402,12 @@ impl ZeekTracker {
             let [a, b] = t.sides.pair();
             self.table.prefetch(pair_hash(&a, &b));
             if let Some(r) = &t.core.rare {
-                // Its first and last line (it straddles two).
-                crate::flow::index::prefetch_read(&raw const **r);
-                crate::flow::index::prefetch_read(&raw const r.missed_bytes);
+                // Its first and last line (it may straddle two).
+                let first = (&raw const **r).cast::<u8>();
+                crate::flow::index::prefetch_read(first);
+                crate::flow::index::prefetch_read(
+                    first.wrapping_add(std::mem::size_of::<Rare>() - 1),
+                );
             }
         }
     }
@@ -476,6 +481,10 @@ impl ZeekTracker {
             core: ZeekCore::unstarted(),
             size: ConnSize::new(seg),
             sides: Sides::new(seg.src, seg.dst),
+            timer: TimerState {
+                inactivity_s: (HANDSHAKE_INACTIVITY / NS) as u16,
+                ..TimerState::default()
+            },
         });
         if let Some(t) = self.slab.get_mut(slot) {
             t.core.start(seg, &self.ports);

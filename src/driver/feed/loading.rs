@@ -27,8 +27,12 @@ pub struct Loaded {
     pub engine: Engine,
     pub rates: Rates,
     pub warnings: Vec<String>,
-    /// The connections' segments for the graphs.
-    pub series: SeriesStore,
+    /// The connections' segments for the graphs: one store, or one per shard in shard order
+    /// ([`crate::driver::offline::OfflineSource::set_stores`]).
+    pub series: Vec<SeriesStore>,
+    /// The engine took the shards' tables in: its rows are listed in flow-id order
+    /// ([`OfflineSource::rows_in_id_order`]).
+    pub sharded: bool,
 }
 
 /// Offline with the TUI open at once: a thread reads the files as fast as it can, publishing
@@ -52,6 +56,11 @@ impl LoadingSource {
     /// Reading has finished and the offline source took over.
     pub fn loaded(&self) -> bool {
         self.offline.is_some()
+    }
+
+    /// The finished view, once reading has finished.
+    pub fn finished(&self) -> Option<&OfflineSource> {
+        self.offline.as_ref()
     }
 }
 
@@ -131,23 +140,38 @@ pub fn spawn_loading_exporting(
                 engine,
                 rates,
                 warnings: w,
-                series,
+                series: vec![series],
+                sharded: false,
             });
         })?;
     if exporting {
         feed.handle = Some(reader);
     }
-    Ok(LoadingSource {
-        feed,
-        done: rx,
-        offline: None,
-        inputs,
-        filter,
-        file_ladder,
-        series_reader: SeriesReader::default(),
-        last_generation: 0,
-        warnings: Vec::new(),
-    })
+    Ok(LoadingSource::new(feed, rx, inputs, filter, file_ladder))
+}
+
+impl LoadingSource {
+    /// The UI's side of a loading thread: `feed` while the files are read, then what `done`
+    /// hands over ([`crate::driver::sharded::loading`] reads on the shards).
+    pub(in crate::driver) fn new(
+        feed: FeedSource,
+        done: Receiver<Loaded>,
+        inputs: Vec<std::path::PathBuf>,
+        filter: Option<String>,
+        file_ladder: Option<FileLadder>,
+    ) -> LoadingSource {
+        LoadingSource {
+            feed,
+            done,
+            offline: None,
+            inputs,
+            filter,
+            file_ladder,
+            series_reader: SeriesReader::default(),
+            last_generation: 0,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 impl DataSource for LoadingSource {
@@ -167,7 +191,10 @@ impl DataSource for LoadingSource {
             for w in &self.warnings {
                 o.add_warning(w);
             }
-            o.set_store(Some(l.series));
+            o.set_stores(l.series);
+            if l.sharded {
+                o.rows_in_id_order();
+            }
             self.offline = Some(o);
         }
         let s = match self.offline.as_mut() {

@@ -31,6 +31,9 @@ use crate::vocab::events::{EventKind, EventSet};
 pub struct ShardKeep {
     series: SeriesStore,
     pending: Vec<(FlowId, Segment, EventSet)>,
+    /// The shard's creations numbered so far: provisional ids count every creation of the
+    /// run, the ids handed over name the next ones ([`crate::engine::shard::Shard::assign_ids`]).
+    numbered: FlowId,
     pub ring: RingLadder,
     /// Retransmissions by segment time, since the last snapshot part.
     pub retx: Vec<(Ts, u64)>,
@@ -51,20 +54,31 @@ impl ShardKeep {
         ShardKeep {
             series: SeriesStore::new(budget),
             pending: Vec::new(),
+            numbered: 0,
             ring: RingLadder::new(ring),
             retx: Vec::new(),
         }
     }
 
-    /// The shard's new flows got their global ids (`PROVISIONAL + i` is now `ids[i]`): their
-    /// segments are recorded, in the order they were analysed.
+    /// The shard's next new flows got their global ids (`PROVISIONAL + n + i`, `n` the
+    /// creations numbered before, is now `ids[i]`): their segments are recorded, in the order
+    /// they were analysed; those of flows still unnumbered (a later step's) wait.
     pub fn numbered(&mut self, engine: &Engine, ids: &[FlowId]) {
+        let base = self.numbered;
+        self.numbered = base.wrapping_add(ids.len() as FlowId);
         for (prov, seg, events) in std::mem::take(&mut self.pending) {
-            let i = prov.wrapping_sub(PROVISIONAL) as usize;
-            if let Some(&id) = ids.get(i) {
-                self.series.record_with(engine, id, &seg, events);
+            let i = prov.wrapping_sub(PROVISIONAL).wrapping_sub(base) as usize;
+            match ids.get(i) {
+                Some(&id) => self.series.record_with(engine, id, &seg, events),
+                None => self.pending.push((prov, seg, events)),
             }
         }
+    }
+
+    /// The store of the connections' segments and the retransmissions not yet counted (the
+    /// end of an offline read: the finished view makes the graphs from the store).
+    pub fn into_parts(self) -> (SeriesStore, Vec<(Ts, u64)>) {
+        (self.series, self.retx)
     }
 
     /// The graphs of the connection `t` names ([`series_answer`]).

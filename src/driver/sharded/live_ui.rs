@@ -69,13 +69,14 @@ pub(super) fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
             let page = ring_page(&mut k.ring, RING_SEGMENTS, &t, start, limit);
             Some(Rep::Ladder(Box::new(page)))
         }
+        Req::Kept => Some(Rep::Kept(unit.keep.take().map(Box::new))),
         _ => None,
     }
 }
 
 impl Coordinator {
     /// Every shard's part of a snapshot.
-    fn snapshot_parts(&mut self, ask: Arc<SnapAsk>) -> Result<Vec<SnapPart>, Lost> {
+    pub(super) fn snapshot_parts(&mut self, ask: Arc<SnapAsk>) -> Result<Vec<SnapPart>, Lost> {
         self.gather(
             || Req::Snap(ask.clone()),
             |r| match r {
@@ -87,7 +88,11 @@ impl Coordinator {
 
     /// The detail of flow `id` from the shard that holds it (ids do not name shards: every
     /// shard is asked).
-    fn detail(&mut self, id: FlowId, attribution: bool) -> Result<Option<FlowDetail>, Lost> {
+    pub(super) fn detail(
+        &mut self,
+        id: FlowId,
+        attribution: bool,
+    ) -> Result<Option<FlowDetail>, Lost> {
         let found = self.gather(
             || Req::Detail(id, attribution),
             |r| match r {
@@ -100,7 +105,7 @@ impl Coordinator {
 
     /// The graphs of the connection `t` names, from the shard its key hashes to. Nothing may
     /// be in flight.
-    fn series(&mut self, t: &LadderTarget) -> Result<SeriesAnswer, Lost> {
+    pub(super) fn series(&mut self, t: &LadderTarget) -> Result<SeriesAnswer, Lost> {
         self.flush_ids()?;
         let i = owner_of_pair(&t.orig, &t.resp, self.workers.len());
         self.workers.send(i, Req::Series(*t))?;
@@ -112,7 +117,12 @@ impl Coordinator {
 
     /// A page of the ladder of the connection `t` names, from the ring of the shard its key
     /// hashes to. Nothing may be in flight.
-    fn ladder(&mut self, t: &LadderTarget, start: usize, limit: usize) -> Result<LadderPage, Lost> {
+    pub(super) fn ladder(
+        &mut self,
+        t: &LadderTarget,
+        start: usize,
+        limit: usize,
+    ) -> Result<LadderPage, Lost> {
         self.flush_ids()?;
         let i = owner_of_pair(&t.orig, &t.resp, self.workers.len());
         self.workers.send(i, Req::Ladder(*t, start, limit))?;
