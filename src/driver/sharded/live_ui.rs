@@ -375,20 +375,7 @@ pub fn spawn_live_sharded(
         collect_events: false,
         ..cfg.clone()
     };
-    let view = Engine::new(cfg.clone());
-    let shards = shards.max(1);
-    let mut workers = Workers::start(cfg, &view, shards, true, &|| Leaving::HandOver)
-        .map_err(io::Error::other)?;
-    // Each shard keeps its connections' segments in its share of the graphs' budget and of
-    // the ladder ring.
-    for i in 0..shards {
-        workers
-            .send(
-                i,
-                Req::Keep(DEFAULT_BUDGET / shards, RING_SEGMENTS.div_ceil(shards)),
-            )
-            .map_err(|_| io::Error::other("an analysis thread failed"))?;
-    }
+    let (view, workers, shards) = keeping_shards(cfg, shards, RING_SEGMENTS)?;
     let size = if shards <= 1 {
         BATCH_RECORDS
     } else {
@@ -429,6 +416,26 @@ pub fn spawn_live_sharded(
     Ok(src)
 }
 
+/// The terminal UI's shards: the main thread's view engine and `shards` (at least one)
+/// workers, each keeping its connections' segments in its share of the graphs' budget and
+/// of a ladder ring of `ring` segments (live; loading files keeps none: 1).
+pub(super) fn keeping_shards(
+    cfg: &Config,
+    shards: usize,
+    ring: usize,
+) -> io::Result<(Engine, Workers, usize)> {
+    let view = Engine::new(cfg.clone());
+    let shards = shards.max(1);
+    let mut workers = Workers::start(cfg, &view, shards, true, &|| Leaving::HandOver)
+        .map_err(io::Error::other)?;
+    for i in 0..shards {
+        workers
+            .send(i, Req::Keep(DEFAULT_BUDGET / shards, ring.div_ceil(shards)))
+            .map_err(|_| io::Error::other("an analysis thread failed"))?;
+    }
+    Ok((view, workers, shards))
+}
+
 #[cfg(test)]
 #[path = "live_ui_tests.rs"]
-mod tests;
+pub(super) mod tests;

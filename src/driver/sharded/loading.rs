@@ -18,16 +18,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
-use super::{Coordinator, Lost, RUNS_AHEAD, Rep, Req, Workers, finish};
+use super::{Coordinator, Lost, RUNS_AHEAD, Rep, Req, finish};
 use crate::capture::{FileSource, ReadOutcome};
 use crate::driver::feed::{
     Ends, FeedControl, Loaded, LoadingSource, PUBLISH_EVERY, Request, channels, parts,
 };
 use crate::driver::offline::{input_title, rereadable};
 use crate::driver::packets::FileLadder;
-use crate::engine::shard::{BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Leaving};
+use crate::engine::shard::{BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch};
 use crate::engine::{Config, Engine};
-use crate::timeseq::store::{DEFAULT_BUDGET, SeriesStore};
+use crate::timeseq::store::SeriesStore;
 use crate::tui::Rates;
 
 /// A handover from the reader: decoded records and each one's length on the wire (the
@@ -262,17 +262,8 @@ fn spawn_with(
 ) -> io::Result<LoadingSource> {
     let ctl = Arc::new(FeedControl::default());
     let (ends, feed) = channels(Arc::clone(&ctl), false);
-    let view = Engine::new(cfg.clone());
-    let shards = shards.max(1);
-    let mut workers = Workers::start(cfg, &view, shards, true, &|| Leaving::HandOver)
-        .map_err(io::Error::other)?;
-    // Each shard keeps its connections' segments in its share of the graphs' budget; no
-    // ladder ring (the finished capture's ladders are read back from the files).
-    for i in 0..shards {
-        workers
-            .send(i, Req::Keep(DEFAULT_BUDGET / shards, 1))
-            .map_err(|_| io::Error::other("an analysis thread failed"))?;
-    }
+    // No ladder ring: the finished capture's ladders are read back from the files.
+    let (view, workers, shards) = super::live_ui::keeping_shards(cfg, shards, 1)?;
     let size = if shards <= 1 {
         step
     } else {

@@ -3,33 +3,15 @@
 //! flows are numbered over many steps), the finished snapshot, every row's detail, graphs and
 //! ladder, the warnings and the exit status compared.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicU8;
 
 use super::*;
 use crate::driver::feed::spawn_loading;
+use crate::driver::sharded::live_ui::tests::{fixtures, same_but_rows};
 use crate::report::warnings::exit_status;
 use crate::tui::ladder::LadderTarget;
 use crate::tui::{DataSource, Snapshot};
-
-fn fixtures() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut v = Vec::new();
-    for dir in [root.clone(), root.join("encap"), root.join("frag")] {
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if ext == "pcap" || ext == "pcapng" {
-                v.push(p);
-            }
-        }
-    }
-    v.sort();
-    v
-}
 
 /// The offline UI's configuration (driver.rs: interactive, files).
 fn ui_config() -> Config {
@@ -78,20 +60,7 @@ fn finished(src: &mut LoadingSource) -> Snapshot {
 
 fn same(name: &str, one: &Snapshot, sh: &Snapshot) {
     assert_eq!(one.rows, sh.rows, "{name}: rows");
-    assert_eq!(one.totals, sh.totals, "{name}: totals");
-    assert_eq!(
-        format!("{:?}", one.stats),
-        format!("{:?}", sh.stats),
-        "{name}: counters"
-    );
-    assert_eq!(one.warnings, sh.warnings, "{name}: warnings");
-    assert_eq!(one.now, sh.now, "{name}: reference time");
-    assert_eq!(one.rates, sh.rates, "{name}: rates and timeline");
-    assert_eq!(
-        (&one.feed, &one.source, one.live, one.attribution),
-        (&sh.feed, &sh.source, sh.live, sh.attribution),
-        "{name}: title"
-    );
+    same_but_rows(name, one, sh);
 }
 
 /// The graphs of `t` made on a thread as the UI asks for them (kept segments, else read
