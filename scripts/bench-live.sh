@@ -97,7 +97,9 @@ HOLDER_PID=""
 # The terminal UI's tmux server (its own socket: other sessions are never touched).
 TMUX_SOCK=tlbench$$
 cleanup() {
-	[[ $TUI == 1 ]] && tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
+	# The server may be gone already: a failure here must not end the cleanup (set -e)
+	# before the namespaces are deleted.
+	if [[ $TUI == 1 ]]; then tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true; fi
 	if [[ -n $TCPLENS_PID ]] && kill -0 "$TCPLENS_PID" 2>/dev/null; then
 		kill -INT "$TCPLENS_PID" 2>/dev/null || true
 		wait "$TCPLENS_PID" 2>/dev/null || true
