@@ -30,7 +30,7 @@ use crate::report::escape_field;
 use crate::time::Ts;
 use crate::timeseq::store::DEFAULT_BUDGET;
 use crate::tui::ladder::{LadderPage, LadderTarget};
-use crate::tui::{FlowDetail, Rates};
+use crate::tui::{FlowDetail, FlowRow, Rates, Snapshot};
 
 impl Unit {
     /// The global ids of the shard's flows of the last step (their kept segments too).
@@ -75,15 +75,38 @@ pub(super) fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
 }
 
 impl Coordinator {
-    /// Every shard's part of a snapshot.
-    pub(super) fn snapshot_parts(&mut self, ask: Arc<SnapAsk>) -> Result<Vec<SnapPart>, Lost> {
-        self.gather(
+    /// A snapshot merged from every shard's part (rows in `spare`'s buffer when one came
+    /// back), and the rates it shows: `rates` carried to `now`, with the retransmissions the
+    /// shards counted (added to `rates` too, which goes on counting) and the merged timeline.
+    /// The live and the loading UIs' snapshots both start here.
+    pub(super) fn merged_snapshot(
+        &mut self,
+        rates: &mut Rates,
+        now: Ts,
+        attribution: bool,
+        spare: &Receiver<Vec<FlowRow>>,
+    ) -> Result<(Snapshot, Rates), Lost> {
+        let mut shown = rates.clone();
+        shown.extend_to(now);
+        let ask = Arc::new(SnapAsk {
+            rates: shown.clone(),
+            attribution,
+        });
+        let got = self.gather(
             || Req::Snap(ask.clone()),
             |r| match r {
                 Rep::Snap(p) => Some(*p),
                 _ => None,
             },
-        )
+        )?;
+        let buf = spare.try_recv().unwrap_or_default();
+        let (s, timeline, retx) = parts::merge(got, buf);
+        for (ts, n) in retx {
+            rates.add_retx(ts, n);
+            shown.add_retx(ts, n);
+        }
+        shown.timeline = Some(timeline);
+        Ok((s, shown))
     }
 
     /// The detail of flow `id` from the shard that holds it (ids do not name shards: every
@@ -255,19 +278,12 @@ impl LiveUi {
         self.settle()?;
         self.host_refresh()?;
         self.generation += 1;
-        let mut rates = self.rates.clone();
-        rates.extend_to(self.view.now());
-        let ask = Arc::new(SnapAsk {
-            rates: rates.clone(),
-            attribution: self.host.is_some(),
-        });
-        let got = self.co.snapshot_parts(ask)?;
-        let buf = self.ends.spare.try_recv().unwrap_or_default();
-        let (mut s, timeline, retx) = parts::merge(got, buf);
-        for (ts, n) in retx {
-            self.rates.add_retx(ts, n);
-            rates.add_retx(ts, n);
-        }
+        let (mut s, rates) = self.co.merged_snapshot(
+            &mut self.rates,
+            self.view.now(),
+            self.host.is_some(),
+            &self.ends.spare,
+        )?;
         let c = &self.counters;
         let st = &mut s.stats;
         st.live = true;
@@ -276,7 +292,6 @@ impl LiveUi {
         st.queue_drops = c.queue_drops.load(Ordering::Relaxed);
         st.reassembly = self.view.decode_shared().reassembly.snapshot();
         s.warnings = s.stats.warnings();
-        rates.timeline = Some(timeline);
         let mut s = s.with_source(&self.source).with_generation(self.generation);
         s.live = true;
         s.rates = Some(rates);

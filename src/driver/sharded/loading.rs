@@ -121,22 +121,11 @@ impl Load {
         let t0 = Instant::now();
         self.settle()?;
         self.generation += 1;
-        let mut rates = self.rates.clone();
-        rates.extend_to(self.view.now());
-        let ask = Arc::new(parts::SnapAsk {
-            rates: rates.clone(),
-            attribution: false,
-        });
-        let got = self.co.snapshot_parts(ask)?;
-        let buf = self.ends.spare.try_recv().unwrap_or_default();
-        let (mut s, timeline, retx) = parts::merge(got, buf);
-        for (ts, n) in retx {
-            self.rates.add_retx(ts, n);
-            rates.add_retx(ts, n);
-        }
+        let (mut s, rates) =
+            self.co
+                .merged_snapshot(&mut self.rates, self.view.now(), false, &self.ends.spare)?;
         s.stats.reassembly = self.view.decode_shared().reassembly.snapshot();
         s.warnings = s.stats.warnings();
-        rates.timeline = Some(timeline);
         let mut s = s.with_source(&self.source).with_generation(self.generation);
         s.rates = Some(rates);
         s.feed = format!("reading… packet {}", self.fed);
