@@ -4,6 +4,7 @@
 //! the reports and TUI read [`Engine::flows`] and the outboxes.
 
 pub mod attribution;
+mod batch;
 mod flow;
 pub mod merge;
 mod quiet;

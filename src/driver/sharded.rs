@@ -14,7 +14,6 @@ use std::sync::mpsc::sync_channel;
 
 use crate::analysis::zeek::{ZeekRow, conn_order};
 use crate::capture::{FileSource, ReadOutcome};
-use crate::decode::Decoded;
 use crate::engine::attribution::{Attribution, ShardHosts};
 use crate::engine::merge::{self, Merger, Ordered, Provisional};
 use crate::engine::shard::{
@@ -431,16 +430,38 @@ fn hand_in(
     let mut fl = o.evicted.into_iter();
     let mut rows = o.rows.into_iter();
     let records = b.records.get(range.clone()).unwrap_or(&[]);
+    let base = b.first + range.start as u64;
+    let mut neighbours = b
+        .neighbours_in(range.clone())
+        .iter()
+        .map(|&n| (n as usize).saturating_sub(range.start))
+        .peekable();
     // The report's engine has no flows and no Zeek connections: only its clock (the latest
     // time seen, for verdicts written now) and its neighbour table matter, so it is brought up
-    // to date only before it is handed outputs.
+    // to date only before it is handed outputs, and steps from one record with something to
+    // do (a neighbour message, outputs due) to the next by the batch's times alone.
     let mut latest = view.now();
-    for (i, (ts, d)) in records.iter().enumerate() {
-        latest = latest.max(*ts);
-        if let Ok(Decoded::Neighbour(_)) = d {
-            view.observe(latest, d);
+    let mut k = 0;
+    loop {
+        let next_out = [next_at(&ev), next_at(&fl), next_at(&rows)]
+            .into_iter()
+            .flatten()
+            .filter(|r| *r >= base + k as u64 && *r < base + records.len() as u64)
+            .min()
+            .map(|r| (r - base) as usize);
+        let next_neighbour = neighbours.peek().copied();
+        let Some(i) = next_out.into_iter().chain(next_neighbour).min() else {
+            break;
+        };
+        latest = b.latest(range.start + k..range.start + i + 1, latest);
+        k = i + 1;
+        if next_neighbour == Some(i) {
+            neighbours.next();
+            if let Some((_, d)) = records.get(i) {
+                view.observe(latest, d);
+            }
         }
-        let r = b.first + (i + range.start) as u64;
+        let r = base + i as u64;
         if due(&ev, r) || due(&fl, r) || due(&rows, r) {
             view.observe_time(latest);
             // Moved straight from the ordered lists into the engine's outboxes.
@@ -450,6 +471,7 @@ fn hand_in(
             }
         }
     }
+    latest = b.latest(range.start + k..range.end, latest);
     view.observe_time(latest);
     let any = !limit.events.is_empty() || !limit.evicted.is_empty() || !limit.rows.is_empty();
     if any {
@@ -465,6 +487,11 @@ fn hand_in(
     // Records formatted on the shards (json, text rows without exports) were written as they
     // came in ([`Coordinator::collect`]): they are those reports' only output.
     true
+}
+
+/// The record the next item of `it` belongs to.
+fn next_at<T>(it: &std::vec::IntoIter<(At, T)>) -> Option<u64> {
+    it.as_slice().first().map(|(at, _)| at.record)
 }
 
 /// Does the next item of `it` belong to record `r`?

@@ -10,105 +10,20 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::analysis::zeek::{ConnOrder, ZeekRow};
-use crate::decode::{DecodeShared, Decoded, Decoder, Endpoint, RawFrame, Segment, Skip};
-use crate::flow::key::pair_hash;
+use crate::decode::{DecodeShared, Decoded, Skip};
 use crate::flow::{FlowId, FlowTable, Slot};
 use crate::time::Ts;
 use crate::vocab::events::PacketEvents;
 
+pub use super::batch::{
+    BATCH_RECORDS, BATCHES_PER_HANDOVER, Batch, Record, key_hash, owner_of_pair,
+};
 use super::{Config, Engine, Flow, Stats, merge};
 
 /// A shard numbers the flows it creates from here, counting its creations over the run, until
 /// the global numbering reaches it ([`Shard::assign_ids`]); global ids stay below (2^31 flows
 /// per run).
 pub const PROVISIONAL: FlowId = 1 << 31;
-
-/// Records per batch. The `--max-flows` bound is applied between batches, so this is part of
-/// the defined behaviour (docs/architecture.md#sharded-analysis), not a tuning knob.
-pub const BATCH_RECORDS: usize = 1024;
-
-/// Batches the reader hands over at once: while the bound cannot be reached within them, the
-/// shards take them whole (fewer hand-overs), else one batch at a time.
-pub const BATCHES_PER_HANDOVER: usize = 8;
-
-/// One decoded record, as the reader hands it over.
-pub type Record = (Ts, Result<Decoded, Skip>);
-
-/// Consecutive records of the capture, with the shard that owns each.
-#[derive(Debug, Default)]
-pub struct Batch {
-    /// Ordinal (0-based, capture order) of the first record.
-    pub first: u64,
-    pub records: Vec<Record>,
-    pub owners: Vec<u16>,
-    /// Each record's key hash ([`key_hash`]; 0 for a record without a flow).
-    pub hashes: Vec<u64>,
-    /// Records it takes ([`BATCH_RECORDS`]; tests and fuzzing use smaller batches to cross
-    /// many batch boundaries).
-    size: usize,
-}
-
-impl Batch {
-    pub fn new(first: u64) -> Batch {
-        Batch::sized(first, BATCH_RECORDS)
-    }
-
-    /// A batch of `size` records (at least one).
-    pub fn sized(first: u64, size: usize) -> Batch {
-        let size = size.max(1);
-        Batch {
-            first,
-            records: Vec::with_capacity(size),
-            owners: Vec::with_capacity(size),
-            hashes: Vec::with_capacity(size),
-            size,
-        }
-    }
-
-    /// Add a record, owned by the shard its flow hashes to (inlined: a record is large, and
-    /// a call moves it twice).
-    #[inline]
-    pub fn push(&mut self, rec: Record, shards: usize) {
-        self.mark(key_hash(&rec.1), shards);
-        self.records.push(rec);
-    }
-
-    /// Decode a frame straight into the batch, owned by the shard its flow hashes to: the
-    /// record is written in its slot (see [`Decoder::decode_into`]), never moved.
-    #[inline]
-    pub fn push_frame(&mut self, raw: &RawFrame<'_>, decoder: &mut Decoder, shards: usize) {
-        self.records
-            .push((raw.ts, Ok(Decoded::Tcp(Segment::BLANK))));
-        // Always there (just pushed).
-        let Some((_, d)) = self.records.last_mut() else {
-            return;
-        };
-        decoder.decode_into(raw, d);
-        let hash = key_hash(d);
-        self.mark(hash, shards);
-    }
-
-    /// Note a record's key hash and the shard that owns it.
-    #[inline]
-    fn mark(&mut self, hash: Option<u64>, shards: usize) {
-        self.owners.push(owner_of(hash, shards));
-        self.hashes.push(hash.unwrap_or(0));
-    }
-
-    pub fn is_full(&self) -> bool {
-        self.records.len() >= self.size
-    }
-
-    /// The next batch, of the same size.
-    pub fn next(&self) -> Batch {
-        Batch::sized(self.end(), self.size)
-    }
-
-    /// The ordinal of the record after the last one.
-    pub fn end(&self) -> u64 {
-        self.first + self.records.len() as u64
-    }
-}
 
 /// The most of each output list a shard reserves ahead for its next batch (items; 64 times
 /// that in bytes of formatted text): a batch's usual output, not a sweep's burst.
@@ -125,37 +40,6 @@ pub const PART_BYTES: usize = 1 << 20;
 const PREFETCH_AHEAD: usize = 8;
 /// Records of its own later than the one it analyses whose connection a shard starts loading.
 const PREFETCH_NEAR: usize = 4;
-
-/// The [`pair_hash`] of a record's flow: a TCP segment's, or the one an ICMP error
-/// quotes; none for other records. Computed once, on the reader, for the shard choice and
-/// every index lookup of the record ([`Engine::on_record_hashed`]).
-#[inline]
-pub fn key_hash(d: &Result<Decoded, Skip>) -> Option<u64> {
-    match d {
-        Ok(Decoded::Tcp(s)) => Some(pair_hash(&s.src, &s.dst)),
-        Ok(Decoded::IcmpError(e)) => Some(pair_hash(&e.src, &e.dst)),
-        _ => None,
-    }
-}
-
-/// The shard that holds the connection between `a` and `b` (either way round), of `shards`:
-/// where the terminal UI asks for a connection's graphs.
-pub fn owner_of_pair(a: &Endpoint, b: &Endpoint, shards: usize) -> usize {
-    usize::from(owner_of(Some(pair_hash(a, b)), shards))
-}
-
-/// The shard that analyses a record, from its [`key_hash`]: a TCP segment's and an ICMP
-/// error's by the hash of the (quoted) flow's key; everything else is counted by shard 0
-/// (neighbour messages reach every shard's table, see [`Engine::observe`]).
-#[inline]
-fn owner_of(hash: Option<u64>, shards: usize) -> u16 {
-    match hash {
-        // The table's own key hash: its low half picks the shard, while the flow index files
-        // keys by the high half, so a shard's keys still spread over its whole index.
-        Some(h) if shards > 1 => (((h & 0xffff_ffff) * shards as u64) >> 32) as u16,
-        _ => 0,
-    }
-}
 
 /// When an output became final: during a record (its ordinal), when the table bound was
 /// applied after a batch, or at the end of input.
@@ -443,22 +327,43 @@ impl Shard {
         for h in near.by_ref().take(PREFETCH_NEAR) {
             self.engine.prefetch_conns(h);
         }
-        for (i, (((ts, d), owner), hash)) in records.iter().zip(owners).zip(hashes).enumerate() {
-            let i = i + range.start;
-            if *owner == self.index {
+        let times = batch.times.get(range.clone()).unwrap_or(&[]);
+        // Neighbour messages, which every engine observes in full, by index in `records`.
+        let mut neighbours = batch
+            .neighbours_in(range.clone())
+            .iter()
+            .map(|&n| (n as usize).saturating_sub(range.start));
+        let mut next_neighbour = neighbours.next().unwrap_or(usize::MAX);
+        // Records of other shards earlier than this only move the clock: they are stepped
+        // over by their times (8 bytes each, not the 136-byte records), with the same result
+        // as observing each (docs/architecture.md#sharded-analysis).
+        let mut due = self.engine.quiet_below();
+        for (i, ((owner, hash), ts)) in owners.iter().zip(hashes).zip(times).enumerate() {
+            if *owner == me {
                 if let Some(later) = ahead.next() {
                     self.engine.prefetch(later);
                 }
                 if let Some(later) = near.next() {
                     self.engine.prefetch_conns(later);
                 }
+                let Some((_, d)) = records.get(i) else {
+                    break;
+                };
                 let touched = self.engine.on_record_hashed(*ts, d, *hash);
                 if let Some(b) = beside.as_deref_mut() {
                     b.analysed(&self.engine, d, touched);
                 }
-            } else {
+            } else if ts.0 < due && i != next_neighbour {
+                self.engine.pass_quietly(*ts);
+                continue;
+            } else if let Some((_, d)) = records.get(i) {
                 self.engine.observe(*ts, d);
             }
+            if i == next_neighbour {
+                next_neighbour = neighbours.next().unwrap_or(usize::MAX);
+            }
+            due = self.engine.quiet_below();
+            let i = i + range.start;
             self.collect(At {
                 record: batch.first + i as u64,
                 step: Step::Record,
@@ -731,6 +636,29 @@ impl Engine {
                 .get_or_insert_with(Box::default)
                 .on_message(n);
         }
+    }
+
+    /// The earliest record time at which [`Engine::observe_time`] does more than move the
+    /// clock: when the sweep or a Zeek timer is due (`i64::MIN`: the next record already
+    /// needs it). Records before then can be passed by [`Engine::pass_quietly`].
+    #[inline]
+    pub fn quiet_below(&self) -> i64 {
+        let sweep = match self.next_sweep {
+            Some(t) if self.now < t => t.0,
+            _ => i64::MIN,
+        };
+        match self.cfg.zeek_rows.then(|| self.zeek.next_due()).flatten() {
+            Some(z) => sweep.min(z),
+            None => sweep,
+        }
+    }
+
+    /// [`Engine::observe`] of a record that is not a neighbour message, earlier than
+    /// [`Engine::quiet_below`].
+    #[inline]
+    pub fn pass_quietly(&mut self, ts: Ts) {
+        self.now = self.now.max(ts);
+        self.last_frame_ts = ts;
     }
 
     /// Only the time of a record another engine analyses: the clock and the timers.

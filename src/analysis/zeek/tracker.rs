@@ -232,6 +232,13 @@ impl ZeekTracker {
         }
     }
 
+    /// When the next timer is due (nanoseconds, as [`Ts`]): [`ZeekTracker::advance`] does
+    /// nothing before then.
+    #[inline]
+    pub fn next_due(&self) -> Option<i64> {
+        self.timers.peek().map(|top| top.at)
+    }
+
     /// [`ZeekTracker::advance`] when a timer is due.
     #[inline(never)]
     fn fire_due(&mut self, now: Ts) {
