@@ -10,9 +10,10 @@ use crate::time::Ts;
 
 impl Connection {
     /// Whether `summary(base, orig, now, cfg).verdict()` is closed, reset, rejected or
-    /// unanswered (docs/analysis.md: the verdicts), computed with only what those depend on:
-    /// the handshake and close classes, the stuck-close test and (after a RST only) the
-    /// stale test. [`super::NativeSummary::verdict`] gives the order of the rules.
+    /// unanswered (the connections `--closed-timeout` evicts, docs/formats.md), computed with
+    /// only what those depend on: the handshake and close classes (docs/analysis.md), the
+    /// stuck-close test and (after a RST only) the stale test, in the order of the rules of
+    /// [`super::NativeSummary::verdict`].
     pub fn finished(&self, base: Ts, orig: Dir, now: Ts, cfg: &NativeConfig) -> bool {
         let hs = self.handshake_class(orig);
         let (close, _) = self.close_class(hs, orig);
