@@ -427,6 +427,13 @@ impl Flow {
             .unwrap_or(0)
     }
 
+    /// Whether the flow's verdict at `now` is closed, reset, rejected or unanswered: as
+    /// `summary(now, cfg).verdict()` tells, without the rest of the summary
+    /// ([`Connection::finished`]; the inactivity sweep, `quiet.rs`).
+    pub fn finished(&self, now: Ts, cfg: &NativeConfig) -> bool {
+        self.conn.finished(self.first_ts, self.orig_dir(), now, cfg)
+    }
+
     pub fn summary(&self, now: Ts, cfg: &NativeConfig) -> NativeSummary {
         let mut s = self.conn.summary(self.first_ts, self.orig_dir(), now, cfg);
         // Exact RSTs are all the RSTs the connection did not call in or out of window: counted

@@ -9,7 +9,6 @@
 //! long enough yet; the ones that may be are then judged by the exact rule on the flow itself.
 
 use crate::flow::Slot;
-use crate::tcp::Verdict;
 use crate::time::Ts;
 
 use super::Engine;
@@ -120,12 +119,9 @@ impl Engine {
                 continue;
             };
             let quiet = now.since(f.last_ts());
+            // Finished: verdict closed, reset, rejected or unanswered (`Flow::finished`).
             let timed_out = quiet >= cfg.inactive_timeout
-                || (quiet >= cfg.closed_timeout
-                    && matches!(
-                        f.summary(now, &cfg.native).verdict(),
-                        Verdict::Closed | Verdict::Reset | Verdict::Rejected | Verdict::Unanswered
-                    ));
+                || (quiet >= cfg.closed_timeout && f.finished(now, &cfg.native));
             if timed_out {
                 due.push(slot);
             }
@@ -186,6 +182,40 @@ mod tests {
             }
             assert!(q.maybe_quiet(now, min).any(|s| s == i as Slot), "{ns}");
         }
+    }
+
+    #[test]
+    fn finished_agrees_with_the_summarys_verdict() {
+        use crate::tcp::{NativeConfig, Verdict};
+        let mut n = 0;
+        let mut finished = 0;
+        for (path, e) in crate::report::fixture_engines() {
+            for f in e.flows() {
+                for later in [0.0, 1.0, 61.0, 200.0, 400.0, 3600.0, 1e5] {
+                    let now = f.last_ts().add_secs(later);
+                    for cfg in [
+                        NativeConfig::default(),
+                        NativeConfig {
+                            stuck_close_timeout: 0.0,
+                            idle_timeout: 0.5,
+                            ..NativeConfig::default()
+                        },
+                    ] {
+                        let want = matches!(
+                            f.summary(now, &cfg).verdict(),
+                            Verdict::Closed
+                                | Verdict::Reset
+                                | Verdict::Rejected
+                                | Verdict::Unanswered
+                        );
+                        assert_eq!(f.finished(now, &cfg), want, "{path} flow {} +{later}", f.id);
+                        n += 1;
+                        finished += usize::from(want);
+                    }
+                }
+            }
+        }
+        assert!(n > 1000 && finished > 100 && finished < n, "{n} {finished}");
     }
 
     #[test]

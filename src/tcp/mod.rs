@@ -6,6 +6,7 @@ pub mod advice;
 mod close;
 pub mod connection;
 mod endpoint;
+mod finished;
 mod handshake;
 mod keepalive;
 #[cfg(test)]
