@@ -385,6 +385,9 @@ impl Engine {
         };
         let collect = self.cfg.collect_events;
         let flow = self.flows.at_mut(slot)?;
+        if self.cfg.zeek_per_flow {
+            flow.prefetch_zeek();
+        }
         let id = flow.id;
         let from = flow.dir_of(seg);
         flow.count_packet(from, seg.payload_len, seg.ip_len);
@@ -393,7 +396,7 @@ impl Engine {
         let mut ev = control_events(seg);
         let mut times = flow.conn.wire_times(flow.first_ts);
         ev = ev.union(flow.wire.analyze(from, seg, &mut times));
-        ev = ev.union(flow.native(from, seg, ev));
+        ev = ev.union(flow.native(from, seg, ev, self.cfg.keep_transitions));
         if self.cfg.zeek_per_flow {
             flow.zeek.on_segment(from, seg, &self.cfg.server_ports);
         }

@@ -36,6 +36,10 @@ struct Json;
 impl RecordFormat for Json {
     fn record(&mut self, f: &Flow, engine: &Engine, out: &mut Vec<u8>) -> io::Result<usize> {
         let start = out.len();
+        // The box of Zeek's per-flow rules was last read at the flow's last packet (it left
+        // on a timeout): its load overlaps the summary and story, written before
+        // `conn_state` and `history` (issue 17 in BENCHMARKS.md).
+        f.zeek.prefetch();
         json::append_flow_host(out, f, engine, None)?;
         Ok(start + JSON_HEAD.len() + itoa::Buffer::new().format(f.id).len())
     }

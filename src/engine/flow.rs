@@ -275,11 +275,32 @@ impl Flow {
     }
 
     /// The Native analysis of one segment sent by `from` with its Compat-W events `wire`,
-    /// recording into the transition log when it is kept ([`Connection::on_segment`]).
+    /// recording into the transition log when it is kept (`keep_log`,
+    /// [`super::Config::keep_transitions`]; [`Connection::on_segment`]). The log lives in
+    /// the box of Zeek's per-flow rules: without it, that box is not read here, so that its
+    /// load (started by [`Flow::prefetch_zeek`]) overlaps the Native analysis instead of
+    /// stalling it (`--report json`, issue 17 in BENCHMARKS.md).
     #[inline]
-    pub(super) fn native(&mut self, from: Dir, seg: &Segment, wire: EventSet) -> EventSet {
-        let log = self.zeek.extra_mut().and_then(|l| l.as_deref_mut());
+    pub(super) fn native(
+        &mut self,
+        from: Dir,
+        seg: &Segment,
+        wire: EventSet,
+        keep_log: bool,
+    ) -> EventSet {
+        let log = if keep_log {
+            self.zeek.extra_mut().and_then(|l| l.as_deref_mut())
+        } else {
+            None
+        };
         self.conn.on_segment(self.first_ts, from, seg, wire, log)
+    }
+
+    /// Start loading the box of Zeek's per-flow rules, which the segment being analysed
+    /// reads after the Compat-W and Native analyses ([`Flow::native`]).
+    #[inline]
+    pub(super) fn prefetch_zeek(&self) {
+        self.zeek.prefetch();
     }
 
     /// State transitions so far (bounded), oldest first; empty unless the log is kept

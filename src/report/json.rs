@@ -502,7 +502,7 @@ fn record_into(
     word!(o, "verdict", s.verdict().as_str());
     key!(o, "evicted").boolean(f.evicted);
     word!(o, "conn_state", f.zeek.conn_state());
-    key!(o, "history").escaped(f.zeek.history())?;
+    key!(o, "history").escaped_bytes(f.zeek.history_bytes())?;
     let (orig_pkts, resp_pkts) = f.by_role(f.pkts());
     let (ob, rb) = f.by_role(f.payload_bytes());
     key!(o, "orig_pkts").uint(orig_pkts);

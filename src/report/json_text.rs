@@ -352,6 +352,20 @@ impl<'c, 'a> Obj<'c, 'a> {
         }
     }
 
+    /// Free text given as bytes, as [`Obj::escaped`] writes `from_utf8(b)` (or `""` when
+    /// not UTF-8): ASCII text without anything to escape (a Zeek history's letters) is
+    /// copied without the UTF-8 check.
+    #[inline(always)]
+    pub(super) fn escaped_bytes(&mut self, b: &[u8]) -> io::Result<()> {
+        if b.is_ascii() && !needs_escape(b) {
+            self.out.push(b'"');
+            self.out.put_quoted(b);
+            Ok(())
+        } else {
+            self.escaped(std::str::from_utf8(b).unwrap_or(""))
+        }
+    }
+
     /// Free text that lives for the whole run (an advice sentence of the fixed vocabulary):
     /// as [`Obj::escaped`], but whether it needs escaping is remembered by its address, so
     /// the same sentence in a million records is checked once per thread. Sound because a
@@ -529,12 +543,23 @@ pub(super) mod tests {
             let got = text(|o| o.escaped(t));
             let want = serde_json::to_vec(t).unwrap();
             assert_eq!(got.get(1..), Some(&want[..]), "{t:?}");
+            // Given as bytes.
+            let got = text(|o| o.escaped_bytes(t.as_bytes()));
+            assert_eq!(got.get(1..), Some(&want[..]), "{t:?}");
             // Remembered static text: the first time and again.
             for _ in 0..2 {
                 let got = text(|o| o.escaped_static(t));
                 assert_eq!(got.get(1..), Some(&want[..]), "{t:?}");
             }
         }
+    }
+
+    /// Bytes that are not UTF-8 are written as the empty string, as `ZeekConn::history`
+    /// reads them.
+    #[test]
+    fn bytes_not_utf8_are_written_empty() {
+        let got = text(|o| o.escaped_bytes(b"S\xffh"));
+        assert_eq!(got.get(1..), Some(&b"\"\""[..]));
     }
 
     /// The text of what `f` writes into a window.

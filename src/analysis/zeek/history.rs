@@ -141,15 +141,27 @@ pub(super) const LETTERS_IN_PLACE: usize = 14;
 /// smaller than with
 /// 46 letters in place (every flow of `--report json` boxes one: 160 → 128 bytes, issue 17 in
 /// BENCHMARKS.md).
+///
+/// Once the history has moved, `len` says so ([`MOVED`]): reading or extending a short history
+/// follows no pointer (the JSON record reads it at the end of every flow, whose rare record is
+/// seldom in cache then).
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Letters {
     len: u8,
     buf: [u8; LETTERS_IN_PLACE],
 }
 
+/// [`Letters::len`] of a history that moved to the box (no letters in place).
+const MOVED: u8 = u8::MAX;
+
 impl Letters {
+    /// The letters in place (none once the history moved).
     fn as_bytes(&self) -> &[u8] {
         self.buf.get(..self.len as usize).unwrap_or(&[])
+    }
+
+    fn moved(&self) -> bool {
+        self.len == MOVED
     }
 }
 
@@ -173,6 +185,9 @@ pub(super) fn rstos0_history(h: &[u8]) -> bool {
 impl ZeekCore {
     /// The history moved out of place, once it is longer than [`LETTERS_IN_PLACE`].
     fn long_history(&self) -> Option<&History> {
+        if !self.history.moved() {
+            return None;
+        }
         self.rare.as_deref()?.more.as_deref()?.long_history.as_ref()
     }
 
@@ -206,13 +221,15 @@ impl ZeekCore {
 
     /// Append one letter (dropped past [`HISTORY_CAP`]).
     pub(super) fn push_letter(&mut self, c: u8) {
-        if let Some(h) = self
-            .rare
-            .as_deref_mut()
-            .and_then(|r| r.more.as_deref_mut())
-            .and_then(|m| m.long_history.as_mut())
-        {
-            h.push(c);
+        if self.history.moved() {
+            if let Some(h) = self
+                .rare
+                .as_deref_mut()
+                .and_then(|r| r.more.as_deref_mut())
+                .and_then(|m| m.long_history.as_mut())
+            {
+                h.push(c);
+            }
             return;
         }
         let l = &mut self.history;
@@ -225,6 +242,10 @@ impl ZeekCore {
         let mut h = self.history_row();
         h.push(c);
         self.more_mut().long_history = Some(h);
+        self.history = Letters {
+            len: MOVED,
+            ..Letters::default()
+        };
     }
 
     /// Replace the history by `s`.

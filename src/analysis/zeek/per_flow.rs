@@ -100,6 +100,12 @@ impl<X> ZeekConn<X> {
         self.core().map_or("", |c| c.history())
     }
 
+    /// [`ZeekConn::history`]'s letters as bytes (ASCII: docs/analysis.md#history), for a
+    /// writer that need not check them as UTF-8 on every record.
+    pub fn history_bytes(&self) -> &[u8] {
+        self.core().map_or(&[], |c| c.history_bytes())
+    }
+
     /// Zeek's originator, relative to the tcplens flow's first sender.
     pub fn orig_dir(&self) -> Dir {
         match self.core().map_or(0, |c| c.orig_index()) {

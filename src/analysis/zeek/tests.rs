@@ -805,6 +805,14 @@ fn long_history_moves_whole_to_the_box_and_keeps_46_letters() {
             .and_then(|r| r.more.as_ref())
             .is_some_and(|m| m.long_history.is_none())
     );
+    // Back in place, it moves again once longer than the letters in place.
+    for (i, &x) in letters.iter().enumerate().take(20) {
+        c.push_letter(x);
+        let mut want = b"^h".to_vec();
+        want.extend(letters.get(..=i).unwrap_or(&[]));
+        assert_eq!(c.history().as_bytes(), want.as_slice(), "{i}");
+        assert_eq!(c.history_row().as_bytes(), want.as_slice(), "{i}");
+    }
 }
 
 #[test]
