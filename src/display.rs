@@ -366,12 +366,35 @@ pub fn evidence_sentence(peer: std::net::IpAddr, ev: &[Evidence]) -> String {
 
 /// One line each for a connection's ended stale episodes, an idle kill, a stuck close and RST
 /// call-outs (docs/cable-pull.md).
+#[inline]
 pub fn life_sentences(
     s: &NativeSummary,
     episodes: &[StaleEpisode],
     killed: Option<IdleKilled>,
     mb_rst: Option<&MiddleboxReset>,
 ) -> Vec<String> {
+    // Most connections have nothing to tell here: seen without a call (issue 17 in
+    // BENCHMARKS.md, the text report's cost per connection).
+    if episodes.is_empty()
+        && killed.is_none()
+        && mb_rst.is_none()
+        && s.stuck_close.is_none()
+        && s.rst.in_window + s.rst.out_of_window == 0
+    {
+        return Vec::new();
+    }
+    life_lines(s, episodes, killed, mb_rst)
+}
+
+/// [`life_sentences`] for a connection with something to tell.
+#[inline(never)]
+fn life_lines(
+    s: &NativeSummary,
+    episodes: &[StaleEpisode],
+    killed: Option<IdleKilled>,
+    mb_rst: Option<&MiddleboxReset>,
+) -> Vec<String> {
+    let r = s.rst;
     let mut v = Vec::new();
     // The call-out goes on the sentence of what the RST ended: a stale episode or an idle gap.
     let mut callout = mb_rst.map(|m| m.describe());
@@ -421,7 +444,6 @@ pub fn life_sentences(
             clock(c.since)
         ));
     }
-    let r = s.rst;
     if r.in_window + r.out_of_window > 0 {
         v.push(format!(
             "RSTs (RFC 5961): {} exact, {} in window (likely injected), {} out of window; {} challenge ACK(s)",

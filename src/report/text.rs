@@ -200,7 +200,7 @@ impl FlowText {
         row: &mut Vec<u8>,
     ) -> io::Result<FlowText> {
         let now = engine.now();
-        let mut s = f.summary(now, &engine.cfg.native);
+        let mut s = row_summary(f, now, engine);
         let x = Story::of(f, &s, engine, mb);
         // The stale verdict as the story shows it (set in place: the summary is large).
         s.stale = x.stale;
@@ -219,7 +219,7 @@ impl FlowText {
         endpoint_into(&mut r, f.resp());
         // Addresses and ports are ASCII: one character a byte.
         r.skip(46usize.saturating_sub(r.written() - start) + 1);
-        left(&mut r, s.handshake.as_str().as_bytes(), 12);
+        left_word(&mut r, s.handshake.as_str(), 12);
         let start = r.written();
         r.put(s.close.as_str().as_bytes());
         if let Some(d) = s.close_detail {
@@ -227,10 +227,10 @@ impl FlowText {
             r.put(d.as_str().as_bytes());
             r.put(b")");
         }
-        let close = r.as_bytes().get(start..).unwrap_or(&[]);
-        r.skip(33usize.saturating_sub(width(close)) + 1);
-        left(&mut r, s.orig_state.as_str().as_bytes(), 12);
-        left(&mut r, s.resp_state.as_str().as_bytes(), 12);
+        // Words of the vocabulary: a character a byte.
+        r.skip(33usize.saturating_sub(r.written() - start) + 1);
+        left_word(&mut r, s.orig_state.as_str(), 12);
+        left_word(&mut r, s.resp_state.as_str(), 12);
         right_num(&mut r, f.pkts()[0] + f.pkts()[1], 7);
         right_num(&mut r, f.payload_bytes()[0] + f.payload_bytes()[1], 10);
         right_num(&mut r, s.retransmissions, 4);
@@ -248,14 +248,18 @@ impl FlowText {
         }
         r.put(b"\n");
         row.put(r.as_bytes());
-        let stale = stale_sentence(&s, now).map(|mut line| {
-            let peer = match s.stale.map(|st| st.silent) {
-                Some(crate::tcp::Role::Orig) => f.orig().addr,
-                _ => f.resp().addr,
-            };
-            line.push_str(&evidence_sentence(peer, &x.evidence));
-            line
-        });
+        // Few connections are stale: the sentence's call is made for those only.
+        let stale = s
+            .stale
+            .and_then(|_| stale_sentence(&s, now))
+            .map(|mut line| {
+                let peer = match s.stale.map(|st| st.silent) {
+                    Some(crate::tcp::Role::Orig) => f.orig().addr,
+                    _ => f.resp().addr,
+                };
+                line.push_str(&evidence_sentence(peer, &x.evidence));
+                line
+            });
         let life = life_sentences(&s, &x.episodes, x.idle_killed, x.middlebox_reset.as_ref());
         Ok(FlowText {
             who: (f.id, f.orig(), f.resp()),
@@ -265,6 +269,20 @@ impl FlowText {
             advice: x.advice,
         })
     }
+}
+
+/// The summary a flow's row, sentences and advice are told from: [`Flow::summary`] without
+/// the handshake give-up's time, which nothing here shows (only whether there is one, for the
+/// advice: [`crate::tcp::Connection::summary_untimed`]).
+fn row_summary(f: &Flow, now: crate::time::Ts, engine: &Engine) -> crate::tcp::NativeSummary {
+    let mut s = f
+        .conn
+        .summary_untimed(f.first_ts, f.orig_dir(), now, &engine.cfg.native);
+    // The exact RSTs as `Flow::summary` counts them (from the events).
+    s.rst.exact = f
+        .count(crate::vocab::events::EventKind::Rst)
+        .saturating_sub(s.rst.in_window + s.rst.out_of_window);
+    s
 }
 
 /// A row's first cell: the flow id, right-aligned in 5 characters. Rows formatted on a
@@ -296,6 +314,15 @@ type RowText = Fixed<512>;
 fn left(r: &mut RowText, s: &[u8], cell: usize) {
     r.put(s);
     r.skip(cell.saturating_sub(width(s)) + 1);
+}
+
+/// A word of the fixed vocabulary and the spaces after it up to `cell` characters, and the
+/// separating space, as `{:<cell} ` pads: the words are ASCII (`vocabulary_is_ascii`), so
+/// their characters are their bytes, not counted.
+#[inline(always)]
+fn left_word(r: &mut RowText, w: &'static str, cell: usize) {
+    r.put(w.as_bytes());
+    r.skip(cell.saturating_sub(w.len()) + 1);
 }
 
 /// `v` in decimal after the spaces up to `cell` characters, and the separating space, as
@@ -447,6 +474,68 @@ fn write_tail<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The row's words are ASCII ([`left_word`] pads them by their bytes).
+    #[test]
+    fn vocabulary_is_ascii() {
+        use crate::tcp::{CloseDetail, EndpointState};
+        let details = [
+            CloseDetail::FourWay,
+            CloseDetail::ThreeWay,
+            CloseDetail::Simultaneous,
+            CloseDetail::RstAfterFin,
+            CloseDetail::KeepaliveTimeout,
+            CloseDetail::Refused,
+        ];
+        let states = [
+            EndpointState::Unknown,
+            EndpointState::Closed,
+            EndpointState::SynSent,
+            EndpointState::SynReceived,
+            EndpointState::Established,
+            EndpointState::FinWait1,
+            EndpointState::FinWait2,
+            EndpointState::CloseWait,
+            EndpointState::Closing,
+            EndpointState::LastAck,
+            EndpointState::TimeWait,
+        ];
+        let words = HANDSHAKES
+            .iter()
+            .map(|h| h.as_str())
+            .chain(CLOSES.iter().map(|c| c.as_str()))
+            .chain(details.iter().map(|d| d.as_str()))
+            .chain(states.iter().map(|s| s.as_str()))
+            .chain(Verdict::ALL.iter().map(|v| v.as_str()));
+        for w in words {
+            assert!(w.is_ascii(), "{w}");
+        }
+    }
+
+    /// The row's summary is the flow's, but for the handshake give-up's time (whether there
+    /// is one is the same), on every fixture flow.
+    #[test]
+    fn row_summary_is_the_flows() {
+        let mut flows = 0;
+        for (path, engine) in crate::report::fixture_engines() {
+            for f in engine.flows_by_id() {
+                let want = f.summary(engine.now(), &engine.cfg.native);
+                let got = row_summary(f, engine.now(), &engine);
+                assert_eq!(
+                    got.syn_give_up.is_some(),
+                    want.syn_give_up.is_some(),
+                    "{path}"
+                );
+                let timed = crate::tcp::NativeSummary {
+                    syn_give_up: want.syn_give_up,
+                    ..got
+                };
+                assert_eq!(timed, want, "{path}");
+                flows += 1;
+            }
+        }
+        assert!(flows > 100, "{flows} flows");
+    }
 
     /// The hand-padded row is the `fmt` row, byte for byte, on every fixture flow.
     #[test]

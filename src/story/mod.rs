@@ -56,8 +56,45 @@ fn hides_give_up(s: &NativeSummary, evidence: &[Evidence]) -> bool {
         })
 }
 
+/// Nothing but advice to tell ([`Story::of`]).
+#[inline]
+fn plain(f: &Flow, s: &NativeSummary) -> bool {
+    s.stale.is_none()
+        && s.idle_killed.is_none()
+        && f.conn
+            .life()
+            .is_none_or(|l| l.episodes.is_empty() && l.evidence.is_empty() && l.rst_mark.is_none())
+}
+
 impl Story {
     pub fn of(f: &Flow, s: &NativeSummary, engine: &Engine, mb: Option<&Middleboxes>) -> Story {
+        let limit = mb.and_then(|m| m.limit_for(f));
+        // A connection without past episodes, evidence or a marked RST (in its `Life`, which
+        // most have not: a retransmitted SYN's schedule is there too), not stale and not
+        // killed has no evidence, episodes, kill to confirm or reset to call out: only its
+        // advice is told, in a function small enough to keep its registers (most connections
+        // of a short-connection capture; issue 17 in BENCHMARKS.md). [`Story::told`] tells
+        // the rest, and would tell these the same (`plain_stories_are_told_stories`).
+        if plain(f, s) {
+            return Story {
+                keepalive_idle: limit.as_ref().map(|l| l.keepalive_exceeds(s)),
+                advice: advise(s, &[], limit.as_ref(), &engine.cfg.native),
+                limit,
+                ..Story::default()
+            };
+        }
+        Story::told(f, s, engine, mb, limit)
+    }
+
+    /// The whole story, `limit` being the flow's ([`Middleboxes::limit_for`]).
+    #[inline(never)]
+    fn told(
+        f: &Flow,
+        s: &NativeSummary,
+        engine: &Engine,
+        mb: Option<&Middleboxes>,
+        limit: Option<PathLimit>,
+    ) -> Story {
         let now = engine.now();
         let evidence = engine.evidence(f, s);
         // The summary (a few hundred bytes) is copied only when the story changes it, which
@@ -74,7 +111,6 @@ impl Story {
         let idle_killed = s
             .idle_killed
             .filter(|_| mb.is_none_or(|m| m.kill_confirmed(f.id)));
-        let limit = mb.and_then(|m| m.limit_for(f));
         let unconfirmed;
         let shown = if idle_killed.is_some() == s.idle_killed.is_some() {
             s
@@ -108,5 +144,32 @@ impl Story {
             episodes,
             idle_killed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`Story::of`]'s short way for plain connections tells what [`Story::told`] tells, on
+    /// every fixture flow, with and without the middlebox inference.
+    #[test]
+    fn plain_stories_are_told_stories() {
+        let mut plains = 0;
+        for (path, engine) in crate::report::fixture_engines() {
+            let mb = Middleboxes::infer(&engine);
+            for f in engine.flows_by_id() {
+                let s = f.summary(engine.now(), &engine.cfg.native);
+                for m in [None, Some(&mb)] {
+                    let limit = m.and_then(|m| m.limit_for(f));
+                    let told = Story::told(f, &s, &engine, m, limit);
+                    assert_eq!(Story::of(f, &s, &engine, m), told, "{path} flow {}", f.id);
+                }
+                if plain(f, &s) {
+                    plains += 1;
+                }
+            }
+        }
+        assert!(plains > 50, "{plains} plain flows");
     }
 }

@@ -117,7 +117,32 @@ impl Connection {
     /// docs/cable-pull.md "Stuck closes": a side in CLOSE-WAIT (the application never closed),
     /// LAST-ACK or FIN-WAIT-1 (its FIN unacknowledged) or FIN-WAIT-2 (the peer never sent its
     /// FIN) for at least `stuck_close_timeout`; CLOSE-WAIT first, as the cause of the others.
+    #[inline]
     pub(super) fn stuck_close(
+        &self,
+        clock: &ClockRef<'_>,
+        orig: Dir,
+        now: Ts,
+        cfg: &NativeConfig,
+    ) -> Option<StuckClose> {
+        use EndpointState as S;
+        // Most connections have no side in a closing state: seen here without a call (issue
+        // 17 in BENCHMARKS.md, a report record's cost).
+        let closing = |s: &Side| {
+            matches!(
+                s.state,
+                S::CloseWait | S::LastAck | S::FinWait1 | S::Closing | S::FinWait2
+            )
+        };
+        if !self.sides.iter().any(closing) {
+            return None;
+        }
+        self.stuck_side(clock, orig, now, cfg)
+    }
+
+    /// [`Self::stuck_close`] when a side is in a closing state.
+    #[inline(never)]
+    fn stuck_side(
         &self,
         clock: &ClockRef<'_>,
         orig: Dir,

@@ -437,6 +437,32 @@ impl Connection {
     /// What tcplens infers at reference time `now`, with `orig` the originator's side; `base`
     /// as for [`Connection::on_segment`].
     pub fn summary(&self, base: Ts, orig: Dir, now: Ts, cfg: &NativeConfig) -> NativeSummary {
+        self.summary_with(base, orig, now, cfg, true)
+    }
+
+    /// [`Connection::summary`] for the views that ask only whether a handshake give-up is
+    /// expected (the text report's row, sentences and advice): `syn_give_up` then holds the
+    /// first SYN's (or SYN+ACK's) time, not the give-up's. Walking the kernel's expiries was
+    /// a quarter of an unanswered SYN's summary (issue 17 in BENCHMARKS.md).
+    pub fn summary_untimed(
+        &self,
+        base: Ts,
+        orig: Dir,
+        now: Ts,
+        cfg: &NativeConfig,
+    ) -> NativeSummary {
+        self.summary_with(base, orig, now, cfg, false)
+    }
+
+    #[inline(always)]
+    fn summary_with(
+        &self,
+        base: Ts,
+        orig: Dir,
+        now: Ts,
+        cfg: &NativeConfig,
+        timed: bool,
+    ) -> NativeSummary {
         let clock = self.clock(base);
         let (o, r) = pair(&self.sides, orig);
         let handshake = self.handshake_class(orig);
@@ -473,7 +499,7 @@ impl Connection {
             zero_window_stalls: self.life().map_or(0, |l| l.stalls),
             longest_stall_s: self.longest_stall_s(now),
             half_open,
-            syn_give_up: self.syn_give_up(&clock, orig, handshake, now, cfg),
+            syn_give_up: self.syn_give_up(&clock, orig, handshake, now, cfg, timed),
             stuck_close: self.stuck_close(&clock, orig, now, cfg),
             idle_killed: self.idle.killed(),
             survived_idle_s: self.idle.survived_idle(),

@@ -170,7 +170,10 @@ impl Connection {
         complete
     }
 
-    /// docs/cable-pull.md "Handshake give-up": for an unanswered SYN or SYN+ACK.
+    /// docs/cable-pull.md "Handshake give-up": for an unanswered SYN or SYN+ACK. With `timed`
+    /// false, only whether the kernel will give up (the text report asks no more): the first
+    /// transmission's time stands for the give-up's, and the expiries are not walked
+    /// ([`life::syn_give_up`] answers whenever there is a first transmission).
     pub(super) fn syn_give_up(
         &self,
         clock: &ClockRef<'_>,
@@ -178,6 +181,7 @@ impl Connection {
         hs: HandshakeClass,
         now: Ts,
         cfg: &NativeConfig,
+        timed: bool,
     ) -> Option<Ts> {
         let synack = match hs {
             HandshakeClass::SynOnly => false,
@@ -197,7 +201,9 @@ impl Connection {
             .map(|l| &l.syn)
             .filter(|t| t.side == Some(sender) && t.synack == synack && !t.times.is_empty());
         match tries {
+            Some(t) if !timed => t.times.first().copied(),
             Some(t) => life::syn_give_up(&t.times, synack, now, &cfg.syn),
+            None if !timed => clock.get(At::Open, sender),
             None => life::syn_give_up(&[clock.get(At::Open, sender)?], synack, now, &cfg.syn),
         }
     }

@@ -306,12 +306,21 @@ impl Connection {
         }
     }
 
+    /// The keepalive part of the summary. Most connections never probed (nothing boxed,
+    /// nothing folded): seen here without a call, the rest in [`Self::probed_summary`]
+    /// (issue 17 in BENCHMARKS.md, a report record's cost).
+    #[inline]
     pub(super) fn keepalive_summary(&self, orig: Dir) -> Option<KeepaliveSummary> {
-        let (o, r) = pair(&self.sides, orig);
-        // Most connections never probed: nothing boxed, nothing folded.
-        if o.more.is_none() && r.more.is_none() && self.ka_folded == Folded::default() {
+        let [a, b] = &self.sides;
+        if a.more.is_none() && b.more.is_none() && self.ka_folded == Folded::default() {
             return None;
         }
+        self.probed_summary(orig)
+    }
+
+    #[inline(never)]
+    fn probed_summary(&self, orig: Dir) -> Option<KeepaliveSummary> {
+        let (o, r) = pair(&self.sides, orig);
         let (ko, kr) = (
             self.keepalive_counts(orig),
             self.keepalive_counts(orig.other()),
