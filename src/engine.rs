@@ -600,6 +600,13 @@ impl Engine {
         !self.evicted_out.is_empty()
     }
 
+    /// The rows the shards handed in ([`Engine::hand_in`]), for the writer to write in place
+    /// and clear: the buffer is kept for the next record's (taking it allocated one for each
+    /// record that ended connections), and a row (~200 bytes) is not moved out to be written.
+    pub fn handed_rows(&mut self) -> &mut Vec<ZeekRow> {
+        &mut self.handed_rows
+    }
+
     /// Zeek rows logged so far; drains them.
     pub fn take_zeek_rows(&mut self) -> Vec<ZeekRow> {
         if !self.handed_rows.is_empty() {

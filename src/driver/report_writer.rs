@@ -179,6 +179,14 @@ impl<W: Write> ReportWriter<W> {
     pub(super) fn zeek_rows(&mut self, engine: &mut Engine) -> io::Result<()> {
         // After the end of input the tracker hands its last rows over in batches.
         loop {
+            let handed = engine.handed_rows();
+            if !handed.is_empty() {
+                for r in handed.iter() {
+                    report::zeek::write_row(&mut self.out, r)?;
+                }
+                handed.clear();
+                continue;
+            }
             let rows = engine.take_zeek_rows();
             if rows.is_empty() {
                 return Ok(());

@@ -753,47 +753,41 @@ fn merge_rows(
     write: &mut dyn FnMut(&mut Engine) -> bool,
 ) -> Result<(), Lost> {
     let n = co.workers.len();
-    let mut queues: Vec<VecDeque<ZeekRow>> = vec![VecDeque::new(); n];
+    // Each shard's next rows, taken from the front (moved once, into the report's engine).
+    let mut heads: Vec<std::vec::IntoIter<ZeekRow>> =
+        (0..n).map(|_| Vec::new().into_iter()).collect();
     let mut done = vec![false; n];
-    let mut out = Vec::new();
     loop {
-        for i in 0..n {
-            if queues.get(i).is_some_and(VecDeque::is_empty)
-                && !done.get(i).copied().unwrap_or(true)
-            {
+        for (i, (head, done)) in heads.iter_mut().zip(done.iter_mut()).enumerate() {
+            if head.as_slice().is_empty() && !*done {
                 co.workers.send(i, Req::Rows)?;
                 let Rep::Rows(rows) = co.workers.recv(i)? else {
                     return Err(Lost);
                 };
-                if rows.is_empty() {
-                    if let Some(d) = done.get_mut(i) {
-                        *d = true;
-                    }
-                } else if let Some(q) = queues.get_mut(i) {
-                    q.extend(rows);
-                }
+                *done = rows.is_empty();
+                *head = rows.into_iter();
             }
         }
-        let next = queues
+        let next = heads
             .iter()
             .enumerate()
-            .filter_map(|(i, q)| q.front().map(|r| (conn_order(r.ts, [r.orig, r.resp]), i)))
+            .filter_map(|(i, h)| {
+                h.as_slice()
+                    .first()
+                    .map(|r| (conn_order(r.ts, [r.orig, r.resp]), i))
+            })
             .min();
         let Some((_, i)) = next else {
             break;
         };
-        if let Some(mut r) = queues.get_mut(i).and_then(VecDeque::pop_front) {
+        if let Some(mut r) = heads.get_mut(i).and_then(Iterator::next) {
             co.merger.number(&mut r);
-            out.push(r);
+            view.handed_rows().push(r);
         }
-        if out.len() >= 4096 {
-            view.hand_in([], [], std::mem::take(&mut out));
-            if !write(view) {
-                return Ok(());
-            }
+        if view.handed_rows().len() >= 4096 && !write(view) {
+            return Ok(());
         }
     }
-    view.hand_in([], [], out);
     write(view);
     Ok(())
 }
