@@ -3,6 +3,7 @@
 
 pub mod attribution;
 pub mod feed;
+mod in_parts;
 pub mod offline;
 pub mod packets;
 mod report_writer;

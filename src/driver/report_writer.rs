@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use crate::capture::ReadOutcome;
 use crate::cli::ReportKind;
-use crate::engine::{Engine, Flow};
+use crate::engine::Engine;
 use crate::export::Exports;
 use crate::flow::FlowId;
 use crate::report;
@@ -19,6 +19,7 @@ use crate::tcp::{CloseClass, StaleReason};
 use crate::time::Ts;
 
 use super::attribution;
+use super::in_parts::{FLOWS_PER_PART, in_parts};
 
 /// What a live JSON consumer has last been told about a flow: its verdict, what the host says
 /// of it (kernel state and counters, process) and, while stale, how many kinds of reachability
@@ -42,9 +43,6 @@ pub(super) struct ReportWriter<W: Write> {
     /// The records of the flows evicted by one record, formatted before one write (reused).
     scratch: Vec<u8>,
 }
-
-/// Flows a thread formats at a time when the records at the end are split over threads.
-const FLOWS_PER_PART: usize = 1024;
 
 impl<W: Write> ReportWriter<W> {
     pub(super) fn new(kind: ReportKind, out: W, live: bool) -> Self {
@@ -282,6 +280,7 @@ impl<W: Write> ReportWriter<W> {
         let out = &mut self.out;
         in_parts(
             self.threads,
+            FLOWS_PER_PART,
             engine.flows_in_id_order(),
             |part| {
                 // Records are about 1 kB (BENCHMARKS.md "Issue 17"): room for them without
@@ -307,6 +306,7 @@ impl<W: Write> ReportWriter<W> {
         let (text, out) = (&mut self.text, &mut self.out);
         in_parts(
             self.threads,
+            FLOWS_PER_PART,
             engine.flows_in_id_order(),
             |part| {
                 let mut rows = Vec::with_capacity(part.len() * report::text::ROW_BYTES);
@@ -402,49 +402,5 @@ impl<W: Write> ReportWriter<W> {
             }
         }
         self.out.flush()
-    }
-}
-
-/// `make` over `flows` in parts of [`FLOWS_PER_PART`], up to `threads` parts at once (this
-/// thread takes the first of each round), `take` of each result in order. The flows are read
-/// a round at a time, so no list of all of them is made.
-fn in_parts<'e, R: Send>(
-    threads: usize,
-    mut flows: impl Iterator<Item = &'e Flow>,
-    make: impl Fn(&[&Flow]) -> io::Result<R> + Sync,
-    mut take: impl FnMut(R) -> io::Result<()>,
-) -> io::Result<()> {
-    let threads = threads.max(1);
-    let make = &make;
-    let mut round: Vec<&Flow> = Vec::with_capacity(FLOWS_PER_PART * threads);
-    loop {
-        round.clear();
-        round.extend(flows.by_ref().take(FLOWS_PER_PART * threads));
-        if round.is_empty() {
-            return Ok(());
-        }
-        if threads == 1 || round.len() <= FLOWS_PER_PART {
-            // Part by part even here: one buffer for every remaining flow would hold the
-            // whole report's text at once (~1 kB a json record: a GB at a million open
-            // connections).
-            for part in round.chunks(FLOWS_PER_PART) {
-                take(make(part)?)?;
-            }
-            continue;
-        }
-        let parts: Vec<io::Result<R>> = std::thread::scope(|s| {
-            let mut chunks = round.chunks(FLOWS_PER_PART);
-            let first = chunks.next().unwrap_or(&[]);
-            let helpers: Vec<_> = chunks.map(|c| s.spawn(move || make(c))).collect();
-            let mut parts = vec![make(first)];
-            parts.extend(helpers.into_iter().map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(io::Error::other("a report thread failed")))
-            }));
-            parts
-        });
-        for p in parts {
-            take(p?)?;
-        }
     }
 }
