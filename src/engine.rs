@@ -121,6 +121,8 @@ pub struct Engine {
     created: Option<Vec<Slot>>,
     /// Zeek rows handed over by the shards, for the reports ([`shard`]).
     handed_rows: Vec<ZeekRow>,
+    /// Zeek rows the shards formatted at the end, with their uids, to be written as they are.
+    handed_row_text: Vec<u8>,
     /// Records the shards formatted, step by step, for the reports ([`shard::RecordFormat`]).
     handed_records: merge::RecordQueue,
     /// The shards' flow tables, taken in whole at the end of a sharded run ([`shard`]).
@@ -169,6 +171,7 @@ impl Engine {
             last_frame_ts: Ts::ZERO,
             created: None,
             handed_rows: Vec::new(),
+            handed_row_text: Vec::new(),
             handed_records: merge::RecordQueue::default(),
             absorbed: Vec::new(),
             last_events: EventSet::EMPTY,
@@ -605,6 +608,12 @@ impl Engine {
     /// record that ended connections), and a row (~200 bytes) is not moved out to be written.
     pub fn handed_rows(&mut self) -> &mut Vec<ZeekRow> {
         &mut self.handed_rows
+    }
+
+    /// Zeek rows formatted on the shards at the end (`driver`'s sharded runs), for the writer
+    /// to write as they are and clear.
+    pub fn handed_row_text(&mut self) -> &mut Vec<u8> {
+        &mut self.handed_row_text
     }
 
     /// Zeek rows logged so far; drains them.

@@ -185,6 +185,12 @@ impl<W: Write> ReportWriter<W> {
                 handed.clear();
                 continue;
             }
+            let text = engine.handed_row_text();
+            if !text.is_empty() {
+                self.out.write_all(text)?;
+                text.clear();
+                continue;
+            }
             let rows = engine.take_zeek_rows();
             if rows.is_empty() {
                 return Ok(());

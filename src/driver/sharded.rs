@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 
-use crate::analysis::zeek::{ZeekRow, conn_order};
 use crate::capture::{FileSource, ReadOutcome};
 use crate::engine::attribution::{Attribution, ShardHosts};
 use crate::engine::merge::{self, Merger, Ordered, Provisional};
@@ -29,6 +28,7 @@ use crate::tui::FlowDetail;
 use crate::tui::ladder::{LadderPage, LadderTarget};
 use live_ui::{SeriesAnswer, ShardKeep, SnapAsk, SnapPart};
 
+mod end_rows;
 pub(super) mod live;
 pub(super) mod live_ui;
 pub(super) mod loading;
@@ -78,7 +78,7 @@ enum Rep {
     Out(Box<Output>),
     Part(Box<Formatted>),
     Oldest(Oldest),
-    Rows(Vec<ZeekRow>),
+    Rows(Box<end_rows::RowText>),
     Held(Box<Snapshot>),
     Host(Box<ShardHosts>),
     Snap(Box<SnapPart>),
@@ -122,7 +122,9 @@ fn serve(unit: &mut Unit, req: Req) -> Option<Rep> {
         Req::Oldest(f, c) => Some(Rep::Oldest(unit.shard.oldest(f, c))),
         Req::Evict(at, f, c) => Some(Rep::Out(Box::new(unit.shard.evict(at, &f, &c)))),
         Req::Finish => Some(Rep::Out(Box::new(unit.shard.finish()))),
-        Req::Rows => Some(Rep::Rows(unit.shard.finish_rows())),
+        Req::Rows => Some(Rep::Rows(Box::new(end_rows::RowText::of(
+            unit.shard.finish_rows(),
+        )))),
         Req::Advance(now, at) => Some(Rep::Out(Box::new(unit.shard.advance(now, at)))),
         Req::Held => Some(Rep::Held(Box::new(Snapshot::held(unit.shard.engine())))),
         Req::Host(snap) => {
@@ -739,55 +741,7 @@ fn finish(
     view.hand_in(o.events.into_iter().map(|x| x.1), [], []);
     view.absorb(remaining, stats);
     if open && view.cfg.zeek_rows {
-        merge_rows(co, view, write)?;
+        end_rows::merge(co, view, write)?;
     }
-    Ok(())
-}
-
-/// The rows of the connections still open at the end, from every shard in connection order,
-/// handed to the report a batch at a time (a million open connections must not become a
-/// million rows in memory).
-fn merge_rows(
-    co: &mut Coordinator,
-    view: &mut Engine,
-    write: &mut dyn FnMut(&mut Engine) -> bool,
-) -> Result<(), Lost> {
-    let n = co.workers.len();
-    // Each shard's next rows, taken from the front (moved once, into the report's engine).
-    let mut heads: Vec<std::vec::IntoIter<ZeekRow>> =
-        (0..n).map(|_| Vec::new().into_iter()).collect();
-    let mut done = vec![false; n];
-    loop {
-        for (i, (head, done)) in heads.iter_mut().zip(done.iter_mut()).enumerate() {
-            if head.as_slice().is_empty() && !*done {
-                co.workers.send(i, Req::Rows)?;
-                let Rep::Rows(rows) = co.workers.recv(i)? else {
-                    return Err(Lost);
-                };
-                *done = rows.is_empty();
-                *head = rows.into_iter();
-            }
-        }
-        let next = heads
-            .iter()
-            .enumerate()
-            .filter_map(|(i, h)| {
-                h.as_slice()
-                    .first()
-                    .map(|r| (conn_order(r.ts, [r.orig, r.resp]), i))
-            })
-            .min();
-        let Some((_, i)) = next else {
-            break;
-        };
-        if let Some(mut r) = heads.get_mut(i).and_then(Iterator::next) {
-            co.merger.number(&mut r);
-            view.handed_rows().push(r);
-        }
-        if view.handed_rows().len() >= 4096 && !write(view) {
-            return Ok(());
-        }
-    }
-    write(view);
     Ok(())
 }

@@ -106,8 +106,14 @@ impl Merger {
 
     /// Give a row the next uid (uids follow the order rows are written in).
     pub fn number(&mut self, r: &mut ZeekRow) {
-        r.uid = Uid::new(self.next_uid);
+        r.uid = self.next_uid();
+    }
+
+    /// The next uid (of the row written next).
+    pub fn next_uid(&mut self) -> Uid {
+        let u = Uid::new(self.next_uid);
         self.next_uid += 1;
+        u
     }
 }
 
