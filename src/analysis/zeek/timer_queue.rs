@@ -45,6 +45,11 @@ pub struct TimerQueue<T: Keyed> {
     /// The minimum, its key and where it is, kept current: `peek` runs on every packet, `pop`
     /// only when a timer is due.
     min: Option<(At, u128, T)>,
+    /// A lower bound on the keys of the other candidates (the run heads and heap top not
+    /// where the minimum is; `u128::MAX` when there are none): after a pop, a new head of the
+    /// same run (or heap) strictly below it is the new minimum without a search. Timers of one
+    /// delay are popped in long stretches from one run, so most pops need no search.
+    next_k: u128,
 }
 
 impl<T: Keyed> Default for TimerQueue<T> {
@@ -56,6 +61,7 @@ impl<T: Keyed> Default for TimerQueue<T> {
             used: 0,
             heap: BinaryHeap::new(),
             min: None,
+            next_k: u128::MAX,
         }
     }
 }
@@ -70,7 +76,75 @@ enum At {
 impl<T: Keyed> TimerQueue<T> {
     pub fn push(&mut self, t: T) {
         let k = t.key();
-        // Best fit: the run whose tail is the greatest one not after `t`.
+        // Best fit: the run whose tail is the greatest one not after `t`. Keys of distinct
+        // timers are distinct in practice (the arming order is in them), so the fast loop
+        // decides on keys alone and leaves any tie of keys to `push_tied`.
+        let mut best = RUNS;
+        let mut best_k = 0u128;
+        let mut used = self.used;
+        while used != 0 {
+            let i = used.trailing_zeros() as usize;
+            used &= used - 1;
+            let tk = self.tail_keys.get(i).copied().unwrap_or(u128::MAX);
+            if tk == k || (tk == best_k && best < RUNS) {
+                return self.push_tied(t, k);
+            }
+            if tk < k && (best == RUNS || tk > best_k) {
+                best = i;
+                best_k = tk;
+            }
+        }
+        let empty = (!self.used).trailing_zeros() as usize;
+        self.push_at(t, k, if best < RUNS { best } else { empty });
+    }
+
+    /// Append `t` (key `k`) to run `i`, or to the heap when `i` is no run.
+    #[inline]
+    fn push_at(&mut self, t: T, k: u128, i: usize) {
+        // A new minimum can only have gone to an empty run or to the heap, where it is the
+        // head: anything appended behind a run's head is not below that head.
+        let at = match self.runs.get_mut(i) {
+            Some(r) => {
+                r.push_back(t);
+                if let Some(tail) = self.tail_keys.get_mut(i) {
+                    *tail = k;
+                }
+                if self.used & (1 << i) == 0 {
+                    self.used |= 1 << i;
+                    if let Some(head) = self.head_keys.get_mut(i) {
+                        *head = k;
+                    }
+                }
+                At::Run(i)
+            }
+            None => {
+                self.heap.push(Reverse(t));
+                At::Heap
+            }
+        };
+        match self.min {
+            None => {
+                self.min = Some((at, k, t));
+                self.next_k = u128::MAX;
+            }
+            Some((_, mk, m)) if before(k, &t, mk, &m) => {
+                // The old minimum is now another candidate (or, at the heap, below the top).
+                self.min = Some((at, k, t));
+                self.next_k = self.next_k.min(mk);
+            }
+            Some(_) => {
+                // A new head somewhere other than the minimum's place (a run that was empty,
+                // or the heap: its top is not the minimum, or `t` would be one).
+                if matches!(at, At::Heap) || self.runs.get(i).is_some_and(|r| r.len() == 1) {
+                    self.next_k = self.next_k.min(k);
+                }
+            }
+        }
+    }
+
+    /// [`TimerQueue::push`] when keys tie: the same best fit, ties settled by the timers.
+    #[cold]
+    fn push_tied(&mut self, t: T, k: u128) {
         let mut best: Option<(usize, u128)> = None;
         let mut empty = None;
         for (i, &tk) in self.tail_keys.iter().enumerate() {
@@ -92,32 +166,8 @@ impl<T: Keyed> TimerQueue<T> {
                 best = Some((i, tk));
             }
         }
-        // A new minimum can only have gone to an empty run or to the heap, where it is the
-        // head: anything appended behind a run's head is not below that head.
-        let at = match best.map(|(i, _)| i).or(empty) {
-            Some(i) => {
-                if let Some(r) = self.runs.get_mut(i) {
-                    r.push_back(t);
-                }
-                if let Some(tail) = self.tail_keys.get_mut(i) {
-                    *tail = k;
-                }
-                if self.used & (1 << i) == 0 {
-                    self.used |= 1 << i;
-                    if let Some(head) = self.head_keys.get_mut(i) {
-                        *head = k;
-                    }
-                }
-                At::Run(i)
-            }
-            None => {
-                self.heap.push(Reverse(t));
-                At::Heap
-            }
-        };
-        if self.min.is_none_or(|(_, mk, m)| before(k, &t, mk, &m)) {
-            self.min = Some((at, k, t));
-        }
+        let i = best.map(|(i, _)| i).or(empty).unwrap_or(RUNS);
+        self.push_at(t, k, i);
     }
 
     fn tail(&self, i: usize) -> Option<T> {
@@ -132,8 +182,10 @@ impl<T: Keyed> TimerQueue<T> {
         }
     }
 
-    fn scan_min(&self) -> Option<(At, u128)> {
+    /// Where the minimum is, its key, and the least key of the other candidates.
+    fn scan_min(&self) -> Option<(At, u128, u128)> {
         let mut best: Option<(At, u128)> = self.heap.peek().map(|Reverse(t)| (At::Heap, t.key()));
+        let mut next = u128::MAX;
         let mut used = self.used;
         while used != 0 {
             let i = used.trailing_zeros() as usize;
@@ -146,15 +198,29 @@ impl<T: Keyed> TimerQueue<T> {
                         && matches!((self.item(At::Run(i)), self.item(b)), (Some(x), Some(y)) if x < y))
             });
             if wins {
+                if let Some((_, bk)) = best {
+                    next = next.min(bk);
+                }
                 best = Some((At::Run(i), hk));
+            } else {
+                next = next.min(hk);
             }
         }
-        best
+        best.map(|(at, k)| (at, k, next))
     }
 
-    fn find_min(&self) -> Option<(At, u128, T)> {
-        let (at, k) = self.scan_min()?;
-        Some((at, k, self.item(at)?))
+    /// Search the candidates for the minimum and keep it, with the bound on the others.
+    fn find_min(&mut self) {
+        match self.scan_min() {
+            Some((at, k, next)) => {
+                self.min = self.item(at).map(|t| (at, k, t));
+                self.next_k = next;
+            }
+            None => {
+                self.min = None;
+                self.next_k = u128::MAX;
+            }
+        }
     }
 
     /// The earliest timer.
@@ -179,23 +245,42 @@ impl<T: Keyed> TimerQueue<T> {
     pub fn pop_ahead(&mut self, far: usize, near: usize) -> Option<(T, [Option<T>; 2])> {
         let (at, _, t) = self.min?;
         let mut ahead = [None, None];
-        match at {
+        // The new head where the minimum was, with its key.
+        let head = match at {
             At::Run(i) => {
-                if let Some(r) = self.runs.get_mut(i) {
-                    r.pop_front();
-                    for (a, k) in ahead.iter_mut().zip([far, near]) {
-                        if k > 0 {
-                            *a = r.get(k - 1).copied();
-                        }
+                let r = self.runs.get_mut(i)?;
+                r.pop_front();
+                for (a, k) in ahead.iter_mut().zip([far, near]) {
+                    if k > 0 {
+                        *a = r.get(k - 1).copied();
                     }
-                    self.sync_ends(i);
+                }
+                // Only the head moved: the tail (and its key) is the same while any is left.
+                match r.front().copied() {
+                    Some(h) => {
+                        let hk = h.key();
+                        if let Some(x) = self.head_keys.get_mut(i) {
+                            *x = hk;
+                        }
+                        Some((hk, h))
+                    }
+                    None => {
+                        self.used &= !(1 << i);
+                        None
+                    }
                 }
             }
             At::Heap => {
                 self.heap.pop();
+                self.heap.peek().map(|Reverse(h)| (h.key(), *h))
             }
+        };
+        // It is the minimum when strictly below every other candidate (equal keys are left to
+        // the search, which settles them by the timers).
+        match head {
+            Some((hk, h)) if hk < self.next_k => self.min = Some((at, hk, h)),
+            _ => self.find_min(),
         }
-        self.min = self.find_min();
         Some((t, ahead))
     }
 
@@ -243,7 +328,7 @@ impl<T: Keyed> TimerQueue<T> {
         for i in 0..RUNS {
             self.sync_ends(i);
         }
-        self.min = self.find_min();
+        self.find_min();
     }
 }
 
@@ -337,6 +422,62 @@ mod tests {
             // Every timer except each run's first k (never k places behind a pop).
             assert_eq!(seen.len(), 404 - 3 * k);
         }
+    }
+
+    /// Many timers due at the same few instants (ties of time broken by arming order, and keys
+    /// that collide so that `Ord` decides), pushed to runs, empty runs and the heap, popped in
+    /// stretches from one run and across runs: exactly a binary heap's order. This checks the
+    /// pops that skip the search (a new head strictly below the bound on the other candidates).
+    #[test]
+    fn tied_due_times_pop_in_heap_order() {
+        let mut rng = crate::testkit::XorShift::new(0x2545_f491_4f6c_dd1d);
+        for round in 0..50u32 {
+            let mut q = TimerQueue::default();
+            let mut h = BinaryHeap::new();
+            let mut n = 0u32;
+            let mut now = 0i64;
+            for step in 0..4000u32 {
+                let r = rng.next_u64();
+                if r % 8 < 5 {
+                    // Few distinct times, near `now`: equal due times are common, and some
+                    // pushes go behind a run's tail (another run or the heap).
+                    let at = now + (r >> 8) as i64 % 4;
+                    // Order numbers collide in the key (low bits dropped) and repeat.
+                    n = n.wrapping_add((r >> 16) as u32 % 3);
+                    let t = (at, n);
+                    q.push(t);
+                    h.push(Reverse(t));
+                } else {
+                    if r % 16 == 7 {
+                        now += 1;
+                    }
+                    assert_eq!(q.pop(), h.pop().map(|Reverse(t)| t), "{round} {step}");
+                }
+                assert_eq!(q.peek(), h.peek().map(|Reverse(t)| *t), "{round} {step}");
+            }
+            while let Some(Reverse(t)) = h.pop() {
+                assert_eq!(q.pop(), Some(t), "{round}");
+            }
+            assert_eq!(q.pop(), None);
+        }
+    }
+
+    /// The bound that lets a pop skip the search is kept when a push puts a new head elsewhere
+    /// below it: the next pop must not take the old run's head.
+    #[test]
+    fn a_new_head_elsewhere_is_not_skipped() {
+        let mut q = TimerQueue::default();
+        for t in [10, 20, 30] {
+            q.push(t);
+        }
+        // Behind the run's tail: a new run (or the heap), below the run's second timer.
+        q.push(15);
+        q.push(12);
+        let mut out = Vec::new();
+        while let Some(t) = q.pop() {
+            out.push(t);
+        }
+        assert_eq!(out, vec![10, 12, 15, 20, 30]);
     }
 
     #[test]

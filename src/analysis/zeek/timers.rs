@@ -138,17 +138,20 @@ impl ZeekTracker {
             // An attempt timer never re-arms.
             let _ = self.fire(attempt, now);
         }
-        // Queued only while the connection lives and nothing replaced it.
+        let at = tm
+            .at
+            .saturating_sub(SYN_TIMEOUT)
+            .saturating_add(HANDSHAKE_INACTIVITY);
+        // Queued only while the connection lives, nothing replaced it, and it can still fire
+        // on it: not when a delete timer is pending and the connection is sure to be gone
+        // before `at` (most rejected connections).
         if self.generation(tm.slot) == tm.generation
-            && self
-                .slot(tm.slot)
-                .is_some_and(|t| t.timer.inactivity_epoch == 0)
+            && self.slot(tm.slot).is_some_and(|t| {
+                t.timer.inactivity_epoch == 0 && !gone_before(&t.timer, self.latest, at)
+            })
         {
             let inactivity = Timer {
-                at: tm
-                    .at
-                    .saturating_sub(SYN_TIMEOUT)
-                    .saturating_add(HANDSHAKE_INACTIVITY),
+                at,
                 order: tm.order.wrapping_add(1),
                 epoch: 0,
                 kind: TimerKind::Inactivity,
@@ -297,6 +300,25 @@ impl ZeekTracker {
     }
 }
 
+/// Whether a connection with timers `ts` is sure to be removed before a timer due at `at`
+/// fires, the tracker's packets having reached `latest` (the greatest time of any it
+/// processed).
+///
+/// The analyzer timers are cancelled only by a side's close that completes the connection,
+/// and each such close arms a delete timer (`connection_closed`): so a bumped epoch means a
+/// delete of the current epoch is pending, due at most `CLOSE_DELAY` after a packet already
+/// seen, so by `latest + CLOSE_DELAY`, and it removes the connection unconditionally when it
+/// fires. Only the other side's close can cancel it (a side closes once), and only by a
+/// packet before it fires, arming one due before `latest + 2 × CLOSE_DELAY`. Both are
+/// strictly earlier than `at` when that is not after `latest + 2 × CLOSE_DELAY`, whatever
+/// their arming orders.
+pub(super) fn gone_before(ts: &TimerState, latest: i64, at: i64) -> bool {
+    ts.analyzer_epoch != 0
+        && latest
+            .checked_add(2 * CLOSE_DELAY)
+            .is_some_and(|bound| bound <= at)
+}
+
 /// Zeek's expire check (`ExpireTimer`), run every 6 s, is: idle for more than `LINGER`, and
 /// this state test — a closed side and the connection over (both closed, a RESET or an
 /// INACTIVE side), or nothing happened on either side.
@@ -312,4 +334,76 @@ pub(super) fn expire_states(c: &ZeekCore) -> bool {
         return true;
     }
     r.state == ZeekState::Inactive && o.state == ZeekState::Inactive
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ServerPorts, ZeekTracker};
+    use super::NS;
+    use crate::testkit::Ladder;
+    use crate::time::Ts;
+
+    fn tracker() -> ZeekTracker {
+        ZeekTracker::new(ServerPorts::zeek_default(), false)
+    }
+
+    /// A rejected connection: its delete timer (8 s) is pending when its first expire check
+    /// fires (5 s), so its handshake inactivity timer (60 s) is not queued; its row is the same.
+    #[test]
+    fn rejected_connection_queues_no_inactivity_timer() {
+        let mut l = Ladder::new();
+        let segs = [l.c2s("S", 0, 0, 0), l.at(3.0).s2c("RA", 0, 1, 0)];
+        let mut t = tracker();
+        for s in &segs {
+            t.on_segment(s);
+        }
+        let start = segs[0].ts.0;
+        t.advance(Ts(start + 6 * NS));
+        assert_eq!(t.timers.len(), 1, "only the delete timer");
+        t.advance(Ts(start + 9 * NS));
+        assert_eq!(t.len(), 0);
+        let r: Vec<_> = t.drain_rows().collect();
+        assert_eq!((r.len(), r[0].conn_state), (1, "REJ"));
+    }
+
+    /// The originator closes too, before the first delete timer fires: the second one removes
+    /// the connection, still long before the inactivity timer would have fired.
+    #[test]
+    fn second_close_before_the_delete_still_removes_the_connection() {
+        let mut l = Ladder::new();
+        let segs = [
+            l.c2s("S", 0, 0, 0),
+            l.at(3.0).s2c("RA", 0, 1, 0),
+            l.at(7.0).c2s("R", 1, 0, 0),
+        ];
+        let mut t = tracker();
+        for s in &segs {
+            t.on_segment(s);
+        }
+        let start = segs[0].ts.0;
+        t.advance(Ts(start + 11 * NS));
+        assert_eq!(t.len(), 1, "the second delete is due at 12 s");
+        t.advance(Ts(start + 12 * NS));
+        assert_eq!(t.len(), 0);
+        assert_eq!(t.timers.len(), 0, "no inactivity timer left behind");
+    }
+
+    /// After a step back in time the bound does not hold: the inactivity timer is queued as
+    /// before.
+    #[test]
+    fn inactivity_timer_is_kept_when_packets_reached_past_the_bound() {
+        let mut l = Ladder::new();
+        let late = Ladder::new().ports(40000, 443).at(56.0).c2s("S", 0, 0, 0);
+        let mut t = tracker();
+        t.on_segment(&late);
+        let segs = [l.c2s("S", 0, 0, 0), l.at(3.0).s2c("RA", 0, 1, 0)];
+        for s in &segs {
+            t.on_segment(s);
+        }
+        let start = segs[0].ts.0;
+        let before = t.timers.len();
+        t.advance(Ts(start + 6 * NS));
+        // The late SYN's opening entry, the delete, and the inactivity timer queued now.
+        assert_eq!((before, t.timers.len()), (3, 3));
+    }
 }

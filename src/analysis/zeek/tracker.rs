@@ -135,6 +135,9 @@ pub struct ZeekTracker {
     /// Timers re-armed by the timers firing now, queued once they have all fired.
     pub(super) rearmed: Vec<Timer>,
     pub(super) order: u32,
+    /// The greatest time of a segment processed so far (0 before any: never below it, as
+    /// [`super::timers::gone_before`] needs).
+    pub(super) latest: i64,
     pub(super) next_uid: u64,
     /// Rows are left without a uid: the caller numbers them (a sharded run numbers the rows
     /// of every shard in output order, see `engine::merge`).
@@ -199,6 +202,7 @@ impl ZeekTracker {
     /// [`ZeekTracker::on_segment`] with the segment's [`pair_hash`] already computed.
     pub fn on_segment_hashed(&mut self, seg: &Segment, hash: u64) {
         self.advance(seg.ts);
+        self.latest = self.latest.max(seg.ts.0);
         let (slot, fresh) = match self.lookup(&seg.src, &seg.dst, hash) {
             Some(s) => {
                 let reuse = self.slot(s).map(|t| is_reuse(&t.core, seg)).unwrap_or(true);
@@ -508,24 +512,30 @@ impl ZeekTracker {
     }
 
     pub(super) fn remove(&mut self, slot: u32) {
-        let Some(t) = self.slab.remove(slot) else {
+        let Some(t) = self.slab.get(slot) else {
             return;
         };
-        // The key is the sides' (not stored twice: 40 bytes per connection).
-        let [a, b] = t.sides.pair();
-        self.table.remove_slot(pair_hash(&a, &b), slot);
-        if let Some(g) = self.gens.get_mut(slot as usize) {
-            *g = g.wrapping_add(1);
-        }
         // Uids are numbered in logging order: unique and deterministic, and no per-connection
         // counter to keep (8 bytes a connection).
         let uid = if self.uids_deferred {
             Uid::default()
         } else {
-            self.next_uid += 1;
-            Uid::new(self.next_uid - 1)
+            Uid::new(self.next_uid)
         };
-        self.rows.push(t.core.row(&t.size, uid, t.sides.pair()));
+        // The row is built from the connection in its slot, which is then dropped there: not
+        // moved out first (a 144-byte copy per connection).
+        let pair = t.sides.pair();
+        self.rows.push(t.core.row(&t.size, uid, pair));
+        if !self.uids_deferred {
+            self.next_uid += 1;
+        }
+        self.slab.discard(slot);
+        // The key is the sides' (not stored twice: 40 bytes per connection).
+        let [a, b] = pair;
+        self.table.remove_slot(pair_hash(&a, &b), slot);
+        if let Some(g) = self.gens.get_mut(slot as usize) {
+            *g = g.wrapping_add(1);
+        }
     }
 }
 
