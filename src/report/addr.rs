@@ -77,29 +77,29 @@ pub(crate) fn addr_into<R: Room>(t: &mut R, a: IpAddr) {
     }
 }
 
-/// An IPv4 endpoint with a few word-wide stores and no branch per octet: each pair of
-/// octets' digits and dots ([`OCTET_DOT_WORD`]: zeros past the dot) as one 8-byte word, the
-/// second stored where the first's text ended, its last dot turned into `sep`; then the
-/// port's digits as an 8-byte word after it ([`port_word`], spaces past them), which covers
-/// the zeros past the address (the second word's text is 4 bytes at the least). The bytes
-/// past the text, all spaces, are then taken back.
+/// An IPv4 endpoint with a few word-wide stores and no branch per octet: each octet's
+/// digits and dot as four bytes ([`OCTET_DOT`], spaces past the dot) at the place the
+/// previous one ended, the last dot turned into `sep` (`:`), and the port's digits as an 8-byte
+/// word after it ([`port_word`], spaces past them); the bytes past the text, all spaces,
+/// are then taken back.
 #[inline]
 fn v4_endpoint_into<R: Room>(t: &mut R, octets: [u8; 4], port: u16, sep: u8) {
-    let (port, digits) = port_word(port);
-    let [a, b, c, e] = octets.map(|o| OCTET_DOT_WORD[usize::from(o)]);
-    let len = |w: u64| (w >> 32) as usize;
-    let text = |w: u64| u64::from(w as u32);
-    let lo = text(a) | text(b) << (8 * len(a));
-    let tail = len(c) + len(e);
-    let hi = (text(c) | text(e) << (8 * len(c))) ^ u64::from(b'.' ^ sep) << (8 * tail - 8);
-    // Each octet's text is 2 to 4 bytes: `mid` is at most 8 and `at` at most 16.
-    let mid = (len(a) + len(b)).min(8);
-    let at = (mid + tail).min(16);
+    let (word, digits) = port_word(port);
     if let Some(d) = t.take(24) {
-        for (from, w) in [(0, lo), (mid, hi), (at, port)] {
-            if let Some(x) = d.get_mut(from..from + 8) {
-                x.copy_from_slice(&w.to_le_bytes());
+        let mut at = 0;
+        for o in octets {
+            let [d0, d1, d2, d3, len] = OCTET_DOT[o as usize];
+            if let Some(x) = d.get_mut(at..at + 4) {
+                x.copy_from_slice(&[d0, d1, d2, d3]);
             }
+            at += len as usize;
+        }
+        // `at` is past the last dot (at most 16): `sep` there, then the port.
+        if let Some(x) = d.get_mut(at.saturating_sub(1)) {
+            *x = sep;
+        }
+        if let Some(x) = d.get_mut(at..at + 8) {
+            x.copy_from_slice(&word.to_le_bytes());
         }
         t.unput(24usize.saturating_sub(at + digits));
     }
@@ -161,110 +161,48 @@ fn v6_into<R: Room>(t: &mut R, a: Ipv6Addr) {
         v4_into(t, v4.octets());
         return;
     }
-    let (text, len) = v6_text(a.segments());
-    // The text and the spaces after it in one fixed-size copy, the spaces taken back.
-    if let Some(d) = t.take(V6_ROOM) {
-        d.copy_from_slice(&text);
-        t.unput(V6_ROOM - len);
-    }
-}
-
-/// The room [`v6_text`] writes in: the longest text (39 bytes) and the 8-byte word of its
-/// last group.
-const V6_ROOM: usize = 48;
-
-/// An IPv6 address (not IPv4-mapped) as RFC 5952 section 4 writes it, spaces after it, and
-/// its length: each group as one word (its hex digits found four at a time, then `:`,
-/// spaces past it) stored where the previous one ended; the zero run from a table.
-#[inline]
-fn v6_text(seg: [u16; 8]) -> ([u8; V6_ROOM], usize) {
-    let mut text = [b' '; V6_ROOM];
-    let mut zeros = 0usize;
-    for (i, s) in seg.iter().enumerate() {
-        zeros |= usize::from(*s == 0) << i;
-    }
-    let [start, run] = ZERO_RUN.get(zeros).copied().unwrap_or([8, 0]);
-    let (start, run) = (usize::from(start), usize::from(run));
-    let mut pos = 0usize;
-    let mut i = 0usize;
-    let mut ends_in_group = false;
-    while i < 8 {
-        if i == start {
-            // `::`: the first `:` ends the group before, if any.
-            let (glue, n) = if i == 0 { (b"::", 2) } else { (b": ", 1) };
-            if let Some(x) = text.get_mut(pos..pos + 2) {
-                x.copy_from_slice(glue);
+    let seg = a.segments();
+    // The longest run of zero groups (the first of equal ones).
+    let (mut best, mut best_len, mut cur, mut cur_len) = (0, 0, 0, 0);
+    for (i, &s) in seg.iter().enumerate() {
+        if s == 0 {
+            if cur_len == 0 {
+                cur = i;
             }
-            pos += n;
-            i += run;
-            ends_in_group = false;
-            continue;
-        }
-        let g = seg.get(i).copied().unwrap_or(0);
-        let (word, n) = hex_group_word(g);
-        if let Some(x) = text.get_mut(pos..pos + 8) {
-            x.copy_from_slice(&word.to_le_bytes());
-        }
-        pos += n + 1;
-        i += 1;
-        ends_in_group = true;
-    }
-    if ends_in_group {
-        // The `:` after the last group.
-        pos -= 1;
-        if let Some(x) = text.get_mut(pos) {
-            *x = b' ';
-        }
-    }
-    (text, pos)
-}
-
-/// A group's lower-case hex digits without leading zeros (one at least) as the low bytes of
-/// a word, the first digit lowest, then `:` and spaces; and the digit count.
-#[inline]
-fn hex_group_word(g: u16) -> (u64, usize) {
-    let x = u64::from(g);
-    // The four nibbles as bytes, the most significant lowest.
-    let nib = (x >> 12) | ((x >> 8) & 0xf) << 8 | ((x >> 4) & 0xf) << 16 | (x & 0xf) << 24;
-    // Bytes above 9 get `a` - `0` - 10 more than the `0` added to every byte.
-    let above9 = ((nib + 0x7676_7676) >> 7) & 0x0101_0101;
-    let hex = nib + 0x3030_3030 + above9 * (b'a' - b'0' - 10) as u64;
-    let n = (16 - g.leading_zeros() as usize).div_ceil(4).max(1);
-    let word = (hex >> (8 * (4 - n))) | u64::from(b':') << (8 * n);
-    // Spaces above the `:`.
-    (word | 0x2020_2020_2020_2020u64 << (8 * (n + 1)), n)
-}
-
-/// For each set of zero groups (bit i: group i is zero), the first longest run of two or
-/// more (RFC 5952 section 4.2.3): its start and length; start 8 when there is none.
-const ZERO_RUN: [[u8; 2]; 256] = {
-    let mut t = [[8u8, 0u8]; 256];
-    let mut m = 0;
-    while m < 256 {
-        let (mut best, mut best_len, mut cur, mut cur_len) = (0, 0, 0, 0);
-        let mut i = 0;
-        while i < 8 {
-            if (m >> i) & 1 == 1 {
-                if cur_len == 0 {
-                    cur = i;
-                }
-                cur_len += 1;
-                if cur_len > best_len {
-                    best = cur;
-                    best_len = cur_len;
-                }
-            } else {
-                cur_len = 0;
+            cur_len += 1;
+            if cur_len > best_len {
+                (best, best_len) = (cur, cur_len);
             }
-            i += 1;
+        } else {
+            cur_len = 0;
         }
-        if best_len > 1 {
-            t[m] = [best as u8, best_len as u8];
-        }
-        m += 1;
     }
-    t
-};
+    if best_len > 1 {
+        groups(t, seg.get(..best).unwrap_or(&[]));
+        t.put(b"::");
+        groups(t, seg.get(best + best_len..).unwrap_or(&[]));
+    } else {
+        groups(t, &seg);
+    }
+}
+
+/// Hex groups joined by `:`.
+fn groups<R: Room>(t: &mut R, groups: &[u16]) {
+    for (i, &g) in groups.iter().enumerate() {
+        if i > 0 {
+            t.put(b":");
+        }
+        let n = (16 - g.leading_zeros() as usize).div_ceil(4).max(1);
+        if let Some(d) = t.take(n) {
+            let mut v = g;
+            for x in d.iter_mut().rev() {
+                let d = (v & 15) as u8;
+                *x = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+                v >>= 4;
+            }
+        }
+    }
+}
 
 /// Every octet value's decimal digits and a dot, padded with spaces to four bytes, then the
 /// length of digits and dot.
@@ -280,26 +218,6 @@ const OCTET_DOT: [[u8; 5]; 256] = {
         } else {
             [b'0' + v, b'.', b' ', b' ', 2]
         };
-        i += 1;
-    }
-    t
-};
-
-/// Every octet value's decimal digits and a dot as the low bytes of a 32-bit word (the
-/// first digit lowest, zeros above the dot), and the length of digits and dot above it.
-const OCTET_DOT_WORD: [u64; 256] = {
-    let mut t = [0u64; 256];
-    let mut i = 0;
-    while i < 256 {
-        let [d0, d1, d2, d3, len] = OCTET_DOT[i];
-        const fn keep(b: u8, k: u8, len: u8) -> u64 {
-            if k < len { b as u64 } else { 0 }
-        }
-        t[i] = keep(d0, 0, len)
-            | keep(d1, 1, len) << 8
-            | keep(d2, 2, len) << 16
-            | keep(d3, 3, len) << 24
-            | (len as u64) << 32;
         i += 1;
     }
     t
