@@ -41,7 +41,7 @@ impl<const N: usize> Room for Fixed<N> {
 #[inline]
 pub(crate) fn endpoint_into<R: Room>(t: &mut R, e: Endpoint) {
     match e.addr {
-        IpAddr::V4(a) => v4_endpoint_into(t, a.octets(), e.port),
+        IpAddr::V4(a) => v4_endpoint_into(t, a.octets(), e.port, b':'),
         IpAddr::V6(a) => {
             t.put(b"[");
             v6_into(t, a);
@@ -51,13 +51,39 @@ pub(crate) fn endpoint_into<R: Room>(t: &mut R, e: Endpoint) {
     }
 }
 
+/// An endpoint as two cells, its address and its port as `Display` writes them with `sep`
+/// between (a Zeek row's `id.orig_h\tid.orig_p`); the same room as [`endpoint_into`].
+#[inline]
+pub(crate) fn endpoint_sep_into<R: Room>(t: &mut R, e: Endpoint, sep: u8) {
+    match e.addr {
+        IpAddr::V4(a) => v4_endpoint_into(t, a.octets(), e.port, sep),
+        IpAddr::V6(a) => {
+            v6_into(t, a);
+            t.put(&[sep]);
+            port_into(t, e.port);
+        }
+    }
+}
+
+/// An address's text as std's `Display` writes it, made in place without `fmt`: IPv4
+/// dotted decimal; IPv6 as RFC 5952 section 4 (lower-case hex without leading zeros, the
+/// first longest run of two or more zero groups as `::`), an IPv4-mapped address as
+/// `::ffff:a.b.c.d`. Bytes past the text may be written (a dot and spaces).
+#[cfg(test)]
+pub(crate) fn addr_into<R: Room>(t: &mut R, a: IpAddr) {
+    match a {
+        IpAddr::V4(v4) => v4_into(t, v4.octets()),
+        IpAddr::V6(v6) => v6_into(t, v6),
+    }
+}
+
 /// An IPv4 endpoint with a few word-wide stores and no branch per octet: each octet's
 /// digits and dot as four bytes ([`OCTET_DOT`], spaces past the dot) at the place the
-/// previous one ended, the last dot turned into the `:`, and the port's digits as an 8-byte
+/// previous one ended, the last dot turned into `sep` (`:`), and the port's digits as an 8-byte
 /// word after it ([`port_word`], spaces past them); the bytes past the text, all spaces,
 /// are then taken back.
 #[inline]
-fn v4_endpoint_into<R: Room>(t: &mut R, octets: [u8; 4], port: u16) {
+fn v4_endpoint_into<R: Room>(t: &mut R, octets: [u8; 4], port: u16, sep: u8) {
     let (word, digits) = port_word(port);
     if let Some(d) = t.take(24) {
         let mut at = 0;
@@ -68,9 +94,9 @@ fn v4_endpoint_into<R: Room>(t: &mut R, octets: [u8; 4], port: u16) {
             }
             at += len as usize;
         }
-        // `at` is past the last dot (at most 16): the colon there, then the port.
+        // `at` is past the last dot (at most 16): `sep` there, then the port.
         if let Some(x) = d.get_mut(at.saturating_sub(1)) {
-            *x = b':';
+            *x = sep;
         }
         if let Some(x) = d.get_mut(at..at + 8) {
             x.copy_from_slice(&word.to_le_bytes());
@@ -111,30 +137,6 @@ fn port_word(port: u16) -> (u64, usize) {
 fn port_into<R: Room>(t: &mut R, port: u16) {
     let (word, digits) = port_word(port);
     t.put(word.to_le_bytes().get(..digits).unwrap_or(&[]));
-}
-
-/// An address's text as std's `Display` writes it, made on the stack without `fmt`: IPv4
-/// dotted decimal; IPv6 as RFC 5952 section 4 (lower-case hex without leading zeros, the
-/// first longest run of two or more zero groups as `::`), an IPv4-mapped address as
-/// `::ffff:a.b.c.d`.
-pub(crate) struct AddrText {
-    /// Room for the longest (39 bytes) and the octet copies of [`v4_into`].
-    text: Fixed<48>,
-}
-
-impl AddrText {
-    pub(crate) fn of(a: IpAddr) -> AddrText {
-        let mut text = Fixed::new();
-        match a {
-            IpAddr::V4(v4) => v4_into(&mut text, v4.octets()),
-            IpAddr::V6(v6) => v6_into(&mut text, v6),
-        }
-        AddrText { text }
-    }
-
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.text.as_bytes()
-    }
 }
 
 /// Dotted decimal: each octet's digits and dot copied from a table as four bytes whatever
@@ -265,7 +267,9 @@ mod tests {
             addrs.push(IpAddr::from(g));
         }
         for (i, a) in addrs.into_iter().enumerate() {
-            assert_eq!(AddrText::of(a).as_bytes(), a.to_string().as_bytes());
+            let mut t = Fixed::<64>::new();
+            addr_into(&mut t, a);
+            assert_eq!(t.as_bytes(), a.to_string().as_bytes());
             for port in [0, 7, 10, 99, 100, 999, 1000, 9999, 10000, 65535, i as u16] {
                 let e = Endpoint { addr: a, port };
                 // Into a row of spaces, as the text report writes it: only spaces past it.
@@ -275,6 +279,12 @@ mod tests {
                 t.skip(64);
                 let past = t.as_bytes().get(e.to_string().len()..).unwrap_or(&[]);
                 assert!(past.iter().all(|b| *b == b' '), "{e}");
+                // As a Zeek row's two cells, after other text in a reused buffer.
+                let mut t = Fixed::<80>::filled(b'#');
+                t.put(b"x\t");
+                endpoint_sep_into(&mut t, e, b'\t');
+                t.put(b"|");
+                assert_eq!(t.as_bytes(), format!("x\t{a}\t{port}|").as_bytes());
             }
         }
     }

@@ -13,52 +13,16 @@ pub mod text;
 pub mod warnings;
 pub mod zeek;
 
-use std::io::{self, Write};
+use std::io::Write;
 
-pub(crate) use addr::{AddrText, endpoint_into};
+pub(crate) use addr::endpoint_into;
 
 /// Control characters made safe for a terminal or a TSV field (lives in [`crate::display`]).
 pub use crate::display::escape_field;
 
-/// A report line's bytes: on the stack up to 512 bytes (any ordinary row), spilling to the heap
-/// beyond (long escaped histories).
-pub(crate) struct Line {
-    head: Fixed<512>,
-    spill: Vec<u8>,
-}
-
-impl Line {
-    pub(crate) fn new() -> Line {
-        Line {
-            head: Fixed::new(),
-            spill: Vec::new(),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn put(&mut self, b: &[u8]) {
-        if self.spill.is_empty() {
-            if let Some(dst) = self.head.take(b.len()) {
-                dst.copy_from_slice(b);
-                return;
-            }
-            self.spill.extend_from_slice(self.head.as_bytes());
-        }
-        self.spill.extend_from_slice(b);
-    }
-
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        if self.spill.is_empty() {
-            self.head.as_bytes()
-        } else {
-            &self.spill
-        }
-    }
-}
-
 /// Text written into an array on the stack (a row, an address), for the writers that know the
 /// most they write: what would not fit is not written (callers size `N` for their longest
-/// text, or, as [`Line`], go on elsewhere when [`Fixed::take`] refuses).
+/// text, or go on elsewhere when [`Fixed::take`] refuses).
 pub(crate) struct Fixed<const N: usize> {
     buf: [u8; N],
     len: usize,
@@ -128,7 +92,73 @@ impl<const N: usize> Fixed<N> {
     pub(crate) fn unput(&mut self, n: usize) {
         self.len = self.len.saturating_sub(n);
     }
+
+    /// Keep the first `n` bytes written (a buffer reused for the next row or record: the
+    /// bytes past them are not cleared, [`Fixed::as_bytes`] never shows them).
+    #[inline]
+    pub(crate) fn truncate(&mut self, n: usize) {
+        self.len = self.len.min(n);
+    }
+
+    /// [`Fixed::put`] of a length known at compile time (a few moves, no call).
+    #[inline]
+    pub(crate) fn put_n<const K: usize>(&mut self, b: &[u8; K]) {
+        if let Some(d) = self.take(K) {
+            d.copy_from_slice(b);
+        }
+    }
+
+    /// `v` in decimal as `Display` writes it, in place two digits at a time.
+    #[inline]
+    pub(crate) fn num(&mut self, mut v: u64) {
+        let n = v.checked_ilog10().map_or(1, |d| d as usize + 1);
+        if let Some(d) = self.take(n) {
+            let mut i = n;
+            while v >= 10 && i >= 2 {
+                let p = pair((v % 100) as usize);
+                v /= 100;
+                i -= 2;
+                if let Some(x) = d.get_mut(i..i + 2) {
+                    x.copy_from_slice(&p);
+                }
+            }
+            if i == 1
+                && let Some(x) = d.first_mut()
+            {
+                *x = b'0' + v as u8;
+            }
+        }
+    }
+
+    /// Seconds with six decimals, exactly as [`crate::time::MicrosFmt`] prints them.
+    #[inline]
+    pub(crate) fn micros(&mut self, ns: i64) {
+        let (neg, secs, frac) = crate::time::micros_parts(ns);
+        if neg {
+            self.put_n(b"-");
+        }
+        self.num(secs);
+        let f = frac as usize;
+        let [a, b, c] = [pair(f / 10_000 % 100), pair(f / 100 % 100), pair(f % 100)];
+        self.put_n(&[b'.', a[0], a[1], b[0], b[1], c[0], c[1]]);
+    }
 }
+
+/// Two decimal digits of `v` (below 100), from a table.
+#[inline]
+fn pair(v: usize) -> [u8; 2] {
+    PAIRS.get(v).copied().unwrap_or(*b"00")
+}
+
+const PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
 
 /// `w` (at most 16 bytes) copied to the start of `d` (at least 16) without a call: as
 /// `memcpy` does for short copies, its first and last 8 (or 4) bytes as two overlapping
@@ -162,27 +192,9 @@ fn copy_ends<const K: usize>(d: &mut [u8], w: &[u8]) {
     }
 }
 
-impl Write for Line {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.put(b);
-        Ok(b.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Where report text is put: a row on the stack ([`Line`]) or a record buffer (json).
+/// Where report text is put: a record buffer (json, text).
 pub(crate) trait Put: Write {
     fn put(&mut self, b: &[u8]);
-}
-
-impl Put for Line {
-    #[inline]
-    fn put(&mut self, b: &[u8]) {
-        Line::put(self, b)
-    }
 }
 
 impl Put for Vec<u8> {
@@ -273,24 +285,6 @@ pub(crate) fn fixture_engines() -> Vec<(String, crate::engine::Engine)> {
         out.push((path, engine));
     }
     out
-}
-
-/// Seconds with six decimals, exactly as [`crate::time::MicrosFmt`] prints them.
-pub(crate) fn write_micros(out: &mut Line, ns: i64) -> io::Result<()> {
-    let (neg, secs, frac) = crate::time::micros_parts(ns);
-    if neg {
-        out.put(b"-");
-    }
-    let mut n = itoa::Buffer::new();
-    out.put(n.format(secs).as_bytes());
-    let mut digits = *b".000000";
-    let mut f = frac;
-    for d in digits.iter_mut().skip(1).rev() {
-        *d = b'0' + (f % 10) as u8;
-        f /= 10;
-    }
-    out.put(&digits);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
 //! `--report zeek`: Zeek conn.log TSV (docs/formats.md#report-zeek), readable by zeek-cut.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
+#[cfg(test)]
 use std::net::IpAddr;
 
 use super::Fixed;
 use crate::analysis::zeek::ZeekRow;
+use crate::decode::Endpoint;
 #[cfg(doc)]
 use crate::time::MicrosFmt;
 use crate::time::Ts;
@@ -95,13 +98,34 @@ pub fn write_footer<W: Write>(out: &mut W, close: Ts) -> io::Result<()> {
     writeln!(out, "#close\t{}", zeek_date(close))
 }
 
-/// A row is formatted into a buffer on the stack and written with one call: formatting
-/// through `fmt` with a `String` per address and number cost more than the whole TCP analysis
-/// of the connection's packets. Fixed parts are copied with their length known at compile
-/// time and numbers and addresses written in place, so a row takes two `memcpy` calls (state
-/// and history) instead of one per field.
+/// A row is formatted into a buffer and written with one call: formatting through `fmt`
+/// with a `String` per address and number cost more than the whole TCP analysis of the
+/// connection's packets. Fixed parts are copied with their length known at compile time and
+/// numbers and addresses written in place, so a row takes two `memcpy` calls (state and
+/// history) instead of one per field. The buffer is the thread's, reused row after row:
+/// clearing a fresh 768-byte array for every row was a tenth of a short connection's
+/// formatting (issue 17 in BENCHMARKS.md).
 pub fn write_row<W: Write>(out: &mut W, r: &ZeekRow) -> io::Result<()> {
-    let mut row = Row::new();
+    thread_local! {
+        static ROW: RefCell<Row> = const { RefCell::new(Row::new()) };
+    }
+    ROW.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut row) => {
+            row.text.truncate(0);
+            fill_row(&mut row, r);
+            out.write_all(row.as_bytes())
+        }
+        // Only if `out` wrote a row itself: a fresh buffer then.
+        Err(_) => {
+            let mut row = Row::new();
+            fill_row(&mut row, r);
+            out.write_all(row.as_bytes())
+        }
+    })
+}
+
+#[inline]
+fn fill_row(row: &mut Row, r: &ZeekRow) {
     row.micros(r.ts.0);
     row.put_n(b"\t");
     // Letters and digits only: nothing to escape.
@@ -110,13 +134,9 @@ pub fn write_row<W: Write>(out: &mut W, r: &ZeekRow) -> io::Result<()> {
         Err(_) => row.put(r.uid.as_bytes()),
     }
     row.put_n(b"\t");
-    row.addr(r.orig.addr);
+    row.endpoint(r.orig);
     row.put_n(b"\t");
-    row.num(r.orig.port.into());
-    row.put_n(b"\t");
-    row.addr(r.resp.addr);
-    row.put_n(b"\t");
-    row.num(r.resp.port.into());
+    row.endpoint(r.resp);
     row.put_n(b"\ttcp\t-\t");
     match r.duration {
         Some(d) => row.micros(d.0),
@@ -147,24 +167,7 @@ pub fn write_row<W: Write>(out: &mut W, r: &ZeekRow) -> io::Result<()> {
         row.num(v);
     }
     row.put_n(b"\t-\n");
-    out.write_all(row.as_bytes())
 }
-
-/// Two decimal digits of `v` (below 100), from a table.
-#[inline]
-fn pair(v: usize) -> [u8; 2] {
-    PAIRS.get(v).copied().unwrap_or(*b"00")
-}
-
-const PAIRS: [[u8; 2]; 100] = {
-    let mut t = [[0u8; 2]; 100];
-    let mut i = 0;
-    while i < 100 {
-        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
-        i += 1;
-    }
-    t
-};
 
 /// Longest row: two IPv6 addresses (39 bytes each), ten 20-digit numbers, two times, and a
 /// history of 46 letters escaped to 4 bytes each, with room to spare.
@@ -177,7 +180,7 @@ struct Row {
 }
 
 impl Row {
-    fn new() -> Row {
+    const fn new() -> Row {
         Row { text: Fixed::new() }
     }
 
@@ -193,49 +196,31 @@ impl Row {
     /// [`Row::put`] of a length known at compile time (a few moves, no call).
     #[inline]
     fn put_n<const N: usize>(&mut self, b: &[u8; N]) {
-        if let Some(d) = self.text.take(N) {
-            d.copy_from_slice(b);
-        }
+        self.text.put_n(b);
     }
 
-    /// `v` in decimal, written in place two digits at a time.
+    /// `v` in decimal.
     #[inline]
-    fn num(&mut self, mut v: u64) {
-        let n = v.checked_ilog10().map_or(1, |d| d as usize + 1);
-        if let Some(d) = self.text.take(n) {
-            let mut i = n;
-            while v >= 10 && i >= 2 {
-                let p = pair((v % 100) as usize);
-                v /= 100;
-                i -= 2;
-                if let Some(x) = d.get_mut(i..i + 2) {
-                    x.copy_from_slice(&p);
-                }
-            }
-            if i == 1
-                && let Some(x) = d.first_mut()
-            {
-                *x = b'0' + v as u8;
-            }
-        }
+    fn num(&mut self, v: u64) {
+        self.text.num(v);
     }
 
     /// Seconds with six decimals, as [`MicrosFmt`].
+    #[inline]
     fn micros(&mut self, ns: i64) {
-        let (neg, secs, frac) = crate::time::micros_parts(ns);
-        if neg {
-            self.put_n(b"-");
-        }
-        self.num(secs);
-        let f = frac as usize;
-        let [a, b, c] = [pair(f / 10_000 % 100), pair(f / 100 % 100), pair(f % 100)];
-        self.put_n(&[b'.', a[0], a[1], b[0], b[1], c[0], c[1]]);
+        self.text.micros(ns);
     }
 
-    /// An address as `Display` writes it ([`super::AddrText`]).
-    #[inline]
+    /// An address as `Display` writes it, in place.
+    #[cfg(test)]
     fn addr(&mut self, a: IpAddr) {
-        self.put(super::AddrText::of(a).as_bytes());
+        super::addr::addr_into(&mut self.text, a);
+    }
+
+    /// An endpoint's two cells, `addr\tport`, in place ([`super::addr::endpoint_sep_into`]).
+    #[inline]
+    fn endpoint(&mut self, e: Endpoint) {
+        super::addr::endpoint_sep_into(&mut self.text, e, b'\t');
     }
 }
 

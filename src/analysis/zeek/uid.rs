@@ -43,9 +43,23 @@ impl std::fmt::Display for Uid {
     }
 }
 
+const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Every value below 62² as two base-62 digits, the least significant first: a digit pair
+/// from one division (a division per digit was half of a uid's cost, issue 17 in
+/// BENCHMARKS.md).
+static PAIRS62: [[u8; 2]; 62 * 62] = {
+    let mut t = [[0u8; 2]; 62 * 62];
+    let mut i = 0;
+    while i < 62 * 62 {
+        t[i] = [ALPHABET[i % 62], ALPHABET[i / 62]];
+        i += 1;
+    }
+    t
+};
+
 /// [`make_uid`]'s characters, without the allocation.
 pub fn uid_bytes(n: u64) -> [u8; 18] {
-    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     fn mix(mut z: u64) -> u64 {
         z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -68,17 +82,20 @@ pub fn uid_bytes(n: u64) -> [u8; 18] {
         }
         *r = rem as u32;
     }
-    let mut out = [b'C'; 18];
-    // 17 digits: three passes of five, then two (32-bit arithmetic from here on).
-    if let Some(digits) = out.get_mut(1..) {
-        for (chunk, mut r) in digits.chunks_mut(5).zip(rems) {
-            for d in chunk {
-                *d = ALPHABET.get((r % 62) as usize).copied().unwrap_or(b'0');
-                r /= 62;
-            }
-        }
-    }
-    out
+    let pair = |v: u32| PAIRS62.get(v as usize).copied().unwrap_or(*b"00");
+    let digit = |v: u32| ALPHABET.get(v as usize).copied().unwrap_or(b'0');
+    // 17 digits: three passes of five (two pairs and one), then two (one pair).
+    let [r0, r1, r2, r3] = rems;
+    let five = |r: u32| {
+        let (a, b) = (pair(r % 3844), pair(r / 3844 % 3844));
+        [a[0], a[1], b[0], b[1], digit(r / (3844 * 3844))]
+    };
+    let ([a0, a1, a2, a3, a4], [b0, b1, b2, b3, b4], [c0, c1, c2, c3, c4]) =
+        (five(r0), five(r1), five(r2));
+    let [d0, d1] = pair(r3 % 3844);
+    [
+        b'C', a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1,
+    ]
 }
 
 #[cfg(test)]
