@@ -487,19 +487,7 @@ mod tests {
             CloseDetail::KeepaliveTimeout,
             CloseDetail::Refused,
         ];
-        let states = [
-            EndpointState::Unknown,
-            EndpointState::Closed,
-            EndpointState::SynSent,
-            EndpointState::SynReceived,
-            EndpointState::Established,
-            EndpointState::FinWait1,
-            EndpointState::FinWait2,
-            EndpointState::CloseWait,
-            EndpointState::Closing,
-            EndpointState::LastAck,
-            EndpointState::TimeWait,
-        ];
+        let states = EndpointState::ALL;
         let words = HANDSHAKES
             .iter()
             .map(|h| h.as_str())

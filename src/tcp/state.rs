@@ -20,6 +20,21 @@ pub enum EndpointState {
 }
 
 impl EndpointState {
+    /// Every state, in declaration order.
+    pub const ALL: [EndpointState; 11] = [
+        EndpointState::Unknown,
+        EndpointState::Closed,
+        EndpointState::SynSent,
+        EndpointState::SynReceived,
+        EndpointState::Established,
+        EndpointState::FinWait1,
+        EndpointState::FinWait2,
+        EndpointState::CloseWait,
+        EndpointState::Closing,
+        EndpointState::LastAck,
+        EndpointState::TimeWait,
+    ];
+
     /// The contract's spelling.
     pub fn as_str(self) -> &'static str {
         match self {

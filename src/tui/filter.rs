@@ -61,20 +61,6 @@ pub struct Filter {
     alternatives: Vec<Vec<Term>>,
 }
 
-const STATES: [EndpointState; 11] = [
-    EndpointState::Unknown,
-    EndpointState::Closed,
-    EndpointState::SynSent,
-    EndpointState::SynReceived,
-    EndpointState::Established,
-    EndpointState::FinWait1,
-    EndpointState::FinWait2,
-    EndpointState::CloseWait,
-    EndpointState::Closing,
-    EndpointState::LastAck,
-    EndpointState::TimeWait,
-];
-
 /// Lower case, `-` and `_` the same.
 fn norm(s: &str) -> String {
     s.to_ascii_lowercase().replace('-', "_")
@@ -83,7 +69,7 @@ fn norm(s: &str) -> String {
 fn word_atoms(w: &str) -> Vec<Atom> {
     let n = norm(w);
     let mut v = Vec::new();
-    for s in STATES {
+    for s in EndpointState::ALL {
         if norm(s.as_str()) == n {
             v.push(Atom::State(s));
         }
