@@ -463,8 +463,9 @@ fn hand_in(
                 view.observe(latest, d);
             }
         }
-        let r = base + i as u64;
-        if due(&ev, r) || due(&fl, r) || due(&rows, r) {
+        // The earliest next record of the output lists is this one: its outputs are due.
+        if next_out == Some(i) {
+            let r = base + i as u64;
             view.observe_time(latest);
             // Moved straight from the ordered lists into the engine's outboxes.
             view.hand_in(run_at(&mut ev, r), run_at(&mut fl, r), run_at(&mut rows, r));
