@@ -456,9 +456,22 @@ impl Flow {
     }
 
     pub fn summary(&self, now: Ts, cfg: &NativeConfig) -> NativeSummary {
-        let mut s = self.conn.summary(self.first_ts, self.orig_dir(), now, cfg);
-        // Exact RSTs are all the RSTs the connection did not call in or out of window: counted
-        // here from the events, so an ordinary RST allocates nothing (docs/cable-pull.md).
+        self.with_exact_rsts(self.conn.summary(self.first_ts, self.orig_dir(), now, cfg))
+    }
+
+    /// [`Flow::summary`] without the handshake give-up's time, for the views that show only
+    /// whether there is one ([`Connection::summary_untimed`]: the text report's row).
+    pub fn summary_untimed(&self, now: Ts, cfg: &NativeConfig) -> NativeSummary {
+        let s = self
+            .conn
+            .summary_untimed(self.first_ts, self.orig_dir(), now, cfg);
+        self.with_exact_rsts(s)
+    }
+
+    /// Exact RSTs are all the RSTs the connection did not call in or out of window: counted
+    /// here from the events, so an ordinary RST allocates nothing (docs/cable-pull.md).
+    #[inline]
+    fn with_exact_rsts(&self, mut s: NativeSummary) -> NativeSummary {
         s.rst.exact = self
             .count(EventKind::Rst)
             .saturating_sub(s.rst.in_window + s.rst.out_of_window);

@@ -200,7 +200,8 @@ impl FlowText {
         row: &mut Vec<u8>,
     ) -> io::Result<FlowText> {
         let now = engine.now();
-        let mut s = row_summary(f, now, engine);
+        // The row, sentences and advice show only whether a handshake give-up is expected.
+        let mut s = f.summary_untimed(now, &engine.cfg.native);
         let x = Story::of(f, &s, engine, mb);
         // The stale verdict as the story shows it (set in place: the summary is large).
         s.stale = x.stale;
@@ -269,20 +270,6 @@ impl FlowText {
             advice: x.advice,
         })
     }
-}
-
-/// The summary a flow's row, sentences and advice are told from: [`Flow::summary`] without
-/// the handshake give-up's time, which nothing here shows (only whether there is one, for the
-/// advice: [`crate::tcp::Connection::summary_untimed`]).
-fn row_summary(f: &Flow, now: crate::time::Ts, engine: &Engine) -> crate::tcp::NativeSummary {
-    let mut s = f
-        .conn
-        .summary_untimed(f.first_ts, f.orig_dir(), now, &engine.cfg.native);
-    // The exact RSTs as `Flow::summary` counts them (from the events).
-    s.rst.exact = f
-        .count(crate::vocab::events::EventKind::Rst)
-        .saturating_sub(s.rst.in_window + s.rst.out_of_window);
-    s
 }
 
 /// A row's first cell: the flow id, right-aligned in 5 characters. Rows formatted on a
@@ -500,15 +487,15 @@ mod tests {
         }
     }
 
-    /// The row's summary is the flow's, but for the handshake give-up's time (whether there
-    /// is one is the same), on every fixture flow.
+    /// The row's summary ([`Flow::summary_untimed`]) is the flow's, but for the handshake
+    /// give-up's time (whether there is one is the same), on every fixture flow.
     #[test]
-    fn row_summary_is_the_flows() {
+    fn untimed_summary_is_the_summary() {
         let mut flows = 0;
         for (path, engine) in crate::report::fixture_engines() {
             for f in engine.flows_by_id() {
                 let want = f.summary(engine.now(), &engine.cfg.native);
-                let got = row_summary(f, engine.now(), &engine);
+                let got = f.summary_untimed(engine.now(), &engine.cfg.native);
                 assert_eq!(
                     got.syn_give_up.is_some(),
                     want.syn_give_up.is_some(),
