@@ -136,7 +136,7 @@ impl Batch {
 
 /// The [`pair_hash`] of a record's flow: a TCP segment's, or the one an ICMP error
 /// quotes; none for other records. Computed once, on the reader, for the shard choice and
-/// every index lookup of the record ([`Engine::on_record_hashed`]).
+/// every index lookup of the record ([`super::Engine::on_record_hashed`]).
 #[inline]
 pub fn key_hash(d: &Result<Decoded, Skip>) -> Option<u64> {
     match d {
