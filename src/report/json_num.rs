@@ -2,39 +2,23 @@
 //! times as `serde_json` writes their seconds, and counters, without `fmt` or a float
 //! printer (issue 17 in BENCHMARKS.md). Checked against `serde_json` below.
 
+use super::{digit_count, digits_into, pair};
+
 /// Five decimal digits of `v` (below 100,000) at the start of `out`.
 #[inline(always)]
 fn five_digits(out: &mut [u8], v: u32) {
     let (d, r) = (v / 10_000, v % 10_000);
-    let (Some(&[a, b]), Some(&[c, e])) = (
-        DIGITS2.get((r / 100) as usize),
-        DIGITS2.get((r % 100) as usize),
-    ) else {
-        return;
-    };
+    let ([a, b], [c, e]) = (pair((r / 100) as usize), pair((r % 100) as usize));
     if let Some(out) = out.get_mut(..5) {
         out.copy_from_slice(&[b'0' + (d % 10) as u8, a, b, c, e]);
     }
 }
 
-/// `v`'s decimal digits (at most 20) at the start of `d` (of 20 bytes), two at a time from
-/// the last; how many.
+/// `v`'s decimal digits (at most 20) at the start of `d` (of 20 bytes); how many.
 #[inline(never)]
-pub(super) fn decimal(d: &mut [u8], mut v: u64) -> usize {
-    let n = v.checked_ilog10().map_or(1, |l| l as usize + 1);
-    let mut end = n;
-    while end >= 2 {
-        if let (Some(pair), Some(x)) = (DIGITS2.get((v % 100) as usize), d.get_mut(end - 2..end)) {
-            x.copy_from_slice(pair);
-        }
-        v /= 100;
-        end -= 2;
-    }
-    if end == 1
-        && let Some(x) = d.first_mut()
-    {
-        *x = b'0' + (v % 10) as u8;
-    }
+pub(super) fn decimal(d: &mut [u8], v: u64) -> usize {
+    let n = digit_count(v);
+    digits_into(d, v, n);
     n
 }
 
@@ -51,17 +35,6 @@ pub(super) fn whole_micros(t: crate::time::Ts) -> Option<u64> {
 /// The most bytes [`secs_text`] writes: ten digits of seconds, the point and seven
 /// decimals.
 pub(super) const TS_TEXT: usize = 24;
-
-/// Two decimal digits of each value below 100.
-static DIGITS2: [[u8; 2]; 100] = {
-    let mut t = [[0u8; 2]; 100];
-    let mut i = 0;
-    while i < 100 {
-        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
-        i += 1;
-    }
-    t
-};
 
 /// The text `serde_json` writes for `v`, seconds since the epoch from 2^30 (2004) to 2^32
 /// (2106), made with integer arithmetic: its shortest round-trip digits (those of the
@@ -136,11 +109,8 @@ fn write_secs(out: &mut [u8; TS_TEXT], whole: u64, mut frac: u64, places: usize)
     }
     let mut end = 11 + n;
     while end >= 13 {
-        if let (Some(pair), Some(d)) = (
-            DIGITS2.get((frac % 100) as usize),
-            out.get_mut(end - 2..end),
-        ) {
-            d.copy_from_slice(pair);
+        if let Some(d) = out.get_mut(end - 2..end) {
+            d.copy_from_slice(&pair((frac % 100) as usize));
         }
         frac /= 100;
         end -= 2;

@@ -110,23 +110,10 @@ impl<const N: usize> Fixed<N> {
 
     /// `v` in decimal as `Display` writes it, in place two digits at a time.
     #[inline]
-    pub(crate) fn num(&mut self, mut v: u64) {
-        let n = v.checked_ilog10().map_or(1, |d| d as usize + 1);
+    pub(crate) fn num(&mut self, v: u64) {
+        let n = digit_count(v);
         if let Some(d) = self.take(n) {
-            let mut i = n;
-            while v >= 10 && i >= 2 {
-                let p = pair((v % 100) as usize);
-                v /= 100;
-                i -= 2;
-                if let Some(x) = d.get_mut(i..i + 2) {
-                    x.copy_from_slice(&p);
-                }
-            }
-            if i == 1
-                && let Some(x) = d.first_mut()
-            {
-                *x = b'0' + v as u8;
-            }
+            digits_into(d, v, n);
         }
     }
 
@@ -141,6 +128,31 @@ impl<const N: usize> Fixed<N> {
         let f = frac as usize;
         let [a, b, c] = [pair(f / 10_000 % 100), pair(f / 100 % 100), pair(f % 100)];
         self.put_n(&[b'.', a[0], a[1], b[0], b[1], c[0], c[1]]);
+    }
+}
+
+/// How many decimal digits `v` has.
+#[inline(always)]
+fn digit_count(v: u64) -> usize {
+    v.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// `v`'s `n` decimal digits (`n` = [`digit_count`]) at the start of `d`, two at a time from
+/// the last (the report writers' numbers: rows, event lines, json counters).
+#[inline(always)]
+fn digits_into(d: &mut [u8], mut v: u64, n: usize) {
+    let mut end = n;
+    while end >= 2 {
+        if let Some(x) = d.get_mut(end - 2..end) {
+            x.copy_from_slice(&pair((v % 100) as usize));
+        }
+        v /= 100;
+        end -= 2;
+    }
+    if end == 1
+        && let Some(x) = d.first_mut()
+    {
+        *x = b'0' + (v % 10) as u8;
     }
 }
 
