@@ -69,6 +69,8 @@ impl Default for OptF32 {
 }
 
 impl OptF32 {
+    pub(super) const NONE: OptF32 = OptF32(f32::NAN);
+
     pub(super) fn new(v: Option<f32>) -> OptF32 {
         OptF32(v.unwrap_or(f32::NAN))
     }

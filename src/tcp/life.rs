@@ -248,9 +248,21 @@ pub struct SynTries {
     pub times: Vec<Ts>,
 }
 
-/// The out-of-line record (see the module doc).
+/// The out-of-line record (see the module doc): the SYN schedule, and in a second box
+/// everything else ([`Incidents`], reached through `Deref`). A retransmitted SYN is by far the
+/// commonest reason a connection needs this record (every unanswered connect retries), and its
+/// schedule alone is 40 bytes (a 48-byte allocator block) instead of the whole record's 200
+/// (208); issue 17 in BENCHMARKS.md.
 #[derive(Clone, Debug, Default)]
 pub struct Life {
+    pub syn: SynTries,
+    incidents: Option<Box<Incidents>>,
+}
+
+/// What a connection's life holds besides the SYN schedule: allocated on the first write
+/// (`DerefMut`); read as all empty before that.
+#[derive(Clone, Debug, Default)]
+pub struct Incidents {
     /// Zero-window stalls (both sides) and the longest finished one, nanoseconds
     /// (docs/analysis.md#zero-window).
     pub(super) stalls: u32,
@@ -266,10 +278,45 @@ pub struct Life {
     pub(super) ka_ended: [Option<RunEnd>; 2],
     pub episodes: Vec<StaleEpisode>,
     pub rst: RstCounts,
-    pub syn: SynTries,
     pub evidence: Vec<Evidence>,
     pub rst_mark: Option<RstMark>,
     challenge: Option<Challenge>,
+}
+
+/// [`Incidents`] of a life that has none yet (what `Deref` reads before the first write).
+static NO_INCIDENTS: Incidents = Incidents {
+    stalls: 0,
+    longest_stall_ns: 0,
+    zw_since: [OptTs::NONE; 2],
+    rst_ignored: 0,
+    rto: OptF32::NONE,
+    ka_ended: [None, None],
+    episodes: Vec::new(),
+    rst: RstCounts {
+        exact: 0,
+        in_window: 0,
+        out_of_window: 0,
+        challenge_acks: 0,
+    },
+    evidence: Vec::new(),
+    rst_mark: None,
+    challenge: None,
+};
+
+impl std::ops::Deref for Life {
+    type Target = Incidents;
+
+    #[inline]
+    fn deref(&self) -> &Incidents {
+        self.incidents.as_deref().unwrap_or(&NO_INCIDENTS)
+    }
+}
+
+impl std::ops::DerefMut for Life {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Incidents {
+        self.incidents.get_or_insert_with(Box::default)
+    }
 }
 
 /// Idle gaps (docs/cable-pull.md "Middleboxes"): the longest one survived, in the connection
@@ -746,6 +793,26 @@ mod tests {
         assert!(n <= 16, "{n}");
         let w = std::mem::size_of::<GapWatch>();
         assert!(w <= 56, "{w}");
+    }
+
+    #[test]
+    fn a_retried_syn_costs_only_its_schedule() {
+        // The SYN schedule in the connection's box and the rest in a second one, allocated on
+        // the first write (issue 17 in BENCHMARKS.md): an unanswered connect that retries
+        // holds a 48-byte block (and its times), not the whole 200-byte record.
+        assert!(std::mem::size_of::<Life>() <= 40);
+        let mut l = Life::default();
+        let t = Ts::from_secs_f64(1.0);
+        l.syn_sent_again(Dir::A, false, Some(t), t.add_secs(1.0));
+        assert!(l.incidents.is_none());
+        assert_eq!(l.syn.times.len(), 2);
+        // Reading the rest allocates nothing; the first write does.
+        assert_eq!(l.rst.in_window + l.episodes.len() as u32 + l.rst_ignored, 0);
+        assert!(!l.has_challenge());
+        assert!(l.incidents.is_none());
+        l.on_rst(RstClass::OutOfWindow, Dir::B, t, None);
+        assert!(l.incidents.is_some());
+        assert_eq!(l.rst.out_of_window, 1);
     }
 
     #[test]
