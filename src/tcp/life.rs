@@ -320,7 +320,7 @@ impl std::ops::DerefMut for Life {
 }
 
 /// Idle gaps (docs/cable-pull.md "Middleboxes"): the longest one survived, in the connection
-/// itself (16 bytes), and the open one and a kill in a box of their own ([`GapWatch`]).
+/// itself (16 bytes), and the open one and a kill in a box of their own (`GapWatch`).
 ///
 /// Every connection quiet for a second opens a gap, and an idle connection kept alive opens
 /// one at every probe; the probe's answer closes it, so the box lives only from the gap's first
