@@ -148,7 +148,7 @@ pub struct Cli {
     pub parquet: Option<std::path::PathBuf>,
 
     /// Live: close the Parquet files and start new ones every SECS seconds, named
-    /// connections-<start>.parquet and events-<start>.parquet.
+    /// `connections-<start>.parquet` and `events-<start>.parquet`.
     #[arg(long, value_name = "SECS", default_value_t = 300.0)]
     pub parquet_rotate: f64,
 

@@ -85,7 +85,7 @@ pub fn micros_parts(ns: i64) -> (bool, u64, u64) {
 /// (`stamps_take_four_bytes_a_time`; issue 17 in BENCHMARKS.md).
 #[derive(Clone, Debug)]
 pub enum Stamps<const N: usize> {
-    /// [`NARROW_NONE`]: none; else the distance in units plus [`STAMP_BACK`] + 2.
+    /// `NARROW_NONE`: none; else the distance in units plus [`STAMP_BACK`] + 2.
     Narrow([NonZeroU32; N]),
     /// Full values (`i64::MIN`: none) once one did not fit.
     Wide(Box<[i64; N]>),

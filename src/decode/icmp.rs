@@ -2,7 +2,7 @@
 //! unreachable, administratively prohibited, packet too big / fragmentation needed, time
 //! exceeded. The quoted addresses, ports and sequence number tie the error to a connection
 //! (docs/cable-pull.md "Evidence"). Neighbour discovery rides on ICMPv6 and is handed to
-//! [`super::arp::nd`].
+//! `arp::nd`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -1,7 +1,7 @@
-//! Decode one captured frame into what tcplens analyses: link layer ([`link`]: Ethernet with
+//! Decode one captured frame into what tcplens analyses: link layer (`link`: Ethernet with
 //! VLAN/QinQ, MPLS, PPPoE, FDDI, Linux cooked v1/v2, raw IP, BSD loopback), simple tunnels
-//! ([`tunnel`]: IP-in-IP, GRE, VXLAN, Geneve), IPv4/IPv6 with extension headers via etherparse
-//! ([`ip`]), then the TCP header and options ([`tcp`]).
+//! (`tunnel`: IP-in-IP, GRE, VXLAN, Geneve), IPv4/IPv6 with extension headers via etherparse
+//! (`ip`), then the TCP header and options (`tcp`).
 //!
 //! Decoding is lenient and never panics: whatever cannot be used becomes a [`Skip`] reason that
 //! the engine counts, and a [`Segment`] notes what was odd about a usable packet.

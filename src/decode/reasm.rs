@@ -74,7 +74,7 @@ pub struct ReasmCounters {
     pub reassembled: AtomicU64,
     /// Fragments overlapping bytes already held.
     pub overlaps: AtomicU64,
-    /// Datagrams dropped incomplete after [`FRAG_TIMEOUT_S`].
+    /// Datagrams dropped incomplete after `FRAG_TIMEOUT_S`.
     pub timed_out: AtomicU64,
     /// Datagrams dropped incomplete to stay within the memory bound.
     pub evicted: AtomicU64,

@@ -1,6 +1,6 @@
 //! The terminal UI's data for a finished capture: [`OfflineSource`] serves the engine that
 //! read the files, the ladders read back from them ([`super::packets`]) and the packet rates a
-//! background thread measures; [`run`] opens the UI on it with the signal handling and the
+//! background thread measures; [`run_offline`] opens the UI on it with the signal handling and the
 //! watchdog every TUI driver uses.
 
 use std::io;

@@ -94,18 +94,19 @@ impl SlotIndex {
         }
     }
 
-    /// The slot filed under the key whose [`FlowKey::hash64`] is `hash`: the first with its
-    /// hash bits for which `is_key` holds (callers compare the slot's endpoints in place).
+    /// The slot filed under the key whose [`FlowKey::hash64`](crate::flow::FlowKey::hash64)
+    /// is `hash`: the first with its hash bits for which `is_key` holds (callers compare the
+    /// slot's endpoints in place).
     /// Callers pass the hash so that a packet's key is hashed once for every index it meets.
     #[inline]
     pub fn find_by(&self, hash: u64, is_key: impl Fn(u32) -> bool) -> Option<u32> {
         self.position(hash, is_key).map(|i| self.at(i) as u32)
     }
 
-    /// Start bringing into cache the entry a lookup of `hash` (a key's [`FlowKey::hash64`])
-    /// begins at, so that a lookup a few records later does not wait for memory: with a
-    /// million connections the index is far larger than the caches and nearly every new
-    /// connection's lookup missed it.
+    /// Start bringing into cache the entry a lookup of `hash` (a key's
+    /// [`FlowKey::hash64`](crate::flow::FlowKey::hash64)) begins at, so that a lookup a few
+    /// records later does not wait for memory: with a million connections the index is far
+    /// larger than the caches and nearly every new connection's lookup missed it.
     #[inline]
     pub fn prefetch(&self, hash: u64) {
         if !self.entries.is_empty() {

@@ -198,7 +198,7 @@ impl Connection {
     /// (docs/cable-pull.md). `log`: the connection's transition log, when the views keep one
     /// (bounded to the first [`TRANSITIONS_HEAD`] and last [`TRANSITIONS_TAIL`]). `base`:
     /// the time the connection's times are kept relative to, the same for every call on
-    /// this connection (the flow's first packet time, [`Times`]).
+    /// this connection (the flow's first packet time, `Times`).
     pub fn on_segment(
         &mut self,
         base: Ts,

@@ -13,7 +13,7 @@ use super::{AckLane, Samples, SentLane, mark};
 const BLOCK: usize = 32;
 
 /// Lowest and highest value over any index range of a sequence that does not change: level 0
-/// holds one `(lo, hi)` per block of [`BLOCK`] items, level k+1 one per pair of level k
+/// holds one `(lo, hi)` per block of `BLOCK` items, level k+1 one per pair of level k
 /// entries. `(u64::MAX, 0)` is the summary of nothing (an item left out reports it too).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MinMax {
@@ -114,7 +114,7 @@ impl Growing {
         }
     }
 
-    /// The next item's `(lo, hi)` ([`EMPTY`]-like `(u64::MAX, 0)` for one left out).
+    /// The next item's `(lo, hi)` (`EMPTY`-like `(u64::MAX, 0)` for one left out).
     #[inline]
     pub fn push(&mut self, it: (u64, u64)) {
         self.acc = join(self.acc, it);

@@ -57,7 +57,7 @@ fn setup() -> io::Result<(Guard, Terminal<CrosstermBackend<Stdout>>)> {
 
 /// What the driver needs from the analysis side. Offline it is the finished engine and the
 /// capture files; a live driver implements it over snapshots handed over by the capture thread
-/// and a [`super::ladder::RingLadder`].
+/// and a [`RingLadder`](crate::driver::packets::RingLadder).
 pub trait DataSource {
     /// A newer snapshot, if there is one since the last call (the first call must return one).
     fn poll_snapshot(&mut self) -> Option<Snapshot>;

@@ -101,7 +101,7 @@ impl EventKind {
 
 /// The set of events of one packet, a bit per kind; iterates in emission order.
 /// How many packets of one flow carried each event kind. A flow meets a handful of kinds, so
-/// up to [`IN_PLACE`] are counted in place in 16 bits (24 bytes in all, against 104 for a
+/// up to `IN_PLACE` are counted in place in 16 bits (24 bytes in all, against 104 for a
 /// counter of every kind); one more kind or a count past 65,535 moves them all to a boxed
 /// array of 32-bit counters. Counts saturate at `u32::MAX` either way.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! The rules follow docs/analysis.md#evaluation-order step by step. Like Wireshark, the
 //! sequence-number fields use the value 0 as "not known yet" (docs/analysis.md#conventions,
 //! docs/analysis.md#evaluation-order): a stored `next_seq`, `last_ack` or `max_acked_expected` of 0
-//! makes every comparison with it false. [`Known`] wraps that rule so it is applied in one place.
+//! makes every comparison with it false. `Known` wraps that rule so it is applied in one place.
 //! Two places compare raw values on purpose, as Wireshark does: the duplicate-ACK reset of step 10
 //! (a reset, not a detection) and the SYN time used for the iRTT, where a timestamp of exactly 0
 //! means "no SYN yet".

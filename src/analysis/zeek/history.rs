@@ -110,7 +110,7 @@ impl std::fmt::Display for History {
     }
 }
 
-/// The first [`HISTORY_CAP`] bytes of `s` (rows built by hand, in tests).
+/// The first `HISTORY_CAP` bytes of `s` (rows built by hand, in tests).
 impl From<&str> for History {
     fn from(s: &str) -> History {
         let mut h = History::default();

@@ -21,7 +21,7 @@
 //! Bounds: the history keeps at most 46 letters (later ones are dropped; 14 in place, a
 //! longer history in a box); each side keeps at
 //! most 16 out-of-order blocks, allocated only when data arrives out of order. Timers live in
-//! one priority queue ([`timer_queue::TimerQueue`]): a connection has at most a handful of
+//! one priority queue (`TimerQueue`, timer_queue.rs): a connection has at most a handful of
 //! entries (attempt, expire check every 6 s, inactivity, close), cancelled ones are skipped
 //! when they surface.
 

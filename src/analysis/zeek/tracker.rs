@@ -115,7 +115,7 @@ impl Tracked {
 }
 
 /// Zeek's own connection table with its timers (docs/analysis.md#row-splitting), fed every segment
-/// in capture order. Timers live in one [`TimerQueue`] (sorted runs, heap fallback); cancelled or
+/// in capture order. Timers live in one `TimerQueue` (sorted runs, heap fallback); cancelled or
 /// stale entries are skipped when they surface.
 #[derive(Debug, Default)]
 pub struct ZeekTracker {
