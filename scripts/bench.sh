@@ -428,6 +428,34 @@ REPORT=$DIR/report-$MODE.md
 		done
 		echo "$row"
 	done
+	# CPU beside wall time: a run on N cores can be no shorter than its CPU time over N, so this
+	# is the lowest ratio to the floor the same work could reach on this machine.
+	CORES=$(nproc)
+	echo
+	echo "CPU time of the same tcplens runs (user + sys, median, seconds), and in brackets that time"
+	echo "spread over this machine's $CORES cores as a ratio to the floor: the lowest ratio the same work"
+	echo "could reach here with every core busy for the whole run."
+	echo
+	echo "| shape | tcplens zeek | tcplens events | tcplens json | tcplens text |"
+	echo "|---|---:|---:|---:|---:|"
+	for shape in mixed $SHAPES; do
+		pre=""
+		[[ $shape != mixed ]] && pre="$shape: "
+		f=${FLOORW[$shape]}
+		row="| $shape |"
+		for kind in zeek events json text; do
+			c=""
+			[[ -n ${CPU["${pre}tcplens $kind"]:-} ]] && c=$(echo "${CPU["${pre}tcplens $kind"]}" | median)
+			if [[ -z $c ]]; then
+				row+=" n/a |"
+			elif [[ -z $f ]]; then
+				row+=" $(num "$c" '%.2f') |"
+			else
+				row+=" $(num "$c" '%.2f') ($(awk -v c="$c" -v n="$CORES" -v f="$f" 'BEGIN{printf "%.2f×", c / n / f}')) |"
+			fi
+		done
+		echo "$row"
+	done
 	if [[ ${#TCPTRACE_BLIND[@]} -gt 0 ]]; then
 		echo
 		echo "*traced nothing*: tcptrace read the capture but traced no TCP packet (it does not decode"
