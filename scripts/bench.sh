@@ -328,6 +328,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 num() { awk -v x="$1" -v f="$2" 'BEGIN{printf f, x}'; }
 div() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN{if (b > 0) printf f, a / b; else print "n/a"}'; }
 wall() { [[ -n ${RUNS[$1]:-} ]] && echo "${RUNS[$1]}" | median; }
+cpu() { [[ -n ${CPU[$1]:-} ]] && echo "${CPU[$1]}" | median; }
 mpps() { awk -v p="$PKTS" -v w="$1" 'BEGIN{printf "%.2f", p / w / 1e6}'; }
 mbs() { awk -v s="$SIZE" -v w="$1" 'BEGIN{printf "%.0f", s / w / 1e6}'; }
 mb() { awk -v k="$1" 'BEGIN{printf "%.0f", k / 1024}'; }
@@ -363,7 +364,7 @@ REPORT=$DIR/report-$MODE.md
 		fi
 		w=$(wall "$name")
 		WALL[$name]=$w
-		CPUMED[$name]=$(echo "${CPU[$name]}" | median)
+		CPUMED[$name]=$(cpu "$name")
 		rss=$(echo "${RSS[$name]}" | maxof)
 		echo "| $name | $(num "$w" '%.3f') | ${RUNS[$name]% } | ${CPUMED[$name]} | $(mpps "$w") | $(mbs "$w") | $(mb "$rss") |"
 	done
@@ -395,6 +396,10 @@ REPORT=$DIR/report-$MODE.md
 	# Every shape side by side: wall times and their ratio to the same capture's floor.
 	PROGS=(floor "tcplens zeek" "tcplens events" "tcplens json" "tcplens text" tcptrace "tshark conv,tcp")
 	declare -A SLOWEST=() SLOWEST_KIND=() FLOORW=() TSHARKW=()
+	# CPU beside wall time: a run on N cores can be no shorter than its CPU time over N, so CPU
+	# over the cores is the lowest ratio to the floor the same work could reach on this machine.
+	CORES=$(nproc)
+	CPU_ROWS=()
 	echo
 	echo "Capture shapes (\`gencap --shape SHAPE --seed $SEED\`): wall time in seconds, median of $REPS runs"
 	echo "(tcptrace and tshark on the payload and short shapes: $SLOW_REPS), and in brackets the ratio to"
@@ -427,25 +432,9 @@ REPORT=$DIR/report-$MODE.md
 			[[ -n $w && $prog == "tshark conv,tcp" ]] && TSHARKW[$shape]=$w
 		done
 		echo "$row"
-	done
-	# CPU beside wall time: a run on N cores can be no shorter than its CPU time over N, so this
-	# is the lowest ratio to the floor the same work could reach on this machine.
-	CORES=$(nproc)
-	echo
-	echo "CPU time of the same tcplens runs (user + sys, median, seconds), and in brackets that time"
-	echo "spread over this machine's $CORES cores as a ratio to the floor: the lowest ratio the same work"
-	echo "could reach here with every core busy for the whole run."
-	echo
-	echo "| shape | tcplens zeek | tcplens events | tcplens json | tcplens text |"
-	echo "|---|---:|---:|---:|---:|"
-	for shape in mixed $SHAPES; do
-		pre=""
-		[[ $shape != mixed ]] && pre="$shape: "
-		f=${FLOORW[$shape]}
 		row="| $shape |"
 		for kind in zeek events json text; do
-			c=""
-			[[ -n ${CPU["${pre}tcplens $kind"]:-} ]] && c=$(echo "${CPU["${pre}tcplens $kind"]}" | median)
+			c=$(cpu "${pre}tcplens $kind" || true)
 			if [[ -z $c ]]; then
 				row+=" n/a |"
 			elif [[ -z $f ]]; then
@@ -454,8 +443,16 @@ REPORT=$DIR/report-$MODE.md
 				row+=" $(num "$c" '%.2f') ($(awk -v c="$c" -v n="$CORES" -v f="$f" 'BEGIN{printf "%.2f×", c / n / f}')) |"
 			fi
 		done
-		echo "$row"
+		CPU_ROWS+=("$row")
 	done
+	echo
+	echo "CPU time of the same tcplens runs (user + sys, median, seconds), and in brackets that time"
+	echo "spread over this machine's $CORES cores as a ratio to the floor: the lowest ratio the same work"
+	echo "could reach here with every core busy for the whole run."
+	echo
+	echo "| shape | tcplens zeek | tcplens events | tcplens json | tcplens text |"
+	echo "|---|---:|---:|---:|---:|"
+	printf '%s\n' "${CPU_ROWS[@]}"
 	if [[ ${#TCPTRACE_BLIND[@]} -gt 0 ]]; then
 		echo
 		echo "*traced nothing*: tcptrace read the capture but traced no TCP packet (it does not decode"
