@@ -52,12 +52,10 @@ impl<V> Slab<V> {
         match self.chunks.last_mut() {
             Some(c) if c.len() < CHUNK => c.push(Some(v)),
             _ => {
-                let mut c: Vec<Option<V>> = Vec::with_capacity(CHUNK);
+                let mut c = Vec::with_capacity(CHUNK);
                 if !self.chunks.is_empty() {
-                    populate(
-                        c.as_mut_ptr().cast(),
-                        CHUNK * std::mem::size_of::<Option<V>>(),
-                    );
+                    let room = c.spare_capacity_mut();
+                    populate(room.as_mut_ptr().cast(), std::mem::size_of_val(room));
                 }
                 c.push(Some(v));
                 self.chunks.push(c);

@@ -263,7 +263,7 @@ pub struct Life {
 
 /// What a connection's life holds besides the SYN schedule: allocated on the first write
 /// (`DerefMut`); read as all empty before that.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Incidents {
     /// Zero-window stalls (both sides) and the longest finished one, nanoseconds
     /// (docs/analysis.md#zero-window).
@@ -285,25 +285,36 @@ pub struct Incidents {
     challenge: Option<Challenge>,
 }
 
-/// [`Incidents`] of a life that has none yet (what `Deref` reads before the first write).
-static NO_INCIDENTS: Incidents = Incidents {
-    stalls: 0,
-    longest_stall_ns: 0,
-    zw_since: [OptTs::NONE; 2],
-    rst_ignored: 0,
-    rto: OptF32::NONE,
-    ka_ended: [None, None],
-    episodes: Vec::new(),
-    rst: RstCounts {
-        exact: 0,
-        in_window: 0,
-        out_of_window: 0,
-        challenge_acks: 0,
-    },
-    evidence: Vec::new(),
-    rst_mark: None,
-    challenge: None,
-};
+impl Incidents {
+    /// None yet: the default, and what `Deref` reads before the first write.
+    const EMPTY: Incidents = Incidents {
+        stalls: 0,
+        longest_stall_ns: 0,
+        zw_since: [OptTs::NONE; 2],
+        rst_ignored: 0,
+        rto: OptF32::NONE,
+        ka_ended: [None, None],
+        episodes: Vec::new(),
+        rst: RstCounts {
+            exact: 0,
+            in_window: 0,
+            out_of_window: 0,
+            challenge_acks: 0,
+        },
+        evidence: Vec::new(),
+        rst_mark: None,
+        challenge: None,
+    };
+}
+
+impl Default for Incidents {
+    fn default() -> Self {
+        Incidents::EMPTY
+    }
+}
+
+/// What [`Life`]'s `Deref` reads before the first write.
+static NO_INCIDENTS: Incidents = Incidents::EMPTY;
 
 impl std::ops::Deref for Life {
     type Target = Incidents;
