@@ -79,15 +79,17 @@ pub struct ZeekCore {
 }
 
 /// A connection's rarely used bookkeeping: FIN and RST details and the counted letters'
-/// counters. Kept out of line (allocated on the first FIN, RST, retransmission, zero window,
-/// gap or bad checksum) so that an established idle connection does without it; 72 bytes
-/// (an 80-byte allocator block), what is rarer still is in a second box ([`More`]).
+/// counters. Kept out of line (allocated on the first FIN, retransmission, zero window, gap,
+/// bad checksum or RST but a rejected SYN's answer) so that an established idle connection
+/// and a refused attempt do without it; 72 bytes (an 80-byte allocator block), what is rarer
+/// still is in a second box ([`More`]).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Rare {
     /// Per side: counters of the counted letters (docs/analysis.md#history), by [`Counted`].
     pub(super) counts: [[u32; 4]; 2],
     /// Per side: low 32 bits of the relative sequence numbers of the last SYN (stored only
-    /// when not 0, the first SYN's), FIN end and RST.
+    /// when not 0, the first SYN's), FIN end and RST (kept minus one, stored only when not
+    /// 1: a rejected SYN's answer; `ZeekCore::update_history`).
     pub(super) hist_last_syn: [u32; 2],
     pub(super) hist_last_fin: [u32; 2],
     pub(super) hist_last_rst: [u32; 2],

@@ -1,7 +1,7 @@
 //! The `history` letters (docs/analysis.md, "Zeek conn.log"): which letters are recorded once
 //! per role, which are counted (recorded at 1, 10, 100, ... occurrences), and the RSTOS0 pattern.
 
-use super::connection::ZeekCore;
+use super::connection::{Rare, ZeekCore};
 use crate::decode::TcpFlags;
 
 #[inline]
@@ -280,6 +280,31 @@ impl ZeekCore {
         }
     }
 
+    /// The low 32 bits of the relative sequence number of `side`'s last SYN, FIN end or RST
+    /// (`which` picks the field of [`Rare`]), zero while the rare part does not exist.
+    fn last_seq(&self, which: fn(&Rare) -> &[u32; 2], side: usize) -> u32 {
+        self.rare
+            .as_deref()
+            .and_then(|r| which(r).get(side).copied())
+            .unwrap_or(0)
+    }
+
+    /// Records `now` as that number. Writing the value already there changes nothing, so
+    /// the rare part is allocated only for a number other than the zero it reads as before.
+    fn set_last_seq(
+        &mut self,
+        which: fn(&mut Rare) -> &mut [u32; 2],
+        side: usize,
+        was: u32,
+        now: u32,
+    ) {
+        if now != was
+            && let Some(l) = which(self.rare_mut()).get_mut(side)
+        {
+            *l = now;
+        }
+    }
+
     pub(super) fn counted(&mut self, side: usize, which: Counted) {
         let n = {
             let c = self
@@ -309,39 +334,30 @@ impl ZeekCore {
         } else if bits == 1 {
             if f.syn() {
                 let code = if f.ack() { b'H' } else { b'S' };
-                let last = self
-                    .rare
-                    .as_ref()
-                    .and_then(|r| r.hist_last_syn.get(side).copied())
-                    .unwrap_or(0);
+                let last = self.last_seq(|r| &r.hist_last_syn, side);
                 if self.check_history(side, H_SYN, code) && rel_seq as u32 != last {
                     self.add_letter(side, code);
                 }
-                if rel_seq as u32 != last
-                    && let Some(l) = self.rare_mut().hist_last_syn.get_mut(side)
-                {
-                    *l = rel_seq as u32;
-                }
+                self.set_last_seq(|r| &mut r.hist_last_syn, side, last, rel_seq as u32);
             }
             if f.fin() {
                 let end = rel_seq.wrapping_add(len as u64) as u32;
-                let last = self.rare_mut().hist_last_fin.get(side).copied();
-                if self.check_history(side, H_FIN, b'F') && Some(end) != last {
+                let last = self.last_seq(|r| &r.hist_last_fin, side);
+                if self.check_history(side, H_FIN, b'F') && end != last {
                     self.add_letter(side, b'F');
                 }
-                if let Some(l) = self.rare_mut().hist_last_fin.get_mut(side) {
-                    *l = end;
-                }
+                self.set_last_seq(|r| &mut r.hist_last_fin, side, last, end);
             }
             if f.rst() {
-                if self.check_history(side, H_RST, b'R')
-                    && Some(rel_seq as u32) != self.rare_mut().hist_last_rst.get(side).copied()
-                {
+                // Kept minus one: read only after this side's first RST wrote it, and a
+                // side whose first packet is its RST (a rejected SYN's answer) sends it at
+                // relative sequence 1, which then needs no rare part.
+                let kept = self.last_seq(|r| &r.hist_last_rst, side);
+                let now = rel_seq as u32;
+                if self.check_history(side, H_RST, b'R') && now != kept.wrapping_add(1) {
                     self.add_letter(side, b'R');
                 }
-                if let Some(l) = self.rare_mut().hist_last_rst.get_mut(side) {
-                    *l = rel_seq as u32;
-                }
+                self.set_last_seq(|r| &mut r.hist_last_rst, side, kept, now.wrapping_sub(1));
             }
         } else if len > 0 {
             self.check_history(side, H_DATA, b'D');

@@ -126,6 +126,34 @@ fn rare_bookkeeping_is_allocated_only_when_needed() {
     assert_eq!(c.history(), "ShAaF");
 }
 
+/// A rejected SYN's answer (the responder's first packet, an RST at relative sequence 1)
+/// allocates no rare part; the last RST's number still tells a repeated RST (no letter) from
+/// one at another sequence number (a letter again), on either side.
+#[test]
+fn a_rejected_syn_needs_no_rare_part_and_repeated_rsts_still_count() {
+    let mut l = Ladder::new();
+    let ports = ServerPorts::zeek_default();
+    let first = l.c2s("S", 0, 0, 0);
+    let mut c = ZeekCore::new(&first, &ports);
+    let (mut req, mut size) = (Requests::default(), ConnSize::new(&first));
+    c.process(0, &first, true, &mut req, &mut size);
+    c.process(1, &l.s2c("RA", 0, 1, 0), true, &mut req, &mut size);
+    assert!(c.rare.is_none(), "{:?}", c.history());
+    assert_eq!(c.history(), "Sr");
+    // The same RST again: nothing; at another sequence number: the letter again.
+    c.process(1, &l.at(0.1).s2c("RA", 0, 1, 0), true, &mut req, &mut size);
+    assert_eq!(c.history(), "Sr");
+    c.process(1, &l.at(0.2).s2c("R", 5, 0, 0), true, &mut req, &mut size);
+    assert_eq!(c.history(), "Srr");
+    c.process(1, &l.at(0.3).s2c("R", 5, 0, 0), true, &mut req, &mut size);
+    assert_eq!(c.history(), "Srr");
+    // The originator's RSTs are kept apart from the responder's.
+    c.process(0, &l.at(0.4).c2s("R", 1, 0, 0), true, &mut req, &mut size);
+    c.process(0, &l.at(0.5).c2s("R", 1, 0, 0), true, &mut req, &mut size);
+    c.process(0, &l.at(0.6).c2s("R", 0, 0, 0), true, &mut req, &mut size);
+    assert_eq!(c.history(), "SrrRR");
+}
+
 /// Sequence numbers that wrap past 2^32 and reassembly points beyond 2^32 (both kept out of
 /// line, endpoint.rs `Wide`) read back exactly: from an ISN just below 2^32, 1000 bytes
 /// sent, then 10 GB acknowledged in 1 GB steps but never seen (content gaps).
