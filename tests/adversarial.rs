@@ -118,6 +118,54 @@ fn syn_flood_from_random_sources() {
     check("SYN flood", &p);
 }
 
+/// A SYN flood's advice is one entry of the text report that counts every unanswered
+/// attempt, not a line per connection cut off at a bound (docs/formats.md "Report text").
+#[test]
+fn a_syn_floods_advice_is_told_once() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("synflood.pcap");
+    let mut r = XorShift::new(2);
+    let server = Endpoint {
+        addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+        port: 80,
+    };
+    const SYNS: u64 = 20_000;
+    write(
+        &p,
+        (0..SYNS).map(|i| {
+            let src = ep(&mut r);
+            seg(i, src, server, TcpFlags::SYN, r.next_u64() as u32, 0, 0)
+        }),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_tcplens"))
+        .arg("-r")
+        .arg(&p)
+        .args(["--report", "text"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let advice = text
+        .split("\nAdvice:\n")
+        .nth(1)
+        .and_then(|a| a.split("\nTotals:").next())
+        .unwrap_or_else(|| panic!("no Advice section:\n{text}"));
+    let lines: Vec<&str> = advice.lines().collect();
+    assert_eq!(lines.len(), 2, "{advice}");
+    let head = lines.first().copied().unwrap_or("");
+    assert!(
+        head.starts_with(&format!("  {SYNS} connections (flow 0 "))
+            && head.ends_with(&format!("; and {} more):", SYNS - 3)),
+        "{head}"
+    );
+    assert!(
+        lines
+            .get(1)
+            .is_some_and(|l| l.starts_with("    - The connection attempt is unanswered")),
+        "{advice}"
+    );
+}
+
 #[test]
 fn random_four_tuples_with_random_flags() {
     let d = tempfile::tempdir().unwrap();

@@ -1,6 +1,9 @@
 //! `--report text`: a table of connections, details for stale ones, totals and warnings.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
+
+use rustc_hash::FxHashMap;
 
 use super::warnings::Warning;
 use super::{Fixed, Put, chars, endpoint_into, put_right_ascii};
@@ -18,16 +21,31 @@ use crate::tcp::Verdict;
 /// Most stale connections explained in words; beyond it they are counted.
 const MAX_STALE_LINES: usize = 10_000;
 
+/// Connections named at the head of a group of connections given the same advice.
+const ADVICE_NAMED: usize = 3;
+
+/// Connections given the same advice sentences, told once (the thousands of unanswered
+/// attempts of a SYN flood or a scan are one group): the first [`ADVICE_NAMED`] named, the
+/// rest counted.
+struct AdviceGroup {
+    sentences: Vec<Cow<'static, str>>,
+    named: Vec<String>,
+    connections: u64,
+}
+
 /// The text report, written as it goes: the table header first, a row for each flow evicted
 /// during the read, the remaining flows at the end, then stale details, totals and warnings.
 /// Only aggregates are kept, so memory stays bounded however many flows pass.
 pub struct TextReport {
     /// Episodes that ended, stuck closes, idle kills, RST call-outs, advice (docs/cable-pull.md).
     life_lines: Vec<String>,
-    advice_lines: Vec<String>,
+    /// In order of each group's first connection; at most [`MAX_STALE_LINES`] groups.
+    advice: Vec<AdviceGroup>,
+    advice_of: FxHashMap<Vec<Cow<'static, str>>, usize>,
     totals: Totals,
     stale_lines: Vec<String>,
     stale_more: u64,
+    /// Connections with advice beyond the groups kept.
     advice_more: u64,
 }
 
@@ -41,7 +59,8 @@ impl TextReport {
     pub fn new() -> TextReport {
         TextReport {
             life_lines: Vec::new(),
-            advice_lines: Vec::new(),
+            advice: Vec::new(),
+            advice_of: FxHashMap::default(),
             totals: Totals::default(),
             stale_lines: Vec::new(),
             stale_more: 0,
@@ -116,17 +135,44 @@ impl TextReport {
                 self.life_lines.push(format!("{} {l}", head()));
             }
         }
-        // Advice is bounded like the other per-connection lines: a SYN flood gives every
-        // connection advice, and keeping it all broke the memory bound (tests/adversarial.rs).
         if !advice.is_empty() {
-            if self.advice_lines.len() < MAX_STALE_LINES {
-                self.advice_lines.push(head());
-                for a in &advice {
-                    self.advice_lines.push(format!("    - {a}"));
-                }
-            } else {
-                self.advice_more += 1;
+            self.advise(&advice, || format!("flow {id} {orig} -> {resp}"));
+        }
+    }
+
+    /// Counts a connection in the group of its advice. Groups are bounded like the other
+    /// per-connection lines: a SYN flood gives every connection advice, and keeping it all
+    /// broke the memory bound (tests/adversarial.rs); a connection whose advice is already
+    /// told costs nothing but its count.
+    fn advise(&mut self, advice: &[Cow<'static, str>], name: impl FnOnce() -> String) {
+        // Floods repeat one advice: the last group is tried before the map.
+        let last = self.advice.len().checked_sub(1);
+        let at = match last.filter(|&i| self.advice.get(i).is_some_and(|g| *g.sentences == *advice))
+        {
+            Some(i) => Some(i),
+            None => self.advice_of.get(advice).copied(),
+        };
+        let group = match at {
+            Some(i) => self.advice.get_mut(i),
+            None if self.advice.len() < MAX_STALE_LINES => {
+                self.advice_of.insert(advice.to_vec(), self.advice.len());
+                self.advice.push(AdviceGroup {
+                    sentences: advice.to_vec(),
+                    named: Vec::new(),
+                    connections: 0,
+                });
+                self.advice.last_mut()
             }
+            None => None,
+        };
+        match group {
+            Some(g) => {
+                g.connections += 1;
+                if g.named.len() < ADVICE_NAMED {
+                    g.named.push(name());
+                }
+            }
+            None => self.advice_more += 1,
         }
     }
 
@@ -365,6 +411,41 @@ pub fn write<W: Write>(out: &mut W, engine: &Engine, read: &ReadOutcome) -> io::
     )
 }
 
+/// The `Advice` section: each group of connections given the same sentences, in order of its
+/// first connection (docs/formats.md "Report text").
+fn write_advice<W: Write>(r: &TextReport, out: &mut W) -> io::Result<()> {
+    if r.advice.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "Advice:")?;
+    for g in &r.advice {
+        let names = g.named.join("; ");
+        match g.connections {
+            1 => writeln!(out, "  {names}:")?,
+            n => {
+                let more = n.saturating_sub(g.named.len() as u64);
+                if more > 0 {
+                    writeln!(out, "  {n} connections ({names}; and {more} more):")?;
+                } else {
+                    writeln!(out, "  {n} connections ({names}):")?;
+                }
+            }
+        }
+        for a in &g.sentences {
+            writeln!(out, "    - {a}")?;
+        }
+    }
+    if r.advice_more > 0 {
+        writeln!(
+            out,
+            "  ... and {} more connections with advice",
+            r.advice_more
+        )?;
+    }
+    Ok(())
+}
+
 fn write_tail<W: Write>(
     r: &TextReport,
     out: &mut W,
@@ -390,20 +471,7 @@ fn write_tail<W: Write>(
             writeln!(out, "{l}")?;
         }
     }
-    if !r.advice_lines.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "Advice:")?;
-        for l in &r.advice_lines {
-            writeln!(out, "{l}")?;
-        }
-        if r.advice_more > 0 {
-            writeln!(
-                out,
-                "  ... and {} more connections with advice",
-                r.advice_more
-            )?;
-        }
-    }
+    write_advice(r, out)?;
     let t = &r.totals;
 
     let st = engine.stats();
@@ -510,6 +578,87 @@ mod tests {
             }
         }
         assert!(flows > 100, "{flows} flows");
+    }
+
+    fn advice_section(r: &TextReport) -> String {
+        let mut out = Vec::new();
+        write_advice(r, &mut out).expect("write");
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Connections given the same sentences are one group, in order of its first connection,
+    /// the first three named and the rest counted; a group of one keeps the plain heading.
+    #[test]
+    fn same_advice_is_told_once_per_group() {
+        let one = |s: &'static str| vec![Cow::Borrowed(s)];
+        let (a, b) = (one("A."), one("B."));
+        let c = vec![Cow::Borrowed("C."), Cow::Owned("D.".to_string())];
+        let mut r = TextReport::new();
+        for (i, adv) in [&a, &b, &a, &c, &a, &a].into_iter().enumerate() {
+            r.advise(adv, || format!("flow {i} x -> y"));
+        }
+        assert_eq!(
+            advice_section(&r),
+            "\nAdvice:\n  \
+             4 connections (flow 0 x -> y; flow 2 x -> y; flow 4 x -> y; and 1 more):\n    - A.\n  \
+             flow 1 x -> y:\n    - B.\n  \
+             flow 3 x -> y:\n    - C.\n    - D.\n"
+        );
+        let mut r = TextReport::new();
+        r.advise(&b, || "flow 7 x -> y".into());
+        r.advise(&b, || "flow 9 x -> y".into());
+        assert!(advice_section(&r).contains("  2 connections (flow 7 x -> y; flow 9 x -> y):\n"));
+        assert_eq!(advice_section(&TextReport::new()), "");
+    }
+
+    /// The groups are bounded; past the bound a new advice is counted, and a connection
+    /// whose advice is already told still joins its group.
+    #[test]
+    fn advice_groups_are_bounded() {
+        let mut r = TextReport::new();
+        for i in 0..=MAX_STALE_LINES {
+            r.advise(&[Cow::Owned(format!("S{i}."))], || format!("flow {i}"));
+        }
+        r.advise(&[Cow::Borrowed("S0.")], || "flow again".into());
+        assert_eq!(r.advice.len(), MAX_STALE_LINES);
+        assert_eq!(r.advice_more, 1);
+        let first = advice_section(&r);
+        assert!(first.contains("  2 connections (flow 0; flow again):\n    - S0.\n"));
+        assert!(first.ends_with("  ... and 1 more connections with advice\n"));
+    }
+
+    /// On every fixture, each connection with advice is counted in exactly one group, the
+    /// group of its sentences, and named there when among the group's first three.
+    #[test]
+    fn every_advised_fixture_connection_is_in_its_group() {
+        let mut advised = 0;
+        for (path, engine) in crate::report::fixture_engines() {
+            let mut r = TextReport::new();
+            let mut want: Vec<(Vec<Cow<'static, str>>, Vec<String>)> = Vec::new();
+            for f in engine.flows_by_id() {
+                let mut row = Vec::new();
+                let t = FlowText::of(f, &engine, None, &mut row).expect("text");
+                if !t.advice.is_empty() {
+                    let name = format!("flow {} {} -> {}", f.id, f.orig(), f.resp());
+                    match want.iter_mut().find(|(s, _)| **s == *t.advice) {
+                        Some((_, names)) => names.push(name),
+                        None => want.push((t.advice.to_vec(), vec![name])),
+                    }
+                    advised += 1;
+                }
+                r.absorb(t);
+            }
+            assert_eq!(r.advice.len(), want.len(), "{path}");
+            for (g, (sentences, names)) in r.advice.iter().zip(&want) {
+                assert_eq!(g.sentences, *sentences, "{path}");
+                assert_eq!(g.connections, names.len() as u64, "{path}");
+                assert_eq!(
+                    g.named,
+                    names.iter().take(ADVICE_NAMED).cloned().collect::<Vec<_>>()
+                );
+            }
+        }
+        assert!(advised > 10, "{advised} advised connections");
     }
 
     /// The hand-padded row is the `fmt` row, byte for byte, on every fixture flow.

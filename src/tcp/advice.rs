@@ -235,8 +235,8 @@ fn advise_measured(
             Outcome::Resumed => {
                 if let Some(r) = last.recovery_s {
                     out.push(Cow::Owned(format!(
-                        "The connection survived a {} outage; a TCP_USER_TIMEOUT or keepalive limit \
-                         shorter than that would have closed it.",
+                        "The connection survived an outage of {}; a TCP_USER_TIMEOUT or keepalive \
+                         limit shorter than that would have closed it.",
                         secs(r)
                     )));
                 }
