@@ -109,18 +109,20 @@ pub fn write_row<W: Write>(out: &mut W, r: &ZeekRow) -> io::Result<()> {
     thread_local! {
         static ROW: RefCell<Row> = const { RefCell::new(Row::new()) };
     }
-    ROW.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut row) => {
-            row.text.truncate(0);
-            fill_row(&mut row, r);
-            out.write_all(row.as_bytes())
-        }
-        // Only if `out` wrote a row itself: a fresh buffer then.
-        Err(_) => {
-            let mut row = Row::new();
-            fill_row(&mut row, r);
-            out.write_all(row.as_bytes())
-        }
+    ROW.with(|cell| {
+        let mut own;
+        let mut held = cell.try_borrow_mut();
+        let row = match held.as_deref_mut() {
+            Ok(row) => row,
+            // Only if `out` wrote a row itself: a fresh buffer then.
+            Err(_) => {
+                own = Row::new();
+                &mut own
+            }
+        };
+        row.text.truncate(0);
+        fill_row(row, r);
+        out.write_all(row.as_bytes())
     })
 }
 
