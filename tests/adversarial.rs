@@ -99,22 +99,27 @@ fn check(name: &str, path: &Path) {
     }
 }
 
-#[test]
-fn syn_flood_from_random_sources() {
-    let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("synflood.pcap");
-    let mut r = XorShift::new(1);
+/// `syns` unanswered SYNs from random sources to one server, written to `path`.
+fn syn_flood(path: &Path, seed: u64, syns: u64) {
+    let mut r = XorShift::new(seed);
     let server = Endpoint {
         addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
         port: 80,
     };
     write(
-        &p,
-        (0..400_000u64).map(|i| {
+        path,
+        (0..syns).map(|i| {
             let src = ep(&mut r);
             seg(i, src, server, TcpFlags::SYN, r.next_u64() as u32, 0, 0)
         }),
     );
+}
+
+#[test]
+fn syn_flood_from_random_sources() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("synflood.pcap");
+    syn_flood(&p, 1, 400_000);
     check("SYN flood", &p);
 }
 
@@ -124,19 +129,8 @@ fn syn_flood_from_random_sources() {
 fn a_syn_floods_advice_is_told_once() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("synflood.pcap");
-    let mut r = XorShift::new(2);
-    let server = Endpoint {
-        addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
-        port: 80,
-    };
     const SYNS: u64 = 20_000;
-    write(
-        &p,
-        (0..SYNS).map(|i| {
-            let src = ep(&mut r);
-            seg(i, src, server, TcpFlags::SYN, r.next_u64() as u32, 0, 0)
-        }),
-    );
+    syn_flood(&p, 2, SYNS);
     let out = Command::new(env!("CARGO_BIN_EXE_tcplens"))
         .arg("-r")
         .arg(&p)
