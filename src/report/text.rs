@@ -45,6 +45,8 @@ pub struct TextReport {
     totals: Totals,
     stale_lines: Vec<String>,
     stale_more: u64,
+    /// Lines of episodes, kills, stuck closes and RSTs beyond [`MAX_STALE_LINES`].
+    life_more: u64,
     /// Connections with advice beyond the groups kept.
     advice_more: u64,
 }
@@ -64,6 +66,7 @@ impl TextReport {
             totals: Totals::default(),
             stale_lines: Vec::new(),
             stale_more: 0,
+            life_more: 0,
             advice_more: 0,
         }
     }
@@ -130,9 +133,11 @@ impl TextReport {
                 self.stale_more += 1;
             }
         }
-        if self.life_lines.len() < MAX_STALE_LINES {
-            for l in life {
+        for l in life {
+            if self.life_lines.len() < MAX_STALE_LINES {
                 self.life_lines.push(format!("{} {l}", head()));
+            } else {
+                self.life_more += 1;
             }
         }
         if !advice.is_empty() {
@@ -470,6 +475,9 @@ fn write_tail<W: Write>(
         for l in &r.life_lines {
             writeln!(out, "{l}")?;
         }
+        if r.life_more > 0 {
+            writeln!(out, "  ... and {} more", r.life_more)?;
+        }
     }
     write_advice(r, out)?;
     let t = &r.totals;
@@ -625,6 +633,31 @@ mod tests {
         let first = advice_section(&r);
         assert!(first.contains("  2 connections (flow 0; flow again):\n    - S0.\n"));
         assert!(first.ends_with("  ... and 1 more connections with advice\n"));
+    }
+
+    /// Lines below the table beyond the bound are counted, never dropped unsaid: the stale
+    /// lines', the episode lines' and the advice's.
+    #[test]
+    fn lines_past_the_bound_are_counted() {
+        let engines = crate::report::fixture_engines();
+        let Some(f) = engines
+            .iter()
+            .find_map(|(_, e)| e.flows_by_id().first().map(|&f| (f, e)))
+        else {
+            panic!("no fixture flow");
+        };
+        let mut r = TextReport::new();
+        for i in 0..MAX_STALE_LINES + 5 {
+            let mut t = FlowText::of(f.0, f.1, None, &mut Vec::new()).expect("text");
+            t.stale = Some(format!("stale {i}"));
+            t.life = vec![format!("episode {i}")];
+            t.advice = crate::tcp::advice::Advice::default();
+            t.advice.push(Cow::Owned(format!("advice {i}")));
+            r.absorb(t);
+        }
+        assert_eq!((r.stale_lines.len(), r.stale_more), (MAX_STALE_LINES, 5));
+        assert_eq!((r.life_lines.len(), r.life_more), (MAX_STALE_LINES, 5));
+        assert_eq!((r.advice.len(), r.advice_more), (MAX_STALE_LINES, 5));
     }
 
     /// On every fixture, each connection with advice is counted in exactly one group, the
