@@ -125,23 +125,23 @@ impl TextReport {
             advice,
         } = t;
         self.totals.add(v, handshake, close);
-        let head = || format!("  flow {id} {orig} -> {resp}:");
+        let name = || format!("flow {id} {orig} -> {resp}");
         if let Some(line) = stale {
             if self.stale_lines.len() < MAX_STALE_LINES {
-                self.stale_lines.push(format!("{} {line}", head()));
+                self.stale_lines.push(format!("  {}: {line}", name()));
             } else {
                 self.stale_more += 1;
             }
         }
         for l in life {
             if self.life_lines.len() < MAX_STALE_LINES {
-                self.life_lines.push(format!("{} {l}", head()));
+                self.life_lines.push(format!("  {}: {l}", name()));
             } else {
                 self.life_more += 1;
             }
         }
         if !advice.is_empty() {
-            self.advise(&advice, || format!("flow {id} {orig} -> {resp}"));
+            self.advise(&advice, name);
         }
     }
 

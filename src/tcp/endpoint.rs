@@ -64,7 +64,7 @@ pub(super) struct OptF32(f32);
 
 impl Default for OptF32 {
     fn default() -> Self {
-        OptF32(f32::NAN)
+        OptF32::NONE
     }
 }
 

@@ -93,6 +93,15 @@ impl T {
         self.log.as_deref().unwrap_or(&[])
     }
 
+    /// The states C (`of_c`) or S went through, in order, from the transition log.
+    fn path(&self, of_c: bool) -> Vec<crate::tcp::EndpointState> {
+        self.transitions()
+            .iter()
+            .filter(|x| (Some(x.side) == self.c) == of_c)
+            .map(|x| x.to)
+            .collect()
+    }
+
     /// Ladder time `t` as a timestamp.
     fn ts(&self, t: f64) -> Ts {
         self.l.epoch.add_secs(t)

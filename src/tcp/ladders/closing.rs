@@ -23,12 +23,7 @@ fn four_way_close() {
     assert_eq!(s.first_fin, Some(Role::Resp));
     assert_eq!((s.orig_state, s.resp_state), (St::Closed, St::TimeWait));
     assert_eq!(s.stale, None);
-    let s_path: Vec<St> = t
-        .transitions()
-        .iter()
-        .filter(|x| Some(x.side) != t.c)
-        .map(|x| x.to)
-        .collect();
+    let s_path = t.path(false);
     assert_eq!(
         s_path,
         [St::Established, St::FinWait1, St::FinWait2, St::TimeWait]
@@ -47,12 +42,7 @@ fn three_way_close() {
     assert_eq!(s.first_fin, Some(Role::Orig));
     assert_eq!((s.orig_state, s.resp_state), (St::TimeWait, St::Closed));
     // FIN-WAIT-1 -> TIME-WAIT directly on a FIN that also ACKs (docs/analysis.md#endpoint-states).
-    let c_path: Vec<St> = t
-        .transitions()
-        .iter()
-        .filter(|x| Some(x.side) == t.c)
-        .map(|x| x.to)
-        .collect();
+    let c_path = t.path(true);
     assert_eq!(c_path, [St::Established, St::FinWait1, St::TimeWait]);
 }
 

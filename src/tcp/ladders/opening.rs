@@ -105,12 +105,7 @@ fn simultaneous_open() {
         (St::Established, St::Established)
     );
     assert_eq!(t.completes, vec![4]);
-    let c_path: Vec<St> = t
-        .transitions()
-        .iter()
-        .filter(|x| Some(x.side) == t.c)
-        .map(|x| x.to)
-        .collect();
+    let c_path = t.path(true);
     assert_eq!(c_path, [St::SynSent, St::SynReceived, St::Established]);
 }
 
