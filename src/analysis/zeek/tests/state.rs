@@ -7,6 +7,32 @@ use crate::analysis::zeek::reassembly::Reassembly;
 use crate::analysis::zeek::tracker::{Sides, Tracked};
 use crate::analysis::zeek::uid::make_uid;
 
+/// One Zeek connection fed segment by segment, each on the side its sender gives (the first
+/// segment's sender is side 0), to look at its state between segments.
+struct Fed {
+    c: ZeekCore,
+    first: crate::decode::Endpoint,
+    req: Requests,
+    size: ConnSize,
+}
+
+impl Fed {
+    fn new(first: &Segment) -> Fed {
+        Fed {
+            c: ZeekCore::new(first, &ServerPorts::zeek_default()),
+            first: first.src,
+            req: Requests::default(),
+            size: ConnSize::new(first),
+        }
+    }
+
+    fn feed(&mut self, s: &Segment) -> &mut Fed {
+        let side = usize::from(s.src != self.first);
+        self.c.process(side, s, true, &mut self.req, &mut self.size);
+        self
+    }
+}
+
 #[test]
 fn fin_waits_for_data_below_it_unless_reassembly_gave_up() {
     // A FIN above a hole is only a close once the hole is acknowledged (Zeek defers it);
@@ -106,7 +132,6 @@ fn uids_are_deterministic_and_well_formed() {
 #[test]
 fn rare_bookkeeping_is_allocated_only_when_needed() {
     let mut l = Ladder::new();
-    let ports = ServerPorts::zeek_default();
     let segs = [
         l.c2s("S", 0, 0, 0),
         l.s2c("SA", 0, 1, 0),
@@ -114,16 +139,12 @@ fn rare_bookkeeping_is_allocated_only_when_needed() {
         l.at(10.0).c2s("A", 0, 1, 0), // keepalive probe: seq - 1, no data
         l.s2c("A", 1, 1, 0),
     ];
-    let mut c = ZeekCore::new(&segs[0], &ports);
-    let mut req = Requests::default();
-    let mut size = ConnSize::new(&segs[0]);
-    for (i, s) in segs.iter().enumerate() {
-        c.process(usize::from(i == 1 || i == 4), s, true, &mut req, &mut size);
-    }
-    assert!(c.rare.is_none(), "{:?}", c.history());
-    c.process(0, &l.c2s("FA", 1, 1, 0), true, &mut req, &mut size);
-    assert!(c.rare.is_some());
-    assert_eq!(c.history(), "ShAaF");
+    let mut z = Fed::new(&segs[0]);
+    segs.iter().for_each(|s| _ = z.feed(s));
+    assert!(z.c.rare.is_none(), "{:?}", z.c.history());
+    z.feed(&l.c2s("FA", 1, 1, 0));
+    assert!(z.c.rare.is_some());
+    assert_eq!(z.c.history(), "ShAaF");
 }
 
 /// A rejected SYN's answer (the responder's first packet, an RST at relative sequence 1)
@@ -132,26 +153,23 @@ fn rare_bookkeeping_is_allocated_only_when_needed() {
 #[test]
 fn a_rejected_syn_needs_no_rare_part_and_repeated_rsts_still_count() {
     let mut l = Ladder::new();
-    let ports = ServerPorts::zeek_default();
     let first = l.c2s("S", 0, 0, 0);
-    let mut c = ZeekCore::new(&first, &ports);
-    let (mut req, mut size) = (Requests::default(), ConnSize::new(&first));
-    c.process(0, &first, true, &mut req, &mut size);
-    c.process(1, &l.s2c("RA", 0, 1, 0), true, &mut req, &mut size);
-    assert!(c.rare.is_none(), "{:?}", c.history());
-    assert_eq!(c.history(), "Sr");
+    let mut z = Fed::new(&first);
+    z.feed(&first).feed(&l.s2c("RA", 0, 1, 0));
+    assert!(z.c.rare.is_none(), "{:?}", z.c.history());
+    assert_eq!(z.c.history(), "Sr");
     // The same RST again: nothing; at another sequence number: the letter again.
-    c.process(1, &l.at(0.1).s2c("RA", 0, 1, 0), true, &mut req, &mut size);
-    assert_eq!(c.history(), "Sr");
-    c.process(1, &l.at(0.2).s2c("R", 5, 0, 0), true, &mut req, &mut size);
-    assert_eq!(c.history(), "Srr");
-    c.process(1, &l.at(0.3).s2c("R", 5, 0, 0), true, &mut req, &mut size);
-    assert_eq!(c.history(), "Srr");
+    z.feed(&l.at(0.1).s2c("RA", 0, 1, 0));
+    assert_eq!(z.c.history(), "Sr");
+    z.feed(&l.at(0.2).s2c("R", 5, 0, 0));
+    assert_eq!(z.c.history(), "Srr");
+    z.feed(&l.at(0.3).s2c("R", 5, 0, 0));
+    assert_eq!(z.c.history(), "Srr");
     // The originator's RSTs are kept apart from the responder's.
-    c.process(0, &l.at(0.4).c2s("R", 1, 0, 0), true, &mut req, &mut size);
-    c.process(0, &l.at(0.5).c2s("R", 1, 0, 0), true, &mut req, &mut size);
-    c.process(0, &l.at(0.6).c2s("R", 0, 0, 0), true, &mut req, &mut size);
-    assert_eq!(c.history(), "SrrRR");
+    z.feed(&l.at(0.4).c2s("R", 1, 0, 0))
+        .feed(&l.at(0.5).c2s("R", 1, 0, 0))
+        .feed(&l.at(0.6).c2s("R", 0, 0, 0));
+    assert_eq!(z.c.history(), "SrrRR");
 }
 
 /// Sequence numbers that wrap past 2^32 and reassembly points beyond 2^32 (both kept out of
@@ -175,18 +193,9 @@ fn wraps_and_points_past_2_to_the_32_are_exact() {
     assert_eq!(r.orig_bytes, Some(10_000_000_000));
     assert_eq!(r.missed_bytes, 9_999_999_000);
     assert_eq!(r.history, "ShADaGG");
-    let ports = ServerPorts::zeek_default();
-    let mut c = ZeekCore::new(&segs[0], &ports);
-    let (mut req, mut size) = (Requests::default(), ConnSize::new(&segs[0]));
-    for s in &segs {
-        c.process(
-            usize::from(s.src != segs[0].src),
-            s,
-            true,
-            &mut req,
-            &mut size,
-        );
-    }
+    let mut z = Fed::new(&segs[0]);
+    segs.iter().for_each(|s| _ = z.feed(s));
+    let c = &z.c;
     assert!(c.ep[0].wide() && !c.ep[1].wide());
     assert_eq!((c.seq_wraps(0), c.ack_wraps(0)), (1, 3));
     assert_eq!(c.reasm_points(0), (10_000_000_001, 10_000_000_001));
