@@ -697,3 +697,18 @@ impl XorShift {
         self.0
     }
 }
+
+/// A record as a capture source delivered it: frame number, time (ns), link type, bytes and
+/// wire length.
+pub type RecordRead = (u64, i64, i32, Vec<u8>, u32);
+
+/// Every record `src` delivers, and its warnings: what the reader tests and the capture_file
+/// fuzz target compare between tcplens's readers and libpcap's.
+pub fn read_records(mut src: crate::capture::FileSource) -> (Vec<RecordRead>, Vec<String>) {
+    let mut out = Vec::new();
+    let outcome = src.run(
+        |r| out.push((r.frame, r.ts.0, r.linktype, r.data.to_vec(), r.orig_len)),
+        || true,
+    );
+    (out, outcome.warnings)
+}

@@ -22,6 +22,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use tcplens::capture::FileSource;
 use tcplens::engine::Engine;
+use tcplens::testkit::read_records;
 
 mod common;
 
@@ -69,8 +70,8 @@ fuzz_target!(|data: &[u8]| {
             && std::fs::write(path(2), &bytes).is_ok()
         {
             // Compressed, the same records (or the same failure) as plain.
-            let plain = FileSource::open(&[p], None).ok().map(records);
-            let packed = FileSource::open(&[path(2)], None).ok().map(records);
+            let plain = FileSource::open(&[p], None).ok().map(read_records);
+            let packed = FileSource::open(&[path(2)], None).ok().map(read_records);
             if let (Some(a), Some(b)) = (plain, packed) {
                 assert_eq!(a.0, b.0);
                 assert_eq!(a.1.len(), b.1.len());
@@ -102,19 +103,6 @@ fn read(paths: &[String], cfg: u8) {
     common::finish_and_report(&mut engine, outcome.frames);
 }
 
-/// Frame number, time, link type, bytes and wire length of every record, and the warnings.
-type Records = (Vec<(u64, i64, i32, Vec<u8>, u32)>, Vec<String>);
-
-fn records(src: FileSource) -> Records {
-    let mut src = src;
-    let mut out = Vec::new();
-    let outcome = src.run(
-        |r| out.push((r.frame, r.ts.0, r.linktype, r.data.to_vec(), r.orig_len)),
-        || true,
-    );
-    (out, outcome.warnings)
-}
-
 fn same_records_as_libpcap(p: &str) {
     let paths = [p.to_string()];
     let (Ok(own), Ok(lib)) = (FileSource::open(&paths, None), FileSource::open(&paths, None))
@@ -132,8 +120,8 @@ fn same_records_as_libpcap(p: &str) {
         .ok()
         .and_then(|b| b.get(..4).map(|m| m != [0x0a, 0x0d, 0x0d, 0x0a]))
         .unwrap_or(false);
-    let (ours, _) = records(own);
-    let (theirs, _) = records(lib);
+    let (ours, _) = read_records(own);
+    let (theirs, _) = read_records(lib);
     assert!(
         theirs.len() <= ours.len(),
         "libpcap read {} records, tcplens {}",

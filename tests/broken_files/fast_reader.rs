@@ -6,20 +6,6 @@ use tcplens::time::Ts;
 use super::files::{conversation, eth, write};
 use super::{le32, pcap_bytes};
 
-/// Every record (frame number, time, link type, bytes, wire length) and warning, as a source
-/// delivers them.
-type Record = (u64, i64, i32, Vec<u8>, u32);
-
-fn records(src: tcplens::capture::FileSource) -> (Vec<Record>, Vec<String>) {
-    let mut src = src;
-    let mut out = Vec::new();
-    let outcome = src.run(
-        |r| out.push((r.frame, r.ts.0, r.linktype, r.data.to_vec(), r.orig_len)),
-        || true,
-    );
-    (out, outcome.warnings)
-}
-
 /// Byte orders, both time resolutions, odd timestamps, a record longer than the snap length
 /// in the middle (libpcap cuts it: the fast reader hands over there) and damaged ends: the
 /// fast reader and libpcap deliver exactly the same records and warnings.
@@ -112,8 +98,8 @@ fn fast_reader_delivers_exactly_what_libpcap_delivers() {
         let path = p.to_str().unwrap().to_string();
         let src = FileSource::open(std::slice::from_ref(&path), None).unwrap();
         assert!(src.fast_path(), "{name}");
-        let (a, wa) = records(src);
-        let (b, wb) = records(
+        let (a, wa) = testkit::read_records(src);
+        let (b, wb) = testkit::read_records(
             FileSource::open(std::slice::from_ref(&path), None)
                 .unwrap()
                 .libpcap_only(),
